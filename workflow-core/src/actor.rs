@@ -1,0 +1,144 @@
+//! Who acts: users, their roles and the agency they belong to.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A user's stable identifier, chosen by the caller (for example the host's user name).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UserId(pub String);
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for UserId {
+    fn from(s: &str) -> Self {
+        Self(s.to_owned())
+    }
+}
+
+/// The code of a regional agency (OPD, UPT or Satker), for example `DINKES` or `PUPR`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AgencyCode(pub String);
+
+impl fmt::Display for AgencyCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for AgencyCode {
+    fn from(s: &str) -> Self {
+        Self(s.to_owned())
+    }
+}
+
+/// The roles of the SOP. Names are the ones the host's `token create --role` accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Unit Pengelola Pengaduan: registers, disposes, records the complainant's answers, closes.
+    Upp,
+    /// Pejabat Penghubung of an agency: reviews, clarifies, verifies in the field, issues the BA.
+    Liaison,
+    /// Kepala OPD: receives the BA and SLA escalations; issues no workflow command.
+    Head,
+    /// Ketua Tim Koordinasi: coordinates disposition, may dispose and re-dispose.
+    Coordinator,
+    /// Internal government auditor: reads everything, changes nothing.
+    Apip,
+    /// The engine itself: records SLA breaches and closes complaints automatically.
+    System,
+}
+
+impl Role {
+    /// Every role, in a stable order.
+    pub const ALL: [Role; 6] = [
+        Role::Upp,
+        Role::Liaison,
+        Role::Head,
+        Role::Coordinator,
+        Role::Apip,
+        Role::System,
+    ];
+
+    /// The role's stable name (`upp`, `liaison`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Upp => "upp",
+            Role::Liaison => "liaison",
+            Role::Head => "head",
+            Role::Coordinator => "coordinator",
+            Role::Apip => "apip",
+            Role::System => "system",
+        }
+    }
+
+    /// Roles whose members belong to one agency and see only that agency's complaints.
+    pub fn is_agency_scoped(self) -> bool {
+        matches!(self, Role::Liaison | Role::Head)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = UnknownRole;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| UnknownRole(s.to_owned()))
+    }
+}
+
+/// A role name that is not one of [`Role::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown role `{0}` (expected one of: upp, liaison, head, coordinator, apip, system)")]
+pub struct UnknownRole(pub String);
+
+/// The person (or the engine) behind a command, as the caller authenticated them.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Actor {
+    /// Who.
+    pub user: UserId,
+    /// In which capacity.
+    pub role: Role,
+    /// The agency a liaison officer or head belongs to; `None` for the others.
+    pub agency: Option<AgencyCode>,
+}
+
+impl Actor {
+    /// An actor with no agency (UPP, coordinator, APIP, system).
+    pub fn new(user: impl Into<String>, role: Role) -> Self {
+        Self {
+            user: UserId(user.into()),
+            role,
+            agency: None,
+        }
+    }
+
+    /// An actor belonging to an agency (liaison officer, head of agency).
+    pub fn of_agency(user: impl Into<String>, role: Role, agency: impl Into<String>) -> Self {
+        Self {
+            user: UserId(user.into()),
+            role,
+            agency: Some(AgencyCode(agency.into())),
+        }
+    }
+
+    /// The engine itself, for commands it issues on its own (SLA breaches, automatic close).
+    pub fn system() -> Self {
+        Self::new("system", Role::System)
+    }
+}

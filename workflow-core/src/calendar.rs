@@ -1,0 +1,540 @@
+//! The working-day calendar: weekends, *libur nasional* and *cuti bersama*.
+//!
+//! The calendar works on local dates only; turning instants into local dates is the
+//! job of the [`TimeZoneSpec`] in the SLA policy. The holiday table is data: a CSV file
+//! shipped in this crate ([`HolidayTable::builtin`]) that operators amend with a file of
+//! the same form ([`HolidayTable::amended_by`]), because decrees move cuti bersama at
+//! short notice. Parsing is here; reading the file is the caller's I/O.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Datelike, Days, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The holiday table shipped with the engine (2024 to 2027).
+pub const BUILTIN_HOLIDAYS_CSV: &str = include_str!("../data/holidays-id.csv");
+
+/// What kind of day an entry of the holiday table declares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DayKind {
+    /// A national holiday.
+    LiburNasional,
+    /// Collective leave decreed for civil servants.
+    CutiBersama,
+    /// An amendment that makes the date a working day (a revoked cuti bersama, say).
+    HariKerja,
+}
+
+impl DayKind {
+    /// The name used in the CSV file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DayKind::LiburNasional => "libur_nasional",
+            DayKind::CutiBersama => "cuti_bersama",
+            DayKind::HariKerja => "hari_kerja",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        [Self::LiburNasional, Self::CutiBersama, Self::HariKerja]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// One row of the holiday table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayEntry {
+    /// The local date.
+    pub date: NaiveDate,
+    /// Holiday, collective leave, or a declared working day.
+    pub kind: DayKind,
+    /// Name in Indonesian.
+    pub name_id: String,
+    /// Name in English.
+    pub name_en: String,
+    /// The decree or document the entry comes from.
+    pub source: String,
+}
+
+/// Why a holiday table or time zone could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CalendarError {
+    /// The header line is not `date,kind,name_id,name_en,source`.
+    #[error(
+        "holiday table: the header must be `date,kind,name_id,name_en,source`, found `{found}`"
+    )]
+    BadHeader {
+        /// The header found.
+        found: String,
+    },
+    /// A data line could not be parsed.
+    #[error("holiday table line {line}: {reason}")]
+    BadLine {
+        /// 1-based line number in the file.
+        line: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The same date appears twice in one file.
+    #[error("holiday table line {line}: {date} is listed twice")]
+    DuplicateDate {
+        /// 1-based line number of the second occurrence.
+        line: usize,
+        /// The date.
+        date: NaiveDate,
+    },
+    /// A time zone that is neither a known Indonesian zone nor a `+HH:MM` offset.
+    #[error("unknown time zone `{0}` (use Asia/Jakarta, Asia/Pontianak, Asia/Makassar, Asia/Jayapura, UTC or an offset such as +07:00)")]
+    UnknownTimeZone(String),
+}
+
+const HEADER: &str = "date,kind,name_id,name_en,source";
+
+/// A table of dated entries, at most one per date.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HolidayTable {
+    entries: BTreeMap<NaiveDate, DayEntry>,
+}
+
+impl HolidayTable {
+    /// The table shipped with the engine.
+    pub fn builtin() -> Self {
+        // The shipped file is checked by a unit test; failing here would be a build defect.
+        Self::parse(BUILTIN_HOLIDAYS_CSV).expect("the shipped holiday table parses")
+    }
+
+    /// Parses a table in the shipped CSV form. Lines starting with `#` and blank lines
+    /// are ignored; the first other line must be the header.
+    pub fn parse(text: &str) -> Result<Self, CalendarError> {
+        let mut entries = BTreeMap::new();
+        let mut header_seen = false;
+        for (index, raw) in text.lines().enumerate() {
+            let line_no = index + 1;
+            let line = raw.trim_end_matches('\r');
+            if line.trim().is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if !header_seen {
+                if line.trim() != HEADER {
+                    return Err(CalendarError::BadHeader {
+                        found: line.to_owned(),
+                    });
+                }
+                header_seen = true;
+                continue;
+            }
+            let fields = split_csv_line(line).map_err(|reason| CalendarError::BadLine {
+                line: line_no,
+                reason,
+            })?;
+            let [date, kind, name_id, name_en, source]: [String; 5] =
+                fields
+                    .try_into()
+                    .map_err(|f: Vec<String>| CalendarError::BadLine {
+                        line: line_no,
+                        reason: format!("expected 5 fields, found {}", f.len()),
+                    })?;
+            let date = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d").map_err(|_| {
+                CalendarError::BadLine {
+                    line: line_no,
+                    reason: format!("`{date}` is not a date of the form YYYY-MM-DD"),
+                }
+            })?;
+            let kind = DayKind::parse(kind.trim()).ok_or_else(|| CalendarError::BadLine {
+                line: line_no,
+                reason: format!(
+                    "unknown kind `{kind}` (expected libur_nasional, cuti_bersama or hari_kerja)"
+                ),
+            })?;
+            let entry = DayEntry {
+                date,
+                kind,
+                name_id: name_id.trim().to_owned(),
+                name_en: name_en.trim().to_owned(),
+                source: source.trim().to_owned(),
+            };
+            if entries.insert(date, entry).is_some() {
+                return Err(CalendarError::DuplicateDate {
+                    line: line_no,
+                    date,
+                });
+            }
+        }
+        if !header_seen {
+            return Err(CalendarError::BadHeader {
+                found: String::new(),
+            });
+        }
+        Ok(Self { entries })
+    }
+
+    /// This table with `amendment` laid over it: an amendment's row replaces the row of
+    /// the same date, and a `hari_kerja` row makes its date a working day.
+    pub fn amended_by(mut self, amendment: &HolidayTable) -> Self {
+        for (date, entry) in &amendment.entries {
+            self.entries.insert(*date, entry.clone());
+        }
+        self
+    }
+
+    /// The entry for a date, if any.
+    pub fn get(&self, date: NaiveDate) -> Option<&DayEntry> {
+        self.entries.get(&date)
+    }
+
+    /// All entries in date order.
+    pub fn entries(&self) -> impl Iterator<Item = &DayEntry> {
+        self.entries.values()
+    }
+
+    /// The first and last year the table has entries for.
+    pub fn years(&self) -> Option<(i32, i32)> {
+        let first = self.entries.keys().next()?.year();
+        let last = self.entries.keys().next_back()?.year();
+        Some((first, last))
+    }
+
+    /// A short fingerprint of the table's content: two tables with the same entries
+    /// have the same version, and any change of a date, kind or name changes it.
+    pub fn version(&self) -> String {
+        let mut hasher = Sha256::new();
+        for e in self.entries.values() {
+            hasher.update(format!(
+                "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\n",
+                e.date,
+                e.kind.as_str(),
+                e.name_id,
+                e.name_en,
+                e.source
+            ));
+        }
+        let digest = hasher.finalize();
+        digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+fn split_csv_line(line: &str) -> Result<Vec<String>, String> {
+    let mut fields = Vec::new();
+    let mut field = String::new();
+    let mut chars = line.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => quoted = false,
+            (false, '"') if field.is_empty() => quoted = true,
+            (false, ',') => fields.push(std::mem::take(&mut field)),
+            (_, c) => field.push(c),
+        }
+    }
+    if quoted {
+        return Err("a quoted field is not closed".to_owned());
+    }
+    fields.push(field);
+    Ok(fields)
+}
+
+/// Working days: Monday to Friday, less the table's holidays and collective leave, plus
+/// any date the table declares a working day.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WorkingCalendar {
+    table: HolidayTable,
+}
+
+impl WorkingCalendar {
+    /// A calendar over the given table.
+    pub fn new(table: HolidayTable) -> Self {
+        Self { table }
+    }
+
+    /// A calendar over the shipped table.
+    pub fn builtin() -> Self {
+        Self::new(HolidayTable::builtin())
+    }
+
+    /// The table behind this calendar.
+    pub fn table(&self) -> &HolidayTable {
+        &self.table
+    }
+
+    /// Whether the table has entries for the date's year (beyond it only weekends count).
+    pub fn covers(&self, date: NaiveDate) -> bool {
+        self.table
+            .years()
+            .is_some_and(|(first, last)| (first..=last).contains(&date.year()))
+    }
+
+    /// Whether civil servants work on this date.
+    pub fn is_working_day(&self, date: NaiveDate) -> bool {
+        match self.table.get(date).map(|e| e.kind) {
+            Some(DayKind::HariKerja) => true,
+            Some(DayKind::LiburNasional | DayKind::CutiBersama) => false,
+            None => !matches!(date.weekday(), Weekday::Sat | Weekday::Sun),
+        }
+    }
+
+    /// The `n`-th working day after `date` (not counting `date` itself). With `n == 0`,
+    /// the first working day on or after `date`.
+    pub fn add_working_days(&self, date: NaiveDate, n: u32) -> NaiveDate {
+        let mut day = date;
+        if n == 0 {
+            while !self.is_working_day(day) {
+                day = next_day(day);
+            }
+            return day;
+        }
+        let mut left = n;
+        while left > 0 {
+            day = next_day(day);
+            if self.is_working_day(day) {
+                left -= 1;
+            }
+        }
+        day
+    }
+
+    /// How many working days lie in `(from, to]`; zero when `to <= from`.
+    pub fn working_days_between(&self, from: NaiveDate, to: NaiveDate) -> u32 {
+        let mut count = 0;
+        let mut day = from;
+        while day < to {
+            day = next_day(day);
+            if self.is_working_day(day) {
+                count += 1;
+            }
+        }
+        count
+    }
+}
+
+fn next_day(date: NaiveDate) -> NaiveDate {
+    date.checked_add_days(Days::new(1))
+        .unwrap_or(NaiveDate::MAX)
+}
+
+/// A fixed-offset time zone with its name.
+///
+/// Indonesia's three zones (WIB, WITA, WIT) have had no daylight saving time since
+/// 1964, so a fixed offset is exact and spares the domain a time-zone database.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TimeZoneSpec {
+    name: String,
+    offset_seconds: i32,
+}
+
+impl TimeZoneSpec {
+    /// WIB, the zone of Kabupaten Kapuas and of Jakarta.
+    pub fn jakarta() -> Self {
+        Self {
+            name: "Asia/Jakarta".to_owned(),
+            offset_seconds: 7 * 3600,
+        }
+    }
+
+    /// Parses `Asia/Jakarta`, `Asia/Pontianak` (WIB), `Asia/Makassar` (WITA),
+    /// `Asia/Jayapura` (WIT), `UTC`, or an offset such as `+07:00`.
+    pub fn parse(s: &str) -> Result<Self, CalendarError> {
+        let known = [
+            ("Asia/Jakarta", 7),
+            ("Asia/Pontianak", 7),
+            ("Asia/Makassar", 8),
+            ("Asia/Jayapura", 9),
+            ("UTC", 0),
+        ];
+        if let Some((name, hours)) = known.iter().find(|(n, _)| *n == s) {
+            return Ok(Self {
+                name: (*name).to_owned(),
+                offset_seconds: hours * 3600,
+            });
+        }
+        let bad = || CalendarError::UnknownTimeZone(s.to_owned());
+        let (sign, rest) = match s.as_bytes().first() {
+            Some(b'+') => (1, &s[1..]),
+            Some(b'-') => (-1, &s[1..]),
+            _ => return Err(bad()),
+        };
+        let (h, m) = rest.split_once(':').ok_or_else(bad)?;
+        let (h, m): (i32, i32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+        if h > 14 || m > 59 || h < 0 || m < 0 {
+            return Err(bad());
+        }
+        Ok(Self {
+            name: s.to_owned(),
+            offset_seconds: sign * (h * 3600 + m * 60),
+        })
+    }
+
+    /// The zone's name as configured.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The zone's offset from UTC.
+    pub fn offset(&self) -> FixedOffset {
+        FixedOffset::east_opt(self.offset_seconds)
+            .unwrap_or(FixedOffset::east_opt(0).expect("zero offset"))
+    }
+
+    /// The local date of an instant.
+    pub fn local_date(&self, at: DateTime<Utc>) -> NaiveDate {
+        at.with_timezone(&self.offset()).date_naive()
+    }
+
+    /// The last second of a local date, as an instant (23:59:59 local time).
+    pub fn end_of_day(&self, date: NaiveDate) -> DateTime<Utc> {
+        let local = date.and_time(NaiveTime::from_hms_opt(23, 59, 59).expect("valid time"));
+        self.offset()
+            .from_local_datetime(&local)
+            .single()
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
+}
+
+impl Default for TimeZoneSpec {
+    fn default() -> Self {
+        Self::jakarta()
+    }
+}
+
+impl fmt::Display for TimeZoneSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
+impl TryFrom<String> for TimeZoneSpec {
+    type Error = CalendarError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<TimeZoneSpec> for String {
+    fn from(tz: TimeZoneSpec) -> Self {
+        tz.name
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn shipped_table_parses_and_covers_2024_to_2027() {
+        let table = HolidayTable::parse(BUILTIN_HOLIDAYS_CSV).unwrap();
+        assert_eq!(table.years(), Some((2024, 2027)));
+        assert!(table
+            .entries()
+            .all(|e| !e.source.is_empty() && !e.name_id.is_empty()));
+        let eid = table.get(d("2025-03-31")).unwrap();
+        assert_eq!(eid.kind, DayKind::LiburNasional);
+    }
+
+    #[test]
+    fn weekends_holidays_and_cuti_bersama_are_not_working_days() {
+        let cal = WorkingCalendar::builtin();
+        assert!(!cal.is_working_day(d("2026-11-28")), "a Saturday");
+        assert!(!cal.is_working_day(d("2026-11-29")), "a Sunday");
+        assert!(cal.is_working_day(d("2026-11-30")), "a plain Monday");
+        assert!(!cal.is_working_day(d("2025-12-25")), "Christmas");
+        assert!(
+            !cal.is_working_day(d("2025-12-26")),
+            "cuti bersama after Christmas"
+        );
+    }
+
+    #[test]
+    fn working_days_skip_the_idul_fitri_break() {
+        // Idul Fitri 2025: 31 March and 1 April, cuti bersama 28 March and 2 to 7 April.
+        let cal = WorkingCalendar::builtin();
+        assert_eq!(cal.add_working_days(d("2025-03-27"), 1), d("2025-04-08"));
+        assert_eq!(
+            cal.working_days_between(d("2025-03-27"), d("2025-04-08")),
+            1
+        );
+    }
+
+    #[test]
+    fn an_amendment_adds_holidays_and_restores_working_days() {
+        let amendment = HolidayTable::parse(
+            "date,kind,name_id,name_en,source\n\
+             2026-12-01,cuti_bersama,Cuti Bersama Tambahan,Extra Joint Holiday,SKB perubahan\n\
+             2025-12-26,hari_kerja,Batal,\"Revoked, back to work\",SKB perubahan\n",
+        )
+        .unwrap();
+        let base = HolidayTable::builtin();
+        let before = base.version();
+        let cal = WorkingCalendar::new(base.amended_by(&amendment));
+        assert!(!cal.is_working_day(d("2026-12-01")));
+        assert!(cal.is_working_day(d("2025-12-26")));
+        assert_eq!(
+            cal.table().get(d("2025-12-26")).unwrap().name_en,
+            "Revoked, back to work"
+        );
+        assert_ne!(cal.table().version(), before);
+    }
+
+    #[test]
+    fn malformed_tables_are_refused_with_the_line() {
+        let err = HolidayTable::parse(
+            "date,kind,name_id,name_en,source\n2026-13-01,libur_nasional,a,b,c\n",
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, CalendarError::BadLine { line: 2, .. }),
+            "{err}"
+        );
+        let err = HolidayTable::parse("date,kind\n").unwrap_err();
+        assert!(matches!(err, CalendarError::BadHeader { .. }));
+        let err = HolidayTable::parse("date,kind,name_id,name_en,source\n2026-01-01,libur,a,b,c\n")
+            .unwrap_err();
+        assert!(matches!(err, CalendarError::BadLine { line: 2, .. }));
+        let err = HolidayTable::parse(
+            "date,kind,name_id,name_en,source\n2026-01-01,libur_nasional,a,b,c\n2026-01-01,cuti_bersama,a,b,c\n",
+        )
+        .unwrap_err();
+        assert!(matches!(err, CalendarError::DuplicateDate { line: 3, .. }));
+    }
+
+    #[test]
+    fn time_zones_are_fixed_offsets() {
+        let wib = TimeZoneSpec::jakarta();
+        let at = DateTime::parse_from_rfc3339("2026-11-27T18:30:00Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(wib.local_date(at), d("2026-11-28"));
+        assert_eq!(
+            wib.end_of_day(d("2026-11-28")).to_rfc3339(),
+            "2026-11-28T16:59:59+00:00"
+        );
+        assert_eq!(
+            TimeZoneSpec::parse("Asia/Makassar")
+                .unwrap()
+                .offset()
+                .local_minus_utc(),
+            8 * 3600
+        );
+        assert_eq!(
+            TimeZoneSpec::parse("+05:30")
+                .unwrap()
+                .offset()
+                .local_minus_utc(),
+            19800
+        );
+        assert!(TimeZoneSpec::parse("Europe/Nowhere").is_err());
+        assert!(TimeZoneSpec::parse("+25:00").is_err());
+    }
+}

@@ -1,0 +1,257 @@
+//! The complaint aggregate: its states, and the thin [`cqrs_es::Aggregate`] adapter over
+//! two pure functions, [`Complaint::decide`] (state and command to events, or a refusal)
+//! and [`Complaint::apply_event`] (state and event to state).
+
+pub mod command;
+mod decide;
+pub mod event;
+mod evolve;
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::sync::Arc;
+
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::Aggregate;
+use serde::{Deserialize, Serialize};
+
+use crate::actor::AgencyCode;
+use crate::calendar::WorkingCalendar;
+use crate::error::DomainError;
+use crate::sla::{SlaPolicy, SlaTimeline};
+use command::{
+    BeritaAcara, Clarification, CommandEnvelope, CommandId, Disposition, FieldVisit, Registration,
+    ReviewResult,
+};
+use event::ComplaintEvent;
+
+/// Where a complaint stands in the SOP.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Nothing registered under this id yet.
+    #[default]
+    New,
+    /// Registered, waiting for disposition (step 1).
+    Received,
+    /// With an agency's liaison officer, waiting for the review (step 2).
+    Disposed,
+    /// Sent back by the agency, waiting for re-disposition (step 1 again).
+    Returned,
+    /// Reviewed; clarified next if complete, otherwise information requested or rejected.
+    Reviewed,
+    /// Waiting for the complainant (clocks paused).
+    AwaitingInformation,
+    /// The complainant answered; waiting for a new review.
+    InformationProvided,
+    /// Not followed up (terminal).
+    Rejected,
+    /// Step 2 concluded; field verification or response next.
+    Clarified,
+    /// Field visit recorded (step 3); BA next.
+    FieldVerified,
+    /// BA issued to the head of the agency; response next.
+    BaIssued,
+    /// Complainant answered; feedback window running.
+    Responded,
+    /// Closed (terminal).
+    Closed,
+}
+
+impl Status {
+    /// Every status, in SOP order.
+    pub const ALL: [Status; 13] = [
+        Status::New,
+        Status::Received,
+        Status::Disposed,
+        Status::Returned,
+        Status::Reviewed,
+        Status::AwaitingInformation,
+        Status::InformationProvided,
+        Status::Rejected,
+        Status::Clarified,
+        Status::FieldVerified,
+        Status::BaIssued,
+        Status::Responded,
+        Status::Closed,
+    ];
+
+    /// The status's stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::New => "new",
+            Status::Received => "received",
+            Status::Disposed => "disposed",
+            Status::Returned => "returned",
+            Status::Reviewed => "reviewed",
+            Status::AwaitingInformation => "awaiting_information",
+            Status::InformationProvided => "information_provided",
+            Status::Rejected => "rejected",
+            Status::Clarified => "clarified",
+            Status::FieldVerified => "field_verified",
+            Status::BaIssued => "ba_issued",
+            Status::Responded => "responded",
+            Status::Closed => "closed",
+        }
+    }
+
+    /// Whether nothing more can happen to the complaint's workflow.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Status::Rejected | Status::Closed)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Status {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Status::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| format!("unknown status `{s}`"))
+    }
+}
+
+/// What the aggregate needs besides its events: the calendar and the SLA policy, to
+/// judge deadlines at the command's `now`.
+#[derive(Clone, Debug, Default)]
+pub struct ComplaintServices {
+    /// Working days.
+    pub calendar: Arc<WorkingCalendar>,
+    /// Step durations and time zone.
+    pub policy: Arc<SlaPolicy>,
+}
+
+impl ComplaintServices {
+    /// Services over the shipped holiday table and the default policy.
+    pub fn builtin() -> Self {
+        Self {
+            calendar: Arc::new(WorkingCalendar::builtin()),
+            policy: Arc::new(SlaPolicy::default()),
+        }
+    }
+}
+
+/// A complaint's state, rebuilt from its events.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Complaint {
+    status: Status,
+    registration: Option<Registration>,
+    disposition: Option<Disposition>,
+    dispositions: u32,
+    last_review: Option<ReviewResult>,
+    clarification: Option<Clarification>,
+    field_visits: Vec<FieldVisit>,
+    ba: Option<BeritaAcara>,
+    response: Option<String>,
+    timeline: SlaTimeline,
+    seen_commands: BTreeSet<CommandId>,
+    events_applied: u64,
+}
+
+impl Complaint {
+    /// Rebuilds a complaint from its events, in order.
+    pub fn from_events<'a>(events: impl IntoIterator<Item = &'a ComplaintEvent>) -> Self {
+        let mut complaint = Self::default();
+        for event in events {
+            complaint.apply_event(event);
+        }
+        complaint
+    }
+
+    /// Where the complaint stands.
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    /// The registration data, once registered.
+    pub fn registration(&self) -> Option<&Registration> {
+        self.registration.as_ref()
+    }
+
+    /// The current disposition, if disposed and not returned since.
+    pub fn disposition(&self) -> Option<&Disposition> {
+        self.disposition.as_ref()
+    }
+
+    /// The agency holding the complaint.
+    pub fn agency(&self) -> Option<&AgencyCode> {
+        self.disposition.as_ref().map(|d| &d.agency)
+    }
+
+    /// How many times it has been disposed.
+    pub fn dispositions(&self) -> u32 {
+        self.dispositions
+    }
+
+    /// The latest review.
+    pub fn last_review(&self) -> Option<&ReviewResult> {
+        self.last_review.as_ref()
+    }
+
+    /// The step-2 conclusion.
+    pub fn clarification(&self) -> Option<&Clarification> {
+        self.clarification.as_ref()
+    }
+
+    /// Field visits, in order.
+    pub fn field_visits(&self) -> &[FieldVisit] {
+        &self.field_visits
+    }
+
+    /// The BA, once issued.
+    pub fn ba(&self) -> Option<&BeritaAcara> {
+        self.ba.as_ref()
+    }
+
+    /// The response to the complainant, once sent.
+    pub fn response(&self) -> Option<&str> {
+        self.response.as_deref()
+    }
+
+    /// The SLA clocks.
+    pub fn timeline(&self) -> &SlaTimeline {
+        &self.timeline
+    }
+
+    /// How many events built this state.
+    pub fn events_applied(&self) -> u64 {
+        self.events_applied
+    }
+
+    /// Whether a command id has already been handled.
+    pub fn has_seen(&self, command_id: &CommandId) -> bool {
+        self.seen_commands.contains(command_id)
+    }
+}
+
+impl Aggregate for Complaint {
+    const TYPE: &'static str = "complaint";
+    type Command = CommandEnvelope;
+    type Event = ComplaintEvent;
+    type Error = DomainError;
+    type Services = ComplaintServices;
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        services: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        for event in self.decide(&command, services)? {
+            sink.write(event, self).await;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        self.apply_event(&event);
+    }
+}

@@ -1,0 +1,279 @@
+//! Commands: what users ask of a complaint, wrapped in an envelope that says who asks,
+//! when, and under which idempotency key.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::actor::{Actor, AgencyCode, UserId};
+use crate::complainant::Complainant;
+use crate::evidence::EvidenceRef;
+use crate::sla::Step;
+
+/// The caller's identifier for one command. A command whose id the complaint has
+/// already seen succeeds without doing anything again (safe retries).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CommandId(pub String);
+
+impl From<&str> for CommandId {
+    fn from(s: &str) -> Self {
+        Self(s.to_owned())
+    }
+}
+
+impl std::fmt::Display for CommandId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A command with everything the domain may not invent: the actor, the command id and
+/// the instant, all supplied by the caller.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CommandEnvelope {
+    /// Idempotency key.
+    pub command_id: CommandId,
+    /// Who asks.
+    pub actor: Actor,
+    /// The caller's clock at the time of asking.
+    pub now: DateTime<Utc>,
+    /// What is asked.
+    pub command: ComplaintCommand,
+}
+
+impl CommandEnvelope {
+    /// Wraps a command.
+    pub fn new(
+        command_id: impl Into<String>,
+        actor: Actor,
+        now: DateTime<Utc>,
+        command: ComplaintCommand,
+    ) -> Self {
+        Self {
+            command_id: CommandId(command_id.into()),
+            actor,
+            now,
+            command,
+        }
+    }
+}
+
+/// What can be asked of a complaint, one variant per SOP activity.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum ComplaintCommand {
+    /// UPP registers a complaint arriving from LAPOR!-SP4N with its review.
+    Register(Registration),
+    /// UPP or the coordinator disposes (or re-disposes) to an agency's liaison officer.
+    Dispose(Disposition),
+    /// The liaison officer sends the complaint back as not their agency's matter.
+    ReturnForRedisposition(ReturnNote),
+    /// The liaison officer checks the complaint's completeness.
+    Review(ReviewResult),
+    /// The liaison officer declines to follow up an incomplete and unclear complaint.
+    Reject(Rejection),
+    /// The liaison officer asks the complainant for what the review found missing.
+    RequestInformation(InformationRequest),
+    /// UPP records the complainant's answer.
+    ProvideInformation(InformationReply),
+    /// The liaison officer concludes step 2: field examination needed or not.
+    Clarify(Clarification),
+    /// The liaison officer records a field visit.
+    VerifyInField(FieldVisit),
+    /// The liaison officer issues the BA of the field examination to the head of the agency.
+    IssueBa(BeritaAcara),
+    /// The liaison officer answers the complainant.
+    Respond(ResponseText),
+    /// UPP closes, or the engine closes once the feedback window has run out.
+    Close(Closure),
+    /// The engine records that a step ran past its deadline.
+    RecordSlaBreach(BreachReport),
+}
+
+impl ComplaintCommand {
+    /// The command's name in the SOP mapping, used in errors and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ComplaintCommand::Register(_) => "register",
+            ComplaintCommand::Dispose(_) => "dispose",
+            ComplaintCommand::ReturnForRedisposition(_) => "return",
+            ComplaintCommand::Review(_) => "review",
+            ComplaintCommand::Reject(_) => "reject",
+            ComplaintCommand::RequestInformation(_) => "request information about",
+            ComplaintCommand::ProvideInformation(_) => "provide information about",
+            ComplaintCommand::Clarify(_) => "clarify",
+            ComplaintCommand::VerifyInField(_) => "verify in the field",
+            ComplaintCommand::IssueBa(_) => "issue a BA for",
+            ComplaintCommand::Respond(_) => "respond to",
+            ComplaintCommand::Close(_) => "close",
+            ComplaintCommand::RecordSlaBreach(_) => "record an SLA breach of",
+        }
+    }
+}
+
+/// A complaint as it arrives from LAPOR!-SP4N, with UPP's review (*hasil telaahan*).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registration {
+    /// The LAPOR!-SP4N tracking number.
+    pub lapor_id: String,
+    /// Short title.
+    pub title: String,
+    /// The complaint as the complainant wrote it.
+    pub description: String,
+    /// Category (selects category-specific SLA rules).
+    pub category: String,
+    /// Where the matter is, if said.
+    pub location: Option<String>,
+    /// When the complainant filed it in LAPOR!.
+    pub reported_at: DateTime<Utc>,
+    /// Who complained, with the confidentiality level.
+    pub complainant: Complainant,
+    /// UPP's review of the complaint (*hasil telaahan*).
+    pub upp_review: String,
+    /// Supporting documents sent with the complaint.
+    #[serde(default)]
+    pub attachments: Vec<EvidenceRef>,
+}
+
+/// The agency and liaison officer a complaint goes to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Disposition {
+    /// The agency (OPD, UPT, Satker).
+    pub agency: AgencyCode,
+    /// Its liaison officer.
+    pub liaison_officer: UserId,
+    /// Instructions for the liaison officer.
+    pub note: Option<String>,
+}
+
+/// Why a liaison officer sends a complaint back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnNote {
+    /// The reason, for UPP's re-disposition.
+    pub reason: String,
+    /// The agency the liaison officer thinks is responsible, if known.
+    pub suggested_agency: Option<AgencyCode>,
+}
+
+/// The outcome of a completeness review.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewResult {
+    /// Whether the report and its supporting data are complete.
+    pub complete: bool,
+    /// What is missing (empty exactly when complete).
+    pub missing_items: Vec<String>,
+    /// Remarks.
+    pub notes: String,
+}
+
+/// Why an incomplete and unclear complaint is not followed up.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejection {
+    /// The reason, kept for the complainant and the auditors.
+    pub reason: String,
+}
+
+/// Questions for the complainant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InformationRequest {
+    /// What the complainant is asked.
+    pub questions: Vec<String>,
+}
+
+/// The complainant's answer, as UPP recorded it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InformationReply {
+    /// The answer.
+    pub answer: String,
+    /// Documents sent with it.
+    #[serde(default)]
+    pub attachments: Vec<EvidenceRef>,
+}
+
+/// The step-2 conclusion.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Clarification {
+    /// Whether a field examination is needed.
+    pub field_examination_needed: bool,
+    /// Why.
+    pub reasoning: String,
+}
+
+/// A person present at, or summoned to, a field examination, or signing a BA.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Party {
+    /// Full name.
+    pub name: String,
+    /// Position (*jabatan*).
+    pub position: String,
+    /// Unit or satker, if any.
+    pub unit: Option<String>,
+}
+
+/// A field visit (SOP step 3).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldVisit {
+    /// The local date of the visit.
+    pub visit_date: NaiveDate,
+    /// Where.
+    pub location: String,
+    /// The unit or people summoned.
+    pub parties_summoned: Vec<Party>,
+    /// Those who confirmed the findings.
+    pub parties_confirmed: Vec<Party>,
+    /// What was found.
+    pub findings: String,
+    /// Photos and scans; at least one photo.
+    pub evidence: Vec<EvidenceRef>,
+}
+
+/// The addressee of a BA: the head of the agency.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Addressee {
+    /// Name of the head.
+    pub name: String,
+    /// Title, such as `Kepala Dinas Kesehatan`.
+    pub position: String,
+    /// The agency they head.
+    pub agency: AgencyCode,
+}
+
+/// The *Berita Acara* of the field examination.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BeritaAcara {
+    /// The BA number.
+    pub number: String,
+    /// The BA date (local).
+    pub date: NaiveDate,
+    /// The head of the agency.
+    pub addressee: Addressee,
+    /// Who signs.
+    pub signatories: Vec<Party>,
+    /// Findings of the examination.
+    pub findings: String,
+    /// Conclusion.
+    pub conclusion: String,
+    /// Solution or answer for the complainant.
+    pub solution: String,
+}
+
+/// The answer to the complainant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResponseText {
+    /// The text sent through LAPOR!.
+    pub response: String,
+}
+
+/// Closing remarks.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Closure {
+    /// Why or how it closed.
+    pub note: Option<String>,
+}
+
+/// Which step ran past its deadline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BreachReport {
+    /// The step.
+    pub step: Step,
+}

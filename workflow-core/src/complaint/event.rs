@@ -1,0 +1,124 @@
+//! Events: the facts of the log. They are the one serialized contract of the engine, so
+//! their JSON is pinned by tests and each type carries a version for upcasting.
+
+use chrono::{DateTime, Utc};
+use cqrs_es::DomainEvent;
+use serde::{Deserialize, Serialize};
+
+use crate::actor::Actor;
+use crate::complaint::command::{
+    BeritaAcara, Clarification, Closure, CommandId, Disposition, FieldVisit, InformationReply,
+    InformationRequest, Registration, Rejection, ResponseText, ReturnNote, ReviewResult,
+};
+use crate::sla::Step;
+
+/// One fact about a complaint: when, who, under which command, and what.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ComplaintEvent {
+    /// The caller's clock when the command was accepted.
+    pub at: DateTime<Utc>,
+    /// Who did it.
+    pub by: Actor,
+    /// The command that produced it.
+    pub command_id: CommandId,
+    /// What happened.
+    pub body: EventBody,
+}
+
+/// What happened, one variant per event type.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum EventBody {
+    /// The complaint was registered from LAPOR!-SP4N.
+    Received(Registration),
+    /// It was disposed (or re-disposed) to an agency.
+    Disposed(Disposition),
+    /// The agency sent it back for re-disposition.
+    Returned(ReturnNote),
+    /// Its completeness was reviewed.
+    Reviewed(ReviewResult),
+    /// It will not be followed up (terminal).
+    Rejected(Rejection),
+    /// The complainant was asked for more (clocks pause).
+    InformationRequested(InformationRequest),
+    /// The complainant answered (clocks resume).
+    InformationProvided(InformationReply),
+    /// Step 2 concluded.
+    Clarified(Clarification),
+    /// A field visit was recorded.
+    FieldVerified(FieldVisit),
+    /// The BA was issued to the head of the agency.
+    #[serde(rename = "BAIssued")]
+    BaIssued(BeritaAcara),
+    /// The complainant was answered.
+    Responded(ResponseText),
+    /// The complaint was closed (terminal).
+    Closed(Closure),
+    /// A step ran past its deadline.
+    SlaBreached(SlaBreach),
+}
+
+/// A recorded breach of one run of a step.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaBreach {
+    /// The step.
+    pub step: Step,
+    /// Which run of it.
+    pub occurrence: u32,
+    /// The deadline that passed.
+    pub due_at: DateTime<Utc>,
+}
+
+impl EventBody {
+    /// The stable event type name stored in the log.
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            EventBody::Received(_) => "Received",
+            EventBody::Disposed(_) => "Disposed",
+            EventBody::Returned(_) => "Returned",
+            EventBody::Reviewed(_) => "Reviewed",
+            EventBody::Rejected(_) => "Rejected",
+            EventBody::InformationRequested(_) => "InformationRequested",
+            EventBody::InformationProvided(_) => "InformationProvided",
+            EventBody::Clarified(_) => "Clarified",
+            EventBody::FieldVerified(_) => "FieldVerified",
+            EventBody::BaIssued(_) => "BAIssued",
+            EventBody::Responded(_) => "Responded",
+            EventBody::Closed(_) => "Closed",
+            EventBody::SlaBreached(_) => "SlaBreached",
+        }
+    }
+
+    /// The current schema version of this event type. Bump it when the JSON changes
+    /// and add an upcaster for the old version in the store.
+    pub fn event_version(&self) -> &'static str {
+        "1"
+    }
+}
+
+/// Every event type name, in SOP order.
+pub const EVENT_TYPES: [&str; 13] = [
+    "Received",
+    "Disposed",
+    "Returned",
+    "Reviewed",
+    "Rejected",
+    "InformationRequested",
+    "InformationProvided",
+    "Clarified",
+    "FieldVerified",
+    "BAIssued",
+    "Responded",
+    "Closed",
+    "SlaBreached",
+];
+
+impl DomainEvent for ComplaintEvent {
+    fn event_type(&self) -> String {
+        self.body.event_type().to_owned()
+    }
+
+    fn event_version(&self) -> String {
+        self.body.event_version().to_owned()
+    }
+}

@@ -1,0 +1,96 @@
+//! `apply_event`: how each event changes the state. No rules here: an event in the log
+//! is a fact, and replaying the same events always gives the same state.
+
+use crate::complaint::event::{ComplaintEvent, EventBody};
+use crate::complaint::{Complaint, Status};
+use crate::sla::Step;
+
+impl Complaint {
+    /// Applies one event to the state.
+    pub fn apply_event(&mut self, event: &ComplaintEvent) {
+        let at = event.at;
+        self.seen_commands.insert(event.command_id.clone());
+        self.events_applied += 1;
+        let timeline = &mut self.timeline;
+        match &event.body {
+            EventBody::Received(r) => {
+                self.status = Status::Received;
+                timeline.category = r.category.clone();
+                timeline.start(Step::Disposition, at);
+                self.registration = Some(r.clone());
+            }
+            EventBody::Disposed(d) => {
+                self.status = Status::Disposed;
+                timeline.end(Step::Disposition, at);
+                // A re-disposition before any review starts the new agency's review afresh.
+                timeline.end(Step::Review, at);
+                timeline.start(Step::Review, at);
+                self.disposition = Some(d.clone());
+                self.dispositions += 1;
+                self.last_review = None;
+            }
+            EventBody::Returned(_) => {
+                self.status = Status::Returned;
+                timeline.end(Step::Review, at);
+                timeline.start(Step::Disposition, at);
+                self.disposition = None;
+                self.last_review = None;
+            }
+            EventBody::Reviewed(r) => {
+                self.status = Status::Reviewed;
+                if r.complete && timeline.latest(Step::Overall).is_none() {
+                    timeline.start(Step::Overall, at);
+                }
+                self.last_review = Some(r.clone());
+            }
+            EventBody::Rejected(_) => {
+                self.status = Status::Rejected;
+                timeline.end(Step::Review, at);
+                timeline.end(Step::Overall, at);
+            }
+            EventBody::InformationRequested(_) => {
+                self.status = Status::AwaitingInformation;
+                timeline.pause(at);
+            }
+            EventBody::InformationProvided(_) => {
+                self.status = Status::InformationProvided;
+                timeline.resume(at);
+            }
+            EventBody::Clarified(c) => {
+                self.status = Status::Clarified;
+                timeline.end(Step::Review, at);
+                let next = if c.field_examination_needed {
+                    Step::FieldVerification
+                } else {
+                    Step::Response
+                };
+                timeline.start(next, at);
+                self.clarification = Some(c.clone());
+            }
+            EventBody::FieldVerified(v) => {
+                self.status = Status::FieldVerified;
+                self.field_visits.push(v.clone());
+            }
+            EventBody::BaIssued(ba) => {
+                self.status = Status::BaIssued;
+                timeline.end(Step::FieldVerification, at);
+                timeline.start(Step::Response, at);
+                self.ba = Some(ba.clone());
+            }
+            EventBody::Responded(r) => {
+                self.status = Status::Responded;
+                timeline.end(Step::Response, at);
+                timeline.end(Step::Overall, at);
+                timeline.start(Step::Feedback, at);
+                self.response = Some(r.response.clone());
+            }
+            EventBody::Closed(_) => {
+                self.status = Status::Closed;
+                timeline.end(Step::Feedback, at);
+            }
+            EventBody::SlaBreached(b) => {
+                timeline.record_breach(b.step, b.occurrence, at);
+            }
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! Why the domain refused a command. Business rules only: no I/O can fail in here.
+
+use chrono::{DateTime, Utc};
+
+use crate::actor::{AgencyCode, Role};
+use crate::complaint::Status;
+use crate::sla::Step;
+
+/// What kind of refusal an error is, so that outer layers map it without matching on
+/// each variant (the host turns these into HTTP statuses).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefusalKind {
+    /// The complaint does not exist (HTTP 404).
+    NotFound,
+    /// The actor's role or agency may not do this (HTTP 403).
+    Forbidden,
+    /// The complaint is not in a state that allows the command (HTTP 409).
+    StateConflict,
+    /// An SOP rule refused the command's content (HTTP 422).
+    RuleViolated,
+}
+
+/// A command refused by a rule of the SOP. Each variant names its rule; [`rule`]
+/// gives a stable code for programs.
+///
+/// [`rule`]: DomainError::rule
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    /// Only `Register` applies to a complaint that has not been registered.
+    #[error("no complaint has been registered under this id")]
+    NotRegistered,
+    /// `Register` applies once.
+    #[error("the complaint is already registered")]
+    AlreadyRegistered,
+    /// The actor's role does not carry this command.
+    #[error("role `{role}` may not {command}")]
+    RoleNotPermitted {
+        /// The actor's role.
+        role: Role,
+        /// The command refused.
+        command: &'static str,
+    },
+    /// APIP and heads of agency read; they never change a complaint.
+    #[error("role `{role}` is read-only and changes nothing")]
+    ReadOnlyRole {
+        /// The actor's role.
+        role: Role,
+    },
+    /// A liaison officer acts only on complaints disposed to their own agency.
+    #[error("the complaint is not disposed to your agency")]
+    NotYourAgency {
+        /// The agency the complaint is disposed to, if any.
+        disposed_to: Option<AgencyCode>,
+    },
+    /// The command does not follow from the complaint's current state.
+    #[error("cannot {command} a complaint that is {status}")]
+    InvalidTransition {
+        /// The command refused.
+        command: &'static str,
+        /// The complaint's state.
+        status: Status,
+    },
+    /// Re-disposing to the agency that already holds the complaint changes nothing.
+    #[error("the complaint is already disposed to {agency}")]
+    AlreadyDisposedTo {
+        /// The agency.
+        agency: AgencyCode,
+    },
+    /// A field the SOP requires is empty.
+    #[error("`{field}` is required")]
+    MissingField {
+        /// The field's name.
+        field: &'static str,
+    },
+    /// A complete review lists no missing items; an incomplete one lists at least one.
+    #[error("a review is complete exactly when it lists no missing items")]
+    ReviewInconsistent,
+    /// SOP step 2: only incomplete and unclear complaints are not followed up.
+    #[error("a complaint may be rejected only after a review found it incomplete")]
+    RejectRequiresIncompleteReview,
+    /// Information is requested about what a review found missing.
+    #[error("information may be requested only after a review found the complaint incomplete")]
+    RequestRequiresIncompleteReview,
+    /// The step-2 conclusion rests on a complete file.
+    #[error("a complaint may be clarified only after a review found it complete")]
+    ClarifyRequiresCompleteReview,
+    /// The clarification concluded that no field examination is needed.
+    #[error("the clarification concluded that no field examination is needed")]
+    FieldVerificationNotNeeded,
+    /// SOP step 3 concludes with photo documentation.
+    #[error("a field verification needs at least one photo (image/*) as evidence")]
+    FieldVerificationNeedsPhoto,
+    /// An evidence reference is not a well-formed sha256, media type and size.
+    #[error("evidence `{sha256}` is not a well-formed reference (64 hex sha256, type/subtype, size > 0)")]
+    MalformedEvidence {
+        /// The reference's digest as given.
+        sha256: String,
+    },
+    /// A field visit cannot be recorded before it happened.
+    #[error("the visit date lies in the future")]
+    VisitDateInFuture,
+    /// SOP step 3: the BA reports a field examination.
+    #[error("a BA may be issued only after a field verification")]
+    BaRequiresFieldVerification,
+    /// SOP step 3: the BA goes to the head of the agency the complaint is disposed to.
+    #[error("the BA must be addressed to the head of {expected}, not of {addressed}")]
+    BaAddresseeNotHeadOfDisposedAgency {
+        /// The agency the complaint is disposed to.
+        expected: AgencyCode,
+        /// The agency named in the addressee.
+        addressed: AgencyCode,
+    },
+    /// The minutes cannot predate the examination they record.
+    #[error("the BA date precedes the field visit")]
+    BaDateBeforeVisit,
+    /// A BA is signed.
+    #[error("a BA needs at least one signatory")]
+    BaNeedsSignatory,
+    /// The complainant is answered with the clarification's conclusion or the BA's solution.
+    #[error("a response needs a clarification without field examination, or an issued BA")]
+    RespondRequiresOutcome,
+    /// The engine closes on its own only after the complainant's feedback window.
+    #[error("the complainant's feedback window is open until {until}")]
+    FeedbackWindowOpen {
+        /// When the window ends.
+        until: DateTime<Utc>,
+    },
+    /// A breach is recorded only once the deadline has passed.
+    #[error("the {step} deadline ({due_at}) has not passed")]
+    DeadlineNotPassed {
+        /// The step.
+        step: Step,
+        /// Its deadline.
+        due_at: DateTime<Utc>,
+    },
+    /// A breach is recorded once per run of a step.
+    #[error("the {step} breach is already recorded")]
+    BreachAlreadyRecorded {
+        /// The step.
+        step: Step,
+    },
+    /// The step's clock has not started for this complaint.
+    #[error("the {step} clock has not started")]
+    StepNotStarted {
+        /// The step.
+        step: Step,
+    },
+    /// The feedback window is not a duty and cannot be breached.
+    #[error("the {step} window cannot be breached")]
+    StepNotBreachable {
+        /// The step.
+        step: Step,
+    },
+    /// While the complaint waits for the complainant it stays where it is.
+    #[error("the complaint is waiting for the complainant's information")]
+    WaitingForComplainant,
+}
+
+impl DomainError {
+    /// A stable, dotted code naming the rule, for problem bodies and logs.
+    pub fn rule(&self) -> &'static str {
+        match self {
+            DomainError::NotRegistered => "complaint.not_registered",
+            DomainError::AlreadyRegistered => "complaint.already_registered",
+            DomainError::RoleNotPermitted { .. } => "access.role_not_permitted",
+            DomainError::ReadOnlyRole { .. } => "access.read_only_role",
+            DomainError::NotYourAgency { .. } => "access.not_your_agency",
+            DomainError::InvalidTransition { .. } => "sop.invalid_transition",
+            DomainError::AlreadyDisposedTo { .. } => "sop.step1.already_disposed_to_agency",
+            DomainError::MissingField { .. } => "input.missing_field",
+            DomainError::ReviewInconsistent => "sop.step2.review_inconsistent",
+            DomainError::RejectRequiresIncompleteReview => {
+                "sop.step2.reject_requires_incomplete_review"
+            }
+            DomainError::RequestRequiresIncompleteReview => {
+                "sop.step2.request_requires_incomplete_review"
+            }
+            DomainError::ClarifyRequiresCompleteReview => {
+                "sop.step2.clarify_requires_complete_review"
+            }
+            DomainError::FieldVerificationNotNeeded => "sop.step3.field_verification_not_needed",
+            DomainError::FieldVerificationNeedsPhoto => "sop.step3.field_verification_needs_photo",
+            DomainError::MalformedEvidence { .. } => "input.malformed_evidence",
+            DomainError::VisitDateInFuture => "sop.step3.visit_date_in_future",
+            DomainError::BaRequiresFieldVerification => "sop.step3.ba_requires_field_verification",
+            DomainError::BaAddresseeNotHeadOfDisposedAgency { .. } => {
+                "sop.step3.ba_addressed_to_head_of_disposed_agency"
+            }
+            DomainError::BaDateBeforeVisit => "sop.step3.ba_date_before_visit",
+            DomainError::BaNeedsSignatory => "sop.step3.ba_needs_signatory",
+            DomainError::RespondRequiresOutcome => "sop.response.requires_outcome",
+            DomainError::FeedbackWindowOpen { .. } => "sop.close.feedback_window_open",
+            DomainError::DeadlineNotPassed { .. } => "sla.deadline_not_passed",
+            DomainError::BreachAlreadyRecorded { .. } => "sla.breach_already_recorded",
+            DomainError::StepNotStarted { .. } => "sla.step_not_started",
+            DomainError::StepNotBreachable { .. } => "sla.step_not_breachable",
+            DomainError::WaitingForComplainant => "sop.step2.waiting_for_complainant",
+        }
+    }
+
+    /// How outer layers should treat the refusal.
+    pub fn kind(&self) -> RefusalKind {
+        match self {
+            DomainError::NotRegistered => RefusalKind::NotFound,
+            DomainError::RoleNotPermitted { .. }
+            | DomainError::ReadOnlyRole { .. }
+            | DomainError::NotYourAgency { .. } => RefusalKind::Forbidden,
+            DomainError::AlreadyRegistered
+            | DomainError::InvalidTransition { .. }
+            | DomainError::WaitingForComplainant => RefusalKind::StateConflict,
+            _ => RefusalKind::RuleViolated,
+        }
+    }
+}

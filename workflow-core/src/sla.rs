@@ -1,0 +1,438 @@
+//! Service levels: which clock runs for which SOP step, when it is due, and its status.
+//!
+//! Everything here is a pure function of the complaint's clocks (kept in its state by
+//! [`SlaTimeline`], built from events), the [`WorkingCalendar`], the [`SlaPolicy`] and an
+//! instant `now` passed in. Change the calendar and the same call recomputes every
+//! deadline still running.
+//!
+//! A deadline is the end (23:59:59 local time) of a due date. In working-day mode the due
+//! date is the N-th working day after the day the step started; time spent waiting for
+//! the complainant adds the working days it covered (each day in `(pause start date,
+//! resume date]`). An open pause keeps extending the deadline, so a deadline never moves
+//! earlier as time passes.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::calendar::{TimeZoneSpec, WorkingCalendar};
+
+/// The clocks the SOP and the national rules run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// SOP step 1: UPP disposes the complaint to an agency's liaison officer.
+    Disposition,
+    /// SOP step 2: the liaison officer reviews, confirms and clarifies.
+    Review,
+    /// SOP step 3: field verification, documentation and the BA.
+    FieldVerification,
+    /// The response to the complainant after the clarification or the BA.
+    Response,
+    /// The complainant's feedback window after the response; when it runs out the
+    /// complaint may be closed automatically. A window, not a duty: never breached.
+    Feedback,
+    /// Perpres 76/2013: settled within 60 days of the file being complete.
+    Overall,
+}
+
+impl Step {
+    /// Every step, in SOP order.
+    pub const ALL: [Step; 6] = [
+        Step::Disposition,
+        Step::Review,
+        Step::FieldVerification,
+        Step::Response,
+        Step::Feedback,
+        Step::Overall,
+    ];
+
+    /// The step's stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Disposition => "disposition",
+            Step::Review => "review",
+            Step::FieldVerification => "field_verification",
+            Step::Response => "response",
+            Step::Feedback => "feedback",
+            Step::Overall => "overall",
+        }
+    }
+
+    /// Whether running past the deadline is a breach (everything but the feedback window).
+    pub fn is_breachable(self) -> bool {
+        self != Step::Feedback
+    }
+
+    /// Whether waiting for the complainant stops this clock (the overall cap runs on).
+    pub fn pauses_for_complainant(self) -> bool {
+        self != Step::Overall
+    }
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether a duration counts working days or calendar days.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DayCount {
+    /// Monday to Friday less holidays and cuti bersama.
+    WorkingDays,
+    /// Every day.
+    CalendarDays,
+}
+
+/// How long a step may take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepRule {
+    /// Number of days.
+    pub days: u32,
+    /// Working or calendar days.
+    pub count: DayCount,
+}
+
+impl StepRule {
+    /// `days` working days.
+    pub const fn working(days: u32) -> Self {
+        Self {
+            days,
+            count: DayCount::WorkingDays,
+        }
+    }
+
+    /// `days` calendar days.
+    pub const fn calendar(days: u32) -> Self {
+        Self {
+            days,
+            count: DayCount::CalendarDays,
+        }
+    }
+}
+
+/// The operator's SLA settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaPolicy {
+    /// Duration of each step.
+    pub steps: BTreeMap<Step, StepRule>,
+    /// Durations that differ for a complaint category (category name → step → rule).
+    #[serde(default)]
+    pub by_category: BTreeMap<String, BTreeMap<Step, StepRule>>,
+    /// A running step is *at risk* when at most this many days remain after today.
+    pub at_risk_days: u32,
+    /// The zone whose dates count (default Asia/Jakarta, WIB).
+    pub time_zone: TimeZoneSpec,
+}
+
+impl Default for SlaPolicy {
+    /// 3 working days for each SOP step and for the response, 10 working days of
+    /// feedback, 60 calendar days overall, at risk with one day left, in WIB.
+    fn default() -> Self {
+        let steps = BTreeMap::from([
+            (Step::Disposition, StepRule::working(3)),
+            (Step::Review, StepRule::working(3)),
+            (Step::FieldVerification, StepRule::working(3)),
+            (Step::Response, StepRule::working(3)),
+            (Step::Feedback, StepRule::working(10)),
+            (Step::Overall, StepRule::calendar(60)),
+        ]);
+        Self {
+            steps,
+            by_category: BTreeMap::new(),
+            at_risk_days: 1,
+            time_zone: TimeZoneSpec::jakarta(),
+        }
+    }
+}
+
+impl SlaPolicy {
+    /// The rule for a step, with the category's override if there is one.
+    pub fn rule(&self, step: Step, category: &str) -> StepRule {
+        self.by_category
+            .get(category)
+            .and_then(|rules| rules.get(&step))
+            .or_else(|| self.steps.get(&step))
+            .copied()
+            .unwrap_or_else(|| SlaPolicy::default().steps[&step])
+    }
+}
+
+/// A stretch of time waiting for the complainant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pause {
+    /// When the information was requested.
+    pub from: DateTime<Utc>,
+    /// When it was provided; `None` while still waiting.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// One run of one step's clock. A step runs again after a re-disposition, so each run
+/// has an occurrence number (1, 2, …).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepClock {
+    /// Which step.
+    pub step: Step,
+    /// Which run of it, from 1.
+    pub occurrence: u32,
+    /// When the clock started.
+    pub started_at: DateTime<Utc>,
+    /// When the step was completed (or abandoned); `None` while running.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Waits for the complainant during this run.
+    pub pauses: Vec<Pause>,
+    /// When a breach of this run was recorded, if it was.
+    pub breach_recorded_at: Option<DateTime<Utc>>,
+}
+
+/// All clocks of one complaint, in the order they started.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaTimeline {
+    /// The complaint's category (selects category rules).
+    pub category: String,
+    /// Every clock run.
+    pub clocks: Vec<StepClock>,
+}
+
+impl SlaTimeline {
+    /// Starts a new run of `step`.
+    pub fn start(&mut self, step: Step, at: DateTime<Utc>) {
+        let occurrence = self.clocks.iter().filter(|c| c.step == step).count() as u32 + 1;
+        self.clocks.push(StepClock {
+            step,
+            occurrence,
+            started_at: at,
+            ended_at: None,
+            pauses: Vec::new(),
+            breach_recorded_at: None,
+        });
+    }
+
+    /// Ends the running run of `step`, if one runs.
+    pub fn end(&mut self, step: Step, at: DateTime<Utc>) {
+        if let Some(clock) = self.running_mut(step) {
+            clock.ended_at = Some(at);
+            for pause in &mut clock.pauses {
+                pause.until.get_or_insert(at);
+            }
+        }
+    }
+
+    /// Pauses every running clock that waits for the complainant.
+    pub fn pause(&mut self, at: DateTime<Utc>) {
+        for clock in self.clocks.iter_mut().filter(|c| c.ended_at.is_none()) {
+            if clock.step.pauses_for_complainant() && clock.pauses.iter().all(|p| p.until.is_some())
+            {
+                clock.pauses.push(Pause {
+                    from: at,
+                    until: None,
+                });
+            }
+        }
+    }
+
+    /// Resumes every paused clock.
+    pub fn resume(&mut self, at: DateTime<Utc>) {
+        for clock in self.clocks.iter_mut().filter(|c| c.ended_at.is_none()) {
+            for pause in clock.pauses.iter_mut().filter(|p| p.until.is_none()) {
+                pause.until = Some(at);
+            }
+        }
+    }
+
+    /// Marks a run as breached.
+    pub fn record_breach(&mut self, step: Step, occurrence: u32, at: DateTime<Utc>) {
+        if let Some(clock) = self
+            .clocks
+            .iter_mut()
+            .find(|c| c.step == step && c.occurrence == occurrence)
+        {
+            clock.breach_recorded_at.get_or_insert(at);
+        }
+    }
+
+    /// The latest run of `step`.
+    pub fn latest(&self, step: Step) -> Option<&StepClock> {
+        self.clocks.iter().rev().find(|c| c.step == step)
+    }
+
+    /// Whether a run of `step` is running now.
+    pub fn is_running(&self, step: Step) -> bool {
+        self.latest(step).is_some_and(|c| c.ended_at.is_none())
+    }
+
+    fn running_mut(&mut self, step: Step) -> Option<&mut StepClock> {
+        self.clocks
+            .iter_mut()
+            .rev()
+            .find(|c| c.step == step && c.ended_at.is_none())
+    }
+}
+
+/// Where a clock stands at an instant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    /// Running, more than the at-risk margin left.
+    OnTrack,
+    /// Running, due within the at-risk margin.
+    AtRisk,
+    /// Running past its deadline.
+    Breached,
+    /// Stopped while the complaint waits for the complainant.
+    Paused,
+    /// Completed (see `late` for whether it was in time).
+    Done,
+    /// A window (the feedback window) has run out.
+    Elapsed,
+}
+
+impl StepStatus {
+    /// The status's stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepStatus::OnTrack => "on_track",
+            StepStatus::AtRisk => "at_risk",
+            StepStatus::Breached => "breached",
+            StepStatus::Paused => "paused",
+            StepStatus::Done => "done",
+            StepStatus::Elapsed => "elapsed",
+        }
+    }
+}
+
+/// One clock run assessed at an instant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepAssessment {
+    /// Which step.
+    pub step: Step,
+    /// Which run of it.
+    pub occurrence: u32,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// When it ended, if it has.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// The last local date on which the step is in time.
+    pub due_date: NaiveDate,
+    /// The deadline: 23:59:59 local time on `due_date`.
+    pub due_at: DateTime<Utc>,
+    /// Days added for waiting on the complainant.
+    pub paused_days: u32,
+    /// The status at the instant asked about.
+    pub status: StepStatus,
+    /// Whether it ended (or is still running) after its deadline.
+    pub late: bool,
+    /// Whether a breach of this run has been recorded.
+    pub breach_recorded: bool,
+    /// The due date lies beyond the holiday table: only weekends were skipped.
+    pub beyond_holiday_table: bool,
+}
+
+impl StepAssessment {
+    /// Whether a breach of this run should be recorded now: it is breachable, ran or is
+    /// running late, and no breach is on record yet.
+    pub fn breach_to_record(&self) -> bool {
+        self.step.is_breachable() && self.late && !self.breach_recorded
+    }
+}
+
+/// Assesses one clock run at `now`.
+pub fn assess_clock(
+    clock: &StepClock,
+    category: &str,
+    calendar: &WorkingCalendar,
+    policy: &SlaPolicy,
+    now: DateTime<Utc>,
+) -> StepAssessment {
+    let tz = &policy.time_zone;
+    let rule = policy.rule(clock.step, category);
+    let start = tz.local_date(clock.started_at);
+    let paused_days: u32 = clock
+        .pauses
+        .iter()
+        .filter(|p| p.from <= now)
+        .map(|p| {
+            let until = p.until.map_or(now, |u| u.min(now));
+            count_days(
+                calendar,
+                rule.count,
+                tz.local_date(p.from),
+                tz.local_date(until),
+            )
+        })
+        .sum();
+    let days = rule.days.saturating_add(paused_days);
+    let due_date = match rule.count {
+        DayCount::WorkingDays => calendar.add_working_days(start, days),
+        DayCount::CalendarDays => start
+            .checked_add_days(Days::new(u64::from(days)))
+            .unwrap_or(NaiveDate::MAX),
+    };
+    let due_at = tz.end_of_day(due_date);
+    let ended = clock.ended_at.filter(|e| *e <= now);
+    let paused_now = ended.is_none()
+        && clock
+            .pauses
+            .iter()
+            .any(|p| p.from <= now && p.until.is_none_or(|u| u > now));
+    let late = ended.unwrap_or(now) > due_at;
+    let status = if ended.is_some() {
+        StepStatus::Done
+    } else if paused_now {
+        StepStatus::Paused
+    } else if late {
+        if clock.step.is_breachable() {
+            StepStatus::Breached
+        } else {
+            StepStatus::Elapsed
+        }
+    } else {
+        let today = tz.local_date(now);
+        let left = count_days(calendar, rule.count, today, due_date);
+        if clock.step.is_breachable() && left <= policy.at_risk_days {
+            StepStatus::AtRisk
+        } else {
+            StepStatus::OnTrack
+        }
+    };
+    StepAssessment {
+        step: clock.step,
+        occurrence: clock.occurrence,
+        started_at: clock.started_at,
+        ended_at: ended,
+        due_date,
+        due_at,
+        paused_days,
+        status,
+        late: late && !paused_now,
+        breach_recorded: clock.breach_recorded_at.is_some_and(|b| b <= now),
+        beyond_holiday_table: !calendar.covers(due_date),
+    }
+}
+
+/// Assesses every clock run of a timeline at `now`, in the order they started. Runs
+/// that start after `now` are left out.
+pub fn assess(
+    timeline: &SlaTimeline,
+    calendar: &WorkingCalendar,
+    policy: &SlaPolicy,
+    now: DateTime<Utc>,
+) -> Vec<StepAssessment> {
+    timeline
+        .clocks
+        .iter()
+        .filter(|c| c.started_at <= now)
+        .map(|c| assess_clock(c, &timeline.category, calendar, policy, now))
+        .collect()
+}
+
+fn count_days(calendar: &WorkingCalendar, count: DayCount, from: NaiveDate, to: NaiveDate) -> u32 {
+    match count {
+        DayCount::WorkingDays => calendar.working_days_between(from, to),
+        DayCount::CalendarDays => u32::try_from((to - from).num_days().max(0)).unwrap_or(u32::MAX),
+    }
+}
