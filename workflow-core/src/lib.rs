@@ -54,6 +54,8 @@ pub mod complainant;
 pub mod complaint;
 pub mod error;
 pub mod evidence;
+#[cfg(feature = "fixtures")]
+pub mod fixtures;
 pub mod sla;
 
 pub use actor::{Actor, AgencyCode, Role, UserId};

@@ -1,0 +1,346 @@
+//! Helpers that let tests read as SOP stories: actors, sample commands, and a [`Story`]
+//! builder for the events that are *given*. Enabled by the `fixtures` feature.
+//!
+//! Times are local (WIB) wall-clock strings, so a test says `wib("2026-11-30 09:00")`
+//! and reads like the calendar on the office wall.
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
+
+use crate::actor::{Actor, Role};
+use crate::calendar::TimeZoneSpec;
+use crate::complainant::{Complainant, Confidentiality};
+use crate::complaint::command::{
+    Addressee, BeritaAcara, Clarification, Closure, CommandEnvelope, CommandId, ComplaintCommand,
+    Disposition, FieldVisit, InformationReply, InformationRequest, Party, Registration, Rejection,
+    ResponseText, ReturnNote, ReviewResult,
+};
+use crate::complaint::event::{ComplaintEvent, EventBody};
+use crate::evidence::EvidenceRef;
+
+/// An instant given as WIB wall-clock time, `YYYY-MM-DD HH:MM`.
+pub fn wib(local: &str) -> DateTime<Utc> {
+    let naive = NaiveDateTime::parse_from_str(local, "%Y-%m-%d %H:%M")
+        .unwrap_or_else(|e| panic!("fixture time `{local}`: {e}"));
+    TimeZoneSpec::jakarta()
+        .offset()
+        .from_local_datetime(&naive)
+        .single()
+        .expect("WIB has no gaps")
+        .with_timezone(&Utc)
+}
+
+/// A date, `YYYY-MM-DD`.
+pub fn date(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_else(|e| panic!("fixture date `{s}`: {e}"))
+}
+
+/// Sari, of the complaint management unit.
+pub fn upp() -> Actor {
+    Actor::new("sari.upp", Role::Upp)
+}
+
+/// The chair of the coordination team.
+pub fn coordinator() -> Actor {
+    Actor::new("ketua.tim", Role::Coordinator)
+}
+
+/// The liaison officer of an agency.
+pub fn liaison(agency: &str) -> Actor {
+    Actor::of_agency(
+        format!("penghubung.{}", agency.to_lowercase()),
+        Role::Liaison,
+        agency,
+    )
+}
+
+/// The head of an agency.
+pub fn head(agency: &str) -> Actor {
+    Actor::of_agency(
+        format!("kepala.{}", agency.to_lowercase()),
+        Role::Head,
+        agency,
+    )
+}
+
+/// An internal auditor.
+pub fn apip() -> Actor {
+    Actor::new("auditor.apip", Role::Apip)
+}
+
+/// The engine.
+pub fn system() -> Actor {
+    Actor::system()
+}
+
+/// A photo reference; `n` makes distinct digests.
+pub fn photo(n: u8) -> EvidenceRef {
+    EvidenceRef {
+        sha256: format!("{:064x}", u128::from(n) + 1),
+        media_type: "image/jpeg".into(),
+        size: 48_213,
+        caption: format!("Foto lokasi {n}"),
+    }
+}
+
+/// A scanned document reference.
+pub fn scan(n: u8) -> EvidenceRef {
+    EvidenceRef {
+        sha256: format!("{:064x}", u128::from(n) + 1000),
+        media_type: "application/pdf".into(),
+        size: 120_400,
+        caption: format!("Pindaian dokumen {n}"),
+    }
+}
+
+/// A pothole complaint as it arrives from LAPOR!.
+pub fn registration() -> Registration {
+    Registration {
+        lapor_id: "LAP-2026-11-000451".into(),
+        title: "Jalan berlubang di depan SDN 3 Selat".into(),
+        description: "Lubang besar di Jl. Tambun Bungai membahayakan anak sekolah.".into(),
+        category: "infrastruktur".into(),
+        location: Some("Jl. Tambun Bungai, Kuala Kapuas".into()),
+        reported_at: wib("2026-11-29 20:15"),
+        complainant: Complainant {
+            name: "Budi Santoso".into(),
+            phone: Some("+62 812 0000 0451".into()),
+            email: None,
+            confidentiality: Confidentiality::Anonymous,
+        },
+        upp_review: "Kewenangan Dinas PUPR; data dukung berupa foto terlampir.".into(),
+        attachments: vec![photo(90)],
+    }
+}
+
+/// Disposition to an agency's liaison officer.
+pub fn disposition(agency: &str) -> Disposition {
+    Disposition {
+        agency: agency.into(),
+        liaison_officer: liaison(agency).user,
+        note: Some("Mohon ditindaklanjuti sesuai SOP".into()),
+    }
+}
+
+/// Sent back as another agency's matter.
+pub fn return_note() -> ReturnNote {
+    ReturnNote {
+        reason: "Jalan kabupaten ini kewenangan Dinas PUPR, bukan Dishub".into(),
+        suggested_agency: Some("PUPR".into()),
+    }
+}
+
+/// A review that found the file complete.
+pub fn complete_review() -> ReviewResult {
+    ReviewResult {
+        complete: true,
+        missing_items: vec![],
+        notes: "Data dukung lengkap".into(),
+    }
+}
+
+/// A review that found something missing.
+pub fn incomplete_review() -> ReviewResult {
+    ReviewResult {
+        complete: false,
+        missing_items: vec!["titik lokasi yang tepat".into()],
+        notes: "Lokasi tidak jelas".into(),
+    }
+}
+
+/// Questions for the complainant.
+pub fn information_request() -> InformationRequest {
+    InformationRequest {
+        questions: vec!["Di ruas jalan mana tepatnya lubang itu?".into()],
+    }
+}
+
+/// The complainant's answer.
+pub fn information_reply() -> InformationReply {
+    InformationReply {
+        answer: "Di depan SDN 3 Selat, sekitar 20 m dari gerbang".into(),
+        attachments: vec![photo(91)],
+    }
+}
+
+/// A rejection.
+pub fn rejection() -> Rejection {
+    Rejection {
+        reason: "Aduan tidak lengkap dan tidak jelas; pelapor tidak menanggapi".into(),
+    }
+}
+
+/// The step-2 conclusion.
+pub fn clarification(field_examination_needed: bool) -> Clarification {
+    Clarification {
+        field_examination_needed,
+        reasoning: if field_examination_needed {
+            "Perlu dicek ukuran lubang dan kondisi drainase".into()
+        } else {
+            "Sudah masuk jadwal pemeliharaan rutin".into()
+        },
+    }
+}
+
+/// A field visit on `visit_date` with one photo.
+pub fn field_visit(visit_date: &str) -> FieldVisit {
+    FieldVisit {
+        visit_date: date(visit_date),
+        location: "Jl. Tambun Bungai, depan SDN 3 Selat".into(),
+        parties_summoned: vec![Party {
+            name: "Rahmat".into(),
+            position: "Kepala Seksi Pemeliharaan Jalan".into(),
+            unit: Some("Bidang Bina Marga".into()),
+        }],
+        parties_confirmed: vec![Party {
+            name: "Rahmat".into(),
+            position: "Kepala Seksi Pemeliharaan Jalan".into(),
+            unit: Some("Bidang Bina Marga".into()),
+        }],
+        findings: "Lubang 1,2 m x 0,8 m, kedalaman 25 cm; drainase tersumbat".into(),
+        evidence: vec![photo(1), scan(2)],
+    }
+}
+
+/// A BA of `ba_date` addressed to the head of `agency`.
+pub fn berita_acara(agency: &str, ba_date: &str) -> BeritaAcara {
+    BeritaAcara {
+        number: "BA/045/PUPR/XII/2026".into(),
+        date: date(ba_date),
+        addressee: Addressee {
+            name: "Ir. Hendra Wijaya".into(),
+            position: format!("Kepala {agency}"),
+            agency: agency.into(),
+        },
+        signatories: vec![Party {
+            name: "Andi Pratama".into(),
+            position: "Pejabat Penghubung".into(),
+            unit: Some(agency.into()),
+        }],
+        findings: "Lubang dan drainase tersumbat terkonfirmasi".into(),
+        conclusion: "Perlu penambalan dan normalisasi drainase".into(),
+        solution: "Penambalan dijadwalkan minggu ini".into(),
+    }
+}
+
+/// The answer to the complainant.
+pub fn response_text() -> ResponseText {
+    ResponseText {
+        response: "Terima kasih; lubang akan ditambal pekan ini".into(),
+    }
+}
+
+/// A command envelope.
+pub fn cmd(
+    id: &str,
+    actor: Actor,
+    at: DateTime<Utc>,
+    command: ComplaintCommand,
+) -> CommandEnvelope {
+    CommandEnvelope::new(id, actor, at, command)
+}
+
+/// The event a command produces when accepted.
+pub fn event(id: &str, actor: Actor, at: DateTime<Utc>, body: EventBody) -> ComplaintEvent {
+    ComplaintEvent {
+        at,
+        by: actor,
+        command_id: CommandId(id.into()),
+        body,
+    }
+}
+
+/// Builds the *given* events of a test, one SOP activity at a time, with the clock
+/// moving on by an hour (or as told) between them and command ids `given-1`, `given-2`….
+#[derive(Clone, Debug)]
+pub struct Story {
+    events: Vec<ComplaintEvent>,
+    clock: DateTime<Utc>,
+}
+
+impl Story {
+    /// A story whose first event happens at `start`.
+    pub fn starting(start: DateTime<Utc>) -> Self {
+        Self {
+            events: Vec::new(),
+            clock: start,
+        }
+    }
+
+    /// Moves the clock to an instant.
+    pub fn at(mut self, instant: DateTime<Utc>) -> Self {
+        self.clock = instant;
+        self
+    }
+
+    /// Records an event by `actor` at the story's clock, then moves the clock an hour on.
+    pub fn then(mut self, actor: Actor, body: EventBody) -> Self {
+        let id = format!("given-{}", self.events.len() + 1);
+        self.events.push(event(&id, actor, self.clock, body));
+        self.clock += Duration::hours(1);
+        self
+    }
+
+    /// The story's clock (when the next event would happen).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock
+    }
+
+    /// The events so far.
+    pub fn events(&self) -> Vec<ComplaintEvent> {
+        self.events.clone()
+    }
+
+    /// Registered by UPP.
+    pub fn registered(self) -> Self {
+        self.then(upp(), EventBody::Received(registration()))
+    }
+
+    /// Disposed by UPP to `agency`.
+    pub fn disposed_to(self, agency: &str) -> Self {
+        self.then(upp(), EventBody::Disposed(disposition(agency)))
+    }
+
+    /// Reviewed by the agency's liaison officer.
+    pub fn reviewed(self, agency: &str, complete: bool) -> Self {
+        let review = if complete {
+            complete_review()
+        } else {
+            incomplete_review()
+        };
+        self.then(liaison(agency), EventBody::Reviewed(review))
+    }
+
+    /// Clarified by the agency's liaison officer.
+    pub fn clarified(self, agency: &str, field_examination_needed: bool) -> Self {
+        self.then(
+            liaison(agency),
+            EventBody::Clarified(clarification(field_examination_needed)),
+        )
+    }
+
+    /// Field-verified on `visit_date`.
+    pub fn field_verified(self, agency: &str, visit_date: &str) -> Self {
+        self.then(
+            liaison(agency),
+            EventBody::FieldVerified(field_visit(visit_date)),
+        )
+    }
+
+    /// BA issued, dated `ba_date`.
+    pub fn ba_issued(self, agency: &str, ba_date: &str) -> Self {
+        self.then(
+            liaison(agency),
+            EventBody::BaIssued(berita_acara(agency, ba_date)),
+        )
+    }
+
+    /// Responded to the complainant.
+    pub fn responded(self, agency: &str) -> Self {
+        self.then(liaison(agency), EventBody::Responded(response_text()))
+    }
+
+    /// Closed by UPP.
+    pub fn closed(self) -> Self {
+        self.then(upp(), EventBody::Closed(Closure::default()))
+    }
+}

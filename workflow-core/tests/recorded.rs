@@ -1,0 +1,80 @@
+//! The JSON of every event type is pinned by a recorded file in `tests/recorded/v1/`.
+//! A change to an event's format fails here: either it was unintended, or it needs a
+//! new `event_version` and an upcaster for the recorded form. After an intended change
+//! of a *new* version, record with `RECORD_EVENTS=1 cargo test -p workflow-core --test recorded`.
+
+use std::path::PathBuf;
+
+use workflow_core::complaint::command::Closure;
+use workflow_core::complaint::event::{SlaBreach, EVENT_TYPES};
+use workflow_core::fixtures::*;
+use workflow_core::{ComplaintEvent, EventBody as E, Step};
+
+fn one_of_each() -> Vec<ComplaintEvent> {
+    let at = wib("2026-11-30 09:00");
+    let by_liaison = |body| event("cmd-7f3a", liaison("PUPR"), at, body);
+    vec![
+        event("cmd-7f3a", upp(), at, E::Received(registration())),
+        event("cmd-7f3a", upp(), at, E::Disposed(disposition("PUPR"))),
+        by_liaison(E::Returned(return_note())),
+        by_liaison(E::Reviewed(incomplete_review())),
+        by_liaison(E::Rejected(rejection())),
+        by_liaison(E::InformationRequested(information_request())),
+        event(
+            "cmd-7f3a",
+            upp(),
+            at,
+            E::InformationProvided(information_reply()),
+        ),
+        by_liaison(E::Clarified(clarification(true))),
+        by_liaison(E::FieldVerified(field_visit("2026-11-30"))),
+        by_liaison(E::BaIssued(berita_acara("PUPR", "2026-11-30"))),
+        by_liaison(E::Responded(response_text())),
+        event(
+            "cmd-7f3a",
+            upp(),
+            at,
+            E::Closed(Closure {
+                note: Some("Pelapor puas".into()),
+            }),
+        ),
+        event(
+            "cmd-7f3a",
+            system(),
+            at,
+            E::SlaBreached(SlaBreach {
+                step: Step::Review,
+                occurrence: 1,
+                due_at: wib("2026-12-03 23:59"),
+            }),
+        ),
+    ]
+}
+
+fn recorded_path(event_type: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/recorded/v1")
+        .join(format!("{event_type}.json"))
+}
+
+#[test]
+fn every_event_type_has_a_recorded_form_that_still_matches() {
+    let events = one_of_each();
+    let types: Vec<&str> = events.iter().map(|e| e.body.event_type()).collect();
+    assert_eq!(types, EVENT_TYPES, "one sample per event type, in order");
+    for e in events {
+        let event_type = e.body.event_type();
+        assert_eq!(e.body.event_version(), "1");
+        let json = serde_json::to_string_pretty(&e).unwrap() + "\n";
+        let path = recorded_path(event_type);
+        if std::env::var_os("RECORD_EVENTS").is_some() {
+            std::fs::write(&path, &json).unwrap();
+            continue;
+        }
+        let recorded = std::fs::read_to_string(&path)
+            .unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+        assert_eq!(json, recorded, "the JSON of {event_type} changed");
+        let parsed: ComplaintEvent = serde_json::from_str(&recorded).unwrap();
+        assert_eq!(parsed, e, "the recorded {event_type} no longer reads back");
+    }
+}

@@ -1,0 +1,834 @@
+//! The SOP as given / when / then stories over the complaint aggregate.
+//!
+//! Each test reads: given these events, when this command, then these events or this
+//! refusal. The story starts on Monday 30 November 2026, 09:00 WIB.
+
+use cqrs_es::test::{AggregateTestExecutor, TestFramework};
+use workflow_core::complaint::command::{
+    BreachReport, Closure, ComplaintCommand as C, Disposition,
+};
+use workflow_core::complaint::event::SlaBreach;
+use workflow_core::fixtures::*;
+use workflow_core::{
+    AgencyCode, Complaint, ComplaintEvent, ComplaintServices, DomainError, EventBody as E, Role,
+    Status, Step,
+};
+
+fn start() -> Story {
+    Story::starting(wib("2026-11-30 09:00"))
+}
+
+fn given(events: Vec<ComplaintEvent>) -> AggregateTestExecutor<Complaint> {
+    TestFramework::<Complaint>::with(ComplaintServices::builtin()).given(events)
+}
+
+fn given_no_events() -> AggregateTestExecutor<Complaint> {
+    TestFramework::<Complaint>::with(ComplaintServices::builtin()).given_no_previous_events()
+}
+
+/// Given the story so far, when `actor` sends `command` at the story's clock, then
+/// exactly the matching event is recorded.
+async fn accepted(story: Story, actor: workflow_core::Actor, command: C, body: E) {
+    let now = story.now();
+    given(story.events())
+        .when_async(cmd("c-1", actor.clone(), now, command))
+        .await
+        .then_expect_events(vec![event("c-1", actor, now, body)]);
+}
+
+async fn refused(story: Story, actor: workflow_core::Actor, command: C, error: DomainError) {
+    let now = story.now();
+    given(story.events())
+        .when_async(cmd("c-1", actor, now, command))
+        .await
+        .then_expect_error(error);
+}
+
+fn at_review(agency: &str) -> Story {
+    start().registered().disposed_to(agency)
+}
+
+fn at_field_step() -> Story {
+    at_review("PUPR")
+        .reviewed("PUPR", true)
+        .clarified("PUPR", true)
+}
+
+// --- Registration ---------------------------------------------------------------
+
+#[tokio::test]
+async fn upp_registers_a_complaint_from_lapor() {
+    let now = wib("2026-11-30 09:00");
+    given_no_events()
+        .when_async(cmd("c-1", upp(), now, C::Register(registration())))
+        .await
+        .then_expect_events(vec![event("c-1", upp(), now, E::Received(registration()))]);
+}
+
+#[tokio::test]
+async fn only_upp_registers() {
+    for actor in [liaison("PUPR"), coordinator(), system()] {
+        let role = actor.role;
+        given_no_events()
+            .when_async(cmd(
+                "c-1",
+                actor,
+                wib("2026-11-30 09:00"),
+                C::Register(registration()),
+            ))
+            .await
+            .then_expect_error(DomainError::RoleNotPermitted {
+                role,
+                command: "register",
+            });
+    }
+}
+
+#[tokio::test]
+async fn a_complaint_is_registered_once() {
+    refused(
+        start().registered(),
+        upp(),
+        C::Register(registration()),
+        DomainError::AlreadyRegistered,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn registration_needs_upp_review_and_well_formed_attachments() {
+    let mut no_review = registration();
+    no_review.upp_review = "  ".into();
+    refused(
+        start(),
+        upp(),
+        C::Register(no_review),
+        DomainError::MissingField {
+            field: "upp_review",
+        },
+    )
+    .await;
+
+    let mut bad_attachment = registration();
+    bad_attachment.attachments[0].sha256 = "not-a-digest".into();
+    refused(
+        start(),
+        upp(),
+        C::Register(bad_attachment),
+        DomainError::MalformedEvidence {
+            sha256: "not-a-digest".into(),
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn nothing_but_registration_applies_to_an_unknown_complaint() {
+    refused(
+        start(),
+        upp(),
+        C::Dispose(disposition("PUPR")),
+        DomainError::NotRegistered,
+    )
+    .await;
+}
+
+// --- Step 1: disposition ------------------------------------------------------------
+
+#[tokio::test]
+async fn upp_or_the_coordinator_disposes_to_a_liaison_officer() {
+    accepted(
+        start().registered(),
+        upp(),
+        C::Dispose(disposition("PUPR")),
+        E::Disposed(disposition("PUPR")),
+    )
+    .await;
+    accepted(
+        start().registered(),
+        coordinator(),
+        C::Dispose(disposition("PUPR")),
+        E::Disposed(disposition("PUPR")),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_liaison_officer_cannot_dispose() {
+    refused(
+        start().registered(),
+        liaison("PUPR"),
+        C::Dispose(disposition("PUPR")),
+        DomainError::RoleNotPermitted {
+            role: Role::Liaison,
+            command: "dispose",
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_complaint_may_be_redisposed_before_review_but_not_to_the_same_agency() {
+    accepted(
+        at_review("DISHUB"),
+        upp(),
+        C::Dispose(disposition("PUPR")),
+        E::Disposed(disposition("PUPR")),
+    )
+    .await;
+    refused(
+        at_review("PUPR"),
+        upp(),
+        C::Dispose(disposition("PUPR")),
+        DomainError::AlreadyDisposedTo {
+            agency: "PUPR".into(),
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn disposition_needs_a_liaison_officer() {
+    let no_officer = Disposition {
+        liaison_officer: "".into(),
+        ..disposition("PUPR")
+    };
+    refused(
+        start().registered(),
+        upp(),
+        C::Dispose(no_officer),
+        DomainError::MissingField {
+            field: "liaison_officer",
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_wrong_agency_returns_it_and_upp_disposes_again() {
+    accepted(
+        at_review("DISHUB"),
+        liaison("DISHUB"),
+        C::ReturnForRedisposition(return_note()),
+        E::Returned(return_note()),
+    )
+    .await;
+    let returned = at_review("DISHUB").then(liaison("DISHUB"), E::Returned(return_note()));
+    accepted(
+        returned.clone(),
+        upp(),
+        C::Dispose(disposition("PUPR")),
+        E::Disposed(disposition("PUPR")),
+    )
+    .await;
+    // Once returned, DISHUB no longer holds the complaint.
+    refused(
+        returned,
+        liaison("DISHUB"),
+        C::Review(complete_review()),
+        DomainError::NotYourAgency { disposed_to: None },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_return_needs_a_reason() {
+    let mut note = return_note();
+    note.reason.clear();
+    refused(
+        at_review("DISHUB"),
+        liaison("DISHUB"),
+        C::ReturnForRedisposition(note),
+        DomainError::MissingField { field: "reason" },
+    )
+    .await;
+}
+
+// --- Roles and agencies -----------------------------------------------------------
+
+#[tokio::test]
+async fn apip_and_the_head_of_agency_change_nothing() {
+    for actor in [apip(), head("PUPR")] {
+        let role = actor.role;
+        refused(
+            at_review("PUPR"),
+            actor,
+            C::Review(complete_review()),
+            DomainError::ReadOnlyRole { role },
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn a_liaison_officer_acts_only_for_their_own_agency() {
+    refused(
+        at_review("PUPR"),
+        liaison("DINKES"),
+        C::Review(complete_review()),
+        DomainError::NotYourAgency {
+            disposed_to: Some(AgencyCode::from("PUPR")),
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_liaison_officer_cannot_act_before_disposition() {
+    refused(
+        start().registered(),
+        liaison("PUPR"),
+        C::Review(complete_review()),
+        DomainError::NotYourAgency { disposed_to: None },
+    )
+    .await;
+}
+
+// --- Step 2: review, information, rejection, clarification -----------------------------
+
+#[tokio::test]
+async fn the_liaison_officer_reviews_completeness() {
+    accepted(
+        at_review("PUPR"),
+        liaison("PUPR"),
+        C::Review(complete_review()),
+        E::Reviewed(complete_review()),
+    )
+    .await;
+    accepted(
+        at_review("PUPR"),
+        liaison("PUPR"),
+        C::Review(incomplete_review()),
+        E::Reviewed(incomplete_review()),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_review_is_complete_exactly_when_nothing_is_missing() {
+    let mut complete_but_missing = complete_review();
+    complete_but_missing.missing_items = vec!["KTP".into()];
+    refused(
+        at_review("PUPR"),
+        liaison("PUPR"),
+        C::Review(complete_but_missing),
+        DomainError::ReviewInconsistent,
+    )
+    .await;
+    let mut incomplete_but_nothing_missing = incomplete_review();
+    incomplete_but_nothing_missing.missing_items.clear();
+    refused(
+        at_review("PUPR"),
+        liaison("PUPR"),
+        C::Review(incomplete_but_nothing_missing),
+        DomainError::ReviewInconsistent,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_incomplete_and_unclear_complaint_is_rejected_with_its_reason() {
+    accepted(
+        at_review("PUPR").reviewed("PUPR", false),
+        liaison("PUPR"),
+        C::Reject(rejection()),
+        E::Rejected(rejection()),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn rejection_needs_a_review_that_found_the_complaint_incomplete() {
+    refused(
+        at_review("PUPR"),
+        liaison("PUPR"),
+        C::Reject(rejection()),
+        DomainError::RejectRequiresIncompleteReview,
+    )
+    .await;
+    refused(
+        at_review("PUPR").reviewed("PUPR", true),
+        liaison("PUPR"),
+        C::Reject(rejection()),
+        DomainError::RejectRequiresIncompleteReview,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_rejected_complaint_is_final() {
+    let rejected = at_review("PUPR")
+        .reviewed("PUPR", false)
+        .then(liaison("PUPR"), E::Rejected(rejection()));
+    refused(
+        rejected,
+        liaison("PUPR"),
+        C::Review(complete_review()),
+        DomainError::InvalidTransition {
+            command: "review",
+            status: Status::Rejected,
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn information_is_requested_then_provided_and_the_complaint_reviewed_again() {
+    let incomplete = at_review("PUPR").reviewed("PUPR", false);
+    accepted(
+        incomplete.clone(),
+        liaison("PUPR"),
+        C::RequestInformation(information_request()),
+        E::InformationRequested(information_request()),
+    )
+    .await;
+    let waiting = incomplete.then(
+        liaison("PUPR"),
+        E::InformationRequested(information_request()),
+    );
+    refused(
+        waiting.clone(),
+        liaison("PUPR"),
+        C::Review(complete_review()),
+        DomainError::WaitingForComplainant,
+    )
+    .await;
+    accepted(
+        waiting.clone(),
+        upp(),
+        C::ProvideInformation(information_reply()),
+        E::InformationProvided(information_reply()),
+    )
+    .await;
+    let answered = waiting.then(upp(), E::InformationProvided(information_reply()));
+    accepted(
+        answered,
+        liaison("PUPR"),
+        C::Review(complete_review()),
+        E::Reviewed(complete_review()),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_complainant_who_never_answers_can_be_rejected() {
+    let waiting = at_review("PUPR").reviewed("PUPR", false).then(
+        liaison("PUPR"),
+        E::InformationRequested(information_request()),
+    );
+    accepted(
+        waiting,
+        liaison("PUPR"),
+        C::Reject(rejection()),
+        E::Rejected(rejection()),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn information_is_requested_only_about_an_incomplete_review() {
+    refused(
+        at_review("PUPR").reviewed("PUPR", true),
+        liaison("PUPR"),
+        C::RequestInformation(information_request()),
+        DomainError::RequestRequiresIncompleteReview,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn clarification_concludes_step_two_on_a_complete_file() {
+    accepted(
+        at_review("PUPR").reviewed("PUPR", true),
+        liaison("PUPR"),
+        C::Clarify(clarification(true)),
+        E::Clarified(clarification(true)),
+    )
+    .await;
+    refused(
+        at_review("PUPR").reviewed("PUPR", false),
+        liaison("PUPR"),
+        C::Clarify(clarification(true)),
+        DomainError::ClarifyRequiresCompleteReview,
+    )
+    .await;
+}
+
+// --- Step 3: field verification and the BA ------------------------------------------
+
+#[tokio::test]
+async fn a_field_visit_is_recorded_with_photos() {
+    let story = at_field_step();
+    let visit = field_visit("2026-11-30");
+    accepted(
+        story,
+        liaison("PUPR"),
+        C::VerifyInField(visit.clone()),
+        E::FieldVerified(visit),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_field_visit_without_a_photo_is_refused() {
+    let mut only_a_scan = field_visit("2026-11-30");
+    only_a_scan.evidence = vec![scan(1)];
+    refused(
+        at_field_step(),
+        liaison("PUPR"),
+        C::VerifyInField(only_a_scan),
+        DomainError::FieldVerificationNeedsPhoto,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_field_visit_cannot_be_dated_in_the_future() {
+    refused(
+        at_field_step(),
+        liaison("PUPR"),
+        C::VerifyInField(field_visit("2026-12-02")),
+        DomainError::VisitDateInFuture,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn no_field_visit_when_the_clarification_said_none_is_needed() {
+    refused(
+        at_review("PUPR")
+            .reviewed("PUPR", true)
+            .clarified("PUPR", false),
+        liaison("PUPR"),
+        C::VerifyInField(field_visit("2026-11-30")),
+        DomainError::FieldVerificationNotNeeded,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_ba_is_issued_to_the_head_of_the_disposed_agency_after_the_visit() {
+    let visited = at_field_step().field_verified("PUPR", "2026-11-30");
+    let ba = berita_acara("PUPR", "2026-11-30");
+    accepted(
+        visited.clone(),
+        liaison("PUPR"),
+        C::IssueBa(ba.clone()),
+        E::BaIssued(ba),
+    )
+    .await;
+
+    refused(
+        visited.clone(),
+        liaison("PUPR"),
+        C::IssueBa(berita_acara("DINKES", "2026-11-30")),
+        DomainError::BaAddresseeNotHeadOfDisposedAgency {
+            expected: "PUPR".into(),
+            addressed: "DINKES".into(),
+        },
+    )
+    .await;
+
+    refused(
+        visited.clone(),
+        liaison("PUPR"),
+        C::IssueBa(berita_acara("PUPR", "2026-11-29")),
+        DomainError::BaDateBeforeVisit,
+    )
+    .await;
+
+    let mut unsigned = berita_acara("PUPR", "2026-11-30");
+    unsigned.signatories.clear();
+    refused(
+        visited,
+        liaison("PUPR"),
+        C::IssueBa(unsigned),
+        DomainError::BaNeedsSignatory,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn no_ba_before_a_field_verification() {
+    refused(
+        at_field_step(),
+        liaison("PUPR"),
+        C::IssueBa(berita_acara("PUPR", "2026-11-30")),
+        DomainError::BaRequiresFieldVerification,
+    )
+    .await;
+}
+
+// --- Response and closing -----------------------------------------------------------
+
+#[tokio::test]
+async fn the_complainant_is_answered_after_the_ba_or_a_clarification_without_visit() {
+    let after_ba = at_field_step()
+        .field_verified("PUPR", "2026-11-30")
+        .ba_issued("PUPR", "2026-11-30");
+    accepted(
+        after_ba,
+        liaison("PUPR"),
+        C::Respond(response_text()),
+        E::Responded(response_text()),
+    )
+    .await;
+    let no_visit = at_review("PUPR")
+        .reviewed("PUPR", true)
+        .clarified("PUPR", false);
+    accepted(
+        no_visit,
+        liaison("PUPR"),
+        C::Respond(response_text()),
+        E::Responded(response_text()),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn no_response_while_a_field_examination_is_pending() {
+    refused(
+        at_field_step(),
+        liaison("PUPR"),
+        C::Respond(response_text()),
+        DomainError::RespondRequiresOutcome,
+    )
+    .await;
+    refused(
+        at_field_step().field_verified("PUPR", "2026-11-30"),
+        liaison("PUPR"),
+        C::Respond(response_text()),
+        DomainError::RespondRequiresOutcome,
+    )
+    .await;
+}
+
+fn responded() -> Story {
+    // Responded on Tuesday 1 December 2026 in the afternoon.
+    at_review("PUPR")
+        .reviewed("PUPR", true)
+        .clarified("PUPR", false)
+        .at(wib("2026-12-01 14:00"))
+        .responded("PUPR")
+}
+
+#[tokio::test]
+async fn upp_closes_after_the_response() {
+    accepted(
+        responded(),
+        upp(),
+        C::Close(Closure::default()),
+        E::Closed(Closure::default()),
+    )
+    .await;
+    refused(
+        at_field_step(),
+        upp(),
+        C::Close(Closure::default()),
+        DomainError::InvalidTransition {
+            command: "close",
+            status: Status::Clarified,
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_engine_closes_only_after_ten_working_days_of_feedback() {
+    // Ten working days after Tuesday 1 December: 2..4, 7..11, 14, 15 December.
+    let due = wib("2026-12-15 23:59") + chrono::Duration::seconds(59);
+    refused(
+        responded().at(wib("2026-12-15 16:00")),
+        system(),
+        C::Close(Closure::default()),
+        DomainError::FeedbackWindowOpen { until: due },
+    )
+    .await;
+    accepted(
+        responded().at(wib("2026-12-16 00:05")),
+        system(),
+        C::Close(Closure::default()),
+        E::Closed(Closure::default()),
+    )
+    .await;
+}
+
+// --- SLA breaches ----------------------------------------------------------------
+
+#[tokio::test]
+async fn the_engine_records_a_breach_once_the_deadline_has_passed() {
+    // Registered Monday 30 Nov 09:00: disposition due Thursday 3 Dec 23:59:59 WIB.
+    let due = wib("2026-12-03 23:59") + chrono::Duration::seconds(59);
+    let breach = C::RecordSlaBreach(BreachReport {
+        step: Step::Disposition,
+    });
+    refused(
+        start().registered().at(wib("2026-12-03 23:00")),
+        system(),
+        breach.clone(),
+        DomainError::DeadlineNotPassed {
+            step: Step::Disposition,
+            due_at: due,
+        },
+    )
+    .await;
+    let late = start().registered().at(wib("2026-12-04 08:00"));
+    accepted(
+        late.clone(),
+        system(),
+        breach.clone(),
+        E::SlaBreached(SlaBreach {
+            step: Step::Disposition,
+            occurrence: 1,
+            due_at: due,
+        }),
+    )
+    .await;
+    let recorded = late.then(
+        system(),
+        E::SlaBreached(SlaBreach {
+            step: Step::Disposition,
+            occurrence: 1,
+            due_at: due,
+        }),
+    );
+    refused(
+        recorded,
+        system(),
+        breach,
+        DomainError::BreachAlreadyRecorded {
+            step: Step::Disposition,
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn only_the_engine_records_breaches_and_only_of_started_duties() {
+    let late = start().registered().at(wib("2026-12-10 08:00"));
+    refused(
+        late.clone(),
+        upp(),
+        C::RecordSlaBreach(BreachReport {
+            step: Step::Disposition,
+        }),
+        DomainError::RoleNotPermitted {
+            role: Role::Upp,
+            command: "record an SLA breach of",
+        },
+    )
+    .await;
+    refused(
+        late.clone(),
+        system(),
+        C::RecordSlaBreach(BreachReport {
+            step: Step::FieldVerification,
+        }),
+        DomainError::StepNotStarted {
+            step: Step::FieldVerification,
+        },
+    )
+    .await;
+    refused(
+        late,
+        system(),
+        C::RecordSlaBreach(BreachReport {
+            step: Step::Feedback,
+        }),
+        DomainError::StepNotBreachable {
+            step: Step::Feedback,
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_step_completed_late_can_still_have_its_breach_recorded() {
+    // Disposed on Monday 7 December, four working days after registration.
+    let late_disposal = start()
+        .registered()
+        .at(wib("2026-12-07 10:00"))
+        .disposed_to("PUPR");
+    let result = given(late_disposal.events())
+        .when_async(cmd(
+            "c-1",
+            system(),
+            late_disposal.now(),
+            C::RecordSlaBreach(BreachReport {
+                step: Step::Disposition,
+            }),
+        ))
+        .await
+        .inspect_result()
+        .expect("a late disposition is a breach");
+    assert!(matches!(&result[0].body, E::SlaBreached(b) if b.step == Step::Disposition));
+}
+
+// --- Idempotency ------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_retried_command_id_does_nothing_and_succeeds() {
+    let story = at_review("PUPR");
+    // The disposition was `given-2`; the same id again, even with other content, is a no-op.
+    given(story.events())
+        .when_async(cmd(
+            "given-2",
+            upp(),
+            story.now(),
+            C::Dispose(disposition("DINKES")),
+        ))
+        .await
+        .then_expect_events(vec![]);
+}
+
+#[tokio::test]
+async fn a_refused_command_leaves_its_id_free_for_a_corrected_retry() {
+    let story = at_review("PUPR").reviewed("PUPR", true);
+    let mut state = Complaint::from_events(&story.events());
+    let services = ComplaintServices::builtin();
+    let bad = cmd(
+        "c-9",
+        liaison("PUPR"),
+        story.now(),
+        C::Clarify(workflow_core::complaint::command::Clarification {
+            field_examination_needed: true,
+            reasoning: String::new(),
+        }),
+    );
+    assert_eq!(
+        state.decide(&bad, &services),
+        Err(DomainError::MissingField { field: "reasoning" })
+    );
+    let good = cmd(
+        "c-9",
+        liaison("PUPR"),
+        story.now(),
+        C::Clarify(clarification(true)),
+    );
+    let events = state.decide(&good, &services).unwrap();
+    assert_eq!(events.len(), 1);
+    for e in &events {
+        state.apply_event(e);
+    }
+    assert_eq!(state.status(), Status::Clarified);
+}
+
+// --- The whole SOP -----------------------------------------------------------------
+
+#[tokio::test]
+async fn the_whole_sop_walks_from_lapor_to_closing() {
+    let full = at_field_step()
+        .field_verified("PUPR", "2026-11-30")
+        .ba_issued("PUPR", "2026-11-30")
+        .responded("PUPR")
+        .closed();
+    let state = Complaint::from_events(&full.events());
+    assert_eq!(state.status(), Status::Closed);
+    assert_eq!(state.agency(), Some(&AgencyCode::from("PUPR")));
+    assert_eq!(state.field_visits().len(), 1);
+    assert_eq!(
+        state.ba().map(|b| b.number.as_str()),
+        Some("BA/045/PUPR/XII/2026")
+    );
+    assert!(state.timeline().clocks.iter().all(|c| c.ended_at.is_some()));
+}
