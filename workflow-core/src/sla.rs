@@ -324,7 +324,8 @@ pub struct StepAssessment {
     pub paused_days: u32,
     /// The status at the instant asked about.
     pub status: StepStatus,
-    /// Whether it ended (or is still running) after its deadline.
+    /// Whether a duty ended (or is still running) after its deadline; never set for the
+    /// feedback window, which is meant to run out.
     pub late: bool,
     /// Whether a breach of this run has been recorded.
     pub breach_recorded: bool,
@@ -408,7 +409,7 @@ pub fn assess_clock(
         due_at,
         paused_days,
         status,
-        late: late && !paused_now,
+        late: late && !paused_now && clock.step.is_breachable(),
         breach_recorded: clock.breach_recorded_at.is_some_and(|b| b <= now),
         beyond_holiday_table: !calendar.covers(due_date),
     }

@@ -1,0 +1,475 @@
+//! `aduan demo`: a scripted three weeks of complaints in Kabupaten Kapuas, walked through
+//! the SOP on an in-memory log, so a new user sees every part of the workflow at once.
+//!
+//! The script carries its own clock (30 November to 21 December 2026, WIB), so the
+//! output is the same on every run.
+
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use workflow_core::complainant::{Complainant, Confidentiality};
+use workflow_core::complaint::command::{
+    Addressee, BeritaAcara, Clarification, ComplaintCommand as C, Disposition, FieldVisit,
+    InformationReply, InformationRequest, Party, Registration, Rejection, ResponseText, ReturnNote,
+    ReviewResult,
+};
+use workflow_core::evidence::EvidenceRef;
+use workflow_core::sla::StepAssessment;
+use workflow_core::{
+    Actor, CommandEnvelope, Complaint, ComplaintEvent, ComplaintServices, EventBody, Role,
+    TimeZoneSpec,
+};
+use workflow_store::{Engine, MemoryStore};
+
+use crate::table::Table;
+
+const END: &str = "2026-12-21 10:00";
+
+fn wib(local: &str) -> DateTime<Utc> {
+    let naive = NaiveDateTime::parse_from_str(local, "%Y-%m-%d %H:%M").expect("script time");
+    TimeZoneSpec::jakarta()
+        .offset()
+        .from_local_datetime(&naive)
+        .single()
+        .expect("fixed offset")
+        .with_timezone(&Utc)
+}
+
+fn day(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("script date")
+}
+
+fn upp() -> Actor {
+    Actor::new("sari.upp", Role::Upp)
+}
+
+fn liaison(agency: &str) -> Actor {
+    Actor::of_agency(
+        format!("penghubung.{}", agency.to_lowercase()),
+        Role::Liaison,
+        agency,
+    )
+}
+
+fn evidence(what: &str, media_type: &str, size: u64) -> EvidenceRef {
+    EvidenceRef {
+        sha256: Sha256::digest(what.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+        media_type: media_type.into(),
+        size,
+        caption: what.into(),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn registration(
+    lapor_id: &str,
+    reported: &str,
+    title: &str,
+    description: &str,
+    category: &str,
+    location: &str,
+    complainant: &str,
+    confidentiality: Confidentiality,
+    review: &str,
+) -> C {
+    C::Register(Registration {
+        lapor_id: lapor_id.into(),
+        title: title.into(),
+        description: description.into(),
+        category: category.into(),
+        location: Some(location.into()),
+        reported_at: wib(reported),
+        complainant: Complainant {
+            name: complainant.into(),
+            phone: Some("+62 813 5000 0000".into()),
+            email: None,
+            confidentiality,
+        },
+        upp_review: review.into(),
+        attachments: vec![],
+    })
+}
+
+fn dispose(agency: &str) -> C {
+    C::Dispose(Disposition {
+        agency: agency.into(),
+        liaison_officer: liaison(agency).user,
+        note: Some("Mohon ditindaklanjuti dalam 3 hari kerja".into()),
+    })
+}
+
+fn review_complete(notes: &str) -> C {
+    C::Review(ReviewResult {
+        complete: true,
+        missing_items: vec![],
+        notes: notes.into(),
+    })
+}
+
+fn review_missing(missing: &str) -> C {
+    C::Review(ReviewResult {
+        complete: false,
+        missing_items: vec![missing.into()],
+        notes: "Data dukung belum lengkap".into(),
+    })
+}
+
+fn clarify(field: bool, reasoning: &str) -> C {
+    C::Clarify(Clarification {
+        field_examination_needed: field,
+        reasoning: reasoning.into(),
+    })
+}
+
+fn respond(text: &str) -> C {
+    C::Respond(ResponseText {
+        response: text.into(),
+    })
+}
+
+fn party(name: &str, position: &str, unit: &str) -> Party {
+    Party {
+        name: name.into(),
+        position: position.into(),
+        unit: Some(unit.into()),
+    }
+}
+
+/// One scripted request: when, on which complaint, by whom, what.
+struct Scripted {
+    at: &'static str,
+    complaint: &'static str,
+    actor: Actor,
+    command: C,
+}
+
+fn s(at: &'static str, complaint: &'static str, actor: Actor, command: C) -> Scripted {
+    Scripted {
+        at,
+        complaint,
+        actor,
+        command,
+    }
+}
+
+fn script() -> Vec<Scripted> {
+    use Confidentiality::*;
+    let road = "ADU-2026-0001";
+    let lights = "ADU-2026-0002";
+    let clinic = "ADU-2026-0003";
+    let school = "ADU-2026-0004";
+    let drain = "ADU-2026-0005";
+    let bus = "ADU-2026-0006";
+    let road_photo = evidence(
+        "Lubang di depan SDN 3 Selat, diukur dengan meteran",
+        "image/jpeg",
+        512_044,
+    );
+    let road_scan = evidence(
+        "Daftar hadir pemeriksaan lapangan",
+        "application/pdf",
+        88_120,
+    );
+    let clinic_photo = evidence(
+        "Ruang tunggu Puskesmas Selat pukul 08.00",
+        "image/jpeg",
+        431_907,
+    );
+    vec![
+        // A pothole: the whole SOP, with a field examination and a BA.
+        s("2026-11-30 08:30", road, upp(), registration(
+            "LAP-2026-11-000451", "2026-11-29 20:15", "Jalan berlubang di depan SDN 3 Selat",
+            "Lubang besar di Jl. Tambun Bungai membahayakan anak sekolah yang menyeberang.",
+            "infrastruktur", "Jl. Tambun Bungai, Selat, Kuala Kapuas", "Budi Santoso", Public,
+            "Jalan kabupaten; kewenangan Dinas PUPR. Foto dari pelapor terlampir di LAPOR!.")),
+        s("2026-11-30 10:00", road, upp(), dispose("PUPR")),
+        s("2026-12-01 09:15", road, liaison("PUPR"), review_complete("Lokasi dan foto jelas")),
+        s("2026-12-01 14:00", road, liaison("PUPR"), clarify(true, "Perlu diukur dan dicek drainase")),
+        s("2026-12-03 11:30", road, liaison("PUPR"), C::VerifyInField(FieldVisit {
+            visit_date: day("2026-12-03"),
+            location: "Jl. Tambun Bungai depan SDN 3 Selat".into(),
+            parties_summoned: vec![party("Rahmat", "Kepala Seksi Pemeliharaan Jalan", "Bidang Bina Marga")],
+            parties_confirmed: vec![party("Rahmat", "Kepala Seksi Pemeliharaan Jalan", "Bidang Bina Marga")],
+            findings: "Lubang 1,2 x 0,8 m, dalam 25 cm; saluran drainase tersumbat sampah".into(),
+            evidence: vec![road_photo, road_scan],
+        })),
+        s("2026-12-04 09:00", road, liaison("PUPR"), C::IssueBa(BeritaAcara {
+            number: "BA/045/PUPR/XII/2026".into(),
+            date: day("2026-12-04"),
+            addressee: Addressee {
+                name: "Ir. Hendra Wijaya, M.T.".into(),
+                position: "Kepala Dinas PUPR Kabupaten Kapuas".into(),
+                agency: "PUPR".into(),
+            },
+            signatories: vec![
+                party("Andi Pratama", "Pejabat Penghubung", "Dinas PUPR"),
+                party("Rahmat", "Kepala Seksi Pemeliharaan Jalan", "Bidang Bina Marga"),
+            ],
+            findings: "Lubang dan drainase tersumbat terkonfirmasi di lokasi".into(),
+            conclusion: "Perlu penambalan darurat dan normalisasi saluran".into(),
+            solution: "Penambalan 7 Desember 2026; normalisasi saluran pekan berikutnya".into(),
+        })),
+        s("2026-12-04 13:00", road, liaison("PUPR"), respond(
+            "Terima kasih. Lubang ditambal 7 Desember 2026 dan saluran dibersihkan pekan berikutnya.")),
+        // Street lights: first sent to the wrong agency, returned, re-disposed.
+        s("2026-11-30 09:10", lights, upp(), registration(
+            "LAP-2026-11-000457", "2026-11-30 06:40", "Lampu penerangan jalan padam",
+            "Tiga lampu PJU di Jl. Pemuda padam sejak seminggu; rawan kecelakaan malam hari.",
+            "penerangan", "Jl. Pemuda km 2, Kuala Kapuas", "Siti Rahmah", Anonymous,
+            "Penerangan jalan umum.")),
+        s("2026-11-30 10:20", lights, upp(), dispose("PUPR")),
+        s("2026-12-01 08:40", lights, liaison("PUPR"), C::ReturnForRedisposition(ReturnNote {
+            reason: "PJU dikelola Dinas Perhubungan, bukan PUPR".into(),
+            suggested_agency: Some("DISHUB".into()),
+        })),
+        s("2026-12-01 10:00", lights, upp(), dispose("DISHUB")),
+        s("2026-12-02 09:30", lights, liaison("DISHUB"), review_complete("Titik lampu jelas")),
+        s("2026-12-02 10:00", lights, liaison("DISHUB"), clarify(false, "Lampu masuk jadwal penggantian rutin")),
+        s("2026-12-03 15:00", lights, liaison("DISHUB"), respond("Lampu diganti 5 Desember 2026 oleh tim PJU Dishub.")),
+        // A health-service complaint waiting for the complainant, then in step 3.
+        s("2026-12-07 08:45", clinic, upp(), registration(
+            "LAP-2026-12-000023", "2026-12-06 19:02", "Antrean Puskesmas Selat sangat lama",
+            "Pasien menunggu lebih dari 4 jam tanpa kepastian; loket dibuka terlambat.",
+            "kesehatan", "Puskesmas Selat, Kuala Kapuas", "Nur Aini", Confidential,
+            "Pelayanan puskesmas; kewenangan Dinas Kesehatan.")),
+        s("2026-12-07 11:00", clinic, upp(), dispose("DINKES")),
+        s("2026-12-08 09:00", clinic, liaison("DINKES"), review_missing("tanggal dan jam kunjungan")),
+        s("2026-12-08 09:30", clinic, liaison("DINKES"), C::RequestInformation(InformationRequest {
+            questions: vec!["Pada tanggal dan jam berapa Anda berkunjung?".into()],
+        })),
+        s("2026-12-10 16:00", clinic, upp(), C::ProvideInformation(InformationReply {
+            answer: "Kamis 3 Desember, datang 07.30, dilayani 11.45".into(),
+            attachments: vec![],
+        })),
+        s("2026-12-11 09:00", clinic, liaison("DINKES"), review_complete("Waktu kunjungan sudah jelas")),
+        s("2026-12-14 10:00", clinic, liaison("DINKES"), clarify(true, "Perlu pengecekan jam buka loket")),
+        s("2026-12-18 08:15", clinic, liaison("DINKES"), C::VerifyInField(FieldVisit {
+            visit_date: day("2026-12-18"),
+            location: "Puskesmas Selat".into(),
+            parties_summoned: vec![party("dr. Maya Lestari", "Kepala Puskesmas", "Puskesmas Selat")],
+            parties_confirmed: vec![],
+            findings: "Loket dibuka 08.10, jadwal resmi 07.30; satu petugas pendaftaran".into(),
+            evidence: vec![clinic_photo],
+        })),
+        // A school-fee complaint never completed by the complainant: rejected.
+        s("2026-12-01 13:00", school, upp(), registration(
+            "LAP-2026-12-000002", "2026-12-01 07:55", "Pungutan di sekolah",
+            "Ada pungutan tidak jelas.",
+            "pendidikan", "Kuala Kapuas", "Anonim", Confidential,
+            "Dugaan pungutan; lokasi sekolah belum disebut.")),
+        s("2026-12-01 15:00", school, upp(), dispose("DISDIK")),
+        s("2026-12-02 10:00", school, liaison("DISDIK"), review_missing("nama sekolah dan besaran pungutan")),
+        s("2026-12-02 10:30", school, liaison("DISDIK"), C::RequestInformation(InformationRequest {
+            questions: vec!["Sekolah mana dan berapa besar pungutannya?".into()],
+        })),
+        s("2026-12-16 09:00", school, liaison("DISDIK"), C::Reject(Rejection {
+            reason: "Aduan tidak lengkap dan tidak jelas; pelapor tidak menanggapi 10 hari kerja".into(),
+        })),
+        // Clogged drains: disposed, and the agency never reviews it.
+        s("2026-12-08 08:30", drain, upp(), registration(
+            "LAP-2026-12-000031", "2026-12-07 21:10", "Saluran air tersumbat, banjir saat hujan",
+            "Setiap hujan, air meluap ke rumah warga di Gang Mawar.",
+            "infrastruktur", "Gg. Mawar, Selat Hilir", "Hendra", Public,
+            "Drainase lingkungan; kewenangan Dinas PUPR.")),
+        s("2026-12-08 10:00", drain, upp(), dispose("PUPR")),
+        // A bus-stop complaint registered on Friday and not yet disposed.
+        s("2026-12-18 15:30", bus, upp(), registration(
+            "LAP-2026-12-000077", "2026-12-18 12:00", "Halte bus rusak",
+            "Atap halte di depan pasar rusak dan bocor.",
+            "perhubungan", "Pasar Kapuas", "Yanti", Anonymous,
+            "Sarana halte; kewenangan Dinas Perhubungan.")),
+    ]
+}
+
+/// Runs the demo and prints a timeline and the SLA clocks (or JSON with `json`).
+pub async fn run(json: bool) -> anyhow::Result<()> {
+    let engine = Engine::new(
+        MemoryStore::<Complaint>::default(),
+        ComplaintServices::builtin(),
+    );
+    let mut steps = script();
+    steps.sort_by_key(|step| wib(step.at));
+    let complaint_ids: Vec<&str> = {
+        let mut ids: Vec<&str> = steps.iter().map(|s| s.complaint).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    };
+    for (n, step) in steps.into_iter().enumerate() {
+        let now = wib(step.at);
+        // The SLA monitor runs before each request, as the host's background tick would.
+        for id in &complaint_ids {
+            if engine.events(id).await?.is_empty() {
+                continue;
+            }
+            engine.sweep(id, now).await?;
+        }
+        let envelope =
+            CommandEnvelope::new(format!("demo-{}", n + 1), step.actor, now, step.command);
+        engine
+            .execute(step.complaint, envelope, Some("aduan-demo"))
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!("demo step {} on {} refused: {e}", n + 1, step.complaint)
+            })?;
+    }
+    let end = wib(END);
+    for id in &complaint_ids {
+        engine.sweep(id, end).await?;
+    }
+
+    let mut report = Vec::new();
+    for id in &complaint_ids {
+        let events = engine.events(id).await?;
+        let state = Complaint::from_events(events.iter().map(|e| &e.payload));
+        let sla = engine.assess(id, end).await?;
+        report.push((id.to_string(), events, state, sla));
+    }
+
+    if json {
+        let complaints: Vec<_> = report
+            .iter()
+            .map(|(id, events, state, sla)| {
+                json!({
+                    "id": id,
+                    "status": state.status(),
+                    "title": state.registration().map(|r| r.title.clone()),
+                    "agency": state.agency(),
+                    "events": events.iter().map(|e| json!({
+                        "sequence": e.sequence,
+                        "event_type": e.payload.body.event_type(),
+                        "event_version": e.payload.body.event_version(),
+                        "event": e.payload,
+                        "metadata": e.metadata,
+                    })).collect::<Vec<_>>(),
+                    "sla": sla,
+                })
+            })
+            .collect();
+        let out = json!({ "as_of": end, "time_zone": "Asia/Jakarta", "complaints": complaints });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+
+    println!(
+        "aduan demo: {} complaints of Kabupaten Kapuas, scripted from Mon 30 Nov to {} WIB, on an in-memory log.\n",
+        report.len(),
+        local(end)
+    );
+    if let Some((id, events, state, _)) = report.first() {
+        let title = state.registration().map(|r| r.title.as_str()).unwrap_or("");
+        println!("Timeline of {id}: {title} [{}]", state.status());
+        let mut t = Table::new(&["seq", "when (WIB)", "by", "event", "what"]);
+        for e in events {
+            t.row(vec![
+                e.sequence.to_string(),
+                local(e.payload.at),
+                format!("{} ({})", e.payload.by.user, e.payload.by.role),
+                e.payload.body.event_type().to_owned(),
+                describe(&e.payload),
+            ]);
+        }
+        println!("{}", t.render());
+    }
+    let mut t = Table::new(&["complaint", "status", "agency", "events", "title"]);
+    for (id, events, state, _) in &report {
+        t.row(vec![
+            id.clone(),
+            state.status().to_string(),
+            state
+                .agency()
+                .map(|a| a.to_string())
+                .unwrap_or_else(|| "-".into()),
+            events.len().to_string(),
+            state
+                .registration()
+                .map(|r| r.title.clone())
+                .unwrap_or_default(),
+        ]);
+    }
+    println!("All complaints\n{}", t.render());
+    let mut t = Table::new(&[
+        "complaint",
+        "step",
+        "run",
+        "started",
+        "due",
+        "status",
+        "note",
+    ]);
+    for (id, _, _, sla) in &report {
+        for a in sla {
+            t.row(sla_row(id, a));
+        }
+    }
+    println!("SLA clocks as of {} WIB\n{}", local(end), t.render());
+    Ok(())
+}
+
+fn sla_row(id: &str, a: &StepAssessment) -> Vec<String> {
+    let mut note = Vec::new();
+    if a.paused_days > 0 {
+        note.push(format!("+{} day(s) waiting for complainant", a.paused_days));
+    }
+    if a.late && a.ended_at.is_some() {
+        note.push("completed late".into());
+    }
+    if a.breach_recorded {
+        note.push("breach recorded".into());
+    }
+    vec![
+        id.to_owned(),
+        a.step.to_string(),
+        a.occurrence.to_string(),
+        local(a.started_at),
+        a.due_date.format("%a %d %b").to_string(),
+        a.status.as_str().to_owned(),
+        note.join("; "),
+    ]
+}
+
+fn local(at: DateTime<Utc>) -> String {
+    let t = at.with_timezone(&TimeZoneSpec::jakarta().offset());
+    format!(
+        "{} {:02} {} {}",
+        t.format("%a"),
+        t.day(),
+        t.format("%b"),
+        t.format("%H:%M")
+    )
+}
+
+fn describe(e: &ComplaintEvent) -> String {
+    match &e.body {
+        EventBody::Received(r) => format!("{} from LAPOR!, category {}", r.lapor_id, r.category),
+        EventBody::Disposed(d) => format!("to {} (liaison {})", d.agency, d.liaison_officer),
+        EventBody::Returned(r) => format!("returned: {}", r.reason),
+        EventBody::Reviewed(r) if r.complete => "complete".into(),
+        EventBody::Reviewed(r) => format!("incomplete: {}", r.missing_items.join(", ")),
+        EventBody::Rejected(r) => r.reason.clone(),
+        EventBody::InformationRequested(q) => q.questions.join(" "),
+        EventBody::InformationProvided(a) => a.answer.clone(),
+        EventBody::Clarified(c) => format!(
+            "field examination {}: {}",
+            if c.field_examination_needed {
+                "needed"
+            } else {
+                "not needed"
+            },
+            c.reasoning
+        ),
+        EventBody::FieldVerified(v) => format!(
+            "visit {}, {} evidence item(s): {}",
+            v.visit_date,
+            v.evidence.len(),
+            v.findings
+        ),
+        EventBody::BaIssued(ba) => format!("{} to {}", ba.number, ba.addressee.position),
+        EventBody::Responded(r) => r.response.clone(),
+        EventBody::Closed(c) => c.note.clone().unwrap_or_else(|| "closed".into()),
+        EventBody::SlaBreached(b) => format!("{} deadline {} passed", b.step, local(b.due_at)),
+    }
+}

@@ -1,0 +1,193 @@
+//! The executor's contract, on the in-memory store: what is acknowledged is recorded
+//! once, with its metadata; what is refused writes nothing; concurrent writers to one
+//! complaint are serialised by optimistic concurrency.
+
+use std::sync::Arc;
+
+use workflow_core::complaint::command::ComplaintCommand as C;
+use workflow_core::fixtures::*;
+use workflow_core::{Complaint, ComplaintServices, DomainError, Status};
+use workflow_store::{metadata_keys, Engine, MemoryStore, StoreError};
+
+fn engine() -> Engine<MemoryStore<Complaint>> {
+    Engine::new(MemoryStore::default(), ComplaintServices::builtin())
+}
+
+#[tokio::test]
+async fn an_executed_command_is_stored_with_its_metadata() {
+    let engine = engine();
+    let now = wib("2026-11-30 09:00");
+    let done = engine
+        .execute(
+            "ADU-1",
+            cmd("req-1", upp(), now, C::Register(registration())),
+            Some("http-77"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.events.len(), 1);
+    let stored = engine.events("ADU-1").await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].sequence, 1);
+    assert_eq!(stored[0].metadata[metadata_keys::COMMAND_ID], "req-1");
+    assert_eq!(stored[0].metadata[metadata_keys::ACTOR], "sari.upp");
+    assert_eq!(stored[0].metadata[metadata_keys::ROLE], "upp");
+    assert_eq!(stored[0].metadata[metadata_keys::CORRELATION_ID], "http-77");
+    assert!(!stored[0].metadata.contains_key(metadata_keys::AGENCY));
+}
+
+#[tokio::test]
+async fn a_refused_command_writes_nothing() {
+    let engine = engine();
+    let now = wib("2026-11-30 09:00");
+    engine
+        .execute(
+            "ADU-1",
+            cmd("req-1", upp(), now, C::Register(registration())),
+            None,
+        )
+        .await
+        .unwrap();
+    let err = engine
+        .execute(
+            "ADU-1",
+            cmd("req-2", liaison("PUPR"), now, C::Review(complete_review())),
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Domain(DomainError::NotYourAgency { .. })),
+        "{err}"
+    );
+    assert_eq!(engine.events("ADU-1").await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_retried_request_is_recorded_once() {
+    let engine = engine();
+    let now = wib("2026-11-30 09:00");
+    for _ in 0..3 {
+        engine
+            .execute(
+                "ADU-1",
+                cmd("req-1", upp(), now, C::Register(registration())),
+                None,
+            )
+            .await
+            .unwrap();
+    }
+    assert_eq!(engine.events("ADU-1").await.unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writers_to_one_complaint_lose_nothing_and_duplicate_nothing() {
+    let engine = Arc::new(engine().with_max_attempts(64));
+    let now = wib("2026-11-30 09:00");
+    engine
+        .execute(
+            "ADU-1",
+            cmd("req-0", upp(), now, C::Register(registration())),
+            None,
+        )
+        .await
+        .unwrap();
+    // 16 tasks race to dispose the same complaint to alternating agencies: each either
+    // commits or is refused by the rules, and the log stays gapless.
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let engine = Arc::clone(&engine);
+        tasks.push(tokio::spawn(async move {
+            let agency = if i % 2 == 0 { "PUPR" } else { "DISHUB" };
+            engine
+                .execute(
+                    "ADU-1",
+                    cmd(
+                        &format!("req-{}", i + 1),
+                        upp(),
+                        now,
+                        C::Dispose(disposition(agency)),
+                    ),
+                    None,
+                )
+                .await
+        }));
+    }
+    let mut committed = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(done) => committed += done.events.len(),
+            Err(StoreError::Domain(DomainError::AlreadyDisposedTo { .. })) => {}
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    let events = engine.events("ADU-1").await.unwrap();
+    assert_eq!(events.len(), committed + 1);
+    let sequences: Vec<usize> = events.iter().map(|e| e.sequence).collect();
+    assert_eq!(sequences, (1..=events.len()).collect::<Vec<_>>());
+    assert_eq!(
+        engine.load("ADU-1").await.unwrap().status(),
+        Status::Disposed
+    );
+}
+
+#[tokio::test]
+async fn a_sweep_records_each_breach_once_and_closes_after_the_feedback_window() {
+    let engine = engine();
+    let start = wib("2026-11-30 09:00");
+    engine
+        .execute(
+            "ADU-1",
+            cmd("req-1", upp(), start, C::Register(registration())),
+            None,
+        )
+        .await
+        .unwrap();
+    // Disposition was due Thursday 3 December; sweep on Friday.
+    let friday = wib("2026-12-04 08:00");
+    let first = engine.sweep("ADU-1", friday).await.unwrap();
+    assert_eq!(
+        first.breaches_recorded,
+        vec![(workflow_core::Step::Disposition, 1)]
+    );
+    let again = engine.sweep("ADU-1", friday).await.unwrap();
+    assert!(again.breaches_recorded.is_empty());
+    assert_eq!(engine.events("ADU-1").await.unwrap().len(), 2);
+
+    let steps = [
+        cmd("req-2", upp(), friday, C::Dispose(disposition("PUPR"))),
+        cmd(
+            "req-3",
+            liaison("PUPR"),
+            friday,
+            C::Review(complete_review()),
+        ),
+        cmd(
+            "req-4",
+            liaison("PUPR"),
+            friday,
+            C::Clarify(clarification(false)),
+        ),
+        cmd(
+            "req-5",
+            liaison("PUPR"),
+            friday,
+            C::Respond(response_text()),
+        ),
+    ];
+    for s in steps {
+        engine.execute("ADU-1", s, None).await.unwrap();
+    }
+    let before_window = engine
+        .sweep("ADU-1", wib("2026-12-17 12:00"))
+        .await
+        .unwrap();
+    assert!(!before_window.closed);
+    // Ten working days after Friday 4 December end on Friday 18 December.
+    let after_window = engine
+        .sweep("ADU-1", wib("2026-12-19 08:00"))
+        .await
+        .unwrap();
+    assert!(after_window.closed);
+    assert_eq!(engine.load("ADU-1").await.unwrap().status(), Status::Closed);
+}
