@@ -437,3 +437,59 @@ fn count_days(calendar: &WorkingCalendar, count: DayCount, from: NaiveDate, to: 
         DayCount::CalendarDays => u32::try_from((to - from).num_days().max(0)).unwrap_or(u32::MAX),
     }
 }
+
+/// Where a running, unpaused clock's deadline lies: what the SLA board indexes so that
+/// "overdue now" and "at risk now" are range scans instead of replays.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenDeadline {
+    /// The last local date in time.
+    pub due_date: NaiveDate,
+    /// The deadline instant.
+    pub due_at: DateTime<Utc>,
+    /// From this instant on the clock is at risk (start of the local day).
+    pub at_risk_from: DateTime<Utc>,
+}
+
+/// The deadline of a clock that is running and not paused; `None` for an ended clock or
+/// one waiting for the complainant (whose deadline still grows with time).
+///
+/// Agrees with [`assess_clock`]: for any `now` before `due_at` the clock is at risk
+/// exactly when `now >= at_risk_from` (for breachable steps), and breached after `due_at`.
+pub fn open_deadline(
+    clock: &StepClock,
+    category: &str,
+    calendar: &WorkingCalendar,
+    policy: &SlaPolicy,
+) -> Option<OpenDeadline> {
+    if clock.ended_at.is_some() || clock.pauses.iter().any(|p| p.until.is_none()) {
+        return None;
+    }
+    let settled = clock
+        .pauses
+        .iter()
+        .filter_map(|p| p.until)
+        .chain([clock.started_at])
+        .max()
+        .unwrap_or(clock.started_at);
+    let a = assess_clock(clock, category, calendar, policy, settled);
+    let rule = policy.rule(clock.step, category);
+    let tz = &policy.time_zone;
+    // Walk back from the due date while at most `at_risk_days` days remain.
+    let mut first = a.due_date;
+    for _ in 0..400 {
+        let Some(previous) = first.pred_opt() else {
+            break;
+        };
+        if count_days(calendar, rule.count, previous, a.due_date) > policy.at_risk_days {
+            break;
+        }
+        first = previous;
+    }
+    let at_risk_from =
+        tz.end_of_day(first.pred_opt().unwrap_or(first)) + chrono::Duration::seconds(1);
+    Some(OpenDeadline {
+        due_date: a.due_date,
+        due_at: a.due_at,
+        at_risk_from,
+    })
+}

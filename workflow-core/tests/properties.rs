@@ -329,3 +329,37 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(Config::with_cases(256))]
+
+    /// The indexed deadline (what the SLA board stores) agrees with the full assessment
+    /// at every instant: at risk from `at_risk_from`, breached after `due_at`.
+    #[test]
+    fn the_indexed_deadline_agrees_with_the_assessment(
+        start in instant_strategy(),
+        n in 1u32..8,
+        risk in 0u32..3,
+        looks in prop::collection::vec(0i64..(20 * 24 * 60), 1..10),
+    ) {
+        let calendar = WorkingCalendar::builtin();
+        let mut policy = SlaPolicy::default();
+        policy.steps.insert(Step::Review, workflow_core::sla::StepRule::working(n));
+        policy.at_risk_days = risk;
+        let c = clock(Step::Review, start, vec![]);
+        let d = workflow_core::sla::open_deadline(&c, "", &calendar, &policy).expect("running");
+        for minutes in looks {
+            let now = start + Duration::minutes(minutes);
+            let a = assess_clock(&c, "", &calendar, &policy, now);
+            prop_assert_eq!(a.due_at, d.due_at);
+            let expected = if now > d.due_at {
+                workflow_core::StepStatus::Breached
+            } else if now >= d.at_risk_from {
+                workflow_core::StepStatus::AtRisk
+            } else {
+                workflow_core::StepStatus::OnTrack
+            };
+            prop_assert_eq!(a.status, expected, "now {} at risk from {}", now, d.at_risk_from);
+        }
+    }
+}

@@ -3,7 +3,7 @@
 use cqrs_es::AggregateError;
 use workflow_core::DomainError;
 
-/// Why the engine could not execute a command or read the log.
+/// Why the engine could not execute a command, read the log or maintain a view.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The domain refused the command; nothing was written.
@@ -17,15 +17,43 @@ pub enum StoreError {
         /// How many attempts were made.
         attempts: u32,
     },
-    /// A stored event could not be read back.
+    /// The store URL names no supported backend or cannot be parsed.
+    #[error("store URL `{url}`: {reason}")]
+    BadUrl {
+        /// The URL as given (without its password).
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The database cannot be reached, opened or written (missing, read-only, down).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Migrations could not be applied; the schema is as it was.
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    /// Stored data cannot be read back (a corrupt or unknown row).
     #[error("stored data of complaint {complaint_id} cannot be read: {reason}")]
     Integrity {
         /// The complaint.
         complaint_id: String,
-        /// What is wrong.
+        /// What is wrong, naming the sequence.
         reason: String,
     },
-    /// The database or its driver failed.
+    /// A complaint or projection that does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A page cursor that this engine did not hand out.
+    #[error("page cursor `{0}` is not one this engine handed out")]
+    BadCursor(String),
+    /// Waiting for the views to include a write took too long.
+    #[error("the views did not reach complaint {complaint_id} sequence {sequence} in time")]
+    NotYetProjected {
+        /// The complaint.
+        complaint_id: String,
+        /// The sequence waited for.
+        sequence: u64,
+    },
+    /// The database or its driver failed in another way.
     #[error("event store: {0}")]
     Backend(String),
 }
@@ -42,9 +70,33 @@ impl StoreError {
                 complaint_id: complaint_id.to_owned(),
                 reason: e.to_string(),
             },
-            AggregateError::DatabaseConnectionError(e) | AggregateError::UnexpectedError(e) => {
-                StoreError::Backend(e.to_string())
-            }
+            AggregateError::DatabaseConnectionError(e) => StoreError::Unavailable(e.to_string()),
+            AggregateError::UnexpectedError(e) => StoreError::Backend(e.to_string()),
         }
     }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        match &err {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Configuration(_) => StoreError::Unavailable(err.to_string()),
+            sqlx::Error::Database(db) if is_unavailable_code(db.code().as_deref()) => {
+                StoreError::Unavailable(err.to_string())
+            }
+            _ => StoreError::Backend(err.to_string()),
+        }
+    }
+}
+
+/// SQLite: 8 read-only, 14 cannot open, 5/6 busy/locked past the timeout;
+/// PostgreSQL: 3D000 no such database, 28P01/28000 authentication, 57P01 shutdown.
+fn is_unavailable_code(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some("8" | "1032" | "14" | "5" | "6" | "3D000" | "28P01" | "28000" | "57P01" | "25006")
+    )
 }

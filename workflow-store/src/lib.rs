@@ -1,51 +1,61 @@
-//! The engine: executes complaint commands against an event store and hands back what
-//! was recorded.
+//! The engine: executes complaint commands against a durable, hash-chained event log
+//! on SQLite (the embedded default) or PostgreSQL, and keeps read views and the SLA
+//! board up to date through checkpointed projections.
 //!
-//! [`Engine`] is our own executor over cqrs-es's [`EventStore`] trait (not
-//! `CqrsFramework`): it loads a complaint, lets the pure domain decide, attaches the
-//! metadata the audit needs (command id, actor, correlation id), commits, and retries a
-//! bounded number of times when another writer got there first. Backends plug in under
-//! it: today the in-memory [`MemoryStore`] for tests and the demo; the SQLite and
-//! PostgreSQL backends, projections and the audit chain build on the same API.
+//! - [`Store`] opens a database by URL, migrates it and hands out the rest.
+//! - [`Engine`] is our own executor over cqrs-es's `EventStore` trait (not
+//!   `CqrsFramework`): load, let the pure domain decide, attach metadata (command id,
+//!   actor, correlation id) and the hash chain, commit, wake projectors; retry a bounded
+//!   number of times when another writer got there first.
+//! - [`Projector`] applies the log, in commit order, to the views; [`Views`] reads them.
+//! - [`MemoryStore`] is an in-memory `EventStore` for fast unit tests.
 //!
 //! This crate must never speak HTTP, parse command lines or print: it returns values
 //! and typed [`StoreError`]s, and the host decides how to show them.
 //!
-//! ```
-//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-//! use chrono::{TimeZone, Utc};
-//! use workflow_core::{Actor, ComplaintCommand, ComplaintServices, CommandEnvelope, Role, Status};
-//! use workflow_core::complaint::command::Registration;
-//! use workflow_core::complainant::Complainant;
-//! use workflow_store::{Engine, MemoryStore};
+//! ```no_run
+//! # async fn example() -> Result<(), workflow_store::StoreError> {
+//! use chrono::Utc;
+//! use workflow_core::{Actor, ComplaintCommand, ComplaintServices, CommandEnvelope, Role};
+//! # use workflow_core::complaint::command::Registration;
+//! # let registration: Registration = todo_registration();
+//! # fn todo_registration() -> Registration { unimplemented_in_doc() }
+//! # fn unimplemented_in_doc() -> Registration { panic!() }
+//! use workflow_store::Store;
 //!
-//! let engine = Engine::new(MemoryStore::default(), ComplaintServices::builtin());
-//! let now = Utc.with_ymd_and_hms(2026, 11, 30, 2, 0, 0).unwrap();
-//! let register = CommandEnvelope::new("req-1", Actor::new("sari", Role::Upp), now,
-//!     ComplaintCommand::Register(Registration {
-//!         lapor_id: "LAP-2026-000123".into(),
-//!         title: "Lampu jalan padam".into(),
-//!         description: "Tiga lampu jalan padam sejak seminggu".into(),
-//!         category: "penerangan".into(),
-//!         location: None,
-//!         reported_at: now,
-//!         complainant: Complainant { name: "Siti".into(), ..Default::default() },
-//!         upp_review: "Kewenangan Dishub".into(),
-//!         attachments: vec![],
-//!     }));
-//! let done = engine.execute("ADU-0001", register, None).await.unwrap();
-//! assert_eq!(done.events.len(), 1);
-//! assert_eq!(engine.load("ADU-0001").await.unwrap().status(), Status::Received);
-//! # });
+//! let store = Store::open("sqlite://aduan.db", ComplaintServices::builtin()).await?;
+//! let command = CommandEnvelope::new("request-1", Actor::new("sari", Role::Upp), Utc::now(),
+//!     ComplaintCommand::Register(registration));
+//! let done = store.engine().execute("ADU-2026-0001", command, None).await?;
+//! store.projector().catch_up().await?;
+//! let view = store.views().detail("ADU-2026-0001").await?;
+//! # Ok(()) }
 //! ```
 
+mod backend;
+pub mod chain;
 mod engine;
 mod error;
+mod log;
 mod memory;
+pub mod projection;
 mod sla;
+mod store;
+pub mod views;
 
+pub use backend::BackendKind;
 pub use cqrs_es::EventStore;
 pub use engine::{metadata_keys, Engine, Executed};
 pub use error::StoreError;
+pub use log::{LogContext, SqlLog, StoredEvent};
 pub use memory::MemoryStore;
+pub use projection::{ProjectionStatus, Projector, ReplayProgress};
 pub use sla::SweepOutcome;
+pub use store::{Store, TickReport};
+pub use views::Views;
+
+/// The fixed-width UTC form every view stores instants in, so that text order is time
+/// order: `2026-11-30T02:00:00.000000Z`.
+pub fn timestamp(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}

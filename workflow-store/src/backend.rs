@@ -1,0 +1,184 @@
+//! Connecting to the database named by a URL, and the little SQL that differs between
+//! SQLite and PostgreSQL.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::AnyPool;
+use sqlx::Executor;
+
+use crate::error::StoreError;
+
+/// Which database holds the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendKind {
+    /// A SQLite file: the embedded default.
+    Sqlite,
+    /// A PostgreSQL database: production, several hosts on one database.
+    Postgres,
+}
+
+/// The pools of one database: a typed pool for the event-sourcing crate, and an `Any`
+/// pool for our own portable SQL (views, checkpoints, reads by position).
+#[derive(Clone, Debug)]
+pub(crate) struct Db {
+    pub kind: BackendKind,
+    pub any: AnyPool,
+    pub typed: TypedPool,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum TypedPool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Removes a password from a URL for messages.
+pub(crate) fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl Db {
+    pub(crate) async fn connect(url: &str) -> Result<Db, StoreError> {
+        sqlx::any::install_default_drivers();
+        let bad = |reason: &str| StoreError::BadUrl {
+            url: redact(url),
+            reason: reason.to_owned(),
+        };
+        if url.starts_with("sqlite:") {
+            if url.contains(":memory:") || url.contains("mode=memory") {
+                return Err(bad("an in-memory SQLite database cannot be shared between the engine's pools; name a file"));
+            }
+            let options = SqliteConnectOptions::from_str(url)
+                .map_err(|e| bad(&e.to_string()))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(BUSY_TIMEOUT)
+                .foreign_keys(true);
+            let typed = SqlitePoolOptions::new()
+                .max_connections(4)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(options)
+                .await?;
+            // Fail now, with a clear error, on a file we cannot write.
+            typed.execute("CREATE TABLE IF NOT EXISTS aduan_write_probe (x integer); DROP TABLE aduan_write_probe;").await?;
+            let any = AnyPoolOptions::new()
+                .max_connections(4)
+                .acquire_timeout(Duration::from_secs(30))
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute("PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+                            .await?;
+                        Ok(())
+                    })
+                })
+                .connect(url)
+                .await?;
+            Ok(Db {
+                kind: BackendKind::Sqlite,
+                any,
+                typed: TypedPool::Sqlite(typed),
+            })
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url).map_err(|e| bad(&e.to_string()))?;
+            let typed = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(options)
+                .await?;
+            let any = AnyPoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect(url)
+                .await?;
+            Ok(Db {
+                kind: BackendKind::Postgres,
+                any,
+                typed: TypedPool::Postgres(typed),
+            })
+        } else {
+            Err(bad(
+                "expected sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE",
+            ))
+        }
+    }
+
+    pub(crate) async fn migrate(&self) -> Result<(), StoreError> {
+        let result = match &self.typed {
+            TypedPool::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await,
+            TypedPool::Postgres(pool) => {
+                // Several hosts may start at once: one migrates, the others wait.
+                let mut conn = pool.acquire().await?;
+                conn.execute("SELECT pg_advisory_lock(727274263)").await?;
+                let result = sqlx::migrate!("./migrations/postgres")
+                    .run(&mut *conn)
+                    .await;
+                conn.execute("SELECT pg_advisory_unlock(727274263)").await?;
+                result
+            }
+        };
+        result.map_err(|e| match e {
+            sqlx::migrate::MigrateError::Execute(inner) => match StoreError::from(inner) {
+                StoreError::Unavailable(m) => StoreError::Unavailable(m),
+                other => StoreError::Migration(other.to_string()),
+            },
+            other => StoreError::Migration(other.to_string()),
+        })
+    }
+
+    /// The statement that opens a transaction that will write: SQLite must take the write
+    /// lock up front, or a transaction that read first can fail to upgrade.
+    pub(crate) fn begin_write(&self) -> &'static str {
+        match self.kind {
+            BackendKind::Sqlite => "BEGIN IMMEDIATE",
+            BackendKind::Postgres => "BEGIN",
+        }
+    }
+
+    /// The payload and metadata columns as text (PostgreSQL stores `json`).
+    pub(crate) fn json_as_text(&self, column: &str) -> String {
+        match self.kind {
+            BackendKind::Sqlite => column.to_owned(),
+            BackendKind::Postgres => format!("{column}::text"),
+        }
+    }
+
+    /// Locks a row read in a write transaction (SQLite's write lock already covers it).
+    pub(crate) fn for_update(&self) -> &'static str {
+        match self.kind {
+            BackendKind::Sqlite => "",
+            BackendKind::Postgres => " FOR UPDATE",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            redact("postgres://aduan:s3cret@127.0.0.1/aduan"),
+            "postgres://aduan:***@127.0.0.1/aduan"
+        );
+        assert_eq!(redact("sqlite://aduan.db"), "sqlite://aduan.db");
+    }
+}

@@ -1,0 +1,340 @@
+//! The event log on SQLite or PostgreSQL: the cqrs-es `EventStore` the engine runs on.
+//!
+//! Reads and writes go through the sqlite-es and postgres-es repositories (their
+//! `PersistedEventRepository`), so the table is theirs; what we add is the per-event
+//! metadata with the hash chain, upcasting on read, reads in global order, and a wake-up
+//! for the projectors after each commit. See `docs/decisions/0005` for why this is not
+//! `PersistedEventStore`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use cqrs_es::persist::{
+    EventUpcaster, PersistedEventRepository, PersistenceError, SerializedEvent,
+};
+use cqrs_es::{
+    Aggregate, AggregateContext, AggregateError, DomainEvent, EventEnvelope, EventStore,
+};
+use postgres_es::PostgresEventRepository;
+use serde_json::Value;
+use sqlite_es::SqliteEventRepository;
+use sqlx::Row;
+use tokio::sync::Notify;
+use workflow_core::{Complaint, ComplaintEvent, DomainError};
+
+use crate::backend::{Db, TypedPool};
+use crate::chain::{event_hash, ChainInput, GENESIS, HASH, PREV_HASH};
+use crate::error::StoreError;
+
+/// One event as stored, with its place in the global order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredEvent {
+    /// Global position (commit order, gaps possible, never reordered).
+    pub position: i64,
+    /// The complaint.
+    pub complaint_id: String,
+    /// Sequence within the complaint, from 1.
+    pub sequence: u64,
+    /// The event, upcast to the current version.
+    pub event: ComplaintEvent,
+    /// The stored metadata: command id, actor, correlation id, hashes.
+    pub metadata: HashMap<String, String>,
+    /// When the database recorded it.
+    pub recorded_at: String,
+}
+
+enum Repo {
+    Sqlite(SqliteEventRepository),
+    Postgres(PostgresEventRepository),
+}
+
+struct Inner {
+    db: Db,
+    repo: Repo,
+    upcasters: Vec<Box<dyn EventUpcaster>>,
+    committed: Notify,
+}
+
+/// The durable log. Cheap to clone.
+#[derive(Clone)]
+pub struct SqlLog {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for SqlLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlLog")
+            .field("backend", &self.inner.db.kind)
+            .finish()
+    }
+}
+
+/// A complaint loaded for a command: its state, sequence and the chain's head.
+pub struct LogContext {
+    aggregate_id: String,
+    aggregate: Complaint,
+    sequence: usize,
+    last_hash: String,
+}
+
+impl AggregateContext<Complaint> for LogContext {
+    fn aggregate(&mut self) -> &mut Complaint {
+        &mut self.aggregate
+    }
+}
+
+type LogResult<T> = Result<T, AggregateError<DomainError>>;
+
+impl SqlLog {
+    pub(crate) fn new(db: Db, upcasters: Vec<Box<dyn EventUpcaster>>) -> Self {
+        let repo = match &db.typed {
+            TypedPool::Sqlite(pool) => Repo::Sqlite(SqliteEventRepository::new(pool.clone())),
+            TypedPool::Postgres(pool) => Repo::Postgres(PostgresEventRepository::new(pool.clone())),
+        };
+        Self {
+            inner: Arc::new(Inner {
+                db,
+                repo,
+                upcasters,
+                committed: Notify::new(),
+            }),
+        }
+    }
+
+    pub(crate) fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    /// Resolves after the next commit through this log (a wake-up for projectors); a
+    /// commit after this call and before the first poll still counts.
+    pub(crate) fn committed(&self) -> tokio::sync::futures::Notified<'_> {
+        self.inner.committed.notified()
+    }
+
+    async fn serialized_events(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<Vec<SerializedEvent>, PersistenceError> {
+        match &self.inner.repo {
+            Repo::Sqlite(r) => r.get_events::<Complaint>(aggregate_id).await,
+            Repo::Postgres(r) => r.get_events::<Complaint>(aggregate_id).await,
+        }
+    }
+
+    /// Upcasts and reads one stored event; a row that cannot be read names itself.
+    pub(crate) fn decode(
+        &self,
+        mut event: SerializedEvent,
+    ) -> Result<(ComplaintEvent, HashMap<String, String>), StoreError> {
+        for upcaster in &self.inner.upcasters {
+            if upcaster.can_upcast(&event.event_type, &event.event_version) {
+                event = upcaster.upcast(event);
+            }
+        }
+        let integrity = |reason: String| StoreError::Integrity {
+            complaint_id: event.aggregate_id.clone(),
+            reason: format!(
+                "sequence {} ({} v{}): {reason}",
+                event.sequence, event.event_type, event.event_version
+            ),
+        };
+        let payload: ComplaintEvent =
+            serde_json::from_value(event.payload.clone()).map_err(|e| integrity(e.to_string()))?;
+        if payload.event_type() != event.event_type {
+            return Err(integrity(format!(
+                "the payload is a {}",
+                payload.event_type()
+            )));
+        }
+        let metadata = match &event.metadata {
+            Value::Object(map) => map
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+                    )
+                })
+                .collect(),
+            _ => return Err(integrity("metadata is not an object".into())),
+        };
+        Ok((payload, metadata))
+    }
+
+    /// Events after `position` in global order, at most `limit`, on `conn` (so that a
+    /// projector reads inside its own transaction).
+    pub(crate) async fn read_after(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        position: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let db = self.db();
+        let sql = format!(
+            "SELECT position, aggregate_id, sequence, event_type, event_version, {} AS payload, {} AS metadata, recorded_at \
+             FROM events WHERE aggregate_type = $1 AND position > $2 ORDER BY position LIMIT $3",
+            db.json_as_text("payload"),
+            db.json_as_text("metadata"),
+        );
+        let rows = sqlx::query(&sql)
+            .bind(Complaint::TYPE)
+            .bind(position)
+            .bind(limit)
+            .fetch_all(&mut *conn)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let complaint_id: String = row.try_get("aggregate_id")?;
+            let sequence: i64 = row.try_get("sequence")?;
+            let event_type: String = row.try_get("event_type")?;
+            let integrity = |reason: String| StoreError::Integrity {
+                complaint_id: complaint_id.clone(),
+                reason: format!("sequence {sequence} ({event_type}): {reason}"),
+            };
+            let payload: Value = serde_json::from_str(&row.try_get::<String, _>("payload")?)
+                .map_err(|e| integrity(e.to_string()))?;
+            let metadata: Value = serde_json::from_str(&row.try_get::<String, _>("metadata")?)
+                .map_err(|e| integrity(e.to_string()))?;
+            let serialized = SerializedEvent::new(
+                complaint_id.clone(),
+                usize::try_from(sequence).unwrap_or_default(),
+                Complaint::TYPE.to_owned(),
+                event_type.clone(),
+                row.try_get("event_version")?,
+                payload,
+                metadata,
+            );
+            let (event, metadata) = self.decode(serialized)?;
+            out.push(StoredEvent {
+                position: row.try_get("position")?,
+                complaint_id,
+                sequence: u64::try_from(sequence).unwrap_or_default(),
+                event,
+                metadata,
+                recorded_at: row
+                    .try_get::<Option<String>, _>("recorded_at")?
+                    .unwrap_or_default(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// The highest position in the log (0 when empty).
+    pub async fn head(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COALESCE(MAX(position), 0) AS head FROM events")
+            .fetch_one(&self.db().any)
+            .await?;
+        Ok(row.try_get("head")?)
+    }
+}
+
+fn to_aggregate_error(err: StoreError) -> AggregateError<DomainError> {
+    match err {
+        StoreError::Integrity {
+            complaint_id,
+            reason,
+        } => AggregateError::DeserializationError(
+            format!("complaint {complaint_id}, {reason}").into(),
+        ),
+        StoreError::Unavailable(m) => AggregateError::DatabaseConnectionError(m.into()),
+        other => AggregateError::UnexpectedError(other.to_string().into()),
+    }
+}
+
+impl EventStore<Complaint> for SqlLog {
+    type AC = LogContext;
+
+    async fn load_events(&self, aggregate_id: &str) -> LogResult<Vec<EventEnvelope<Complaint>>> {
+        let serialized = self.serialized_events(aggregate_id).await?;
+        let mut out = Vec::with_capacity(serialized.len());
+        for event in serialized {
+            let sequence = event.sequence;
+            let (payload, metadata) = self.decode(event).map_err(to_aggregate_error)?;
+            out.push(EventEnvelope {
+                aggregate_id: aggregate_id.to_owned(),
+                sequence,
+                payload,
+                metadata,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn load_aggregate(&self, aggregate_id: &str) -> LogResult<LogContext> {
+        let events = self.load_events(aggregate_id).await?;
+        let mut context = LogContext {
+            aggregate_id: aggregate_id.to_owned(),
+            aggregate: Complaint::default(),
+            sequence: 0,
+            last_hash: GENESIS.to_owned(),
+        };
+        for envelope in events {
+            context.sequence = envelope.sequence;
+            if let Some(hash) = envelope.metadata.get(HASH) {
+                context.last_hash.clone_from(hash);
+            }
+            context.aggregate.apply(envelope.payload);
+        }
+        Ok(context)
+    }
+
+    async fn commit(
+        &self,
+        events: Vec<ComplaintEvent>,
+        context: LogContext,
+        metadata: HashMap<String, String>,
+    ) -> LogResult<Vec<EventEnvelope<Complaint>>> {
+        let mut prev = context.last_hash.clone();
+        let mut serialized = Vec::with_capacity(events.len());
+        let mut envelopes = Vec::with_capacity(events.len());
+        for (i, event) in events.into_iter().enumerate() {
+            let sequence = context.sequence + i + 1;
+            let payload = serde_json::to_value(&event)
+                .map_err(|e| AggregateError::UnexpectedError(Box::new(e)))?;
+            let mut meta: serde_json::Map<String, Value> = metadata
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect();
+            meta.insert(PREV_HASH.to_owned(), Value::String(prev.clone()));
+            let mut meta = Value::Object(meta);
+            let hash = event_hash(&ChainInput {
+                aggregate_type: Complaint::TYPE,
+                aggregate_id: &context.aggregate_id,
+                sequence: sequence as u64,
+                event_type: &event.event_type(),
+                event_version: &event.event_version(),
+                payload: &payload,
+                metadata: &meta,
+            });
+            meta[HASH] = Value::String(hash.clone());
+            let mut envelope_meta = metadata.clone();
+            envelope_meta.insert(PREV_HASH.to_owned(), prev.clone());
+            envelope_meta.insert(HASH.to_owned(), hash.clone());
+            prev = hash;
+            serialized.push(SerializedEvent::new(
+                context.aggregate_id.clone(),
+                sequence,
+                Complaint::TYPE.to_owned(),
+                event.event_type(),
+                event.event_version(),
+                payload,
+                meta,
+            ));
+            envelopes.push(EventEnvelope {
+                aggregate_id: context.aggregate_id.clone(),
+                sequence,
+                payload: event,
+                metadata: envelope_meta,
+            });
+        }
+        if serialized.is_empty() {
+            return Ok(envelopes);
+        }
+        match &self.inner.repo {
+            Repo::Sqlite(r) => r.persist::<Complaint>(&serialized, None).await?,
+            Repo::Postgres(r) => r.persist::<Complaint>(&serialized, None).await?,
+        }
+        self.inner.committed.notify_waiters();
+        Ok(envelopes)
+    }
+}

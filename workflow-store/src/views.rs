@@ -1,0 +1,480 @@
+//! Read views: the complaint list and detail, per-agency workload, the SLA board and the
+//! audit timeline, all read from tables the projections maintain.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row};
+use workflow_core::{Complaint, Status};
+
+use crate::error::StoreError;
+use crate::timestamp;
+
+/// Filters of the complaint list. Every filter is optional; results are newest first.
+#[derive(Clone, Debug, Default)]
+pub struct ComplaintFilter {
+    /// Only complaints in this state.
+    pub status: Option<Status>,
+    /// Only complaints held by this agency.
+    pub agency: Option<String>,
+    /// Only complaints disposed to this liaison officer.
+    pub liaison_officer: Option<String>,
+    /// Only complaints with a duty past its deadline at this instant.
+    pub overdue_at: Option<DateTime<Utc>>,
+    /// Registered at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Registered before.
+    pub to: Option<DateTime<Utc>>,
+    /// The `next` cursor of the previous page.
+    pub after: Option<String>,
+    /// Page size (1 to 500; default 50).
+    pub limit: Option<u32>,
+}
+
+/// One complaint in a list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComplaintSummary {
+    /// The complaint id.
+    pub complaint_id: String,
+    /// LAPOR!-SP4N tracking number.
+    pub lapor_id: String,
+    /// Title.
+    pub title: String,
+    /// Category.
+    pub category: String,
+    /// Current state.
+    pub status: String,
+    /// Agency holding it.
+    pub agency: Option<String>,
+    /// Its liaison officer.
+    pub liaison_officer: Option<String>,
+    /// Confidentiality level.
+    pub confidentiality: String,
+    /// When it was registered.
+    pub registered_at: String,
+    /// When it last changed.
+    pub updated_at: String,
+    /// The last sequence included.
+    pub sequence: i64,
+}
+
+/// A page of results and the cursor of the next one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Pass as `after` for the next page; `None` on the last page.
+    pub next: Option<String>,
+}
+
+/// A complaint's detail: its summary and full state.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ComplaintDetail {
+    /// The list fields.
+    pub summary: ComplaintSummary,
+    /// The state rebuilt from the log, as of `summary.sequence`.
+    pub state: Complaint,
+}
+
+/// One agency's open work.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgencyWorkload {
+    /// The agency.
+    pub agency: String,
+    /// Open complaints by state.
+    pub by_status: BTreeMap<String, i64>,
+    /// Open complaints in all.
+    pub open: i64,
+    /// Running duties past their deadline.
+    pub overdue: i64,
+    /// Running duties within the at-risk margin.
+    pub at_risk: i64,
+}
+
+/// The SLA board's statuses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BoardStatus {
+    /// Past the deadline.
+    Breached,
+    /// Within the at-risk margin.
+    AtRisk,
+    /// More time left.
+    OnTrack,
+    /// Waiting for the complainant.
+    Paused,
+}
+
+impl std::str::FromStr for BoardStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "breached" => Ok(Self::Breached),
+            "at-risk" | "at_risk" => Ok(Self::AtRisk),
+            "on-track" | "on_track" => Ok(Self::OnTrack),
+            "paused" => Ok(Self::Paused),
+            other => Err(format!(
+                "unknown SLA status `{other}` (breached, at-risk, on-track, paused)"
+            )),
+        }
+    }
+}
+
+/// One running duty on the SLA board.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BoardEntry {
+    /// The complaint.
+    pub complaint_id: String,
+    /// The step (`disposition`, `review`, …).
+    pub step: String,
+    /// Which run of it.
+    pub occurrence: i64,
+    /// The agency holding the complaint.
+    pub agency: Option<String>,
+    /// When the clock started.
+    pub started_at: String,
+    /// The deadline (none while paused).
+    pub due_at: Option<String>,
+    /// Status at the instant asked about.
+    pub status: BoardStatus,
+    /// Whether the breach is on record.
+    pub breach_recorded: bool,
+}
+
+/// One event on the audit timeline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    /// Global position.
+    pub position: i64,
+    /// The complaint.
+    pub complaint_id: String,
+    /// Sequence in the complaint.
+    pub sequence: i64,
+    /// When it happened (the command's clock).
+    pub at: String,
+    /// When the database recorded it.
+    pub recorded_at: String,
+    /// Who.
+    pub actor: String,
+    /// In which role.
+    pub role: String,
+    /// Of which agency.
+    pub agency: Option<String>,
+    /// What.
+    pub event_type: String,
+    /// Under which command id.
+    pub command_id: String,
+}
+
+/// Queries over the read views.
+#[derive(Clone, Debug)]
+pub struct Views {
+    pool: AnyPool,
+}
+
+enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+/// WHERE clauses with `?` holes, numbered `$1`, `$2`, … in the order they are added (the
+/// form both backends accept through the `Any` driver).
+#[derive(Default)]
+struct Clauses {
+    clauses: Vec<String>,
+    args: Vec<Arg>,
+}
+
+impl Clauses {
+    fn add(&mut self, clause: &str, values: Vec<Arg>) {
+        let mut c = clause.to_owned();
+        for v in values {
+            self.args.push(v);
+            c = c.replacen('?', &format!("${}", self.args.len()), 1);
+        }
+        self.clauses.push(c);
+    }
+
+    fn where_sql(&self) -> String {
+        if self.clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", self.clauses.join(" AND "))
+        }
+    }
+
+    fn next_placeholder(&mut self, value: Arg) -> String {
+        self.args.push(value);
+        format!("${}", self.args.len())
+    }
+
+    fn bind<'q>(
+        self,
+        mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        for a in self.args {
+            query = match a {
+                Arg::Text(s) => query.bind(s),
+                Arg::Int(i) => query.bind(i),
+            };
+        }
+        query
+    }
+}
+
+const SUMMARY_COLUMNS: &str =
+    "complaint_id, lapor_id, title, category, status, agency, liaison_officer, \
+    confidentiality, registered_at, updated_at, sequence";
+
+fn summary(row: &AnyRow) -> Result<ComplaintSummary, StoreError> {
+    Ok(ComplaintSummary {
+        complaint_id: row.try_get("complaint_id")?,
+        lapor_id: row.try_get("lapor_id")?,
+        title: row.try_get("title")?,
+        category: row.try_get("category")?,
+        status: row.try_get("status")?,
+        agency: row.try_get("agency")?,
+        liaison_officer: row.try_get("liaison_officer")?,
+        confidentiality: row.try_get("confidentiality")?,
+        registered_at: row.try_get("registered_at")?,
+        updated_at: row.try_get("updated_at")?,
+        sequence: row.try_get("sequence")?,
+    })
+}
+
+fn board_status(due_at: Option<&str>, at_risk_from: Option<&str>, now: &str) -> BoardStatus {
+    match (due_at, at_risk_from) {
+        (None, _) => BoardStatus::Paused,
+        (Some(due), _) if now > due => BoardStatus::Breached,
+        (Some(_), Some(risk)) if now >= risk => BoardStatus::AtRisk,
+        _ => BoardStatus::OnTrack,
+    }
+}
+
+impl Views {
+    pub(crate) fn new(pool: AnyPool) -> Self {
+        Self { pool }
+    }
+
+    /// The complaint list, filtered, newest first, with keyset pagination.
+    pub async fn list(
+        &self,
+        filter: &ComplaintFilter,
+    ) -> Result<Page<ComplaintSummary>, StoreError> {
+        let limit = i64::from(filter.limit.unwrap_or(50).clamp(1, 500));
+        let mut c = Clauses::default();
+        if let Some(status) = filter.status {
+            c.add("v.status = ?", vec![Arg::Text(status.as_str().into())]);
+        }
+        if let Some(agency) = &filter.agency {
+            c.add("v.agency = ?", vec![Arg::Text(agency.clone())]);
+        }
+        if let Some(officer) = &filter.liaison_officer {
+            c.add("v.liaison_officer = ?", vec![Arg::Text(officer.clone())]);
+        }
+        if let Some(from) = filter.from {
+            c.add("v.registered_at >= ?", vec![Arg::Text(timestamp(from))]);
+        }
+        if let Some(to) = filter.to {
+            c.add("v.registered_at < ?", vec![Arg::Text(timestamp(to))]);
+        }
+        if let Some(now) = filter.overdue_at {
+            c.add(
+                "EXISTS (SELECT 1 FROM sla_deadlines d WHERE d.complaint_id = v.complaint_id \
+                 AND d.breachable = 1 AND d.ended_at IS NULL AND d.due_at < ?)",
+                vec![Arg::Text(timestamp(now))],
+            );
+        }
+        if let Some(cursor) = &filter.after {
+            let (at, id) = cursor
+                .split_once('~')
+                .ok_or_else(|| StoreError::BadCursor(cursor.clone()))?;
+            c.add(
+                "(v.registered_at < ? OR (v.registered_at = ? AND v.complaint_id < ?))",
+                vec![
+                    Arg::Text(at.into()),
+                    Arg::Text(at.into()),
+                    Arg::Text(id.into()),
+                ],
+            );
+        }
+        let where_sql = c.where_sql();
+        let limit_arg = c.next_placeholder(Arg::Int(limit + 1));
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS} FROM complaint_views v {where_sql} \
+             ORDER BY v.registered_at DESC, v.complaint_id DESC LIMIT {limit_arg}"
+        );
+        let query = c.bind(sqlx::query(&sql));
+        let rows = query.fetch_all(&self.pool).await?;
+        let mut items = rows.iter().map(summary).collect::<Result<Vec<_>, _>>()?;
+        let next = if items.len() as i64 > limit {
+            items.truncate(limit as usize);
+            items
+                .last()
+                .map(|s| format!("{}~{}", s.registered_at, s.complaint_id))
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
+
+    /// One complaint with its state, if the views know it.
+    pub async fn detail(&self, complaint_id: &str) -> Result<Option<ComplaintDetail>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {SUMMARY_COLUMNS}, state FROM complaint_views WHERE complaint_id = $1"
+        ))
+        .bind(complaint_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let state: String = row.try_get("state")?;
+        let state = serde_json::from_str(&state).map_err(|e| StoreError::Integrity {
+            complaint_id: complaint_id.to_owned(),
+            reason: format!("its view row cannot be read: {e}"),
+        })?;
+        Ok(Some(ComplaintDetail {
+            summary: summary(&row)?,
+            state,
+        }))
+    }
+
+    /// Open complaints per agency, by state, with overdue and at-risk duties at `now`.
+    pub async fn workload(&self, now: DateTime<Utc>) -> Result<Vec<AgencyWorkload>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT agency, status, COUNT(*) AS n FROM complaint_views \
+             WHERE agency IS NOT NULL AND status NOT IN ('closed', 'rejected') GROUP BY agency, status",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out: BTreeMap<String, AgencyWorkload> = BTreeMap::new();
+        for row in rows {
+            let agency: String = row.try_get("agency")?;
+            let entry = out.entry(agency.clone()).or_insert_with(|| AgencyWorkload {
+                agency,
+                by_status: BTreeMap::new(),
+                open: 0,
+                overdue: 0,
+                at_risk: 0,
+            });
+            let n: i64 = row.try_get("n")?;
+            entry.by_status.insert(row.try_get("status")?, n);
+            entry.open += n;
+        }
+        let now = timestamp(now);
+        let rows = sqlx::query(
+            "SELECT agency, \
+               SUM(CASE WHEN due_at < $1 THEN 1 ELSE 0 END) AS overdue, \
+               SUM(CASE WHEN due_at >= $1 AND at_risk_from <= $1 THEN 1 ELSE 0 END) AS at_risk \
+             FROM sla_deadlines WHERE agency IS NOT NULL AND breachable = 1 AND ended_at IS NULL AND due_at IS NOT NULL \
+             GROUP BY agency",
+        )
+        .bind(&now)
+        .fetch_all(&self.pool)
+        .await?;
+        for row in rows {
+            let agency: String = row.try_get("agency")?;
+            if let Some(entry) = out.get_mut(&agency) {
+                entry.overdue = row.try_get::<Option<i64>, _>("overdue")?.unwrap_or(0);
+                entry.at_risk = row.try_get::<Option<i64>, _>("at_risk")?.unwrap_or(0);
+            }
+        }
+        Ok(out.into_values().collect())
+    }
+
+    /// The SLA board at `now`: running duties, optionally of one status, most urgent
+    /// first. Each status is a range scan on an index of deadlines.
+    pub async fn sla_board(
+        &self,
+        now: DateTime<Utc>,
+        status: Option<BoardStatus>,
+        agency: Option<&str>,
+    ) -> Result<Vec<BoardEntry>, StoreError> {
+        let now = timestamp(now);
+        let mut c = Clauses::default();
+        c.add("ended_at IS NULL AND breachable = 1", vec![]);
+        match status {
+            None => {}
+            Some(BoardStatus::Breached) => c.add("due_at < ?", vec![Arg::Text(now.clone())]),
+            Some(BoardStatus::AtRisk) => c.add(
+                "due_at >= ? AND at_risk_from <= ?",
+                vec![Arg::Text(now.clone()), Arg::Text(now.clone())],
+            ),
+            Some(BoardStatus::OnTrack) => c.add(
+                "due_at >= ? AND at_risk_from > ?",
+                vec![Arg::Text(now.clone()), Arg::Text(now.clone())],
+            ),
+            Some(BoardStatus::Paused) => c.add("due_at IS NULL", vec![]),
+        }
+        if let Some(agency) = agency {
+            c.add("agency = ?", vec![Arg::Text(agency.to_owned())]);
+        }
+        let sql = format!(
+            "SELECT complaint_id, step, occurrence, agency, started_at, due_at, at_risk_from, breach_recorded \
+             FROM sla_deadlines {} ORDER BY due_at, complaint_id, step",
+            c.where_sql()
+        );
+        let query = c.bind(sqlx::query(&sql));
+        let rows = query.fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                let due_at: Option<String> = row.try_get("due_at")?;
+                let at_risk_from: Option<String> = row.try_get("at_risk_from")?;
+                Ok(BoardEntry {
+                    complaint_id: row.try_get("complaint_id")?,
+                    step: row.try_get("step")?,
+                    occurrence: row.try_get("occurrence")?,
+                    agency: row.try_get("agency")?,
+                    started_at: row.try_get("started_at")?,
+                    status: board_status(due_at.as_deref(), at_risk_from.as_deref(), &now),
+                    due_at,
+                    breach_recorded: row.try_get::<i64, _>("breach_recorded")? != 0,
+                })
+            })
+            .collect()
+    }
+
+    /// A complaint's events as the audit timeline shows them.
+    pub async fn timeline(&self, complaint_id: &str) -> Result<Vec<TimelineEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT position, complaint_id, sequence, at, recorded_at, actor, role, agency, event_type, command_id \
+             FROM audit_timeline WHERE complaint_id = $1 ORDER BY sequence",
+        )
+        .bind(complaint_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(TimelineEntry {
+                    position: row.try_get("position")?,
+                    complaint_id: row.try_get("complaint_id")?,
+                    sequence: row.try_get("sequence")?,
+                    at: row.try_get("at")?,
+                    recorded_at: row.try_get("recorded_at")?,
+                    actor: row.try_get("actor")?,
+                    role: row.try_get("role")?,
+                    agency: row.try_get("agency")?,
+                    event_type: row.try_get("event_type")?,
+                    command_id: row.try_get("command_id")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Ids of complaints with a duty whose breach is due to be recorded, or whose
+    /// feedback window has run out, at `now`: what the SLA monitor acts on.
+    pub async fn due_for_enforcement(&self, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT complaint_id FROM sla_deadlines WHERE due_at < $1 \
+             AND ((breachable = 1 AND breach_recorded = 0) OR (step = 'feedback' AND ended_at IS NULL)) \
+             ORDER BY complaint_id",
+        )
+        .bind(timestamp(now))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok(r.try_get("complaint_id")?))
+            .collect()
+    }
+}

@@ -1,0 +1,161 @@
+//! Fresh databases for store tests: a SQLite file in a temporary folder, or a new
+//! PostgreSQL database on the server `TEST_DATABASE_URL` names. A test written once with
+//! [`both!`] runs on both.
+
+#![allow(dead_code)]
+
+use std::str::FromStr;
+
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, Connection, Executor};
+use workflow_core::{Complaint, ComplaintServices};
+use workflow_store::Store;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database that exists for one test.
+pub struct TestDb {
+    pub backend: Backend,
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub fn server_url() -> String {
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| {
+        panic!(
+            "TEST_DATABASE_URL is not set: PostgreSQL tests need a server. \
+             Run the tests as `scripts/with-postgres cargo test --workspace`, which starts one."
+        )
+    })
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend, name: &str) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                let url = format!("sqlite://{}", dir.path().join("aduan.db").display());
+                Self {
+                    backend,
+                    url,
+                    _dir: Some(dir),
+                }
+            }
+            Backend::Postgres => {
+                let server = server_url();
+                let db = format!(
+                    "aduan_t_{}",
+                    name.chars()
+                        .map(|c| if c.is_ascii_alphanumeric() {
+                            c.to_ascii_lowercase()
+                        } else {
+                            '_'
+                        })
+                        .collect::<String>()
+                );
+                let db = &db[..db.len().min(60)];
+                let mut admin = PgConnectOptions::from_str(&server)
+                    .unwrap()
+                    .connect()
+                    .await
+                    .unwrap();
+                admin
+                    .execute(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)").as_str())
+                    .await
+                    .unwrap();
+                admin
+                    .execute(format!("CREATE DATABASE {db}").as_str())
+                    .await
+                    .unwrap();
+                admin.close().await.unwrap();
+                let base = &server[..server.rfind('/').unwrap()];
+                Self {
+                    backend,
+                    url: format!("{base}/{db}"),
+                    _dir: None,
+                }
+            }
+        }
+    }
+
+    pub async fn open(&self) -> Store {
+        Store::open(&self.url, ComplaintServices::builtin())
+            .await
+            .unwrap()
+    }
+
+    pub async fn open_with(&self, services: ComplaintServices) -> Store {
+        Store::open(&self.url, services).await.unwrap()
+    }
+
+    /// A raw connection for going behind the engine's back.
+    pub async fn raw(&self) -> sqlx::AnyConnection {
+        sqlx::any::install_default_drivers();
+        sqlx::AnyConnection::connect(&self.url).await.unwrap()
+    }
+}
+
+/// Runs an async test body `fn(TestDb)` once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! both {
+    ($name:ident, $body:path) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                $body(
+                    common::TestDb::new(common::Backend::Sqlite, concat!(stringify!($name), "_s"))
+                        .await,
+                )
+                .await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                $body(common::TestDb::new(common::Backend::Postgres, stringify!($name)).await)
+                    .await;
+            }
+        }
+    };
+}
+
+/// The whole state of the views, for comparing an incremental run with a rebuild.
+pub async fn snapshot_views(store: &Store) -> String {
+    let views = store.views();
+    let mut parts = Vec::new();
+    let page = views
+        .list(&workflow_store::views::ComplaintFilter {
+            limit: Some(500),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    for s in &page.items {
+        let detail = views.detail(&s.complaint_id).await.unwrap().unwrap();
+        let timeline = views.timeline(&s.complaint_id).await.unwrap();
+        parts.push(format!(
+            "{:?}\n{:?}\n{:?}",
+            detail.summary, detail.state, timeline
+        ));
+    }
+    for now in [
+        "2020-01-01T00:00:00Z",
+        "2026-12-10T00:00:00Z",
+        "2030-01-01T00:00:00Z",
+    ] {
+        let now = chrono::DateTime::parse_from_rfc3339(now).unwrap().to_utc();
+        parts.push(format!(
+            "{:?}",
+            views.sla_board(now, None, None).await.unwrap()
+        ));
+    }
+    parts.join("\n---\n")
+}
+
+/// The state rebuilt from the log alone, for comparing with the views.
+pub async fn replayed(store: &Store, complaint_id: &str) -> Complaint {
+    store.engine().load(complaint_id).await.unwrap()
+}
