@@ -10,7 +10,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::AnyPool;
-use sqlx::Executor;
+use sqlx::{ConnectOptions, Connection, Executor};
 
 use crate::error::StoreError;
 
@@ -98,6 +98,9 @@ impl Db {
             })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url).map_err(|e| bad(&e.to_string()))?;
+            // One direct attempt first: a server that is down or a database that does
+            // not exist is reported at once instead of after the pool's retries.
+            options.connect().await?.close().await?;
             let typed = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(30))

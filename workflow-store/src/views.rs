@@ -94,7 +94,7 @@ pub struct AgencyWorkload {
 }
 
 /// The SLA board's statuses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum BoardStatus {
     /// Past the deadline.

@@ -92,6 +92,14 @@ impl TestDb {
         Store::open(&self.url, services).await.unwrap()
     }
 
+    /// A bind parameter for a `json` column (PostgreSQL needs the cast).
+    pub fn json_param(&self, n: usize) -> String {
+        match self.backend {
+            Backend::Sqlite => format!("${n}"),
+            Backend::Postgres => format!("${n}::json"),
+        }
+    }
+
     /// A raw connection for going behind the engine's back.
     pub async fn raw(&self) -> sqlx::AnyConnection {
         sqlx::any::install_default_drivers();

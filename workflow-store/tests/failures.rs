@@ -1,0 +1,282 @@
+//! Bad input to the store: a clear, typed error and nothing half-written.
+
+mod common;
+
+use cqrs_es::persist::{EventUpcaster, SerializedEvent};
+use sqlx::Row;
+use workflow_core::complaint::command::ComplaintCommand as C;
+use workflow_core::fixtures::*;
+use workflow_core::{ComplaintServices, EventBody, Status};
+use workflow_store::{Store, StoreError};
+
+#[tokio::test]
+async fn a_url_of_no_known_backend_is_refused() {
+    for url in ["mysql://localhost/aduan", "aduan.db", "sqlite::memory:"] {
+        let err = Store::open(url, ComplaintServices::builtin())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::BadUrl { .. }), "{url}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn a_password_in_a_bad_url_is_not_repeated() {
+    let err = Store::open(
+        "postgres://aduan:s3cret@127.0.0.1:1/x?sslmode=bogus",
+        ComplaintServices::builtin(),
+    )
+    .await
+    .unwrap_err();
+    assert!(!err.to_string().contains("s3cret"), "{err}");
+}
+
+#[tokio::test]
+async fn a_read_only_sqlite_database_is_unavailable_not_half_written() {
+    let db = common::TestDb::new(common::Backend::Sqlite, "ro").await;
+    {
+        let store = db.open().await;
+        store
+            .engine()
+            .execute(
+                "ADU-1",
+                cmd(
+                    "r1",
+                    upp(),
+                    wib("2026-11-30 09:00"),
+                    C::Register(registration()),
+                ),
+                None,
+            )
+            .await
+            .unwrap();
+        store.close().await;
+    }
+    let err = Store::open(&format!("{}?mode=ro", db.url), ComplaintServices::builtin())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
+    let store = db.open().await;
+    assert_eq!(store.engine().events("ADU-1").await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_missing_sqlite_folder_is_unavailable() {
+    let err = Store::open(
+        "sqlite:///nonexistent-folder/sub/aduan.db",
+        ComplaintServices::builtin(),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
+}
+
+#[tokio::test]
+async fn a_missing_postgres_database_is_unavailable() {
+    let server = common::server_url();
+    let url = format!(
+        "{}/aduan_no_such_database",
+        &server[..server.rfind('/').unwrap()]
+    );
+    let err = Store::open(&url, ComplaintServices::builtin())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
+}
+
+#[tokio::test]
+async fn an_unreachable_postgres_server_is_unavailable() {
+    let err = Store::open(
+        "postgres://aduan:aduan@127.0.0.1:9/aduan",
+        ComplaintServices::builtin(),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
+}
+
+async fn insert_raw(
+    db: &common::TestDb,
+    id: &str,
+    sequence: i64,
+    event_type: &str,
+    version: &str,
+    payload: &str,
+) {
+    let mut raw = db.raw().await;
+    sqlx::query(&format!(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+         VALUES ('complaint', $1, $2, $3, $4, {}, '{{}}')",
+        db.json_param(5)
+    ))
+    .bind(id)
+    .bind(sequence)
+    .bind(event_type)
+    .bind(version)
+    .bind(payload)
+    .execute(&mut raw)
+    .await
+    .unwrap();
+}
+
+async fn a_corrupt_payload_row_is_named_and_blocks_nothing_else(db: common::TestDb) {
+    let store = db.open().await;
+    let now = wib("2026-11-30 09:00");
+    store
+        .engine()
+        .execute(
+            "ADU-1",
+            cmd("r1", upp(), now, C::Register(registration())),
+            None,
+        )
+        .await
+        .unwrap();
+    store
+        .engine()
+        .execute(
+            "ADU-OK",
+            cmd("r2", upp(), now, C::Register(registration())),
+            None,
+        )
+        .await
+        .unwrap();
+    // Sequence 2 of ADU-1 is valid JSON but no event the engine knows.
+    insert_raw(&db, "ADU-1", 2, "Disposed", "1", r#"{"nonsense": true}"#).await;
+
+    let err = store.engine().load("ADU-1").await.unwrap_err();
+    match &err {
+        StoreError::Integrity {
+            complaint_id,
+            reason,
+        } => {
+            assert_eq!(complaint_id, "ADU-1");
+            assert!(reason.contains("sequence 2"), "{reason}");
+        }
+        other => panic!("expected Integrity, got {other}"),
+    }
+    let err = store
+        .engine()
+        .execute(
+            "ADU-1",
+            cmd("r3", upp(), now, C::Dispose(disposition("PUPR"))),
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Integrity { .. }), "{err}");
+    let mut raw = db.raw().await;
+    let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM events WHERE aggregate_id = 'ADU-1'")
+        .fetch_one(&mut raw)
+        .await
+        .unwrap()
+        .get("n");
+    assert_eq!(n, 2, "nothing written for the refused command");
+
+    // Other complaints keep working; the projector stops at the bad row and says why.
+    store
+        .engine()
+        .execute(
+            "ADU-OK",
+            cmd("r4", upp(), now, C::Dispose(disposition("PUPR"))),
+            None,
+        )
+        .await
+        .unwrap();
+    let err = store.projector().catch_up().await.unwrap_err();
+    assert!(matches!(err, StoreError::Integrity { .. }), "{err}");
+    let status = store.projector().status().await.unwrap();
+    let complaints = status.iter().find(|s| s.name == "complaints").unwrap();
+    assert!(
+        complaints.last_error.as_deref().unwrap().contains("ADU-1"),
+        "{complaints:?}"
+    );
+    assert!(complaints.lag > 0);
+}
+both!(
+    corrupt_payload,
+    a_corrupt_payload_row_is_named_and_blocks_nothing_else
+);
+
+/// A recorded event in an older form: version 0 of `Disposed` named the officer
+/// `officer`. The upcaster renames it, and the log reads as if it were version 1.
+struct DisposedV0;
+
+impl EventUpcaster for DisposedV0 {
+    fn can_upcast(&self, event_type: &str, event_version: &str) -> bool {
+        event_type == "Disposed" && event_version == "0"
+    }
+
+    fn upcast(&self, mut event: SerializedEvent) -> SerializedEvent {
+        if let Some(body) = event
+            .payload
+            .get_mut("body")
+            .and_then(|b| b.as_object_mut())
+        {
+            if let Some(officer) = body.remove("officer") {
+                body.insert("liaison_officer".into(), officer);
+            }
+        }
+        event.event_version = "1".into();
+        event
+    }
+}
+
+const RECORDED_V0_DISPOSED: &str = r#"{"at":"2026-11-30T03:00:00Z","by":{"user":"sari.upp","role":"upp","agency":null},"command_id":"legacy-2","body":{"type":"Disposed","agency":"PUPR","officer":"penghubung.pupr","note":null}}"#;
+
+async fn old_event_versions_are_upcast_on_read(db: common::TestDb) {
+    {
+        let store = db.open().await;
+        store
+            .engine()
+            .execute(
+                "ADU-1",
+                cmd(
+                    "r1",
+                    upp(),
+                    wib("2026-11-30 09:00"),
+                    C::Register(registration()),
+                ),
+                None,
+            )
+            .await
+            .unwrap();
+        store.close().await;
+    }
+    insert_raw(&db, "ADU-1", 2, "Disposed", "0", RECORDED_V0_DISPOSED).await;
+    // Without the upcaster the old form is refused, naming it.
+    let plain = db.open().await;
+    assert!(matches!(
+        plain.engine().load("ADU-1").await,
+        Err(StoreError::Integrity { .. })
+    ));
+    plain.close().await;
+
+    let store = Store::open_with_upcasters(
+        &db.url,
+        ComplaintServices::builtin(),
+        vec![Box::new(DisposedV0)],
+    )
+    .await
+    .unwrap();
+    let state = store.engine().load("ADU-1").await.unwrap();
+    assert_eq!(state.status(), Status::Disposed);
+    assert_eq!(
+        state.disposition().unwrap().liaison_officer.0,
+        "penghubung.pupr"
+    );
+    store.projector().catch_up().await.unwrap();
+    assert_eq!(
+        store
+            .views()
+            .detail("ADU-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .summary
+            .liaison_officer
+            .as_deref(),
+        Some("penghubung.pupr")
+    );
+    let events = store.engine().events("ADU-1").await.unwrap();
+    assert!(matches!(events[1].payload.body, EventBody::Disposed(_)));
+}
+both!(upcasting, old_event_versions_are_upcast_on_read);
