@@ -1,18 +1,17 @@
-//! Complaints walked through the engine end to end, reading back what an auditor reads:
-//! the stored events with their metadata, and the state rebuilt as of earlier instants.
+//! Complaints walked through the engine end to end on the real stores (a SQLite file and
+//! a PostgreSQL database), reading back what an auditor reads: the stored events with
+//! their metadata and hash chain, the views, and the state rebuilt as of earlier instants.
 
 use chrono::{DateTime, Utc};
 use workflow_core::complaint::command::{Closure, ComplaintCommand as C};
 use workflow_core::fixtures::*;
-use workflow_core::{Complaint, ComplaintServices, Status};
-use workflow_store::{metadata_keys, Engine, MemoryStore};
+use workflow_core::{Complaint, Status};
+use workflow_store::chain::{HASH, PREV_HASH};
+use workflow_store::testing::TestDb;
+use workflow_store::{both, metadata_keys};
 
-#[tokio::test]
-async fn a_complaint_walks_the_whole_sop_and_its_history_can_be_read_as_of_any_instant() {
-    let engine = Engine::new(
-        MemoryStore::<Complaint>::default(),
-        ComplaintServices::builtin(),
-    );
+async fn the_whole_sop_and_its_history_as_of_any_instant(db: TestDb) {
+    let store = db.open().await;
     let steps: Vec<(&str, workflow_core::Actor, C)> = vec![
         ("2026-11-30 08:30", upp(), C::Register(registration())),
         ("2026-11-30 10:00", upp(), C::Dispose(disposition("PUPR"))),
@@ -47,7 +46,8 @@ async fn a_complaint_walks_the_whole_sop_and_its_history_can_be_read_as_of_any_i
     for (i, (at, actor, command)) in steps.into_iter().enumerate() {
         let now = wib(at);
         instants.push(now);
-        engine
+        store
+            .engine()
             .execute(
                 "ADU-1",
                 cmd(&format!("req-{i}"), actor, now, command),
@@ -56,11 +56,17 @@ async fn a_complaint_walks_the_whole_sop_and_its_history_can_be_read_as_of_any_i
             .await
             .unwrap();
     }
-    let events = engine.events("ADU-1").await.unwrap();
+    let events = store.engine().events("ADU-1").await.unwrap();
     assert_eq!(events.len(), 8);
     assert!(events
         .iter()
         .all(|e| e.metadata[metadata_keys::CORRELATION_ID] == "scenario"));
+    for pair in events.windows(2) {
+        assert_eq!(
+            pair[1].metadata[PREV_HASH], pair[0].metadata[HASH],
+            "the chain links"
+        );
+    }
 
     // As of each instant, the rebuilt state is the state after that many events.
     let expected = [
@@ -82,4 +88,19 @@ async fn a_complaint_walks_the_whole_sop_and_its_history_can_be_read_as_of_any_i
         );
         assert_eq!(as_of.status(), status, "as of {instant}");
     }
+
+    store.projector().catch_up().await.unwrap();
+    let view = store.views().detail("ADU-1").await.unwrap().unwrap();
+    assert_eq!(view.summary.status, "closed");
+    assert_eq!(view.state, store.engine().load("ADU-1").await.unwrap());
+    let board = store
+        .views()
+        .sla_board(wib("2026-12-08 09:00"), None, None)
+        .await
+        .unwrap();
+    assert!(
+        board.is_empty(),
+        "a closed complaint has no running duty: {board:?}"
+    );
 }
+both!(whole_sop, the_whole_sop_and_its_history_as_of_any_instant);

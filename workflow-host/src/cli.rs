@@ -1,11 +1,24 @@
-//! Command-line arguments and dispatch to the verbs.
+//! Command-line arguments, validated into what the verbs need, and dispatch.
 
+use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
+use workflow_core::ComplaintServices;
+use workflow_store::views::BoardStatus;
+use workflow_store::Store;
 
 /// Follow-up of LAPOR!-SP4N complaints under the liaison-officer SOP.
 #[derive(Debug, Parser)]
 #[command(name = "aduan", version, about)]
 pub struct Cli {
+    /// The event store: `sqlite://PATH` (created on first use) or `postgres://…`.
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_URL",
+        default_value = "sqlite://aduan.db"
+    )]
+    pub database_url: String,
+
     /// Print listings as JSON for programs instead of tables for people.
     #[arg(long, global = true)]
     pub json: bool,
@@ -17,14 +30,60 @@ pub struct Cli {
 /// The verbs.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Walk sample complaints of Kabupaten Kapuas through the whole SOP on an in-memory
-    /// log and print the first one's timeline and every complaint's SLA clocks.
+    /// Walk sample complaints of Kabupaten Kapuas through the whole SOP into the store,
+    /// then print one complaint's timeline, the complaint list and the SLA clocks.
     Demo,
+    /// Apply the database migrations and exit.
+    Migrate,
+    /// Rebuild projections from the log, with progress.
+    Replay {
+        /// Only this projection (`complaints` or `timeline`).
+        #[arg(long)]
+        projection: Option<String>,
+    },
+    /// The SLA board: running duties with their deadlines.
+    Sla {
+        /// Only duties in this state: breached, at-risk, on-track or paused.
+        #[arg(long)]
+        status: Option<BoardStatus>,
+        /// Judge deadlines at this instant (RFC 3339) instead of now.
+        #[arg(long)]
+        at: Option<DateTime<Utc>>,
+    },
+    /// A complaint's state and timeline as of an instant, rebuilt from the log alone.
+    History {
+        /// The complaint id.
+        id: String,
+        /// The instant (RFC 3339); default now.
+        #[arg(long)]
+        as_of: Option<DateTime<Utc>>,
+    },
+}
+
+/// Opens the store the arguments name.
+pub async fn open_store(url: &str) -> anyhow::Result<Store> {
+    Ok(Store::open(url, ComplaintServices::builtin()).await?)
 }
 
 /// Runs the chosen verb.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
-        Command::Demo => crate::demo::run(cli.json).await,
-    }
+    let store = open_store(&cli.database_url).await?;
+    let result = match cli.command {
+        Command::Demo => crate::demo::run(&store, cli.json).await,
+        Command::Migrate => {
+            eprintln!("migrations applied to {:?} store", store.backend());
+            Ok(())
+        }
+        Command::Replay { projection } => {
+            crate::verbs::replay(&store, projection.as_deref(), cli.json).await
+        }
+        Command::Sla { status, at } => {
+            crate::verbs::sla(&store, status, at.unwrap_or_else(Utc::now), cli.json).await
+        }
+        Command::History { id, as_of } => {
+            crate::verbs::history(&store, &id, as_of.unwrap_or_else(Utc::now), cli.json).await
+        }
+    };
+    store.close().await;
+    result
 }

@@ -1,10 +1,11 @@
 //! `aduan demo`: a scripted three weeks of complaints in Kabupaten Kapuas, walked through
-//! the SOP on an in-memory log, so a new user sees every part of the workflow at once.
+//! the SOP into the store, so a new user sees every part of the workflow at once.
 //!
-//! The script carries its own clock (30 November to 21 December 2026, WIB), so the
-//! output is the same on every run.
+//! The script carries its own clock (30 November to 21 December 2026, WIB) and its own
+//! command ids, so the output is the same on every run and running it twice on one
+//! database changes nothing the second time.
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use workflow_core::complainant::{Complainant, Confidentiality};
@@ -14,13 +15,11 @@ use workflow_core::complaint::command::{
     ReviewResult,
 };
 use workflow_core::evidence::EvidenceRef;
-use workflow_core::sla::StepAssessment;
-use workflow_core::{
-    Actor, CommandEnvelope, Complaint, ComplaintEvent, ComplaintServices, EventBody, Role,
-    TimeZoneSpec,
-};
-use workflow_store::{Engine, MemoryStore};
+use workflow_core::{Actor, CommandEnvelope, Complaint, Role, TimeZoneSpec};
+use workflow_store::views::ComplaintFilter;
+use workflow_store::Store;
 
+use crate::format::{describe, local, sla_row};
 use crate::table::Table;
 
 const END: &str = "2026-12-21 10:00";
@@ -284,12 +283,9 @@ fn script() -> Vec<Scripted> {
     ]
 }
 
-/// Runs the demo and prints a timeline and the SLA clocks (or JSON with `json`).
-pub async fn run(json: bool) -> anyhow::Result<()> {
-    let engine = Engine::new(
-        MemoryStore::<Complaint>::default(),
-        ComplaintServices::builtin(),
-    );
+/// Runs the demo into `store` and prints a timeline, the list and the SLA clocks (or
+/// JSON with `json`).
+pub async fn run(store: &Store, json: bool) -> anyhow::Result<()> {
     let mut steps = script();
     steps.sort_by_key(|step| wib(step.at));
     let complaint_ids: Vec<&str> = {
@@ -298,15 +294,12 @@ pub async fn run(json: bool) -> anyhow::Result<()> {
         ids.dedup();
         ids
     };
+    let engine = store.engine();
     for (n, step) in steps.into_iter().enumerate() {
         let now = wib(step.at);
-        // The SLA monitor runs before each request, as the host's background tick would.
-        for id in &complaint_ids {
-            if engine.events(id).await?.is_empty() {
-                continue;
-            }
-            engine.sweep(id, now).await?;
-        }
+        // The SLA monitor runs before each request, as `serve`'s background tick would.
+        store.projector().catch_up().await?;
+        store.sla_tick(now).await?;
         let envelope =
             CommandEnvelope::new(format!("demo-{}", n + 1), step.actor, now, step.command);
         engine
@@ -317,9 +310,9 @@ pub async fn run(json: bool) -> anyhow::Result<()> {
             })?;
     }
     let end = wib(END);
-    for id in &complaint_ids {
-        engine.sweep(id, end).await?;
-    }
+    store.projector().catch_up().await?;
+    store.sla_tick(end).await?;
+    store.projector().catch_up().await?;
 
     let mut report = Vec::new();
     for id in &complaint_ids {
@@ -355,9 +348,10 @@ pub async fn run(json: bool) -> anyhow::Result<()> {
     }
 
     println!(
-        "aduan demo: {} complaints of Kabupaten Kapuas, scripted from Mon 30 Nov to {} WIB, on an in-memory log.\n",
+        "aduan demo: {} complaints of Kabupaten Kapuas, scripted from Mon 30 Nov to {} WIB, stored in the {:?} log.\n",
         report.len(),
-        local(end)
+        local(end),
+        store.backend()
     );
     if let Some((id, events, state, _)) = report.first() {
         let title = state.registration().map(|r| r.title.as_str()).unwrap_or("");
@@ -374,23 +368,29 @@ pub async fn run(json: bool) -> anyhow::Result<()> {
         }
         println!("{}", t.render());
     }
+    let page = store
+        .views()
+        .list(&ComplaintFilter {
+            limit: Some(500),
+            ..ComplaintFilter::default()
+        })
+        .await?;
     let mut t = Table::new(&["complaint", "status", "agency", "events", "title"]);
-    for (id, events, state, _) in &report {
+    for s in page
+        .items
+        .iter()
+        .rev()
+        .filter(|s| complaint_ids.contains(&s.complaint_id.as_str()))
+    {
         t.row(vec![
-            id.clone(),
-            state.status().to_string(),
-            state
-                .agency()
-                .map(|a| a.to_string())
-                .unwrap_or_else(|| "-".into()),
-            events.len().to_string(),
-            state
-                .registration()
-                .map(|r| r.title.clone())
-                .unwrap_or_default(),
+            s.complaint_id.clone(),
+            s.status.clone(),
+            s.agency.clone().unwrap_or_else(|| "-".into()),
+            s.sequence.to_string(),
+            s.title.clone(),
         ]);
     }
-    println!("All complaints\n{}", t.render());
+    println!("All complaints (from the complaint view)\n{}", t.render());
     let mut t = Table::new(&[
         "complaint",
         "step",
@@ -406,70 +406,6 @@ pub async fn run(json: bool) -> anyhow::Result<()> {
         }
     }
     println!("SLA clocks as of {} WIB\n{}", local(end), t.render());
+    println!("Next: `aduan sla --at 2026-12-21T03:00:00Z` shows the board, `aduan history ADU-2026-0003 --as-of 2026-12-09T00:00:00Z` the past.");
     Ok(())
-}
-
-fn sla_row(id: &str, a: &StepAssessment) -> Vec<String> {
-    let mut note = Vec::new();
-    if a.paused_days > 0 {
-        note.push(format!("+{} day(s) waiting for complainant", a.paused_days));
-    }
-    if a.late && a.ended_at.is_some() {
-        note.push("completed late".into());
-    }
-    if a.breach_recorded {
-        note.push("breach recorded".into());
-    }
-    vec![
-        id.to_owned(),
-        a.step.to_string(),
-        a.occurrence.to_string(),
-        local(a.started_at),
-        a.due_date.format("%a %d %b").to_string(),
-        a.status.as_str().to_owned(),
-        note.join("; "),
-    ]
-}
-
-fn local(at: DateTime<Utc>) -> String {
-    let t = at.with_timezone(&TimeZoneSpec::jakarta().offset());
-    format!(
-        "{} {:02} {} {}",
-        t.format("%a"),
-        t.day(),
-        t.format("%b"),
-        t.format("%H:%M")
-    )
-}
-
-fn describe(e: &ComplaintEvent) -> String {
-    match &e.body {
-        EventBody::Received(r) => format!("{} from LAPOR!, category {}", r.lapor_id, r.category),
-        EventBody::Disposed(d) => format!("to {} (liaison {})", d.agency, d.liaison_officer),
-        EventBody::Returned(r) => format!("returned: {}", r.reason),
-        EventBody::Reviewed(r) if r.complete => "complete".into(),
-        EventBody::Reviewed(r) => format!("incomplete: {}", r.missing_items.join(", ")),
-        EventBody::Rejected(r) => r.reason.clone(),
-        EventBody::InformationRequested(q) => q.questions.join(" "),
-        EventBody::InformationProvided(a) => a.answer.clone(),
-        EventBody::Clarified(c) => format!(
-            "field examination {}: {}",
-            if c.field_examination_needed {
-                "needed"
-            } else {
-                "not needed"
-            },
-            c.reasoning
-        ),
-        EventBody::FieldVerified(v) => format!(
-            "visit {}, {} evidence item(s): {}",
-            v.visit_date,
-            v.evidence.len(),
-            v.findings
-        ),
-        EventBody::BaIssued(ba) => format!("{} to {}", ba.number, ba.addressee.position),
-        EventBody::Responded(r) => r.response.clone(),
-        EventBody::Closed(c) => c.note.clone().unwrap_or_else(|| "closed".into()),
-        EventBody::SlaBreached(b) => format!("{} deadline {} passed", b.step, local(b.due_at)),
-    }
 }

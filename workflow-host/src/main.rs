@@ -5,7 +5,9 @@
 
 mod cli;
 mod demo;
+mod format;
 mod table;
+mod verbs;
 
 use std::process::ExitCode;
 

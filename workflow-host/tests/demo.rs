@@ -3,11 +3,20 @@
 
 use std::process::Command;
 
-fn aduan(args: &[&str]) -> std::process::Output {
+/// Runs `aduan` on a SQLite file in its own folder (the default `sqlite://aduan.db` is
+/// relative to the working directory).
+fn aduan_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_aduan"))
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
         .args(args)
         .output()
         .expect("the aduan binary runs")
+}
+
+fn aduan(args: &[&str]) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    aduan_in(dir.path(), args)
 }
 
 #[test]
@@ -76,4 +85,94 @@ fn an_unknown_verb_fails_with_a_reason() {
     let out = aduan(&["frobnicate"]);
     assert!(!out.status.success());
     assert!(!out.stderr.is_empty());
+}
+
+#[test]
+fn the_demo_lands_in_the_default_sqlite_file_and_runs_twice_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = aduan_in(dir.path(), &["demo"]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(
+        dir.path().join("aduan.db").exists(),
+        "the embedded default is ./aduan.db"
+    );
+    let second = aduan_in(dir.path(), &["demo"]);
+    assert_eq!(first.stdout, second.stdout, "a second run changes nothing");
+}
+
+#[test]
+fn the_board_history_and_replay_read_what_the_demo_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(aduan_in(dir.path(), &["demo"]).status.success());
+
+    let board = aduan_in(
+        dir.path(),
+        &[
+            "sla",
+            "--json",
+            "--status",
+            "breached",
+            "--at",
+            "2026-12-21T03:00:00Z",
+        ],
+    );
+    assert!(
+        board.status.success(),
+        "{}",
+        String::from_utf8_lossy(&board.stderr)
+    );
+    let board: serde_json::Value = serde_json::from_slice(&board.stdout).unwrap();
+    let mut ids: Vec<&str> = board["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["complaint_id"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["ADU-2026-0003", "ADU-2026-0005"]);
+
+    let history = aduan_in(
+        dir.path(),
+        &[
+            "history",
+            "ADU-2026-0003",
+            "--as-of",
+            "2026-12-09T00:00:00Z",
+            "--json",
+        ],
+    );
+    assert!(history.status.success());
+    let history: serde_json::Value = serde_json::from_slice(&history.stdout).unwrap();
+    assert_eq!(history["status"], "awaiting_information");
+    assert_eq!(history["events"].as_array().unwrap().len(), 4);
+
+    let replay = aduan_in(dir.path(), &["replay", "--json"]);
+    assert!(
+        replay.status.success(),
+        "{}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
+    let replay: serde_json::Value = serde_json::from_slice(&replay.stdout).unwrap();
+    assert_eq!(replay.as_array().unwrap().len(), 2);
+
+    let missing = aduan_in(dir.path(), &["history", "ADU-NOPE"]);
+    assert!(!missing.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&missing.stderr).lines().count(),
+        1,
+        "a one-line reason"
+    );
+}
+
+#[test]
+fn a_bad_database_url_fails_with_a_one_line_reason() {
+    let out = aduan(&["--database-url", "mysql://localhost/aduan", "migrate"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("mysql://"));
 }

@@ -41,6 +41,8 @@ mod memory;
 pub mod projection;
 mod sla;
 mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod views;
 
 pub use backend::BackendKind;

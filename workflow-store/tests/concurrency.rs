@@ -2,7 +2,7 @@
 //! sequences stay gapless, and projectors apply the log in commit order without ever
 //! skipping an event that commits late.
 
-mod common;
+use workflow_store::{both, testing as common};
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! The durable log on both backends: what is acknowledged survives a restart, with
 //! its metadata and hash chain; views follow the log.
 
-mod common;
+use workflow_store::{both, testing as common};
 
 use workflow_core::complaint::command::ComplaintCommand as C;
 use workflow_core::fixtures::*;

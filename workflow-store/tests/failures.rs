@@ -1,6 +1,6 @@
 //! Bad input to the store: a clear, typed error and nothing half-written.
 
-mod common;
+use workflow_store::{both, testing as common};
 
 use cqrs_es::persist::{EventUpcaster, SerializedEvent};
 use sqlx::Row;

@@ -2,7 +2,7 @@
 //! restart catches up, a rebuild equals the incremental views, errors are visible, and
 //! a caller can wait for its own write to reach the views.
 
-mod common;
+use workflow_store::{both, testing as common};
 
 use std::sync::Arc;
 use std::time::Duration;

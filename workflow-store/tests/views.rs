@@ -1,6 +1,6 @@
 //! Read views and the SLA monitor on both backends.
 
-mod common;
+use workflow_store::{both, testing as common};
 
 use std::sync::Arc;
 

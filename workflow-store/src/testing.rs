@@ -1,29 +1,34 @@
-//! Fresh databases for store tests: a SQLite file in a temporary folder, or a new
-//! PostgreSQL database on the server `TEST_DATABASE_URL` names. A test written once with
-//! [`both!`] runs on both.
-
-#![allow(dead_code)]
+//! Fresh databases for tests: a SQLite file in a temporary folder, or a new PostgreSQL
+//! database on the server `TEST_DATABASE_URL` names. A test written once with
+//! [`both!`](crate::both) runs on both. Enabled by the `testing` feature.
 
 use std::str::FromStr;
 
+use crate::Store;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, Executor};
 use workflow_core::{Complaint, ComplaintServices};
-use workflow_store::Store;
 
+/// The backends a test can run on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
+    /// A SQLite file.
     Sqlite,
+    /// A PostgreSQL database.
     Postgres,
 }
 
 /// A database that exists for one test.
+#[derive(Debug)]
 pub struct TestDb {
+    /// Which backend.
     pub backend: Backend,
+    /// Its URL.
     pub url: String,
     _dir: Option<tempfile::TempDir>,
 }
 
+/// The PostgreSQL server for tests; panics with instructions when none is configured.
 pub fn server_url() -> String {
     std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| {
         panic!(
@@ -34,6 +39,7 @@ pub fn server_url() -> String {
 }
 
 impl TestDb {
+    /// A fresh, empty database named after the test.
     pub async fn new(backend: Backend, name: &str) -> Self {
         match backend {
             Backend::Sqlite => {
@@ -57,7 +63,15 @@ impl TestDb {
                         })
                         .collect::<String>()
                 );
-                let db = &db[..db.len().min(60)];
+                // PostgreSQL names stop at 63 bytes: keep long ones distinct with a digest.
+                let db = if db.len() > 60 {
+                    use sha2::Digest;
+                    let digest = sha2::Sha256::digest(db.as_bytes());
+                    format!("{}_{}", &db[..50], crate::chain::hex(&digest[..4]))
+                } else {
+                    db
+                };
+                let db = db.as_str();
                 let mut admin = PgConnectOptions::from_str(&server)
                     .unwrap()
                     .connect()
@@ -82,12 +96,14 @@ impl TestDb {
         }
     }
 
+    /// Opens the store on it with the shipped calendar and policy.
     pub async fn open(&self) -> Store {
         Store::open(&self.url, ComplaintServices::builtin())
             .await
             .unwrap()
     }
 
+    /// Opens the store on it with other services.
     pub async fn open_with(&self, services: ComplaintServices) -> Store {
         Store::open(&self.url, services).await.unwrap()
     }
@@ -115,15 +131,14 @@ macro_rules! both {
             use super::*;
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn sqlite() {
-                $body(
-                    common::TestDb::new(common::Backend::Sqlite, concat!(stringify!($name), "_s"))
-                        .await,
-                )
-                .await;
+                let name = concat!(module_path!(), "_sqlite");
+                $body($crate::testing::TestDb::new($crate::testing::Backend::Sqlite, name).await)
+                    .await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn postgres() {
-                $body(common::TestDb::new(common::Backend::Postgres, stringify!($name)).await)
+                let name = module_path!();
+                $body($crate::testing::TestDb::new($crate::testing::Backend::Postgres, name).await)
                     .await;
             }
         }
@@ -135,7 +150,7 @@ pub async fn snapshot_views(store: &Store) -> String {
     let views = store.views();
     let mut parts = Vec::new();
     let page = views
-        .list(&workflow_store::views::ComplaintFilter {
+        .list(&crate::views::ComplaintFilter {
             limit: Some(500),
             ..Default::default()
         })

@@ -1,0 +1,71 @@
+//! How events, instants and clocks are shown to people.
+
+use chrono::{DateTime, Datelike, Utc};
+use workflow_core::sla::StepAssessment;
+use workflow_core::{ComplaintEvent, EventBody, TimeZoneSpec};
+
+/// One row of an SLA clock table.
+pub fn sla_row(id: &str, a: &StepAssessment) -> Vec<String> {
+    let mut note = Vec::new();
+    if a.paused_days > 0 {
+        note.push(format!("+{} day(s) waiting for complainant", a.paused_days));
+    }
+    if a.late && a.ended_at.is_some() {
+        note.push("completed late".into());
+    }
+    if a.breach_recorded {
+        note.push("breach recorded".into());
+    }
+    vec![
+        id.to_owned(),
+        a.step.to_string(),
+        a.occurrence.to_string(),
+        local(a.started_at),
+        a.due_date.format("%a %d %b").to_string(),
+        a.status.as_str().to_owned(),
+        note.join("; "),
+    ]
+}
+
+pub fn local(at: DateTime<Utc>) -> String {
+    let t = at.with_timezone(&TimeZoneSpec::jakarta().offset());
+    format!(
+        "{} {:02} {} {}",
+        t.format("%a"),
+        t.day(),
+        t.format("%b"),
+        t.format("%H:%M")
+    )
+}
+
+pub fn describe(e: &ComplaintEvent) -> String {
+    match &e.body {
+        EventBody::Received(r) => format!("{} from LAPOR!, category {}", r.lapor_id, r.category),
+        EventBody::Disposed(d) => format!("to {} (liaison {})", d.agency, d.liaison_officer),
+        EventBody::Returned(r) => format!("returned: {}", r.reason),
+        EventBody::Reviewed(r) if r.complete => "complete".into(),
+        EventBody::Reviewed(r) => format!("incomplete: {}", r.missing_items.join(", ")),
+        EventBody::Rejected(r) => r.reason.clone(),
+        EventBody::InformationRequested(q) => q.questions.join(" "),
+        EventBody::InformationProvided(a) => a.answer.clone(),
+        EventBody::Clarified(c) => format!(
+            "field examination {}: {}",
+            if c.field_examination_needed {
+                "needed"
+            } else {
+                "not needed"
+            },
+            c.reasoning
+        ),
+        EventBody::FieldVerified(v) => format!(
+            "visit {}, {} evidence item(s): {}",
+            v.visit_date,
+            v.evidence.len(),
+            v.findings
+        ),
+        EventBody::BaIssued(ba) => format!("{} to {}", ba.number, ba.addressee.position),
+        EventBody::Responded(r) => r.response.clone(),
+        EventBody::Closed(c) => c.note.clone().unwrap_or_else(|| "closed".into()),
+        EventBody::SlaBreached(b) => format!("{} deadline {} passed", b.step, local(b.due_at)),
+    }
+}

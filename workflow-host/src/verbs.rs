@@ -1,0 +1,186 @@
+//! The read-side verbs: replay, sla, history.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use workflow_core::sla::assess;
+use workflow_core::Complaint;
+use workflow_store::views::BoardStatus;
+use workflow_store::Store;
+
+use crate::format::{describe, local, sla_row};
+use crate::table::Table;
+
+/// Rebuilds one or all projections, showing progress on stderr.
+pub async fn replay(store: &Store, only: Option<&str>, json: bool) -> anyhow::Result<()> {
+    let names: Vec<&str> = match only {
+        Some(name) => vec![name],
+        None => store.projector().names(),
+    };
+    let mut results = Vec::new();
+    for name in names {
+        let applied = store
+            .projector()
+            .rebuild(name, |p| {
+                if !json {
+                    let pct = if p.head > 0 {
+                        p.position * 100 / p.head
+                    } else {
+                        100
+                    };
+                    eprint!(
+                        "\r{name}: {} events, position {}/{} ({pct}%)",
+                        p.events, p.position, p.head
+                    );
+                }
+            })
+            .await?;
+        if !json {
+            eprintln!();
+        }
+        results.push(json!({ "projection": name, "events": applied }));
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&results)?);
+    } else {
+        for r in results {
+            println!(
+                "rebuilt {} from {} events",
+                r["projection"].as_str().unwrap_or(""),
+                r["events"]
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Prints the SLA board at `at`, after bringing the views up to date.
+pub async fn sla(
+    store: &Store,
+    status: Option<BoardStatus>,
+    at: DateTime<Utc>,
+    json: bool,
+) -> anyhow::Result<()> {
+    store.projector().catch_up().await?;
+    let board = store.views().sla_board(at, status, None).await?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({ "as_of": at, "entries": board }))?
+        );
+        return Ok(());
+    }
+    let mut t = Table::new(&[
+        "complaint",
+        "agency",
+        "step",
+        "run",
+        "started",
+        "due",
+        "status",
+        "breach",
+    ]);
+    for e in &board {
+        t.row(vec![
+            e.complaint_id.clone(),
+            e.agency.clone().unwrap_or_else(|| "-".into()),
+            e.step.clone(),
+            e.occurrence.to_string(),
+            e.started_at
+                .parse::<DateTime<Utc>>()
+                .map(local)
+                .unwrap_or_else(|_| e.started_at.clone()),
+            e.due_at
+                .as_deref()
+                .and_then(|d| d.parse::<DateTime<Utc>>().ok())
+                .map(local)
+                .unwrap_or_else(|| "(paused)".into()),
+            serde_json::to_value(e.status)?
+                .as_str()
+                .unwrap_or("")
+                .to_owned(),
+            if e.breach_recorded {
+                "recorded".into()
+            } else {
+                String::new()
+            },
+        ]);
+    }
+    println!(
+        "SLA board as of {} WIB: {} running duties\n{}",
+        local(at),
+        board.len(),
+        t.render()
+    );
+    Ok(())
+}
+
+/// Prints a complaint's state and timeline as of an instant, from the log alone.
+pub async fn history(
+    store: &Store,
+    id: &str,
+    as_of: DateTime<Utc>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let events = store.engine().events(id).await?;
+    if events.is_empty() {
+        anyhow::bail!("no complaint {id}");
+    }
+    let upto: Vec<_> = events.iter().filter(|e| e.payload.at <= as_of).collect();
+    let state = Complaint::from_events(upto.iter().map(|e| &e.payload));
+    let services = store.engine().services();
+    let sla = assess(
+        state.timeline(),
+        &services.calendar,
+        &services.policy,
+        as_of,
+    );
+    if json {
+        let out = json!({
+            "id": id,
+            "as_of": as_of,
+            "status": state.status(),
+            "state": state,
+            "events": upto.iter().map(|e| json!({
+                "sequence": e.sequence,
+                "event": e.payload,
+                "metadata": e.metadata,
+            })).collect::<Vec<_>>(),
+            "sla": sla,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    let title = state.registration().map(|r| r.title.as_str()).unwrap_or("");
+    println!(
+        "{id}: {title}\nstate as of {} WIB: {} ({} of {} events)\n",
+        local(as_of),
+        state.status(),
+        upto.len(),
+        events.len()
+    );
+    let mut t = Table::new(&["seq", "when (WIB)", "by", "event", "what"]);
+    for e in &upto {
+        t.row(vec![
+            e.sequence.to_string(),
+            local(e.payload.at),
+            format!("{} ({})", e.payload.by.user, e.payload.by.role),
+            e.payload.body.event_type().to_owned(),
+            describe(&e.payload),
+        ]);
+    }
+    println!("{}", t.render());
+    let mut t = Table::new(&[
+        "complaint",
+        "step",
+        "run",
+        "started",
+        "due",
+        "status",
+        "note",
+    ]);
+    for a in &sla {
+        t.row(sla_row(id, a));
+    }
+    println!("SLA clocks as of {} WIB\n{}", local(as_of), t.render());
+    Ok(())
+}
