@@ -13,23 +13,46 @@
 //! This crate must never speak HTTP, parse command lines or print: it returns values
 //! and typed [`StoreError`]s, and the host decides how to show them.
 //!
-//! ```no_run
-//! # async fn example() -> Result<(), workflow_store::StoreError> {
-//! use chrono::Utc;
-//! use workflow_core::{Actor, ComplaintCommand, ComplaintServices, CommandEnvelope, Role};
-//! # use workflow_core::complaint::command::Registration;
-//! # let registration: Registration = todo_registration();
-//! # fn todo_registration() -> Registration { unimplemented_in_doc() }
-//! # fn unimplemented_in_doc() -> Registration { panic!() }
+//! ```
+//! # tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(async {
+//! use chrono::{TimeZone, Utc};
+//! use workflow_core::complainant::Complainant;
+//! use workflow_core::complaint::command::Registration;
+//! use workflow_core::{Actor, CommandEnvelope, ComplaintCommand, ComplaintServices, Role};
 //! use workflow_store::Store;
 //!
-//! let store = Store::open("sqlite://aduan.db", ComplaintServices::builtin()).await?;
-//! let command = CommandEnvelope::new("request-1", Actor::new("sari", Role::Upp), Utc::now(),
-//!     ComplaintCommand::Register(registration));
-//! let done = store.engine().execute("ADU-2026-0001", command, None).await?;
-//! store.projector().catch_up().await?;
-//! let view = store.views().detail("ADU-2026-0001").await?;
-//! # Ok(()) }
+//! # let dir = std::env::temp_dir().join(format!("aduan-doc-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir).unwrap();
+//! # let url = format!("sqlite://{}", dir.join("aduan.db").display());
+//! // `url` is `sqlite://aduan.db` or `postgres://user:password@host/database`.
+//! let store = Store::open(&url, ComplaintServices::builtin()).await?;
+//! let now = Utc.with_ymd_and_hms(2026, 11, 30, 2, 0, 0).unwrap(); // your clock
+//! let register = CommandEnvelope::new(
+//!     "request-1",                      // your idempotency key
+//!     Actor::new("sari", Role::Upp),    // who, as you authenticated them
+//!     now,
+//!     ComplaintCommand::Register(Registration {
+//!         lapor_id: "LAP-2026-000123".into(),
+//!         title: "Lampu jalan padam".into(),
+//!         description: "Tiga lampu jalan padam sejak seminggu".into(),
+//!         category: "penerangan".into(),
+//!         location: None,
+//!         reported_at: now,
+//!         complainant: Complainant { name: "Siti".into(), ..Default::default() },
+//!         upp_review: "Kewenangan Dishub".into(),
+//!         attachments: vec![],
+//!     }),
+//! );
+//! let done = store.engine().execute("ADU-2026-0001", register, None).await?;
+//! assert_eq!(done.events[0].sequence, 1);
+//!
+//! store.projector().catch_up().await?; // or run `Projector::run` in the background
+//! let view = store.views().detail("ADU-2026-0001").await?.expect("projected");
+//! assert_eq!(view.summary.status, "received");
+//! # store.close().await;
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! # Ok::<(), workflow_store::StoreError>(())
+//! # }).unwrap();
 //! ```
 
 mod backend;
