@@ -163,6 +163,14 @@ impl Db {
         }
     }
 
+    /// Orders text bytewise, whatever the database's collation.
+    pub(crate) fn bytewise(&self, column: &str) -> String {
+        match self.kind {
+            BackendKind::Sqlite => column.to_owned(),
+            BackendKind::Postgres => format!("{column} COLLATE \"C\""),
+        }
+    }
+
     /// Locks a row read in a write transaction (SQLite's write lock already covers it).
     pub(crate) fn for_update(&self) -> &'static str {
         match self.kind {

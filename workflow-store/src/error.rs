@@ -42,6 +42,12 @@ pub enum StoreError {
     /// A complaint or projection that does not exist.
     #[error("{0} not found")]
     NotFound(String),
+    /// A checkpoint file that is unreadable, altered, or signed by another key.
+    #[error("checkpoint: {0}")]
+    BadCheckpoint(String),
+    /// The log does not verify; nothing was signed.
+    #[error("the log does not verify: {0}")]
+    ChainBroken(String),
     /// A page cursor that this engine did not hand out.
     #[error("page cursor `{0}` is not one this engine handed out")]
     BadCursor(String),

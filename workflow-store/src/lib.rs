@@ -55,6 +55,7 @@
 //! # }).unwrap();
 //! ```
 
+pub mod audit;
 mod backend;
 pub mod chain;
 mod engine;

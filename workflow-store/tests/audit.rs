@@ -1,0 +1,539 @@
+//! The tamper suite, on both backends: the database is changed behind the engine's back
+//! with raw SQL, and `verify` must name the exact complaint and sequence. Plus signed
+//! checkpoints, time travel and exports verified offline.
+
+use serde_json::Value;
+use sqlx::{Executor, Row};
+use workflow_core::complaint::command::{Closure, ComplaintCommand as C};
+use workflow_core::fixtures::*;
+use workflow_core::{Actor, Status, StepStatus};
+use workflow_store::audit::{
+    generate_signing_key, verify_export, Checkpoint, ExportFormat, FailureKind, VerifyReport,
+};
+use workflow_store::chain::{event_hash, ChainInput, HASH, PREV_HASH};
+use workflow_store::testing::{Backend, TestDb};
+use workflow_store::{both, Store};
+
+async fn seed(store: &Store) {
+    let steps: Vec<(&str, &str, Actor, C)> = vec![
+        (
+            "ADU-1",
+            "2026-11-30 08:00",
+            upp(),
+            C::Register(registration()),
+        ),
+        (
+            "ADU-2",
+            "2026-11-30 08:05",
+            upp(),
+            C::Register(registration()),
+        ),
+        (
+            "ADU-3",
+            "2026-11-30 08:10",
+            upp(),
+            C::Register(registration()),
+        ),
+        (
+            "ADU-1",
+            "2026-11-30 09:00",
+            upp(),
+            C::Dispose(disposition("PUPR")),
+        ),
+        (
+            "ADU-2",
+            "2026-11-30 09:00",
+            upp(),
+            C::Dispose(disposition("PUPR")),
+        ),
+        (
+            "ADU-3",
+            "2026-11-30 09:00",
+            upp(),
+            C::Dispose(disposition("DINKES")),
+        ),
+        (
+            "ADU-2",
+            "2026-12-01 09:00",
+            liaison("PUPR"),
+            C::Review(complete_review()),
+        ),
+        (
+            "ADU-2",
+            "2026-12-01 10:00",
+            liaison("PUPR"),
+            C::Clarify(clarification(false)),
+        ),
+        (
+            "ADU-2",
+            "2026-12-02 10:00",
+            liaison("PUPR"),
+            C::Respond(response_text()),
+        ),
+        (
+            "ADU-3",
+            "2026-12-01 09:00",
+            liaison("DINKES"),
+            C::Review(incomplete_review()),
+        ),
+        (
+            "ADU-3",
+            "2026-12-01 09:30",
+            liaison("DINKES"),
+            C::Reject(rejection()),
+        ),
+    ];
+    for (i, (id, at, actor, c)) in steps.into_iter().enumerate() {
+        store
+            .engine()
+            .execute(id, cmd(&format!("t{i}"), actor, wib(at), c), None)
+            .await
+            .unwrap();
+    }
+}
+
+async fn verify(store: &Store, checkpoint: Option<&Checkpoint>) -> VerifyReport {
+    store.verify(checkpoint, None, |_| {}).await.unwrap()
+}
+
+fn first(report: &VerifyReport) -> (String, i64, FailureKind) {
+    let f = report
+        .first_failure()
+        .unwrap_or_else(|| panic!("verify passed: {report:?}"));
+    (f.complaint_id.clone(), f.sequence, f.kind.clone())
+}
+
+/// Opens a raw connection as someone with the database file or a superuser would, and
+/// drops the triggers that keep the log append-only.
+async fn tamperer(db: &TestDb) -> sqlx::AnyConnection {
+    let mut raw = db.raw().await;
+    let drops = match db.backend {
+        Backend::Sqlite => "DROP TRIGGER events_immutable; DROP TRIGGER events_no_delete;",
+        Backend::Postgres => {
+            "DROP TRIGGER events_immutable ON events; DROP TRIGGER events_no_delete ON events;"
+        }
+    };
+    raw.execute(drops).await.unwrap();
+    raw
+}
+
+fn col(db: &TestDb, column: &str) -> String {
+    match db.backend {
+        Backend::Sqlite => column.to_owned(),
+        Backend::Postgres => format!("{column}::text"),
+    }
+}
+
+async fn read_row(
+    db: &TestDb,
+    raw: &mut sqlx::AnyConnection,
+    id: &str,
+    seq: i64,
+) -> (String, String, String) {
+    let row = sqlx::query(&format!(
+        "SELECT event_type, {} AS payload, {} AS metadata FROM events WHERE aggregate_id = $1 AND sequence = $2",
+        col(db, "payload"),
+        col(db, "metadata")
+    ))
+    .bind(id)
+    .bind(seq)
+    .fetch_one(&mut *raw)
+    .await
+    .unwrap();
+    (
+        row.get("event_type"),
+        row.get("payload"),
+        row.get("metadata"),
+    )
+}
+
+async fn write_row(
+    db: &TestDb,
+    raw: &mut sqlx::AnyConnection,
+    id: &str,
+    seq: i64,
+    event_type: &str,
+    payload: &str,
+    metadata: &str,
+) {
+    sqlx::query(&format!(
+        "UPDATE events SET event_type = $1, payload = {}, metadata = {} WHERE aggregate_id = $4 AND sequence = $5",
+        db.json_param(2),
+        db.json_param(3)
+    ))
+    .bind(event_type)
+    .bind(payload)
+    .bind(metadata)
+    .bind(id)
+    .bind(seq)
+    .execute(&mut *raw)
+    .await
+    .unwrap();
+}
+
+async fn an_untouched_log_verifies(db: TestDb) {
+    let store = db.open().await;
+    seed(&store).await;
+    let mut seen = Vec::new();
+    let report = store.verify(None, None, |p| seen.push(p)).await.unwrap();
+    assert!(report.ok(), "{report:?}");
+    assert_eq!((report.events, report.complaints), (11, 3));
+    assert_eq!(seen.last().unwrap().events, 11, "progress reaches the end");
+}
+both!(untouched, an_untouched_log_verifies);
+
+async fn an_edited_payload_is_named(db: TestDb) {
+    let store = db.open().await;
+    seed(&store).await;
+    let mut raw = tamperer(&db).await;
+    let (t, payload, metadata) = read_row(&db, &mut raw, "ADU-2", 3).await;
+    let edited = payload.replace("Data dukung lengkap", "Data dukung TIDAK lengkap");
+    assert_ne!(edited, payload);
+    write_row(&db, &mut raw, "ADU-2", 3, &t, &edited, &metadata).await;
+    let (id, seq, kind) = first(&verify(&store, None).await);
+    assert_eq!((id.as_str(), seq), ("ADU-2", 3));
+    assert!(matches!(kind, FailureKind::HashMismatch { .. }), "{kind:?}");
+}
+both!(edited_payload, an_edited_payload_is_named);
+
+async fn edited_metadata_is_named(db: TestDb) {
+    let store = db.open().await;
+    seed(&store).await;
+    let mut raw = tamperer(&db).await;
+    let (t, payload, metadata) = read_row(&db, &mut raw, "ADU-2", 2).await;
+    let mut m: Value = serde_json::from_str(&metadata).unwrap();
+    m["actor"] = "someone.else".into();
+    write_row(&db, &mut raw, "ADU-2", 2, &t, &payload, &m.to_string()).await;
+    let report = verify(&store, None).await;
+    let (id, seq, kind) = first(&report);
+    assert_eq!((id.as_str(), seq), ("ADU-2", 2));
+    assert!(matches!(kind, FailureKind::HashMismatch { .. }), "{kind:?}");
+    assert_eq!(
+        report.failures_total, 1,
+        "one edit, one failure: {report:?}"
+    );
+}
+both!(edited_metadata, edited_metadata_is_named);
+
+async fn a_deleted_event_is_named(db: TestDb) {
+    let store = db.open().await;
+    seed(&store).await;
+    let mut raw = tamperer(&db).await;
+    sqlx::query("DELETE FROM events WHERE aggregate_id = 'ADU-2' AND sequence = 2")
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    let (id, seq, kind) = first(&verify(&store, None).await);
+    assert_eq!(
+        (id.as_str(), seq, kind),
+        ("ADU-2".into(), 2, FailureKind::Missing)
+    );
+}
+both!(deleted_event, a_deleted_event_is_named);
+
+async fn an_inserted_event_is_named(db: TestDb) {
+    let store = db.open().await;
+    seed(&store).await;
+    let mut raw = tamperer(&db).await;
+    // Make room after sequence 1 (highest first, so the key never collides), then slip a
+    // copy of the registration in as sequence 2.
+    for seq in (2..=5).rev() {
+        sqlx::query("UPDATE events SET sequence = sequence + 1 WHERE aggregate_id = 'ADU-2' AND sequence = $1")
+            .bind(seq)
+            .execute(&mut raw)
+            .await
+            .unwrap();
+    }
+    let (t, payload, metadata) = read_row(&db, &mut raw, "ADU-2", 1).await;
+    sqlx::query(&format!(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+         VALUES ('complaint', 'ADU-2', 2, $1, '1', {}, {})",
+        db.json_param(2),
+        db.json_param(3)
+    ))
+    .bind(t)
+    .bind(payload)
+    .bind(metadata)
+    .execute(&mut raw)
+    .await
+    .unwrap();
+    let (id, seq, kind) = first(&verify(&store, None).await);
+    assert_eq!((id.as_str(), seq), ("ADU-2", 2));
+    assert!(matches!(kind, FailureKind::BrokenLink { .. }), "{kind:?}");
+}
+both!(inserted_event, an_inserted_event_is_named);
+
+async fn swapped_events_are_named(db: TestDb) {
+    let store = db.open().await;
+    seed(&store).await;
+    let mut raw = tamperer(&db).await;
+    let a = read_row(&db, &mut raw, "ADU-2", 2).await;
+    let b = read_row(&db, &mut raw, "ADU-2", 3).await;
+    write_row(&db, &mut raw, "ADU-2", 2, &b.0, &b.1, &b.2).await;
+    write_row(&db, &mut raw, "ADU-2", 3, &a.0, &a.1, &a.2).await;
+    let (id, seq, kind) = first(&verify(&store, None).await);
+    assert_eq!((id.as_str(), seq), ("ADU-2", 2));
+    assert!(matches!(kind, FailureKind::BrokenLink { .. }), "{kind:?}");
+}
+both!(swapped_events, swapped_events_are_named);
+
+async fn a_truncated_tail_is_caught_by_the_checkpoint(db: TestDb) {
+    let store = db.open().await;
+    seed(&store).await;
+    let key = generate_signing_key().unwrap();
+    let checkpoint = store
+        .checkpoint(&key, wib("2026-12-02 12:00"), |_| {})
+        .await
+        .unwrap();
+    assert_eq!((checkpoint.events, checkpoint.complaints), (11, 3));
+    // New work after the checkpoint still extends it.
+    store
+        .engine()
+        .execute(
+            "ADU-2",
+            cmd(
+                "later",
+                upp(),
+                wib("2026-12-03 09:00"),
+                C::Close(Closure::default()),
+            ),
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(verify(&store, Some(&checkpoint)).await.ok());
+
+    let mut raw = tamperer(&db).await;
+    sqlx::query("DELETE FROM events WHERE aggregate_id = 'ADU-3' AND sequence = 4")
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    assert!(
+        verify(&store, None).await.ok(),
+        "a cut tail leaves a valid chain: only a checkpoint sees it"
+    );
+    let (id, seq, kind) = first(&verify(&store, Some(&checkpoint)).await);
+    assert_eq!(
+        (id.as_str(), seq, kind),
+        ("ADU-3".into(), 4, FailureKind::TruncatedSinceCheckpoint)
+    );
+}
+both!(truncated_tail, a_truncated_tail_is_caught_by_the_checkpoint);
+
+async fn a_rewritten_log_is_caught_by_the_checkpoint(db: TestDb) {
+    let store = db.open().await;
+    seed(&store).await;
+    let key = generate_signing_key().unwrap();
+    let checkpoint = store
+        .checkpoint(&key, wib("2026-12-02 12:00"), |_| {})
+        .await
+        .unwrap();
+    let mut raw = tamperer(&db).await;
+    // The forger edits ADU-1's disposition and recomputes the whole chain after it.
+    let mut prev = read_row(&db, &mut raw, "ADU-1", 1).await.2;
+    prev = serde_json::from_str::<Value>(&prev).unwrap()[HASH]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (t, payload, metadata) = read_row(&db, &mut raw, "ADU-1", 2).await;
+    let mut p: Value = serde_json::from_str(&payload).unwrap();
+    p["body"]["agency"] = "DISHUB".into();
+    let mut m: Value = serde_json::from_str(&metadata).unwrap();
+    m[PREV_HASH] = prev.into();
+    m[HASH] = event_hash(&ChainInput {
+        aggregate_type: "complaint",
+        aggregate_id: "ADU-1",
+        sequence: 2,
+        event_type: &t,
+        event_version: "1",
+        payload: &p,
+        metadata: &m,
+    })
+    .into();
+    write_row(
+        &db,
+        &mut raw,
+        "ADU-1",
+        2,
+        &t,
+        &p.to_string(),
+        &m.to_string(),
+    )
+    .await;
+    assert!(
+        verify(&store, None).await.ok(),
+        "a consistent forgery passes the chain alone"
+    );
+    let (id, seq, kind) = first(&verify(&store, Some(&checkpoint)).await);
+    assert_eq!((id.as_str(), seq), ("ADU-1", 2));
+    assert!(
+        matches!(kind, FailureKind::DiffersFromCheckpoint { .. }),
+        "{kind:?}"
+    );
+    // And a checkpoint is refused over a broken log.
+    sqlx::query("DELETE FROM events WHERE aggregate_id = 'ADU-2' AND sequence = 2")
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    let err = store
+        .checkpoint(&key, wib("2026-12-02 13:00"), |_| {})
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("ADU-2 sequence 2"), "{err}");
+}
+both!(rewritten_log, a_rewritten_log_is_caught_by_the_checkpoint);
+
+#[tokio::test]
+async fn a_checkpoint_file_that_was_altered_or_signed_by_another_key_is_refused() {
+    let db = TestDb::new(Backend::Sqlite, "checkpoint_file").await;
+    let store = db.open().await;
+    seed(&store).await;
+    let key = generate_signing_key().unwrap();
+    let checkpoint = store
+        .checkpoint(&key, wib("2026-12-02 12:00"), |_| {})
+        .await
+        .unwrap();
+    checkpoint.check(Some(&key.verifying_key())).unwrap();
+    let json = serde_json::to_string(&checkpoint).unwrap();
+    let back: Checkpoint = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, checkpoint);
+
+    let mut altered = checkpoint.clone();
+    altered.heads[0].sequence -= 1;
+    assert!(store.verify(Some(&altered), None, |_| {}).await.is_err());
+    let mut resigned = checkpoint.clone();
+    resigned.created_at = "2030-01-01T00:00:00.000000Z".into();
+    assert!(
+        resigned.check(None).is_err(),
+        "the signature covers every field"
+    );
+    let other = generate_signing_key().unwrap();
+    let forged = Checkpoint::sign(
+        &other,
+        checkpoint.created_at.clone(),
+        checkpoint.position,
+        checkpoint.events,
+        checkpoint.heads.clone(),
+    );
+    forged.check(None).unwrap();
+    assert!(
+        forged.check(Some(&key.verifying_key())).is_err(),
+        "pinned to the auditor's key"
+    );
+}
+
+async fn exports_are_reproducible_and_verify_offline(db: TestDb) {
+    let store = db.open().await;
+    seed(&store).await;
+    let key = generate_signing_key().unwrap();
+    let checkpoint = store
+        .checkpoint(&key, wib("2026-12-02 12:00"), |_| {})
+        .await
+        .unwrap();
+    for format in [ExportFormat::Jsonl, ExportFormat::Csv] {
+        let mut first = Vec::new();
+        let n = store
+            .export(None, format, &mut first, |_| {})
+            .await
+            .unwrap();
+        assert_eq!(n, 11);
+        let mut second = Vec::new();
+        store
+            .export(None, format, &mut second, |_| {})
+            .await
+            .unwrap();
+        assert_eq!(
+            first, second,
+            "{format:?} exports are byte for byte the same"
+        );
+        let report = verify_export(
+            first.as_slice(),
+            format,
+            Some(&checkpoint),
+            Some(&key.verifying_key()),
+        )
+        .unwrap();
+        assert!(report.ok(), "{format:?}: {report:?}");
+        assert_eq!(report.events, 11);
+
+        // An edit in the file is found offline, naming the event.
+        let text = String::from_utf8(first).unwrap();
+        let tampered = text.replacen("Lokasi tidak jelas", "Lokasi jelas", 1);
+        assert_ne!(tampered, text);
+        let report = verify_export(tampered.as_bytes(), format, None, None).unwrap();
+        let f = report.first_failure().unwrap();
+        assert_eq!(
+            (f.complaint_id.as_str(), f.sequence),
+            ("ADU-3", 3),
+            "{format:?}"
+        );
+    }
+    let mut one = Vec::new();
+    assert_eq!(
+        store
+            .export(Some("ADU-2"), ExportFormat::Jsonl, &mut one, |_| {})
+            .await
+            .unwrap(),
+        5
+    );
+    let lines: Vec<Value> = one
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
+    assert!(lines.iter().all(|l| l["complaint_id"] == "ADU-2"));
+    let sequences: Vec<i64> = lines
+        .iter()
+        .map(|l| l["sequence"].as_i64().unwrap())
+        .collect();
+    assert_eq!(sequences, [1, 2, 3, 4, 5]);
+}
+both!(exports, exports_are_reproducible_and_verify_offline);
+
+async fn history_rebuilds_any_instant_from_the_log(db: TestDb) {
+    let store = db.open().await;
+    seed(&store).await;
+    let cases = [
+        ("2026-11-30 08:30", Status::Received, 1),
+        ("2026-11-30 12:00", Status::Disposed, 2),
+        ("2026-12-01 09:10", Status::Reviewed, 3),
+        ("2026-12-03 00:00", Status::Responded, 5),
+    ];
+    for (at, status, n) in cases {
+        let h = store.history("ADU-2", wib(at)).await.unwrap();
+        assert_eq!(
+            (h.state.status(), h.events.len(), h.total_events),
+            (status, n, 5),
+            "as of {at}"
+        );
+    }
+    let h = store
+        .history("ADU-2", wib("2026-12-04 09:00"))
+        .await
+        .unwrap();
+    let review = h
+        .sla
+        .iter()
+        .find(|a| a.step == workflow_core::Step::Review)
+        .unwrap();
+    assert_eq!(review.status, StepStatus::Done);
+    let h = store
+        .history("ADU-1", wib("2026-12-04 09:00"))
+        .await
+        .unwrap();
+    let review = h
+        .sla
+        .iter()
+        .find(|a| a.step == workflow_core::Step::Review)
+        .unwrap();
+    assert_eq!(
+        review.status,
+        StepStatus::Breached,
+        "ADU-1 was never reviewed"
+    );
+    assert!(matches!(
+        store.history("ADU-404", wib("2026-12-04 09:00")).await,
+        Err(workflow_store::StoreError::NotFound(_))
+    ));
+}
+both!(history, history_rebuilds_any_instant_from_the_log);
