@@ -226,7 +226,7 @@ async fn a_deleted_event_is_named(db: TestDb) {
     let (id, seq, kind) = first(&verify(&store, None).await);
     assert_eq!(
         (id.as_str(), seq, kind),
-        ("ADU-2".into(), 2, FailureKind::Missing)
+        ("ADU-2", 2, FailureKind::Missing)
     );
 }
 both!(deleted_event, a_deleted_event_is_named);
@@ -315,7 +315,7 @@ async fn a_truncated_tail_is_caught_by_the_checkpoint(db: TestDb) {
     let (id, seq, kind) = first(&verify(&store, Some(&checkpoint)).await);
     assert_eq!(
         (id.as_str(), seq, kind),
-        ("ADU-3".into(), 4, FailureKind::TruncatedSinceCheckpoint)
+        ("ADU-3", 4, FailureKind::TruncatedSinceCheckpoint)
     );
 }
 both!(truncated_tail, a_truncated_tail_is_caught_by_the_checkpoint);
