@@ -1,8 +1,11 @@
 //! Command-line arguments, validated into what the verbs need, and dispatch.
 
+use std::path::PathBuf;
+
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use workflow_core::ComplaintServices;
+use workflow_store::audit::ExportFormat;
 use workflow_store::views::BoardStatus;
 use workflow_store::Store;
 
@@ -50,6 +53,43 @@ pub enum Command {
         #[arg(long)]
         at: Option<DateTime<Utc>>,
     },
+    /// Walk the whole log and check every hash; with a checkpoint, also that the log
+    /// still extends it. Exits non-zero naming the first complaint and sequence that fail.
+    Verify {
+        /// A checkpoint file written by `aduan checkpoint` (kept by the auditor).
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        /// The auditor's copy of the signing public key; the checkpoint must match it.
+        #[arg(long)]
+        public_key: Option<PathBuf>,
+        /// Verify an export file offline instead of the database.
+        #[arg(long)]
+        export: Option<PathBuf>,
+        /// The export's format.
+        #[arg(long, default_value = "jsonl")]
+        format: ExportFormat,
+    },
+    /// Verify the log and write a signed checkpoint of it as it is now.
+    Checkpoint {
+        /// Where to write it (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The Ed25519 signing key; created (with KEY.pub beside it) if missing.
+        #[arg(long, default_value = "aduan-signing.key")]
+        key: PathBuf,
+    },
+    /// Stream the whole log, or one complaint, for auditors, with every hash.
+    Export {
+        /// jsonl or csv.
+        #[arg(long, default_value = "jsonl")]
+        format: ExportFormat,
+        /// Where to write it (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Only this complaint.
+        #[arg(long)]
+        complaint: Option<String>,
+    },
     /// A complaint's state and timeline as of an instant, rebuilt from the log alone.
     History {
         /// The complaint id.
@@ -67,6 +107,22 @@ pub async fn open_store(url: &str) -> anyhow::Result<Store> {
 
 /// Runs the chosen verb.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    // Verifying an export needs no database.
+    if let Command::Verify {
+        export: Some(path),
+        format,
+        checkpoint,
+        public_key,
+    } = &cli.command
+    {
+        return crate::audit::verify_file(
+            path,
+            *format,
+            checkpoint.as_deref(),
+            public_key.as_deref(),
+            cli.json,
+        );
+    }
     let store = open_store(&cli.database_url).await?;
     let result = match cli.command {
         Command::Demo => crate::demo::run(&store, cli.json).await,
@@ -80,6 +136,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sla { status, at } => {
             crate::verbs::sla(&store, status, at.unwrap_or_else(Utc::now), cli.json).await
         }
+        Command::Verify {
+            checkpoint,
+            public_key,
+            ..
+        } => {
+            crate::audit::verify(
+                &store,
+                checkpoint.as_deref(),
+                public_key.as_deref(),
+                cli.json,
+            )
+            .await
+        }
+        Command::Checkpoint { out, key } => {
+            crate::audit::checkpoint(&store, out.as_deref(), &key).await
+        }
+        Command::Export {
+            format,
+            out,
+            complaint,
+        } => crate::audit::export(&store, format, out.as_deref(), complaint.as_deref()).await,
         Command::History { id, as_of } => {
             crate::verbs::history(&store, &id, as_of.unwrap_or_else(Utc::now), cli.json).await
         }

@@ -3,6 +3,7 @@
 //! The binary only parses arguments, builds the engine and shows results; every
 //! business rule lives in `workflow-core` and every stored fact in `workflow-store`.
 
+mod audit;
 mod cli;
 mod demo;
 mod format;

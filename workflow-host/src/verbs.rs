@@ -2,8 +2,6 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use workflow_core::sla::assess;
-use workflow_core::Complaint;
 use workflow_store::views::BoardStatus;
 use workflow_store::Store;
 
@@ -121,45 +119,37 @@ pub async fn history(
     as_of: DateTime<Utc>,
     json: bool,
 ) -> anyhow::Result<()> {
-    let events = store.engine().events(id).await?;
-    if events.is_empty() {
-        anyhow::bail!("no complaint {id}");
-    }
-    let upto: Vec<_> = events.iter().filter(|e| e.payload.at <= as_of).collect();
-    let state = Complaint::from_events(upto.iter().map(|e| &e.payload));
-    let services = store.engine().services();
-    let sla = assess(
-        state.timeline(),
-        &services.calendar,
-        &services.policy,
-        as_of,
-    );
+    let h = store.history(id, as_of).await?;
     if json {
         let out = json!({
             "id": id,
             "as_of": as_of,
-            "status": state.status(),
-            "state": state,
-            "events": upto.iter().map(|e| json!({
+            "status": h.state.status(),
+            "state": h.state,
+            "events": h.events.iter().map(|e| json!({
                 "sequence": e.sequence,
                 "event": e.payload,
                 "metadata": e.metadata,
             })).collect::<Vec<_>>(),
-            "sla": sla,
+            "sla": h.sla,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
-    let title = state.registration().map(|r| r.title.as_str()).unwrap_or("");
+    let title = h
+        .state
+        .registration()
+        .map(|r| r.title.as_str())
+        .unwrap_or("");
     println!(
         "{id}: {title}\nstate as of {} WIB: {} ({} of {} events)\n",
         local(as_of),
-        state.status(),
-        upto.len(),
-        events.len()
+        h.state.status(),
+        h.events.len(),
+        h.total_events
     );
     let mut t = Table::new(&["seq", "when (WIB)", "by", "event", "what"]);
-    for e in &upto {
+    for e in &h.events {
         t.row(vec![
             e.sequence.to_string(),
             local(e.payload.at),
@@ -178,7 +168,7 @@ pub async fn history(
         "status",
         "note",
     ]);
-    for a in &sla {
+    for a in &h.sla {
         t.row(sla_row(id, a));
     }
     println!("SLA clocks as of {} WIB\n{}", local(as_of), t.render());

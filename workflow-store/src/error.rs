@@ -48,6 +48,9 @@ pub enum StoreError {
     /// The log does not verify; nothing was signed.
     #[error("the log does not verify: {0}")]
     ChainBroken(String),
+    /// Writing an export failed (a full disk, a closed pipe).
+    #[error("writing the export: {0}")]
+    Write(#[source] std::io::Error),
     /// A page cursor that this engine did not hand out.
     #[error("page cursor `{0}` is not one this engine handed out")]
     BadCursor(String),

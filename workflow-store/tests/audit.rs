@@ -224,10 +224,7 @@ async fn a_deleted_event_is_named(db: TestDb) {
         .await
         .unwrap();
     let (id, seq, kind) = first(&verify(&store, None).await);
-    assert_eq!(
-        (id.as_str(), seq, kind),
-        ("ADU-2", 2, FailureKind::Missing)
-    );
+    assert_eq!((id.as_str(), seq, kind), ("ADU-2", 2, FailureKind::Missing));
 }
 both!(deleted_event, a_deleted_event_is_named);
 

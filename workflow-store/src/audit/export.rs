@@ -97,7 +97,7 @@ pub(crate) async fn export(
     out: &mut (dyn Write + Send),
     progress: impl FnMut(WalkProgress),
 ) -> Result<u64, StoreError> {
-    let io = |e: std::io::Error| StoreError::Backend(format!("writing the export: {e}"));
+    let io = StoreError::Write;
     if format == ExportFormat::Csv {
         writeln!(out, "{CSV_HEADER}").map_err(io)?;
     }
