@@ -15,11 +15,7 @@ fn progress(label: &'static str) -> impl FnMut(WalkProgress) {
     let shown = std::io::stderr().is_terminal();
     move |p: WalkProgress| {
         if shown {
-            let pct = if p.total > 0 {
-                p.events * 100 / p.total
-            } else {
-                100
-            };
+            let pct = (p.events * 100).checked_div(p.total).unwrap_or(100);
             eprint!("\r{label}: {}/{} events ({pct}%)", p.events, p.total);
             if p.events >= p.total {
                 eprintln!();

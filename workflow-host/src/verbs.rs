@@ -20,11 +20,7 @@ pub async fn replay(store: &Store, only: Option<&str>, json: bool) -> anyhow::Re
             .projector()
             .rebuild(name, |p| {
                 if !json {
-                    let pct = if p.head > 0 {
-                        p.position * 100 / p.head
-                    } else {
-                        100
-                    };
+                    let pct = (p.position * 100).checked_div(p.head).unwrap_or(100);
                     eprint!(
                         "\r{name}: {} events, position {}/{} ({pct}%)",
                         p.events, p.position, p.head
