@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
-use workflow_core::ComplaintServices;
+use workflow_core::{Actor, ComplaintServices, Role};
 use workflow_store::audit::ExportFormat;
 use workflow_store::views::BoardStatus;
 use workflow_store::Store;
@@ -26,6 +26,7 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub json: bool,
 
+    /// The verb.
     #[command(subcommand)]
     pub command: Command,
 }
@@ -33,6 +34,30 @@ pub struct Cli {
 /// The verbs.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Serve the HTTP API, with the projectors and the SLA monitor in the background.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Folder for uploaded evidence (content-addressed).
+        #[arg(long, default_value = "aduan-evidence")]
+        evidence_dir: PathBuf,
+        /// Largest upload, in bytes.
+        #[arg(long, default_value_t = 10 * 1024 * 1024)]
+        evidence_limit: usize,
+        /// Seconds between runs of the SLA monitor.
+        #[arg(long, default_value_t = 60)]
+        sla_interval: u64,
+        /// Seconds between projector polls when nothing woke them.
+        #[arg(long, default_value_t = 5)]
+        poll: u64,
+    },
+    /// Manage API tokens.
+    Token {
+        /// What to do.
+        #[command(subcommand)]
+        action: TokenAction,
+    },
     /// Walk sample complaints of Kabupaten Kapuas through the whole SOP into the store,
     /// then print one complaint's timeline, the complaint list and the SLA clocks.
     Demo,
@@ -100,6 +125,29 @@ pub enum Command {
     },
 }
 
+/// Token verbs.
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Create a token for a user and print it once (only its hash is stored).
+    Create {
+        /// The user's name.
+        #[arg(long)]
+        user: String,
+        /// upp, liaison, head, coordinator, apip or system.
+        #[arg(long)]
+        role: Role,
+        /// The agency code (required for liaison and head, refused for the others).
+        #[arg(long)]
+        agency: Option<String>,
+    },
+    /// Revoke every token of a user.
+    Revoke {
+        /// The user's name.
+        #[arg(long)]
+        user: String,
+    },
+}
+
 /// Opens the store the arguments name.
 pub async fn open_store(url: &str) -> anyhow::Result<Store> {
     Ok(Store::open(url, ComplaintServices::builtin()).await?)
@@ -126,6 +174,31 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let store = open_store(&cli.database_url).await?;
     let result = match cli.command {
         Command::Demo => crate::demo::run(&store, cli.json).await,
+        Command::Serve {
+            listen,
+            evidence_dir,
+            evidence_limit,
+            sla_interval,
+            poll,
+        } => {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                )
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                .try_init();
+            let config = crate::serve::ServeConfig {
+                listen,
+                evidence_dir,
+                evidence_limit,
+                sla_interval: std::time::Duration::from_secs(sla_interval.max(1)),
+                poll: std::time::Duration::from_secs(poll.max(1)),
+            };
+            return crate::serve::serve(store, config).await;
+        }
+        Command::Token { action } => token(&store, action, cli.json).await,
         Command::Migrate => {
             eprintln!("migrations applied to {:?} store", store.backend());
             Ok(())
@@ -163,4 +236,49 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     store.close().await;
     result
+}
+
+async fn token(store: &Store, action: TokenAction, json: bool) -> anyhow::Result<()> {
+    match action {
+        TokenAction::Create { user, role, agency } => {
+            if user.trim().is_empty() {
+                anyhow::bail!("--user must not be empty");
+            }
+            let actor = match (role.is_agency_scoped(), agency) {
+                (true, Some(agency)) => Actor::of_agency(user, role, agency),
+                (true, None) => {
+                    anyhow::bail!("role {role} belongs to an agency: give --agency CODE")
+                }
+                (false, Some(_)) => {
+                    anyhow::bail!("role {role} belongs to no agency: leave out --agency")
+                }
+                (false, None) => Actor::new(user, role),
+            };
+            let token = store.create_token(&actor, Utc::now()).await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "user": actor.user, "role": actor.role, "agency": actor.agency, "token": token })
+                );
+            } else {
+                eprintln!(
+                    "token for {} ({}{}); it is shown once, keep it secret:",
+                    actor.user,
+                    actor.role,
+                    actor
+                        .agency
+                        .as_ref()
+                        .map(|a| format!(", {a}"))
+                        .unwrap_or_default()
+                );
+                println!("{token}");
+            }
+            Ok(())
+        }
+        TokenAction::Revoke { user } => {
+            let n = store.revoke_tokens(&user, Utc::now()).await?;
+            eprintln!("revoked {n} token(s) of {user}");
+            Ok(())
+        }
+    }
 }

@@ -27,6 +27,7 @@ pub fn sla_row(id: &str, a: &StepAssessment) -> Vec<String> {
     ]
 }
 
+/// An instant as WIB wall-clock time, `Mon 30 Nov 09:00`.
 pub fn local(at: DateTime<Utc>) -> String {
     let t = at.with_timezone(&TimeZoneSpec::jakarta().offset());
     format!(
@@ -38,6 +39,7 @@ pub fn local(at: DateTime<Utc>) -> String {
     )
 }
 
+/// One line saying what an event did.
 pub fn describe(e: &ComplaintEvent) -> String {
     match &e.body {
         EventBody::Received(r) => format!("{} from LAPOR!, category {}", r.lapor_id, r.category),

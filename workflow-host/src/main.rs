@@ -1,18 +1,9 @@
-//! `aduan`: the command-line host of the complaint workflow engine.
-//!
-//! The binary only parses arguments, builds the engine and shows results; every
-//! business rule lives in `workflow-core` and every stored fact in `workflow-store`.
-
-mod audit;
-mod cli;
-mod demo;
-mod format;
-mod table;
-mod verbs;
+//! `aduan`: see the `workflow_host` crate.
 
 use std::process::ExitCode;
 
 use clap::Parser;
+use workflow_host::cli;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use cqrs_es::{AggregateContext, EventEnvelope, EventStore};
-use workflow_core::{CommandEnvelope, Complaint, ComplaintServices};
+use workflow_core::{CommandEnvelope, Complaint, ComplaintServices, Status};
 
 use crate::error::StoreError;
 
@@ -27,6 +27,10 @@ pub mod metadata_keys {
 pub struct Executed {
     /// The events committed by this call, with their sequence numbers.
     pub events: Vec<EventEnvelope<Complaint>>,
+    /// The complaint's state after the command (as loaded, for a retried one).
+    pub status: Status,
+    /// The complaint's last sequence after the command.
+    pub sequence: usize,
 }
 
 /// Executes complaint commands over any cqrs-es [`EventStore`].
@@ -81,12 +85,28 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
                 .load_aggregate(complaint_id)
                 .await
                 .map_err(|e| StoreError::from_aggregate(complaint_id, e))?;
-            let events = context.aggregate().decide(&command, &self.services)?;
+            let state = context.aggregate();
+            let events = state.decide(&command, &self.services)?;
+            let loaded = state.events_applied() as usize;
             if events.is_empty() {
-                return Ok(Executed { events: Vec::new() });
+                return Ok(Executed {
+                    events: Vec::new(),
+                    status: state.status(),
+                    sequence: loaded,
+                });
+            }
+            let mut after = state.clone();
+            for e in &events {
+                after.apply_event(e);
             }
             match self.store.commit(events, context, metadata.clone()).await {
-                Ok(events) => return Ok(Executed { events }),
+                Ok(events) => {
+                    return Ok(Executed {
+                        sequence: loaded + events.len(),
+                        events,
+                        status: after.status(),
+                    })
+                }
                 Err(cqrs_es::AggregateError::AggregateConflict) if attempt < self.max_attempts => {
                     tokio::task::yield_now().await;
                 }

@@ -55,11 +55,13 @@
 //! # }).unwrap();
 //! ```
 
+pub mod access;
 pub mod audit;
 mod backend;
 pub mod chain;
 mod engine;
 mod error;
+pub mod evidence;
 mod log;
 mod memory;
 pub mod projection;

@@ -1,0 +1,791 @@
+//! The HTTP API (`/api/v1`): handlers translate requests into commands and views into
+//! JSON; every rule stays in the domain. The router is built by [`app`] and tested with
+//! `oneshot`, no socket needed.
+
+pub mod ba;
+pub mod dto;
+pub mod error;
+pub mod openapi;
+pub mod redact;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use workflow_core::sla::assess;
+use workflow_core::{Actor, CommandEnvelope, Complaint, ComplaintCommand, Role, Status};
+use workflow_store::access::KeptAnswer;
+use workflow_store::audit::ExportFormat;
+use workflow_store::evidence::EvidenceStore;
+use workflow_store::views::{BoardStatus, ComplaintFilter};
+use workflow_store::Store;
+
+use dto::*;
+use error::ApiError;
+use redact::{redact, reveals_hidden_identity};
+
+/// The clock the host stamps commands with (a fixed one in tests).
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The engine, views and audit.
+    pub store: Arc<Store>,
+    /// Uploaded evidence.
+    pub evidence: EvidenceStore,
+    /// Now.
+    pub clock: Clock,
+}
+
+impl AppState {
+    fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+}
+
+/// JSON bodies larger than this are refused with 413.
+pub const JSON_LIMIT: usize = 64 * 1024;
+
+/// The router.
+pub fn app(state: AppState) -> Router {
+    let evidence_limit = state.evidence.limit();
+    let api = Router::new()
+        .route("/complaints", post(register).get(list))
+        .route("/complaints/{id}", get(detail))
+        .route("/complaints/{id}/dispose", post(dispose))
+        .route("/complaints/{id}/return", post(return_complaint))
+        .route("/complaints/{id}/review", post(review))
+        .route(
+            "/complaints/{id}/request-information",
+            post(request_information),
+        )
+        .route(
+            "/complaints/{id}/provide-information",
+            post(provide_information),
+        )
+        .route("/complaints/{id}/reject", post(reject))
+        .route("/complaints/{id}/clarify", post(clarify))
+        .route(
+            "/complaints/{id}/field-verification",
+            post(field_verification),
+        )
+        .route("/complaints/{id}/ba", post(issue_ba).get(ba_document))
+        .route("/complaints/{id}/respond", post(respond))
+        .route("/complaints/{id}/close", post(close))
+        .route("/complaints/{id}/history", get(history))
+        .route("/complaints/{id}/events", get(events))
+        .route("/sla", get(sla))
+        .route("/audit/verify", get(audit_verify))
+        .route("/openapi.json", get(openapi::serve))
+        .route("/health", get(health))
+        .layer(DefaultBodyLimit::max(JSON_LIMIT))
+        .merge(
+            Router::new()
+                .route("/evidence", post(upload_evidence))
+                .route("/evidence/{sha256}", get(download_evidence))
+                .layer(DefaultBodyLimit::max(evidence_limit + 1024)),
+        );
+    Router::new()
+        .nest("/api/v1", api)
+        .fallback(|| async { ApiError::NotFound("no such route".into()) })
+        .method_not_allowed_fallback(|| async {
+            (
+                StatusCode::METHOD_NOT_ALLOWED,
+                ApiError::BadRequest("method not allowed on this route".into()),
+            )
+                .into_response()
+        })
+        .with_state(state)
+}
+
+/// The authenticated caller.
+pub struct Caller(pub Actor);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(ApiError::Unauthenticated)?;
+        let actor = state
+            .store
+            .authenticate(token)
+            .await?
+            .ok_or(ApiError::Unauthenticated)?;
+        Ok(Caller(actor))
+    }
+}
+
+fn require_role(caller: &Actor, roles: &[Role], what: &str) -> Result<(), ApiError> {
+    if roles.contains(&caller.role) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "role `{}` may not {what}",
+            caller.role
+        )))
+    }
+}
+
+/// Agency-scoped roles see only their agency's complaints.
+fn may_see(caller: &Actor, state: &Complaint) -> Result<(), ApiError> {
+    if caller.role.is_agency_scoped() && state.agency() != caller.agency.as_ref() {
+        return Err(ApiError::Forbidden(
+            "the complaint is not disposed to your agency".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<T, ApiError> {
+    let json_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .is_some_and(|v| {
+            v == "application/json" || (v.starts_with("application/") && v.ends_with("+json"))
+        });
+    if !json_type {
+        return Err(ApiError::UnsupportedMediaType(
+            "send the body as Content-Type: application/json".into(),
+        ));
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadRequest(format!("the JSON body does not fit: {e}")))
+}
+
+fn valid_id(id: &str) -> Result<(), ApiError> {
+    let ok = (1..=64).contains(&id.len())
+        && id.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest(format!(
+            "complaint id `{id}`: 1 to 64 letters, digits, `-`, `_` or `.`, starting with a letter or digit"
+        )))
+    }
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    match headers.get("idempotency-key") {
+        None => Ok(None),
+        Some(v) => {
+            let key = v
+                .to_str()
+                .map_err(|_| ApiError::BadRequest("Idempotency-Key must be ASCII".into()))?
+                .trim();
+            if key.is_empty() || key.len() > 200 {
+                return Err(ApiError::BadRequest(
+                    "Idempotency-Key must have 1 to 200 characters".into(),
+                ));
+            }
+            Ok(Some(key.to_owned()))
+        }
+    }
+}
+
+fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    // With no randomness the id is still unique enough per process: time and a counter.
+    if getrandom::getrandom(&mut bytes).is_err() {
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        bytes[..8].copy_from_slice(&n.to_le_bytes());
+        bytes[8..].copy_from_slice(&Utc::now().timestamp_nanos_opt().unwrap_or(0).to_le_bytes());
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Runs one command: the idempotency key becomes the command id, and the first answer
+/// to a key is kept and given again.
+#[allow(clippy::too_many_arguments)]
+async fn command(
+    state: &AppState,
+    caller: &Actor,
+    headers: &HeaderMap,
+    complaint_id: &str,
+    path: &str,
+    body: &Bytes,
+    command: ComplaintCommand,
+    created: bool,
+) -> Result<Response, ApiError> {
+    valid_id(complaint_id)?;
+    let key = idempotency_key(headers)?;
+    let fingerprint = {
+        let mut h = Sha256::new();
+        h.update(path.as_bytes());
+        h.update(b"\n");
+        h.update(body);
+        workflow_store::chain::hex(&h.finalize())
+    };
+    if let Some(key) = &key {
+        if let Some(kept) = state.store.kept_answer(&caller.user.0, key).await? {
+            return kept_response(kept, &fingerprint);
+        }
+    }
+    let command_id = match &key {
+        Some(k) => format!("{}:{k}", caller.user),
+        None => random_id(),
+    };
+    let envelope = CommandEnvelope::new(command_id.clone(), caller.clone(), state.now(), command);
+    let done = state
+        .store
+        .engine()
+        .execute(complaint_id, envelope, Some(&command_id))
+        .await?;
+    let (sequence, event_type) = match done.events.first() {
+        Some(e) => (e.sequence as u64, e.payload.body.event_type().to_owned()),
+        None => {
+            // Done before under this id (a concurrent twin): answer with that event.
+            let events = state.store.engine().events(complaint_id).await?;
+            let e = events
+                .iter()
+                .find(|e| e.payload.command_id.0 == command_id)
+                .ok_or_else(|| {
+                    ApiError::Internal(format!("command {command_id} seen but not found"))
+                })?;
+            (e.sequence as u64, e.payload.body.event_type().to_owned())
+        }
+    };
+    // Read your writes on this host: bring the views up to date before answering.
+    if let Err(e) = state.store.projector().catch_up().await {
+        tracing::warn!(error = %e, "projection after a command failed; the views lag");
+    }
+    let answer = CommandAnswer {
+        complaint_id: complaint_id.to_owned(),
+        command_id,
+        sequence,
+        event_type,
+        status: done.status.as_str().to_owned(),
+    };
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let response = serde_json::to_string(&answer).map_err(|e| ApiError::Internal(e.to_string()))?;
+    if let Some(key) = key {
+        let kept = state
+            .store
+            .keep_answer(
+                &caller.user.0,
+                &key,
+                KeptAnswer {
+                    request_hash: fingerprint.clone(),
+                    status: status.as_u16(),
+                    response,
+                },
+                state.now(),
+            )
+            .await?;
+        return kept_response(kept, &fingerprint);
+    }
+    Ok((
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        response,
+    )
+        .into_response())
+}
+
+fn kept_response(kept: KeptAnswer, fingerprint: &str) -> Result<Response, ApiError> {
+    if kept.request_hash != fingerprint {
+        return Err(ApiError::Rule {
+            rule: "http.idempotency_key_reused".into(),
+            detail: "this Idempotency-Key was used for a different request".into(),
+        });
+    }
+    let status = StatusCode::from_u16(kept.status).unwrap_or(StatusCode::OK);
+    Ok((
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        kept.response,
+    )
+        .into_response())
+}
+
+macro_rules! command_route {
+    ($name:ident, $dto:ty, $path:literal, |$req:ident, $state:ident| $make:expr) => {
+        #[utoipa::path(post, path = concat!("/api/v1/complaints/{id}/", $path), tag = "commands",
+            params(("id" = String, Path, description = "complaint id"),
+                   ("Idempotency-Key" = Option<String>, Header, description = "the same key twice does the work once")),
+            request_body = $dto,
+            responses((status = 200, body = CommandAnswer), (status = 400), (status = 401), (status = 403),
+                      (status = 404), (status = 409), (status = 413), (status = 422)),
+            security(("bearer" = [])))]
+        async fn $name(
+            State($state): State<AppState>,
+            Caller(caller): Caller,
+            Path(id): Path<String>,
+            headers: HeaderMap,
+            body: Bytes,
+        ) -> Result<Response, ApiError> {
+            let $req: $dto = parse_json(&headers, &body)?;
+            let cmd = $make;
+            command(&$state, &caller, &headers, &id, concat!("/complaints/{id}/", $path), &body, cmd, false).await
+        }
+    };
+}
+
+command_route!(dispose, DisposeRequest, "dispose", |req, state| req
+    .into_command());
+command_route!(return_complaint, ReturnRequest, "return", |req, state| req
+    .into_command());
+command_route!(review, ReviewRequest, "review", |req, state| req
+    .into_command());
+command_route!(
+    request_information,
+    RequestInformationRequest,
+    "request-information",
+    |req, state| req.into_command()
+);
+command_route!(
+    provide_information,
+    ProvideInformationRequest,
+    "provide-information",
+    |req, state| req.into_command(&state.evidence)?
+);
+command_route!(reject, RejectRequest, "reject", |req, state| req
+    .into_command());
+command_route!(clarify, ClarifyRequest, "clarify", |req, state| req
+    .into_command());
+command_route!(
+    field_verification,
+    FieldVerificationRequest,
+    "field-verification",
+    |req, state| req.into_command(&state.evidence)?
+);
+command_route!(issue_ba, BaRequest, "ba", |req, state| req.into_command());
+command_route!(respond, RespondRequest, "respond", |req, state| req
+    .into_command());
+command_route!(close, CloseRequest, "close", |req, state| req
+    .into_command());
+
+/// Register a complaint arriving from LAPOR!-SP4N.
+#[utoipa::path(post, path = "/api/v1/complaints", tag = "commands", request_body = RegisterRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "the same key twice does the work once")),
+    responses((status = 201, body = CommandAnswer), (status = 400), (status = 401), (status = 403), (status = 409),
+              (status = 413), (status = 422)),
+    security(("bearer" = [])))]
+async fn register(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let req: RegisterRequest = parse_json(&headers, &body)?;
+    let id = req.id.clone().unwrap_or_else(|| req.lapor_id.clone());
+    let cmd = req.into_command(&state.evidence)?;
+    command(
+        &state,
+        &caller,
+        &headers,
+        &id,
+        "/complaints",
+        &body,
+        cmd,
+        true,
+    )
+    .await
+}
+
+/// Upload a photo or scan (raw bytes; JPEG, PNG, WebP, GIF or PDF).
+#[utoipa::path(post, path = "/api/v1/evidence", tag = "evidence",
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = EvidenceAnswer), (status = 401), (status = 403), (status = 413), (status = 415)),
+    security(("bearer" = [])))]
+async fn upload_evidence(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    require_role(&caller, &[Role::Liaison, Role::Upp], "upload evidence")?;
+    let declared = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let evidence = state.evidence.clone();
+    let blob = tokio::task::spawn_blocking(move || evidence.put(&body, declared.as_deref()))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let answer = EvidenceAnswer {
+        sha256: blob.sha256,
+        size: blob.size,
+        media_type: blob.media_type.to_owned(),
+    };
+    Ok((StatusCode::CREATED, Json(answer)).into_response())
+}
+
+/// Download an uploaded photo or scan.
+#[utoipa::path(get, path = "/api/v1/evidence/{sha256}", tag = "evidence",
+    params(("sha256" = String, Path)), responses((status = 200), (status = 401), (status = 404)),
+    security(("bearer" = [])))]
+async fn download_evidence(
+    State(state): State<AppState>,
+    Caller(_caller): Caller,
+    Path(sha256): Path<String>,
+) -> Result<Response, ApiError> {
+    let blob = state
+        .evidence
+        .stat(&sha256)?
+        .ok_or_else(|| ApiError::NotFound(format!("evidence {sha256}")))?;
+    let bytes = state
+        .evidence
+        .get(&sha256)?
+        .ok_or_else(|| ApiError::NotFound(format!("evidence {sha256}")))?;
+    Ok(([(header::CONTENT_TYPE, blob.media_type)], bytes).into_response())
+}
+
+/// Filters of `GET /complaints`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Only this state (`received`, `disposed`, …).
+    pub state: Option<String>,
+    /// Only this agency.
+    pub agency: Option<String>,
+    /// Only this liaison officer.
+    pub officer: Option<String>,
+    /// Only complaints with a duty past its deadline now.
+    pub overdue: Option<bool>,
+    /// Registered at or after (RFC 3339).
+    pub from: Option<DateTime<Utc>>,
+    /// Registered before (RFC 3339).
+    pub to: Option<DateTime<Utc>>,
+    /// The `next` cursor of the previous page.
+    pub after: Option<String>,
+    /// Page size, 1 to 500 (default 50).
+    pub limit: Option<u32>,
+}
+
+/// List complaints (agency-scoped roles see their agency's only).
+#[utoipa::path(get, path = "/api/v1/complaints", tag = "views", params(ListQuery),
+    responses((status = 200), (status = 400), (status = 401), (status = 403)), security(("bearer" = [])))]
+async fn list(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = query?;
+    let mut agency = q.agency.clone();
+    if caller.role.is_agency_scoped() {
+        let own = caller.agency.as_ref().map(|a| a.0.clone());
+        if agency.is_some() && agency != own {
+            return Err(ApiError::Forbidden(
+                "you see your own agency's complaints only".into(),
+            ));
+        }
+        agency = own;
+    }
+    let status = q
+        .state
+        .as_deref()
+        .map(str::parse::<Status>)
+        .transpose()
+        .map_err(ApiError::BadRequest)?;
+    let page = state
+        .store
+        .views()
+        .list(&ComplaintFilter {
+            status,
+            agency,
+            liaison_officer: q.officer,
+            overdue_at: q.overdue.filter(|o| *o).map(|_| state.now()),
+            from: q.from,
+            to: q.to,
+            after: q.after,
+            limit: q.limit,
+        })
+        .await?;
+    Ok(Json(json!({ "items": page.items, "next": page.next })).into_response())
+}
+
+async fn load_visible(
+    state: &AppState,
+    caller: &Actor,
+    id: &str,
+) -> Result<(Complaint, Option<Value>), ApiError> {
+    valid_id(id)?;
+    let detail = state.store.views().detail(id).await?;
+    let (complaint, summary) = match detail {
+        Some(d) => (
+            d.state,
+            Some(serde_json::to_value(d.summary).map_err(|e| ApiError::Internal(e.to_string()))?),
+        ),
+        None => (state.store.engine().load(id).await?, None),
+    };
+    if complaint.status() == Status::New {
+        return Err(ApiError::NotFound(format!("complaint {id}")));
+    }
+    may_see(caller, &complaint)?;
+    Ok((complaint, summary))
+}
+
+async fn note_identity_read(
+    state: &AppState,
+    caller: &Actor,
+    id: &str,
+    complaint: &Complaint,
+    via: &str,
+) -> Result<(), ApiError> {
+    if reveals_hidden_identity(caller.role, complaint) {
+        state
+            .store
+            .record_identity_read(caller, id, via, state.now())
+            .await?;
+    }
+    Ok(())
+}
+
+/// A complaint in detail, with its SLA clocks; the complainant per role and confidentiality.
+#[utoipa::path(get, path = "/api/v1/complaints/{id}", tag = "views", params(("id" = String, Path)),
+    responses((status = 200), (status = 401), (status = 403), (status = 404)), security(("bearer" = [])))]
+async fn detail(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let (complaint, summary) = load_visible(&state, &caller, &id).await?;
+    let services = state.store.engine().services();
+    let sla = assess(
+        complaint.timeline(),
+        &services.calendar,
+        &services.policy,
+        state.now(),
+    );
+    let mut body = json!({
+        "complaint_id": id,
+        "summary": summary,
+        "status": complaint.status(),
+        "registration": complaint.registration(),
+        "disposition": complaint.disposition(),
+        "review": complaint.last_review(),
+        "clarification": complaint.clarification(),
+        "field_visits": complaint.field_visits(),
+        "ba": complaint.ba(),
+        "response": complaint.response(),
+        "sla": sla,
+    });
+    redact(&mut body, caller.role);
+    note_identity_read(&state, &caller, &id, &complaint, "GET /complaints/{id}").await?;
+    Ok(Json(body).into_response())
+}
+
+/// The Berita Acara as a printable page (HTML, in Indonesian).
+#[utoipa::path(get, path = "/api/v1/complaints/{id}/ba", tag = "views", params(("id" = String, Path)),
+    responses((status = 200, content_type = "text/html"), (status = 401), (status = 403), (status = 404)),
+    security(("bearer" = [])))]
+async fn ba_document(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let (complaint, _) = load_visible(&state, &caller, &id).await?;
+    let page = ba::render(&id, &complaint)
+        .ok_or_else(|| ApiError::NotFound(format!("no BA has been issued for {id}")))?;
+    Ok(Html(page).into_response())
+}
+
+/// `?as_of=` of the history route.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AsOf {
+    /// The instant (RFC 3339); default now.
+    pub as_of: Option<DateTime<Utc>>,
+}
+
+/// A complaint's state, SLA clocks and timeline as of an instant, from the log alone.
+#[utoipa::path(get, path = "/api/v1/complaints/{id}/history", tag = "audit", params(("id" = String, Path), AsOf),
+    responses((status = 200), (status = 400), (status = 401), (status = 403), (status = 404)), security(("bearer" = [])))]
+async fn history(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    query: Result<Query<AsOf>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = query?;
+    require_role(
+        &caller,
+        &[Role::Upp, Role::Apip, Role::Coordinator],
+        "read a complaint's history",
+    )?;
+    valid_id(&id)?;
+    let as_of = q.as_of.unwrap_or_else(|| state.now());
+    let h = state.store.history(&id, as_of).await?;
+    let mut body = json!({
+        "complaint_id": id,
+        "as_of": as_of,
+        "status": h.state.status(),
+        "state": h.state,
+        "events": h.events.iter().map(|e| json!({ "sequence": e.sequence, "event": e.payload, "metadata": e.metadata })).collect::<Vec<_>>(),
+        "sla": h.sla,
+    });
+    redact(&mut body, caller.role);
+    note_identity_read(
+        &state,
+        &caller,
+        &id,
+        &h.state,
+        "GET /complaints/{id}/history",
+    )
+    .await?;
+    Ok(Json(body).into_response())
+}
+
+/// The raw stored events of a complaint, with their hashes.
+#[utoipa::path(get, path = "/api/v1/complaints/{id}/events", tag = "audit", params(("id" = String, Path)),
+    responses((status = 200), (status = 401), (status = 403), (status = 404)), security(("bearer" = [])))]
+async fn events(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    require_role(&caller, &[Role::Apip, Role::Upp], "read raw events")?;
+    valid_id(&id)?;
+    let mut out = Vec::new();
+    let n = state
+        .store
+        .export(Some(&id), ExportFormat::Jsonl, &mut out, |_| {})
+        .await?;
+    if n == 0 {
+        return Err(ApiError::NotFound(format!("complaint {id}")));
+    }
+    let lines: Vec<Value> = out
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(serde_json::from_slice)
+        .collect::<Result<_, _>>()
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let complaint = state.store.engine().load(&id).await?;
+    note_identity_read(
+        &state,
+        &caller,
+        &id,
+        &complaint,
+        "GET /complaints/{id}/events",
+    )
+    .await?;
+    Ok(Json(json!({ "complaint_id": id, "events": lines })).into_response())
+}
+
+/// `?status=&agency=` of the SLA board.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SlaQuery {
+    /// breached, at-risk, on-track or paused.
+    pub status: Option<String>,
+    /// Only this agency.
+    pub agency: Option<String>,
+}
+
+/// The SLA board: running duties and their deadlines, now.
+#[utoipa::path(get, path = "/api/v1/sla", tag = "views", params(SlaQuery),
+    responses((status = 200), (status = 400), (status = 401), (status = 403)), security(("bearer" = [])))]
+async fn sla(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    query: Result<Query<SlaQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = query?;
+    let status = q
+        .status
+        .as_deref()
+        .map(str::parse::<BoardStatus>)
+        .transpose()
+        .map_err(ApiError::BadRequest)?;
+    let mut agency = q.agency.clone();
+    if caller.role.is_agency_scoped() {
+        let own = caller.agency.as_ref().map(|a| a.0.clone());
+        if agency.is_some() && agency != own {
+            return Err(ApiError::Forbidden(
+                "you see your own agency's duties only".into(),
+            ));
+        }
+        agency = own;
+    }
+    let now = state.now();
+    let board = state
+        .store
+        .views()
+        .sla_board(now, status, agency.as_deref())
+        .await?;
+    Ok(Json(json!({ "as_of": now, "entries": board })).into_response())
+}
+
+/// Walk the whole log and check every hash (APIP).
+#[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit",
+    responses((status = 200), (status = 401), (status = 403)), security(("bearer" = [])))]
+async fn audit_verify(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> Result<Response, ApiError> {
+    require_role(&caller, &[Role::Apip], "verify the log")?;
+    let report = state.store.verify(None, None, |_| {}).await?;
+    Ok(Json(json!({ "ok": report.ok(), "report": report })).into_response())
+}
+
+/// Liveness and store reachability.
+#[utoipa::path(get, path = "/api/v1/health", tag = "service", responses((status = 200), (status = 503)))]
+async fn health(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let projections =
+        tokio::time::timeout(Duration::from_secs(5), state.store.projector().status())
+            .await
+            .map_err(|_| ApiError::Unavailable("the store did not answer in 5 s".into()))??;
+    Ok(Json(json!({
+        "status": "ok",
+        "backend": format!("{:?}", state.store.backend()).to_lowercase(),
+        "projections": projections.iter().map(|p| json!({
+            "name": p.name, "position": p.position, "lag": p.lag, "last_error": p.last_error,
+        })).collect::<Vec<_>>(),
+    }))
+    .into_response())
+}
+
+/// Logs every request with its status and duration.
+pub async fn log_requests(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    tracing::info!(%method, %path, status = response.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
+    response
+}
+
+/// Whether a request's method and path exist (for the OpenAPI check).
+pub fn routes() -> Vec<(Method, &'static str)> {
+    openapi::routes()
+}

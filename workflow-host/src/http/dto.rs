@@ -1,0 +1,437 @@
+//! The API's request and response bodies. They are the HTTP contract, kept apart from
+//! the events (the storage contract): they refuse unknown fields, and evidence is named
+//! by SHA-256 and resolved against the blob store.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use workflow_core::complainant::{Complainant, Confidentiality};
+use workflow_core::complaint::command::{
+    Addressee, BeritaAcara, Clarification, Closure, ComplaintCommand, Disposition, FieldVisit,
+    InformationReply, InformationRequest, Party, Registration, Rejection, ResponseText, ReturnNote,
+    ReviewResult,
+};
+use workflow_core::evidence::EvidenceRef;
+use workflow_core::{AgencyCode, UserId};
+use workflow_store::evidence::EvidenceStore;
+
+use super::error::ApiError;
+
+/// A stored upload used as evidence.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceUse {
+    /// The SHA-256 `POST /evidence` returned.
+    pub sha256: String,
+    /// What it shows.
+    pub caption: String,
+}
+
+fn resolve(evidence: &EvidenceStore, uses: Vec<EvidenceUse>) -> Result<Vec<EvidenceRef>, ApiError> {
+    uses.into_iter()
+        .map(|u| {
+            let blob = evidence.stat(&u.sha256)?.ok_or_else(|| ApiError::Rule {
+                rule: "evidence.unknown".into(),
+                detail: format!("no evidence {} has been uploaded", u.sha256),
+            })?;
+            Ok(EvidenceRef {
+                sha256: blob.sha256,
+                media_type: blob.media_type.to_owned(),
+                size: blob.size,
+                caption: u.caption,
+            })
+        })
+        .collect()
+}
+
+/// LAPOR!'s confidentiality levels.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfidentialityDto {
+    /// Identity and report visible to those handling it.
+    Public,
+    /// Identity hidden from the agency.
+    Anonymous,
+    /// Identity hidden, report not public (the default).
+    #[default]
+    Confidential,
+}
+
+/// The complainant.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComplainantDto {
+    /// Name.
+    pub name: String,
+    /// Telephone.
+    pub phone: Option<String>,
+    /// E-mail.
+    pub email: Option<String>,
+    /// Default `confidential`.
+    #[serde(default)]
+    pub confidentiality: ConfidentialityDto,
+}
+
+/// `POST /complaints`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    /// The complaint id; default the LAPOR! id (so a complaint imported twice is refused).
+    pub id: Option<String>,
+    /// LAPOR!-SP4N tracking number.
+    pub lapor_id: String,
+    /// Title.
+    pub title: String,
+    /// The complaint's text.
+    pub description: String,
+    /// Category.
+    pub category: String,
+    /// Where.
+    pub location: Option<String>,
+    /// When it was filed in LAPOR!.
+    pub reported_at: DateTime<Utc>,
+    /// Who complained.
+    pub complainant: ComplainantDto,
+    /// UPP's review (*hasil telaahan*).
+    pub upp_review: String,
+    /// Uploaded supporting documents.
+    #[serde(default)]
+    pub attachments: Vec<EvidenceUse>,
+}
+
+impl RegisterRequest {
+    /// The command, with attachments resolved.
+    pub fn into_command(self, evidence: &EvidenceStore) -> Result<ComplaintCommand, ApiError> {
+        Ok(ComplaintCommand::Register(Registration {
+            lapor_id: self.lapor_id,
+            title: self.title,
+            description: self.description,
+            category: self.category,
+            location: self.location,
+            reported_at: self.reported_at,
+            complainant: Complainant {
+                name: self.complainant.name,
+                phone: self.complainant.phone,
+                email: self.complainant.email,
+                confidentiality: match self.complainant.confidentiality {
+                    ConfidentialityDto::Public => Confidentiality::Public,
+                    ConfidentialityDto::Anonymous => Confidentiality::Anonymous,
+                    ConfidentialityDto::Confidential => Confidentiality::Confidential,
+                },
+            },
+            upp_review: self.upp_review,
+            attachments: resolve(evidence, self.attachments)?,
+        }))
+    }
+}
+
+/// `POST /complaints/{id}/dispose`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DisposeRequest {
+    /// Agency code.
+    pub agency: String,
+    /// Its liaison officer's user name.
+    pub liaison_officer: String,
+    /// Instructions.
+    pub note: Option<String>,
+}
+
+/// `POST /complaints/{id}/return`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnRequest {
+    /// Why it is not this agency's matter.
+    pub reason: String,
+    /// Which agency it belongs to, if known.
+    pub suggested_agency: Option<String>,
+}
+
+/// `POST /complaints/{id}/review`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewRequest {
+    /// Whether the report and its data are complete.
+    pub complete: bool,
+    /// What is missing (empty exactly when complete).
+    #[serde(default)]
+    pub missing_items: Vec<String>,
+    /// Remarks.
+    #[serde(default)]
+    pub notes: String,
+}
+
+/// `POST /complaints/{id}/request-information`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequestInformationRequest {
+    /// Questions for the complainant.
+    pub questions: Vec<String>,
+}
+
+/// `POST /complaints/{id}/provide-information`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProvideInformationRequest {
+    /// The complainant's answer.
+    pub answer: String,
+    /// Uploaded documents sent with it.
+    #[serde(default)]
+    pub attachments: Vec<EvidenceUse>,
+}
+
+/// `POST /complaints/{id}/reject`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RejectRequest {
+    /// Why it is not followed up.
+    pub reason: String,
+}
+
+/// `POST /complaints/{id}/clarify`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClarifyRequest {
+    /// Whether a field examination is needed.
+    pub field_examination_needed: bool,
+    /// Why.
+    pub reasoning: String,
+}
+
+/// A person.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PartyDto {
+    /// Name.
+    pub name: String,
+    /// Position.
+    pub position: String,
+    /// Unit.
+    pub unit: Option<String>,
+}
+
+impl From<PartyDto> for Party {
+    fn from(p: PartyDto) -> Self {
+        Party {
+            name: p.name,
+            position: p.position,
+            unit: p.unit,
+        }
+    }
+}
+
+/// `POST /complaints/{id}/field-verification`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FieldVerificationRequest {
+    /// The local date of the visit.
+    pub visit_date: NaiveDate,
+    /// Where.
+    pub location: String,
+    /// Who was summoned.
+    pub parties_summoned: Vec<PartyDto>,
+    /// Who confirmed the findings.
+    #[serde(default)]
+    pub parties_confirmed: Vec<PartyDto>,
+    /// What was found.
+    pub findings: String,
+    /// Uploaded photos and scans (at least one photo).
+    pub evidence: Vec<EvidenceUse>,
+}
+
+/// The head of the agency.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddresseeDto {
+    /// Name.
+    pub name: String,
+    /// Title.
+    pub position: String,
+    /// Agency code.
+    pub agency: String,
+}
+
+/// `POST /complaints/{id}/ba`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BaRequest {
+    /// BA number.
+    pub number: String,
+    /// BA date.
+    pub date: NaiveDate,
+    /// The head of the agency.
+    pub addressee: AddresseeDto,
+    /// Who signs.
+    pub signatories: Vec<PartyDto>,
+    /// Findings.
+    pub findings: String,
+    /// Conclusion.
+    pub conclusion: String,
+    /// Solution for the complainant.
+    pub solution: String,
+}
+
+/// `POST /complaints/{id}/respond`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RespondRequest {
+    /// The answer to the complainant.
+    pub response: String,
+}
+
+/// `POST /complaints/{id}/close`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloseRequest {
+    /// Closing remarks.
+    pub note: Option<String>,
+}
+
+impl DisposeRequest {
+    /// The command.
+    pub fn into_command(self) -> ComplaintCommand {
+        ComplaintCommand::Dispose(Disposition {
+            agency: AgencyCode(self.agency),
+            liaison_officer: UserId(self.liaison_officer),
+            note: self.note,
+        })
+    }
+}
+
+impl ReturnRequest {
+    /// The command.
+    pub fn into_command(self) -> ComplaintCommand {
+        ComplaintCommand::ReturnForRedisposition(ReturnNote {
+            reason: self.reason,
+            suggested_agency: self.suggested_agency.map(AgencyCode),
+        })
+    }
+}
+
+impl ReviewRequest {
+    /// The command.
+    pub fn into_command(self) -> ComplaintCommand {
+        ComplaintCommand::Review(ReviewResult {
+            complete: self.complete,
+            missing_items: self.missing_items,
+            notes: self.notes,
+        })
+    }
+}
+
+impl RequestInformationRequest {
+    /// The command.
+    pub fn into_command(self) -> ComplaintCommand {
+        ComplaintCommand::RequestInformation(InformationRequest {
+            questions: self.questions,
+        })
+    }
+}
+
+impl ProvideInformationRequest {
+    /// The command, with attachments resolved.
+    pub fn into_command(self, evidence: &EvidenceStore) -> Result<ComplaintCommand, ApiError> {
+        Ok(ComplaintCommand::ProvideInformation(InformationReply {
+            answer: self.answer,
+            attachments: resolve(evidence, self.attachments)?,
+        }))
+    }
+}
+
+impl RejectRequest {
+    /// The command.
+    pub fn into_command(self) -> ComplaintCommand {
+        ComplaintCommand::Reject(Rejection {
+            reason: self.reason,
+        })
+    }
+}
+
+impl ClarifyRequest {
+    /// The command.
+    pub fn into_command(self) -> ComplaintCommand {
+        ComplaintCommand::Clarify(Clarification {
+            field_examination_needed: self.field_examination_needed,
+            reasoning: self.reasoning,
+        })
+    }
+}
+
+impl FieldVerificationRequest {
+    /// The command, with evidence resolved.
+    pub fn into_command(self, evidence: &EvidenceStore) -> Result<ComplaintCommand, ApiError> {
+        Ok(ComplaintCommand::VerifyInField(FieldVisit {
+            visit_date: self.visit_date,
+            location: self.location,
+            parties_summoned: self.parties_summoned.into_iter().map(Party::from).collect(),
+            parties_confirmed: self
+                .parties_confirmed
+                .into_iter()
+                .map(Party::from)
+                .collect(),
+            findings: self.findings,
+            evidence: resolve(evidence, self.evidence)?,
+        }))
+    }
+}
+
+impl BaRequest {
+    /// The command.
+    pub fn into_command(self) -> ComplaintCommand {
+        ComplaintCommand::IssueBa(BeritaAcara {
+            number: self.number,
+            date: self.date,
+            addressee: Addressee {
+                name: self.addressee.name,
+                position: self.addressee.position,
+                agency: AgencyCode(self.addressee.agency),
+            },
+            signatories: self.signatories.into_iter().map(Party::from).collect(),
+            findings: self.findings,
+            conclusion: self.conclusion,
+            solution: self.solution,
+        })
+    }
+}
+
+impl RespondRequest {
+    /// The command.
+    pub fn into_command(self) -> ComplaintCommand {
+        ComplaintCommand::Respond(ResponseText {
+            response: self.response,
+        })
+    }
+}
+
+impl CloseRequest {
+    /// The command.
+    pub fn into_command(self) -> ComplaintCommand {
+        ComplaintCommand::Close(Closure { note: self.note })
+    }
+}
+
+/// The answer to every accepted command (the same again for a retried key).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct CommandAnswer {
+    /// The complaint.
+    pub complaint_id: String,
+    /// The command id (the `Idempotency-Key`, or one the host chose).
+    pub command_id: String,
+    /// The sequence of the event recorded.
+    pub sequence: u64,
+    /// The event recorded.
+    pub event_type: String,
+    /// The complaint's state after it.
+    pub status: String,
+}
+
+/// The answer to an upload.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct EvidenceAnswer {
+    /// Lower-case hex SHA-256: name it in field verifications.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Media type read from the bytes.
+    pub media_type: String,
+}

@@ -1,0 +1,16 @@
+//! The host of the complaint workflow engine: the `aduan` command line and its HTTP API.
+//!
+//! Arguments are parsed (clap) and validated into what each verb needs; the HTTP
+//! handlers translate requests into commands and views into JSON. No business rule lives
+//! here: every decision is the domain's (`workflow-core`), every stored fact the
+//! store's (`workflow-store`). The binary's `main` only builds the runtime and reports
+//! errors.
+
+pub mod audit;
+pub mod cli;
+pub mod demo;
+pub mod format;
+pub mod http;
+pub mod serve;
+pub mod table;
+pub mod verbs;
