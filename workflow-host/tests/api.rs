@@ -1,0 +1,459 @@
+//! The HTTP API through its router (`oneshot`, no socket) on a real SQLite store: the
+//! authorization matrix for every route and role, hidden identities, idempotency,
+//! errors, the BA page and the OpenAPI document.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use axum::Router;
+use chrono::{DateTime, Utc};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+use workflow_core::complaint::command::ComplaintCommand as C;
+use workflow_core::fixtures::{self as fx, cmd, wib};
+use workflow_core::{Actor, Role};
+use workflow_host::http::{app, AppState};
+use workflow_store::evidence::EvidenceStore;
+use workflow_store::testing::{Backend, TestDb};
+use workflow_store::Store;
+
+const JPEG: &[u8] = &[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F', 0, 1];
+
+struct TestApp {
+    router: Router,
+    store: Arc<Store>,
+    tokens: BTreeMap<&'static str, String>,
+    _db: TestDb,
+    _dir: tempfile::TempDir,
+}
+
+const CALLERS: [&str; 8] = ["upp", "coordinator", "liaison_pupr", "liaison_dinkes", "head_pupr", "apip", "system", "anonymous"];
+
+fn actor(name: &str) -> Option<Actor> {
+    Some(match name {
+        "upp" => fx::upp(),
+        "coordinator" => fx::coordinator(),
+        "liaison_pupr" => fx::liaison("PUPR"),
+        "liaison_dinkes" => fx::liaison("DINKES"),
+        "head_pupr" => fx::head("PUPR"),
+        "apip" => fx::apip(),
+        "system" => fx::system(),
+        _ => return None,
+    })
+}
+
+struct Reply {
+    status: StatusCode,
+    content_type: String,
+    text: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("{e}: {}", self.text))
+    }
+}
+
+impl TestApp {
+    async fn new(now: DateTime<Utc>) -> Self {
+        let db = TestDb::new(Backend::Sqlite, "api").await;
+        let store = Arc::new(db.open().await);
+        let dir = tempfile::tempdir().unwrap();
+        let state = AppState {
+            store: Arc::clone(&store),
+            evidence: EvidenceStore::new(dir.path().join("evidence"), 4096),
+            clock: Arc::new(move || now),
+        };
+        let mut tokens = BTreeMap::new();
+        for name in CALLERS {
+            if let Some(a) = actor(name) {
+                tokens.insert(name, store.create_token(&a, now).await.unwrap());
+            }
+        }
+        Self {
+            router: app(state),
+            store,
+            tokens,
+            _db: db,
+            _dir: dir,
+        }
+    }
+
+    async fn call(&self, method: Method, path: &str, caller: &str, body: Option<Value>, key: Option<&str>) -> Reply {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(token) = self.tokens.get(caller) {
+            req = req.header("authorization", format!("Bearer {token}"));
+        }
+        if let Some(k) = key {
+            req = req.header("idempotency-key", k);
+        }
+        let req = match body {
+            Some(b) => req.header("content-type", "application/json").body(Body::from(b.to_string())),
+            None => req.body(Body::empty()),
+        }
+        .unwrap();
+        self.send(req).await
+    }
+
+    async fn send(&self, req: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(req).await.unwrap();
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        Reply {
+            status,
+            content_type,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    /// Puts a complaint into a state by running fixture commands through the engine.
+    async fn given(&self, id: &str, steps: Vec<(Actor, C)>) {
+        for (i, (a, c)) in steps.into_iter().enumerate() {
+            self.store
+                .engine()
+                .execute(id, cmd(&format!("{id}-given-{i}"), a, wib("2026-11-30 09:00"), c), None)
+                .await
+                .unwrap();
+        }
+        self.store.projector().catch_up().await.unwrap();
+    }
+
+    async fn event_count(&self) -> i64 {
+        self.store.log().head().await.unwrap()
+    }
+
+    async fn upload(&self) -> String {
+        let req = Request::post("/api/v1/evidence")
+            .header("authorization", format!("Bearer {}", self.tokens["liaison_pupr"]))
+            .header("content-type", "image/jpeg")
+            .body(Body::from(JPEG))
+            .unwrap();
+        let r = self.send(req).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        r.json()["sha256"].as_str().unwrap().to_owned()
+    }
+}
+
+fn disposed(agency: &str) -> Vec<(Actor, C)> {
+    vec![
+        (fx::upp(), C::Register(fx::registration())),
+        (fx::upp(), C::Dispose(fx::disposition(agency))),
+    ]
+}
+
+fn reviewed(complete: bool) -> Vec<(Actor, C)> {
+    let mut steps = disposed("PUPR");
+    let review = if complete { fx::complete_review() } else { fx::incomplete_review() };
+    steps.push((fx::liaison("PUPR"), C::Review(review)));
+    steps
+}
+
+fn clarified(field: bool) -> Vec<(Actor, C)> {
+    let mut steps = reviewed(true);
+    steps.push((fx::liaison("PUPR"), C::Clarify(fx::clarification(field))));
+    steps
+}
+
+fn now() -> DateTime<Utc> {
+    wib("2026-12-01 10:00")
+}
+
+/// For every command route: only the roles the SOP names get through; every other
+/// caller is answered 401 or 403 and writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_authorization_matrix_of_every_command() {
+    let t = TestApp::new(now()).await;
+    let photo = t.upload().await;
+    let reg = json!({"id": "ADU-R", "lapor_id": "LAP-R", "title": "t", "description": "d", "category": "c",
+        "reported_at": "2026-11-30T01:00:00Z", "complainant": {"name": "Budi"}, "upp_review": "r"});
+    let visit = json!({"visit_date": "2026-12-01", "location": "l", "parties_summoned": [{"name": "n", "position": "p"}],
+        "findings": "f", "evidence": [{"sha256": photo, "caption": "c"}]});
+    let ba = json!({"number": "BA/1", "date": "2026-12-01", "addressee": {"name": "H", "position": "Kepala", "agency": "PUPR"},
+        "signatories": [{"name": "A", "position": "P"}], "findings": "f", "conclusion": "c", "solution": "s"});
+    let mut field_verified = clarified(true);
+    field_verified.push((fx::liaison("PUPR"), C::VerifyInField(fx::field_visit("2026-11-30"))));
+    let mut ba_issued = field_verified.clone();
+    ba_issued.push((fx::liaison("PUPR"), C::IssueBa(fx::berita_acara("PUPR", "2026-11-30"))));
+    let mut responded = ba_issued.clone();
+    responded.push((fx::liaison("PUPR"), C::Respond(fx::response_text())));
+    let mut waiting = reviewed(false);
+    waiting.push((fx::liaison("PUPR"), C::RequestInformation(fx::information_request())));
+
+    // (route, given, body, the roles that may)
+    let cases: Vec<(&str, Vec<(Actor, C)>, Value, &[&str])> = vec![
+        ("", vec![], reg, &["upp"]),
+        ("dispose", vec![(fx::upp(), C::Register(fx::registration()))], json!({"agency": "PUPR", "liaison_officer": "andi"}), &["upp", "coordinator"]),
+        ("return", disposed("PUPR"), json!({"reason": "bukan kami"}), &["liaison_pupr"]),
+        ("review", disposed("PUPR"), json!({"complete": true}), &["liaison_pupr"]),
+        ("request-information", reviewed(false), json!({"questions": ["di mana?"]}), &["liaison_pupr"]),
+        ("provide-information", waiting, json!({"answer": "di sini"}), &["upp"]),
+        ("reject", reviewed(false), json!({"reason": "tidak jelas"}), &["liaison_pupr"]),
+        ("clarify", reviewed(true), json!({"field_examination_needed": true, "reasoning": "cek"}), &["liaison_pupr"]),
+        ("field-verification", clarified(true), visit, &["liaison_pupr"]),
+        ("ba", field_verified, ba, &["liaison_pupr"]),
+        ("respond", ba_issued, json!({"response": "selesai"}), &["liaison_pupr"]),
+        ("close", responded, json!({}), &["upp", "system"]),
+    ];
+    for (n, (route, given, body, allowed)) in cases.into_iter().enumerate() {
+        let id = format!("ADU-{n}");
+        t.given(&id, given).await;
+        let path = if route.is_empty() { "/api/v1/complaints".to_owned() } else { format!("/api/v1/complaints/{id}/{route}") };
+        let before = t.event_count().await;
+        for caller in CALLERS.iter().filter(|c| !allowed.contains(c)) {
+            let r = t.call(Method::POST, &path, caller, Some(body.clone()), None).await;
+            let expected = if *caller == "anonymous" { StatusCode::UNAUTHORIZED } else { StatusCode::FORBIDDEN };
+            assert_eq!(r.status, expected, "{caller} on {route}: {}", r.text);
+            assert_eq!(r.content_type, "application/problem+json");
+        }
+        assert_eq!(t.event_count().await, before, "refused callers wrote nothing on {route}");
+        let r = t.call(Method::POST, &path, allowed[0], Some(body.clone()), None).await;
+        let expected = if route.is_empty() { StatusCode::CREATED } else { StatusCode::OK };
+        assert_eq!(r.status, expected, "{} on {route}: {}", allowed[0], r.text);
+        assert_eq!(t.event_count().await, before + 1);
+    }
+}
+
+/// Who may read what, per route and role, on a complaint of PUPR.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_authorization_matrix_of_every_view() {
+    let t = TestApp::new(now()).await;
+    t.given("ADU-1", disposed("PUPR")).await;
+    let everyone_but_others = ["upp", "coordinator", "liaison_pupr", "head_pupr", "apip", "system"];
+    let routes: Vec<(&str, Vec<&str>)> = vec![
+        ("/api/v1/complaints", CALLERS[..7].to_vec()),
+        ("/api/v1/complaints/ADU-1", everyone_but_others.to_vec()),
+        ("/api/v1/complaints/ADU-1/history", vec!["upp", "coordinator", "apip"]),
+        ("/api/v1/complaints/ADU-1/events", vec!["upp", "apip"]),
+        ("/api/v1/sla", CALLERS[..7].to_vec()),
+        ("/api/v1/audit/verify", vec!["apip"]),
+    ];
+    for (path, allowed) in routes {
+        for caller in CALLERS {
+            let r = t.call(Method::GET, path, caller, None, None).await;
+            let expected = if allowed.contains(&caller) {
+                StatusCode::OK
+            } else if caller == "anonymous" {
+                StatusCode::UNAUTHORIZED
+            } else {
+                StatusCode::FORBIDDEN
+            };
+            assert_eq!(r.status, expected, "{caller} GET {path}: {}", r.text);
+        }
+    }
+    // Agency-scoped roles see only their agency in lists and on the board.
+    let r = t.call(Method::GET, "/api/v1/complaints", "liaison_dinkes", None, None).await;
+    assert!(r.json()["items"].as_array().unwrap().is_empty());
+    let r = t.call(Method::GET, "/api/v1/complaints?agency=PUPR", "liaison_dinkes", None, None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = t.call(Method::GET, "/api/v1/complaints", "liaison_pupr", None, None).await;
+    assert_eq!(r.json()["items"].as_array().unwrap().len(), 1);
+    let r = t.call(Method::GET, "/api/v1/sla", "liaison_dinkes", None, None).await;
+    assert!(r.json()["entries"].as_array().unwrap().is_empty());
+    // Unknown complaints are 404 for those who may look.
+    assert_eq!(t.call(Method::GET, "/api/v1/complaints/ADU-404", "upp", None, None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(t.call(Method::GET, "/api/v1/complaints/ADU-1/ba", "upp", None, None).await.status, StatusCode::NOT_FOUND);
+    // Uploads: liaison officers and UPP.
+    for caller in CALLERS {
+        let req = Request::post("/api/v1/evidence").header("content-type", "image/jpeg");
+        let req = match t.tokens.get(caller) {
+            Some(tok) => req.header("authorization", format!("Bearer {tok}")),
+            None => req,
+        };
+        let r = t.send(req.body(Body::from(JPEG)).unwrap()).await;
+        let expected = match caller {
+            "upp" | "liaison_pupr" | "liaison_dinkes" => StatusCode::CREATED,
+            "anonymous" => StatusCode::UNAUTHORIZED,
+            _ => StatusCode::FORBIDDEN,
+        };
+        assert_eq!(r.status, expected, "{caller} uploads");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hidden_identities_are_hidden_per_role_and_their_reads_recorded() {
+    let t = TestApp::new(now()).await;
+    t.given("ADU-ANON", disposed("PUPR")).await; // the fixture complainant is anonymous
+    let mut public = fx::registration();
+    public.complainant.confidentiality = workflow_core::complainant::Confidentiality::Public;
+    t.given("ADU-PUB", vec![(fx::upp(), C::Register(public)), (fx::upp(), C::Dispose(fx::disposition("PUPR")))])
+        .await;
+
+    let name = |r: &Reply| r.json()["registration"]["complainant"]["name"].as_str().map(str::to_owned);
+    let liaison = t.call(Method::GET, "/api/v1/complaints/ADU-ANON", "liaison_pupr", None, None).await;
+    assert_eq!(name(&liaison), None);
+    assert_eq!(liaison.json()["registration"]["complainant"]["hidden"], true);
+    assert!(!liaison.text.contains("Budi Santoso") && !liaison.text.contains("+62 812"), "nothing leaks");
+    let head = t.call(Method::GET, "/api/v1/complaints/ADU-ANON", "head_pupr", None, None).await;
+    assert_eq!(name(&head), None);
+    let coordinator = t.call(Method::GET, "/api/v1/complaints/ADU-ANON/history", "coordinator", None, None).await;
+    assert!(!coordinator.text.contains("Budi Santoso"), "{}", coordinator.text);
+    assert!(t.store.identity_reads("ADU-ANON").await.unwrap().is_empty(), "nothing hidden was shown yet");
+
+    let upp = t.call(Method::GET, "/api/v1/complaints/ADU-ANON", "upp", None, None).await;
+    assert_eq!(name(&upp).as_deref(), Some("Budi Santoso"));
+    let apip = t.call(Method::GET, "/api/v1/complaints/ADU-ANON/events", "apip", None, None).await;
+    assert!(apip.text.contains("Budi Santoso"));
+    let reads = t.store.identity_reads("ADU-ANON").await.unwrap();
+    assert_eq!(
+        reads.iter().map(|r| (r.user.as_str(), r.via.as_str())).collect::<Vec<_>>(),
+        [("sari.upp", "GET /complaints/{id}"), ("auditor.apip", "GET /complaints/{id}/events")]
+    );
+
+    let liaison = t.call(Method::GET, "/api/v1/complaints/ADU-PUB", "liaison_pupr", None, None).await;
+    assert_eq!(name(&liaison).as_deref(), Some("Budi Santoso"), "a public complainant is visible");
+    assert!(t.store.identity_reads("ADU-PUB").await.unwrap().is_empty(), "and reading it is not an event");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_key_does_the_work_once_and_answers_the_same() {
+    let t = TestApp::new(now()).await;
+    t.given("ADU-1", vec![(fx::upp(), C::Register(fx::registration()))]).await;
+    let body = json!({"agency": "PUPR", "liaison_officer": "andi"});
+    let path = "/api/v1/complaints/ADU-1/dispose";
+    let first = t.call(Method::POST, path, "upp", Some(body.clone()), Some("k-1")).await;
+    assert_eq!(first.status, StatusCode::OK);
+    let before = t.event_count().await;
+    let again = t.call(Method::POST, path, "upp", Some(body.clone()), Some("k-1")).await;
+    assert_eq!((again.status, again.text.as_str()), (first.status, first.text.as_str()));
+    assert_eq!(t.event_count().await, before);
+    assert_eq!(first.json()["command_id"], "sari.upp:k-1");
+    let other = t.call(Method::POST, path, "upp", Some(json!({"agency": "DINKES", "liaison_officer": "x"})), Some("k-1")).await;
+    assert_eq!(other.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(other.json()["rule"], "http.idempotency_key_reused");
+    // The same key from another user is another request.
+    let coord = t.call(Method::POST, path, "coordinator", Some(json!({"agency": "DINKES", "liaison_officer": "x"})), Some("k-1")).await;
+    assert_eq!(coord.status, StatusCode::OK, "{}", coord.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_of_bad_request_gets_its_own_clear_answer() {
+    let t = TestApp::new(now()).await;
+    t.given("ADU-1", disposed("PUPR")).await;
+    let before = t.event_count().await;
+    let path = "/api/v1/complaints/ADU-1/review";
+    let send = |body: &'static str, content_type: Option<&'static str>| {
+        let mut req = Request::post(path).header("authorization", format!("Bearer {}", t.tokens["liaison_pupr"]));
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        t.send(req.body(Body::from(body)).unwrap())
+    };
+    let cases = [
+        (send("{\"complete\": tr", Some("application/json")).await, StatusCode::BAD_REQUEST, "malformed JSON"),
+        (send("{\"complete\": true, \"x\": 1}", Some("application/json")).await, StatusCode::BAD_REQUEST, "unknown field"),
+        (send("{\"complete\": \"yes\"}", Some("application/json")).await, StatusCode::BAD_REQUEST, "wrong type"),
+        (send("{\"complete\": true}", Some("text/plain")).await, StatusCode::UNSUPPORTED_MEDIA_TYPE, "not JSON"),
+        (send("{\"complete\": true}", None).await, StatusCode::UNSUPPORTED_MEDIA_TYPE, "no content type"),
+        (send("{\"complete\": true, \"missing_items\": [\"x\"]}", Some("application/json")).await, StatusCode::UNPROCESSABLE_ENTITY, "rule"),
+    ];
+    for (reply, status, what) in cases {
+        assert_eq!(reply.status, status, "{what}: {}", reply.text);
+        assert_eq!(reply.content_type, "application/problem+json", "{what}");
+        let problem = reply.json();
+        assert_eq!(problem["status"], status.as_u16());
+        assert!(problem["title"].is_string() && problem["detail"].is_string() && problem["type"].is_string());
+    }
+    let big = "x".repeat(70 * 1024);
+    let r = t
+        .send(
+            Request::post(path)
+                .header("authorization", format!("Bearer {}", t.tokens["liaison_pupr"]))
+                .header("content-type", "application/json")
+                .body(Body::from(format!("{{\"notes\": \"{big}\"}}")))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text);
+    // A state conflict and an unknown complaint.
+    let r = t.call(Method::POST, "/api/v1/complaints/ADU-1/respond", "liaison_pupr", Some(json!({"response": "x"})), None).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = t.call(Method::POST, "/api/v1/complaints/ADU-1/close", "upp", Some(json!({})), None).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+    let r = t.call(Method::POST, "/api/v1/complaints/ADU-404/close", "upp", Some(json!({})), None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = t.call(Method::POST, "/api/v1/complaints/bad%20id/close", "upp", Some(json!({})), None).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    // Evidence that was never uploaded, and uploads that are not what they claim.
+    let mut steps = disposed("PUPR");
+    steps.push((fx::liaison("PUPR"), C::Review(fx::complete_review())));
+    steps.push((fx::liaison("PUPR"), C::Clarify(fx::clarification(true))));
+    t.given("ADU-2", steps).await;
+    let visit = json!({"visit_date": "2026-12-01", "location": "l", "parties_summoned": [{"name": "n", "position": "p"}],
+        "findings": "f", "evidence": [{"sha256": "ab".repeat(32), "caption": "c"}]});
+    let r = t.call(Method::POST, "/api/v1/complaints/ADU-2/field-verification", "liaison_pupr", Some(visit), None).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.json()["rule"], "evidence.unknown");
+    let upload = |ct: &'static str, body: Vec<u8>| {
+        t.send(
+            Request::post("/api/v1/evidence")
+                .header("authorization", format!("Bearer {}", t.tokens["upp"]))
+                .header("content-type", ct)
+                .body(Body::from(body))
+                .unwrap(),
+        )
+    };
+    assert_eq!(upload("application/pdf", JPEG.to_vec()).await.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(upload("image/jpeg", b"plain text".to_vec()).await.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let mut huge = JPEG.to_vec();
+    huge.resize(5000, 0);
+    assert_eq!(upload("image/jpeg", huge).await.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(t.call(Method::GET, "/api/v1/nowhere", "upp", None, None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(t.event_count().await, before + 4, "only the four given steps of ADU-2 were written");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ba_is_a_printable_page_in_indonesian() {
+    let t = TestApp::new(now()).await;
+    let mut steps = clarified(true);
+    steps.push((fx::liaison("PUPR"), C::VerifyInField(fx::field_visit("2026-11-30"))));
+    steps.push((fx::liaison("PUPR"), C::IssueBa(fx::berita_acara("PUPR", "2026-11-30"))));
+    t.given("ADU-1", steps).await;
+    let r = t.call(Method::GET, "/api/v1/complaints/ADU-1/ba", "head_pupr", None, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.content_type.starts_with("text/html"));
+    for needle in ["Berita Acara Pemeriksaan Lapangan", "BA/045/PUPR/XII/2026", "Senin, 30 November 2026", "Kepala PUPR",
+        "Foto lokasi 1", "Penambalan dijadwalkan minggu ini", "Andi Pratama", "Mengetahui"] {
+        assert!(r.text.contains(needle), "the BA lacks {needle}");
+    }
+    let other = t.call(Method::GET, "/api/v1/complaints/ADU-1/ba", "liaison_dinkes", None, None).await;
+    assert_eq!(other.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_matches_the_routes() {
+    let t = TestApp::new(now()).await;
+    let r = t.call(Method::GET, "/api/v1/openapi.json", "anonymous", None, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let doc = r.json();
+    let mut documented: Vec<(String, String)> = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            documented.push((method.to_uppercase(), path.clone()));
+        }
+    }
+    documented.sort();
+    let mut routed: Vec<(String, String)> =
+        workflow_host::http::routes().into_iter().map(|(m, p)| (m.to_string(), p.to_owned())).collect();
+    routed.sort();
+    assert_eq!(documented, routed, "the document lists exactly the routes");
+    // And every listed route is served (not the 404 fallback, not 405).
+    for (method, path) in routed {
+        let concrete = path.replace("{id}", "ADU-1").replace("{sha256}", &"0".repeat(64));
+        let r = t.call(method.parse().unwrap(), &concrete, "anonymous", None, None).await;
+        let served = r.status != StatusCode::METHOD_NOT_ALLOWED
+            && !(r.status == StatusCode::NOT_FOUND && r.text.contains("no such route"));
+        assert!(served, "{method} {path} is not routed: {} {}", r.status, r.text);
+    }
+    let register = &doc["paths"]["/api/v1/complaints"]["post"];
+    assert_eq!(register["requestBody"]["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/RegisterRequest");
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    let _ = Role::Upp;
+}
