@@ -20,7 +20,9 @@ use workflow_store::evidence::EvidenceStore;
 use workflow_store::testing::{Backend, TestDb};
 use workflow_store::Store;
 
-const JPEG: &[u8] = &[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F', 0, 1];
+const JPEG: &[u8] = &[
+    0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F', 0, 1,
+];
 
 struct TestApp {
     router: Router,
@@ -30,7 +32,16 @@ struct TestApp {
     _dir: tempfile::TempDir,
 }
 
-const CALLERS: [&str; 8] = ["upp", "coordinator", "liaison_pupr", "liaison_dinkes", "head_pupr", "apip", "system", "anonymous"];
+const CALLERS: [&str; 8] = [
+    "upp",
+    "coordinator",
+    "liaison_pupr",
+    "liaison_dinkes",
+    "head_pupr",
+    "apip",
+    "system",
+    "anonymous",
+];
 
 fn actor(name: &str) -> Option<Actor> {
     Some(match name {
@@ -82,7 +93,14 @@ impl TestApp {
         }
     }
 
-    async fn call(&self, method: Method, path: &str, caller: &str, body: Option<Value>, key: Option<&str>) -> Reply {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        caller: &str,
+        body: Option<Value>,
+        key: Option<&str>,
+    ) -> Reply {
         let mut req = Request::builder().method(method).uri(path);
         if let Some(token) = self.tokens.get(caller) {
             req = req.header("authorization", format!("Bearer {token}"));
@@ -91,7 +109,9 @@ impl TestApp {
             req = req.header("idempotency-key", k);
         }
         let req = match body {
-            Some(b) => req.header("content-type", "application/json").body(Body::from(b.to_string())),
+            Some(b) => req
+                .header("content-type", "application/json")
+                .body(Body::from(b.to_string())),
             None => req.body(Body::empty()),
         }
         .unwrap();
@@ -119,7 +139,11 @@ impl TestApp {
         for (i, (a, c)) in steps.into_iter().enumerate() {
             self.store
                 .engine()
-                .execute(id, cmd(&format!("{id}-given-{i}"), a, wib("2026-11-30 09:00"), c), None)
+                .execute(
+                    id,
+                    cmd(&format!("{id}-given-{i}"), a, wib("2026-11-30 09:00"), c),
+                    None,
+                )
                 .await
                 .unwrap();
         }
@@ -132,7 +156,10 @@ impl TestApp {
 
     async fn upload(&self) -> String {
         let req = Request::post("/api/v1/evidence")
-            .header("authorization", format!("Bearer {}", self.tokens["liaison_pupr"]))
+            .header(
+                "authorization",
+                format!("Bearer {}", self.tokens["liaison_pupr"]),
+            )
             .header("content-type", "image/jpeg")
             .body(Body::from(JPEG))
             .unwrap();
@@ -151,7 +178,11 @@ fn disposed(agency: &str) -> Vec<(Actor, C)> {
 
 fn reviewed(complete: bool) -> Vec<(Actor, C)> {
     let mut steps = disposed("PUPR");
-    let review = if complete { fx::complete_review() } else { fx::incomplete_review() };
+    let review = if complete {
+        fx::complete_review()
+    } else {
+        fx::incomplete_review()
+    };
     steps.push((fx::liaison("PUPR"), C::Review(review)));
     steps
 }
@@ -179,43 +210,118 @@ async fn the_authorization_matrix_of_every_command() {
     let ba = json!({"number": "BA/1", "date": "2026-12-01", "addressee": {"name": "H", "position": "Kepala", "agency": "PUPR"},
         "signatories": [{"name": "A", "position": "P"}], "findings": "f", "conclusion": "c", "solution": "s"});
     let mut field_verified = clarified(true);
-    field_verified.push((fx::liaison("PUPR"), C::VerifyInField(fx::field_visit("2026-11-30"))));
+    field_verified.push((
+        fx::liaison("PUPR"),
+        C::VerifyInField(fx::field_visit("2026-11-30")),
+    ));
     let mut ba_issued = field_verified.clone();
-    ba_issued.push((fx::liaison("PUPR"), C::IssueBa(fx::berita_acara("PUPR", "2026-11-30"))));
+    ba_issued.push((
+        fx::liaison("PUPR"),
+        C::IssueBa(fx::berita_acara("PUPR", "2026-11-30")),
+    ));
     let mut responded = ba_issued.clone();
     responded.push((fx::liaison("PUPR"), C::Respond(fx::response_text())));
     let mut waiting = reviewed(false);
-    waiting.push((fx::liaison("PUPR"), C::RequestInformation(fx::information_request())));
+    waiting.push((
+        fx::liaison("PUPR"),
+        C::RequestInformation(fx::information_request()),
+    ));
 
     // (route, given, body, the roles that may)
-    let cases: Vec<(&str, Vec<(Actor, C)>, Value, &[&str])> = vec![
+    type Case<'a> = (&'a str, Vec<(Actor, C)>, Value, &'a [&'a str]);
+    let cases: Vec<Case> = vec![
         ("", vec![], reg, &["upp"]),
-        ("dispose", vec![(fx::upp(), C::Register(fx::registration()))], json!({"agency": "PUPR", "liaison_officer": "andi"}), &["upp", "coordinator"]),
-        ("return", disposed("PUPR"), json!({"reason": "bukan kami"}), &["liaison_pupr"]),
-        ("review", disposed("PUPR"), json!({"complete": true}), &["liaison_pupr"]),
-        ("request-information", reviewed(false), json!({"questions": ["di mana?"]}), &["liaison_pupr"]),
-        ("provide-information", waiting, json!({"answer": "di sini"}), &["upp"]),
-        ("reject", reviewed(false), json!({"reason": "tidak jelas"}), &["liaison_pupr"]),
-        ("clarify", reviewed(true), json!({"field_examination_needed": true, "reasoning": "cek"}), &["liaison_pupr"]),
-        ("field-verification", clarified(true), visit, &["liaison_pupr"]),
+        (
+            "dispose",
+            vec![(fx::upp(), C::Register(fx::registration()))],
+            json!({"agency": "PUPR", "liaison_officer": "andi"}),
+            &["upp", "coordinator"],
+        ),
+        (
+            "return",
+            disposed("PUPR"),
+            json!({"reason": "bukan kami"}),
+            &["liaison_pupr"],
+        ),
+        (
+            "review",
+            disposed("PUPR"),
+            json!({"complete": true}),
+            &["liaison_pupr"],
+        ),
+        (
+            "request-information",
+            reviewed(false),
+            json!({"questions": ["di mana?"]}),
+            &["liaison_pupr"],
+        ),
+        (
+            "provide-information",
+            waiting,
+            json!({"answer": "di sini"}),
+            &["upp"],
+        ),
+        (
+            "reject",
+            reviewed(false),
+            json!({"reason": "tidak jelas"}),
+            &["liaison_pupr"],
+        ),
+        (
+            "clarify",
+            reviewed(true),
+            json!({"field_examination_needed": true, "reasoning": "cek"}),
+            &["liaison_pupr"],
+        ),
+        (
+            "field-verification",
+            clarified(true),
+            visit,
+            &["liaison_pupr"],
+        ),
         ("ba", field_verified, ba, &["liaison_pupr"]),
-        ("respond", ba_issued, json!({"response": "selesai"}), &["liaison_pupr"]),
+        (
+            "respond",
+            ba_issued,
+            json!({"response": "selesai"}),
+            &["liaison_pupr"],
+        ),
         ("close", responded, json!({}), &["upp", "system"]),
     ];
     for (n, (route, given, body, allowed)) in cases.into_iter().enumerate() {
         let id = format!("ADU-{n}");
         t.given(&id, given).await;
-        let path = if route.is_empty() { "/api/v1/complaints".to_owned() } else { format!("/api/v1/complaints/{id}/{route}") };
+        let path = if route.is_empty() {
+            "/api/v1/complaints".to_owned()
+        } else {
+            format!("/api/v1/complaints/{id}/{route}")
+        };
         let before = t.event_count().await;
         for caller in CALLERS.iter().filter(|c| !allowed.contains(c)) {
-            let r = t.call(Method::POST, &path, caller, Some(body.clone()), None).await;
-            let expected = if *caller == "anonymous" { StatusCode::UNAUTHORIZED } else { StatusCode::FORBIDDEN };
+            let r = t
+                .call(Method::POST, &path, caller, Some(body.clone()), None)
+                .await;
+            let expected = if *caller == "anonymous" {
+                StatusCode::UNAUTHORIZED
+            } else {
+                StatusCode::FORBIDDEN
+            };
             assert_eq!(r.status, expected, "{caller} on {route}: {}", r.text);
             assert_eq!(r.content_type, "application/problem+json");
         }
-        assert_eq!(t.event_count().await, before, "refused callers wrote nothing on {route}");
-        let r = t.call(Method::POST, &path, allowed[0], Some(body.clone()), None).await;
-        let expected = if route.is_empty() { StatusCode::CREATED } else { StatusCode::OK };
+        assert_eq!(
+            t.event_count().await,
+            before,
+            "refused callers wrote nothing on {route}"
+        );
+        let r = t
+            .call(Method::POST, &path, allowed[0], Some(body.clone()), None)
+            .await;
+        let expected = if route.is_empty() {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        };
         assert_eq!(r.status, expected, "{} on {route}: {}", allowed[0], r.text);
         assert_eq!(t.event_count().await, before + 1);
     }
@@ -226,11 +332,21 @@ async fn the_authorization_matrix_of_every_command() {
 async fn the_authorization_matrix_of_every_view() {
     let t = TestApp::new(now()).await;
     t.given("ADU-1", disposed("PUPR")).await;
-    let everyone_but_others = ["upp", "coordinator", "liaison_pupr", "head_pupr", "apip", "system"];
+    let everyone_but_others = [
+        "upp",
+        "coordinator",
+        "liaison_pupr",
+        "head_pupr",
+        "apip",
+        "system",
+    ];
     let routes: Vec<(&str, Vec<&str>)> = vec![
         ("/api/v1/complaints", CALLERS[..7].to_vec()),
         ("/api/v1/complaints/ADU-1", everyone_but_others.to_vec()),
-        ("/api/v1/complaints/ADU-1/history", vec!["upp", "coordinator", "apip"]),
+        (
+            "/api/v1/complaints/ADU-1/history",
+            vec!["upp", "coordinator", "apip"],
+        ),
         ("/api/v1/complaints/ADU-1/events", vec!["upp", "apip"]),
         ("/api/v1/sla", CALLERS[..7].to_vec()),
         ("/api/v1/audit/verify", vec!["apip"]),
@@ -249,17 +365,59 @@ async fn the_authorization_matrix_of_every_view() {
         }
     }
     // Agency-scoped roles see only their agency in lists and on the board.
-    let r = t.call(Method::GET, "/api/v1/complaints", "liaison_dinkes", None, None).await;
+    let r = t
+        .call(
+            Method::GET,
+            "/api/v1/complaints",
+            "liaison_dinkes",
+            None,
+            None,
+        )
+        .await;
     assert!(r.json()["items"].as_array().unwrap().is_empty());
-    let r = t.call(Method::GET, "/api/v1/complaints?agency=PUPR", "liaison_dinkes", None, None).await;
+    let r = t
+        .call(
+            Method::GET,
+            "/api/v1/complaints?agency=PUPR",
+            "liaison_dinkes",
+            None,
+            None,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    let r = t.call(Method::GET, "/api/v1/complaints", "liaison_pupr", None, None).await;
+    let r = t
+        .call(
+            Method::GET,
+            "/api/v1/complaints",
+            "liaison_pupr",
+            None,
+            None,
+        )
+        .await;
     assert_eq!(r.json()["items"].as_array().unwrap().len(), 1);
-    let r = t.call(Method::GET, "/api/v1/sla", "liaison_dinkes", None, None).await;
+    let r = t
+        .call(Method::GET, "/api/v1/sla", "liaison_dinkes", None, None)
+        .await;
     assert!(r.json()["entries"].as_array().unwrap().is_empty());
     // Unknown complaints are 404 for those who may look.
-    assert_eq!(t.call(Method::GET, "/api/v1/complaints/ADU-404", "upp", None, None).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(t.call(Method::GET, "/api/v1/complaints/ADU-1/ba", "upp", None, None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        t.call(Method::GET, "/api/v1/complaints/ADU-404", "upp", None, None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        t.call(
+            Method::GET,
+            "/api/v1/complaints/ADU-1/ba",
+            "upp",
+            None,
+            None
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
     // Uploads: liaison officers and UPP.
     for caller in CALLERS {
         let req = Request::post("/api/v1/evidence").header("content-type", "image/jpeg");
@@ -283,53 +441,161 @@ async fn hidden_identities_are_hidden_per_role_and_their_reads_recorded() {
     t.given("ADU-ANON", disposed("PUPR")).await; // the fixture complainant is anonymous
     let mut public = fx::registration();
     public.complainant.confidentiality = workflow_core::complainant::Confidentiality::Public;
-    t.given("ADU-PUB", vec![(fx::upp(), C::Register(public)), (fx::upp(), C::Dispose(fx::disposition("PUPR")))])
+    t.given(
+        "ADU-PUB",
+        vec![
+            (fx::upp(), C::Register(public)),
+            (fx::upp(), C::Dispose(fx::disposition("PUPR"))),
+        ],
+    )
+    .await;
+
+    let name = |r: &Reply| {
+        r.json()["registration"]["complainant"]["name"]
+            .as_str()
+            .map(str::to_owned)
+    };
+    let liaison = t
+        .call(
+            Method::GET,
+            "/api/v1/complaints/ADU-ANON",
+            "liaison_pupr",
+            None,
+            None,
+        )
         .await;
-
-    let name = |r: &Reply| r.json()["registration"]["complainant"]["name"].as_str().map(str::to_owned);
-    let liaison = t.call(Method::GET, "/api/v1/complaints/ADU-ANON", "liaison_pupr", None, None).await;
     assert_eq!(name(&liaison), None);
-    assert_eq!(liaison.json()["registration"]["complainant"]["hidden"], true);
-    assert!(!liaison.text.contains("Budi Santoso") && !liaison.text.contains("+62 812"), "nothing leaks");
-    let head = t.call(Method::GET, "/api/v1/complaints/ADU-ANON", "head_pupr", None, None).await;
+    assert_eq!(
+        liaison.json()["registration"]["complainant"]["hidden"],
+        true
+    );
+    assert!(
+        !liaison.text.contains("Budi Santoso") && !liaison.text.contains("+62 812"),
+        "nothing leaks"
+    );
+    let head = t
+        .call(
+            Method::GET,
+            "/api/v1/complaints/ADU-ANON",
+            "head_pupr",
+            None,
+            None,
+        )
+        .await;
     assert_eq!(name(&head), None);
-    let coordinator = t.call(Method::GET, "/api/v1/complaints/ADU-ANON/history", "coordinator", None, None).await;
-    assert!(!coordinator.text.contains("Budi Santoso"), "{}", coordinator.text);
-    assert!(t.store.identity_reads("ADU-ANON").await.unwrap().is_empty(), "nothing hidden was shown yet");
+    let coordinator = t
+        .call(
+            Method::GET,
+            "/api/v1/complaints/ADU-ANON/history",
+            "coordinator",
+            None,
+            None,
+        )
+        .await;
+    assert!(
+        !coordinator.text.contains("Budi Santoso"),
+        "{}",
+        coordinator.text
+    );
+    assert!(
+        t.store.identity_reads("ADU-ANON").await.unwrap().is_empty(),
+        "nothing hidden was shown yet"
+    );
 
-    let upp = t.call(Method::GET, "/api/v1/complaints/ADU-ANON", "upp", None, None).await;
+    let upp = t
+        .call(
+            Method::GET,
+            "/api/v1/complaints/ADU-ANON",
+            "upp",
+            None,
+            None,
+        )
+        .await;
     assert_eq!(name(&upp).as_deref(), Some("Budi Santoso"));
-    let apip = t.call(Method::GET, "/api/v1/complaints/ADU-ANON/events", "apip", None, None).await;
+    let apip = t
+        .call(
+            Method::GET,
+            "/api/v1/complaints/ADU-ANON/events",
+            "apip",
+            None,
+            None,
+        )
+        .await;
     assert!(apip.text.contains("Budi Santoso"));
     let reads = t.store.identity_reads("ADU-ANON").await.unwrap();
     assert_eq!(
-        reads.iter().map(|r| (r.user.as_str(), r.via.as_str())).collect::<Vec<_>>(),
-        [("sari.upp", "GET /complaints/{id}"), ("auditor.apip", "GET /complaints/{id}/events")]
+        reads
+            .iter()
+            .map(|r| (r.user.as_str(), r.via.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            ("sari.upp", "GET /complaints/{id}"),
+            ("auditor.apip", "GET /complaints/{id}/events")
+        ]
     );
 
-    let liaison = t.call(Method::GET, "/api/v1/complaints/ADU-PUB", "liaison_pupr", None, None).await;
-    assert_eq!(name(&liaison).as_deref(), Some("Budi Santoso"), "a public complainant is visible");
-    assert!(t.store.identity_reads("ADU-PUB").await.unwrap().is_empty(), "and reading it is not an event");
+    let liaison = t
+        .call(
+            Method::GET,
+            "/api/v1/complaints/ADU-PUB",
+            "liaison_pupr",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(
+        name(&liaison).as_deref(),
+        Some("Budi Santoso"),
+        "a public complainant is visible"
+    );
+    assert!(
+        t.store.identity_reads("ADU-PUB").await.unwrap().is_empty(),
+        "and reading it is not an event"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retried_key_does_the_work_once_and_answers_the_same() {
     let t = TestApp::new(now()).await;
-    t.given("ADU-1", vec![(fx::upp(), C::Register(fx::registration()))]).await;
+    t.given("ADU-1", vec![(fx::upp(), C::Register(fx::registration()))])
+        .await;
     let body = json!({"agency": "PUPR", "liaison_officer": "andi"});
     let path = "/api/v1/complaints/ADU-1/dispose";
-    let first = t.call(Method::POST, path, "upp", Some(body.clone()), Some("k-1")).await;
+    let first = t
+        .call(Method::POST, path, "upp", Some(body.clone()), Some("k-1"))
+        .await;
     assert_eq!(first.status, StatusCode::OK);
     let before = t.event_count().await;
-    let again = t.call(Method::POST, path, "upp", Some(body.clone()), Some("k-1")).await;
-    assert_eq!((again.status, again.text.as_str()), (first.status, first.text.as_str()));
+    let again = t
+        .call(Method::POST, path, "upp", Some(body.clone()), Some("k-1"))
+        .await;
+    assert_eq!(
+        (again.status, again.text.as_str()),
+        (first.status, first.text.as_str())
+    );
     assert_eq!(t.event_count().await, before);
     assert_eq!(first.json()["command_id"], "sari.upp:k-1");
-    let other = t.call(Method::POST, path, "upp", Some(json!({"agency": "DINKES", "liaison_officer": "x"})), Some("k-1")).await;
+    let other = t
+        .call(
+            Method::POST,
+            path,
+            "upp",
+            Some(json!({"agency": "DINKES", "liaison_officer": "x"})),
+            Some("k-1"),
+        )
+        .await;
     assert_eq!(other.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(other.json()["rule"], "http.idempotency_key_reused");
     // The same key from another user is another request.
-    let coord = t.call(Method::POST, path, "coordinator", Some(json!({"agency": "DINKES", "liaison_officer": "x"})), Some("k-1")).await;
+    let coord = t
+        .call(
+            Method::POST,
+            path,
+            "coordinator",
+            Some(json!({"agency": "DINKES", "liaison_officer": "x"})),
+            Some("k-1"),
+        )
+        .await;
     assert_eq!(coord.status, StatusCode::OK, "{}", coord.text);
 }
 
@@ -340,32 +606,70 @@ async fn every_kind_of_bad_request_gets_its_own_clear_answer() {
     let before = t.event_count().await;
     let path = "/api/v1/complaints/ADU-1/review";
     let send = |body: &'static str, content_type: Option<&'static str>| {
-        let mut req = Request::post(path).header("authorization", format!("Bearer {}", t.tokens["liaison_pupr"]));
+        let mut req = Request::post(path).header(
+            "authorization",
+            format!("Bearer {}", t.tokens["liaison_pupr"]),
+        );
         if let Some(ct) = content_type {
             req = req.header("content-type", ct);
         }
         t.send(req.body(Body::from(body)).unwrap())
     };
     let cases = [
-        (send("{\"complete\": tr", Some("application/json")).await, StatusCode::BAD_REQUEST, "malformed JSON"),
-        (send("{\"complete\": true, \"x\": 1}", Some("application/json")).await, StatusCode::BAD_REQUEST, "unknown field"),
-        (send("{\"complete\": \"yes\"}", Some("application/json")).await, StatusCode::BAD_REQUEST, "wrong type"),
-        (send("{\"complete\": true}", Some("text/plain")).await, StatusCode::UNSUPPORTED_MEDIA_TYPE, "not JSON"),
-        (send("{\"complete\": true}", None).await, StatusCode::UNSUPPORTED_MEDIA_TYPE, "no content type"),
-        (send("{\"complete\": true, \"missing_items\": [\"x\"]}", Some("application/json")).await, StatusCode::UNPROCESSABLE_ENTITY, "rule"),
+        (
+            send("{\"complete\": tr", Some("application/json")).await,
+            StatusCode::BAD_REQUEST,
+            "malformed JSON",
+        ),
+        (
+            send("{\"complete\": true, \"x\": 1}", Some("application/json")).await,
+            StatusCode::BAD_REQUEST,
+            "unknown field",
+        ),
+        (
+            send("{\"complete\": \"yes\"}", Some("application/json")).await,
+            StatusCode::BAD_REQUEST,
+            "wrong type",
+        ),
+        (
+            send("{\"complete\": true}", Some("text/plain")).await,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "not JSON",
+        ),
+        (
+            send("{\"complete\": true}", None).await,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "no content type",
+        ),
+        (
+            send(
+                "{\"complete\": true, \"missing_items\": [\"x\"]}",
+                Some("application/json"),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "rule",
+        ),
     ];
     for (reply, status, what) in cases {
         assert_eq!(reply.status, status, "{what}: {}", reply.text);
         assert_eq!(reply.content_type, "application/problem+json", "{what}");
         let problem = reply.json();
         assert_eq!(problem["status"], status.as_u16());
-        assert!(problem["title"].is_string() && problem["detail"].is_string() && problem["type"].is_string());
+        assert!(
+            problem["title"].is_string()
+                && problem["detail"].is_string()
+                && problem["type"].is_string()
+        );
     }
     let big = "x".repeat(70 * 1024);
     let r = t
         .send(
             Request::post(path)
-                .header("authorization", format!("Bearer {}", t.tokens["liaison_pupr"]))
+                .header(
+                    "authorization",
+                    format!("Bearer {}", t.tokens["liaison_pupr"]),
+                )
                 .header("content-type", "application/json")
                 .body(Body::from(format!("{{\"notes\": \"{big}\"}}")))
                 .unwrap(),
@@ -373,13 +677,45 @@ async fn every_kind_of_bad_request_gets_its_own_clear_answer() {
         .await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text);
     // A state conflict and an unknown complaint.
-    let r = t.call(Method::POST, "/api/v1/complaints/ADU-1/respond", "liaison_pupr", Some(json!({"response": "x"})), None).await;
+    let r = t
+        .call(
+            Method::POST,
+            "/api/v1/complaints/ADU-1/respond",
+            "liaison_pupr",
+            Some(json!({"response": "x"})),
+            None,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let r = t.call(Method::POST, "/api/v1/complaints/ADU-1/close", "upp", Some(json!({})), None).await;
+    let r = t
+        .call(
+            Method::POST,
+            "/api/v1/complaints/ADU-1/close",
+            "upp",
+            Some(json!({})),
+            None,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
-    let r = t.call(Method::POST, "/api/v1/complaints/ADU-404/close", "upp", Some(json!({})), None).await;
+    let r = t
+        .call(
+            Method::POST,
+            "/api/v1/complaints/ADU-404/close",
+            "upp",
+            Some(json!({})),
+            None,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    let r = t.call(Method::POST, "/api/v1/complaints/bad%20id/close", "upp", Some(json!({})), None).await;
+    let r = t
+        .call(
+            Method::POST,
+            "/api/v1/complaints/bad%20id/close",
+            "upp",
+            Some(json!({})),
+            None,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     // Evidence that was never uploaded, and uploads that are not what they claim.
     let mut steps = disposed("PUPR");
@@ -388,7 +724,15 @@ async fn every_kind_of_bad_request_gets_its_own_clear_answer() {
     t.given("ADU-2", steps).await;
     let visit = json!({"visit_date": "2026-12-01", "location": "l", "parties_summoned": [{"name": "n", "position": "p"}],
         "findings": "f", "evidence": [{"sha256": "ab".repeat(32), "caption": "c"}]});
-    let r = t.call(Method::POST, "/api/v1/complaints/ADU-2/field-verification", "liaison_pupr", Some(visit), None).await;
+    let r = t
+        .call(
+            Method::POST,
+            "/api/v1/complaints/ADU-2/field-verification",
+            "liaison_pupr",
+            Some(visit),
+            None,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.json()["rule"], "evidence.unknown");
     let upload = |ct: &'static str, body: Vec<u8>| {
@@ -400,37 +744,87 @@ async fn every_kind_of_bad_request_gets_its_own_clear_answer() {
                 .unwrap(),
         )
     };
-    assert_eq!(upload("application/pdf", JPEG.to_vec()).await.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    assert_eq!(upload("image/jpeg", b"plain text".to_vec()).await.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(
+        upload("application/pdf", JPEG.to_vec()).await.status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
+    assert_eq!(
+        upload("image/jpeg", b"plain text".to_vec()).await.status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
     let mut huge = JPEG.to_vec();
     huge.resize(5000, 0);
-    assert_eq!(upload("image/jpeg", huge).await.status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(t.call(Method::GET, "/api/v1/nowhere", "upp", None, None).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(t.event_count().await, before + 4, "only the four given steps of ADU-2 were written");
+    assert_eq!(
+        upload("image/jpeg", huge).await.status,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    assert_eq!(
+        t.call(Method::GET, "/api/v1/nowhere", "upp", None, None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        t.event_count().await,
+        before + 4,
+        "only the four given steps of ADU-2 were written"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ba_is_a_printable_page_in_indonesian() {
     let t = TestApp::new(now()).await;
     let mut steps = clarified(true);
-    steps.push((fx::liaison("PUPR"), C::VerifyInField(fx::field_visit("2026-11-30"))));
-    steps.push((fx::liaison("PUPR"), C::IssueBa(fx::berita_acara("PUPR", "2026-11-30"))));
+    steps.push((
+        fx::liaison("PUPR"),
+        C::VerifyInField(fx::field_visit("2026-11-30")),
+    ));
+    steps.push((
+        fx::liaison("PUPR"),
+        C::IssueBa(fx::berita_acara("PUPR", "2026-11-30")),
+    ));
     t.given("ADU-1", steps).await;
-    let r = t.call(Method::GET, "/api/v1/complaints/ADU-1/ba", "head_pupr", None, None).await;
+    let r = t
+        .call(
+            Method::GET,
+            "/api/v1/complaints/ADU-1/ba",
+            "head_pupr",
+            None,
+            None,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.content_type.starts_with("text/html"));
-    for needle in ["Berita Acara Pemeriksaan Lapangan", "BA/045/PUPR/XII/2026", "Senin, 30 November 2026", "Kepala PUPR",
-        "Foto lokasi 1", "Penambalan dijadwalkan minggu ini", "Andi Pratama", "Mengetahui"] {
+    for needle in [
+        "Berita Acara Pemeriksaan Lapangan",
+        "BA/045/PUPR/XII/2026",
+        "Senin, 30 November 2026",
+        "Kepala PUPR",
+        "Foto lokasi 1",
+        "Penambalan dijadwalkan minggu ini",
+        "Andi Pratama",
+        "Mengetahui",
+    ] {
         assert!(r.text.contains(needle), "the BA lacks {needle}");
     }
-    let other = t.call(Method::GET, "/api/v1/complaints/ADU-1/ba", "liaison_dinkes", None, None).await;
+    let other = t
+        .call(
+            Method::GET,
+            "/api/v1/complaints/ADU-1/ba",
+            "liaison_dinkes",
+            None,
+            None,
+        )
+        .await;
     assert_eq!(other.status, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openapi_document_matches_the_routes() {
     let t = TestApp::new(now()).await;
-    let r = t.call(Method::GET, "/api/v1/openapi.json", "anonymous", None, None).await;
+    let r = t
+        .call(Method::GET, "/api/v1/openapi.json", "anonymous", None, None)
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     let doc = r.json();
     let mut documented: Vec<(String, String)> = Vec::new();
@@ -440,20 +834,33 @@ async fn the_openapi_document_matches_the_routes() {
         }
     }
     documented.sort();
-    let mut routed: Vec<(String, String)> =
-        workflow_host::http::routes().into_iter().map(|(m, p)| (m.to_string(), p.to_owned())).collect();
+    let mut routed: Vec<(String, String)> = workflow_host::http::routes()
+        .into_iter()
+        .map(|(m, p)| (m.to_string(), p.to_owned()))
+        .collect();
     routed.sort();
     assert_eq!(documented, routed, "the document lists exactly the routes");
     // And every listed route is served (not the 404 fallback, not 405).
     for (method, path) in routed {
-        let concrete = path.replace("{id}", "ADU-1").replace("{sha256}", &"0".repeat(64));
-        let r = t.call(method.parse().unwrap(), &concrete, "anonymous", None, None).await;
+        let concrete = path
+            .replace("{id}", "ADU-1")
+            .replace("{sha256}", &"0".repeat(64));
+        let r = t
+            .call(method.parse().unwrap(), &concrete, "anonymous", None, None)
+            .await;
         let served = r.status != StatusCode::METHOD_NOT_ALLOWED
             && !(r.status == StatusCode::NOT_FOUND && r.text.contains("no such route"));
-        assert!(served, "{method} {path} is not routed: {} {}", r.status, r.text);
+        assert!(
+            served,
+            "{method} {path} is not routed: {} {}",
+            r.status, r.text
+        );
     }
     let register = &doc["paths"]["/api/v1/complaints"]["post"];
-    assert_eq!(register["requestBody"]["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/RegisterRequest");
+    assert_eq!(
+        register["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/RegisterRequest"
+    );
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
     let _ = Role::Upp;
 }
@@ -491,7 +898,12 @@ mod junk {
         let strategy = (
             0..routes.len(),
             junk_body(),
-            prop::option::of(prop_oneof![Just("application/json"), Just("text/plain"), Just("image/jpeg"), Just("x/y;;")]),
+            prop::option::of(prop_oneof![
+                Just("application/json"),
+                Just("text/plain"),
+                Just("image/jpeg"),
+                Just("x/y;;")
+            ]),
             junk_header(),
             junk_header(),
             0usize..3,
@@ -499,11 +911,16 @@ mod junk {
         runner
             .run(&strategy, |(route, body, content_type, key, auth, who)| {
                 let (method, path) = &routes[route];
-                let path = path.replace("{id}", "ADU-1").replace("{sha256}", &"a".repeat(64));
+                let path = path
+                    .replace("{id}", "ADU-1")
+                    .replace("{sha256}", &"a".repeat(64));
                 let mut req = Request::builder().method(method.clone()).uri(&path);
                 req = match who {
                     0 => req.header("authorization", format!("Bearer {}", t.tokens["upp"])),
-                    1 => req.header("authorization", format!("Bearer {}", t.tokens["liaison_pupr"])),
+                    1 => req.header(
+                        "authorization",
+                        format!("Bearer {}", t.tokens["liaison_pupr"]),
+                    ),
                     _ => match &auth {
                         Some(a) => req.header("authorization", a.as_str()),
                         None => req,
@@ -515,10 +932,21 @@ mod junk {
                 if let Some(k) = &key {
                     req = req.header("idempotency-key", k.as_str());
                 }
-                let reply = tokio::task::block_in_place(|| handle.block_on(t.send(req.body(Body::from(body.clone())).unwrap())));
-                prop_assert!(!reply.status.is_server_error(), "{method} {path}: {} {}", reply.status, reply.text);
+                let reply = tokio::task::block_in_place(|| {
+                    handle.block_on(t.send(req.body(Body::from(body.clone())).unwrap()))
+                });
+                prop_assert!(
+                    !reply.status.is_server_error(),
+                    "{method} {path}: {} {}",
+                    reply.status,
+                    reply.text
+                );
                 if *method == Method::POST {
-                    prop_assert!(reply.status.is_client_error(), "{method} {path} accepted junk: {}", reply.text);
+                    prop_assert!(
+                        reply.status.is_client_error(),
+                        "{method} {path} accepted junk: {}",
+                        reply.text
+                    );
                 }
                 Ok(())
             })
