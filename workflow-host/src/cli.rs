@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
-use workflow_core::{Actor, ComplaintServices, Role};
+use workflow_core::{Actor, ComplaintServices, HolidayTable, Role, SlaPolicy, WorkingCalendar};
 use workflow_store::audit::ExportFormat;
 use workflow_store::views::BoardStatus;
 use workflow_store::Store;
@@ -25,6 +25,16 @@ pub struct Cli {
     /// Print listings as JSON for programs instead of tables for people.
     #[arg(long, global = true)]
     pub json: bool,
+
+    /// A holiday table amendment (CSV: date,kind,name_id,name_en,source) laid over the
+    /// shipped table; deadlines still running are recomputed when it changes.
+    #[arg(long, global = true, env = "ADUAN_HOLIDAYS")]
+    pub holidays: Option<PathBuf>,
+
+    /// The SLA policy as JSON (durations per step and category, at-risk margin, time
+    /// zone); default: 3 working days per step, WIB.
+    #[arg(long, global = true, env = "ADUAN_SLA_POLICY")]
+    pub sla_policy: Option<PathBuf>,
 
     /// The verb.
     #[command(subcommand)]
@@ -148,9 +158,36 @@ pub enum TokenAction {
     },
 }
 
+/// The calendar and policy the arguments name.
+pub fn services(
+    holidays: Option<&std::path::Path>,
+    policy: Option<&std::path::Path>,
+) -> anyhow::Result<ComplaintServices> {
+    let mut table = HolidayTable::builtin();
+    if let Some(path) = holidays {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let amendment =
+            HolidayTable::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        table = table.amended_by(&amendment);
+    }
+    let policy: SlaPolicy = match policy {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        }
+        None => SlaPolicy::default(),
+    };
+    Ok(ComplaintServices {
+        calendar: std::sync::Arc::new(WorkingCalendar::new(table)),
+        policy: std::sync::Arc::new(policy),
+    })
+}
+
 /// Opens the store the arguments name.
-pub async fn open_store(url: &str) -> anyhow::Result<Store> {
-    Ok(Store::open(url, ComplaintServices::builtin()).await?)
+pub async fn open_store(url: &str, services: ComplaintServices) -> anyhow::Result<Store> {
+    Ok(Store::open(url, services).await?)
 }
 
 /// Runs the chosen verb.
@@ -171,7 +208,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             cli.json,
         );
     }
-    let store = open_store(&cli.database_url).await?;
+    let services = services(cli.holidays.as_deref(), cli.sla_policy.as_deref())?;
+    let store = open_store(&cli.database_url, services).await?;
     let result = match cli.command {
         Command::Demo => crate::demo::run(&store, cli.json).await,
         Command::Serve {

@@ -335,7 +335,8 @@ fn kept_response(kept: KeptAnswer, fingerprint: &str) -> Result<Response, ApiErr
 }
 
 macro_rules! command_route {
-    ($name:ident, $dto:ty, $path:literal, |$req:ident, $state:ident| $make:expr) => {
+    ($(#[doc = $doc:literal])* $name:ident, $dto:ty, $path:literal, |$req:ident, $state:ident| $make:expr) => {
+        $(#[doc = $doc])*
         #[utoipa::path(post, path = concat!("/api/v1/complaints/{id}/", $path), tag = "commands",
             params(("id" = String, Path, description = "complaint id"),
                    ("Idempotency-Key" = Option<String>, Header, description = "the same key twice does the work once")),
@@ -357,41 +358,60 @@ macro_rules! command_route {
     };
 }
 
-command_route!(dispose, DisposeRequest, "dispose", |req, state| req
-    .into_command());
-command_route!(return_complaint, ReturnRequest, "return", |req, state| req
-    .into_command());
-command_route!(review, ReviewRequest, "review", |req, state| req
+command_route!(
+    /// Dispose (or re-dispose) to an agency and its liaison officer (upp, coordinator).
+    dispose, DisposeRequest, "dispose", |req, state| req
     .into_command());
 command_route!(
+    /// Send back as not this agency's matter (liaison of the agency).
+    return_complaint, ReturnRequest, "return", |req, state| req
+    .into_command());
+command_route!(
+    /// Completeness review: complete, missing items, notes (liaison).
+    review, ReviewRequest, "review", |req, state| req
+    .into_command());
+command_route!(
+    /// Ask the complainant for what the review found missing; clocks pause (liaison).
     request_information,
     RequestInformationRequest,
     "request-information",
     |req, state| req.into_command()
 );
 command_route!(
+    /// Record the complainant's answer; clocks resume (upp).
     provide_information,
     ProvideInformationRequest,
     "provide-information",
     |req, state| req.into_command(&state.evidence)?
 );
-command_route!(reject, RejectRequest, "reject", |req, state| req
-    .into_command());
-command_route!(clarify, ClarifyRequest, "clarify", |req, state| req
+command_route!(
+    /// Not followed up: incomplete and unclear, with the reason (liaison).
+    reject, RejectRequest, "reject", |req, state| req
     .into_command());
 command_route!(
+    /// Conclude step 2: field examination needed or not, and why (liaison).
+    clarify, ClarifyRequest, "clarify", |req, state| req
+    .into_command());
+command_route!(
+    /// Record a field visit: date, place, parties, findings, uploaded photos (liaison).
     field_verification,
     FieldVerificationRequest,
     "field-verification",
     |req, state| req.into_command(&state.evidence)?
 );
-command_route!(issue_ba, BaRequest, "ba", |req, state| req.into_command());
-command_route!(respond, RespondRequest, "respond", |req, state| req
+command_route!(
+    /// Issue the Berita Acara to the head of the agency (liaison).
+    issue_ba, BaRequest, "ba", |req, state| req.into_command());
+command_route!(
+    /// Answer the complainant (liaison).
+    respond, RespondRequest, "respond", |req, state| req
     .into_command());
-command_route!(close, CloseRequest, "close", |req, state| req
+command_route!(
+    /// Close after the response (upp).
+    close, CloseRequest, "close", |req, state| req
     .into_command());
 
-/// Register a complaint arriving from LAPOR!-SP4N.
+/// Register a complaint arriving from LAPOR!-SP4N (upp); 201 and its id.
 #[utoipa::path(post, path = "/api/v1/complaints", tag = "commands", request_body = RegisterRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "the same key twice does the work once")),
     responses((status = 201, body = CommandAnswer), (status = 400), (status = 401), (status = 403), (status = 409),
@@ -419,7 +439,7 @@ async fn register(
     .await
 }
 
-/// Upload a photo or scan (raw bytes; JPEG, PNG, WebP, GIF or PDF).
+/// Upload a photo or scan as raw bytes: JPEG, PNG, WebP, GIF or PDF (liaison, upp).
 #[utoipa::path(post, path = "/api/v1/evidence", tag = "evidence",
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 201, body = EvidenceAnswer), (status = 401), (status = 403), (status = 413), (status = 415)),
@@ -447,7 +467,7 @@ async fn upload_evidence(
     Ok((StatusCode::CREATED, Json(answer)).into_response())
 }
 
-/// Download an uploaded photo or scan.
+/// Download an uploaded photo or scan (any role).
 #[utoipa::path(get, path = "/api/v1/evidence/{sha256}", tag = "evidence",
     params(("sha256" = String, Path)), responses((status = 200), (status = 401), (status = 404)),
     security(("bearer" = [])))]
@@ -489,7 +509,7 @@ pub struct ListQuery {
     pub limit: Option<u32>,
 }
 
-/// List complaints (agency-scoped roles see their agency's only).
+/// List complaints, filtered and paginated (all; liaison and head see their agency's only).
 #[utoipa::path(get, path = "/api/v1/complaints", tag = "views", params(ListQuery),
     responses((status = 200), (status = 400), (status = 401), (status = 403)), security(("bearer" = [])))]
 async fn list(
@@ -568,7 +588,7 @@ async fn note_identity_read(
     Ok(())
 }
 
-/// A complaint in detail, with its SLA clocks; the complainant per role and confidentiality.
+/// A complaint in detail with its SLA clocks; identity per role and confidentiality (all, scoped).
 #[utoipa::path(get, path = "/api/v1/complaints/{id}", tag = "views", params(("id" = String, Path)),
     responses((status = 200), (status = 401), (status = 403), (status = 404)), security(("bearer" = [])))]
 async fn detail(
@@ -602,7 +622,7 @@ async fn detail(
     Ok(Json(body).into_response())
 }
 
-/// The Berita Acara as a printable page (HTML, in Indonesian).
+/// The Berita Acara as a printable HTML page in Indonesian (all, scoped).
 #[utoipa::path(get, path = "/api/v1/complaints/{id}/ba", tag = "views", params(("id" = String, Path)),
     responses((status = 200, content_type = "text/html"), (status = 401), (status = 403), (status = 404)),
     security(("bearer" = [])))]
@@ -625,7 +645,7 @@ pub struct AsOf {
     pub as_of: Option<DateTime<Utc>>,
 }
 
-/// A complaint's state, SLA clocks and timeline as of an instant, from the log alone.
+/// State, SLA clocks and timeline as of an instant, from the log alone (upp, apip, coordinator).
 #[utoipa::path(get, path = "/api/v1/complaints/{id}/history", tag = "audit", params(("id" = String, Path), AsOf),
     responses((status = 200), (status = 400), (status = 401), (status = 403), (status = 404)), security(("bearer" = [])))]
 async fn history(
@@ -663,7 +683,7 @@ async fn history(
     Ok(Json(body).into_response())
 }
 
-/// The raw stored events of a complaint, with their hashes.
+/// The raw stored events of a complaint with their hashes (apip, upp).
 #[utoipa::path(get, path = "/api/v1/complaints/{id}/events", tag = "audit", params(("id" = String, Path)),
     responses((status = 200), (status = 401), (status = 403), (status = 404)), security(("bearer" = [])))]
 async fn events(
@@ -709,7 +729,7 @@ pub struct SlaQuery {
     pub agency: Option<String>,
 }
 
-/// The SLA board: running duties and their deadlines, now.
+/// The SLA board: running duties and their deadlines now (all, scoped).
 #[utoipa::path(get, path = "/api/v1/sla", tag = "views", params(SlaQuery),
     responses((status = 200), (status = 400), (status = 401), (status = 403)), security(("bearer" = [])))]
 async fn sla(
@@ -743,7 +763,7 @@ async fn sla(
     Ok(Json(json!({ "as_of": now, "entries": board })).into_response())
 }
 
-/// Walk the whole log and check every hash (APIP).
+/// Walk the whole log and check every hash (apip).
 #[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit",
     responses((status = 200), (status = 401), (status = 403)), security(("bearer" = [])))]
 async fn audit_verify(
@@ -755,7 +775,7 @@ async fn audit_verify(
     Ok(Json(json!({ "ok": report.ok(), "report": report })).into_response())
 }
 
-/// Liveness and store reachability.
+/// Liveness and store reachability, with projection lag (anyone).
 #[utoipa::path(get, path = "/api/v1/health", tag = "service", responses((status = 200), (status = 503)))]
 async fn health(State(state): State<AppState>) -> Result<Response, ApiError> {
     let projections =

@@ -954,3 +954,22 @@ mod junk {
         assert_eq!(t.event_count().await, before, "junk wrote nothing");
     }
 }
+
+#[test]
+fn docs_api_md_lists_the_routes_of_the_openapi_document() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/api.md");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let (begin, end) = ("<!-- routes:begin -->\n", "<!-- routes:end -->");
+    let start = text.find(begin).expect("begin marker") + begin.len();
+    let stop = text.find(end).expect("end marker");
+    let table = workflow_host::http::openapi::markdown_routes();
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        std::fs::write(&path, format!("{}{table}{}", &text[..start], &text[stop..])).unwrap();
+        return;
+    }
+    assert_eq!(
+        &text[start..stop],
+        table,
+        "docs/api.md is out of date: UPDATE_DOCS=1 cargo test -p workflow-host --test api"
+    );
+}

@@ -176,3 +176,41 @@ fn a_bad_database_url_fails_with_a_one_line_reason() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("mysql://"));
 }
+
+#[test]
+fn a_holiday_amendment_moves_the_deadlines_of_running_duties() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(aduan_in(dir.path(), &["demo"]).status.success());
+    let due = |extra: &[&str]| {
+        let mut args = extra.to_vec();
+        args.extend(["sla", "--json", "--at", "2026-12-21T03:00:00Z"]);
+        let out = aduan_in(dir.path(), &args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let board: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        board["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["complaint_id"] == "ADU-2026-0006")
+            .map(|e| e["due_at"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    let before = due(&[]);
+    std::fs::write(
+        dir.path().join("amend.csv"),
+        "date,kind,name_id,name_en,source\n2026-12-22,cuti_bersama,Cuti Tambahan,Extra leave,SKB perubahan\n",
+    )
+    .unwrap();
+    let after = due(&["--holidays", "amend.csv"]);
+    assert!(before.starts_with("2026-12-23"), "{before}");
+    assert!(
+        after.starts_with("2026-12-28"),
+        "with 22 December off and Christmas, due after the weekend: {after}"
+    );
+    let bad = aduan_in(dir.path(), &["--holidays", "missing.csv", "sla"]);
+    assert!(!bad.status.success());
+}

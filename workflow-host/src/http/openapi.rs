@@ -46,7 +46,7 @@ impl Modify for Bearer {
 )]
 pub struct ApiDoc;
 
-/// The OpenAPI document of this API.
+/// This OpenAPI document (anyone).
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "service", responses((status = 200)))]
 pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
@@ -79,4 +79,18 @@ pub fn routes() -> Vec<(Method, &'static str)> {
         (Method::GET, "/api/v1/openapi.json"),
         (Method::GET, "/api/v1/health"),
     ]
+}
+
+/// The route table of `docs/api.md`, rendered from the document.
+pub fn markdown_routes() -> String {
+    let doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    let mut out = String::from("| method | path | what (who) |\n|---|---|---|\n");
+    for (method, path) in routes() {
+        let summary = doc["paths"][path][method.as_str().to_lowercase()]["summary"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        out.push_str(&format!("| {method} | `{path}` | {summary} |\n"));
+    }
+    out
 }
