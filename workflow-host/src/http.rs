@@ -792,16 +792,32 @@ async fn health(State(state): State<AppState>) -> Result<Response, ApiError> {
     .into_response())
 }
 
-/// Logs every request with its status and duration.
+/// Logs every request with its status and duration, and turns a panic in a handler
+/// into a 500 problem instead of a dropped connection.
 pub async fn log_requests(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    use futures::FutureExt;
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let started = std::time::Instant::now();
-    let response = next.run(request).await;
-    tracing::info!(%method, %path, status = response.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
+    let response = match std::panic::AssertUnwindSafe(next.run(request))
+        .catch_unwind()
+        .await
+    {
+        Ok(response) => response,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            ApiError::Internal(format!("handler panicked: {what}")).into_response()
+        }
+    };
+    let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    tracing::info!(%method, %path, status = response.status().as_u16(), ms, "request");
     response
 }
 

@@ -973,3 +973,33 @@ fn docs_api_md_lists_the_routes_of_the_openapi_document() {
         "docs/api.md is out of date: UPDATE_DOCS=1 cargo test -p workflow-host --test api"
     );
 }
+
+#[tokio::test]
+async fn a_panic_in_a_handler_is_a_500_problem_not_a_dropped_connection() {
+    let router = Router::new()
+        .route(
+            "/boom",
+            axum::routing::get(|| async {
+                if true {
+                    panic!("boom");
+                }
+                "never"
+            }),
+        )
+        .layer(axum::middleware::from_fn(workflow_host::http::log_requests));
+    let response = router
+        .oneshot(Request::get("/boom").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let problem: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        problem["detail"], "internal error",
+        "the panic's text stays in the log"
+    );
+}
