@@ -1,0 +1,626 @@
+//! The engine against bare cqrs-es and the machine's limits, in one run.
+//!
+//! `cargo bench -p workflow-store --bench engine -- [--quick] [--out FILE] [--sizes …]`
+//!
+//! Every figure is printed with its anchor measured in the same run on the same
+//! database settings, and the ratio between them; the same goes to a JSON file
+//! (default `target/bench/engine.json`). PostgreSQL rows need `TEST_DATABASE_URL`
+//! (`scripts/with-postgres` sets it). See `docs/BENCHMARKS.md`.
+
+use std::io::Write;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::persist::PersistedEventStore;
+use cqrs_es::{Aggregate, CqrsFramework, DomainEvent};
+use futures::TryStreamExt;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Executor, Row as _};
+use workflow_core::complaint::command::ComplaintCommand as C;
+use workflow_core::fixtures::*;
+use workflow_core::{Actor, ComplaintEvent, EventBody};
+use workflow_store::audit::ExportFormat;
+use workflow_store::chain::{event_hash, ChainInput, GENESIS};
+use workflow_store::testing::{Backend, TestDb};
+use workflow_store::views::BoardStatus;
+use workflow_store::{timestamp, Store};
+
+// ---------------------------------------------------------------- the anchor aggregate
+
+#[derive(Default, Serialize, Deserialize)]
+struct Counter {
+    n: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Incremented;
+
+impl DomainEvent for Incremented {
+    fn event_type(&self) -> String {
+        "Incremented".into()
+    }
+    fn event_version(&self) -> String {
+        "1".into()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("never")]
+struct Never;
+
+impl Aggregate for Counter {
+    const TYPE: &'static str = "counter";
+    type Command = ();
+    type Event = Incremented;
+    type Error = Never;
+    type Services = ();
+
+    async fn handle(&mut self, _: (), _: &(), sink: &EventSink<Self>) -> Result<(), Never> {
+        sink.write(Incremented, self).await;
+        Ok(())
+    }
+
+    fn apply(&mut self, _: Incremented) {
+        self.n += 1;
+    }
+}
+
+const SQLITE_ES_SCHEMA: &str = "CREATE TABLE events (aggregate_type text NOT NULL, aggregate_id text NOT NULL, \
+    sequence integer CHECK (sequence >= 0) NOT NULL, event_type text NOT NULL, event_version text NOT NULL, \
+    payload text NOT NULL, metadata text NOT NULL, PRIMARY KEY (aggregate_type, aggregate_id, sequence)) STRICT; \
+    CREATE TABLE raw_rows (id integer PRIMARY KEY, v text NOT NULL);";
+const POSTGRES_ES_SCHEMA: &str = "CREATE TABLE events (aggregate_type text NOT NULL, aggregate_id text NOT NULL, \
+    sequence bigint CHECK (sequence >= 0) NOT NULL, event_type text NOT NULL, event_version text NOT NULL, \
+    payload json NOT NULL, metadata json NOT NULL, PRIMARY KEY (aggregate_type, aggregate_id, sequence)); \
+    CREATE TABLE raw_rows (id bigserial PRIMARY KEY, v text NOT NULL);";
+
+enum Bare {
+    Sqlite(CqrsFramework<Counter, PersistedEventStore<sqlite_es::SqliteEventRepository, Counter>>, sqlx::SqlitePool),
+    Postgres(CqrsFramework<Counter, PersistedEventStore<postgres_es::PostgresEventRepository, Counter>>, sqlx::PgPool),
+}
+
+impl Bare {
+    async fn new(db: &TestDb) -> Bare {
+        match db.backend {
+            Backend::Sqlite => {
+                let options = SqliteConnectOptions::from_str(&db.url)
+                    .unwrap()
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Full)
+                    .busy_timeout(Duration::from_secs(10));
+                let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await.unwrap();
+                pool.execute(SQLITE_ES_SCHEMA).await.unwrap();
+                let store = PersistedEventStore::new_event_store(sqlite_es::SqliteEventRepository::new(pool.clone()));
+                Bare::Sqlite(CqrsFramework::new(store, vec![], ()), pool)
+            }
+            Backend::Postgres => {
+                let pool = sqlx::postgres::PgPoolOptions::new().max_connections(16).connect(&db.url).await.unwrap();
+                pool.execute(POSTGRES_ES_SCHEMA).await.unwrap();
+                let store = PersistedEventStore::new_event_store(postgres_es::PostgresEventRepository::new(pool.clone()));
+                Bare::Postgres(CqrsFramework::new(store, vec![], ()), pool)
+            }
+        }
+    }
+
+    async fn inc(&self, id: &str) {
+        match self {
+            Bare::Sqlite(c, _) => c.execute(id, ()).await.unwrap(),
+            Bare::Postgres(c, _) => c.execute(id, ()).await.unwrap(),
+        }
+    }
+
+    async fn raw_insert(&self, v: &str) {
+        match self {
+            Bare::Sqlite(_, pool) => {
+                let mut tx = pool.begin().await.unwrap();
+                sqlx::query("INSERT INTO raw_rows (v) VALUES (?)").bind(v).execute(&mut *tx).await.unwrap();
+                tx.commit().await.unwrap();
+            }
+            Bare::Postgres(_, pool) => {
+                let mut tx = pool.begin().await.unwrap();
+                sqlx::query("INSERT INTO raw_rows (v) VALUES ($1)").bind(v).execute(&mut *tx).await.unwrap();
+                tx.commit().await.unwrap();
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- measuring
+
+#[derive(Serialize)]
+struct Figure {
+    backend: String,
+    work: String,
+    figure: f64,
+    unit: String,
+    anchor: String,
+    anchor_figure: f64,
+    /// figure / anchor for rates; anchor / figure for latencies (higher is better).
+    ratio: f64,
+}
+
+struct Report {
+    rows: Vec<Figure>,
+}
+
+impl Report {
+    fn rate(&mut self, backend: &str, work: String, ops: f64, anchor: &str, anchor_ops: f64) {
+        let row = Figure {
+            backend: backend.into(),
+            work,
+            figure: ops,
+            unit: "ops/s".into(),
+            anchor: anchor.into(),
+            anchor_figure: anchor_ops,
+            ratio: ops / anchor_ops,
+        };
+        println!(
+            "{:<9} {:<58} {:>12.0} {:<6} | {:<44} {:>12.0}  {:>6.2}x",
+            row.backend, row.work, row.figure, row.unit, row.anchor, row.anchor_figure, row.ratio
+        );
+        self.rows.push(row);
+    }
+
+    fn latency(&mut self, backend: &str, work: String, ms: f64, anchor: &str, anchor_ms: f64) {
+        let row = Figure {
+            backend: backend.into(),
+            work,
+            figure: ms,
+            unit: "ms".into(),
+            anchor: anchor.into(),
+            anchor_figure: anchor_ms,
+            ratio: anchor_ms / ms,
+        };
+        println!(
+            "{:<9} {:<58} {:>12.3} {:<6} | {:<44} {:>12.3}  {:>6.2}x",
+            row.backend, row.work, row.figure, row.unit, row.anchor, row.anchor_figure, row.ratio
+        );
+        self.rows.push(row);
+    }
+
+    fn memory(&mut self, backend: &str, work: String, kib: f64, anchor: &str, anchor_kib: f64) {
+        let row = Figure {
+            backend: backend.into(),
+            work,
+            figure: kib / 1024.0,
+            unit: "MiB".into(),
+            anchor: anchor.into(),
+            anchor_figure: anchor_kib / 1024.0,
+            ratio: anchor_kib / kib,
+        };
+        println!(
+            "{:<9} {:<58} {:>12.1} {:<6} | {:<44} {:>12.1}  {:>6.2}x",
+            row.backend, row.work, row.figure, row.unit, row.anchor, row.anchor_figure, row.ratio
+        );
+        self.rows.push(row);
+    }
+}
+
+/// Runs `total` operations spread over `tasks` tasks; returns operations per second.
+async fn concurrently<F, Fut>(tasks: usize, total: usize, op: F) -> f64
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let op = Arc::new(op);
+    let started = Instant::now();
+    let mut handles = Vec::new();
+    for t in 0..tasks {
+        let op = Arc::clone(&op);
+        handles.push(tokio::spawn(async move {
+            let mut i = t;
+            while i < total {
+                op(i).await;
+                i += tasks;
+            }
+        }));
+    }
+    for h in handles {
+        h.await.unwrap();
+    }
+    total as f64 / started.elapsed().as_secs_f64()
+}
+
+fn now() -> DateTime<Utc> {
+    wib("2026-11-30 09:00")
+}
+
+async fn execute(store: &Store, id: &str, command_id: String, actor: Actor, command: C) {
+    store.engine().execute(id, cmd(&command_id, actor, now(), command), None).await.unwrap();
+}
+
+// ---------------------------------------------------------------- synthetic logs
+
+/// Appends `complaints` complaints of `per` events each straight into the log, with a
+/// valid hash chain, in large transactions: a big log in seconds, not hours.
+async fn bulk_log(db: &TestDb, complaints: usize, per: usize) {
+    let mut raw = db.raw().await;
+    let insert = format!(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+         VALUES ('complaint', $1, $2, $3, '1', {}, {})",
+        db.json_param(4),
+        db.json_param(5)
+    );
+    let bodies: Vec<(Actor, EventBody)> = {
+        let mut b = vec![
+            (upp(), EventBody::Received(registration())),
+            (upp(), EventBody::Disposed(disposition("PUPR"))),
+            (liaison("PUPR"), EventBody::Reviewed(complete_review())),
+            (liaison("PUPR"), EventBody::Clarified(clarification(true))),
+        ];
+        while b.len() < per {
+            b.push((liaison("PUPR"), EventBody::FieldVerified(field_visit("2026-11-30"))));
+        }
+        b.truncate(per);
+        b
+    };
+    let begin = if db.backend == Backend::Sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" };
+    let mut in_tx = 0;
+    raw.execute(begin).await.unwrap();
+    for c in 0..complaints {
+        let id = format!("BULK-{c:08}");
+        let mut prev = GENESIS.to_owned();
+        for (s, (actor, body)) in bodies.iter().enumerate() {
+            let event = ComplaintEvent {
+                at: now(),
+                by: actor.clone(),
+                command_id: workflow_core::CommandId(format!("{id}-{s}")),
+                body: body.clone(),
+            };
+            let payload = serde_json::to_value(&event).unwrap();
+            let mut metadata = json!({"command_id": format!("{id}-{s}"), "actor": actor.user.0, "role": actor.role.as_str(), "prev_hash": prev});
+            let hash = event_hash(&ChainInput {
+                aggregate_type: "complaint",
+                aggregate_id: &id,
+                sequence: s as u64 + 1,
+                event_type: body.event_type(),
+                event_version: "1",
+                payload: &payload,
+                metadata: &metadata,
+            });
+            metadata["hash"] = json!(hash.clone());
+            prev = hash;
+            sqlx::query(&insert)
+                .bind(&id)
+                .bind(s as i64 + 1)
+                .bind(body.event_type())
+                .bind(payload.to_string())
+                .bind(metadata.to_string())
+                .execute(&mut raw)
+                .await
+                .unwrap();
+            in_tx += 1;
+            if in_tx == 2000 {
+                raw.execute("COMMIT").await.unwrap();
+                raw.execute(begin).await.unwrap();
+                in_tx = 0;
+            }
+        }
+    }
+    raw.execute("COMMIT").await.unwrap();
+}
+
+/// A plain ordered fetch of every stored row, as text: the anchor of the log walks.
+async fn plain_fetch(db: &TestDb, hash: bool) -> (usize, f64) {
+    let mut raw = db.raw().await;
+    let cast = if db.backend == Backend::Postgres { "::text" } else { "" };
+    let sql = format!("SELECT aggregate_id, sequence, event_type, payload{cast} AS payload, metadata{cast} AS metadata FROM events ORDER BY position");
+    let started = Instant::now();
+    let mut rows = sqlx::query(&sql).fetch(&mut raw);
+    let mut n = 0;
+    let mut hasher = Sha256::new();
+    while let Some(row) = rows.try_next().await.unwrap() {
+        let payload: String = row.get("payload");
+        let metadata: String = row.get("metadata");
+        if hash {
+            hasher.update(payload.as_bytes());
+            hasher.update(metadata.as_bytes());
+        }
+        n += 1;
+    }
+    std::hint::black_box(hasher.finalize());
+    (n, n as f64 / started.elapsed().as_secs_f64())
+}
+
+// ---------------------------------------------------------------- peak memory
+
+fn peak_rss_kib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_owned))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        .unwrap_or(0.0)
+}
+
+/// In a child process (so that peaks do not mix): open the store and run one walk.
+async fn rss_child(what: &str, url: &str) {
+    let store = Store::open(url, workflow_core::ComplaintServices::builtin()).await.unwrap();
+    let base = peak_rss_kib();
+    match what {
+        "rebuild" => {
+            store.projector().rebuild("complaints", |_| {}).await.unwrap();
+        }
+        "verify" => {
+            assert!(store.verify(None, None, |_| {}).await.unwrap().ok());
+        }
+        _ => {
+            store.export(None, ExportFormat::Jsonl, &mut std::io::sink(), |_| {}).await.unwrap();
+        }
+    }
+    println!("{base} {}", peak_rss_kib());
+}
+
+fn rss_of(what: &str, url: &str) -> (f64, f64) {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--rss-child", what, url])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().last().unwrap_or("0 0");
+    let mut it = line.split_whitespace().map(|v| v.parse::<f64>().unwrap_or(0.0));
+    (it.next().unwrap_or(0.0), it.next().unwrap_or(0.0))
+}
+
+// ---------------------------------------------------------------- the run
+
+struct Sizes {
+    commands: usize,
+    history_ops: usize,
+    histories: Vec<usize>,
+    log_complaints: usize,
+    open: Vec<usize>,
+    rss_complaints: usize,
+}
+
+async fn bench_backend(backend: Backend, sizes: &Sizes, report: &mut Report) {
+    let name = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    // Commands creating new complaints, against the counter on bare cqrs-es and raw rows.
+    for tasks in [1usize, 16] {
+        let db = TestDb::new(backend, &format!("bench_new_{tasks}")).await;
+        let store = Arc::new(db.open().await);
+        let s = Arc::clone(&store);
+        let ours = concurrently(tasks, sizes.commands, move |i| {
+            let s = Arc::clone(&s);
+            async move { execute(&s, &format!("ADU-{i}"), format!("c{i}"), upp(), C::Register(registration())).await }
+        })
+        .await;
+        let anchor_db = TestDb::new(backend, &format!("bench_bare_{tasks}")).await;
+        let bare = Arc::new(Bare::new(&anchor_db).await);
+        let b = Arc::clone(&bare);
+        let counter = concurrently(tasks, sizes.commands, move |i| {
+            let b = Arc::clone(&b);
+            async move { b.inc(&format!("counter-{i}")).await }
+        })
+        .await;
+        let b = Arc::clone(&bare);
+        let raw = concurrently(tasks, sizes.commands, move |i| {
+            let b = Arc::clone(&b);
+            async move { b.raw_insert(&format!("row-{i}")).await }
+        })
+        .await;
+        report.rate(name, format!("register new complaints, {tasks} task(s)"), ours, "counter on bare cqrs-es", counter);
+        report.rate(name, format!("register new complaints, {tasks} task(s)"), ours, "one-row INSERT transactions", raw);
+        store.close().await;
+    }
+    // Commands on complaints with a history.
+    for &len in &sizes.histories {
+        let db = TestDb::new(backend, &format!("bench_hist_{len}")).await;
+        let store = db.open().await;
+        let complaints = 4;
+        for c in 0..complaints {
+            let id = format!("H-{c}");
+            execute(&store, &id, format!("{id}-r"), upp(), C::Register(registration())).await;
+            execute(&store, &id, format!("{id}-d"), upp(), C::Dispose(disposition("PUPR"))).await;
+            execute(&store, &id, format!("{id}-v"), liaison("PUPR"), C::Review(complete_review())).await;
+            execute(&store, &id, format!("{id}-c"), liaison("PUPR"), C::Clarify(clarification(true))).await;
+            for k in 4..len {
+                execute(&store, &id, format!("{id}-f{k}"), liaison("PUPR"), C::VerifyInField(field_visit("2026-11-30"))).await;
+            }
+        }
+        let started = Instant::now();
+        for i in 0..sizes.history_ops {
+            let id = format!("H-{}", i % complaints);
+            execute(&store, &id, format!("op-{i}"), liaison("PUPR"), C::VerifyInField(field_visit("2026-11-30"))).await;
+        }
+        let ours = sizes.history_ops as f64 / started.elapsed().as_secs_f64();
+        let anchor_db = TestDb::new(backend, &format!("bench_hist_bare_{len}")).await;
+        let bare = Bare::new(&anchor_db).await;
+        for c in 0..complaints {
+            for _ in 0..len {
+                bare.inc(&format!("counter-{c}")).await;
+            }
+        }
+        let started = Instant::now();
+        for i in 0..sizes.history_ops {
+            bare.inc(&format!("counter-{}", i % complaints)).await;
+        }
+        let counter = sizes.history_ops as f64 / started.elapsed().as_secs_f64();
+        report.rate(name, format!("a command on a complaint with {len} events"), ours, "counter with as many events", counter);
+        store.close().await;
+    }
+    // Walks over a log: rebuild, verify, export.
+    let db = TestDb::new(backend, "bench_log").await;
+    let store = db.open().await;
+    bulk_log(&db, sizes.log_complaints, 10).await;
+    let events = sizes.log_complaints * 10;
+    let (_, fetch) = plain_fetch(&db, false).await;
+    let (_, fetch_hash) = plain_fetch(&db, true).await;
+    let started = Instant::now();
+    store.projector().rebuild("complaints", |_| {}).await.unwrap();
+    let rebuild = events as f64 / started.elapsed().as_secs_f64();
+    report.rate(name, format!("rebuild the complaint views, {events} events"), rebuild, "plain ordered fetch", fetch);
+    let started = Instant::now();
+    assert!(store.verify(None, None, |_| {}).await.unwrap().ok());
+    let verify = events as f64 / started.elapsed().as_secs_f64();
+    report.rate(name, format!("verify, {events} events"), verify, "plain ordered fetch", fetch);
+    report.rate(name, format!("verify, {events} events"), verify, "plain fetch + sha256 of the bytes", fetch_hash);
+    let started = Instant::now();
+    store.export(None, ExportFormat::Jsonl, &mut std::io::sink(), |_| {}).await.unwrap();
+    let export = events as f64 / started.elapsed().as_secs_f64();
+    report.rate(name, format!("export JSON Lines, {events} events"), export, "plain ordered fetch", fetch);
+    store.close().await;
+
+    // "Overdue now" and "at risk now" among many open complaints.
+    for &open in &sizes.open {
+        let db = TestDb::new(backend, &format!("bench_open_{open}")).await;
+        let store = db.open().await;
+        let mut raw = db.raw().await;
+        let begin = if backend == Backend::Sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" };
+        raw.execute(begin).await.unwrap();
+        // 1 in 100 overdue, 1 in 100 at risk, the rest on track.
+        let base = now();
+        for i in 0..open {
+            let (due, risk) = match i % 100 {
+                0 => (base - chrono::Duration::hours(1 + (i % 48) as i64), base - chrono::Duration::hours(30)),
+                1 => (base + chrono::Duration::hours(10), base - chrono::Duration::hours(1)),
+                _ => (base + chrono::Duration::days(2 + (i % 20) as i64), base + chrono::Duration::days(1)),
+            };
+            sqlx::query(
+                "INSERT INTO sla_deadlines (complaint_id, step, occurrence, agency, started_at, due_at, at_risk_from, ended_at, breachable, breach_recorded) \
+                 VALUES ($1, 'review', 1, 'PUPR', $2, $3, $4, NULL, 1, 0)",
+            )
+            .bind(format!("O-{i:08}"))
+            .bind(timestamp(base - chrono::Duration::days(3)))
+            .bind(timestamp(due))
+            .bind(timestamp(risk))
+            .execute(&mut raw)
+            .await
+            .unwrap();
+            if i % 5000 == 4999 {
+                raw.execute("COMMIT").await.unwrap();
+                raw.execute(begin).await.unwrap();
+            }
+        }
+        raw.execute("COMMIT").await.unwrap();
+        raw.execute("ANALYZE").await.unwrap();
+        for (label, status) in [("overdue now", BoardStatus::Breached), ("at risk now", BoardStatus::AtRisk)] {
+            let runs = 20;
+            let mut found = 0;
+            let started = Instant::now();
+            for _ in 0..runs {
+                found = store.views().sla_board(base, Some(status), None).await.unwrap().len();
+            }
+            let ours = started.elapsed().as_secs_f64() * 1000.0 / runs as f64;
+            // The same rows by a full scan.
+            let (no_index_on, no_index_off) = match backend {
+                Backend::Sqlite => ("", ""),
+                Backend::Postgres => ("SET enable_indexscan = off; SET enable_bitmapscan = off;", "RESET enable_indexscan; RESET enable_bitmapscan;"),
+            };
+            let not_indexed = if backend == Backend::Sqlite { " NOT INDEXED" } else { "" };
+            let condition = match status {
+                BoardStatus::Breached => "due_at < $1",
+                _ => "due_at >= $1 AND at_risk_from <= $1",
+            };
+            if !no_index_on.is_empty() {
+                raw.execute(no_index_on).await.unwrap();
+            }
+            let sql = format!(
+                "SELECT complaint_id, step, occurrence, agency, started_at, due_at, at_risk_from, breach_recorded \
+                 FROM sla_deadlines{not_indexed} WHERE ended_at IS NULL AND breachable = 1 AND {condition} ORDER BY due_at"
+            );
+            let started = Instant::now();
+            let mut scanned = 0;
+            for _ in 0..runs {
+                scanned = sqlx::query(&sql).bind(timestamp(base)).fetch_all(&mut raw).await.unwrap().len();
+            }
+            let scan = started.elapsed().as_secs_f64() * 1000.0 / runs as f64;
+            if !no_index_off.is_empty() {
+                raw.execute(no_index_off).await.unwrap();
+            }
+            assert_eq!(found, scanned);
+            report.latency(name, format!("\"{label}\" among {open} open complaints ({found} found)"), ours, "full scan of the same table", scan);
+        }
+        store.close().await;
+    }
+
+    // Peak memory of the walks: a log of n and of 4n events should cost the same.
+    let small = TestDb::new(backend, "bench_rss_small").await;
+    small.open().await.close().await;
+    bulk_log(&small, sizes.rss_complaints / 4, 10).await;
+    let large = TestDb::new(backend, "bench_rss_large").await;
+    large.open().await.close().await;
+    bulk_log(&large, sizes.rss_complaints, 10).await;
+    for what in ["rebuild", "verify", "export"] {
+        let (_, small_peak) = rss_of(what, &small.url);
+        let (_, large_peak) = rss_of(what, &large.url);
+        report.memory(
+            name,
+            format!("peak RSS of {what}, {} events", sizes.rss_complaints * 10),
+            large_peak,
+            &format!("the same at {} events", sizes.rss_complaints * 10 / 4),
+            small_peak,
+        );
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    if let Some(i) = args.iter().position(|a| a == "--rss-child") {
+        runtime.block_on(rss_child(&args[i + 1], &args[i + 2]));
+        return;
+    }
+    let quick = args.iter().any(|a| a == "--quick");
+    let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    let num = |name: &str, default: usize| flag(name).and_then(|v| v.parse().ok()).unwrap_or(default);
+    let sizes = if quick {
+        Sizes {
+            commands: num("--commands", 200),
+            history_ops: num("--history-ops", 40),
+            histories: vec![10, 50],
+            log_complaints: num("--log-complaints", 500),
+            open: vec![num("--open", 10_000)],
+            rss_complaints: num("--rss-complaints", 2_000),
+        }
+    } else {
+        Sizes {
+            commands: num("--commands", 2_000),
+            history_ops: num("--history-ops", 200),
+            histories: vec![10, 50, 200],
+            log_complaints: num("--log-complaints", 10_000),
+            open: vec![100_000, num("--open", 1_000_000)],
+            rss_complaints: num("--rss-complaints", 100_000),
+        }
+    };
+    let out = flag("--out").unwrap_or_else(|| "target/bench/engine.json".into());
+    let backends: Vec<Backend> = match flag("--backend").as_deref() {
+        Some("sqlite") => vec![Backend::Sqlite],
+        Some("postgres") => vec![Backend::Postgres],
+        _ if std::env::var_os("TEST_DATABASE_URL").is_some() => vec![Backend::Sqlite, Backend::Postgres],
+        _ => {
+            eprintln!("TEST_DATABASE_URL is not set: measuring SQLite only (scripts/with-postgres runs both)");
+            vec![Backend::Sqlite]
+        }
+    };
+    println!(
+        "{:<9} {:<58} {:>12} {:<6} | {:<44} {:>12}  {:>7}",
+        "backend", "work", "figure", "unit", "anchor (same run, same settings)", "anchor", "ratio"
+    );
+    let mut report = Report { rows: Vec::new() };
+    let started = Instant::now();
+    for backend in backends {
+        runtime.block_on(bench_backend(backend, &sizes, &mut report));
+    }
+    let doc = json!({
+        "quick": quick,
+        "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        "seconds": started.elapsed().as_secs_f64(),
+        "rows": report.rows,
+    });
+    if let Some(dir) = std::path::Path::new(&out).parent() {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    let mut file = std::fs::File::create(&out).unwrap();
+    writeln!(file, "{}", serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    println!("written to {out} in {:.0} s", started.elapsed().as_secs_f64());
+}
