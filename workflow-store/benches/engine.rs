@@ -81,8 +81,14 @@ const POSTGRES_ES_SCHEMA: &str = "CREATE TABLE events (aggregate_type text NOT N
     CREATE TABLE raw_rows (id bigserial PRIMARY KEY, v text NOT NULL);";
 
 enum Bare {
-    Sqlite(CqrsFramework<Counter, PersistedEventStore<sqlite_es::SqliteEventRepository, Counter>>, sqlx::SqlitePool),
-    Postgres(CqrsFramework<Counter, PersistedEventStore<postgres_es::PostgresEventRepository, Counter>>, sqlx::PgPool),
+    Sqlite(
+        CqrsFramework<Counter, PersistedEventStore<sqlite_es::SqliteEventRepository, Counter>>,
+        sqlx::SqlitePool,
+    ),
+    Postgres(
+        CqrsFramework<Counter, PersistedEventStore<postgres_es::PostgresEventRepository, Counter>>,
+        sqlx::PgPool,
+    ),
 }
 
 impl Bare {
@@ -95,15 +101,27 @@ impl Bare {
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Full)
                     .busy_timeout(Duration::from_secs(10));
-                let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await.unwrap();
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(4)
+                    .connect_with(options)
+                    .await
+                    .unwrap();
                 pool.execute(SQLITE_ES_SCHEMA).await.unwrap();
-                let store = PersistedEventStore::new_event_store(sqlite_es::SqliteEventRepository::new(pool.clone()));
+                let store = PersistedEventStore::new_event_store(
+                    sqlite_es::SqliteEventRepository::new(pool.clone()),
+                );
                 Bare::Sqlite(CqrsFramework::new(store, vec![], ()), pool)
             }
             Backend::Postgres => {
-                let pool = sqlx::postgres::PgPoolOptions::new().max_connections(16).connect(&db.url).await.unwrap();
+                let pool = sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(16)
+                    .connect(&db.url)
+                    .await
+                    .unwrap();
                 pool.execute(POSTGRES_ES_SCHEMA).await.unwrap();
-                let store = PersistedEventStore::new_event_store(postgres_es::PostgresEventRepository::new(pool.clone()));
+                let store = PersistedEventStore::new_event_store(
+                    postgres_es::PostgresEventRepository::new(pool.clone()),
+                );
                 Bare::Postgres(CqrsFramework::new(store, vec![], ()), pool)
             }
         }
@@ -120,12 +138,20 @@ impl Bare {
         match self {
             Bare::Sqlite(_, pool) => {
                 let mut tx = pool.begin().await.unwrap();
-                sqlx::query("INSERT INTO raw_rows (v) VALUES (?)").bind(v).execute(&mut *tx).await.unwrap();
+                sqlx::query("INSERT INTO raw_rows (v) VALUES (?)")
+                    .bind(v)
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
                 tx.commit().await.unwrap();
             }
             Bare::Postgres(_, pool) => {
                 let mut tx = pool.begin().await.unwrap();
-                sqlx::query("INSERT INTO raw_rows (v) VALUES ($1)").bind(v).execute(&mut *tx).await.unwrap();
+                sqlx::query("INSERT INTO raw_rows (v) VALUES ($1)")
+                    .bind(v)
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
                 tx.commit().await.unwrap();
             }
         }
@@ -233,7 +259,11 @@ fn now() -> DateTime<Utc> {
 }
 
 async fn execute(store: &Store, id: &str, command_id: String, actor: Actor, command: C) {
-    store.engine().execute(id, cmd(&command_id, actor, now(), command), None).await.unwrap();
+    store
+        .engine()
+        .execute(id, cmd(&command_id, actor, now(), command), None)
+        .await
+        .unwrap();
 }
 
 // ---------------------------------------------------------------- synthetic logs
@@ -256,12 +286,19 @@ async fn bulk_log(db: &TestDb, complaints: usize, per: usize) {
             (liaison("PUPR"), EventBody::Clarified(clarification(true))),
         ];
         while b.len() < per {
-            b.push((liaison("PUPR"), EventBody::FieldVerified(field_visit("2026-11-30"))));
+            b.push((
+                liaison("PUPR"),
+                EventBody::FieldVerified(field_visit("2026-11-30")),
+            ));
         }
         b.truncate(per);
         b
     };
-    let begin = if db.backend == Backend::Sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" };
+    let begin = if db.backend == Backend::Sqlite {
+        "BEGIN IMMEDIATE"
+    } else {
+        "BEGIN"
+    };
     let mut in_tx = 0;
     raw.execute(begin).await.unwrap();
     for c in 0..complaints {
@@ -310,7 +347,11 @@ async fn bulk_log(db: &TestDb, complaints: usize, per: usize) {
 /// A plain ordered fetch of every stored row, as text: the anchor of the log walks.
 async fn plain_fetch(db: &TestDb, hash: bool) -> (usize, f64) {
     let mut raw = db.raw().await;
-    let cast = if db.backend == Backend::Postgres { "::text" } else { "" };
+    let cast = if db.backend == Backend::Postgres {
+        "::text"
+    } else {
+        ""
+    };
     let sql = format!("SELECT aggregate_id, sequence, event_type, payload{cast} AS payload, metadata{cast} AS metadata FROM events ORDER BY position");
     let started = Instant::now();
     let mut rows = sqlx::query(&sql).fetch(&mut raw);
@@ -334,24 +375,37 @@ async fn plain_fetch(db: &TestDb, hash: bool) -> (usize, f64) {
 fn peak_rss_kib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_owned))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(str::to_owned)
+        })
         .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
         .unwrap_or(0.0)
 }
 
 /// In a child process (so that peaks do not mix): open the store and run one walk.
 async fn rss_child(what: &str, url: &str) {
-    let store = Store::open(url, workflow_core::ComplaintServices::builtin()).await.unwrap();
+    let store = Store::open(url, workflow_core::ComplaintServices::builtin())
+        .await
+        .unwrap();
     let base = peak_rss_kib();
     match what {
         "rebuild" => {
-            store.projector().rebuild("complaints", |_| {}).await.unwrap();
+            store
+                .projector()
+                .rebuild("complaints", |_| {})
+                .await
+                .unwrap();
         }
         "verify" => {
             assert!(store.verify(None, None, |_| {}).await.unwrap().ok());
         }
         _ => {
-            store.export(None, ExportFormat::Jsonl, &mut std::io::sink(), |_| {}).await.unwrap();
+            store
+                .export(None, ExportFormat::Jsonl, &mut std::io::sink(), |_| {})
+                .await
+                .unwrap();
         }
     }
     println!("{base} {}", peak_rss_kib());
@@ -364,7 +418,9 @@ fn rss_of(what: &str, url: &str) -> (f64, f64) {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     let line = text.lines().last().unwrap_or("0 0");
-    let mut it = line.split_whitespace().map(|v| v.parse::<f64>().unwrap_or(0.0));
+    let mut it = line
+        .split_whitespace()
+        .map(|v| v.parse::<f64>().unwrap_or(0.0));
     (it.next().unwrap_or(0.0), it.next().unwrap_or(0.0))
 }
 
@@ -391,7 +447,16 @@ async fn bench_backend(backend: Backend, sizes: &Sizes, report: &mut Report) {
         let s = Arc::clone(&store);
         let ours = concurrently(tasks, sizes.commands, move |i| {
             let s = Arc::clone(&s);
-            async move { execute(&s, &format!("ADU-{i}"), format!("c{i}"), upp(), C::Register(registration())).await }
+            async move {
+                execute(
+                    &s,
+                    &format!("ADU-{i}"),
+                    format!("c{i}"),
+                    upp(),
+                    C::Register(registration()),
+                )
+                .await
+            }
         })
         .await;
         let anchor_db = TestDb::new(backend, &format!("bench_bare_{tasks}")).await;
@@ -408,8 +473,20 @@ async fn bench_backend(backend: Backend, sizes: &Sizes, report: &mut Report) {
             async move { b.raw_insert(&format!("row-{i}")).await }
         })
         .await;
-        report.rate(name, format!("register new complaints, {tasks} task(s)"), ours, "counter on bare cqrs-es", counter);
-        report.rate(name, format!("register new complaints, {tasks} task(s)"), ours, "one-row INSERT transactions", raw);
+        report.rate(
+            name,
+            format!("register new complaints, {tasks} task(s)"),
+            ours,
+            "counter on bare cqrs-es",
+            counter,
+        );
+        report.rate(
+            name,
+            format!("register new complaints, {tasks} task(s)"),
+            ours,
+            "one-row INSERT transactions",
+            raw,
+        );
         store.close().await;
     }
     // Commands on complaints with a history.
@@ -419,18 +496,60 @@ async fn bench_backend(backend: Backend, sizes: &Sizes, report: &mut Report) {
         let complaints = 4;
         for c in 0..complaints {
             let id = format!("H-{c}");
-            execute(&store, &id, format!("{id}-r"), upp(), C::Register(registration())).await;
-            execute(&store, &id, format!("{id}-d"), upp(), C::Dispose(disposition("PUPR"))).await;
-            execute(&store, &id, format!("{id}-v"), liaison("PUPR"), C::Review(complete_review())).await;
-            execute(&store, &id, format!("{id}-c"), liaison("PUPR"), C::Clarify(clarification(true))).await;
+            execute(
+                &store,
+                &id,
+                format!("{id}-r"),
+                upp(),
+                C::Register(registration()),
+            )
+            .await;
+            execute(
+                &store,
+                &id,
+                format!("{id}-d"),
+                upp(),
+                C::Dispose(disposition("PUPR")),
+            )
+            .await;
+            execute(
+                &store,
+                &id,
+                format!("{id}-v"),
+                liaison("PUPR"),
+                C::Review(complete_review()),
+            )
+            .await;
+            execute(
+                &store,
+                &id,
+                format!("{id}-c"),
+                liaison("PUPR"),
+                C::Clarify(clarification(true)),
+            )
+            .await;
             for k in 4..len {
-                execute(&store, &id, format!("{id}-f{k}"), liaison("PUPR"), C::VerifyInField(field_visit("2026-11-30"))).await;
+                execute(
+                    &store,
+                    &id,
+                    format!("{id}-f{k}"),
+                    liaison("PUPR"),
+                    C::VerifyInField(field_visit("2026-11-30")),
+                )
+                .await;
             }
         }
         let started = Instant::now();
         for i in 0..sizes.history_ops {
             let id = format!("H-{}", i % complaints);
-            execute(&store, &id, format!("op-{i}"), liaison("PUPR"), C::VerifyInField(field_visit("2026-11-30"))).await;
+            execute(
+                &store,
+                &id,
+                format!("op-{i}"),
+                liaison("PUPR"),
+                C::VerifyInField(field_visit("2026-11-30")),
+            )
+            .await;
         }
         let ours = sizes.history_ops as f64 / started.elapsed().as_secs_f64();
         let anchor_db = TestDb::new(backend, &format!("bench_hist_bare_{len}")).await;
@@ -445,7 +564,13 @@ async fn bench_backend(backend: Backend, sizes: &Sizes, report: &mut Report) {
             bare.inc(&format!("counter-{}", i % complaints)).await;
         }
         let counter = sizes.history_ops as f64 / started.elapsed().as_secs_f64();
-        report.rate(name, format!("a command on a complaint with {len} events"), ours, "counter with as many events", counter);
+        report.rate(
+            name,
+            format!("a command on a complaint with {len} events"),
+            ours,
+            "counter with as many events",
+            counter,
+        );
         store.close().await;
     }
     // Walks over a log: rebuild, verify, export.
@@ -456,18 +581,49 @@ async fn bench_backend(backend: Backend, sizes: &Sizes, report: &mut Report) {
     let (_, fetch) = plain_fetch(&db, false).await;
     let (_, fetch_hash) = plain_fetch(&db, true).await;
     let started = Instant::now();
-    store.projector().rebuild("complaints", |_| {}).await.unwrap();
+    store
+        .projector()
+        .rebuild("complaints", |_| {})
+        .await
+        .unwrap();
     let rebuild = events as f64 / started.elapsed().as_secs_f64();
-    report.rate(name, format!("rebuild the complaint views, {events} events"), rebuild, "plain ordered fetch", fetch);
+    report.rate(
+        name,
+        format!("rebuild the complaint views, {events} events"),
+        rebuild,
+        "plain ordered fetch",
+        fetch,
+    );
     let started = Instant::now();
     assert!(store.verify(None, None, |_| {}).await.unwrap().ok());
     let verify = events as f64 / started.elapsed().as_secs_f64();
-    report.rate(name, format!("verify, {events} events"), verify, "plain ordered fetch", fetch);
-    report.rate(name, format!("verify, {events} events"), verify, "plain fetch + sha256 of the bytes", fetch_hash);
+    report.rate(
+        name,
+        format!("verify, {events} events"),
+        verify,
+        "plain ordered fetch",
+        fetch,
+    );
+    report.rate(
+        name,
+        format!("verify, {events} events"),
+        verify,
+        "plain fetch + sha256 of the bytes",
+        fetch_hash,
+    );
     let started = Instant::now();
-    store.export(None, ExportFormat::Jsonl, &mut std::io::sink(), |_| {}).await.unwrap();
+    store
+        .export(None, ExportFormat::Jsonl, &mut std::io::sink(), |_| {})
+        .await
+        .unwrap();
     let export = events as f64 / started.elapsed().as_secs_f64();
-    report.rate(name, format!("export JSON Lines, {events} events"), export, "plain ordered fetch", fetch);
+    report.rate(
+        name,
+        format!("export JSON Lines, {events} events"),
+        export,
+        "plain ordered fetch",
+        fetch,
+    );
     store.close().await;
 
     // "Overdue now" and "at risk now" among many open complaints.
@@ -475,15 +631,28 @@ async fn bench_backend(backend: Backend, sizes: &Sizes, report: &mut Report) {
         let db = TestDb::new(backend, &format!("bench_open_{open}")).await;
         let store = db.open().await;
         let mut raw = db.raw().await;
-        let begin = if backend == Backend::Sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" };
+        let begin = if backend == Backend::Sqlite {
+            "BEGIN IMMEDIATE"
+        } else {
+            "BEGIN"
+        };
         raw.execute(begin).await.unwrap();
         // 1 in 100 overdue, 1 in 100 at risk, the rest on track.
         let base = now();
         for i in 0..open {
             let (due, risk) = match i % 100 {
-                0 => (base - chrono::Duration::hours(1 + (i % 48) as i64), base - chrono::Duration::hours(30)),
-                1 => (base + chrono::Duration::hours(10), base - chrono::Duration::hours(1)),
-                _ => (base + chrono::Duration::days(2 + (i % 20) as i64), base + chrono::Duration::days(1)),
+                0 => (
+                    base - chrono::Duration::hours(1 + (i % 48) as i64),
+                    base - chrono::Duration::hours(30),
+                ),
+                1 => (
+                    base + chrono::Duration::hours(10),
+                    base - chrono::Duration::hours(1),
+                ),
+                _ => (
+                    base + chrono::Duration::days(2 + (i % 20) as i64),
+                    base + chrono::Duration::days(1),
+                ),
             };
             sqlx::query(
                 "INSERT INTO sla_deadlines (complaint_id, step, occurrence, agency, started_at, due_at, at_risk_from, ended_at, breachable, breach_recorded) \
@@ -503,20 +672,35 @@ async fn bench_backend(backend: Backend, sizes: &Sizes, report: &mut Report) {
         }
         raw.execute("COMMIT").await.unwrap();
         raw.execute("ANALYZE").await.unwrap();
-        for (label, status) in [("overdue now", BoardStatus::Breached), ("at risk now", BoardStatus::AtRisk)] {
+        for (label, status) in [
+            ("overdue now", BoardStatus::Breached),
+            ("at risk now", BoardStatus::AtRisk),
+        ] {
             let runs = 20;
             let mut found = 0;
             let started = Instant::now();
             for _ in 0..runs {
-                found = store.views().sla_board(base, Some(status), None).await.unwrap().len();
+                found = store
+                    .views()
+                    .sla_board(base, Some(status), None)
+                    .await
+                    .unwrap()
+                    .len();
             }
             let ours = started.elapsed().as_secs_f64() * 1000.0 / runs as f64;
             // The same rows by a full scan.
             let (no_index_on, no_index_off) = match backend {
                 Backend::Sqlite => ("", ""),
-                Backend::Postgres => ("SET enable_indexscan = off; SET enable_bitmapscan = off;", "RESET enable_indexscan; RESET enable_bitmapscan;"),
+                Backend::Postgres => (
+                    "SET enable_indexscan = off; SET enable_bitmapscan = off;",
+                    "RESET enable_indexscan; RESET enable_bitmapscan;",
+                ),
             };
-            let not_indexed = if backend == Backend::Sqlite { " NOT INDEXED" } else { "" };
+            let not_indexed = if backend == Backend::Sqlite {
+                " NOT INDEXED"
+            } else {
+                ""
+            };
             let condition = match status {
                 BoardStatus::Breached => "due_at < $1",
                 _ => "due_at >= $1 AND at_risk_from <= $1",
@@ -531,14 +715,25 @@ async fn bench_backend(backend: Backend, sizes: &Sizes, report: &mut Report) {
             let started = Instant::now();
             let mut scanned = 0;
             for _ in 0..runs {
-                scanned = sqlx::query(&sql).bind(timestamp(base)).fetch_all(&mut raw).await.unwrap().len();
+                scanned = sqlx::query(&sql)
+                    .bind(timestamp(base))
+                    .fetch_all(&mut raw)
+                    .await
+                    .unwrap()
+                    .len();
             }
             let scan = started.elapsed().as_secs_f64() * 1000.0 / runs as f64;
             if !no_index_off.is_empty() {
                 raw.execute(no_index_off).await.unwrap();
             }
             assert_eq!(found, scanned);
-            report.latency(name, format!("\"{label}\" among {open} open complaints ({found} found)"), ours, "full scan of the same table", scan);
+            report.latency(
+                name,
+                format!("\"{label}\" among {open} open complaints ({found} found)"),
+                ours,
+                "full scan of the same table",
+                scan,
+            );
         }
         store.close().await;
     }
@@ -565,14 +760,24 @@ async fn bench_backend(backend: Backend, sizes: &Sizes, report: &mut Report) {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     if let Some(i) = args.iter().position(|a| a == "--rss-child") {
         runtime.block_on(rss_child(&args[i + 1], &args[i + 2]));
         return;
     }
     let quick = args.iter().any(|a| a == "--quick");
-    let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
-    let num = |name: &str, default: usize| flag(name).and_then(|v| v.parse().ok()).unwrap_or(default);
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let num =
+        |name: &str, default: usize| flag(name).and_then(|v| v.parse().ok()).unwrap_or(default);
     let sizes = if quick {
         Sizes {
             commands: num("--commands", 200),
@@ -596,7 +801,9 @@ fn main() {
     let backends: Vec<Backend> = match flag("--backend").as_deref() {
         Some("sqlite") => vec![Backend::Sqlite],
         Some("postgres") => vec![Backend::Postgres],
-        _ if std::env::var_os("TEST_DATABASE_URL").is_some() => vec![Backend::Sqlite, Backend::Postgres],
+        _ if std::env::var_os("TEST_DATABASE_URL").is_some() => {
+            vec![Backend::Sqlite, Backend::Postgres]
+        }
         _ => {
             eprintln!("TEST_DATABASE_URL is not set: measuring SQLite only (scripts/with-postgres runs both)");
             vec![Backend::Sqlite]
@@ -622,5 +829,8 @@ fn main() {
     }
     let mut file = std::fs::File::create(&out).unwrap();
     writeln!(file, "{}", serde_json::to_string_pretty(&doc).unwrap()).unwrap();
-    println!("written to {out} in {:.0} s", started.elapsed().as_secs_f64());
+    println!(
+        "written to {out} in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
 }

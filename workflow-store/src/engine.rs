@@ -95,16 +95,18 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
                     sequence: loaded,
                 });
             }
-            let mut after = state.clone();
+            // The commit does not read the context's state: advance it to report the state
+            // after the command without a copy.
             for e in &events {
-                after.apply_event(e);
+                state.apply_event(e);
             }
+            let status = state.status();
             match self.store.commit(events, context, metadata.clone()).await {
                 Ok(events) => {
                     return Ok(Executed {
                         sequence: loaded + events.len(),
                         events,
-                        status: after.status(),
+                        status,
                     })
                 }
                 Err(cqrs_es::AggregateError::AggregateConflict) if attempt < self.max_attempts => {

@@ -131,6 +131,8 @@ impl SqlLog {
                 event = upcaster.upcast(event);
             }
         }
+        let payload_value = std::mem::take(&mut event.payload);
+        let metadata_value = std::mem::take(&mut event.metadata);
         let integrity = |reason: String| StoreError::Integrity {
             complaint_id: event.aggregate_id.clone(),
             reason: format!(
@@ -139,21 +141,22 @@ impl SqlLog {
             ),
         };
         let payload: ComplaintEvent =
-            serde_json::from_value(event.payload.clone()).map_err(|e| integrity(e.to_string()))?;
+            serde_json::from_value(payload_value).map_err(|e| integrity(e.to_string()))?;
         if payload.event_type() != event.event_type {
             return Err(integrity(format!(
                 "the payload is a {}",
                 payload.event_type()
             )));
         }
-        let metadata = match &event.metadata {
+        let metadata = match metadata_value {
             Value::Object(map) => map
-                .iter()
+                .into_iter()
                 .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        v.as_str().map_or_else(|| v.to_string(), str::to_owned),
-                    )
+                    let text = match v {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    (k, text)
                 })
                 .collect(),
             _ => return Err(integrity("metadata is not an object".into())),

@@ -144,7 +144,7 @@ impl Projector {
             log,
             services,
             projections: vec![Arc::new(ComplaintsProjection), Arc::new(TimelineProjection)],
-            batch_size: 500,
+            batch_size: 1000,
             applied: Notify::new(),
             faults: Faults::default(),
         }
