@@ -169,6 +169,7 @@ impl Store {
         .fetch_all(&mut *tx)
         .await?;
         let n = rows.len();
+        let mut states = Vec::with_capacity(n);
         for row in rows {
             let id: String = row.try_get("complaint_id")?;
             let state: String = row.try_get("state")?;
@@ -177,8 +178,10 @@ impl Store {
                     complaint_id: id.clone(),
                     reason: format!("its view row cannot be read: {e}"),
                 })?;
-            write_deadlines(&mut tx, Target::Live, &id, &state, services).await?;
+            states.push((id, state));
         }
+        let refs: Vec<(&str, &Complaint)> = states.iter().map(|(id, s)| (id.as_str(), s)).collect();
+        write_deadlines(&mut tx, Target::Live, &refs, services).await?;
         sqlx::query(
             "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         )

@@ -1,14 +1,17 @@
 //! The complaint views: one row per complaint (list and detail, with the complaint's
 //! state as JSON) and one row per running SLA clock (the SLA board's index).
 //!
-//! Each complaint's row carries its state; a batch loads it, applies the batch's events
-//! with the domain's own `apply_event`, and writes it back, so the view can never
-//! disagree with a replay of the log.
+//! Each complaint's row carries its state; a batch loads the states of the complaints it
+//! touches, applies the batch's events with the domain's own `apply_event`, and writes
+//! them back, so the view can never disagree with a replay of the log. It works set-wise:
+//! a few statements per batch (chunked), not a few per complaint.
 
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use sqlx::{AnyConnection, Row};
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use sqlx::{Any, AnyConnection, Row};
 use workflow_core::sla::{assess_clock, open_deadline, OpenDeadline};
 use workflow_core::{Complaint, ComplaintServices};
 
@@ -20,6 +23,9 @@ use crate::timestamp;
 /// Maintains `complaint_views` and `sla_deadlines`.
 #[derive(Debug, Default)]
 pub struct ComplaintsProjection;
+
+/// Rows per multi-row statement (well under both databases' parameter limits).
+const CHUNK: usize = 200;
 
 #[async_trait]
 impl Projection for ComplaintsProjection {
@@ -46,8 +52,11 @@ impl Projection for ComplaintsProjection {
                 .or_default()
                 .push(e);
         }
+        let ids: Vec<&str> = by_complaint.keys().copied().collect();
+        let mut states = load_states(conn, target, &ids).await?;
+        let mut changed: Vec<(&str, Complaint, &StoredEvent)> = Vec::new();
         for (complaint_id, events) in by_complaint {
-            let (mut state, applied) = load_state(conn, target, complaint_id).await?;
+            let (mut state, applied) = states.remove(complaint_id).unwrap_or_default();
             let mut last = None;
             for e in events {
                 if (e.sequence as i64) <= applied {
@@ -57,146 +66,215 @@ impl Projection for ComplaintsProjection {
                 last = Some(e);
             }
             if let Some(last) = last {
-                write_view(conn, target, complaint_id, &state, last).await?;
-                write_deadlines(conn, target, complaint_id, &state, services).await?;
+                changed.push((complaint_id, state, last));
             }
         }
-        Ok(())
+        write_views(conn, target, &changed).await?;
+        let deadlines: Vec<(&str, &Complaint)> =
+            changed.iter().map(|(id, s, _)| (*id, s)).collect();
+        write_deadlines(conn, target, &deadlines, services).await
     }
 }
 
-async fn load_state(
+fn placeholders(start: usize, rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let cells: Vec<String> = (0..columns)
+                .map(|c| format!("${}", start + r * columns + c))
+                .collect();
+            format!("({})", cells.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn id_list(count: usize) -> String {
+    (1..=count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+async fn load_states(
     conn: &mut AnyConnection,
     target: Target,
-    complaint_id: &str,
-) -> Result<(Complaint, i64), StoreError> {
-    let row = sqlx::query(&format!(
-        "SELECT state, sequence FROM {} WHERE complaint_id = $1",
-        target.table("complaint_views")
-    ))
-    .bind(complaint_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    match row {
-        None => Ok((Complaint::default(), 0)),
-        Some(row) => {
+    ids: &[&str],
+) -> Result<BTreeMap<String, (Complaint, i64)>, StoreError> {
+    let mut out = BTreeMap::new();
+    for chunk in ids.chunks(CHUNK) {
+        let sql = format!(
+            "SELECT complaint_id, state, sequence FROM {} WHERE complaint_id IN ({})",
+            target.table("complaint_views"),
+            id_list(chunk.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            let id: String = row.try_get("complaint_id")?;
             let state: String = row.try_get("state")?;
             let state = serde_json::from_str(&state).map_err(|e| StoreError::Integrity {
-                complaint_id: complaint_id.to_owned(),
+                complaint_id: id.clone(),
                 reason: format!(
                     "its view row cannot be read ({e}); rebuild the `complaints` projection"
                 ),
             })?;
-            Ok((state, row.try_get("sequence")?))
+            out.insert(id, (state, row.try_get("sequence")?));
         }
     }
+    Ok(out)
 }
 
-async fn write_view(
+async fn write_views(
     conn: &mut AnyConnection,
     target: Target,
-    complaint_id: &str,
-    state: &Complaint,
-    last: &StoredEvent,
+    changed: &[(&str, Complaint, &StoredEvent)],
 ) -> Result<(), StoreError> {
-    let Some(registration) = state.registration() else {
-        return Err(StoreError::Integrity {
-            complaint_id: complaint_id.to_owned(),
-            reason: "its first event is not Received".into(),
-        });
-    };
-    let first_at = state
-        .timeline()
-        .clocks
-        .first()
-        .map(|c| c.started_at)
-        .unwrap_or(last.event.at);
-    let json = serde_json::to_string(state).map_err(|e| StoreError::Backend(e.to_string()))?;
-    sqlx::query(&format!(
-        "INSERT INTO {} (complaint_id, lapor_id, title, category, status, agency, liaison_officer, confidentiality, \
-         registered_at, updated_at, sequence, position, state) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-         ON CONFLICT (complaint_id) DO UPDATE SET status = excluded.status, agency = excluded.agency, \
-         liaison_officer = excluded.liaison_officer, updated_at = excluded.updated_at, sequence = excluded.sequence, \
-         position = excluded.position, state = excluded.state",
-        target.table("complaint_views")
-    ))
-    .bind(complaint_id)
-    .bind(&registration.lapor_id)
-    .bind(&registration.title)
-    .bind(&registration.category)
-    .bind(state.status().as_str())
-    .bind(state.agency().map(|a| a.0.clone()))
-    .bind(state.disposition().map(|d| d.liaison_officer.0.clone()))
-    .bind(registration.complainant.confidentiality.as_str())
-    .bind(timestamp(first_at))
-    .bind(timestamp(last.event.at))
-    .bind(last.sequence as i64)
-    .bind(last.position)
-    .bind(json)
-    .execute(&mut *conn)
-    .await?;
+    const COLUMNS: usize = 13;
+    for chunk in changed.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO {} (complaint_id, lapor_id, title, category, status, agency, liaison_officer, confidentiality, \
+             registered_at, updated_at, sequence, position, state) VALUES {} \
+             ON CONFLICT (complaint_id) DO UPDATE SET status = excluded.status, agency = excluded.agency, \
+             liaison_officer = excluded.liaison_officer, updated_at = excluded.updated_at, sequence = excluded.sequence, \
+             position = excluded.position, state = excluded.state",
+            target.table("complaint_views"),
+            placeholders(1, chunk.len(), COLUMNS)
+        );
+        let mut query: Query<'_, Any, AnyArguments<'_>> = sqlx::query(&sql);
+        for (complaint_id, state, last) in chunk {
+            let Some(registration) = state.registration() else {
+                return Err(StoreError::Integrity {
+                    complaint_id: (*complaint_id).to_owned(),
+                    reason: "its first event is not Received".into(),
+                });
+            };
+            let first_at = state
+                .timeline()
+                .clocks
+                .first()
+                .map(|c| c.started_at)
+                .unwrap_or(last.event.at);
+            let json =
+                serde_json::to_string(state).map_err(|e| StoreError::Backend(e.to_string()))?;
+            query = query
+                .bind((*complaint_id).to_owned())
+                .bind(registration.lapor_id.clone())
+                .bind(registration.title.clone())
+                .bind(registration.category.clone())
+                .bind(state.status().as_str())
+                .bind(state.agency().map(|a| a.0.clone()))
+                .bind(state.disposition().map(|d| d.liaison_officer.0.clone()))
+                .bind(registration.complainant.confidentiality.as_str())
+                .bind(timestamp(first_at))
+                .bind(timestamp(last.event.at))
+                .bind(last.sequence as i64)
+                .bind(last.position)
+                .bind(json);
+        }
+        query.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
-/// Replaces the complaint's rows in the SLA index: every running clock, and every clock
+/// Replaces the complaints' rows in the SLA index: every running clock, and every clock
 /// that ended late without its breach recorded yet (so the monitor finds it too).
 pub(crate) async fn write_deadlines(
     conn: &mut AnyConnection,
     target: Target,
-    complaint_id: &str,
-    state: &Complaint,
+    complaints: &[(&str, &Complaint)],
     services: &ComplaintServices,
 ) -> Result<(), StoreError> {
     let table = target.table("sla_deadlines");
-    sqlx::query(&format!("DELETE FROM {table} WHERE complaint_id = $1"))
-        .bind(complaint_id)
-        .execute(&mut *conn)
-        .await?;
-    let timeline = state.timeline();
-    let sql = format!(
-        "INSERT INTO {table} (complaint_id, step, occurrence, agency, started_at, due_at, at_risk_from, ended_at, breachable, breach_recorded) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-    );
-    for clock in &timeline.clocks {
-        let deadline = match clock.ended_at {
-            None => open_deadline(
-                clock,
-                &timeline.category,
-                &services.calendar,
-                &services.policy,
-            ),
-            Some(ended) => {
-                let a = assess_clock(
+    for chunk in complaints.chunks(CHUNK) {
+        let sql = format!(
+            "DELETE FROM {table} WHERE complaint_id IN ({})",
+            id_list(chunk.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for (id, _) in chunk {
+            query = query.bind(*id);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    struct DeadlineRow {
+        complaint_id: String,
+        step: &'static str,
+        occurrence: i64,
+        agency: Option<String>,
+        started_at: String,
+        due_at: Option<String>,
+        at_risk_from: Option<String>,
+        ended_at: Option<String>,
+        breachable: i64,
+        breach_recorded: i64,
+    }
+    let mut rows = Vec::new();
+    for (complaint_id, state) in complaints {
+        let timeline = state.timeline();
+        for clock in &timeline.clocks {
+            let deadline = match clock.ended_at {
+                None => open_deadline(
                     clock,
                     &timeline.category,
                     &services.calendar,
                     &services.policy,
-                    ended,
-                );
-                if !a.breach_to_record() {
-                    continue;
+                ),
+                Some(ended) => {
+                    let a = assess_clock(
+                        clock,
+                        &timeline.category,
+                        &services.calendar,
+                        &services.policy,
+                        ended,
+                    );
+                    if !a.breach_to_record() {
+                        continue;
+                    }
+                    Some(OpenDeadline {
+                        due_date: a.due_date,
+                        due_at: a.due_at,
+                        at_risk_from: a.due_at,
+                    })
                 }
-                Some(OpenDeadline {
-                    due_date: a.due_date,
-                    due_at: a.due_at,
-                    at_risk_from: a.due_at,
-                })
-            }
-        };
-        sqlx::query(&sql)
-            .bind(complaint_id)
-            .bind(clock.step.as_str())
-            .bind(i64::from(clock.occurrence))
-            .bind(state.agency().map(|a| a.0.clone()))
-            .bind(timestamp(clock.started_at))
-            .bind(deadline.as_ref().map(|d| timestamp(d.due_at)))
-            .bind(deadline.as_ref().map(|d| timestamp(d.at_risk_from)))
-            .bind(clock.ended_at.map(timestamp))
-            .bind(i64::from(clock.step.is_breachable()))
-            .bind(i64::from(clock.breach_recorded_at.is_some()))
-            .execute(&mut *conn)
-            .await?;
+            };
+            rows.push(DeadlineRow {
+                complaint_id: (*complaint_id).to_owned(),
+                step: clock.step.as_str(),
+                occurrence: i64::from(clock.occurrence),
+                agency: state.agency().map(|a| a.0.clone()),
+                started_at: timestamp(clock.started_at),
+                due_at: deadline.as_ref().map(|d| timestamp(d.due_at)),
+                at_risk_from: deadline.as_ref().map(|d| timestamp(d.at_risk_from)),
+                ended_at: clock.ended_at.map(timestamp),
+                breachable: i64::from(clock.step.is_breachable()),
+                breach_recorded: i64::from(clock.breach_recorded_at.is_some()),
+            });
+        }
+    }
+    const COLUMNS: usize = 10;
+    for chunk in rows.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO {table} (complaint_id, step, occurrence, agency, started_at, due_at, at_risk_from, ended_at, \
+             breachable, breach_recorded) VALUES {}",
+            placeholders(1, chunk.len(), COLUMNS)
+        );
+        let mut query: Query<'_, Any, AnyArguments<'_>> = sqlx::query(&sql);
+        for r in chunk {
+            query = query
+                .bind(r.complaint_id.clone())
+                .bind(r.step)
+                .bind(r.occurrence)
+                .bind(r.agency.clone())
+                .bind(r.started_at.clone())
+                .bind(r.due_at.clone())
+                .bind(r.at_risk_from.clone())
+                .bind(r.ended_at.clone())
+                .bind(r.breachable)
+                .bind(r.breach_recorded);
+        }
+        query.execute(&mut *conn).await?;
     }
     Ok(())
 }
