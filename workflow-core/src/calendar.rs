@@ -217,7 +217,8 @@ impl HolidayTable {
     }
 }
 
-fn split_csv_line(line: &str) -> Result<Vec<String>, String> {
+/// Splits one line of RFC 4180 CSV into fields (`"` quotes, `""` inside quotes).
+pub fn split_csv_line(line: &str) -> Result<Vec<String>, String> {
     let mut fields = Vec::new();
     let mut field = String::new();
     let mut chars = line.chars().peekable();

@@ -19,7 +19,7 @@ use workflow_core::{Actor, CommandEnvelope, Complaint, Role, TimeZoneSpec};
 use workflow_store::views::ComplaintFilter;
 use workflow_store::Store;
 
-use crate::format::{describe, local, sla_row};
+use crate::format::{local, sla_row, timeline_table};
 use crate::table::Table;
 
 const END: &str = "2026-12-21 10:00";
@@ -356,17 +356,7 @@ pub async fn run(store: &Store, json: bool) -> anyhow::Result<()> {
     if let Some((id, events, state, _)) = report.first() {
         let title = state.registration().map(|r| r.title.as_str()).unwrap_or("");
         println!("Timeline of {id}: {title} [{}]", state.status());
-        let mut t = Table::new(&["seq", "when (WIB)", "by", "event", "what"]);
-        for e in events {
-            t.row(vec![
-                e.sequence.to_string(),
-                local(e.payload.at),
-                format!("{} ({})", e.payload.by.user, e.payload.by.role),
-                e.payload.body.event_type().to_owned(),
-                describe(&e.payload),
-            ]);
-        }
-        println!("{}", t.render());
+        println!("{}", timeline_table(events));
     }
     let page = store
         .views()

@@ -1,8 +1,11 @@
 //! How events, instants and clocks are shown to people.
 
 use chrono::{DateTime, Datelike, Utc};
+use cqrs_es::EventEnvelope;
 use workflow_core::sla::StepAssessment;
-use workflow_core::{ComplaintEvent, EventBody, TimeZoneSpec};
+use workflow_core::{Complaint, ComplaintEvent, EventBody, TimeZoneSpec};
+
+use crate::table::Table;
 
 /// One row of an SLA clock table.
 pub fn sla_row(id: &str, a: &StepAssessment) -> Vec<String> {
@@ -70,4 +73,19 @@ pub fn describe(e: &ComplaintEvent) -> String {
         EventBody::Closed(c) => c.note.clone().unwrap_or_else(|| "closed".into()),
         EventBody::SlaBreached(b) => format!("{} deadline {} passed", b.step, local(b.due_at)),
     }
+}
+
+/// A complaint's events as an aligned table: sequence, when, who, what.
+pub fn timeline_table(events: &[EventEnvelope<Complaint>]) -> String {
+    let mut t = Table::new(&["seq", "when (WIB)", "by", "event", "what"]);
+    for e in events {
+        t.row(vec![
+            e.sequence.to_string(),
+            local(e.payload.at),
+            format!("{} ({})", e.payload.by.user, e.payload.by.role),
+            e.payload.body.event_type().to_owned(),
+            describe(&e.payload),
+        ]);
+    }
+    t.render()
 }

@@ -5,7 +5,7 @@ use serde_json::json;
 use workflow_store::views::BoardStatus;
 use workflow_store::Store;
 
-use crate::format::{describe, local, sla_row};
+use crate::format::{local, sla_row, timeline_table};
 use crate::table::Table;
 
 /// Rebuilds one or all projections, showing progress on stderr.
@@ -144,17 +144,7 @@ pub async fn history(
         h.events.len(),
         h.total_events
     );
-    let mut t = Table::new(&["seq", "when (WIB)", "by", "event", "what"]);
-    for e in &h.events {
-        t.row(vec![
-            e.sequence.to_string(),
-            local(e.payload.at),
-            format!("{} ({})", e.payload.by.user, e.payload.by.role),
-            e.payload.body.event_type().to_owned(),
-            describe(&e.payload),
-        ]);
-    }
-    println!("{}", t.render());
+    println!("{}", timeline_table(&h.events));
     let mut t = Table::new(&[
         "complaint",
         "step",

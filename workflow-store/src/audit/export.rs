@@ -115,30 +115,6 @@ pub(crate) async fn export(
     Ok(n)
 }
 
-fn split_csv(line: &str) -> Result<Vec<String>, String> {
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut chars = line.chars().peekable();
-    let mut quoted = false;
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                field.push('"');
-            }
-            (true, '"') => quoted = false,
-            (false, '"') if field.is_empty() => quoted = true,
-            (false, ',') => fields.push(std::mem::take(&mut field)),
-            (_, c) => field.push(c),
-        }
-    }
-    if quoted {
-        return Err("a quoted field is not closed".into());
-    }
-    fields.push(field);
-    Ok(fields)
-}
-
 fn parse_line(format: ExportFormat, text: &str) -> Result<RawEvent, String> {
     match format {
         ExportFormat::Jsonl => {
@@ -162,7 +138,7 @@ fn parse_line(format: ExportFormat, text: &str) -> Result<RawEvent, String> {
             })
         }
         ExportFormat::Csv => {
-            let f = split_csv(text)?;
+            let f = workflow_core::calendar::split_csv_line(text)?;
             if f.len() != 10 {
                 return Err(format!("expected 10 fields, found {}", f.len()));
             }
