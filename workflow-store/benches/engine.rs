@@ -797,7 +797,16 @@ fn main() {
             rss_complaints: num("--rss-complaints", 100_000),
         }
     };
-    let out = flag("--out").unwrap_or_else(|| "target/bench/engine.json".into());
+    // Relative paths are taken from the workspace root, not the package folder cargo runs benches in.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = flag("--out")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "target/bench/engine.json".into());
+    let out = if out.is_absolute() {
+        out
+    } else {
+        root.join(out)
+    };
     let backends: Vec<Backend> = match flag("--backend").as_deref() {
         Some("sqlite") => vec![Backend::Sqlite],
         Some("postgres") => vec![Backend::Postgres],
@@ -824,13 +833,14 @@ fn main() {
         "seconds": started.elapsed().as_secs_f64(),
         "rows": report.rows,
     });
-    if let Some(dir) = std::path::Path::new(&out).parent() {
+    if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir).unwrap();
     }
     let mut file = std::fs::File::create(&out).unwrap();
     writeln!(file, "{}", serde_json::to_string_pretty(&doc).unwrap()).unwrap();
     println!(
-        "written to {out} in {:.0} s",
+        "written to {} in {:.0} s",
+        out.display(),
         started.elapsed().as_secs_f64()
     );
 }
