@@ -86,6 +86,7 @@ pub fn app(state: AppState) -> Router {
         .route("/complaints/{id}/close", post(close))
         .route("/complaints/{id}/history", get(history))
         .route("/complaints/{id}/events", get(events))
+        .route("/complaints/{id}/identity-reads", get(identity_reads))
         .route("/sla", get(sla))
         .route("/audit/verify", get(audit_verify))
         .route("/openapi.json", get(openapi::serve))
@@ -717,6 +718,24 @@ async fn events(
     )
     .await?;
     Ok(Json(json!({ "complaint_id": id, "events": lines })).into_response())
+}
+
+/// Who read this complaint's hidden identity, when and through which route (apip).
+#[utoipa::path(get, path = "/api/v1/complaints/{id}/identity-reads", tag = "audit", params(("id" = String, Path)),
+    responses((status = 200), (status = 401), (status = 403)), security(("bearer" = [])))]
+async fn identity_reads(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    require_role(&caller, &[Role::Apip], "read the identity access log")?;
+    valid_id(&id)?;
+    let reads = state.store.identity_reads(&id).await?;
+    let reads: Vec<Value> = reads
+        .into_iter()
+        .map(|r| json!({ "read_at": r.read_at, "user": r.user, "role": r.role, "via": r.via }))
+        .collect();
+    Ok(Json(json!({ "complaint_id": id, "reads": reads })).into_response())
 }
 
 /// `?status=&agency=` of the SLA board.

@@ -348,6 +348,7 @@ async fn the_authorization_matrix_of_every_view() {
             vec!["upp", "coordinator", "apip"],
         ),
         ("/api/v1/complaints/ADU-1/events", vec!["upp", "apip"]),
+        ("/api/v1/complaints/ADU-1/identity-reads", vec!["apip"]),
         ("/api/v1/sla", CALLERS[..7].to_vec()),
         ("/api/v1/audit/verify", vec!["apip"]),
     ];

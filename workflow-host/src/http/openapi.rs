@@ -33,7 +33,7 @@ impl Modify for Bearer {
         super::register, super::dispose, super::return_complaint, super::review, super::request_information,
         super::provide_information, super::reject, super::clarify, super::field_verification, super::issue_ba,
         super::respond, super::close, super::upload_evidence, super::download_evidence, super::list,
-        super::detail, super::ba_document, super::history, super::events, super::sla, super::audit_verify,
+        super::detail, super::ba_document, super::history, super::events, super::identity_reads, super::sla, super::audit_verify,
         super::health, serve
     ),
     components(schemas(
@@ -72,6 +72,7 @@ pub fn routes() -> Vec<(Method, &'static str)> {
         (Method::POST, "/api/v1/complaints/{id}/close"),
         (Method::GET, "/api/v1/complaints/{id}/history"),
         (Method::GET, "/api/v1/complaints/{id}/events"),
+        (Method::GET, "/api/v1/complaints/{id}/identity-reads"),
         (Method::POST, "/api/v1/evidence"),
         (Method::GET, "/api/v1/evidence/{sha256}"),
         (Method::GET, "/api/v1/sla"),
