@@ -746,6 +746,8 @@ pub struct SlaQuery {
     pub status: Option<String>,
     /// Only this agency.
     pub agency: Option<String>,
+    /// Only the most urgent this many (1 to 10000).
+    pub limit: Option<u32>,
 }
 
 /// The SLA board: running duties and their deadlines now (all, scoped).
@@ -777,7 +779,7 @@ async fn sla(
     let board = state
         .store
         .views()
-        .sla_board(now, status, agency.as_deref())
+        .sla_board_first(now, status, agency.as_deref(), q.limit)
         .await?;
     Ok(Json(json!({ "as_of": now, "entries": board })).into_response())
 }

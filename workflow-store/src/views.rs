@@ -391,6 +391,18 @@ impl Views {
         status: Option<BoardStatus>,
         agency: Option<&str>,
     ) -> Result<Vec<BoardEntry>, StoreError> {
+        self.sla_board_first(now, status, agency, None).await
+    }
+
+    /// The most urgent `limit` entries of the SLA board (all with `None`): the index
+    /// range scan stops after `limit` rows, whatever the number of open complaints.
+    pub async fn sla_board_first(
+        &self,
+        now: DateTime<Utc>,
+        status: Option<BoardStatus>,
+        agency: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Vec<BoardEntry>, StoreError> {
         let now = timestamp(now);
         let mut c = Clauses::default();
         c.add("ended_at IS NULL AND breachable = 1", vec![]);
@@ -410,10 +422,17 @@ impl Views {
         if let Some(agency) = agency {
             c.add("agency = ?", vec![Arg::Text(agency.to_owned())]);
         }
+        let where_sql = c.where_sql();
+        let limit_sql = match limit {
+            Some(n) => format!(
+                " LIMIT {}",
+                c.next_placeholder(Arg::Int(i64::from(n.clamp(1, 10_000))))
+            ),
+            None => String::new(),
+        };
         let sql = format!(
             "SELECT complaint_id, step, occurrence, agency, started_at, due_at, at_risk_from, breach_recorded \
-             FROM sla_deadlines {} ORDER BY due_at, complaint_id, step",
-            c.where_sql()
+             FROM sla_deadlines {where_sql} ORDER BY due_at, complaint_id, step{limit_sql}"
         );
         let query = c.bind(sqlx::query(&sql));
         let rows = query.fetch_all(&self.pool).await?;

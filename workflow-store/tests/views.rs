@@ -241,6 +241,20 @@ async fn the_sla_board_agrees_with_replaying_every_complaint(db: common::TestDb)
             assert_eq!(only.len(), want, "{status:?} at {now}");
         }
     }
+    // A first page is the head of the whole board, in the same order.
+    let friday = wib("2026-12-04 09:00");
+    let all = store
+        .views()
+        .sla_board(friday, Some(BoardStatus::Breached), None)
+        .await
+        .unwrap();
+    let first = store
+        .views()
+        .sla_board_first(friday, Some(BoardStatus::Breached), None, Some(5))
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 5);
+    assert_eq!(first[..], all[..5]);
     let workload = store
         .views()
         .workload(wib("2026-12-04 09:00"))
