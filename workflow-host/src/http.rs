@@ -149,6 +149,21 @@ fn require_role(caller: &Actor, roles: &[Role], what: &str) -> Result<(), ApiErr
     }
 }
 
+/// The agency a listing is limited to: an agency-scoped caller's own (asking for
+/// another is refused), otherwise what was asked for.
+fn scoped_agency(caller: &Actor, asked: Option<String>) -> Result<Option<String>, ApiError> {
+    if !caller.role.is_agency_scoped() {
+        return Ok(asked);
+    }
+    let own = caller.agency.as_ref().map(|a| a.0.clone());
+    if asked.is_some() && asked != own {
+        return Err(ApiError::Forbidden(
+            "you see your own agency's complaints and duties only".into(),
+        ));
+    }
+    Ok(own)
+}
+
 /// Agency-scoped roles see only their agency's complaints.
 fn may_see(caller: &Actor, state: &Complaint) -> Result<(), ApiError> {
     if caller.role.is_agency_scoped() && state.agency() != caller.agency.as_ref() {
@@ -519,16 +534,7 @@ async fn list(
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(q) = query?;
-    let mut agency = q.agency.clone();
-    if caller.role.is_agency_scoped() {
-        let own = caller.agency.as_ref().map(|a| a.0.clone());
-        if agency.is_some() && agency != own {
-            return Err(ApiError::Forbidden(
-                "you see your own agency's complaints only".into(),
-            ));
-        }
-        agency = own;
-    }
+    let agency = scoped_agency(&caller, q.agency.clone())?;
     let status = q
         .state
         .as_deref()
@@ -765,16 +771,7 @@ async fn sla(
         .map(str::parse::<BoardStatus>)
         .transpose()
         .map_err(ApiError::BadRequest)?;
-    let mut agency = q.agency.clone();
-    if caller.role.is_agency_scoped() {
-        let own = caller.agency.as_ref().map(|a| a.0.clone());
-        if agency.is_some() && agency != own {
-            return Err(ApiError::Forbidden(
-                "you see your own agency's duties only".into(),
-            ));
-        }
-        agency = own;
-    }
+    let agency = scoped_agency(&caller, q.agency.clone())?;
     let now = state.now();
     let board = state
         .store

@@ -59,11 +59,15 @@ impl Store {
         trusted: Option<&VerifyingKey>,
         progress: impl FnMut(WalkProgress),
     ) -> Result<VerifyReport, StoreError> {
-        let mut verifier = ChainVerifier::new();
-        if let Some(cp) = checkpoint {
-            cp.check(trusted)?;
-            verifier = verifier.against(cp.position, cp.heads.clone());
-        }
+        let verifier = verifier_for(checkpoint, trusted)?;
+        Ok(self.walk_with(verifier, progress).await?.0)
+    }
+
+    async fn walk_with(
+        &self,
+        mut verifier: ChainVerifier,
+        progress: impl FnMut(WalkProgress),
+    ) -> Result<(VerifyReport, Vec<Head>), StoreError> {
         walk(
             self.log().db(),
             None,
@@ -74,7 +78,7 @@ impl Store {
             progress,
         )
         .await?;
-        Ok(verifier.finish().0)
+        Ok(verifier.finish())
     }
 
     /// Verifies the log and, if it verifies, signs a checkpoint of every complaint's head.
@@ -84,18 +88,9 @@ impl Store {
         now: DateTime<Utc>,
         progress: impl FnMut(WalkProgress),
     ) -> Result<Checkpoint, StoreError> {
-        let mut verifier = ChainVerifier::new().collecting_heads();
-        walk(
-            self.log().db(),
-            None,
-            |e| {
-                verifier.push(&e);
-                Ok(())
-            },
-            progress,
-        )
-        .await?;
-        let (report, heads) = verifier.finish();
+        let (report, heads) = self
+            .walk_with(ChainVerifier::new().collecting_heads(), progress)
+            .await?;
         if let Some(first) = report.first_failure() {
             return Err(StoreError::ChainBroken(first.to_string()));
         }
@@ -160,11 +155,7 @@ pub fn verify_export(
     checkpoint: Option<&Checkpoint>,
     trusted: Option<&VerifyingKey>,
 ) -> Result<VerifyReport, StoreError> {
-    let mut verifier = ChainVerifier::new();
-    if let Some(cp) = checkpoint {
-        cp.check(trusted)?;
-        verifier = verifier.against(cp.position, cp.heads.clone());
-    }
+    let mut verifier = verifier_for(checkpoint, trusted)?;
     for item in read_export(reader, format) {
         let event = item.map_err(|(line, reason)| StoreError::Integrity {
             complaint_id: String::new(),
@@ -264,4 +255,20 @@ pub(crate) async fn walk(
 
 fn workflow_core_type() -> &'static str {
     <workflow_core::Complaint as cqrs_es::Aggregate>::TYPE
+}
+
+/// A verifier of the chain, and of a checkpoint (its signature and root checked first,
+/// against `trusted` if given) when one is given.
+fn verifier_for(
+    checkpoint: Option<&Checkpoint>,
+    trusted: Option<&VerifyingKey>,
+) -> Result<ChainVerifier, StoreError> {
+    let verifier = ChainVerifier::new();
+    match checkpoint {
+        None => Ok(verifier),
+        Some(cp) => {
+            cp.check(trusted)?;
+            Ok(verifier.against(cp.position, cp.heads.clone()))
+        }
+    }
 }

@@ -40,17 +40,6 @@ impl<A: Aggregate> MemoryStore<A> {
             .lock()
             .map_err(|_| AggregateError::UnexpectedError("memory store lock poisoned".into()))
     }
-
-    /// The ids of all aggregates with events, sorted.
-    pub fn aggregate_ids(&self) -> Vec<String> {
-        let mut ids: Vec<String> = self
-            .streams
-            .lock()
-            .map(|s| s.keys().cloned().collect())
-            .unwrap_or_default();
-        ids.sort();
-        ids
-    }
 }
 
 /// A loaded aggregate and the sequence it was loaded at.
