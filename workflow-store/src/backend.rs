@@ -10,7 +10,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::AnyPool;
-use sqlx::{ConnectOptions, Connection, Executor};
+use sqlx::{ConnectOptions, Connection, Database, Executor};
 
 use crate::error::StoreError;
 
@@ -39,6 +39,29 @@ pub(crate) enum TypedPool {
 }
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The pools' rule for a connection coming back: one that is still inside a transaction
+/// is closed, never handed out again.
+///
+/// After a failed `COMMIT` or `ROLLBACK` (a full disk, an I/O error, a server gone) the
+/// driver still counts the connection as inside a transaction, and SQLite may have rolled
+/// it back by itself. Reused, such a connection turns the next `BEGIN` into a savepoint
+/// of a transaction that never ends: writes are then "committed" into nothing, and the
+/// write lock is held for good. Closing it rolls back whatever is open on the database's
+/// side, and the pool opens a fresh connection in its place.
+fn keep_only_clean<DB: Database>(
+) -> impl Fn(&mut DB::Connection, sqlx::pool::PoolConnectionMetadata) -> futures::future::BoxFuture<'_, Result<bool, sqlx::Error>>
+       + Send
+       + Sync
+       + 'static {
+    |conn: &mut DB::Connection, _| {
+        let clean = !conn.is_in_transaction();
+        if !clean {
+            tracing::warn!("a connection came back inside a transaction; closing it");
+        }
+        Box::pin(async move { Ok(clean) })
+    }
+}
 
 /// Removes a password from a URL for messages.
 pub(crate) fn redact(url: &str) -> String {
@@ -74,6 +97,7 @@ impl Db {
                 .foreign_keys(true);
             let typed = SqlitePoolOptions::new()
                 .max_connections(4)
+                .after_release(keep_only_clean::<sqlx::Sqlite>())
                 .acquire_timeout(Duration::from_secs(30))
                 .connect_with(options)
                 .await?;
@@ -81,6 +105,7 @@ impl Db {
             typed.execute("CREATE TABLE IF NOT EXISTS aduan_write_probe (x integer); DROP TABLE aduan_write_probe;").await?;
             let any = AnyPoolOptions::new()
                 .max_connections(4)
+                .after_release(keep_only_clean::<sqlx::Any>())
                 .acquire_timeout(Duration::from_secs(30))
                 .after_connect(|conn, _| {
                     Box::pin(async move {
@@ -103,11 +128,13 @@ impl Db {
             options.connect().await?.close().await?;
             let typed = PgPoolOptions::new()
                 .max_connections(16)
+                .after_release(keep_only_clean::<sqlx::Postgres>())
                 .acquire_timeout(Duration::from_secs(30))
                 .connect_with(options)
                 .await?;
             let any = AnyPoolOptions::new()
                 .max_connections(8)
+                .after_release(keep_only_clean::<sqlx::Any>())
                 .acquire_timeout(Duration::from_secs(30))
                 .connect(url)
                 .await?;

@@ -79,8 +79,18 @@ impl StoreError {
                 complaint_id: complaint_id.to_owned(),
                 reason: e.to_string(),
             },
-            AggregateError::DatabaseConnectionError(e) => StoreError::Unavailable(e.to_string()),
-            AggregateError::UnexpectedError(e) => StoreError::Backend(e.to_string()),
+            AggregateError::DatabaseConnectionError(e) => match e.downcast::<sqlx::Error>() {
+                Ok(sqlx) => match StoreError::from(*sqlx) {
+                    StoreError::Backend(m) => StoreError::Unavailable(m),
+                    other => other,
+                },
+                Err(e) => StoreError::Unavailable(e.to_string()),
+            },
+            // The event-sourcing crates wrap the driver's error: judge it as our own SQL's.
+            AggregateError::UnexpectedError(e) => match e.downcast::<sqlx::Error>() {
+                Ok(sqlx) => StoreError::from(*sqlx),
+                Err(e) => StoreError::Backend(e.to_string()),
+            },
         }
     }
 }
@@ -101,11 +111,45 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
-/// SQLite: 8 read-only, 14 cannot open, 5/6 busy/locked past the timeout;
-/// PostgreSQL: 3D000 no such database, 28P01/28000 authentication, 57P01 shutdown.
-fn is_unavailable_code(code: Option<&str>) -> bool {
-    matches!(
-        code,
-        Some("8" | "1032" | "14" | "5" | "6" | "3D000" | "28P01" | "28000" | "57P01" | "25006")
-    )
+/// Whether a database error code means "not now" rather than "never": the database is
+/// busy, full, read-only, failing to write, shutting down or gone. These are answered as
+/// unavailable (HTTP 503 with `Retry-After`) on every path.
+///
+/// SQLite reports extended codes; their low byte is the primary code: 5 busy, 6 locked,
+/// 8 read-only, 10 I/O error, 13 full, 14 cannot open, 15 lock protocol.
+/// PostgreSQL: class 08 connection, 53 insufficient resources (53100 disk full), 57
+/// operator intervention (57P01 admin shutdown, 57014 statement timeout), 58 system
+/// error (58030 I/O), 55P03 lock not available (lock timeout), 25006 read-only
+/// transaction, 25P03 idle-in-transaction timeout, 3D000 no such database, 28
+/// authentication.
+pub(crate) fn is_unavailable_code(code: Option<&str>) -> bool {
+    let Some(code) = code else { return false };
+    // SQLSTATEs have five characters; SQLite's extended codes at most four digits.
+    if let (true, Ok(n)) = (code.len() < 5, code.parse::<u32>()) {
+        return matches!(n & 0xff, 5 | 6 | 8 | 10 | 13 | 14 | 15);
+    }
+    matches!(code, "55P03" | "25006" | "25P03" | "3D000")
+        || ["08", "53", "57", "58", "28"]
+            .iter()
+            .any(|class| code.starts_with(class))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_unavailable_code;
+
+    #[test]
+    fn transient_codes_are_unavailable_and_defects_are_not() {
+        for code in [
+            "5", "6", "8", "10", "13", "14", "778", "1034", "3338", "517", "57P01", "57014",
+            "53100", "08006", "55P03", "25P03", "58030",
+        ] {
+            assert!(is_unavailable_code(Some(code)), "{code}");
+        }
+        // Constraint violations, corruption and syntax errors are defects or conflicts.
+        for code in ["1555", "2067", "19", "11", "1", "23505", "42601", "22P02", "40001"] {
+            assert!(!is_unavailable_code(Some(code)), "{code}");
+        }
+        assert!(!is_unavailable_code(None));
+    }
 }

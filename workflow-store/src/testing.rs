@@ -182,3 +182,84 @@ pub async fn snapshot_views(store: &Store) -> String {
 pub async fn replayed(store: &Store, complaint_id: &str) -> Complaint {
     store.engine().load(complaint_id).await.unwrap()
 }
+
+/// A small file system of its own (a tmpfs) that a test can fill to the brim and free
+/// again, for real disk-full faults. Mounting needs root: where it is impossible the
+/// test is skipped with a loud message; as root a failed mount fails the test.
+#[derive(Debug)]
+pub struct SmallDisk {
+    dir: tempfile::TempDir,
+    filler: std::path::PathBuf,
+}
+
+impl SmallDisk {
+    /// Mounts a tmpfs of `size` (`mount -o size=`, e.g. `"4m"`), or `None` when not root.
+    pub fn mount(size: &str) -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .status();
+        match status {
+            Ok(s) if s.success() => {}
+            other => {
+                let root = std::process::Command::new("id")
+                    .arg("-u")
+                    .output()
+                    .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+                assert!(!root, "cannot mount a tmpfs as root: {other:?}");
+                eprintln!(
+                    "\n\n*** SKIPPED: mounting a small tmpfs needs root ({other:?}); \
+                     the disk-full fault was NOT tested ***\n"
+                );
+                return None;
+            }
+        }
+        let filler = dir.path().join("filler");
+        Some(Self { dir, filler })
+    }
+
+    /// The mount point.
+    pub fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// Writes a filler file until the file system refuses another byte.
+    pub fn fill(&self) {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.filler)
+            .unwrap();
+        for chunk in [65536usize, 4096, 512, 1] {
+            let buf = vec![0xA5u8; chunk];
+            loop {
+                match file.write(&buf) {
+                    Ok(n) if n == chunk => {}
+                    Ok(_) => {}
+                    Err(e) if e.raw_os_error() == Some(28) => break,
+                    Err(e) => panic!("filling the disk: {e}"),
+                }
+                if file.flush().is_err() {
+                    break;
+                }
+            }
+        }
+        let _ = file.sync_all();
+    }
+
+    /// Removes the filler: the space is there again.
+    pub fn free(&self) {
+        std::fs::remove_file(&self.filler).unwrap();
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
