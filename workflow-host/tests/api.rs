@@ -59,6 +59,7 @@ fn actor(name: &str) -> Option<Actor> {
 struct Reply {
     status: StatusCode,
     content_type: String,
+    retry_after: Option<String>,
     text: String,
 }
 
@@ -126,10 +127,15 @@ impl TestApp {
             .get("content-type")
             .map(|v| v.to_str().unwrap().to_owned())
             .unwrap_or_default();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_owned());
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         Reply {
             status,
             content_type,
+            retry_after,
             text: String::from_utf8_lossy(&bytes).into_owned(),
         }
     }
@@ -1003,4 +1009,69 @@ async fn a_panic_in_a_handler_is_a_500_problem_not_a_dropped_connection() {
         problem["detail"], "internal error",
         "the panic's text stays in the log"
     );
+}
+
+/// Once the events are committed the answer is 2xx, even when keeping the answer for
+/// the idempotency key fails (here a real database error raised by a trigger); a retry
+/// with the same key is then answered from the log, with the same body, and no second
+/// event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_committed_command_is_acknowledged_when_keeping_its_answer_fails() {
+    use sqlx::Executor;
+    let t = TestApp::new(now()).await;
+    t.given("ADU-1", vec![(fx::upp(), C::Register(fx::registration()))])
+        .await;
+    let mut raw = t._db.raw().await;
+    raw.execute(
+        "CREATE TRIGGER fail_answers BEFORE INSERT ON idempotency_keys \
+         BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END",
+    )
+    .await
+    .unwrap();
+    let body = json!({"agency": "PUPR", "liaison_officer": "andi"});
+    let path = "/api/v1/complaints/ADU-1/dispose";
+    let before = t.event_count().await;
+    let first = t
+        .call(Method::POST, path, "upp", Some(body.clone()), Some("k-1"))
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    assert_eq!(first.json()["event_type"], "Disposed");
+    assert_eq!(t.event_count().await, before + 1);
+
+    raw.execute("DROP TRIGGER fail_answers").await.unwrap();
+    let again = t
+        .call(Method::POST, path, "upp", Some(body), Some("k-1"))
+        .await;
+    assert_eq!(
+        (again.status, again.text.as_str()),
+        (first.status, first.text.as_str())
+    );
+    assert_eq!(t.event_count().await, before + 1);
+}
+
+/// A store that cannot write answers 503 with a `Retry-After` hint, as problem+json,
+/// whichever layer met the error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_that_cannot_write_answers_503_with_retry_after() {
+    use sqlx::Executor;
+    let t = TestApp::new(now()).await;
+    t.given("ADU-1", vec![(fx::upp(), C::Register(fx::registration()))])
+        .await;
+    let mut raw = t._db.raw().await;
+    // Hold SQLite's write lock: every append waits its busy timeout, then gives up.
+    raw.execute("BEGIN IMMEDIATE").await.unwrap();
+    let reply = t
+        .call(
+            Method::POST,
+            "/api/v1/complaints/ADU-1/dispose",
+            "upp",
+            Some(json!({"agency": "PUPR", "liaison_officer": "andi"})),
+            None,
+        )
+        .await;
+    raw.execute("ROLLBACK").await.unwrap();
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{}", reply.text);
+    assert_eq!(reply.content_type, "application/problem+json");
+    assert_eq!(reply.json()["status"], 503);
+    assert!(reply.retry_after.is_some(), "no Retry-After on a 503");
 }
