@@ -61,6 +61,10 @@ pub enum Command {
         /// Seconds between projector polls when nothing woke them.
         #[arg(long, default_value_t = 5)]
         poll: u64,
+        /// Serve `/api/v1/metrics` without a token (for a scraper on a private
+        /// network); otherwise it needs a `system` or `coordinator` token.
+        #[arg(long)]
+        metrics_public: bool,
     },
     /// Manage API tokens.
     Token {
@@ -132,6 +136,16 @@ pub enum Command {
         /// The instant (RFC 3339); default now.
         #[arg(long)]
         as_of: Option<DateTime<Utc>>,
+    },
+    /// Where the store stands: log head, projections (place, lag, error), complaints set
+    /// aside on an unreadable event, and a probe write. Exits non-zero when anything
+    /// needs an operator.
+    Status,
+    /// Take a complaint that the projections set aside (an event they could not read)
+    /// back into the views, after the fix (an upcaster, say).
+    Resume {
+        /// The complaint id.
+        id: String,
     },
 }
 
@@ -218,6 +232,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             evidence_limit,
             sla_interval,
             poll,
+            metrics_public,
         } => {
             let _ = tracing_subscriber::fmt()
                 .with_env_filter(
@@ -233,6 +248,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 evidence_limit,
                 sla_interval: std::time::Duration::from_secs(sla_interval.max(1)),
                 poll: std::time::Duration::from_secs(poll.max(1)),
+                metrics_public,
             };
             return crate::serve::serve(store, config).await;
         }
@@ -271,6 +287,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::History { id, as_of } => {
             crate::verbs::history(&store, &id, as_of.unwrap_or_else(Utc::now), cli.json).await
         }
+        Command::Status => crate::verbs::status(&store, cli.json).await,
+        Command::Resume { id } => crate::verbs::resume(&store, &id).await,
     };
     store.close().await;
     result

@@ -5,11 +5,11 @@
 pub mod ba;
 pub mod dto;
 pub mod error;
+pub mod health;
 pub mod openapi;
 pub mod redact;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
@@ -47,6 +47,10 @@ pub struct AppState {
     pub evidence: EvidenceStore,
     /// Now.
     pub clock: Clock,
+    /// What `/health/ready` demands.
+    pub readiness: workflow_store::ReadinessPolicy,
+    /// Whether `/metrics` is served without a token.
+    pub metrics_public: bool,
 }
 
 impl AppState {
@@ -90,7 +94,10 @@ pub fn app(state: AppState) -> Router {
         .route("/sla", get(sla))
         .route("/audit/verify", get(audit_verify))
         .route("/openapi.json", get(openapi::serve))
-        .route("/health", get(health))
+        .route("/health", get(health::health))
+        .route("/health/live", get(health::live))
+        .route("/health/ready", get(health::ready))
+        .route("/metrics", get(health::metrics))
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
         .merge(
             Router::new()
@@ -121,8 +128,14 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
+        Self::from_headers(&parts.headers, state).await
+    }
+}
+
+impl Caller {
+    /// The caller a request's bearer token stands for.
+    pub async fn from_headers(headers: &HeaderMap, state: &AppState) -> Result<Self, ApiError> {
+        let token = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
@@ -311,20 +324,25 @@ async fn command(
     };
     let response = serde_json::to_string(&answer).map_err(|e| ApiError::Internal(e.to_string()))?;
     if let Some(key) = key {
-        let kept = state
+        let answer = KeptAnswer {
+            request_hash: fingerprint.clone(),
+            status: status.as_u16(),
+            response,
+        };
+        // The events are committed: the answer is theirs whatever happens to this side
+        // write. A retry with the same key is then answered from the log.
+        match state
             .store
-            .keep_answer(
-                &caller.user.0,
-                &key,
-                KeptAnswer {
-                    request_hash: fingerprint.clone(),
-                    status: status.as_u16(),
-                    response,
-                },
-                state.now(),
-            )
-            .await?;
-        return kept_response(kept, &fingerprint);
+            .keep_answer(&caller.user.0, &key, answer.clone(), state.now())
+            .await
+        {
+            Ok(kept) => return kept_response(kept, &fingerprint),
+            Err(e) => {
+                state.store.health().side_write_failed(&e);
+                tracing::warn!(error = %e, %key, "keeping the answer to an idempotency key failed; a retry is answered from the log");
+                return kept_response(answer, &fingerprint);
+            }
+        }
     }
     Ok((
         status,
@@ -791,23 +809,6 @@ async fn audit_verify(
     require_role(&caller, &[Role::Apip], "verify the log")?;
     let report = state.store.verify(None, None, |_| {}).await?;
     Ok(Json(json!({ "ok": report.ok(), "report": report })).into_response())
-}
-
-/// Liveness and store reachability, with projection lag (anyone).
-#[utoipa::path(get, path = "/api/v1/health", tag = "service", responses((status = 200), (status = 503)))]
-async fn health(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let projections =
-        tokio::time::timeout(Duration::from_secs(5), state.store.projector().status())
-            .await
-            .map_err(|_| ApiError::Unavailable("the store did not answer in 5 s".into()))??;
-    Ok(Json(json!({
-        "status": "ok",
-        "backend": format!("{:?}", state.store.backend()).to_lowercase(),
-        "projections": projections.iter().map(|p| json!({
-            "name": p.name, "position": p.position, "lag": p.lag, "last_error": p.last_error,
-        })).collect::<Vec<_>>(),
-    }))
-    .into_response())
 }
 
 /// Logs every request with its status and duration, and turns a panic in a handler

@@ -26,6 +26,8 @@ pub struct ServeConfig {
     pub sla_interval: Duration,
     /// How often projectors poll when nothing woke them.
     pub poll: Duration,
+    /// Serve `/metrics` without a token (for a scraper on a private network).
+    pub metrics_public: bool,
 }
 
 async fn shutdown_signal() {
@@ -96,6 +98,12 @@ pub async fn serve(store: Store, config: ServeConfig) -> anyhow::Result<()> {
         store: Arc::clone(&store),
         evidence: EvidenceStore::new(config.evidence_dir.clone(), config.evidence_limit),
         clock: Arc::new(Utc::now),
+        readiness: workflow_store::ReadinessPolicy {
+            // A monitor that missed three ticks (and at least a minute) is stalled.
+            max_tick_age: Some((config.sla_interval * 3).max(Duration::from_secs(60))),
+            ..workflow_store::ReadinessPolicy::default()
+        },
+        metrics_public: config.metrics_public,
     };
     let router = app(state).layer(axum::middleware::from_fn(crate::http::log_requests));
     // Tests and scripts read this line to find the port.

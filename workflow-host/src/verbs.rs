@@ -1,4 +1,4 @@
-//! The read-side verbs: replay, sla, history.
+//! The read-side and operator verbs: replay, sla, history, status, resume.
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -158,5 +158,88 @@ pub async fn history(
         t.row(sla_row(id, a));
     }
     println!("SLA clocks as of {} WIB\n{}", local(as_of), t.render());
+    Ok(())
+}
+
+/// Where the store stands: the log's head, each projection's place, lag and error, the
+/// complaints a projection set aside, and whether a write goes through now. Exits
+/// non-zero when anything needs an operator.
+pub async fn status(store: &Store, json: bool) -> anyhow::Result<()> {
+    let head = store.log().head().await?;
+    // Bring the views up to date first, so that lag means "cannot", not "has not yet".
+    let caught_up = store.projector().catch_up().await;
+    let projections = store.projector().status().await?;
+    let parked = store.projector().parked().await?;
+    let write = store.probe_write().await;
+    let healthy = write.is_ok()
+        && caught_up.is_ok()
+        && parked.is_empty()
+        && projections
+            .iter()
+            .all(|p| p.last_error.is_none() && p.lag == 0);
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "ok": healthy,
+                "backend": format!("{:?}", store.backend()).to_lowercase(),
+                "head": head,
+                "write": match &write { Ok(()) => json!({"ok": true}), Err(e) => json!({"ok": false, "error": e.to_string()}) },
+                "projections": projections.iter().map(|p| json!({
+                    "name": p.name, "position": p.position, "lag": p.lag,
+                    "updated_at": p.updated_at, "last_error": p.last_error,
+                })).collect::<Vec<_>>(),
+                "parked": parked.iter().map(|p| json!({
+                    "projection": p.projection, "complaint_id": p.complaint_id, "position": p.position,
+                    "sequence": p.sequence, "reason": p.reason, "parked_at": p.parked_at,
+                })).collect::<Vec<_>>(),
+            }))?
+        );
+    } else {
+        println!("backend: {:?}; log head: position {head}", store.backend());
+        match &write {
+            Ok(()) => println!("write: ok (a probe write was committed)"),
+            Err(e) => println!("write: FAILING: {e}"),
+        }
+        let mut table = Table::new(&["projection", "position", "lag", "updated", "error"]);
+        for p in &projections {
+            table.row(vec![
+                p.name.clone(),
+                p.position.to_string(),
+                p.lag.to_string(),
+                p.updated_at.clone().unwrap_or_default(),
+                p.last_error.clone().unwrap_or_else(|| "-".into()),
+            ]);
+        }
+        print!("{}", table.render());
+        if !parked.is_empty() {
+            println!(
+                "parked complaints (an event cannot be read; fix it, e.g. with an upcaster, then `aduan resume ID`):"
+            );
+            let mut table =
+                Table::new(&["projection", "complaint", "position", "sequence", "reason"]);
+            for p in &parked {
+                table.row(vec![
+                    p.projection.clone(),
+                    p.complaint_id.clone(),
+                    p.position.to_string(),
+                    p.sequence.to_string(),
+                    p.reason.clone(),
+                ]);
+            }
+            print!("{}", table.render());
+        }
+    }
+    if healthy {
+        Ok(())
+    } else {
+        anyhow::bail!("the store needs attention (see above)")
+    }
+}
+
+/// Takes a parked complaint back into the projections that set it aside.
+pub async fn resume(store: &Store, id: &str) -> anyhow::Result<()> {
+    let n = store.projector().resume(id).await?;
+    eprintln!("{id}: projected again in {n} projection(s)");
     Ok(())
 }

@@ -78,6 +78,8 @@ impl TestApp {
             store: Arc::clone(&store),
             evidence: EvidenceStore::new(dir.path().join("evidence"), 4096),
             clock: Arc::new(move || now),
+            readiness: workflow_store::ReadinessPolicy::default(),
+            metrics_public: false,
         };
         let mut tokens = BTreeMap::new();
         for name in CALLERS {
@@ -1070,7 +1072,12 @@ async fn a_store_that_cannot_write_answers_503_with_retry_after() {
         )
         .await;
     raw.execute("ROLLBACK").await.unwrap();
-    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{}", reply.text);
+    assert_eq!(
+        reply.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        reply.text
+    );
     assert_eq!(reply.content_type, "application/problem+json");
     assert_eq!(reply.json()["status"], 503);
     assert!(reply.retry_after.is_some(), "no Retry-After on a 503");

@@ -49,8 +49,10 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// of a transaction that never ends: writes are then "committed" into nothing, and the
 /// write lock is held for good. Closing it rolls back whatever is open on the database's
 /// side, and the pool opens a fresh connection in its place.
-fn keep_only_clean<DB: Database>(
-) -> impl Fn(&mut DB::Connection, sqlx::pool::PoolConnectionMetadata) -> futures::future::BoxFuture<'_, Result<bool, sqlx::Error>>
+fn keep_only_clean<DB: Database>() -> impl Fn(
+    &mut DB::Connection,
+    sqlx::pool::PoolConnectionMetadata,
+) -> futures::future::BoxFuture<'_, Result<bool, sqlx::Error>>
        + Send
        + Sync
        + 'static {

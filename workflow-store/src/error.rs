@@ -147,7 +147,9 @@ mod tests {
             assert!(is_unavailable_code(Some(code)), "{code}");
         }
         // Constraint violations, corruption and syntax errors are defects or conflicts.
-        for code in ["1555", "2067", "19", "11", "1", "23505", "42601", "22P02", "40001"] {
+        for code in [
+            "1555", "2067", "19", "11", "1", "23505", "42601", "22P02", "40001",
+        ] {
             assert!(!is_unavailable_code(Some(code)), "{code}");
         }
         assert!(!is_unavailable_code(None));

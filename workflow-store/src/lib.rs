@@ -62,6 +62,7 @@ pub mod chain;
 mod engine;
 mod error;
 pub mod evidence;
+pub mod health;
 mod log;
 mod memory;
 pub mod projection;
@@ -75,11 +76,11 @@ pub use backend::BackendKind;
 pub use cqrs_es::EventStore;
 pub use engine::{metadata_keys, Engine, Executed};
 pub use error::StoreError;
-pub use log::{LogContext, SqlLog, StoredEvent};
+pub use log::{LogContext, SqlLog, StoredEvent, Unreadable};
 pub use memory::MemoryStore;
-pub use projection::{ProjectionStatus, Projector, ReplayProgress};
+pub use projection::{Parked, ProjectionStatus, Projector, ReplayProgress};
 pub use sla::SweepOutcome;
-pub use store::{Store, TickReport};
+pub use store::{Check, Readiness, ReadinessPolicy, Store, TickReport};
 pub use views::Views;
 
 /// The fixed-width UTC form every view stores instants in, so that text order is time

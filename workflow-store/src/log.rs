@@ -25,6 +25,7 @@ use workflow_core::{Complaint, ComplaintEvent, DomainError};
 use crate::backend::{Db, TypedPool};
 use crate::chain::{event_hash, ChainInput, GENESIS, HASH, PREV_HASH};
 use crate::error::StoreError;
+use crate::health::Health;
 
 /// One event as stored, with its place in the global order.
 #[derive(Clone, Debug, PartialEq)]
@@ -43,6 +44,29 @@ pub struct StoredEvent {
     pub recorded_at: String,
 }
 
+/// A stored row that cannot be read as an event of the current version (a payload no
+/// upcaster turns into a known event, say).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unreadable {
+    /// Its global position.
+    pub position: i64,
+    /// The complaint.
+    pub complaint_id: String,
+    /// Its sequence within the complaint.
+    pub sequence: u64,
+    /// Why it cannot be read.
+    pub reason: String,
+}
+
+impl Unreadable {
+    pub(crate) fn into_error(self) -> StoreError {
+        StoreError::Integrity {
+            complaint_id: self.complaint_id,
+            reason: self.reason,
+        }
+    }
+}
+
 enum Repo {
     Sqlite(SqliteEventRepository),
     Postgres(PostgresEventRepository),
@@ -53,6 +77,7 @@ struct Inner {
     repo: Repo,
     upcasters: Vec<Box<dyn EventUpcaster>>,
     committed: Notify,
+    health: Health,
 }
 
 /// The durable log. Cheap to clone.
@@ -97,12 +122,18 @@ impl SqlLog {
                 repo,
                 upcasters,
                 committed: Notify::new(),
+                health: Health::default(),
             }),
         }
     }
 
     pub(crate) fn db(&self) -> &Db {
         &self.inner.db
+    }
+
+    /// Outcomes of commits, projections and SLA ticks through this log, in memory.
+    pub fn health(&self) -> &Health {
+        &self.inner.health
     }
 
     /// Resolves after the next commit through this log (a wake-up for projectors); a
@@ -165,19 +196,32 @@ impl SqlLog {
     }
 
     /// Events after `position` in global order, at most `limit`, on `conn` (so that a
-    /// projector reads inside its own transaction).
+    /// projector reads inside its own transaction). A row that cannot be read is an
+    /// [`StoreError::Integrity`] error.
     pub(crate) async fn read_after(
         &self,
         conn: &mut sqlx::AnyConnection,
         position: i64,
         limit: i64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        let db = self.db();
+        self.read_rows_after(conn, position, limit)
+            .await?
+            .into_iter()
+            .map(|row| row.map_err(Unreadable::into_error))
+            .collect()
+    }
+
+    /// Like `read_after`, but a row that cannot be read is returned in its place,
+    /// naming itself, instead of failing the whole read.
+    pub(crate) async fn read_rows_after(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        position: i64,
+        limit: i64,
+    ) -> Result<Vec<Result<StoredEvent, Unreadable>>, StoreError> {
         let sql = format!(
-            "SELECT position, aggregate_id, sequence, event_type, event_version, {} AS payload, {} AS metadata, recorded_at \
-             FROM events WHERE aggregate_type = $1 AND position > $2 ORDER BY position LIMIT $3",
-            db.json_as_text("payload"),
-            db.json_as_text("metadata"),
+            "{} WHERE aggregate_type = $1 AND position > $2 ORDER BY position LIMIT $3",
+            self.select_rows()
         );
         let rows = sqlx::query(&sql)
             .bind(Complaint::TYPE)
@@ -185,41 +229,93 @@ impl SqlLog {
             .bind(limit)
             .fetch_all(&mut *conn)
             .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let complaint_id: String = row.try_get("aggregate_id")?;
-            let sequence: i64 = row.try_get("sequence")?;
-            let event_type: String = row.try_get("event_type")?;
-            let integrity = |reason: String| StoreError::Integrity {
-                complaint_id: complaint_id.clone(),
-                reason: format!("sequence {sequence} ({event_type}): {reason}"),
-            };
-            let payload: Value = serde_json::from_str(&row.try_get::<String, _>("payload")?)
-                .map_err(|e| integrity(e.to_string()))?;
-            let metadata: Value = serde_json::from_str(&row.try_get::<String, _>("metadata")?)
-                .map_err(|e| integrity(e.to_string()))?;
-            let serialized = SerializedEvent::new(
-                complaint_id.clone(),
-                usize::try_from(sequence).unwrap_or_default(),
-                Complaint::TYPE.to_owned(),
-                event_type.clone(),
-                row.try_get("event_version")?,
-                payload,
-                metadata,
-            );
-            let (event, metadata) = self.decode(serialized)?;
-            out.push(StoredEvent {
-                position: row.try_get("position")?,
-                complaint_id,
-                sequence: u64::try_from(sequence).unwrap_or_default(),
-                event,
-                metadata,
-                recorded_at: row
-                    .try_get::<Option<String>, _>("recorded_at")?
-                    .unwrap_or_default(),
-            });
-        }
-        Ok(out)
+        rows.into_iter().map(|row| self.read_row(row)).collect()
+    }
+
+    /// One complaint's rows up to and including `position`, in order.
+    pub(crate) async fn read_complaint_through(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        complaint_id: &str,
+        position: i64,
+    ) -> Result<Vec<Result<StoredEvent, Unreadable>>, StoreError> {
+        let sql = format!(
+            "{} WHERE aggregate_type = $1 AND aggregate_id = $2 AND position <= $3 ORDER BY position",
+            self.select_rows()
+        );
+        let rows = sqlx::query(&sql)
+            .bind(Complaint::TYPE)
+            .bind(complaint_id)
+            .bind(position)
+            .fetch_all(&mut *conn)
+            .await?;
+        rows.into_iter().map(|row| self.read_row(row)).collect()
+    }
+
+    fn select_rows(&self) -> String {
+        let db = self.db();
+        format!(
+            "SELECT position, aggregate_id, sequence, event_type, event_version, {} AS payload, {} AS metadata, recorded_at FROM events",
+            db.json_as_text("payload"),
+            db.json_as_text("metadata"),
+        )
+    }
+
+    /// Reads one row; `Err` of the outer result is the database failing, `Err` of the
+    /// inner one a row that cannot be read.
+    fn read_row(
+        &self,
+        row: sqlx::any::AnyRow,
+    ) -> Result<Result<StoredEvent, Unreadable>, StoreError> {
+        let position: i64 = row.try_get("position")?;
+        let complaint_id: String = row.try_get("aggregate_id")?;
+        let sequence: i64 = row.try_get("sequence")?;
+        let event_type: String = row.try_get("event_type")?;
+        let unreadable = |reason: String| Unreadable {
+            position,
+            complaint_id: complaint_id.clone(),
+            sequence: u64::try_from(sequence).unwrap_or_default(),
+            reason: format!("sequence {sequence} ({event_type}): {reason}"),
+        };
+        let payload: Value = match serde_json::from_str(&row.try_get::<String, _>("payload")?) {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(unreadable(e.to_string()))),
+        };
+        let metadata: Value = match serde_json::from_str(&row.try_get::<String, _>("metadata")?) {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(unreadable(e.to_string()))),
+        };
+        let serialized = SerializedEvent::new(
+            complaint_id.clone(),
+            usize::try_from(sequence).unwrap_or_default(),
+            Complaint::TYPE.to_owned(),
+            event_type.clone(),
+            row.try_get("event_version")?,
+            payload,
+            metadata,
+        );
+        let (event, metadata) = match self.decode(serialized) {
+            Ok(decoded) => decoded,
+            Err(StoreError::Integrity { reason, .. }) => {
+                return Ok(Err(Unreadable {
+                    position,
+                    complaint_id,
+                    sequence: u64::try_from(sequence).unwrap_or_default(),
+                    reason,
+                }))
+            }
+            Err(other) => return Err(other),
+        };
+        Ok(Ok(StoredEvent {
+            position,
+            complaint_id,
+            sequence: u64::try_from(sequence).unwrap_or_default(),
+            event,
+            metadata,
+            recorded_at: row
+                .try_get::<Option<String>, _>("recorded_at")?
+                .unwrap_or_default(),
+        }))
     }
 
     /// The highest position in the log (0 when empty).
@@ -333,9 +429,19 @@ impl EventStore<Complaint> for SqlLog {
         if serialized.is_empty() {
             return Ok(envelopes);
         }
-        match &self.inner.repo {
-            Repo::Sqlite(r) => r.persist::<Complaint>(&serialized, None).await?,
-            Repo::Postgres(r) => r.persist::<Complaint>(&serialized, None).await?,
+        let persisted = match &self.inner.repo {
+            Repo::Sqlite(r) => r.persist::<Complaint>(&serialized, None).await,
+            Repo::Postgres(r) => r.persist::<Complaint>(&serialized, None).await,
+        };
+        match persisted {
+            Ok(()) => self.inner.health.committed(),
+            Err(PersistenceError::OptimisticLockError) => {
+                return Err(AggregateError::AggregateConflict)
+            }
+            Err(e) => {
+                self.inner.health.commit_failed(&e);
+                return Err(e.into());
+            }
         }
         self.inner.committed.notify_waiters();
         Ok(envelopes)

@@ -81,6 +81,23 @@ pub struct ProjectionStatus {
     pub last_error: Option<String>,
 }
 
+/// A complaint a projection set aside because one of its events cannot be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Parked {
+    /// The projection.
+    pub projection: String,
+    /// The complaint.
+    pub complaint_id: String,
+    /// The position of the event that cannot be read.
+    pub position: i64,
+    /// Its sequence within the complaint.
+    pub sequence: u64,
+    /// Why it cannot be read.
+    pub reason: String,
+    /// When it was set aside.
+    pub parked_at: String,
+}
+
 /// Progress of a replay, reported through a callback.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReplayProgress {
@@ -181,12 +198,17 @@ impl Projector {
         Ok(())
     }
 
-    /// Applies one batch of one projection; returns how many events it applied.
+    /// Applies one batch of one projection; returns how many events it read (applied, or
+    /// set aside with their complaint when they cannot be read).
     pub async fn run_batch(&self, name: &str) -> Result<usize, StoreError> {
         let projection = Arc::clone(self.projection(name)?);
         match self.try_batch(projection.as_ref()).await {
-            Ok(n) => Ok(n),
+            Ok(n) => {
+                self.log.health().projection_succeeded(name);
+                Ok(n)
+            }
             Err(err) => {
+                self.log.health().projection_failed(name, &err);
                 self.record_error(name, &err).await;
                 Err(err)
             }
@@ -195,22 +217,55 @@ impl Projector {
 
     async fn try_batch(&self, projection: &dyn Projection) -> Result<usize, StoreError> {
         let db = self.db();
+        let name = projection.name();
         let mut tx = db.any.begin_with(db.begin_write()).await?;
-        let position = lock_checkpoint(db, &mut tx, projection.name()).await?;
-        let events = self
+        let position = lock_checkpoint(db, &mut tx, name).await?;
+        let rows = self
             .log
-            .read_after(&mut tx, position, self.batch_size)
+            .read_rows_after(&mut tx, position, self.batch_size)
             .await?;
-        let Some(last) = events.last().map(|e| e.position) else {
+        let Some(last) = rows.last().map(|r| match r {
+            Ok(e) => e.position,
+            Err(u) => u.position,
+        }) else {
             return Ok(0);
         };
+        // An unreadable event parks its complaint: this projection skips the complaint's
+        // events from there on and goes on with every other complaint.
+        let mut parked: std::collections::HashSet<String> =
+            if rows.iter().any(Result::is_err) || self.any_parked(&mut tx, name).await? {
+                self.parked_ids(&mut tx, name).await?
+            } else {
+                Default::default()
+            };
+        let read = rows.len();
+        let mut events = Vec::with_capacity(read);
+        for row in rows {
+            match row {
+                Ok(e) if !parked.contains(&e.complaint_id) => events.push(e),
+                Ok(_) => {}
+                Err(u) => {
+                    if parked.insert(u.complaint_id.clone()) {
+                        tracing::error!(projection = name, position = u.position, complaint_id = %u.complaint_id, reason = %u.reason, "an event cannot be read; its complaint is parked");
+                        sqlx::query("INSERT INTO projection_parked (projection, complaint_id, position, sequence, reason, parked_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                            .bind(name)
+                            .bind(&u.complaint_id)
+                            .bind(u.position)
+                            .bind(i64::try_from(u.sequence).unwrap_or(i64::MAX))
+                            .bind(&u.reason)
+                            .bind(timestamp(Utc::now()))
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+            }
+        }
         projection
             .apply(&mut tx, Target::Live, &events, &self.services)
             .await?;
         if self.faults.take_before_checkpoint() {
             return Err(StoreError::Backend(format!(
-                "injected fault: {} stopped before its checkpoint",
-                projection.name()
+                "injected fault: {name} stopped before its checkpoint"
             )));
         }
         sqlx::query(
@@ -218,12 +273,111 @@ impl Projector {
         )
         .bind(last)
         .bind(timestamp(Utc::now()))
-        .bind(projection.name())
+        .bind(name)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
         self.applied.notify_waiters();
-        Ok(events.len())
+        Ok(read)
+    }
+
+    async fn any_parked(&self, conn: &mut AnyConnection, name: &str) -> Result<bool, StoreError> {
+        Ok(
+            sqlx::query("SELECT 1 AS one FROM projection_parked WHERE projection = $1 LIMIT 1")
+                .bind(name)
+                .fetch_optional(&mut *conn)
+                .await?
+                .is_some(),
+        )
+    }
+
+    async fn parked_ids(
+        &self,
+        conn: &mut AnyConnection,
+        name: &str,
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        let rows = sqlx::query("SELECT complaint_id FROM projection_parked WHERE projection = $1")
+            .bind(name)
+            .fetch_all(&mut *conn)
+            .await?;
+        rows.iter()
+            .map(|r| r.try_get("complaint_id").map_err(StoreError::from))
+            .collect()
+    }
+
+    /// The complaints every projection has set aside, with the event that stopped each.
+    pub async fn parked(&self) -> Result<Vec<Parked>, StoreError> {
+        let rows = sqlx::query("SELECT projection, complaint_id, position, sequence, reason, parked_at FROM projection_parked ORDER BY projection, position")
+            .fetch_all(&self.db().any)
+            .await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(Parked {
+                    projection: row.try_get("projection")?,
+                    complaint_id: row.try_get("complaint_id")?,
+                    position: row.try_get("position")?,
+                    sequence: u64::try_from(row.try_get::<i64, _>("sequence")?).unwrap_or_default(),
+                    reason: row.try_get("reason")?,
+                    parked_at: row.try_get("parked_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Takes a parked complaint back into every projection that set it aside: its rows
+    /// are projected again from its first event up to the projection's checkpoint, in
+    /// one transaction per projection. Run after the fix (an upcaster, say); if an event
+    /// still cannot be read, nothing changes and the error names it. Returns how many
+    /// projections took it back.
+    pub async fn resume(&self, complaint_id: &str) -> Result<usize, StoreError> {
+        let db = self.db();
+        let mut resumed = 0;
+        for p in &self.projections {
+            let name = p.name();
+            let mut tx = db.any.begin_with(db.begin_write()).await?;
+            let position = lock_checkpoint(db, &mut tx, name).await?;
+            let parked = sqlx::query(
+                "SELECT 1 AS one FROM projection_parked WHERE projection = $1 AND complaint_id = $2",
+            )
+            .bind(name)
+            .bind(complaint_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if parked.is_none() {
+                continue;
+            }
+            let events = self
+                .log
+                .read_complaint_through(&mut tx, complaint_id, position)
+                .await?
+                .into_iter()
+                .map(|r| r.map_err(crate::log::Unreadable::into_error))
+                .collect::<Result<Vec<_>, _>>()?;
+            for table in p.tables() {
+                sqlx::query(&format!("DELETE FROM {table} WHERE complaint_id = $1"))
+                    .bind(complaint_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            p.apply(&mut tx, Target::Live, &events, &self.services)
+                .await?;
+            sqlx::query(
+                "DELETE FROM projection_parked WHERE projection = $1 AND complaint_id = $2",
+            )
+            .bind(name)
+            .bind(complaint_id)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            resumed += 1;
+        }
+        if resumed == 0 {
+            return Err(StoreError::NotFound(format!(
+                "parked complaint `{complaint_id}`"
+            )));
+        }
+        self.applied.notify_waiters();
+        Ok(resumed)
     }
 
     async fn record_error(&self, name: &str, err: &StoreError) {
@@ -238,19 +392,28 @@ impl Projector {
         .await;
     }
 
-    /// Applies batches of every projection until all have reached the log's head.
+    /// Applies batches of every projection until all have reached the log's head. A
+    /// projection that fails stops there; the others still catch up, and the first
+    /// error is returned after them.
     pub async fn catch_up(&self) -> Result<u64, StoreError> {
         let mut total = 0u64;
+        let mut first_error = None;
         for p in &self.projections {
             loop {
-                let n = self.run_batch(p.name()).await?;
-                total += n as u64;
-                if n == 0 {
-                    break;
+                match self.run_batch(p.name()).await {
+                    Ok(0) => break,
+                    Ok(n) => total += n as u64,
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                        break;
+                    }
                 }
             }
         }
-        Ok(total)
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(total),
+        }
     }
 
     /// Where every projection stands.
@@ -350,6 +513,11 @@ impl Projector {
                 .execute(&mut *tx)
                 .await?;
         }
+        // Everything up to here was read: nothing of this projection is parked any more.
+        sqlx::query("DELETE FROM projection_parked WHERE projection = $1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("UPDATE projection_checkpoints SET position = $1, updated_at = $2, last_error = NULL, last_error_at = NULL WHERE name = $3")
             .bind(position)
             .bind(timestamp(Utc::now()))

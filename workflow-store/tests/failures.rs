@@ -118,7 +118,7 @@ async fn insert_raw(
     .unwrap();
 }
 
-async fn a_corrupt_payload_row_is_named_and_blocks_nothing_else(db: common::TestDb) {
+async fn a_poison_event_parks_only_its_complaint_and_resumes_after_a_fix(db: common::TestDb) {
     let store = db.open().await;
     let now = wib("2026-11-30 09:00");
     store
@@ -139,8 +139,9 @@ async fn a_corrupt_payload_row_is_named_and_blocks_nothing_else(db: common::Test
         )
         .await
         .unwrap();
-    // Sequence 2 of ADU-1 is valid JSON but no event the engine knows.
-    insert_raw(&db, "ADU-1", 2, "Disposed", "1", r#"{"nonsense": true}"#).await;
+    // Sequence 2 of ADU-1 is valid JSON but no event the engine knows: a `Disposed` of a
+    // version 0.9 that named the officer `officer_name`.
+    insert_raw(&db, "ADU-1", 2, "Disposed", "0.9", RECORDED_V09_DISPOSED).await;
 
     let err = store.engine().load("ADU-1").await.unwrap_err();
     match &err {
@@ -170,8 +171,15 @@ async fn a_corrupt_payload_row_is_named_and_blocks_nothing_else(db: common::Test
         .unwrap()
         .get("n");
     assert_eq!(n, 2, "nothing written for the refused command");
+    let poison_position: i64 =
+        sqlx::query("SELECT position FROM events WHERE aggregate_id = 'ADU-1' AND sequence = 2")
+            .fetch_one(&mut raw)
+            .await
+            .unwrap()
+            .get("position");
 
-    // Other complaints keep working; the projector stops at the bad row and says why.
+    // Other complaints keep working, and the views and the board go on with them: the
+    // bad row parks only its own complaint, in every projection, naming the position.
     store
         .engine()
         .execute(
@@ -181,19 +189,125 @@ async fn a_corrupt_payload_row_is_named_and_blocks_nothing_else(db: common::Test
         )
         .await
         .unwrap();
-    let err = store.projector().catch_up().await.unwrap_err();
-    assert!(matches!(err, StoreError::Integrity { .. }), "{err}");
-    let status = store.projector().status().await.unwrap();
-    let complaints = status.iter().find(|s| s.name == "complaints").unwrap();
+    store.projector().catch_up().await.unwrap();
+    let ok = store.views().detail("ADU-OK").await.unwrap().unwrap();
+    assert_eq!(ok.summary.status, "disposed");
+    let board = store
+        .views()
+        .sla_board(wib("2026-12-01 09:00"), None, None)
+        .await
+        .unwrap();
     assert!(
-        complaints.last_error.as_deref().unwrap().contains("ADU-1"),
-        "{complaints:?}"
+        board.iter().any(|row| row.complaint_id == "ADU-OK"),
+        "the board goes on with other complaints: {board:?}"
     );
-    assert!(complaints.lag > 0);
+    for status in store.projector().status().await.unwrap() {
+        assert_eq!(status.lag, 0, "{status:?}");
+        assert_eq!(status.last_error, None, "{status:?}");
+    }
+    let parked = store.projector().parked().await.unwrap();
+    assert_eq!(
+        parked
+            .iter()
+            .map(|p| (
+                p.projection.as_str(),
+                p.complaint_id.as_str(),
+                p.position,
+                p.sequence
+            ))
+            .collect::<Vec<_>>(),
+        vec![
+            ("complaints", "ADU-1", poison_position, 2),
+            ("timeline", "ADU-1", poison_position, 2)
+        ]
+    );
+    assert!(parked[0].reason.contains("Disposed"), "{:?}", parked[0]);
+    // The parked complaint's view stays as it was before the bad event.
+    let stuck = store.views().detail("ADU-1").await.unwrap().unwrap();
+    assert_eq!(stuck.summary.status, "received");
+    // Resuming without a fix changes nothing and says why.
+    let err = store.projector().resume("ADU-1").await.unwrap_err();
+    assert!(matches!(err, StoreError::Integrity { .. }), "{err}");
+    assert_eq!(store.projector().parked().await.unwrap().len(), 2);
+    store.close().await;
+
+    // After the fix (an upcaster for version 0.9), the operator resumes the complaint:
+    // it is projected again from its first event and leaves the parked list.
+    let fixed = Store::open_with_upcasters(
+        &db.url,
+        ComplaintServices::builtin(),
+        vec![Box::new(DisposedV09)],
+    )
+    .await
+    .unwrap();
+    assert_eq!(fixed.projector().resume("ADU-1").await.unwrap(), 2);
+    assert!(fixed.projector().parked().await.unwrap().is_empty());
+    let view = fixed.views().detail("ADU-1").await.unwrap().unwrap();
+    assert_eq!(view.summary.status, "disposed");
+    assert_eq!(
+        view.summary.liaison_officer.as_deref(),
+        Some("penghubung.pupr")
+    );
+    assert_eq!(
+        fixed.views().timeline("ADU-1").await.unwrap().len(),
+        2,
+        "the timeline has both events once"
+    );
+    // Later events of the complaint are projected as usual.
+    fixed
+        .engine()
+        .execute(
+            "ADU-1",
+            cmd("r5", liaison("PUPR"), now, C::Review(complete_review())),
+            None,
+        )
+        .await
+        .unwrap();
+    fixed.projector().catch_up().await.unwrap();
+    assert_eq!(fixed.views().timeline("ADU-1").await.unwrap().len(), 3);
+    assert_eq!(testing_snapshot(&fixed).await, {
+        // The same views as a full rebuild from the log.
+        fixed
+            .projector()
+            .rebuild("complaints", |_| {})
+            .await
+            .unwrap();
+        fixed.projector().rebuild("timeline", |_| {}).await.unwrap();
+        testing_snapshot(&fixed).await
+    },);
+}
+
+async fn testing_snapshot(store: &Store) -> String {
+    common::snapshot_views(store).await
+}
+
+const RECORDED_V09_DISPOSED: &str = r#"{"at":"2026-11-30T03:00:00Z","by":{"user":"sari.upp","role":"upp","agency":null},"command_id":"legacy-9","body":{"type":"Disposed","agency":"PUPR","officer_name":"penghubung.pupr","note":null}}"#;
+
+/// The fix for the row above: version 0.9 of `Disposed` named the officer `officer_name`.
+struct DisposedV09;
+
+impl EventUpcaster for DisposedV09 {
+    fn can_upcast(&self, event_type: &str, event_version: &str) -> bool {
+        event_type == "Disposed" && event_version == "0.9"
+    }
+
+    fn upcast(&self, mut event: SerializedEvent) -> SerializedEvent {
+        if let Some(body) = event
+            .payload
+            .get_mut("body")
+            .and_then(|b| b.as_object_mut())
+        {
+            if let Some(officer) = body.remove("officer_name") {
+                body.insert("liaison_officer".into(), officer);
+            }
+        }
+        event.event_version = "1".into();
+        event
+    }
 }
 both!(
     corrupt_payload,
-    a_corrupt_payload_row_is_named_and_blocks_nothing_else
+    a_poison_event_parks_only_its_complaint_and_resumes_after_a_fix
 );
 
 /// A recorded event in an older form: version 0 of `Disposed` named the officer

@@ -41,7 +41,9 @@ async fn sqlite_on_a_full_disk_acknowledges_only_what_it_committed_and_recovers(
         return;
     };
     let url = format!("sqlite://{}/aduan.db", disk.path().display());
-    let store = Store::open(&url, ComplaintServices::builtin()).await.unwrap();
+    let store = Store::open(&url, ComplaintServices::builtin())
+        .await
+        .unwrap();
     for i in 0..3 {
         register(&store, &format!("ADU-OK-{i}"), &format!("ok-{i}"), i)
             .await
@@ -78,15 +80,22 @@ async fn sqlite_on_a_full_disk_acknowledges_only_what_it_committed_and_recovers(
     // Space returns: the write path recovers by itself, at once.
     disk.free();
     for i in 0..5 {
-        register(&store, &format!("ADU-AFTER-{i}"), &format!("after-{i}"), 200 + i)
-            .await
-            .unwrap_or_else(|e| panic!("command {i} after the disk was freed: {e}"));
+        register(
+            &store,
+            &format!("ADU-AFTER-{i}"),
+            &format!("after-{i}"),
+            200 + i,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("command {i} after the disk was freed: {e}"));
     }
     store.close().await;
 
     // Restart: everything acknowledged is there; a refused command retried with its own
     // id is done exactly once.
-    let store = Store::open(&url, ComplaintServices::builtin()).await.unwrap();
+    let store = Store::open(&url, ComplaintServices::builtin())
+        .await
+        .unwrap();
     for i in &acknowledged {
         let id = format!("ADU-FULL-{i}");
         assert_eq!(

@@ -155,6 +155,9 @@ impl ApiError {
     }
 }
 
+/// Seconds a client is told to wait before retrying after a 503.
+pub const RETRY_AFTER_SECONDS: &str = "2";
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, kind, title) = self.parts();
@@ -179,6 +182,14 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             header::HeaderValue::from_static("application/problem+json"),
         );
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // The database is busy, full, failing or restarting: the same request,
+            // with the same Idempotency-Key, is safe to send again.
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from_static(RETRY_AFTER_SECONDS),
+            );
+        }
         response
     }
 }

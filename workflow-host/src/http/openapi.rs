@@ -34,7 +34,7 @@ impl Modify for Bearer {
         super::provide_information, super::reject, super::clarify, super::field_verification, super::issue_ba,
         super::respond, super::close, super::upload_evidence, super::download_evidence, super::list,
         super::detail, super::ba_document, super::history, super::events, super::identity_reads, super::sla, super::audit_verify,
-        super::health, serve
+        super::health::health, super::health::live, super::health::ready, super::health::metrics, serve
     ),
     components(schemas(
         RegisterRequest, ComplainantDto, ConfidentialityDto, EvidenceUse, DisposeRequest, ReturnRequest,
@@ -79,6 +79,9 @@ pub fn routes() -> Vec<(Method, &'static str)> {
         (Method::GET, "/api/v1/audit/verify"),
         (Method::GET, "/api/v1/openapi.json"),
         (Method::GET, "/api/v1/health"),
+        (Method::GET, "/api/v1/health/live"),
+        (Method::GET, "/api/v1/health/ready"),
+        (Method::GET, "/api/v1/metrics"),
     ]
 }
 

@@ -1,0 +1,235 @@
+//! Health for load balancers and operators: `/health/live` (the process answers),
+//! `/health/ready` (this host can take writes now), `/health` (the store answers, with
+//! each projection's place and error) and `/metrics` (Prometheus text).
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use serde_json::{json, Value};
+use workflow_core::Role;
+use workflow_store::health::{HealthSnapshot, Incident};
+
+use super::error::ApiError;
+use super::{AppState, Caller};
+
+fn incident(i: &Option<Incident>) -> Value {
+    match i {
+        Some(i) => json!({ "at": workflow_store::timestamp(i.at), "message": i.message }),
+        None => Value::Null,
+    }
+}
+
+fn snapshot_json(h: &HealthSnapshot) -> Value {
+    json!({
+        "commits": h.commits,
+        "commit_failures": h.commit_failures,
+        "side_write_failures": h.side_write_failures,
+        "projection_failures": h.projection_failures,
+        "sla_tick_failures": h.tick_failures,
+        "last_commit_at": h.last_commit_at.map(workflow_store::timestamp),
+        "last_write_error": incident(&h.last_write_error),
+        "last_side_write_error": incident(&h.last_side_write_error),
+        "last_sla_tick_at": h.last_tick_at.map(workflow_store::timestamp),
+        "last_sla_tick_error": incident(&h.last_tick_error),
+    })
+}
+
+/// Store reachability, projections' lag, errors and parked complaints (anyone).
+///
+/// 200 while the store answers reads, with the write path's counters and last error;
+/// `/health/ready` says whether it takes writes.
+#[utoipa::path(get, path = "/api/v1/health", tag = "service", responses((status = 200), (status = 503)))]
+pub async fn health(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let projections =
+        tokio::time::timeout(Duration::from_secs(5), state.store.projector().status())
+            .await
+            .map_err(|_| ApiError::Unavailable("the store did not answer in 5 s".into()))??;
+    let parked = tokio::time::timeout(Duration::from_secs(5), state.store.projector().parked())
+        .await
+        .map_err(|_| ApiError::Unavailable("the store did not answer in 5 s".into()))??;
+    let snapshot = state.store.health().snapshot();
+    Ok(Json(json!({
+        "status": "ok",
+        "backend": format!("{:?}", state.store.backend()).to_lowercase(),
+        "projections": projections.iter().map(|p| json!({
+            "name": p.name, "position": p.position, "lag": p.lag,
+            "last_error": snapshot.projection_errors.get(&p.name).map(|i| i.message.clone()).or(p.last_error.clone()),
+            "parked": parked.iter().filter(|x| x.projection == p.name).map(|x| json!({
+                "complaint_id": x.complaint_id, "position": x.position, "sequence": x.sequence, "reason": x.reason,
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "write": snapshot_json(&snapshot),
+    }))
+    .into_response())
+}
+
+/// The process is alive and answering (anyone); touches no database.
+#[utoipa::path(get, path = "/api/v1/health/live", tag = "service", responses((status = 200)))]
+pub async fn live() -> Response {
+    Json(json!({ "status": "live" })).into_response()
+}
+
+/// Whether this host can take writes now; 200 `ready` or 503 `not_ready` (anyone).
+///
+/// Ready when a commit was confirmed recently or a probe write succeeds, no projection
+/// is stalled on an error or too far behind, and the SLA monitor ticks. A 503 carries
+/// `Retry-After`; each check is named with what was seen.
+#[utoipa::path(get, path = "/api/v1/health/ready", tag = "service", responses((status = 200), (status = 503)))]
+pub async fn ready(State(state): State<AppState>) -> Response {
+    let readiness = tokio::time::timeout(
+        Duration::from_secs(10),
+        state.store.readiness(&state.readiness),
+    )
+    .await;
+    let (ready, checks) = match readiness {
+        Ok(r) => (
+            r.ready,
+            r.checks
+                .iter()
+                .map(|c| json!({ "name": c.name, "ok": c.ok, "detail": c.detail }))
+                .collect::<Vec<_>>(),
+        ),
+        Err(_) => (
+            false,
+            vec![
+                json!({ "name": "store", "ok": false, "detail": "the store did not answer in 10 s" }),
+            ],
+        ),
+    };
+    let body = Json(json!({
+        "status": if ready { "ready" } else { "not_ready" },
+        "checks": checks,
+        "write": snapshot_json(&state.store.health().snapshot()),
+    }));
+    if ready {
+        body.into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, super::error::RETRY_AFTER_SECONDS)],
+            body,
+        )
+            .into_response()
+    }
+}
+
+/// Prometheus metrics (system, coordinator; anyone with `serve --metrics-public`).
+///
+/// OpenMetrics text: commits and their failures, side-write, projection and SLA-tick
+/// failures, seconds since the last commit and tick, projection lag, parked complaints.
+#[utoipa::path(get, path = "/api/v1/metrics", tag = "service", responses((status = 200), (status = 401), (status = 403)))]
+pub async fn metrics(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if !state.metrics_public {
+        let Caller(caller) = Caller::from_headers(&headers, &state).await?;
+        super::require_role(
+            &caller,
+            &[Role::System, Role::Coordinator],
+            "read the metrics",
+        )?;
+    }
+    let h = state.store.health().snapshot();
+    let mut registry = Registry::with_prefix("aduan");
+    let counter = |n: u64| {
+        let c: Counter = Counter::default();
+        c.inc_by(n);
+        c
+    };
+    registry.register(
+        "commits",
+        "Commits the database confirmed",
+        counter(h.commits),
+    );
+    registry.register(
+        "commit_failures",
+        "Commits that failed (unavailable, full, I/O, outcome unknown)",
+        counter(h.commit_failures),
+    );
+    registry.register(
+        "side_write_failures",
+        "Side writes after a commit that failed (the command was acknowledged)",
+        counter(h.side_write_failures),
+    );
+    registry.register(
+        "projection_failures",
+        "Projection batches that failed",
+        counter(h.projection_failures),
+    );
+    registry.register(
+        "sla_tick_failures",
+        "SLA monitor ticks that failed",
+        counter(h.tick_failures),
+    );
+    let age = |at: Option<chrono::DateTime<chrono::Utc>>| {
+        let g: Gauge = Gauge::default();
+        g.set(at.map_or(-1, |at| (chrono::Utc::now() - at).num_seconds()));
+        g
+    };
+    registry.register(
+        "seconds_since_last_commit",
+        "Seconds since the last confirmed commit or probe write (-1: none yet)",
+        age(h.last_commit_at),
+    );
+    registry.register(
+        "seconds_since_last_sla_tick",
+        "Seconds since the SLA monitor last completed a tick (-1: none yet)",
+        age(h.last_tick_at),
+    );
+    let write_error: Gauge = Gauge::default();
+    write_error.set(i64::from(match (&h.last_write_error, h.last_commit_at) {
+        (Some(e), Some(ok)) => e.at >= ok,
+        (Some(_), None) => true,
+        (None, _) => false,
+    }));
+    registry.register(
+        "write_failing",
+        "1 while the last write attempt failed",
+        write_error,
+    );
+    let lag = Family::<Vec<(String, String)>, Gauge>::default();
+    let parked = Family::<Vec<(String, String)>, Gauge>::default();
+    if let Ok(statuses) = state.store.projector().status().await {
+        let parked_rows = state.store.projector().parked().await.unwrap_or_default();
+        for p in statuses {
+            let labels = vec![("projection".to_owned(), p.name.clone())];
+            lag.get_or_create(&labels).set(p.lag);
+            let n = parked_rows
+                .iter()
+                .filter(|x| x.projection == p.name)
+                .count();
+            parked
+                .get_or_create(&labels)
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+    }
+    registry.register(
+        "projection_lag",
+        "Positions a projection is behind the log",
+        lag,
+    );
+    registry.register(
+        "projection_parked_complaints",
+        "Complaints a projection set aside on an event it cannot read",
+        parked,
+    );
+    let mut text = String::new();
+    encode(&mut text, &registry).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
+}

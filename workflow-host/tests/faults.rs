@@ -1,0 +1,138 @@
+//! The real binary on a SQLite file in a small file system that fills up: every command
+//! answered 2xx is in the log after a SIGKILL and a restart, every other one is a 503
+//! problem with `Retry-After` that a retry with the same key completes exactly once,
+//! readiness tells the truth throughout, and the server recovers by itself when space
+//! returns.
+
+mod support;
+
+use serde_json::json;
+use support::{token, Server};
+use workflow_store::testing::SmallDisk;
+
+fn registration(i: usize) -> serde_json::Value {
+    json!({
+        "lapor_id": format!("LAP-FULL-{i:04}"),
+        "title": "Jalan berlubang",
+        // Large enough that every commit needs fresh pages in the write-ahead log.
+        "description": format!("{i} {}", "Lubang besar di depan sekolah. ".repeat(600)),
+        "category": "infrastruktur",
+        "reported_at": "2026-11-30T01:00:00Z",
+        "complainant": {"name": "Budi", "confidentiality": "anonymous"},
+        "upp_review": "Kewenangan Dinas PUPR",
+    })
+}
+
+fn header<'a>(reply: &'a support::Reply, name: &str) -> Option<&'a str> {
+    reply
+        .headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+#[test]
+fn a_full_disk_under_a_running_server_loses_nothing_acknowledged() {
+    let Some(disk) = SmallDisk::mount("8m") else {
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/aduan.db", disk.path().display());
+    let upp = token(work.path(), &url, "sari", "upp", None);
+    let server = Server::start(work.path(), &url);
+    let register = |server: &Server, i: usize| {
+        server.call(
+            "POST",
+            "/api/v1/complaints",
+            Some(&upp),
+            Some(&registration(i)),
+            Some(&format!("key-{i}")),
+        )
+    };
+    for i in 0..3 {
+        let r = register(&server, i);
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+    let ready = server.call("GET", "/api/v1/health/ready", None, None, None);
+    assert_eq!(ready.status, 200, "{}", ready.text());
+
+    disk.fill();
+    let mut acknowledged = Vec::new();
+    let mut refused = Vec::new();
+    for i in 3..23 {
+        let r = register(&server, i);
+        match r.status {
+            201 => acknowledged.push(i),
+            503 => {
+                assert_eq!(header(&r, "content-type"), Some("application/problem+json"));
+                assert!(header(&r, "retry-after").is_some(), "{:?}", r.headers);
+                refused.push(i);
+            }
+            other => panic!("command {i} on a full disk: {other} {}", r.text()),
+        }
+    }
+    assert!(
+        !refused.is_empty(),
+        "the disk was full, yet every command succeeded: the fault was not injected"
+    );
+    let ready = server.call("GET", "/api/v1/health/ready", None, None, None);
+    assert_eq!(
+        ready.status,
+        503,
+        "readiness while writes fail: {}",
+        ready.text()
+    );
+    assert!(header(&ready, "retry-after").is_some());
+    let body = ready.json();
+    assert_eq!(body["status"], "not_ready");
+    assert!(
+        body["write"]["commit_failures"].as_u64().unwrap() >= 1,
+        "{body}"
+    );
+    assert!(
+        body["write"]["last_write_error"]["message"].is_string(),
+        "{body}"
+    );
+    let live = server.call("GET", "/api/v1/health/live", None, None, None);
+    assert_eq!(live.status, 200);
+
+    // Space returns: the next command goes through, and readiness follows.
+    disk.free();
+    let r = register(&server, 100);
+    assert_eq!(r.status, 201, "after the disk was freed: {}", r.text());
+    acknowledged.push(100);
+    let ready = server.call("GET", "/api/v1/health/ready", None, None, None);
+    assert_eq!(ready.status, 200, "{}", ready.text());
+
+    // A crash, then a restart on the same file.
+    server.crash();
+    let server = Server::start(work.path(), &url);
+    let events = |server: &Server, i: usize| {
+        let id = format!("LAP-FULL-{i:04}");
+        let r = server.call(
+            "GET",
+            &format!("/api/v1/complaints/{id}/events"),
+            Some(&upp),
+            None,
+            None,
+        );
+        assert_eq!(r.status, 200, "{id}: {}", r.text());
+        r.json()["events"].as_array().unwrap().len()
+    };
+    for &i in &acknowledged {
+        assert_eq!(
+            events(&server, i),
+            1,
+            "complaint {i} was acknowledged (acknowledged {acknowledged:?}, refused {refused:?})"
+        );
+    }
+    // The refused ones, retried with their own keys, are done exactly once.
+    for &i in &refused {
+        let r = register(&server, i);
+        assert_eq!(r.status, 201, "retry of {i}: {}", r.text());
+        let again = register(&server, i);
+        assert_eq!((again.status, again.text()), (r.status, r.text()));
+        assert_eq!(events(&server, i), 1, "complaint {i}");
+    }
+    assert!(server.stop().success());
+}

@@ -1,0 +1,159 @@
+//! What the store knows about its own health: the outcome of every commit, side write,
+//! projection batch and SLA monitor tick, kept in memory so that it can be told even
+//! when the database can no longer record anything (a full disk, a read-only file
+//! system, a server gone).
+//!
+//! [`Store::readiness`](crate::Store::readiness) judges from it whether this host can
+//! take writes now.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+
+use crate::error::StoreError;
+
+/// An error and when it happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Incident {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// What, as the store's error said it.
+    pub message: String,
+}
+
+impl Incident {
+    fn now(err: &dyn std::fmt::Display) -> Self {
+        Self {
+            at: Utc::now(),
+            message: err.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Recent {
+    last_commit_at: Option<DateTime<Utc>>,
+    last_write_error: Option<Incident>,
+    last_side_write_error: Option<Incident>,
+    projection_errors: BTreeMap<String, Incident>,
+    last_tick_at: Option<DateTime<Utc>>,
+    last_tick_error: Option<Incident>,
+}
+
+/// Counters and the latest incidents of one store (one host process).
+#[derive(Debug, Default)]
+pub struct Health {
+    commits: AtomicU64,
+    commit_failures: AtomicU64,
+    side_write_failures: AtomicU64,
+    projection_failures: AtomicU64,
+    tick_failures: AtomicU64,
+    recent: Mutex<Recent>,
+}
+
+/// A copy of [`Health`] at one moment.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HealthSnapshot {
+    /// Commits confirmed by the database since the start.
+    pub commits: u64,
+    /// Commits that failed for a reason other than a concurrent writer (unavailable,
+    /// full, I/O, outcome unknown).
+    pub commit_failures: u64,
+    /// Side writes after a commit (the answer kept for an idempotency key) that failed;
+    /// the command was acknowledged all the same.
+    pub side_write_failures: u64,
+    /// Projection batches that failed.
+    pub projection_failures: u64,
+    /// SLA monitor ticks that failed.
+    pub tick_failures: u64,
+    /// The last commit the database confirmed.
+    pub last_commit_at: Option<DateTime<Utc>>,
+    /// The last failed commit or write probe.
+    pub last_write_error: Option<Incident>,
+    /// The last failed side write.
+    pub last_side_write_error: Option<Incident>,
+    /// The last error of each projection, until a batch of it succeeds again.
+    pub projection_errors: BTreeMap<String, Incident>,
+    /// The last SLA monitor tick that completed.
+    pub last_tick_at: Option<DateTime<Utc>>,
+    /// The last SLA monitor tick that failed, until one succeeds again.
+    pub last_tick_error: Option<Incident>,
+}
+
+impl Health {
+    fn recent(&self) -> std::sync::MutexGuard<'_, Recent> {
+        // A panic elsewhere while holding the lock leaves plain data behind: keep going.
+        self.recent.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn committed(&self) {
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        let mut r = self.recent();
+        r.last_commit_at = Some(Utc::now());
+    }
+
+    pub(crate) fn commit_failed(&self, err: &dyn std::fmt::Display) {
+        self.commit_failures.fetch_add(1, Ordering::Relaxed);
+        self.recent().last_write_error = Some(Incident::now(err));
+    }
+
+    pub(crate) fn probe_succeeded(&self) {
+        self.recent().last_commit_at = Some(Utc::now());
+    }
+
+    pub(crate) fn probe_failed(&self, err: &dyn std::fmt::Display) {
+        self.recent().last_write_error = Some(Incident::now(err));
+    }
+
+    /// Records a failed side write after a commit (the host's kept answers): logged,
+    /// counted and shown, never turned into a failure of the committed command.
+    pub fn side_write_failed(&self, err: &StoreError) {
+        self.side_write_failures.fetch_add(1, Ordering::Relaxed);
+        self.recent().last_side_write_error = Some(Incident::now(err));
+    }
+
+    pub(crate) fn projection_failed(&self, name: &str, err: &StoreError) {
+        self.projection_failures.fetch_add(1, Ordering::Relaxed);
+        self.recent()
+            .projection_errors
+            .insert(name.to_owned(), Incident::now(err));
+    }
+
+    pub(crate) fn projection_succeeded(&self, name: &str) {
+        let mut r = self.recent();
+        if r.projection_errors.contains_key(name) {
+            r.projection_errors.remove(name);
+        }
+    }
+
+    pub(crate) fn tick_succeeded(&self) {
+        let mut r = self.recent();
+        r.last_tick_at = Some(Utc::now());
+        r.last_tick_error = None;
+    }
+
+    pub(crate) fn tick_failed(&self, err: &dyn std::fmt::Display) {
+        self.tick_failures.fetch_add(1, Ordering::Relaxed);
+        self.recent().last_tick_error = Some(Incident::now(err));
+    }
+
+    /// The counters and incidents now.
+    pub fn snapshot(&self) -> HealthSnapshot {
+        let r = self.recent();
+        HealthSnapshot {
+            commits: self.commits.load(Ordering::Relaxed),
+            commit_failures: self.commit_failures.load(Ordering::Relaxed),
+            side_write_failures: self.side_write_failures.load(Ordering::Relaxed),
+            projection_failures: self.projection_failures.load(Ordering::Relaxed),
+            tick_failures: self.tick_failures.load(Ordering::Relaxed),
+            last_commit_at: r.last_commit_at,
+            last_write_error: r.last_write_error.clone(),
+            last_side_write_error: r.last_side_write_error.clone(),
+            projection_errors: r.projection_errors.clone(),
+            last_tick_at: r.last_tick_at,
+            last_tick_error: r.last_tick_error.clone(),
+        }
+    }
+}
