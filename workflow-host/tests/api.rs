@@ -71,6 +71,13 @@ impl Reply {
 
 impl TestApp {
     async fn new(now: DateTime<Utc>) -> Self {
+        Self::with_readiness(now, workflow_store::ReadinessPolicy::default()).await
+    }
+
+    async fn with_readiness(
+        now: DateTime<Utc>,
+        readiness: workflow_store::ReadinessPolicy,
+    ) -> Self {
         let db = TestDb::new(Backend::Sqlite, "api").await;
         let store = Arc::new(db.open().await);
         let dir = tempfile::tempdir().unwrap();
@@ -78,7 +85,7 @@ impl TestApp {
             store: Arc::clone(&store),
             evidence: EvidenceStore::new(dir.path().join("evidence"), 4096),
             clock: Arc::new(move || now),
-            readiness: workflow_store::ReadinessPolicy::default(),
+            readiness,
             metrics_public: false,
         };
         let mut tokens = BTreeMap::new();
@@ -1081,4 +1088,86 @@ async fn a_store_that_cannot_write_answers_503_with_retry_after() {
     assert_eq!(reply.content_type, "application/problem+json");
     assert_eq!(reply.json()["status"], 503);
     assert!(reply.retry_after.is_some(), "no Retry-After on a 503");
+}
+
+/// Metrics need a `system` or `coordinator` token; they count what happened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_for_operators_and_count_commits() {
+    let t = TestApp::new(now()).await;
+    t.given("ADU-1", vec![(fx::upp(), C::Register(fx::registration()))])
+        .await;
+    let anonymous = t
+        .call(Method::GET, "/api/v1/metrics", "anonymous", None, None)
+        .await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    let liaison = t
+        .call(Method::GET, "/api/v1/metrics", "liaison_pupr", None, None)
+        .await;
+    assert_eq!(liaison.status, StatusCode::FORBIDDEN);
+    for caller in ["system", "coordinator"] {
+        let m = t
+            .call(Method::GET, "/api/v1/metrics", caller, None, None)
+            .await;
+        assert_eq!(m.status, StatusCode::OK, "{caller}: {}", m.text);
+        assert!(m.content_type.starts_with("application/openmetrics-text"));
+        assert!(m.text.contains("aduan_commits_total 1\n"), "{}", m.text);
+        assert!(m.text.contains("aduan_commit_failures_total 0\n"));
+        assert!(m
+            .text
+            .contains("aduan_projection_lag{projection=\"complaints\"} 0\n"));
+        assert!(m.text.ends_with("# EOF\n"));
+    }
+}
+
+/// Liveness needs nothing; readiness proves the write path with a probe when no
+/// commit was seen, and names each check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_names_its_checks_and_liveness_touches_nothing() {
+    // Probe on every call, however recent the last commit.
+    let policy = workflow_store::ReadinessPolicy {
+        recent_commit: std::time::Duration::ZERO,
+        ..Default::default()
+    };
+    let t = TestApp::with_readiness(now(), policy).await;
+    let live = t
+        .call(Method::GET, "/api/v1/health/live", "anonymous", None, None)
+        .await;
+    assert_eq!(
+        (live.status, live.json()["status"].clone()),
+        (StatusCode::OK, json!("live"))
+    );
+    let ready = t
+        .call(Method::GET, "/api/v1/health/ready", "anonymous", None, None)
+        .await;
+    assert_eq!(ready.status, StatusCode::OK, "{}", ready.text);
+    let body = ready.json();
+    assert_eq!(body["status"], "ready");
+    let names: Vec<&str> = body["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["write", "projection:complaints", "projection:timeline"]
+    );
+    assert_eq!(body["checks"][0]["detail"], "a probe write was committed");
+
+    // A write lock held elsewhere: the probe cannot commit in time, so not ready.
+    use sqlx::Executor;
+    let mut raw = t._db.raw().await;
+    raw.execute("BEGIN IMMEDIATE").await.unwrap();
+    let blocked = t
+        .call(Method::GET, "/api/v1/health/ready", "anonymous", None, None)
+        .await;
+    raw.execute("ROLLBACK").await.unwrap();
+    assert_eq!(
+        blocked.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        blocked.text
+    );
+    assert!(blocked.retry_after.is_some());
+    assert_eq!(blocked.json()["checks"][0]["ok"], false);
 }
