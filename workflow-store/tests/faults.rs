@@ -120,3 +120,71 @@ async fn sqlite_on_a_full_disk_acknowledges_only_what_it_committed_and_recovers(
     }
     store.close().await;
 }
+
+/// An administrator ends the engine's PostgreSQL sessions again and again while writers
+/// work (SQLSTATE 57P01): every failure is `Unavailable`, never a defect, and each
+/// writer's retry with the same command id completes its command exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_sessions_ended_by_an_administrator_are_unavailable_and_retries_complete() {
+    use sqlx::Row;
+    let db = workflow_store::testing::TestDb::new(
+        workflow_store::testing::Backend::Postgres,
+        "faults_admin_shutdown",
+    )
+    .await;
+    let store = std::sync::Arc::new(db.open().await);
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let store = std::sync::Arc::clone(&store);
+            tokio::spawn(async move {
+                let mut unavailable = 0u32;
+                for n in 0..10 {
+                    let i = w * 100 + n;
+                    let id = format!("ADU-{i}");
+                    let mut attempts = 0;
+                    loop {
+                        attempts += 1;
+                        match register(&store, &id, &format!("k-{i}"), i).await {
+                            Ok(()) => break,
+                            Err(StoreError::Unavailable(_)) if attempts < 50 => {
+                                unavailable += 1;
+                                tokio::time::sleep(Duration::from_millis(50)).await;
+                            }
+                            Err(e) => panic!("{id}, attempt {attempts}: {e:?}"),
+                        }
+                    }
+                }
+                unavailable
+            })
+        })
+        .collect();
+    let mut admin = db.raw().await;
+    let mut terminated = 0i64;
+    for _ in 0..8 {
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        let row = sqlx::query(
+            "SELECT COUNT(*) FILTER (WHERE pg_terminate_backend(pid)) AS n FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+        terminated += row.get::<i64, _>("n");
+    }
+    let mut unavailable = 0;
+    for w in writers {
+        unavailable += tokio::time::timeout(Duration::from_secs(120), w)
+            .await
+            .expect("writers finish")
+            .unwrap();
+    }
+    assert!(terminated > 0, "no session was ended: the fault was not injected");
+    eprintln!("sessions ended: {terminated}; commands answered unavailable and retried: {unavailable}");
+    for w in 0..4 {
+        for n in 0..10 {
+            let id = format!("ADU-{}", w * 100 + n);
+            assert_eq!(store.engine().events(&id).await.unwrap().len(), 1, "{id}");
+        }
+    }
+    store.close().await;
+}
