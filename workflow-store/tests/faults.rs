@@ -178,8 +178,13 @@ async fn postgres_sessions_ended_by_an_administrator_are_unavailable_and_retries
             .expect("writers finish")
             .unwrap();
     }
-    assert!(terminated > 0, "no session was ended: the fault was not injected");
-    eprintln!("sessions ended: {terminated}; commands answered unavailable and retried: {unavailable}");
+    assert!(
+        terminated > 0,
+        "no session was ended: the fault was not injected"
+    );
+    eprintln!(
+        "sessions ended: {terminated}; commands answered unavailable and retried: {unavailable}"
+    );
     for w in 0..4 {
         for n in 0..10 {
             let id = format!("ADU-{}", w * 100 + n);

@@ -1,0 +1,184 @@
+//! PostgreSQL restarted under a running server while clients send commands: the clients
+//! retry what got no answer or a 503 with the same Idempotency-Key; afterwards every
+//! command is in the log exactly once and the server is ready again by itself.
+//!
+//! Its own test binary: the restart would break tests running beside it.
+
+mod support;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use support::{request, token, Server};
+use workflow_store::testing::{server_url, Backend, TestDb};
+
+/// The local cluster serving `TEST_DATABASE_URL`, as `pg_ctlcluster` names it.
+fn local_cluster() -> Option<(String, String)> {
+    let url = server_url();
+    let port = url
+        .rsplit_once('@')
+        .and_then(|(_, rest)| rest.split_once('/'))
+        .and_then(|(host, _)| host.rsplit_once(':'))
+        .map_or("5432", |(_, p)| p)
+        .to_owned();
+    let out = std::process::Command::new("pg_lsclusters")
+        .arg("--no-header")
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout).lines().find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        (f.len() > 2 && f[2] == port).then(|| (f[0].to_owned(), f[1].to_owned()))
+    })
+}
+
+async fn postmaster_start(db: &TestDb) -> String {
+    use sqlx::Row;
+    let mut raw = db.raw().await;
+    sqlx::query("SELECT pg_postmaster_start_time()::text AS t")
+        .fetch_one(&mut raw)
+        .await
+        .unwrap()
+        .get("t")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_restart_under_load_loses_nothing_and_doubles_nothing() {
+    let Some((version, cluster)) = local_cluster() else {
+        eprintln!(
+            "\n\n*** SKIPPED: TEST_DATABASE_URL is not a local cluster pg_ctlcluster can \
+             restart; the PostgreSQL restart was NOT tested ***\n"
+        );
+        return;
+    };
+    let db = TestDb::new(Backend::Postgres, "pg_restart_under_load").await;
+    let work = tempfile::tempdir().unwrap();
+    let upp = token(work.path(), &db.url, "sari", "upp", None);
+    let server = Server::start(work.path(), &db.url);
+    let addr = server.addr;
+    let acknowledged = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    const CLIENTS: usize = 4;
+    // Each client sends commands until told to stop, retrying each one with its own key
+    // until it is acknowledged; it returns the commands it sent and how often it retried.
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            let upp = upp.clone();
+            let acknowledged = Arc::clone(&acknowledged);
+            let done = Arc::clone(&done);
+            std::thread::spawn(move || {
+                let mut retries = 0;
+                let mut sent = Vec::new();
+                for n in 0.. {
+                    if done.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let i = c * 10_000 + n;
+                    let body = json!({
+                        "lapor_id": format!("LAP-R-{i}"), "title": "Lampu padam", "description": "Tiga lampu",
+                        "category": "penerangan", "reported_at": "2026-11-30T01:00:00Z",
+                        "complainant": {"name": "Siti"}, "upp_review": "Dishub",
+                    })
+                    .to_string();
+                    let key = format!("restart-{i}");
+                    let started = Instant::now();
+                    loop {
+                        let reply = request(
+                            addr,
+                            "POST",
+                            "/api/v1/complaints",
+                            Some(&upp),
+                            Some("application/json"),
+                            body.as_bytes(),
+                            Some(&key),
+                        );
+                        match reply {
+                            Ok(r) if r.status == 201 => break,
+                            Ok(r) if r.status == 503 => {}
+                            Ok(r) => panic!("LAP-R-{i}: {} {}", r.status, r.text()),
+                            Err(_) => {} // no answer: the outcome is unknown, so retry
+                        }
+                        retries += 1;
+                        assert!(
+                            started.elapsed() < Duration::from_secs(90),
+                            "LAP-R-{i} was never acknowledged"
+                        );
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                    sent.push(format!("LAP-R-{i}"));
+                    acknowledged.fetch_add(1, Ordering::SeqCst);
+                }
+                (sent, retries)
+            })
+        })
+        .collect();
+    let wait_for = |target: usize, what: &str| {
+        let waited = Instant::now();
+        while acknowledged.load(Ordering::SeqCst) < target {
+            assert!(
+                waited.elapsed() < Duration::from_secs(90),
+                "the clients made no progress {what}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    wait_for(20, "before the restart");
+    let started_before = postmaster_start(&db).await;
+    let restart = std::process::Command::new("pg_ctlcluster")
+        .args([&version, &cluster, "restart", "-m", "fast"])
+        .status()
+        .unwrap();
+    assert!(restart.success(), "pg_ctlcluster restart failed");
+    // Load goes on after the restart until twenty more commands are in.
+    let after = acknowledged.load(Ordering::SeqCst);
+    wait_for(after + 20, "after the restart");
+    done.store(true, Ordering::SeqCst);
+    let mut sent = Vec::new();
+    let mut retries = 0;
+    for c in clients {
+        let (s, r) = c.join().unwrap();
+        sent.extend(s);
+        retries += r;
+    }
+    eprintln!(
+        "{} commands; retries by clients across the restart: {retries}",
+        sent.len()
+    );
+    assert_ne!(
+        postmaster_start(&db).await,
+        started_before,
+        "the server was not restarted: the fault was not injected"
+    );
+
+    // Ready again by itself, bounded.
+    let waited = Instant::now();
+    loop {
+        let r = server.call("GET", "/api/v1/health/ready", None, None, None);
+        if r.status == 200 {
+            break;
+        }
+        assert!(
+            waited.elapsed() < Duration::from_secs(30),
+            "never ready again: {}",
+            r.text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    for id in &sent {
+        let r = server.call(
+            "GET",
+            &format!("/api/v1/complaints/{id}/events"),
+            Some(&upp),
+            None,
+            None,
+        );
+        assert_eq!(r.status, 200, "{id}: {}", r.text());
+        assert_eq!(
+            r.json()["events"].as_array().unwrap().len(),
+            1,
+            "{id} exactly once"
+        );
+    }
+    assert!(server.stop().success());
+}
