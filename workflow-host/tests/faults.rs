@@ -136,3 +136,47 @@ fn a_full_disk_under_a_running_server_loses_nothing_acknowledged() {
     }
     assert!(server.stop().success());
 }
+
+/// A file system that is read-only when the server starts. (Linux refuses to remount a
+/// file system read-only while a process holds a file on it open for writing, as the
+/// server does its database, so a read-only file system is met at start.) The server
+/// refuses to start, with a one-line reason, instead of serving a store that cannot
+/// take a single command.
+#[test]
+fn a_read_only_file_system_is_refused_at_start_with_a_clear_reason() {
+    let Some(disk) = SmallDisk::mount("16m") else {
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/aduan.db", disk.path().display());
+    let upp = token(work.path(), &url, "sari", "upp", None);
+    let server = Server::start(work.path(), &url);
+    let r = server.call(
+        "POST",
+        "/api/v1/complaints",
+        Some(&upp),
+        Some(&registration(0)),
+        Some("key-0"),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert!(server.stop().success());
+
+    disk.read_only(true);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_aduan"))
+        .current_dir(work.path())
+        .env("DATABASE_URL", &url)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "served a read-only database: {stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.to_lowercase().contains("read-only file system"),
+        "{stderr}"
+    );
+    disk.read_only(false);
+}

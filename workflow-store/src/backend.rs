@@ -79,6 +79,35 @@ pub(crate) fn redact(url: &str) -> String {
     }
 }
 
+/// Why a SQLite file cannot be opened for writing, in the operating system's words: a
+/// read-only file system, a missing folder, no permission. `None` when it can be.
+fn why_not_writable(path: &std::path::Path) -> Option<String> {
+    let folder = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    if !folder.is_dir() {
+        return Some(format!("the folder {} does not exist", folder.display()));
+    }
+    let target = if path.exists() { path } else { folder };
+    let probe = if target.is_dir() {
+        tempfile_in(target)
+    } else {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(target)
+            .map(|_| ())
+    };
+    probe.err().map(|e| format!("cannot write: {e}"))
+}
+
+/// Creates and removes a file in `folder`.
+fn tempfile_in(folder: &std::path::Path) -> std::io::Result<()> {
+    let probe = folder.join(format!(".aduan-write-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"")?;
+    std::fs::remove_file(&probe)
+}
+
 impl Db {
     pub(crate) async fn connect(url: &str) -> Result<Db, StoreError> {
         sqlx::any::install_default_drivers();
@@ -97,14 +126,28 @@ impl Db {
                 .synchronous(SqliteSynchronous::Full)
                 .busy_timeout(BUSY_TIMEOUT)
                 .foreign_keys(true);
+            let path = options.get_filename().to_owned();
+            let explain = |err: sqlx::Error| match StoreError::from(err) {
+                StoreError::Unavailable(m) => {
+                    StoreError::Unavailable(match why_not_writable(&path) {
+                        Some(why) => format!("{}: {why} ({m})", path.display()),
+                        None => m,
+                    })
+                }
+                other => other,
+            };
             let typed = SqlitePoolOptions::new()
                 .max_connections(4)
                 .after_release(keep_only_clean::<sqlx::Sqlite>())
                 .acquire_timeout(Duration::from_secs(30))
                 .connect_with(options)
-                .await?;
+                .await
+                .map_err(explain)?;
             // Fail now, with a clear error, on a file we cannot write.
-            typed.execute("CREATE TABLE IF NOT EXISTS aduan_write_probe (x integer); DROP TABLE aduan_write_probe;").await?;
+            typed
+                .execute("CREATE TABLE IF NOT EXISTS aduan_write_probe (x integer); DROP TABLE aduan_write_probe;")
+                .await
+                .map_err(explain)?;
             let any = AnyPoolOptions::new()
                 .max_connections(4)
                 .after_release(keep_only_clean::<sqlx::Any>())

@@ -249,6 +249,22 @@ impl SmallDisk {
         let _ = file.sync_all();
     }
 
+    /// Remounts the file system read-only (`true`) or read-write (`false`), under the
+    /// files open on it.
+    pub fn read_only(&self, read_only: bool) {
+        let mode = if read_only {
+            "remount,ro"
+        } else {
+            "remount,rw"
+        };
+        let status = std::process::Command::new("mount")
+            .args(["-o", mode])
+            .arg(self.dir.path())
+            .status()
+            .unwrap();
+        assert!(status.success(), "mount -o {mode} failed");
+    }
+
     /// Removes the filler: the space is there again.
     pub fn free(&self) {
         std::fs::remove_file(&self.filler).unwrap();
