@@ -1,4 +1,5 @@
-//! Recorded histories (`histories/*.jsonl`, one stored event per line) are replayed on a
+//! Recorded histories (`histories/*.jsonl`, one stored event per line, as version 1 of
+//! every event type wrote it, read through the domain's upcasters) are replayed on a
 //! fresh complaint. What they rebuild — the state and the SLA clocks as of a fixed
 //! instant — is pinned in `histories/*.expected.json`. A change to `apply` or to the
 //! SLA rules that alters an old complaint's meaning fails here. After an intended change,
@@ -54,7 +55,12 @@ fn recorded_histories_rebuild_the_pinned_state() {
             .lines()
             .enumerate()
             .map(|(i, line)| {
-                serde_json::from_str(line)
+                // Recorded by the first version of every event type: read through the
+                // domain's upcasters, as the store reads a log that old.
+                let raw: Value = serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("{}:{}: {e}", file.display(), i + 1));
+                let event_type = raw["body"]["type"].as_str().unwrap_or_default().to_owned();
+                serde_json::from_value(workflow_core::upcast::to_current(&event_type, "1", raw))
                     .unwrap_or_else(|e| panic!("{}:{}: {e}", file.display(), i + 1))
             })
             .collect();
@@ -67,10 +73,5 @@ fn recorded_histories_rebuild_the_pinned_state() {
         let expected = std::fs::read_to_string(&expected_path)
             .unwrap_or_else(|e| panic!("{}: {e}", expected_path.display()));
         assert_eq!(got, expected, "{} rebuilds differently", file.display());
-        // Replaying twice gives the same state.
-        assert_eq!(
-            Complaint::from_events(&events),
-            Complaint::from_events(&events)
-        );
     }
 }

@@ -75,15 +75,20 @@ pub enum DomainError {
     /// A complete review lists no missing items; an incomplete one lists at least one.
     #[error("a review is complete exactly when it lists no missing items")]
     ReviewInconsistent,
-    /// SOP step 2: only incomplete and unclear complaints are not followed up.
-    #[error("a complaint may be rejected only after a review found it incomplete")]
-    RejectRequiresIncompleteReview,
-    /// Information is requested about what a review found missing.
-    #[error("information may be requested only after a review found the complaint incomplete")]
-    RequestRequiresIncompleteReview,
-    /// The step-2 conclusion rests on a complete file.
-    #[error("a complaint may be clarified only after a review found it complete")]
-    ClarifyRequiresCompleteReview,
+    /// SOP step 2: "kalau tidak lengkap dan tidak jelas tidak ditanggapi": only a
+    /// complaint found both incomplete and unclear is not followed up.
+    #[error(
+        "a complaint may be rejected only after a review found it both incomplete and unclear"
+    )]
+    RejectRequiresIncompleteAndUnclearReview,
+    /// Step 2 confirms and clarifies with the complainant what a review found missing
+    /// or unclear.
+    #[error("information may be requested only after a review found the complaint incomplete or unclear")]
+    RequestRequiresIncompleteOrUnclearReview,
+    /// The step-2 conclusion (is a completeness examination in the field needed?) rests
+    /// on a clear report; an incomplete one is completed in step 3.
+    #[error("a complaint may be clarified only after a review found it clear")]
+    ClarifyRequiresClearReview,
     /// The clarification concluded that no field examination is needed.
     #[error("the clarification concluded that no field examination is needed")]
     FieldVerificationNotNeeded,
@@ -169,15 +174,13 @@ impl DomainError {
             DomainError::AlreadyDisposedTo { .. } => "sop.step1.already_disposed_to_agency",
             DomainError::MissingField { .. } => "input.missing_field",
             DomainError::ReviewInconsistent => "sop.step2.review_inconsistent",
-            DomainError::RejectRequiresIncompleteReview => {
-                "sop.step2.reject_requires_incomplete_review"
+            DomainError::RejectRequiresIncompleteAndUnclearReview => {
+                "sop.step2.reject_requires_incomplete_and_unclear_review"
             }
-            DomainError::RequestRequiresIncompleteReview => {
-                "sop.step2.request_requires_incomplete_review"
+            DomainError::RequestRequiresIncompleteOrUnclearReview => {
+                "sop.step2.request_requires_incomplete_or_unclear_review"
             }
-            DomainError::ClarifyRequiresCompleteReview => {
-                "sop.step2.clarify_requires_complete_review"
-            }
+            DomainError::ClarifyRequiresClearReview => "sop.step2.clarify_requires_clear_review",
             DomainError::FieldVerificationNotNeeded => "sop.step3.field_verification_not_needed",
             DomainError::FieldVerificationNeedsPhoto => "sop.step3.field_verification_needs_photo",
             DomainError::MalformedEvidence { .. } => "input.malformed_evidence",

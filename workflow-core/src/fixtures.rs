@@ -133,17 +133,40 @@ pub fn return_note() -> ReturnNote {
 pub fn complete_review() -> ReviewResult {
     ReviewResult {
         complete: true,
+        clear: true,
         missing_items: vec![],
         notes: "Data dukung lengkap".into(),
     }
 }
 
-/// A review that found something missing.
+/// A review that found the complaint both incomplete and unclear (the one case that
+/// may end it).
 pub fn incomplete_review() -> ReviewResult {
     ReviewResult {
         complete: false,
+        clear: false,
         missing_items: vec!["titik lokasi yang tepat".into()],
         notes: "Lokasi tidak jelas".into(),
+    }
+}
+
+/// A clear report that lacks supporting data (a photo, say).
+pub fn incomplete_but_clear_review() -> ReviewResult {
+    ReviewResult {
+        complete: false,
+        clear: true,
+        missing_items: vec!["foto lokasi".into()],
+        notes: "Laporan jelas, foto belum ada".into(),
+    }
+}
+
+/// A report with all its data whose meaning is not clear.
+pub fn unclear_review() -> ReviewResult {
+    ReviewResult {
+        complete: true,
+        clear: false,
+        missing_items: vec![],
+        notes: "Data lengkap, maksud laporan belum jelas".into(),
     }
 }
 

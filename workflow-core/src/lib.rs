@@ -57,6 +57,7 @@ pub mod evidence;
 #[cfg(feature = "fixtures")]
 pub mod fixtures;
 pub mod sla;
+pub mod upcast;
 
 pub use actor::{Actor, AgencyCode, Role, UserId};
 pub use calendar::{HolidayTable, TimeZoneSpec, WorkingCalendar};

@@ -115,10 +115,12 @@ fn to_command(s: &Step_) -> (Actor, C) {
             }),
         ),
         3 => {
-            let mut review = if s.flag {
-                complete_review()
-            } else {
-                incomplete_review()
+            // The two questions of step 2, in all four combinations.
+            let mut review = match (s.flag, s.hours % 2 == 0) {
+                (true, true) => complete_review(),
+                (true, false) => unclear_review(),
+                (false, true) => incomplete_but_clear_review(),
+                (false, false) => incomplete_review(),
             };
             if !s.well_formed {
                 review.complete = !review.complete;

@@ -1,4 +1,5 @@
-//! The JSON of every event type is pinned by a recorded file in `tests/recorded/v1/`.
+//! The JSON of every event type is pinned by a recorded file in `tests/recorded/vN/`
+//! (N its current version); older versions stay recorded beside them and must upcast.
 //! A change to an event's format fails here: either it was unintended, or it needs a
 //! new `event_version` and an upcaster for the recorded form. After an intended change
 //! of a *new* version, record with `RECORD_EVENTS=1 cargo test -p workflow-core --test recorded`.
@@ -51,9 +52,9 @@ fn one_of_each() -> Vec<ComplaintEvent> {
     ]
 }
 
-fn recorded_path(event_type: &str) -> PathBuf {
+fn recorded_path(event_type: &str, version: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/recorded/v1")
+        .join(format!("tests/recorded/v{version}"))
         .join(format!("{event_type}.json"))
 }
 
@@ -64,9 +65,9 @@ fn every_event_type_has_a_recorded_form_that_still_matches() {
     assert_eq!(types, EVENT_TYPES, "one sample per event type, in order");
     for e in events {
         let event_type = e.body.event_type();
-        assert_eq!(e.body.event_version(), "1");
+        let version = e.body.event_version();
         let json = serde_json::to_string_pretty(&e).unwrap() + "\n";
-        let path = recorded_path(event_type);
+        let path = recorded_path(event_type, version);
         if std::env::var_os("RECORD_EVENTS").is_some() {
             std::fs::write(&path, &json).unwrap();
             continue;
@@ -77,4 +78,28 @@ fn every_event_type_has_a_recorded_form_that_still_matches() {
         let parsed: ComplaintEvent = serde_json::from_str(&recorded).unwrap();
         assert_eq!(parsed, e, "the recorded {event_type} no longer reads back");
     }
+}
+
+/// Every older recorded form still reads, through the domain's upcasters, as the
+/// current event it stands for.
+#[test]
+fn older_recorded_forms_are_upcast_to_the_current_version() {
+    let v1 = std::fs::read_to_string(recorded_path("Reviewed", "1")).unwrap();
+    let raw: serde_json::Value = serde_json::from_str(&v1).unwrap();
+    assert!(
+        serde_json::from_value::<ComplaintEvent>(raw.clone()).is_err(),
+        "version 1 lacks `clear` and must not read as version 2 by itself"
+    );
+    let upcast: ComplaintEvent =
+        serde_json::from_value(workflow_core::upcast::to_current("Reviewed", "1", raw)).unwrap();
+    let mut expected = incomplete_review();
+    expected.clear = true; // version 1 asked only "complete?": nothing found unclear
+    assert_eq!(upcast.body, E::Reviewed(expected));
+    // Current forms pass through unchanged.
+    let v2 = std::fs::read_to_string(recorded_path("Reviewed", "2")).unwrap();
+    let raw: serde_json::Value = serde_json::from_str(&v2).unwrap();
+    assert_eq!(
+        workflow_core::upcast::to_current("Reviewed", "2", raw.clone()),
+        raw
+    );
 }

@@ -337,20 +337,41 @@ async fn an_incomplete_and_unclear_complaint_is_rejected_with_its_reason() {
     .await;
 }
 
+/// SOP step 2: "kalau tidak lengkap dan tidak jelas tidak ditanggapi": a complaint is
+/// not followed up only when it is incomplete AND unclear, not when it is either.
 #[tokio::test]
-async fn rejection_needs_a_review_that_found_the_complaint_incomplete() {
+async fn tidak_lengkap_dan_tidak_jelas_both_are_needed_to_reject() {
+    let reviewed_as = |review| at_review("PUPR").then(liaison("PUPR"), E::Reviewed(review));
     refused(
         at_review("PUPR"),
         liaison("PUPR"),
         C::Reject(rejection()),
-        DomainError::RejectRequiresIncompleteReview,
+        DomainError::RejectRequiresIncompleteAndUnclearReview,
     )
     .await;
+    for review in [
+        complete_review(),
+        incomplete_but_clear_review(),
+        unclear_review(),
+    ] {
+        refused(
+            reviewed_as(review),
+            liaison("PUPR"),
+            C::Reject(rejection()),
+            DomainError::RejectRequiresIncompleteAndUnclearReview,
+        )
+        .await;
+    }
+    // Still so while waiting for the complainant: a clear report that lacks a photo is
+    // not dropped because the complainant is slow to send one.
     refused(
-        at_review("PUPR").reviewed("PUPR", true),
+        reviewed_as(incomplete_but_clear_review()).then(
+            liaison("PUPR"),
+            E::InformationRequested(information_request()),
+        ),
         liaison("PUPR"),
         C::Reject(rejection()),
-        DomainError::RejectRequiresIncompleteReview,
+        DomainError::RejectRequiresIncompleteAndUnclearReview,
     )
     .await;
 }
@@ -425,33 +446,56 @@ async fn a_complainant_who_never_answers_can_be_rejected() {
     .await;
 }
 
+/// SOP step 2 "menelaah, mengkonfirmasi dan mengklarifikasi": what is missing or
+/// unclear is confirmed with the complainant.
 #[tokio::test]
-async fn information_is_requested_only_about_an_incomplete_review() {
+async fn information_is_requested_about_what_is_missing_or_unclear() {
+    for review in [
+        incomplete_review(),
+        incomplete_but_clear_review(),
+        unclear_review(),
+    ] {
+        accepted(
+            at_review("PUPR").then(liaison("PUPR"), E::Reviewed(review)),
+            liaison("PUPR"),
+            C::RequestInformation(information_request()),
+            E::InformationRequested(information_request()),
+        )
+        .await;
+    }
     refused(
         at_review("PUPR").reviewed("PUPR", true),
         liaison("PUPR"),
         C::RequestInformation(information_request()),
-        DomainError::RequestRequiresIncompleteReview,
+        DomainError::RequestRequiresIncompleteOrUnclearReview,
     )
     .await;
 }
 
+/// SOP step 2's output: "kesimpulan perlu tidaknya dilakukan pemeriksaan kelengkapan".
+/// A clear report is concluded on, complete or not: an incomplete one is completed by
+/// the field examination of step 3. An unclear one is clarified with the complainant
+/// first.
 #[tokio::test]
-async fn clarification_concludes_step_two_on_a_complete_file() {
-    accepted(
-        at_review("PUPR").reviewed("PUPR", true),
-        liaison("PUPR"),
-        C::Clarify(clarification(true)),
-        E::Clarified(clarification(true)),
-    )
-    .await;
-    refused(
-        at_review("PUPR").reviewed("PUPR", false),
-        liaison("PUPR"),
-        C::Clarify(clarification(true)),
-        DomainError::ClarifyRequiresCompleteReview,
-    )
-    .await;
+async fn a_clear_report_is_concluded_on_even_when_incomplete() {
+    for review in [complete_review(), incomplete_but_clear_review()] {
+        accepted(
+            at_review("PUPR").then(liaison("PUPR"), E::Reviewed(review)),
+            liaison("PUPR"),
+            C::Clarify(clarification(true)),
+            E::Clarified(clarification(true)),
+        )
+        .await;
+    }
+    for review in [unclear_review(), incomplete_review()] {
+        refused(
+            at_review("PUPR").then(liaison("PUPR"), E::Reviewed(review)),
+            liaison("PUPR"),
+            C::Clarify(clarification(true)),
+            DomainError::ClarifyRequiresClearReview,
+        )
+        .await;
+    }
 }
 
 // --- Step 3: field verification and the BA ------------------------------------------

@@ -103,16 +103,22 @@ fn dispose(agency: &str) -> C {
 fn review_complete(notes: &str) -> C {
     C::Review(ReviewResult {
         complete: true,
+        clear: true,
         missing_items: vec![],
         notes: notes.into(),
     })
 }
 
-fn review_missing(missing: &str) -> C {
+fn review_missing(missing: &str, clear: bool) -> C {
     C::Review(ReviewResult {
         complete: false,
+        clear,
         missing_items: vec![missing.into()],
-        notes: "Data dukung belum lengkap".into(),
+        notes: if clear {
+            "Laporan jelas; data dukung belum lengkap".into()
+        } else {
+            "Data dukung belum lengkap dan maksud laporan tidak jelas".into()
+        },
     })
 }
 
@@ -235,7 +241,7 @@ fn script() -> Vec<Scripted> {
             "kesehatan", "Puskesmas Selat, Kuala Kapuas", "Nur Aini", Confidential,
             "Pelayanan puskesmas; kewenangan Dinas Kesehatan.")),
         s("2026-12-07 11:00", clinic, upp(), dispose("DINKES")),
-        s("2026-12-08 09:00", clinic, liaison("DINKES"), review_missing("tanggal dan jam kunjungan")),
+        s("2026-12-08 09:00", clinic, liaison("DINKES"), review_missing("tanggal dan jam kunjungan", true)),
         s("2026-12-08 09:30", clinic, liaison("DINKES"), C::RequestInformation(InformationRequest {
             questions: vec!["Pada tanggal dan jam berapa Anda berkunjung?".into()],
         })),
@@ -260,7 +266,7 @@ fn script() -> Vec<Scripted> {
             "pendidikan", "Kuala Kapuas", "Anonim", Confidential,
             "Dugaan pungutan; lokasi sekolah belum disebut.")),
         s("2026-12-01 15:00", school, upp(), dispose("DISDIK")),
-        s("2026-12-02 10:00", school, liaison("DISDIK"), review_missing("nama sekolah dan besaran pungutan")),
+        s("2026-12-02 10:00", school, liaison("DISDIK"), review_missing("nama sekolah dan besaran pungutan", false)),
         s("2026-12-02 10:30", school, liaison("DISDIK"), C::RequestInformation(InformationRequest {
             questions: vec!["Sekolah mana dan berapa besar pungutannya?".into()],
         })),

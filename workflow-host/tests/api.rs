@@ -1171,3 +1171,67 @@ async fn readiness_names_its_checks_and_liveness_touches_nothing() {
     assert!(blocked.retry_after.is_some());
     assert_eq!(blocked.json()["checks"][0]["ok"], false);
 }
+
+/// Step 2 over HTTP: the review carries both answers, and a rejection of a clear report
+/// that only lacks data is a 422 naming the SOP rule; with both answers "no" it goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn step_two_asks_complete_and_clear_and_rejects_only_both_no() {
+    let t = TestApp::new(now()).await;
+    for id in ["ADU-1", "ADU-2"] {
+        t.given(id, disposed("PUPR")).await;
+    }
+    let review = |id: &'static str, body: Value| {
+        let t = &t;
+        async move {
+            t.call(
+                Method::POST,
+                &format!("/api/v1/complaints/{id}/review"),
+                "liaison_pupr",
+                Some(body),
+                None,
+            )
+            .await
+        }
+    };
+    let reject = |id: &'static str| {
+        let t = &t;
+        async move {
+            t.call(
+                Method::POST,
+                &format!("/api/v1/complaints/{id}/reject"),
+                "liaison_pupr",
+                Some(json!({"reason": "tidak lengkap dan tidak jelas"})),
+                None,
+            )
+            .await
+        }
+    };
+    let r = review(
+        "ADU-1",
+        json!({"complete": false, "clear": true, "missing_items": ["foto"]}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let refused = reject("ADU-1").await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    assert_eq!(
+        refused.json()["rule"],
+        "sop.step2.reject_requires_incomplete_and_unclear_review"
+    );
+    let r = review(
+        "ADU-2",
+        json!({"complete": false, "clear": false, "missing_items": ["lokasi"]}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(reject("ADU-2").await.status, StatusCode::OK);
+    // The stored review says what was answered.
+    let detail = t.store.engine().load("ADU-1").await.unwrap();
+    let last = detail.last_review().unwrap();
+    assert_eq!((last.complete, last.clear), (false, true));
+}

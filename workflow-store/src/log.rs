@@ -111,7 +111,10 @@ impl AggregateContext<Complaint> for LogContext {
 type LogResult<T> = Result<T, AggregateError<DomainError>>;
 
 impl SqlLog {
-    pub(crate) fn new(db: Db, upcasters: Vec<Box<dyn EventUpcaster>>) -> Self {
+    pub(crate) fn new(db: Db, extra_upcasters: Vec<Box<dyn EventUpcaster>>) -> Self {
+        // The domain's own upcasters first, then the embedding service's.
+        let mut upcasters = workflow_core::upcast::builtin();
+        upcasters.extend(extra_upcasters);
         let repo = match &db.typed {
             TypedPool::Sqlite(pool) => Repo::Sqlite(SqliteEventRepository::new(pool.clone())),
             TypedPool::Postgres(pool) => Repo::Postgres(PostgresEventRepository::new(pool.clone())),

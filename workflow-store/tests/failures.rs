@@ -394,3 +394,59 @@ async fn old_event_versions_are_upcast_on_read(db: common::TestDb) {
     assert!(matches!(events[1].payload.body, EventBody::Disposed(_)));
 }
 both!(upcasting, old_event_versions_are_upcast_on_read);
+
+/// A log written before the review asked "clear?" (`Reviewed` version 1) still loads:
+/// the domain's upcaster reads it as clear, and the stored row is left as written.
+async fn a_version_1_review_in_the_log_reads_as_clear(db: common::TestDb) {
+    let store = db.open().await;
+    let now = wib("2026-11-30 09:00");
+    for (i, c) in [C::Register(registration()), C::Dispose(disposition("PUPR"))]
+        .into_iter()
+        .enumerate()
+    {
+        let actor = upp();
+        store
+            .engine()
+            .execute("ADU-1", cmd(&format!("c{i}"), actor, now, c), None)
+            .await
+            .unwrap();
+    }
+    insert_raw(
+        &db,
+        "ADU-1",
+        3,
+        "Reviewed",
+        "1",
+        r#"{"at":"2026-11-30T03:00:00Z","by":{"user":"penghubung.pupr","role":"liaison","agency":"PUPR"},"command_id":"legacy-3","body":{"type":"Reviewed","complete":false,"missing_items":["foto"],"notes":"belum ada foto"}}"#,
+    )
+    .await;
+    let state = store.engine().load("ADU-1").await.unwrap();
+    let review = state.last_review().unwrap();
+    assert_eq!((review.complete, review.clear), (false, true));
+    // Read as clear, it cannot be rejected: the complainant keeps the benefit of doubt.
+    let err = store
+        .engine()
+        .execute(
+            "ADU-1",
+            cmd("c4", liaison("PUPR"), now, C::Reject(rejection())),
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        workflow_core::DomainError::RejectRequiresIncompleteAndUnclearReview.to_string()
+    );
+    store.projector().catch_up().await.unwrap();
+    assert!(store.projector().parked().await.unwrap().is_empty());
+    let mut raw = db.raw().await;
+    let version: String = sqlx::query(
+        "SELECT event_version FROM events WHERE aggregate_id = 'ADU-1' AND sequence = 3",
+    )
+    .fetch_one(&mut raw)
+    .await
+    .unwrap()
+    .get("event_version");
+    assert_eq!(version, "1", "the stored row is left as written");
+}
+both!(reviewed_v1, a_version_1_review_in_the_log_reads_as_clear);

@@ -155,11 +155,15 @@ pub struct ReturnNote {
     pub suggested_agency: Option<AgencyCode>,
 }
 
-/// The outcome of a completeness review.
+/// The outcome of the step-2 review, which asks two questions: is the report complete
+/// (its supporting data), and is it clear? Only "no" to both ends the complaint.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReviewResult {
     /// Whether the report and its supporting data are complete.
     pub complete: bool,
+    /// Whether the report is clear: what, where and whom it is about can be understood.
+    /// (Added in version 2 of `Reviewed`; version 1 is read as `true`.)
+    pub clear: bool,
     /// What is missing (empty exactly when complete).
     pub missing_items: Vec<String>,
     /// Remarks.

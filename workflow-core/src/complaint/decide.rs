@@ -168,11 +168,12 @@ impl Complaint {
                     return Err(if status.is_terminal() {
                         self.transition_error(command)
                     } else {
-                        DomainError::RejectRequiresIncompleteReview
+                        DomainError::RejectRequiresIncompleteAndUnclearReview
                     });
                 }
-                if self.last_review().is_none_or(|rv| rv.complete) {
-                    return Err(DomainError::RejectRequiresIncompleteReview);
+                // "kalau tidak lengkap dan tidak jelas tidak ditanggapi": both, not either.
+                if self.last_review().is_none_or(|rv| rv.complete || rv.clear) {
+                    return Err(DomainError::RejectRequiresIncompleteAndUnclearReview);
                 }
                 require(&r.reason, "reason")?;
                 Ok(EventBody::Rejected(r.clone()))
@@ -181,8 +182,8 @@ impl Complaint {
                 if status != Status::Reviewed {
                     return wrong_state();
                 }
-                if self.last_review().is_none_or(|rv| rv.complete) {
-                    return Err(DomainError::RequestRequiresIncompleteReview);
+                if self.last_review().is_none_or(|rv| rv.complete && rv.clear) {
+                    return Err(DomainError::RequestRequiresIncompleteOrUnclearReview);
                 }
                 if q.questions.is_empty() {
                     return Err(DomainError::MissingField { field: "questions" });
@@ -207,8 +208,8 @@ impl Complaint {
                 if status != Status::Reviewed {
                     return wrong_state();
                 }
-                if self.last_review().is_none_or(|rv| !rv.complete) {
-                    return Err(DomainError::ClarifyRequiresCompleteReview);
+                if self.last_review().is_none_or(|rv| !rv.clear) {
+                    return Err(DomainError::ClarifyRequiresClearReview);
                 }
                 require(&c.reasoning, "reasoning")?;
                 Ok(EventBody::Clarified(c.clone()))

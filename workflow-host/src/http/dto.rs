@@ -153,6 +153,10 @@ pub struct ReturnRequest {
 pub struct ReviewRequest {
     /// Whether the report and its data are complete.
     pub complete: bool,
+    /// Whether the report is clear (default `true`: nothing found unclear). Only a
+    /// review that found the report both incomplete and unclear allows a rejection.
+    #[serde(default = "yes")]
+    pub clear: bool,
     /// What is missing (empty exactly when complete).
     #[serde(default)]
     pub missing_items: Vec<String>,
@@ -308,11 +312,16 @@ impl ReturnRequest {
     }
 }
 
+fn yes() -> bool {
+    true
+}
+
 impl ReviewRequest {
     /// The command.
     pub fn into_command(self) -> ComplaintCommand {
         ComplaintCommand::Review(ReviewResult {
             complete: self.complete,
+            clear: self.clear,
             missing_items: self.missing_items,
             notes: self.notes,
         })
