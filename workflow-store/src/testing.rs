@@ -1,8 +1,10 @@
 //! Fresh databases for tests: a SQLite file in a temporary folder, or a new PostgreSQL
-//! database on the server `TEST_DATABASE_URL` names. A test written once with
-//! [`both!`](crate::both) runs on both. Enabled by the `testing` feature.
+//! database on the server `TEST_DATABASE_URL` names, unique to the run and dropped
+//! afterwards. A test written once with [`both!`](crate::both) runs on both. Enabled by
+//! the `testing` feature.
 
 use std::str::FromStr;
+use std::time::Duration;
 
 use crate::Store;
 use sqlx::postgres::PgConnectOptions;
@@ -26,6 +28,95 @@ pub struct TestDb {
     /// Its URL.
     pub url: String,
     _dir: Option<tempfile::TempDir>,
+    /// On PostgreSQL: the server's URL and the database's name, to drop it afterwards.
+    postgres: Option<(String, String)>,
+}
+
+/// How long dropping a test database may take before it is given up (and left behind).
+const DROP_WITHIN: Duration = Duration::from_secs(15);
+
+/// A name of its own for a test database: `aduan_t_`, the test's name (lower case,
+/// `_` for anything else; long ones cut and kept distinct by a digest), this process's
+/// id and 32 random bits, within PostgreSQL's 63 bytes. Two runs of one test, at once
+/// or one after the other, never meet; nor do they meet databases other roles own.
+fn database_name(test: &str) -> String {
+    use sha2::Digest;
+    let stem: String = test
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    // 8 (`aduan_t_`) + 38 + 8 (`_` and a pid of up to 7 digits) + 9 (`_` and 8 hex) = 63.
+    let stem = if stem.len() > 38 {
+        let digest = sha2::Sha256::digest(stem.as_bytes());
+        format!("{}_{}", &stem[..29], crate::chain::hex(&digest[..4]))
+    } else {
+        stem
+    };
+    let mut random = [0u8; 4];
+    getrandom::getrandom(&mut random).expect("the OS random source for a test database name");
+    format!(
+        "aduan_t_{stem}_{}_{}",
+        std::process::id(),
+        crate::chain::hex(&random)
+    )
+}
+
+/// Drops a test database, ending whatever still uses it.
+async fn drop_database(server: &str, db: &str) -> Result<(), sqlx::Error> {
+    let mut admin = PgConnectOptions::from_str(server)?.connect().await?;
+    admin
+        .execute(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)").as_str())
+        .await?;
+    admin.close().await
+}
+
+impl Drop for TestDb {
+    /// A SQLite file goes with its temporary folder. A PostgreSQL database is dropped
+    /// (`WITH (FORCE)`: connections a failed test left open do not stop it) on a thread
+    /// of its own with its own runtime, as a drop cannot await and may run inside the
+    /// test's runtime. Bounded by [`DROP_WITHIN`]; a failure is reported on stderr and
+    /// never panics here.
+    fn drop(&mut self) {
+        let Some((server, db)) = self.postgres.take() else {
+            return;
+        };
+        let (done, outcome) = std::sync::mpsc::channel();
+        let name = db.clone();
+        let spawned = std::thread::Builder::new()
+            .name("drop-test-db".into())
+            .spawn(move || {
+                let result = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| e.to_string())
+                    .and_then(|runtime| {
+                        runtime.block_on(async {
+                            match tokio::time::timeout(DROP_WITHIN, drop_database(&server, &name))
+                                .await
+                            {
+                                Ok(result) => result.map_err(|e| e.to_string()),
+                                Err(_) => Err(format!("no answer within {DROP_WITHIN:?}")),
+                            }
+                        })
+                    });
+                let _ = done.send(result);
+            });
+        let result = match spawned {
+            Ok(_) => outcome
+                .recv_timeout(DROP_WITHIN + Duration::from_secs(5))
+                .unwrap_or_else(|e| Err(e.to_string())),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = result {
+            eprintln!("test database {db} was not dropped: {e}");
+        }
+    }
 }
 
 /// The PostgreSQL server for tests; panics with instructions when none is configured.
@@ -39,7 +130,9 @@ pub fn server_url() -> String {
 }
 
 impl TestDb {
-    /// A fresh, empty database named after the test.
+    /// A fresh, empty database of its own, named after the test (on PostgreSQL with
+    /// the process id and a random part: see [`TestDb::url`]). It is removed when the
+    /// `TestDb` is dropped.
     pub async fn new(backend: Backend, name: &str) -> Self {
         match backend {
             Backend::Sqlite => {
@@ -49,48 +142,28 @@ impl TestDb {
                     backend,
                     url,
                     _dir: Some(dir),
+                    postgres: None,
                 }
             }
             Backend::Postgres => {
                 let server = server_url();
-                let db = format!(
-                    "aduan_t_{}",
-                    name.chars()
-                        .map(|c| if c.is_ascii_alphanumeric() {
-                            c.to_ascii_lowercase()
-                        } else {
-                            '_'
-                        })
-                        .collect::<String>()
-                );
-                // PostgreSQL names stop at 63 bytes: keep long ones distinct with a digest.
-                let db = if db.len() > 60 {
-                    use sha2::Digest;
-                    let digest = sha2::Sha256::digest(db.as_bytes());
-                    format!("{}_{}", &db[..50], crate::chain::hex(&digest[..4]))
-                } else {
-                    db
-                };
-                let db = db.as_str();
+                let db = database_name(name);
                 let mut admin = PgConnectOptions::from_str(&server)
                     .unwrap()
                     .connect()
                     .await
                     .unwrap();
                 admin
-                    .execute(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)").as_str())
-                    .await
-                    .unwrap();
-                admin
                     .execute(format!("CREATE DATABASE {db}").as_str())
                     .await
-                    .unwrap();
+                    .unwrap_or_else(|e| panic!("creating the test database {db}: {e}"));
                 admin.close().await.unwrap();
                 let base = &server[..server.rfind('/').unwrap()];
                 Self {
                     backend,
                     url: format!("{base}/{db}"),
                     _dir: None,
+                    postgres: Some((server, db)),
                 }
             }
         }
