@@ -648,22 +648,44 @@ async fn bench_backend(backend: Backend, sizes: &Sizes, report: &mut Report) {
         store.close().await;
     }
     // Sixteen writers on one complaint: how many commands the engine's retries fail to
-    // save from a Conflict, and what the acknowledged ones cost against one writer.
+    // save from a Conflict, with its default retries and with the former ones (5
+    // attempts, each at once), and what the acknowledged ones cost against one writer.
     {
         let writers = 16;
         let per_writer = sizes.contention;
         let total = writers * per_writer;
         let db = TestDb::new(backend, "bench_contention").await;
         let store = Arc::new(db.open().await);
+        let attempts = store.engine().max_attempts();
+        let backoff = store.engine().backoff();
         ready_for_field_visits(&store, "HOT-16").await;
         let (acknowledged, conflicts, seconds) =
             writers_on_one_complaint(&store, "HOT-16", writers, per_writer).await;
         ready_for_field_visits(&store, "HOT-1").await;
         let (alone, _, alone_seconds) = writers_on_one_complaint(&store, "HOT-1", 1, total).await;
+        let db = TestDb::new(backend, "bench_contention_former").await;
+        let former = Arc::new(db.open().await.with_engine(|e| {
+            e.with_max_attempts(5)
+                .with_backoff(workflow_store::Backoff::NONE)
+        }));
+        ready_for_field_visits(&former, "HOT-16").await;
+        let (_, former_conflicts, _) =
+            writers_on_one_complaint(&former, "HOT-16", writers, per_writer).await;
         report.share(
             name,
-            format!("{writers} writers x {per_writer} commands on one complaint: Conflict"),
+            format!(
+                "{writers}x{per_writer} on one complaint: Conflict ({attempts} tries, {}-{} ms)",
+                backoff.base.as_millis(),
+                backoff.cap.as_millis()
+            ),
             conflicts,
+            "commands issued",
+            total,
+        );
+        report.share(
+            name,
+            format!("{writers}x{per_writer} on one complaint: Conflict (5 tries at once)"),
+            former_conflicts,
             "commands issued",
             total,
         );
@@ -675,6 +697,7 @@ async fn bench_backend(backend: Backend, sizes: &Sizes, report: &mut Report) {
             alone as f64 / alone_seconds,
         );
         store.close().await;
+        former.close().await;
     }
 
     // Walks over a log: rebuild, verify, export.
