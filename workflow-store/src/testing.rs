@@ -67,12 +67,27 @@ fn database_name(test: &str) -> String {
     )
 }
 
-/// Drops a test database, ending whatever still uses it.
+/// Drops a test database, ending whatever still uses it. `WITH (FORCE)` ends the test's
+/// own connections, but refuses outright when an autovacuum worker is in the database
+/// (not a process of ours to end); then the test's connections are ended by hand and a
+/// plain `DROP`, which stops autovacuum and waits a few seconds for the rest, is used.
 async fn drop_database(server: &str, db: &str) -> Result<(), sqlx::Error> {
     let mut admin = PgConnectOptions::from_str(server)?.connect().await?;
-    admin
+    let forced = admin
         .execute(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)").as_str())
+        .await;
+    if forced.is_err() {
+        sqlx::query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = $1 AND usename = current_user AND pid <> pg_backend_pid()",
+        )
+        .bind(db)
+        .execute(&mut admin)
         .await?;
+        admin
+            .execute(format!("DROP DATABASE IF EXISTS {db}").as_str())
+            .await?;
+    }
     admin.close().await
 }
 
