@@ -222,9 +222,23 @@ both!(
     sixteen_writers_on_many_complaints_all_commit
 );
 
-/// A writer holds its transaction open with an event inserted; another command commits
-/// meanwhile; the projector runs in between. The late transaction's event must come first
-/// in the global order and must not be skipped.
+/// How long a test waits for something that must happen before it fails.
+const WITHIN: Duration = Duration::from_secs(30);
+
+/// A writer holds its transaction open with an event inserted; another command and a
+/// projector run meanwhile. The open transaction's event must come first in the global
+/// order and must not be skipped by the projector.
+///
+/// On PostgreSQL this is a real late commit: the open transaction has numbered its row,
+/// the other writer queues behind its position lock (the test waits, bounded, until
+/// PostgreSQL shows exactly that: a backend of this test's database waiting for an
+/// advisory lock held by the open transaction), and only then does it commit.
+///
+/// On SQLite a late commit cannot happen: the trigger numbers a row inside the one write
+/// transaction SQLite allows at a time, so a later commit always has a later position.
+/// What the test checks there is that guarantee itself: while the transaction is open a
+/// second write transaction is refused outright (busy timeout 0), the engine's append
+/// does not finish, and it is numbered after the open one once that commits.
 async fn a_late_commit_is_never_skipped(db: common::TestDb) {
     let store = Arc::new(db.open().await);
     let now = wib("2026-11-30 09:00");
@@ -241,6 +255,16 @@ async fn a_late_commit_is_never_skipped(db: common::TestDb) {
 
     // The slow writer: an event for ADU-A inserted in a transaction left open.
     let mut slow = db.raw().await;
+    let slow_pid: Option<i32> = match db.backend {
+        common::Backend::Postgres => Some(
+            sqlx::query("SELECT pg_backend_pid() AS pid")
+                .fetch_one(&mut slow)
+                .await
+                .unwrap()
+                .get("pid"),
+        ),
+        common::Backend::Sqlite => None,
+    };
     let begin = if db.backend == common::Backend::Sqlite {
         "BEGIN IMMEDIATE"
     } else {
@@ -264,8 +288,22 @@ async fn a_late_commit_is_never_skipped(db: common::TestDb) {
     .await
     .unwrap();
 
+    if db.backend == common::Backend::Sqlite {
+        // No second write transaction while this one is open.
+        let mut probe = db.raw().await;
+        probe.execute("PRAGMA busy_timeout = 0").await.unwrap();
+        let refused = probe
+            .execute("BEGIN IMMEDIATE")
+            .await
+            .expect_err("a second SQLite write transaction began beside an open one");
+        assert!(
+            refused.to_string().contains("locked"),
+            "not refused for the lock: {refused}"
+        );
+    }
+
     // Meanwhile another command and a projector run.
-    let writer = {
+    let mut writer = {
         let store = Arc::clone(&store);
         tokio::spawn(async move {
             store
@@ -282,26 +320,58 @@ async fn a_late_commit_is_never_skipped(db: common::TestDb) {
         let store = Arc::clone(&store);
         tokio::spawn(async move { store.projector().catch_up().await })
     };
-    if db.backend == common::Backend::Postgres {
-        // The other writer must be queued behind the slow one's position lock.
-        let mut watch = db.raw().await;
-        loop {
-            let waiting: i64 = sqlx::query(
-                "SELECT COUNT(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
-            )
-            .fetch_one(&mut watch)
-            .await
-            .unwrap()
-            .get("n");
-            if waiting > 0 {
-                break;
+    match slow_pid {
+        Some(pid) => {
+            // The other writer must be queued behind the slow one's position lock: a
+            // backend of this database waiting for an advisory lock that `pid` holds.
+            let mut watch = db.raw().await;
+            let deadline = tokio::time::Instant::now() + WITHIN;
+            loop {
+                let queued: i64 = sqlx::query(
+                    "SELECT COUNT(*) AS n FROM pg_locks \
+                     WHERE locktype = 'advisory' AND NOT granted \
+                     AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+                     AND $1 = ANY(pg_blocking_pids(pid))",
+                )
+                .bind(pid)
+                .fetch_one(&mut watch)
+                .await
+                .unwrap()
+                .get("n");
+                if queued > 0 {
+                    break;
+                }
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "the second writer did not queue behind the open transaction's \
+                     position lock within {WITHIN:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(10)).await;
             }
-            tokio::task::yield_now().await;
+        }
+        None => {
+            // SQLite: the engine's append waits for the write lock (its busy timeout is
+            // 10 s); finishing while the transaction is open would break the guarantee.
+            let early = tokio::time::timeout(Duration::from_millis(500), &mut writer).await;
+            assert!(
+                early.is_err(),
+                "the engine's append finished while another write transaction was open: {:?}",
+                early.map(|r| r.map(|e| e.map(|e| e.sequence)))
+            );
         }
     }
     slow.execute("COMMIT").await.unwrap();
-    writer.await.unwrap().unwrap();
-    projector.await.unwrap().unwrap();
+    let written = tokio::time::timeout(WITHIN, writer)
+        .await
+        .unwrap_or_else(|_| panic!("the writer did not finish within {WITHIN:?}"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(written.sequence, 2);
+    tokio::time::timeout(WITHIN, projector)
+        .await
+        .unwrap_or_else(|_| panic!("the projector did not finish within {WITHIN:?}"))
+        .unwrap()
+        .unwrap();
     store.projector().catch_up().await.unwrap();
 
     let mut raw = db.raw().await;
