@@ -211,6 +211,103 @@ impl TestDb {
     }
 }
 
+/// The variable that hands a child process the URL of its parent test's database.
+const CHILD_URL: &str = "ADUAN_TEST_CHILD_URL";
+
+/// A child process that holds a store for a crash test: the current test binary run
+/// again for one ignored test (the child's side), with the parent's database URL. Its
+/// lines said with [`say`] are read on a thread of their own, so that every wait for
+/// one is bounded. Killed with SIGKILL when dropped.
+#[derive(Debug)]
+pub struct ChildProcess {
+    child: std::process::Child,
+    said: std::sync::mpsc::Receiver<String>,
+}
+
+impl ChildProcess {
+    /// Runs the ignored test named `test` (its full path in the test binary, e.g.
+    /// `child::writes_then_waits`) on the database at `url`.
+    pub fn spawn(test: &str, url: &str) -> Self {
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                test,
+                "--exact",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_URL, url)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("the test binary runs again as a child");
+        let stdout = child.stdout.take().unwrap();
+        let (tell, said) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                // libtest may start the line with the test's name.
+                if let Some((_, said)) = line.split_once("child says: ") {
+                    if tell.send(said.to_owned()).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        Self { child, said }
+    }
+
+    /// Waits for the child to say `what`; panics after `within`, or if it ends first.
+    pub fn wait_for(&self, what: &str, within: Duration) {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.said.recv_timeout(left) {
+                Ok(line) if line == what => return,
+                Ok(_) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    panic!("the child did not say `{what}` within {within:?}")
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    panic!("the child ended before it said `{what}`")
+                }
+            }
+        }
+    }
+
+    /// SIGKILL, and waits for the child to be gone: no chance to finish anything.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL the child");
+        self.child.wait().expect("the killed child is reaped");
+    }
+}
+
+impl Drop for ChildProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// In a child process's test: the parent's database URL. Panics when the test runs on
+/// its own rather than as a child (`cargo test -- --ignored`).
+pub fn child_url() -> String {
+    std::env::var(CHILD_URL).unwrap_or_else(|_| {
+        panic!("run only as a child process of a crash test ({CHILD_URL} is not set)")
+    })
+}
+
+/// In a child process's test: tells the parent something (see [`ChildProcess::wait_for`]).
+pub fn say(what: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "child says: {what}");
+    let _ = out.flush();
+}
+
 /// Runs an async test body `fn(TestDb)` once on SQLite and once on PostgreSQL.
 #[macro_export]
 macro_rules! both {
