@@ -1,13 +1,14 @@
 //! The real binary on 127.0.0.1, on SQLite and on PostgreSQL: one complaint worked
 //! through all three SOP steps over HTTP, with an evidence upload and the BA; then the
 //! auditor's CLI verbs on the same database. And a crash: SIGKILL under load, restart,
-//! and nothing acknowledged is lost.
+//! clients retry what got no answer, and every command is in the log exactly once.
 
 mod support;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::json;
 use support::{aduan, request, token, Server};
@@ -169,10 +170,46 @@ async fn the_whole_sop_over_http_on_postgres() {
     the_whole_sop_over_http_then_audit(Backend::Postgres, "e2e_sop_postgres").await;
 }
 
-/// Eight clients send commands; the server is killed with SIGKILL while they do; after a
-/// restart every answered command is in the log, the log verifies, and the views equal
-/// a rebuild.
+/// One request a client sent, and what came back.
+#[derive(Clone, Debug)]
+struct Sent {
+    complaint: String,
+    path: String,
+    body: serde_json::Value,
+    key: String,
+    /// The answer's status for success: 201 for a registration, 200 for a disposal.
+    success: u16,
+    /// The status that came back, or `None` when no answer did.
+    answer: Option<u16>,
+}
+
+impl Sent {
+    fn command_id(&self) -> String {
+        format!("sari:{}", self.key)
+    }
+
+    fn send(&self, addr: std::net::SocketAddr, token: &str) -> Option<support::Reply> {
+        request(
+            addr,
+            "POST",
+            &self.path,
+            Some(token),
+            Some("application/json"),
+            self.body.to_string().as_bytes(),
+            Some(&self.key),
+        )
+        .ok()
+    }
+}
+
+/// Eight clients register and dispose complaints, each request with its own
+/// Idempotency-Key; the server is killed with SIGKILL once 60 commands were answered.
+/// After a restart the clients retry, with the same key, every request that got no
+/// answer or an error. Then every acknowledged command and every retried one is in the
+/// log exactly once, nothing else is, the log verifies, and the views equal a rebuild.
 async fn nothing_acknowledged_is_lost_in_a_crash(backend: Backend, name: &str) {
+    const KILL_AFTER: usize = 60;
+    let within = Duration::from_secs(120);
     let db = TestDb::new(backend, name).await;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_owned();
@@ -180,73 +217,137 @@ async fn nothing_acknowledged_is_lost_in_a_crash(backend: Backend, name: &str) {
     let upp = token(&d, &url, "sari", "upp", None);
     let server = Server::start(&d, &url);
     let addr = server.addr;
-    let acknowledged: Arc<Mutex<BTreeSet<(String, String)>>> = Arc::default();
+    let answered = Arc::new(AtomicUsize::new(0));
     let stop = Arc::new(AtomicBool::new(false));
-    let count = Arc::new(AtomicUsize::new(0));
     let mut clients = Vec::new();
     for c in 0..8 {
-        let (upp, acknowledged, stop, count) = (
-            upp.clone(),
-            Arc::clone(&acknowledged),
-            Arc::clone(&stop),
-            Arc::clone(&count),
-        );
+        let (upp, stop, answered) = (upp.clone(), Arc::clone(&stop), Arc::clone(&answered));
         clients.push(std::thread::spawn(move || {
-            // Bounded: at most 200 complaints per client.
+            let mut sent: Vec<Sent> = Vec::new();
+            // Bounded: at most 200 complaints per client; stops at the first request
+            // without an answer (the server is gone).
             for n in 0..200 {
-                if stop.load(Ordering::SeqCst) {
-                    return;
-                }
                 let id = format!("ADU-C{c}-{n}");
-                let body = json!({"id": id, "lapor_id": id, "title": "t", "description": "d", "category": "c",
-                    "reported_at": "2026-11-28T01:00:00Z", "complainant": {"name": "x"}, "upp_review": "r"});
-                let key = format!("k-{id}");
-                let Ok(reply) = request(addr, "POST", "/api/v1/complaints", Some(&upp), Some("application/json"), body.to_string().as_bytes(), Some(&key)) else {
-                    return; // the server is gone
-                };
-                if reply.status == 201 {
-                    acknowledged.lock().unwrap().insert((id.clone(), format!("sari:{key}")));
-                    count.fetch_add(1, Ordering::SeqCst);
-                }
-                let dispose = json!({"agency": "PUPR", "liaison_officer": "andi"});
-                let key = format!("k-{id}-d");
-                let Ok(reply) = request(addr, "POST", &format!("/api/v1/complaints/{id}/dispose"), Some(&upp), Some("application/json"), dispose.to_string().as_bytes(), Some(&key)) else {
-                    return;
-                };
-                if reply.status == 200 {
-                    acknowledged.lock().unwrap().insert((id, format!("sari:{key}")));
-                    count.fetch_add(1, Ordering::SeqCst);
+                let requests = [
+                    Sent {
+                        complaint: id.clone(),
+                        path: "/api/v1/complaints".into(),
+                        body: json!({"id": id, "lapor_id": id, "title": "t", "description": "d",
+                            "category": "c", "reported_at": "2026-11-28T01:00:00Z",
+                            "complainant": {"name": "x"}, "upp_review": "r"}),
+                        key: format!("k-{id}"),
+                        success: 201,
+                        answer: None,
+                    },
+                    Sent {
+                        complaint: id.clone(),
+                        path: format!("/api/v1/complaints/{id}/dispose"),
+                        body: json!({"agency": "PUPR", "liaison_officer": "andi"}),
+                        key: format!("k-{id}-d"),
+                        success: 200,
+                        answer: None,
+                    },
+                ];
+                for mut request in requests {
+                    if stop.load(Ordering::SeqCst) {
+                        return sent;
+                    }
+                    request.answer = request.send(addr, &upp).map(|r| r.status);
+                    let gone = request.answer.is_none();
+                    if request.answer == Some(request.success) {
+                        answered.fetch_add(1, Ordering::SeqCst);
+                    }
+                    sent.push(request);
+                    if gone {
+                        return sent;
+                    }
                 }
             }
+            sent
         }));
     }
-    // Kill it mid-load, once a good number of commands were answered.
-    while count.load(Ordering::SeqCst) < 60 {
-        std::thread::yield_now();
+    // Kill it mid-load, once enough commands were answered (bounded).
+    let deadline = std::time::Instant::now() + within;
+    while answered.load(Ordering::SeqCst) < KILL_AFTER {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "only {} of {KILL_AFTER} commands answered within {within:?}",
+            answered.load(Ordering::SeqCst)
+        );
+        std::thread::sleep(Duration::from_millis(5));
     }
     server.crash();
     stop.store(true, Ordering::SeqCst);
-    for c in clients {
-        c.join().unwrap();
-    }
-    let acknowledged = acknowledged.lock().unwrap().clone();
-    assert!(acknowledged.len() >= 60);
+    let sent: Vec<Sent> = clients
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
+    let (acknowledged, unanswered): (Vec<Sent>, Vec<Sent>) =
+        sent.into_iter().partition(|s| s.answer == Some(s.success));
 
-    // Restart: the server catches up on start; then look at what survived.
+    // Restart: the server catches up on start; the clients retry what got no answer.
     let server = Server::start(&d, &url);
     let health = server.call("GET", "/api/v1/health", None, None, None);
     assert_eq!(health.status, 200);
+    for s in &unanswered {
+        let reply = s
+            .send(server.addr, &upp)
+            .unwrap_or_else(|| panic!("the retry of {} got no answer", s.key));
+        assert_eq!(
+            reply.status,
+            s.success,
+            "retry of {} (first answer {:?}): {}",
+            s.key,
+            s.answer,
+            reply.text()
+        );
+        let answer = reply.json();
+        assert_eq!(answer["command_id"], s.command_id());
+        assert_eq!(answer["complaint_id"], s.complaint);
+    }
     assert!(server.stop().success());
+
+    // The log, as the auditors' export gives it: events by command id.
+    let export = aduan(&d, &url, &["export", "--out", "log.jsonl"]);
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    let mut in_log = BTreeMap::<(String, String), usize>::new();
+    for line in std::fs::read_to_string(d.join("log.jsonl"))
+        .unwrap()
+        .lines()
+    {
+        let event: serde_json::Value = serde_json::from_str(line).unwrap();
+        let key = (
+            event["complaint_id"].as_str().unwrap().to_owned(),
+            event["payload"]["command_id"].as_str().unwrap().to_owned(),
+        );
+        *in_log.entry(key).or_default() += 1;
+    }
+    for (what, commands) in [("acknowledged", &acknowledged), ("retried", &unanswered)] {
+        for s in commands.iter() {
+            assert_eq!(
+                in_log.get(&(s.complaint.clone(), s.command_id())),
+                Some(&1),
+                "{what} {} on {} is not in the log exactly once",
+                s.command_id(),
+                s.complaint
+            );
+        }
+    }
+    let expected: BTreeSet<(String, String)> = acknowledged
+        .iter()
+        .chain(&unanswered)
+        .map(|s| (s.complaint.clone(), s.command_id()))
+        .collect();
+    let logged: BTreeSet<(String, String)> = in_log.keys().cloned().collect();
+    assert_eq!(logged, expected, "the log holds exactly the commands sent");
+
     let store = Store::open(&url, ComplaintServices::builtin())
         .await
         .unwrap();
-    for (id, command_id) in &acknowledged {
-        let events = store.engine().events(id).await.unwrap();
-        assert!(
-            events.iter().any(|e| e.payload.command_id.0 == *command_id),
-            "acknowledged {command_id} on {id} was lost"
-        );
-    }
     let report = store.verify(None, None, |_| {}).await.unwrap();
     assert!(report.ok(), "{report:?}");
     store.projector().catch_up().await.unwrap();
@@ -258,6 +359,12 @@ async fn nothing_acknowledged_is_lost_in_a_crash(backend: Backend, name: &str) {
         snapshot_views(&store).await,
         incremental,
         "the views equal a rebuild"
+    );
+    store.close().await;
+    eprintln!(
+        "{name}: {} acknowledged before the kill, {} retried after it",
+        acknowledged.len(),
+        unanswered.len()
     );
 }
 

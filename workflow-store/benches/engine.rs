@@ -168,7 +168,8 @@ struct Figure {
     unit: String,
     anchor: String,
     anchor_figure: f64,
-    /// figure / anchor for rates; anchor / figure for latencies (higher is better).
+    /// figure / anchor for rates; anchor / figure for latencies (higher is better);
+    /// figure / anchor for shares (commands refused of those issued; lower is better).
     ratio: f64,
 }
 
@@ -207,6 +208,31 @@ impl Report {
         println!(
             "{:<9} {:<58} {:>12.3} {:<6} | {:<44} {:>12.3}  {:>6.2}x",
             row.backend, row.work, row.figure, row.unit, row.anchor, row.anchor_figure, row.ratio
+        );
+        self.rows.push(row);
+    }
+
+    /// A part of a whole counted in the run (commands refused out of those issued); the
+    /// ratio is the share, printed as a percentage (lower is better).
+    fn share(&mut self, backend: &str, work: String, part: usize, anchor: &str, whole: usize) {
+        let row = Figure {
+            backend: backend.into(),
+            work,
+            figure: part as f64,
+            unit: "cmds".into(),
+            anchor: anchor.into(),
+            anchor_figure: whole as f64,
+            ratio: part as f64 / whole as f64,
+        };
+        println!(
+            "{:<9} {:<58} {:>12.0} {:<6} | {:<44} {:>12.0}  {:>6.1}%",
+            row.backend,
+            row.work,
+            row.figure,
+            row.unit,
+            row.anchor,
+            row.anchor_figure,
+            row.ratio * 100.0
         );
         self.rows.push(row);
     }
@@ -264,6 +290,83 @@ async fn execute(store: &Store, id: &str, command_id: String, actor: Actor, comm
         .execute(id, cmd(&command_id, actor, now(), command), None)
         .await
         .unwrap();
+}
+
+/// Registers, disposes, reviews and clarifies `id` (field examination needed), so that
+/// field visits can be recorded on it again and again.
+async fn ready_for_field_visits(store: &Store, id: &str) {
+    execute(
+        store,
+        id,
+        format!("{id}-r"),
+        upp(),
+        C::Register(registration()),
+    )
+    .await;
+    execute(
+        store,
+        id,
+        format!("{id}-d"),
+        upp(),
+        C::Dispose(disposition("PUPR")),
+    )
+    .await;
+    execute(
+        store,
+        id,
+        format!("{id}-v"),
+        liaison("PUPR"),
+        C::Review(complete_review()),
+    )
+    .await;
+    execute(
+        store,
+        id,
+        format!("{id}-c"),
+        liaison("PUPR"),
+        C::Clarify(clarification(true)),
+    )
+    .await;
+}
+
+/// `writers` tasks each record `per_writer` field visits on the one complaint `id`, one
+/// after the other. Returns (acknowledged, refused with `Conflict`, seconds).
+async fn writers_on_one_complaint(
+    store: &Arc<Store>,
+    id: &str,
+    writers: usize,
+    per_writer: usize,
+) -> (usize, usize, f64) {
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..writers {
+        let store = Arc::clone(store);
+        let id = id.to_owned();
+        tasks.push(tokio::spawn(async move {
+            let (mut acknowledged, mut conflicts) = (0, 0);
+            for k in 0..per_writer {
+                let command = cmd(
+                    &format!("{id}-w{w}-{k}"),
+                    liaison("PUPR"),
+                    now(),
+                    C::VerifyInField(field_visit("2026-11-30")),
+                );
+                match store.engine().execute(&id, command, None).await {
+                    Ok(_) => acknowledged += 1,
+                    Err(workflow_store::StoreError::Conflict { .. }) => conflicts += 1,
+                    Err(e) => panic!("{id}: {e}"),
+                }
+            }
+            (acknowledged, conflicts)
+        }));
+    }
+    let (mut acknowledged, mut conflicts) = (0, 0);
+    for t in tasks {
+        let (a, c) = t.await.unwrap();
+        acknowledged += a;
+        conflicts += c;
+    }
+    (acknowledged, conflicts, started.elapsed().as_secs_f64())
 }
 
 // ---------------------------------------------------------------- synthetic logs
@@ -428,6 +531,8 @@ fn rss_of(what: &str, url: &str) -> (f64, f64) {
 
 struct Sizes {
     commands: usize,
+    /// Commands per writer of the sixteen on one complaint.
+    contention: usize,
     history_ops: usize,
     histories: Vec<usize>,
     log_complaints: usize,
@@ -496,38 +601,7 @@ async fn bench_backend(backend: Backend, sizes: &Sizes, report: &mut Report) {
         let complaints = 4;
         for c in 0..complaints {
             let id = format!("H-{c}");
-            execute(
-                &store,
-                &id,
-                format!("{id}-r"),
-                upp(),
-                C::Register(registration()),
-            )
-            .await;
-            execute(
-                &store,
-                &id,
-                format!("{id}-d"),
-                upp(),
-                C::Dispose(disposition("PUPR")),
-            )
-            .await;
-            execute(
-                &store,
-                &id,
-                format!("{id}-v"),
-                liaison("PUPR"),
-                C::Review(complete_review()),
-            )
-            .await;
-            execute(
-                &store,
-                &id,
-                format!("{id}-c"),
-                liaison("PUPR"),
-                C::Clarify(clarification(true)),
-            )
-            .await;
+            ready_for_field_visits(&store, &id).await;
             for k in 4..len {
                 execute(
                     &store,
@@ -573,6 +647,59 @@ async fn bench_backend(backend: Backend, sizes: &Sizes, report: &mut Report) {
         );
         store.close().await;
     }
+    // Sixteen writers on one complaint: how many commands the engine's retries fail to
+    // save from a Conflict, with its default retries and with the former ones (5
+    // attempts, each at once), and what the acknowledged ones cost against one writer.
+    {
+        let writers = 16;
+        let per_writer = sizes.contention;
+        let total = writers * per_writer;
+        let db = TestDb::new(backend, "bench_contention").await;
+        let store = Arc::new(db.open().await);
+        let attempts = store.engine().max_attempts();
+        let backoff = store.engine().backoff();
+        ready_for_field_visits(&store, "HOT-16").await;
+        let (acknowledged, conflicts, seconds) =
+            writers_on_one_complaint(&store, "HOT-16", writers, per_writer).await;
+        ready_for_field_visits(&store, "HOT-1").await;
+        let (alone, _, alone_seconds) = writers_on_one_complaint(&store, "HOT-1", 1, total).await;
+        let db = TestDb::new(backend, "bench_contention_former").await;
+        let former = Arc::new(db.open().await.with_engine(|e| {
+            e.with_max_attempts(5)
+                .with_backoff(workflow_store::Backoff::NONE)
+        }));
+        ready_for_field_visits(&former, "HOT-16").await;
+        let (_, former_conflicts, _) =
+            writers_on_one_complaint(&former, "HOT-16", writers, per_writer).await;
+        report.share(
+            name,
+            format!(
+                "{writers}x{per_writer} on one complaint: Conflict ({attempts} tries, {}-{} ms)",
+                backoff.base.as_millis(),
+                backoff.cap.as_millis()
+            ),
+            conflicts,
+            "commands issued",
+            total,
+        );
+        report.share(
+            name,
+            format!("{writers}x{per_writer} on one complaint: Conflict (5 tries at once)"),
+            former_conflicts,
+            "commands issued",
+            total,
+        );
+        report.rate(
+            name,
+            format!("{writers} writers on one complaint: acknowledged commands"),
+            acknowledged as f64 / seconds,
+            "the same commands from 1 writer",
+            alone as f64 / alone_seconds,
+        );
+        store.close().await;
+        former.close().await;
+    }
+
     // Walks over a log: rebuild, verify, export.
     let db = TestDb::new(backend, "bench_log").await;
     let store = db.open().await;
@@ -819,6 +946,7 @@ fn main() {
     let sizes = if quick {
         Sizes {
             commands: num("--commands", 200),
+            contention: num("--contention", 5),
             history_ops: num("--history-ops", 40),
             histories: vec![10, 50],
             log_complaints: num("--log-complaints", 500),
@@ -828,6 +956,7 @@ fn main() {
     } else {
         Sizes {
             commands: num("--commands", 2_000),
+            contention: num("--contention", 20),
             history_ops: num("--history-ops", 200),
             histories: vec![10, 50, 200],
             log_complaints: num("--log-complaints", 10_000),

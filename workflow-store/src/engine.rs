@@ -1,6 +1,7 @@
 //! The command executor.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use cqrs_es::{AggregateContext, EventEnvelope, EventStore};
 use workflow_core::{CommandEnvelope, Complaint, ComplaintServices, Status};
@@ -31,6 +32,73 @@ pub struct Executed {
     pub status: Status,
     /// The complaint's last sequence after the command.
     pub sequence: usize,
+    /// How many times the command was tried: 1 unless other writers committed to the
+    /// complaint between this call's load and its commit.
+    pub attempts: u32,
+}
+
+/// How long the engine waits before it tries a command again after another writer
+/// committed to the same complaint first. Before retry `n` (1 for the first) it waits a
+/// random time between zero and `base · 2^(n-1)`, never more than `cap` ("full jitter"):
+/// writers that collided spread out instead of colliding again, and the more often a
+/// command collides the longer it may wait. The randomness is the operating system's;
+/// it decides only when to retry, never what is recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backoff {
+    /// The longest wait before the first retry.
+    pub base: Duration,
+    /// The longest wait before any retry.
+    pub cap: Duration,
+}
+
+impl Backoff {
+    /// Retry at once, only yielding to other tasks.
+    pub const NONE: Backoff = Backoff {
+        base: Duration::ZERO,
+        cap: Duration::ZERO,
+    };
+
+    /// The engine's default: up to 4 ms before the first retry, doubling, at most 200 ms.
+    pub const DEFAULT: Backoff = Backoff {
+        base: Duration::from_millis(4),
+        cap: Duration::from_millis(200),
+    };
+
+    /// The longest wait before retry `retry` (1 for the first): `base · 2^(retry-1)`,
+    /// at most `cap`.
+    pub fn ceiling(&self, retry: u32) -> Duration {
+        let doublings = retry.saturating_sub(1).min(31);
+        self.base.saturating_mul(1 << doublings).min(self.cap)
+    }
+
+    /// The wait before retry `retry`, drawn from `random` (any `u64`): uniform over
+    /// zero to [`Backoff::ceiling`] in whole microseconds.
+    pub fn delay(&self, retry: u32, random: u64) -> Duration {
+        let ceiling = self
+            .ceiling(retry)
+            .as_micros()
+            .min(u128::from(u64::MAX - 1)) as u64;
+        Duration::from_micros(random % (ceiling + 1))
+    }
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// A random `u64` for a backoff: from the operating system, or, should it fail, from the
+/// clock's nanoseconds (it only spreads retries out; nothing depends on its quality).
+fn jitter() -> u64 {
+    let mut bytes = [0u8; 8];
+    match getrandom::getrandom(&mut bytes) {
+        Ok(()) => u64::from_le_bytes(bytes),
+        Err(_) => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| u64::from(d.subsec_nanos()))
+            .unwrap_or(0),
+    }
 }
 
 /// Executes complaint commands over any cqrs-es [`EventStore`].
@@ -38,6 +106,7 @@ pub struct Engine<ES: EventStore<Complaint>> {
     store: ES,
     services: ComplaintServices,
     max_attempts: u32,
+    backoff: Backoff,
 }
 
 impl<ES: EventStore<Complaint>> Engine<ES> {
@@ -46,15 +115,35 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
         Self {
             store,
             services,
-            max_attempts: 5,
+            max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
+            backoff: Backoff::DEFAULT,
         }
     }
 
+    /// How many times a command is tried by default.
+    pub const DEFAULT_MAX_ATTEMPTS: u32 = 10;
+
     /// How many times a command is tried when others commit to the same complaint first
-    /// (default 5). At least 1.
+    /// (default [`Engine::DEFAULT_MAX_ATTEMPTS`]). At least 1.
     pub fn with_max_attempts(mut self, attempts: u32) -> Self {
         self.max_attempts = attempts.max(1);
         self
+    }
+
+    /// How long to wait between attempts (default [`Backoff::DEFAULT`]).
+    pub fn with_backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// How many times a command is tried before [`StoreError::Conflict`].
+    pub fn max_attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    /// How long the engine waits between attempts.
+    pub fn backoff(&self) -> Backoff {
+        self.backoff
     }
 
     /// The calendar and policy the engine judges deadlines with.
@@ -69,7 +158,8 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
 
     /// Loads the complaint, lets the domain decide, and commits the events with their
     /// metadata. On an optimistic-lock conflict the whole cycle is repeated from a fresh
-    /// load, up to the configured attempts; then [`StoreError::Conflict`].
+    /// load after the [`Backoff`]'s wait, up to the configured attempts; then
+    /// [`StoreError::Conflict`].
     pub async fn execute(
         &self,
         complaint_id: &str,
@@ -93,6 +183,7 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
                     events: Vec::new(),
                     status: state.status(),
                     sequence: loaded,
+                    attempts: attempt,
                 });
             }
             // The commit does not read the context's state: advance it to report the state
@@ -107,10 +198,16 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
                         sequence: loaded + events.len(),
                         events,
                         status,
+                        attempts: attempt,
                     })
                 }
                 Err(cqrs_es::AggregateError::AggregateConflict) if attempt < self.max_attempts => {
-                    tokio::task::yield_now().await;
+                    let wait = self.backoff.delay(attempt, jitter());
+                    if wait.is_zero() {
+                        tokio::task::yield_now().await;
+                    } else {
+                        tokio::time::sleep(wait).await;
+                    }
                 }
                 Err(cqrs_es::AggregateError::AggregateConflict) => {
                     return Err(StoreError::Conflict {
@@ -169,4 +266,40 @@ fn metadata_for(
         );
     }
     metadata
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ceiling_doubles_from_the_base_up_to_the_cap() {
+        let b = Backoff {
+            base: Duration::from_millis(4),
+            cap: Duration::from_millis(200),
+        };
+        let ceilings: Vec<u64> = (1..=9).map(|n| b.ceiling(n).as_millis() as u64).collect();
+        assert_eq!(ceilings, [4, 8, 16, 32, 64, 128, 200, 200, 200]);
+        assert_eq!(b.ceiling(u32::MAX), Duration::from_millis(200));
+    }
+
+    #[test]
+    fn a_delay_is_anywhere_from_zero_to_the_ceiling() {
+        let b = Backoff::DEFAULT;
+        assert_eq!(b.delay(3, 0), Duration::ZERO);
+        assert_eq!(b.delay(3, 16_000), b.ceiling(3), "the top is reachable");
+        assert_eq!(b.delay(3, 16_001), Duration::ZERO, "and wraps round");
+        for random in [1, 7_919, u64::MAX, 1 << 40] {
+            for retry in 1..12 {
+                assert!(b.delay(retry, random) <= b.ceiling(retry));
+            }
+        }
+        assert_eq!(Backoff::NONE.delay(5, u64::MAX), Duration::ZERO);
+    }
+
+    #[test]
+    fn jitter_varies() {
+        let draws: std::collections::BTreeSet<u64> = (0..8).map(|_| jitter()).collect();
+        assert!(draws.len() > 1, "{draws:?}");
+    }
 }

@@ -6,7 +6,8 @@
 //! - [`Engine`] is our own executor over cqrs-es's `EventStore` trait (not
 //!   `CqrsFramework`): load, let the pure domain decide, attach metadata (command id,
 //!   actor, correlation id) and the hash chain, commit, wake projectors; retry a bounded
-//!   number of times when another writer got there first.
+//!   number of times, after a jittered, growing wait ([`Backoff`]), when another writer
+//!   got there first.
 //! - [`Projector`] applies the log, in commit order, to the views; [`Views`] reads them.
 //! - [`MemoryStore`] is an in-memory `EventStore` for fast unit tests.
 //!
@@ -74,7 +75,7 @@ pub mod views;
 
 pub use backend::BackendKind;
 pub use cqrs_es::EventStore;
-pub use engine::{metadata_keys, Engine, Executed};
+pub use engine::{metadata_keys, Backoff, Engine, Executed};
 pub use error::StoreError;
 pub use log::{LogContext, SqlLog, StoredEvent, Unreadable};
 pub use memory::MemoryStore;

@@ -114,9 +114,29 @@ pub struct ReplayProgress {
 #[derive(Debug, Default)]
 pub struct Faults {
     fail_before_checkpoint: AtomicU64,
+    hold_before_checkpoint: AtomicU64,
+    held: Notify,
 }
 
 impl Faults {
+    /// The next batch stops after applying its events and before advancing the
+    /// checkpoint, and waits there for ever with its transaction open: a crash test
+    /// kills the process at that point (see [`Faults::held`]).
+    pub fn hold_next_batch_before_checkpoint(&self) {
+        self.hold_before_checkpoint.store(1, Ordering::SeqCst);
+    }
+
+    /// Returns once a batch is held (at once if one already is).
+    pub async fn held(&self) {
+        self.held.notified().await;
+    }
+
+    fn take_hold(&self) -> bool {
+        self.hold_before_checkpoint
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+    }
+
     /// The next `n` batches fail after applying their events and before advancing the
     /// checkpoint, as if the process died there.
     pub fn fail_next_batches_before_checkpoint(&self, n: u64) {
@@ -263,6 +283,10 @@ impl Projector {
         projection
             .apply(&mut tx, Target::Live, &events, &self.services)
             .await?;
+        if self.faults.take_hold() {
+            self.faults.held.notify_one();
+            std::future::pending::<()>().await;
+        }
         if self.faults.take_before_checkpoint() {
             return Err(StoreError::Backend(format!(
                 "injected fault: {name} stopped before its checkpoint"

@@ -136,6 +136,15 @@ impl Store {
         self.log.db().kind
     }
 
+    /// The store with its engine reconfigured, e.g.
+    /// `store.with_engine(|e| e.with_max_attempts(20).with_backoff(Backoff::NONE))`.
+    ///
+    /// [`Backoff::NONE`]: crate::Backoff::NONE
+    pub fn with_engine(mut self, configure: impl FnOnce(Engine<SqlLog>) -> Engine<SqlLog>) -> Self {
+        self.engine = configure(self.engine);
+        self
+    }
+
     /// The command executor.
     pub fn engine(&self) -> &Engine<SqlLog> {
         &self.engine

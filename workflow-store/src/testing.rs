@@ -1,8 +1,10 @@
 //! Fresh databases for tests: a SQLite file in a temporary folder, or a new PostgreSQL
-//! database on the server `TEST_DATABASE_URL` names. A test written once with
-//! [`both!`](crate::both) runs on both. Enabled by the `testing` feature.
+//! database on the server `TEST_DATABASE_URL` names, unique to the run and dropped
+//! afterwards. A test written once with [`both!`](crate::both) runs on both. Enabled by
+//! the `testing` feature.
 
 use std::str::FromStr;
+use std::time::Duration;
 
 use crate::Store;
 use sqlx::postgres::PgConnectOptions;
@@ -26,6 +28,110 @@ pub struct TestDb {
     /// Its URL.
     pub url: String,
     _dir: Option<tempfile::TempDir>,
+    /// On PostgreSQL: the server's URL and the database's name, to drop it afterwards.
+    postgres: Option<(String, String)>,
+}
+
+/// How long dropping a test database may take before it is given up (and left behind).
+const DROP_WITHIN: Duration = Duration::from_secs(15);
+
+/// A name of its own for a test database: `aduan_t_`, the test's name (lower case,
+/// `_` for anything else; long ones cut and kept distinct by a digest), this process's
+/// id and 32 random bits, within PostgreSQL's 63 bytes. Two runs of one test, at once
+/// or one after the other, never meet; nor do they meet databases other roles own.
+fn database_name(test: &str) -> String {
+    use sha2::Digest;
+    let stem: String = test
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    // 8 (`aduan_t_`) + 38 + 8 (`_` and a pid of up to 7 digits) + 9 (`_` and 8 hex) = 63.
+    let stem = if stem.len() > 38 {
+        let digest = sha2::Sha256::digest(stem.as_bytes());
+        format!("{}_{}", &stem[..29], crate::chain::hex(&digest[..4]))
+    } else {
+        stem
+    };
+    let mut random = [0u8; 4];
+    getrandom::getrandom(&mut random).expect("the OS random source for a test database name");
+    format!(
+        "aduan_t_{stem}_{}_{}",
+        std::process::id(),
+        crate::chain::hex(&random)
+    )
+}
+
+/// Drops a test database, ending whatever still uses it. `WITH (FORCE)` ends the test's
+/// own connections, but refuses outright when an autovacuum worker is in the database
+/// (not a process of ours to end); then the test's connections are ended by hand and a
+/// plain `DROP`, which stops autovacuum and waits a few seconds for the rest, is used.
+async fn drop_database(server: &str, db: &str) -> Result<(), sqlx::Error> {
+    let mut admin = PgConnectOptions::from_str(server)?.connect().await?;
+    let forced = admin
+        .execute(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)").as_str())
+        .await;
+    if forced.is_err() {
+        sqlx::query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = $1 AND usename = current_user AND pid <> pg_backend_pid()",
+        )
+        .bind(db)
+        .execute(&mut admin)
+        .await?;
+        admin
+            .execute(format!("DROP DATABASE IF EXISTS {db}").as_str())
+            .await?;
+    }
+    admin.close().await
+}
+
+impl Drop for TestDb {
+    /// A SQLite file goes with its temporary folder. A PostgreSQL database is dropped
+    /// (`WITH (FORCE)`: connections a failed test left open do not stop it) on a thread
+    /// of its own with its own runtime, as a drop cannot await and may run inside the
+    /// test's runtime. Bounded by [`DROP_WITHIN`]; a failure is reported on stderr and
+    /// never panics here.
+    fn drop(&mut self) {
+        let Some((server, db)) = self.postgres.take() else {
+            return;
+        };
+        let (done, outcome) = std::sync::mpsc::channel();
+        let name = db.clone();
+        let spawned = std::thread::Builder::new()
+            .name("drop-test-db".into())
+            .spawn(move || {
+                let result = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| e.to_string())
+                    .and_then(|runtime| {
+                        runtime.block_on(async {
+                            match tokio::time::timeout(DROP_WITHIN, drop_database(&server, &name))
+                                .await
+                            {
+                                Ok(result) => result.map_err(|e| e.to_string()),
+                                Err(_) => Err(format!("no answer within {DROP_WITHIN:?}")),
+                            }
+                        })
+                    });
+                let _ = done.send(result);
+            });
+        let result = match spawned {
+            Ok(_) => outcome
+                .recv_timeout(DROP_WITHIN + Duration::from_secs(5))
+                .unwrap_or_else(|e| Err(e.to_string())),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = result {
+            eprintln!("test database {db} was not dropped: {e}");
+        }
+    }
 }
 
 /// The PostgreSQL server for tests; panics with instructions when none is configured.
@@ -39,7 +145,9 @@ pub fn server_url() -> String {
 }
 
 impl TestDb {
-    /// A fresh, empty database named after the test.
+    /// A fresh, empty database of its own, named after the test (on PostgreSQL with
+    /// the process id and a random part: see [`TestDb::url`]). It is removed when the
+    /// `TestDb` is dropped.
     pub async fn new(backend: Backend, name: &str) -> Self {
         match backend {
             Backend::Sqlite => {
@@ -49,48 +157,28 @@ impl TestDb {
                     backend,
                     url,
                     _dir: Some(dir),
+                    postgres: None,
                 }
             }
             Backend::Postgres => {
                 let server = server_url();
-                let db = format!(
-                    "aduan_t_{}",
-                    name.chars()
-                        .map(|c| if c.is_ascii_alphanumeric() {
-                            c.to_ascii_lowercase()
-                        } else {
-                            '_'
-                        })
-                        .collect::<String>()
-                );
-                // PostgreSQL names stop at 63 bytes: keep long ones distinct with a digest.
-                let db = if db.len() > 60 {
-                    use sha2::Digest;
-                    let digest = sha2::Sha256::digest(db.as_bytes());
-                    format!("{}_{}", &db[..50], crate::chain::hex(&digest[..4]))
-                } else {
-                    db
-                };
-                let db = db.as_str();
+                let db = database_name(name);
                 let mut admin = PgConnectOptions::from_str(&server)
                     .unwrap()
                     .connect()
                     .await
                     .unwrap();
                 admin
-                    .execute(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)").as_str())
-                    .await
-                    .unwrap();
-                admin
                     .execute(format!("CREATE DATABASE {db}").as_str())
                     .await
-                    .unwrap();
+                    .unwrap_or_else(|e| panic!("creating the test database {db}: {e}"));
                 admin.close().await.unwrap();
                 let base = &server[..server.rfind('/').unwrap()];
                 Self {
                     backend,
                     url: format!("{base}/{db}"),
                     _dir: None,
+                    postgres: Some((server, db)),
                 }
             }
         }
@@ -121,6 +209,103 @@ impl TestDb {
         sqlx::any::install_default_drivers();
         sqlx::AnyConnection::connect(&self.url).await.unwrap()
     }
+}
+
+/// The variable that hands a child process the URL of its parent test's database.
+const CHILD_URL: &str = "ADUAN_TEST_CHILD_URL";
+
+/// A child process that holds a store for a crash test: the current test binary run
+/// again for one ignored test (the child's side), with the parent's database URL. Its
+/// lines said with [`say`] are read on a thread of their own, so that every wait for
+/// one is bounded. Killed with SIGKILL when dropped.
+#[derive(Debug)]
+pub struct ChildProcess {
+    child: std::process::Child,
+    said: std::sync::mpsc::Receiver<String>,
+}
+
+impl ChildProcess {
+    /// Runs the ignored test named `test` (its full path in the test binary, e.g.
+    /// `child::writes_then_waits`) on the database at `url`.
+    pub fn spawn(test: &str, url: &str) -> Self {
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                test,
+                "--exact",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_URL, url)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("the test binary runs again as a child");
+        let stdout = child.stdout.take().unwrap();
+        let (tell, said) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                // libtest may start the line with the test's name.
+                if let Some((_, said)) = line.split_once("child says: ") {
+                    if tell.send(said.to_owned()).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        Self { child, said }
+    }
+
+    /// Waits for the child to say `what`; panics after `within`, or if it ends first.
+    pub fn wait_for(&self, what: &str, within: Duration) {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.said.recv_timeout(left) {
+                Ok(line) if line == what => return,
+                Ok(_) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    panic!("the child did not say `{what}` within {within:?}")
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    panic!("the child ended before it said `{what}`")
+                }
+            }
+        }
+    }
+
+    /// SIGKILL, and waits for the child to be gone: no chance to finish anything.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL the child");
+        self.child.wait().expect("the killed child is reaped");
+    }
+}
+
+impl Drop for ChildProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// In a child process's test: the parent's database URL. Panics when the test runs on
+/// its own rather than as a child (`cargo test -- --ignored`).
+pub fn child_url() -> String {
+    std::env::var(CHILD_URL).unwrap_or_else(|_| {
+        panic!("run only as a child process of a crash test ({CHILD_URL} is not set)")
+    })
+}
+
+/// In a child process's test: tells the parent something (see [`ChildProcess::wait_for`]).
+pub fn say(what: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "child says: {what}");
+    let _ = out.flush();
 }
 
 /// Runs an async test body `fn(TestDb)` once on SQLite and once on PostgreSQL.

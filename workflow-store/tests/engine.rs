@@ -1,13 +1,20 @@
 //! The executor's contract, on the in-memory store: what is acknowledged is recorded
 //! once, with its metadata; what is refused writes nothing; concurrent writers to one
-//! complaint are serialised by optimistic concurrency.
+//! complaint are serialised by optimistic concurrency; a command that lost a race waits
+//! a jittered, growing time before it tries again (on tokio's paused clock, so the
+//! waits are exact and the tests take no time).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cqrs_es::{AggregateError, EventEnvelope, EventStore};
+use tokio::time::Instant;
 
 use workflow_core::complaint::command::ComplaintCommand as C;
 use workflow_core::fixtures::*;
 use workflow_core::{Complaint, ComplaintServices, DomainError, Status};
-use workflow_store::{metadata_keys, Engine, MemoryStore, StoreError};
+use workflow_store::{metadata_keys, Backoff, Engine, MemoryStore, StoreError};
 
 fn engine() -> Engine<MemoryStore<Complaint>> {
     Engine::new(MemoryStore::default(), ComplaintServices::builtin())
@@ -190,4 +197,143 @@ async fn a_sweep_records_each_breach_once_and_closes_after_the_feedback_window()
         .unwrap();
     assert!(after_window.closed);
     assert_eq!(engine.load("ADU-1").await.unwrap().status(), Status::Closed);
+}
+
+/// The in-memory store, where another writer beats the first `beaten` commits: each is
+/// refused with a conflict (and nothing written). Notes when each commit was tried.
+struct Contended {
+    inner: MemoryStore<Complaint>,
+    beaten: usize,
+    tries: Mutex<Vec<Instant>>,
+}
+
+impl Contended {
+    fn new(beaten: usize) -> Self {
+        Self {
+            inner: MemoryStore::default(),
+            beaten,
+            tries: Mutex::default(),
+        }
+    }
+
+    /// The waits between consecutive commit tries.
+    fn waits(&self) -> Vec<Duration> {
+        let tries = self.tries.lock().unwrap();
+        tries.windows(2).map(|w| w[1] - w[0]).collect()
+    }
+}
+
+impl EventStore<Complaint> for Contended {
+    type AC = <MemoryStore<Complaint> as EventStore<Complaint>>::AC;
+
+    async fn load_events(
+        &self,
+        id: &str,
+    ) -> Result<Vec<EventEnvelope<Complaint>>, AggregateError<DomainError>> {
+        self.inner.load_events(id).await
+    }
+
+    async fn load_aggregate(&self, id: &str) -> Result<Self::AC, AggregateError<DomainError>> {
+        self.inner.load_aggregate(id).await
+    }
+
+    async fn commit(
+        &self,
+        events: Vec<workflow_core::ComplaintEvent>,
+        context: Self::AC,
+        metadata: HashMap<String, String>,
+    ) -> Result<Vec<EventEnvelope<Complaint>>, AggregateError<DomainError>> {
+        let tried = {
+            let mut tries = self.tries.lock().unwrap();
+            tries.push(Instant::now());
+            tries.len()
+        };
+        if tried <= self.beaten {
+            return Err(AggregateError::AggregateConflict);
+        }
+        self.inner.commit(events, context, metadata).await
+    }
+}
+
+fn register(id: &str) -> workflow_core::CommandEnvelope {
+    cmd(
+        id,
+        upp(),
+        wib("2026-11-30 09:00"),
+        C::Register(registration()),
+    )
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_command_that_lost_a_race_waits_a_jittered_growing_time_then_commits() {
+    let engine = Engine::new(Contended::new(6), ComplaintServices::builtin());
+    assert_eq!(engine.max_attempts(), 10);
+    assert_eq!(engine.backoff(), Backoff::DEFAULT);
+    let started = Instant::now();
+    let done = engine
+        .execute("ADU-1", register("req-1"), None)
+        .await
+        .unwrap();
+    assert_eq!(done.attempts, 7);
+    assert_eq!(done.events.len(), 1);
+    assert_eq!(engine.events("ADU-1").await.unwrap().len(), 1);
+    let waits = engine.store().waits();
+    assert_eq!(waits.len(), 6);
+    let ceilings: Vec<Duration> = (1..=6).map(|n| Backoff::DEFAULT.ceiling(n)).collect();
+    for (n, (wait, ceiling)) in waits.iter().zip(&ceilings).enumerate() {
+        assert!(
+            wait <= ceiling,
+            "retry {}: waited {wait:?} > {ceiling:?}",
+            n + 1
+        );
+    }
+    assert!(
+        waits.iter().zip(&ceilings).any(|(w, c)| w < c),
+        "every wait was its ceiling: no jitter ({waits:?})"
+    );
+    assert!(
+        waits.iter().sum::<Duration>() > Duration::ZERO,
+        "no wait at all"
+    );
+    assert_eq!(started.elapsed(), waits.iter().sum::<Duration>());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_command_beaten_every_time_is_a_conflict_after_the_configured_attempts() {
+    let backoff = Backoff {
+        base: Duration::from_millis(10),
+        cap: Duration::from_millis(30),
+    };
+    let engine = Engine::new(Contended::new(usize::MAX), ComplaintServices::builtin())
+        .with_max_attempts(7)
+        .with_backoff(backoff);
+    let started = Instant::now();
+    let err = engine
+        .execute("ADU-1", register("req-1"), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict { attempts: 7, .. }),
+        "{err}"
+    );
+    assert!(engine.events("ADU-1").await.unwrap().is_empty());
+    let waits = engine.store().waits();
+    assert_eq!(waits.len(), 6, "one wait between each two of 7 attempts");
+    // 10, 20, then 30 ms at most: never longer than the cap, and bounded in all.
+    let most: Duration = (1..=6).map(|n| backoff.ceiling(n)).sum();
+    assert_eq!(most, Duration::from_millis(10 + 20 + 30 * 4));
+    assert!(started.elapsed() <= most, "{:?}", started.elapsed());
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_a_backoff_a_command_is_tried_again_at_once() {
+    let engine =
+        Engine::new(Contended::new(4), ComplaintServices::builtin()).with_backoff(Backoff::NONE);
+    let started = Instant::now();
+    let done = engine
+        .execute("ADU-1", register("req-1"), None)
+        .await
+        .unwrap();
+    assert_eq!(done.attempts, 5);
+    assert_eq!(started.elapsed(), Duration::ZERO);
 }

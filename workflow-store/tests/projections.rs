@@ -116,7 +116,8 @@ async fn a_crash_before_the_checkpoint_leaves_the_views_as_they_were(db: common:
         .unwrap()
         .contains("injected fault"));
 
-    // Restart: a new process catches up, and equals a fresh rebuild.
+    // Reopened (this process, the store closed cleanly; a process killed inside a batch
+    // is `killed_in_batch` below): it catches up, and equals a fresh rebuild.
     store.close().await;
     let store = db.open().await;
     store.projector().catch_up().await.unwrap();
@@ -136,15 +137,61 @@ both!(
     a_crash_before_the_checkpoint_leaves_the_views_as_they_were
 );
 
-async fn a_process_that_died_after_commit_catches_up_on_restart(db: common::TestDb) {
-    {
-        // Commands committed, no projector ever ran: the process "died" here.
-        let store = db.open().await;
-        seed(&store).await;
-        store.close().await;
+/// The child processes: each opens the store its parent names and is killed by it.
+mod child {
+    use super::*;
+
+    async fn open() -> Store {
+        Store::open(
+            &common::child_url(),
+            workflow_core::ComplaintServices::builtin(),
+        )
+        .await
+        .unwrap()
     }
+
+    /// Commits the seed commands and never projects them.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "a child process of `died_after_commit`: run by it, not on its own"]
+    async fn commits_then_waits() {
+        let store = open().await;
+        seed(&store).await;
+        common::say("committed");
+        std::future::pending::<()>().await;
+    }
+
+    /// Commits the seed commands, then stops a complaints batch after it applied them
+    /// to the views and before its checkpoint, its transaction open.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "a child process of `killed_in_batch`: run by it, not on its own"]
+    async fn holds_inside_a_batch() {
+        let store = Arc::new(open().await);
+        seed(&store).await;
+        store
+            .projector()
+            .faults()
+            .hold_next_batch_before_checkpoint();
+        let batch = {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move { store.projector().run_batch("complaints").await })
+        };
+        store.projector().faults().held().await;
+        common::say("held");
+        let _ = batch.await;
+        unreachable!("a held batch never ends");
+    }
+}
+
+/// A process that committed commands and died (SIGKILL) before any projector ran: the
+/// next one finds the views empty, catches up, and equals a rebuild.
+async fn a_process_that_died_after_commit_catches_up_on_restart(db: common::TestDb) {
+    let child = common::ChildProcess::spawn("child::commits_then_waits", &db.url);
+    child.wait_for("committed", Duration::from_secs(60));
+    child.kill();
     let store = db.open().await;
-    assert!(store.views().detail("ADU-1").await.unwrap().is_none());
+    for id in ["ADU-1", "ADU-2", "ADU-3"] {
+        assert!(store.views().detail(id).await.unwrap().is_none(), "{id}");
+    }
     store.projector().catch_up().await.unwrap();
     let incremental = common::snapshot_views(&store).await;
     for id in ["ADU-1", "ADU-2", "ADU-3"] {
@@ -169,6 +216,38 @@ async fn a_process_that_died_after_commit_catches_up_on_restart(db: common::Test
 both!(
     died_after_commit,
     a_process_that_died_after_commit_catches_up_on_restart
+);
+
+/// A process killed (SIGKILL) inside a projection batch, after the batch changed the
+/// views and before it advanced the checkpoint: nothing of the batch is visible to the
+/// next process, whose projector then catches up to what a rebuild gives.
+async fn a_process_killed_inside_a_batch_leaves_nothing_half_applied(db: common::TestDb) {
+    let child = common::ChildProcess::spawn("child::holds_inside_a_batch", &db.url);
+    child.wait_for("held", Duration::from_secs(60));
+    child.kill();
+    let store = db.open().await;
+    for id in ["ADU-1", "ADU-2", "ADU-3"] {
+        assert!(store.views().detail(id).await.unwrap().is_none(), "{id}");
+    }
+    let status = store.projector().status().await.unwrap();
+    let complaints = status.iter().find(|s| s.name == "complaints").unwrap();
+    assert_eq!(complaints.position, 0, "{status:?}");
+    // Bounded: on PostgreSQL the killed batch's row lock on the checkpoint goes only when
+    // the server has noticed its connection close.
+    tokio::time::timeout(Duration::from_secs(60), store.projector().catch_up())
+        .await
+        .expect("the catch-up after the kill did not finish within 60 s")
+        .unwrap();
+    let caught_up = common::snapshot_views(&store).await;
+    for name in store.projector().names() {
+        store.projector().rebuild(name, |_| {}).await.unwrap();
+    }
+    assert_eq!(common::snapshot_views(&store).await, caught_up);
+    assert!(store.views().detail("ADU-1").await.unwrap().is_some());
+}
+both!(
+    killed_in_batch,
+    a_process_killed_inside_a_batch_leaves_nothing_half_applied
 );
 
 async fn a_caller_can_wait_for_its_write_to_reach_the_views(db: common::TestDb) {
