@@ -75,6 +75,17 @@ pub enum DomainError {
     /// A complete review lists no missing items; an incomplete one lists at least one.
     #[error("a review is complete exactly when it lists no missing items")]
     ReviewInconsistent,
+    /// A command id seen before came from another user or role, or with another
+    /// command: a retry must repeat the same command.
+    #[error("command id `{command_id}` was already used by another user or for another command; send a new id")]
+    CommandIdReused {
+        /// The id.
+        command_id: String,
+    },
+    /// A user name is empty or contains `:` (which separates a user from an
+    /// idempotency key in command ids).
+    #[error("a user name must not be empty or contain `:`")]
+    UserNameInvalid,
     /// SOP step 2: "kalau tidak lengkap dan tidak jelas tidak ditanggapi": only a
     /// complaint found both incomplete and unclear is not followed up.
     #[error(
@@ -174,6 +185,8 @@ impl DomainError {
             DomainError::AlreadyDisposedTo { .. } => "sop.step1.already_disposed_to_agency",
             DomainError::MissingField { .. } => "input.missing_field",
             DomainError::ReviewInconsistent => "sop.step2.review_inconsistent",
+            DomainError::CommandIdReused { .. } => "command.id_reused",
+            DomainError::UserNameInvalid => "access.user_name_invalid",
             DomainError::RejectRequiresIncompleteAndUnclearReview => {
                 "sop.step2.reject_requires_incomplete_and_unclear_review"
             }
@@ -210,7 +223,8 @@ impl DomainError {
             | DomainError::NotYourAgency { .. } => RefusalKind::Forbidden,
             DomainError::AlreadyRegistered
             | DomainError::InvalidTransition { .. }
-            | DomainError::WaitingForComplainant => RefusalKind::StateConflict,
+            | DomainError::WaitingForComplainant
+            | DomainError::CommandIdReused { .. } => RefusalKind::StateConflict,
             _ => RefusalKind::RuleViolated,
         }
     }

@@ -876,3 +876,72 @@ async fn the_whole_sop_walks_from_lapor_to_closing() {
     );
     assert!(state.timeline().clocks.iter().all(|c| c.ended_at.is_some()));
 }
+
+// --- Identity of commands ----------------------------------------------------------
+
+/// A seen command id does not let anyone past authorization: the role and agency are
+/// checked first.
+#[tokio::test]
+async fn a_seen_command_id_is_no_way_around_authorization() {
+    let story = at_review("PUPR");
+    let state = Complaint::from_events(&story.events());
+    let services = ComplaintServices::builtin();
+    // `cmd-7f3a`-style ids of the story are seen; reuse the disposition's id.
+    let seen = story.events()[1].command_id.0.clone();
+    let by_other_agency = cmd(
+        &seen,
+        liaison("DINKES"),
+        story.now(),
+        C::Review(complete_review()),
+    );
+    assert!(matches!(
+        state.decide(&by_other_agency, &services),
+        Err(DomainError::NotYourAgency { .. })
+    ));
+    let by_apip = cmd(&seen, apip(), story.now(), C::Review(complete_review()));
+    assert!(matches!(
+        state.decide(&by_apip, &services),
+        Err(DomainError::ReadOnlyRole { .. })
+    ));
+}
+
+/// User names carry no `:`: command ids made from a user and a key stay unambiguous.
+#[tokio::test]
+async fn a_user_name_with_a_colon_is_refused() {
+    let mut actor = upp();
+    actor.user = workflow_core::UserId("sari:upp".into());
+    given_no_events()
+        .when_async(cmd(
+            "r1",
+            actor,
+            wib("2026-11-30 09:00"),
+            C::Register(registration()),
+        ))
+        .await
+        .then_expect_error(DomainError::UserNameInvalid);
+}
+
+/// The retry check the executor runs on a seen id: same user, role and command.
+#[test]
+fn a_retry_repeats_the_recorded_command() {
+    let story = at_review("PUPR");
+    let events = story.events();
+    let dispose = &events[1];
+    let retry = cmd(
+        &dispose.command_id.0,
+        upp(),
+        story.now(),
+        C::Dispose(disposition("PUPR")),
+    );
+    assert_eq!(retry.check_retry_of(&events), Ok(()));
+    let other = cmd(
+        &dispose.command_id.0,
+        upp(),
+        story.now(),
+        C::Dispose(disposition("DINKES")),
+    );
+    assert!(matches!(
+        other.check_retry_of(&events),
+        Err(DomainError::CommandIdReused { .. })
+    ));
+}

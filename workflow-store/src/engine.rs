@@ -179,9 +179,14 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
             let events = state.decide(&command, &self.services)?;
             let loaded = state.events_applied() as usize;
             if events.is_empty() {
+                // A seen command id: a retry only if the log shows this same command by
+                // this same user; a second read, on retries only.
+                let status = state.status();
+                let recorded = self.events(complaint_id).await?;
+                command.check_retry_of(recorded.iter().map(|e| &e.payload))?;
                 return Ok(Executed {
                     events: Vec::new(),
-                    status: state.status(),
+                    status,
                     sequence: loaded,
                     attempts: attempt,
                 });

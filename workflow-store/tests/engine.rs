@@ -337,3 +337,37 @@ async fn without_a_backoff_a_command_is_tried_again_at_once() {
     assert_eq!(done.attempts, 5);
     assert_eq!(started.elapsed(), Duration::ZERO);
 }
+
+/// A command id seen before is a retry only when the same user, in the same role, sends
+/// the same command: then it is done once and answered as done. The same id from
+/// another user, or for another command, is refused (409) and writes nothing.
+#[tokio::test]
+async fn a_command_id_is_a_retry_only_of_the_same_command_by_the_same_user() {
+    let engine = engine();
+    let now = wib("2026-11-30 09:00");
+    let register = cmd("req-1", upp(), now, C::Register(registration()));
+    engine
+        .execute("ADU-1", register.clone(), None)
+        .await
+        .unwrap();
+    let again = engine.execute("ADU-1", register, None).await.unwrap();
+    assert!(again.events.is_empty());
+
+    let dispose = cmd("req-2", upp(), now, C::Dispose(disposition("PUPR")));
+    engine.execute("ADU-1", dispose, None).await.unwrap();
+    let other_payload = cmd("req-2", upp(), now, C::Dispose(disposition("DINKES")));
+    let other_user = cmd("req-2", coordinator(), now, C::Dispose(disposition("PUPR")));
+    for reuse in [other_payload, other_user] {
+        let err = engine.execute("ADU-1", reuse, None).await.unwrap_err();
+        match err {
+            StoreError::Domain(e @ DomainError::CommandIdReused { .. }) => {
+                assert_eq!(e.rule(), "command.id_reused");
+                assert_eq!(e.kind(), workflow_core::RefusalKind::StateConflict);
+            }
+            other => panic!("expected CommandIdReused, got {other:?}"),
+        }
+    }
+    assert_eq!(engine.events("ADU-1").await.unwrap().len(), 2);
+    let state = engine.load("ADU-1").await.unwrap();
+    assert_eq!(state.agency().map(|a| a.0.as_str()), Some("PUPR"));
+}

@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::actor::{Actor, AgencyCode, UserId};
 use crate::complainant::Complainant;
+use crate::complaint::event::{ComplaintEvent, EventBody};
+use crate::error::DomainError;
 use crate::evidence::EvidenceRef;
 use crate::sla::Step;
 
@@ -90,7 +92,56 @@ pub enum ComplaintCommand {
     RecordSlaBreach(BreachReport),
 }
 
+impl CommandEnvelope {
+    /// Whether this envelope is a retry of the command that recorded `recorded` under
+    /// the same command id: the same user in the same role asking the same thing. The
+    /// same id from another user or for another command is refused
+    /// ([`DomainError::CommandIdReused`]): it would otherwise be answered "done" without
+    /// anything being done.
+    pub fn check_retry_of<'a>(
+        &self,
+        recorded: impl IntoIterator<Item = &'a ComplaintEvent>,
+    ) -> Result<(), DomainError> {
+        let Some(first) = recorded
+            .into_iter()
+            .find(|e| e.command_id == self.command_id)
+        else {
+            return Ok(());
+        };
+        let same_actor = first.by.user == self.actor.user && first.by.role == self.actor.role;
+        if same_actor && self.command.is_recorded_as(&first.body) {
+            Ok(())
+        } else {
+            Err(DomainError::CommandIdReused {
+                command_id: self.command_id.0.clone(),
+            })
+        }
+    }
+}
+
 impl ComplaintCommand {
+    /// Whether `body` is what this command records (what `decide` makes of it).
+    pub fn is_recorded_as(&self, body: &EventBody) -> bool {
+        use ComplaintCommand as C;
+        use EventBody as E;
+        match (self, body) {
+            (C::Register(a), E::Received(b)) => a == b,
+            (C::Dispose(a), E::Disposed(b)) => a == b,
+            (C::ReturnForRedisposition(a), E::Returned(b)) => a == b,
+            (C::Review(a), E::Reviewed(b)) => a == b,
+            (C::Reject(a), E::Rejected(b)) => a == b,
+            (C::RequestInformation(a), E::InformationRequested(b)) => a == b,
+            (C::ProvideInformation(a), E::InformationProvided(b)) => a == b,
+            (C::Clarify(a), E::Clarified(b)) => a == b,
+            (C::VerifyInField(a), E::FieldVerified(b)) => a == b,
+            (C::IssueBa(a), E::BaIssued(b)) => a == b,
+            (C::Respond(a), E::Responded(b)) => a == b,
+            (C::Close(a), E::Closed(b)) => a == b,
+            (C::RecordSlaBreach(a), E::SlaBreached(b)) => a.step == b.step,
+            _ => false,
+        }
+    }
+
     /// The command's name in the SOP mapping, used in errors and logs.
     pub fn name(&self) -> &'static str {
         match self {

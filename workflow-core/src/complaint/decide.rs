@@ -56,10 +56,10 @@ impl Complaint {
     /// Decides what a command does to this complaint: the events to record, or the rule
     /// that refuses it. A command id already seen yields no events (an idempotent retry).
     pub fn decide(&self, envelope: &CommandEnvelope, services: &ComplaintServices) -> Decision {
-        if self.has_seen(&envelope.command_id) {
-            return Ok(Vec::new());
-        }
         let CommandEnvelope { actor, command, .. } = envelope;
+        if actor.user.0.trim().is_empty() || actor.user.0.contains(':') {
+            return Err(DomainError::UserNameInvalid);
+        }
         let registering = matches!(command, ComplaintCommand::Register(_));
         if !registering && self.status == Status::New {
             return Err(DomainError::NotRegistered);
@@ -75,6 +75,12 @@ impl Complaint {
         }
         if actor.role == Role::Liaison {
             self.check_agency(actor)?;
+        }
+        // Authorization comes first: a seen id does not let anyone past it. Whether the
+        // seen id was this same command is checked against the log by the executor
+        // (`CommandEnvelope::check_retry_of`).
+        if self.has_seen(&envelope.command_id) {
+            return Ok(Vec::new());
         }
         let body = self.decide_body(envelope, services)?;
         Ok(vec![ComplaintEvent {
