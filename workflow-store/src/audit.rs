@@ -246,7 +246,7 @@ pub(crate) async fn walk(
             metadata: parse("metadata"),
         })?;
         n += 1;
-        if n % 1000 == 0 || n == total {
+        if n.is_multiple_of(1000) || n == total {
             progress(WalkProgress { events: n, total });
         }
     }
