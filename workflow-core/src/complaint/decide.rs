@@ -73,14 +73,16 @@ impl Complaint {
                 command: command.name(),
             });
         }
-        if actor.role == Role::Liaison {
-            self.check_agency(actor)?;
-        }
-        // Authorization comes first: a seen id does not let anyone past it. Whether the
-        // seen id was this same command is checked against the log by the executor
-        // (`CommandEnvelope::check_retry_of`).
+        // A seen id lets no role past these checks. Whether it was this same command by
+        // this same user is checked against the log by the executor
+        // (`CommandEnvelope::check_retry_of`); the agency check is not repeated for such
+        // a retry, since the command may itself have moved the complaint away from the
+        // agency (a return) after it was allowed.
         if self.has_seen(&envelope.command_id) {
             return Ok(Vec::new());
+        }
+        if actor.role == Role::Liaison {
+            self.check_agency(actor)?;
         }
         let body = self.decide_body(envelope, services)?;
         Ok(vec![ComplaintEvent {
