@@ -94,13 +94,22 @@ pub enum CalendarError {
 
 const HEADER: &str = "date,kind,name_id,name_en,source";
 
-/// A table of dated entries, at most one per date.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// A table of dated entries, at most one per date. There is no default: say
+/// [`HolidayTable::builtin`] or, explicitly, [`HolidayTable::empty`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HolidayTable {
     entries: BTreeMap<NaiveDate, DayEntry>,
 }
 
 impl HolidayTable {
+    /// A table with no entries: only weekends are days off. For tests and for
+    /// deployments that keep every holiday in their own amendment file.
+    pub fn empty() -> Self {
+        Self {
+            entries: BTreeMap::new(),
+        }
+    }
+
     /// The table shipped with the engine.
     pub fn builtin() -> Self {
         // The shipped file is checked by a unit test; failing here would be a build defect.
@@ -243,10 +252,17 @@ pub fn split_csv_line(line: &str) -> Result<Vec<String>, String> {
 }
 
 /// Working days: Monday to Friday, less the table's holidays and collective leave, plus
-/// any date the table declares a working day.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// any date the table declares a working day. The default is the shipped table;
+/// a calendar without holidays must be asked for ([`WorkingCalendar::weekdays_only`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WorkingCalendar {
     table: HolidayTable,
+}
+
+impl Default for WorkingCalendar {
+    fn default() -> Self {
+        Self::builtin()
+    }
 }
 
 impl WorkingCalendar {
@@ -258,6 +274,11 @@ impl WorkingCalendar {
     /// A calendar over the shipped table.
     pub fn builtin() -> Self {
         Self::new(HolidayTable::builtin())
+    }
+
+    /// Monday to Friday with no holidays at all, said explicitly.
+    pub fn weekdays_only() -> Self {
+        Self::new(HolidayTable::empty())
     }
 
     /// The table behind this calendar.

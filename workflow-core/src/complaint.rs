@@ -120,13 +120,20 @@ impl std::str::FromStr for Status {
 }
 
 /// What the aggregate needs besides its events: the calendar and the SLA policy, to
-/// judge deadlines at the command's `now`.
-#[derive(Clone, Debug, Default)]
+/// judge deadlines at the command's `now`. The default is [`ComplaintServices::builtin`]:
+/// the shipped holiday table and the default policy.
+#[derive(Clone, Debug)]
 pub struct ComplaintServices {
     /// Working days.
     pub calendar: Arc<WorkingCalendar>,
     /// Step durations and time zone.
     pub policy: Arc<SlaPolicy>,
+}
+
+impl Default for ComplaintServices {
+    fn default() -> Self {
+        Self::builtin()
+    }
 }
 
 impl ComplaintServices {

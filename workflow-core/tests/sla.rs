@@ -231,3 +231,18 @@ fn deadlines_beyond_the_holiday_table_are_flagged() {
     );
     assert!(a.beyond_holiday_table, "{a:?}");
 }
+
+/// The default services carry the shipped holiday table: a deadline computed without
+/// naming a calendar still skips Christmas and the cuti bersama after it. A calendar
+/// without holidays must be asked for by name.
+#[test]
+fn the_default_services_know_the_holidays_and_an_empty_calendar_is_explicit() {
+    let default = workflow_core::ComplaintServices::default();
+    let christmas = chrono::NaiveDate::from_ymd_opt(2026, 12, 25).unwrap();
+    assert!(!default.calendar.is_working_day(christmas));
+    assert_eq!(
+        default.calendar.table(),
+        workflow_core::WorkingCalendar::builtin().table()
+    );
+    assert!(workflow_core::WorkingCalendar::weekdays_only().is_working_day(christmas));
+}
