@@ -82,6 +82,22 @@ pub enum DomainError {
         /// The id.
         command_id: String,
     },
+    /// A registration's `reported_at` lies after the registration itself.
+    #[error(
+        "the report is dated {reported_at} in LAPOR!, after its registration at {registered_at}"
+    )]
+    ReportedAfterRegistration {
+        /// When LAPOR! says it was reported.
+        reported_at: chrono::DateTime<chrono::Utc>,
+        /// When it is being registered.
+        registered_at: chrono::DateTime<chrono::Utc>,
+    },
+    /// A registration's `reported_at` lies before 2000: a wrong date, not a report.
+    #[error("the report is dated {reported_at}, before 2000: check the date")]
+    ReportedAtImplausible {
+        /// The date given.
+        reported_at: chrono::DateTime<chrono::Utc>,
+    },
     /// A user name is empty or contains `:` (which separates a user from an
     /// idempotency key in command ids).
     #[error("a user name must not be empty or contain `:`")]
@@ -187,6 +203,10 @@ impl DomainError {
             DomainError::ReviewInconsistent => "sop.step2.review_inconsistent",
             DomainError::CommandIdReused { .. } => "command.id_reused",
             DomainError::UserNameInvalid => "access.user_name_invalid",
+            DomainError::ReportedAfterRegistration { .. } => {
+                "sop.register.reported_after_registration"
+            }
+            DomainError::ReportedAtImplausible { .. } => "input.reported_at_before_2000",
             DomainError::RejectRequiresIncompleteAndUnclearReview => {
                 "sop.step2.reject_requires_incomplete_and_unclear_review"
             }

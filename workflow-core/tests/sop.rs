@@ -951,3 +951,33 @@ fn a_retry_repeats_the_recorded_command() {
         Err(DomainError::CommandIdReused { .. })
     ));
 }
+
+/// LAPOR!-SP4N: the report reaches LAPOR! before the unit registers it; a date after the
+/// registration, or before 2000, is a wrong date that would move every clock.
+#[tokio::test]
+async fn a_report_dated_after_its_registration_or_before_2000_is_refused() {
+    let now = wib("2026-11-30 09:00");
+    let mut future = registration();
+    future.reported_at = wib("2026-11-30 09:01");
+    given_no_events()
+        .when_async(cmd("r1", upp(), now, C::Register(future.clone())))
+        .await
+        .then_expect_error(DomainError::ReportedAfterRegistration {
+            reported_at: future.reported_at,
+            registered_at: now,
+        });
+    let mut ancient = registration();
+    ancient.reported_at = wib("1999-12-31 09:00");
+    given_no_events()
+        .when_async(cmd("r1", upp(), now, C::Register(ancient.clone())))
+        .await
+        .then_expect_error(DomainError::ReportedAtImplausible {
+            reported_at: ancient.reported_at,
+        });
+    let mut same_instant = registration();
+    same_instant.reported_at = now;
+    given_no_events()
+        .when_async(cmd("r1", upp(), now, C::Register(same_instant.clone())))
+        .await
+        .then_expect_events(vec![event("r1", upp(), now, E::Received(same_instant))]);
+}

@@ -17,7 +17,7 @@ fn registration(i: usize) -> serde_json::Value {
         // Large enough that every commit needs fresh pages in the write-ahead log.
         "description": format!("{i} {}", "Lubang besar di depan sekolah. ".repeat(600)),
         "category": "infrastruktur",
-        "reported_at": "2026-11-30T01:00:00Z",
+        "reported_at": "2026-11-27T01:00:00Z",
         "complainant": {"name": "Budi", "confidentiality": "anonymous"},
         "upp_review": "Kewenangan Dinas PUPR",
     })

@@ -77,7 +77,7 @@ async fn a_postgres_restart_under_load_loses_nothing_and_doubles_nothing() {
                     let i = c * 10_000 + n;
                     let body = json!({
                         "lapor_id": format!("LAP-R-{i}"), "title": "Lampu padam", "description": "Tiga lampu",
-                        "category": "penerangan", "reported_at": "2026-11-30T01:00:00Z",
+                        "category": "penerangan", "reported_at": "2026-11-27T01:00:00Z",
                         "complainant": {"name": "Siti"}, "upp_review": "Dishub",
                     })
                     .to_string();

@@ -1,6 +1,8 @@
 //! `decide`: the SOP's rules. Pure: the state, the command envelope and the services in;
 //! events or a refusal out. Nothing is read from a clock and no id is made up.
 
+use chrono::Datelike;
+
 use crate::actor::{Actor, Role};
 use crate::complaint::command::{CommandEnvelope, ComplaintCommand, Party};
 use crate::complaint::event::{ComplaintEvent, EventBody, SlaBreach};
@@ -132,6 +134,19 @@ impl Complaint {
                 require(&r.upp_review, "upp_review")?;
                 require(&r.complainant.name, "complainant.name")?;
                 validate_evidence(&r.attachments)?;
+                // The report reached LAPOR! before it reached the unit, and not in the
+                // last millennium: a wrong date would move every clock of the complaint.
+                if r.reported_at > envelope.now {
+                    return Err(DomainError::ReportedAfterRegistration {
+                        reported_at: r.reported_at,
+                        registered_at: envelope.now,
+                    });
+                }
+                if r.reported_at.year() < 2000 {
+                    return Err(DomainError::ReportedAtImplausible {
+                        reported_at: r.reported_at,
+                    });
+                }
                 Ok(EventBody::Received(r.clone()))
             }
             ComplaintCommand::Dispose(d) => {
