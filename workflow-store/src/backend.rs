@@ -28,6 +28,8 @@ pub enum BackendKind {
 #[derive(Clone, Debug)]
 pub(crate) struct Db {
     pub kind: BackendKind,
+    /// The database for messages: the SQLite path, or the URL without its password.
+    pub name: String,
     pub any: AnyPool,
     pub typed: TypedPool,
 }
@@ -119,8 +121,19 @@ impl Db {
             if url.contains(":memory:") || url.contains("mode=memory") {
                 return Err(bad("an in-memory SQLite database cannot be shared between the engine's pools; name a file"));
             }
-            let options = SqliteConnectOptions::from_str(url)
-                .map_err(|e| bad(&e.to_string()))?
+            let given = SqliteConnectOptions::from_str(url).map_err(|e| bad(&e.to_string()))?;
+            let name = given.get_filename().display().to_string();
+            // Look before touching: setting WAL mode or probing for write access would
+            // already change another program's file.
+            if given.get_filename().exists() {
+                let mut conn = given.clone().read_only(true).connect().await?;
+                let identity = crate::identity::probe_sqlite(&mut conn).await;
+                conn.close().await?;
+                if let Some(refusal) = identity?.refusal(&name) {
+                    return Err(refusal);
+                }
+            }
+            let options = given
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
@@ -163,6 +176,7 @@ impl Db {
                 .await?;
             Ok(Db {
                 kind: BackendKind::Sqlite,
+                name,
                 any,
                 typed: TypedPool::Sqlite(typed),
             })
@@ -185,6 +199,7 @@ impl Db {
                 .await?;
             Ok(Db {
                 kind: BackendKind::Postgres,
+                name: redact(url),
                 any,
                 typed: TypedPool::Postgres(typed),
             })
@@ -195,26 +210,59 @@ impl Db {
         }
     }
 
+    /// Migrates the database if it is ours (see [`crate::identity`]): a database that
+    /// is empty, or was made by an earlier version, is marked first. Another program's
+    /// database is refused before anything in it changes. Each migration runs in its own
+    /// transaction (SQLite and PostgreSQL both roll back DDL), so one that fails leaves
+    /// the schema as the previous one left it.
     pub(crate) async fn migrate(&self) -> Result<(), StoreError> {
         let result = match &self.typed {
-            TypedPool::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await,
+            TypedPool::Sqlite(pool) => {
+                let mut conn = pool.acquire().await?;
+                {
+                    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+                    let identity = crate::identity::probe_sqlite(&mut tx).await?;
+                    if let Some(refusal) = identity.refusal(&self.name) {
+                        return Err(refusal);
+                    }
+                    if identity != crate::identity::Identity::Ours {
+                        crate::identity::mark_sqlite(&mut tx).await?;
+                    }
+                    tx.commit().await?;
+                }
+                crate::identity::SQLITE_MIGRATOR.run(&mut *conn).await
+            }
             TypedPool::Postgres(pool) => {
                 // Several hosts may start at once: one migrates, the others wait.
                 let mut conn = pool.acquire().await?;
                 conn.execute("SELECT pg_advisory_lock(727274263)").await?;
-                let result = sqlx::migrate!("./migrations/postgres")
-                    .run(&mut *conn)
-                    .await;
+                let result = async {
+                    let identity = crate::identity::probe_postgres(&mut conn).await?;
+                    if let Some(refusal) = identity.refusal(&self.name) {
+                        return Err(refusal);
+                    }
+                    if identity != crate::identity::Identity::Ours {
+                        crate::identity::mark_postgres(&mut conn).await?;
+                    }
+                    Ok(crate::identity::POSTGRES_MIGRATOR.run(&mut *conn).await)
+                }
+                .await;
                 conn.execute("SELECT pg_advisory_unlock(727274263)").await?;
-                result
+                result?
             }
         };
-        result.map_err(|e| match e {
-            sqlx::migrate::MigrateError::Execute(inner) => match StoreError::from(inner) {
-                StoreError::Unavailable(m) => StoreError::Unavailable(m),
-                other => StoreError::Migration(other.to_string()),
-            },
-            other => StoreError::Migration(other.to_string()),
+        result.map_err(|e| {
+            let message = e.to_string();
+            match e {
+                sqlx::migrate::MigrateError::Execute(inner)
+                | sqlx::migrate::MigrateError::ExecuteMigration(inner, _) => {
+                    match StoreError::from(inner) {
+                        StoreError::Unavailable(m) => StoreError::Unavailable(m),
+                        _ => StoreError::Migration(message),
+                    }
+                }
+                _ => StoreError::Migration(message),
+            }
         })
     }
 

@@ -28,6 +28,19 @@ pub enum StoreError {
     /// The database cannot be reached, opened or written (missing, read-only, down).
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The database is not one of this engine's: it holds another program's tables (or
+    /// marker), and nothing in it was changed.
+    #[error(
+        "{database} is not an aduan database: it holds {found}; nothing in it was changed. {hint}"
+    )]
+    ForeignDatabase {
+        /// The database (a path, or the URL without its password).
+        database: String,
+        /// What was found instead of the engine's marker.
+        found: String,
+        /// What to do.
+        hint: String,
+    },
     /// Migrations could not be applied; the schema is as it was.
     #[error("database migration failed: {0}")]
     Migration(String),

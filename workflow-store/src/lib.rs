@@ -63,6 +63,7 @@ mod engine;
 mod error;
 pub mod evidence;
 pub mod health;
+pub mod identity;
 mod log;
 mod memory;
 pub mod projection;
