@@ -77,6 +77,9 @@ pub enum Command {
     Demo,
     /// Apply the database migrations and exit.
     Migrate,
+    /// Bring a plain sqlite-es or postgres-es store of complaints under aduan: number,
+    /// chain and project every event, or change nothing. Other databases are refused.
+    Adopt,
     /// Rebuild projections from the log, with progress.
     Replay {
         /// Only this projection (`complaints` or `timeline`).
@@ -223,6 +226,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         );
     }
     let services = services(cli.holidays.as_deref(), cli.sla_policy.as_deref())?;
+    if let Command::Adopt = &cli.command {
+        return adopt(&cli.database_url, services, cli.json).await;
+    }
     let store = open_store(&cli.database_url, services).await?;
     let result = match cli.command {
         Command::Demo => crate::demo::run(&store, cli.json).await,
@@ -257,6 +263,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("migrations applied to {:?} store", store.backend());
             Ok(())
         }
+        Command::Adopt => unreachable!("adopted above"),
         Command::Replay { projection } => {
             crate::verbs::replay(&store, projection.as_deref(), cli.json).await
         }
@@ -292,6 +299,37 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     store.close().await;
     result
+}
+
+/// `aduan adopt`: adopts the store, then builds the views from its events.
+async fn adopt(url: &str, services: ComplaintServices, json: bool) -> anyhow::Result<()> {
+    let report = Store::adopt(url).await?;
+    let store = open_store(url, services).await?;
+    let projected = store.projector().catch_up().await;
+    store.close().await;
+    projected?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "events": report.events,
+                "complaints": report.complaints,
+                "left_as_they_were": report.left_as_they_were,
+            })
+        );
+    } else {
+        println!(
+            "adopted {} events of {} complaints; views built",
+            report.events, report.complaints
+        );
+        if !report.left_as_they_were.is_empty() {
+            eprintln!(
+                "left as they were (aduan never reads them): {}",
+                report.left_as_they_were.join(", ")
+            );
+        }
+    }
+    Ok(())
 }
 
 async fn token(store: &Store, action: TokenAction, json: bool) -> anyhow::Result<()> {

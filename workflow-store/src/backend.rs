@@ -13,6 +13,7 @@ use sqlx::AnyPool;
 use sqlx::{ConnectOptions, Connection, Database, Executor};
 
 use crate::error::StoreError;
+use crate::identity::Identity;
 
 /// Which database holds the log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,8 +111,53 @@ fn tempfile_in(folder: &std::path::Path) -> std::io::Result<()> {
     std::fs::remove_file(&probe)
 }
 
+fn migration_error(e: sqlx::migrate::MigrateError) -> StoreError {
+    let message = e.to_string();
+    match e {
+        sqlx::migrate::MigrateError::Execute(inner)
+        | sqlx::migrate::MigrateError::ExecuteMigration(inner, _) => {
+            match StoreError::from(inner) {
+                StoreError::Unavailable(m) => StoreError::Unavailable(m),
+                _ => StoreError::Migration(message),
+            }
+        }
+        _ => StoreError::Migration(message),
+    }
+}
+
+/// The SQLite URL with `mode=ro` in place of any mode it names; its other parameters
+/// (`immutable`, `vfs`, `cache`) are kept.
+pub(crate) fn read_only_sqlite_url(url: &str) -> String {
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let mut params: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("mode="))
+        .collect();
+    params.push("mode=ro");
+    format!("{base}?{}", params.join("&"))
+}
+
+/// Why a database is being opened: what the look before the first change accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    /// To run the engine: only a database of its own (see [`crate::identity`]).
+    Migrate,
+    /// To adopt a plain cqrs-es store: only such a store.
+    Adopt,
+}
+
+impl Purpose {
+    /// The error for a database this purpose does not accept.
+    pub(crate) fn refusal(self, identity: &Identity, database: &str) -> Option<StoreError> {
+        match self {
+            Purpose::Migrate => identity.refusal(database),
+            Purpose::Adopt => crate::adopt::refusal(identity, database),
+        }
+    }
+}
+
 impl Db {
-    pub(crate) async fn connect(url: &str) -> Result<Db, StoreError> {
+    pub(crate) async fn connect(url: &str, purpose: Purpose) -> Result<Db, StoreError> {
         sqlx::any::install_default_drivers();
         let bad = |reason: &str| StoreError::BadUrl {
             url: redact(url),
@@ -123,23 +169,7 @@ impl Db {
             }
             let given = SqliteConnectOptions::from_str(url).map_err(|e| bad(&e.to_string()))?;
             let name = given.get_filename().display().to_string();
-            // Look before touching: setting WAL mode or probing for write access would
-            // already change another program's file.
-            if given.get_filename().exists() {
-                let mut conn = given.clone().read_only(true).connect().await?;
-                let identity = crate::identity::probe_sqlite(&mut conn).await;
-                conn.close().await?;
-                if let Some(refusal) = identity?.refusal(&name) {
-                    return Err(refusal);
-                }
-            }
-            let options = given
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Full)
-                .busy_timeout(BUSY_TIMEOUT)
-                .foreign_keys(true);
-            let path = options.get_filename().to_owned();
+            let path = given.get_filename().to_owned();
             let explain = |err: sqlx::Error| match StoreError::from(err) {
                 StoreError::Unavailable(m) => {
                     StoreError::Unavailable(match why_not_writable(&path) {
@@ -149,6 +179,34 @@ impl Db {
                 }
                 other => other,
             };
+            // Look before touching: setting WAL mode or probing for write access would
+            // already change another program's file.
+            if given.get_filename().exists() {
+                let mut conn = sqlx::AnyConnection::connect(&read_only_sqlite_url(url))
+                    .await
+                    .map_err(explain)?;
+                let identity = crate::identity::probe(&mut conn, BackendKind::Sqlite).await;
+                conn.close().await?;
+                if let Some(refusal) = purpose.refusal(&identity?, &name) {
+                    return Err(refusal);
+                }
+            } else if purpose == Purpose::Adopt {
+                return Err(StoreError::NotAdoptable {
+                    database: name,
+                    reason: "no such file".into(),
+                });
+            }
+            let mut options = given
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(BUSY_TIMEOUT)
+                .foreign_keys(true);
+            if purpose == Purpose::Migrate {
+                // An adopted store turns to WAL on its first open after the adoption
+                // committed: a refused or failed adoption leaves its file as it was.
+                options = options
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal);
+            }
             let typed = SqlitePoolOptions::new()
                 .max_connections(4)
                 .after_release(keep_only_clean::<sqlx::Sqlite>())
@@ -156,11 +214,13 @@ impl Db {
                 .connect_with(options)
                 .await
                 .map_err(explain)?;
-            // Fail now, with a clear error, on a file we cannot write.
-            typed
-                .execute("CREATE TABLE IF NOT EXISTS aduan_write_probe (x integer); DROP TABLE aduan_write_probe;")
-                .await
-                .map_err(explain)?;
+            if purpose == Purpose::Migrate {
+                // Fail now, with a clear error, on a file we cannot write.
+                typed
+                    .execute("CREATE TABLE IF NOT EXISTS aduan_write_probe (x integer); DROP TABLE aduan_write_probe;")
+                    .await
+                    .map_err(explain)?;
+            }
             let any = AnyPoolOptions::new()
                 .max_connections(4)
                 .after_release(keep_only_clean::<sqlx::Any>())
@@ -216,54 +276,64 @@ impl Db {
     /// transaction (SQLite and PostgreSQL both roll back DDL), so one that fails leaves
     /// the schema as the previous one left it.
     pub(crate) async fn migrate(&self) -> Result<(), StoreError> {
-        let result = match &self.typed {
-            TypedPool::Sqlite(pool) => {
-                let mut conn = pool.acquire().await?;
+        let mut conn = self.any.acquire().await?;
+        let result = match self.kind {
+            BackendKind::Sqlite => {
                 {
                     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-                    let identity = crate::identity::probe_sqlite(&mut tx).await?;
-                    if let Some(refusal) = identity.refusal(&self.name) {
-                        return Err(refusal);
-                    }
-                    if identity != crate::identity::Identity::Ours {
-                        crate::identity::mark_sqlite(&mut tx).await?;
-                    }
+                    self.claim(&mut tx).await?;
                     tx.commit().await?;
                 }
                 crate::identity::SQLITE_MIGRATOR.run(&mut *conn).await
             }
-            TypedPool::Postgres(pool) => {
+            BackendKind::Postgres => {
                 // Several hosts may start at once: one migrates, the others wait.
-                let mut conn = pool.acquire().await?;
                 conn.execute("SELECT pg_advisory_lock(727274263)").await?;
                 let result = async {
-                    let identity = crate::identity::probe_postgres(&mut conn).await?;
-                    if let Some(refusal) = identity.refusal(&self.name) {
-                        return Err(refusal);
-                    }
-                    if identity != crate::identity::Identity::Ours {
-                        crate::identity::mark_postgres(&mut conn).await?;
-                    }
-                    Ok(crate::identity::POSTGRES_MIGRATOR.run(&mut *conn).await)
+                    self.claim(&mut conn).await?;
+                    Ok::<_, StoreError>(crate::identity::POSTGRES_MIGRATOR.run(&mut *conn).await)
                 }
                 .await;
                 conn.execute("SELECT pg_advisory_unlock(727274263)").await?;
                 result?
             }
         };
-        result.map_err(|e| {
-            let message = e.to_string();
-            match e {
-                sqlx::migrate::MigrateError::Execute(inner)
-                | sqlx::migrate::MigrateError::ExecuteMigration(inner, _) => {
-                    match StoreError::from(inner) {
-                        StoreError::Unavailable(m) => StoreError::Unavailable(m),
-                        _ => StoreError::Migration(message),
-                    }
-                }
-                _ => StoreError::Migration(message),
-            }
-        })
+        result.map_err(migration_error)
+    }
+
+    /// Runs the migrations on `conn` (under the caller's lock, or inside the caller's
+    /// transaction, where each migration becomes a savepoint).
+    pub(crate) async fn run_migrations(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+    ) -> Result<(), StoreError> {
+        let migrator = match self.kind {
+            BackendKind::Sqlite => &crate::identity::SQLITE_MIGRATOR,
+            BackendKind::Postgres => &crate::identity::POSTGRES_MIGRATOR,
+        };
+        migrator.run(conn).await.map_err(migration_error)
+    }
+
+    /// Closes both pools (waits for connections in use to be returned).
+    pub(crate) async fn close(&self) {
+        self.any.close().await;
+        match &self.typed {
+            TypedPool::Sqlite(p) => p.close().await,
+            TypedPool::Postgres(p) => p.close().await,
+        }
+    }
+
+    /// Decides whose database this is (under the caller's migration lock) and marks it
+    /// if it is ours but not yet marked; refuses it, unchanged, if it is not ours.
+    async fn claim(&self, conn: &mut sqlx::AnyConnection) -> Result<(), StoreError> {
+        let identity = crate::identity::probe(conn, self.kind).await?;
+        if let Some(refusal) = identity.refusal(&self.name) {
+            return Err(refusal);
+        }
+        if identity != crate::identity::Identity::Ours {
+            crate::identity::mark(conn, self.kind).await?;
+        }
+        Ok(())
     }
 
     /// The statement that opens a transaction that will write: SQLite must take the write

@@ -41,6 +41,14 @@ pub enum StoreError {
         /// What to do.
         hint: String,
     },
+    /// `Store::adopt` cannot bring this database under the engine; nothing was changed.
+    #[error("cannot adopt {database}: {reason}; nothing was changed")]
+    NotAdoptable {
+        /// The database (a path, or the URL without its password).
+        database: String,
+        /// Why, naming the complaint and sequence where one is at fault.
+        reason: String,
+    },
     /// Migrations could not be applied; the schema is as it was.
     #[error("database migration failed: {0}")]
     Migration(String),

@@ -17,11 +17,11 @@
 //!
 //! [`Store::adopt`]: crate::Store::adopt
 
+use sqlx::any::AnyRow;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::PgConnection;
-use sqlx::sqlite::SqliteConnection;
-use sqlx::{Executor, Row};
+use sqlx::{AnyConnection, Executor, Row};
 
+use crate::backend::BackendKind;
 use crate::error::StoreError;
 
 /// The `PRAGMA application_id` of an aduan SQLite file: the ASCII bytes `adua`
@@ -73,7 +73,7 @@ pub(crate) enum Identity {
 #[derive(Clone, Debug, Default)]
 struct Facts {
     marked: bool,
-    other_application_id: Option<i32>,
+    other_application_id: Option<i64>,
     tables: Vec<String>,
     our_history: bool,
     events_columns: Vec<String>,
@@ -164,126 +164,89 @@ fn first_version(migrator: &Migrator) -> i64 {
     migrator.iter().next().map(|m| m.version).unwrap_or(0)
 }
 
-/// Reads what the SQLite database holds. Reads only: safe on a connection opened
-/// read-only, and changes no byte of the file.
-pub(crate) async fn probe_sqlite(conn: &mut SqliteConnection) -> Result<Identity, StoreError> {
-    let application_id: i32 = sqlx::query("PRAGMA application_id")
-        .fetch_one(&mut *conn)
-        .await?
-        .try_get(0)?;
-    let tables: Vec<String> = sqlx::query(
-        "SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') \
-         AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
-    )
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|r| r.try_get("name"))
-    .collect::<Result<_, _>>()?;
-    let our_history = if tables.iter().any(|t| t == "_sqlx_migrations") {
-        let row = sqlx::query("SELECT checksum FROM _sqlx_migrations WHERE version = ?1")
-            .bind(first_version(&SQLITE_MIGRATOR))
-            .fetch_optional(&mut *conn)
-            .await?;
-        let checksum = row.and_then(|r| r.try_get::<Vec<u8>, _>("checksum").ok());
-        is_our_first(&SQLITE_MIGRATOR, checksum)
-    } else {
-        false
+/// Reads what the database holds (on PostgreSQL: the schema the engine would use).
+/// Reads only: safe on a read-only connection, and changes no byte of a SQLite file.
+pub(crate) async fn probe(
+    conn: &mut AnyConnection,
+    kind: BackendKind,
+) -> Result<Identity, StoreError> {
+    let (relations_sql, columns_sql, migrator) = match kind {
+        BackendKind::Sqlite => (
+            "SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') \
+             AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+            "SELECT name FROM pragma_table_info('events')",
+            &SQLITE_MIGRATOR,
+        ),
+        BackendKind::Postgres => (
+            "SELECT c.relname::text AS name FROM pg_class c \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') \
+             ORDER BY 1",
+            "SELECT column_name::text AS name FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = 'events'",
+            &POSTGRES_MIGRATOR,
+        ),
     };
-    let events_columns = sqlx::query("SELECT name FROM pragma_table_info('events')")
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| r.try_get("name"))
-        .collect::<Result<_, _>>()?;
-    Ok(classify(Facts {
-        marked: application_id == SQLITE_APPLICATION_ID,
-        other_application_id: (application_id != 0 && application_id != SQLITE_APPLICATION_ID)
-            .then_some(application_id),
-        tables,
-        our_history,
-        events_columns,
-    }))
-}
-
-/// Reads what the PostgreSQL schema the engine would use holds. Reads only.
-pub(crate) async fn probe_postgres(conn: &mut PgConnection) -> Result<Identity, StoreError> {
-    let relations: Vec<String> = sqlx::query(
-        "SELECT c.relname::text AS name FROM pg_class c \
-         JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') \
-         ORDER BY 1",
-    )
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|r| r.try_get("name"))
-    .collect::<Result<_, _>>()?;
-    let marked = if relations.iter().any(|t| t == POSTGRES_MARKER_TABLE) {
-        sqlx::query(&format!(
-            "SELECT 1 FROM {POSTGRES_MARKER_TABLE} WHERE application = 'aduan'"
-        ))
-        .fetch_optional(&mut *conn)
-        .await?
-        .is_some()
-    } else {
-        false
+    let names = |rows: Vec<AnyRow>| -> Result<Vec<String>, StoreError> {
+        rows.iter()
+            .map(|r| r.try_get::<String, _>("name").map_err(StoreError::from))
+            .collect()
     };
-    let tables: Vec<String> = relations
+    let relations = names(sqlx::query(relations_sql).fetch_all(&mut *conn).await?)?;
+    let mut facts = Facts::default();
+    match kind {
+        BackendKind::Sqlite => {
+            let id: i64 = sqlx::query("PRAGMA application_id")
+                .fetch_one(&mut *conn)
+                .await?
+                .try_get(0)?;
+            facts.marked = id == i64::from(SQLITE_APPLICATION_ID);
+            facts.other_application_id = (id != 0 && !facts.marked).then_some(id);
+        }
+        BackendKind::Postgres => {
+            if relations.iter().any(|t| t == POSTGRES_MARKER_TABLE) {
+                facts.marked = sqlx::query(&format!(
+                    "SELECT application FROM {POSTGRES_MARKER_TABLE} WHERE application = 'aduan'"
+                ))
+                .fetch_optional(&mut *conn)
+                .await?
+                .is_some();
+            }
+        }
+    }
+    facts.tables = relations
         .into_iter()
-        .filter(|t| t != POSTGRES_MARKER_TABLE)
+        .filter(|t| !(kind == BackendKind::Postgres && t == POSTGRES_MARKER_TABLE))
         .collect();
-    let our_history = if tables.iter().any(|t| t == "_sqlx_migrations") {
-        // Another program's table of that name may have other column types: not ours.
-        let row = sqlx::query("SELECT checksum FROM _sqlx_migrations WHERE version = $1")
-            .bind(first_version(&POSTGRES_MIGRATOR))
+    if facts.tables.iter().any(|t| t == "_sqlx_migrations") {
+        // Another program's table of that name may have other columns: then not ours.
+        // (Read on its own, outside any transaction the caller might hold open.)
+        let checksum = sqlx::query("SELECT checksum FROM _sqlx_migrations WHERE version = $1")
+            .bind(first_version(migrator))
             .fetch_optional(&mut *conn)
             .await
             .ok()
-            .flatten();
-        let checksum = row.and_then(|r| r.try_get::<Vec<u8>, _>("checksum").ok());
-        is_our_first(&POSTGRES_MIGRATOR, checksum)
-    } else {
-        false
-    };
-    let events_columns = sqlx::query(
-        "SELECT column_name::text AS name FROM information_schema.columns \
-         WHERE table_schema = current_schema() AND table_name = 'events'",
-    )
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|r| r.try_get("name"))
-    .collect::<Result<_, _>>()?;
-    Ok(classify(Facts {
-        marked,
-        other_application_id: None,
-        tables,
-        our_history,
-        events_columns,
-    }))
+            .flatten()
+            .and_then(|r| r.try_get::<Vec<u8>, _>("checksum").ok());
+        facts.our_history = is_our_first(migrator, checksum);
+    }
+    facts.events_columns = names(sqlx::query(columns_sql).fetch_all(&mut *conn).await?)?;
+    Ok(classify(facts))
 }
 
-/// Marks a SQLite database as ours (inside the caller's write transaction).
-pub(crate) async fn mark_sqlite(conn: &mut SqliteConnection) -> Result<(), StoreError> {
-    conn.execute(format!("PRAGMA application_id = {SQLITE_APPLICATION_ID}").as_str())
-        .await?;
-    Ok(())
-}
-
-/// Marks a PostgreSQL schema as ours (inside the caller's transaction).
-pub(crate) async fn mark_postgres(conn: &mut PgConnection) -> Result<(), StoreError> {
-    conn.execute(
-        format!(
+/// Marks the database as ours.
+pub(crate) async fn mark(conn: &mut AnyConnection, kind: BackendKind) -> Result<(), StoreError> {
+    let sql = match kind {
+        BackendKind::Sqlite => format!("PRAGMA application_id = {SQLITE_APPLICATION_ID}"),
+        BackendKind::Postgres => format!(
             "CREATE TABLE IF NOT EXISTS {POSTGRES_MARKER_TABLE} \
              (application text PRIMARY KEY CHECK (application = 'aduan'), marked_at text NOT NULL); \
              INSERT INTO {POSTGRES_MARKER_TABLE} (application, marked_at) \
              VALUES ('aduan', to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')) \
              ON CONFLICT (application) DO NOTHING"
-        )
-        .as_str(),
-    )
-    .await?;
+        ),
+    };
+    conn.execute(sql.as_str()).await?;
     Ok(())
 }
 

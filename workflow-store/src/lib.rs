@@ -2,7 +2,9 @@
 //! on SQLite (the embedded default) or PostgreSQL, and keeps read views and the SLA
 //! board up to date through checkpointed projections.
 //!
-//! - [`Store`] opens a database by URL, migrates it and hands out the rest.
+//! - [`Store`] opens a database by URL, migrates it and hands out the rest. It changes
+//!   only a database of its own ([`identity`]); [`Store::adopt`] takes over a plain
+//!   sqlite-es or postgres-es store of complaints, on purpose.
 //! - [`Engine`] is our own executor over cqrs-es's `EventStore` trait (not
 //!   `CqrsFramework`): load, let the pure domain decide, attach metadata (command id,
 //!   actor, correlation id) and the hash chain, commit, wake projectors; retry a bounded
@@ -56,6 +58,7 @@
 //! ```
 
 pub mod access;
+mod adopt;
 pub mod audit;
 mod backend;
 pub mod chain;
@@ -73,6 +76,7 @@ mod store;
 pub mod testing;
 pub mod views;
 
+pub use adopt::AdoptReport;
 pub use backend::BackendKind;
 pub use cqrs_es::EventStore;
 pub use engine::{metadata_keys, Engine, Executed};

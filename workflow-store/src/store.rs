@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 use workflow_core::{Complaint, ComplaintServices};
 
-use crate::backend::{BackendKind, Db};
+use crate::backend::{BackendKind, Db, Purpose};
 use crate::engine::Engine;
 use crate::error::StoreError;
 use crate::log::SqlLog;
@@ -115,7 +115,7 @@ impl Store {
         services: ComplaintServices,
         upcasters: Vec<Box<dyn EventUpcaster>>,
     ) -> Result<Self, StoreError> {
-        let db = Db::connect(url).await?;
+        let db = Db::connect(url, Purpose::Migrate).await?;
         db.migrate().await?;
         let log = SqlLog::new(db.clone(), upcasters);
         let projector = Arc::new(Projector::new(log.clone(), services.clone()));
@@ -158,12 +158,7 @@ impl Store {
 
     /// Closes the pools (waits for connections in use to be returned).
     pub async fn close(&self) {
-        let db = self.log.db();
-        db.any.close().await;
-        match &db.typed {
-            crate::backend::TypedPool::Sqlite(p) => p.close().await,
-            crate::backend::TypedPool::Postgres(p) => p.close().await,
-        }
+        self.log.db().close().await;
     }
 
     /// The SLA monitor: finds, by index, the complaints with a breach to record or a
