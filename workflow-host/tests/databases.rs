@@ -4,6 +4,11 @@
 mod support;
 
 use std::process::Output;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use sqlx::{ConnectOptions, Executor};
 
 use workflow_core::complaint::command::ComplaintCommand as C;
 use workflow_core::fixtures::*;
@@ -136,4 +141,95 @@ async fn adopt_brings_a_plain_sqlite_es_store_under_aduan() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn adopt_brings_a_plain_postgres_es_store_under_aduan() {
     adopt_through_the_binary(Backend::Postgres, "cli_adopt_postgres").await;
+}
+
+fn registration_body(n: u32) -> serde_json::Value {
+    json!({
+        "id": format!("ADU-T{n}"), "lapor_id": format!("LAP-T-{n}"), "title": "Jalan berlubang",
+        "description": "Lubang besar", "category": "infrastruktur", "reported_at": "2026-11-28T01:00:00Z",
+        "complainant": {"name": "Budi", "confidentiality": "anonymous"}, "upp_review": "Kewenangan PUPR"
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_transaction_on_postgres_makes_commands_answer_503_quickly() {
+    let db = TestDb::new(Backend::Postgres, "cli_stalled_append").await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let upp = support::token(d, &db.url, "sari", "upp", None);
+    let server = support::Server::start_with(d, &db.url, &["--pg-lock-timeout", "1s"]);
+    let r = server.call(
+        "POST",
+        "/api/v1/complaints",
+        Some(&upp),
+        Some(&registration_body(1)),
+        None,
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+
+    // Another host froze between INSERT and COMMIT, holding the append lock.
+    let mut stalled = sqlx::postgres::PgConnectOptions::from_str(&db.url)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    stalled.execute("BEGIN").await.unwrap();
+    stalled
+        .execute(
+            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+             VALUES ('complaint', 'ADU-STALLED', 1, 'Received', '1', '{}', '{}')",
+        )
+        .await
+        .unwrap();
+
+    let started = Instant::now();
+    let r = server.call(
+        "POST",
+        "/api/v1/complaints",
+        Some(&upp),
+        Some(&registration_body(2)),
+        None,
+    );
+    let elapsed = started.elapsed();
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert_eq!(r.json()["type"], "urn:aduan:problem:unavailable");
+    assert!(
+        elapsed < Duration::from_secs(1 + 5),
+        "answered after {elapsed:?}"
+    );
+
+    stalled.execute("ROLLBACK").await.unwrap();
+    let r = server.call(
+        "POST",
+        "/api/v1/complaints",
+        Some(&upp),
+        Some(&registration_body(2)),
+        None,
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert!(server.stop().success());
+}
+
+#[test]
+fn timeouts_given_on_the_command_line_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/aduan.db", dir.path().display());
+    let out = support::aduan(dir.path(), &url, &["migrate", "--pg-lock-timeout", "soon"]);
+    let (_, reason) = text(&out);
+    assert!(!out.status.success());
+    assert!(reason.contains("--pg-lock-timeout"), "{reason}");
+    assert!(!dir.path().join("aduan.db").exists());
+    ok(&support::aduan(
+        dir.path(),
+        &url,
+        &[
+            "migrate",
+            "--pg-lock-timeout",
+            "500ms",
+            "--pg-statement-timeout",
+            "0",
+            "--pg-idle-in-transaction-timeout",
+            "2min",
+        ],
+    ));
 }

@@ -34,6 +34,7 @@ use crate::backend::{BackendKind, Db, Purpose};
 use crate::chain::{event_hash, ChainInput, GENESIS, HASH, PREV_HASH};
 use crate::error::StoreError;
 use crate::identity::Identity;
+use crate::options::StoreOptions;
 use crate::store::Store;
 
 /// What [`Store::adopt`] brought over.
@@ -76,7 +77,7 @@ impl Store {
     /// and sequence at fault. Open the store afterwards as usual; the views are built
     /// from position 0.
     pub async fn adopt(url: &str) -> Result<AdoptReport, StoreError> {
-        let db = Db::connect(url, Purpose::Adopt).await?;
+        let db = Db::connect(url, Purpose::Adopt, &StoreOptions::default()).await?;
         let result = adopt(&db).await;
         db.close().await;
         result
@@ -120,6 +121,7 @@ async fn adopt_locked(db: &Db, conn: &mut AnyConnection) -> Result<AdoptReport, 
                 return Err(refusal);
             }
             let mut tx = conn.begin().await?;
+            db.unbounded_statements(&mut tx).await?;
             tx.execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
                 .await?;
             let identity = crate::identity::probe(&mut tx, db.kind).await?;

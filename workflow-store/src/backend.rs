@@ -14,6 +14,7 @@ use sqlx::{ConnectOptions, Connection, Database, Executor};
 
 use crate::error::StoreError;
 use crate::identity::Identity;
+use crate::options::StoreOptions;
 
 /// Which database holds the log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,6 +32,8 @@ pub(crate) struct Db {
     pub kind: BackendKind,
     /// The database for messages: the SQLite path, or the URL without its password.
     pub name: String,
+    /// PostgreSQL: the statement that gives a session its settings (timeouts).
+    pub session: Option<String>,
     pub any: AnyPool,
     pub typed: TypedPool,
 }
@@ -111,6 +114,18 @@ fn tempfile_in(folder: &std::path::Path) -> std::io::Result<()> {
     std::fs::remove_file(&probe)
 }
 
+/// The statement that gives a PostgreSQL session the engine's settings.
+fn session_sql(settings: &StoreOptions) -> String {
+    let ms = |d: Duration| d.as_millis().to_string();
+    format!(
+        "SELECT set_config('lock_timeout', '{}', false), set_config('statement_timeout', '{}', false), \
+         set_config('idle_in_transaction_session_timeout', '{}', false)",
+        ms(settings.get_lock_timeout()),
+        ms(settings.get_statement_timeout()),
+        ms(settings.get_idle_in_transaction_timeout()),
+    )
+}
+
 fn migration_error(e: sqlx::migrate::MigrateError) -> StoreError {
     let message = e.to_string();
     match e {
@@ -157,7 +172,11 @@ impl Purpose {
 }
 
 impl Db {
-    pub(crate) async fn connect(url: &str, purpose: Purpose) -> Result<Db, StoreError> {
+    pub(crate) async fn connect(
+        url: &str,
+        purpose: Purpose,
+        settings: &StoreOptions,
+    ) -> Result<Db, StoreError> {
         sqlx::any::install_default_drivers();
         let bad = |reason: &str| StoreError::BadUrl {
             url: redact(url),
@@ -237,6 +256,7 @@ impl Db {
             Ok(Db {
                 kind: BackendKind::Sqlite,
                 name,
+                session: None,
                 any,
                 typed: TypedPool::Sqlite(typed),
             })
@@ -245,21 +265,40 @@ impl Db {
             // One direct attempt first: a server that is down or a database that does
             // not exist is reported at once instead of after the pool's retries.
             options.connect().await?.close().await?;
+            // Every session carries the timeouts, set as it connects.
+            let session = session_sql(settings);
+            let typed_session = session.clone();
             let typed = PgPoolOptions::new()
                 .max_connections(16)
                 .after_release(keep_only_clean::<sqlx::Postgres>())
                 .acquire_timeout(Duration::from_secs(30))
+                .after_connect(move |conn, _| {
+                    let sql = typed_session.clone();
+                    Box::pin(async move {
+                        conn.execute(sql.as_str()).await?;
+                        Ok(())
+                    })
+                })
                 .connect_with(options)
                 .await?;
+            let any_session = session.clone();
             let any = AnyPoolOptions::new()
                 .max_connections(8)
                 .after_release(keep_only_clean::<sqlx::Any>())
                 .acquire_timeout(Duration::from_secs(30))
+                .after_connect(move |conn, _| {
+                    let sql = any_session.clone();
+                    Box::pin(async move {
+                        conn.execute(sql.as_str()).await?;
+                        Ok(())
+                    })
+                })
                 .connect(url)
                 .await?;
             Ok(Db {
                 kind: BackendKind::Postgres,
                 name: redact(url),
+                session: Some(session),
                 any,
                 typed: TypedPool::Postgres(typed),
             })
@@ -287,7 +326,12 @@ impl Db {
                 crate::identity::SQLITE_MIGRATOR.run(&mut *conn).await
             }
             BackendKind::Postgres => {
-                // Several hosts may start at once: one migrates, the others wait.
+                // Several hosts may start at once: one migrates, the others wait, as long
+                // as it takes; a migration may rightly run long on a large log.
+                conn.execute(
+                    "SELECT set_config('lock_timeout', '0', false), set_config('statement_timeout', '0', false)",
+                )
+                .await?;
                 conn.execute("SELECT pg_advisory_lock(727274263)").await?;
                 let result = async {
                     self.claim(&mut conn).await?;
@@ -295,6 +339,11 @@ impl Db {
                 }
                 .await;
                 conn.execute("SELECT pg_advisory_unlock(727274263)").await?;
+                if let Some(session) = &self.session {
+                    if conn.execute(session.as_str()).await.is_err() {
+                        conn.close_on_drop();
+                    }
+                }
                 result?
             }
         };
@@ -321,6 +370,20 @@ impl Db {
             TypedPool::Sqlite(p) => p.close().await,
             TypedPool::Postgres(p) => p.close().await,
         }
+    }
+
+    /// Lifts `statement_timeout` for the rest of the caller's transaction (PostgreSQL),
+    /// for work that may rightly run long on a large log: a walk of the whole log, the
+    /// switch-over of a replay, an adoption.
+    pub(crate) async fn unbounded_statements(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+    ) -> Result<(), StoreError> {
+        if self.kind == BackendKind::Postgres {
+            conn.execute("SELECT set_config('statement_timeout', '0', true)")
+                .await?;
+        }
+        Ok(())
     }
 
     /// Decides whose database this is (under the caller's migration lock) and marks it

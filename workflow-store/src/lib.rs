@@ -4,7 +4,8 @@
 //!
 //! - [`Store`] opens a database by URL, migrates it and hands out the rest. It changes
 //!   only a database of its own ([`identity`]); [`Store::adopt`] takes over a plain
-//!   sqlite-es or postgres-es store of complaints, on purpose.
+//!   sqlite-es or postgres-es store of complaints, on purpose. [`StoreOptions`] sets the
+//!   timeouts every PostgreSQL session carries ([`Store::open_with_options`]).
 //! - [`Engine`] is our own executor over cqrs-es's `EventStore` trait (not
 //!   `CqrsFramework`): load, let the pure domain decide, attach metadata (command id,
 //!   actor, correlation id) and the hash chain, commit, wake projectors; retry a bounded
@@ -69,6 +70,7 @@ pub mod health;
 pub mod identity;
 mod log;
 mod memory;
+mod options;
 pub mod projection;
 mod sla;
 mod store;
@@ -83,6 +85,7 @@ pub use engine::{metadata_keys, Engine, Executed};
 pub use error::StoreError;
 pub use log::{LogContext, SqlLog, StoredEvent, Unreadable};
 pub use memory::MemoryStore;
+pub use options::StoreOptions;
 pub use projection::{Parked, ProjectionStatus, Projector, ReplayProgress};
 pub use sla::SweepOutcome;
 pub use store::{Check, Readiness, ReadinessPolicy, Store, TickReport};

@@ -449,6 +449,7 @@ impl Projector {
         let head = self.log.head().await?;
         {
             let mut tx = db.any.begin_with(db.begin_write()).await?;
+            db.unbounded_statements(&mut tx).await?;
             for table in projection.tables() {
                 sqlx::query(&format!("DELETE FROM {}", Target::Rebuild.table(table)))
                     .execute(&mut *tx)
@@ -485,7 +486,9 @@ impl Projector {
             }
         }
         // Switch over: hold the checkpoint, catch the twins up, copy them into place.
+        // Copying a large view may rightly take longer than the statement timeout.
         let mut tx = db.any.begin_with(db.begin_write()).await?;
+        db.unbounded_statements(&mut tx).await?;
         lock_checkpoint(db, &mut tx, name).await?;
         loop {
             let events = self

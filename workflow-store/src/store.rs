@@ -14,6 +14,7 @@ use crate::backend::{BackendKind, Db, Purpose};
 use crate::engine::Engine;
 use crate::error::StoreError;
 use crate::log::SqlLog;
+use crate::options::StoreOptions;
 use crate::projection::{complaints::write_deadlines, Projector, Target};
 use crate::views::Views;
 
@@ -109,13 +110,31 @@ impl Store {
         Self::open_with_upcasters(url, services, Vec::new()).await
     }
 
+    /// [`Store::open`] with other settings: PostgreSQL session timeouts.
+    pub async fn open_with_options(
+        url: &str,
+        services: ComplaintServices,
+        options: StoreOptions,
+    ) -> Result<Self, StoreError> {
+        Self::open_inner(url, services, Vec::new(), options).await
+    }
+
     /// [`Store::open`] with upcasters for older event versions, applied on every read.
     pub async fn open_with_upcasters(
         url: &str,
         services: ComplaintServices,
         upcasters: Vec<Box<dyn EventUpcaster>>,
     ) -> Result<Self, StoreError> {
-        let db = Db::connect(url, Purpose::Migrate).await?;
+        Self::open_inner(url, services, upcasters, StoreOptions::default()).await
+    }
+
+    async fn open_inner(
+        url: &str,
+        services: ComplaintServices,
+        upcasters: Vec<Box<dyn EventUpcaster>>,
+        options: StoreOptions,
+    ) -> Result<Self, StoreError> {
+        let db = Db::connect(url, Purpose::Migrate, &options).await?;
         db.migrate().await?;
         let log = SqlLog::new(db.clone(), upcasters);
         let projector = Arc::new(Projector::new(log.clone(), services.clone()));
@@ -154,6 +173,13 @@ impl Store {
     /// The read views.
     pub fn views(&self) -> &Views {
         &self.views
+    }
+
+    /// The pool the engine runs its own SQL on, for tests that must stall one of its
+    /// sessions.
+    #[cfg(feature = "testing")]
+    pub fn pool_for_tests(&self) -> &sqlx::AnyPool {
+        &self.log.db().any
     }
 
     /// Closes the pools (waits for connections in use to be returned).
