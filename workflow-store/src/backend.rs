@@ -10,7 +10,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::AnyPool;
-use sqlx::{ConnectOptions, Connection, Database, Executor};
+use sqlx::{ConnectOptions, Connection, Database, Executor, Row};
 
 use crate::error::StoreError;
 use crate::identity::Identity;
@@ -34,6 +34,9 @@ pub(crate) struct Db {
     pub name: String,
     /// PostgreSQL: the statement that gives a session its settings (timeouts).
     pub session: Option<String>,
+    /// Opened read-only: every write is refused before it reaches the database (which
+    /// refuses it too: SQLite `mode=ro` and `query_only`, PostgreSQL read-only sessions).
+    pub read_only: bool,
     pub any: AnyPool,
     pub typed: TypedPool,
 }
@@ -115,15 +118,44 @@ fn tempfile_in(folder: &std::path::Path) -> std::io::Result<()> {
 }
 
 /// The statement that gives a PostgreSQL session the engine's settings.
-fn session_sql(settings: &StoreOptions) -> String {
+fn session_sql(settings: &StoreOptions, read_only: bool) -> String {
     let ms = |d: Duration| d.as_millis().to_string();
     format!(
         "SELECT set_config('lock_timeout', '{}', false), set_config('statement_timeout', '{}', false), \
-         set_config('idle_in_transaction_session_timeout', '{}', false)",
+         set_config('idle_in_transaction_session_timeout', '{}', false){}",
         ms(settings.get_lock_timeout()),
         ms(settings.get_statement_timeout()),
         ms(settings.get_idle_in_transaction_timeout()),
+        if read_only {
+            ", set_config('default_transaction_read_only', 'on', false)"
+        } else {
+            ""
+        }
     )
+}
+
+/// Why a SQLite file that exists cannot be opened read-only. A file in WAL mode needs
+/// its `-shm` beside it (or a folder where it may be created) unless it is opened as
+/// immutable: say so, with what to do.
+fn cannot_open_read_only(path: &std::path::Path, err: sqlx::Error) -> StoreError {
+    let cannot_open = matches!(&err, sqlx::Error::Database(db)
+        if db.code().and_then(|c| c.parse::<u32>().ok()).is_some_and(|c| c & 0xff == 14));
+    let mut header = [0u8; 20];
+    let wal = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut header))
+        .is_ok()
+        && header[18] == 2;
+    let shm = std::path::PathBuf::from(format!("{}-shm", path.display()));
+    if cannot_open && wal && !shm.exists() {
+        let p = path.display();
+        return StoreError::Unavailable(format!(
+            "{p} is in WAL mode and SQLite cannot read it without creating {p}-shm, which \
+             its folder does not allow; copy it with `sqlite3 {p} \"VACUUM INTO 'copy.db'\"` \
+             (or with its -wal and -shm files), or add `?immutable=1` to the URL if nothing \
+             writes it"
+        ));
+    }
+    StoreError::from(err)
 }
 
 fn migration_error(e: sqlx::migrate::MigrateError) -> StoreError {
@@ -159,6 +191,9 @@ pub(crate) enum Purpose {
     Migrate,
     /// To adopt a plain cqrs-es store: only such a store.
     Adopt,
+    /// To read only: a database of its own, marked and fully migrated; nothing is
+    /// created, migrated or written.
+    Read,
 }
 
 impl Purpose {
@@ -167,6 +202,22 @@ impl Purpose {
         match self {
             Purpose::Migrate => identity.refusal(database),
             Purpose::Adopt => crate::adopt::refusal(identity, database),
+            Purpose::Read => match identity {
+                Identity::Ours => None,
+                Identity::Earlier => Some(StoreError::ReadOnly(format!(
+                    "{database} was made by an earlier aduan and is not marked as aduan's yet; \
+                     a read-only open changes nothing: run `aduan migrate` on it first"
+                ))),
+                Identity::Empty => Some(StoreError::ForeignDatabase {
+                    database: database.to_owned(),
+                    found: "no tables at all".to_owned(),
+                    hint: "A read-only open never creates or migrates a database: check the path or URL."
+                        .to_owned(),
+                }),
+                Identity::PlainCqrsEs { .. } | Identity::Foreign { .. } => {
+                    identity.refusal(database)
+                }
+            },
         }
     }
 }
@@ -200,10 +251,17 @@ impl Db {
             };
             // Look before touching: setting WAL mode or probing for write access would
             // already change another program's file.
+            let read_only = purpose == Purpose::Read;
             if given.get_filename().exists() {
                 let mut conn = sqlx::AnyConnection::connect(&read_only_sqlite_url(url))
                     .await
-                    .map_err(explain)?;
+                    .map_err(|e| {
+                        if read_only {
+                            cannot_open_read_only(given.get_filename(), e)
+                        } else {
+                            explain(e)
+                        }
+                    })?;
                 let identity = crate::identity::probe(&mut conn, BackendKind::Sqlite).await;
                 conn.close().await?;
                 if let Some(refusal) = purpose.refusal(&identity?, &name) {
@@ -214,6 +272,10 @@ impl Db {
                     database: name,
                     reason: "no such file".into(),
                 });
+            } else if read_only {
+                return Err(StoreError::Unavailable(format!(
+                    "{name}: no such database file (a read-only open creates none)"
+                )));
             }
             let mut options = given
                 .synchronous(SqliteSynchronous::Full)
@@ -225,6 +287,9 @@ impl Db {
                 options = options
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal);
+            }
+            if read_only {
+                options = options.read_only(true).pragma("query_only", "ON");
             }
             let typed = SqlitePoolOptions::new()
                 .max_connections(4)
@@ -244,18 +309,26 @@ impl Db {
                 .max_connections(4)
                 .after_release(keep_only_clean::<sqlx::Any>())
                 .acquire_timeout(Duration::from_secs(30))
-                .after_connect(|conn, _| {
+                .after_connect(move |conn, _| {
                     Box::pin(async move {
                         conn.execute("PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
                             .await?;
+                        if read_only {
+                            conn.execute("PRAGMA query_only = ON").await?;
+                        }
                         Ok(())
                     })
                 })
-                .connect(url)
+                .connect(&if read_only {
+                    read_only_sqlite_url(url)
+                } else {
+                    url.to_owned()
+                })
                 .await?;
             Ok(Db {
                 kind: BackendKind::Sqlite,
                 name,
+                read_only,
                 session: None,
                 any,
                 typed: TypedPool::Sqlite(typed),
@@ -266,7 +339,7 @@ impl Db {
             // not exist is reported at once instead of after the pool's retries.
             options.connect().await?.close().await?;
             // Every session carries the timeouts, set as it connects.
-            let session = session_sql(settings);
+            let session = session_sql(settings, purpose == Purpose::Read);
             let typed_session = session.clone();
             let typed = PgPoolOptions::new()
                 .max_connections(16)
@@ -298,6 +371,7 @@ impl Db {
             Ok(Db {
                 kind: BackendKind::Postgres,
                 name: redact(url),
+                read_only: purpose == Purpose::Read,
                 session: Some(session),
                 any,
                 typed: TypedPool::Postgres(typed),
@@ -370,6 +444,67 @@ impl Db {
             TypedPool::Sqlite(p) => p.close().await,
             TypedPool::Postgres(p) => p.close().await,
         }
+    }
+
+    /// Refuses `what` on a store opened read-only.
+    pub(crate) fn writable(&self, what: &str) -> Result<(), StoreError> {
+        if self.read_only {
+            return Err(StoreError::ReadOnly(format!("{what} is refused")));
+        }
+        Ok(())
+    }
+
+    /// For a read-only open: the database must be ours, marked, with every migration of
+    /// this version applied (a read-only open applies none) and none it does not know.
+    pub(crate) async fn check_current(&self) -> Result<(), StoreError> {
+        let mut conn = self.any.acquire().await?;
+        let identity = crate::identity::probe(&mut conn, self.kind).await?;
+        if let Some(refusal) = Purpose::Read.refusal(&identity, &self.name) {
+            return Err(refusal);
+        }
+        let migrator = match self.kind {
+            BackendKind::Sqlite => &crate::identity::SQLITE_MIGRATOR,
+            BackendKind::Postgres => &crate::identity::POSTGRES_MIGRATOR,
+        };
+        let applied: Vec<(i64, Vec<u8>)> =
+            sqlx::query("SELECT version, checksum FROM _sqlx_migrations ORDER BY version")
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap_or_default()
+                .iter()
+                .map(|r| Ok((r.try_get("version")?, r.try_get("checksum")?)))
+                .collect::<Result<_, sqlx::Error>>()?;
+        let mut pending = Vec::new();
+        for m in migrator.iter() {
+            match applied.iter().find(|(v, _)| *v == m.version) {
+                None => pending.push(format!("{} {}", m.version, m.description)),
+                Some((_, checksum)) if checksum.as_slice() != m.checksum.as_ref() => {
+                    return Err(StoreError::Migration(format!(
+                        "migration {} of {} differs from this aduan's",
+                        m.version, self.name
+                    )))
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some((unknown, _)) = applied
+            .iter()
+            .find(|(v, _)| !migrator.iter().any(|m| m.version == *v))
+        {
+            return Err(StoreError::Migration(format!(
+                "{} was migrated by a newer aduan (migration {unknown} is unknown to this one)",
+                self.name
+            )));
+        }
+        if !pending.is_empty() {
+            return Err(StoreError::ReadOnly(format!(
+                "{} lacks migrations of this aduan ({}); a read-only open applies none: \
+                 run `aduan migrate` on it first",
+                self.name,
+                pending.join(", ")
+            )));
+        }
+        Ok(())
     }
 
     /// Lifts `statement_timeout` for the rest of the caller's transaction (PostgreSQL),

@@ -38,6 +38,7 @@ pub struct Engine<ES: EventStore<Complaint>> {
     store: ES,
     services: ComplaintServices,
     max_attempts: u32,
+    read_only: bool,
 }
 
 impl<ES: EventStore<Complaint>> Engine<ES> {
@@ -47,7 +48,15 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
             store,
             services,
             max_attempts: 5,
+            read_only: false,
         }
+    }
+
+    /// An engine that refuses every command with [`StoreError::ReadOnly`] (a store
+    /// opened read-only).
+    pub(crate) fn refusing_commands(mut self) -> Self {
+        self.read_only = true;
+        self
     }
 
     /// How many times a command is tried when others commit to the same complaint first
@@ -76,6 +85,12 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
         command: CommandEnvelope,
         correlation_id: Option<&str>,
     ) -> Result<Executed, StoreError> {
+        if self.read_only {
+            return Err(StoreError::ReadOnly(format!(
+                "the store was opened read-only; command {} on complaint {complaint_id} is refused",
+                command.command_id.0
+            )));
+        }
         let metadata = metadata_for(&command, correlation_id);
         let mut attempt = 0;
         loop {

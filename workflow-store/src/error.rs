@@ -49,6 +49,10 @@ pub enum StoreError {
         /// Why, naming the complaint and sequence where one is at fault.
         reason: String,
     },
+    /// The store was opened read-only, or the database cannot be used by a read-only
+    /// open as it is (it needs migrating first); nothing was written.
+    #[error("read-only: {0}")]
+    ReadOnly(String),
     /// Migrations could not be applied; the schema is as it was.
     #[error("database migration failed: {0}")]
     Migration(String),

@@ -22,6 +22,7 @@ use std::time::Duration;
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoreOptions {
+    read_only: bool,
     lock_timeout: Duration,
     statement_timeout: Duration,
     idle_in_transaction_timeout: Duration,
@@ -30,6 +31,7 @@ pub struct StoreOptions {
 impl Default for StoreOptions {
     fn default() -> Self {
         Self {
+            read_only: false,
             lock_timeout: Self::DEFAULT_LOCK_TIMEOUT,
             statement_timeout: Self::DEFAULT_STATEMENT_TIMEOUT,
             idle_in_transaction_timeout: Self::DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT,
@@ -71,6 +73,17 @@ impl StoreOptions {
     pub fn idle_in_transaction_timeout(mut self, timeout: Duration) -> Self {
         self.idle_in_transaction_timeout = timeout;
         self
+    }
+
+    /// Open the database read-only: see [`Store::open_read_only`](crate::Store::open_read_only).
+    pub fn read_only(mut self, read_only: bool) -> Self {
+        self.read_only = read_only;
+        self
+    }
+
+    /// Whether the database is opened read-only.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
     }
 
     /// The `lock_timeout` set.

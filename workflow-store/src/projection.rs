@@ -201,6 +201,7 @@ impl Projector {
     /// Applies one batch of one projection; returns how many events it read (applied, or
     /// set aside with their complaint when they cannot be read).
     pub async fn run_batch(&self, name: &str) -> Result<usize, StoreError> {
+        self.db().writable("projecting")?;
         let projection = Arc::clone(self.projection(name)?);
         match self.try_batch(projection.as_ref()).await {
             Ok(n) => {
@@ -444,6 +445,7 @@ impl Projector {
         name: &str,
         mut progress: impl FnMut(ReplayProgress) + Send,
     ) -> Result<u64, StoreError> {
+        self.db().writable("rebuilding a projection")?;
         let projection = Arc::clone(self.projection(name)?);
         let db = self.db();
         let head = self.log.head().await?;
