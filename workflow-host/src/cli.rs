@@ -14,7 +14,9 @@ use workflow_store::{Store, StoreOptions};
 #[derive(Debug, Parser)]
 #[command(name = "aduan", version, about)]
 pub struct Cli {
-    /// The event store: `sqlite://PATH` (created on first use) or `postgres://…`.
+    /// The event store: `sqlite://PATH` or `postgres://…`. Verbs that write create a
+    /// missing SQLite file and migrate; the read-only verbs (verify, checkpoint, export,
+    /// history, sla) open it read-only and never create or migrate one.
     #[arg(
         long,
         global = true,
@@ -132,7 +134,7 @@ pub enum Command {
         #[arg(long)]
         projection: Option<String>,
     },
-    /// The SLA board: running duties with their deadlines.
+    /// The SLA board: running duties with their deadlines. Read-only.
     Sla {
         /// Only duties in this state: breached, at-risk, on-track or paused.
         #[arg(long)]
@@ -143,6 +145,7 @@ pub enum Command {
     },
     /// Walk the whole log and check every hash; with a checkpoint, also that the log
     /// still extends it. Exits non-zero naming the first complaint and sequence that fail.
+    /// Read-only: works on a read-only copy.
     Verify {
         /// A checkpoint file written by `aduan checkpoint` (kept by the auditor).
         #[arg(long)]
@@ -157,7 +160,8 @@ pub enum Command {
         #[arg(long, default_value = "jsonl")]
         format: ExportFormat,
     },
-    /// Verify the log and write a signed checkpoint of it as it is now.
+    /// Verify the log and write a signed checkpoint of it as it is now. Reads the database
+    /// only (writes the checkpoint file, and the key if it is new).
     Checkpoint {
         /// Where to write it (default: standard output).
         #[arg(long)]
@@ -166,7 +170,7 @@ pub enum Command {
         #[arg(long, default_value = "aduan-signing.key")]
         key: PathBuf,
     },
-    /// Stream the whole log, or one complaint, for auditors, with every hash.
+    /// Stream the whole log, or one complaint, for auditors, with every hash. Read-only.
     Export {
         /// jsonl or csv.
         #[arg(long, default_value = "jsonl")]
@@ -179,6 +183,7 @@ pub enum Command {
         complaint: Option<String>,
     },
     /// A complaint's state and timeline as of an instant, rebuilt from the log alone.
+    /// Read-only.
     History {
         /// The complaint id.
         id: String,
@@ -280,7 +285,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Adopt = &cli.command {
         return adopt(&cli.database_url, services, options, cli.json).await;
     }
-    let store = open_store(&cli.database_url, services, options).await?;
+    // The auditor's verbs read and never write: they open the database read-only, so
+    // they work on a read-only copy and never create or migrate one.
+    let read_only = matches!(
+        cli.command,
+        Command::Verify { .. }
+            | Command::Checkpoint { .. }
+            | Command::Export { .. }
+            | Command::History { .. }
+            | Command::Sla { .. }
+    );
+    let store = open_store(&cli.database_url, services, options.read_only(read_only)).await?;
     let result = match cli.command {
         Command::Demo => crate::demo::run(&store, cli.json).await,
         Command::Serve {

@@ -253,15 +253,23 @@ impl Db {
             // already change another program's file.
             let read_only = purpose == Purpose::Read;
             if given.get_filename().exists() {
+                // What keeps the file from being read: for a read-only open, why SQLite
+                // cannot read it without writing beside it; otherwise why it cannot be
+                // written.
+                let unreadable = |e| {
+                    if read_only {
+                        cannot_open_read_only(given.get_filename(), e)
+                    } else {
+                        explain(e)
+                    }
+                };
                 let mut conn = sqlx::AnyConnection::connect(&read_only_sqlite_url(url))
                     .await
-                    .map_err(|e| {
-                        if read_only {
-                            cannot_open_read_only(given.get_filename(), e)
-                        } else {
-                            explain(e)
-                        }
-                    })?;
+                    .map_err(unreadable)?;
+                // SQLite opens the file at the first read.
+                conn.execute("PRAGMA schema_version")
+                    .await
+                    .map_err(unreadable)?;
                 let identity = crate::identity::probe(&mut conn, BackendKind::Sqlite).await;
                 conn.close().await?;
                 if let Some(refusal) = purpose.refusal(&identity?, &name) {

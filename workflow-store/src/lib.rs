@@ -5,7 +5,9 @@
 //! - [`Store`] opens a database by URL, migrates it and hands out the rest. It changes
 //!   only a database of its own ([`identity`]); [`Store::adopt`] takes over a plain
 //!   sqlite-es or postgres-es store of complaints, on purpose. [`StoreOptions`] sets the
-//!   timeouts every PostgreSQL session carries ([`Store::open_with_options`]).
+//!   timeouts every PostgreSQL session carries ([`Store::open_with_options`]);
+//!   [`Store::open_read_only`] opens a database, or an auditor's copy of it, without
+//!   writing anything.
 //! - [`Engine`] is our own executor over cqrs-es's `EventStore` trait (not
 //!   `CqrsFramework`): load, let the pure domain decide, attach metadata (command id,
 //!   actor, correlation id) and the hash chain, commit, wake projectors; retry a bounded
