@@ -104,8 +104,11 @@ const SLA_BASIS: &str = "sla_basis";
 
 impl Store {
     /// Opens (creating a SQLite file if needed) and migrates the database at `url`
-    /// (`sqlite://PATH` or `postgres://…`). Deadlines still running are recomputed if
-    /// the holiday table or SLA policy changed since the last open.
+    /// (`sqlite://PATH` or `postgres://…`), if it is the engine's own: marked, empty, or
+    /// made by an earlier version (see [`crate::identity`]); any other database is
+    /// refused with [`StoreError::ForeignDatabase`] before anything in it changes.
+    /// Deadlines still running are recomputed if the holiday table or SLA policy changed
+    /// since the last open. PostgreSQL sessions get the default [`StoreOptions`].
     pub async fn open(url: &str, services: ComplaintServices) -> Result<Self, StoreError> {
         Self::open_with_upcasters(url, services, Vec::new()).await
     }
