@@ -1,19 +1,22 @@
 //! Command-line arguments, validated into what the verbs need, and dispatch.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use workflow_core::{Actor, ComplaintServices, HolidayTable, Role, SlaPolicy, WorkingCalendar};
 use workflow_store::audit::ExportFormat;
 use workflow_store::views::BoardStatus;
-use workflow_store::Store;
+use workflow_store::{Store, StoreOptions};
 
 /// Follow-up of LAPOR!-SP4N complaints under the liaison-officer SOP.
 #[derive(Debug, Parser)]
 #[command(name = "aduan", version, about)]
 pub struct Cli {
-    /// The event store: `sqlite://PATH` (created on first use) or `postgres://…`.
+    /// The event store: `sqlite://PATH` or `postgres://…`. Verbs that write create a
+    /// missing SQLite file and migrate; the read-only verbs (verify, checkpoint, export,
+    /// history, sla) open it read-only and never create or migrate one.
     #[arg(
         long,
         global = true,
@@ -36,9 +39,54 @@ pub struct Cli {
     #[arg(long, global = true, env = "ADUAN_SLA_POLICY")]
     pub sla_policy: Option<PathBuf>,
 
+    /// PostgreSQL: how long a statement may wait for a lock (the append lock of every
+    /// command) before the command fails as unavailable (HTTP 503). `500ms`, `5s`,
+    /// `1min`; `0` waits for ever.
+    #[arg(long, global = true, env = "ADUAN_PG_LOCK_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub pg_lock_timeout: Duration,
+
+    /// PostgreSQL: how long one statement may run (migrations, audit walks, exports and
+    /// replays are exempt). `0` for no limit.
+    #[arg(long, global = true, env = "ADUAN_PG_STATEMENT_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub pg_statement_timeout: Duration,
+
+    /// PostgreSQL: the server ends a session of aduan that sits inside a transaction
+    /// doing nothing this long, releasing its locks. `0` for no limit.
+    #[arg(long, global = true, env = "ADUAN_PG_IDLE_IN_TRANSACTION_TIMEOUT", default_value = "15s", value_parser = parse_duration)]
+    pub pg_idle_in_transaction_timeout: Duration,
+
     /// The verb.
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// The store settings the arguments name.
+    pub fn store_options(&self) -> StoreOptions {
+        StoreOptions::default()
+            .lock_timeout(self.pg_lock_timeout)
+            .statement_timeout(self.pg_statement_timeout)
+            .idle_in_transaction_timeout(self.pg_idle_in_transaction_timeout)
+    }
+}
+
+/// A duration as people write it: `500ms`, `5s`, `2min`, `1h`; a bare number is seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration (500ms, 5s, 2min, 1h)"))?;
+    match unit.trim() {
+        "ms" => Ok(Duration::from_millis(n)),
+        "" | "s" => Ok(Duration::from_secs(n)),
+        "min" | "m" => Ok(Duration::from_secs(n * 60)),
+        "h" => Ok(Duration::from_secs(n * 3600)),
+        other => Err(format!("unknown unit `{other}` (ms, s, min, h)")),
+    }
 }
 
 /// The verbs.
@@ -77,13 +125,16 @@ pub enum Command {
     Demo,
     /// Apply the database migrations and exit.
     Migrate,
+    /// Bring a plain sqlite-es or postgres-es store of complaints under aduan: number,
+    /// chain and project every event, or change nothing. Other databases are refused.
+    Adopt,
     /// Rebuild projections from the log, with progress.
     Replay {
         /// Only this projection (`complaints` or `timeline`).
         #[arg(long)]
         projection: Option<String>,
     },
-    /// The SLA board: running duties with their deadlines.
+    /// The SLA board: running duties with their deadlines. Read-only.
     Sla {
         /// Only duties in this state: breached, at-risk, on-track or paused.
         #[arg(long)]
@@ -94,6 +145,7 @@ pub enum Command {
     },
     /// Walk the whole log and check every hash; with a checkpoint, also that the log
     /// still extends it. Exits non-zero naming the first complaint and sequence that fail.
+    /// Read-only: works on a read-only copy.
     Verify {
         /// A checkpoint file written by `aduan checkpoint` (kept by the auditor).
         #[arg(long)]
@@ -108,7 +160,8 @@ pub enum Command {
         #[arg(long, default_value = "jsonl")]
         format: ExportFormat,
     },
-    /// Verify the log and write a signed checkpoint of it as it is now.
+    /// Verify the log and write a signed checkpoint of it as it is now. Reads the database
+    /// only (writes the checkpoint file, and the key if it is new).
     Checkpoint {
         /// Where to write it (default: standard output).
         #[arg(long)]
@@ -117,7 +170,7 @@ pub enum Command {
         #[arg(long, default_value = "aduan-signing.key")]
         key: PathBuf,
     },
-    /// Stream the whole log, or one complaint, for auditors, with every hash.
+    /// Stream the whole log, or one complaint, for auditors, with every hash. Read-only.
     Export {
         /// jsonl or csv.
         #[arg(long, default_value = "jsonl")]
@@ -130,6 +183,7 @@ pub enum Command {
         complaint: Option<String>,
     },
     /// A complaint's state and timeline as of an instant, rebuilt from the log alone.
+    /// Read-only.
     History {
         /// The complaint id.
         id: String,
@@ -200,8 +254,12 @@ pub fn services(
 }
 
 /// Opens the store the arguments name.
-pub async fn open_store(url: &str, services: ComplaintServices) -> anyhow::Result<Store> {
-    Ok(Store::open(url, services).await?)
+pub async fn open_store(
+    url: &str,
+    services: ComplaintServices,
+    options: StoreOptions,
+) -> anyhow::Result<Store> {
+    Ok(Store::open_with_options(url, services, options).await?)
 }
 
 /// Runs the chosen verb.
@@ -223,7 +281,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         );
     }
     let services = services(cli.holidays.as_deref(), cli.sla_policy.as_deref())?;
-    let store = open_store(&cli.database_url, services).await?;
+    let options = cli.store_options();
+    if let Command::Adopt = &cli.command {
+        return adopt(&cli.database_url, services, options, cli.json).await;
+    }
+    // The auditor's verbs read and never write: they open the database read-only, so
+    // they work on a read-only copy and never create or migrate one.
+    let read_only = matches!(
+        cli.command,
+        Command::Verify { .. }
+            | Command::Checkpoint { .. }
+            | Command::Export { .. }
+            | Command::History { .. }
+            | Command::Sla { .. }
+    );
+    let store = open_store(&cli.database_url, services, options.read_only(read_only)).await?;
     let result = match cli.command {
         Command::Demo => crate::demo::run(&store, cli.json).await,
         Command::Serve {
@@ -257,6 +329,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("migrations applied to {:?} store", store.backend());
             Ok(())
         }
+        Command::Adopt => unreachable!("adopted above"),
         Command::Replay { projection } => {
             crate::verbs::replay(&store, projection.as_deref(), cli.json).await
         }
@@ -292,6 +365,42 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     store.close().await;
     result
+}
+
+/// `aduan adopt`: adopts the store, then builds the views from its events.
+async fn adopt(
+    url: &str,
+    services: ComplaintServices,
+    options: StoreOptions,
+    json: bool,
+) -> anyhow::Result<()> {
+    let report = Store::adopt(url).await?;
+    let store = open_store(url, services, options).await?;
+    let projected = store.projector().catch_up().await;
+    store.close().await;
+    projected?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "events": report.events,
+                "complaints": report.complaints,
+                "left_as_they_were": report.left_as_they_were,
+            })
+        );
+    } else {
+        println!(
+            "adopted {} events of {} complaints; views built",
+            report.events, report.complaints
+        );
+        if !report.left_as_they_were.is_empty() {
+            eprintln!(
+                "left as they were (aduan never reads them): {}",
+                report.left_as_they_were.join(", ")
+            );
+        }
+    }
+    Ok(())
 }
 
 async fn token(store: &Store, action: TokenAction, json: bool) -> anyhow::Result<()> {
@@ -336,5 +445,24 @@ async fn token(store: &Store, action: TokenAction, json: bool) -> anyhow::Result
             eprintln!("revoked {n} token(s) of {user}");
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("15"), Ok(Duration::from_secs(15)));
+        assert_eq!(parse_duration("2min"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("5 weeks").is_err());
+        assert!(parse_duration("-1s").is_err());
     }
 }

@@ -1,4 +1,5 @@
-//! The read-side and operator verbs: replay, sla, history, status, resume.
+//! The read-side and operator verbs: replay, status, resume, and the read-only sla and
+//! history.
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -47,15 +48,15 @@ pub async fn replay(store: &Store, only: Option<&str>, json: bool) -> anyhow::Re
     Ok(())
 }
 
-/// Prints the SLA board at `at`, after bringing the views up to date.
+/// Prints the SLA board at `at`: from the views when they are current, otherwise from
+/// the log (writing nothing either way).
 pub async fn sla(
     store: &Store,
     status: Option<BoardStatus>,
     at: DateTime<Utc>,
     json: bool,
 ) -> anyhow::Result<()> {
-    store.projector().catch_up().await?;
-    let board = store.views().sla_board(at, status, None).await?;
+    let board = store.sla_board(at, status, None).await?;
     if json {
         println!(
             "{}",

@@ -50,6 +50,7 @@ impl Store {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<String, StoreError> {
+        self.log().db().writable("issuing a token")?;
         let mut secret = [0u8; 32];
         getrandom::getrandom(&mut secret)
             .map_err(|e| StoreError::Backend(format!("no randomness for a token: {e}")))?;
@@ -87,6 +88,7 @@ impl Store {
 
     /// Revokes every token of a user; returns how many.
     pub async fn revoke_tokens(&self, user: &str, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.log().db().writable("revoking tokens")?;
         let done = sqlx::query(
             "UPDATE api_tokens SET revoked_at = $1 WHERE user_name = $2 AND revoked_at IS NULL",
         )
@@ -105,6 +107,9 @@ impl Store {
         via: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        self.log()
+            .db()
+            .writable("recording a read of a hidden identity")?;
         sqlx::query("INSERT INTO identity_reads (read_at, user_name, role, complaint_id, via) VALUES ($1, $2, $3, $4, $5)")
             .bind(timestamp(now))
             .bind(&actor.user.0)
@@ -169,6 +174,7 @@ impl Store {
         answer: KeptAnswer,
         now: DateTime<Utc>,
     ) -> Result<KeptAnswer, StoreError> {
+        self.log().db().writable("keeping an answer")?;
         sqlx::query(
             "INSERT INTO idempotency_keys (user_name, idem_key, request_hash, status, response, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_name, idem_key) DO NOTHING",

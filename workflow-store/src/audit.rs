@@ -213,7 +213,11 @@ pub(crate) async fn walk(
     if let Some(c) = complaint {
         count = count.bind(c.to_owned());
     }
-    let total: i64 = count.fetch_one(&db.any).await?.try_get("n")?;
+    // One transaction: on PostgreSQL a walk of a large log may rightly run longer than
+    // the statement timeout of the engine's sessions.
+    let mut tx = db.any.begin().await?;
+    db.unbounded_statements(&mut tx).await?;
+    let total: i64 = count.fetch_one(&mut *tx).await?.try_get("n")?;
     let sql = format!(
         "SELECT aggregate_id, sequence, position, recorded_at, event_type, event_version, {} AS payload, {} AS metadata \
          FROM events WHERE aggregate_type = $1{filter} ORDER BY {}, sequence",
@@ -225,7 +229,7 @@ pub(crate) async fn walk(
     if let Some(c) = complaint {
         query = query.bind(c.to_owned());
     }
-    let mut rows = query.fetch(&db.any);
+    let mut rows = query.fetch(&mut *tx);
     let mut n = 0u64;
     let total = u64::try_from(total).unwrap_or_default();
     while let Some(row) = rows.try_next().await? {
@@ -250,6 +254,8 @@ pub(crate) async fn walk(
             progress(WalkProgress { events: n, total });
         }
     }
+    drop(rows);
+    tx.commit().await?;
     Ok(n)
 }
 

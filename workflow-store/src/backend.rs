@@ -10,9 +10,11 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::AnyPool;
-use sqlx::{ConnectOptions, Connection, Database, Executor};
+use sqlx::{ConnectOptions, Connection, Database, Executor, Row};
 
 use crate::error::StoreError;
+use crate::identity::Identity;
+use crate::options::StoreOptions;
 
 /// Which database holds the log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,6 +30,13 @@ pub enum BackendKind {
 #[derive(Clone, Debug)]
 pub(crate) struct Db {
     pub kind: BackendKind,
+    /// The database for messages: the SQLite path, or the URL without its password.
+    pub name: String,
+    /// PostgreSQL: the statement that gives a session its settings (timeouts).
+    pub session: Option<String>,
+    /// Opened read-only: every write is refused before it reaches the database (which
+    /// refuses it too: SQLite `mode=ro` and `query_only`, PostgreSQL read-only sessions).
+    pub read_only: bool,
     pub any: AnyPool,
     pub typed: TypedPool,
 }
@@ -108,8 +117,117 @@ fn tempfile_in(folder: &std::path::Path) -> std::io::Result<()> {
     std::fs::remove_file(&probe)
 }
 
+/// The statement that gives a PostgreSQL session the engine's settings.
+fn session_sql(settings: &StoreOptions, read_only: bool) -> String {
+    let ms = |d: Duration| d.as_millis().to_string();
+    format!(
+        "SELECT set_config('lock_timeout', '{}', false), set_config('statement_timeout', '{}', false), \
+         set_config('idle_in_transaction_session_timeout', '{}', false){}",
+        ms(settings.get_lock_timeout()),
+        ms(settings.get_statement_timeout()),
+        ms(settings.get_idle_in_transaction_timeout()),
+        if read_only {
+            ", set_config('default_transaction_read_only', 'on', false)"
+        } else {
+            ""
+        }
+    )
+}
+
+/// Why a SQLite file that exists cannot be opened read-only. A file in WAL mode needs
+/// its `-shm` beside it (or a folder where it may be created) unless it is opened as
+/// immutable: say so, with what to do.
+fn cannot_open_read_only(path: &std::path::Path, err: sqlx::Error) -> StoreError {
+    let cannot_open = matches!(&err, sqlx::Error::Database(db)
+        if db.code().and_then(|c| c.parse::<u32>().ok()).is_some_and(|c| c & 0xff == 14));
+    let mut header = [0u8; 20];
+    let wal = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut header))
+        .is_ok()
+        && header[18] == 2;
+    let shm = std::path::PathBuf::from(format!("{}-shm", path.display()));
+    if cannot_open && wal && !shm.exists() {
+        let p = path.display();
+        return StoreError::Unavailable(format!(
+            "{p} is in WAL mode and SQLite cannot read it without creating {p}-shm, which \
+             its folder does not allow; copy it with `sqlite3 {p} \"VACUUM INTO 'copy.db'\"` \
+             (or with its -wal and -shm files), or add `?immutable=1` to the URL if nothing \
+             writes it"
+        ));
+    }
+    StoreError::from(err)
+}
+
+fn migration_error(e: sqlx::migrate::MigrateError) -> StoreError {
+    let message = e.to_string();
+    match e {
+        sqlx::migrate::MigrateError::Execute(inner)
+        | sqlx::migrate::MigrateError::ExecuteMigration(inner, _) => {
+            match StoreError::from(inner) {
+                StoreError::Unavailable(m) => StoreError::Unavailable(m),
+                _ => StoreError::Migration(message),
+            }
+        }
+        _ => StoreError::Migration(message),
+    }
+}
+
+/// The SQLite URL with `mode=ro` in place of any mode it names; its other parameters
+/// (`immutable`, `vfs`, `cache`) are kept.
+pub(crate) fn read_only_sqlite_url(url: &str) -> String {
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let mut params: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("mode="))
+        .collect();
+    params.push("mode=ro");
+    format!("{base}?{}", params.join("&"))
+}
+
+/// Why a database is being opened: what the look before the first change accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    /// To run the engine: only a database of its own (see [`crate::identity`]).
+    Migrate,
+    /// To adopt a plain cqrs-es store: only such a store.
+    Adopt,
+    /// To read only: a database of its own, marked and fully migrated; nothing is
+    /// created, migrated or written.
+    Read,
+}
+
+impl Purpose {
+    /// The error for a database this purpose does not accept.
+    pub(crate) fn refusal(self, identity: &Identity, database: &str) -> Option<StoreError> {
+        match self {
+            Purpose::Migrate => identity.refusal(database),
+            Purpose::Adopt => crate::adopt::refusal(identity, database),
+            Purpose::Read => match identity {
+                Identity::Ours => None,
+                Identity::Earlier => Some(StoreError::ReadOnly(format!(
+                    "{database} was made by an earlier aduan and is not marked as aduan's yet; \
+                     a read-only open changes nothing: run `aduan migrate` on it first"
+                ))),
+                Identity::Empty => Some(StoreError::ForeignDatabase {
+                    database: database.to_owned(),
+                    found: "no tables at all".to_owned(),
+                    hint: "A read-only open never creates or migrates a database: check the path or URL."
+                        .to_owned(),
+                }),
+                Identity::PlainCqrsEs { .. } | Identity::Foreign { .. } => {
+                    identity.refusal(database)
+                }
+            },
+        }
+    }
+}
+
 impl Db {
-    pub(crate) async fn connect(url: &str) -> Result<Db, StoreError> {
+    pub(crate) async fn connect(
+        url: &str,
+        purpose: Purpose,
+        settings: &StoreOptions,
+    ) -> Result<Db, StoreError> {
         sqlx::any::install_default_drivers();
         let bad = |reason: &str| StoreError::BadUrl {
             url: redact(url),
@@ -119,14 +237,9 @@ impl Db {
             if url.contains(":memory:") || url.contains("mode=memory") {
                 return Err(bad("an in-memory SQLite database cannot be shared between the engine's pools; name a file"));
             }
-            let options = SqliteConnectOptions::from_str(url)
-                .map_err(|e| bad(&e.to_string()))?
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Full)
-                .busy_timeout(BUSY_TIMEOUT)
-                .foreign_keys(true);
-            let path = options.get_filename().to_owned();
+            let given = SqliteConnectOptions::from_str(url).map_err(|e| bad(&e.to_string()))?;
+            let name = given.get_filename().display().to_string();
+            let path = given.get_filename().to_owned();
             let explain = |err: sqlx::Error| match StoreError::from(err) {
                 StoreError::Unavailable(m) => {
                     StoreError::Unavailable(match why_not_writable(&path) {
@@ -136,6 +249,56 @@ impl Db {
                 }
                 other => other,
             };
+            // Look before touching: setting WAL mode or probing for write access would
+            // already change another program's file.
+            let read_only = purpose == Purpose::Read;
+            if given.get_filename().exists() {
+                // What keeps the file from being read: for a read-only open, why SQLite
+                // cannot read it without writing beside it; otherwise why it cannot be
+                // written.
+                let unreadable = |e| {
+                    if read_only {
+                        cannot_open_read_only(given.get_filename(), e)
+                    } else {
+                        explain(e)
+                    }
+                };
+                let mut conn = sqlx::AnyConnection::connect(&read_only_sqlite_url(url))
+                    .await
+                    .map_err(unreadable)?;
+                // SQLite opens the file at the first read.
+                conn.execute("PRAGMA schema_version")
+                    .await
+                    .map_err(unreadable)?;
+                let identity = crate::identity::probe(&mut conn, BackendKind::Sqlite).await;
+                conn.close().await?;
+                if let Some(refusal) = purpose.refusal(&identity?, &name) {
+                    return Err(refusal);
+                }
+            } else if purpose == Purpose::Adopt {
+                return Err(StoreError::NotAdoptable {
+                    database: name,
+                    reason: "no such file".into(),
+                });
+            } else if read_only {
+                return Err(StoreError::Unavailable(format!(
+                    "{name}: no such database file (a read-only open creates none)"
+                )));
+            }
+            let mut options = given
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(BUSY_TIMEOUT)
+                .foreign_keys(true);
+            if purpose == Purpose::Migrate {
+                // An adopted store turns to WAL on its first open after the adoption
+                // committed: a refused or failed adoption leaves its file as it was.
+                options = options
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal);
+            }
+            if read_only {
+                options = options.read_only(true).pragma("query_only", "ON");
+            }
             let typed = SqlitePoolOptions::new()
                 .max_connections(4)
                 .after_release(keep_only_clean::<sqlx::Sqlite>())
@@ -143,26 +306,38 @@ impl Db {
                 .connect_with(options)
                 .await
                 .map_err(explain)?;
-            // Fail now, with a clear error, on a file we cannot write.
-            typed
-                .execute("CREATE TABLE IF NOT EXISTS aduan_write_probe (x integer); DROP TABLE aduan_write_probe;")
-                .await
-                .map_err(explain)?;
+            if purpose == Purpose::Migrate {
+                // Fail now, with a clear error, on a file we cannot write.
+                typed
+                    .execute("CREATE TABLE IF NOT EXISTS aduan_write_probe (x integer); DROP TABLE aduan_write_probe;")
+                    .await
+                    .map_err(explain)?;
+            }
             let any = AnyPoolOptions::new()
                 .max_connections(4)
                 .after_release(keep_only_clean::<sqlx::Any>())
                 .acquire_timeout(Duration::from_secs(30))
-                .after_connect(|conn, _| {
+                .after_connect(move |conn, _| {
                     Box::pin(async move {
                         conn.execute("PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
                             .await?;
+                        if read_only {
+                            conn.execute("PRAGMA query_only = ON").await?;
+                        }
                         Ok(())
                     })
                 })
-                .connect(url)
+                .connect(&if read_only {
+                    read_only_sqlite_url(url)
+                } else {
+                    url.to_owned()
+                })
                 .await?;
             Ok(Db {
                 kind: BackendKind::Sqlite,
+                name,
+                read_only,
+                session: None,
                 any,
                 typed: TypedPool::Sqlite(typed),
             })
@@ -171,20 +346,41 @@ impl Db {
             // One direct attempt first: a server that is down or a database that does
             // not exist is reported at once instead of after the pool's retries.
             options.connect().await?.close().await?;
+            // Every session carries the timeouts, set as it connects.
+            let session = session_sql(settings, purpose == Purpose::Read);
+            let typed_session = session.clone();
             let typed = PgPoolOptions::new()
                 .max_connections(16)
                 .after_release(keep_only_clean::<sqlx::Postgres>())
                 .acquire_timeout(Duration::from_secs(30))
+                .after_connect(move |conn, _| {
+                    let sql = typed_session.clone();
+                    Box::pin(async move {
+                        conn.execute(sql.as_str()).await?;
+                        Ok(())
+                    })
+                })
                 .connect_with(options)
                 .await?;
+            let any_session = session.clone();
             let any = AnyPoolOptions::new()
                 .max_connections(8)
                 .after_release(keep_only_clean::<sqlx::Any>())
                 .acquire_timeout(Duration::from_secs(30))
+                .after_connect(move |conn, _| {
+                    let sql = any_session.clone();
+                    Box::pin(async move {
+                        conn.execute(sql.as_str()).await?;
+                        Ok(())
+                    })
+                })
                 .connect(url)
                 .await?;
             Ok(Db {
                 kind: BackendKind::Postgres,
+                name: redact(url),
+                read_only: purpose == Purpose::Read,
+                session: Some(session),
                 any,
                 typed: TypedPool::Postgres(typed),
             })
@@ -195,27 +391,155 @@ impl Db {
         }
     }
 
+    /// Migrates the database if it is ours (see [`crate::identity`]): a database that
+    /// is empty, or was made by an earlier version, is marked first. Another program's
+    /// database is refused before anything in it changes. Each migration runs in its own
+    /// transaction (SQLite and PostgreSQL both roll back DDL), so one that fails leaves
+    /// the schema as the previous one left it.
     pub(crate) async fn migrate(&self) -> Result<(), StoreError> {
-        let result = match &self.typed {
-            TypedPool::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await,
-            TypedPool::Postgres(pool) => {
-                // Several hosts may start at once: one migrates, the others wait.
-                let mut conn = pool.acquire().await?;
+        let mut conn = self.any.acquire().await?;
+        let result = match self.kind {
+            BackendKind::Sqlite => {
+                {
+                    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+                    self.claim(&mut tx).await?;
+                    tx.commit().await?;
+                }
+                crate::identity::SQLITE_MIGRATOR.run(&mut *conn).await
+            }
+            BackendKind::Postgres => {
+                // Several hosts may start at once: one migrates, the others wait, as long
+                // as it takes; a migration may rightly run long on a large log.
+                conn.execute(
+                    "SELECT set_config('lock_timeout', '0', false), set_config('statement_timeout', '0', false)",
+                )
+                .await?;
                 conn.execute("SELECT pg_advisory_lock(727274263)").await?;
-                let result = sqlx::migrate!("./migrations/postgres")
-                    .run(&mut *conn)
-                    .await;
+                let result = async {
+                    self.claim(&mut conn).await?;
+                    Ok::<_, StoreError>(crate::identity::POSTGRES_MIGRATOR.run(&mut *conn).await)
+                }
+                .await;
                 conn.execute("SELECT pg_advisory_unlock(727274263)").await?;
-                result
+                if let Some(session) = &self.session {
+                    if conn.execute(session.as_str()).await.is_err() {
+                        conn.close_on_drop();
+                    }
+                }
+                result?
             }
         };
-        result.map_err(|e| match e {
-            sqlx::migrate::MigrateError::Execute(inner) => match StoreError::from(inner) {
-                StoreError::Unavailable(m) => StoreError::Unavailable(m),
-                other => StoreError::Migration(other.to_string()),
-            },
-            other => StoreError::Migration(other.to_string()),
-        })
+        result.map_err(migration_error)
+    }
+
+    /// Runs the migrations on `conn` (under the caller's lock, or inside the caller's
+    /// transaction, where each migration becomes a savepoint).
+    pub(crate) async fn run_migrations(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+    ) -> Result<(), StoreError> {
+        let migrator = match self.kind {
+            BackendKind::Sqlite => &crate::identity::SQLITE_MIGRATOR,
+            BackendKind::Postgres => &crate::identity::POSTGRES_MIGRATOR,
+        };
+        migrator.run(conn).await.map_err(migration_error)
+    }
+
+    /// Closes both pools (waits for connections in use to be returned).
+    pub(crate) async fn close(&self) {
+        self.any.close().await;
+        match &self.typed {
+            TypedPool::Sqlite(p) => p.close().await,
+            TypedPool::Postgres(p) => p.close().await,
+        }
+    }
+
+    /// Refuses `what` on a store opened read-only.
+    pub(crate) fn writable(&self, what: &str) -> Result<(), StoreError> {
+        if self.read_only {
+            return Err(StoreError::ReadOnly(format!("{what} is refused")));
+        }
+        Ok(())
+    }
+
+    /// For a read-only open: the database must be ours, marked, with every migration of
+    /// this version applied (a read-only open applies none) and none it does not know.
+    pub(crate) async fn check_current(&self) -> Result<(), StoreError> {
+        let mut conn = self.any.acquire().await?;
+        let identity = crate::identity::probe(&mut conn, self.kind).await?;
+        if let Some(refusal) = Purpose::Read.refusal(&identity, &self.name) {
+            return Err(refusal);
+        }
+        let migrator = match self.kind {
+            BackendKind::Sqlite => &crate::identity::SQLITE_MIGRATOR,
+            BackendKind::Postgres => &crate::identity::POSTGRES_MIGRATOR,
+        };
+        let applied: Vec<(i64, Vec<u8>)> =
+            sqlx::query("SELECT version, checksum FROM _sqlx_migrations ORDER BY version")
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap_or_default()
+                .iter()
+                .map(|r| Ok((r.try_get("version")?, r.try_get("checksum")?)))
+                .collect::<Result<_, sqlx::Error>>()?;
+        let mut pending = Vec::new();
+        for m in migrator.iter() {
+            match applied.iter().find(|(v, _)| *v == m.version) {
+                None => pending.push(format!("{} {}", m.version, m.description)),
+                Some((_, checksum)) if checksum.as_slice() != m.checksum.as_ref() => {
+                    return Err(StoreError::Migration(format!(
+                        "migration {} of {} differs from this aduan's",
+                        m.version, self.name
+                    )))
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some((unknown, _)) = applied
+            .iter()
+            .find(|(v, _)| !migrator.iter().any(|m| m.version == *v))
+        {
+            return Err(StoreError::Migration(format!(
+                "{} was migrated by a newer aduan (migration {unknown} is unknown to this one)",
+                self.name
+            )));
+        }
+        if !pending.is_empty() {
+            return Err(StoreError::ReadOnly(format!(
+                "{} lacks migrations of this aduan ({}); a read-only open applies none: \
+                 run `aduan migrate` on it first",
+                self.name,
+                pending.join(", ")
+            )));
+        }
+        Ok(())
+    }
+
+    /// Lifts `statement_timeout` for the rest of the caller's transaction (PostgreSQL),
+    /// for work that may rightly run long on a large log: a walk of the whole log, the
+    /// switch-over of a replay, an adoption.
+    pub(crate) async fn unbounded_statements(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+    ) -> Result<(), StoreError> {
+        if self.kind == BackendKind::Postgres {
+            conn.execute("SELECT set_config('statement_timeout', '0', true)")
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Decides whose database this is (under the caller's migration lock) and marks it
+    /// if it is ours but not yet marked; refuses it, unchanged, if it is not ours.
+    async fn claim(&self, conn: &mut sqlx::AnyConnection) -> Result<(), StoreError> {
+        let identity = crate::identity::probe(conn, self.kind).await?;
+        if let Some(refusal) = identity.refusal(&self.name) {
+            return Err(refusal);
+        }
+        if identity != crate::identity::Identity::Ours {
+            crate::identity::mark(conn, self.kind).await?;
+        }
+        Ok(())
     }
 
     /// The statement that opens a transaction that will write: SQLite must take the write

@@ -107,6 +107,7 @@ pub struct Engine<ES: EventStore<Complaint>> {
     services: ComplaintServices,
     max_attempts: u32,
     backoff: Backoff,
+    read_only: bool,
 }
 
 impl<ES: EventStore<Complaint>> Engine<ES> {
@@ -117,11 +118,19 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
             services,
             max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
             backoff: Backoff::DEFAULT,
+            read_only: false,
         }
     }
 
     /// How many times a command is tried by default.
     pub const DEFAULT_MAX_ATTEMPTS: u32 = 10;
+
+    /// An engine that refuses every command with [`StoreError::ReadOnly`] (a store
+    /// opened read-only).
+    pub(crate) fn refusing_commands(mut self) -> Self {
+        self.read_only = true;
+        self
+    }
 
     /// How many times a command is tried when others commit to the same complaint first
     /// (default [`Engine::DEFAULT_MAX_ATTEMPTS`]). At least 1.
@@ -166,6 +175,12 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
         command: CommandEnvelope,
         correlation_id: Option<&str>,
     ) -> Result<Executed, StoreError> {
+        if self.read_only {
+            return Err(StoreError::ReadOnly(format!(
+                "the store was opened read-only; command {} on complaint {complaint_id} is refused",
+                command.command_id.0
+            )));
+        }
         let metadata = metadata_for(&command, correlation_id);
         let mut attempt = 0;
         loop {

@@ -28,6 +28,31 @@ pub enum StoreError {
     /// The database cannot be reached, opened or written (missing, read-only, down).
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The database is not one of this engine's: it holds another program's tables (or
+    /// marker), and nothing in it was changed.
+    #[error(
+        "{database} is not an aduan database: it holds {found}; nothing in it was changed. {hint}"
+    )]
+    ForeignDatabase {
+        /// The database (a path, or the URL without its password).
+        database: String,
+        /// What was found instead of the engine's marker.
+        found: String,
+        /// What to do.
+        hint: String,
+    },
+    /// `Store::adopt` cannot bring this database under the engine; nothing was changed.
+    #[error("cannot adopt {database}: {reason}; nothing was changed")]
+    NotAdoptable {
+        /// The database (a path, or the URL without its password).
+        database: String,
+        /// Why, naming the complaint and sequence where one is at fault.
+        reason: String,
+    },
+    /// The store was opened read-only, or the database cannot be used by a read-only
+    /// open as it is (it needs migrating first); nothing was written.
+    #[error("read-only: {0}")]
+    ReadOnly(String),
     /// Migrations could not be applied; the schema is as it was.
     #[error("database migration failed: {0}")]
     Migration(String),

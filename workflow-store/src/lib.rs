@@ -2,7 +2,12 @@
 //! on SQLite (the embedded default) or PostgreSQL, and keeps read views and the SLA
 //! board up to date through checkpointed projections.
 //!
-//! - [`Store`] opens a database by URL, migrates it and hands out the rest.
+//! - [`Store`] opens a database by URL, migrates it and hands out the rest. It changes
+//!   only a database of its own ([`identity`]); [`Store::adopt`] takes over a plain
+//!   sqlite-es or postgres-es store of complaints, on purpose. [`StoreOptions`] sets the
+//!   timeouts every PostgreSQL session carries ([`Store::open_with_options`]);
+//!   [`Store::open_read_only`] opens a database, or an auditor's copy of it, without
+//!   writing anything.
 //! - [`Engine`] is our own executor over cqrs-es's `EventStore` trait (not
 //!   `CqrsFramework`): load, let the pure domain decide, attach metadata (command id,
 //!   actor, correlation id) and the hash chain, commit, wake projectors; retry a bounded
@@ -57,6 +62,7 @@
 //! ```
 
 pub mod access;
+mod adopt;
 pub mod audit;
 mod backend;
 pub mod chain;
@@ -64,8 +70,10 @@ mod engine;
 mod error;
 pub mod evidence;
 pub mod health;
+pub mod identity;
 mod log;
 mod memory;
+mod options;
 pub mod projection;
 mod sla;
 mod store;
@@ -73,12 +81,14 @@ mod store;
 pub mod testing;
 pub mod views;
 
+pub use adopt::AdoptReport;
 pub use backend::BackendKind;
 pub use cqrs_es::EventStore;
 pub use engine::{metadata_keys, Backoff, Engine, Executed};
 pub use error::StoreError;
 pub use log::{LogContext, SqlLog, StoredEvent, Unreadable};
 pub use memory::MemoryStore;
+pub use options::StoreOptions;
 pub use projection::{Parked, ProjectionStatus, Projector, ReplayProgress};
 pub use sla::SweepOutcome;
 pub use store::{Check, Readiness, ReadinessPolicy, Store, TickReport};

@@ -221,6 +221,7 @@ impl Projector {
     /// Applies one batch of one projection; returns how many events it read (applied, or
     /// set aside with their complaint when they cannot be read).
     pub async fn run_batch(&self, name: &str) -> Result<usize, StoreError> {
+        self.db().writable("projecting")?;
         let projection = Arc::clone(self.projection(name)?);
         match self.try_batch(projection.as_ref()).await {
             Ok(n) => {
@@ -468,11 +469,13 @@ impl Projector {
         name: &str,
         mut progress: impl FnMut(ReplayProgress) + Send,
     ) -> Result<u64, StoreError> {
+        self.db().writable("rebuilding a projection")?;
         let projection = Arc::clone(self.projection(name)?);
         let db = self.db();
         let head = self.log.head().await?;
         {
             let mut tx = db.any.begin_with(db.begin_write()).await?;
+            db.unbounded_statements(&mut tx).await?;
             for table in projection.tables() {
                 sqlx::query(&format!("DELETE FROM {}", Target::Rebuild.table(table)))
                     .execute(&mut *tx)
@@ -509,7 +512,9 @@ impl Projector {
             }
         }
         // Switch over: hold the checkpoint, catch the twins up, copy them into place.
+        // Copying a large view may rightly take longer than the statement timeout.
         let mut tx = db.any.begin_with(db.begin_write()).await?;
+        db.unbounded_statements(&mut tx).await?;
         lock_checkpoint(db, &mut tx, name).await?;
         loop {
             let events = self

@@ -4,13 +4,22 @@
 //! sweeping the same complaint record each breach exactly once.
 
 use chrono::{DateTime, Utc};
-use cqrs_es::EventStore;
+use cqrs_es::persist::SerializedEvent;
+use cqrs_es::{Aggregate, EventStore};
+use futures::TryStreamExt;
+use sqlx::Row;
 use workflow_core::complaint::command::{BreachReport, Closure};
 use workflow_core::sla::{assess, StepAssessment, StepStatus};
-use workflow_core::{Actor, CommandEnvelope, Complaint, ComplaintCommand, Status, Step};
+use workflow_core::{
+    Actor, CommandEnvelope, Complaint, ComplaintCommand, ComplaintServices, Status, Step,
+};
 
+use crate::backend::BackendKind;
 use crate::engine::Engine;
 use crate::error::StoreError;
+use crate::log::SqlLog;
+use crate::projection::complaints::{deadline_rows, DeadlineRow};
+use crate::views::{board_status, BoardEntry, BoardStatus};
 
 /// What a sweep of one complaint did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -98,4 +107,95 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
         }
         Ok(outcome)
     }
+}
+
+/// The SLA board at `now` computed from the log alone: every complaint rebuilt from its
+/// events (upcast as on every read), its running clocks turned into the rows the SLA
+/// index would hold, then filtered and ordered as [`crate::views::Views::sla_board`]
+/// does. Reads only; one walk of the log in complaint order, keeping one complaint's
+/// state at a time.
+pub(crate) async fn board_from_log(
+    log: &SqlLog,
+    services: &ComplaintServices,
+    now: DateTime<Utc>,
+    status: Option<BoardStatus>,
+    agency: Option<&str>,
+) -> Result<Vec<BoardEntry>, StoreError> {
+    let db = log.db();
+    let sql = format!(
+        "SELECT aggregate_id, sequence, event_type, event_version, {} AS payload, {} AS metadata \
+         FROM events WHERE aggregate_type = $1 ORDER BY {}, sequence",
+        db.json_as_text("payload"),
+        db.json_as_text("metadata"),
+        db.bytewise("aggregate_id"),
+    );
+    let mut tx = db.any.begin().await?;
+    db.unbounded_statements(&mut tx).await?;
+    let mut rows = sqlx::query(&sql).bind(Complaint::TYPE).fetch(&mut *tx);
+    let mut deadlines: Vec<DeadlineRow> = Vec::new();
+    let mut current: Option<(String, Complaint)> = None;
+    while let Some(row) = rows.try_next().await? {
+        let id: String = row.try_get("aggregate_id")?;
+        let sequence: i64 = row.try_get("sequence")?;
+        if current.as_ref().is_none_or(|(c, _)| *c != id) {
+            if let Some((done, state)) = current.take() {
+                deadlines.extend(deadline_rows(&done, &state, services));
+            }
+            current = Some((id.clone(), Complaint::default()));
+        }
+        let integrity = |reason: String| StoreError::Integrity {
+            complaint_id: id.clone(),
+            reason: format!("sequence {sequence}: {reason}"),
+        };
+        let payload = serde_json::from_str(&row.try_get::<String, _>("payload")?)
+            .map_err(|e| integrity(e.to_string()))?;
+        let metadata = serde_json::from_str(&row.try_get::<String, _>("metadata")?)
+            .map_err(|e| integrity(e.to_string()))?;
+        let (event, _) = log.decode(SerializedEvent::new(
+            id.clone(),
+            usize::try_from(sequence).unwrap_or_default(),
+            Complaint::TYPE.to_owned(),
+            row.try_get("event_type")?,
+            row.try_get("event_version")?,
+            payload,
+            metadata,
+        ))?;
+        if let Some((_, state)) = current.as_mut() {
+            state.apply_event(&event);
+        }
+    }
+    drop(rows);
+    tx.commit().await?;
+    if let Some((done, state)) = current.take() {
+        deadlines.extend(deadline_rows(&done, &state, services));
+    }
+
+    let now = crate::timestamp(now);
+    let mut board: Vec<BoardEntry> = deadlines
+        .into_iter()
+        .filter(|r| r.ended_at.is_none() && r.breachable == 1)
+        .filter(|r| agency.is_none_or(|a| r.agency.as_deref() == Some(a)))
+        .map(|r| BoardEntry {
+            status: board_status(r.due_at.as_deref(), r.at_risk_from.as_deref(), &now),
+            complaint_id: r.complaint_id,
+            step: r.step.to_owned(),
+            occurrence: r.occurrence,
+            agency: r.agency,
+            started_at: r.started_at,
+            due_at: r.due_at,
+            breach_recorded: r.breach_recorded != 0,
+        })
+        .filter(|e| status.is_none_or(|s| e.status == s))
+        .collect();
+    // `ORDER BY due_at, complaint_id, step` as the index query has it: a paused duty
+    // (no deadline) sorts first on SQLite and last on PostgreSQL.
+    let paused_first = db.kind == BackendKind::Sqlite;
+    board.sort_by(|a, b| {
+        let key = |e: &BoardEntry| (e.due_at.is_none() != paused_first, e.due_at.clone());
+        key(a)
+            .cmp(&key(b))
+            .then_with(|| a.complaint_id.cmp(&b.complaint_id))
+            .then_with(|| a.step.cmp(&b.step))
+    });
+    Ok(board)
 }

@@ -10,12 +10,13 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 use workflow_core::{Complaint, ComplaintServices};
 
-use crate::backend::{BackendKind, Db};
+use crate::backend::{BackendKind, Db, Purpose};
 use crate::engine::Engine;
 use crate::error::StoreError;
 use crate::log::SqlLog;
+use crate::options::StoreOptions;
 use crate::projection::{complaints::write_deadlines, Projector, Target};
-use crate::views::Views;
+use crate::views::{BoardEntry, BoardStatus, Views};
 
 /// What an SLA monitor tick did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -103,10 +104,38 @@ const SLA_BASIS: &str = "sla_basis";
 
 impl Store {
     /// Opens (creating a SQLite file if needed) and migrates the database at `url`
-    /// (`sqlite://PATH` or `postgres://…`). Deadlines still running are recomputed if
-    /// the holiday table or SLA policy changed since the last open.
+    /// (`sqlite://PATH` or `postgres://…`), if it is the engine's own: marked, empty, or
+    /// made by an earlier version (see [`crate::identity`]); any other database is
+    /// refused with [`StoreError::ForeignDatabase`] before anything in it changes.
+    /// Deadlines still running are recomputed if the holiday table or SLA policy changed
+    /// since the last open. PostgreSQL sessions get the default [`StoreOptions`].
     pub async fn open(url: &str, services: ComplaintServices) -> Result<Self, StoreError> {
         Self::open_with_upcasters(url, services, Vec::new()).await
+    }
+
+    /// Opens the database read-only, as an auditor opens a copy. On SQLite the file is
+    /// opened with `mode=ro` (and `query_only`): a missing file is an error naming it,
+    /// never created; `immutable=1` in the URL is honoured. On PostgreSQL every session is
+    /// read-only (`default_transaction_read_only`). No migration runs and no deadline is
+    /// recomputed; a database that is not marked as the engine's, or lacks a migration
+    /// of this version, is refused (migrate it first). Every write is refused with
+    /// [`StoreError::ReadOnly`]: commands, projections, the SLA monitor, tokens. Reads
+    /// work as ever; [`Store::sla_board`] computes the board from the log where the views
+    /// of the copy lag.
+    pub async fn open_read_only(
+        url: &str,
+        services: ComplaintServices,
+    ) -> Result<Self, StoreError> {
+        Self::open_with_options(url, services, StoreOptions::default().read_only(true)).await
+    }
+
+    /// [`Store::open`] with other settings: PostgreSQL session timeouts.
+    pub async fn open_with_options(
+        url: &str,
+        services: ComplaintServices,
+        options: StoreOptions,
+    ) -> Result<Self, StoreError> {
+        Self::open_inner(url, services, Vec::new(), options).await
     }
 
     /// [`Store::open`] with upcasters for older event versions, applied on every read.
@@ -115,19 +144,45 @@ impl Store {
         services: ComplaintServices,
         upcasters: Vec<Box<dyn EventUpcaster>>,
     ) -> Result<Self, StoreError> {
-        let db = Db::connect(url).await?;
-        db.migrate().await?;
+        Self::open_inner(url, services, upcasters, StoreOptions::default()).await
+    }
+
+    async fn open_inner(
+        url: &str,
+        services: ComplaintServices,
+        upcasters: Vec<Box<dyn EventUpcaster>>,
+        options: StoreOptions,
+    ) -> Result<Self, StoreError> {
+        let read_only = options.is_read_only();
+        let purpose = if read_only {
+            Purpose::Read
+        } else {
+            Purpose::Migrate
+        };
+        let db = Db::connect(url, purpose, &options).await?;
+        if read_only {
+            db.check_current().await?;
+        } else {
+            db.migrate().await?;
+        }
         let log = SqlLog::new(db.clone(), upcasters);
         let projector = Arc::new(Projector::new(log.clone(), services.clone()));
-        projector.register().await?;
+        let mut engine = Engine::new(log.clone(), services);
+        if read_only {
+            engine = engine.refusing_commands();
+        } else {
+            projector.register().await?;
+        }
         let store = Self {
-            engine: Engine::new(log.clone(), services),
+            engine,
             views: Views::new(db.any.clone()),
             log,
             projector,
             opened: Instant::now(),
         };
-        store.recompute_if_basis_changed().await?;
+        if !read_only {
+            store.recompute_if_basis_changed().await?;
+        }
         Ok(store)
     }
 
@@ -165,14 +220,59 @@ impl Store {
         &self.views
     }
 
+    /// The pool the engine runs its own SQL on, for tests that must stall one of its
+    /// sessions.
+    #[cfg(feature = "testing")]
+    pub fn pool_for_tests(&self) -> &sqlx::AnyPool {
+        &self.log.db().any
+    }
+
     /// Closes the pools (waits for connections in use to be returned).
     pub async fn close(&self) {
-        let db = self.log.db();
-        db.any.close().await;
-        match &db.typed {
-            crate::backend::TypedPool::Sqlite(p) => p.close().await,
-            crate::backend::TypedPool::Postgres(p) => p.close().await,
+        self.log.db().close().await;
+    }
+
+    /// Whether the store was opened read-only.
+    pub fn is_read_only(&self) -> bool {
+        self.log.db().read_only
+    }
+
+    /// The SLA board at `now`, optionally of one status and one agency, most urgent
+    /// first, as [`Views::sla_board`] gives it, without writing anything: from the views
+    /// when they have applied the whole log with this calendar and policy, otherwise
+    /// computed from the log itself (a walk of every complaint, so slower), as for a
+    /// read-only copy whose views lag or an amended holiday table not yet applied.
+    pub async fn sla_board(
+        &self,
+        now: DateTime<Utc>,
+        status: Option<BoardStatus>,
+        agency: Option<&str>,
+    ) -> Result<Vec<BoardEntry>, StoreError> {
+        if self.views_are_current().await? {
+            return self.views.sla_board(now, status, agency).await;
         }
+        crate::sla::board_from_log(&self.log, self.engine.services(), now, status, agency).await
+    }
+
+    /// Whether the SLA index has applied the whole log with this calendar and policy.
+    async fn views_are_current(&self) -> Result<bool, StoreError> {
+        let head = self.log.head().await?;
+        let any = &self.log.db().any;
+        let checkpoint: Option<i64> =
+            sqlx::query("SELECT position FROM projection_checkpoints WHERE name = $1")
+                .bind("complaints")
+                .fetch_optional(any)
+                .await?
+                .map(|r| r.try_get("position"))
+                .transpose()?;
+        let basis: Option<String> = sqlx::query("SELECT value FROM settings WHERE key = $1")
+            .bind(SLA_BASIS)
+            .fetch_optional(any)
+            .await?
+            .map(|r| r.try_get("value"))
+            .transpose()?;
+        Ok(checkpoint.is_some_and(|p| p >= head)
+            && basis.as_deref() == Some(self.sla_basis().as_str()))
     }
 
     /// The SLA monitor: finds, by index, the complaints with a breach to record or a
@@ -183,6 +283,7 @@ impl Store {
     /// [`TickReport::failed`] and the others are swept; a database that is unavailable
     /// ends the tick with the error. Each outcome is recorded in [`Store::health`].
     pub async fn sla_tick(&self, now: DateTime<Utc>) -> Result<TickReport, StoreError> {
+        self.log.db().writable("the SLA monitor")?;
         let result = self.try_sla_tick(now).await;
         match &result {
             Ok(_) => self.health().tick_succeeded(),
@@ -379,6 +480,7 @@ impl Store {
     /// complaints were recomputed.
     pub async fn recompute_deadlines(&self) -> Result<usize, StoreError> {
         let db = self.log.db();
+        db.writable("recomputing deadlines")?;
         let services = self.engine.services();
         let mut tx = db.any.begin_with(db.begin_write()).await?;
         // Hold the complaints projection so no batch interleaves.

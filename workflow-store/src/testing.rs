@@ -7,9 +7,60 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use crate::Store;
-use sqlx::postgres::PgConnectOptions;
+use cqrs_es::persist::PersistedEventStore;
+use cqrs_es::CqrsFramework;
+use sqlx::postgres::{PgConnectOptions, PgPool};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
 use sqlx::{ConnectOptions, Connection, Executor};
-use workflow_core::{Complaint, ComplaintServices};
+use workflow_core::{CommandEnvelope, Complaint, ComplaintServices};
+
+/// The tables sqlite-es 0.5 documents for a store (its `migrations/…_init.sql`).
+pub const SQLITE_ES_SCHEMA: &str = "
+CREATE TABLE events
+(
+  aggregate_type text                          NOT NULL,
+  aggregate_id   text                          NOT NULL,
+  sequence       integer CHECK (sequence >= 0) NOT NULL,
+  event_type     text                          NOT NULL,
+  event_version  text                          NOT NULL,
+  payload        text                          NOT NULL,
+  metadata       text                          NOT NULL,
+  PRIMARY KEY (aggregate_type, aggregate_id, sequence)
+) STRICT;
+CREATE TABLE snapshots
+(
+  aggregate_type   text                                  NOT NULL,
+  aggregate_id     text                                  NOT NULL,
+  last_sequence    integer CHECK (last_sequence >= 0)    NOT NULL,
+  current_snapshot integer CHECK (current_snapshot >= 0) NOT NULL,
+  payload          text                                  NOT NULL,
+  PRIMARY KEY (aggregate_type, aggregate_id, last_sequence)
+) STRICT;
+";
+
+/// The tables postgres-es 0.5 documents for a store (its `db/init.sql`).
+pub const POSTGRES_ES_SCHEMA: &str = "
+CREATE TABLE events
+(
+    aggregate_type text                         NOT NULL,
+    aggregate_id   text                         NOT NULL,
+    sequence       bigint CHECK (sequence >= 0) NOT NULL,
+    event_type     text                         NOT NULL,
+    event_version  text                         NOT NULL,
+    payload        json                         NOT NULL,
+    metadata       json                         NOT NULL,
+    PRIMARY KEY (aggregate_type, aggregate_id, sequence)
+);
+CREATE TABLE snapshots
+(
+    aggregate_type   text                                 NOT NULL,
+    aggregate_id     text                                 NOT NULL,
+    last_sequence    bigint CHECK (last_sequence >= 0)    NOT NULL,
+    current_snapshot bigint CHECK (current_snapshot >= 0) NOT NULL,
+    payload          json                                 NOT NULL,
+    PRIMARY KEY (aggregate_type, aggregate_id, last_sequence)
+);
+";
 
 /// The backends a test can run on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -208,6 +259,97 @@ impl TestDb {
     pub async fn raw(&self) -> sqlx::AnyConnection {
         sqlx::any::install_default_drivers();
         sqlx::AnyConnection::connect(&self.url).await.unwrap()
+    }
+
+    /// Runs `sql` on a plain connection, creating the SQLite file (in the default
+    /// rollback-journal mode) if it does not exist: another program's database.
+    pub async fn create_foreign(&self, sql: &str) {
+        match self.backend {
+            Backend::Sqlite => {
+                let options = SqliteConnectOptions::from_str(&self.url)
+                    .unwrap()
+                    .create_if_missing(true);
+                let mut conn = options.connect().await.unwrap();
+                conn.execute(sql).await.unwrap();
+                conn.close().await.unwrap();
+            }
+            Backend::Postgres => {
+                let mut conn = PgConnectOptions::from_str(&self.url)
+                    .unwrap()
+                    .connect()
+                    .await
+                    .unwrap();
+                conn.execute(sql).await.unwrap();
+                conn.close().await.unwrap();
+            }
+        }
+    }
+
+    /// Makes a plain sqlite-es or postgres-es store here (the crates' documented tables)
+    /// and executes `commands` through cqrs-es's own `CqrsFramework` and
+    /// `PersistedEventStore`, as a service built on the bare crates would have.
+    pub async fn plain_cqrs_es_store(&self, commands: Vec<(&str, CommandEnvelope)>) {
+        match self.backend {
+            Backend::Sqlite => {
+                self.create_foreign(SQLITE_ES_SCHEMA).await;
+                let pool =
+                    SqlitePool::connect_with(SqliteConnectOptions::from_str(&self.url).unwrap())
+                        .await
+                        .unwrap();
+                let store = PersistedEventStore::<_, Complaint>::new_event_store(
+                    sqlite_es::SqliteEventRepository::new(pool.clone()),
+                );
+                let cqrs = CqrsFramework::new(store, vec![], ComplaintServices::builtin());
+                for (id, command) in commands {
+                    cqrs.execute(id, command).await.unwrap();
+                }
+                pool.close().await;
+            }
+            Backend::Postgres => {
+                self.create_foreign(POSTGRES_ES_SCHEMA).await;
+                let pool = PgPool::connect(&self.url).await.unwrap();
+                let store = PersistedEventStore::<_, Complaint>::new_event_store(
+                    postgres_es::PostgresEventRepository::new(pool.clone()),
+                );
+                let cqrs = CqrsFramework::new(store, vec![], ComplaintServices::builtin());
+                for (id, command) in commands {
+                    cqrs.execute(id, command).await.unwrap();
+                }
+                pool.close().await;
+            }
+        }
+    }
+
+    /// What the database holds, as text: every table, index, view, trigger and function
+    /// of the schema the engine would use (for "nothing was changed" checks).
+    pub async fn schema(&self) -> Vec<String> {
+        use sqlx::Row;
+        let mut raw = self.raw().await;
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "SELECT type || ' ' || name || ' ' || COALESCE(sql, '') AS item FROM sqlite_schema \
+                 UNION ALL SELECT 'application_id ' || application_id AS item FROM pragma_application_id \
+                 ORDER BY item"
+            }
+            Backend::Postgres => {
+                "SELECT c.relkind::text || ' ' || c.relname AS item FROM pg_class c \
+                   JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() \
+                 UNION ALL SELECT 'trigger ' || tgname::text FROM pg_trigger WHERE NOT tgisinternal \
+                 UNION ALL SELECT 'function ' || p.proname::text FROM pg_proc p \
+                   JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = current_schema() \
+                 ORDER BY item"
+            }
+        };
+        let rows = sqlx::query(sql).fetch_all(&mut raw).await.unwrap();
+        raw.close().await.unwrap();
+        rows.iter().map(|r| r.get::<String, _>("item")).collect()
+    }
+
+    /// The SQLite file's path (none on PostgreSQL).
+    pub fn sqlite_path(&self) -> Option<std::path::PathBuf> {
+        self.url
+            .strip_prefix("sqlite://")
+            .map(|p| std::path::PathBuf::from(p.split('?').next().unwrap_or(p)))
     }
 }
 

@@ -244,7 +244,11 @@ fn summary(row: &AnyRow) -> Result<ComplaintSummary, StoreError> {
     })
 }
 
-fn board_status(due_at: Option<&str>, at_risk_from: Option<&str>, now: &str) -> BoardStatus {
+pub(crate) fn board_status(
+    due_at: Option<&str>,
+    at_risk_from: Option<&str>,
+    now: &str,
+) -> BoardStatus {
     match (due_at, at_risk_from) {
         (None, _) => BoardStatus::Paused,
         (Some(due), _) if now > due => BoardStatus::Breached,

@@ -165,7 +165,7 @@ async fn postgres_sessions_ended_by_an_administrator_are_unavailable_and_retries
         tokio::time::sleep(Duration::from_millis(40)).await;
         let row = sqlx::query(
             "SELECT COUNT(*) FILTER (WHERE pg_terminate_backend(pid)) AS n FROM pg_stat_activity \
-             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+             WHERE datname = current_database() AND usename = current_user AND pid <> pg_backend_pid()",
         )
         .fetch_one(&mut admin)
         .await

@@ -44,11 +44,17 @@ pub struct Server {
 
 impl Server {
     pub fn start(dir: &Path, url: &str) -> Server {
+        Self::start_with(dir, url, &[])
+    }
+
+    /// `serve` with more arguments.
+    pub fn start_with(dir: &Path, url: &str, args: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_aduan"))
             .current_dir(dir)
             .env("DATABASE_URL", url)
             .env("RUST_LOG", "warn")
             .args(["serve", "--listen", "127.0.0.1:0", "--sla-interval", "3600"])
+            .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

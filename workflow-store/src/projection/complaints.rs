@@ -178,6 +178,72 @@ async fn write_views(
     Ok(())
 }
 
+/// One row of the SLA index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct DeadlineRow {
+    pub complaint_id: String,
+    pub step: &'static str,
+    pub occurrence: i64,
+    pub agency: Option<String>,
+    pub started_at: String,
+    pub due_at: Option<String>,
+    pub at_risk_from: Option<String>,
+    pub ended_at: Option<String>,
+    pub breachable: i64,
+    pub breach_recorded: i64,
+}
+
+/// A complaint's rows in the SLA index: every running clock, and every clock that ended
+/// late without its breach recorded yet (so the monitor finds it too).
+pub(crate) fn deadline_rows(
+    complaint_id: &str,
+    state: &Complaint,
+    services: &ComplaintServices,
+) -> Vec<DeadlineRow> {
+    let timeline = state.timeline();
+    let mut rows = Vec::new();
+    for clock in &timeline.clocks {
+        let deadline = match clock.ended_at {
+            None => open_deadline(
+                clock,
+                &timeline.category,
+                &services.calendar,
+                &services.policy,
+            ),
+            Some(ended) => {
+                let a = assess_clock(
+                    clock,
+                    &timeline.category,
+                    &services.calendar,
+                    &services.policy,
+                    ended,
+                );
+                if !a.breach_to_record() {
+                    continue;
+                }
+                Some(OpenDeadline {
+                    due_date: a.due_date,
+                    due_at: a.due_at,
+                    at_risk_from: a.due_at,
+                })
+            }
+        };
+        rows.push(DeadlineRow {
+            complaint_id: complaint_id.to_owned(),
+            step: clock.step.as_str(),
+            occurrence: i64::from(clock.occurrence),
+            agency: state.agency().map(|a| a.0.clone()),
+            started_at: timestamp(clock.started_at),
+            due_at: deadline.as_ref().map(|d| timestamp(d.due_at)),
+            at_risk_from: deadline.as_ref().map(|d| timestamp(d.at_risk_from)),
+            ended_at: clock.ended_at.map(timestamp),
+            breachable: i64::from(clock.step.is_breachable()),
+            breach_recorded: i64::from(clock.breach_recorded_at.is_some()),
+        });
+    }
+    rows
+}
+
 /// Replaces the complaints' rows in the SLA index: every running clock, and every clock
 /// that ended late without its breach recorded yet (so the monitor finds it too).
 pub(crate) async fn write_deadlines(
@@ -198,61 +264,10 @@ pub(crate) async fn write_deadlines(
         }
         query.execute(&mut *conn).await?;
     }
-    struct DeadlineRow {
-        complaint_id: String,
-        step: &'static str,
-        occurrence: i64,
-        agency: Option<String>,
-        started_at: String,
-        due_at: Option<String>,
-        at_risk_from: Option<String>,
-        ended_at: Option<String>,
-        breachable: i64,
-        breach_recorded: i64,
-    }
-    let mut rows = Vec::new();
-    for (complaint_id, state) in complaints {
-        let timeline = state.timeline();
-        for clock in &timeline.clocks {
-            let deadline = match clock.ended_at {
-                None => open_deadline(
-                    clock,
-                    &timeline.category,
-                    &services.calendar,
-                    &services.policy,
-                ),
-                Some(ended) => {
-                    let a = assess_clock(
-                        clock,
-                        &timeline.category,
-                        &services.calendar,
-                        &services.policy,
-                        ended,
-                    );
-                    if !a.breach_to_record() {
-                        continue;
-                    }
-                    Some(OpenDeadline {
-                        due_date: a.due_date,
-                        due_at: a.due_at,
-                        at_risk_from: a.due_at,
-                    })
-                }
-            };
-            rows.push(DeadlineRow {
-                complaint_id: (*complaint_id).to_owned(),
-                step: clock.step.as_str(),
-                occurrence: i64::from(clock.occurrence),
-                agency: state.agency().map(|a| a.0.clone()),
-                started_at: timestamp(clock.started_at),
-                due_at: deadline.as_ref().map(|d| timestamp(d.due_at)),
-                at_risk_from: deadline.as_ref().map(|d| timestamp(d.at_risk_from)),
-                ended_at: clock.ended_at.map(timestamp),
-                breachable: i64::from(clock.step.is_breachable()),
-                breach_recorded: i64::from(clock.breach_recorded_at.is_some()),
-            });
-        }
-    }
+    let rows: Vec<DeadlineRow> = complaints
+        .iter()
+        .flat_map(|(id, state)| deadline_rows(id, state, services))
+        .collect();
     const COLUMNS: usize = 10;
     for chunk in rows.chunks(CHUNK) {
         let sql = format!(

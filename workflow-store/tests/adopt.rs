@@ -1,0 +1,297 @@
+//! Adopting a plain sqlite-es or postgres-es store of complaints, on purpose: every
+//! event is numbered, chained and projected, or nothing changes at all.
+
+use workflow_store::{both, testing as common};
+
+use sqlx::{Connection, Row};
+use workflow_core::complaint::command::ComplaintCommand as C;
+use workflow_core::fixtures::*;
+use workflow_core::{CommandEnvelope, ComplaintServices};
+use workflow_store::{Store, StoreError};
+
+/// Two complaints whose commands interleave in time, written by bare cqrs-es.
+fn history() -> Vec<(&'static str, CommandEnvelope)> {
+    vec![
+        (
+            "ADU-B",
+            cmd(
+                "b1",
+                upp(),
+                wib("2026-11-30 08:00"),
+                C::Register(registration()),
+            ),
+        ),
+        (
+            "ADU-A",
+            cmd(
+                "a1",
+                upp(),
+                wib("2026-11-30 09:00"),
+                C::Register(registration()),
+            ),
+        ),
+        (
+            "ADU-B",
+            cmd(
+                "b2",
+                upp(),
+                wib("2026-11-30 09:30"),
+                C::Dispose(disposition("PUPR")),
+            ),
+        ),
+        (
+            "ADU-A",
+            cmd(
+                "a2",
+                upp(),
+                wib("2026-11-30 10:00"),
+                C::Dispose(disposition("DISHUB")),
+            ),
+        ),
+        (
+            "ADU-B",
+            cmd(
+                "b3",
+                liaison("PUPR"),
+                wib("2026-12-01 09:00"),
+                C::Review(complete_review()),
+            ),
+        ),
+    ]
+}
+
+/// Every stored event's complaint and sequence, whatever the table's columns.
+async fn rows(db: &common::TestDb) -> Vec<(String, i64)> {
+    let mut raw = db.raw().await;
+    let rows =
+        sqlx::query("SELECT aggregate_id, sequence FROM events ORDER BY aggregate_id, sequence")
+            .fetch_all(&mut raw)
+            .await
+            .unwrap();
+    raw.close().await.unwrap();
+    rows.iter()
+        .map(|r| (r.get("aggregate_id"), r.get("sequence")))
+        .collect()
+}
+
+/// The SQLite file and everything beside it, byte for byte.
+fn files(db: &common::TestDb) -> Vec<(String, Vec<u8>)> {
+    let Some(path) = db.sqlite_path() else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+async fn positions(db: &common::TestDb) -> Vec<(i64, String, i64)> {
+    let mut raw = db.raw().await;
+    let rows = sqlx::query("SELECT position, aggregate_id, sequence FROM events ORDER BY position")
+        .fetch_all(&mut raw)
+        .await
+        .unwrap();
+    raw.close().await.unwrap();
+    rows.iter()
+        .map(|r| {
+            (
+                r.get::<Option<i64>, _>("position").unwrap_or(0),
+                r.get("aggregate_id"),
+                r.get("sequence"),
+            )
+        })
+        .collect()
+}
+
+async fn adopting_a_plain_store_numbers_chains_and_projects_every_event(db: common::TestDb) {
+    db.plain_cqrs_es_store(history()).await;
+
+    let report = Store::adopt(&db.url).await.unwrap();
+    assert_eq!((report.events, report.complaints), (5, 2), "{report:?}");
+    assert_eq!(report.left_as_they_were, vec!["snapshots".to_owned()]);
+
+    // Positions follow the instants the events record; each complaint keeps its order.
+    assert_eq!(
+        positions(&db).await,
+        vec![
+            (1, "ADU-B".to_owned(), 1),
+            (2, "ADU-A".to_owned(), 1),
+            (3, "ADU-B".to_owned(), 2),
+            (4, "ADU-A".to_owned(), 2),
+            (5, "ADU-B".to_owned(), 3),
+        ]
+    );
+
+    let store = db.open().await;
+    let report = store.verify(None, None, |_| {}).await.unwrap();
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(report.events, 5);
+    assert_eq!(
+        store.projector().catch_up().await.unwrap(),
+        10,
+        "5 events, 2 projections"
+    );
+    for id in ["ADU-A", "ADU-B"] {
+        let view = store.views().detail(id).await.unwrap().expect("projected");
+        assert_eq!(view.state, common::replayed(&store, id).await);
+    }
+    assert_eq!(
+        store
+            .views()
+            .detail("ADU-B")
+            .await
+            .unwrap()
+            .unwrap()
+            .summary
+            .status,
+        "reviewed"
+    );
+    let rebuilt = store
+        .projector()
+        .rebuild("complaints", |_| {})
+        .await
+        .unwrap();
+    assert_eq!(rebuilt, 5);
+
+    // The engine carries on where the old program stopped: the chain links on.
+    store
+        .engine()
+        .execute(
+            "ADU-A",
+            cmd(
+                "a3",
+                liaison("DISHUB"),
+                wib("2026-12-01 10:00"),
+                C::Review(complete_review()),
+            ),
+            None,
+        )
+        .await
+        .unwrap();
+    let report = store.verify(None, None, |_| {}).await.unwrap();
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(report.events, 6);
+    store.close().await;
+
+    // Adopting twice is refused: it is ours now.
+    let schema = db.schema().await;
+    let err = Store::adopt(&db.url).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotAdoptable { .. }), "{err}");
+    assert_eq!(db.schema().await, schema);
+}
+both!(
+    adopt_plain_store,
+    adopting_a_plain_store_numbers_chains_and_projects_every_event
+);
+
+async fn adopt_refuses_what_it_cannot_bring_over_and_changes_nothing(db: common::TestDb) {
+    db.plain_cqrs_es_store(history()).await;
+    let json = db.json_param(1);
+    let mut raw = db.raw().await;
+    sqlx::query(&format!(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+         VALUES ('Customer', 'C-1', 1, 'NameAdded', '1.0', {json}, {json})"
+    ))
+    .bind("{}")
+    .execute(&mut raw)
+    .await
+    .unwrap();
+    raw.close().await.unwrap();
+    let schema = db.schema().await;
+    let bytes = files(&db);
+    let err = Store::adopt(&db.url).await.unwrap_err();
+    match &err {
+        StoreError::NotAdoptable { reason, .. } => {
+            assert!(reason.contains("Customer"), "{reason}")
+        }
+        other => panic!("{other}"),
+    }
+    assert_eq!(db.schema().await, schema);
+    assert_eq!(files(&db), bytes);
+    assert_eq!(rows(&db).await.len(), 6);
+}
+both!(
+    adopt_refuses_other_aggregates,
+    adopt_refuses_what_it_cannot_bring_over_and_changes_nothing
+);
+
+async fn adopt_names_an_event_it_cannot_read(db: common::TestDb) {
+    db.plain_cqrs_es_store(history()).await;
+    let json = db.json_param(1);
+    let mut raw = db.raw().await;
+    sqlx::query(&format!(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+         VALUES ('complaint', 'ADU-A', 3, 'Reviewed', '1', {json}, {json})"
+    ))
+    .bind(r#"{"nonsense": true}"#)
+    .execute(&mut raw)
+    .await
+    .unwrap();
+    raw.close().await.unwrap();
+    let schema = db.schema().await;
+    let err = Store::adopt(&db.url).await.unwrap_err();
+    match &err {
+        StoreError::NotAdoptable { reason, .. } => {
+            assert!(reason.contains("ADU-A sequence 3"), "{reason}")
+        }
+        other => panic!("{other}"),
+    }
+    assert_eq!(db.schema().await, schema);
+}
+both!(adopt_unreadable_event, adopt_names_an_event_it_cannot_read);
+
+async fn an_adopt_that_fails_midway_leaves_the_store_as_it_was(db: common::TestDb) {
+    db.plain_cqrs_es_store(history()).await;
+    // A table of the old program's own with a name our first migration needs.
+    db.create_foreign("CREATE TABLE settings (name text PRIMARY KEY)")
+        .await;
+    let schema = db.schema().await;
+    let before = rows(&db).await;
+    let bytes = files(&db);
+    let err = Store::adopt(&db.url).await.unwrap_err();
+    assert!(matches!(err, StoreError::Migration(_)), "{err}");
+    assert_eq!(
+        db.schema().await,
+        schema,
+        "renames, tables and marker rolled back"
+    );
+    assert_eq!(rows(&db).await, before);
+    assert_eq!(files(&db), bytes, "the file is as it was, byte for byte");
+    // And the plain store still works for the program that wrote it.
+    let err = Store::open(&db.url, ComplaintServices::builtin())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::ForeignDatabase { .. }), "{err}");
+}
+both!(
+    adopt_fails_midway,
+    an_adopt_that_fails_midway_leaves_the_store_as_it_was
+);
+
+async fn adopt_refuses_a_database_that_is_not_a_plain_store(db: common::TestDb) {
+    // Nothing there (no file, or an empty database): nothing to adopt, nothing created.
+    let err = Store::adopt(&db.url).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotAdoptable { .. }), "{err}");
+    if let Some(path) = db.sqlite_path() {
+        assert!(!path.exists(), "adopt created {}", path.display());
+    }
+    // Another program's: refused as `open` refuses it.
+    db.create_foreign("CREATE TABLE events (id integer PRIMARY KEY)")
+        .await;
+    let schema = db.schema().await;
+    let err = Store::adopt(&db.url).await.unwrap_err();
+    assert!(matches!(err, StoreError::ForeignDatabase { .. }), "{err}");
+    assert_eq!(db.schema().await, schema);
+}
+both!(
+    adopt_not_a_plain_store,
+    adopt_refuses_a_database_that_is_not_a_plain_store
+);

@@ -1,0 +1,343 @@
+//! Opening a database read-only, as an auditor opens a copy: no file created, no
+//! migration, no write of any kind; every write refused with a typed error.
+
+use workflow_store::{both, testing as common};
+
+use std::time::Duration;
+
+use sqlx::{Connection, Executor, Row};
+use workflow_core::complaint::command::ComplaintCommand as C;
+use workflow_core::fixtures::*;
+use workflow_core::ComplaintServices;
+use workflow_store::audit::ExportFormat;
+use workflow_store::views::BoardStatus;
+use workflow_store::{Store, StoreError};
+
+/// Four complaints at different steps; the views are brought up to date or not.
+async fn seed(store: &Store) {
+    let steps = vec![
+        (
+            "ADU-1",
+            "2026-11-30 08:00",
+            upp(),
+            C::Register(registration()),
+        ),
+        (
+            "ADU-2",
+            "2026-11-30 08:10",
+            upp(),
+            C::Register(registration()),
+        ),
+        (
+            "ADU-3",
+            "2026-11-30 08:20",
+            upp(),
+            C::Register(registration()),
+        ),
+        (
+            "ADU-4",
+            "2026-12-01 08:20",
+            upp(),
+            C::Register(registration()),
+        ),
+        (
+            "ADU-1",
+            "2026-11-30 09:00",
+            upp(),
+            C::Dispose(disposition("PUPR")),
+        ),
+        (
+            "ADU-2",
+            "2026-11-30 09:00",
+            upp(),
+            C::Dispose(disposition("DISHUB")),
+        ),
+        (
+            "ADU-1",
+            "2026-12-01 09:00",
+            liaison("PUPR"),
+            C::Review(complete_review()),
+        ),
+        (
+            "ADU-2",
+            "2026-12-01 09:00",
+            liaison("DISHUB"),
+            C::Review(incomplete_review()),
+        ),
+        (
+            "ADU-2",
+            "2026-12-02 09:00",
+            liaison("DISHUB"),
+            C::RequestInformation(information_request()),
+        ),
+    ];
+    for (i, (id, at, actor, command)) in steps.into_iter().enumerate() {
+        store
+            .engine()
+            .execute(id, cmd(&format!("c{i}"), actor, wib(at), command), None)
+            .await
+            .unwrap();
+    }
+}
+
+fn instants() -> Vec<chrono::DateTime<chrono::Utc>> {
+    ["2026-12-01 12:00", "2026-12-03 12:00", "2026-12-20 12:00"]
+        .iter()
+        .map(|s| wib(s))
+        .collect()
+}
+
+/// The SLA board as the views give it once they are current, at several instants.
+async fn boards_from_views(store: &Store) -> Vec<String> {
+    store.projector().catch_up().await.unwrap();
+    let mut out = Vec::new();
+    for now in instants() {
+        for status in [
+            None,
+            Some(BoardStatus::Breached),
+            Some(BoardStatus::AtRisk),
+            Some(BoardStatus::OnTrack),
+            Some(BoardStatus::Paused),
+        ] {
+            for agency in [None, Some("PUPR")] {
+                let board = store.views().sla_board(now, status, agency).await.unwrap();
+                out.push(format!("{now} {status:?} {agency:?}: {board:?}"));
+            }
+        }
+    }
+    out
+}
+
+async fn boards(store: &Store) -> Vec<String> {
+    let mut out = Vec::new();
+    for now in instants() {
+        for status in [
+            None,
+            Some(BoardStatus::Breached),
+            Some(BoardStatus::AtRisk),
+            Some(BoardStatus::OnTrack),
+            Some(BoardStatus::Paused),
+        ] {
+            for agency in [None, Some("PUPR")] {
+                let board = store.sla_board(now, status, agency).await.unwrap();
+                out.push(format!("{now} {status:?} {agency:?}: {board:?}"));
+            }
+        }
+    }
+    out
+}
+
+async fn a_read_only_store_reads_everything_and_writes_nothing(db: common::TestDb) {
+    let expected_board;
+    {
+        let store = db.open().await;
+        seed(&store).await;
+        // The views are never brought up to date here: the copy's views lag its log.
+        expected_board = {
+            let other = common::TestDb::new(db.backend, "read_only_reference").await;
+            let reference = other.open().await;
+            seed(&reference).await;
+            let b = boards_from_views(&reference).await;
+            reference.close().await;
+            b
+        };
+        store.close().await;
+    }
+    assert!(
+        expected_board
+            .iter()
+            .filter(|b| !b.ends_with(": []"))
+            .count()
+            >= 10,
+        "the boards compared hold duties: {expected_board:#?}"
+    );
+    let schema = db.schema().await;
+    let bytes = db.sqlite_path().map(|p| std::fs::read(p).unwrap());
+
+    let store = Store::open_read_only(&db.url, ComplaintServices::builtin())
+        .await
+        .unwrap();
+    let report = store.verify(None, None, |_| {}).await.unwrap();
+    assert!(report.ok() && report.events == 9, "{report:?}");
+    let mut out = Vec::new();
+    assert_eq!(
+        store
+            .export(None, ExportFormat::Jsonl, &mut out, |_| {})
+            .await
+            .unwrap(),
+        9
+    );
+    let history = store
+        .history("ADU-1", wib("2026-12-01 10:00"))
+        .await
+        .unwrap();
+    assert_eq!(history.events.len(), 3);
+    // The views were never brought up to date: the board comes from the log, and is
+    // the one the views give once current.
+    assert_eq!(boards(&store).await, expected_board);
+
+    // Every write is refused with a typed error.
+    let command = cmd(
+        "late",
+        liaison("DISHUB"),
+        wib("2026-12-03 09:00"),
+        C::ProvideInformation(information_reply()),
+    );
+    let refused = [
+        store
+            .engine()
+            .execute("ADU-2", command, None)
+            .await
+            .map(|_| ()),
+        store.projector().catch_up().await.map(|_| ()),
+        store.sla_tick(wib("2026-12-20 12:00")).await.map(|_| ()),
+        store.recompute_deadlines().await.map(|_| ()),
+        store
+            .create_token(&upp(), wib("2026-12-03 09:00"))
+            .await
+            .map(|_| ()),
+    ];
+    for result in refused {
+        assert!(matches!(result, Err(StoreError::ReadOnly(_))), "{result:?}");
+    }
+    store.close().await;
+
+    assert_eq!(db.schema().await, schema);
+    if let Some(bytes) = bytes {
+        assert_eq!(
+            std::fs::read(db.sqlite_path().unwrap()).unwrap(),
+            bytes,
+            "not a byte of the database file changed"
+        );
+    }
+}
+both!(
+    read_only_store,
+    a_read_only_store_reads_everything_and_writes_nothing
+);
+
+async fn the_board_comes_from_the_views_when_they_are_current(db: common::TestDb) {
+    let store = db.open().await;
+    seed(&store).await;
+    let expected = boards_from_views(&store).await;
+    store.close().await;
+    let store = Store::open_read_only(&db.url, ComplaintServices::builtin())
+        .await
+        .unwrap();
+    assert_eq!(boards(&store).await, expected);
+    store.close().await;
+}
+both!(
+    board_from_views,
+    the_board_comes_from_the_views_when_they_are_current
+);
+
+#[tokio::test]
+async fn a_read_only_open_of_a_missing_file_creates_nothing_and_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("typo.db");
+    let err = Store::open_read_only(
+        &format!("sqlite://{}", path.display()),
+        ComplaintServices::builtin(),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
+    assert!(err.to_string().contains("typo.db"), "{err}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+async fn a_database_that_needs_migrating_is_refused_read_only(db: common::TestDb) {
+    db.open().await.close().await;
+    let mut raw = db.raw().await;
+    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = 20261128000006")
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    raw.close().await.unwrap();
+    let schema = db.schema().await;
+    let err = Store::open_read_only(&db.url, ComplaintServices::builtin())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::ReadOnly(_)), "{err}");
+    assert!(err.to_string().contains("aduan migrate"), "{err}");
+    assert_eq!(db.schema().await, schema);
+}
+both!(
+    needs_migrating,
+    a_database_that_needs_migrating_is_refused_read_only
+);
+
+async fn a_database_without_the_marker_is_refused_read_only(db: common::TestDb) {
+    // Made by an earlier version: migrate it first.
+    db.open().await.close().await;
+    let mut raw = db.raw().await;
+    let unmark = match db.backend {
+        common::Backend::Sqlite => "PRAGMA application_id = 0",
+        common::Backend::Postgres => "DROP TABLE aduan_identity",
+    };
+    raw.execute(unmark).await.unwrap();
+    raw.close().await.unwrap();
+    let schema = db.schema().await;
+    let err = Store::open_read_only(&db.url, ComplaintServices::builtin())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("aduan migrate"), "{err}");
+    assert_eq!(db.schema().await, schema);
+}
+both!(
+    unmarked_read_only,
+    a_database_without_the_marker_is_refused_read_only
+);
+
+async fn another_programs_database_and_an_empty_one_are_refused_read_only(db: common::TestDb) {
+    db.create_foreign("CREATE TABLE users (name text PRIMARY KEY)")
+        .await;
+    let err = Store::open_read_only(&db.url, ComplaintServices::builtin())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::ForeignDatabase { .. }), "{err}");
+    let empty = common::TestDb::new(db.backend, "read_only_empty").await;
+    empty.create_foreign("SELECT 1").await;
+    let err = Store::open_read_only(&empty.url, ComplaintServices::builtin())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::ForeignDatabase { .. }), "{err}");
+    assert!(empty
+        .schema()
+        .await
+        .iter()
+        .all(|s| s.starts_with("application_id")));
+}
+both!(
+    foreign_read_only,
+    another_programs_database_and_an_empty_one_are_refused_read_only
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_only_postgres_sessions_cannot_write() {
+    let db = common::TestDb::new(common::Backend::Postgres, "read_only_session").await;
+    db.open().await.close().await;
+    let store = Store::open_read_only(&db.url, ComplaintServices::builtin())
+        .await
+        .unwrap();
+    let mut conn = store.pool_for_tests().acquire().await.unwrap();
+    let on: String = sqlx::query("SHOW default_transaction_read_only")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(on, "on");
+    let err = conn
+        .execute("INSERT INTO settings (key, value) VALUES ('x', 'y')")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(StoreError::from(err), StoreError::Unavailable(_)),
+        "a write by hand is refused by the server"
+    );
+    drop(conn);
+    tokio::time::timeout(Duration::from_secs(30), store.close())
+        .await
+        .unwrap();
+}
