@@ -355,6 +355,7 @@ impl Projector {
     /// still cannot be read, nothing changes and the error names it. Returns how many
     /// projections took it back.
     pub async fn resume(&self, complaint_id: &str) -> Result<usize, StoreError> {
+        self.db().writable("resuming a parked complaint")?;
         let db = self.db();
         let mut resumed = 0;
         for p in &self.projections {

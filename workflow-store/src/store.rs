@@ -319,6 +319,7 @@ impl Store {
     /// A small real write (one settings row, in a write transaction): proves that the
     /// database takes writes now. Recorded in [`Store::health`].
     pub async fn probe_write(&self) -> Result<(), StoreError> {
+        self.log.db().writable("a probe write")?;
         let result = async {
             let db = self.log.db();
             let mut tx = db.any.begin_with(db.begin_write()).await?;

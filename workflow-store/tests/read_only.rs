@@ -196,6 +196,8 @@ async fn a_read_only_store_reads_everything_and_writes_nothing(db: common::TestD
             .create_token(&upp(), wib("2026-12-03 09:00"))
             .await
             .map(|_| ()),
+        store.probe_write().await,
+        store.projector().resume("ADU-1").await.map(|_| ()),
     ];
     for result in refused {
         assert!(matches!(result, Err(StoreError::ReadOnly(_))), "{result:?}");
