@@ -406,8 +406,8 @@ async fn adopt(
 async fn token(store: &Store, action: TokenAction, json: bool) -> anyhow::Result<()> {
     match action {
         TokenAction::Create { user, role, agency } => {
-            if user.trim().is_empty() {
-                anyhow::bail!("--user must not be empty");
+            if user.trim().is_empty() || user.contains(':') {
+                anyhow::bail!("--user must not be empty or contain `:`");
             }
             let actor = match (role.is_agency_scoped(), agency) {
                 (true, Some(agency)) => Actor::of_agency(user, role, agency),

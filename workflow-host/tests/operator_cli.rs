@@ -84,3 +84,18 @@ async fn status_reports_a_parked_complaint_and_resume_needs_a_fix() {
     let unknown = aduan(dir.path(), &url, &["resume", "ADU-2"]);
     assert!(!unknown.status.success(), "ADU-2 is not parked");
 }
+
+/// User names carry no `:` (command ids are `user:key`): a token for one is refused.
+#[test]
+fn a_token_for_a_user_name_with_a_colon_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("aduan.db").display());
+    let out = aduan(
+        dir.path(),
+        &url,
+        &["token", "create", "--user", "sari:upp", "--role", "upp"],
+    );
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty(), "no token printed");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`:`"));
+}
