@@ -142,3 +142,10 @@ impl Actor {
         Self::new("system", Role::System)
     }
 }
+
+/// Whether a user name may be used: not empty, no `:` (command ids made from a user and
+/// an idempotency key are `user:key`), and not a prefix of the ids the engine gives its
+/// own commands (`sla-breach:…`, `auto-close:…`), which a user's ids must never equal.
+pub fn is_valid_user_name(name: &str) -> bool {
+    !name.trim().is_empty() && !name.contains(':') && !matches!(name, "sla-breach" | "auto-close")
+}

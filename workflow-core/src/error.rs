@@ -98,9 +98,9 @@ pub enum DomainError {
         /// The date given.
         reported_at: chrono::DateTime<chrono::Utc>,
     },
-    /// A user name is empty or contains `:` (which separates a user from an
-    /// idempotency key in command ids).
-    #[error("a user name must not be empty or contain `:`")]
+    /// A user name is empty, contains `:` (which separates a user from an idempotency
+    /// key in command ids) or is one of the engine's own command-id prefixes.
+    #[error("a user name must not be empty, contain `:`, or be `sla-breach` or `auto-close`")]
     UserNameInvalid,
     /// SOP step 2: "kalau tidak lengkap dan tidak jelas tidak ditanggapi": only a
     /// complaint found both incomplete and unclear is not followed up.

@@ -925,6 +925,18 @@ async fn a_user_name_with_a_colon_is_refused() {
         ))
         .await
         .then_expect_error(DomainError::UserNameInvalid);
+    // Nor may a user carry the name of the engine's own command ids (`sla-breach:…`).
+    let mut actor = upp();
+    actor.user = workflow_core::UserId("sla-breach".into());
+    given_no_events()
+        .when_async(cmd(
+            "r1",
+            actor,
+            wib("2026-11-30 09:00"),
+            C::Register(registration()),
+        ))
+        .await
+        .then_expect_error(DomainError::UserNameInvalid);
 }
 
 /// The retry check the executor runs on a seen id: same user, role and command.

@@ -406,8 +406,10 @@ async fn adopt(
 async fn token(store: &Store, action: TokenAction, json: bool) -> anyhow::Result<()> {
     match action {
         TokenAction::Create { user, role, agency } => {
-            if user.trim().is_empty() || user.contains(':') {
-                anyhow::bail!("--user must not be empty or contain `:`");
+            if !workflow_core::actor::is_valid_user_name(&user) {
+                anyhow::bail!(
+                    "--user must not be empty, contain `:`, or be `sla-breach` or `auto-close`"
+                );
             }
             let actor = match (role.is_agency_scoped(), agency) {
                 (true, Some(agency)) => Actor::of_agency(user, role, agency),

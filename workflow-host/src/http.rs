@@ -270,9 +270,14 @@ async fn command(
 ) -> Result<Response, ApiError> {
     valid_id(complaint_id)?;
     let key = idempotency_key(headers)?;
+    // The request's fingerprint names the complaint too: the same key and body sent to
+    // another complaint is another request, refused as a reused key, never answered
+    // with the first complaint's result.
     let fingerprint = {
         let mut h = Sha256::new();
         h.update(path.as_bytes());
+        h.update(b"\n");
+        h.update(complaint_id.as_bytes());
         h.update(b"\n");
         h.update(body);
         workflow_store::chain::hex(&h.finalize())

@@ -1235,3 +1235,48 @@ async fn step_two_asks_complete_and_clear_and_rejects_only_both_no() {
     let last = detail.last_review().unwrap();
     assert_eq!((last.complete, last.clear), (false, true));
 }
+
+/// The same Idempotency-Key and body sent to another complaint is another request: it
+/// is refused as a reused key (422), never answered with the first complaint's result
+/// while the second is left untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_reused_on_another_complaint_is_refused_not_answered_from_the_first() {
+    let t = TestApp::new(now()).await;
+    for id in ["ADU-A", "ADU-C"] {
+        t.given(id, vec![(fx::upp(), C::Register(fx::registration()))])
+            .await;
+    }
+    let body = json!({"agency": "PUPR", "liaison_officer": "andi"});
+    let first = t
+        .call(
+            Method::POST,
+            "/api/v1/complaints/ADU-A/dispose",
+            "upp",
+            Some(body.clone()),
+            Some("k-9"),
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    let other = t
+        .call(
+            Method::POST,
+            "/api/v1/complaints/ADU-C/dispose",
+            "upp",
+            Some(body),
+            Some("k-9"),
+        )
+        .await;
+    assert_eq!(
+        other.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        other.text
+    );
+    assert_eq!(other.json()["rule"], "http.idempotency_key_reused");
+    let c = t.store.engine().load("ADU-C").await.unwrap();
+    assert_eq!(
+        c.status(),
+        workflow_core::Status::Received,
+        "ADU-C was not touched"
+    );
+}

@@ -151,12 +151,18 @@ pub(crate) fn is_unavailable_code(code: Option<&str>) -> bool {
     let Some(code) = code else { return false };
     // SQLSTATEs have five characters; SQLite's extended codes at most four digits.
     if let (true, Ok(n)) = (code.len() < 5, code.parse::<u32>()) {
-        return matches!(n & 0xff, 5 | 6 | 8 | 10 | 13 | 14 | 15);
+        // SQLITE_IOERR_DATA (8202) and SQLITE_IOERR_CORRUPTFS (8458) report corruption,
+        // not a passing fault.
+        return matches!(n & 0xff, 5 | 6 | 8 | 10 | 13 | 14 | 15) && !matches!(n, 8202 | 8458);
     }
-    matches!(code, "55P03" | "25006" | "25P03" | "3D000")
-        || ["08", "53", "57", "58", "28"]
-            .iter()
-            .any(|class| code.starts_with(class))
+    // 40001 serialization failure and 40P01 deadlock: the transaction was rolled back;
+    // the same request again may go through.
+    matches!(
+        code,
+        "55P03" | "25006" | "25P03" | "3D000" | "40001" | "40P01"
+    ) || ["08", "53", "57", "58", "28"]
+        .iter()
+        .any(|class| code.starts_with(class))
 }
 
 #[cfg(test)]
@@ -167,13 +173,13 @@ mod tests {
     fn transient_codes_are_unavailable_and_defects_are_not() {
         for code in [
             "5", "6", "8", "10", "13", "14", "778", "1034", "3338", "517", "57P01", "57014",
-            "53100", "08006", "55P03", "25P03", "58030",
+            "53100", "08006", "55P03", "25P03", "58030", "40001", "40P01",
         ] {
             assert!(is_unavailable_code(Some(code)), "{code}");
         }
         // Constraint violations, corruption and syntax errors are defects or conflicts.
         for code in [
-            "1555", "2067", "19", "11", "1", "23505", "42601", "22P02", "40001",
+            "1555", "2067", "19", "11", "1", "23505", "42601", "22P02", "8202", "8458",
         ] {
             assert!(!is_unavailable_code(Some(code)), "{code}");
         }

@@ -249,6 +249,17 @@ impl Projector {
             Ok(e) => e.position,
             Err(u) => u.position,
         }) else {
+            // Nothing to read: the projection is current. End the transaction here (a
+            // dropped one is rolled back later by the driver, and the pool would close
+            // the connection as still inside it), and clear an error left by an earlier
+            // failed batch, so that it is not taken for a stall.
+            sqlx::query(
+                "UPDATE projection_checkpoints SET last_error = NULL, last_error_at = NULL WHERE name = $1 AND last_error IS NOT NULL",
+            )
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
             return Ok(0);
         };
         // An unreadable event parks its complaint: this projection skips the complaint's
@@ -370,6 +381,7 @@ impl Projector {
             .fetch_optional(&mut *tx)
             .await?;
             if parked.is_none() {
+                tx.rollback().await?;
                 continue;
             }
             let events = self

@@ -299,13 +299,20 @@ impl Store {
             ..TickReport::default()
         };
         for id in ids {
-            match self.engine.sweep(&id, now).await {
-                Ok(outcome) => {
+            // A sweep that panics (a row the event-sourcing crate cannot even read as
+            // JSON) is this complaint's failure, not the monitor's end.
+            let sweep = std::panic::AssertUnwindSafe(self.engine.sweep(&id, now));
+            match futures::FutureExt::catch_unwind(sweep).await {
+                Ok(Ok(outcome)) => {
                     report.breaches_recorded += outcome.breaches_recorded.len();
                     report.closed += usize::from(outcome.closed);
                 }
-                Err(e @ (StoreError::Unavailable(_) | StoreError::Backend(_))) => return Err(e),
-                Err(e) => report.failed.push((id, e.to_string())),
+                // The database itself is unavailable: every other sweep would fail too.
+                Ok(Err(e @ StoreError::Unavailable(_))) => return Err(e),
+                Ok(Err(e)) => report.failed.push((id, e.to_string())),
+                Err(_) => report
+                    .failed
+                    .push((id, "reading the complaint's events panicked".to_owned())),
             }
         }
         Ok(report)
@@ -434,11 +441,25 @@ impl Store {
         }
         if let Some(age) = policy.max_tick_age {
             let starting = self.opened.elapsed() <= age;
-            let (ok, detail) = match (&health.last_tick_error, health.last_tick_at) {
-                (Some(e), _) => (false, format!("the last tick failed: {}", e.message)),
-                (None, at) if fresh(at, age) => (true, "ticked recently".to_owned()),
-                (None, None) if starting => (true, "starting".to_owned()),
-                (None, _) => (
+            // One failed tick is retried at the next interval: the monitor is stalled only
+            // when no tick completed within the allowed age (every host ticks against the
+            // same database, so one blip must not take them all out of service).
+            let (ok, detail) = match (health.last_tick_at, &health.last_tick_error) {
+                (at, None) if fresh(at, age) => (true, "ticked recently".to_owned()),
+                (at, Some(e)) if fresh(at, age) => (
+                    true,
+                    format!("ticked recently; the last tick failed: {}", e.message),
+                ),
+                (None, _) if starting => (true, "starting".to_owned()),
+                (_, Some(e)) => (
+                    false,
+                    format!(
+                        "no tick completed in the last {} s; the last failed: {}",
+                        age.as_secs(),
+                        e.message
+                    ),
+                ),
+                (_, None) => (
                     false,
                     format!("no tick completed in the last {} s", age.as_secs()),
                 ),

@@ -59,7 +59,7 @@ impl Complaint {
     /// that refuses it. A command id already seen yields no events (an idempotent retry).
     pub fn decide(&self, envelope: &CommandEnvelope, services: &ComplaintServices) -> Decision {
         let CommandEnvelope { actor, command, .. } = envelope;
-        if actor.user.0.trim().is_empty() || actor.user.0.contains(':') {
+        if !crate::actor::is_valid_user_name(&actor.user.0) {
             return Err(DomainError::UserNameInvalid);
         }
         let registering = matches!(command, ComplaintCommand::Register(_));
