@@ -103,6 +103,58 @@ impl Status {
     }
 }
 
+impl Status {
+    /// The status LAPOR!-SP4N shows for a complaint in this state, so that figures
+    /// reconcile with the national dashboard.
+    pub fn lapor_status(self) -> LaporStatus {
+        match self {
+            Status::New | Status::Received | Status::Returned => LaporStatus::Verification,
+            Status::Disposed => LaporStatus::Disposed,
+            Status::Reviewed
+            | Status::AwaitingInformation
+            | Status::InformationProvided
+            | Status::Clarified
+            | Status::FieldVerified
+            | Status::BaIssued => LaporStatus::InFollowUp,
+            Status::Responded => LaporStatus::AwaitingFeedback,
+            Status::Closed => LaporStatus::Finished,
+            Status::Rejected => LaporStatus::Archived,
+        }
+    }
+}
+
+/// A complaint's status as LAPOR!-SP4N names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LaporStatus {
+    /// Verified by the admin (UPP): registered, or back for re-disposition.
+    Verification,
+    /// Disposed (or forwarded) to the agency.
+    Disposed,
+    /// The agency is following it up (review, clarification, field visit, BA).
+    InFollowUp,
+    /// Answered; the complainant's feedback is awaited.
+    AwaitingFeedback,
+    /// Finished (closed).
+    Finished,
+    /// Archived: not followed up.
+    Archived,
+}
+
+impl LaporStatus {
+    /// The stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LaporStatus::Verification => "verification",
+            LaporStatus::Disposed => "disposed",
+            LaporStatus::InFollowUp => "in_follow_up",
+            LaporStatus::AwaitingFeedback => "awaiting_feedback",
+            LaporStatus::Finished => "finished",
+            LaporStatus::Archived => "archived",
+        }
+    }
+}
+
 impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -993,3 +993,37 @@ async fn a_report_dated_after_its_registration_or_before_2000_is_refused() {
         .await
         .then_expect_events(vec![event("r1", upp(), now, E::Received(same_instant))]);
 }
+
+// --- LAPOR!-SP4N statuses ----------------------------------------------------------
+
+/// Each status maps to the one LAPOR!-SP4N shows, so that figures reconcile: verification
+/// (received, returned), disposed, in follow-up (review to BA), awaiting feedback
+/// (responded), finished (closed), archived (rejected).
+#[test]
+fn every_status_has_the_lapor_status_the_national_dashboard_shows() {
+    use workflow_core::LaporStatus as L;
+    let expected = [
+        (Status::New, L::Verification),
+        (Status::Received, L::Verification),
+        (Status::Disposed, L::Disposed),
+        (Status::Returned, L::Verification),
+        (Status::Reviewed, L::InFollowUp),
+        (Status::AwaitingInformation, L::InFollowUp),
+        (Status::InformationProvided, L::InFollowUp),
+        (Status::Rejected, L::Archived),
+        (Status::Clarified, L::InFollowUp),
+        (Status::FieldVerified, L::InFollowUp),
+        (Status::BaIssued, L::InFollowUp),
+        (Status::Responded, L::AwaitingFeedback),
+        (Status::Closed, L::Finished),
+    ];
+    assert_eq!(expected.map(|(s, _)| s), Status::ALL);
+    for (status, lapor) in expected {
+        assert_eq!(status.lapor_status(), lapor, "{status}");
+    }
+    assert_eq!(
+        serde_json::to_value(L::InFollowUp).unwrap(),
+        serde_json::json!("in_follow_up")
+    );
+    assert_eq!(L::AwaitingFeedback.as_str(), "awaiting_feedback");
+}

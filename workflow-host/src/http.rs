@@ -638,6 +638,7 @@ async fn detail(
         "complaint_id": id,
         "summary": summary,
         "status": complaint.status(),
+        "lapor_status": complaint.status().lapor_status(),
         "registration": complaint.registration(),
         "disposition": complaint.disposition(),
         "review": complaint.last_review(),

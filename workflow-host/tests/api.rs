@@ -1280,3 +1280,20 @@ async fn a_key_reused_on_another_complaint_is_refused_not_answered_from_the_firs
         "ADU-C was not touched"
     );
 }
+
+/// Views carry the LAPOR!-SP4N status beside the engine's own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn views_carry_the_lapor_status() {
+    let t = TestApp::new(now()).await;
+    t.given("ADU-1", disposed("PUPR")).await;
+    let detail = t
+        .call(Method::GET, "/api/v1/complaints/ADU-1", "upp", None, None)
+        .await;
+    assert_eq!(detail.status, StatusCode::OK, "{}", detail.text);
+    assert_eq!(detail.json()["lapor_status"], "disposed");
+    assert_eq!(detail.json()["summary"]["lapor_status"], "disposed");
+    let list = t
+        .call(Method::GET, "/api/v1/complaints", "upp", None, None)
+        .await;
+    assert_eq!(list.json()["items"][0]["lapor_status"], "disposed");
+}

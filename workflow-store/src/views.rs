@@ -46,6 +46,8 @@ pub struct ComplaintSummary {
     pub category: String,
     /// Current state.
     pub status: String,
+    /// The status LAPOR!-SP4N shows for it.
+    pub lapor_status: String,
     /// Agency holding it.
     pub agency: Option<String>,
     /// Its liaison officer.
@@ -234,6 +236,11 @@ fn summary(row: &AnyRow) -> Result<ComplaintSummary, StoreError> {
         lapor_id: row.try_get("lapor_id")?,
         title: row.try_get("title")?,
         category: row.try_get("category")?,
+        lapor_status: row
+            .try_get::<String, _>("status")?
+            .parse::<workflow_core::Status>()
+            .map(|s| s.lapor_status().as_str().to_owned())
+            .unwrap_or_default(),
         status: row.try_get("status")?,
         agency: row.try_get("agency")?,
         liaison_officer: row.try_get("liaison_officer")?,
