@@ -117,10 +117,15 @@ impl HolidayTable {
     }
 
     /// Parses a table in the shipped CSV form. Lines starting with `#` and blank lines
-    /// are ignored; the first other line must be the header.
+    /// are ignored; the first other line must be the header. A file saved from a
+    /// spreadsheet is read too: a leading byte-order mark is skipped, lines may end in
+    /// CR LF, and the separator may be `;` (as spreadsheets in an Indonesian locale
+    /// save it) when the header uses it.
     pub fn parse(text: &str) -> Result<Self, CalendarError> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut entries = BTreeMap::new();
         let mut header_seen = false;
+        let mut separator = ',';
         for (index, raw) in text.lines().enumerate() {
             let line_no = index + 1;
             let line = raw.trim_end_matches('\r');
@@ -128,7 +133,10 @@ impl HolidayTable {
                 continue;
             }
             if !header_seen {
-                if line.trim() != HEADER {
+                let header = line.trim();
+                if header == HEADER.replace(',', ";") {
+                    separator = ';';
+                } else if header != HEADER {
                     return Err(CalendarError::BadHeader {
                         found: line.to_owned(),
                     });
@@ -136,10 +144,17 @@ impl HolidayTable {
                 header_seen = true;
                 continue;
             }
-            let fields = split_csv_line(line).map_err(|reason| CalendarError::BadLine {
-                line: line_no,
-                reason,
-            })?;
+            if line.contains('\r') {
+                return Err(CalendarError::BadLine {
+                    line: line_no,
+                    reason: "a carriage return inside the line".into(),
+                });
+            }
+            let fields =
+                split_separated(line, separator).map_err(|reason| CalendarError::BadLine {
+                    line: line_no,
+                    reason,
+                })?;
             let [date, kind, name_id, name_en, source]: [String; 5] =
                 fields
                     .try_into()
@@ -228,6 +243,11 @@ impl HolidayTable {
 
 /// Splits one line of RFC 4180 CSV into fields (`"` quotes, `""` inside quotes).
 pub fn split_csv_line(line: &str) -> Result<Vec<String>, String> {
+    split_separated(line, ',')
+}
+
+/// [`split_csv_line`] with another separator (`;` from spreadsheets).
+fn split_separated(line: &str, separator: char) -> Result<Vec<String>, String> {
     let mut fields = Vec::new();
     let mut field = String::new();
     let mut chars = line.chars().peekable();
@@ -240,7 +260,7 @@ pub fn split_csv_line(line: &str) -> Result<Vec<String>, String> {
             }
             (true, '"') => quoted = false,
             (false, '"') if field.is_empty() => quoted = true,
-            (false, ',') => fields.push(std::mem::take(&mut field)),
+            (false, c) if c == separator => fields.push(std::mem::take(&mut field)),
             (_, c) => field.push(c),
         }
     }
@@ -463,6 +483,44 @@ mod tests {
             .all(|e| !e.source.is_empty() && !e.name_id.is_empty()));
         let eid = table.get(d("2025-03-31")).unwrap();
         assert_eq!(eid.kind, DayKind::LiburNasional);
+        // No carriage return anywhere, and each row cites where it comes from: the 2024
+        // election day a Keppres, the 2027 rows a projection until their decree.
+        assert!(!BUILTIN_HOLIDAYS_CSV.contains('\r'));
+        assert_eq!(
+            table.get(d("2024-02-14")).unwrap().source,
+            "Keppres 10/2024"
+        );
+        assert!(table
+            .entries()
+            .filter(|e| e.date.year() == 2027)
+            .all(|e| e.source.starts_with("proyeksi")));
+    }
+
+    #[test]
+    fn an_amendment_saved_from_a_spreadsheet_is_read_or_refused_clearly() {
+        // Byte-order mark, `;` separators, CR LF line ends: read.
+        let spreadsheet = "\u{feff}date;kind;name_id;name_en;source\r\n\
+                           2026-12-22;cuti_bersama;Cuti Bersama Tambahan;Extra joint leave;SKB perubahan\r\n";
+        let table = HolidayTable::parse(spreadsheet).unwrap();
+        let entry = table.get(d("2026-12-22")).unwrap();
+        assert_eq!(
+            (entry.kind, entry.source.as_str()),
+            (DayKind::CutiBersama, "SKB perubahan")
+        );
+        // A carriage return inside a line is refused, naming the line.
+        let stray = "date,kind,name_id,name_en,source\n2026-12-22,cuti_bersama,A\r,B,C\n";
+        match HolidayTable::parse(stray) {
+            Err(CalendarError::BadLine { line: 2, reason }) => {
+                assert!(reason.contains("carriage return"), "{reason}")
+            }
+            other => panic!("{other:?}"),
+        }
+        // Mixed separators: the header decides, and a row of the other kind is refused.
+        let mixed = "date;kind;name_id;name_en;source\n2026-12-22,cuti_bersama,A,B,C\n";
+        assert!(matches!(
+            HolidayTable::parse(mixed),
+            Err(CalendarError::BadLine { line: 2, .. })
+        ));
     }
 
     #[test]
