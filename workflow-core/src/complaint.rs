@@ -58,11 +58,17 @@ pub enum Status {
     Responded,
     /// Closed (terminal).
     Closed,
+    /// Archived at the door (terminal).
+    Archived,
+    /// Withdrawn by the complainant (terminal).
+    Withdrawn,
+    /// Forwarded outside the Pemkab (terminal).
+    Forwarded,
 }
 
 impl Status {
     /// Every status, in SOP order.
-    pub const ALL: [Status; 13] = [
+    pub const ALL: [Status; 16] = [
         Status::New,
         Status::Received,
         Status::Disposed,
@@ -76,6 +82,9 @@ impl Status {
         Status::BaIssued,
         Status::Responded,
         Status::Closed,
+        Status::Archived,
+        Status::Withdrawn,
+        Status::Forwarded,
     ];
 
     /// The status's stable name.
@@ -94,12 +103,22 @@ impl Status {
             Status::BaIssued => "ba_issued",
             Status::Responded => "responded",
             Status::Closed => "closed",
+            Status::Archived => "archived",
+            Status::Withdrawn => "withdrawn",
+            Status::Forwarded => "forwarded",
         }
     }
 
     /// Whether nothing more can happen to the complaint's workflow.
     pub fn is_terminal(self) -> bool {
-        matches!(self, Status::Rejected | Status::Closed)
+        matches!(
+            self,
+            Status::Rejected
+                | Status::Closed
+                | Status::Archived
+                | Status::Withdrawn
+                | Status::Forwarded
+        )
     }
 }
 
@@ -118,7 +137,9 @@ impl Status {
             | Status::BaIssued => LaporStatus::InFollowUp,
             Status::Responded => LaporStatus::AwaitingFeedback,
             Status::Closed => LaporStatus::Finished,
-            Status::Rejected => LaporStatus::Archived,
+            Status::Rejected | Status::Archived | Status::Withdrawn | Status::Forwarded => {
+                LaporStatus::Archived
+            }
         }
     }
 }

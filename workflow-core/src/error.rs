@@ -75,6 +75,12 @@ pub enum DomainError {
     /// A complete review lists no missing items; an incomplete one lists at least one.
     #[error("a review is complete exactly when it lists no missing items")]
     ReviewInconsistent,
+    /// An archive as a duplicate names the complaint it duplicates; any other reason
+    /// names none.
+    #[error(
+        "`duplicate_of` is given exactly when the reason is `duplicate`, and names a complaint"
+    )]
+    DuplicateOfMismatch,
     /// A command id seen before came from another user or role, or with another
     /// command: a retry must repeat the same command.
     #[error("command id `{command_id}` was already used by another user or for another command; send a new id")]
@@ -203,6 +209,7 @@ impl DomainError {
             DomainError::ReviewInconsistent => "sop.step2.review_inconsistent",
             DomainError::CommandIdReused { .. } => "command.id_reused",
             DomainError::UserNameInvalid => "access.user_name_invalid",
+            DomainError::DuplicateOfMismatch => "sop.door.duplicate_of_names_the_original",
             DomainError::ReportedAfterRegistration { .. } => {
                 "sop.register.reported_after_registration"
             }

@@ -10,9 +10,10 @@ use crate::actor::{Actor, Role};
 use crate::calendar::TimeZoneSpec;
 use crate::complainant::{Complainant, Confidentiality};
 use crate::complaint::command::{
-    Addressee, BeritaAcara, Clarification, Closure, CommandEnvelope, CommandId, ComplaintCommand,
-    Disposition, FieldVisit, InformationReply, InformationRequest, Party, Registration, Rejection,
-    ResponseText, ReturnNote, ReviewResult,
+    Addressee, ArchiveReason, Archiving, BeritaAcara, Clarification, Closure, CommandEnvelope,
+    CommandId, ComplaintCommand, Disposition, FieldVisit, Forwarding, InformationReply,
+    InformationRequest, Party, Registration, Rejection, ResponseText, ReturnNote, ReviewResult,
+    Withdrawal,
 };
 use crate::complaint::event::{ComplaintEvent, EventBody};
 use crate::evidence::EvidenceRef;
@@ -249,6 +250,39 @@ pub fn berita_acara(agency: &str, ba_date: &str) -> BeritaAcara {
 pub fn response_text() -> ResponseText {
     ResponseText {
         response: "Terima kasih; lubang akan ditambal pekan ini".into(),
+    }
+}
+
+/// Archived at the door as a duplicate of `original`.
+pub fn duplicate_of(original: &str) -> Archiving {
+    Archiving {
+        reason: ArchiveReason::Duplicate,
+        duplicate_of: Some(original.into()),
+        note: Some("Laporan yang sama dari pelapor yang sama".into()),
+    }
+}
+
+/// Archived at the door as spam.
+pub fn spam() -> Archiving {
+    Archiving {
+        reason: ArchiveReason::Spam,
+        duplicate_of: None,
+        note: None,
+    }
+}
+
+/// The complainant withdrew.
+pub fn withdrawal() -> Withdrawal {
+    Withdrawal {
+        note: "Pelapor mencabut aduan melalui telepon; masalah sudah selesai".into(),
+    }
+}
+
+/// Forwarded to an institution outside the Pemkab.
+pub fn forwarding() -> Forwarding {
+    Forwarding {
+        institution: "Balai Besar Pelaksanaan Jalan Nasional Kalimantan Tengah".into(),
+        reason: "Jalan nasional, kewenangan Kementerian PU".into(),
     }
 }
 

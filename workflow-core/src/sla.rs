@@ -222,6 +222,16 @@ impl SlaTimeline {
         }
     }
 
+    /// Ends every running clock (the complaint left the workflow).
+    pub fn end_all(&mut self, at: DateTime<Utc>) {
+        for clock in self.clocks.iter_mut().filter(|c| c.ended_at.is_none()) {
+            clock.ended_at = Some(at);
+            for pause in &mut clock.pauses {
+                pause.until.get_or_insert(at);
+            }
+        }
+    }
+
     /// Pauses every running clock that waits for the complainant.
     pub fn pause(&mut self, at: DateTime<Utc>) {
         for clock in self.clocks.iter_mut().filter(|c| c.ended_at.is_none()) {

@@ -49,6 +49,14 @@ fn one_of_each() -> Vec<ComplaintEvent> {
                 due_at: wib("2026-12-03 23:59"),
             }),
         ),
+        event(
+            "cmd-7f3a",
+            upp(),
+            at,
+            E::Archived(duplicate_of("ADU-2026-0001")),
+        ),
+        event("cmd-7f3a", upp(), at, E::Withdrawn(withdrawal())),
+        event("cmd-7f3a", upp(), at, E::Forwarded(forwarding())),
     ]
 }
 

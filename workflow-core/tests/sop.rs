@@ -1016,6 +1016,9 @@ fn every_status_has_the_lapor_status_the_national_dashboard_shows() {
         (Status::BaIssued, L::InFollowUp),
         (Status::Responded, L::AwaitingFeedback),
         (Status::Closed, L::Finished),
+        (Status::Archived, L::Archived),
+        (Status::Withdrawn, L::Archived),
+        (Status::Forwarded, L::Archived),
     ];
     assert_eq!(expected.map(|(s, _)| s), Status::ALL);
     for (status, lapor) in expected {
@@ -1026,4 +1029,133 @@ fn every_status_has_the_lapor_status_the_national_dashboard_shows() {
         serde_json::json!("in_follow_up")
     );
     assert_eq!(L::AwaitingFeedback.as_str(), "awaiting_feedback");
+}
+
+// --- The door: not every complaint goes to a liaison officer -----------------------
+
+/// UPP archives at the door, with its reason: a duplicate names the original.
+#[tokio::test]
+async fn upp_archives_at_the_door_a_duplicate_naming_its_original() {
+    accepted(
+        start().registered(),
+        upp(),
+        C::Archive(duplicate_of("ADU-2026-0001")),
+        E::Archived(duplicate_of("ADU-2026-0001")),
+    )
+    .await;
+    accepted(
+        start().registered(),
+        upp(),
+        C::Archive(spam()),
+        E::Archived(spam()),
+    )
+    .await;
+    let mut unnamed = duplicate_of("x");
+    unnamed.duplicate_of = None;
+    refused(
+        start().registered(),
+        upp(),
+        C::Archive(unnamed),
+        DomainError::DuplicateOfMismatch,
+    )
+    .await;
+    let mut spam_naming = spam();
+    spam_naming.duplicate_of = Some("ADU-2026-0001".into());
+    refused(
+        start().registered(),
+        upp(),
+        C::Archive(spam_naming),
+        DomainError::DuplicateOfMismatch,
+    )
+    .await;
+    // Only UPP, and only at the door: once a liaison officer holds it, no.
+    refused(
+        start().registered(),
+        coordinator(),
+        C::Archive(spam()),
+        DomainError::RoleNotPermitted {
+            role: Role::Coordinator,
+            command: "archive",
+        },
+    )
+    .await;
+    refused(
+        at_review("PUPR"),
+        upp(),
+        C::Archive(spam()),
+        DomainError::InvalidTransition {
+            command: "archive",
+            status: Status::Disposed,
+        },
+    )
+    .await;
+}
+
+/// UPP or the coordinator forwards at the door to an institution outside the Pemkab.
+#[tokio::test]
+async fn a_complaint_for_another_institution_is_forwarded_at_the_door() {
+    for actor in [upp(), coordinator()] {
+        accepted(
+            start().registered(),
+            actor,
+            C::Forward(forwarding()),
+            E::Forwarded(forwarding()),
+        )
+        .await;
+    }
+    let mut nameless = forwarding();
+    nameless.institution.clear();
+    refused(
+        start().registered(),
+        upp(),
+        C::Forward(nameless),
+        DomainError::MissingField {
+            field: "institution",
+        },
+    )
+    .await;
+}
+
+/// The complainant may withdraw at any point before the end; UPP records it.
+#[tokio::test]
+async fn the_complainant_withdraws_at_any_point_before_the_end() {
+    for story in [start().registered(), at_review("PUPR"), responded()] {
+        accepted(
+            story,
+            upp(),
+            C::Withdraw(withdrawal()),
+            E::Withdrawn(withdrawal()),
+        )
+        .await;
+    }
+    let withdrawn = start().registered().then(upp(), E::Withdrawn(withdrawal()));
+    refused(
+        withdrawn,
+        upp(),
+        C::Dispose(disposition("PUPR")),
+        DomainError::InvalidTransition {
+            command: "dispose",
+            status: Status::Withdrawn,
+        },
+    )
+    .await;
+}
+
+/// Leaving at the door ends every running clock: nothing stays on the SLA board.
+#[test]
+fn leaving_the_workflow_ends_every_clock() {
+    for body in [
+        E::Archived(spam()),
+        E::Withdrawn(withdrawal()),
+        E::Forwarded(forwarding()),
+    ] {
+        let story = at_review("PUPR").then(upp(), body);
+        let state = Complaint::from_events(&story.events());
+        assert!(state.status().is_terminal());
+        assert!(
+            state.timeline().clocks.iter().all(|c| c.ended_at.is_some()),
+            "{:?}",
+            state.timeline()
+        );
+    }
 }

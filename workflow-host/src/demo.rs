@@ -10,9 +10,9 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use workflow_core::complainant::{Complainant, Confidentiality};
 use workflow_core::complaint::command::{
-    Addressee, BeritaAcara, Clarification, ComplaintCommand as C, Disposition, FieldVisit,
-    InformationReply, InformationRequest, Party, Registration, Rejection, ResponseText, ReturnNote,
-    ReviewResult,
+    Addressee, ArchiveReason, Archiving, BeritaAcara, Clarification, ComplaintCommand as C,
+    Disposition, FieldVisit, Forwarding, InformationReply, InformationRequest, Party, Registration,
+    Rejection, ResponseText, ReturnNote, ReviewResult, Withdrawal,
 };
 use workflow_core::evidence::EvidenceRef;
 use workflow_core::{Actor, CommandEnvelope, Complaint, Role, TimeZoneSpec};
@@ -168,6 +168,9 @@ fn script() -> Vec<Scripted> {
     let school = "ADU-2026-0004";
     let drain = "ADU-2026-0005";
     let bus = "ADU-2026-0006";
+    let pothole_again = "ADU-2026-0007";
+    let noise = "ADU-2026-0008";
+    let national_road = "ADU-2026-0009";
     let road_photo = evidence(
         "Lubang di depan SDN 3 Selat, diukur dengan meteran",
         "image/jpeg",
@@ -286,6 +289,37 @@ fn script() -> Vec<Scripted> {
             "Atap halte di depan pasar rusak dan bocor.",
             "perhubungan", "Pasar Kapuas", "Yanti", Anonymous,
             "Sarana halte; kewenangan Dinas Perhubungan.")),
+        // The same pothole reported again by a neighbour: archived at the door.
+        s("2026-12-01 10:00", pothole_again, upp(), registration(
+            "LAP-2026-12-000009", "2026-11-30 21:40", "Lubang jalan depan SDN 3",
+            "Jalan di depan SDN 3 Selat berlubang besar.",
+            "infrastruktur", "Jl. Tambun Bungai, Selat", "Rina", Public,
+            "Sama dengan LAP-2026-11-000451.")),
+        s("2026-12-01 10:05", pothole_again, upp(), C::Archive(Archiving {
+            reason: ArchiveReason::Duplicate,
+            duplicate_of: Some(road.into()),
+            note: Some("Laporan yang sama; pelapor diberi tahu nomor aduan induk".into()),
+        })),
+        // Noise from a workshop: disposed, then withdrawn by the complainant.
+        s("2026-12-09 09:00", noise, upp(), registration(
+            "LAP-2026-12-000041", "2026-12-08 22:30", "Bengkel bising malam hari",
+            "Bengkel las di Jl. Seroja bekerja sampai tengah malam.",
+            "ketertiban", "Jl. Seroja, Kuala Kapuas", "Yusuf", Anonymous,
+            "Ketertiban umum; kewenangan Satpol PP.")),
+        s("2026-12-09 11:00", noise, upp(), dispose("SATPOLPP")),
+        s("2026-12-10 08:30", noise, upp(), C::Withdraw(Withdrawal {
+            note: "Pelapor menelepon: sudah berdamai dengan pemilik bengkel".into(),
+        })),
+        // A national road: not the Pemkab's, forwarded at the door.
+        s("2026-12-02 08:15", national_road, upp(), registration(
+            "LAP-2026-12-000015", "2026-12-01 17:05", "Jembatan jalan nasional retak",
+            "Jembatan di jalan nasional Kuala Kapuas - Palangka Raya km 12 retak.",
+            "infrastruktur", "Jalan nasional km 12", "Darmawan", Public,
+            "Jalan nasional; kewenangan Kementerian PU (BPJN).")),
+        s("2026-12-02 09:00", national_road, upp(), C::Forward(Forwarding {
+            institution: "Balai Pelaksanaan Jalan Nasional Kalimantan Tengah".into(),
+            reason: "Jembatan di ruas jalan nasional".into(),
+        })),
     ]
 }
 

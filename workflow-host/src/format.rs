@@ -48,8 +48,15 @@ pub fn describe(e: &ComplaintEvent) -> String {
         EventBody::Received(r) => format!("{} from LAPOR!, category {}", r.lapor_id, r.category),
         EventBody::Disposed(d) => format!("to {} (liaison {})", d.agency, d.liaison_officer),
         EventBody::Returned(r) => format!("returned: {}", r.reason),
-        EventBody::Reviewed(r) if r.complete => "complete".into(),
-        EventBody::Reviewed(r) => format!("incomplete: {}", r.missing_items.join(", ")),
+        EventBody::Reviewed(r) => match (r.complete, r.clear) {
+            (true, true) => "complete and clear".into(),
+            (true, false) => format!("complete, unclear: {}", r.notes),
+            (false, clear) => format!(
+                "incomplete{}: {}",
+                if clear { ", clear" } else { " and unclear" },
+                r.missing_items.join(", ")
+            ),
+        },
         EventBody::Rejected(r) => r.reason.clone(),
         EventBody::InformationRequested(q) => q.questions.join(" "),
         EventBody::InformationProvided(a) => a.answer.clone(),
@@ -72,6 +79,18 @@ pub fn describe(e: &ComplaintEvent) -> String {
         EventBody::Responded(r) => r.response.clone(),
         EventBody::Closed(c) => c.note.clone().unwrap_or_else(|| "closed".into()),
         EventBody::SlaBreached(b) => format!("{} deadline {} passed", b.step, local(b.due_at)),
+        EventBody::Archived(a) => match &a.duplicate_of {
+            Some(original) => format!("archived: duplicate of {original}"),
+            None => format!(
+                "archived: {}",
+                serde_json::to_value(a.reason)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            ),
+        },
+        EventBody::Withdrawn(w) => format!("withdrawn: {}", w.note),
+        EventBody::Forwarded(f) => format!("forwarded to {}", f.institution),
     }
 }
 

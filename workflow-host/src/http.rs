@@ -88,6 +88,9 @@ pub fn app(state: AppState) -> Router {
         .route("/complaints/{id}/ba", post(issue_ba).get(ba_document))
         .route("/complaints/{id}/respond", post(respond))
         .route("/complaints/{id}/close", post(close))
+        .route("/complaints/{id}/archive", post(archive))
+        .route("/complaints/{id}/withdraw", post(withdraw))
+        .route("/complaints/{id}/forward", post(forward))
         .route("/complaints/{id}/history", get(history))
         .route("/complaints/{id}/events", get(events))
         .route("/complaints/{id}/identity-reads", get(identity_reads))
@@ -375,6 +378,9 @@ fn kept_response(kept: KeptAnswer, fingerprint: &str) -> Result<Response, ApiErr
 
 macro_rules! command_route {
     ($(#[doc = $doc:literal])* $name:ident, $dto:ty, $path:literal, |$req:ident, $state:ident| $make:expr) => {
+        command_route!($(#[doc = $doc])* $name, $dto, $path, |$req, $state, _id| $make);
+    };
+    ($(#[doc = $doc:literal])* $name:ident, $dto:ty, $path:literal, |$req:ident, $state:ident, $id:ident| $make:expr) => {
         $(#[doc = $doc])*
         #[utoipa::path(post, path = concat!("/api/v1/complaints/{id}/", $path), tag = "commands",
             params(("id" = String, Path, description = "complaint id"),
@@ -386,13 +392,13 @@ macro_rules! command_route {
         async fn $name(
             State($state): State<AppState>,
             Caller(caller): Caller,
-            Path(id): Path<String>,
+            Path($id): Path<String>,
             headers: HeaderMap,
             body: Bytes,
         ) -> Result<Response, ApiError> {
             let $req: $dto = parse_json(&headers, &body)?;
             let cmd = $make;
-            command(&$state, &caller, &headers, &id, concat!("/complaints/{id}/", $path), &body, cmd, false).await
+            command(&$state, &caller, &headers, &$id, concat!("/complaints/{id}/", $path), &body, cmd, false).await
         }
     };
 }
@@ -449,6 +455,40 @@ command_route!(
     /// Close after the response (upp).
     close, CloseRequest, "close", |req, state| req
     .into_command());
+command_route!(
+/// At the door: archive with a reason; a duplicate names an existing complaint (upp).
+archive, ArchiveRequest, "archive", |req, state, id| {
+    if let Some(original) = &req.duplicate_of {
+        existing_original(&state, &id, original).await?;
+    }
+    req.into_command()
+});
+command_route!(
+    /// Record that the complainant withdrew the complaint (upp).
+    withdraw, WithdrawRequest, "withdraw", |req, state| req
+    .into_command());
+command_route!(
+    /// At the door: forward to an institution outside the Pemkab (upp, coordinator).
+    forward, ForwardRequest, "forward", |req, state| req
+    .into_command());
+
+/// The complaint a duplicate names must exist and be another one.
+async fn existing_original(state: &AppState, id: &str, original: &str) -> Result<(), ApiError> {
+    valid_id(original)?;
+    if original == id {
+        return Err(ApiError::Rule {
+            rule: "sop.door.duplicate_of_itself".into(),
+            detail: "a complaint cannot duplicate itself".into(),
+        });
+    }
+    if state.store.engine().load(original).await?.status() == Status::New {
+        return Err(ApiError::Rule {
+            rule: "sop.door.duplicate_of_unknown".into(),
+            detail: format!("`duplicate_of` names complaint {original}, which does not exist"),
+        });
+    }
+    Ok(())
+}
 
 /// Register a complaint arriving from LAPOR!-SP4N (upp); 201 and its id.
 #[utoipa::path(post, path = "/api/v1/complaints", tag = "commands", request_body = RegisterRequest,

@@ -302,6 +302,24 @@ async fn the_authorization_matrix_of_every_command() {
             &["liaison_pupr"],
         ),
         ("close", responded, json!({}), &["upp", "system"]),
+        (
+            "archive",
+            vec![(fx::upp(), C::Register(fx::registration()))],
+            json!({"reason": "spam"}),
+            &["upp"],
+        ),
+        (
+            "withdraw",
+            vec![(fx::upp(), C::Register(fx::registration()))],
+            json!({"note": "dicabut lewat telepon"}),
+            &["upp"],
+        ),
+        (
+            "forward",
+            vec![(fx::upp(), C::Register(fx::registration()))],
+            json!({"institution": "BPJN Kalteng", "reason": "jalan nasional"}),
+            &["upp", "coordinator"],
+        ),
     ];
     for (n, (route, given, body, allowed)) in cases.into_iter().enumerate() {
         let id = format!("ADU-{n}");
@@ -1296,4 +1314,59 @@ async fn views_carry_the_lapor_status() {
         .call(Method::GET, "/api/v1/complaints", "upp", None, None)
         .await;
     assert_eq!(list.json()["items"][0]["lapor_status"], "disposed");
+}
+
+/// At the door a duplicate names an existing complaint, not itself and not one that
+/// does not exist; each refusal is a 422 naming its rule.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_duplicate_names_an_existing_other_complaint() {
+    let t = TestApp::new(now()).await;
+    for id in ["ADU-1", "ADU-2"] {
+        t.given(id, vec![(fx::upp(), C::Register(fx::registration()))])
+            .await;
+    }
+    let archive = |original: &str| {
+        let body = json!({"reason": "duplicate", "duplicate_of": original});
+        let t = &t;
+        async move {
+            t.call(
+                Method::POST,
+                "/api/v1/complaints/ADU-2/archive",
+                "upp",
+                Some(body),
+                None,
+            )
+            .await
+        }
+    };
+    let unknown = archive("ADU-404").await;
+    assert_eq!(
+        unknown.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        unknown.text
+    );
+    assert_eq!(unknown.json()["rule"], "sop.door.duplicate_of_unknown");
+    let itself = archive("ADU-2").await;
+    assert_eq!(itself.json()["rule"], "sop.door.duplicate_of_itself");
+    let spam_naming = t
+        .call(
+            Method::POST,
+            "/api/v1/complaints/ADU-2/archive",
+            "upp",
+            Some(json!({"reason": "spam", "duplicate_of": "ADU-1"})),
+            None,
+        )
+        .await;
+    assert_eq!(
+        spam_naming.json()["rule"],
+        "sop.door.duplicate_of_names_the_original"
+    );
+    let ok = archive("ADU-1").await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
+    assert_eq!(ok.json()["status"], "archived");
+    let detail = t
+        .call(Method::GET, "/api/v1/complaints/ADU-2", "upp", None, None)
+        .await;
+    assert_eq!(detail.json()["lapor_status"], "archived");
 }

@@ -90,6 +90,15 @@ pub enum ComplaintCommand {
     Close(Closure),
     /// The engine records that a step ran past its deadline.
     RecordSlaBreach(BreachReport),
+    /// At the door: UPP archives a complaint that is not for a liaison officer (not a
+    /// public-service matter, not the Pemkab's authority, spam, not a complaint, or a
+    /// duplicate of another complaint).
+    Archive(Archiving),
+    /// UPP records that the complainant withdrew the complaint.
+    Withdraw(Withdrawal),
+    /// At the door: UPP or the coordinator forwards the complaint to an institution
+    /// outside the Pemkab.
+    Forward(Forwarding),
 }
 
 impl CommandEnvelope {
@@ -138,6 +147,9 @@ impl ComplaintCommand {
             (C::Respond(a), E::Responded(b)) => a == b,
             (C::Close(a), E::Closed(b)) => a == b,
             (C::RecordSlaBreach(a), E::SlaBreached(b)) => a.step == b.step,
+            (C::Archive(a), E::Archived(b)) => a == b,
+            (C::Withdraw(a), E::Withdrawn(b)) => a == b,
+            (C::Forward(a), E::Forwarded(b)) => a == b,
             _ => false,
         }
     }
@@ -158,6 +170,9 @@ impl ComplaintCommand {
             ComplaintCommand::Respond(_) => "respond to",
             ComplaintCommand::Close(_) => "close",
             ComplaintCommand::RecordSlaBreach(_) => "record an SLA breach of",
+            ComplaintCommand::Archive(_) => "archive",
+            ComplaintCommand::Withdraw(_) => "withdraw",
+            ComplaintCommand::Forward(_) => "forward",
         }
     }
 }
@@ -317,6 +332,49 @@ pub struct BeritaAcara {
 pub struct ResponseText {
     /// The text sent through LAPOR!.
     pub response: String,
+}
+
+/// Why a complaint is archived at the door.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArchiveReason {
+    /// Not about a public service.
+    NotPublicService,
+    /// Not under the Pemkab's authority (and not forwarded).
+    OutOfAuthority,
+    /// Spam.
+    Spam,
+    /// Not a complaint (a question, a greeting, a suggestion).
+    NotAComplaint,
+    /// The same matter as another complaint, named in `duplicate_of`.
+    Duplicate,
+}
+
+/// A complaint archived at the door, with who, when (the event's) and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Archiving {
+    /// Why.
+    pub reason: ArchiveReason,
+    /// The complaint this one duplicates: given exactly when the reason is `duplicate`.
+    pub duplicate_of: Option<String>,
+    /// Remarks.
+    pub note: Option<String>,
+}
+
+/// The complainant withdrew the complaint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Withdrawal {
+    /// How the withdrawal reached the unit, and why if said.
+    pub note: String,
+}
+
+/// A complaint forwarded to an institution outside the Pemkab.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Forwarding {
+    /// The institution (instansi) it goes to.
+    pub institution: String,
+    /// Why it is theirs.
+    pub reason: String,
 }
 
 /// Closing remarks.

@@ -4,7 +4,7 @@
 use chrono::Datelike;
 
 use crate::actor::{Actor, Role};
-use crate::complaint::command::{CommandEnvelope, ComplaintCommand, Party};
+use crate::complaint::command::{ArchiveReason, CommandEnvelope, ComplaintCommand, Party};
 use crate::complaint::event::{ComplaintEvent, EventBody, SlaBreach};
 use crate::complaint::{Complaint, ComplaintServices, Status};
 use crate::error::DomainError;
@@ -17,7 +17,10 @@ type Decision = Result<Vec<ComplaintEvent>, DomainError>;
 fn allowed_roles(command: &ComplaintCommand) -> &'static [Role] {
     match command {
         ComplaintCommand::Register(_) | ComplaintCommand::ProvideInformation(_) => &[Role::Upp],
-        ComplaintCommand::Dispose(_) => &[Role::Upp, Role::Coordinator],
+        ComplaintCommand::Dispose(_) | ComplaintCommand::Forward(_) => {
+            &[Role::Upp, Role::Coordinator]
+        }
+        ComplaintCommand::Archive(_) | ComplaintCommand::Withdraw(_) => &[Role::Upp],
         ComplaintCommand::Close(_) => &[Role::Upp, Role::System],
         ComplaintCommand::RecordSlaBreach(_) => &[Role::System],
         ComplaintCommand::ReturnForRedisposition(_)
@@ -333,6 +336,36 @@ impl Complaint {
                     }
                 }
                 Ok(EventBody::Closed(c.clone()))
+            }
+            ComplaintCommand::Archive(a) => {
+                // At the door: before a liaison officer holds it.
+                if !matches!(status, Status::Received | Status::Returned) {
+                    return wrong_state();
+                }
+                let duplicate = a.reason == ArchiveReason::Duplicate;
+                let named = a
+                    .duplicate_of
+                    .as_deref()
+                    .is_some_and(|d| !d.trim().is_empty());
+                if duplicate != named || (a.duplicate_of.is_some() && !named) {
+                    return Err(DomainError::DuplicateOfMismatch);
+                }
+                Ok(EventBody::Archived(a.clone()))
+            }
+            ComplaintCommand::Withdraw(w) => {
+                if status.is_terminal() {
+                    return wrong_state();
+                }
+                require(&w.note, "note")?;
+                Ok(EventBody::Withdrawn(w.clone()))
+            }
+            ComplaintCommand::Forward(f) => {
+                if !matches!(status, Status::Received | Status::Returned) {
+                    return wrong_state();
+                }
+                require(&f.institution, "institution")?;
+                require(&f.reason, "reason")?;
+                Ok(EventBody::Forwarded(f.clone()))
             }
             ComplaintCommand::RecordSlaBreach(b) => {
                 if !b.step.is_breachable() {

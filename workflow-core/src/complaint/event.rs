@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::actor::Actor;
 use crate::complaint::command::{
-    BeritaAcara, Clarification, Closure, CommandId, Disposition, FieldVisit, InformationReply,
-    InformationRequest, Registration, Rejection, ResponseText, ReturnNote, ReviewResult,
+    Archiving, BeritaAcara, Clarification, Closure, CommandId, Disposition, FieldVisit, Forwarding,
+    InformationReply, InformationRequest, Registration, Rejection, ResponseText, ReturnNote,
+    ReviewResult, Withdrawal,
 };
 use crate::sla::Step;
 
@@ -56,6 +57,12 @@ pub enum EventBody {
     Closed(Closure),
     /// A step ran past its deadline.
     SlaBreached(SlaBreach),
+    /// Archived at the door (terminal).
+    Archived(Archiving),
+    /// Withdrawn by the complainant (terminal).
+    Withdrawn(Withdrawal),
+    /// Forwarded outside the Pemkab (terminal).
+    Forwarded(Forwarding),
 }
 
 /// A recorded breach of one run of a step.
@@ -86,6 +93,9 @@ impl EventBody {
             EventBody::Responded(_) => "Responded",
             EventBody::Closed(_) => "Closed",
             EventBody::SlaBreached(_) => "SlaBreached",
+            EventBody::Archived(_) => "Archived",
+            EventBody::Withdrawn(_) => "Withdrawn",
+            EventBody::Forwarded(_) => "Forwarded",
         }
     }
 
@@ -101,7 +111,7 @@ impl EventBody {
 }
 
 /// Every event type name, in SOP order.
-pub const EVENT_TYPES: [&str; 13] = [
+pub const EVENT_TYPES: [&str; 16] = [
     "Received",
     "Disposed",
     "Returned",
@@ -115,6 +125,9 @@ pub const EVENT_TYPES: [&str; 13] = [
     "Responded",
     "Closed",
     "SlaBreached",
+    "Archived",
+    "Withdrawn",
+    "Forwarded",
 ];
 
 impl DomainEvent for ComplaintEvent {

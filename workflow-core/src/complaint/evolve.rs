@@ -91,6 +91,18 @@ impl Complaint {
             EventBody::SlaBreached(b) => {
                 timeline.record_breach(b.step, b.occurrence, at);
             }
+            EventBody::Archived(_) => {
+                self.status = Status::Archived;
+                timeline.end_all(at);
+            }
+            EventBody::Withdrawn(_) => {
+                self.status = Status::Withdrawn;
+                timeline.end_all(at);
+            }
+            EventBody::Forwarded(_) => {
+                self.status = Status::Forwarded;
+                timeline.end_all(at);
+            }
         }
     }
 }

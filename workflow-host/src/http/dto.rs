@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use workflow_core::complainant::{Complainant, Confidentiality};
 use workflow_core::complaint::command::{
-    Addressee, BeritaAcara, Clarification, Closure, ComplaintCommand, Disposition, FieldVisit,
-    InformationReply, InformationRequest, Party, Registration, Rejection, ResponseText, ReturnNote,
-    ReviewResult,
+    Addressee, ArchiveReason, Archiving, BeritaAcara, Clarification, Closure, ComplaintCommand,
+    Disposition, FieldVisit, Forwarding, InformationReply, InformationRequest, Party, Registration,
+    Rejection, ResponseText, ReturnNote, ReviewResult, Withdrawal,
 };
 use workflow_core::evidence::EvidenceRef;
 use workflow_core::{AgencyCode, UserId};
@@ -182,6 +182,89 @@ pub struct ProvideInformationRequest {
     /// Uploaded documents sent with it.
     #[serde(default)]
     pub attachments: Vec<EvidenceUse>,
+}
+
+/// Why a complaint is archived at the door.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ArchiveReasonDto {
+    /// Not about a public service.
+    NotPublicService,
+    /// Not under the Pemkab's authority.
+    OutOfAuthority,
+    /// Spam.
+    Spam,
+    /// Not a complaint.
+    NotAComplaint,
+    /// The same matter as the complaint named in `duplicate_of`.
+    Duplicate,
+}
+
+/// `POST /complaints/{id}/archive`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArchiveRequest {
+    /// Why.
+    pub reason: ArchiveReasonDto,
+    /// The existing complaint this one duplicates (required for `duplicate`, refused
+    /// otherwise).
+    #[serde(default)]
+    pub duplicate_of: Option<String>,
+    /// Remarks.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+impl ArchiveRequest {
+    /// The command.
+    pub fn into_command(self) -> ComplaintCommand {
+        ComplaintCommand::Archive(Archiving {
+            reason: match self.reason {
+                ArchiveReasonDto::NotPublicService => ArchiveReason::NotPublicService,
+                ArchiveReasonDto::OutOfAuthority => ArchiveReason::OutOfAuthority,
+                ArchiveReasonDto::Spam => ArchiveReason::Spam,
+                ArchiveReasonDto::NotAComplaint => ArchiveReason::NotAComplaint,
+                ArchiveReasonDto::Duplicate => ArchiveReason::Duplicate,
+            },
+            duplicate_of: self.duplicate_of,
+            note: self.note,
+        })
+    }
+}
+
+/// `POST /complaints/{id}/withdraw`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawRequest {
+    /// How the withdrawal reached the unit, and why if said.
+    pub note: String,
+}
+
+impl WithdrawRequest {
+    /// The command.
+    pub fn into_command(self) -> ComplaintCommand {
+        ComplaintCommand::Withdraw(Withdrawal { note: self.note })
+    }
+}
+
+/// `POST /complaints/{id}/forward`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardRequest {
+    /// The institution outside the Pemkab it goes to.
+    pub institution: String,
+    /// Why it is theirs.
+    pub reason: String,
+}
+
+impl ForwardRequest {
+    /// The command.
+    pub fn into_command(self) -> ComplaintCommand {
+        ComplaintCommand::Forward(Forwarding {
+            institution: self.institution,
+            reason: self.reason,
+        })
+    }
 }
 
 /// `POST /complaints/{id}/reject`.

@@ -32,7 +32,7 @@ impl Modify for Bearer {
     paths(
         super::register, super::dispose, super::return_complaint, super::review, super::request_information,
         super::provide_information, super::reject, super::clarify, super::field_verification, super::issue_ba,
-        super::respond, super::close, super::upload_evidence, super::download_evidence, super::list,
+        super::respond, super::close, super::archive, super::withdraw, super::forward, super::upload_evidence, super::download_evidence, super::list,
         super::detail, super::ba_document, super::history, super::events, super::identity_reads, super::sla, super::audit_verify,
         super::health::health, super::health::live, super::health::ready, super::health::metrics, serve
     ),
@@ -40,6 +40,7 @@ impl Modify for Bearer {
         RegisterRequest, ComplainantDto, ConfidentialityDto, EvidenceUse, DisposeRequest, ReturnRequest,
         ReviewRequest, RequestInformationRequest, ProvideInformationRequest, RejectRequest, ClarifyRequest,
         PartyDto, FieldVerificationRequest, AddresseeDto, BaRequest, RespondRequest, CloseRequest, CommandAnswer,
+        ArchiveRequest, ArchiveReasonDto, WithdrawRequest, ForwardRequest,
         EvidenceAnswer
     )),
     modifiers(&Bearer)
@@ -70,6 +71,9 @@ pub fn routes() -> Vec<(Method, &'static str)> {
         (Method::GET, "/api/v1/complaints/{id}/ba"),
         (Method::POST, "/api/v1/complaints/{id}/respond"),
         (Method::POST, "/api/v1/complaints/{id}/close"),
+        (Method::POST, "/api/v1/complaints/{id}/archive"),
+        (Method::POST, "/api/v1/complaints/{id}/withdraw"),
+        (Method::POST, "/api/v1/complaints/{id}/forward"),
         (Method::GET, "/api/v1/complaints/{id}/history"),
         (Method::GET, "/api/v1/complaints/{id}/events"),
         (Method::GET, "/api/v1/complaints/{id}/identity-reads"),
