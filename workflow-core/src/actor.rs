@@ -145,7 +145,10 @@ impl Actor {
 
 /// Whether a user name may be used: not empty, no `:` (command ids made from a user and
 /// an idempotency key are `user:key`), and not a prefix of the ids the engine gives its
-/// own commands (`sla-breach:…`, `auto-close:…`), which a user's ids must never equal.
+/// own commands (`sla-breach:…`, `auto-close:…`, `deemed-withdrawn:…`), which a user's
+/// ids must never equal.
 pub fn is_valid_user_name(name: &str) -> bool {
-    !name.trim().is_empty() && !name.contains(':') && !matches!(name, "sla-breach" | "auto-close")
+    !name.trim().is_empty()
+        && !name.contains(':')
+        && !matches!(name, "sla-breach" | "auto-close" | "deemed-withdrawn")
 }

@@ -75,6 +75,12 @@ pub enum DomainError {
     /// A complete review lists no missing items; an incomplete one lists at least one.
     #[error("a review is complete exactly when it lists no missing items")]
     ReviewInconsistent,
+    /// The complainant's window to answer an information request has not run out.
+    #[error("the complainant has until {until} to answer the information request")]
+    InformationWindowOpen {
+        /// When the window ends.
+        until: chrono::DateTime<chrono::Utc>,
+    },
     /// An archive as a duplicate names the complaint it duplicates; any other reason
     /// names none.
     #[error(
@@ -106,7 +112,7 @@ pub enum DomainError {
     },
     /// A user name is empty, contains `:` (which separates a user from an idempotency
     /// key in command ids) or is one of the engine's own command-id prefixes.
-    #[error("a user name must not be empty, contain `:`, or be `sla-breach` or `auto-close`")]
+    #[error("a user name must not be empty, contain `:`, or be `sla-breach`, `auto-close` or `deemed-withdrawn`")]
     UserNameInvalid,
     /// SOP step 2: "kalau tidak lengkap dan tidak jelas tidak ditanggapi": only a
     /// complaint found both incomplete and unclear is not followed up.
@@ -210,6 +216,7 @@ impl DomainError {
             DomainError::CommandIdReused { .. } => "command.id_reused",
             DomainError::UserNameInvalid => "access.user_name_invalid",
             DomainError::DuplicateOfMismatch => "sop.door.duplicate_of_names_the_original",
+            DomainError::InformationWindowOpen { .. } => "sop.step2.information_window_open",
             DomainError::ReportedAfterRegistration { .. } => {
                 "sop.register.reported_after_registration"
             }

@@ -36,17 +36,22 @@ pub enum Step {
     Feedback,
     /// Perpres 76/2013: settled within 60 days of the file being complete.
     Overall,
+    /// The complainant's window to answer an information request (UU 25/2009 Pasal 50
+    /// as commonly cited: 30 days); when it runs out the complaint counts as withdrawn.
+    /// A window, not a duty: never breached.
+    InformationWait,
 }
 
 impl Step {
     /// Every step, in SOP order.
-    pub const ALL: [Step; 6] = [
+    pub const ALL: [Step; 7] = [
         Step::Disposition,
         Step::Review,
         Step::FieldVerification,
         Step::Response,
         Step::Feedback,
         Step::Overall,
+        Step::InformationWait,
     ];
 
     /// The step's stable name.
@@ -58,17 +63,20 @@ impl Step {
             Step::Response => "response",
             Step::Feedback => "feedback",
             Step::Overall => "overall",
+            Step::InformationWait => "information_wait",
         }
     }
 
-    /// Whether running past the deadline is a breach (everything but the feedback window).
+    /// Whether running past the deadline is a breach (everything but the complainant's
+    /// windows: feedback and the information wait).
     pub fn is_breachable(self) -> bool {
-        self != Step::Feedback
+        !matches!(self, Step::Feedback | Step::InformationWait)
     }
 
-    /// Whether waiting for the complainant stops this clock (the overall cap runs on).
+    /// Whether waiting for the complainant stops this clock (the overall cap runs on,
+    /// and the information wait is that waiting).
     pub fn pauses_for_complainant(self) -> bool {
-        self != Step::Overall
+        !matches!(self, Step::Overall | Step::InformationWait)
     }
 }
 
@@ -140,6 +148,7 @@ impl Default for SlaPolicy {
             (Step::Response, StepRule::working(3)),
             (Step::Feedback, StepRule::working(10)),
             (Step::Overall, StepRule::calendar(60)),
+            (Step::InformationWait, StepRule::calendar(30)),
         ]);
         Self {
             steps,

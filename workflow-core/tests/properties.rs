@@ -71,7 +71,7 @@ struct Step_ {
 
 fn step_strategy() -> impl Strategy<Value = Step_> {
     (
-        0u8..16,
+        0u8..17,
         prop::bool::weighted(0.8),
         0usize..7,
         0usize..2,
@@ -164,6 +164,10 @@ fn to_command(s: &Step_) -> (Actor, C) {
             C::Close(Closure::default()),
         ),
         // The door's commands end a complaint: rarer, so that histories also go deep.
+        16 => (
+            system(),
+            C::DeemWithdrawn(workflow_core::complaint::command::WindowReport::default()),
+        ),
         13..=15 if s.hours % 16 != 0 => (
             system(),
             C::RecordSlaBreach(BreachReport {

@@ -57,6 +57,15 @@ fn one_of_each() -> Vec<ComplaintEvent> {
         ),
         event("cmd-7f3a", upp(), at, E::Withdrawn(withdrawal())),
         event("cmd-7f3a", upp(), at, E::Forwarded(forwarding())),
+        event(
+            "cmd-7f3a",
+            system(),
+            at,
+            E::DeemedWithdrawn(workflow_core::complaint::event::WindowElapsed {
+                occurrence: 1,
+                due_at: wib("2026-12-30 23:59"),
+            }),
+        ),
     ]
 }
 

@@ -1159,3 +1159,81 @@ fn leaving_the_workflow_ends_every_clock() {
         );
     }
 }
+
+// --- The complainant's window to complete the file --------------------------------
+
+/// UU 25/2009 Pasal 50 as commonly cited: a complainant who does not answer an
+/// information request within 30 days has withdrawn the complaint. The system records
+/// it, once the window has run out and not before; until then the wait has its own
+/// clock on the board.
+#[tokio::test]
+async fn an_unanswered_information_request_counts_as_withdrawn_after_thirty_days() {
+    let waiting = at_review("PUPR")
+        .then(liaison("PUPR"), E::Reviewed(incomplete_but_clear_review()))
+        .then(
+            liaison("PUPR"),
+            E::InformationRequested(information_request()),
+        );
+    let events = waiting.events();
+    let requested_at = events.last().unwrap().at;
+    let state = Complaint::from_events(&events);
+    let wait = state.timeline().latest(Step::InformationWait).unwrap();
+    assert_eq!((wait.started_at, wait.ended_at), (requested_at, None));
+
+    // Day 29: still open.
+    let open = waiting
+        .clone()
+        .at(requested_at + chrono::Duration::days(29));
+    refused(
+        open,
+        system(),
+        C::DeemWithdrawn(Default::default()),
+        DomainError::InformationWindowOpen {
+            until: wib("2026-12-30 23:59") + chrono::Duration::seconds(59),
+        },
+    )
+    .await;
+    // Day 31: deemed withdrawn, by the system only.
+    let late = waiting
+        .clone()
+        .at(requested_at + chrono::Duration::days(31));
+    accepted(
+        late.clone(),
+        system(),
+        C::DeemWithdrawn(Default::default()),
+        E::DeemedWithdrawn(workflow_core::complaint::event::WindowElapsed {
+            occurrence: 1,
+            due_at: wib("2026-12-30 23:59") + chrono::Duration::seconds(59),
+        }),
+    )
+    .await;
+    refused(
+        late,
+        upp(),
+        C::DeemWithdrawn(Default::default()),
+        DomainError::RoleNotPermitted {
+            role: Role::Upp,
+            command: "deem withdrawn",
+        },
+    )
+    .await;
+    // An answer in time ends the wait: nothing to deem.
+    let answered = waiting.then(upp(), E::InformationProvided(information_reply()));
+    let state = Complaint::from_events(&answered.events());
+    assert!(state
+        .timeline()
+        .latest(Step::InformationWait)
+        .unwrap()
+        .ended_at
+        .is_some());
+    refused(
+        answered.at(requested_at + chrono::Duration::days(40)),
+        system(),
+        C::DeemWithdrawn(Default::default()),
+        DomainError::InvalidTransition {
+            command: "deem withdrawn",
+            status: Status::InformationProvided,
+        },
+    )
+    .await;
+}

@@ -408,7 +408,7 @@ async fn token(store: &Store, action: TokenAction, json: bool) -> anyhow::Result
         TokenAction::Create { user, role, agency } => {
             if !workflow_core::actor::is_valid_user_name(&user) {
                 anyhow::bail!(
-                    "--user must not be empty, contain `:`, or be `sla-breach` or `auto-close`"
+                    "--user must not be empty, contain `:`, or be `sla-breach`, `auto-close` or `deemed-withdrawn`"
                 );
             }
             let actor = match (role.is_agency_scoped(), agency) {

@@ -171,6 +171,7 @@ fn script() -> Vec<Scripted> {
     let pothole_again = "ADU-2026-0007";
     let noise = "ADU-2026-0008";
     let national_road = "ADU-2026-0009";
+    let market = "ADU-2026-0010";
     let road_photo = evidence(
         "Lubang di depan SDN 3 Selat, diukur dengan meteran",
         "image/jpeg",
@@ -309,6 +310,18 @@ fn script() -> Vec<Scripted> {
         s("2026-12-09 11:00", noise, upp(), dispose("SATPOLPP")),
         s("2026-12-10 08:30", noise, upp(), C::Withdraw(Withdrawal {
             note: "Pelapor menelepon: sudah berdamai dengan pemilik bengkel".into(),
+        })),
+        // Carried over from November: the complainant never answers the liaison's
+        // question, and after 30 days the SLA monitor records the complaint as withdrawn.
+        s("2026-11-16 09:00", market, upp(), registration(
+            "LAP-2026-11-000388", "2026-11-15 19:30", "Pungutan retribusi pasar",
+            "Pedagang ditarik retribusi dua kali sehari di pasar.",
+            "retribusi", "Pasar Kapuas", "Anonim", Confidential,
+            "Retribusi pasar; kewenangan Dinas Perdagangan.")),
+        s("2026-11-16 10:00", market, upp(), dispose("DISDAG")),
+        s("2026-11-17 09:00", market, liaison("DISDAG"), review_missing("nama pasar dan blok kios", true)),
+        s("2026-11-17 09:30", market, liaison("DISDAG"), C::RequestInformation(InformationRequest {
+            questions: vec!["Di pasar dan blok mana, dan kapan pungutan kedua ditarik?".into()],
         })),
         // A national road: not the Pemkab's, forwarded at the door.
         s("2026-12-02 08:15", national_road, upp(), registration(

@@ -91,6 +91,9 @@ pub fn describe(e: &ComplaintEvent) -> String {
         },
         EventBody::Withdrawn(w) => format!("withdrawn: {}", w.note),
         EventBody::Forwarded(f) => format!("forwarded to {}", f.institution),
+        EventBody::DeemedWithdrawn(w) => {
+            format!("deemed withdrawn: no answer by {}", local(w.due_at))
+        }
     }
 }
 

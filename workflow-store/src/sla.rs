@@ -8,7 +8,7 @@ use cqrs_es::persist::SerializedEvent;
 use cqrs_es::{Aggregate, EventStore};
 use futures::TryStreamExt;
 use sqlx::Row;
-use workflow_core::complaint::command::{BreachReport, Closure};
+use workflow_core::complaint::command::{BreachReport, Closure, WindowReport};
 use workflow_core::sla::{assess, StepAssessment, StepStatus};
 use workflow_core::{
     Actor, CommandEnvelope, Complaint, ComplaintCommand, ComplaintServices, Status, Step,
@@ -28,6 +28,9 @@ pub struct SweepOutcome {
     pub breaches_recorded: Vec<(Step, u32)>,
     /// Whether the complaint was closed automatically.
     pub closed: bool,
+    /// Whether the complaint was deemed withdrawn (the complainant's window to answer
+    /// an information request ran out).
+    pub deemed_withdrawn: bool,
 }
 
 impl<ES: EventStore<Complaint>> Engine<ES> {
@@ -104,6 +107,22 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
                     .events
                     .is_empty();
             }
+            if a.step == Step::InformationWait
+                && a.status == StepStatus::Elapsed
+                && complaint.status() == Status::AwaitingInformation
+            {
+                let command = CommandEnvelope::new(
+                    format!("deemed-withdrawn:{}", a.occurrence),
+                    Actor::system(),
+                    now,
+                    ComplaintCommand::DeemWithdrawn(WindowReport::default()),
+                );
+                outcome.deemed_withdrawn = !self
+                    .execute(complaint_id, command, None)
+                    .await?
+                    .events
+                    .is_empty();
+            }
         }
         Ok(outcome)
     }
@@ -173,10 +192,10 @@ pub(crate) async fn board_from_log(
     let now = crate::timestamp(now);
     let mut board: Vec<BoardEntry> = deadlines
         .into_iter()
-        .filter(|r| r.ended_at.is_none() && r.breachable == 1)
+        .filter(|r| r.ended_at.is_none() && (r.breachable == 1 || r.step == "information_wait"))
         .filter(|r| agency.is_none_or(|a| r.agency.as_deref() == Some(a)))
         .map(|r| BoardEntry {
-            status: board_status(r.due_at.as_deref(), r.at_risk_from.as_deref(), &now),
+            status: board_status(r.step, r.due_at.as_deref(), r.at_risk_from.as_deref(), &now),
             complaint_id: r.complaint_id,
             step: r.step.to_owned(),
             occurrence: r.occurrence,

@@ -27,6 +27,8 @@ pub struct TickReport {
     pub breaches_recorded: usize,
     /// Complaints closed automatically after their feedback window.
     pub closed: usize,
+    /// Complaints deemed withdrawn after the complainant's information window.
+    pub deemed_withdrawn: usize,
     /// Complaints whose sweep failed for a reason of their own (an event that cannot be
     /// read, say), with the error; the others were swept all the same.
     pub failed: Vec<(String, String)>,
@@ -306,6 +308,7 @@ impl Store {
                 Ok(Ok(outcome)) => {
                     report.breaches_recorded += outcome.breaches_recorded.len();
                     report.closed += usize::from(outcome.closed);
+                    report.deemed_withdrawn += usize::from(outcome.deemed_withdrawn);
                 }
                 // The database itself is unavailable: every other sweep would fail too.
                 Ok(Err(e @ StoreError::Unavailable(_))) => return Err(e),

@@ -251,12 +251,18 @@ fn summary(row: &AnyRow) -> Result<ComplaintSummary, StoreError> {
     })
 }
 
+/// The step name of the complainant's information window.
+pub(crate) const INFORMATION_WAIT: &str = "information_wait";
+
 pub(crate) fn board_status(
+    step: &str,
     due_at: Option<&str>,
     at_risk_from: Option<&str>,
     now: &str,
 ) -> BoardStatus {
     match (due_at, at_risk_from) {
+        // The complainant's window to answer: the complaint waits, its own clock shown.
+        _ if step == INFORMATION_WAIT => BoardStatus::Paused,
         (None, _) => BoardStatus::Paused,
         (Some(due), _) if now > due => BoardStatus::Breached,
         (Some(_), Some(risk)) if now >= risk => BoardStatus::AtRisk,
@@ -416,19 +422,29 @@ impl Views {
     ) -> Result<Vec<BoardEntry>, StoreError> {
         let now = timestamp(now);
         let mut c = Clauses::default();
-        c.add("ended_at IS NULL AND breachable = 1", vec![]);
+        // Running duties, and the complainant's window while a complaint waits for an
+        // answer (shown as paused, with the window's end as its deadline).
         match status {
-            None => {}
-            Some(BoardStatus::Breached) => c.add("due_at < ?", vec![Arg::Text(now.clone())]),
+            None => c.add(
+                "ended_at IS NULL AND (breachable = 1 OR step = 'information_wait')",
+                vec![],
+            ),
+            Some(BoardStatus::Breached) => c.add(
+                "ended_at IS NULL AND breachable = 1 AND due_at < ?",
+                vec![Arg::Text(now.clone())],
+            ),
             Some(BoardStatus::AtRisk) => c.add(
-                "due_at >= ? AND at_risk_from <= ?",
+                "ended_at IS NULL AND breachable = 1 AND due_at >= ? AND at_risk_from <= ?",
                 vec![Arg::Text(now.clone()), Arg::Text(now.clone())],
             ),
             Some(BoardStatus::OnTrack) => c.add(
-                "due_at >= ? AND at_risk_from > ?",
+                "ended_at IS NULL AND breachable = 1 AND due_at >= ? AND at_risk_from > ?",
                 vec![Arg::Text(now.clone()), Arg::Text(now.clone())],
             ),
-            Some(BoardStatus::Paused) => c.add("due_at IS NULL", vec![]),
+            Some(BoardStatus::Paused) => c.add(
+                "ended_at IS NULL AND ((breachable = 1 AND due_at IS NULL) OR step = 'information_wait')",
+                vec![],
+            ),
         }
         if let Some(agency) = agency {
             c.add("agency = ?", vec![Arg::Text(agency.to_owned())]);
@@ -451,13 +467,14 @@ impl Views {
             .map(|row| {
                 let due_at: Option<String> = row.try_get("due_at")?;
                 let at_risk_from: Option<String> = row.try_get("at_risk_from")?;
+                let step: String = row.try_get("step")?;
                 Ok(BoardEntry {
                     complaint_id: row.try_get("complaint_id")?,
-                    step: row.try_get("step")?,
+                    status: board_status(&step, due_at.as_deref(), at_risk_from.as_deref(), &now),
+                    step,
                     occurrence: row.try_get("occurrence")?,
                     agency: row.try_get("agency")?,
                     started_at: row.try_get("started_at")?,
-                    status: board_status(due_at.as_deref(), at_risk_from.as_deref(), &now),
                     due_at,
                     breach_recorded: row.try_get::<i64, _>("breach_recorded")? != 0,
                 })
@@ -497,7 +514,7 @@ impl Views {
     pub async fn due_for_enforcement(&self, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
         let rows = sqlx::query(
             "SELECT DISTINCT complaint_id FROM sla_deadlines WHERE due_at < $1 \
-             AND ((breachable = 1 AND breach_recorded = 0) OR (step = 'feedback' AND ended_at IS NULL)) \
+             AND ((breachable = 1 AND breach_recorded = 0) OR (step IN ('feedback', 'information_wait') AND ended_at IS NULL)) \
              ORDER BY complaint_id",
         )
         .bind(timestamp(now))

@@ -99,6 +99,9 @@ pub enum ComplaintCommand {
     /// At the door: UPP or the coordinator forwards the complaint to an institution
     /// outside the Pemkab.
     Forward(Forwarding),
+    /// The engine records that the complainant's window to answer an information
+    /// request ran out: the complaint counts as withdrawn.
+    DeemWithdrawn(WindowReport),
 }
 
 impl CommandEnvelope {
@@ -150,6 +153,7 @@ impl ComplaintCommand {
             (C::Archive(a), E::Archived(b)) => a == b,
             (C::Withdraw(a), E::Withdrawn(b)) => a == b,
             (C::Forward(a), E::Forwarded(b)) => a == b,
+            (C::DeemWithdrawn(_), E::DeemedWithdrawn(_)) => true,
             _ => false,
         }
     }
@@ -173,6 +177,7 @@ impl ComplaintCommand {
             ComplaintCommand::Archive(_) => "archive",
             ComplaintCommand::Withdraw(_) => "withdraw",
             ComplaintCommand::Forward(_) => "forward",
+            ComplaintCommand::DeemWithdrawn(_) => "deem withdrawn",
         }
     }
 }
@@ -376,6 +381,11 @@ pub struct Forwarding {
     /// Why it is theirs.
     pub reason: String,
 }
+
+/// The engine's report that a complainant's window ran out (what ran out is judged
+/// from the complaint's own clocks).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowReport {}
 
 /// Closing remarks.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,7 +5,7 @@ use chrono::Datelike;
 
 use crate::actor::{Actor, Role};
 use crate::complaint::command::{ArchiveReason, CommandEnvelope, ComplaintCommand, Party};
-use crate::complaint::event::{ComplaintEvent, EventBody, SlaBreach};
+use crate::complaint::event::{ComplaintEvent, EventBody, SlaBreach, WindowElapsed};
 use crate::complaint::{Complaint, ComplaintServices, Status};
 use crate::error::DomainError;
 use crate::evidence::EvidenceRef;
@@ -22,7 +22,9 @@ fn allowed_roles(command: &ComplaintCommand) -> &'static [Role] {
         }
         ComplaintCommand::Archive(_) | ComplaintCommand::Withdraw(_) => &[Role::Upp],
         ComplaintCommand::Close(_) => &[Role::Upp, Role::System],
-        ComplaintCommand::RecordSlaBreach(_) => &[Role::System],
+        ComplaintCommand::RecordSlaBreach(_) | ComplaintCommand::DeemWithdrawn(_) => {
+            &[Role::System]
+        }
         ComplaintCommand::ReturnForRedisposition(_)
         | ComplaintCommand::Review(_)
         | ComplaintCommand::Reject(_)
@@ -366,6 +368,30 @@ impl Complaint {
                 require(&f.institution, "institution")?;
                 require(&f.reason, "reason")?;
                 Ok(EventBody::Forwarded(f.clone()))
+            }
+            ComplaintCommand::DeemWithdrawn(_) => {
+                if status != Status::AwaitingInformation {
+                    return wrong_state();
+                }
+                let clock = self.timeline().latest(Step::InformationWait).ok_or(
+                    DomainError::StepNotStarted {
+                        step: Step::InformationWait,
+                    },
+                )?;
+                let a = assess_clock(
+                    clock,
+                    &self.timeline().category,
+                    &services.calendar,
+                    &services.policy,
+                    envelope.now,
+                );
+                if a.status != StepStatus::Elapsed {
+                    return Err(DomainError::InformationWindowOpen { until: a.due_at });
+                }
+                Ok(EventBody::DeemedWithdrawn(WindowElapsed {
+                    occurrence: a.occurrence,
+                    due_at: a.due_at,
+                }))
             }
             ComplaintCommand::RecordSlaBreach(b) => {
                 if !b.step.is_breachable() {

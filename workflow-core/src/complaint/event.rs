@@ -63,6 +63,18 @@ pub enum EventBody {
     Withdrawn(Withdrawal),
     /// Forwarded outside the Pemkab (terminal).
     Forwarded(Forwarding),
+    /// The complainant did not answer an information request within the window: the
+    /// complaint counts as withdrawn (terminal). Recorded by the system.
+    DeemedWithdrawn(WindowElapsed),
+}
+
+/// A complainant's window that ran out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowElapsed {
+    /// Which run of the information wait.
+    pub occurrence: u32,
+    /// When the window ended.
+    pub due_at: DateTime<Utc>,
 }
 
 /// A recorded breach of one run of a step.
@@ -96,6 +108,7 @@ impl EventBody {
             EventBody::Archived(_) => "Archived",
             EventBody::Withdrawn(_) => "Withdrawn",
             EventBody::Forwarded(_) => "Forwarded",
+            EventBody::DeemedWithdrawn(_) => "DeemedWithdrawn",
         }
     }
 
@@ -111,7 +124,7 @@ impl EventBody {
 }
 
 /// Every event type name, in SOP order.
-pub const EVENT_TYPES: [&str; 16] = [
+pub const EVENT_TYPES: [&str; 17] = [
     "Received",
     "Disposed",
     "Returned",
@@ -128,6 +141,7 @@ pub const EVENT_TYPES: [&str; 16] = [
     "Archived",
     "Withdrawn",
     "Forwarded",
+    "DeemedWithdrawn",
 ];
 
 impl DomainEvent for ComplaintEvent {

@@ -47,13 +47,16 @@ impl Complaint {
                 self.status = Status::Rejected;
                 timeline.end(Step::Review, at);
                 timeline.end(Step::Overall, at);
+                timeline.end(Step::InformationWait, at);
             }
             EventBody::InformationRequested(_) => {
                 self.status = Status::AwaitingInformation;
                 timeline.pause(at);
+                timeline.start(Step::InformationWait, at);
             }
             EventBody::InformationProvided(_) => {
                 self.status = Status::InformationProvided;
+                timeline.end(Step::InformationWait, at);
                 timeline.resume(at);
             }
             EventBody::Clarified(c) => {
@@ -101,6 +104,10 @@ impl Complaint {
             }
             EventBody::Forwarded(_) => {
                 self.status = Status::Forwarded;
+                timeline.end_all(at);
+            }
+            EventBody::DeemedWithdrawn(_) => {
+                self.status = Status::Withdrawn;
                 timeline.end_all(at);
             }
         }

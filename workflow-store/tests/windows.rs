@@ -1,0 +1,107 @@
+//! The complainant's window to answer an information request, on both real stores: the
+//! wait is on the SLA board with its own clock, and when it runs out the SLA monitor
+//! records the complaint as deemed withdrawn, exactly once however often it sweeps.
+
+use workflow_store::{both, testing as common};
+
+use workflow_core::complaint::command::ComplaintCommand as C;
+use workflow_core::fixtures::*;
+use workflow_core::Status;
+
+async fn an_unanswered_request_is_deemed_withdrawn_once_by_the_monitor(db: common::TestDb) {
+    let store = db.open().await;
+    let steps = [
+        (upp(), C::Register(registration())),
+        (upp(), C::Dispose(disposition("PUPR"))),
+        (liaison("PUPR"), C::Review(incomplete_but_clear_review())),
+        (
+            liaison("PUPR"),
+            C::RequestInformation(information_request()),
+        ),
+    ];
+    for (i, (actor, c)) in steps.into_iter().enumerate() {
+        store
+            .engine()
+            .execute(
+                "ADU-1",
+                cmd(&format!("c{i}"), actor, wib("2026-12-01 09:00"), c),
+                None,
+            )
+            .await
+            .unwrap();
+    }
+    store.projector().catch_up().await.unwrap();
+    let board = store
+        .views()
+        .sla_board(wib("2026-12-10 09:00"), None, None)
+        .await
+        .unwrap();
+    let wait = board
+        .iter()
+        .find(|e| e.step == "information_wait")
+        .unwrap_or_else(|| panic!("the wait is on the board: {board:?}"));
+    assert_eq!(wait.complaint_id, "ADU-1");
+    // A window of the complainant's, not a duty: paused, never counted as breached.
+    assert_eq!(wait.status, workflow_store::views::BoardStatus::Paused);
+    let breached = store
+        .views()
+        .sla_board(
+            wib("2027-01-02 09:00"),
+            Some(workflow_store::views::BoardStatus::Breached),
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(
+        breached.iter().all(|e| e.step != "information_wait"),
+        "{breached:?}"
+    );
+    assert!(
+        wait.due_at.as_deref().unwrap().starts_with("2026-12-31"),
+        "{wait:?}"
+    );
+
+    // Before the window ends the monitor leaves it alone.
+    let early = store.sla_tick(wib("2026-12-30 09:00")).await.unwrap();
+    assert_eq!(early.deemed_withdrawn, 0);
+    assert_eq!(
+        store.engine().load("ADU-1").await.unwrap().status(),
+        Status::AwaitingInformation
+    );
+    // After it, once, however many ticks (and hosts) sweep.
+    let mut deemed = 0;
+    for _ in 0..3 {
+        store.projector().catch_up().await.unwrap();
+        deemed += store
+            .sla_tick(wib("2027-01-02 09:00"))
+            .await
+            .unwrap()
+            .deemed_withdrawn;
+    }
+    assert_eq!(deemed, 1);
+    let events = store.engine().events("ADU-1").await.unwrap();
+    let deemed_events: Vec<_> = events
+        .iter()
+        .filter(|e| e.payload.body.event_type() == "DeemedWithdrawn")
+        .collect();
+    assert_eq!(deemed_events.len(), 1);
+    assert_eq!(deemed_events[0].payload.by, system());
+    assert_eq!(
+        store.engine().load("ADU-1").await.unwrap().status(),
+        Status::Withdrawn
+    );
+    store.projector().catch_up().await.unwrap();
+    let board = store
+        .views()
+        .sla_board(wib("2027-01-02 09:00"), None, None)
+        .await
+        .unwrap();
+    assert!(
+        board.iter().all(|e| e.complaint_id != "ADU-1"),
+        "nothing of a withdrawn complaint stays on the board: {board:?}"
+    );
+}
+both!(
+    information_window,
+    an_unanswered_request_is_deemed_withdrawn_once_by_the_monitor
+);
