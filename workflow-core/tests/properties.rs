@@ -12,6 +12,7 @@ use proptest::test_runner::{Config, TestRunner};
 use workflow_core::complaint::command::{BreachReport, Closure, ComplaintCommand as C};
 use workflow_core::fixtures::*;
 use workflow_core::sla::{assess_clock, Pause, StepClock};
+use workflow_core::Role;
 use workflow_core::{
     Actor, Complaint, ComplaintEvent, ComplaintServices, SlaPolicy, Status, Step, WorkingCalendar,
 };
@@ -39,6 +40,28 @@ fn allowed(from: Status, to: Status) -> bool {
                 | (Received | Returned, Archived | Forwarded)
         )
         || (to == Withdrawn && from != New && !from.is_terminal())
+}
+
+/// Who may do what, written out from the SOP's actor table (not from the engine's own
+/// list): UPP registers, disposes, records the complainant's answers, closes, archives,
+/// records withdrawals and forwards; the coordinator disposes and forwards; the liaison
+/// officer does steps 2 and 3 and responds; the system records breaches, closes after the
+/// feedback window and deems withdrawn; APIP and heads only read.
+fn sop_roles(command: &C) -> &'static [Role] {
+    match command {
+        C::Register(_) | C::ProvideInformation(_) | C::Archive(_) | C::Withdraw(_) => &[Role::Upp],
+        C::Dispose(_) | C::Forward(_) => &[Role::Upp, Role::Coordinator],
+        C::Close(_) => &[Role::Upp, Role::System],
+        C::RecordSlaBreach(_) | C::DeemWithdrawn(_) => &[Role::System],
+        C::ReturnForRedisposition(_)
+        | C::Review(_)
+        | C::Reject(_)
+        | C::RequestInformation(_)
+        | C::Clarify(_)
+        | C::VerifyInField(_)
+        | C::IssueBa(_)
+        | C::Respond(_) => &[Role::Liaison],
+    }
 }
 
 const AGENCIES: [&str; 2] = ["PUPR", "DISHUB"];
@@ -228,6 +251,15 @@ fn run_history(steps: &[Step_]) -> Result<BTreeSet<Status>, TestCaseError> {
         // A refusal leaves nothing to check: `decide` cannot change the state.
         if let Ok(events) = state.decide(&envelope, &services) {
             prop_assert!(events.len() <= 1);
+            if !events.is_empty() {
+                prop_assert!(
+                    sop_roles(&envelope.command).contains(&envelope.actor.role),
+                    "{:?} did {}, which the SOP gives to {:?} only",
+                    envelope.actor.role,
+                    envelope.command.name(),
+                    sop_roles(&envelope.command)
+                );
+            }
             if before.has_seen(&envelope.command_id) {
                 prop_assert!(events.is_empty(), "a repeated command id must be a no-op");
             }
