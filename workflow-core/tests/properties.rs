@@ -193,9 +193,7 @@ fn to_command(s: &Step_) -> (Actor, C) {
         ),
         13..=15 if s.hours % 16 != 0 => (
             system(),
-            C::RecordSlaBreach(BreachReport {
-                step: Step::ALL[s.actor % Step::ALL.len()],
-            }),
+            C::RecordSlaBreach(BreachReport::latest(Step::ALL[s.actor % Step::ALL.len()])),
         ),
         13 => (
             upp(),
@@ -218,9 +216,7 @@ fn to_command(s: &Step_) -> (Actor, C) {
         ),
         _ => (
             system(),
-            C::RecordSlaBreach(BreachReport {
-                step: Step::ALL[s.actor % Step::ALL.len()],
-            }),
+            C::RecordSlaBreach(BreachReport::latest(Step::ALL[s.actor % Step::ALL.len()])),
         ),
     };
     let actor = if s.natural_actor {

@@ -703,9 +703,7 @@ async fn the_engine_closes_only_after_ten_working_days_of_feedback() {
 async fn the_engine_records_a_breach_once_the_deadline_has_passed() {
     // Registered Monday 30 Nov 09:00: disposition due Thursday 3 Dec 23:59:59 WIB.
     let due = wib("2026-12-03 23:59") + chrono::Duration::seconds(59);
-    let breach = C::RecordSlaBreach(BreachReport {
-        step: Step::Disposition,
-    });
+    let breach = C::RecordSlaBreach(BreachReport::latest(Step::Disposition));
     refused(
         start().registered().at(wib("2026-12-03 23:00")),
         system(),
@@ -753,9 +751,7 @@ async fn only_the_engine_records_breaches_and_only_of_started_duties() {
     refused(
         late.clone(),
         upp(),
-        C::RecordSlaBreach(BreachReport {
-            step: Step::Disposition,
-        }),
+        C::RecordSlaBreach(BreachReport::latest(Step::Disposition)),
         DomainError::RoleNotPermitted {
             role: Role::Upp,
             command: "record an SLA breach of",
@@ -765,9 +761,7 @@ async fn only_the_engine_records_breaches_and_only_of_started_duties() {
     refused(
         late.clone(),
         system(),
-        C::RecordSlaBreach(BreachReport {
-            step: Step::FieldVerification,
-        }),
+        C::RecordSlaBreach(BreachReport::latest(Step::FieldVerification)),
         DomainError::StepNotStarted {
             step: Step::FieldVerification,
         },
@@ -776,9 +770,7 @@ async fn only_the_engine_records_breaches_and_only_of_started_duties() {
     refused(
         late,
         system(),
-        C::RecordSlaBreach(BreachReport {
-            step: Step::Feedback,
-        }),
+        C::RecordSlaBreach(BreachReport::latest(Step::Feedback)),
         DomainError::StepNotBreachable {
             step: Step::Feedback,
         },
@@ -798,9 +790,7 @@ async fn a_step_completed_late_can_still_have_its_breach_recorded() {
             "c-1",
             system(),
             late_disposal.now(),
-            C::RecordSlaBreach(BreachReport {
-                step: Step::Disposition,
-            }),
+            C::RecordSlaBreach(BreachReport::latest(Step::Disposition)),
         ))
         .await
         .inspect_result()

@@ -66,6 +66,26 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
             &services.policy,
             now,
         );
+        // Every run's breach, also of a run that a re-disposition or a return superseded.
+        for a in assessments.iter().filter(|a| a.breach_to_record()) {
+            let command = CommandEnvelope::new(
+                format!("sla-breach:{}:{}", a.step, a.occurrence),
+                Actor::system(),
+                now,
+                ComplaintCommand::RecordSlaBreach(BreachReport {
+                    step: a.step,
+                    occurrence: Some(a.occurrence),
+                }),
+            );
+            if !self
+                .execute(complaint_id, command, None)
+                .await?
+                .events
+                .is_empty()
+            {
+                outcome.breaches_recorded.push((a.step, a.occurrence));
+            }
+        }
         let latest_runs = assessments.iter().filter(|a| {
             complaint
                 .timeline()
@@ -73,22 +93,6 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
                 .is_some_and(|c| c.occurrence == a.occurrence)
         });
         for a in latest_runs {
-            if a.breach_to_record() {
-                let command = CommandEnvelope::new(
-                    format!("sla-breach:{}:{}", a.step, a.occurrence),
-                    Actor::system(),
-                    now,
-                    ComplaintCommand::RecordSlaBreach(BreachReport { step: a.step }),
-                );
-                if !self
-                    .execute(complaint_id, command, None)
-                    .await?
-                    .events
-                    .is_empty()
-                {
-                    outcome.breaches_recorded.push((a.step, a.occurrence));
-                }
-            }
             if a.step == Step::Feedback
                 && a.status == StepStatus::Elapsed
                 && complaint.status() == Status::Responded

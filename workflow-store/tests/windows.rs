@@ -1,4 +1,5 @@
-//! The complainant's window to answer an information request, on both real stores: the
+//! The SLA monitor on both real stores: a breach per run of a step, and the
+//! complainant's window to answer an information request: the
 //! wait is on the SLA board with its own clock, and when it runs out the SLA monitor
 //! records the complaint as deemed withdrawn, exactly once however often it sweeps.
 
@@ -104,4 +105,67 @@ async fn an_unanswered_request_is_deemed_withdrawn_once_by_the_monitor(db: commo
 both!(
     information_window,
     an_unanswered_request_is_deemed_withdrawn_once_by_the_monitor
+);
+
+/// A breach is recorded per run of a step: the review run of the first agency, which ran
+/// late before the complaint was returned and re-disposed, keeps its own breach.
+async fn a_superseded_late_run_keeps_its_own_breach(db: common::TestDb) {
+    let store = db.open().await;
+    let steps = [
+        (wib("2026-11-30 09:00"), upp(), C::Register(registration())),
+        (
+            wib("2026-11-30 10:00"),
+            upp(),
+            C::Dispose(disposition("PUPR")),
+        ),
+        // Review due Thursday 3 December; PUPR returns it a week later.
+        (
+            wib("2026-12-07 09:00"),
+            liaison("PUPR"),
+            C::ReturnForRedisposition(return_note()),
+        ),
+        (
+            wib("2026-12-07 10:00"),
+            upp(),
+            C::Dispose(disposition("DISHUB")),
+        ),
+    ];
+    for (i, (at, actor, c)) in steps.into_iter().enumerate() {
+        store
+            .engine()
+            .execute("ADU-1", cmd(&format!("c{i}"), actor, at, c), None)
+            .await
+            .unwrap();
+    }
+    store.projector().catch_up().await.unwrap();
+    let mut recorded = 0;
+    for _ in 0..2 {
+        recorded += store
+            .sla_tick(wib("2026-12-07 11:00"))
+            .await
+            .unwrap()
+            .breaches_recorded;
+        store.projector().catch_up().await.unwrap();
+    }
+    assert_eq!(recorded, 1, "the first review run's breach, once");
+    let events = store.engine().events("ADU-1").await.unwrap();
+    let breaches: Vec<_> = events
+        .iter()
+        .filter_map(|e| match &e.payload.body {
+            workflow_core::EventBody::SlaBreached(b) => Some((b.step, b.occurrence)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(breaches, [(workflow_core::Step::Review, 1)]);
+    // Nothing is left for the monitor: the complaint no longer comes up for enforcement.
+    assert!(store
+        .views()
+        .due_for_enforcement(wib("2026-12-07 11:00"))
+        .await
+        .unwrap()
+        .is_empty());
+}
+both!(
+    superseded_breach,
+    a_superseded_late_run_keeps_its_own_breach
 );

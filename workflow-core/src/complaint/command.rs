@@ -149,7 +149,9 @@ impl ComplaintCommand {
             (C::IssueBa(a), E::BaIssued(b)) => a == b,
             (C::Respond(a), E::Responded(b)) => a == b,
             (C::Close(a), E::Closed(b)) => a == b,
-            (C::RecordSlaBreach(a), E::SlaBreached(b)) => a.step == b.step,
+            (C::RecordSlaBreach(a), E::SlaBreached(b)) => {
+                a.step == b.step && a.occurrence.is_none_or(|n| n == b.occurrence)
+            }
             (C::Archive(a), E::Archived(b)) => a == b,
             (C::Withdraw(a), E::Withdrawn(b)) => a == b,
             (C::Forward(a), E::Forwarded(b)) => a == b,
@@ -399,4 +401,18 @@ pub struct Closure {
 pub struct BreachReport {
     /// The step.
     pub step: Step,
+    /// Which run of it; `None` for the latest. A run that a re-disposition or a return
+    /// superseded keeps its own breach.
+    #[serde(default)]
+    pub occurrence: Option<u32>,
+}
+
+impl BreachReport {
+    /// The latest run of `step`.
+    pub fn latest(step: Step) -> Self {
+        Self {
+            step,
+            occurrence: None,
+        }
+    }
 }

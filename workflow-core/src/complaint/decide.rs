@@ -397,10 +397,15 @@ impl Complaint {
                 if !b.step.is_breachable() {
                     return Err(DomainError::StepNotBreachable { step: b.step });
                 }
-                let clock = self
-                    .timeline()
-                    .latest(b.step)
-                    .ok_or(DomainError::StepNotStarted { step: b.step })?;
+                let clock = match b.occurrence {
+                    Some(n) => self
+                        .timeline()
+                        .clocks
+                        .iter()
+                        .find(|c| c.step == b.step && c.occurrence == n),
+                    None => self.timeline().latest(b.step),
+                }
+                .ok_or(DomainError::StepNotStarted { step: b.step })?;
                 let a = assess_clock(
                     clock,
                     &self.timeline().category,
