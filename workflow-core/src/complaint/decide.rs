@@ -9,7 +9,7 @@ use crate::complaint::event::{ComplaintEvent, EventBody, SlaBreach, WindowElapse
 use crate::complaint::{Complaint, ComplaintServices, Status};
 use crate::error::DomainError;
 use crate::evidence::EvidenceRef;
-use crate::sla::{assess_clock, Step, StepStatus};
+use crate::sla::{assess_clock, Step, StepAssessment, StepStatus};
 
 type Decision = Result<Vec<ComplaintEvent>, DomainError>;
 
@@ -98,6 +98,26 @@ impl Complaint {
             command_id: envelope.command_id.clone(),
             body,
         }])
+    }
+
+    /// The latest run of a window (`step`) assessed at the command's instant.
+    fn assess_latest(
+        &self,
+        step: Step,
+        services: &ComplaintServices,
+        envelope: &CommandEnvelope,
+    ) -> Result<StepAssessment, DomainError> {
+        let clock = self
+            .timeline()
+            .latest(step)
+            .ok_or(DomainError::StepNotStarted { step })?;
+        Ok(assess_clock(
+            clock,
+            &self.timeline().category,
+            &services.calendar,
+            &services.policy,
+            envelope.now,
+        ))
     }
 
     fn check_agency(&self, actor: &Actor) -> Result<(), DomainError> {
@@ -321,18 +341,7 @@ impl Complaint {
                     return wrong_state();
                 }
                 if envelope.actor.role == Role::System {
-                    let clock = self.timeline().latest(Step::Feedback).ok_or(
-                        DomainError::StepNotStarted {
-                            step: Step::Feedback,
-                        },
-                    )?;
-                    let a = assess_clock(
-                        clock,
-                        &self.timeline().category,
-                        &services.calendar,
-                        &services.policy,
-                        envelope.now,
-                    );
+                    let a = self.assess_latest(Step::Feedback, services, envelope)?;
                     if a.status != StepStatus::Elapsed {
                         return Err(DomainError::FeedbackWindowOpen { until: a.due_at });
                     }
@@ -373,18 +382,7 @@ impl Complaint {
                 if status != Status::AwaitingInformation {
                     return wrong_state();
                 }
-                let clock = self.timeline().latest(Step::InformationWait).ok_or(
-                    DomainError::StepNotStarted {
-                        step: Step::InformationWait,
-                    },
-                )?;
-                let a = assess_clock(
-                    clock,
-                    &self.timeline().category,
-                    &services.calendar,
-                    &services.policy,
-                    envelope.now,
-                );
+                let a = self.assess_latest(Step::InformationWait, services, envelope)?;
                 if a.status != StepStatus::Elapsed {
                     return Err(DomainError::InformationWindowOpen { until: a.due_at });
                 }
