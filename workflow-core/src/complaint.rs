@@ -230,6 +230,8 @@ pub struct Complaint {
     clarification: Option<Clarification>,
     field_visits: Vec<FieldVisit>,
     ba: Option<BeritaAcara>,
+    #[serde(default)]
+    ba_acknowledged: bool,
     response: Option<String>,
     timeline: SlaTimeline,
     seen_commands: BTreeSet<CommandId>,
@@ -289,6 +291,11 @@ impl Complaint {
     /// The BA, once issued.
     pub fn ba(&self) -> Option<&BeritaAcara> {
         self.ba.as_ref()
+    }
+
+    /// Whether the head of the agency acknowledged the current BA.
+    pub fn ba_acknowledged(&self) -> bool {
+        self.ba_acknowledged
     }
 
     /// The response to the complainant, once sent.

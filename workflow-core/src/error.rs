@@ -75,6 +75,12 @@ pub enum DomainError {
     /// A complete review lists no missing items; an incomplete one lists at least one.
     #[error("a review is complete exactly when it lists no missing items")]
     ReviewInconsistent,
+    /// The policy has the response wait for the head's acknowledgement of the BA.
+    #[error("the response waits until the head of the agency has acknowledged the BA")]
+    ResponseAwaitsBaAcknowledgement,
+    /// The head already acknowledged this BA.
+    #[error("the head of the agency already acknowledged this BA")]
+    BaAlreadyAcknowledged,
     /// The complainant's window to answer an information request has not run out.
     #[error("the complainant has until {until} to answer the information request")]
     InformationWindowOpen {
@@ -217,6 +223,10 @@ impl DomainError {
             DomainError::UserNameInvalid => "access.user_name_invalid",
             DomainError::DuplicateOfMismatch => "sop.door.duplicate_of_names_the_original",
             DomainError::InformationWindowOpen { .. } => "sop.step2.information_window_open",
+            DomainError::ResponseAwaitsBaAcknowledgement => {
+                "sop.step3.response_awaits_ba_acknowledgement"
+            }
+            DomainError::BaAlreadyAcknowledged => "sop.step3.ba_already_acknowledged",
             DomainError::ReportedAfterRegistration { .. } => {
                 "sop.register.reported_after_registration"
             }

@@ -135,6 +135,10 @@ pub struct SlaPolicy {
     pub at_risk_days: u32,
     /// The zone whose dates count (default Asia/Jakarta, WIB).
     pub time_zone: TimeZoneSpec,
+    /// Whether the response to the complainant waits until the head of the agency has
+    /// acknowledged the BA (default `false`: the acknowledgement is recorded, not awaited).
+    #[serde(default)]
+    pub response_requires_ba_acknowledgement: bool,
 }
 
 impl Default for SlaPolicy {
@@ -153,6 +157,7 @@ impl Default for SlaPolicy {
         Self {
             steps,
             by_category: BTreeMap::new(),
+            response_requires_ba_acknowledgement: false,
             at_risk_days: 1,
             time_zone: TimeZoneSpec::jakarta(),
         }

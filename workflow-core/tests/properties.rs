@@ -46,13 +46,15 @@ fn allowed(from: Status, to: Status) -> bool {
 /// list): UPP registers, disposes, records the complainant's answers, closes, archives,
 /// records withdrawals and forwards; the coordinator disposes and forwards; the liaison
 /// officer does steps 2 and 3 and responds; the system records breaches, closes after the
-/// feedback window and deems withdrawn; APIP and heads only read.
+/// feedback window and deems withdrawn; the head of the agency acknowledges the BA;
+/// APIP only reads.
 fn sop_roles(command: &C) -> &'static [Role] {
     match command {
         C::Register(_) | C::ProvideInformation(_) | C::Archive(_) | C::Withdraw(_) => &[Role::Upp],
         C::Dispose(_) | C::Forward(_) => &[Role::Upp, Role::Coordinator],
         C::Close(_) => &[Role::Upp, Role::System],
         C::RecordSlaBreach(_) | C::DeemWithdrawn(_) => &[Role::System],
+        C::AcknowledgeBa(_) => &[Role::Head],
         C::ReturnForRedisposition(_)
         | C::Review(_)
         | C::Reject(_)
@@ -94,7 +96,7 @@ struct Step_ {
 
 fn step_strategy() -> impl Strategy<Value = Step_> {
     (
-        0u8..17,
+        0u8..18,
         prop::bool::weighted(0.8),
         0usize..7,
         0usize..2,
@@ -187,6 +189,7 @@ fn to_command(s: &Step_) -> (Actor, C) {
             C::Close(Closure::default()),
         ),
         // The door's commands end a complaint: rarer, so that histories also go deep.
+        17 => (head(agency), C::AcknowledgeBa(Default::default())),
         16 => (
             system(),
             C::DeemWithdrawn(workflow_core::complaint::command::WindowReport::default()),

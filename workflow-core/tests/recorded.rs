@@ -66,6 +66,14 @@ fn one_of_each() -> Vec<ComplaintEvent> {
                 due_at: wib("2026-12-30 23:59"),
             }),
         ),
+        event(
+            "cmd-7f3a",
+            head("PUPR"),
+            at,
+            E::BaAcknowledged(workflow_core::complaint::command::BaAcknowledgement {
+                note: Some("Segera laksanakan penambalan".into()),
+            }),
+        ),
     ]
 }
 

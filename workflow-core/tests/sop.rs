@@ -1227,3 +1227,94 @@ async fn an_unanswered_information_request_counts_as_withdrawn_after_thirty_days
     )
     .await;
 }
+
+// --- After the BA: the head of the agency ---------------------------------------
+
+fn ba_on_desk() -> Story {
+    at_field_step()
+        .field_verified("PUPR", "2026-11-30")
+        .ba_issued("PUPR", "2026-11-30")
+}
+
+/// SOP step 3: the BA goes "kepada Kepala OPD"; the head of that agency acknowledges it,
+/// once, and no one else may.
+#[tokio::test]
+async fn the_head_of_the_agency_acknowledges_the_ba_addressed_to_them() {
+    let ack = workflow_core::complaint::command::BaAcknowledgement {
+        note: Some("Segera tambal".into()),
+    };
+    accepted(
+        ba_on_desk(),
+        head("PUPR"),
+        C::AcknowledgeBa(ack.clone()),
+        E::BaAcknowledged(ack.clone()),
+    )
+    .await;
+    refused(
+        ba_on_desk(),
+        head("DINKES"),
+        C::AcknowledgeBa(ack.clone()),
+        DomainError::NotYourAgency {
+            disposed_to: Some("PUPR".into()),
+        },
+    )
+    .await;
+    refused(
+        ba_on_desk(),
+        liaison("PUPR"),
+        C::AcknowledgeBa(ack.clone()),
+        DomainError::RoleNotPermitted {
+            role: Role::Liaison,
+            command: "acknowledge the BA of",
+        },
+    )
+    .await;
+    refused(
+        ba_on_desk().then(head("PUPR"), E::BaAcknowledged(ack.clone())),
+        head("PUPR"),
+        C::AcknowledgeBa(ack.clone()),
+        DomainError::BaAlreadyAcknowledged,
+    )
+    .await;
+    // A head does nothing else.
+    refused(
+        ba_on_desk(),
+        head("PUPR"),
+        C::Respond(response_text()),
+        DomainError::ReadOnlyRole { role: Role::Head },
+    )
+    .await;
+}
+
+/// A policy flag decides whether the response may go out before the head acknowledged
+/// the BA (by default it may).
+#[test]
+fn the_response_may_wait_for_the_heads_acknowledgement_by_policy() {
+    let policy = workflow_core::SlaPolicy {
+        response_requires_ba_acknowledgement: true,
+        ..Default::default()
+    };
+    let services = ComplaintServices {
+        policy: std::sync::Arc::new(policy),
+        ..ComplaintServices::builtin()
+    };
+    let story = ba_on_desk();
+    let respond = cmd(
+        "r",
+        liaison("PUPR"),
+        story.now(),
+        C::Respond(response_text()),
+    );
+    let state = Complaint::from_events(&story.events());
+    assert_eq!(
+        state.decide(&respond, &services),
+        Err(DomainError::ResponseAwaitsBaAcknowledgement)
+    );
+    assert!(state
+        .decide(&respond, &ComplaintServices::builtin())
+        .is_ok());
+    let acknowledged = story.then(head("PUPR"), E::BaAcknowledged(Default::default()));
+    let state = Complaint::from_events(&acknowledged.events());
+    assert!(state.ba_acknowledged());
+    assert_eq!(state.decide(&respond, &services).map(|e| e.len()), Ok(1));
+}

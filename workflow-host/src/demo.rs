@@ -50,6 +50,14 @@ fn liaison(agency: &str) -> Actor {
     )
 }
 
+fn head(agency: &str) -> Actor {
+    Actor::of_agency(
+        format!("kepala.{}", agency.to_lowercase()),
+        Role::Head,
+        agency,
+    )
+}
+
 fn evidence(what: &str, media_type: &str, size: u64) -> EvidenceRef {
     EvidenceRef {
         sha256: Sha256::digest(what.as_bytes())
@@ -221,6 +229,10 @@ fn script() -> Vec<Scripted> {
             conclusion: "Perlu penambalan darurat dan normalisasi saluran".into(),
             solution: "Penambalan 7 Desember 2026; normalisasi saluran pekan berikutnya".into(),
         })),
+        s("2026-12-04 11:00", road, head("PUPR"), C::AcknowledgeBa(
+            workflow_core::complaint::command::BaAcknowledgement {
+                note: Some("Laksanakan penambalan dan laporkan hasilnya".into()),
+            })),
         s("2026-12-04 13:00", road, liaison("PUPR"), respond(
             "Terima kasih. Lubang ditambal 7 Desember 2026 dan saluran dibersihkan pekan berikutnya.")),
         // Street lights: first sent to the wrong agency, returned, re-disposed.

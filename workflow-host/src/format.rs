@@ -91,6 +91,10 @@ pub fn describe(e: &ComplaintEvent) -> String {
         },
         EventBody::Withdrawn(w) => format!("withdrawn: {}", w.note),
         EventBody::Forwarded(f) => format!("forwarded to {}", f.institution),
+        EventBody::BaAcknowledged(a) => match &a.note {
+            Some(note) => format!("BA acknowledged by the head: {note}"),
+            None => "BA acknowledged by the head".into(),
+        },
         EventBody::DeemedWithdrawn(w) => {
             format!("deemed withdrawn: no answer by {}", local(w.due_at))
         }

@@ -90,6 +90,7 @@ pub fn app(state: AppState) -> Router {
         .route("/complaints/{id}/close", post(close))
         .route("/complaints/{id}/archive", post(archive))
         .route("/complaints/{id}/withdraw", post(withdraw))
+        .route("/complaints/{id}/acknowledge-ba", post(acknowledge_ba))
         .route("/complaints/{id}/forward", post(forward))
         .route("/complaints/{id}/history", get(history))
         .route("/complaints/{id}/events", get(events))
@@ -463,6 +464,10 @@ archive, ArchiveRequest, "archive", |req, state, id| {
     }
     req.into_command()
 });
+command_route!(
+    /// The head of the agency acknowledges the BA addressed to them (head of the agency).
+    acknowledge_ba, AcknowledgeBaRequest, "acknowledge-ba", |req, state| req
+    .into_command());
 command_route!(
     /// Record that the complainant withdrew the complaint (upp).
     withdraw, WithdrawRequest, "withdraw", |req, state| req

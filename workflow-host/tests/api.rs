@@ -234,6 +234,7 @@ async fn the_authorization_matrix_of_every_command() {
         fx::liaison("PUPR"),
         C::IssueBa(fx::berita_acara("PUPR", "2026-11-30")),
     ));
+    let ba_issued_too = ba_issued.clone();
     let mut responded = ba_issued.clone();
     responded.push((fx::liaison("PUPR"), C::Respond(fx::response_text())));
     let mut waiting = reviewed(false);
@@ -302,6 +303,7 @@ async fn the_authorization_matrix_of_every_command() {
             &["liaison_pupr"],
         ),
         ("close", responded, json!({}), &["upp", "system"]),
+        ("acknowledge-ba", ba_issued_too, json!({}), &["head_pupr"]),
         (
             "archive",
             vec![(fx::upp(), C::Register(fx::registration()))],

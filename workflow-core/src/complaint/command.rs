@@ -102,6 +102,8 @@ pub enum ComplaintCommand {
     /// The engine records that the complainant's window to answer an information
     /// request ran out: the complaint counts as withdrawn.
     DeemWithdrawn(WindowReport),
+    /// The head of the agency acknowledges the BA addressed to them.
+    AcknowledgeBa(BaAcknowledgement),
 }
 
 impl CommandEnvelope {
@@ -156,6 +158,7 @@ impl ComplaintCommand {
             (C::Withdraw(a), E::Withdrawn(b)) => a == b,
             (C::Forward(a), E::Forwarded(b)) => a == b,
             (C::DeemWithdrawn(_), E::DeemedWithdrawn(_)) => true,
+            (C::AcknowledgeBa(a), E::BaAcknowledged(b)) => a == b,
             _ => false,
         }
     }
@@ -180,6 +183,7 @@ impl ComplaintCommand {
             ComplaintCommand::Withdraw(_) => "withdraw",
             ComplaintCommand::Forward(_) => "forward",
             ComplaintCommand::DeemWithdrawn(_) => "deem withdrawn",
+            ComplaintCommand::AcknowledgeBa(_) => "acknowledge the BA of",
         }
     }
 }
@@ -382,6 +386,13 @@ pub struct Forwarding {
     pub institution: String,
     /// Why it is theirs.
     pub reason: String,
+}
+
+/// The head of the agency's acknowledgement of the BA.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaAcknowledgement {
+    /// Remarks (instructions to the unit, say).
+    pub note: Option<String>,
 }
 
 /// The engine's report that a complainant's window ran out (what ran out is judged

@@ -25,6 +25,7 @@ fn allowed_roles(command: &ComplaintCommand) -> &'static [Role] {
         ComplaintCommand::RecordSlaBreach(_) | ComplaintCommand::DeemWithdrawn(_) => {
             &[Role::System]
         }
+        ComplaintCommand::AcknowledgeBa(_) => &[Role::Head],
         ComplaintCommand::ReturnForRedisposition(_)
         | ComplaintCommand::Review(_)
         | ComplaintCommand::Reject(_)
@@ -71,7 +72,9 @@ impl Complaint {
         if !registering && self.status == Status::New {
             return Err(DomainError::NotRegistered);
         }
-        if matches!(actor.role, Role::Apip | Role::Head) {
+        // APIP changes nothing; a head only acknowledges the BA addressed to them.
+        let acknowledging = matches!(command, ComplaintCommand::AcknowledgeBa(_));
+        if actor.role == Role::Apip || (actor.role == Role::Head && !acknowledging) {
             return Err(DomainError::ReadOnlyRole { role: actor.role });
         }
         if !allowed_roles(command).contains(&actor.role) {
@@ -88,7 +91,7 @@ impl Complaint {
         if self.has_seen(&envelope.command_id) {
             return Ok(Vec::new());
         }
-        if actor.role == Role::Liaison {
+        if matches!(actor.role, Role::Liaison | Role::Head) {
             self.check_agency(actor)?;
         }
         let body = self.decide_body(envelope, services)?;
@@ -333,6 +336,12 @@ impl Complaint {
                         DomainError::RespondRequiresOutcome
                     });
                 }
+                if status == Status::BaIssued
+                    && services.policy.response_requires_ba_acknowledgement
+                    && !self.ba_acknowledged()
+                {
+                    return Err(DomainError::ResponseAwaitsBaAcknowledgement);
+                }
                 require(&r.response, "response")?;
                 Ok(EventBody::Responded(r.clone()))
             }
@@ -377,6 +386,15 @@ impl Complaint {
                 require(&f.institution, "institution")?;
                 require(&f.reason, "reason")?;
                 Ok(EventBody::Forwarded(f.clone()))
+            }
+            ComplaintCommand::AcknowledgeBa(a) => {
+                if status != Status::BaIssued {
+                    return wrong_state();
+                }
+                if self.ba_acknowledged() {
+                    return Err(DomainError::BaAlreadyAcknowledged);
+                }
+                Ok(EventBody::BaAcknowledged(a.clone()))
             }
             ComplaintCommand::DeemWithdrawn(_) => {
                 if status != Status::AwaitingInformation {

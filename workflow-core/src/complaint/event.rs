@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::actor::Actor;
 use crate::complaint::command::{
-    Archiving, BeritaAcara, Clarification, Closure, CommandId, Disposition, FieldVisit, Forwarding,
-    InformationReply, InformationRequest, Registration, Rejection, ResponseText, ReturnNote,
-    ReviewResult, Withdrawal,
+    Archiving, BaAcknowledgement, BeritaAcara, Clarification, Closure, CommandId, Disposition,
+    FieldVisit, Forwarding, InformationReply, InformationRequest, Registration, Rejection,
+    ResponseText, ReturnNote, ReviewResult, Withdrawal,
 };
 use crate::sla::Step;
 
@@ -66,6 +66,9 @@ pub enum EventBody {
     /// The complainant did not answer an information request within the window: the
     /// complaint counts as withdrawn (terminal). Recorded by the system.
     DeemedWithdrawn(WindowElapsed),
+    /// The head of the agency acknowledged the BA.
+    #[serde(rename = "BAAcknowledged")]
+    BaAcknowledged(BaAcknowledgement),
 }
 
 /// A complainant's window that ran out.
@@ -109,6 +112,7 @@ impl EventBody {
             EventBody::Withdrawn(_) => "Withdrawn",
             EventBody::Forwarded(_) => "Forwarded",
             EventBody::DeemedWithdrawn(_) => "DeemedWithdrawn",
+            EventBody::BaAcknowledged(_) => "BAAcknowledged",
         }
     }
 
@@ -124,7 +128,7 @@ impl EventBody {
 }
 
 /// Every event type name, in SOP order.
-pub const EVENT_TYPES: [&str; 17] = [
+pub const EVENT_TYPES: [&str; 18] = [
     "Received",
     "Disposed",
     "Returned",
@@ -142,6 +146,7 @@ pub const EVENT_TYPES: [&str; 17] = [
     "Withdrawn",
     "Forwarded",
     "DeemedWithdrawn",
+    "BAAcknowledged",
 ];
 
 impl DomainEvent for ComplaintEvent {

@@ -74,8 +74,12 @@ impl Complaint {
                 self.status = Status::FieldVerified;
                 self.field_visits.push(v.clone());
             }
+            EventBody::BaAcknowledged(_) => {
+                self.ba_acknowledged = true;
+            }
             EventBody::BaIssued(ba) => {
                 self.status = Status::BaIssued;
+                self.ba_acknowledged = false;
                 timeline.end(Step::FieldVerification, at);
                 timeline.start(Step::Response, at);
                 self.ba = Some(ba.clone());

@@ -232,6 +232,24 @@ impl ArchiveRequest {
     }
 }
 
+/// `POST /complaints/{id}/acknowledge-ba`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcknowledgeBaRequest {
+    /// Remarks (instructions to the unit, say).
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+impl AcknowledgeBaRequest {
+    /// The command.
+    pub fn into_command(self) -> ComplaintCommand {
+        ComplaintCommand::AcknowledgeBa(workflow_core::complaint::command::BaAcknowledgement {
+            note: self.note,
+        })
+    }
+}
+
 /// `POST /complaints/{id}/withdraw`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
