@@ -6,7 +6,7 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -217,7 +217,7 @@ async fn nothing_acknowledged_is_lost_in_a_crash(backend: Backend, name: &str) {
     let upp = token(&d, &url, "sari", "upp", None);
     let server = Server::start(&d, &url);
     let addr = server.addr;
-    let answered = Arc::new(AtomicUsize::new(0));
+    let answered = Arc::new(support::Counter::default());
     let stop = Arc::new(AtomicBool::new(false));
     let mut clients = Vec::new();
     for c in 0..8 {
@@ -255,7 +255,7 @@ async fn nothing_acknowledged_is_lost_in_a_crash(backend: Backend, name: &str) {
                     request.answer = request.send(addr, &upp).map(|r| r.status);
                     let gone = request.answer.is_none();
                     if request.answer == Some(request.success) {
-                        answered.fetch_add(1, Ordering::SeqCst);
+                        answered.add();
                     }
                     sent.push(request);
                     if gone {
@@ -267,15 +267,7 @@ async fn nothing_acknowledged_is_lost_in_a_crash(backend: Backend, name: &str) {
         }));
     }
     // Kill it mid-load, once enough commands were answered (bounded).
-    let deadline = std::time::Instant::now() + within;
-    while answered.load(Ordering::SeqCst) < KILL_AFTER {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "only {} of {KILL_AFTER} commands answered within {within:?}",
-            answered.load(Ordering::SeqCst)
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    answered.wait_for(KILL_AFTER, within, "commands answered");
     server.crash();
     stop.store(true, Ordering::SeqCst);
     let sent: Vec<Sent> = clients

@@ -6,7 +6,7 @@
 
 mod support;
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -65,7 +65,7 @@ async fn a_postgres_restart_under_load_loses_nothing_and_doubles_nothing() {
     let upp = token(work.path(), &db.url, "sari", "upp", None);
     let server = Server::start(work.path(), &db.url);
     let addr = server.addr;
-    let acknowledged = Arc::new(AtomicUsize::new(0));
+    let acknowledged = Arc::new(support::Counter::default());
     let done = Arc::new(AtomicBool::new(false));
     const CLIENTS: usize = 4;
     // Each client sends commands until told to stop, retrying each one with its own key
@@ -112,24 +112,19 @@ async fn a_postgres_restart_under_load_loses_nothing_and_doubles_nothing() {
                             started.elapsed() < Duration::from_secs(90),
                             "LAP-R-{i} was never acknowledged"
                         );
+                        // The client's pause before its retry (what a real client does
+                        // on 503 or a dropped connection), not a wait for another thread.
                         std::thread::sleep(Duration::from_millis(100));
                     }
                     sent.push(format!("LAP-R-{i}"));
-                    acknowledged.fetch_add(1, Ordering::SeqCst);
+                    acknowledged.add();
                 }
                 (sent, retries)
             })
         })
         .collect();
     let wait_for = |target: usize, what: &str| {
-        let waited = Instant::now();
-        while acknowledged.load(Ordering::SeqCst) < target {
-            assert!(
-                waited.elapsed() < Duration::from_secs(90),
-                "the clients made no progress {what}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        acknowledged.wait_for(target, Duration::from_secs(90), what);
     };
     wait_for(20, "before the restart");
     let started_before = postmaster_start(&db).await;
@@ -139,7 +134,7 @@ async fn a_postgres_restart_under_load_loses_nothing_and_doubles_nothing() {
         .unwrap();
     assert!(restart.success(), "pg_ctlcluster restart failed");
     // Load goes on after the restart until twenty more commands are in.
-    let after = acknowledged.load(Ordering::SeqCst);
+    let after = acknowledged.get();
     wait_for(after + 20, "after the restart");
     done.store(true, Ordering::SeqCst);
     let mut sent = Vec::new();
@@ -171,6 +166,7 @@ async fn a_postgres_restart_under_load_loses_nothing_and_doubles_nothing() {
             "never ready again: {}",
             r.text()
         );
+        // Readiness is only observable by asking: poll, bounded above.
         std::thread::sleep(Duration::from_millis(200));
     }
     for id in &sent {

@@ -559,12 +559,19 @@ impl SmallDisk {
             .append(true)
             .open(&self.filler)
             .unwrap();
+        // Bounded: a file system of at most FILL_LIMIT bytes fills long before; one that
+        // never says "no space" fails the test instead of writing forever.
+        const FILL_LIMIT: u64 = 256 * 1024 * 1024;
+        let mut written = 0u64;
         for chunk in [65536usize, 4096, 512, 1] {
             let buf = vec![0xA5u8; chunk];
             loop {
+                assert!(
+                    written <= FILL_LIMIT,
+                    "wrote {written} bytes and the file system is still not full"
+                );
                 match file.write(&buf) {
-                    Ok(n) if n == chunk => {}
-                    Ok(_) => {}
+                    Ok(n) => written += n as u64,
                     Err(e) if e.raw_os_error() == Some(28) => break,
                     Err(e) => panic!("filling the disk: {e}"),
                 }

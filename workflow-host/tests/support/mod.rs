@@ -35,6 +35,45 @@ pub fn token(dir: &Path, url: &str, user: &str, role: &str, agency: Option<&str>
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
+/// How long a server may take to listen.
+pub const START_WITHIN: Duration = Duration::from_secs(60);
+/// How long a server may take to stop after SIGTERM.
+pub const STOP_WITHIN: Duration = Duration::from_secs(30);
+
+/// A count that threads raise and a test waits on, without polling.
+#[derive(Default)]
+pub struct Counter {
+    count: Mutex<usize>,
+    raised: std::sync::Condvar,
+}
+
+impl Counter {
+    /// One more.
+    pub fn add(&self) {
+        *self.count.lock().unwrap() += 1;
+        self.raised.notify_all();
+    }
+
+    /// The count now.
+    pub fn get(&self) -> usize {
+        *self.count.lock().unwrap()
+    }
+
+    /// Waits until the count reaches `target`; panics naming `what` after `within`.
+    pub fn wait_for(&self, target: usize, within: Duration, what: &str) {
+        let guard = self.count.lock().unwrap();
+        let (guard, timeout) = self
+            .raised
+            .wait_timeout_while(guard, within, |n| *n < target)
+            .unwrap();
+        assert!(
+            !timeout.timed_out(),
+            "only {} of {target} {what} within {within:?}",
+            *guard
+        );
+    }
+}
+
 /// A running `aduan serve`.
 pub struct Server {
     pub child: Child,
@@ -59,36 +98,53 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .expect("aduan serve starts");
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let lines = BufReader::new(child.stderr.take().unwrap()).lines();
         let log = Arc::new(Mutex::new(String::new()));
-        let addr = loop {
-            let line = lines
-                .next()
-                .unwrap_or_else(|| panic!("serve exited before listening: {}", log.lock().unwrap()))
-                .unwrap();
-            log.lock().unwrap().push_str(&line);
-            log.lock().unwrap().push('\n');
-            if let Some(rest) = line.strip_prefix("aduan: listening on http://") {
-                break rest.trim().parse().unwrap();
-            }
-        };
-        // Keep draining stderr so the server never blocks on a full pipe.
+        // A thread drains stderr for the server's whole life (so it never blocks on a
+        // full pipe) and hands over the address once the server listens.
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let sink = Arc::clone(&log);
         std::thread::spawn(move || {
             for line in lines.map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix("aduan: listening on http://") {
+                    let _ = addr_tx.send(rest.trim().parse::<SocketAddr>());
+                }
                 let mut log = sink.lock().unwrap();
                 log.push_str(&line);
                 log.push('\n');
             }
         });
+        let addr = match addr_rx.recv_timeout(START_WITHIN) {
+            Ok(addr) => addr.unwrap(),
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "serve did not listen within {START_WITHIN:?}: {}",
+                    log.lock().unwrap()
+                )
+            }
+        };
         Server { child, addr, log }
     }
 
-    /// SIGTERM, and the exit status.
+    /// SIGTERM, and the exit status; a server that does not stop within
+    /// [`STOP_WITHIN`] is killed and the test fails.
     pub fn stop(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
         Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        self.child.wait().unwrap()
+        let deadline = std::time::Instant::now() + STOP_WITHIN;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!("serve did not stop within {STOP_WITHIN:?} of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// SIGKILL: no chance to finish anything.
