@@ -304,14 +304,11 @@ async fn command(
     let (sequence, event_type) = match done.events.first() {
         Some(e) => (e.sequence as u64, e.payload.body.event_type().to_owned()),
         None => {
-            // Done before under this id (a concurrent twin): answer with that event.
-            let events = state.store.engine().events(complaint_id).await?;
-            let e = events
-                .iter()
-                .find(|e| e.payload.command_id.0 == command_id)
-                .ok_or_else(|| {
-                    ApiError::Internal(format!("command {command_id} seen but not found"))
-                })?;
+            // Done before under this id (a retry, or a concurrent twin): answer with the
+            // event it recorded then, as the engine read it from the log.
+            let e = done.recorded_before.first().ok_or_else(|| {
+                ApiError::Internal(format!("command {command_id} seen but not found"))
+            })?;
             (e.sequence as u64, e.payload.body.event_type().to_owned())
         }
     };

@@ -35,6 +35,9 @@ pub struct Executed {
     /// How many times the command was tried: 1 unless other writers committed to the
     /// complaint between this call's load and its commit.
     pub attempts: u32,
+    /// For a retry (a command id seen before): the events the command recorded the
+    /// first time, read from the log. Empty otherwise.
+    pub recorded_before: Vec<EventEnvelope<Complaint>>,
 }
 
 /// How long the engine waits before it tries a command again after another writer
@@ -204,6 +207,10 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
                     status,
                     sequence: loaded,
                     attempts: attempt,
+                    recorded_before: recorded
+                        .into_iter()
+                        .filter(|e| e.payload.command_id == command.command_id)
+                        .collect(),
                 });
             }
             // The commit does not read the context's state: advance it to report the state
@@ -219,6 +226,7 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
                         events,
                         status,
                         attempts: attempt,
+                        recorded_before: Vec::new(),
                     })
                 }
                 Err(cqrs_es::AggregateError::AggregateConflict) if attempt < self.max_attempts => {

@@ -82,6 +82,18 @@ pub struct HealthSnapshot {
     pub last_tick_error: Option<Incident>,
 }
 
+impl HealthSnapshot {
+    /// Whether the last write attempt (a commit or a probe) failed: no success since
+    /// the last failure.
+    pub fn write_failing(&self) -> bool {
+        match (&self.last_write_error, self.last_commit_at) {
+            (Some(err), Some(ok)) => err.at >= ok,
+            (Some(_), None) => true,
+            (None, _) => false,
+        }
+    }
+}
+
 impl Health {
     fn recent(&self) -> std::sync::MutexGuard<'_, Recent> {
         // A panic elsewhere while holding the lock leaves plain data behind: keep going.

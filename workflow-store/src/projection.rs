@@ -264,12 +264,7 @@ impl Projector {
         };
         // An unreadable event parks its complaint: this projection skips the complaint's
         // events from there on and goes on with every other complaint.
-        let mut parked: std::collections::HashSet<String> =
-            if rows.iter().any(Result::is_err) || self.any_parked(&mut tx, name).await? {
-                self.parked_ids(&mut tx, name).await?
-            } else {
-                Default::default()
-            };
+        let mut parked = self.parked_ids(&mut tx, name).await?;
         let read = rows.len();
         let mut events = Vec::with_capacity(read);
         for row in rows {
@@ -315,16 +310,6 @@ impl Projector {
         tx.commit().await?;
         self.applied.notify_waiters();
         Ok(read)
-    }
-
-    async fn any_parked(&self, conn: &mut AnyConnection, name: &str) -> Result<bool, StoreError> {
-        Ok(
-            sqlx::query("SELECT 1 AS one FROM projection_parked WHERE projection = $1 LIMIT 1")
-                .bind(name)
-                .fetch_optional(&mut *conn)
-                .await?
-                .is_some(),
-        )
     }
 
     async fn parked_ids(

@@ -196,7 +196,9 @@ pub(crate) async fn board_from_log(
     let now = crate::timestamp(now);
     let mut board: Vec<BoardEntry> = deadlines
         .into_iter()
-        .filter(|r| r.ended_at.is_none() && (r.breachable == 1 || r.step == "information_wait"))
+        .filter(|r| {
+            r.ended_at.is_none() && (r.breachable == 1 || r.step == crate::views::INFORMATION_WAIT)
+        })
         .filter(|r| agency.is_none_or(|a| r.agency.as_deref() == Some(a)))
         .map(|r| BoardEntry {
             status: board_status(r.step, r.due_at.as_deref(), r.at_risk_from.as_deref(), &now),

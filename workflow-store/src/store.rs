@@ -361,11 +361,7 @@ impl Store {
         let fresh = |at: Option<DateTime<Utc>>, age: Duration| {
             at.is_some_and(|at| (now - at).to_std().unwrap_or_default() <= age)
         };
-        let failed_since_commit = match (&health.last_write_error, health.last_commit_at) {
-            (Some(err), Some(ok)) => err.at >= ok,
-            (Some(_), None) => true,
-            (None, _) => false,
-        };
+        let failed_since_commit = health.write_failing();
         let held = health
             .last_write_error
             .as_ref()

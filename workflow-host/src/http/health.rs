@@ -186,11 +186,7 @@ pub async fn metrics(
         age(h.last_tick_at),
     );
     let write_error: Gauge = Gauge::default();
-    write_error.set(i64::from(match (&h.last_write_error, h.last_commit_at) {
-        (Some(e), Some(ok)) => e.at >= ok,
-        (Some(_), None) => true,
-        (None, _) => false,
-    }));
+    write_error.set(i64::from(h.write_failing()));
     registry.register(
         "write_failing",
         "1 while the last write attempt failed",
