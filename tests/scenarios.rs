@@ -40,6 +40,7 @@ async fn the_whole_sop_and_its_history_as_of_any_instant(db: TestDb) {
             liaison("PUPR"),
             C::Respond(response_text()),
         ),
+        ("2026-12-07 07:30", upp(), C::RecordFeedback(feedback(true))),
         ("2026-12-07 08:00", upp(), C::Close(Closure::default())),
     ];
     let mut instants: Vec<DateTime<Utc>> = Vec::new();

@@ -20,8 +20,8 @@ use crate::calendar::WorkingCalendar;
 use crate::error::DomainError;
 use crate::sla::{SlaPolicy, SlaTimeline};
 use command::{
-    BeritaAcara, Clarification, CommandEnvelope, CommandId, Disposition, FieldVisit, Registration,
-    ReviewResult,
+    BeritaAcara, Clarification, CommandEnvelope, CommandId, Disposition, Feedback, FieldVisit,
+    Registration, ReviewResult,
 };
 use event::ComplaintEvent;
 
@@ -56,7 +56,7 @@ pub enum Status {
     BaIssued,
     /// Complainant answered; feedback window running.
     Responded,
-    /// Closed (terminal).
+    /// Closed (terminal), with the reason its feedback gives.
     Closed,
     /// Archived at the door (terminal).
     Archived,
@@ -233,6 +233,18 @@ pub struct Complaint {
     #[serde(default)]
     ba_acknowledged: bool,
     response: Option<String>,
+    #[serde(default)]
+    feedback: Option<Feedback>,
+    #[serde(default)]
+    returns: u32,
+    #[serde(default)]
+    escalated: bool,
+    #[serde(default)]
+    coordinator_decided: bool,
+    #[serde(default)]
+    progress_reports: u32,
+    #[serde(default)]
+    reopenings: u32,
     timeline: SlaTimeline,
     seen_commands: BTreeSet<CommandId>,
     events_applied: u64,
@@ -301,6 +313,36 @@ impl Complaint {
     /// The response to the complainant, once sent.
     pub fn response(&self) -> Option<&str> {
         self.response.as_deref()
+    }
+
+    /// The complainant's feedback on the latest response, once recorded.
+    pub fn feedback(&self) -> Option<&Feedback> {
+        self.feedback.as_ref()
+    }
+
+    /// How many times agencies have sent it back.
+    pub fn returns(&self) -> u32 {
+        self.returns
+    }
+
+    /// Whether its returns reached the coordinator, who has not yet disposed it.
+    pub fn escalated(&self) -> bool {
+        self.escalated
+    }
+
+    /// Whether the coordinator disposed it after an escalation (no return after that).
+    pub fn coordinator_decided(&self) -> bool {
+        self.coordinator_decided
+    }
+
+    /// How many interim follow-ups were posted.
+    pub fn progress_reports(&self) -> u32 {
+        self.progress_reports
+    }
+
+    /// How many times it was reopened.
+    pub fn reopenings(&self) -> u32 {
+        self.reopenings
     }
 
     /// The SLA clocks.

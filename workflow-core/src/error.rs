@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::actor::{AgencyCode, Role};
+use crate::actor::{AgencyCode, Role, UserId};
 use crate::complaint::Status;
 use crate::sla::Step;
 
@@ -204,6 +204,56 @@ pub enum DomainError {
     /// While the complaint waits for the complainant it stays where it is.
     #[error("the complaint is waiting for the complainant's information")]
     WaitingForComplainant,
+    /// The liaison officer named in the disposition (or the latest reassignment) acts
+    /// for the agency; another takes over only through a reassignment.
+    #[error(
+        "the complaint is assigned to liaison officer `{assigned}`; a reassignment is needed first"
+    )]
+    NotAssignedLiaison {
+        /// The assigned liaison officer.
+        assigned: UserId,
+    },
+    /// After the third return the coordinator decides where the complaint goes.
+    #[error("the complaint was returned three times: the coordinator decides its disposition")]
+    EscalatedToCoordinator,
+    /// The coordinator's disposition after an escalation is not returned again.
+    #[error("the coordinator decided this disposition after repeated returns; it cannot be returned again")]
+    CoordinatorDecided,
+    /// One feedback per response.
+    #[error("the complainant's feedback on this response is already recorded")]
+    FeedbackAlreadyRecorded,
+    /// A complaint goes back to the liaison officer only when the complainant is not
+    /// satisfied with the response.
+    #[error("a complaint may be reopened only after the complainant said they are not satisfied")]
+    ReopenRequiresDissatisfiedFeedback,
+    /// UPP closes after positive feedback, or once the feedback window has run out.
+    #[error("a complaint may be closed after the complainant's positive feedback, or once the feedback window ends at {until}")]
+    CloseRequiresSatisfiedFeedbackOrWindow {
+        /// When the window ends.
+        until: DateTime<Utc>,
+    },
+    /// A reassignment names another liaison officer.
+    #[error("the complaint is already assigned to `{liaison}`")]
+    ReassignToSameLiaison {
+        /// The liaison officer.
+        liaison: UserId,
+    },
+    /// Only a recorded breach can be annulled.
+    #[error("no breach of {step} run {occurrence} is recorded")]
+    BreachNotRecorded {
+        /// The step.
+        step: Step,
+        /// The run.
+        occurrence: u32,
+    },
+    /// A breach is annulled once.
+    #[error("the breach of {step} run {occurrence} is already annulled")]
+    BreachAlreadyAnnulled {
+        /// The step.
+        step: Step,
+        /// The run.
+        occurrence: u32,
+    },
 }
 
 impl DomainError {
@@ -255,6 +305,19 @@ impl DomainError {
             DomainError::StepNotStarted { .. } => "sla.step_not_started",
             DomainError::StepNotBreachable { .. } => "sla.step_not_breachable",
             DomainError::WaitingForComplainant => "sop.step2.waiting_for_complainant",
+            DomainError::NotAssignedLiaison { .. } => "access.not_assigned_liaison",
+            DomainError::EscalatedToCoordinator => "sop.step1.escalated_to_coordinator",
+            DomainError::CoordinatorDecided => "sop.return.coordinator_decided",
+            DomainError::FeedbackAlreadyRecorded => "sop.feedback.already_recorded",
+            DomainError::ReopenRequiresDissatisfiedFeedback => {
+                "sop.reopen.requires_dissatisfied_feedback"
+            }
+            DomainError::CloseRequiresSatisfiedFeedbackOrWindow { .. } => {
+                "sop.close.requires_satisfied_feedback_or_window"
+            }
+            DomainError::ReassignToSameLiaison { .. } => "sop.reassign.same_liaison",
+            DomainError::BreachNotRecorded { .. } => "sla.breach_not_recorded",
+            DomainError::BreachAlreadyAnnulled { .. } => "sla.breach_already_annulled",
         }
     }
 
@@ -264,7 +327,9 @@ impl DomainError {
             DomainError::NotRegistered => RefusalKind::NotFound,
             DomainError::RoleNotPermitted { .. }
             | DomainError::ReadOnlyRole { .. }
-            | DomainError::NotYourAgency { .. } => RefusalKind::Forbidden,
+            | DomainError::NotYourAgency { .. }
+            | DomainError::NotAssignedLiaison { .. }
+            | DomainError::EscalatedToCoordinator => RefusalKind::Forbidden,
             DomainError::AlreadyRegistered
             | DomainError::InvalidTransition { .. }
             | DomainError::WaitingForComplainant

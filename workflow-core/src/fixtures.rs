@@ -10,10 +10,10 @@ use crate::actor::{Actor, Role};
 use crate::calendar::TimeZoneSpec;
 use crate::complainant::{Complainant, Confidentiality};
 use crate::complaint::command::{
-    Addressee, ArchiveReason, Archiving, BeritaAcara, Clarification, Closure, CommandEnvelope,
-    CommandId, ComplaintCommand, Disposition, FieldVisit, Forwarding, InformationReply,
-    InformationRequest, Party, Registration, Rejection, ResponseText, ReturnNote, ReviewResult,
-    Withdrawal,
+    Addressee, ArchiveReason, Archiving, BeritaAcara, Clarification, ClosingReason, ClosingRecord,
+    CommandEnvelope, CommandId, ComplaintCommand, Disposition, Feedback, FieldVisit, Forwarding,
+    InformationReply, InformationRequest, Party, ProgressReport, Registration, Rejection,
+    Reopening, ResponseChannel, ResponseText, ReturnNote, ReviewResult, Withdrawal,
 };
 use crate::complaint::event::{ComplaintEvent, EventBody};
 use crate::evidence::EvidenceRef;
@@ -101,7 +101,7 @@ pub fn registration() -> Registration {
         description: "Lubang besar di Jl. Tambun Bungai membahayakan anak sekolah.".into(),
         category: "infrastruktur".into(),
         location: Some("Jl. Tambun Bungai, Kuala Kapuas".into()),
-        reported_at: wib("2026-11-29 20:15"),
+        reported_at: wib("2026-11-30 06:30"),
         complainant: Complainant {
             name: "Budi Santoso".into(),
             phone: Some("+62 812 0000 0451".into()),
@@ -118,6 +118,7 @@ pub fn disposition(agency: &str) -> Disposition {
     Disposition {
         agency: agency.into(),
         liaison_officer: liaison(agency).user,
+        sub_unit: None,
         note: Some("Mohon ditindaklanjuti sesuai SOP".into()),
     }
 }
@@ -250,6 +251,33 @@ pub fn berita_acara(agency: &str, ba_date: &str) -> BeritaAcara {
 pub fn response_text() -> ResponseText {
     ResponseText {
         response: "Terima kasih; lubang akan ditambal pekan ini".into(),
+        channel: ResponseChannel::Lapor,
+    }
+}
+
+/// An interim follow-up.
+pub fn progress_report() -> ProgressReport {
+    ProgressReport {
+        text: "Aduan sedang ditelaah; tim akan meninjau lokasi".into(),
+    }
+}
+
+/// The complainant's feedback.
+pub fn feedback(satisfied: bool) -> Feedback {
+    Feedback {
+        satisfied,
+        text: if satisfied {
+            "Terima kasih, sudah ditambal".into()
+        } else {
+            "Lubang belum ditambal sampai sekarang".into()
+        },
+    }
+}
+
+/// Back to the liaison officer after a dissatisfied complainant.
+pub fn reopening() -> Reopening {
+    Reopening {
+        reason: "Pelapor menyatakan lubang belum ditambal".into(),
     }
 }
 
@@ -303,6 +331,7 @@ pub fn event(id: &str, actor: Actor, at: DateTime<Utc>, body: EventBody) -> Comp
         by: actor,
         command_id: CommandId(id.into()),
         body,
+        verdicts: Vec::new(),
     }
 }
 
@@ -347,9 +376,16 @@ impl Story {
         self.events.clone()
     }
 
-    /// Registered by UPP.
+    /// Registered by UPP, reported in LAPOR! 45 minutes earlier.
     pub fn registered(self) -> Self {
-        self.then(upp(), EventBody::Received(registration()))
+        let reported_at = self.clock - Duration::minutes(45);
+        self.then(
+            upp(),
+            EventBody::Received(Registration {
+                reported_at,
+                ..registration()
+            }),
+        )
     }
 
     /// Disposed by UPP to `agency`.
@@ -396,8 +432,24 @@ impl Story {
         self.then(liaison(agency), EventBody::Responded(response_text()))
     }
 
-    /// Closed by UPP.
+    /// The complainant's feedback, recorded by UPP.
+    pub fn feedback(self, satisfied: bool) -> Self {
+        self.then(upp(), EventBody::FeedbackReceived(feedback(satisfied)))
+    }
+
+    /// Reopened by UPP after a dissatisfied complainant.
+    pub fn reopened(self) -> Self {
+        self.then(upp(), EventBody::Reopened(reopening()))
+    }
+
+    /// Closed by UPP after positive feedback.
     pub fn closed(self) -> Self {
-        self.then(upp(), EventBody::Closed(Closure::default()))
+        self.then(
+            upp(),
+            EventBody::Closed(ClosingRecord {
+                reason: ClosingReason::Settled,
+                note: None,
+            }),
+        )
     }
 }

@@ -41,7 +41,7 @@
 //!
 //! // A liaison officer cannot act on a complaint not disposed to their agency.
 //! let dispose = ComplaintCommand::Dispose(Disposition {
-//!     agency: "PUPR".into(), liaison_officer: "andi".into(), note: None,
+//!     agency: "PUPR".into(), liaison_officer: "andi".into(), sub_unit: None, note: None,
 //! });
 //! let liaison = Actor::of_agency("andi", Role::Liaison, "PUPR");
 //! let refused = complaint.decide(&CommandEnvelope::new("cmd-2", liaison, now, dispose), &services);

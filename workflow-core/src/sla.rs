@@ -16,6 +16,7 @@ use std::fmt;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::calendar::{TimeZoneSpec, WorkingCalendar};
 
@@ -40,11 +41,14 @@ pub enum Step {
     /// as commonly cited: 30 days); when it runs out the complaint counts as withdrawn.
     /// A window, not a duty: never breached.
     InformationWait,
+    /// LAPOR!-SP4N's follow-up clock: from a disposition to the agency's first progress
+    /// update or response (5 working days), beside the SOP's step clocks.
+    FollowUp,
 }
 
 impl Step {
     /// Every step, in SOP order.
-    pub const ALL: [Step; 7] = [
+    pub const ALL: [Step; 8] = [
         Step::Disposition,
         Step::Review,
         Step::FieldVerification,
@@ -52,6 +56,7 @@ impl Step {
         Step::Feedback,
         Step::Overall,
         Step::InformationWait,
+        Step::FollowUp,
     ];
 
     /// The step's stable name.
@@ -64,6 +69,7 @@ impl Step {
             Step::Feedback => "feedback",
             Step::Overall => "overall",
             Step::InformationWait => "information_wait",
+            Step::FollowUp => "follow_up",
         }
     }
 
@@ -139,11 +145,28 @@ pub struct SlaPolicy {
     /// acknowledged the BA (default `false`: the acknowledgement is recorded, not awaited).
     #[serde(default)]
     pub response_requires_ba_acknowledgement: bool,
+    /// Where step 1 (disposition) counts from: the report's arrival in LAPOR! (default,
+    /// so that figures reconcile with the LAPOR! dashboard) or its local registration.
+    #[serde(default)]
+    pub disposition_counts_from: CountsFrom,
+}
+
+/// Where the first run of step 1 counts from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CountsFrom {
+    /// The report's arrival in LAPOR!-SP4N (`reported_at`).
+    #[default]
+    Reported,
+    /// Its registration by the unit.
+    Registered,
 }
 
 impl Default for SlaPolicy {
     /// 3 working days for each SOP step and for the response, 10 working days of
-    /// feedback, 60 calendar days overall, at risk with one day left, in WIB.
+    /// feedback, 60 calendar days overall, 30 calendar days for the complainant to
+    /// answer an information request, 5 working days for LAPOR!'s follow-up, at risk with
+    /// one day left, in WIB; step 1 counts from the report's arrival in LAPOR!.
     fn default() -> Self {
         let steps = BTreeMap::from([
             (Step::Disposition, StepRule::working(3)),
@@ -153,11 +176,13 @@ impl Default for SlaPolicy {
             (Step::Feedback, StepRule::working(10)),
             (Step::Overall, StepRule::calendar(60)),
             (Step::InformationWait, StepRule::calendar(30)),
+            (Step::FollowUp, StepRule::working(5)),
         ]);
         Self {
             steps,
             by_category: BTreeMap::new(),
             response_requires_ba_acknowledgement: false,
+            disposition_counts_from: CountsFrom::Reported,
             at_risk_days: 1,
             time_zone: TimeZoneSpec::jakarta(),
         }
@@ -174,6 +199,55 @@ impl SlaPolicy {
             .copied()
             .unwrap_or_else(|| SlaPolicy::default().steps[&step])
     }
+
+    /// A short fingerprint of the policy's content (the sha256 of its JSON, 16 hex
+    /// digits): verdicts cite it, so an auditor can tell which policy judged a deadline.
+    pub fn version(&self) -> String {
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        let digest = Sha256::digest(json);
+        digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// Which holiday table and policy judged a deadline (their fingerprints:
+/// [`crate::calendar::HolidayTable::version`] and [`SlaPolicy::version`]).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct JudgedBy {
+    /// The holiday table's version.
+    pub calendar: String,
+    /// The policy's version.
+    pub policy: String,
+}
+
+impl JudgedBy {
+    /// The versions of a calendar and a policy.
+    pub fn of(calendar: &WorkingCalendar, policy: &SlaPolicy) -> Self {
+        Self {
+            calendar: calendar.table().version(),
+            policy: policy.version(),
+        }
+    }
+}
+
+/// The verdict on a clock run, fixed when the run ended: recorded in the event that
+/// ended it, so that a later change of the holiday table or the policy leaves it as it
+/// was, and an auditor can recompute it from the log and the versions it cites.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// Which step.
+    pub step: Step,
+    /// Which run of it.
+    pub occurrence: u32,
+    /// The last local date in time.
+    pub due_date: NaiveDate,
+    /// The deadline.
+    pub due_at: DateTime<Utc>,
+    /// Days added for waiting on the complainant.
+    pub paused_days: u32,
+    /// Whether the run ended after its deadline (never for a window).
+    pub late: bool,
+    /// The holiday table and policy that judged it.
+    pub judged_by: JudgedBy,
 }
 
 /// A stretch of time waiting for the complainant.
@@ -201,6 +275,17 @@ pub struct StepClock {
     pub pauses: Vec<Pause>,
     /// When a breach of this run was recorded, if it was.
     pub breach_recorded_at: Option<DateTime<Utc>>,
+    /// When the coordinator annulled that breach, if they did (it stays in history).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breach_annulled_at: Option<DateTime<Utc>>,
+    /// For the first run of step 1: when the report arrived in LAPOR!, which the
+    /// policy may count from instead of `started_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reported_at: Option<DateTime<Utc>>,
+    /// The verdict fixed when the run ended; `None` while running (and for runs that
+    /// ended before verdicts were recorded, which are judged as running ones are).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
 }
 
 /// All clocks of one complaint, in the order they started.
@@ -223,7 +308,48 @@ impl SlaTimeline {
             ended_at: None,
             pauses: Vec::new(),
             breach_recorded_at: None,
+            breach_annulled_at: None,
+            reported_at: None,
+            verdict: None,
         });
+    }
+
+    /// Starts the first run of step 1, which may count from the report's arrival in
+    /// LAPOR!.
+    pub fn start_reported(&mut self, step: Step, at: DateTime<Utc>, reported_at: DateTime<Utc>) {
+        self.start(step, at);
+        if let Some(clock) = self.clocks.last_mut() {
+            clock.reported_at = Some(reported_at);
+        }
+    }
+
+    /// Fixes the verdict of an ended run.
+    pub fn record_verdict(&mut self, verdict: &Verdict) {
+        if let Some(clock) = self
+            .clocks
+            .iter_mut()
+            .find(|c| c.step == verdict.step && c.occurrence == verdict.occurrence)
+        {
+            clock.verdict.get_or_insert_with(|| verdict.clone());
+        }
+    }
+
+    /// Marks a run's recorded breach as annulled.
+    pub fn annul_breach(&mut self, step: Step, occurrence: u32, at: DateTime<Utc>) {
+        if let Some(clock) = self
+            .clocks
+            .iter_mut()
+            .find(|c| c.step == step && c.occurrence == occurrence)
+        {
+            clock.breach_annulled_at.get_or_insert(at);
+        }
+    }
+
+    /// The run `occurrence` of `step`.
+    pub fn run(&self, step: Step, occurrence: u32) -> Option<&StepClock> {
+        self.clocks
+            .iter()
+            .find(|c| c.step == step && c.occurrence == occurrence)
     }
 
     /// Ends the running run of `step`, if one runs.
@@ -353,6 +479,13 @@ pub struct StepAssessment {
     pub late: bool,
     /// Whether a breach of this run has been recorded.
     pub breach_recorded: bool,
+    /// Whether that breach was annulled by the coordinator.
+    #[serde(default)]
+    pub breach_annulled: bool,
+    /// For a run that has ended: the holiday table and policy that fixed its verdict
+    /// (`None` while running, when the current ones judge it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judged_by: Option<JudgedBy>,
     /// The due date lies beyond the holiday table: only weekends were skipped.
     pub beyond_holiday_table: bool,
 }
@@ -374,8 +507,31 @@ pub fn assess_clock(
     now: DateTime<Utc>,
 ) -> StepAssessment {
     let tz = &policy.time_zone;
+    let ended = clock.ended_at.filter(|e| *e <= now);
+    if let (Some(ended), Some(v)) = (ended, clock.verdict.as_ref()) {
+        // An ended run keeps the verdict it had when it ended.
+        return StepAssessment {
+            step: clock.step,
+            occurrence: clock.occurrence,
+            started_at: clock.started_at,
+            ended_at: Some(ended),
+            due_date: v.due_date,
+            due_at: v.due_at,
+            paused_days: v.paused_days,
+            status: StepStatus::Done,
+            late: v.late,
+            breach_recorded: clock.breach_recorded_at.is_some_and(|b| b <= now),
+            breach_annulled: clock.breach_annulled_at.is_some_and(|b| b <= now),
+            beyond_holiday_table: false,
+            judged_by: Some(v.judged_by.clone()),
+        };
+    }
     let rule = policy.rule(clock.step, category);
-    let start = tz.local_date(clock.started_at);
+    let counted_from = match (clock.reported_at, policy.disposition_counts_from) {
+        (Some(reported), CountsFrom::Reported) => reported.min(clock.started_at),
+        _ => clock.started_at,
+    };
+    let start = tz.local_date(counted_from);
     let paused_days: u32 = clock
         .pauses
         .iter()
@@ -398,7 +554,6 @@ pub fn assess_clock(
             .unwrap_or(NaiveDate::MAX),
     };
     let due_at = tz.end_of_day(due_date);
-    let ended = clock.ended_at.filter(|e| *e <= now);
     let paused_now = ended.is_none()
         && clock
             .pauses
@@ -435,7 +590,9 @@ pub fn assess_clock(
         status,
         late: late && !paused_now && clock.step.is_breachable(),
         breach_recorded: clock.breach_recorded_at.is_some_and(|b| b <= now),
+        breach_annulled: clock.breach_annulled_at.is_some_and(|b| b <= now),
         beyond_holiday_table: !calendar.covers(due_date),
+        judged_by: None,
     }
 }
 

@@ -6,10 +6,20 @@
 
 use std::path::PathBuf;
 
-use workflow_core::complaint::command::Closure;
-use workflow_core::complaint::event::{SlaBreach, EVENT_TYPES};
+use workflow_core::complaint::command::{
+    BreachAnnulment, ClosingReason, ClosingRecord, Reassignment, ResponseChannel, ResponseText,
+};
+use workflow_core::complaint::event::{Escalation, SlaBreach, EVENT_TYPES};
 use workflow_core::fixtures::*;
+use workflow_core::sla::{JudgedBy, Verdict};
 use workflow_core::{ComplaintEvent, EventBody as E, Step};
+
+fn judged_by() -> JudgedBy {
+    JudgedBy {
+        calendar: "6d1f0c2a9b3e4d57".into(),
+        policy: "0a1b2c3d4e5f6071".into(),
+    }
+}
 
 fn one_of_each() -> Vec<ComplaintEvent> {
     let at = wib("2026-11-30 09:00");
@@ -30,12 +40,27 @@ fn one_of_each() -> Vec<ComplaintEvent> {
         by_liaison(E::Clarified(clarification(true))),
         by_liaison(E::FieldVerified(field_visit("2026-11-30"))),
         by_liaison(E::BaIssued(berita_acara("PUPR", "2026-11-30"))),
-        by_liaison(E::Responded(response_text())),
+        ComplaintEvent {
+            verdicts: vec![Verdict {
+                step: Step::Response,
+                occurrence: 1,
+                due_date: chrono::NaiveDate::from_ymd_opt(2026, 12, 3).unwrap(),
+                due_at: wib("2026-12-03 23:59"),
+                paused_days: 0,
+                late: false,
+                judged_by: judged_by(),
+            }],
+            ..by_liaison(E::Responded(ResponseText {
+                channel: ResponseChannel::Letter,
+                ..response_text()
+            }))
+        },
         event(
             "cmd-7f3a",
             upp(),
             at,
-            E::Closed(Closure {
+            E::Closed(ClosingRecord {
+                reason: ClosingReason::Settled,
                 note: Some("Pelapor puas".into()),
             }),
         ),
@@ -47,6 +72,7 @@ fn one_of_each() -> Vec<ComplaintEvent> {
                 step: Step::Review,
                 occurrence: 1,
                 due_at: wib("2026-12-03 23:59"),
+                judged_by: Some(judged_by()),
             }),
         ),
         event(
@@ -74,6 +100,29 @@ fn one_of_each() -> Vec<ComplaintEvent> {
                 note: Some("Segera laksanakan penambalan".into()),
             }),
         ),
+        by_liaison(E::ProgressReported(progress_report())),
+        event("cmd-7f3a", upp(), at, E::FeedbackReceived(feedback(false))),
+        event("cmd-7f3a", upp(), at, E::Reopened(reopening())),
+        event(
+            "cmd-7f3a",
+            head("PUPR"),
+            at,
+            E::Reassigned(Reassignment {
+                liaison_officer: "pupr-liaison-2".into(),
+                reason: "Petugas sebelumnya dimutasi".into(),
+            }),
+        ),
+        event(
+            "cmd-7f3a",
+            coordinator(),
+            at,
+            E::BreachAnnulled(BreachAnnulment {
+                step: Step::Review,
+                occurrence: 1,
+                reason: "Server LAPOR! tidak dapat diakses 1-3 Desember".into(),
+            }),
+        ),
+        by_liaison(E::ReturnsEscalated(Escalation { returns: 3 })),
     ]
 }
 
@@ -102,6 +151,35 @@ fn every_event_type_has_a_recorded_form_that_still_matches() {
         assert_eq!(json, recorded, "the JSON of {event_type} changed");
         let parsed: ComplaintEvent = serde_json::from_str(&recorded).unwrap();
         assert_eq!(parsed, e, "the recorded {event_type} no longer reads back");
+    }
+}
+
+/// Every older recorded form still reads, through the domain's upcasters, as the
+/// current event it stands for: a response of version 1 went through LAPOR!, a closing
+/// of version 1 had no feedback, a breach of version 1 cites no calendar.
+#[test]
+fn older_responses_closings_and_breaches_are_upcast_to_the_current_version() {
+    for (event_type, version) in [("Responded", "1"), ("Closed", "1"), ("SlaBreached", "1")] {
+        let old = std::fs::read_to_string(recorded_path(event_type, version)).unwrap();
+        let raw: serde_json::Value = serde_json::from_str(&old).unwrap();
+        let upcast: ComplaintEvent =
+            serde_json::from_value(workflow_core::upcast::to_current(event_type, version, raw))
+                .unwrap_or_else(|e| panic!("{event_type} v{version}: {e}"));
+        match upcast.body {
+            E::Responded(r) => {
+                assert_eq!(r.channel, ResponseChannel::Lapor);
+                assert_eq!(r.response, response_text().response);
+            }
+            E::Closed(c) => {
+                assert_eq!(c.reason, ClosingReason::NoFeedback);
+                assert_eq!(c.note.as_deref(), Some("Pelapor puas"));
+            }
+            E::SlaBreached(b) => {
+                assert_eq!(b.judged_by, None);
+                assert_eq!(b.due_at, wib("2026-12-03 23:59"));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
     }
 }
 

@@ -10,12 +10,13 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use workflow_core::complainant::{Complainant, Confidentiality};
 use workflow_core::complaint::command::{
-    Addressee, ArchiveReason, Archiving, BeritaAcara, Clarification, ComplaintCommand as C,
-    Disposition, FieldVisit, Forwarding, InformationReply, InformationRequest, Party, Registration,
-    Rejection, ResponseText, ReturnNote, ReviewResult, Withdrawal,
+    Addressee, ArchiveReason, Archiving, BeritaAcara, BreachAnnulment, Clarification, Closure,
+    ComplaintCommand as C, Disposition, Feedback, FieldVisit, Forwarding, InformationReply,
+    InformationRequest, Party, ProgressReport, Reassignment, Registration, Rejection, Reopening,
+    ResponseChannel, ResponseText, ReturnNote, ReviewResult, Withdrawal,
 };
 use workflow_core::evidence::EvidenceRef;
-use workflow_core::{Actor, CommandEnvelope, Complaint, Role, TimeZoneSpec};
+use workflow_core::{Actor, CommandEnvelope, Complaint, Role, Step, TimeZoneSpec};
 use workflow_store::views::ComplaintFilter;
 use workflow_store::Store;
 
@@ -48,6 +49,10 @@ fn liaison(agency: &str) -> Actor {
         Role::Liaison,
         agency,
     )
+}
+
+fn coordinator() -> Actor {
+    Actor::new("ketua.tim", Role::Coordinator)
 }
 
 fn head(agency: &str) -> Actor {
@@ -101,10 +106,26 @@ fn registration(
 }
 
 fn dispose(agency: &str) -> C {
+    dispose_to_unit(agency, None)
+}
+
+fn dispose_to_unit(agency: &str, sub_unit: Option<&str>) -> C {
     C::Dispose(Disposition {
         agency: agency.into(),
         liaison_officer: liaison(agency).user,
+        sub_unit: sub_unit.map(str::to_owned),
         note: Some("Mohon ditindaklanjuti dalam 3 hari kerja".into()),
+    })
+}
+
+fn progress(text: &str) -> C {
+    C::ReportProgress(ProgressReport { text: text.into() })
+}
+
+fn feedback(satisfied: bool, text: &str) -> C {
+    C::RecordFeedback(Feedback {
+        satisfied,
+        text: text.into(),
     })
 }
 
@@ -140,6 +161,7 @@ fn clarify(field: bool, reasoning: &str) -> C {
 fn respond(text: &str) -> C {
     C::Respond(ResponseText {
         response: text.into(),
+        channel: ResponseChannel::Lapor,
     })
 }
 
@@ -180,6 +202,7 @@ fn script() -> Vec<Scripted> {
     let noise = "ADU-2026-0008";
     let national_road = "ADU-2026-0009";
     let market = "ADU-2026-0010";
+    let fallen_tree = "ADU-2026-0011";
     let road_photo = evidence(
         "Lubang di depan SDN 3 Selat, diukur dengan meteran",
         "image/jpeg",
@@ -205,6 +228,8 @@ fn script() -> Vec<Scripted> {
         s("2026-11-30 10:00", road, upp(), dispose("PUPR")),
         s("2026-12-01 09:15", road, liaison("PUPR"), review_complete("Lokasi dan foto jelas")),
         s("2026-12-01 14:00", road, liaison("PUPR"), clarify(true, "Perlu diukur dan dicek drainase")),
+        s("2026-12-02 10:00", road, liaison("PUPR"), progress(
+            "Aduan diterima Dinas PUPR; peninjauan lapangan dijadwalkan 3 Desember 2026.")),
         s("2026-12-03 11:30", road, liaison("PUPR"), C::VerifyInField(FieldVisit {
             visit_date: day("2026-12-03"),
             location: "Jl. Tambun Bungai depan SDN 3 Selat".into(),
@@ -235,6 +260,10 @@ fn script() -> Vec<Scripted> {
             })),
         s("2026-12-04 13:00", road, liaison("PUPR"), respond(
             "Terima kasih. Lubang ditambal 7 Desember 2026 dan saluran dibersihkan pekan berikutnya.")),
+        s("2026-12-08 09:00", road, upp(), feedback(true, "Sudah ditambal, terima kasih")),
+        s("2026-12-08 09:30", road, upp(), C::Close(Closure {
+            note: Some("Pelapor puas".into()),
+        })),
         // Street lights: first sent to the wrong agency, returned, re-disposed.
         s("2026-11-30 09:10", lights, upp(), registration(
             "LAP-2026-11-000457", "2026-11-30 06:40", "Lampu penerangan jalan padam",
@@ -250,13 +279,23 @@ fn script() -> Vec<Scripted> {
         s("2026-12-02 09:30", lights, liaison("DISHUB"), review_complete("Titik lampu jelas")),
         s("2026-12-02 10:00", lights, liaison("DISHUB"), clarify(false, "Lampu masuk jadwal penggantian rutin")),
         s("2026-12-03 15:00", lights, liaison("DISHUB"), respond("Lampu diganti 5 Desember 2026 oleh tim PJU Dishub.")),
+        // The complainant is not satisfied: UPP reopens, the liaison follows up again.
+        s("2026-12-07 09:00", lights, upp(), feedback(false, "Baru satu dari tiga lampu yang menyala")),
+        s("2026-12-07 09:30", lights, upp(), C::Reopen(Reopening {
+            reason: "Dua lampu PJU masih padam menurut pelapor".into(),
+        })),
+        s("2026-12-08 09:00", lights, liaison("DISHUB"), review_complete("Dua titik lampu masih padam")),
+        s("2026-12-08 09:30", lights, liaison("DISHUB"), clarify(false, "Penggantian dua lampu tersisa")),
+        s("2026-12-08 10:00", lights, liaison("DISHUB"), progress(
+            "Dua lampu tersisa masuk jadwal penggantian 10 Desember 2026.")),
+        s("2026-12-10 14:00", lights, liaison("DISHUB"), respond("Ketiga lampu PJU di Jl. Pemuda menyala sejak 10 Desember 2026.")),
         // A health-service complaint waiting for the complainant, then in step 3.
         s("2026-12-07 08:45", clinic, upp(), registration(
             "LAP-2026-12-000023", "2026-12-06 19:02", "Antrean Puskesmas Selat sangat lama",
             "Pasien menunggu lebih dari 4 jam tanpa kepastian; loket dibuka terlambat.",
             "kesehatan", "Puskesmas Selat, Kuala Kapuas", "Nur Aini", Confidential,
             "Pelayanan puskesmas; kewenangan Dinas Kesehatan.")),
-        s("2026-12-07 11:00", clinic, upp(), dispose("DINKES")),
+        s("2026-12-07 11:00", clinic, upp(), dispose_to_unit("DINKES", Some("UPT Puskesmas Selat"))),
         s("2026-12-08 09:00", clinic, liaison("DINKES"), review_missing("tanggal dan jam kunjungan", true)),
         s("2026-12-08 09:30", clinic, liaison("DINKES"), C::RequestInformation(InformationRequest {
             questions: vec!["Pada tanggal dan jam berapa Anda berkunjung?".into()],
@@ -296,6 +335,47 @@ fn script() -> Vec<Scripted> {
             "infrastruktur", "Gg. Mawar, Selat Hilir", "Hendra", Public,
             "Drainase lingkungan; kewenangan Dinas PUPR.")),
         s("2026-12-08 10:00", drain, upp(), dispose("PUPR")),
+        // Its liaison officer is on leave: the head of PUPR hands it to a colleague.
+        s("2026-12-14 08:00", drain, head("PUPR"), C::Reassign(Reassignment {
+            liaison_officer: "penghubung2.pupr".into(),
+            reason: "Pejabat penghubung sedang cuti sampai 18 Desember".into(),
+        })),
+        // The first follow-up was posted straight into LAPOR!; the coordinator annuls
+        // the follow-up breach the engine recorded.
+        s("2026-12-17 09:00", drain, coordinator(), C::AnnulBreach(BreachAnnulment {
+            step: Step::FollowUp,
+            occurrence: 1,
+            reason: "Tindak lanjut sementara diunggah langsung di LAPOR! 15 Desember".into(),
+        })),
+        // A fallen tree: three agencies send it back in turn; the coordinator decides.
+        s("2026-12-09 07:30", fallen_tree, upp(), registration(
+            "LAP-2026-12-000052", "2026-12-09 06:10", "Pohon tumbang menutup jalan",
+            "Pohon besar tumbang di Jl. Cilik Riwut sejak subuh dan menutup satu lajur.",
+            "lingkungan", "Jl. Cilik Riwut km 1, Kuala Kapuas", "Agus", Public,
+            "Pohon tumbang di jalan kabupaten.")),
+        s("2026-12-09 08:00", fallen_tree, upp(), dispose("PUPR")),
+        s("2026-12-09 10:00", fallen_tree, liaison("PUPR"), C::ReturnForRedisposition(ReturnNote {
+            reason: "Pohon peneduh jalan dikelola Dinas Lingkungan Hidup".into(),
+            suggested_agency: Some("DLH".into()),
+        })),
+        s("2026-12-09 11:00", fallen_tree, upp(), dispose("DLH")),
+        s("2026-12-09 14:00", fallen_tree, liaison("DLH"), C::ReturnForRedisposition(ReturnNote {
+            reason: "Penanganan darurat pohon tumbang adalah tugas BPBD".into(),
+            suggested_agency: Some("BPBD".into()),
+        })),
+        s("2026-12-09 15:00", fallen_tree, upp(), dispose("BPBD")),
+        s("2026-12-10 08:00", fallen_tree, liaison("BPBD"), C::ReturnForRedisposition(ReturnNote {
+            reason: "Bukan bencana; pemeliharaan pohon tugas DLH".into(),
+            suggested_agency: Some("DLH".into()),
+        })),
+        s("2026-12-10 09:00", fallen_tree, coordinator(), C::Dispose(Disposition {
+            agency: "DLH".into(),
+            liaison_officer: liaison("DLH").user,
+            sub_unit: Some("UPT Pertamanan".into()),
+            note: Some("Keputusan Ketua Tim Koordinasi: ditangani DLH, dibantu BPBD".into()),
+        })),
+        s("2026-12-10 13:00", fallen_tree, liaison("DLH"), progress(
+            "Tim UPT Pertamanan memotong dan mengangkut pohon; jalan dibuka kembali pukul 12.30.")),
         // A bus-stop complaint registered on Friday and not yet disposed.
         s("2026-12-18 15:30", bus, upp(), registration(
             "LAP-2026-12-000077", "2026-12-18 12:00", "Halte bus rusak",

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Datelike, Utc};
 use cqrs_es::EventEnvelope;
+use workflow_core::complaint::command::ClosingReason;
 use workflow_core::sla::StepAssessment;
 use workflow_core::{Complaint, ComplaintEvent, EventBody, TimeZoneSpec};
 
@@ -16,7 +17,9 @@ pub fn sla_row(id: &str, a: &StepAssessment) -> Vec<String> {
     if a.late && a.ended_at.is_some() {
         note.push("completed late".into());
     }
-    if a.breach_recorded {
+    if a.breach_annulled {
+        note.push("breach annulled".into());
+    } else if a.breach_recorded {
         note.push("breach recorded".into());
     }
     vec![
@@ -46,7 +49,10 @@ pub fn local(at: DateTime<Utc>) -> String {
 pub fn describe(e: &ComplaintEvent) -> String {
     match &e.body {
         EventBody::Received(r) => format!("{} from LAPOR!, category {}", r.lapor_id, r.category),
-        EventBody::Disposed(d) => format!("to {} (liaison {})", d.agency, d.liaison_officer),
+        EventBody::Disposed(d) => match &d.sub_unit {
+            Some(unit) => format!("to {} / {unit} (liaison {})", d.agency, d.liaison_officer),
+            None => format!("to {} (liaison {})", d.agency, d.liaison_officer),
+        },
         EventBody::Returned(r) => format!("returned: {}", r.reason),
         EventBody::Reviewed(r) => match (r.complete, r.clear) {
             (true, true) => "complete and clear".into(),
@@ -77,7 +83,38 @@ pub fn describe(e: &ComplaintEvent) -> String {
         ),
         EventBody::BaIssued(ba) => format!("{} to {}", ba.number, ba.addressee.position),
         EventBody::Responded(r) => r.response.clone(),
-        EventBody::Closed(c) => c.note.clone().unwrap_or_else(|| "closed".into()),
+        EventBody::Closed(c) => {
+            let reason = match c.reason {
+                ClosingReason::Settled => "settled",
+                ClosingReason::NoFeedback => "no feedback",
+                ClosingReason::NotReopened => "not reopened",
+            };
+            match &c.note {
+                Some(note) => format!("closed ({reason}): {note}"),
+                None => format!("closed ({reason})"),
+            }
+        }
+        EventBody::ProgressReported(p) => format!("progress: {}", p.text),
+        EventBody::FeedbackReceived(f) => format!(
+            "{}: {}",
+            if f.satisfied {
+                "satisfied"
+            } else {
+                "not satisfied"
+            },
+            f.text
+        ),
+        EventBody::Reopened(r) => format!("reopened: {}", r.reason),
+        EventBody::Reassigned(r) => format!("reassigned to {}: {}", r.liaison_officer, r.reason),
+        EventBody::BreachAnnulled(b) => {
+            format!(
+                "{} breach (run {}) annulled: {}",
+                b.step, b.occurrence, b.reason
+            )
+        }
+        EventBody::ReturnsEscalated(e) => {
+            format!("returned {} times: the coordinator decides", e.returns)
+        }
         EventBody::SlaBreached(b) => format!("{} deadline {} passed", b.step, local(b.due_at)),
         EventBody::Archived(a) => match &a.duplicate_of {
             Some(original) => format!("archived: duplicate of {original}"),

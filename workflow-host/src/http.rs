@@ -92,6 +92,11 @@ pub fn app(state: AppState) -> Router {
         .route("/complaints/{id}/withdraw", post(withdraw))
         .route("/complaints/{id}/acknowledge-ba", post(acknowledge_ba))
         .route("/complaints/{id}/forward", post(forward))
+        .route("/complaints/{id}/progress", post(progress))
+        .route("/complaints/{id}/feedback", post(feedback))
+        .route("/complaints/{id}/reopen", post(reopen))
+        .route("/complaints/{id}/reassign", post(reassign))
+        .route("/complaints/{id}/annul-breach", post(annul_breach))
         .route("/complaints/{id}/history", get(history))
         .route("/complaints/{id}/events", get(events))
         .route("/complaints/{id}/identity-reads", get(identity_reads))
@@ -472,6 +477,26 @@ command_route!(
 command_route!(
     /// At the door: forward to an institution outside the Pemkab (upp, coordinator).
     forward, ForwardRequest, "forward", |req, state| req
+    .into_command());
+command_route!(
+    /// An interim follow-up visible to the complainant; the first satisfies LAPOR!'s follow-up clock (liaison assigned).
+    progress, ProgressRequest, "progress", |req, state| req
+    .into_command());
+command_route!(
+    /// The complainant's feedback on the response: satisfied or not, and what they said (upp).
+    feedback, FeedbackRequest, "feedback", |req, state| req
+    .into_command());
+command_route!(
+    /// Back to the liaison officer after a dissatisfied complainant, with new clocks (upp, coordinator).
+    reopen, ReopenRequest, "reopen", |req, state| req
+    .into_command());
+command_route!(
+    /// Hand the complaint to another liaison officer of the same agency (upp, head of the agency).
+    reassign, ReassignRequest, "reassign", |req, state| req
+    .into_command());
+command_route!(
+    /// Annul a recorded breach with a reason; it stays in history, marked annulled (coordinator).
+    annul_breach, AnnulBreachRequest, "annul-breach", |req, state| req
     .into_command());
 
 /// The complaint a duplicate names must exist and be another one.

@@ -151,14 +151,15 @@ impl TestApp {
 
     /// Puts a complaint into a state by running fixture commands through the engine.
     async fn given(&self, id: &str, steps: Vec<(Actor, C)>) {
+        self.given_at(id, wib("2026-11-30 09:00"), steps).await;
+    }
+
+    /// The same, with the commands sent at `at`.
+    async fn given_at(&self, id: &str, at: DateTime<Utc>, steps: Vec<(Actor, C)>) {
         for (i, (a, c)) in steps.into_iter().enumerate() {
             self.store
                 .engine()
-                .execute(
-                    id,
-                    cmd(&format!("{id}-given-{i}"), a, wib("2026-11-30 09:00"), c),
-                    None,
-                )
+                .execute(id, cmd(&format!("{id}-given-{at}-{i}"), a, at, c), None)
                 .await
                 .unwrap();
         }
@@ -237,6 +238,10 @@ async fn the_authorization_matrix_of_every_command() {
     let ba_issued_too = ba_issued.clone();
     let mut responded = ba_issued.clone();
     responded.push((fx::liaison("PUPR"), C::Respond(fx::response_text())));
+    let mut satisfied = responded.clone();
+    satisfied.push((fx::upp(), C::RecordFeedback(fx::feedback(true))));
+    let mut dissatisfied = responded.clone();
+    dissatisfied.push((fx::upp(), C::RecordFeedback(fx::feedback(false))));
     let mut waiting = reviewed(false);
     waiting.push((
         fx::liaison("PUPR"),
@@ -302,7 +307,31 @@ async fn the_authorization_matrix_of_every_command() {
             json!({"response": "selesai"}),
             &["liaison_pupr"],
         ),
-        ("close", responded, json!({}), &["upp", "system"]),
+        ("close", satisfied, json!({}), &["upp", "system"]),
+        (
+            "progress",
+            disposed("PUPR"),
+            json!({"text": "sedang ditelaah"}),
+            &["liaison_pupr"],
+        ),
+        (
+            "feedback",
+            responded.clone(),
+            json!({"satisfied": false, "text": "belum selesai"}),
+            &["upp"],
+        ),
+        (
+            "reopen",
+            dissatisfied,
+            json!({"reason": "belum selesai"}),
+            &["upp", "coordinator"],
+        ),
+        (
+            "reassign",
+            disposed("PUPR"),
+            json!({"liaison_officer": "penghubung2.pupr", "reason": "cuti"}),
+            &["upp", "head_pupr"],
+        ),
         ("acknowledge-ba", ba_issued_too, json!({}), &["head_pupr"]),
         (
             "archive",
@@ -322,7 +351,38 @@ async fn the_authorization_matrix_of_every_command() {
             json!({"institution": "BPJN Kalteng", "reason": "jalan nasional"}),
             &["upp", "coordinator"],
         ),
+        // Given below: a breach needs a deadline that has passed.
+        (
+            "annul-breach",
+            vec![],
+            json!({"step": "disposition", "occurrence": 1, "reason": "LAPOR! tidak dapat diakses"}),
+            &["coordinator"],
+        ),
     ];
+    let late = format!("ADU-{}", cases.len() - 1);
+    t.given_at(
+        &late,
+        wib("2026-11-25 09:00"),
+        vec![(
+            fx::upp(),
+            C::Register(workflow_core::complaint::command::Registration {
+                reported_at: wib("2026-11-25 08:00"),
+                ..fx::registration()
+            }),
+        )],
+    )
+    .await;
+    t.given_at(
+        &late,
+        wib("2026-12-01 09:00"),
+        vec![(
+            fx::system(),
+            C::RecordSlaBreach(workflow_core::complaint::command::BreachReport::latest(
+                workflow_core::Step::Disposition,
+            )),
+        )],
+    )
+    .await;
     for (n, (route, given, body, allowed)) in cases.into_iter().enumerate() {
         let id = format!("ADU-{n}");
         t.given(&id, given).await;

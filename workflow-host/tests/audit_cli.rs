@@ -98,12 +98,12 @@ fn an_auditor_checkpoints_exports_and_verifies_offline() {
     assert!(!rust.status.success());
     let reason = String::from_utf8_lossy(&rust.stderr);
     assert!(
-        reason.contains("complaint ADU-2026-0001 sequence 5"),
+        reason.contains("complaint ADU-2026-0001 sequence 6"),
         "{reason}"
     );
     let py = python(d, &[&reference_verifier(), "bad.jsonl"]);
     assert!(!py.status.success());
-    assert!(String::from_utf8_lossy(&py.stdout).contains("complaint ADU-2026-0001 sequence 5"));
+    assert!(String::from_utf8_lossy(&py.stdout).contains("complaint ADU-2026-0001 sequence 6"));
 }
 
 #[test]

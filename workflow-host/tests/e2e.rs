@@ -115,6 +115,17 @@ async fn the_whole_sop_over_http_then_audit(backend: Backend, name: &str) {
     ok(
         &server.call(
             "POST",
+            "/api/v1/complaints/ADU-E2E/feedback",
+            Some(&upp),
+            Some(&json!({"satisfied": true, "text": "Sudah ditambal"})),
+            None,
+        ),
+        200,
+        "feedback",
+    );
+    ok(
+        &server.call(
+            "POST",
             "/api/v1/complaints/ADU-E2E/close",
             Some(&upp),
             Some(&json!({})),

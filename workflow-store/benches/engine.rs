@@ -413,6 +413,7 @@ async fn bulk_log(db: &TestDb, complaints: usize, per: usize) {
                 by: actor.clone(),
                 command_id: workflow_core::CommandId(format!("{id}-{s}")),
                 body: body.clone(),
+                verdicts: Vec::new(),
             };
             let payload = serde_json::to_value(&event).unwrap();
             let mut metadata = json!({"command_id": format!("{id}-{s}"), "actor": actor.user.0, "role": actor.role.as_str(), "prev_hash": prev});

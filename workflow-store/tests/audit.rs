@@ -284,20 +284,20 @@ async fn a_truncated_tail_is_caught_by_the_checkpoint(db: TestDb) {
         .unwrap();
     assert_eq!((checkpoint.events, checkpoint.complaints), (11, 3));
     // New work after the checkpoint still extends it.
-    store
-        .engine()
-        .execute(
-            "ADU-2",
-            cmd(
-                "later",
-                upp(),
-                wib("2026-12-03 09:00"),
-                C::Close(Closure::default()),
-            ),
-            None,
-        )
-        .await
-        .unwrap();
+    for (id, command) in [
+        ("feedback", C::RecordFeedback(feedback(true))),
+        ("later", C::Close(Closure::default())),
+    ] {
+        store
+            .engine()
+            .execute(
+                "ADU-2",
+                cmd(id, upp(), wib("2026-12-03 09:00"), command),
+                None,
+            )
+            .await
+            .unwrap();
+    }
     assert!(verify(&store, Some(&checkpoint)).await.ok());
 
     let mut raw = tamperer(&db).await;

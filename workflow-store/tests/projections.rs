@@ -80,6 +80,12 @@ async fn seed(store: &Store) {
         ),
         (
             "ADU-1",
+            "2026-12-03 09:00",
+            upp(),
+            C::RecordFeedback(feedback(true)),
+        ),
+        (
+            "ADU-1",
             "2026-12-03 10:00",
             upp(),
             C::Close(Closure::default()),
@@ -349,7 +355,7 @@ async fn another_host_is_woken_by_postgres_notifications() {
 }
 
 fn history_strategy() -> impl Strategy<Value = Vec<(u8, u8, u8, i64)>> {
-    prop::collection::vec((0u8..4, 0u8..10, 0u8..2, 1i64..30), 5..40)
+    prop::collection::vec((0u8..4, 0u8..11, 0u8..2, 1i64..30), 5..40)
 }
 
 /// Commands drawn at random (some refused) over four complaints, with projector batches
@@ -372,6 +378,7 @@ async fn run_random_history(store: &Store, steps: &[(u8, u8, u8, i64)]) {
             6 => (liaison(agency), C::Clarify(clarification(false))),
             7 => (liaison(agency), C::Respond(response_text())),
             8 => (liaison(agency), C::Reject(rejection())),
+            9 => (upp(), C::RecordFeedback(feedback(true))),
             _ => (upp(), C::Close(Closure::default())),
         };
         let id = format!("ADU-{complaint}");

@@ -104,6 +104,19 @@ pub enum ComplaintCommand {
     DeemWithdrawn(WindowReport),
     /// The head of the agency acknowledges the BA addressed to them.
     AcknowledgeBa(BaAcknowledgement),
+    /// The liaison officer posts an interim follow-up (*tindak lanjut sementara*)
+    /// visible to the complainant.
+    ReportProgress(ProgressReport),
+    /// UPP records the complainant's feedback on the response.
+    RecordFeedback(Feedback),
+    /// UPP or the coordinator sends the complaint back to the liaison officer after a
+    /// dissatisfied complainant.
+    Reopen(Reopening),
+    /// UPP or the head of the agency hands the complaint to another liaison officer of
+    /// the same agency.
+    Reassign(Reassignment),
+    /// The coordinator annuls a recorded breach, with a reason.
+    AnnulBreach(BreachAnnulment),
 }
 
 impl CommandEnvelope {
@@ -149,8 +162,6 @@ impl ComplaintCommand {
             (C::Clarify(a), E::Clarified(b)) => a == b,
             (C::VerifyInField(a), E::FieldVerified(b)) => a == b,
             (C::IssueBa(a), E::BaIssued(b)) => a == b,
-            (C::Respond(a), E::Responded(b)) => a == b,
-            (C::Close(a), E::Closed(b)) => a == b,
             (C::RecordSlaBreach(a), E::SlaBreached(b)) => {
                 a.step == b.step && a.occurrence.is_none_or(|n| n == b.occurrence)
             }
@@ -159,6 +170,16 @@ impl ComplaintCommand {
             (C::Forward(a), E::Forwarded(b)) => a == b,
             (C::DeemWithdrawn(_), E::DeemedWithdrawn(_)) => true,
             (C::AcknowledgeBa(a), E::BaAcknowledged(b)) => a == b,
+            // An empty response is filled from the BA's solution.
+            (C::Respond(a), E::Responded(b)) => {
+                a.channel == b.channel && (a.response == b.response || a.response.trim().is_empty())
+            }
+            (C::Close(a), E::Closed(b)) => a.note == b.note,
+            (C::ReportProgress(a), E::ProgressReported(b)) => a == b,
+            (C::RecordFeedback(a), E::FeedbackReceived(b)) => a == b,
+            (C::Reopen(a), E::Reopened(b)) => a == b,
+            (C::Reassign(a), E::Reassigned(b)) => a == b,
+            (C::AnnulBreach(a), E::BreachAnnulled(b)) => a == b,
             _ => false,
         }
     }
@@ -184,6 +205,11 @@ impl ComplaintCommand {
             ComplaintCommand::Forward(_) => "forward",
             ComplaintCommand::DeemWithdrawn(_) => "deem withdrawn",
             ComplaintCommand::AcknowledgeBa(_) => "acknowledge the BA of",
+            ComplaintCommand::ReportProgress(_) => "report progress on",
+            ComplaintCommand::RecordFeedback(_) => "record feedback on",
+            ComplaintCommand::Reopen(_) => "reopen",
+            ComplaintCommand::Reassign(_) => "reassign",
+            ComplaintCommand::AnnulBreach(_) => "annul a breach of",
         }
     }
 }
@@ -215,10 +241,14 @@ pub struct Registration {
 /// The agency and liaison officer a complaint goes to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Disposition {
-    /// The agency (OPD, UPT, Satker).
+    /// The agency (OPD).
     pub agency: AgencyCode,
-    /// Its liaison officer.
+    /// Its liaison officer: the one assigned, who alone acts for the agency on this
+    /// complaint until a reassignment names another.
     pub liaison_officer: UserId,
+    /// The agency's sub-unit concerned (UPT, Satker), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub_unit: Option<String>,
     /// Instructions for the liaison officer.
     pub note: Option<String>,
 }
@@ -341,8 +371,74 @@ pub struct BeritaAcara {
 /// The answer to the complainant.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResponseText {
-    /// The text sent through LAPOR!.
+    /// The text sent to the complainant. Left empty after a BA, it is the BA's solution.
+    #[serde(default)]
     pub response: String,
+    /// How it reaches the complainant (added in version 2 of `Responded`; version 1 is
+    /// read as `lapor`).
+    #[serde(default)]
+    pub channel: ResponseChannel,
+}
+
+/// How a response reaches the complainant.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseChannel {
+    /// Through LAPOR!-SP4N (the default).
+    #[default]
+    Lapor,
+    /// A letter.
+    Letter,
+    /// E-mail.
+    Email,
+    /// Telephone or messaging.
+    Phone,
+    /// In person.
+    InPerson,
+}
+
+/// An interim follow-up for the complainant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgressReport {
+    /// What has been done so far, as the complainant will read it.
+    pub text: String,
+}
+
+/// The complainant's feedback on the response, as UPP recorded it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Feedback {
+    /// Whether the complainant is satisfied.
+    pub satisfied: bool,
+    /// What they said.
+    #[serde(default)]
+    pub text: String,
+}
+
+/// Why a complaint goes back to the liaison officer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reopening {
+    /// The reason (what the complainant is not satisfied with).
+    pub reason: String,
+}
+
+/// A complaint handed to another liaison officer of the same agency.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reassignment {
+    /// The liaison officer who takes over.
+    pub liaison_officer: UserId,
+    /// Why.
+    pub reason: String,
+}
+
+/// A recorded breach the coordinator annuls (a system outage, a wrong holiday table).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BreachAnnulment {
+    /// The step.
+    pub step: Step,
+    /// Which run of it.
+    pub occurrence: u32,
+    /// Why the breach does not count.
+    pub reason: String,
 }
 
 /// Why a complaint is archived at the door.
@@ -403,7 +499,29 @@ pub struct WindowReport {}
 /// Closing remarks.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Closure {
-    /// Why or how it closed.
+    /// Remarks.
+    pub note: Option<String>,
+}
+
+/// Why a complaint closed, judged from its feedback.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClosingReason {
+    /// The complainant is satisfied.
+    Settled,
+    /// The feedback window ran out without feedback.
+    NoFeedback,
+    /// The complainant was not satisfied and the window ran out without a reopening.
+    NotReopened,
+}
+
+/// A closing as recorded: the reason and the remarks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClosingRecord {
+    /// Why (added in version 2 of `Closed`; version 1, which knew no feedback, is read
+    /// as `no_feedback`).
+    pub reason: ClosingReason,
+    /// Remarks.
     pub note: Option<String>,
 }
 

@@ -5,11 +5,12 @@ use chrono::Datelike;
 
 use crate::actor::{Actor, Role};
 use crate::complaint::command::{ArchiveReason, CommandEnvelope, ComplaintCommand, Party};
-use crate::complaint::event::{ComplaintEvent, EventBody, SlaBreach, WindowElapsed};
+use crate::complaint::command::{ClosingReason, ClosingRecord, ResponseText};
+use crate::complaint::event::{ComplaintEvent, Escalation, EventBody, SlaBreach, WindowElapsed};
 use crate::complaint::{Complaint, ComplaintServices, Status};
 use crate::error::DomainError;
 use crate::evidence::EvidenceRef;
-use crate::sla::{assess_clock, Step, StepAssessment, StepStatus};
+use crate::sla::{assess_clock, JudgedBy, Step, StepAssessment, StepClock, StepStatus, Verdict};
 
 type Decision = Result<Vec<ComplaintEvent>, DomainError>;
 
@@ -26,6 +27,10 @@ fn allowed_roles(command: &ComplaintCommand) -> &'static [Role] {
             &[Role::System]
         }
         ComplaintCommand::AcknowledgeBa(_) => &[Role::Head],
+        ComplaintCommand::RecordFeedback(_) => &[Role::Upp],
+        ComplaintCommand::Reopen(_) => &[Role::Upp, Role::Coordinator],
+        ComplaintCommand::Reassign(_) => &[Role::Upp, Role::Head],
+        ComplaintCommand::AnnulBreach(_) => &[Role::Coordinator],
         ComplaintCommand::ReturnForRedisposition(_)
         | ComplaintCommand::Review(_)
         | ComplaintCommand::Reject(_)
@@ -33,7 +38,8 @@ fn allowed_roles(command: &ComplaintCommand) -> &'static [Role] {
         | ComplaintCommand::Clarify(_)
         | ComplaintCommand::VerifyInField(_)
         | ComplaintCommand::IssueBa(_)
-        | ComplaintCommand::Respond(_) => &[Role::Liaison],
+        | ComplaintCommand::Respond(_)
+        | ComplaintCommand::ReportProgress(_) => &[Role::Liaison],
     }
 }
 
@@ -72,9 +78,13 @@ impl Complaint {
         if !registering && self.status == Status::New {
             return Err(DomainError::NotRegistered);
         }
-        // APIP changes nothing; a head only acknowledges the BA addressed to them.
-        let acknowledging = matches!(command, ComplaintCommand::AcknowledgeBa(_));
-        if actor.role == Role::Apip || (actor.role == Role::Head && !acknowledging) {
+        // APIP changes nothing; a head only acknowledges the BA addressed to them and
+        // hands a complaint of their agency to another liaison officer.
+        let head_command = matches!(
+            command,
+            ComplaintCommand::AcknowledgeBa(_) | ComplaintCommand::Reassign(_)
+        );
+        if actor.role == Role::Apip || (actor.role == Role::Head && !head_command) {
             return Err(DomainError::ReadOnlyRole { role: actor.role });
         }
         if !allowed_roles(command).contains(&actor.role) {
@@ -94,13 +104,86 @@ impl Complaint {
         if matches!(actor.role, Role::Liaison | Role::Head) {
             self.check_agency(actor)?;
         }
+        if actor.role == Role::Liaison {
+            self.check_assigned(actor)?;
+        }
         let body = self.decide_body(envelope, services)?;
-        Ok(vec![ComplaintEvent {
-            at: envelope.now,
-            by: envelope.actor.clone(),
-            command_id: envelope.command_id.clone(),
-            body,
-        }])
+        let mut bodies = vec![body];
+        // "Returns are not unlimited ping-pong": the third return asks the coordinator.
+        if matches!(command, ComplaintCommand::ReturnForRedisposition(_)) && self.returns + 1 >= 3 {
+            bodies.push(EventBody::ReturnsEscalated(Escalation {
+                returns: self.returns + 1,
+            }));
+        }
+        let mut after = self.clone();
+        let mut events = Vec::with_capacity(bodies.len());
+        for body in bodies {
+            let mut event = ComplaintEvent {
+                at: envelope.now,
+                by: envelope.actor.clone(),
+                command_id: envelope.command_id.clone(),
+                body,
+                verdicts: Vec::new(),
+            };
+            event.verdicts = after.verdicts_ended_by(&event, services);
+            after.apply_event(&event);
+            events.push(event);
+        }
+        Ok(events)
+    }
+
+    /// The verdicts on the clock runs that `event` ends, judged at its instant by the
+    /// calendar and policy in force: recorded in the event, they hold whatever the
+    /// holiday table or the policy becomes later.
+    fn verdicts_ended_by(
+        &self,
+        event: &ComplaintEvent,
+        services: &ComplaintServices,
+    ) -> Vec<Verdict> {
+        let mut after = self.clone();
+        after.apply_event(event);
+        let ended: Vec<&StepClock> = after
+            .timeline()
+            .clocks
+            .iter()
+            .zip(&self.timeline().clocks)
+            .filter(|(now, before)| before.ended_at.is_none() && now.ended_at.is_some())
+            .map(|(now, _)| now)
+            .collect();
+        if ended.is_empty() {
+            return Vec::new();
+        }
+        let judged_by = JudgedBy::of(&services.calendar, &services.policy);
+        ended
+            .into_iter()
+            .map(|clock| {
+                let a = assess_clock(
+                    clock,
+                    &self.timeline().category,
+                    &services.calendar,
+                    &services.policy,
+                    event.at,
+                );
+                Verdict {
+                    step: clock.step,
+                    occurrence: clock.occurrence,
+                    due_date: a.due_date,
+                    due_at: a.due_at,
+                    paused_days: a.paused_days,
+                    late: a.late,
+                    judged_by: judged_by.clone(),
+                }
+            })
+            .collect()
+    }
+
+    fn check_assigned(&self, actor: &Actor) -> Result<(), DomainError> {
+        match self.disposition() {
+            Some(d) if d.liaison_officer != actor.user => Err(DomainError::NotAssignedLiaison {
+                assigned: d.liaison_officer.clone(),
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// The latest run of a window (`step`) assessed at the command's instant.
@@ -178,6 +261,9 @@ impl Complaint {
                 Ok(EventBody::Received(r.clone()))
             }
             ComplaintCommand::Dispose(d) => {
+                if self.escalated && envelope.actor.role != Role::Coordinator {
+                    return Err(DomainError::EscalatedToCoordinator);
+                }
                 match status {
                     Status::Received | Status::Returned => {}
                     Status::Disposed => {
@@ -191,14 +277,26 @@ impl Complaint {
                 }
                 require(&d.agency.0, "agency")?;
                 require(&d.liaison_officer.0, "liaison_officer")?;
+                if let Some(unit) = &d.sub_unit {
+                    require(unit, "sub_unit")?;
+                }
                 Ok(EventBody::Disposed(d.clone()))
             }
             ComplaintCommand::ReturnForRedisposition(r) => {
+                // Not the agency's matter may also show after clarification or a field
+                // visit; once a BA is issued the agency has answered.
                 if !matches!(
                     status,
-                    Status::Disposed | Status::Reviewed | Status::InformationProvided
+                    Status::Disposed
+                        | Status::Reviewed
+                        | Status::InformationProvided
+                        | Status::Clarified
+                        | Status::FieldVerified
                 ) {
                     return wrong_state();
+                }
+                if self.coordinator_decided {
+                    return Err(DomainError::CoordinatorDecided);
                 }
                 require(&r.reason, "reason")?;
                 Ok(EventBody::Returned(r.clone()))
@@ -342,25 +440,128 @@ impl Complaint {
                 {
                     return Err(DomainError::ResponseAwaitsBaAcknowledgement);
                 }
-                require(&r.response, "response")?;
-                Ok(EventBody::Responded(r.clone()))
+                // The response carries the BA's solution unless the liaison writes one.
+                let response = match (r.response.trim().is_empty(), &self.ba) {
+                    (true, Some(ba)) if status == Status::BaIssued => ba.solution.clone(),
+                    _ => r.response.clone(),
+                };
+                require(&response, "response")?;
+                Ok(EventBody::Responded(ResponseText {
+                    response,
+                    channel: r.channel,
+                }))
             }
             ComplaintCommand::Close(c) => {
                 if status != Status::Responded {
                     return wrong_state();
                 }
-                if envelope.actor.role == Role::System {
-                    let a = self.assess_latest(Step::Feedback, services, envelope)?;
-                    if a.status != StepStatus::Elapsed {
-                        return Err(DomainError::FeedbackWindowOpen { until: a.due_at });
-                    }
+                let satisfied = self.feedback.as_ref().map(|f| f.satisfied);
+                let window = self.assess_latest(Step::Feedback, services, envelope)?;
+                let elapsed = window.status == StepStatus::Elapsed;
+                if envelope.actor.role == Role::System && !elapsed {
+                    return Err(DomainError::FeedbackWindowOpen {
+                        until: window.due_at,
+                    });
                 }
-                Ok(EventBody::Closed(c.clone()))
+                if satisfied != Some(true) && !elapsed {
+                    return Err(DomainError::CloseRequiresSatisfiedFeedbackOrWindow {
+                        until: window.due_at,
+                    });
+                }
+                let reason = match satisfied {
+                    Some(true) => ClosingReason::Settled,
+                    Some(false) => ClosingReason::NotReopened,
+                    None => ClosingReason::NoFeedback,
+                };
+                Ok(EventBody::Closed(ClosingRecord {
+                    reason,
+                    note: c.note.clone(),
+                }))
+            }
+            ComplaintCommand::ReportProgress(p) => {
+                if !matches!(
+                    status,
+                    Status::Disposed
+                        | Status::Reviewed
+                        | Status::AwaitingInformation
+                        | Status::InformationProvided
+                        | Status::Clarified
+                        | Status::FieldVerified
+                        | Status::BaIssued
+                ) {
+                    return Err(DomainError::InvalidTransition {
+                        command: command.name(),
+                        status,
+                    });
+                }
+                require(&p.text, "text")?;
+                Ok(EventBody::ProgressReported(p.clone()))
+            }
+            ComplaintCommand::RecordFeedback(f) => {
+                if status != Status::Responded {
+                    return wrong_state();
+                }
+                if self.feedback.is_some() {
+                    return Err(DomainError::FeedbackAlreadyRecorded);
+                }
+                if !f.satisfied {
+                    require(&f.text, "text")?;
+                }
+                Ok(EventBody::FeedbackReceived(f.clone()))
+            }
+            ComplaintCommand::Reopen(r) => {
+                if status != Status::Responded {
+                    return wrong_state();
+                }
+                if self.feedback.as_ref().is_none_or(|f| f.satisfied) {
+                    return Err(DomainError::ReopenRequiresDissatisfiedFeedback);
+                }
+                require(&r.reason, "reason")?;
+                Ok(EventBody::Reopened(r.clone()))
+            }
+            ComplaintCommand::Reassign(r) => {
+                let Some(current) = self.disposition() else {
+                    return wrong_state();
+                };
+                if status.is_terminal() || status == Status::Responded {
+                    return wrong_state();
+                }
+                require(&r.liaison_officer.0, "liaison_officer")?;
+                require(&r.reason, "reason")?;
+                if current.liaison_officer == r.liaison_officer {
+                    return Err(DomainError::ReassignToSameLiaison {
+                        liaison: r.liaison_officer.clone(),
+                    });
+                }
+                Ok(EventBody::Reassigned(r.clone()))
+            }
+            ComplaintCommand::AnnulBreach(b) => {
+                let clock = self
+                    .timeline()
+                    .run(b.step, b.occurrence)
+                    .ok_or(DomainError::StepNotStarted { step: b.step })?;
+                if clock.breach_recorded_at.is_none() {
+                    return Err(DomainError::BreachNotRecorded {
+                        step: b.step,
+                        occurrence: b.occurrence,
+                    });
+                }
+                if clock.breach_annulled_at.is_some() {
+                    return Err(DomainError::BreachAlreadyAnnulled {
+                        step: b.step,
+                        occurrence: b.occurrence,
+                    });
+                }
+                require(&b.reason, "reason")?;
+                Ok(EventBody::BreachAnnulled(b.clone()))
             }
             ComplaintCommand::Archive(a) => {
                 // At the door: before a liaison officer holds it.
                 if !matches!(status, Status::Received | Status::Returned) {
                     return wrong_state();
+                }
+                if self.escalated {
+                    return Err(DomainError::EscalatedToCoordinator);
                 }
                 let duplicate = a.reason == ArchiveReason::Duplicate;
                 let named = a
@@ -382,6 +583,9 @@ impl Complaint {
             ComplaintCommand::Forward(f) => {
                 if !matches!(status, Status::Received | Status::Returned) {
                     return wrong_state();
+                }
+                if self.escalated && envelope.actor.role != Role::Coordinator {
+                    return Err(DomainError::EscalatedToCoordinator);
                 }
                 require(&f.institution, "institution")?;
                 require(&f.reason, "reason")?;
@@ -442,6 +646,7 @@ impl Complaint {
                     step: b.step,
                     occurrence: a.occurrence,
                     due_at: a.due_at,
+                    judged_by: Some(JudgedBy::of(&services.calendar, &services.policy)),
                 }))
             }
         }

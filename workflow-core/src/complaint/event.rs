@@ -7,11 +7,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::actor::Actor;
 use crate::complaint::command::{
-    Archiving, BaAcknowledgement, BeritaAcara, Clarification, Closure, CommandId, Disposition,
-    FieldVisit, Forwarding, InformationReply, InformationRequest, Registration, Rejection,
-    ResponseText, ReturnNote, ReviewResult, Withdrawal,
+    Archiving, BaAcknowledgement, BeritaAcara, BreachAnnulment, Clarification, ClosingRecord,
+    CommandId, Disposition, Feedback, FieldVisit, Forwarding, InformationReply, InformationRequest,
+    ProgressReport, Reassignment, Registration, Rejection, Reopening, ResponseText, ReturnNote,
+    ReviewResult, Withdrawal,
 };
-use crate::sla::Step;
+use crate::sla::{JudgedBy, Step, Verdict};
 
 /// One fact about a complaint: when, who, under which command, and what.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -24,6 +25,10 @@ pub struct ComplaintEvent {
     pub command_id: CommandId,
     /// What happened.
     pub body: EventBody,
+    /// The verdicts on the clock runs this event ended, fixed by the calendar and policy
+    /// in force when it was decided (absent when it ended none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub verdicts: Vec<Verdict>,
 }
 
 /// What happened, one variant per event type.
@@ -54,7 +59,7 @@ pub enum EventBody {
     /// The complainant was answered.
     Responded(ResponseText),
     /// The complaint was closed (terminal).
-    Closed(Closure),
+    Closed(ClosingRecord),
     /// A step ran past its deadline.
     SlaBreached(SlaBreach),
     /// Archived at the door (terminal).
@@ -69,6 +74,26 @@ pub enum EventBody {
     /// The head of the agency acknowledged the BA.
     #[serde(rename = "BAAcknowledged")]
     BaAcknowledged(BaAcknowledgement),
+    /// The liaison officer posted an interim follow-up.
+    ProgressReported(ProgressReport),
+    /// The complainant's feedback was recorded.
+    FeedbackReceived(Feedback),
+    /// The complaint went back to the liaison officer after a dissatisfied complainant.
+    Reopened(Reopening),
+    /// Another liaison officer of the agency took over.
+    Reassigned(Reassignment),
+    /// A recorded breach was annulled (it stays in history, marked annulled).
+    BreachAnnulled(BreachAnnulment),
+    /// The complaint came back from agencies for the third time: the coordinator
+    /// decides its disposition. Recorded with that return.
+    ReturnsEscalated(Escalation),
+}
+
+/// Returns of one complaint that reached the coordinator.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Escalation {
+    /// How many times it has been returned.
+    pub returns: u32,
 }
 
 /// A complainant's window that ran out.
@@ -89,6 +114,10 @@ pub struct SlaBreach {
     pub occurrence: u32,
     /// The deadline that passed.
     pub due_at: DateTime<Utc>,
+    /// The holiday table and policy that judged it (absent in breaches recorded before
+    /// verdicts cited them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judged_by: Option<JudgedBy>,
 }
 
 impl EventBody {
@@ -113,6 +142,12 @@ impl EventBody {
             EventBody::Forwarded(_) => "Forwarded",
             EventBody::DeemedWithdrawn(_) => "DeemedWithdrawn",
             EventBody::BaAcknowledged(_) => "BAAcknowledged",
+            EventBody::ProgressReported(_) => "ProgressReported",
+            EventBody::FeedbackReceived(_) => "FeedbackReceived",
+            EventBody::Reopened(_) => "Reopened",
+            EventBody::Reassigned(_) => "Reassigned",
+            EventBody::BreachAnnulled(_) => "BreachAnnulled",
+            EventBody::ReturnsEscalated(_) => "ReturnsEscalated",
         }
     }
 
@@ -122,13 +157,19 @@ impl EventBody {
         match self {
             // 2: the review records clarity beside completeness.
             EventBody::Reviewed(_) => "2",
+            // 2: the response records its channel.
+            EventBody::Responded(_) => "2",
+            // 2: the closing records its reason.
+            EventBody::Closed(_) => "2",
+            // 2: the breach cites the holiday table and policy that judged it.
+            EventBody::SlaBreached(_) => "2",
             _ => "1",
         }
     }
 }
 
 /// Every event type name, in SOP order.
-pub const EVENT_TYPES: [&str; 18] = [
+pub const EVENT_TYPES: [&str; 24] = [
     "Received",
     "Disposed",
     "Returned",
@@ -147,6 +188,12 @@ pub const EVENT_TYPES: [&str; 18] = [
     "Forwarded",
     "DeemedWithdrawn",
     "BAAcknowledged",
+    "ProgressReported",
+    "FeedbackReceived",
+    "Reopened",
+    "Reassigned",
+    "BreachAnnulled",
+    "ReturnsEscalated",
 ];
 
 impl DomainEvent for ComplaintEvent {

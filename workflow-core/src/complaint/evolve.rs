@@ -16,7 +16,7 @@ impl Complaint {
             EventBody::Received(r) => {
                 self.status = Status::Received;
                 timeline.category = r.category.clone();
-                timeline.start(Step::Disposition, at);
+                timeline.start_reported(Step::Disposition, at, r.reported_at);
                 self.registration = Some(r.clone());
             }
             EventBody::Disposed(d) => {
@@ -25,16 +25,36 @@ impl Complaint {
                 // A re-disposition before any review starts the new agency's review afresh.
                 timeline.end(Step::Review, at);
                 timeline.start(Step::Review, at);
+                // LAPOR!'s follow-up clock runs for the agency now holding it.
+                timeline.end(Step::FollowUp, at);
+                timeline.start(Step::FollowUp, at);
                 self.disposition = Some(d.clone());
                 self.dispositions += 1;
                 self.last_review = None;
+                if self.escalated {
+                    self.escalated = false;
+                    self.coordinator_decided = true;
+                }
             }
             EventBody::Returned(_) => {
                 self.status = Status::Returned;
-                timeline.end(Step::Review, at);
+                for step in [
+                    Step::Review,
+                    Step::FieldVerification,
+                    Step::Response,
+                    Step::FollowUp,
+                ] {
+                    timeline.end(step, at);
+                }
                 timeline.start(Step::Disposition, at);
                 self.disposition = None;
                 self.last_review = None;
+                self.clarification = None;
+                self.field_visits.clear();
+                self.returns += 1;
+            }
+            EventBody::ReturnsEscalated(_) => {
+                self.escalated = true;
             }
             EventBody::Reviewed(r) => {
                 self.status = Status::Reviewed;
@@ -45,9 +65,7 @@ impl Complaint {
             }
             EventBody::Rejected(_) => {
                 self.status = Status::Rejected;
-                timeline.end(Step::Review, at);
-                timeline.end(Step::Overall, at);
-                timeline.end(Step::InformationWait, at);
+                timeline.end_all(at);
             }
             EventBody::InformationRequested(_) => {
                 self.status = Status::AwaitingInformation;
@@ -82,21 +100,56 @@ impl Complaint {
                 self.ba_acknowledged = false;
                 timeline.end(Step::FieldVerification, at);
                 timeline.start(Step::Response, at);
+                // Step 3's output is the complete report data.
+                if timeline.latest(Step::Overall).is_none() {
+                    timeline.start(Step::Overall, at);
+                }
                 self.ba = Some(ba.clone());
             }
             EventBody::Responded(r) => {
                 self.status = Status::Responded;
                 timeline.end(Step::Response, at);
-                timeline.end(Step::Overall, at);
+                timeline.end(Step::FollowUp, at);
+                // The overall cap runs on until the complaint is settled.
                 timeline.start(Step::Feedback, at);
                 self.response = Some(r.response.clone());
+                self.feedback = None;
             }
             EventBody::Closed(_) => {
                 self.status = Status::Closed;
-                timeline.end(Step::Feedback, at);
+                timeline.end_all(at);
             }
             EventBody::SlaBreached(b) => {
                 timeline.record_breach(b.step, b.occurrence, at);
+            }
+            EventBody::BreachAnnulled(b) => {
+                timeline.annul_breach(b.step, b.occurrence, at);
+            }
+            EventBody::ProgressReported(_) => {
+                self.progress_reports += 1;
+                timeline.end(Step::FollowUp, at);
+            }
+            EventBody::FeedbackReceived(f) => {
+                self.feedback = Some(f.clone());
+            }
+            EventBody::Reopened(_) => {
+                self.status = Status::Disposed;
+                self.reopenings += 1;
+                timeline.end(Step::Feedback, at);
+                timeline.start(Step::Review, at);
+                timeline.start(Step::FollowUp, at);
+                self.last_review = None;
+                self.clarification = None;
+                self.field_visits.clear();
+                self.ba = None;
+                self.ba_acknowledged = false;
+                self.response = None;
+                self.feedback = None;
+            }
+            EventBody::Reassigned(r) => {
+                if let Some(d) = self.disposition.as_mut() {
+                    d.liaison_officer = r.liaison_officer.clone();
+                }
             }
             EventBody::Archived(_) => {
                 self.status = Status::Archived;
@@ -114,6 +167,9 @@ impl Complaint {
                 self.status = Status::Withdrawn;
                 timeline.end_all(at);
             }
+        }
+        for verdict in &event.verdicts {
+            self.timeline.record_verdict(verdict);
         }
     }
 }

@@ -7,11 +7,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use workflow_core::complainant::{Complainant, Confidentiality};
 use workflow_core::complaint::command::{
-    Addressee, ArchiveReason, Archiving, BeritaAcara, Clarification, Closure, ComplaintCommand,
-    Disposition, FieldVisit, Forwarding, InformationReply, InformationRequest, Party, Registration,
-    Rejection, ResponseText, ReturnNote, ReviewResult, Withdrawal,
+    Addressee, ArchiveReason, Archiving, BeritaAcara, BreachAnnulment, Clarification, Closure,
+    ComplaintCommand, Disposition, Feedback, FieldVisit, Forwarding, InformationReply,
+    InformationRequest, Party, ProgressReport, Reassignment, Registration, Rejection, Reopening,
+    ResponseChannel, ResponseText, ReturnNote, ReviewResult, Withdrawal,
 };
 use workflow_core::evidence::EvidenceRef;
+use workflow_core::Step;
 use workflow_core::{AgencyCode, UserId};
 use workflow_store::evidence::EvidenceStore;
 
@@ -131,8 +133,12 @@ impl RegisterRequest {
 pub struct DisposeRequest {
     /// Agency code.
     pub agency: String,
-    /// Its liaison officer's user name.
+    /// Its liaison officer's user name: the one assigned, who alone acts for the agency
+    /// on this complaint until a reassignment.
     pub liaison_officer: String,
+    /// The agency's sub-unit concerned (UPT, Satker), if any.
+    #[serde(default)]
+    pub sub_unit: Option<String>,
     /// Instructions.
     pub note: Option<String>,
 }
@@ -380,8 +386,127 @@ pub struct BaRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RespondRequest {
-    /// The answer to the complainant.
+    /// The answer to the complainant. Left out after a BA, it is the BA's solution.
+    #[serde(default)]
     pub response: String,
+    /// How it reaches the complainant (default `lapor`).
+    #[serde(default)]
+    pub channel: ResponseChannelDto,
+}
+
+/// How a response reaches the complainant.
+#[derive(Clone, Copy, Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseChannelDto {
+    /// Through LAPOR!-SP4N.
+    #[default]
+    Lapor,
+    /// A letter.
+    Letter,
+    /// E-mail.
+    Email,
+    /// Telephone or messaging.
+    Phone,
+    /// In person.
+    InPerson,
+}
+
+/// `POST /complaints/{id}/progress`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProgressRequest {
+    /// What has been done so far, as the complainant will read it.
+    pub text: String,
+}
+
+/// `POST /complaints/{id}/feedback`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackRequest {
+    /// Whether the complainant is satisfied with the response.
+    pub satisfied: bool,
+    /// What they said (required when not satisfied).
+    #[serde(default)]
+    pub text: String,
+}
+
+/// `POST /complaints/{id}/reopen`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReopenRequest {
+    /// What the complainant is not satisfied with.
+    pub reason: String,
+}
+
+/// `POST /complaints/{id}/reassign`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReassignRequest {
+    /// The liaison officer of the same agency who takes over.
+    pub liaison_officer: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// `POST /complaints/{id}/annul-breach`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnnulBreachRequest {
+    /// The step whose breach is annulled (`disposition`, `review`, `field_verification`,
+    /// `response`, `overall`, `follow_up`).
+    #[schema(value_type = String)]
+    pub step: Step,
+    /// Which run of it (from 1).
+    pub occurrence: u32,
+    /// Why the breach does not count.
+    pub reason: String,
+}
+
+impl ProgressRequest {
+    /// The command.
+    pub fn into_command(self) -> ComplaintCommand {
+        ComplaintCommand::ReportProgress(ProgressReport { text: self.text })
+    }
+}
+
+impl FeedbackRequest {
+    /// The command.
+    pub fn into_command(self) -> ComplaintCommand {
+        ComplaintCommand::RecordFeedback(Feedback {
+            satisfied: self.satisfied,
+            text: self.text,
+        })
+    }
+}
+
+impl ReopenRequest {
+    /// The command.
+    pub fn into_command(self) -> ComplaintCommand {
+        ComplaintCommand::Reopen(Reopening {
+            reason: self.reason,
+        })
+    }
+}
+
+impl ReassignRequest {
+    /// The command.
+    pub fn into_command(self) -> ComplaintCommand {
+        ComplaintCommand::Reassign(Reassignment {
+            liaison_officer: UserId(self.liaison_officer),
+            reason: self.reason,
+        })
+    }
+}
+
+impl AnnulBreachRequest {
+    /// The command.
+    pub fn into_command(self) -> ComplaintCommand {
+        ComplaintCommand::AnnulBreach(BreachAnnulment {
+            step: self.step,
+            occurrence: self.occurrence,
+            reason: self.reason,
+        })
+    }
 }
 
 /// `POST /complaints/{id}/close`.
@@ -398,6 +523,7 @@ impl DisposeRequest {
         ComplaintCommand::Dispose(Disposition {
             agency: AgencyCode(self.agency),
             liaison_officer: UserId(self.liaison_officer),
+            sub_unit: self.sub_unit,
             note: self.note,
         })
     }
@@ -509,6 +635,13 @@ impl RespondRequest {
     pub fn into_command(self) -> ComplaintCommand {
         ComplaintCommand::Respond(ResponseText {
             response: self.response,
+            channel: match self.channel {
+                ResponseChannelDto::Lapor => ResponseChannel::Lapor,
+                ResponseChannelDto::Letter => ResponseChannel::Letter,
+                ResponseChannelDto::Email => ResponseChannel::Email,
+                ResponseChannelDto::Phone => ResponseChannel::Phone,
+                ResponseChannelDto::InPerson => ResponseChannel::InPerson,
+            },
         })
     }
 }

@@ -32,7 +32,7 @@ impl Modify for Bearer {
     paths(
         super::register, super::dispose, super::return_complaint, super::review, super::request_information,
         super::provide_information, super::reject, super::clarify, super::field_verification, super::issue_ba,
-        super::respond, super::close, super::archive, super::withdraw, super::forward, super::acknowledge_ba, super::upload_evidence, super::download_evidence, super::list,
+        super::respond, super::close, super::archive, super::withdraw, super::forward, super::acknowledge_ba, super::progress, super::feedback, super::reopen, super::reassign, super::annul_breach, super::upload_evidence, super::download_evidence, super::list,
         super::detail, super::ba_document, super::history, super::events, super::identity_reads, super::sla, super::audit_verify,
         super::health::health, super::health::live, super::health::ready, super::health::metrics, serve
     ),
@@ -41,7 +41,8 @@ impl Modify for Bearer {
         ReviewRequest, RequestInformationRequest, ProvideInformationRequest, RejectRequest, ClarifyRequest,
         PartyDto, FieldVerificationRequest, AddresseeDto, BaRequest, RespondRequest, CloseRequest, CommandAnswer,
         ArchiveRequest, ArchiveReasonDto, WithdrawRequest, ForwardRequest, AcknowledgeBaRequest,
-        EvidenceAnswer
+        ResponseChannelDto, ProgressRequest, FeedbackRequest, ReopenRequest, ReassignRequest,
+        AnnulBreachRequest, EvidenceAnswer
     )),
     modifiers(&Bearer)
 )]
@@ -75,6 +76,11 @@ pub fn routes() -> Vec<(Method, &'static str)> {
         (Method::POST, "/api/v1/complaints/{id}/withdraw"),
         (Method::POST, "/api/v1/complaints/{id}/forward"),
         (Method::POST, "/api/v1/complaints/{id}/acknowledge-ba"),
+        (Method::POST, "/api/v1/complaints/{id}/progress"),
+        (Method::POST, "/api/v1/complaints/{id}/feedback"),
+        (Method::POST, "/api/v1/complaints/{id}/reopen"),
+        (Method::POST, "/api/v1/complaints/{id}/reassign"),
+        (Method::POST, "/api/v1/complaints/{id}/annul-breach"),
         (Method::GET, "/api/v1/complaints/{id}/history"),
         (Method::GET, "/api/v1/complaints/{id}/events"),
         (Method::GET, "/api/v1/complaints/{id}/identity-reads"),
