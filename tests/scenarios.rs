@@ -58,7 +58,7 @@ async fn the_whole_sop_and_its_history_as_of_any_instant(db: TestDb) {
             .unwrap();
     }
     let events = store.engine().events("ADU-1").await.unwrap();
-    assert_eq!(events.len(), 8);
+    assert_eq!(events.len(), 9);
     assert!(events
         .iter()
         .all(|e| e.metadata[metadata_keys::CORRELATION_ID] == "scenario"));

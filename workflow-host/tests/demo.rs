@@ -140,7 +140,8 @@ fn the_board_history_and_replay_read_what_the_demo_stored() {
     ids.sort_unstable();
     // The clinic is late in step 3 and the drain in step 2; neither agency posted a
     // follow-up within LAPOR!'s five working days (the drain's breach was annulled, but
-    // the clock still runs late).
+    // the clock still runs late); the fallen tree's agency decided by the coordinator
+    // has not reviewed it.
     assert_eq!(
         ids,
         [
@@ -148,6 +149,7 @@ fn the_board_history_and_replay_read_what_the_demo_stored() {
             ("ADU-2026-0003", "follow_up"),
             ("ADU-2026-0005", "follow_up"),
             ("ADU-2026-0005", "review"),
+            ("ADU-2026-0011", "review"),
         ]
     );
 

@@ -151,7 +151,7 @@ async fn the_whole_sop_over_http_then_audit(backend: Backend, name: &str) {
     assert!(history.status.success());
     let history: serde_json::Value = serde_json::from_slice(&history.stdout).unwrap();
     assert_eq!(history["status"], "closed");
-    assert_eq!(history["events"].as_array().unwrap().len(), 8);
+    assert_eq!(history["events"].as_array().unwrap().len(), 9);
     let verify = aduan(d, &url, &["verify"]);
     assert!(
         verify.status.success(),

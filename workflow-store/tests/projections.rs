@@ -213,7 +213,7 @@ async fn a_process_that_died_after_commit_catches_up_on_restart(db: common::Test
     store.projector().rebuild("timeline", |_| {}).await.unwrap();
     assert_eq!(common::snapshot_views(&store).await, incremental);
     let last = reports.last().unwrap();
-    assert_eq!(last.events, 11);
+    assert_eq!(last.events, 12);
     assert!(
         reports.windows(2).all(|w| w[0].position <= w[1].position),
         "progress moves forward"
