@@ -78,6 +78,7 @@ async fn the_whole_sop_and_its_history_as_of_any_instant(db: TestDb) {
         Status::FieldVerified,
         Status::BaIssued,
         Status::Responded,
+        Status::Responded, // the complainant's feedback is recorded
         Status::Closed,
     ];
     for (instant, status) in instants.iter().zip(expected) {

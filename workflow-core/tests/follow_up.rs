@@ -678,8 +678,10 @@ fn step_1_counts_from_the_reports_arrival_in_lapor_unless_the_policy_says_regist
     assert_eq!(a.due_at, end_of("2026-12-02"));
     assert_eq!(a.started_at, wib("2026-11-30 09:00"));
 
-    let mut policy = SlaPolicy::default();
-    policy.disposition_counts_from = CountsFrom::Registered;
+    let policy = SlaPolicy {
+        disposition_counts_from: CountsFrom::Registered,
+        ..SlaPolicy::default()
+    };
     let mut by_registration = Case::with(ComplaintServices {
         policy: policy.into(),
         ..ComplaintServices::builtin()

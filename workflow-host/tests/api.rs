@@ -1432,3 +1432,148 @@ async fn a_duplicate_names_an_existing_other_complaint() {
         .await;
     assert_eq!(detail.json()["lapor_status"], "archived");
 }
+
+/// After the BA, over HTTP: the complainant's feedback decides whether UPP may close or
+/// reopen, each refusal a problem naming its rule; only the assigned liaison officer acts
+/// until a reassignment; the coordinator's annulment keeps the breach in the detail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feedback_decides_closing_and_reopening_and_refusals_name_the_rule() {
+    let t = TestApp::new(now()).await;
+    let mut responded = clarified(false);
+    responded.push((fx::liaison("PUPR"), C::Respond(fx::response_text())));
+    t.given("ADU-F", responded).await;
+
+    let close = t
+        .call(
+            Method::POST,
+            "/api/v1/complaints/ADU-F/close",
+            "upp",
+            Some(json!({})),
+            None,
+        )
+        .await;
+    assert_eq!(
+        close.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        close.text
+    );
+    assert_eq!(close.content_type, "application/problem+json");
+    assert_eq!(
+        close.json()["rule"],
+        "sop.close.requires_satisfied_feedback_or_window"
+    );
+    let reopen = t
+        .call(
+            Method::POST,
+            "/api/v1/complaints/ADU-F/reopen",
+            "coordinator",
+            Some(json!({"reason": "belum"})),
+            None,
+        )
+        .await;
+    assert_eq!(
+        reopen.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reopen.text
+    );
+    assert_eq!(
+        reopen.json()["rule"],
+        "sop.reopen.requires_dissatisfied_feedback"
+    );
+    let feedback = t
+        .call(
+            Method::POST,
+            "/api/v1/complaints/ADU-F/feedback",
+            "upp",
+            Some(json!({"satisfied": false, "text": "Lubang belum ditambal"})),
+            None,
+        )
+        .await;
+    assert_eq!(feedback.status, StatusCode::OK, "{}", feedback.text);
+    assert_eq!(feedback.json()["event_type"], "FeedbackReceived");
+    let reopen = t
+        .call(
+            Method::POST,
+            "/api/v1/complaints/ADU-F/reopen",
+            "coordinator",
+            Some(json!({"reason": "Lubang belum ditambal"})),
+            None,
+        )
+        .await;
+    assert_eq!(reopen.status, StatusCode::OK, "{}", reopen.text);
+    assert_eq!(reopen.json()["status"], "disposed");
+    let detail = t
+        .call(Method::GET, "/api/v1/complaints/ADU-F", "upp", None, None)
+        .await;
+    assert_eq!(detail.json()["lapor_status"], "disposed");
+
+    // Another liaison officer of the same agency is refused until reassigned.
+    t.given("ADU-G", disposed("PUPR")).await;
+    let tokens_for_other = t
+        .store
+        .create_token(
+            &Actor::of_agency("penghubung2.pupr", Role::Liaison, "PUPR"),
+            now(),
+        )
+        .await
+        .unwrap();
+    let review = |token: String| {
+        Request::post("/api/v1/complaints/ADU-G/review")
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .body(Body::from(json!({"complete": true}).to_string()))
+            .unwrap()
+    };
+    let refused = t.send(review(tokens_for_other.clone())).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    assert!(
+        refused.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("assigned to liaison officer `penghubung.pupr`"),
+        "{}",
+        refused.text
+    );
+    let reassign = t
+        .call(
+            Method::POST,
+            "/api/v1/complaints/ADU-G/reassign",
+            "head_pupr",
+            Some(json!({"liaison_officer": "penghubung2.pupr", "reason": "cuti"})),
+            None,
+        )
+        .await;
+    assert_eq!(reassign.status, StatusCode::OK, "{}", reassign.text);
+    let accepted = t.send(review(tokens_for_other)).await;
+    assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.text);
+
+    // An unknown step in an annulment is a 400, not a 500.
+    let bad = t
+        .call(
+            Method::POST,
+            "/api/v1/complaints/ADU-G/annul-breach",
+            "coordinator",
+            Some(json!({"step": "lunch", "occurrence": 1, "reason": "x"})),
+            None,
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
+    let none = t
+        .call(
+            Method::POST,
+            "/api/v1/complaints/ADU-G/annul-breach",
+            "coordinator",
+            Some(json!({"step": "review", "occurrence": 1, "reason": "x"})),
+            None,
+        )
+        .await;
+    assert_eq!(
+        none.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        none.text
+    );
+    assert_eq!(none.json()["rule"], "sla.breach_not_recorded");
+}

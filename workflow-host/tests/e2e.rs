@@ -165,7 +165,7 @@ async fn the_whole_sop_over_http_then_audit(backend: Backend, name: &str) {
             .unwrap()
             .lines()
             .count(),
-        8
+        9
     );
     let offline = aduan(d, &url, &["verify", "--export", "log.jsonl"]);
     assert!(offline.status.success());
