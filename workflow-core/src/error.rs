@@ -134,6 +134,11 @@ pub enum DomainError {
     /// on a clear report; an incomplete one is completed in step 3.
     #[error("a complaint may be clarified only after a review found it clear")]
     ClarifyRequiresClearReview,
+    /// Step 3's output is the complete report data: a clear but incomplete file is
+    /// completed by the field examination (or by asking the complainant), not concluded
+    /// without one.
+    #[error("the review found the file incomplete: the clarification must call for the field examination that completes it")]
+    IncompleteFileNeedsFieldExamination,
     /// The clarification concluded that no field examination is needed.
     #[error("the clarification concluded that no field examination is needed")]
     FieldVerificationNotNeeded,
@@ -288,6 +293,9 @@ impl DomainError {
                 "sop.step2.request_requires_incomplete_or_unclear_review"
             }
             DomainError::ClarifyRequiresClearReview => "sop.step2.clarify_requires_clear_review",
+            DomainError::IncompleteFileNeedsFieldExamination => {
+                "sop.step2.incomplete_file_needs_field_examination"
+            }
             DomainError::FieldVerificationNotNeeded => "sop.step3.field_verification_not_needed",
             DomainError::FieldVerificationNeedsPhoto => "sop.step3.field_verification_needs_photo",
             DomainError::MalformedEvidence { .. } => "input.malformed_evidence",

@@ -170,6 +170,7 @@ fn every_variant() -> Vec<DomainError> {
             step: Step::Review,
             occurrence: 1,
         },
+        DomainError::IncompleteFileNeedsFieldExamination,
     ]
 }
 
@@ -221,6 +222,7 @@ fn variant_index(e: &DomainError) -> usize {
         DomainError::ReassignToSameLiaison { .. } => 41,
         DomainError::BreachNotRecorded { .. } => 42,
         DomainError::BreachAlreadyAnnulled { .. } => 43,
+        DomainError::IncompleteFileNeedsFieldExamination => 44,
     }
 }
 

@@ -482,7 +482,6 @@ fn a_retry_of_any_activity_of_the_walk_changes_nothing() {
 /// the 60-day cap (which starts when the file is complete: at a complete review or at
 /// the BA) would never run.
 #[test]
-#[ignore = "domain bug: Clarify{field_examination_needed: false} is accepted after a review that found the file incomplete (but clear); the complaint is then responded and closed without its file ever being complete and without the 60-day cap ever starting"]
 fn step_2_an_incomplete_but_clear_file_is_not_concluded_without_the_field_examination() {
     let mut w = Walk::new();
     w.run(
@@ -513,8 +512,9 @@ fn step_2_an_incomplete_but_clear_file_is_not_concluded_without_the_field_examin
         C::Clarify(clarification(false)),
     );
     let decided = w.state.decide(&no_field_exam, &w.services);
-    assert!(
-        decided.is_err(),
-        "an incomplete file was concluded on without the field examination that completes it: {decided:?}"
+    assert_eq!(
+        decided,
+        Err(workflow_core::DomainError::IncompleteFileNeedsFieldExamination),
+        "an incomplete file was concluded on without the field examination that completes it"
     );
 }

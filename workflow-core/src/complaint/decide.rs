@@ -261,7 +261,10 @@ impl Complaint {
                 Ok(EventBody::Received(r.clone()))
             }
             ComplaintCommand::Dispose(d) => {
-                if self.escalated && envelope.actor.role != Role::Coordinator {
+                if self.escalated
+                    && envelope.actor.role != Role::Coordinator
+                    && status == Status::Returned
+                {
                     return Err(DomainError::EscalatedToCoordinator);
                 }
                 match status {
@@ -359,6 +362,10 @@ impl Complaint {
                 }
                 if self.last_review().is_none_or(|rv| !rv.clear) {
                     return Err(DomainError::ClarifyRequiresClearReview);
+                }
+                if !c.field_examination_needed && self.last_review().is_some_and(|rv| !rv.complete)
+                {
+                    return Err(DomainError::IncompleteFileNeedsFieldExamination);
                 }
                 require(&c.reasoning, "reasoning")?;
                 Ok(EventBody::Clarified(c.clone()))
