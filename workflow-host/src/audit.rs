@@ -26,9 +26,9 @@ fn progress(label: &'static str) -> impl FnMut(WalkProgress) {
 
 fn report(report: &VerifyReport, json: bool) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(report)?);
+        crate::outln!("{}", serde_json::to_string_pretty(report)?);
     } else if report.ok() {
-        println!(
+        crate::outln!(
             "verified: {} events of {} complaints, up to position {}{}",
             report.events,
             report.complaints,
@@ -40,7 +40,7 @@ fn report(report: &VerifyReport, json: bool) -> anyhow::Result<()> {
         );
     } else {
         for f in &report.failures {
-            println!("FAIL {f}");
+            crate::outln!("FAIL {f}");
         }
     }
     match report.first_failure() {
@@ -124,7 +124,7 @@ pub async fn checkpoint(store: &Store, out: Option<&Path>, key_path: &Path) -> a
                 path.display()
             );
         }
-        None => print!("{text}"),
+        None => crate::out!("{text}"),
     }
     Ok(())
 }

@@ -380,7 +380,7 @@ async fn adopt(
     store.close().await;
     projected?;
     if json {
-        println!(
+        crate::outln!(
             "{}",
             serde_json::json!({
                 "events": report.events,
@@ -389,9 +389,10 @@ async fn adopt(
             })
         );
     } else {
-        println!(
+        crate::outln!(
             "adopted {} events of {} complaints; views built",
-            report.events, report.complaints
+            report.events,
+            report.complaints
         );
         if !report.left_as_they_were.is_empty() {
             eprintln!(
@@ -423,7 +424,7 @@ async fn token(store: &Store, action: TokenAction, json: bool) -> anyhow::Result
             };
             let token = store.create_token(&actor, Utc::now()).await?;
             if json {
-                println!(
+                crate::outln!(
                     "{}",
                     serde_json::json!({ "user": actor.user, "role": actor.role, "agency": actor.agency, "token": token })
                 );
@@ -438,7 +439,7 @@ async fn token(store: &Store, action: TokenAction, json: bool) -> anyhow::Result
                         .map(|a| format!(", {a}"))
                         .unwrap_or_default()
                 );
-                println!("{token}");
+                crate::outln!("{token}");
             }
             Ok(())
         }

@@ -488,11 +488,11 @@ pub async fn run(store: &Store, json: bool) -> anyhow::Result<()> {
             })
             .collect();
         let out = json!({ "as_of": end, "time_zone": "Asia/Jakarta", "complaints": complaints });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
 
-    println!(
+    crate::outln!(
         "aduan demo: {} complaints of Kabupaten Kapuas, scripted from Mon 30 Nov to {} WIB, stored in the {:?} log.\n",
         report.len(),
         local(end),
@@ -500,8 +500,8 @@ pub async fn run(store: &Store, json: bool) -> anyhow::Result<()> {
     );
     if let Some((id, events, state, _)) = report.first() {
         let title = state.registration().map(|r| r.title.as_str()).unwrap_or("");
-        println!("Timeline of {id}: {title} [{}]", state.status());
-        println!("{}", timeline_table(events));
+        crate::outln!("Timeline of {id}: {title} [{}]", state.status());
+        crate::outln!("{}", timeline_table(events));
     }
     let page = store
         .views()
@@ -525,7 +525,7 @@ pub async fn run(store: &Store, json: bool) -> anyhow::Result<()> {
             s.title.clone(),
         ]);
     }
-    println!("All complaints (from the complaint view)\n{}", t.render());
+    crate::outln!("All complaints (from the complaint view)\n{}", t.render());
     let mut t = Table::new(&[
         "complaint",
         "step",
@@ -540,7 +540,7 @@ pub async fn run(store: &Store, json: bool) -> anyhow::Result<()> {
             t.row(sla_row(id, a));
         }
     }
-    println!("SLA clocks as of {} WIB\n{}", local(end), t.render());
-    println!("Next: `aduan sla --at 2026-12-21T03:00:00Z` shows the board, `aduan history ADU-2026-0003 --as-of 2026-12-09T00:00:00Z` the past.");
+    crate::outln!("SLA clocks as of {} WIB\n{}", local(end), t.render());
+    crate::outln!("Next: `aduan sla --at 2026-12-21T03:00:00Z` shows the board, `aduan history ADU-2026-0003 --as-of 2026-12-09T00:00:00Z` the past.");
     Ok(())
 }

@@ -5,6 +5,7 @@
 pub mod ba;
 pub mod dto;
 pub mod error;
+pub mod headers;
 pub mod health;
 pub mod openapi;
 pub mod redact;
@@ -117,14 +118,11 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
-        .method_not_allowed_fallback(|| async {
-            (
-                StatusCode::METHOD_NOT_ALLOWED,
-                ApiError::BadRequest("method not allowed on this route".into()),
-            )
-                .into_response()
-        })
         .with_state(state)
+        // Outermost: whatever refused the request, the answer is a problem, with the
+        // security headers.
+        .layer(axum::middleware::map_response(error::problems_only))
+        .layer(axum::middleware::map_response(headers::security_headers))
 }
 
 /// The authenticated caller.
@@ -147,8 +145,10 @@ impl Caller {
         let token = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
+            // The scheme's name is case-insensitive (RFC 9110 §11.1).
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
             .filter(|t| !t.is_empty())
             .ok_or(ApiError::Unauthenticated)?;
         let actor = state
@@ -590,7 +590,18 @@ async fn download_evidence(
         .evidence
         .get(&sha256)?
         .ok_or_else(|| ApiError::NotFound(format!("evidence {sha256}")))?;
-    Ok(([(header::CONTENT_TYPE, blob.media_type)], bytes).into_response())
+    let disposition = headers::evidence_disposition(&sha256, blob.media_type);
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static(blob.media_type),
+            ),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 /// Filters of `GET /complaints`.

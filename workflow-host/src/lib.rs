@@ -6,11 +6,15 @@
 //! store's (`workflow-store`). The binary's `main` only builds the runtime and reports
 //! errors.
 
+// Standard output goes through `out`: a closed pipe ends the verb quietly.
+#![deny(clippy::print_stdout)]
+
 pub mod audit;
 pub mod cli;
 pub mod demo;
 pub mod format;
 pub mod http;
+pub mod out;
 pub mod serve;
 pub mod table;
 pub mod verbs;

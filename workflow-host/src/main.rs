@@ -19,6 +19,8 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(cli::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of our output went away (`aduan export | head`): not a failure.
+        Err(err) if workflow_host::out::is_closed_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("aduan: {err:#}");
             ExitCode::FAILURE

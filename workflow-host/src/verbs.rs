@@ -35,10 +35,10 @@ pub async fn replay(store: &Store, only: Option<&str>, json: bool) -> anyhow::Re
         results.push(json!({ "projection": name, "events": applied }));
     }
     if json {
-        println!("{}", serde_json::to_string_pretty(&results)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&results)?);
     } else {
         for r in results {
-            println!(
+            crate::outln!(
                 "rebuilt {} from {} events",
                 r["projection"].as_str().unwrap_or(""),
                 r["events"]
@@ -58,7 +58,7 @@ pub async fn sla(
 ) -> anyhow::Result<()> {
     let board = store.sla_board(at, status, None).await?;
     if json {
-        println!(
+        crate::outln!(
             "{}",
             serde_json::to_string_pretty(&json!({ "as_of": at, "entries": board }))?
         );
@@ -100,7 +100,7 @@ pub async fn sla(
             },
         ]);
     }
-    println!(
+    crate::outln!(
         "SLA board as of {} WIB: {} running duties\n{}",
         local(at),
         board.len(),
@@ -130,7 +130,7 @@ pub async fn history(
             })).collect::<Vec<_>>(),
             "sla": h.sla,
         });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
     let title = h
@@ -138,14 +138,14 @@ pub async fn history(
         .registration()
         .map(|r| r.title.as_str())
         .unwrap_or("");
-    println!(
+    crate::outln!(
         "{id}: {title}\nstate as of {} WIB: {} ({} of {} events)\n",
         local(as_of),
         h.state.status(),
         h.events.len(),
         h.total_events
     );
-    println!("{}", timeline_table(&h.events));
+    crate::outln!("{}", timeline_table(&h.events));
     let mut t = Table::new(&[
         "complaint",
         "step",
@@ -158,7 +158,7 @@ pub async fn history(
     for a in &h.sla {
         t.row(sla_row(id, a));
     }
-    println!("SLA clocks as of {} WIB\n{}", local(as_of), t.render());
+    crate::outln!("SLA clocks as of {} WIB\n{}", local(as_of), t.render());
     Ok(())
 }
 
@@ -179,7 +179,7 @@ pub async fn status(store: &Store, json: bool) -> anyhow::Result<()> {
             .iter()
             .all(|p| p.last_error.is_none() && p.lag == 0);
     if json {
-        println!(
+        crate::outln!(
             "{}",
             serde_json::to_string_pretty(&json!({
                 "ok": healthy,
@@ -197,10 +197,10 @@ pub async fn status(store: &Store, json: bool) -> anyhow::Result<()> {
             }))?
         );
     } else {
-        println!("backend: {:?}; log head: position {head}", store.backend());
+        crate::outln!("backend: {:?}; log head: position {head}", store.backend());
         match &write {
-            Ok(()) => println!("write: ok (a probe write was committed)"),
-            Err(e) => println!("write: FAILING: {e}"),
+            Ok(()) => crate::outln!("write: ok (a probe write was committed)"),
+            Err(e) => crate::outln!("write: FAILING: {e}"),
         }
         let mut table = Table::new(&["projection", "position", "lag", "updated", "error"]);
         for p in &projections {
@@ -212,9 +212,9 @@ pub async fn status(store: &Store, json: bool) -> anyhow::Result<()> {
                 p.last_error.clone().unwrap_or_else(|| "-".into()),
             ]);
         }
-        print!("{}", table.render());
+        crate::out!("{}", table.render());
         if !parked.is_empty() {
-            println!(
+            crate::outln!(
                 "parked complaints (an event cannot be read; fix it, e.g. with an upcaster, then `aduan resume ID`):"
             );
             let mut table =
@@ -228,7 +228,7 @@ pub async fn status(store: &Store, json: bool) -> anyhow::Result<()> {
                     p.reason.clone(),
                 ]);
             }
-            print!("{}", table.render());
+            crate::out!("{}", table.render());
         }
     }
     if healthy {

@@ -99,3 +99,106 @@ fn a_token_for_a_user_name_with_a_colon_is_refused() {
     assert!(out.stdout.is_empty(), "no token printed");
     assert!(String::from_utf8_lossy(&out.stderr).contains("`:`"));
 }
+
+/// The verbs that only read refuse a database that is not there: non-zero, one line
+/// naming the file, and no file made.
+#[test]
+fn read_only_verbs_refuse_a_missing_database_and_create_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wrong-name.db");
+    let url = format!("sqlite://{}", path.display());
+    for verb in [
+        &["verify"][..],
+        &["checkpoint"],
+        &["export"],
+        &["history", "ADU-1"],
+        &["sla"],
+    ] {
+        let out = aduan(dir.path(), &url, verb);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{verb:?} succeeded: {stderr}");
+        assert!(
+            stderr.contains("wrong-name.db") && stderr.contains("no such database file"),
+            "{verb:?}: {stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 1, "{verb:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{verb:?} printed a result");
+        assert!(!path.exists(), "{verb:?} created the database");
+    }
+}
+
+/// `aduan … | head -1`: a reader that goes away ends the verb quietly, exit 0, no panic.
+/// The test closes its end of the pipe before the verb writes, so every write fails.
+#[test]
+fn a_closed_pipe_ends_a_verb_quietly() {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("aduan.db").display());
+    let run = |args: &[&str]| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_aduan"))
+            .current_dir(dir.path())
+            .env("DATABASE_URL", &url)
+            .env("RUST_LOG", "warn")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("{args:?} did not end within two minutes");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+        (status, stderr)
+    };
+    for args in [
+        &["demo"][..],
+        &["demo", "--json"],
+        &["sla", "--at", "2026-12-10T00:00:00Z"],
+        &["sla", "--json", "--at", "2026-12-10T00:00:00Z"],
+        &["history", "ADU-2026-0003"],
+        &["export"],
+        &["verify"],
+    ] {
+        let (status, stderr) = run(args);
+        assert_eq!(status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("Broken pipe"), "{args:?}: {stderr}");
+    }
+}
+
+/// The licence the packages declare is the one in LICENSE, and no package names a
+/// repository that does not exist.
+#[test]
+fn the_declared_license_is_the_license_file_and_no_placeholder_url() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("license = \"Apache-2.0\""), "{manifest}");
+    let license = std::fs::read_to_string(root.join("LICENSE")).expect("a LICENSE file");
+    assert!(
+        license.contains("Apache License") && license.contains("Version 2.0, January 2004"),
+        "LICENSE is not the Apache License 2.0"
+    );
+    for member in [
+        "Cargo.toml",
+        "workflow-core/Cargo.toml",
+        "workflow-store/Cargo.toml",
+        "workflow-host/Cargo.toml",
+        "tests/Cargo.toml",
+    ] {
+        let text = std::fs::read_to_string(root.join(member)).unwrap();
+        assert!(
+            !text.contains("example.invalid") && !text.contains("example.com"),
+            "{member} names a placeholder URL"
+        );
+    }
+}

@@ -222,6 +222,20 @@ impl Purpose {
     }
 }
 
+/// Creates an empty file only its owner may read and write (an empty file is an empty
+/// SQLite database); leaves an existing one alone.
+fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 impl Db {
     pub(crate) async fn connect(
         url: &str,
@@ -289,6 +303,12 @@ impl Db {
                 .synchronous(SqliteSynchronous::Full)
                 .busy_timeout(BUSY_TIMEOUT)
                 .foreign_keys(true);
+            if purpose == Purpose::Migrate && !path.exists() {
+                // A new database is its owner's alone; SQLite gives its journal and WAL
+                // files the database file's permissions.
+                // Where it cannot be created, SQLite fails below with the reason.
+                let _ = create_private_file(&path);
+            }
             if purpose == Purpose::Migrate {
                 // An adopted store turns to WAL on its first open after the adoption
                 // committed: a refused or failed adoption leaves its file as it was.

@@ -62,6 +62,39 @@ pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
     }
 }
 
+/// A name for a temporary file that no other writer, in this process or another, uses.
+fn unique_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let mut random = [0u8; 8];
+    // Without randomness the process id and the counter still tell writers apart.
+    let _ = getrandom::getrandom(&mut random);
+    format!(
+        "{}.{}.{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed),
+        hex(&random)
+    )
+}
+
+/// Creates a folder (and its parents) that only the service's user may enter.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Creates a new file that only the service's user may read; never opens an existing one.
+fn create_private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
 /// A folder of blobs named by their SHA-256.
 #[derive(Clone, Debug)]
 pub struct EvidenceStore {
@@ -117,13 +150,24 @@ impl EvidenceStore {
         let path = self.path(&sha256).expect("a digest is a valid name");
         if !path.exists() {
             let dir = path.parent().expect("two levels");
-            std::fs::create_dir_all(dir)?;
-            // Write beside, flush to disk, then rename: a reader never sees half a blob.
-            let tmp = dir.join(format!(".{sha256}.{}.tmp", std::process::id()));
-            let mut file = std::fs::File::create(&tmp)?;
-            file.write_all(bytes)?;
-            file.sync_all()?;
-            std::fs::rename(&tmp, &path)?;
+            create_private_dir(dir)?;
+            // Write beside under a name no other writer uses (several may store the same
+            // bytes at once), flush to disk, then rename: a reader sees no blob or the
+            // whole blob, never half of one. Renaming over a twin's finished blob
+            // replaces identical bytes.
+            let tmp = dir.join(format!(".{sha256}.{}.tmp", unique_suffix()));
+            let written = (|| {
+                let mut file = create_private_file(&tmp)?;
+                file.write_all(bytes)?;
+                file.sync_all()?;
+                std::fs::rename(&tmp, &path)?;
+                // The rename itself is durable once the folder is.
+                std::fs::File::open(dir)?.sync_all()
+            })();
+            if let Err(e) = written {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e.into());
+            }
         }
         Ok(Blob {
             sha256,

@@ -33,6 +33,20 @@ pub enum ApiError {
     /// 415.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// 405: the route exists, the method does not.
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// A refusal the framework made before any handler ran, with its status.
+    #[error("{detail}")]
+    Refused {
+        /// Its status.
+        status: StatusCode,
+        /// Why.
+        detail: String,
+    },
+    /// 503: more requests in flight than the host takes.
+    #[error("too many requests in flight; retry shortly")]
+    Overloaded,
     /// 422 with the rule's code.
     #[error("{detail}")]
     Rule {
@@ -136,6 +150,26 @@ impl ApiError {
                 "unsupported-media-type",
                 "Unsupported media type",
             ),
+            ApiError::MethodNotAllowed(_) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+            ),
+            ApiError::Refused { status, .. } => {
+                let (kind, title) = match status.as_u16() {
+                    400 => ("bad-request", "Malformed request"),
+                    404 => ("not-found", "Not found"),
+                    405 => ("method-not-allowed", "Method not allowed"),
+                    408 => ("timeout", "Request timeout"),
+                    413 => ("too-large", "Too large"),
+                    415 => ("unsupported-media-type", "Unsupported media type"),
+                    503 => ("unavailable", "Unavailable"),
+                    _ if status.is_server_error() => ("internal", "Internal error"),
+                    _ => ("refused", "Refused"),
+                };
+                (*status, kind, title)
+            }
+            ApiError::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, "overloaded", "Too busy"),
             ApiError::Rule { .. } => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "rule",
@@ -182,6 +216,13 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             header::HeaderValue::from_static("application/problem+json"),
         );
+        if status == StatusCode::UNAUTHORIZED {
+            // RFC 6750: say which scheme the API wants.
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer realm=\"aduan\""),
+            );
+        }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             // The database is busy, full, failing or restarting: the same request,
             // with the same Idempotency-Key, is safe to send again.
@@ -192,4 +233,43 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// Turns every error answer that is not JSON into a problem with the same status and
+/// headers: the framework's own refusals (a body over the limit, a method the route
+/// lacks, a path that does not decode) never reach a handler's `ApiError`. JSON answers
+/// are the handlers' own (problems, and the readiness report's 503).
+pub async fn problems_only(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| {
+            let v = v.as_bytes();
+            v.starts_with(b"application/problem+json") || v.starts_with(b"application/json")
+        });
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text).trim().to_owned();
+    let detail = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "the body is larger than this route accepts".to_owned(),
+        StatusCode::METHOD_NOT_ALLOWED => "this route does not take that method".to_owned(),
+        StatusCode::NOT_FOUND if text.is_empty() => "no such route".to_owned(),
+        _ if text.is_empty() => status.canonical_reason().unwrap_or("refused").to_owned(),
+        _ => text,
+    };
+    let mut problem = match status {
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed(detail),
+        _ => ApiError::Refused { status, detail },
+    }
+    .into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            problem.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    problem
 }
