@@ -224,6 +224,13 @@ pub enum DomainError {
     /// The coordinator's disposition after an escalation is not returned again.
     #[error("the coordinator decided this disposition after repeated returns; it cannot be returned again")]
     CoordinatorDecided,
+    /// The complainant's feedback window has run out: the complaint is closed (by the
+    /// engine, or by UPP), not given feedback or reopened any more.
+    #[error("the complainant's feedback window ended at {ended}")]
+    FeedbackWindowElapsed {
+        /// When the window ended.
+        ended: DateTime<Utc>,
+    },
     /// One feedback per response.
     #[error("the complainant's feedback on this response is already recorded")]
     FeedbackAlreadyRecorded,
@@ -317,6 +324,7 @@ impl DomainError {
             DomainError::EscalatedToCoordinator => "sop.step1.escalated_to_coordinator",
             DomainError::CoordinatorDecided => "sop.return.coordinator_decided",
             DomainError::FeedbackAlreadyRecorded => "sop.feedback.already_recorded",
+            DomainError::FeedbackWindowElapsed { .. } => "sop.feedback.window_elapsed",
             DomainError::ReopenRequiresDissatisfiedFeedback => {
                 "sop.reopen.requires_dissatisfied_feedback"
             }

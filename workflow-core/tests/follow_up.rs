@@ -376,6 +376,25 @@ fn a_dissatisfied_complainant_lets_upp_or_the_coordinator_reopen_with_new_clocks
     }
 }
 
+/// LAPOR!-SP4N: 10 working days for the complainant's feedback, then the complaint
+/// closes; feedback and reopening come within the window.
+#[test]
+fn feedback_and_reopening_come_within_the_ten_working_day_window() {
+    let window_end = end_of("2026-12-15");
+    let mut late = Case::responded();
+    assert_eq!(
+        late.refused(upp(), "2026-12-16 08:00", C::RecordFeedback(feedback(false))),
+        DomainError::FeedbackWindowElapsed { ended: window_end }
+    );
+    let mut in_time = Case::responded();
+    in_time.ok(upp(), "2026-12-15 16:00", C::RecordFeedback(feedback(false)));
+    assert_eq!(
+        in_time.refused(upp(), "2026-12-16 08:00", C::Reopen(reopening())),
+        DomainError::FeedbackWindowElapsed { ended: window_end }
+    );
+    in_time.ok(upp(), "2026-12-15 17:00", C::Reopen(reopening()));
+}
+
 /// Close by UPP only after positive feedback or after the feedback window; the
 /// closing carries its reason.
 #[test]

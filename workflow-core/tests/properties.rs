@@ -171,6 +171,7 @@ fn every_variant() -> Vec<DomainError> {
             occurrence: 1,
         },
         DomainError::IncompleteFileNeedsFieldExamination,
+        DomainError::FeedbackWindowElapsed { ended: at },
     ]
 }
 
@@ -223,6 +224,7 @@ fn variant_index(e: &DomainError) -> usize {
         DomainError::BreachNotRecorded { .. } => 42,
         DomainError::BreachAlreadyAnnulled { .. } => 43,
         DomainError::IncompleteFileNeedsFieldExamination => 44,
+        DomainError::FeedbackWindowElapsed { .. } => 45,
     }
 }
 

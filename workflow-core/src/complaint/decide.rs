@@ -177,6 +177,22 @@ impl Complaint {
             .collect()
     }
 
+    /// LAPOR!-SP4N: the complainant has 10 working days to give feedback; after that the
+    /// complaint closes and is neither given feedback nor reopened.
+    fn check_feedback_window(
+        &self,
+        services: &ComplaintServices,
+        envelope: &CommandEnvelope,
+    ) -> Result<(), DomainError> {
+        let window = self.assess_latest(Step::Feedback, services, envelope)?;
+        if window.status == StepStatus::Elapsed {
+            return Err(DomainError::FeedbackWindowElapsed {
+                ended: window.due_at,
+            });
+        }
+        Ok(())
+    }
+
     fn check_assigned(&self, actor: &Actor) -> Result<(), DomainError> {
         match self.disposition() {
             Some(d) if d.liaison_officer != actor.user => Err(DomainError::NotAssignedLiaison {
@@ -508,6 +524,7 @@ impl Complaint {
                 if status != Status::Responded {
                     return wrong_state();
                 }
+                self.check_feedback_window(services, envelope)?;
                 if self.feedback.is_some() {
                     return Err(DomainError::FeedbackAlreadyRecorded);
                 }
@@ -520,6 +537,7 @@ impl Complaint {
                 if status != Status::Responded {
                     return wrong_state();
                 }
+                self.check_feedback_window(services, envelope)?;
                 if self.feedback.as_ref().is_none_or(|f| f.satisfied) {
                     return Err(DomainError::ReopenRequiresDissatisfiedFeedback);
                 }
