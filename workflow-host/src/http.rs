@@ -219,6 +219,22 @@ fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<
         .map_err(|e| ApiError::BadRequest(format!("the JSON body does not fit: {e}")))
 }
 
+/// Entries on a page when the caller names no `limit`.
+pub const PAGE_DEFAULT: u32 = 50;
+/// The most entries a page holds; a larger `limit` is refused, not cut down.
+pub const PAGE_MAX: u32 = 500;
+
+/// The page size a query asks for: 1 to [`PAGE_MAX`], [`PAGE_DEFAULT`] if not named.
+fn page_limit(asked: Option<u32>) -> Result<u32, ApiError> {
+    match asked {
+        None => Ok(PAGE_DEFAULT),
+        Some(n) if (1..=PAGE_MAX).contains(&n) => Ok(n),
+        Some(n) => Err(ApiError::BadRequest(format!(
+            "limit {n}: a page holds 1 to {PAGE_MAX} entries"
+        ))),
+    }
+}
+
 fn valid_id(id: &str) -> Result<(), ApiError> {
     let ok = (1..=64).contains(&id.len())
         && id.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
@@ -635,6 +651,7 @@ async fn list(
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(q) = query?;
+    let limit = page_limit(q.limit)?;
     let agency = scoped_agency(&caller, q.agency.clone())?;
     let status = q
         .state
@@ -653,7 +670,7 @@ async fn list(
             from: q.from,
             to: q.to,
             after: q.after,
-            limit: q.limit,
+            limit: Some(limit),
         })
         .await?;
     Ok(Json(json!({ "items": page.items, "next": page.next })).into_response())
@@ -854,11 +871,13 @@ pub struct SlaQuery {
     pub status: Option<String>,
     /// Only this agency.
     pub agency: Option<String>,
-    /// Only the most urgent this many (1 to 10000).
+    /// The `next` cursor of the previous page.
+    pub after: Option<String>,
+    /// Page size, 1 to 500 (default 50).
     pub limit: Option<u32>,
 }
 
-/// The SLA board: running duties and their deadlines now (all, scoped).
+/// The SLA board: running duties and their deadlines now, most urgent first, paginated (all, scoped).
 #[utoipa::path(get, path = "/api/v1/sla", tag = "views", params(SlaQuery),
     responses((status = 200), (status = 400), (status = 401), (status = 403)), security(("bearer" = [])))]
 async fn sla(
@@ -867,6 +886,7 @@ async fn sla(
     query: Result<Query<SlaQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(q) = query?;
+    let limit = page_limit(q.limit)?;
     let status = q
         .status
         .as_deref()
@@ -875,12 +895,12 @@ async fn sla(
         .map_err(ApiError::BadRequest)?;
     let agency = scoped_agency(&caller, q.agency.clone())?;
     let now = state.now();
-    let board = state
+    let page = state
         .store
         .views()
-        .sla_board_first(now, status, agency.as_deref(), q.limit)
+        .sla_board_page(now, status, agency.as_deref(), q.after.as_deref(), limit)
         .await?;
-    Ok(Json(json!({ "as_of": now, "entries": board })).into_response())
+    Ok(Json(json!({ "as_of": now, "entries": page.items, "next": page.next })).into_response())
 }
 
 /// Walk the whole log and check every hash (apip).

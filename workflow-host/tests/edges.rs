@@ -460,3 +460,130 @@ fn concurrent_uploads_of_the_same_bytes_all_succeed_and_readers_see_whole_files(
     assert_eq!(std::fs::read(folder.join(&digest)).unwrap(), *photo);
     drop(server);
 }
+
+/// The complaint list and the SLA board come in pages: 50 unless asked, at most 500, a
+/// limit out of range refused (not cut down), and following `next` gives every entry
+/// once, in the board's order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_and_the_board_come_in_pages_and_an_out_of_range_limit_is_refused() {
+    use workflow_core::complaint::command::ComplaintCommand as C;
+    let t = Edge::new().await;
+    let bearer = format!("Bearer {}", t.upp);
+    for i in 0..61 {
+        let id = format!("ADU-{i:03}");
+        let mut registration = fx::registration();
+        registration.lapor_id = format!("LAP-{i:03}");
+        let steps = [
+            (fx::upp(), C::Register(registration)),
+            (fx::upp(), C::Dispose(fx::disposition("PUPR"))),
+        ];
+        for (n, (a, c)) in steps.into_iter().enumerate() {
+            // Registered on different days: deadlines differ, and some share one.
+            let at = wib("2026-11-30 09:00") + chrono::Duration::hours(i64::from(i % 7) * 24);
+            t.store
+                .engine()
+                .execute(&id, fx::cmd(&format!("{id}-{n}"), a, at, c), None)
+                .await
+                .unwrap();
+        }
+    }
+    t.store.projector().catch_up().await.unwrap();
+    let whole = t.store.views().sla_board(now(), None, None).await.unwrap();
+    assert!(whole.len() > 60, "{} duties", whole.len());
+
+    for route in ["/api/v1/sla", "/api/v1/complaints"] {
+        for bad in ["0", "501", "100000"] {
+            t.get(&format!("{route}?limit={bad}"), Some(&bearer))
+                .await
+                .assert_problem(StatusCode::BAD_REQUEST, &format!("{route} limit {bad}"));
+        }
+        let r = t.get(&format!("{route}?limit=500"), Some(&bearer)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        let first = t.get(route, Some(&bearer)).await.json();
+        let items = first["entries"]
+            .as_array()
+            .or(first["items"].as_array())
+            .unwrap();
+        assert_eq!(items.len(), 50, "{route} without a limit");
+        assert!(first["next"].is_string(), "{route} has a next page");
+        t.get(&format!("{route}?after=nonsense"), Some(&bearer))
+            .await
+            .assert_problem(StatusCode::BAD_REQUEST, &format!("{route} bad cursor"));
+    }
+
+    // Walk the board in pages of 7: every duty once, in the order of the whole board.
+    let mut walked = Vec::new();
+    let mut after: Option<String> = None;
+    for _ in 0..100 {
+        let path = match &after {
+            Some(c) => format!("/api/v1/sla?limit=7&after={c}"),
+            None => "/api/v1/sla?limit=7".to_owned(),
+        };
+        let page = t.get(&path, Some(&bearer)).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        let page = page.json();
+        let entries = page["entries"].as_array().unwrap();
+        assert!(entries.len() <= 7);
+        walked.extend(entries.iter().map(|e| {
+            (
+                e["complaint_id"].as_str().unwrap().to_owned(),
+                e["step"].as_str().unwrap().to_owned(),
+                e["occurrence"].as_i64().unwrap(),
+            )
+        }));
+        match page["next"].as_str() {
+            Some(c) => after = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    let mut expected: Vec<_> = whole
+        .iter()
+        .map(|e| {
+            (
+                e.complaint_id.clone(),
+                e.step.clone(),
+                e.occurrence,
+                e.due_at.clone(),
+            )
+        })
+        .collect();
+    // The board's order: by deadline, then complaint, step and run; paused ones last.
+    expected.sort_by(|a, b| {
+        (a.3.is_none(), &a.3, &a.0, &a.1, a.2).cmp(&(b.3.is_none(), &b.3, &b.0, &b.1, b.2))
+    });
+    let expected: Vec<_> = expected.into_iter().map(|(c, s, o, _)| (c, s, o)).collect();
+    assert_eq!(
+        walked, expected,
+        "the pages make the whole board, once each"
+    );
+
+    // The complaint list too.
+    let mut ids = Vec::new();
+    let mut after: Option<String> = None;
+    for _ in 0..100 {
+        let path = match &after {
+            Some(c) => format!(
+                "/api/v1/complaints?limit=9&after={}",
+                c.replace('+', "%2B").replace(':', "%3A")
+            ),
+            None => "/api/v1/complaints?limit=9".to_owned(),
+        };
+        let page = t.get(&path, Some(&bearer)).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        let page = page.json();
+        ids.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["complaint_id"].as_str().unwrap().to_owned()),
+        );
+        match page["next"].as_str() {
+            Some(c) => after = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 61, "every complaint once");
+}

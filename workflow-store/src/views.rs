@@ -270,6 +270,146 @@ pub(crate) fn board_status(
     }
 }
 
+const BOARD_COLUMNS: &str =
+    "complaint_id, step, occurrence, agency, started_at, due_at, at_risk_from, breach_recorded";
+
+/// The duties of the board in one status (all running ones with `None`), of one agency.
+fn board_clauses(now: &str, status: Option<BoardStatus>, agency: Option<&str>) -> Clauses {
+    let now = now.to_owned();
+    let mut c = Clauses::default();
+    // Running duties, and the complainant's window while a complaint waits for an
+    // answer (shown as paused, with the window's end as its deadline).
+    match status {
+        None => c.add(
+            "ended_at IS NULL AND (breachable = 1 OR step = 'information_wait')",
+            vec![],
+        ),
+        Some(BoardStatus::Breached) => c.add(
+            "ended_at IS NULL AND breachable = 1 AND due_at < ?",
+            vec![Arg::Text(now.clone())],
+        ),
+        Some(BoardStatus::AtRisk) => c.add(
+            "ended_at IS NULL AND breachable = 1 AND due_at >= ? AND at_risk_from <= ?",
+            vec![Arg::Text(now.clone()), Arg::Text(now.clone())],
+        ),
+        Some(BoardStatus::OnTrack) => c.add(
+            "ended_at IS NULL AND breachable = 1 AND due_at >= ? AND at_risk_from > ?",
+            vec![Arg::Text(now.clone()), Arg::Text(now.clone())],
+        ),
+        Some(BoardStatus::Paused) => c.add(
+            "ended_at IS NULL AND ((breachable = 1 AND due_at IS NULL) OR step = 'information_wait')",
+            vec![],
+        ),
+    }
+    if let Some(agency) = agency {
+        c.add("agency = ?", vec![Arg::Text(agency.to_owned())]);
+    }
+    c
+}
+
+fn board_entry(row: &AnyRow, now: &str) -> Result<BoardEntry, StoreError> {
+    let due_at: Option<String> = row.try_get("due_at")?;
+    let at_risk_from: Option<String> = row.try_get("at_risk_from")?;
+    let step: String = row.try_get("step")?;
+    Ok(BoardEntry {
+        complaint_id: row.try_get("complaint_id")?,
+        status: board_status(&step, due_at.as_deref(), at_risk_from.as_deref(), now),
+        step,
+        occurrence: row.try_get("occurrence")?,
+        agency: row.try_get("agency")?,
+        started_at: row.try_get("started_at")?,
+        due_at,
+        breach_recorded: row.try_get::<i64, _>("breach_recorded")? != 0,
+    })
+}
+
+/// Where a page of the board ended: the last duty's place in the board's order. Sent
+/// as lower-case hex, so it needs no escaping in a query string.
+#[derive(Debug, PartialEq, Eq)]
+enum BoardCursor {
+    /// Among the duties with a deadline.
+    Dated {
+        due_at: String,
+        complaint_id: String,
+        step: String,
+        occurrence: i64,
+    },
+    /// Among the paused duties, after every dated one.
+    Undated {
+        complaint_id: String,
+        step: String,
+        occurrence: i64,
+    },
+}
+
+impl BoardCursor {
+    const SEPARATOR: char = '\u{1f}';
+
+    fn after(e: &BoardEntry) -> Self {
+        match &e.due_at {
+            Some(due_at) => Self::Dated {
+                due_at: due_at.clone(),
+                complaint_id: e.complaint_id.clone(),
+                step: e.step.clone(),
+                occurrence: e.occurrence,
+            },
+            None => Self::Undated {
+                complaint_id: e.complaint_id.clone(),
+                step: e.step.clone(),
+                occurrence: e.occurrence,
+            },
+        }
+    }
+
+    fn encode(&self) -> String {
+        let sep = Self::SEPARATOR.to_string();
+        let text = match self {
+            Self::Dated {
+                due_at,
+                complaint_id,
+                step,
+                occurrence,
+            } => ["d", due_at, complaint_id, step, &occurrence.to_string()].join(&sep),
+            Self::Undated {
+                complaint_id,
+                step,
+                occurrence,
+            } => ["u", complaint_id, step, &occurrence.to_string()].join(&sep),
+        };
+        crate::chain::hex(text.as_bytes())
+    }
+
+    fn parse(cursor: &str) -> Result<Self, StoreError> {
+        let bad = || StoreError::BadCursor(cursor.to_owned());
+        if !cursor.len().is_multiple_of(2) || cursor.len() > 2048 {
+            return Err(bad());
+        }
+        let bytes = (0..cursor.len())
+            .step_by(2)
+            .map(|i| {
+                u8::from_str_radix(cursor.get(i..i + 2).ok_or_else(bad)?, 16).map_err(|_| bad())
+            })
+            .collect::<Result<Vec<u8>, _>>()?;
+        let text = String::from_utf8(bytes).map_err(|_| bad())?;
+        let parts: Vec<&str> = text.split(Self::SEPARATOR).collect();
+        let occurrence = |s: &str| s.parse::<i64>().map_err(|_| bad());
+        match parts.as_slice() {
+            ["d", due_at, complaint_id, step, n] => Ok(Self::Dated {
+                due_at: (*due_at).to_owned(),
+                complaint_id: (*complaint_id).to_owned(),
+                step: (*step).to_owned(),
+                occurrence: occurrence(n)?,
+            }),
+            ["u", complaint_id, step, n] => Ok(Self::Undated {
+                complaint_id: (*complaint_id).to_owned(),
+                step: (*step).to_owned(),
+                occurrence: occurrence(n)?,
+            }),
+            _ => Err(bad()),
+        }
+    }
+}
+
 impl Views {
     pub(crate) fn new(pool: AnyPool) -> Self {
         Self { pool }
@@ -421,34 +561,7 @@ impl Views {
         limit: Option<u32>,
     ) -> Result<Vec<BoardEntry>, StoreError> {
         let now = timestamp(now);
-        let mut c = Clauses::default();
-        // Running duties, and the complainant's window while a complaint waits for an
-        // answer (shown as paused, with the window's end as its deadline).
-        match status {
-            None => c.add(
-                "ended_at IS NULL AND (breachable = 1 OR step = 'information_wait')",
-                vec![],
-            ),
-            Some(BoardStatus::Breached) => c.add(
-                "ended_at IS NULL AND breachable = 1 AND due_at < ?",
-                vec![Arg::Text(now.clone())],
-            ),
-            Some(BoardStatus::AtRisk) => c.add(
-                "ended_at IS NULL AND breachable = 1 AND due_at >= ? AND at_risk_from <= ?",
-                vec![Arg::Text(now.clone()), Arg::Text(now.clone())],
-            ),
-            Some(BoardStatus::OnTrack) => c.add(
-                "ended_at IS NULL AND breachable = 1 AND due_at >= ? AND at_risk_from > ?",
-                vec![Arg::Text(now.clone()), Arg::Text(now.clone())],
-            ),
-            Some(BoardStatus::Paused) => c.add(
-                "ended_at IS NULL AND ((breachable = 1 AND due_at IS NULL) OR step = 'information_wait')",
-                vec![],
-            ),
-        }
-        if let Some(agency) = agency {
-            c.add("agency = ?", vec![Arg::Text(agency.to_owned())]);
-        }
+        let mut c = board_clauses(&now, status, agency);
         let where_sql = c.where_sql();
         let limit_sql = match limit {
             Some(n) => format!(
@@ -458,28 +571,102 @@ impl Views {
             None => String::new(),
         };
         let sql = format!(
-            "SELECT complaint_id, step, occurrence, agency, started_at, due_at, at_risk_from, breach_recorded \
-             FROM sla_deadlines {where_sql} ORDER BY due_at, complaint_id, step{limit_sql}"
+            "SELECT {BOARD_COLUMNS} FROM sla_deadlines {where_sql} ORDER BY due_at, complaint_id, step{limit_sql}"
         );
-        let query = c.bind(sqlx::query(&sql));
-        let rows = query.fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|row| {
-                let due_at: Option<String> = row.try_get("due_at")?;
-                let at_risk_from: Option<String> = row.try_get("at_risk_from")?;
-                let step: String = row.try_get("step")?;
-                Ok(BoardEntry {
-                    complaint_id: row.try_get("complaint_id")?,
-                    status: board_status(&step, due_at.as_deref(), at_risk_from.as_deref(), &now),
-                    step,
-                    occurrence: row.try_get("occurrence")?,
-                    agency: row.try_get("agency")?,
-                    started_at: row.try_get("started_at")?,
-                    due_at,
-                    breach_recorded: row.try_get::<i64, _>("breach_recorded")? != 0,
-                })
-            })
-            .collect()
+        let rows = c.bind(sqlx::query(&sql)).fetch_all(&self.pool).await?;
+        rows.iter().map(|row| board_entry(row, &now)).collect()
+    }
+
+    /// One page of the SLA board at `now`, most urgent first: duties with a deadline by
+    /// deadline, then those without one (paused); each in a fixed order on both
+    /// backends (deadline, complaint, step, run). `after` is the `next` cursor of the
+    /// previous page; `limit` is 1 to 500.
+    pub async fn sla_board_page(
+        &self,
+        now: DateTime<Utc>,
+        status: Option<BoardStatus>,
+        agency: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<BoardEntry>, StoreError> {
+        let limit = i64::from(limit.clamp(1, 500));
+        let now = timestamp(now);
+        let cursor = after.map(BoardCursor::parse).transpose()?;
+        let mut items = Vec::new();
+        if !matches!(cursor, Some(BoardCursor::Undated { .. })) {
+            let mut c = board_clauses(&now, status, agency);
+            c.add("due_at IS NOT NULL", vec![]);
+            if let Some(BoardCursor::Dated {
+                due_at,
+                complaint_id,
+                step,
+                occurrence,
+            }) = &cursor
+            {
+                c.add(
+                    "(due_at > ? OR (due_at = ? AND (complaint_id > ? OR (complaint_id = ? \
+                     AND (step > ? OR (step = ? AND occurrence > ?))))))",
+                    vec![
+                        Arg::Text(due_at.clone()),
+                        Arg::Text(due_at.clone()),
+                        Arg::Text(complaint_id.clone()),
+                        Arg::Text(complaint_id.clone()),
+                        Arg::Text(step.clone()),
+                        Arg::Text(step.clone()),
+                        Arg::Int(*occurrence),
+                    ],
+                );
+            }
+            let where_sql = c.where_sql();
+            let limit_arg = c.next_placeholder(Arg::Int(limit + 1));
+            let sql = format!(
+                "SELECT {BOARD_COLUMNS} FROM sla_deadlines {where_sql} \
+                 ORDER BY due_at, complaint_id, step, occurrence LIMIT {limit_arg}"
+            );
+            let rows = c.bind(sqlx::query(&sql)).fetch_all(&self.pool).await?;
+            for row in &rows {
+                items.push(board_entry(row, &now)?);
+            }
+        }
+        let undated = matches!(status, None | Some(BoardStatus::Paused));
+        if undated && (items.len() as i64) <= limit {
+            let mut c = board_clauses(&now, status, agency);
+            c.add("due_at IS NULL", vec![]);
+            if let Some(BoardCursor::Undated {
+                complaint_id,
+                step,
+                occurrence,
+            }) = &cursor
+            {
+                c.add(
+                    "(complaint_id > ? OR (complaint_id = ? AND (step > ? OR (step = ? AND occurrence > ?))))",
+                    vec![
+                        Arg::Text(complaint_id.clone()),
+                        Arg::Text(complaint_id.clone()),
+                        Arg::Text(step.clone()),
+                        Arg::Text(step.clone()),
+                        Arg::Int(*occurrence),
+                    ],
+                );
+            }
+            let where_sql = c.where_sql();
+            let limit_arg = c.next_placeholder(Arg::Int(limit + 1 - items.len() as i64));
+            let sql = format!(
+                "SELECT {BOARD_COLUMNS} FROM sla_deadlines {where_sql} \
+                 ORDER BY complaint_id, step, occurrence LIMIT {limit_arg}"
+            );
+            let rows = c.bind(sqlx::query(&sql)).fetch_all(&self.pool).await?;
+            for row in &rows {
+                items.push(board_entry(row, &now)?);
+            }
+        }
+        let next = if items.len() as i64 > limit {
+            items.truncate(limit as usize);
+            items.last().map(|e| BoardCursor::after(e).encode())
+        } else {
+            None
+        };
+        Ok(Page { items, next })
     }
 
     /// A complaint's events as the audit timeline shows them.

@@ -340,3 +340,94 @@ async fn an_amended_holiday_table_moves_running_deadlines(db: common::TestDb) {
             .starts_with("2026-12-04T16:59:59")));
 }
 both!(recompute, an_amended_holiday_table_moves_running_deadlines);
+
+/// The board in pages: the same order on both backends (deadline, complaint, step, run;
+/// paused duties last), every duty once, and a cursor that is not one is refused.
+async fn the_board_pages_through_every_duty_once(db: common::TestDb) {
+    let store = db.open().await;
+    seed(&store).await;
+    // One complaint waits for the complainant: its review clock has no deadline.
+    store
+        .engine()
+        .execute(
+            "ADU-02",
+            cmd(
+                "ADU-02-review",
+                liaison("PUPR"),
+                wib("2026-12-01 08:00"),
+                C::Review(incomplete_but_clear_review()),
+            ),
+            None,
+        )
+        .await
+        .unwrap();
+    store
+        .engine()
+        .execute(
+            "ADU-02",
+            cmd(
+                "ADU-02-ask",
+                liaison("PUPR"),
+                wib("2026-12-01 09:00"),
+                C::RequestInformation(information_request()),
+            ),
+            None,
+        )
+        .await
+        .unwrap();
+    store.projector().catch_up().await.unwrap();
+    let now = wib("2026-12-04 09:00");
+    let mut expected = store.views().sla_board(now, None, None).await.unwrap();
+    assert!(
+        expected.iter().any(|e| e.due_at.is_none()),
+        "a paused duty: {expected:?}"
+    );
+    expected.sort_by(|a, b| {
+        (
+            a.due_at.is_none(),
+            &a.due_at,
+            &a.complaint_id,
+            &a.step,
+            a.occurrence,
+        )
+            .cmp(&(
+                b.due_at.is_none(),
+                &b.due_at,
+                &b.complaint_id,
+                &b.step,
+                b.occurrence,
+            ))
+    });
+    for status in [None, Some(BoardStatus::Paused), Some(BoardStatus::Breached)] {
+        let mut walked = Vec::new();
+        let mut after: Option<String> = None;
+        for _ in 0..100 {
+            let page = store
+                .views()
+                .sla_board_page(now, status, None, after.as_deref(), 3)
+                .await
+                .unwrap();
+            assert!(page.items.len() <= 3);
+            walked.extend(page.items);
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        let want: Vec<_> = expected
+            .iter()
+            .filter(|e| status.is_none_or(|s| e.status == s))
+            .cloned()
+            .collect();
+        assert!(!want.is_empty(), "{status:?}");
+        assert_eq!(walked, want, "{status:?}");
+    }
+    assert!(matches!(
+        store
+            .views()
+            .sla_board_page(now, None, None, Some("zz"), 3)
+            .await,
+        Err(workflow_store::StoreError::BadCursor(_))
+    ));
+}
+both!(board_pages, the_board_pages_through_every_duty_once);
