@@ -93,7 +93,7 @@ async fn the_whole_sop_and_its_history_as_of_any_instant(db: TestDb) {
 
     store.projector().catch_up().await.unwrap();
     let view = store.views().detail("ADU-1").await.unwrap().unwrap();
-    assert_eq!(view.summary.status, "closed");
+    assert_eq!(view.summary.status, Status::Closed);
     assert_eq!(view.state, store.engine().load("ADU-1").await.unwrap());
     let board = store
         .views()

@@ -38,6 +38,20 @@ impl Confidentiality {
     }
 }
 
+impl std::str::FromStr for Confidentiality {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            Confidentiality::Public,
+            Confidentiality::Anonymous,
+            Confidentiality::Confidential,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
+        .ok_or_else(|| format!("unknown confidentiality `{s}`"))
+    }
+}
+
 /// Who complained and how to reach them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Complainant {

@@ -383,11 +383,19 @@ fn feedback_and_reopening_come_within_the_ten_working_day_window() {
     let window_end = end_of("2026-12-15");
     let mut late = Case::responded();
     assert_eq!(
-        late.refused(upp(), "2026-12-16 08:00", C::RecordFeedback(feedback(false))),
+        late.refused(
+            upp(),
+            "2026-12-16 08:00",
+            C::RecordFeedback(feedback(false))
+        ),
         DomainError::FeedbackWindowElapsed { ended: window_end }
     );
     let mut in_time = Case::responded();
-    in_time.ok(upp(), "2026-12-15 16:00", C::RecordFeedback(feedback(false)));
+    in_time.ok(
+        upp(),
+        "2026-12-15 16:00",
+        C::RecordFeedback(feedback(false)),
+    );
     assert_eq!(
         in_time.refused(upp(), "2026-12-16 08:00", C::Reopen(reopening())),
         DomainError::FeedbackWindowElapsed { ended: window_end }

@@ -519,8 +519,10 @@ pub async fn run(store: &Store, json: bool) -> anyhow::Result<()> {
     {
         t.row(vec![
             s.complaint_id.clone(),
-            s.status.clone(),
-            s.agency.clone().unwrap_or_else(|| "-".into()),
+            s.status.to_string(),
+            s.agency
+                .as_ref()
+                .map_or_else(|| "-".into(), ToString::to_string),
             s.sequence.to_string(),
             s.title.clone(),
         ]);

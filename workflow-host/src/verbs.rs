@@ -77,22 +77,14 @@ pub async fn sla(
     for e in &board {
         t.row(vec![
             e.complaint_id.clone(),
-            e.agency.clone().unwrap_or_else(|| "-".into()),
-            e.step.clone(),
+            e.agency
+                .as_ref()
+                .map_or_else(|| "-".into(), ToString::to_string),
+            e.step.to_string(),
             e.occurrence.to_string(),
-            e.started_at
-                .parse::<DateTime<Utc>>()
-                .map(local)
-                .unwrap_or_else(|_| e.started_at.clone()),
-            e.due_at
-                .as_deref()
-                .and_then(|d| d.parse::<DateTime<Utc>>().ok())
-                .map(local)
-                .unwrap_or_else(|| "(paused)".into()),
-            serde_json::to_value(e.status)?
-                .as_str()
-                .unwrap_or("")
-                .to_owned(),
+            local(e.started_at),
+            e.due_at.map_or_else(|| "(paused)".into(), local),
+            e.status.as_str().to_owned(),
             if e.breach_recorded {
                 "recorded".into()
             } else {

@@ -541,9 +541,9 @@ async fn lists_and_the_board_come_in_pages_and_an_out_of_range_limit_is_refused(
         .map(|e| {
             (
                 e.complaint_id.clone(),
-                e.step.clone(),
+                e.step.as_str().to_owned(),
                 e.occurrence,
-                e.due_at.clone(),
+                e.due_at,
             )
         })
         .collect();

@@ -54,7 +54,7 @@
 //!
 //! store.projector().catch_up().await?; // or run `Projector::run` in the background
 //! let view = store.views().detail("ADU-2026-0001").await?.expect("projected");
-//! assert_eq!(view.summary.status, "received");
+//! assert_eq!(view.summary.status, workflow_core::Status::Received);
 //! # store.close().await;
 //! # std::fs::remove_dir_all(&dir).unwrap();
 //! # Ok::<(), workflow_store::StoreError>(())
@@ -66,6 +66,7 @@ mod adopt;
 pub mod audit;
 mod backend;
 pub mod chain;
+pub mod codec;
 mod engine;
 mod error;
 pub mod evidence;
@@ -83,6 +84,7 @@ pub mod views;
 
 pub use adopt::AdoptReport;
 pub use backend::BackendKind;
+pub use codec::timestamp;
 pub use cqrs_es::EventStore;
 pub use engine::{metadata_keys, Backoff, Engine, Executed};
 pub use error::StoreError;
@@ -93,9 +95,3 @@ pub use projection::{Parked, ProjectionStatus, Projector, ReplayProgress};
 pub use sla::SweepOutcome;
 pub use store::{Check, Readiness, ReadinessPolicy, Store, TickReport};
 pub use views::Views;
-
-/// The fixed-width UTC form every view stores instants in, so that text order is time
-/// order: `2026-11-30T02:00:00.000000Z`.
-pub fn timestamp(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
-}

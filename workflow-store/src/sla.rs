@@ -193,34 +193,42 @@ pub(crate) async fn board_from_log(
         deadlines.extend(deadline_rows(&done, &state, services));
     }
 
-    let now = crate::timestamp(now);
-    let mut board: Vec<BoardEntry> = deadlines
-        .into_iter()
-        .filter(|r| {
-            r.ended_at.is_none() && (r.breachable == 1 || r.step == crate::views::INFORMATION_WAIT)
-        })
-        .filter(|r| agency.is_none_or(|a| r.agency.as_deref() == Some(a)))
-        .map(|r| BoardEntry {
-            status: board_status(r.step, r.due_at.as_deref(), r.at_risk_from.as_deref(), &now),
-            complaint_id: r.complaint_id,
-            step: r.step.to_owned(),
+    let mut board: Vec<BoardEntry> = Vec::new();
+    for r in deadlines {
+        let step: Step = crate::codec::named(&r.complaint_id, "step", r.step)?;
+        if r.ended_at.is_some() || !(r.breachable == 1 || step == Step::InformationWait) {
+            continue;
+        }
+        if agency.is_some_and(|a| r.agency.as_deref() != Some(a)) {
+            continue;
+        }
+        let id = &r.complaint_id;
+        let due_at = crate::codec::instant_opt(id, "due_at", r.due_at.as_deref())?;
+        let at_risk_from =
+            crate::codec::instant_opt(id, "at_risk_from", r.at_risk_from.as_deref())?;
+        let entry = BoardEntry {
+            status: board_status(step, due_at, at_risk_from, now),
+            step,
             occurrence: r.occurrence,
-            agency: r.agency,
-            started_at: r.started_at,
-            due_at: r.due_at,
+            agency: r.agency.map(workflow_core::AgencyCode),
+            started_at: crate::codec::instant(id, "started_at", &r.started_at)?,
+            due_at,
             breach_recorded: r.breach_recorded != 0,
-        })
-        .filter(|e| status.is_none_or(|s| e.status == s))
-        .collect();
+            complaint_id: r.complaint_id,
+        };
+        if status.is_none_or(|s| entry.status == s) {
+            board.push(entry);
+        }
+    }
     // `ORDER BY due_at, complaint_id, step` as the index query has it: a paused duty
     // (no deadline) sorts first on SQLite and last on PostgreSQL.
     let paused_first = db.kind == BackendKind::Sqlite;
     board.sort_by(|a, b| {
-        let key = |e: &BoardEntry| (e.due_at.is_none() != paused_first, e.due_at.clone());
+        let key = |e: &BoardEntry| (e.due_at.is_none() != paused_first, e.due_at);
         key(a)
             .cmp(&key(b))
             .then_with(|| a.complaint_id.cmp(&b.complaint_id))
-            .then_with(|| a.step.cmp(&b.step))
+            .then_with(|| a.step.as_str().cmp(b.step.as_str()))
     });
     Ok(board)
 }

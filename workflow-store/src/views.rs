@@ -7,8 +7,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
-use workflow_core::{Complaint, Status};
+use workflow_core::complainant::Confidentiality;
+use workflow_core::{AgencyCode, Complaint, LaporStatus, Role, Status, Step, UserId};
 
+use crate::codec::{instant, instant_opt, named};
 use crate::error::StoreError;
 use crate::timestamp;
 
@@ -45,19 +47,19 @@ pub struct ComplaintSummary {
     /// Category.
     pub category: String,
     /// Current state.
-    pub status: String,
+    pub status: Status,
     /// The status LAPOR!-SP4N shows for it.
-    pub lapor_status: String,
+    pub lapor_status: LaporStatus,
     /// Agency holding it.
-    pub agency: Option<String>,
+    pub agency: Option<AgencyCode>,
     /// Its liaison officer.
-    pub liaison_officer: Option<String>,
+    pub liaison_officer: Option<UserId>,
     /// Confidentiality level.
-    pub confidentiality: String,
+    pub confidentiality: Confidentiality,
     /// When it was registered.
-    pub registered_at: String,
+    pub registered_at: DateTime<Utc>,
     /// When it last changed.
-    pub updated_at: String,
+    pub updated_at: DateTime<Utc>,
     /// The last sequence included.
     pub sequence: i64,
 }
@@ -84,9 +86,9 @@ pub struct ComplaintDetail {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgencyWorkload {
     /// The agency.
-    pub agency: String,
+    pub agency: AgencyCode,
     /// Open complaints by state.
-    pub by_status: BTreeMap<String, i64>,
+    pub by_status: BTreeMap<Status, i64>,
     /// Open complaints in all.
     pub open: i64,
     /// Running duties past their deadline.
@@ -95,9 +97,10 @@ pub struct AgencyWorkload {
     pub at_risk: i64,
 }
 
-/// The SLA board's statuses.
+/// The SLA board's statuses (snake_case like every other name; the kebab-case
+/// spellings `at-risk` and `on-track` are accepted when parsing).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[serde(rename_all = "snake_case")]
 pub enum BoardStatus {
     /// Past the deadline.
     Breached,
@@ -118,8 +121,20 @@ impl std::str::FromStr for BoardStatus {
             "on-track" | "on_track" => Ok(Self::OnTrack),
             "paused" => Ok(Self::Paused),
             other => Err(format!(
-                "unknown SLA status `{other}` (breached, at-risk, on-track, paused)"
+                "unknown SLA status `{other}` (breached, at_risk, on_track, paused)"
             )),
+        }
+    }
+}
+
+impl BoardStatus {
+    /// The status's stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Breached => "breached",
+            Self::AtRisk => "at_risk",
+            Self::OnTrack => "on_track",
+            Self::Paused => "paused",
         }
     }
 }
@@ -129,16 +144,16 @@ impl std::str::FromStr for BoardStatus {
 pub struct BoardEntry {
     /// The complaint.
     pub complaint_id: String,
-    /// The step (`disposition`, `review`, …).
-    pub step: String,
+    /// The step.
+    pub step: Step,
     /// Which run of it.
     pub occurrence: i64,
     /// The agency holding the complaint.
-    pub agency: Option<String>,
+    pub agency: Option<AgencyCode>,
     /// When the clock started.
-    pub started_at: String,
+    pub started_at: DateTime<Utc>,
     /// The deadline (none while paused).
-    pub due_at: Option<String>,
+    pub due_at: Option<DateTime<Utc>>,
     /// Status at the instant asked about.
     pub status: BoardStatus,
     /// Whether the breach is on record.
@@ -155,15 +170,15 @@ pub struct TimelineEntry {
     /// Sequence in the complaint.
     pub sequence: i64,
     /// When it happened (the command's clock).
-    pub at: String,
+    pub at: DateTime<Utc>,
     /// When the database recorded it.
-    pub recorded_at: String,
+    pub recorded_at: DateTime<Utc>,
     /// Who.
-    pub actor: String,
+    pub actor: UserId,
     /// In which role.
-    pub role: String,
+    pub role: Role,
     /// Of which agency.
-    pub agency: Option<String>,
+    pub agency: Option<AgencyCode>,
     /// What.
     pub event_type: String,
     /// Under which command id.
@@ -231,38 +246,43 @@ const SUMMARY_COLUMNS: &str =
     confidentiality, registered_at, updated_at, sequence";
 
 fn summary(row: &AnyRow) -> Result<ComplaintSummary, StoreError> {
+    let id: String = row.try_get("complaint_id")?;
+    let status: Status = named(&id, "status", &row.try_get::<String, _>("status")?)?;
     Ok(ComplaintSummary {
-        complaint_id: row.try_get("complaint_id")?,
         lapor_id: row.try_get("lapor_id")?,
         title: row.try_get("title")?,
         category: row.try_get("category")?,
-        lapor_status: row
-            .try_get::<String, _>("status")?
-            .parse::<workflow_core::Status>()
-            .map(|s| s.lapor_status().as_str().to_owned())
-            .unwrap_or_default(),
-        status: row.try_get("status")?,
-        agency: row.try_get("agency")?,
-        liaison_officer: row.try_get("liaison_officer")?,
-        confidentiality: row.try_get("confidentiality")?,
-        registered_at: row.try_get("registered_at")?,
-        updated_at: row.try_get("updated_at")?,
+        lapor_status: status.lapor_status(),
+        status,
+        agency: row.try_get::<Option<String>, _>("agency")?.map(AgencyCode),
+        liaison_officer: row
+            .try_get::<Option<String>, _>("liaison_officer")?
+            .map(UserId),
+        confidentiality: named(
+            &id,
+            "confidentiality",
+            &row.try_get::<String, _>("confidentiality")?,
+        )?,
+        registered_at: instant(
+            &id,
+            "registered_at",
+            &row.try_get::<String, _>("registered_at")?,
+        )?,
+        updated_at: instant(&id, "updated_at", &row.try_get::<String, _>("updated_at")?)?,
         sequence: row.try_get("sequence")?,
+        complaint_id: id,
     })
 }
 
-/// The step name of the complainant's information window.
-pub(crate) const INFORMATION_WAIT: &str = "information_wait";
-
 pub(crate) fn board_status(
-    step: &str,
-    due_at: Option<&str>,
-    at_risk_from: Option<&str>,
-    now: &str,
+    step: Step,
+    due_at: Option<DateTime<Utc>>,
+    at_risk_from: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
 ) -> BoardStatus {
     match (due_at, at_risk_from) {
         // The complainant's window to answer: the complaint waits, its own clock shown.
-        _ if step == INFORMATION_WAIT => BoardStatus::Paused,
+        _ if step == Step::InformationWait => BoardStatus::Paused,
         (None, _) => BoardStatus::Paused,
         (Some(due), _) if now > due => BoardStatus::Breached,
         (Some(_), Some(risk)) if now >= risk => BoardStatus::AtRisk,
@@ -307,19 +327,28 @@ fn board_clauses(now: &str, status: Option<BoardStatus>, agency: Option<&str>) -
     c
 }
 
-fn board_entry(row: &AnyRow, now: &str) -> Result<BoardEntry, StoreError> {
-    let due_at: Option<String> = row.try_get("due_at")?;
-    let at_risk_from: Option<String> = row.try_get("at_risk_from")?;
-    let step: String = row.try_get("step")?;
+fn board_entry(row: &AnyRow, now: DateTime<Utc>) -> Result<BoardEntry, StoreError> {
+    let id: String = row.try_get("complaint_id")?;
+    let due_at = instant_opt(
+        &id,
+        "due_at",
+        row.try_get::<Option<String>, _>("due_at")?.as_deref(),
+    )?;
+    let at_risk_from = instant_opt(
+        &id,
+        "at_risk_from",
+        row.try_get::<Option<String>, _>("at_risk_from")?.as_deref(),
+    )?;
+    let step: Step = named(&id, "step", &row.try_get::<String, _>("step")?)?;
     Ok(BoardEntry {
-        complaint_id: row.try_get("complaint_id")?,
-        status: board_status(&step, due_at.as_deref(), at_risk_from.as_deref(), now),
+        status: board_status(step, due_at, at_risk_from, now),
         step,
         occurrence: row.try_get("occurrence")?,
-        agency: row.try_get("agency")?,
-        started_at: row.try_get("started_at")?,
+        agency: row.try_get::<Option<String>, _>("agency")?.map(AgencyCode),
+        started_at: instant(&id, "started_at", &row.try_get::<String, _>("started_at")?)?,
         due_at,
         breach_recorded: row.try_get::<i64, _>("breach_recorded")? != 0,
+        complaint_id: id,
     })
 }
 
@@ -346,16 +375,16 @@ impl BoardCursor {
     const SEPARATOR: char = '\u{1f}';
 
     fn after(e: &BoardEntry) -> Self {
-        match &e.due_at {
+        match e.due_at {
             Some(due_at) => Self::Dated {
-                due_at: due_at.clone(),
+                due_at: timestamp(due_at),
                 complaint_id: e.complaint_id.clone(),
-                step: e.step.clone(),
+                step: e.step.as_str().to_owned(),
                 occurrence: e.occurrence,
             },
             None => Self::Undated {
                 complaint_id: e.complaint_id.clone(),
-                step: e.step.clone(),
+                step: e.step.as_str().to_owned(),
                 occurrence: e.occurrence,
             },
         }
@@ -470,7 +499,7 @@ impl Views {
             items.truncate(limit as usize);
             items
                 .last()
-                .map(|s| format!("{}~{}", s.registered_at, s.complaint_id))
+                .map(|s| format!("{}~{}", timestamp(s.registered_at), s.complaint_id))
         } else {
             None
         };
@@ -508,15 +537,16 @@ impl Views {
         let mut out: BTreeMap<String, AgencyWorkload> = BTreeMap::new();
         for row in rows {
             let agency: String = row.try_get("agency")?;
+            let status: Status = named(&agency, "status", &row.try_get::<String, _>("status")?)?;
             let entry = out.entry(agency.clone()).or_insert_with(|| AgencyWorkload {
-                agency,
+                agency: AgencyCode(agency),
                 by_status: BTreeMap::new(),
                 open: 0,
                 overdue: 0,
                 at_risk: 0,
             });
             let n: i64 = row.try_get("n")?;
-            entry.by_status.insert(row.try_get("status")?, n);
+            entry.by_status.insert(status, n);
             entry.open += n;
         }
         let now = timestamp(now);
@@ -560,8 +590,8 @@ impl Views {
         agency: Option<&str>,
         limit: Option<u32>,
     ) -> Result<Vec<BoardEntry>, StoreError> {
-        let now = timestamp(now);
-        let mut c = board_clauses(&now, status, agency);
+        let now_text = timestamp(now);
+        let mut c = board_clauses(&now_text, status, agency);
         let where_sql = c.where_sql();
         let limit_sql = match limit {
             Some(n) => format!(
@@ -574,7 +604,7 @@ impl Views {
             "SELECT {BOARD_COLUMNS} FROM sla_deadlines {where_sql} ORDER BY due_at, complaint_id, step{limit_sql}"
         );
         let rows = c.bind(sqlx::query(&sql)).fetch_all(&self.pool).await?;
-        rows.iter().map(|row| board_entry(row, &now)).collect()
+        rows.iter().map(|row| board_entry(row, now)).collect()
     }
 
     /// One page of the SLA board at `now`, most urgent first: duties with a deadline by
@@ -590,11 +620,11 @@ impl Views {
         limit: u32,
     ) -> Result<Page<BoardEntry>, StoreError> {
         let limit = i64::from(limit.clamp(1, 500));
-        let now = timestamp(now);
+        let now_text = timestamp(now);
         let cursor = after.map(BoardCursor::parse).transpose()?;
         let mut items = Vec::new();
         if !matches!(cursor, Some(BoardCursor::Undated { .. })) {
-            let mut c = board_clauses(&now, status, agency);
+            let mut c = board_clauses(&now_text, status, agency);
             c.add("due_at IS NOT NULL", vec![]);
             if let Some(BoardCursor::Dated {
                 due_at,
@@ -625,12 +655,12 @@ impl Views {
             );
             let rows = c.bind(sqlx::query(&sql)).fetch_all(&self.pool).await?;
             for row in &rows {
-                items.push(board_entry(row, &now)?);
+                items.push(board_entry(row, now)?);
             }
         }
         let undated = matches!(status, None | Some(BoardStatus::Paused));
         if undated && (items.len() as i64) <= limit {
-            let mut c = board_clauses(&now, status, agency);
+            let mut c = board_clauses(&now_text, status, agency);
             c.add("due_at IS NULL", vec![]);
             if let Some(BoardCursor::Undated {
                 complaint_id,
@@ -657,7 +687,7 @@ impl Views {
             );
             let rows = c.bind(sqlx::query(&sql)).fetch_all(&self.pool).await?;
             for row in &rows {
-                items.push(board_entry(row, &now)?);
+                items.push(board_entry(row, now)?);
             }
         }
         let next = if items.len() as i64 > limit {
@@ -680,17 +710,22 @@ impl Views {
         .await?;
         rows.iter()
             .map(|row| {
+                let id: String = row.try_get("complaint_id")?;
                 Ok(TimelineEntry {
                     position: row.try_get("position")?,
-                    complaint_id: row.try_get("complaint_id")?,
                     sequence: row.try_get("sequence")?,
-                    at: row.try_get("at")?,
-                    recorded_at: row.try_get("recorded_at")?,
-                    actor: row.try_get("actor")?,
-                    role: row.try_get("role")?,
-                    agency: row.try_get("agency")?,
+                    at: instant(&id, "at", &row.try_get::<String, _>("at")?)?,
+                    recorded_at: instant(
+                        &id,
+                        "recorded_at",
+                        &row.try_get::<String, _>("recorded_at")?,
+                    )?,
+                    actor: UserId(row.try_get("actor")?),
+                    role: named(&id, "role", &row.try_get::<String, _>("role")?)?,
+                    agency: row.try_get::<Option<String>, _>("agency")?.map(AgencyCode),
                     event_type: row.try_get("event_type")?,
                     command_id: row.try_get("command_id")?,
+                    complaint_id: id,
                 })
             })
             .collect()

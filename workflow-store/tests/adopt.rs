@@ -152,7 +152,7 @@ async fn adopting_a_plain_store_numbers_chains_and_projects_every_event(db: comm
             .unwrap()
             .summary
             .status,
-        "reviewed"
+        workflow_core::Status::Reviewed
     );
     let rebuilt = store
         .projector()

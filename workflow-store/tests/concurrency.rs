@@ -209,7 +209,7 @@ async fn sixteen_writers_on_many_complaints_all_commit(db: common::TestDb) {
     assert!(page
         .items
         .iter()
-        .all(|s| s.status == "disposed" && s.sequence == 2));
+        .all(|s| s.status == workflow_core::Status::Disposed && s.sequence == 2));
     let head = store.log().head().await.unwrap();
     let status = store.projector().status().await.unwrap();
     assert!(
@@ -405,7 +405,7 @@ async fn a_late_commit_is_never_skipped(db: common::TestDb) {
             .unwrap()
             .summary
             .status,
-        "received"
+        workflow_core::Status::Received
     );
 }
 both!(late_commit, a_late_commit_is_never_skipped);

@@ -109,8 +109,8 @@ async fn acknowledged_commands_survive_a_crash(db: common::TestDb) {
 
     store.projector().catch_up().await.unwrap();
     let detail = store.views().detail("ADU-1").await.unwrap().unwrap();
-    assert_eq!(detail.summary.status, "disposed");
-    assert_eq!(detail.summary.agency.as_deref(), Some("PUPR"));
+    assert_eq!(detail.summary.status, workflow_core::Status::Disposed);
+    assert_eq!(detail.summary.agency, Some("PUPR".into()));
     assert_eq!(detail.state, common::replayed(&store, "ADU-1").await);
     let timeline = store.views().timeline("ADU-1").await.unwrap();
     assert_eq!(

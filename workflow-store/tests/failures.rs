@@ -191,7 +191,7 @@ async fn a_poison_event_parks_only_its_complaint_and_resumes_after_a_fix(db: com
         .unwrap();
     store.projector().catch_up().await.unwrap();
     let ok = store.views().detail("ADU-OK").await.unwrap().unwrap();
-    assert_eq!(ok.summary.status, "disposed");
+    assert_eq!(ok.summary.status, workflow_core::Status::Disposed);
     let board = store
         .views()
         .sla_board(wib("2026-12-01 09:00"), None, None)
@@ -224,7 +224,7 @@ async fn a_poison_event_parks_only_its_complaint_and_resumes_after_a_fix(db: com
     assert!(parked[0].reason.contains("Disposed"), "{:?}", parked[0]);
     // The parked complaint's view stays as it was before the bad event.
     let stuck = store.views().detail("ADU-1").await.unwrap().unwrap();
-    assert_eq!(stuck.summary.status, "received");
+    assert_eq!(stuck.summary.status, workflow_core::Status::Received);
     // Resuming without a fix changes nothing and says why.
     let err = store.projector().resume("ADU-1").await.unwrap_err();
     assert!(matches!(err, StoreError::Integrity { .. }), "{err}");
@@ -243,11 +243,8 @@ async fn a_poison_event_parks_only_its_complaint_and_resumes_after_a_fix(db: com
     assert_eq!(fixed.projector().resume("ADU-1").await.unwrap(), 2);
     assert!(fixed.projector().parked().await.unwrap().is_empty());
     let view = fixed.views().detail("ADU-1").await.unwrap().unwrap();
-    assert_eq!(view.summary.status, "disposed");
-    assert_eq!(
-        view.summary.liaison_officer.as_deref(),
-        Some("penghubung.pupr")
-    );
+    assert_eq!(view.summary.status, workflow_core::Status::Disposed);
+    assert_eq!(view.summary.liaison_officer, Some("penghubung.pupr".into()));
     assert_eq!(
         fixed.views().timeline("ADU-1").await.unwrap().len(),
         2,
@@ -386,9 +383,8 @@ async fn old_event_versions_are_upcast_on_read(db: common::TestDb) {
             .unwrap()
             .unwrap()
             .summary
-            .liaison_officer
-            .as_deref(),
-        Some("penghubung.pupr")
+            .liaison_officer,
+        Some("penghubung.pupr".into())
     );
     let events = store.engine().events("ADU-1").await.unwrap();
     assert!(matches!(events[1].payload.body, EventBody::Disposed(_)));

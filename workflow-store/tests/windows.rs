@@ -39,7 +39,7 @@ async fn an_unanswered_request_is_deemed_withdrawn_once_by_the_monitor(db: commo
         .unwrap();
     let wait = board
         .iter()
-        .find(|e| e.step == "information_wait")
+        .find(|e| e.step == workflow_core::Step::InformationWait)
         .unwrap_or_else(|| panic!("the wait is on the board: {board:?}"));
     assert_eq!(wait.complaint_id, "ADU-1");
     // A window of the complainant's, not a duty: paused, never counted as breached.
@@ -54,11 +54,13 @@ async fn an_unanswered_request_is_deemed_withdrawn_once_by_the_monitor(db: commo
         .await
         .unwrap();
     assert!(
-        breached.iter().all(|e| e.step != "information_wait"),
+        breached
+            .iter()
+            .all(|e| e.step != workflow_core::Step::InformationWait),
         "{breached:?}"
     );
     assert!(
-        wait.due_at.as_deref().unwrap().starts_with("2026-12-31"),
+        wait.due_at.unwrap().to_rfc3339().starts_with("2026-12-31"),
         "{wait:?}"
     );
 
