@@ -89,6 +89,14 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     }
 }
 
+/// A duration above zero (a limit that is never reached is a flag's absence).
+pub fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        Duration::ZERO => Err("must be more than 0".into()),
+        d => Ok(d),
+    }
+}
+
 /// The verbs.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -113,6 +121,20 @@ pub enum Command {
         /// network); otherwise it needs a `system` or `coordinator` token.
         #[arg(long)]
         metrics_public: bool,
+        /// A request's line and headers must arrive within this, or the connection is
+        /// closed (an idle kept-alive connection too).
+        #[arg(long, env = "ADUAN_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_positive_duration)]
+        header_read_timeout: Duration,
+        /// A request's whole body must arrive within this, or the answer is 408.
+        #[arg(long, env = "ADUAN_BODY_TIMEOUT", default_value = "60s", value_parser = parse_positive_duration)]
+        body_timeout: Duration,
+        /// Connections served at once; more wait in the listen queue. Never more than
+        /// the open-file limit (`ulimit -n`) less 64.
+        #[arg(long, env = "ADUAN_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+        max_connections: u32,
+        /// Requests handled at once; more are answered 503 with `Retry-After`.
+        #[arg(long, env = "ADUAN_MAX_IN_FLIGHT", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+        max_in_flight: u32,
     },
     /// Manage API tokens.
     Token {
@@ -305,6 +327,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             sla_interval,
             poll,
             metrics_public,
+            header_read_timeout,
+            body_timeout,
+            max_connections,
+            max_in_flight,
         } => {
             let _ = tracing_subscriber::fmt()
                 .with_env_filter(
@@ -321,6 +347,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 sla_interval: std::time::Duration::from_secs(sla_interval.max(1)),
                 poll: std::time::Duration::from_secs(poll.max(1)),
                 metrics_public,
+                limits: crate::serve::Limits {
+                    header_read_timeout,
+                    body_timeout,
+                    max_connections: max_connections as usize,
+                    max_in_flight: max_in_flight as usize,
+                },
             };
             return crate::serve::serve(store, config).await;
         }

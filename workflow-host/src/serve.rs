@@ -1,5 +1,10 @@
 //! `aduan serve`: the HTTP API, the projectors and the SLA monitor, until SIGINT or
-//! SIGTERM; then in-flight requests finish before the process exits.
+//! SIGTERM; then in-flight requests finish before the process exits. Connections are
+//! served by hyper under the [`Limits`] (`limits`).
+
+mod limits;
+
+pub use limits::Limits;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -28,6 +33,8 @@ pub struct ServeConfig {
     pub poll: Duration,
     /// Serve `/metrics` without a token (for a scraper on a private network).
     pub metrics_public: bool,
+    /// Timeouts and caps of connections and requests.
+    pub limits: Limits,
 }
 
 async fn shutdown_signal() {
@@ -105,13 +112,18 @@ pub async fn serve(store: Store, config: ServeConfig) -> anyhow::Result<()> {
         },
         metrics_public: config.metrics_public,
     };
-    let router = app(state).layer(axum::middleware::from_fn(crate::http::log_requests));
+    let router = config.limits.layer(app(state));
+    // The limits' own answers (408, 503) carry the security headers too.
+    let router = router
+        .layer(axum::middleware::map_response(
+            crate::http::headers::security_headers,
+        ))
+        .layer(axum::middleware::from_fn(crate::http::log_requests));
     // Tests and scripts read this line to find the port.
     eprintln!("aduan: listening on http://{local}");
-    tracing::info!(%local, backend = ?store.backend(), "serving");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let cap = config.limits.connection_cap();
+    tracing::info!(%local, backend = ?store.backend(), connections = cap, "serving");
+    accept_until_signal(listener, router, &config.limits, cap).await;
     tracing::info!("shutting down: requests finished, stopping background work");
     let _ = stop_tx.send(true);
     let _ = projector.await;
@@ -119,4 +131,60 @@ pub async fn serve(store: Store, config: ServeConfig) -> anyhow::Result<()> {
     store.close().await;
     eprintln!("aduan: stopped");
     Ok(())
+}
+
+/// Serves connections until a signal, then lets those open finish their requests.
+///
+/// At most `cap` connections are served at once; further ones wait in the listen queue
+/// until one ends, so the process never runs out of open files. hyper closes a
+/// connection whose headers do not arrive within the header read timeout.
+async fn accept_until_signal(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    limits: &Limits,
+    cap: usize,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt;
+
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(cap));
+    let signal = shutdown_signal();
+    tokio::pin!(signal);
+    loop {
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => slot.expect("the semaphore is never closed"),
+            _ = &mut signal => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of files or memory for the moment: wait rather than spin.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = &mut signal => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = hyper_util::service::TowerToHyperService::new(router.clone().map_request(
+            |request: axum::http::Request<hyper::body::Incoming>| {
+                request.map(axum::body::Body::new)
+            },
+        ));
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
 }

@@ -587,3 +587,181 @@ async fn lists_and_the_board_come_in_pages_and_an_out_of_range_limit_is_refused(
     ids.dedup();
     assert_eq!(ids.len(), 61, "every complaint once");
 }
+
+/// Opens a connection and starts a request whose headers never end.
+fn trickler(addr: std::net::SocketAddr) -> std::net::TcpStream {
+    use std::io::Write;
+    let mut s = std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(10))
+        .expect("connect");
+    s.set_write_timeout(Some(std::time::Duration::from_secs(1)))
+        .unwrap();
+    let _ = s.write_all(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n");
+    s
+}
+
+/// Whether the server has closed a connection (EOF or reset), waiting at most `within`.
+fn closed(s: &mut std::net::TcpStream, within: std::time::Duration) -> bool {
+    use std::io::Read;
+    s.set_read_timeout(Some(within)).unwrap();
+    let mut buf = [0u8; 512];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return true,
+            // An answer (a 408, say) before the close.
+            Ok(_) => continue,
+            Err(e) => {
+                return !matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                )
+            }
+        }
+    }
+}
+
+/// A slow-connection attack with the default limits, in a process allowed 256 open
+/// files: 300 connections that trickle their headers one byte at a time. `/health`
+/// still answers, and the server closes every trickler.
+#[test]
+fn three_hundred_trickling_connections_do_not_stop_health() {
+    use std::io::Write;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("aduan.db").display());
+    let server = support::Server::start_with_open_files(dir.path(), &url, 256, &[]);
+    let addr = server.addr;
+    let mut sockets: Vec<_> = (0..300).map(|_| trickler(addr)).collect();
+    // Keep them trickling: one more header byte to each every half second.
+    let stop = Arc::new(AtomicBool::new(false));
+    let clones: Vec<_> = sockets.iter().map(|s| s.try_clone().unwrap()).collect();
+    let trickling = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let mut clones = clones;
+            while !stop.load(Ordering::SeqCst) {
+                for s in &mut clones {
+                    let _ = s.write_all(b"X");
+                }
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        })
+    };
+    let started = Instant::now();
+    let bound = Duration::from_secs(45);
+    let health = loop {
+        match support::request(addr, "GET", "/api/v1/health", None, None, b"", None) {
+            Ok(r) => break r,
+            Err(e) if started.elapsed() < bound => {
+                eprintln!("health not yet: {e}");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(e) => panic!("/health did not answer within {bound:?}: {e}"),
+        }
+    };
+    assert_eq!(health.status, 200, "{}", health.text());
+    assert!(
+        started.elapsed() < bound,
+        "/health took {:?}",
+        started.elapsed()
+    );
+    // The server ends every trickler (the header read timeout), within a bound.
+    let deadline = Instant::now() + Duration::from_secs(45);
+    for (i, s) in sockets.iter_mut().enumerate() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(
+            closed(s, left.max(Duration::from_millis(10))),
+            "trickler {i} still open after the bound"
+        );
+    }
+    stop.store(true, Ordering::SeqCst);
+    trickling.join().unwrap();
+    assert!(server.child.id() > 0);
+    drop(server);
+}
+
+/// A body that does not arrive within the body timeout is a 408 problem.
+#[test]
+fn a_body_that_never_arrives_is_a_408_problem() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("aduan.db").display());
+    let token = support::token(dir.path(), &url, "andi", "liaison", Some("PUPR"));
+    let server = support::Server::start_with(dir.path(), &url, &["--body-timeout", "2s"]);
+    let mut s = std::net::TcpStream::connect(server.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let started = Instant::now();
+    write!(
+        s,
+        "POST /api/v1/evidence HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: image/jpeg\r\nContent-Length: 1000\r\n\r\n"
+    )
+    .unwrap();
+    s.write_all(&JPEG[..4]).unwrap();
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("application/problem+json"), "{answer}");
+    assert!(answer.contains("\"status\":408"), "{answer}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// Requests beyond the in-flight cap are answered at once, 503 with `Retry-After`, as
+/// a problem; those within it go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_beyond_the_in_flight_cap_are_a_503_problem() {
+    let release = Arc::new(tokio::sync::Notify::new());
+    let entered = Arc::new(tokio::sync::Notify::new());
+    let (r, e) = (Arc::clone(&release), Arc::clone(&entered));
+    let slow = Router::new()
+        .route("/other", axum::routing::get(|| async { "other" }))
+        .route(
+            "/slow",
+            axum::routing::get(move || {
+                let (r, e) = (Arc::clone(&r), Arc::clone(&e));
+                async move {
+                    e.notify_one();
+                    r.notified().await;
+                    "done"
+                }
+            }),
+        );
+    let limits = workflow_host::serve::Limits {
+        max_in_flight: 1,
+        ..Default::default()
+    };
+    let router = limits.layer(slow);
+    let first = tokio::spawn(
+        router
+            .clone()
+            .oneshot(Request::get("/slow").body(Body::empty()).unwrap()),
+    );
+    tokio::time::timeout(std::time::Duration::from_secs(10), entered.notified())
+        .await
+        .expect("the first request is handled");
+    let second = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        router
+            .clone()
+            .oneshot(Request::get("/other").body(Body::empty()).unwrap()),
+    )
+    .await
+    .expect("the second is answered at once, not queued")
+    .unwrap();
+    assert_eq!(second.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(second.headers().contains_key("retry-after"));
+    assert_eq!(second.headers()["content-type"], "application/problem+json");
+    release.notify_one();
+    let first = tokio::time::timeout(std::time::Duration::from_secs(10), first)
+        .await
+        .expect("the first finishes")
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+}

@@ -88,7 +88,22 @@ impl Server {
 
     /// `serve` with more arguments.
     pub fn start_with(dir: &Path, url: &str, args: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_aduan"))
+        Self::start_command(Command::new(env!("CARGO_BIN_EXE_aduan")), dir, url, args)
+    }
+
+    /// `serve` allowed only this many open files (`ulimit -n`).
+    pub fn start_with_open_files(dir: &Path, url: &str, open_files: u32, args: &[&str]) -> Server {
+        let mut shell = Command::new("sh");
+        shell.args([
+            "-c",
+            &format!("ulimit -n {open_files} && exec \"$0\" \"$@\""),
+            env!("CARGO_BIN_EXE_aduan"),
+        ]);
+        Self::start_command(shell, dir, url, args)
+    }
+
+    fn start_command(mut command: Command, dir: &Path, url: &str, args: &[&str]) -> Server {
+        let mut child = command
             .current_dir(dir)
             .env("DATABASE_URL", url)
             .env("RUST_LOG", "warn")
