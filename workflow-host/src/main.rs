@@ -22,8 +22,22 @@ fn main() -> ExitCode {
         // The reader of our output went away (`aduan export | head`): not a failure.
         Err(err) if workflow_host::out::is_closed_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("aduan: {err:#}");
+            eprintln!("aduan: {}", one_line(&err));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line, each said once: a store error's message
+/// already includes its cause's text, and so do some of the driver's.
+fn one_line(err: &anyhow::Error) -> String {
+    let mut line = err.to_string();
+    for cause in err.chain().skip(1) {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+    }
+    line
 }

@@ -53,7 +53,7 @@ impl Store {
         self.log().db().writable("issuing a token")?;
         let mut secret = [0u8; 32];
         getrandom::getrandom(&mut secret)
-            .map_err(|e| StoreError::Backend(format!("no randomness for a token: {e}")))?;
+            .map_err(|e| StoreError::backend("no randomness for a token", e))?;
         let token = format!("aduan_{}", hex(&secret));
         sqlx::query(
             "INSERT INTO api_tokens (token_hash, user_name, role, agency, created_at) VALUES ($1, $2, $3, $4, $5)",
@@ -78,7 +78,10 @@ impl Store {
         let role: String = row.try_get("role")?;
         let role: Role = role
             .parse()
-            .map_err(|e: workflow_core::actor::UnknownRole| StoreError::Backend(e.to_string()))?;
+            .map_err(|e: workflow_core::actor::UnknownRole| StoreError::Backend {
+                reason: e.to_string(),
+                source: Some(Box::new(e)),
+            })?;
         Ok(Some(Actor {
             user: UserId(row.try_get("user_name")?),
             role,

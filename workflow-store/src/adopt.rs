@@ -272,11 +272,14 @@ async fn read_and_chain(
             prev_hash = GENESIS.to_owned();
             last_sequence = 0;
         }
-        let fault = |reason: String| StoreError::Integrity {
-            complaint_id: id.clone(),
-            reason: format!(
-                "complaint {id} sequence {sequence} ({event_type} v{event_version}): {reason}"
-            ),
+        let fault = |reason: String| {
+            StoreError::integrity(
+                id.clone(),
+                format!(
+                    "complaint {id} sequence {sequence} ({event_type} v{event_version}): {reason}"
+                ),
+                None,
+            )
         };
         if sequence != last_sequence + 1 {
             return Err(fault(format!(

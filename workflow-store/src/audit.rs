@@ -157,9 +157,8 @@ pub fn verify_export(
 ) -> Result<VerifyReport, StoreError> {
     let mut verifier = verifier_for(checkpoint, trusted)?;
     for item in read_export(reader, format) {
-        let event = item.map_err(|(line, reason)| StoreError::Integrity {
-            complaint_id: String::new(),
-            reason: format!("export line {line}: {reason}"),
+        let event = item.map_err(|(line, reason)| {
+            StoreError::integrity(String::new(), format!("export line {line}: {reason}"), None)
         })?;
         verifier.push(&event);
     }

@@ -148,27 +148,31 @@ fn cannot_open_read_only(path: &std::path::Path, err: sqlx::Error) -> StoreError
     let shm = std::path::PathBuf::from(format!("{}-shm", path.display()));
     if cannot_open && wal && !shm.exists() {
         let p = path.display();
-        return StoreError::Unavailable(format!(
-            "{p} is in WAL mode and SQLite cannot read it without creating {p}-shm, which \
-             its folder does not allow; copy it with `sqlite3 {p} \"VACUUM INTO 'copy.db'\"` \
-             (or with its -wal and -shm files), or add `?immutable=1` to the URL if nothing \
-             writes it"
-        ));
+        return StoreError::Unavailable {
+            reason: format!(
+                "{p} is in WAL mode and SQLite cannot read it without creating {p}-shm, which \
+                 its folder does not allow; copy it with `sqlite3 {p} \"VACUUM INTO 'copy.db'\"` \
+                 (or with its -wal and -shm files), or add `?immutable=1` to the URL if nothing \
+                 writes it"
+            ),
+            source: Some(Box::new(err)),
+        };
     }
     StoreError::from(err)
 }
 
+/// A migration that failed because the database is unavailable (full, busy, gone) is
+/// that; anything else is a failed migration. Either keeps the migrator's error, whose
+/// own source is the driver's.
 fn migration_error(e: sqlx::migrate::MigrateError) -> StoreError {
-    let message = e.to_string();
-    match e {
-        sqlx::migrate::MigrateError::Execute(inner)
-        | sqlx::migrate::MigrateError::ExecuteMigration(inner, _) => {
-            match StoreError::from(inner) {
-                StoreError::Unavailable(m) => StoreError::Unavailable(m),
-                _ => StoreError::Migration(message),
-            }
-        }
-        _ => StoreError::Migration(message),
+    use sqlx::migrate::MigrateError;
+    let transient = matches!(&e, MigrateError::Execute(inner)
+        | MigrateError::ExecuteMigration(inner, _) if crate::error::is_transient(inner));
+    let (reason, source) = (e.to_string(), Some(Box::new(e) as crate::error::Cause));
+    if transient {
+        StoreError::Unavailable { reason, source }
+    } else {
+        StoreError::Migration { reason, source }
     }
 }
 
@@ -255,12 +259,13 @@ impl Db {
             let name = given.get_filename().display().to_string();
             let path = given.get_filename().to_owned();
             let explain = |err: sqlx::Error| match StoreError::from(err) {
-                StoreError::Unavailable(m) => {
-                    StoreError::Unavailable(match why_not_writable(&path) {
-                        Some(why) => format!("{}: {why} ({m})", path.display()),
-                        None => m,
-                    })
-                }
+                StoreError::Unavailable { reason, source } => StoreError::Unavailable {
+                    reason: match why_not_writable(&path) {
+                        Some(why) => format!("{}: {why} ({reason})", path.display()),
+                        None => reason,
+                    },
+                    source,
+                },
                 other => other,
             };
             // Look before touching: setting WAL mode or probing for write access would
@@ -295,7 +300,7 @@ impl Db {
                     reason: "no such file".into(),
                 });
             } else if read_only {
-                return Err(StoreError::Unavailable(format!(
+                return Err(StoreError::unavailable(format!(
                     "{name}: no such database file (a read-only open creates none)"
                 )));
             }
@@ -507,10 +512,13 @@ impl Db {
             match applied.iter().find(|(v, _)| *v == m.version) {
                 None => pending.push(format!("{} {}", m.version, m.description)),
                 Some((_, checksum)) if checksum.as_slice() != m.checksum.as_ref() => {
-                    return Err(StoreError::Migration(format!(
-                        "migration {} of {} differs from this aduan's",
-                        m.version, self.name
-                    )))
+                    return Err(StoreError::Migration {
+                        reason: format!(
+                            "migration {} of {} differs from this aduan's",
+                            m.version, self.name
+                        ),
+                        source: None,
+                    })
                 }
                 Some(_) => {}
             }
@@ -519,10 +527,13 @@ impl Db {
             .iter()
             .find(|(v, _)| !migrator.iter().any(|m| m.version == *v))
         {
-            return Err(StoreError::Migration(format!(
-                "{} was migrated by a newer aduan (migration {unknown} is unknown to this one)",
-                self.name
-            )));
+            return Err(StoreError::Migration {
+                reason: format!(
+                    "{} was migrated by a newer aduan (migration {unknown} is unknown to this one)",
+                    self.name
+                ),
+                source: None,
+            });
         }
         if !pending.is_empty() {
             return Err(StoreError::ReadOnly(format!(

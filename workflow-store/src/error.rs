@@ -3,7 +3,18 @@
 use cqrs_es::AggregateError;
 use workflow_core::DomainError;
 
+/// An underlying error kept as a [`StoreError`]'s source: a `sqlx::Error`, a
+/// `serde_json::Error`, an `io::Error`, a migration error, or what the event-sourcing
+/// crates boxed. Reach it with [`std::error::Error::source`] and `downcast_ref`.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// Why the engine could not execute a command, read the log or maintain a view.
+///
+/// Each message is one line that says everything (it includes the cause's own message,
+/// for logs and problem details); the cause itself, where there is one, is the typed
+/// [`source`](std::error::Error::source). Whether a failure is [`StoreError::Unavailable`]
+/// (retry later) or [`StoreError::Backend`] (a defect) is decided from the typed cause
+/// when the error is made, never from its text.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The domain refused the command; nothing was written.
@@ -25,9 +36,16 @@ pub enum StoreError {
         /// What is wrong with it.
         reason: String,
     },
-    /// The database cannot be reached, opened or written (missing, read-only, down).
-    #[error("database unavailable: {0}")]
-    Unavailable(String),
+    /// The database cannot be reached, opened or written for now (missing, read-only,
+    /// full, busy, down, timed out); retry later.
+    #[error("database unavailable: {reason}")]
+    Unavailable {
+        /// What failed, naming the file or database where that helps.
+        reason: String,
+        /// The driver's or the file system's error, when one caused it.
+        #[source]
+        source: Option<Cause>,
+    },
     /// The database is not one of this engine's: it holds another program's tables (or
     /// marker), and nothing in it was changed.
     #[error(
@@ -54,8 +72,14 @@ pub enum StoreError {
     #[error("read-only: {0}")]
     ReadOnly(String),
     /// Migrations could not be applied; the schema is as it was.
-    #[error("database migration failed: {0}")]
-    Migration(String),
+    #[error("database migration failed: {reason}")]
+    Migration {
+        /// What failed.
+        reason: String,
+        /// The migrator's error, when one caused it.
+        #[source]
+        source: Option<Cause>,
+    },
     /// Stored data cannot be read back (a corrupt or unknown row).
     #[error("stored data of complaint {complaint_id} cannot be read: {reason}")]
     Integrity {
@@ -63,6 +87,9 @@ pub enum StoreError {
         complaint_id: String,
         /// What is wrong, naming the sequence.
         reason: String,
+        /// The decoding error, when one caused it.
+        #[source]
+        source: Option<Cause>,
     },
     /// A complaint or projection that does not exist.
     #[error("{0} not found")]
@@ -87,12 +114,64 @@ pub enum StoreError {
         /// The sequence waited for.
         sequence: u64,
     },
-    /// The database or its driver failed in another way.
-    #[error("event store: {0}")]
-    Backend(String),
+    /// The database, its driver or the machine failed in another way (a defect to
+    /// report, not something a retry mends).
+    #[error("event store: {reason}")]
+    Backend {
+        /// What failed.
+        reason: String,
+        /// The underlying error, when one caused it.
+        #[source]
+        source: Option<Cause>,
+    },
 }
 
 impl StoreError {
+    /// Unavailable for a reason of our own, with no underlying error.
+    pub(crate) fn unavailable(reason: impl Into<String>) -> Self {
+        StoreError::Unavailable {
+            reason: reason.into(),
+            source: None,
+        }
+    }
+
+    /// A failure of something underneath, kept as the source; `context` says what was
+    /// being done, the cause's own message follows it.
+    pub(crate) fn backend(
+        context: impl std::fmt::Display,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        StoreError::Backend {
+            reason: format!("{context}: {cause}"),
+            source: Some(Box::new(cause)),
+        }
+    }
+
+    /// A defect of our own, with no underlying error.
+    pub(crate) fn defect(reason: impl Into<String>) -> Self {
+        StoreError::Backend {
+            reason: reason.into(),
+            source: None,
+        }
+    }
+
+    /// Stored data of `complaint_id` that does not decode; `reason` names the row.
+    pub(crate) fn integrity(
+        complaint_id: impl Into<String>,
+        reason: impl Into<String>,
+        cause: Option<Cause>,
+    ) -> Self {
+        StoreError::Integrity {
+            complaint_id: complaint_id.into(),
+            reason: reason.into(),
+            source: cause,
+        }
+    }
+
+    /// Back from the error type of the cqrs-es traits the log implements. Our own
+    /// errors travel through it boxed and come back as they were; what the
+    /// event-sourcing crates made is judged by its typed cause (a `sqlx::Error` as our
+    /// own SQL's) or, failing that, by the kind cqrs-es gave it.
     pub(crate) fn from_aggregate(complaint_id: &str, err: AggregateError<DomainError>) -> Self {
         match err {
             AggregateError::UserError(e) => StoreError::Domain(e),
@@ -100,39 +179,79 @@ impl StoreError {
                 complaint_id: complaint_id.to_owned(),
                 attempts: 1,
             },
-            AggregateError::DeserializationError(e) => StoreError::Integrity {
-                complaint_id: complaint_id.to_owned(),
-                reason: e.to_string(),
+            AggregateError::DeserializationError(e) => match e.downcast::<StoreError>() {
+                Ok(ours) => *ours,
+                Err(e) => StoreError::integrity(complaint_id, e.to_string(), Some(e)),
             },
-            AggregateError::DatabaseConnectionError(e) => match e.downcast::<sqlx::Error>() {
-                Ok(sqlx) => match StoreError::from(*sqlx) {
-                    StoreError::Backend(m) => StoreError::Unavailable(m),
-                    other => other,
-                },
-                Err(e) => StoreError::Unavailable(e.to_string()),
+            // A connection error is "not now" whatever it wraps.
+            AggregateError::DatabaseConnectionError(e) => match from_cause(e) {
+                StoreError::Backend { reason, source } => {
+                    StoreError::Unavailable { reason, source }
+                }
+                other => other,
             },
-            // The event-sourcing crates wrap the driver's error: judge it as our own SQL's.
-            AggregateError::UnexpectedError(e) => match e.downcast::<sqlx::Error>() {
-                Ok(sqlx) => StoreError::from(*sqlx),
-                Err(e) => StoreError::Backend(e.to_string()),
-            },
+            AggregateError::UnexpectedError(e) => from_cause(e),
         }
+    }
+
+    /// Into the error type of the cqrs-es traits, boxed whole so that
+    /// [`StoreError::from_aggregate`] gets it back unchanged.
+    pub(crate) fn into_aggregate(self) -> AggregateError<DomainError> {
+        match self {
+            StoreError::Domain(e) => AggregateError::UserError(e),
+            e @ StoreError::Integrity { .. } => AggregateError::DeserializationError(Box::new(e)),
+            e @ StoreError::Unavailable { .. } => {
+                AggregateError::DatabaseConnectionError(Box::new(e))
+            }
+            e => AggregateError::UnexpectedError(Box::new(e)),
+        }
+    }
+}
+
+/// A boxed error from the event-sourcing crates: ours back as it was, the driver's
+/// judged as our own SQL's, anything else a backend failure with it as the source.
+fn from_cause(e: Cause) -> StoreError {
+    let e = match e.downcast::<StoreError>() {
+        Ok(ours) => return *ours,
+        Err(e) => e,
+    };
+    match e.downcast::<sqlx::Error>() {
+        Ok(sqlx) => StoreError::from(*sqlx),
+        Err(e) => StoreError::Backend {
+            reason: e.to_string(),
+            source: Some(e),
+        },
     }
 }
 
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
-        match &err {
-            sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Configuration(_) => StoreError::Unavailable(err.to_string()),
-            sqlx::Error::Database(db) if is_unavailable_code(db.code().as_deref()) => {
-                StoreError::Unavailable(err.to_string())
+        let reason = err.to_string();
+        if is_transient(&err) {
+            StoreError::Unavailable {
+                reason,
+                source: Some(Box::new(err)),
             }
-            _ => StoreError::Backend(err.to_string()),
+        } else {
+            StoreError::Backend {
+                reason,
+                source: Some(Box::new(err)),
+            }
         }
+    }
+}
+
+/// Whether a driver error means "not now" rather than "never": the connection, the
+/// pool or the database's state, not the statement.
+pub(crate) fn is_transient(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Configuration(_) => true,
+        sqlx::Error::Database(db) => is_unavailable_code(db.code().as_deref()),
+        _ => false,
     }
 }
 
@@ -167,7 +286,87 @@ pub(crate) fn is_unavailable_code(code: Option<&str>) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_unavailable_code;
+    use super::{is_unavailable_code, StoreError};
+    use cqrs_es::AggregateError;
+    use std::error::Error as _;
+
+    fn io_cause(err: &StoreError) -> Option<&std::io::Error> {
+        let mut next = err.source();
+        while let Some(e) = next {
+            if let Some(io) = e.downcast_ref() {
+                return Some(io);
+            }
+            next = e.source();
+        }
+        None
+    }
+
+    #[test]
+    fn our_errors_cross_the_cqrs_es_error_type_unchanged_with_their_causes() {
+        let refused = || std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let unavailable = StoreError::from(sqlx::Error::Io(refused()));
+        let back = StoreError::from_aggregate("ADU-1", unavailable.into_aggregate());
+        assert!(matches!(back, StoreError::Unavailable { .. }), "{back:?}");
+        assert_eq!(
+            io_cause(&back).map(|e| e.kind()),
+            Some(std::io::ErrorKind::ConnectionRefused)
+        );
+
+        let json = serde_json::from_str::<u8>("x").unwrap_err();
+        let integrity = StoreError::integrity("ADU-1", "sequence 2", Some(Box::new(json)));
+        let back = StoreError::from_aggregate("ADU-1", integrity.into_aggregate());
+        assert_eq!(
+            back.to_string(),
+            "stored data of complaint ADU-1 cannot be read: sequence 2"
+        );
+        assert!(
+            back.source().is_some_and(|s| s.is::<serde_json::Error>()),
+            "{back:?}"
+        );
+    }
+
+    #[test]
+    fn driver_errors_boxed_by_cqrs_es_are_judged_by_their_type() {
+        let io = || sqlx::Error::Io(std::io::Error::other("reset"));
+        // As sqlite-es and postgres-es box them: a transient one is unavailable under
+        // any kind, a defect is unavailable only when cqrs-es calls it a connection error.
+        for (err, unavailable) in [
+            (AggregateError::UnexpectedError(Box::new(io())), true),
+            (
+                AggregateError::DatabaseConnectionError(Box::new(io())),
+                true,
+            ),
+            (
+                AggregateError::UnexpectedError(Box::new(sqlx::Error::RowNotFound)),
+                false,
+            ),
+            (
+                AggregateError::DatabaseConnectionError(Box::new(sqlx::Error::RowNotFound)),
+                true,
+            ),
+        ] {
+            let judged = StoreError::from_aggregate("ADU-1", err);
+            assert_eq!(
+                matches!(judged, StoreError::Unavailable { .. }),
+                unavailable,
+                "{judged:?}"
+            );
+            assert!(
+                matches!(
+                    judged,
+                    StoreError::Unavailable { .. } | StoreError::Backend { .. }
+                ),
+                "{judged:?}"
+            );
+            let cause = judged
+                .source()
+                .and_then(|s| s.downcast_ref::<sqlx::Error>());
+            assert!(
+                cause.is_some(),
+                "the driver's error is the source: {judged:?}"
+            );
+        }
+    }
 
     #[test]
     fn transient_codes_are_unavailable_and_defects_are_not() {

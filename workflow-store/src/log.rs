@@ -60,10 +60,7 @@ pub struct Unreadable {
 
 impl Unreadable {
     pub(crate) fn into_error(self) -> StoreError {
-        StoreError::Integrity {
-            complaint_id: self.complaint_id,
-            reason: self.reason,
-        }
+        StoreError::integrity(self.complaint_id, self.reason, None)
     }
 }
 
@@ -167,20 +164,23 @@ impl SqlLog {
         }
         let payload_value = std::mem::take(&mut event.payload);
         let metadata_value = std::mem::take(&mut event.metadata);
-        let integrity = |reason: String| StoreError::Integrity {
-            complaint_id: event.aggregate_id.clone(),
-            reason: format!(
-                "sequence {} ({} v{}): {reason}",
-                event.sequence, event.event_type, event.event_version
-            ),
+        let integrity = |reason: String, cause: Option<crate::error::Cause>| {
+            StoreError::integrity(
+                event.aggregate_id.clone(),
+                format!(
+                    "sequence {} ({} v{}): {reason}",
+                    event.sequence, event.event_type, event.event_version
+                ),
+                cause,
+            )
         };
-        let payload: ComplaintEvent =
-            serde_json::from_value(payload_value).map_err(|e| integrity(e.to_string()))?;
+        let payload: ComplaintEvent = serde_json::from_value(payload_value)
+            .map_err(|e| integrity(e.to_string(), Some(Box::new(e))))?;
         if payload.event_type() != event.event_type {
-            return Err(integrity(format!(
-                "the payload is a {}",
-                payload.event_type()
-            )));
+            return Err(integrity(
+                format!("the payload is a {}", payload.event_type()),
+                None,
+            ));
         }
         let metadata = match metadata_value {
             Value::Object(map) => map
@@ -193,7 +193,7 @@ impl SqlLog {
                     (k, text)
                 })
                 .collect(),
-            _ => return Err(integrity("metadata is not an object".into())),
+            _ => return Err(integrity("metadata is not an object".into(), None)),
         };
         Ok((payload, metadata))
     }
@@ -330,19 +330,6 @@ impl SqlLog {
     }
 }
 
-fn to_aggregate_error(err: StoreError) -> AggregateError<DomainError> {
-    match err {
-        StoreError::Integrity {
-            complaint_id,
-            reason,
-        } => AggregateError::DeserializationError(
-            format!("complaint {complaint_id}, {reason}").into(),
-        ),
-        StoreError::Unavailable(m) => AggregateError::DatabaseConnectionError(m.into()),
-        other => AggregateError::UnexpectedError(other.to_string().into()),
-    }
-}
-
 impl EventStore<Complaint> for SqlLog {
     type AC = LogContext;
 
@@ -351,7 +338,7 @@ impl EventStore<Complaint> for SqlLog {
         let mut out = Vec::with_capacity(serialized.len());
         for event in serialized {
             let sequence = event.sequence;
-            let (payload, metadata) = self.decode(event).map_err(to_aggregate_error)?;
+            let (payload, metadata) = self.decode(event).map_err(StoreError::into_aggregate)?;
             out.push(EventEnvelope {
                 aggregate_id: aggregate_id.to_owned(),
                 sequence,

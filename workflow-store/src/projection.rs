@@ -295,7 +295,7 @@ impl Projector {
             std::future::pending::<()>().await;
         }
         if self.faults.take_before_checkpoint() {
-            return Err(StoreError::Backend(format!(
+            return Err(StoreError::defect(format!(
                 "injected fault: {name} stopped before its checkpoint"
             )));
         }

@@ -166,14 +166,17 @@ pub(crate) async fn board_from_log(
             }
             current = Some((id.clone(), Complaint::default()));
         }
-        let integrity = |reason: String| StoreError::Integrity {
-            complaint_id: id.clone(),
-            reason: format!("sequence {sequence}: {reason}"),
+        let integrity = |e: serde_json::Error| {
+            StoreError::integrity(
+                id.clone(),
+                format!("sequence {sequence}: {e}"),
+                Some(Box::new(e)),
+            )
         };
-        let payload = serde_json::from_str(&row.try_get::<String, _>("payload")?)
-            .map_err(|e| integrity(e.to_string()))?;
-        let metadata = serde_json::from_str(&row.try_get::<String, _>("metadata")?)
-            .map_err(|e| integrity(e.to_string()))?;
+        let payload =
+            serde_json::from_str(&row.try_get::<String, _>("payload")?).map_err(integrity)?;
+        let metadata =
+            serde_json::from_str(&row.try_get::<String, _>("metadata")?).map_err(integrity)?;
         let (event, _) = log.decode(SerializedEvent::new(
             id.clone(),
             usize::try_from(sequence).unwrap_or_default(),

@@ -311,7 +311,7 @@ impl Store {
                     report.deemed_withdrawn += usize::from(outcome.deemed_withdrawn);
                 }
                 // The database itself is unavailable: every other sweep would fail too.
-                Ok(Err(e @ StoreError::Unavailable(_))) => return Err(e),
+                Ok(Err(e @ StoreError::Unavailable { .. })) => return Err(e),
                 Ok(Err(e)) => report.failed.push((id, e.to_string())),
                 Err(_) => report
                     .failed
@@ -523,11 +523,13 @@ impl Store {
         for row in rows {
             let id: String = row.try_get("complaint_id")?;
             let state: String = row.try_get("state")?;
-            let state: Complaint =
-                serde_json::from_str(&state).map_err(|e| StoreError::Integrity {
-                    complaint_id: id.clone(),
-                    reason: format!("its view row cannot be read: {e}"),
-                })?;
+            let state: Complaint = serde_json::from_str(&state).map_err(|e| {
+                StoreError::integrity(
+                    id.clone(),
+                    format!("its view row cannot be read: {e}"),
+                    Some(Box::new(e)),
+                )
+            })?;
             states.push((id, state));
         }
         let refs: Vec<(&str, &Complaint)> = states.iter().map(|(id, s)| (id.as_str(), s)).collect();

@@ -450,6 +450,23 @@ pub fn say(what: &str) {
     let _ = out.flush();
 }
 
+/// The first error of type `T` in `err`'s source chain, `err` itself included: what a
+/// [`StoreError`](crate::StoreError) keeps of the driver's or the file system's error.
+pub fn cause<'a, T: std::error::Error + 'static>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    std::iter::successors(Some(err), |e| e.source()).find_map(|e| e.downcast_ref::<T>())
+}
+
+/// The database's error code in `err`'s source chain (SQLite's extended code as
+/// digits, a PostgreSQL SQLSTATE), if a database error is there.
+pub fn database_code(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    match cause::<sqlx::Error>(err)? {
+        sqlx::Error::Database(db) => db.code().map(|c| c.into_owned()),
+        _ => None,
+    }
+}
+
 /// Runs an async test body `fn(TestDb)` once on SQLite and once on PostgreSQL.
 #[macro_export]
 macro_rules! both {

@@ -516,9 +516,12 @@ impl Views {
         .await?;
         let Some(row) = row else { return Ok(None) };
         let state: String = row.try_get("state")?;
-        let state = serde_json::from_str(&state).map_err(|e| StoreError::Integrity {
-            complaint_id: complaint_id.to_owned(),
-            reason: format!("its view row cannot be read: {e}"),
+        let state = serde_json::from_str(&state).map_err(|e| {
+            StoreError::integrity(
+                complaint_id,
+                format!("its view row cannot be read: {e}"),
+                Some(Box::new(e)),
+            )
         })?;
         Ok(Some(ComplaintDetail {
             summary: summary(&row)?,

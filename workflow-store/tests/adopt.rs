@@ -257,7 +257,7 @@ async fn an_adopt_that_fails_midway_leaves_the_store_as_it_was(db: common::TestD
     let before = rows(&db).await;
     let bytes = files(&db);
     let err = Store::adopt(&db.url).await.unwrap_err();
-    assert!(matches!(err, StoreError::Migration(_)), "{err}");
+    assert!(matches!(err, StoreError::Migration { .. }), "{err}");
     assert_eq!(
         db.schema().await,
         schema,

@@ -54,7 +54,11 @@ async fn a_read_only_sqlite_database_is_unavailable_not_half_written() {
     let err = Store::open(&format!("{}?mode=ro", db.url), ComplaintServices::builtin())
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
+    assert!(matches!(err, StoreError::Unavailable { .. }), "{err}");
+    // The driver's error is kept, typed: SQLITE_READONLY (8, or an extended code of it).
+    let code =
+        common::database_code(&err).unwrap_or_else(|| panic!("no database error in {err:?}"));
+    assert_eq!(code.parse::<u32>().unwrap() & 0xff, 8, "{err:?}");
     let store = db.open().await;
     assert_eq!(store.engine().events("ADU-1").await.unwrap().len(), 1);
 }
@@ -67,7 +71,11 @@ async fn a_missing_sqlite_folder_is_unavailable() {
     )
     .await
     .unwrap_err();
-    assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
+    assert!(matches!(err, StoreError::Unavailable { .. }), "{err}");
+    // SQLITE_CANTOPEN (14), as the driver said it.
+    let code =
+        common::database_code(&err).unwrap_or_else(|| panic!("no database error in {err:?}"));
+    assert_eq!(code.parse::<u32>().unwrap() & 0xff, 14, "{err:?}");
 }
 
 #[tokio::test]
@@ -80,7 +88,12 @@ async fn a_missing_postgres_database_is_unavailable() {
     let err = Store::open(&url, ComplaintServices::builtin())
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
+    assert!(matches!(err, StoreError::Unavailable { .. }), "{err}");
+    assert_eq!(
+        common::database_code(&err).as_deref(),
+        Some("3D000"),
+        "invalid_catalog_name, as the server said it: {err:?}"
+    );
 }
 
 #[tokio::test]
@@ -91,7 +104,15 @@ async fn an_unreachable_postgres_server_is_unavailable() {
     )
     .await
     .unwrap_err();
-    assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
+    assert!(matches!(err, StoreError::Unavailable { .. }), "{err}");
+    // The refused connection, down to the operating system's error.
+    let io = common::cause::<std::io::Error>(&err)
+        .unwrap_or_else(|| panic!("no io::Error in the source chain of {err:?}"));
+    assert_eq!(io.kind(), std::io::ErrorKind::ConnectionRefused, "{err:?}");
+    assert!(matches!(
+        common::cause::<sqlx::Error>(&err),
+        Some(sqlx::Error::Io(_))
+    ));
 }
 
 async fn insert_raw(
@@ -148,9 +169,15 @@ async fn a_poison_event_parks_only_its_complaint_and_resumes_after_a_fix(db: com
         StoreError::Integrity {
             complaint_id,
             reason,
+            ..
         } => {
             assert_eq!(complaint_id, "ADU-1");
             assert!(reason.contains("sequence 2"), "{reason}");
+            // Back through cqrs-es's error type with its cause: the JSON decoder's error.
+            assert!(
+                common::cause::<serde_json::Error>(&err).is_some(),
+                "{err:?}"
+            );
         }
         other => panic!("expected Integrity, got {other}"),
     }

@@ -65,9 +65,18 @@ async fn sqlite_on_a_full_disk_acknowledges_only_what_it_committed_and_recovers(
             Ok(()) => acknowledged.push(i),
             Err(e) => {
                 assert!(
-                    matches!(e, StoreError::Unavailable(_)),
+                    matches!(e, StoreError::Unavailable { .. }),
                     "a full disk is `Unavailable` (retry later), not {e:?}"
                 );
+                // Judged from the driver's error, which is kept: SQLITE_FULL (13) or an
+                // I/O error (10, or an extended code of either), or the OS's own.
+                let full = match workflow_store::testing::database_code(&e) {
+                    Some(code) => code
+                        .parse::<u32>()
+                        .is_ok_and(|c| matches!(c & 0xff, 10 | 13)),
+                    None => workflow_store::testing::cause::<std::io::Error>(&e).is_some(),
+                };
+                assert!(full, "a full disk, as the driver said it: {e:?}");
                 refused.push(i);
             }
         }
@@ -147,7 +156,7 @@ async fn postgres_sessions_ended_by_an_administrator_are_unavailable_and_retries
                         attempts += 1;
                         match register(&store, &id, &format!("k-{i}"), i).await {
                             Ok(()) => break,
-                            Err(StoreError::Unavailable(_)) if attempts < 50 => {
+                            Err(StoreError::Unavailable { .. }) if attempts < 50 => {
                                 unavailable += 1;
                                 tokio::time::sleep(Duration::from_millis(50)).await;
                             }

@@ -263,7 +263,7 @@ async fn a_migration_that_fails_midway_leaves_nothing_half_done(db: common::Test
     let err = Store::open(&db.url, ComplaintServices::builtin())
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::Migration(_)), "{err}");
+    assert!(matches!(err, StoreError::Migration { .. }), "{err}");
     assert_eq!(
         db.schema().await,
         schema,

@@ -244,7 +244,7 @@ async fn a_read_only_open_of_a_missing_file_creates_nothing_and_names_it() {
     )
     .await
     .unwrap_err();
-    assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
+    assert!(matches!(err, StoreError::Unavailable { .. }), "{err}");
     assert!(err.to_string().contains("typo.db"), "{err}");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
@@ -335,7 +335,7 @@ async fn read_only_postgres_sessions_cannot_write() {
         .await
         .unwrap_err();
     assert!(
-        matches!(StoreError::from(err), StoreError::Unavailable(_)),
+        matches!(StoreError::from(err), StoreError::Unavailable { .. }),
         "a write by hand is refused by the server"
     );
     drop(conn);

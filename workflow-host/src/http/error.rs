@@ -85,7 +85,7 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict { .. } => ApiError::Conflict(e.to_string()),
             StoreError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
             StoreError::BadCursor(_) => ApiError::BadRequest(e.to_string()),
-            StoreError::Unavailable(m) => ApiError::Unavailable(m),
+            StoreError::Unavailable { reason, .. } => ApiError::Unavailable(reason),
             other => ApiError::Internal(other.to_string()),
         }
     }

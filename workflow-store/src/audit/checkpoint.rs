@@ -142,7 +142,7 @@ impl Checkpoint {
 pub fn generate_signing_key() -> Result<SigningKey, StoreError> {
     let mut seed = [0u8; 32];
     getrandom::getrandom(&mut seed)
-        .map_err(|e| StoreError::Backend(format!("no randomness for a key: {e}")))?;
+        .map_err(|e| StoreError::backend("no randomness for a key", e))?;
     Ok(SigningKey::from_bytes(&seed))
 }
 
@@ -150,7 +150,7 @@ pub fn generate_signing_key() -> Result<SigningKey, StoreError> {
 /// beside it (`PATH.pub`). Refuses to overwrite an existing key.
 pub fn write_signing_key(path: &Path, key: &SigningKey) -> Result<(), StoreError> {
     use std::io::Write;
-    let io = |e: std::io::Error| StoreError::Backend(format!("{}: {e}", path.display()));
+    let io = |e: std::io::Error| StoreError::backend(path.display(), e);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -165,7 +165,7 @@ pub fn write_signing_key(path: &Path, key: &SigningKey) -> Result<(), StoreError
         &public,
         format!("{}\n", hex(key.verifying_key().as_bytes())),
     )
-    .map_err(|e| StoreError::Backend(format!("{}: {e}", public.display())))
+    .map_err(|e| StoreError::backend(public.display(), e))
 }
 
 /// Reads a signing key written by [`write_signing_key`].

@@ -114,11 +114,14 @@ async fn load_states(
         for row in query.fetch_all(&mut *conn).await? {
             let id: String = row.try_get("complaint_id")?;
             let state: String = row.try_get("state")?;
-            let state = serde_json::from_str(&state).map_err(|e| StoreError::Integrity {
-                complaint_id: id.clone(),
-                reason: format!(
-                    "its view row cannot be read ({e}); rebuild the `complaints` projection"
-                ),
+            let state = serde_json::from_str(&state).map_err(|e| {
+                StoreError::integrity(
+                    id.clone(),
+                    format!(
+                        "its view row cannot be read ({e}); rebuild the `complaints` projection"
+                    ),
+                    Some(Box::new(e)),
+                )
             })?;
             out.insert(id, (state, row.try_get("sequence")?));
         }
@@ -145,10 +148,11 @@ async fn write_views(
         let mut query: Query<'_, Any, AnyArguments<'_>> = sqlx::query(&sql);
         for (complaint_id, state, last) in chunk {
             let Some(registration) = state.registration() else {
-                return Err(StoreError::Integrity {
-                    complaint_id: (*complaint_id).to_owned(),
-                    reason: "its first event is not Received".into(),
-                });
+                return Err(StoreError::integrity(
+                    *complaint_id,
+                    "its first event is not Received",
+                    None,
+                ));
             };
             let first_at = state
                 .timeline()
@@ -156,8 +160,8 @@ async fn write_views(
                 .first()
                 .map(|c| c.started_at)
                 .unwrap_or(last.event.at);
-            let json =
-                serde_json::to_string(state).map_err(|e| StoreError::Backend(e.to_string()))?;
+            let json = serde_json::to_string(state)
+                .map_err(|e| StoreError::backend("encoding a complaint's view state", e))?;
             query = query
                 .bind((*complaint_id).to_owned())
                 .bind(registration.lapor_id.clone())
