@@ -50,14 +50,14 @@ async fn the_whole_sop_and_its_history_as_of_any_instant(db: TestDb) {
         store
             .engine()
             .execute(
-                "ADU-1",
+                &cid("ADU-1"),
                 cmd(&format!("req-{i}"), actor, now, command),
                 Some("scenario"),
             )
             .await
             .unwrap();
     }
-    let events = store.engine().events("ADU-1").await.unwrap();
+    let events = store.engine().events(&cid("ADU-1")).await.unwrap();
     assert_eq!(events.len(), 9);
     assert!(events
         .iter()
@@ -92,9 +92,12 @@ async fn the_whole_sop_and_its_history_as_of_any_instant(db: TestDb) {
     }
 
     store.projector().catch_up().await.unwrap();
-    let view = store.views().detail("ADU-1").await.unwrap().unwrap();
+    let view = store.views().detail(&cid("ADU-1")).await.unwrap().unwrap();
     assert_eq!(view.summary.status, Status::Closed);
-    assert_eq!(view.state, store.engine().load("ADU-1").await.unwrap());
+    assert_eq!(
+        view.state,
+        store.engine().load(&cid("ADU-1")).await.unwrap()
+    );
     let board = store
         .views()
         .sla_board(wib("2026-12-08 09:00"), None, None)

@@ -6,6 +6,7 @@ pub mod command;
 mod decide;
 pub mod event;
 mod evolve;
+pub mod id;
 
 use std::collections::BTreeSet;
 use std::fmt;

@@ -314,6 +314,11 @@ pub fn forwarding() -> Forwarding {
     }
 }
 
+/// A complaint id known to be valid (panics otherwise: for tests).
+pub fn cid(id: impl AsRef<str>) -> crate::ComplaintId {
+    crate::ComplaintId::new(id.as_ref()).unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// A command envelope.
 pub fn cmd(
     id: &str,

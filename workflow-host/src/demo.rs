@@ -448,7 +448,7 @@ pub async fn run(store: &Store, json: bool) -> anyhow::Result<()> {
         let envelope =
             CommandEnvelope::new(format!("demo-{}", n + 1), step.actor, now, step.command);
         engine
-            .execute(step.complaint, envelope, Some("aduan-demo"))
+            .execute(&step.complaint.parse()?, envelope, Some("aduan-demo"))
             .await
             .map_err(|e| {
                 anyhow::anyhow!("demo step {} on {} refused: {e}", n + 1, step.complaint)
@@ -461,9 +461,10 @@ pub async fn run(store: &Store, json: bool) -> anyhow::Result<()> {
 
     let mut report = Vec::new();
     for id in &complaint_ids {
-        let events = engine.events(id).await?;
+        let typed = id.parse()?;
+        let events = engine.events(&typed).await?;
         let state = Complaint::from_events(events.iter().map(|e| &e.payload));
-        let sla = engine.assess(id, end).await?;
+        let sla = engine.assess(&typed, end).await?;
         report.push((id.to_string(), events, state, sla));
     }
 
@@ -518,7 +519,7 @@ pub async fn run(store: &Store, json: bool) -> anyhow::Result<()> {
         .filter(|s| complaint_ids.contains(&s.complaint_id.as_str()))
     {
         t.row(vec![
-            s.complaint_id.clone(),
+            s.complaint_id.to_string(),
             s.status.to_string(),
             s.agency
                 .as_ref()

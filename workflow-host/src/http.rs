@@ -25,7 +25,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use workflow_core::sla::assess;
-use workflow_core::{Actor, CommandEnvelope, Complaint, ComplaintCommand, Role, Status};
+use workflow_core::{
+    Actor, CommandEnvelope, Complaint, ComplaintCommand, ComplaintId, Role, Status,
+};
 use workflow_store::access::KeptAnswer;
 use workflow_store::audit::ExportFormat;
 use workflow_store::evidence::EvidenceStore;
@@ -235,19 +237,9 @@ fn page_limit(asked: Option<u32>) -> Result<u32, ApiError> {
     }
 }
 
-fn valid_id(id: &str) -> Result<(), ApiError> {
-    let ok = (1..=64).contains(&id.len())
-        && id.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::BadRequest(format!(
-            "complaint id `{id}`: 1 to 64 letters, digits, `-`, `_` or `.`, starting with a letter or digit"
-        )))
-    }
+/// The complaint id of a request, checked where it enters.
+fn valid_id(id: &str) -> Result<ComplaintId, ApiError> {
+    ComplaintId::new(id).map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
@@ -293,7 +285,7 @@ async fn command(
     command: ComplaintCommand,
     created: bool,
 ) -> Result<Response, ApiError> {
-    valid_id(complaint_id)?;
+    let complaint_id = &valid_id(complaint_id)?;
     let key = idempotency_key(headers)?;
     // The request's fingerprint names the complaint too: the same key and body sent to
     // another complaint is another request, refused as a reused key, never answered
@@ -302,7 +294,7 @@ async fn command(
         let mut h = Sha256::new();
         h.update(path.as_bytes());
         h.update(b"\n");
-        h.update(complaint_id.as_bytes());
+        h.update(complaint_id.as_str().as_bytes());
         h.update(b"\n");
         h.update(body);
         workflow_store::chain::hex(&h.finalize())
@@ -338,7 +330,7 @@ async fn command(
         tracing::warn!(error = %e, "projection after a command failed; the views lag");
     }
     let answer = CommandAnswer {
-        complaint_id: complaint_id.to_owned(),
+        complaint_id: complaint_id.to_string(),
         command_id,
         sequence,
         event_type,
@@ -517,7 +509,7 @@ command_route!(
 
 /// The complaint a duplicate names must exist and be another one.
 async fn existing_original(state: &AppState, id: &str, original: &str) -> Result<(), ApiError> {
-    valid_id(original)?;
+    let original = &valid_id(original)?;
     if original == id {
         return Err(ApiError::Rule {
             rule: "sop.door.duplicate_of_itself".into(),
@@ -679,9 +671,8 @@ async fn list(
 async fn load_visible(
     state: &AppState,
     caller: &Actor,
-    id: &str,
+    id: &ComplaintId,
 ) -> Result<(Complaint, Option<Value>), ApiError> {
-    valid_id(id)?;
     let detail = state.store.views().detail(id).await?;
     let (complaint, summary) = match detail {
         Some(d) => (
@@ -700,7 +691,7 @@ async fn load_visible(
 async fn note_identity_read(
     state: &AppState,
     caller: &Actor,
-    id: &str,
+    id: &ComplaintId,
     complaint: &Complaint,
     via: &str,
 ) -> Result<(), ApiError> {
@@ -721,6 +712,7 @@ async fn detail(
     Caller(caller): Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    let id = valid_id(&id)?;
     let (complaint, summary) = load_visible(&state, &caller, &id).await?;
     let services = state.store.engine().services();
     let sla = assess(
@@ -757,8 +749,9 @@ async fn ba_document(
     Caller(caller): Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    let id = valid_id(&id)?;
     let (complaint, _) = load_visible(&state, &caller, &id).await?;
-    let page = ba::render(&id, &complaint)
+    let page = ba::render(id.as_str(), &complaint)
         .ok_or_else(|| ApiError::NotFound(format!("no BA has been issued for {id}")))?;
     Ok(Html(page).into_response())
 }
@@ -786,7 +779,7 @@ async fn history(
         &[Role::Upp, Role::Apip, Role::Coordinator],
         "read a complaint's history",
     )?;
-    valid_id(&id)?;
+    let id = valid_id(&id)?;
     let as_of = q.as_of.unwrap_or_else(|| state.now());
     let h = state.store.history(&id, as_of).await?;
     let mut body = json!({
@@ -818,11 +811,11 @@ async fn events(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     require_role(&caller, &[Role::Apip, Role::Upp], "read raw events")?;
-    valid_id(&id)?;
+    let id = valid_id(&id)?;
     let mut out = Vec::new();
     let n = state
         .store
-        .export(Some(&id), ExportFormat::Jsonl, &mut out, |_| {})
+        .export(Some(id.as_str()), ExportFormat::Jsonl, &mut out, |_| {})
         .await?;
     if n == 0 {
         return Err(ApiError::NotFound(format!("complaint {id}")));
@@ -854,7 +847,7 @@ async fn identity_reads(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     require_role(&caller, &[Role::Apip], "read the identity access log")?;
-    valid_id(&id)?;
+    let id = valid_id(&id)?;
     let reads = state.store.identity_reads(&id).await?;
     let reads: Vec<Value> = reads
         .into_iter()

@@ -76,7 +76,7 @@ pub async fn sla(
     ]);
     for e in &board {
         t.row(vec![
-            e.complaint_id.clone(),
+            e.complaint_id.to_string(),
             e.agency
                 .as_ref()
                 .map_or_else(|| "-".into(), ToString::to_string),
@@ -108,7 +108,7 @@ pub async fn history(
     as_of: DateTime<Utc>,
     json: bool,
 ) -> anyhow::Result<()> {
-    let h = store.history(id, as_of).await?;
+    let h = store.history(&id.parse()?, as_of).await?;
     if json {
         let out = json!({
             "id": id,
@@ -232,7 +232,7 @@ pub async fn status(store: &Store, json: bool) -> anyhow::Result<()> {
 
 /// Takes a parked complaint back into the projections that set it aside.
 pub async fn resume(store: &Store, id: &str) -> anyhow::Result<()> {
-    let n = store.projector().resume(id).await?;
+    let n = store.projector().resume(&id.parse()?).await?;
     eprintln!("{id}: projected again in {n} projection(s)");
     Ok(())
 }

@@ -13,7 +13,7 @@ use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 use workflow_core::complaint::command::ComplaintCommand as C;
-use workflow_core::fixtures::{self as fx, cmd, wib};
+use workflow_core::fixtures::{self as fx, cid, cmd, wib};
 use workflow_core::{Actor, Role};
 use workflow_host::http::{app, AppState};
 use workflow_store::evidence::EvidenceStore;
@@ -159,7 +159,11 @@ impl TestApp {
         for (i, (a, c)) in steps.into_iter().enumerate() {
             self.store
                 .engine()
-                .execute(id, cmd(&format!("{id}-given-{at}-{i}"), a, at, c), None)
+                .execute(
+                    &cid(id),
+                    cmd(&format!("{id}-given-{at}-{i}"), a, at, c),
+                    None,
+                )
                 .await
                 .unwrap();
         }
@@ -594,7 +598,11 @@ async fn hidden_identities_are_hidden_per_role_and_their_reads_recorded() {
         coordinator.text
     );
     assert!(
-        t.store.identity_reads("ADU-ANON").await.unwrap().is_empty(),
+        t.store
+            .identity_reads(&cid("ADU-ANON"))
+            .await
+            .unwrap()
+            .is_empty(),
         "nothing hidden was shown yet"
     );
 
@@ -618,7 +626,7 @@ async fn hidden_identities_are_hidden_per_role_and_their_reads_recorded() {
         )
         .await;
     assert!(apip.text.contains("Budi Santoso"));
-    let reads = t.store.identity_reads("ADU-ANON").await.unwrap();
+    let reads = t.store.identity_reads(&cid("ADU-ANON")).await.unwrap();
     assert_eq!(
         reads
             .iter()
@@ -645,7 +653,11 @@ async fn hidden_identities_are_hidden_per_role_and_their_reads_recorded() {
         "a public complainant is visible"
     );
     assert!(
-        t.store.identity_reads("ADU-PUB").await.unwrap().is_empty(),
+        t.store
+            .identity_reads(&cid("ADU-PUB"))
+            .await
+            .unwrap()
+            .is_empty(),
         "and reading it is not an event"
     );
 }
@@ -1311,7 +1323,7 @@ async fn step_two_asks_complete_and_clear_and_rejects_only_both_no() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(reject("ADU-2").await.status, StatusCode::OK);
     // The stored review says what was answered.
-    let detail = t.store.engine().load("ADU-1").await.unwrap();
+    let detail = t.store.engine().load(&cid("ADU-1")).await.unwrap();
     let last = detail.last_review().unwrap();
     assert_eq!((last.complete, last.clear), (false, true));
 }
@@ -1353,7 +1365,7 @@ async fn a_key_reused_on_another_complaint_is_refused_not_answered_from_the_firs
         other.text
     );
     assert_eq!(other.json()["rule"], "http.idempotency_key_reused");
-    let c = t.store.engine().load("ADU-C").await.unwrap();
+    let c = t.store.engine().load(&cid("ADU-C")).await.unwrap();
     assert_eq!(
         c.status(),
         workflow_core::Status::Received,

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
-use workflow_core::fixtures::{self as fx, wib};
+use workflow_core::fixtures::{self as fx, cid, wib};
 use workflow_host::http::{app, AppState};
 use workflow_store::evidence::EvidenceStore;
 use workflow_store::testing::{Backend, TestDb};
@@ -254,7 +254,7 @@ async fn every_answer_carries_security_headers_and_evidence_is_a_download() {
         t.store
             .engine()
             .execute(
-                "ADU-1",
+                &cid("ADU-1"),
                 fx::cmd(&format!("g-{i}"), a, wib("2026-11-30 09:00"), c),
                 None,
             )
@@ -482,7 +482,7 @@ async fn lists_and_the_board_come_in_pages_and_an_out_of_range_limit_is_refused(
             let at = wib("2026-11-30 09:00") + chrono::Duration::hours(i64::from(i % 7) * 24);
             t.store
                 .engine()
-                .execute(&id, fx::cmd(&format!("{id}-{n}"), a, at, c), None)
+                .execute(&cid(&id), fx::cmd(&format!("{id}-{n}"), a, at, c), None)
                 .await
                 .unwrap();
         }
@@ -540,7 +540,7 @@ async fn lists_and_the_board_come_in_pages_and_an_out_of_range_limit_is_refused(
         .iter()
         .map(|e| {
             (
-                e.complaint_id.clone(),
+                e.complaint_id.to_string(),
                 e.step.as_str().to_owned(),
                 e.occurrence,
                 e.due_at,

@@ -21,7 +21,7 @@ async fn status_reports_a_parked_complaint_and_resume_needs_a_fix() {
             store
                 .engine()
                 .execute(
-                    id,
+                    &cid(id),
                     cmd(
                         &format!("{id}-r"),
                         upp(),

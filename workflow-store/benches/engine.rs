@@ -287,7 +287,7 @@ fn now() -> DateTime<Utc> {
 async fn execute(store: &Store, id: &str, command_id: String, actor: Actor, command: C) {
     store
         .engine()
-        .execute(id, cmd(&command_id, actor, now(), command), None)
+        .execute(&cid(id), cmd(&command_id, actor, now(), command), None)
         .await
         .unwrap();
 }
@@ -351,7 +351,7 @@ async fn writers_on_one_complaint(
                     now(),
                     C::VerifyInField(field_visit("2026-11-30")),
                 );
-                match store.engine().execute(&id, command, None).await {
+                match store.engine().execute(&cid(&id), command, None).await {
                     Ok(_) => acknowledged += 1,
                     Err(workflow_store::StoreError::Conflict { .. }) => conflicts += 1,
                     Err(e) => panic!("{id}: {e}"),

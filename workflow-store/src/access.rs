@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
+use workflow_core::ComplaintId;
 use workflow_core::{Actor, AgencyCode, Role, UserId};
 
 use crate::chain::hex;
@@ -106,7 +107,7 @@ impl Store {
     pub async fn record_identity_read(
         &self,
         actor: &Actor,
-        complaint_id: &str,
+        complaint_id: &ComplaintId,
         via: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
@@ -117,7 +118,7 @@ impl Store {
             .bind(timestamp(now))
             .bind(&actor.user.0)
             .bind(actor.role.as_str())
-            .bind(complaint_id)
+            .bind(complaint_id.as_str())
             .bind(via)
             .execute(&self.log().db().any)
             .await?;
@@ -127,12 +128,12 @@ impl Store {
     /// Who read a complaint's hidden identity, oldest first.
     pub async fn identity_reads(
         &self,
-        complaint_id: &str,
+        complaint_id: &ComplaintId,
     ) -> Result<Vec<IdentityRead>, StoreError> {
         let rows = sqlx::query(
             "SELECT read_at, user_name, role, complaint_id, via FROM identity_reads WHERE complaint_id = $1 ORDER BY read_at",
         )
-        .bind(complaint_id)
+        .bind(complaint_id.as_str())
         .fetch_all(&self.log().db().any)
         .await?;
         rows.iter()

@@ -281,6 +281,10 @@ async fn read_and_chain(
                 None,
             )
         };
+        // Ids are checked where they enter; adopting a store is such a place.
+        if let Err(e) = workflow_core::ComplaintId::new(id.as_str()) {
+            return Err(fault(e.to_string()));
+        }
         if sequence != last_sequence + 1 {
             return Err(fault(format!(
                 "expected sequence {} (an event is missing or repeated)",

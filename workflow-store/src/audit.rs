@@ -11,6 +11,7 @@ mod merkle;
 mod verify;
 
 use std::io::{BufRead, Write};
+use workflow_core::ComplaintId;
 
 use chrono::{DateTime, Utc};
 use cqrs_es::EventEnvelope;
@@ -36,7 +37,7 @@ use crate::store::Store;
 #[derive(Debug)]
 pub struct History {
     /// The complaint.
-    pub complaint_id: String,
+    pub complaint_id: ComplaintId,
     /// The instant.
     pub as_of: DateTime<Utc>,
     /// Its state then.
@@ -117,7 +118,7 @@ impl Store {
     /// A complaint's state, SLA clocks and timeline as of `as_of`.
     pub async fn history(
         &self,
-        complaint_id: &str,
+        complaint_id: &ComplaintId,
         as_of: DateTime<Utc>,
     ) -> Result<History, StoreError> {
         let events = self.engine().events(complaint_id).await?;
@@ -138,7 +139,7 @@ impl Store {
             as_of,
         );
         Ok(History {
-            complaint_id: complaint_id.to_owned(),
+            complaint_id: complaint_id.clone(),
             as_of,
             state,
             sla,

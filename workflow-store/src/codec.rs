@@ -18,10 +18,11 @@ pub fn timestamp(at: DateTime<Utc>) -> String {
 }
 
 fn undecodable(complaint_id: &str, column: &str, value: &str, why: &str) -> StoreError {
-    StoreError::Integrity {
-        complaint_id: complaint_id.to_owned(),
-        reason: format!("column `{column}` holds `{value}`: {why}"),
-    }
+    StoreError::integrity(
+        complaint_id,
+        format!("column `{column}` holds `{value}`: {why}"),
+        None,
+    )
 }
 
 /// An instant stored by [`timestamp`] (or any RFC 3339 text).

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::time::Duration;
+use workflow_core::ComplaintId;
 
 use cqrs_es::{AggregateContext, EventEnvelope, EventStore};
 use workflow_core::{CommandEnvelope, Complaint, ComplaintServices, Status};
@@ -174,7 +175,7 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
     /// [`StoreError::Conflict`].
     pub async fn execute(
         &self,
-        complaint_id: &str,
+        complaint_id: &ComplaintId,
         command: CommandEnvelope,
         correlation_id: Option<&str>,
     ) -> Result<Executed, StoreError> {
@@ -190,9 +191,9 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
             attempt += 1;
             let mut context = self
                 .store
-                .load_aggregate(complaint_id)
+                .load_aggregate(complaint_id.as_str())
                 .await
-                .map_err(|e| StoreError::from_aggregate(complaint_id, e))?;
+                .map_err(|e| StoreError::from_aggregate(complaint_id.as_str(), e))?;
             let state = context.aggregate();
             let events = state.decide(&command, &self.services)?;
             let loaded = state.events_applied() as usize;
@@ -239,11 +240,11 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
                 }
                 Err(cqrs_es::AggregateError::AggregateConflict) => {
                     return Err(StoreError::Conflict {
-                        complaint_id: complaint_id.to_owned(),
+                        complaint_id: complaint_id.to_string(),
                         attempts: attempt,
                     })
                 }
-                Err(e) => return Err(StoreError::from_aggregate(complaint_id, e)),
+                Err(e) => return Err(StoreError::from_aggregate(complaint_id.as_str(), e)),
             }
         }
     }
@@ -251,16 +252,16 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
     /// The complaint's events in order, with their metadata.
     pub async fn events(
         &self,
-        complaint_id: &str,
+        complaint_id: &ComplaintId,
     ) -> Result<Vec<EventEnvelope<Complaint>>, StoreError> {
         self.store
-            .load_events(complaint_id)
+            .load_events(complaint_id.as_str())
             .await
-            .map_err(|e| StoreError::from_aggregate(complaint_id, e))
+            .map_err(|e| StoreError::from_aggregate(complaint_id.as_str(), e))
     }
 
     /// The complaint's current state, rebuilt from its events.
-    pub async fn load(&self, complaint_id: &str) -> Result<Complaint, StoreError> {
+    pub async fn load(&self, complaint_id: &ComplaintId) -> Result<Complaint, StoreError> {
         let events = self.events(complaint_id).await?;
         Ok(Complaint::from_events(events.iter().map(|e| &e.payload)))
     }

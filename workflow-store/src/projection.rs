@@ -12,6 +12,7 @@ mod timeline;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use workflow_core::ComplaintId;
 
 use async_trait::async_trait;
 use chrono::Utc;
@@ -350,7 +351,7 @@ impl Projector {
     /// one transaction per projection. Run after the fix (an upcaster, say); if an event
     /// still cannot be read, nothing changes and the error names it. Returns how many
     /// projections took it back.
-    pub async fn resume(&self, complaint_id: &str) -> Result<usize, StoreError> {
+    pub async fn resume(&self, complaint_id: &ComplaintId) -> Result<usize, StoreError> {
         self.db().writable("resuming a parked complaint")?;
         let db = self.db();
         let mut resumed = 0;
@@ -362,7 +363,7 @@ impl Projector {
                 "SELECT 1 AS one FROM projection_parked WHERE projection = $1 AND complaint_id = $2",
             )
             .bind(name)
-            .bind(complaint_id)
+            .bind(complaint_id.as_str())
             .fetch_optional(&mut *tx)
             .await?;
             if parked.is_none() {
@@ -371,14 +372,14 @@ impl Projector {
             }
             let events = self
                 .log
-                .read_complaint_through(&mut tx, complaint_id, position)
+                .read_complaint_through(&mut tx, complaint_id.as_str(), position)
                 .await?
                 .into_iter()
                 .map(|r| r.map_err(crate::log::Unreadable::into_error))
                 .collect::<Result<Vec<_>, _>>()?;
             for table in p.tables() {
                 sqlx::query(&format!("DELETE FROM {table} WHERE complaint_id = $1"))
-                    .bind(complaint_id)
+                    .bind(complaint_id.as_str())
                     .execute(&mut *tx)
                     .await?;
             }
@@ -388,7 +389,7 @@ impl Projector {
                 "DELETE FROM projection_parked WHERE projection = $1 AND complaint_id = $2",
             )
             .bind(name)
-            .bind(complaint_id)
+            .bind(complaint_id.as_str())
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
@@ -565,7 +566,7 @@ impl Projector {
     /// `complaint_id` (as returned by the engine), or `timeout` passes.
     pub async fn wait_for(
         &self,
-        complaint_id: &str,
+        complaint_id: &ComplaintId,
         sequence: u64,
         timeout: Duration,
     ) -> Result<(), StoreError> {
@@ -575,7 +576,7 @@ impl Projector {
             let applied = self.applied.notified();
             let seen: Option<i64> =
                 sqlx::query("SELECT sequence FROM complaint_views WHERE complaint_id = $1")
-                    .bind(complaint_id)
+                    .bind(complaint_id.as_str())
                     .fetch_optional(&self.db().any)
                     .await?
                     .map(|r| r.try_get("sequence"))
@@ -589,7 +590,7 @@ impl Projector {
                 _ = applied => {}
                 _ = poll => {}
                 _ = tokio::time::sleep_until(deadline) => {
-                    return Err(StoreError::NotYetProjected { complaint_id: complaint_id.to_owned(), sequence });
+                    return Err(StoreError::NotYetProjected { complaint_id: complaint_id.to_string(), sequence });
                 }
             }
         }

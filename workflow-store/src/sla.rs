@@ -10,6 +10,7 @@ use futures::TryStreamExt;
 use sqlx::Row;
 use workflow_core::complaint::command::{BreachReport, Closure, WindowReport};
 use workflow_core::sla::{assess, StepAssessment, StepStatus};
+use workflow_core::ComplaintId;
 use workflow_core::{
     Actor, CommandEnvelope, Complaint, ComplaintCommand, ComplaintServices, Status, Step,
 };
@@ -37,7 +38,7 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
     /// The complaint's SLA clocks assessed at `now` with the engine's calendar and policy.
     pub async fn assess(
         &self,
-        complaint_id: &str,
+        complaint_id: &ComplaintId,
         now: DateTime<Utc>,
     ) -> Result<Vec<StepAssessment>, StoreError> {
         let complaint = self.load(complaint_id).await?;
@@ -54,7 +55,7 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
     /// has elapsed. Idempotent: a second sweep at the same `now` does nothing.
     pub async fn sweep(
         &self,
-        complaint_id: &str,
+        complaint_id: &ComplaintId,
         now: DateTime<Utc>,
     ) -> Result<SweepOutcome, StoreError> {
         let mut outcome = SweepOutcome::default();
@@ -217,7 +218,7 @@ pub(crate) async fn board_from_log(
             started_at: crate::codec::instant(id, "started_at", &r.started_at)?,
             due_at,
             breach_recorded: r.breach_recorded != 0,
-            complaint_id: r.complaint_id,
+            complaint_id: crate::codec::named(id, "complaint_id", id)?,
         };
         if status.is_none_or(|s| entry.status == s) {
             board.push(entry);

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use workflow_core::ComplaintId;
 
 use chrono::{DateTime, Utc};
 use cqrs_es::persist::EventUpcaster;
@@ -31,7 +32,7 @@ pub struct TickReport {
     pub deemed_withdrawn: usize,
     /// Complaints whose sweep failed for a reason of their own (an event that cannot be
     /// read, say), with the error; the others were swept all the same.
-    pub failed: Vec<(String, String)>,
+    pub failed: Vec<(ComplaintId, String)>,
 }
 
 /// What [`Store::readiness`] demands.

@@ -5,6 +5,7 @@
 
 use std::str::FromStr;
 use std::time::Duration;
+use workflow_core::ComplaintId;
 
 use crate::Store;
 use cqrs_es::persist::PersistedEventStore;
@@ -523,7 +524,7 @@ pub async fn snapshot_views(store: &Store) -> String {
 }
 
 /// The state rebuilt from the log alone, for comparing with the views.
-pub async fn replayed(store: &Store, complaint_id: &str) -> Complaint {
+pub async fn replayed(store: &Store, complaint_id: &ComplaintId) -> Complaint {
     store.engine().load(complaint_id).await.unwrap()
 }
 

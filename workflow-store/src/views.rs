@@ -2,6 +2,7 @@
 //! audit timeline, all read from tables the projections maintain.
 
 use std::collections::BTreeMap;
+use workflow_core::ComplaintId;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -39,7 +40,7 @@ pub struct ComplaintFilter {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ComplaintSummary {
     /// The complaint id.
-    pub complaint_id: String,
+    pub complaint_id: ComplaintId,
     /// LAPOR!-SP4N tracking number.
     pub lapor_id: String,
     /// Title.
@@ -143,7 +144,7 @@ impl BoardStatus {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BoardEntry {
     /// The complaint.
-    pub complaint_id: String,
+    pub complaint_id: ComplaintId,
     /// The step.
     pub step: Step,
     /// Which run of it.
@@ -166,7 +167,7 @@ pub struct TimelineEntry {
     /// Global position.
     pub position: i64,
     /// The complaint.
-    pub complaint_id: String,
+    pub complaint_id: ComplaintId,
     /// Sequence in the complaint.
     pub sequence: i64,
     /// When it happened (the command's clock).
@@ -270,7 +271,7 @@ fn summary(row: &AnyRow) -> Result<ComplaintSummary, StoreError> {
         )?,
         updated_at: instant(&id, "updated_at", &row.try_get::<String, _>("updated_at")?)?,
         sequence: row.try_get("sequence")?,
-        complaint_id: id,
+        complaint_id: named(&id, "complaint_id", &id)?,
     })
 }
 
@@ -348,7 +349,7 @@ fn board_entry(row: &AnyRow, now: DateTime<Utc>) -> Result<BoardEntry, StoreErro
         started_at: instant(&id, "started_at", &row.try_get::<String, _>("started_at")?)?,
         due_at,
         breach_recorded: row.try_get::<i64, _>("breach_recorded")? != 0,
-        complaint_id: id,
+        complaint_id: named(&id, "complaint_id", &id)?,
     })
 }
 
@@ -378,12 +379,12 @@ impl BoardCursor {
         match e.due_at {
             Some(due_at) => Self::Dated {
                 due_at: timestamp(due_at),
-                complaint_id: e.complaint_id.clone(),
+                complaint_id: e.complaint_id.to_string(),
                 step: e.step.as_str().to_owned(),
                 occurrence: e.occurrence,
             },
             None => Self::Undated {
-                complaint_id: e.complaint_id.clone(),
+                complaint_id: e.complaint_id.to_string(),
                 step: e.step.as_str().to_owned(),
                 occurrence: e.occurrence,
             },
@@ -507,18 +508,21 @@ impl Views {
     }
 
     /// One complaint with its state, if the views know it.
-    pub async fn detail(&self, complaint_id: &str) -> Result<Option<ComplaintDetail>, StoreError> {
+    pub async fn detail(
+        &self,
+        complaint_id: &ComplaintId,
+    ) -> Result<Option<ComplaintDetail>, StoreError> {
         let row = sqlx::query(&format!(
             "SELECT {SUMMARY_COLUMNS}, state FROM complaint_views WHERE complaint_id = $1"
         ))
-        .bind(complaint_id)
+        .bind(complaint_id.as_str())
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
         let state: String = row.try_get("state")?;
         let state = serde_json::from_str(&state).map_err(|e| {
             StoreError::integrity(
-                complaint_id,
+                complaint_id.as_str(),
                 format!("its view row cannot be read: {e}"),
                 Some(Box::new(e)),
             )
@@ -703,12 +707,15 @@ impl Views {
     }
 
     /// A complaint's events as the audit timeline shows them.
-    pub async fn timeline(&self, complaint_id: &str) -> Result<Vec<TimelineEntry>, StoreError> {
+    pub async fn timeline(
+        &self,
+        complaint_id: &ComplaintId,
+    ) -> Result<Vec<TimelineEntry>, StoreError> {
         let rows = sqlx::query(
             "SELECT position, complaint_id, sequence, at, recorded_at, actor, role, agency, event_type, command_id \
              FROM audit_timeline WHERE complaint_id = $1 ORDER BY sequence",
         )
-        .bind(complaint_id)
+        .bind(complaint_id.as_str())
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -728,7 +735,7 @@ impl Views {
                     agency: row.try_get::<Option<String>, _>("agency")?.map(AgencyCode),
                     event_type: row.try_get("event_type")?,
                     command_id: row.try_get("command_id")?,
-                    complaint_id: id,
+                    complaint_id: named(&id, "complaint_id", &id)?,
                 })
             })
             .collect()
@@ -736,7 +743,10 @@ impl Views {
 
     /// Ids of complaints with a duty whose breach is due to be recorded, or whose
     /// feedback window has run out, at `now`: what the SLA monitor acts on.
-    pub async fn due_for_enforcement(&self, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
+    pub async fn due_for_enforcement(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ComplaintId>, StoreError> {
         let rows = sqlx::query(
             "SELECT DISTINCT complaint_id FROM sla_deadlines WHERE due_at < $1 \
              AND ((breachable = 1 AND breach_recorded = 0) OR (step IN ('feedback', 'information_wait') AND ended_at IS NULL)) \
@@ -746,7 +756,10 @@ impl Views {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| Ok(r.try_get("complaint_id")?))
+            .map(|r| {
+                let id: String = r.try_get("complaint_id")?;
+                named(&id, "complaint_id", &id)
+            })
             .collect()
     }
 }

@@ -140,13 +140,18 @@ async fn adopting_a_plain_store_numbers_chains_and_projects_every_event(db: comm
         "5 events, 2 projections"
     );
     for id in ["ADU-A", "ADU-B"] {
-        let view = store.views().detail(id).await.unwrap().expect("projected");
-        assert_eq!(view.state, common::replayed(&store, id).await);
+        let view = store
+            .views()
+            .detail(&cid(id))
+            .await
+            .unwrap()
+            .expect("projected");
+        assert_eq!(view.state, common::replayed(&store, &cid(id)).await);
     }
     assert_eq!(
         store
             .views()
-            .detail("ADU-B")
+            .detail(&cid("ADU-B"))
             .await
             .unwrap()
             .unwrap()
@@ -165,7 +170,7 @@ async fn adopting_a_plain_store_numbers_chains_and_projects_every_event(db: comm
     store
         .engine()
         .execute(
-            "ADU-A",
+            &cid("ADU-A"),
             cmd(
                 "a3",
                 liaison("DISHUB"),
@@ -247,6 +252,25 @@ async fn adopt_names_an_event_it_cannot_read(db: common::TestDb) {
     assert_eq!(db.schema().await, schema);
 }
 both!(adopt_unreadable_event, adopt_names_an_event_it_cannot_read);
+
+/// Complaint ids are checked where they enter, and adopting a store is such a place:
+/// an id no route, verb or view could name is refused, and nothing changes.
+async fn adopt_refuses_a_complaint_id_that_is_not_one(db: common::TestDb) {
+    let mut commands = history();
+    commands.truncate(1);
+    commands[0].0 = "ADU A/1";
+    db.plain_cqrs_es_store(commands).await;
+    let schema = db.schema().await;
+    let err = Store::adopt(&db.url).await.unwrap_err();
+    match &err {
+        StoreError::NotAdoptable { reason, .. } => {
+            assert!(reason.contains("complaint id `ADU A/1`"), "{reason}")
+        }
+        other => panic!("{other}"),
+    }
+    assert_eq!(db.schema().await, schema);
+}
+both!(adopt_bad_id, adopt_refuses_a_complaint_id_that_is_not_one);
 
 async fn an_adopt_that_fails_midway_leaves_the_store_as_it_was(db: common::TestDb) {
     db.plain_cqrs_es_store(history()).await;

@@ -86,7 +86,7 @@ async fn seed(store: &Store) {
     for (i, (id, at, actor, c)) in steps.into_iter().enumerate() {
         store
             .engine()
-            .execute(id, cmd(&format!("t{i}"), actor, wib(at), c), None)
+            .execute(&cid(id), cmd(&format!("t{i}"), actor, wib(at), c), None)
             .await
             .unwrap();
     }
@@ -291,7 +291,7 @@ async fn a_truncated_tail_is_caught_by_the_checkpoint(db: TestDb) {
         store
             .engine()
             .execute(
-                "ADU-2",
+                &cid("ADU-2"),
                 cmd(id, upp(), wib("2026-12-03 09:00"), command),
                 None,
             )
@@ -497,7 +497,7 @@ async fn history_rebuilds_any_instant_from_the_log(db: TestDb) {
         ("2026-12-03 00:00", Status::Responded, 5),
     ];
     for (at, status, n) in cases {
-        let h = store.history("ADU-2", wib(at)).await.unwrap();
+        let h = store.history(&cid("ADU-2"), wib(at)).await.unwrap();
         assert_eq!(
             (h.state.status(), h.events.len(), h.total_events),
             (status, n, 5),
@@ -505,7 +505,7 @@ async fn history_rebuilds_any_instant_from_the_log(db: TestDb) {
         );
     }
     let h = store
-        .history("ADU-2", wib("2026-12-04 09:00"))
+        .history(&cid("ADU-2"), wib("2026-12-04 09:00"))
         .await
         .unwrap();
     let review = h
@@ -515,7 +515,7 @@ async fn history_rebuilds_any_instant_from_the_log(db: TestDb) {
         .unwrap();
     assert_eq!(review.status, StepStatus::Done);
     let h = store
-        .history("ADU-1", wib("2026-12-04 09:00"))
+        .history(&cid("ADU-1"), wib("2026-12-04 09:00"))
         .await
         .unwrap();
     let review = h
@@ -529,7 +529,9 @@ async fn history_rebuilds_any_instant_from_the_log(db: TestDb) {
         "ADU-1 was never reviewed"
     );
     assert!(matches!(
-        store.history("ADU-404", wib("2026-12-04 09:00")).await,
+        store
+            .history(&cid("ADU-404"), wib("2026-12-04 09:00"))
+            .await,
         Err(workflow_store::StoreError::NotFound(_))
     ));
 }

@@ -51,7 +51,7 @@ async fn sixteen_writers_five_visits_each(
     for (i, (actor, c)) in setup.into_iter().enumerate() {
         store
             .engine()
-            .execute("ADU-1", cmd(&format!("s{i}"), actor, now, c), None)
+            .execute(&cid("ADU-1"), cmd(&format!("s{i}"), actor, now, c), None)
             .await
             .unwrap();
     }
@@ -73,7 +73,7 @@ async fn sixteen_writers_five_visits_each(
                 );
                 let result = tokio::time::timeout(
                     Duration::from_secs(60),
-                    store.engine().execute("ADU-1", command, None),
+                    store.engine().execute(&cid("ADU-1"), command, None),
                 )
                 .await
                 .unwrap_or_else(|_| panic!("{id} got no answer within 60 s"));
@@ -115,7 +115,7 @@ async fn sixteen_writers_five_visits_each(
     }
     assert_eq!(acknowledged.len() + refused.len(), WRITERS * PER_WRITER);
 
-    let events = store.engine().events("ADU-1").await.unwrap();
+    let events = store.engine().events(&cid("ADU-1")).await.unwrap();
     let sequences: Vec<usize> = events.iter().map(|e| e.sequence).collect();
     assert_eq!(sequences, (1..=events.len()).collect::<Vec<_>>(), "dense");
     let mut per_command = std::collections::BTreeMap::<&str, usize>::new();
@@ -187,7 +187,7 @@ async fn sixteen_writers_on_many_complaints_all_commit(db: common::TestDb) {
             {
                 store
                     .engine()
-                    .execute(&id, cmd(&format!("{id}-{k}"), upp(), now, c), None)
+                    .execute(&cid(&id), cmd(&format!("{id}-{k}"), upp(), now, c), None)
                     .await?;
             }
             Ok::<_, StoreError>(())
@@ -245,7 +245,7 @@ async fn a_late_commit_is_never_skipped(db: common::TestDb) {
     store
         .engine()
         .execute(
-            "ADU-B",
+            &cid("ADU-B"),
             cmd("b0", upp(), now, C::Register(registration())),
             None,
         )
@@ -309,7 +309,7 @@ async fn a_late_commit_is_never_skipped(db: common::TestDb) {
             store
                 .engine()
                 .execute(
-                    "ADU-B",
+                    &cid("ADU-B"),
                     cmd("b1", upp(), now, C::Dispose(disposition("PUPR"))),
                     None,
                 )
@@ -392,14 +392,14 @@ async fn a_late_commit_is_never_skipped(db: common::TestDb) {
         ],
         "global order is commit order"
     );
-    let a = store.views().timeline("ADU-A").await.unwrap();
+    let a = store.views().timeline(&cid("ADU-A")).await.unwrap();
     assert_eq!(a.len(), 1, "the late event was projected");
-    let b = store.views().timeline("ADU-B").await.unwrap();
+    let b = store.views().timeline(&cid("ADU-B")).await.unwrap();
     assert!(a[0].position < b[1].position);
     assert_eq!(
         store
             .views()
-            .detail("ADU-A")
+            .detail(&cid("ADU-A"))
             .await
             .unwrap()
             .unwrap()

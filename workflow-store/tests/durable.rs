@@ -30,7 +30,7 @@ mod child {
         store
             .engine()
             .execute(
-                "ADU-1",
+                &cid("ADU-1"),
                 cmd("r1", upp(), now, C::Register(registration())),
                 Some("corr-1"),
             )
@@ -39,7 +39,7 @@ mod child {
         store
             .engine()
             .execute(
-                "ADU-1",
+                &cid("ADU-1"),
                 cmd("r2", upp(), now, C::Dispose(disposition("PUPR"))),
                 None,
             )
@@ -89,7 +89,7 @@ async fn acknowledged_commands_survive_a_crash(db: common::TestDb) {
     child.kill();
 
     let store = db.open().await;
-    let events = store.engine().events("ADU-1").await.unwrap();
+    let events = store.engine().events(&cid("ADU-1")).await.unwrap();
     assert_eq!(
         events
             .iter()
@@ -103,16 +103,16 @@ async fn acknowledged_commands_survive_a_crash(db: common::TestDb) {
     assert_eq!(events[1].metadata[PREV_HASH], events[0].metadata[HASH]);
     assert!(store.verify(None, None, |_| {}).await.unwrap().ok());
     assert_eq!(
-        store.engine().load("ADU-1").await.unwrap().status(),
+        store.engine().load(&cid("ADU-1")).await.unwrap().status(),
         Status::Disposed
     );
 
     store.projector().catch_up().await.unwrap();
-    let detail = store.views().detail("ADU-1").await.unwrap().unwrap();
+    let detail = store.views().detail(&cid("ADU-1")).await.unwrap().unwrap();
     assert_eq!(detail.summary.status, workflow_core::Status::Disposed);
     assert_eq!(detail.summary.agency, Some("PUPR".into()));
-    assert_eq!(detail.state, common::replayed(&store, "ADU-1").await);
-    let timeline = store.views().timeline("ADU-1").await.unwrap();
+    assert_eq!(detail.state, common::replayed(&store, &cid("ADU-1")).await);
+    let timeline = store.views().timeline(&cid("ADU-1")).await.unwrap();
     assert_eq!(
         timeline
             .iter()
@@ -126,7 +126,7 @@ async fn acknowledged_commands_survive_a_crash(db: common::TestDb) {
     let done = store
         .engine()
         .execute(
-            "ADU-1",
+            &cid("ADU-1"),
             cmd(
                 "r3",
                 liaison("PUPR"),

@@ -26,14 +26,14 @@ async fn an_executed_command_is_stored_with_its_metadata() {
     let now = wib("2026-11-30 09:00");
     let done = engine
         .execute(
-            "ADU-1",
+            &cid("ADU-1"),
             cmd("req-1", upp(), now, C::Register(registration())),
             Some("http-77"),
         )
         .await
         .unwrap();
     assert_eq!(done.events.len(), 1);
-    let stored = engine.events("ADU-1").await.unwrap();
+    let stored = engine.events(&cid("ADU-1")).await.unwrap();
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].sequence, 1);
     assert_eq!(stored[0].metadata[metadata_keys::COMMAND_ID], "req-1");
@@ -49,7 +49,7 @@ async fn a_refused_command_writes_nothing() {
     let now = wib("2026-11-30 09:00");
     engine
         .execute(
-            "ADU-1",
+            &cid("ADU-1"),
             cmd("req-1", upp(), now, C::Register(registration())),
             None,
         )
@@ -57,7 +57,7 @@ async fn a_refused_command_writes_nothing() {
         .unwrap();
     let err = engine
         .execute(
-            "ADU-1",
+            &cid("ADU-1"),
             cmd("req-2", liaison("PUPR"), now, C::Review(complete_review())),
             None,
         )
@@ -67,7 +67,7 @@ async fn a_refused_command_writes_nothing() {
         matches!(err, StoreError::Domain(DomainError::NotYourAgency { .. })),
         "{err}"
     );
-    assert_eq!(engine.events("ADU-1").await.unwrap().len(), 1);
+    assert_eq!(engine.events(&cid("ADU-1")).await.unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -77,14 +77,14 @@ async fn a_retried_request_is_recorded_once() {
     for _ in 0..3 {
         engine
             .execute(
-                "ADU-1",
+                &cid("ADU-1"),
                 cmd("req-1", upp(), now, C::Register(registration())),
                 None,
             )
             .await
             .unwrap();
     }
-    assert_eq!(engine.events("ADU-1").await.unwrap().len(), 1);
+    assert_eq!(engine.events(&cid("ADU-1")).await.unwrap().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -93,7 +93,7 @@ async fn concurrent_writers_to_one_complaint_lose_nothing_and_duplicate_nothing(
     let now = wib("2026-11-30 09:00");
     engine
         .execute(
-            "ADU-1",
+            &cid("ADU-1"),
             cmd("req-0", upp(), now, C::Register(registration())),
             None,
         )
@@ -108,7 +108,7 @@ async fn concurrent_writers_to_one_complaint_lose_nothing_and_duplicate_nothing(
             let agency = if i % 2 == 0 { "PUPR" } else { "DISHUB" };
             engine
                 .execute(
-                    "ADU-1",
+                    &cid("ADU-1"),
                     cmd(
                         &format!("req-{}", i + 1),
                         upp(),
@@ -128,12 +128,12 @@ async fn concurrent_writers_to_one_complaint_lose_nothing_and_duplicate_nothing(
             Err(e) => panic!("unexpected {e}"),
         }
     }
-    let events = engine.events("ADU-1").await.unwrap();
+    let events = engine.events(&cid("ADU-1")).await.unwrap();
     assert_eq!(events.len(), committed + 1);
     let sequences: Vec<usize> = events.iter().map(|e| e.sequence).collect();
     assert_eq!(sequences, (1..=events.len()).collect::<Vec<_>>());
     assert_eq!(
-        engine.load("ADU-1").await.unwrap().status(),
+        engine.load(&cid("ADU-1")).await.unwrap().status(),
         Status::Disposed
     );
 }
@@ -144,7 +144,7 @@ async fn a_sweep_records_each_breach_once_and_closes_after_the_feedback_window()
     let start = wib("2026-11-30 09:00");
     engine
         .execute(
-            "ADU-1",
+            &cid("ADU-1"),
             cmd("req-1", upp(), start, C::Register(registration())),
             None,
         )
@@ -152,14 +152,14 @@ async fn a_sweep_records_each_breach_once_and_closes_after_the_feedback_window()
         .unwrap();
     // Disposition was due Thursday 3 December; sweep on Friday.
     let friday = wib("2026-12-04 08:00");
-    let first = engine.sweep("ADU-1", friday).await.unwrap();
+    let first = engine.sweep(&cid("ADU-1"), friday).await.unwrap();
     assert_eq!(
         first.breaches_recorded,
         vec![(workflow_core::Step::Disposition, 1)]
     );
-    let again = engine.sweep("ADU-1", friday).await.unwrap();
+    let again = engine.sweep(&cid("ADU-1"), friday).await.unwrap();
     assert!(again.breaches_recorded.is_empty());
-    assert_eq!(engine.events("ADU-1").await.unwrap().len(), 2);
+    assert_eq!(engine.events(&cid("ADU-1")).await.unwrap().len(), 2);
 
     let steps = [
         cmd("req-2", upp(), friday, C::Dispose(disposition("PUPR"))),
@@ -183,20 +183,23 @@ async fn a_sweep_records_each_breach_once_and_closes_after_the_feedback_window()
         ),
     ];
     for s in steps {
-        engine.execute("ADU-1", s, None).await.unwrap();
+        engine.execute(&cid("ADU-1"), s, None).await.unwrap();
     }
     let before_window = engine
-        .sweep("ADU-1", wib("2026-12-17 12:00"))
+        .sweep(&cid("ADU-1"), wib("2026-12-17 12:00"))
         .await
         .unwrap();
     assert!(!before_window.closed);
     // Ten working days after Friday 4 December end on Friday 18 December.
     let after_window = engine
-        .sweep("ADU-1", wib("2026-12-19 08:00"))
+        .sweep(&cid("ADU-1"), wib("2026-12-19 08:00"))
         .await
         .unwrap();
     assert!(after_window.closed);
-    assert_eq!(engine.load("ADU-1").await.unwrap().status(), Status::Closed);
+    assert_eq!(
+        engine.load(&cid("ADU-1")).await.unwrap().status(),
+        Status::Closed
+    );
 }
 
 /// The in-memory store, where another writer beats the first `beaten` commits: each is
@@ -271,12 +274,12 @@ async fn a_command_that_lost_a_race_waits_a_jittered_growing_time_then_commits()
     assert_eq!(engine.backoff(), Backoff::DEFAULT);
     let started = Instant::now();
     let done = engine
-        .execute("ADU-1", register("req-1"), None)
+        .execute(&cid("ADU-1"), register("req-1"), None)
         .await
         .unwrap();
     assert_eq!(done.attempts, 7);
     assert_eq!(done.events.len(), 1);
-    assert_eq!(engine.events("ADU-1").await.unwrap().len(), 1);
+    assert_eq!(engine.events(&cid("ADU-1")).await.unwrap().len(), 1);
     let waits = engine.store().waits();
     assert_eq!(waits.len(), 6);
     let ceilings: Vec<Duration> = (1..=6).map(|n| Backoff::DEFAULT.ceiling(n)).collect();
@@ -309,14 +312,14 @@ async fn a_command_beaten_every_time_is_a_conflict_after_the_configured_attempts
         .with_backoff(backoff);
     let started = Instant::now();
     let err = engine
-        .execute("ADU-1", register("req-1"), None)
+        .execute(&cid("ADU-1"), register("req-1"), None)
         .await
         .unwrap_err();
     assert!(
         matches!(err, StoreError::Conflict { attempts: 7, .. }),
         "{err}"
     );
-    assert!(engine.events("ADU-1").await.unwrap().is_empty());
+    assert!(engine.events(&cid("ADU-1")).await.unwrap().is_empty());
     let waits = engine.store().waits();
     assert_eq!(waits.len(), 6, "one wait between each two of 7 attempts");
     // 10, 20, then 30 ms at most: never longer than the cap, and bounded in all.
@@ -331,7 +334,7 @@ async fn without_a_backoff_a_command_is_tried_again_at_once() {
         Engine::new(Contended::new(4), ComplaintServices::builtin()).with_backoff(Backoff::NONE);
     let started = Instant::now();
     let done = engine
-        .execute("ADU-1", register("req-1"), None)
+        .execute(&cid("ADU-1"), register("req-1"), None)
         .await
         .unwrap();
     assert_eq!(done.attempts, 5);
@@ -347,18 +350,21 @@ async fn a_command_id_is_a_retry_only_of_the_same_command_by_the_same_user() {
     let now = wib("2026-11-30 09:00");
     let register = cmd("req-1", upp(), now, C::Register(registration()));
     engine
-        .execute("ADU-1", register.clone(), None)
+        .execute(&cid("ADU-1"), register.clone(), None)
         .await
         .unwrap();
-    let again = engine.execute("ADU-1", register, None).await.unwrap();
+    let again = engine.execute(&cid("ADU-1"), register, None).await.unwrap();
     assert!(again.events.is_empty());
 
     let dispose = cmd("req-2", upp(), now, C::Dispose(disposition("PUPR")));
-    engine.execute("ADU-1", dispose, None).await.unwrap();
+    engine.execute(&cid("ADU-1"), dispose, None).await.unwrap();
     let other_payload = cmd("req-2", upp(), now, C::Dispose(disposition("DINKES")));
     let other_user = cmd("req-2", coordinator(), now, C::Dispose(disposition("PUPR")));
     for reuse in [other_payload, other_user] {
-        let err = engine.execute("ADU-1", reuse, None).await.unwrap_err();
+        let err = engine
+            .execute(&cid("ADU-1"), reuse, None)
+            .await
+            .unwrap_err();
         match err {
             StoreError::Domain(e @ DomainError::CommandIdReused { .. }) => {
                 assert_eq!(e.rule(), "command.id_reused");
@@ -367,7 +373,7 @@ async fn a_command_id_is_a_retry_only_of_the_same_command_by_the_same_user() {
             other => panic!("expected CommandIdReused, got {other:?}"),
         }
     }
-    assert_eq!(engine.events("ADU-1").await.unwrap().len(), 2);
-    let state = engine.load("ADU-1").await.unwrap();
+    assert_eq!(engine.events(&cid("ADU-1")).await.unwrap().len(), 2);
+    let state = engine.load(&cid("ADU-1")).await.unwrap();
     assert_eq!(state.agency().map(|a| a.0.as_str()), Some("PUPR"));
 }

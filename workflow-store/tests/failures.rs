@@ -38,7 +38,7 @@ async fn a_read_only_sqlite_database_is_unavailable_not_half_written() {
         store
             .engine()
             .execute(
-                "ADU-1",
+                &cid("ADU-1"),
                 cmd(
                     "r1",
                     upp(),
@@ -60,7 +60,7 @@ async fn a_read_only_sqlite_database_is_unavailable_not_half_written() {
         common::database_code(&err).unwrap_or_else(|| panic!("no database error in {err:?}"));
     assert_eq!(code.parse::<u32>().unwrap() & 0xff, 8, "{err:?}");
     let store = db.open().await;
-    assert_eq!(store.engine().events("ADU-1").await.unwrap().len(), 1);
+    assert_eq!(store.engine().events(&cid("ADU-1")).await.unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -145,7 +145,7 @@ async fn a_poison_event_parks_only_its_complaint_and_resumes_after_a_fix(db: com
     store
         .engine()
         .execute(
-            "ADU-1",
+            &cid("ADU-1"),
             cmd("r1", upp(), now, C::Register(registration())),
             None,
         )
@@ -154,7 +154,7 @@ async fn a_poison_event_parks_only_its_complaint_and_resumes_after_a_fix(db: com
     store
         .engine()
         .execute(
-            "ADU-OK",
+            &cid("ADU-OK"),
             cmd("r2", upp(), now, C::Register(registration())),
             None,
         )
@@ -164,7 +164,7 @@ async fn a_poison_event_parks_only_its_complaint_and_resumes_after_a_fix(db: com
     // version 0.9 that named the officer `officer_name`.
     insert_raw(&db, "ADU-1", 2, "Disposed", "0.9", RECORDED_V09_DISPOSED).await;
 
-    let err = store.engine().load("ADU-1").await.unwrap_err();
+    let err = store.engine().load(&cid("ADU-1")).await.unwrap_err();
     match &err {
         StoreError::Integrity {
             complaint_id,
@@ -184,7 +184,7 @@ async fn a_poison_event_parks_only_its_complaint_and_resumes_after_a_fix(db: com
     let err = store
         .engine()
         .execute(
-            "ADU-1",
+            &cid("ADU-1"),
             cmd("r3", upp(), now, C::Dispose(disposition("PUPR"))),
             None,
         )
@@ -210,14 +210,14 @@ async fn a_poison_event_parks_only_its_complaint_and_resumes_after_a_fix(db: com
     store
         .engine()
         .execute(
-            "ADU-OK",
+            &cid("ADU-OK"),
             cmd("r4", upp(), now, C::Dispose(disposition("PUPR"))),
             None,
         )
         .await
         .unwrap();
     store.projector().catch_up().await.unwrap();
-    let ok = store.views().detail("ADU-OK").await.unwrap().unwrap();
+    let ok = store.views().detail(&cid("ADU-OK")).await.unwrap().unwrap();
     assert_eq!(ok.summary.status, workflow_core::Status::Disposed);
     let board = store
         .views()
@@ -250,10 +250,10 @@ async fn a_poison_event_parks_only_its_complaint_and_resumes_after_a_fix(db: com
     );
     assert!(parked[0].reason.contains("Disposed"), "{:?}", parked[0]);
     // The parked complaint's view stays as it was before the bad event.
-    let stuck = store.views().detail("ADU-1").await.unwrap().unwrap();
+    let stuck = store.views().detail(&cid("ADU-1")).await.unwrap().unwrap();
     assert_eq!(stuck.summary.status, workflow_core::Status::Received);
     // Resuming without a fix changes nothing and says why.
-    let err = store.projector().resume("ADU-1").await.unwrap_err();
+    let err = store.projector().resume(&cid("ADU-1")).await.unwrap_err();
     assert!(matches!(err, StoreError::Integrity { .. }), "{err}");
     assert_eq!(store.projector().parked().await.unwrap().len(), 2);
     store.close().await;
@@ -267,13 +267,13 @@ async fn a_poison_event_parks_only_its_complaint_and_resumes_after_a_fix(db: com
     )
     .await
     .unwrap();
-    assert_eq!(fixed.projector().resume("ADU-1").await.unwrap(), 2);
+    assert_eq!(fixed.projector().resume(&cid("ADU-1")).await.unwrap(), 2);
     assert!(fixed.projector().parked().await.unwrap().is_empty());
-    let view = fixed.views().detail("ADU-1").await.unwrap().unwrap();
+    let view = fixed.views().detail(&cid("ADU-1")).await.unwrap().unwrap();
     assert_eq!(view.summary.status, workflow_core::Status::Disposed);
     assert_eq!(view.summary.liaison_officer, Some("penghubung.pupr".into()));
     assert_eq!(
-        fixed.views().timeline("ADU-1").await.unwrap().len(),
+        fixed.views().timeline(&cid("ADU-1")).await.unwrap().len(),
         2,
         "the timeline has both events once"
     );
@@ -281,14 +281,17 @@ async fn a_poison_event_parks_only_its_complaint_and_resumes_after_a_fix(db: com
     fixed
         .engine()
         .execute(
-            "ADU-1",
+            &cid("ADU-1"),
             cmd("r5", liaison("PUPR"), now, C::Review(complete_review())),
             None,
         )
         .await
         .unwrap();
     fixed.projector().catch_up().await.unwrap();
-    assert_eq!(fixed.views().timeline("ADU-1").await.unwrap().len(), 3);
+    assert_eq!(
+        fixed.views().timeline(&cid("ADU-1")).await.unwrap().len(),
+        3
+    );
     assert_eq!(testing_snapshot(&fixed).await, {
         // The same views as a full rebuild from the log.
         fixed
@@ -366,7 +369,7 @@ async fn old_event_versions_are_upcast_on_read(db: common::TestDb) {
         store
             .engine()
             .execute(
-                "ADU-1",
+                &cid("ADU-1"),
                 cmd(
                     "r1",
                     upp(),
@@ -383,7 +386,7 @@ async fn old_event_versions_are_upcast_on_read(db: common::TestDb) {
     // Without the upcaster the old form is refused, naming it.
     let plain = db.open().await;
     assert!(matches!(
-        plain.engine().load("ADU-1").await,
+        plain.engine().load(&cid("ADU-1")).await,
         Err(StoreError::Integrity { .. })
     ));
     plain.close().await;
@@ -395,7 +398,7 @@ async fn old_event_versions_are_upcast_on_read(db: common::TestDb) {
     )
     .await
     .unwrap();
-    let state = store.engine().load("ADU-1").await.unwrap();
+    let state = store.engine().load(&cid("ADU-1")).await.unwrap();
     assert_eq!(state.status(), Status::Disposed);
     assert_eq!(
         state.disposition().unwrap().liaison_officer.0,
@@ -405,7 +408,7 @@ async fn old_event_versions_are_upcast_on_read(db: common::TestDb) {
     assert_eq!(
         store
             .views()
-            .detail("ADU-1")
+            .detail(&cid("ADU-1"))
             .await
             .unwrap()
             .unwrap()
@@ -413,7 +416,7 @@ async fn old_event_versions_are_upcast_on_read(db: common::TestDb) {
             .liaison_officer,
         Some("penghubung.pupr".into())
     );
-    let events = store.engine().events("ADU-1").await.unwrap();
+    let events = store.engine().events(&cid("ADU-1")).await.unwrap();
     assert!(matches!(events[1].payload.body, EventBody::Disposed(_)));
 }
 both!(upcasting, old_event_versions_are_upcast_on_read);
@@ -430,7 +433,7 @@ async fn a_version_1_review_in_the_log_reads_as_clear(db: common::TestDb) {
         let actor = upp();
         store
             .engine()
-            .execute("ADU-1", cmd(&format!("c{i}"), actor, now, c), None)
+            .execute(&cid("ADU-1"), cmd(&format!("c{i}"), actor, now, c), None)
             .await
             .unwrap();
     }
@@ -443,14 +446,14 @@ async fn a_version_1_review_in_the_log_reads_as_clear(db: common::TestDb) {
         r#"{"at":"2026-11-30T03:00:00Z","by":{"user":"penghubung.pupr","role":"liaison","agency":"PUPR"},"command_id":"legacy-3","body":{"type":"Reviewed","complete":false,"missing_items":["foto"],"notes":"belum ada foto"}}"#,
     )
     .await;
-    let state = store.engine().load("ADU-1").await.unwrap();
+    let state = store.engine().load(&cid("ADU-1")).await.unwrap();
     let review = state.last_review().unwrap();
     assert_eq!((review.complete, review.clear), (false, true));
     // Read as clear, it cannot be rejected: the complainant keeps the benefit of doubt.
     let err = store
         .engine()
         .execute(
-            "ADU-1",
+            &cid("ADU-1"),
             cmd("c4", liaison("PUPR"), now, C::Reject(rejection())),
             None,
         )

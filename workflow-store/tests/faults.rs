@@ -22,7 +22,7 @@ async fn register(store: &Store, id: &str, key: &str, i: usize) -> Result<(), St
     store
         .engine()
         .execute(
-            id,
+            &cid(id),
             cmd(
                 key,
                 upp(),
@@ -109,14 +109,18 @@ async fn sqlite_on_a_full_disk_acknowledges_only_what_it_committed_and_recovers(
     for i in &acknowledged {
         let id = format!("ADU-FULL-{i}");
         assert_eq!(
-            store.engine().events(&id).await.unwrap().len(),
+            store.engine().events(&cid(&id)).await.unwrap().len(),
             1,
             "{id} was acknowledged but is not in the log (acknowledged {acknowledged:?}, refused {refused:?})"
         );
     }
     for i in 0..5 {
         let id = format!("ADU-AFTER-{i}");
-        assert_eq!(store.engine().events(&id).await.unwrap().len(), 1, "{id}");
+        assert_eq!(
+            store.engine().events(&cid(&id)).await.unwrap().len(),
+            1,
+            "{id}"
+        );
     }
     for i in &refused {
         let id = format!("ADU-FULL-{i}");
@@ -126,7 +130,11 @@ async fn sqlite_on_a_full_disk_acknowledges_only_what_it_committed_and_recovers(
         register(&store, &id, &format!("full-{i}"), 100 + i)
             .await
             .unwrap();
-        assert_eq!(store.engine().events(&id).await.unwrap().len(), 1, "{id}");
+        assert_eq!(
+            store.engine().events(&cid(&id)).await.unwrap().len(),
+            1,
+            "{id}"
+        );
     }
     store.close().await;
 }
@@ -198,7 +206,11 @@ async fn postgres_sessions_ended_by_an_administrator_are_unavailable_and_retries
     for w in 0..4 {
         for n in 0..10 {
             let id = format!("ADU-{}", w * 100 + n);
-            assert_eq!(store.engine().events(&id).await.unwrap().len(), 1, "{id}");
+            assert_eq!(
+                store.engine().events(&cid(&id)).await.unwrap().len(),
+                1,
+                "{id}"
+            );
         }
     }
     store.close().await;

@@ -17,7 +17,7 @@ async fn register(store: &Store, id: &str) {
     store
         .engine()
         .execute(
-            id,
+            &cid(id),
             cmd(
                 &format!("reg-{id}"),
                 upp(),
@@ -230,7 +230,7 @@ async fn a_database_of_an_earlier_version_is_recognised_and_marked(db: common::T
     assert_eq!(marker(&db).await, None);
 
     let store = db.open().await;
-    assert_eq!(store.engine().events("ADU-1").await.unwrap().len(), 1);
+    assert_eq!(store.engine().events(&cid("ADU-1")).await.unwrap().len(), 1);
     register(&store, "ADU-2").await;
     store.close().await;
     assert_eq!(marker(&db).await, expected_marker(&db));

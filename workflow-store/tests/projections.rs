@@ -94,7 +94,7 @@ async fn seed(store: &Store) {
     for (i, (id, at, actor, c)) in steps.into_iter().enumerate() {
         store
             .engine()
-            .execute(id, cmd(&format!("seed-{i}"), actor, t(at), c), None)
+            .execute(&cid(id), cmd(&format!("seed-{i}"), actor, t(at), c), None)
             .await
             .unwrap();
     }
@@ -196,13 +196,16 @@ async fn a_process_that_died_after_commit_catches_up_on_restart(db: common::Test
     child.kill();
     let store = db.open().await;
     for id in ["ADU-1", "ADU-2", "ADU-3"] {
-        assert!(store.views().detail(id).await.unwrap().is_none(), "{id}");
+        assert!(
+            store.views().detail(&cid(id)).await.unwrap().is_none(),
+            "{id}"
+        );
     }
     store.projector().catch_up().await.unwrap();
     let incremental = common::snapshot_views(&store).await;
     for id in ["ADU-1", "ADU-2", "ADU-3"] {
-        let view = store.views().detail(id).await.unwrap().unwrap();
-        assert_eq!(view.state, common::replayed(&store, id).await, "{id}");
+        let view = store.views().detail(&cid(id)).await.unwrap().unwrap();
+        assert_eq!(view.state, common::replayed(&store, &cid(id)).await, "{id}");
     }
     let mut reports = Vec::new();
     store
@@ -233,7 +236,10 @@ async fn a_process_killed_inside_a_batch_leaves_nothing_half_applied(db: common:
     child.kill();
     let store = db.open().await;
     for id in ["ADU-1", "ADU-2", "ADU-3"] {
-        assert!(store.views().detail(id).await.unwrap().is_none(), "{id}");
+        assert!(
+            store.views().detail(&cid(id)).await.unwrap().is_none(),
+            "{id}"
+        );
     }
     let status = store.projector().status().await.unwrap();
     let complaints = status.iter().find(|s| s.name == "complaints").unwrap();
@@ -249,7 +255,7 @@ async fn a_process_killed_inside_a_batch_leaves_nothing_half_applied(db: common:
         store.projector().rebuild(name, |_| {}).await.unwrap();
     }
     assert_eq!(common::snapshot_views(&store).await, caught_up);
-    assert!(store.views().detail("ADU-1").await.unwrap().is_some());
+    assert!(store.views().detail(&cid("ADU-1")).await.unwrap().is_some());
 }
 both!(
     killed_in_batch,
@@ -268,7 +274,7 @@ async fn a_caller_can_wait_for_its_write_to_reach_the_views(db: common::TestDb) 
     let done = store
         .engine()
         .execute(
-            "ADU-9",
+            &cid("ADU-9"),
             cmd(
                 "w1",
                 upp(),
@@ -282,13 +288,13 @@ async fn a_caller_can_wait_for_its_write_to_reach_the_views(db: common::TestDb) 
     let sequence = done.events[0].sequence as u64;
     store
         .projector()
-        .wait_for("ADU-9", sequence, Duration::from_secs(20))
+        .wait_for(&cid("ADU-9"), sequence, Duration::from_secs(20))
         .await
         .unwrap();
     assert_eq!(
         store
             .views()
-            .detail("ADU-9")
+            .detail(&cid("ADU-9"))
             .await
             .unwrap()
             .unwrap()
@@ -298,7 +304,7 @@ async fn a_caller_can_wait_for_its_write_to_reach_the_views(db: common::TestDb) 
     );
     let err = store
         .projector()
-        .wait_for("ADU-9", 5, Duration::from_millis(200))
+        .wait_for(&cid("ADU-9"), 5, Duration::from_millis(200))
         .await
         .unwrap_err();
     assert!(matches!(
@@ -333,7 +339,7 @@ async fn another_host_is_woken_by_postgres_notifications() {
         host_a
             .engine()
             .execute(
-                id,
+                &cid(id),
                 cmd(
                     &format!("x{i}"),
                     upp(),
@@ -346,7 +352,7 @@ async fn another_host_is_woken_by_postgres_notifications() {
             .unwrap();
         host_b
             .projector()
-            .wait_for(id, 1, Duration::from_secs(30))
+            .wait_for(&cid(id), 1, Duration::from_secs(30))
             .await
             .unwrap();
     }
@@ -384,7 +390,7 @@ async fn run_random_history(store: &Store, steps: &[(u8, u8, u8, i64)]) {
         let id = format!("ADU-{complaint}");
         let _ = store
             .engine()
-            .execute(&id, cmd(&format!("h{i}"), actor, now, command), None)
+            .execute(&cid(&id), cmd(&format!("h{i}"), actor, now, command), None)
             .await;
         if i % 3 == 0 {
             store.projector().catch_up().await.unwrap();

@@ -74,7 +74,11 @@ async fn seed(store: &Store) {
     for (i, (id, at, actor, command)) in steps.into_iter().enumerate() {
         store
             .engine()
-            .execute(id, cmd(&format!("c{i}"), actor, wib(at), command), None)
+            .execute(
+                &cid(id),
+                cmd(&format!("c{i}"), actor, wib(at), command),
+                None,
+            )
             .await
             .unwrap();
     }
@@ -168,7 +172,7 @@ async fn a_read_only_store_reads_everything_and_writes_nothing(db: common::TestD
         9
     );
     let history = store
-        .history("ADU-1", wib("2026-12-01 10:00"))
+        .history(&cid("ADU-1"), wib("2026-12-01 10:00"))
         .await
         .unwrap();
     assert_eq!(history.events.len(), 3);
@@ -186,7 +190,7 @@ async fn a_read_only_store_reads_everything_and_writes_nothing(db: common::TestD
     let refused = [
         store
             .engine()
-            .execute("ADU-2", command, None)
+            .execute(&cid("ADU-2"), command, None)
             .await
             .map(|_| ()),
         store.projector().catch_up().await.map(|_| ()),
@@ -197,7 +201,7 @@ async fn a_read_only_store_reads_everything_and_writes_nothing(db: common::TestD
             .await
             .map(|_| ()),
         store.probe_write().await,
-        store.projector().resume("ADU-1").await.map(|_| ()),
+        store.projector().resume(&cid("ADU-1")).await.map(|_| ()),
     ];
     for result in refused {
         assert!(matches!(result, Err(StoreError::ReadOnly(_))), "{result:?}");

@@ -2,6 +2,7 @@
 //! even for the same test name in two runs at once, and it is gone once the `TestDb` is.
 
 use std::str::FromStr;
+use workflow_core::fixtures::cid;
 
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, Row};
@@ -39,7 +40,7 @@ async fn the_same_test_name_twice_gets_two_databases_both_usable() {
         store
             .engine()
             .execute(
-                id,
+                &cid(id),
                 workflow_core::fixtures::cmd(
                     &format!("{id}-r"),
                     workflow_core::fixtures::upp(),
@@ -53,9 +54,9 @@ async fn the_same_test_name_twice_gets_two_databases_both_usable() {
             .await
             .unwrap();
     }
-    assert_eq!(a.engine().events("ADU-A").await.unwrap().len(), 1);
-    assert_eq!(a.engine().events("ADU-B").await.unwrap().len(), 0);
-    assert_eq!(b.engine().events("ADU-B").await.unwrap().len(), 1);
+    assert_eq!(a.engine().events(&cid("ADU-A")).await.unwrap().len(), 1);
+    assert_eq!(a.engine().events(&cid("ADU-B")).await.unwrap().len(), 0);
+    assert_eq!(b.engine().events(&cid("ADU-B")).await.unwrap().len(), 1);
     a.close().await;
     b.close().await;
 }

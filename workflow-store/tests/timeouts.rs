@@ -17,7 +17,7 @@ async fn register(store: &Store, id: &str) -> Result<(), StoreError> {
     store
         .engine()
         .execute(
-            id,
+            &cid(id),
             cmd(
                 &format!("reg-{id}"),
                 upp(),
@@ -75,7 +75,7 @@ async fn a_stalled_append_makes_commands_unavailable_quickly_not_slow() {
 
     stalled.execute("ROLLBACK").await.unwrap();
     register(&store, "ADU-2").await.unwrap();
-    assert_eq!(store.engine().events("ADU-2").await.unwrap().len(), 1);
+    assert_eq!(store.engine().events(&cid("ADU-2")).await.unwrap().len(), 1);
     store.close().await;
 }
 
@@ -138,7 +138,7 @@ async fn the_server_ends_an_engine_transaction_left_idle() {
     drop(stalled);
     assert!(store
         .engine()
-        .events("ADU-STALLED")
+        .events(&cid("ADU-STALLED"))
         .await
         .unwrap()
         .is_empty());

@@ -22,7 +22,7 @@ async fn seed(store: &Store) {
         store
             .engine()
             .execute(
-                &id,
+                &cid(&id),
                 cmd(&format!("{id}-r"), upp(), at, C::Register(registration())),
                 None,
             )
@@ -32,7 +32,7 @@ async fn seed(store: &Store) {
             store
                 .engine()
                 .execute(
-                    &id,
+                    &cid(&id),
                     cmd(
                         &format!("{id}-d"),
                         upp(),
@@ -48,7 +48,7 @@ async fn seed(store: &Store) {
             store
                 .engine()
                 .execute(
-                    &id,
+                    &cid(&id),
                     cmd(
                         &format!("{id}-v"),
                         liaison("PUPR"),
@@ -202,7 +202,7 @@ async fn the_sla_board_agrees_with_replaying_every_complaint(db: common::TestDb)
         let mut expected = Vec::new();
         for i in 0..12 {
             let id = format!("ADU-{i:02}");
-            let state = store.engine().load(&id).await.unwrap();
+            let state = store.engine().load(&cid(&id)).await.unwrap();
             for a in assess(state.timeline(), &calendar, &policy, now) {
                 let status = match a.status {
                     StepStatus::Breached => BoardStatus::Breached,
@@ -223,7 +223,13 @@ async fn the_sla_board_agrees_with_replaying_every_complaint(db: common::TestDb)
             .await
             .unwrap()
             .into_iter()
-            .map(|e| (e.complaint_id, e.step.as_str().to_owned(), e.status))
+            .map(|e| {
+                (
+                    e.complaint_id.to_string(),
+                    e.step.as_str().to_owned(),
+                    e.status,
+                )
+            })
             .collect();
         board.sort();
         assert_eq!(board, expected, "at {now}");
@@ -350,7 +356,7 @@ async fn the_board_pages_through_every_duty_once(db: common::TestDb) {
     store
         .engine()
         .execute(
-            "ADU-02",
+            &cid("ADU-02"),
             cmd(
                 "ADU-02-review",
                 liaison("PUPR"),
@@ -364,7 +370,7 @@ async fn the_board_pages_through_every_duty_once(db: common::TestDb) {
     store
         .engine()
         .execute(
-            "ADU-02",
+            &cid("ADU-02"),
             cmd(
                 "ADU-02-ask",
                 liaison("PUPR"),

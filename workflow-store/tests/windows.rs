@@ -24,7 +24,7 @@ async fn an_unanswered_request_is_deemed_withdrawn_once_by_the_monitor(db: commo
         store
             .engine()
             .execute(
-                "ADU-1",
+                &cid("ADU-1"),
                 cmd(&format!("c{i}"), actor, wib("2026-12-01 09:00"), c),
                 None,
             )
@@ -68,7 +68,7 @@ async fn an_unanswered_request_is_deemed_withdrawn_once_by_the_monitor(db: commo
     let early = store.sla_tick(wib("2026-12-30 09:00")).await.unwrap();
     assert_eq!(early.deemed_withdrawn, 0);
     assert_eq!(
-        store.engine().load("ADU-1").await.unwrap().status(),
+        store.engine().load(&cid("ADU-1")).await.unwrap().status(),
         Status::AwaitingInformation
     );
     // After it, once, however many ticks (and hosts) sweep.
@@ -82,7 +82,7 @@ async fn an_unanswered_request_is_deemed_withdrawn_once_by_the_monitor(db: commo
             .deemed_withdrawn;
     }
     assert_eq!(deemed, 1);
-    let events = store.engine().events("ADU-1").await.unwrap();
+    let events = store.engine().events(&cid("ADU-1")).await.unwrap();
     let deemed_events: Vec<_> = events
         .iter()
         .filter(|e| e.payload.body.event_type() == "DeemedWithdrawn")
@@ -90,7 +90,7 @@ async fn an_unanswered_request_is_deemed_withdrawn_once_by_the_monitor(db: commo
     assert_eq!(deemed_events.len(), 1);
     assert_eq!(deemed_events[0].payload.by, system());
     assert_eq!(
-        store.engine().load("ADU-1").await.unwrap().status(),
+        store.engine().load(&cid("ADU-1")).await.unwrap().status(),
         Status::Withdrawn
     );
     store.projector().catch_up().await.unwrap();
@@ -135,7 +135,7 @@ async fn a_superseded_late_run_keeps_its_own_breach(db: common::TestDb) {
     for (i, (at, actor, c)) in steps.into_iter().enumerate() {
         store
             .engine()
-            .execute("ADU-1", cmd(&format!("c{i}"), actor, at, c), None)
+            .execute(&cid("ADU-1"), cmd(&format!("c{i}"), actor, at, c), None)
             .await
             .unwrap();
     }
@@ -150,7 +150,7 @@ async fn a_superseded_late_run_keeps_its_own_breach(db: common::TestDb) {
         store.projector().catch_up().await.unwrap();
     }
     assert_eq!(recorded, 1, "the first review run's breach, once");
-    let events = store.engine().events("ADU-1").await.unwrap();
+    let events = store.engine().events(&cid("ADU-1")).await.unwrap();
     let breaches: Vec<_> = events
         .iter()
         .filter_map(|e| match &e.payload.body {
