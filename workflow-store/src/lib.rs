@@ -24,7 +24,7 @@
 //! use chrono::{TimeZone, Utc};
 //! use workflow_core::complainant::Complainant;
 //! use workflow_core::complaint::command::Registration;
-//! use workflow_core::{Actor, CommandEnvelope, ComplaintCommand, ComplaintServices, Role};
+//! use workflow_core::{Actor, CommandEnvelope, ComplaintCommand, ComplaintId, ComplaintServices, Role};
 //! use workflow_store::Store;
 //!
 //! # let dir = std::env::temp_dir().join(format!("aduan-doc-{}", std::process::id()));
@@ -49,11 +49,13 @@
 //!         attachments: vec![],
 //!     }),
 //! );
-//! let done = store.engine().execute("ADU-2026-0001", register, None).await?;
+//! // Ids are checked where they enter: `ComplaintId::new` refuses `../x` or an empty id.
+//! let id: ComplaintId = "ADU-2026-0001".parse().expect("a valid id");
+//! let done = store.engine().execute(&id, register, None).await?;
 //! assert_eq!(done.events[0].sequence, 1);
 //!
 //! store.projector().catch_up().await?; // or run `Projector::run` in the background
-//! let view = store.views().detail("ADU-2026-0001").await?.expect("projected");
+//! let view = store.views().detail(&id).await?.expect("projected");
 //! assert_eq!(view.summary.status, workflow_core::Status::Received);
 //! # store.close().await;
 //! # std::fs::remove_dir_all(&dir).unwrap();

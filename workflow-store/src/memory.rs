@@ -1,4 +1,4 @@
-//! An in-memory event store for unit tests and the demo.
+//! An in-memory event store for fast unit tests (the demo runs on SQLite).
 //!
 //! cqrs-es ships `MemStore`, but it prints to stdout on every load and commit and does
 //! not detect concurrent appends, so two writers can both "succeed" on the same
