@@ -95,5 +95,5 @@ pub use memory::MemoryStore;
 pub use options::StoreOptions;
 pub use projection::{Parked, ProjectionStatus, Projector, ReplayProgress};
 pub use sla::SweepOutcome;
-pub use store::{Check, Readiness, ReadinessPolicy, Store, TickReport};
+pub use store::{Check, Extensions, Readiness, ReadinessPolicy, Store, TickReport};
 pub use views::Views;

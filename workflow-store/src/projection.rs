@@ -23,7 +23,7 @@ use workflow_core::ComplaintServices;
 pub use complaints::ComplaintsProjection;
 pub use timeline::TimelineProjection;
 
-use crate::backend::Db;
+use crate::backend::{BackendKind, Db};
 use crate::error::StoreError;
 use crate::log::{SqlLog, StoredEvent};
 use crate::timestamp;
@@ -48,13 +48,81 @@ impl Target {
     }
 }
 
-/// A read view maintained from the log.
+/// A read view maintained from the log: the engine's own (the complaint views, the audit
+/// timeline) and any an embedding service adds with [`crate::Store::open_extended`].
+///
+/// The projector hands each projection the events after its checkpoint, in commit order,
+/// in batches; `apply` writes into the caller's transaction, which also advances the
+/// projection's own checkpoint, so a batch is applied exactly once or not at all (also
+/// with several hosts on one database). `apply` must be idempotent per event position
+/// only in the sense that it is never called twice for one position on one target.
+///
+/// A replay ([`Projector::rebuild`]) applies the whole log to the `_rebuild` twins of
+/// [`Projection::tables`] and then copies them into place in one transaction; a
+/// projection therefore writes only to `target.table(..)` of its own tables.
+///
+/// ```
+/// use async_trait::async_trait;
+/// use sqlx::AnyConnection;
+/// use workflow_core::{ComplaintServices, EventBody};
+/// use workflow_store::projection::{Projection, Target};
+/// use workflow_store::{BackendKind, StoreError, StoredEvent};
+///
+/// /// Complaints received per category, in a table of the embedding service.
+/// struct PerCategory;
+///
+/// #[async_trait]
+/// impl Projection for PerCategory {
+///     fn name(&self) -> &'static str {
+///         "per_category"
+///     }
+///     fn tables(&self) -> &'static [&'static str] {
+///         &["per_category"]
+///     }
+///     fn schema(&self, _backend: BackendKind, target: Target) -> Vec<String> {
+///         vec![format!(
+///             "CREATE TABLE IF NOT EXISTS {} (category TEXT PRIMARY KEY, received BIGINT NOT NULL)",
+///             target.table("per_category")
+///         )]
+///     }
+///     async fn apply(
+///         &self,
+///         conn: &mut AnyConnection,
+///         target: Target,
+///         events: &[StoredEvent],
+///         _services: &ComplaintServices,
+///     ) -> Result<(), StoreError> {
+///         for e in events {
+///             if let EventBody::Received(r) = &e.event.body {
+///                 sqlx::query(&format!(
+///                     "INSERT INTO {} (category, received) VALUES ($1, 1) \
+///                      ON CONFLICT (category) DO UPDATE SET received = {0}.received + 1",
+///                     target.table("per_category")
+///                 ))
+///                 .bind(&r.category)
+///                 .execute(&mut *conn)
+///                 .await?;
+///             }
+///         }
+///         Ok(())
+///     }
+/// }
+/// ```
 #[async_trait]
 pub trait Projection: Send + Sync {
-    /// The checkpoint's name; stable.
+    /// The checkpoint's name; stable, unique among the store's projections.
     fn name(&self) -> &'static str;
     /// The live tables the projection owns (each has a `_rebuild` twin).
     fn tables(&self) -> &'static [&'static str];
+    /// Statements that create the projection's tables for `target` (the live tables, or
+    /// their `_rebuild` twins), safe to run on every open (`CREATE TABLE IF NOT EXISTS`).
+    /// The store runs them for both targets when it opens, before the projection is
+    /// registered. The engine's own projections return none: their tables come with the
+    /// migrations.
+    fn schema(&self, backend: BackendKind, target: Target) -> Vec<String> {
+        let _ = (backend, target);
+        Vec::new()
+    }
     /// Applies events, in order, inside the caller's transaction.
     async fn apply(
         &self,
@@ -177,15 +245,30 @@ impl std::fmt::Debug for Projector {
 }
 
 impl Projector {
-    pub(crate) fn new(log: SqlLog, services: ComplaintServices) -> Self {
-        Self {
+    pub(crate) fn new(
+        log: SqlLog,
+        services: ComplaintServices,
+        extra: Vec<Arc<dyn Projection>>,
+    ) -> Result<Self, StoreError> {
+        let mut projections: Vec<Arc<dyn Projection>> =
+            vec![Arc::new(ComplaintsProjection), Arc::new(TimelineProjection)];
+        for p in extra {
+            if projections.iter().any(|q| q.name() == p.name()) {
+                return Err(StoreError::defect(format!(
+                    "two projections are named `{}`; a projection's name is its checkpoint's",
+                    p.name()
+                )));
+            }
+            projections.push(p);
+        }
+        Ok(Self {
             log,
             services,
-            projections: vec![Arc::new(ComplaintsProjection), Arc::new(TimelineProjection)],
+            projections,
             batch_size: 1000,
             applied: Notify::new(),
             faults: Faults::default(),
-        }
+        })
     }
 
     fn db(&self) -> &Db {
@@ -210,6 +293,20 @@ impl Projector {
     }
 
     pub(crate) async fn register(&self) -> Result<(), StoreError> {
+        let db = self.db();
+        for p in &self.projections {
+            let statements: Vec<String> = [Target::Live, Target::Rebuild]
+                .into_iter()
+                .flat_map(|target| p.schema(db.kind, target))
+                .collect();
+            if !statements.is_empty() {
+                let mut tx = db.any.begin_with(db.begin_write()).await?;
+                for sql in &statements {
+                    sqlx::query(sql).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+            }
+        }
         for p in &self.projections {
             sqlx::query("INSERT INTO projection_checkpoints (name, position) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING")
                 .bind(p.name())

@@ -105,6 +105,36 @@ impl std::fmt::Debug for Store {
 
 const SLA_BASIS: &str = "sla_basis";
 
+/// What an embedding service adds to the engine when it opens a store
+/// ([`Store::open_extended`]).
+#[derive(Default)]
+pub struct Extensions {
+    /// Settings (read-only opens, PostgreSQL session timeouts).
+    pub options: StoreOptions,
+    /// Upcasters for older versions of events, applied on every read after the
+    /// domain's own.
+    pub upcasters: Vec<Box<dyn EventUpcaster>>,
+    /// Projections of the service's own.
+    pub projections: Vec<Arc<dyn crate::projection::Projection>>,
+}
+
+impl std::fmt::Debug for Extensions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Extensions")
+            .field("options", &self.options)
+            .field("upcasters", &self.upcasters.len())
+            .field(
+                "projections",
+                &self
+                    .projections
+                    .iter()
+                    .map(|p| p.name())
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
 impl Store {
     /// Opens (creating a SQLite file if needed) and migrates the database at `url`
     /// (`sqlite://PATH` or `postgres://…`), if it is the engine's own: marked, empty, or
@@ -138,7 +168,7 @@ impl Store {
         services: ComplaintServices,
         options: StoreOptions,
     ) -> Result<Self, StoreError> {
-        Self::open_inner(url, services, Vec::new(), options).await
+        Self::open_inner(url, services, Vec::new(), options, Vec::new()).await
     }
 
     /// [`Store::open`] with upcasters for older event versions, applied on every read.
@@ -147,7 +177,33 @@ impl Store {
         services: ComplaintServices,
         upcasters: Vec<Box<dyn EventUpcaster>>,
     ) -> Result<Self, StoreError> {
-        Self::open_inner(url, services, upcasters, StoreOptions::default()).await
+        Self::open_extended(
+            url,
+            services,
+            Extensions {
+                upcasters,
+                ..Extensions::default()
+            },
+        )
+        .await
+    }
+
+    /// [`Store::open`] with what an embedding service adds: settings, upcasters for its
+    /// older event versions, and projections of its own into its own tables (see
+    /// [`Projection`](crate::projection::Projection)), which the projector applies in
+    /// commit order beside the engine's, each with its checkpoint, and
+    /// [`Projector::rebuild`](crate::Projector::rebuild) replays.
+    pub async fn open_extended(
+        url: &str,
+        services: ComplaintServices,
+        extensions: Extensions,
+    ) -> Result<Self, StoreError> {
+        let Extensions {
+            options,
+            upcasters,
+            projections,
+        } = extensions;
+        Self::open_inner(url, services, upcasters, options, projections).await
     }
 
     async fn open_inner(
@@ -155,6 +211,7 @@ impl Store {
         services: ComplaintServices,
         upcasters: Vec<Box<dyn EventUpcaster>>,
         options: StoreOptions,
+        projections: Vec<Arc<dyn crate::projection::Projection>>,
     ) -> Result<Self, StoreError> {
         let read_only = options.is_read_only();
         let purpose = if read_only {
@@ -169,7 +226,7 @@ impl Store {
             db.migrate().await?;
         }
         let log = SqlLog::new(db.clone(), upcasters);
-        let projector = Arc::new(Projector::new(log.clone(), services.clone()));
+        let projector = Arc::new(Projector::new(log.clone(), services.clone(), projections)?);
         let mut engine = Engine::new(log.clone(), services);
         if read_only {
             engine = engine.refusing_commands();
@@ -211,6 +268,13 @@ impl Store {
     /// The log, for reads in global order.
     pub fn log(&self) -> &SqlLog {
         &self.log
+    }
+
+    /// The database's connection pool, for reading the tables of an embedding service's
+    /// own projections. Write only through the engine and the projector: anything else
+    /// bypasses the log.
+    pub fn pool(&self) -> &sqlx::AnyPool {
+        &self.log.db().any
     }
 
     /// The projection runner.
