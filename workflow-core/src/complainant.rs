@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::actor::Role;
 
 /// LAPOR!'s three confidentiality levels.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Confidentiality {
     /// Identity and report may be shown to everyone who handles the complaint.
@@ -53,7 +53,7 @@ impl std::str::FromStr for Confidentiality {
 }
 
 /// Who complained and how to reach them.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Complainant {
     /// Full name as given to LAPOR!.
     pub name: String,

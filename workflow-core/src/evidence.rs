@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::DomainError;
 
 /// A reference to one stored piece of evidence.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EvidenceRef {
     /// Lower-case hex SHA-256 of the bytes: the blob's name in the store.
     pub sha256: String,

@@ -56,6 +56,7 @@ pub mod error;
 pub mod evidence;
 #[cfg(feature = "fixtures")]
 pub mod fixtures;
+pub mod schema;
 pub mod sla;
 pub mod upcast;
 

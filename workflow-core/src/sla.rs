@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use crate::calendar::{TimeZoneSpec, WorkingCalendar};
 
 /// The clocks the SOP and the national rules run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Step {
     /// SOP step 1: UPP disposes the complaint to an agency's liaison officer.
@@ -221,7 +221,7 @@ impl SlaPolicy {
 
 /// Which holiday table and policy judged a deadline (their fingerprints:
 /// [`crate::calendar::HolidayTable::version`] and [`SlaPolicy::version`]).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct JudgedBy {
     /// The holiday table's version.
     pub calendar: String,
@@ -242,7 +242,7 @@ impl JudgedBy {
 /// The verdict on a clock run, fixed when the run ended: recorded in the event that
 /// ended it, so that a later change of the holiday table or the policy leaves it as it
 /// was, and an auditor can recompute it from the log and the versions it cites.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Verdict {
     /// Which step.
     pub step: Step,

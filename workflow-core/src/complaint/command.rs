@@ -13,7 +13,7 @@ use crate::sla::Step;
 
 /// The caller's identifier for one command. A command whose id the complaint has
 /// already seen succeeds without doing anything again (safe retries).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct CommandId(pub String);
 
@@ -31,7 +31,7 @@ impl std::fmt::Display for CommandId {
 
 /// A command with everything the domain may not invent: the actor, the command id and
 /// the instant, all supplied by the caller.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CommandEnvelope {
     /// Idempotency key.
     pub command_id: CommandId,
@@ -61,7 +61,7 @@ impl CommandEnvelope {
 }
 
 /// What can be asked of a complaint, one variant per SOP activity.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type")]
 pub enum ComplaintCommand {
     /// UPP registers a complaint arriving from LAPOR!-SP4N with its review.
@@ -215,7 +215,7 @@ impl ComplaintCommand {
 }
 
 /// A complaint as it arrives from LAPOR!-SP4N, with UPP's review (*hasil telaahan*).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Registration {
     /// The LAPOR!-SP4N tracking number.
     pub lapor_id: String,
@@ -239,7 +239,7 @@ pub struct Registration {
 }
 
 /// The agency and liaison officer a complaint goes to.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Disposition {
     /// The agency (OPD).
     pub agency: AgencyCode,
@@ -254,7 +254,7 @@ pub struct Disposition {
 }
 
 /// Why a liaison officer sends a complaint back.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ReturnNote {
     /// The reason, for UPP's re-disposition.
     pub reason: String,
@@ -264,7 +264,7 @@ pub struct ReturnNote {
 
 /// The outcome of the step-2 review, which asks two questions: is the report complete
 /// (its supporting data), and is it clear? Only "no" to both ends the complaint.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ReviewResult {
     /// Whether the report and its supporting data are complete.
     pub complete: bool,
@@ -278,21 +278,21 @@ pub struct ReviewResult {
 }
 
 /// Why an incomplete and unclear complaint is not followed up.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Rejection {
     /// The reason, kept for the complainant and the auditors.
     pub reason: String,
 }
 
 /// Questions for the complainant.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct InformationRequest {
     /// What the complainant is asked.
     pub questions: Vec<String>,
 }
 
 /// The complainant's answer, as UPP recorded it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct InformationReply {
     /// The answer.
     pub answer: String,
@@ -302,7 +302,7 @@ pub struct InformationReply {
 }
 
 /// The step-2 conclusion.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Clarification {
     /// Whether a field examination is needed.
     pub field_examination_needed: bool,
@@ -311,7 +311,7 @@ pub struct Clarification {
 }
 
 /// A person present at, or summoned to, a field examination, or signing a BA.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Party {
     /// Full name.
     pub name: String,
@@ -322,7 +322,7 @@ pub struct Party {
 }
 
 /// A field visit (SOP step 3).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FieldVisit {
     /// The local date of the visit.
     pub visit_date: NaiveDate,
@@ -339,7 +339,7 @@ pub struct FieldVisit {
 }
 
 /// The addressee of a BA: the head of the agency.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Addressee {
     /// Name of the head.
     pub name: String,
@@ -350,7 +350,7 @@ pub struct Addressee {
 }
 
 /// The *Berita Acara* of the field examination.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BeritaAcara {
     /// The BA number.
     pub number: String,
@@ -369,7 +369,7 @@ pub struct BeritaAcara {
 }
 
 /// The answer to the complainant.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ResponseText {
     /// The text sent to the complainant. Left empty after a BA, it is the BA's solution.
     #[serde(default)]
@@ -381,7 +381,7 @@ pub struct ResponseText {
 }
 
 /// How a response reaches the complainant.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ResponseChannel {
     /// Through LAPOR!-SP4N (the default).
@@ -398,14 +398,14 @@ pub enum ResponseChannel {
 }
 
 /// An interim follow-up for the complainant.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ProgressReport {
     /// What has been done so far, as the complainant will read it.
     pub text: String,
 }
 
 /// The complainant's feedback on the response, as UPP recorded it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Feedback {
     /// Whether the complainant is satisfied.
     pub satisfied: bool,
@@ -415,14 +415,14 @@ pub struct Feedback {
 }
 
 /// Why a complaint goes back to the liaison officer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Reopening {
     /// The reason (what the complainant is not satisfied with).
     pub reason: String,
 }
 
 /// A complaint handed to another liaison officer of the same agency.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Reassignment {
     /// The liaison officer who takes over.
     pub liaison_officer: UserId,
@@ -431,7 +431,7 @@ pub struct Reassignment {
 }
 
 /// A recorded breach the coordinator annuls (a system outage, a wrong holiday table).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BreachAnnulment {
     /// The step.
     pub step: Step,
@@ -442,7 +442,7 @@ pub struct BreachAnnulment {
 }
 
 /// Why a complaint is archived at the door.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ArchiveReason {
     /// Not about a public service.
@@ -458,7 +458,7 @@ pub enum ArchiveReason {
 }
 
 /// A complaint archived at the door, with who, when (the event's) and why.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Archiving {
     /// Why.
     pub reason: ArchiveReason,
@@ -469,14 +469,14 @@ pub struct Archiving {
 }
 
 /// The complainant withdrew the complaint.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Withdrawal {
     /// How the withdrawal reached the unit, and why if said.
     pub note: String,
 }
 
 /// A complaint forwarded to an institution outside the Pemkab.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Forwarding {
     /// The institution (instansi) it goes to.
     pub institution: String,
@@ -485,7 +485,7 @@ pub struct Forwarding {
 }
 
 /// The head of the agency's acknowledgement of the BA.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BaAcknowledgement {
     /// Remarks (instructions to the unit, say).
     pub note: Option<String>,
@@ -493,18 +493,18 @@ pub struct BaAcknowledgement {
 
 /// The engine's report that a complainant's window ran out (what ran out is judged
 /// from the complaint's own clocks).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WindowReport {}
 
 /// Closing remarks.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Closure {
     /// Remarks.
     pub note: Option<String>,
 }
 
 /// Why a complaint closed, judged from its feedback.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ClosingReason {
     /// The complainant is satisfied.
@@ -516,7 +516,7 @@ pub enum ClosingReason {
 }
 
 /// A closing as recorded: the reason and the remarks.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ClosingRecord {
     /// Why (added in version 2 of `Closed`; version 1, which knew no feedback, is read
     /// as `no_feedback`).
@@ -526,7 +526,7 @@ pub struct ClosingRecord {
 }
 
 /// Which step ran past its deadline.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BreachReport {
     /// The step.
     pub step: Step,

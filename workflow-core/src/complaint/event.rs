@@ -15,7 +15,7 @@ use crate::complaint::command::{
 use crate::sla::{JudgedBy, Step, Verdict};
 
 /// One fact about a complaint: when, who, under which command, and what.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ComplaintEvent {
     /// The caller's clock when the command was accepted.
     pub at: DateTime<Utc>,
@@ -32,7 +32,7 @@ pub struct ComplaintEvent {
 }
 
 /// What happened, one variant per event type.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type")]
 pub enum EventBody {
     /// The complaint was registered from LAPOR!-SP4N.
@@ -90,14 +90,14 @@ pub enum EventBody {
 }
 
 /// Returns of one complaint that reached the coordinator.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Escalation {
     /// How many times it has been returned.
     pub returns: u32,
 }
 
 /// A complainant's window that ran out.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WindowElapsed {
     /// Which run of the information wait.
     pub occurrence: u32,
@@ -106,7 +106,7 @@ pub struct WindowElapsed {
 }
 
 /// A recorded breach of one run of a step.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SlaBreach {
     /// The step.
     pub step: Step,
