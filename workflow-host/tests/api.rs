@@ -2,6 +2,8 @@
 //! authorization matrix for every route and role, hidden identities, idempotency,
 //! errors, the BA page and the OpenAPI document.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -28,6 +30,7 @@ struct TestApp {
     router: Router,
     store: Arc<Store>,
     tokens: BTreeMap<&'static str, String>,
+    _projector: tokio::sync::oneshot::Sender<()>,
     _db: TestDb,
     _dir: tempfile::TempDir,
 }
@@ -87,7 +90,10 @@ impl TestApp {
             clock: Arc::new(move || now),
             readiness,
             metrics_public: false,
+            read_your_writes: workflow_host::http::READ_YOUR_WRITES,
         };
+        // Commands wait for the views: run the projector as `serve` does.
+        let projector = support::background_projector(&store);
         let mut tokens = BTreeMap::new();
         for name in CALLERS {
             if let Some(a) = actor(name) {
@@ -98,6 +104,7 @@ impl TestApp {
             router: app(state),
             store,
             tokens,
+            _projector: projector,
             _db: db,
             _dir: dir,
         }

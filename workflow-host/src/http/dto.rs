@@ -29,21 +29,34 @@ pub struct EvidenceUse {
     pub caption: String,
 }
 
-fn resolve(evidence: &EvidenceStore, uses: Vec<EvidenceUse>) -> Result<Vec<EvidenceRef>, ApiError> {
-    uses.into_iter()
-        .map(|u| {
-            let blob = evidence.stat(&u.sha256)?.ok_or_else(|| ApiError::Rule {
-                rule: "evidence.unknown".into(),
-                detail: format!("no evidence {} has been uploaded", u.sha256),
-            })?;
-            Ok(EvidenceRef {
-                sha256: blob.sha256,
-                media_type: blob.media_type.to_owned(),
-                size: blob.size,
-                caption: u.caption,
+/// Resolves evidence named by SHA-256 against the blob store (file reads, off the
+/// async threads).
+async fn resolve(
+    evidence: &EvidenceStore,
+    uses: Vec<EvidenceUse>,
+) -> Result<Vec<EvidenceRef>, ApiError> {
+    if uses.is_empty() {
+        return Ok(Vec::new());
+    }
+    let evidence = evidence.clone();
+    tokio::task::spawn_blocking(move || {
+        uses.into_iter()
+            .map(|u| {
+                let blob = evidence.stat(&u.sha256)?.ok_or_else(|| ApiError::Rule {
+                    rule: "evidence.unknown".into(),
+                    detail: format!("no evidence {} has been uploaded", u.sha256),
+                })?;
+                Ok(EvidenceRef {
+                    sha256: blob.sha256,
+                    media_type: blob.media_type.to_owned(),
+                    size: blob.size,
+                    caption: u.caption,
+                })
             })
-        })
-        .collect()
+            .collect()
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
 }
 
 /// LAPOR!'s confidentiality levels.
@@ -103,7 +116,10 @@ pub struct RegisterRequest {
 
 impl RegisterRequest {
     /// The command, with attachments resolved.
-    pub fn into_command(self, evidence: &EvidenceStore) -> Result<ComplaintCommand, ApiError> {
+    pub async fn into_command(
+        self,
+        evidence: &EvidenceStore,
+    ) -> Result<ComplaintCommand, ApiError> {
         Ok(ComplaintCommand::Register(Registration {
             lapor_id: self.lapor_id,
             title: self.title,
@@ -122,7 +138,7 @@ impl RegisterRequest {
                 },
             },
             upp_review: self.upp_review,
-            attachments: resolve(evidence, self.attachments)?,
+            attachments: resolve(evidence, self.attachments).await?,
         }))
     }
 }
@@ -566,10 +582,13 @@ impl RequestInformationRequest {
 
 impl ProvideInformationRequest {
     /// The command, with attachments resolved.
-    pub fn into_command(self, evidence: &EvidenceStore) -> Result<ComplaintCommand, ApiError> {
+    pub async fn into_command(
+        self,
+        evidence: &EvidenceStore,
+    ) -> Result<ComplaintCommand, ApiError> {
         Ok(ComplaintCommand::ProvideInformation(InformationReply {
             answer: self.answer,
-            attachments: resolve(evidence, self.attachments)?,
+            attachments: resolve(evidence, self.attachments).await?,
         }))
     }
 }
@@ -595,7 +614,10 @@ impl ClarifyRequest {
 
 impl FieldVerificationRequest {
     /// The command, with evidence resolved.
-    pub fn into_command(self, evidence: &EvidenceStore) -> Result<ComplaintCommand, ApiError> {
+    pub async fn into_command(
+        self,
+        evidence: &EvidenceStore,
+    ) -> Result<ComplaintCommand, ApiError> {
         Ok(ComplaintCommand::VerifyInField(FieldVisit {
             visit_date: self.visit_date,
             location: self.location,
@@ -606,7 +628,7 @@ impl FieldVerificationRequest {
                 .map(Party::from)
                 .collect(),
             findings: self.findings,
-            evidence: resolve(evidence, self.evidence)?,
+            evidence: resolve(evidence, self.evidence).await?,
         }))
     }
 }
@@ -651,30 +673,4 @@ impl CloseRequest {
     pub fn into_command(self) -> ComplaintCommand {
         ComplaintCommand::Close(Closure { note: self.note })
     }
-}
-
-/// The answer to every accepted command (the same again for a retried key).
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct CommandAnswer {
-    /// The complaint.
-    pub complaint_id: String,
-    /// The command id (the `Idempotency-Key`, or one the host chose).
-    pub command_id: String,
-    /// The sequence of the event recorded.
-    pub sequence: u64,
-    /// The event recorded.
-    pub event_type: String,
-    /// The complaint's state after it.
-    pub status: String,
-}
-
-/// The answer to an upload.
-#[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct EvidenceAnswer {
-    /// Lower-case hex SHA-256: name it in field verifications.
-    pub sha256: String,
-    /// Size in bytes.
-    pub size: u64,
-    /// Media type read from the bytes.
-    pub media_type: String,
 }
