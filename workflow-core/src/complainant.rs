@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::actor::Role;
 
 /// LAPOR!'s three confidentiality levels.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Confidentiality {
     /// Identity and report may be shown to everyone who handles the complaint.

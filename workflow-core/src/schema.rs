@@ -20,7 +20,11 @@ pub fn event_schemas() -> Vec<(&'static str, String, Value)> {
     let mut out = Vec::new();
     for event_type in EVENT_TYPES {
         let version = current_version(event_type);
-        out.push((event_type, version.clone(), for_type(&root, event_type, &version, &[])));
+        out.push((
+            event_type,
+            version.clone(),
+            for_type(&root, event_type, &version, &[]),
+        ));
     }
     // Older versions: the current schema less what each later upcast added.
     for added in ADDED_FIELDS.iter().rev() {
@@ -52,7 +56,10 @@ fn current_version(event_type: &str) -> String {
 fn for_type(root: &Value, event_type: &str, version: &str, removed: &[&str]) -> Value {
     let mut schema = root.clone();
     let defs = schema["$defs"].clone();
-    let variants = defs["EventBody"]["oneOf"].as_array().cloned().unwrap_or_default();
+    let variants = defs["EventBody"]["oneOf"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let mut variant = variants
         .into_iter()
         .find(|v| v["properties"]["type"]["const"] == json!(event_type))
@@ -85,17 +92,30 @@ fn drop_field(variant: &mut Value, defs: &Value, field: &str) {
     let Some(obj) = variant.as_object_mut() else {
         return;
     };
-    if let Some(target) = obj.remove("$ref").and_then(|r| r.as_str().map(str::to_owned)) {
+    if let Some(target) = obj
+        .remove("$ref")
+        .and_then(|r| r.as_str().map(str::to_owned))
+    {
         let name = target.trim_start_matches("#/$defs/");
         let mut payload = defs[name].clone();
         if let Some(p) = payload.as_object_mut() {
             if let Some(props) = p.get_mut("properties").and_then(Value::as_object_mut) {
-                for (k, v) in obj.get("properties").and_then(Value::as_object).cloned().unwrap_or_default() {
+                for (k, v) in obj
+                    .get("properties")
+                    .and_then(Value::as_object)
+                    .cloned()
+                    .unwrap_or_default()
+                {
                     props.insert(k, v);
                 }
             }
             if let Some(req) = p.get_mut("required").and_then(Value::as_array_mut) {
-                for r in obj.get("required").and_then(Value::as_array).cloned().unwrap_or_default() {
+                for r in obj
+                    .get("required")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default()
+                {
                     if !req.contains(&r) {
                         req.push(r);
                     }

@@ -21,7 +21,19 @@ use sha2::{Digest, Sha256};
 use crate::calendar::{TimeZoneSpec, WorkingCalendar};
 
 /// The clocks the SOP and the national rules run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Step {
     /// SOP step 1: UPP disposes the complaint to an agency's liaison officer.

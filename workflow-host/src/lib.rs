@@ -15,6 +15,7 @@ pub mod demo;
 pub mod format;
 pub mod http;
 pub mod out;
+pub mod read_model;
 pub mod serve;
 pub mod table;
 pub mod verbs;

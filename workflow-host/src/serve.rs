@@ -111,6 +111,8 @@ pub async fn serve(store: Store, config: ServeConfig) -> anyhow::Result<()> {
             ..workflow_store::ReadinessPolicy::default()
         },
         metrics_public: config.metrics_public,
+        // The projector spawned above does the work commands wait for.
+        read_your_writes: crate::http::READ_YOUR_WRITES,
     };
     let router = config.limits.layer(app(state));
     // The limits' own answers (408, 503) carry the security headers too.

@@ -110,18 +110,7 @@ pub async fn history(
 ) -> anyhow::Result<()> {
     let h = store.history(&id.parse()?, as_of).await?;
     if json {
-        let out = json!({
-            "id": id,
-            "as_of": as_of,
-            "status": h.state.status(),
-            "state": h.state,
-            "events": h.events.iter().map(|e| json!({
-                "sequence": e.sequence,
-                "event": e.payload,
-                "metadata": e.metadata,
-            })).collect::<Vec<_>>(),
-            "sla": h.sla,
-        });
+        let out = crate::read_model::HistoryAnswer::from(&h);
         crate::outln!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }

@@ -28,6 +28,7 @@ const PDF: &[u8] = b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n";
 struct Edge {
     router: Router,
     store: Arc<Store>,
+    _projector: tokio::sync::oneshot::Sender<()>,
     upp: String,
     liaison: String,
     dir: tempfile::TempDir,
@@ -84,7 +85,10 @@ impl Edge {
             clock: Arc::new(now),
             readiness: workflow_store::ReadinessPolicy::default(),
             metrics_public: false,
+            read_your_writes: workflow_host::http::READ_YOUR_WRITES,
         };
+        // Commands wait for the views: run the projector as `serve` does.
+        let projector = support::background_projector(&store);
         let upp = store.create_token(&fx::upp(), now()).await.unwrap();
         let liaison = store
             .create_token(&fx::liaison("PUPR"), now())
@@ -93,6 +97,7 @@ impl Edge {
         Edge {
             router: app(state),
             store,
+            _projector: projector,
             upp,
             liaison,
             dir,

@@ -115,6 +115,23 @@ impl Store {
         export::export(self.log().db(), complaint, format, out, progress).await
     }
 
+    /// One complaint's events exactly as the log holds them (no upcasting), in sequence
+    /// order; empty if it has none.
+    pub async fn raw_events(&self, complaint_id: &str) -> Result<Vec<RawEvent>, StoreError> {
+        let mut events = Vec::new();
+        walk(
+            self.log().db(),
+            Some(complaint_id),
+            |e| {
+                events.push(e);
+                Ok(())
+            },
+            |_| {},
+        )
+        .await?;
+        Ok(events)
+    }
+
     /// A complaint's state, SLA clocks and timeline as of `as_of`.
     pub async fn history(
         &self,

@@ -13,7 +13,9 @@ use crate::sla::Step;
 
 /// The caller's identifier for one command. A command whose id the complaint has
 /// already seen succeeds without doing anything again (safe retries).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(transparent)]
 pub struct CommandId(pub String);
 
@@ -381,7 +383,9 @@ pub struct ResponseText {
 }
 
 /// How a response reaches the complainant.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ResponseChannel {
     /// Through LAPOR!-SP4N (the default).

@@ -7,17 +7,18 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use workflow_core::complainant::{Complainant, Confidentiality};
 use workflow_core::complaint::command::{
-    Addressee, ArchiveReason, Archiving, BeritaAcara, BreachAnnulment, Clarification, Closure,
-    ComplaintCommand, Disposition, Feedback, FieldVisit, Forwarding, InformationReply,
-    InformationRequest, Party, ProgressReport, Reassignment, Registration, Rejection, Reopening,
-    ResponseChannel, ResponseText, ReturnNote, ReviewResult, Withdrawal,
+    Addressee, BeritaAcara, Clarification, Closure, ComplaintCommand, Disposition, FieldVisit,
+    InformationReply, InformationRequest, Party, Registration, Rejection, ResponseChannel,
+    ResponseText, ReturnNote, ReviewResult,
 };
 use workflow_core::evidence::EvidenceRef;
-use workflow_core::Step;
 use workflow_core::{AgencyCode, UserId};
 use workflow_store::evidence::EvidenceStore;
 
 use super::error::ApiError;
+
+mod door_and_follow_up;
+pub use door_and_follow_up::*;
 
 /// A stored upload used as evidence.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -29,21 +30,34 @@ pub struct EvidenceUse {
     pub caption: String,
 }
 
-fn resolve(evidence: &EvidenceStore, uses: Vec<EvidenceUse>) -> Result<Vec<EvidenceRef>, ApiError> {
-    uses.into_iter()
-        .map(|u| {
-            let blob = evidence.stat(&u.sha256)?.ok_or_else(|| ApiError::Rule {
-                rule: "evidence.unknown".into(),
-                detail: format!("no evidence {} has been uploaded", u.sha256),
-            })?;
-            Ok(EvidenceRef {
-                sha256: blob.sha256,
-                media_type: blob.media_type.to_owned(),
-                size: blob.size,
-                caption: u.caption,
+/// Resolves evidence named by SHA-256 against the blob store (file reads, off the
+/// async threads).
+async fn resolve(
+    evidence: &EvidenceStore,
+    uses: Vec<EvidenceUse>,
+) -> Result<Vec<EvidenceRef>, ApiError> {
+    if uses.is_empty() {
+        return Ok(Vec::new());
+    }
+    let evidence = evidence.clone();
+    tokio::task::spawn_blocking(move || {
+        uses.into_iter()
+            .map(|u| {
+                let blob = evidence.stat(&u.sha256)?.ok_or_else(|| ApiError::Rule {
+                    rule: "evidence.unknown".into(),
+                    detail: format!("no evidence {} has been uploaded", u.sha256),
+                })?;
+                Ok(EvidenceRef {
+                    sha256: blob.sha256,
+                    media_type: blob.media_type.to_owned(),
+                    size: blob.size,
+                    caption: u.caption,
+                })
             })
-        })
-        .collect()
+            .collect()
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
 }
 
 /// LAPOR!'s confidentiality levels.
@@ -103,7 +117,10 @@ pub struct RegisterRequest {
 
 impl RegisterRequest {
     /// The command, with attachments resolved.
-    pub fn into_command(self, evidence: &EvidenceStore) -> Result<ComplaintCommand, ApiError> {
+    pub async fn into_command(
+        self,
+        evidence: &EvidenceStore,
+    ) -> Result<ComplaintCommand, ApiError> {
         Ok(ComplaintCommand::Register(Registration {
             lapor_id: self.lapor_id,
             title: self.title,
@@ -122,7 +139,7 @@ impl RegisterRequest {
                 },
             },
             upp_review: self.upp_review,
-            attachments: resolve(evidence, self.attachments)?,
+            attachments: resolve(evidence, self.attachments).await?,
         }))
     }
 }
@@ -188,107 +205,6 @@ pub struct ProvideInformationRequest {
     /// Uploaded documents sent with it.
     #[serde(default)]
     pub attachments: Vec<EvidenceUse>,
-}
-
-/// Why a complaint is archived at the door.
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ArchiveReasonDto {
-    /// Not about a public service.
-    NotPublicService,
-    /// Not under the Pemkab's authority.
-    OutOfAuthority,
-    /// Spam.
-    Spam,
-    /// Not a complaint.
-    NotAComplaint,
-    /// The same matter as the complaint named in `duplicate_of`.
-    Duplicate,
-}
-
-/// `POST /complaints/{id}/archive`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ArchiveRequest {
-    /// Why.
-    pub reason: ArchiveReasonDto,
-    /// The existing complaint this one duplicates (required for `duplicate`, refused
-    /// otherwise).
-    #[serde(default)]
-    pub duplicate_of: Option<String>,
-    /// Remarks.
-    #[serde(default)]
-    pub note: Option<String>,
-}
-
-impl ArchiveRequest {
-    /// The command.
-    pub fn into_command(self) -> ComplaintCommand {
-        ComplaintCommand::Archive(Archiving {
-            reason: match self.reason {
-                ArchiveReasonDto::NotPublicService => ArchiveReason::NotPublicService,
-                ArchiveReasonDto::OutOfAuthority => ArchiveReason::OutOfAuthority,
-                ArchiveReasonDto::Spam => ArchiveReason::Spam,
-                ArchiveReasonDto::NotAComplaint => ArchiveReason::NotAComplaint,
-                ArchiveReasonDto::Duplicate => ArchiveReason::Duplicate,
-            },
-            duplicate_of: self.duplicate_of,
-            note: self.note,
-        })
-    }
-}
-
-/// `POST /complaints/{id}/acknowledge-ba`.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AcknowledgeBaRequest {
-    /// Remarks (instructions to the unit, say).
-    #[serde(default)]
-    pub note: Option<String>,
-}
-
-impl AcknowledgeBaRequest {
-    /// The command.
-    pub fn into_command(self) -> ComplaintCommand {
-        ComplaintCommand::AcknowledgeBa(workflow_core::complaint::command::BaAcknowledgement {
-            note: self.note,
-        })
-    }
-}
-
-/// `POST /complaints/{id}/withdraw`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct WithdrawRequest {
-    /// How the withdrawal reached the unit, and why if said.
-    pub note: String,
-}
-
-impl WithdrawRequest {
-    /// The command.
-    pub fn into_command(self) -> ComplaintCommand {
-        ComplaintCommand::Withdraw(Withdrawal { note: self.note })
-    }
-}
-
-/// `POST /complaints/{id}/forward`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ForwardRequest {
-    /// The institution outside the Pemkab it goes to.
-    pub institution: String,
-    /// Why it is theirs.
-    pub reason: String,
-}
-
-impl ForwardRequest {
-    /// The command.
-    pub fn into_command(self) -> ComplaintCommand {
-        ComplaintCommand::Forward(Forwarding {
-            institution: self.institution,
-            reason: self.reason,
-        })
-    }
 }
 
 /// `POST /complaints/{id}/reject`.
@@ -411,104 +327,6 @@ pub enum ResponseChannelDto {
     InPerson,
 }
 
-/// `POST /complaints/{id}/progress`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ProgressRequest {
-    /// What has been done so far, as the complainant will read it.
-    pub text: String,
-}
-
-/// `POST /complaints/{id}/feedback`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct FeedbackRequest {
-    /// Whether the complainant is satisfied with the response.
-    pub satisfied: bool,
-    /// What they said (required when not satisfied).
-    #[serde(default)]
-    pub text: String,
-}
-
-/// `POST /complaints/{id}/reopen`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReopenRequest {
-    /// What the complainant is not satisfied with.
-    pub reason: String,
-}
-
-/// `POST /complaints/{id}/reassign`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReassignRequest {
-    /// The liaison officer of the same agency who takes over.
-    pub liaison_officer: String,
-    /// Why.
-    pub reason: String,
-}
-
-/// `POST /complaints/{id}/annul-breach`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AnnulBreachRequest {
-    /// The step whose breach is annulled (`disposition`, `review`, `field_verification`,
-    /// `response`, `overall`, `follow_up`).
-    #[schema(value_type = String)]
-    pub step: Step,
-    /// Which run of it (from 1).
-    pub occurrence: u32,
-    /// Why the breach does not count.
-    pub reason: String,
-}
-
-impl ProgressRequest {
-    /// The command.
-    pub fn into_command(self) -> ComplaintCommand {
-        ComplaintCommand::ReportProgress(ProgressReport { text: self.text })
-    }
-}
-
-impl FeedbackRequest {
-    /// The command.
-    pub fn into_command(self) -> ComplaintCommand {
-        ComplaintCommand::RecordFeedback(Feedback {
-            satisfied: self.satisfied,
-            text: self.text,
-        })
-    }
-}
-
-impl ReopenRequest {
-    /// The command.
-    pub fn into_command(self) -> ComplaintCommand {
-        ComplaintCommand::Reopen(Reopening {
-            reason: self.reason,
-        })
-    }
-}
-
-impl ReassignRequest {
-    /// The command.
-    pub fn into_command(self) -> ComplaintCommand {
-        ComplaintCommand::Reassign(Reassignment {
-            liaison_officer: UserId(self.liaison_officer),
-            reason: self.reason,
-        })
-    }
-}
-
-impl AnnulBreachRequest {
-    /// The command.
-    pub fn into_command(self) -> ComplaintCommand {
-        ComplaintCommand::AnnulBreach(BreachAnnulment {
-            step: self.step,
-            occurrence: self.occurrence,
-            reason: self.reason,
-        })
-    }
-}
-
 /// `POST /complaints/{id}/close`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -566,10 +384,13 @@ impl RequestInformationRequest {
 
 impl ProvideInformationRequest {
     /// The command, with attachments resolved.
-    pub fn into_command(self, evidence: &EvidenceStore) -> Result<ComplaintCommand, ApiError> {
+    pub async fn into_command(
+        self,
+        evidence: &EvidenceStore,
+    ) -> Result<ComplaintCommand, ApiError> {
         Ok(ComplaintCommand::ProvideInformation(InformationReply {
             answer: self.answer,
-            attachments: resolve(evidence, self.attachments)?,
+            attachments: resolve(evidence, self.attachments).await?,
         }))
     }
 }
@@ -595,7 +416,10 @@ impl ClarifyRequest {
 
 impl FieldVerificationRequest {
     /// The command, with evidence resolved.
-    pub fn into_command(self, evidence: &EvidenceStore) -> Result<ComplaintCommand, ApiError> {
+    pub async fn into_command(
+        self,
+        evidence: &EvidenceStore,
+    ) -> Result<ComplaintCommand, ApiError> {
         Ok(ComplaintCommand::VerifyInField(FieldVisit {
             visit_date: self.visit_date,
             location: self.location,
@@ -606,7 +430,7 @@ impl FieldVerificationRequest {
                 .map(Party::from)
                 .collect(),
             findings: self.findings,
-            evidence: resolve(evidence, self.evidence)?,
+            evidence: resolve(evidence, self.evidence).await?,
         }))
     }
 }
@@ -651,30 +475,4 @@ impl CloseRequest {
     pub fn into_command(self) -> ComplaintCommand {
         ComplaintCommand::Close(Closure { note: self.note })
     }
-}
-
-/// The answer to every accepted command (the same again for a retried key).
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct CommandAnswer {
-    /// The complaint.
-    pub complaint_id: String,
-    /// The command id (the `Idempotency-Key`, or one the host chose).
-    pub command_id: String,
-    /// The sequence of the event recorded.
-    pub sequence: u64,
-    /// The event recorded.
-    pub event_type: String,
-    /// The complaint's state after it.
-    pub status: String,
-}
-
-/// The answer to an upload.
-#[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct EvidenceAnswer {
-    /// Lower-case hex SHA-256: name it in field verifications.
-    pub sha256: String,
-    /// Size in bytes.
-    pub size: u64,
-    /// Media type read from the bytes.
-    pub media_type: String,
 }

@@ -1,13 +1,15 @@
 //! One error type for the HTTP API, answered as `application/problem+json` (RFC 9457)
-//! with a stable body; details for operators go to the log.
+//! with a stable body; details for operators go to the log, written by the
+//! [`log_failures`] layer with the request's method, path and status.
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 use workflow_core::{DomainError, RefusalKind};
 use workflow_store::evidence::EvidenceError;
 use workflow_store::StoreError;
+
+use super::answers::Problem;
 
 /// Everything a request can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -192,26 +194,36 @@ impl ApiError {
 /// Seconds a client is told to wait before retrying after a 503.
 pub const RETRY_AFTER_SECONDS: &str = "2";
 
+/// What an error answer carries for the log: the error's full text (for a 500 or 503
+/// the problem's `detail` says less).
+#[derive(Clone, Debug)]
+pub struct Failure(pub String);
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, kind, title) = self.parts();
-        match &self {
-            ApiError::Internal(detail) | ApiError::Unavailable(detail) => {
-                tracing::error!(status = status.as_u16(), %detail, "request failed");
-            }
-            _ => tracing::debug!(status = status.as_u16(), detail = %self, "request refused"),
-        }
-        let mut body = json!({
-            "type": format!("urn:aduan:problem:{kind}"),
-            "title": title,
-            "status": status.as_u16(),
-            "detail": self.to_string(),
-        });
-        if let ApiError::Rule { rule, .. } = &self {
-            body["rule"] = json!(rule);
-            body["type"] = json!(format!("urn:aduan:problem:rule:{rule}"));
-        }
+        let failure = match &self {
+            ApiError::Internal(detail) | ApiError::Unavailable(detail) => detail.clone(),
+            _ => self.to_string(),
+        };
+        let body = match &self {
+            ApiError::Rule { rule, .. } => Problem {
+                kind: format!("urn:aduan:problem:rule:{rule}"),
+                title: title.to_owned(),
+                status: status.as_u16(),
+                detail: self.to_string(),
+                rule: Some(rule.clone()),
+            },
+            _ => Problem {
+                kind: format!("urn:aduan:problem:{kind}"),
+                title: title.to_owned(),
+                status: status.as_u16(),
+                detail: self.to_string(),
+                rule: None,
+            },
+        };
         let mut response = (status, axum::Json(body)).into_response();
+        response.extensions_mut().insert(Failure(failure));
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             header::HeaderValue::from_static("application/problem+json"),
@@ -272,4 +284,35 @@ pub async fn problems_only(response: Response) -> Response {
         }
     }
     problem
+}
+
+/// Logs an error answer: server errors as errors with the detail kept from the client,
+/// refusals at debug level.
+pub fn log_failure(method: &axum::http::Method, path: &str, response: &Response) {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return;
+    }
+    let detail = response
+        .extensions()
+        .get::<Failure>()
+        .map(|f| f.0.as_str())
+        .unwrap_or("");
+    if status.is_server_error() {
+        tracing::error!(%method, %path, status = status.as_u16(), %detail, "request failed");
+    } else {
+        tracing::debug!(%method, %path, status = status.as_u16(), %detail, "request refused");
+    }
+}
+
+/// The layer that logs every error answer of the router, whoever made it.
+pub async fn log_failures(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    log_failure(&method, &path, &response);
+    response
 }

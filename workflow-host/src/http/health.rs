@@ -13,41 +13,121 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
-use serde_json::{json, Value};
+use serde::Serialize;
+use utoipa::ToSchema;
 use workflow_core::Role;
 use workflow_store::health::{HealthSnapshot, Incident};
 
+use super::caller::require_role;
 use super::error::ApiError;
 use super::{AppState, Caller};
 
-fn incident(i: &Option<Incident>) -> Value {
-    match i {
-        Some(i) => json!({ "at": workflow_store::timestamp(i.at), "message": i.message }),
-        None => Value::Null,
+/// The last failure of a kind.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct IncidentAnswer {
+    /// When.
+    pub at: String,
+    /// What.
+    pub message: String,
+}
+
+fn incident(i: &Option<Incident>) -> Option<IncidentAnswer> {
+    i.as_ref().map(|i| IncidentAnswer {
+        at: workflow_store::timestamp(i.at),
+        message: i.message.clone(),
+    })
+}
+
+/// The write path's counters and last errors, since the process started.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct WriteHealth {
+    /// Commits the database confirmed.
+    pub commits: u64,
+    /// Commits that failed.
+    pub commit_failures: u64,
+    /// Side writes after a commit that failed (the command was acknowledged).
+    pub side_write_failures: u64,
+    /// Projection batches that failed.
+    pub projection_failures: u64,
+    /// SLA monitor ticks that failed.
+    pub sla_tick_failures: u64,
+    /// The last confirmed commit or probe write.
+    pub last_commit_at: Option<String>,
+    /// The last failed write.
+    pub last_write_error: Option<IncidentAnswer>,
+    /// The last failed side write.
+    pub last_side_write_error: Option<IncidentAnswer>,
+    /// The SLA monitor's last completed tick.
+    pub last_sla_tick_at: Option<String>,
+    /// The SLA monitor's last failure.
+    pub last_sla_tick_error: Option<IncidentAnswer>,
+}
+
+impl From<&HealthSnapshot> for WriteHealth {
+    fn from(h: &HealthSnapshot) -> Self {
+        Self {
+            commits: h.commits,
+            commit_failures: h.commit_failures,
+            side_write_failures: h.side_write_failures,
+            projection_failures: h.projection_failures,
+            sla_tick_failures: h.tick_failures,
+            last_commit_at: h.last_commit_at.map(workflow_store::timestamp),
+            last_write_error: incident(&h.last_write_error),
+            last_side_write_error: incident(&h.last_side_write_error),
+            last_sla_tick_at: h.last_tick_at.map(workflow_store::timestamp),
+            last_sla_tick_error: incident(&h.last_tick_error),
+        }
     }
 }
 
-fn snapshot_json(h: &HealthSnapshot) -> Value {
-    json!({
-        "commits": h.commits,
-        "commit_failures": h.commit_failures,
-        "side_write_failures": h.side_write_failures,
-        "projection_failures": h.projection_failures,
-        "sla_tick_failures": h.tick_failures,
-        "last_commit_at": h.last_commit_at.map(workflow_store::timestamp),
-        "last_write_error": incident(&h.last_write_error),
-        "last_side_write_error": incident(&h.last_side_write_error),
-        "last_sla_tick_at": h.last_tick_at.map(workflow_store::timestamp),
-        "last_sla_tick_error": incident(&h.last_tick_error),
-    })
+/// A complaint a projection set aside on an event it cannot read.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ParkedAnswer {
+    /// The complaint.
+    pub complaint_id: String,
+    /// The event's position.
+    pub position: i64,
+    /// Its sequence.
+    pub sequence: u64,
+    /// Why it cannot be read.
+    pub reason: String,
+}
+
+/// Where a projection stands.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ProjectionHealth {
+    /// The projection.
+    pub name: String,
+    /// The last position applied.
+    pub position: i64,
+    /// Positions behind the log.
+    pub lag: i64,
+    /// The last error, until a batch succeeds again.
+    pub last_error: Option<String>,
+    /// Complaints it set aside.
+    pub parked: Vec<ParkedAnswer>,
+}
+
+/// `GET /health`.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct HealthAnswer {
+    /// `ok` while the store answers reads.
+    pub status: String,
+    /// `sqlite` or `postgres`.
+    pub backend: String,
+    /// Each projection.
+    pub projections: Vec<ProjectionHealth>,
+    /// The write path.
+    pub write: WriteHealth,
 }
 
 /// Store reachability, projections' lag, errors and parked complaints (anyone).
 ///
 /// 200 while the store answers reads, with the write path's counters and last error;
 /// `/health/ready` says whether it takes writes.
-#[utoipa::path(get, path = "/api/v1/health", tag = "service", responses((status = 200), (status = 503)))]
-pub async fn health(State(state): State<AppState>) -> Result<Response, ApiError> {
+#[utoipa::path(get, path = "/api/v1/health", tag = "service",
+    responses((status = 200, body = HealthAnswer), (status = 503)))]
+pub async fn health(State(state): State<AppState>) -> Result<Json<HealthAnswer>, ApiError> {
     let projections =
         tokio::time::timeout(Duration::from_secs(5), state.store.projector().status())
             .await
@@ -56,25 +136,72 @@ pub async fn health(State(state): State<AppState>) -> Result<Response, ApiError>
         .await
         .map_err(|_| ApiError::Unavailable("the store did not answer in 5 s".into()))??;
     let snapshot = state.store.health().snapshot();
-    Ok(Json(json!({
-        "status": "ok",
-        "backend": format!("{:?}", state.store.backend()).to_lowercase(),
-        "projections": projections.iter().map(|p| json!({
-            "name": p.name, "position": p.position, "lag": p.lag,
-            "last_error": snapshot.projection_errors.get(&p.name).map(|i| i.message.clone()).or(p.last_error.clone()),
-            "parked": parked.iter().filter(|x| x.projection == p.name).map(|x| json!({
-                "complaint_id": x.complaint_id, "position": x.position, "sequence": x.sequence, "reason": x.reason,
-            })).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-        "write": snapshot_json(&snapshot),
+    Ok(Json(HealthAnswer {
+        status: "ok".into(),
+        backend: format!("{:?}", state.store.backend()).to_lowercase(),
+        projections: projections
+            .iter()
+            .map(|p| ProjectionHealth {
+                name: p.name.clone(),
+                position: p.position,
+                lag: p.lag,
+                last_error: snapshot
+                    .projection_errors
+                    .get(&p.name)
+                    .map(|i| i.message.clone())
+                    .or(p.last_error.clone()),
+                parked: parked
+                    .iter()
+                    .filter(|x| x.projection == p.name)
+                    .map(|x| ParkedAnswer {
+                        complaint_id: x.complaint_id.clone(),
+                        position: x.position,
+                        sequence: x.sequence,
+                        reason: x.reason.clone(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        write: WriteHealth::from(&snapshot),
     }))
-    .into_response())
+}
+
+/// `GET /health/live`.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct LiveAnswer {
+    /// Always `live`.
+    pub status: String,
 }
 
 /// The process is alive and answering (anyone); touches no database.
-#[utoipa::path(get, path = "/api/v1/health/live", tag = "service", responses((status = 200)))]
-pub async fn live() -> Response {
-    Json(json!({ "status": "live" })).into_response()
+#[utoipa::path(get, path = "/api/v1/health/live", tag = "service",
+    responses((status = 200, body = LiveAnswer)))]
+pub async fn live() -> Json<LiveAnswer> {
+    Json(LiveAnswer {
+        status: "live".into(),
+    })
+}
+
+/// One check of readiness.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct CheckAnswer {
+    /// `write`, `projection:<name>`, `sla_monitor` or `store`.
+    pub name: String,
+    /// Whether it passed.
+    pub ok: bool,
+    /// What was seen.
+    pub detail: String,
+}
+
+/// `GET /health/ready`, with 200 and with 503.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ReadyAnswer {
+    /// `ready` or `not_ready`.
+    pub status: String,
+    /// Each check.
+    pub checks: Vec<CheckAnswer>,
+    /// The write path.
+    pub write: WriteHealth,
 }
 
 /// Whether this host can take writes now; 200 `ready` or 503 `not_ready` (anyone).
@@ -82,7 +209,9 @@ pub async fn live() -> Response {
 /// Ready when a commit was confirmed recently or a probe write succeeds, no projection
 /// is stalled on an error or too far behind, and the SLA monitor ticks. A 503 carries
 /// `Retry-After`; each check is named with what was seen.
-#[utoipa::path(get, path = "/api/v1/health/ready", tag = "service", responses((status = 200), (status = 503)))]
+#[utoipa::path(get, path = "/api/v1/health/ready", tag = "service",
+    responses((status = 200, body = ReadyAnswer),
+              (status = 503, description = "Not ready: the same report, with Retry-After", body = ReadyAnswer)))]
 pub async fn ready(State(state): State<AppState>) -> Response {
     let readiness = tokio::time::timeout(
         Duration::from_secs(10),
@@ -94,21 +223,27 @@ pub async fn ready(State(state): State<AppState>) -> Response {
             r.ready,
             r.checks
                 .iter()
-                .map(|c| json!({ "name": c.name, "ok": c.ok, "detail": c.detail }))
+                .map(|c| CheckAnswer {
+                    name: c.name.clone(),
+                    ok: c.ok,
+                    detail: c.detail.clone(),
+                })
                 .collect::<Vec<_>>(),
         ),
         Err(_) => (
             false,
-            vec![
-                json!({ "name": "store", "ok": false, "detail": "the store did not answer in 10 s" }),
-            ],
+            vec![CheckAnswer {
+                name: "store".into(),
+                ok: false,
+                detail: "the store did not answer in 10 s".into(),
+            }],
         ),
     };
-    let body = Json(json!({
-        "status": if ready { "ready" } else { "not_ready" },
-        "checks": checks,
-        "write": snapshot_json(&state.store.health().snapshot()),
-    }));
+    let body = Json(ReadyAnswer {
+        status: if ready { "ready" } else { "not_ready" }.into(),
+        checks,
+        write: WriteHealth::from(&state.store.health().snapshot()),
+    });
     if ready {
         body.into_response()
     } else {
@@ -125,14 +260,16 @@ pub async fn ready(State(state): State<AppState>) -> Response {
 ///
 /// OpenMetrics text: commits and their failures, side-write, projection and SLA-tick
 /// failures, seconds since the last commit and tick, projection lag, parked complaints.
-#[utoipa::path(get, path = "/api/v1/metrics", tag = "service", responses((status = 200), (status = 401), (status = 403)))]
+#[utoipa::path(get, path = "/api/v1/metrics", tag = "service",
+    responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text", body = String),
+              (status = 401), (status = 403)))]
 pub async fn metrics(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     if !state.metrics_public {
         let Caller(caller) = Caller::from_headers(&headers, &state).await?;
-        super::require_role(
+        require_role(
             &caller,
             &[Role::System, Role::Coordinator],
             "read the metrics",

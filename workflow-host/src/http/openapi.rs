@@ -1,111 +1,175 @@
-//! The OpenAPI document, generated from the handlers' annotations.
+//! The OpenAPI document: the routes as [`api`](super::api) declares them, with the
+//! document's title, the bearer scheme, and a problem body on every error answer.
 
-use axum::http::Method;
-use axum::Json;
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use utoipa::openapi::path::{HttpMethod, Operation};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::openapi::{Content, OpenApi as Document, Ref, RefOr, ResponseBuilder};
+use utoipa::OpenApi;
 
-use super::dto::*;
+use super::answers::{CommandAnswer, Problem};
 
-struct Bearer;
-
-impl Modify for Bearer {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
-    }
-}
-
-/// The document.
+/// The document's frame: its title and description, and the schemas that answers
+/// name by reference.
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "aduan",
         description = "Follow-up of LAPOR!-SP4N complaints under the liaison-officer SOP. Errors are \
-                       application/problem+json: 400 malformed, 401 no or bad token, 403 role or agency, \
-                       404, 409 concurrent change or state conflict, 413 too large, 415 media type, \
-                       422 an SOP rule refused it (`rule` names it)."
+                       application/problem+json (`Problem`): 400 malformed, 401 no or bad token, 403 role or \
+                       agency, 404, 409 concurrent change or state conflict, 413 too large, 415 media type, \
+                       422 an SOP rule refused it (`rule` names it), 503 unavailable (with Retry-After)."
     ),
-    paths(
-        super::register, super::dispose, super::return_complaint, super::review, super::request_information,
-        super::provide_information, super::reject, super::clarify, super::field_verification, super::issue_ba,
-        super::respond, super::close, super::archive, super::withdraw, super::forward, super::acknowledge_ba, super::progress, super::feedback, super::reopen, super::reassign, super::annul_breach, super::upload_evidence, super::download_evidence, super::list,
-        super::detail, super::ba_document, super::history, super::events, super::identity_reads, super::sla, super::audit_verify,
-        super::health::health, super::health::live, super::health::ready, super::health::metrics, serve
-    ),
-    components(schemas(
-        RegisterRequest, ComplainantDto, ConfidentialityDto, EvidenceUse, DisposeRequest, ReturnRequest,
-        ReviewRequest, RequestInformationRequest, ProvideInformationRequest, RejectRequest, ClarifyRequest,
-        PartyDto, FieldVerificationRequest, AddresseeDto, BaRequest, RespondRequest, CloseRequest, CommandAnswer,
-        ArchiveRequest, ArchiveReasonDto, WithdrawRequest, ForwardRequest, AcknowledgeBaRequest,
-        ResponseChannelDto, ProgressRequest, FeedbackRequest, ReopenRequest, ReassignRequest,
-        AnnulBreachRequest, EvidenceAnswer
-    )),
-    modifiers(&Bearer)
+    components(schemas(CommandAnswer, Problem))
 )]
-pub struct ApiDoc;
+struct Frame;
 
-/// This OpenAPI document (anyone).
-#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "service", responses((status = 200)))]
-pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+/// What an error status means, for the document.
+fn meaning(status: u16) -> &'static str {
+    match status {
+        400 => "Malformed: body, id, query, cursor, limit or header",
+        401 => "No token, or an unknown or revoked one",
+        403 => "The role or agency may not do this",
+        404 => "No such complaint, BA or evidence",
+        409 => "The complaint's state does not allow it, or concurrent changes kept winning",
+        413 => "The body is larger than the limit",
+        415 => "Not JSON, or not the photo or scan it claims to be",
+        422 => "An SOP rule refused it; `rule` names it",
+        503 => "The database cannot be reached, or the host is busy; retry after Retry-After",
+        _ => "Refused",
+    }
 }
 
-/// Every method and path the router serves, as the document lists them.
-pub fn routes() -> Vec<(Method, &'static str)> {
-    vec![
-        (Method::POST, "/api/v1/complaints"),
-        (Method::GET, "/api/v1/complaints"),
-        (Method::GET, "/api/v1/complaints/{id}"),
-        (Method::POST, "/api/v1/complaints/{id}/dispose"),
-        (Method::POST, "/api/v1/complaints/{id}/return"),
-        (Method::POST, "/api/v1/complaints/{id}/review"),
-        (Method::POST, "/api/v1/complaints/{id}/request-information"),
-        (Method::POST, "/api/v1/complaints/{id}/provide-information"),
-        (Method::POST, "/api/v1/complaints/{id}/reject"),
-        (Method::POST, "/api/v1/complaints/{id}/clarify"),
-        (Method::POST, "/api/v1/complaints/{id}/field-verification"),
-        (Method::POST, "/api/v1/complaints/{id}/ba"),
-        (Method::GET, "/api/v1/complaints/{id}/ba"),
-        (Method::POST, "/api/v1/complaints/{id}/respond"),
-        (Method::POST, "/api/v1/complaints/{id}/close"),
-        (Method::POST, "/api/v1/complaints/{id}/archive"),
-        (Method::POST, "/api/v1/complaints/{id}/withdraw"),
-        (Method::POST, "/api/v1/complaints/{id}/forward"),
-        (Method::POST, "/api/v1/complaints/{id}/acknowledge-ba"),
-        (Method::POST, "/api/v1/complaints/{id}/progress"),
-        (Method::POST, "/api/v1/complaints/{id}/feedback"),
-        (Method::POST, "/api/v1/complaints/{id}/reopen"),
-        (Method::POST, "/api/v1/complaints/{id}/reassign"),
-        (Method::POST, "/api/v1/complaints/{id}/annul-breach"),
-        (Method::GET, "/api/v1/complaints/{id}/history"),
-        (Method::GET, "/api/v1/complaints/{id}/events"),
-        (Method::GET, "/api/v1/complaints/{id}/identity-reads"),
-        (Method::POST, "/api/v1/evidence"),
-        (Method::GET, "/api/v1/evidence/{sha256}"),
-        (Method::GET, "/api/v1/sla"),
-        (Method::GET, "/api/v1/audit/verify"),
-        (Method::GET, "/api/v1/openapi.json"),
-        (Method::GET, "/api/v1/health"),
-        (Method::GET, "/api/v1/health/live"),
-        (Method::GET, "/api/v1/health/ready"),
-        (Method::GET, "/api/v1/metrics"),
+/// A schema reference to `name` under `components/schemas`, as a JSON body.
+pub fn json_body(name: &str) -> Content {
+    Content::new(Some(Ref::from_schema_name(name)))
+}
+
+/// Problem answers for `statuses`, for a route's responses.
+pub fn problem_statuses(statuses: &[u16]) -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+    statuses
+        .iter()
+        .map(|s| (s.to_string(), RefOr::T(problem(*s))))
+        .collect()
+}
+
+fn problem(status: u16) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(meaning(status))
+        .content("application/problem+json", json_body("Problem"))
+        .build()
+}
+
+/// Gives every error answer that declares no body the problem body, and a description
+/// if it has none.
+fn problems_everywhere(doc: &mut Document) {
+    for item in doc.paths.paths.values_mut() {
+        for op in operations_mut(item) {
+            for (status, response) in op.responses.responses.iter_mut() {
+                let Ok(code) = status.parse::<u16>() else {
+                    continue;
+                };
+                if code < 400 {
+                    continue;
+                }
+                if let RefOr::T(r) = response {
+                    if r.content.is_empty() {
+                        *r = problem(code);
+                    } else if r.description.is_empty() {
+                        r.description = meaning(code).to_owned();
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn operations_mut(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        item.get.as_mut(),
+        item.put.as_mut(),
+        item.post.as_mut(),
+        item.delete.as_mut(),
+        item.options.as_mut(),
+        item.head.as_mut(),
+        item.patch.as_mut(),
+        item.trace.as_mut(),
     ]
+    .into_iter()
+    .flatten()
+}
+
+/// The document, built once from the route declaration.
+pub fn document() -> Document {
+    static DOCUMENT: LazyLock<Document> = LazyLock::new(|| {
+        // The limit does not show in the document; any will do.
+        let mut doc = Frame::openapi().merge_from(super::api(0).into_openapi());
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        problems_everywhere(&mut doc);
+        doc
+    });
+    DOCUMENT.clone()
+}
+
+/// Every operation of a document as (lower-case method, path), in the order of the
+/// declaration (`preserve_path_order`), a path's POST before its GET.
+pub fn operations(doc: &Document) -> Vec<(String, String)> {
+    let methods = [
+        (HttpMethod::Post, "post"),
+        (HttpMethod::Get, "get"),
+        (HttpMethod::Put, "put"),
+        (HttpMethod::Patch, "patch"),
+        (HttpMethod::Delete, "delete"),
+    ];
+    let mut out = Vec::new();
+    for (path, item) in &doc.paths.paths {
+        for (method, name) in &methods {
+            let present = match method {
+                HttpMethod::Get => item.get.is_some(),
+                HttpMethod::Post => item.post.is_some(),
+                HttpMethod::Put => item.put.is_some(),
+                HttpMethod::Patch => item.patch.is_some(),
+                HttpMethod::Delete => item.delete.is_some(),
+                _ => false,
+            };
+            if present {
+                out.push(((*name).to_owned(), path.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// This OpenAPI document (anyone).
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "service",
+    responses((status = 200, description = "The OpenAPI 3.1 document", body = Object)))]
+pub async fn serve() -> impl IntoResponse {
+    static TEXT: LazyLock<String> =
+        LazyLock::new(|| serde_json::to_string(&document()).unwrap_or_default());
+    ([(header::CONTENT_TYPE, "application/json")], TEXT.as_str())
 }
 
 /// The route table of `docs/api.md`, rendered from the document.
 pub fn markdown_routes() -> String {
-    let doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    let doc = serde_json::to_value(document()).unwrap_or_default();
     let mut out = String::from("| method | path | what (who) |\n|---|---|---|\n");
-    for (method, path) in routes() {
-        let summary = doc["paths"][path][method.as_str().to_lowercase()]["summary"]
+    for (method, path) in operations(&document()) {
+        let summary = doc["paths"][&path][&method]["summary"]
             .as_str()
             .unwrap_or("")
             .to_owned();
-        out.push_str(&format!("| {method} | `{path}` | {summary} |\n"));
+        out.push_str(&format!(
+            "| {} | `{path}` | {summary} |\n",
+            method.to_uppercase()
+        ));
     }
     out
 }

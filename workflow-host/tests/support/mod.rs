@@ -280,3 +280,17 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
     }
     out
 }
+
+/// Runs a store's projector in the background, as `serve` does (commands wait for the
+/// views it keeps), until the returned sender is dropped.
+pub fn background_projector(
+    store: &Arc<workflow_store::Store>,
+) -> tokio::sync::oneshot::Sender<()> {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(
+        Arc::clone(store.projector()).run(Duration::from_millis(100), async move {
+            let _ = stopped.await;
+        }),
+    );
+    stop
+}

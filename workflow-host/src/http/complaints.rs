@@ -1,0 +1,212 @@
+//! The complaint views: the list, a complaint in detail, its printable BA, and the SLA
+//! board, each scoped to what the caller may see and read from the projections.
+
+use axum::extract::State;
+use axum::response::{Html, IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use workflow_core::sla::assess;
+use workflow_core::{Actor, Complaint, Status};
+use workflow_store::views::{BoardStatus, ComplaintFilter};
+
+use super::answers::{BoardPage, ComplaintPage, DetailAnswer, SummaryAnswer};
+use super::caller::{may_see, page_limit, scoped_agency, Caller, ComplaintPath, PathId};
+use super::error::ApiError;
+use super::redact::{redact, reveals_hidden_identity};
+use super::{ba, AppState, TypedQuery};
+use crate::read_model::ComplaintState;
+
+/// Filters of `GET /complaints`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Only this state (`received`, `disposed`, …).
+    pub state: Option<String>,
+    /// Only this agency.
+    pub agency: Option<String>,
+    /// Only this liaison officer.
+    pub officer: Option<String>,
+    /// Only complaints with a duty past its deadline now.
+    pub overdue: Option<bool>,
+    /// Registered at or after (RFC 3339).
+    pub from: Option<DateTime<Utc>>,
+    /// Registered before (RFC 3339).
+    pub to: Option<DateTime<Utc>>,
+    /// The `next` cursor of the previous page.
+    pub after: Option<String>,
+    /// Page size, 1 to 500 (default 50).
+    pub limit: Option<u32>,
+}
+
+/// List complaints, filtered and paginated (all; liaison and head see their agency's only).
+#[utoipa::path(get, path = "/api/v1/complaints", tag = "views", params(ListQuery),
+    responses((status = 200, body = ComplaintPage), (status = 400), (status = 401), (status = 403), (status = 503)),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    TypedQuery(q): TypedQuery<ListQuery>,
+) -> Result<Json<ComplaintPage>, ApiError> {
+    let limit = page_limit(q.limit)?;
+    let agency = scoped_agency(&caller, q.agency.clone())?;
+    let status = q
+        .state
+        .as_deref()
+        .map(str::parse::<Status>)
+        .transpose()
+        .map_err(ApiError::BadRequest)?;
+    let page = state
+        .store
+        .views()
+        .list(&ComplaintFilter {
+            status,
+            agency,
+            liaison_officer: q.officer,
+            overdue_at: q.overdue.filter(|o| *o).map(|_| state.now()),
+            from: q.from,
+            to: q.to,
+            after: q.after,
+            limit: Some(limit),
+        })
+        .await?;
+    Ok(Json(ComplaintPage {
+        items: page.items.into_iter().map(SummaryAnswer::from).collect(),
+        next: page.next,
+    }))
+}
+
+/// The complaint as the views hold it (or, before they caught up, as the log does),
+/// if it exists and the caller may see it.
+async fn load_visible(
+    state: &AppState,
+    caller: &Actor,
+    id: &PathId,
+) -> Result<(Complaint, Option<SummaryAnswer>), ApiError> {
+    let (complaint, summary) = match state.store.views().detail(id).await? {
+        Some(d) => (d.state, Some(SummaryAnswer::from(d.summary))),
+        None => (state.store.engine().load(id).await?, None),
+    };
+    if complaint.status() == Status::New {
+        return Err(ApiError::NotFound(format!("complaint {id}")));
+    }
+    may_see(caller, &complaint)?;
+    Ok((complaint, summary))
+}
+
+/// Records that `caller` was shown the identity the complainant hid, if they were.
+pub(super) async fn note_identity_read(
+    state: &AppState,
+    caller: &Actor,
+    id: &PathId,
+    complaint: &Complaint,
+    via: &str,
+) -> Result<(), ApiError> {
+    if reveals_hidden_identity(caller.role, complaint) {
+        state
+            .store
+            .record_identity_read(caller, id, via, state.now())
+            .await?;
+    }
+    Ok(())
+}
+
+/// Serializes an answer and hides the identities `caller` may not see.
+pub(super) fn redacted<T: serde::Serialize>(
+    answer: &T,
+    caller: &Actor,
+) -> Result<Response, ApiError> {
+    let mut body = serde_json::to_value(answer).map_err(|e| ApiError::Internal(e.to_string()))?;
+    redact(&mut body, caller.role);
+    Ok(Json(body).into_response())
+}
+
+/// A complaint in detail with its SLA clocks; identity per role and confidentiality (all, scoped).
+#[utoipa::path(get, path = "/api/v1/complaints/{id}", tag = "views", params(ComplaintPath),
+    responses((status = 200, body = DetailAnswer), (status = 400), (status = 401), (status = 403), (status = 404), (status = 503)),
+    security(("bearer" = [])))]
+pub async fn detail(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    id: PathId,
+) -> Result<Response, ApiError> {
+    let (complaint, summary) = load_visible(&state, &caller, &id).await?;
+    let services = state.store.engine().services();
+    let sla = assess(
+        complaint.timeline(),
+        &services.calendar,
+        &services.policy,
+        state.now(),
+    );
+    let answer = DetailAnswer {
+        complaint_id: id.to_string(),
+        summary,
+        state: ComplaintState::from(&complaint),
+        sla,
+    };
+    let response = redacted(&answer, &caller)?;
+    note_identity_read(&state, &caller, &id, &complaint, "GET /complaints/{id}").await?;
+    Ok(response)
+}
+
+/// The Berita Acara as a printable HTML page in Indonesian (all, scoped).
+#[utoipa::path(get, path = "/api/v1/complaints/{id}/ba", tag = "views", params(ComplaintPath),
+    responses((status = 200, description = "The BA as a printable page", content_type = "text/html", body = String),
+              (status = 400), (status = 401), (status = 403), (status = 404), (status = 503)),
+    security(("bearer" = [])))]
+pub async fn ba_document(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    id: PathId,
+) -> Result<Html<String>, ApiError> {
+    let (complaint, _) = load_visible(&state, &caller, &id).await?;
+    let page = ba::render(id.as_str(), &complaint)
+        .ok_or_else(|| ApiError::NotFound(format!("no BA has been issued for {id}")))?;
+    Ok(Html(page))
+}
+
+/// `?status=&agency=` of the SLA board.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct SlaQuery {
+    /// `breached`, `at_risk`, `on_track` or `paused` (`at-risk` and `on-track` too).
+    pub status: Option<String>,
+    /// Only this agency.
+    pub agency: Option<String>,
+    /// The `next` cursor of the previous page.
+    pub after: Option<String>,
+    /// Page size, 1 to 500 (default 50).
+    pub limit: Option<u32>,
+}
+
+/// The SLA board: running duties and their deadlines now, most urgent first, paginated (all, scoped).
+#[utoipa::path(get, path = "/api/v1/sla", tag = "views", params(SlaQuery),
+    responses((status = 200, body = BoardPage), (status = 400), (status = 401), (status = 403), (status = 503)),
+    security(("bearer" = [])))]
+pub async fn sla(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    TypedQuery(q): TypedQuery<SlaQuery>,
+) -> Result<Json<BoardPage>, ApiError> {
+    let limit = page_limit(q.limit)?;
+    let status = q
+        .status
+        .as_deref()
+        .map(str::parse::<BoardStatus>)
+        .transpose()
+        .map_err(ApiError::BadRequest)?;
+    let agency = scoped_agency(&caller, q.agency.clone())?;
+    let now = state.now();
+    let page = state
+        .store
+        .views()
+        .sla_board_page(now, status, agency.as_deref(), q.after.as_deref(), limit)
+        .await?;
+    Ok(Json(BoardPage {
+        as_of: now,
+        entries: page.items.into_iter().map(Into::into).collect(),
+        next: page.next,
+    }))
+}
