@@ -29,7 +29,7 @@ pub struct Head {
 /// signature over all of it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Checkpoint {
-    /// Always [`FORMAT`].
+    /// Always `aduan-checkpoint-v1`.
     pub format: String,
     /// When it was taken (the caller's clock).
     pub created_at: String,
