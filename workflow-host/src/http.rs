@@ -29,6 +29,7 @@ pub mod redact;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::evidence::EvidenceStore;
 use axum::extract::DefaultBodyLimit;
 use axum::http::Method;
 use axum::response::Response;
@@ -36,7 +37,6 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use workflow_store::evidence::EvidenceStore;
 use workflow_store::Store;
 
 pub use caller::Caller;

@@ -12,6 +12,7 @@
 pub mod audit;
 pub mod cli;
 pub mod demo;
+pub mod evidence;
 pub mod format;
 pub mod http;
 pub mod out;

@@ -11,9 +11,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::evidence::EvidenceStore;
 use chrono::Utc;
 use tokio::sync::watch;
-use workflow_store::evidence::EvidenceStore;
 use workflow_store::Store;
 
 use crate::http::{app, AppState};

@@ -17,8 +17,8 @@ use tower::ServiceExt;
 use workflow_core::complaint::command::ComplaintCommand as C;
 use workflow_core::fixtures::{self as fx, cid, cmd, wib};
 use workflow_core::{Actor, Role};
+use workflow_host::evidence::EvidenceStore;
 use workflow_host::http::{app, AppState};
-use workflow_store::evidence::EvidenceStore;
 use workflow_store::testing::{Backend, TestDb};
 use workflow_store::Store;
 

@@ -15,8 +15,8 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 use workflow_core::fixtures::{self as fx, cid, wib};
+use workflow_host::evidence::EvidenceStore;
 use workflow_host::http::{app, AppState};
-use workflow_store::evidence::EvidenceStore;
 use workflow_store::testing::{Backend, TestDb};
 use workflow_store::Store;
 

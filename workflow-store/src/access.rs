@@ -1,6 +1,8 @@
-//! Who may call the host: bearer tokens (stored hashed), the log of reads of hidden
-//! identities, and the first answer to each idempotency key. Policy (which role may do
-//! what) is the domain's and the host's; this module only keeps the records.
+//! Records a host keeps in the engine's database so that every host on it shares them:
+//! bearer tokens (stored hashed), the log of reads of hidden identities, and the first
+//! answer to each idempotency key (opaque to the store: a code and a body the host
+//! chose). Policy (which role may do what) is the domain's and the host's; this module
+//! only keeps the records, in tables the store's migrations create (decision 0020).
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
@@ -33,7 +35,7 @@ pub struct IdentityRead {
 pub struct KeptAnswer {
     /// Fingerprint of the request that produced it.
     pub request_hash: String,
-    /// HTTP status.
+    /// The host's answer code (an HTTP status, for the `aduan` host).
     pub status: u16,
     /// The body.
     pub response: String,

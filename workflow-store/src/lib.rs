@@ -71,7 +71,6 @@ pub mod chain;
 pub mod codec;
 mod engine;
 mod error;
-pub mod evidence;
 pub mod health;
 pub mod identity;
 mod log;

@@ -2,6 +2,7 @@
 //! the events (the storage contract): they refuse unknown fields, and evidence is named
 //! by SHA-256 and resolved against the blob store.
 
+use crate::evidence::EvidenceStore;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -13,7 +14,6 @@ use workflow_core::complaint::command::{
 };
 use workflow_core::evidence::EvidenceRef;
 use workflow_core::{AgencyCode, UserId};
-use workflow_store::evidence::EvidenceStore;
 
 use super::error::ApiError;
 

@@ -2,11 +2,11 @@
 //! with a stable body; details for operators go to the log, written by the
 //! [`log_failures`] layer with the request's method, path and status.
 
+use crate::evidence::EvidenceError;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use workflow_core::{DomainError, RefusalKind};
-use workflow_store::evidence::EvidenceError;
 use workflow_store::StoreError;
 
 use super::answers::Problem;
