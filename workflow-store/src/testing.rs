@@ -490,6 +490,48 @@ macro_rules! both {
     };
 }
 
+/// One scripted command of a test scenario: on which complaint, when (WIB wall clock,
+/// `2026-11-30 09:00`), by whom, what.
+pub struct Step {
+    complaint: ComplaintId,
+    at: chrono::DateTime<chrono::Utc>,
+    actor: workflow_core::Actor,
+    command: workflow_core::ComplaintCommand,
+}
+
+/// A scripted command (see [`play`]).
+pub fn step(
+    complaint: &str,
+    at: &str,
+    actor: workflow_core::Actor,
+    command: workflow_core::ComplaintCommand,
+) -> Step {
+    Step {
+        complaint: ComplaintId::new(complaint).expect("a valid complaint id"),
+        at: workflow_core::fixtures::wib(at),
+        actor,
+        command,
+    }
+}
+
+/// Runs scripted commands in order through the engine (command ids `seed-1`, `seed-2`,
+/// …); each must be accepted.
+pub async fn play(store: &Store, steps: Vec<Step>) {
+    for (i, s) in steps.into_iter().enumerate() {
+        let name = s.command.name();
+        let id = format!("seed-{}", i + 1);
+        store
+            .engine()
+            .execute(
+                &s.complaint,
+                workflow_core::CommandEnvelope::new(id, s.actor, s.at, s.command),
+                None,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("step {} ({name} on {}): {e}", i + 1, s.complaint));
+    }
+}
+
 /// The whole state of the views, for comparing an incremental run with a rebuild.
 pub async fn snapshot_views(store: &Store) -> String {
     let views = store.views();

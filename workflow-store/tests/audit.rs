@@ -6,90 +6,87 @@ use serde_json::Value;
 use sqlx::{Executor, Row};
 use workflow_core::complaint::command::{Closure, ComplaintCommand as C};
 use workflow_core::fixtures::*;
-use workflow_core::{Actor, Status, StepStatus};
+use workflow_core::{Status, StepStatus};
 use workflow_store::audit::{
     generate_signing_key, verify_export, Checkpoint, ExportFormat, FailureKind, VerifyReport,
 };
 use workflow_store::chain::{event_hash, ChainInput, HASH, PREV_HASH};
-use workflow_store::testing::{Backend, TestDb};
+use workflow_store::testing::{self as common, step, Backend, TestDb};
 use workflow_store::{both, Store};
 
 async fn seed(store: &Store) {
-    let steps: Vec<(&str, &str, Actor, C)> = vec![
-        (
-            "ADU-1",
-            "2026-11-30 08:00",
-            upp(),
-            C::Register(registration()),
-        ),
-        (
-            "ADU-2",
-            "2026-11-30 08:05",
-            upp(),
-            C::Register(registration()),
-        ),
-        (
-            "ADU-3",
-            "2026-11-30 08:10",
-            upp(),
-            C::Register(registration()),
-        ),
-        (
-            "ADU-1",
-            "2026-11-30 09:00",
-            upp(),
-            C::Dispose(disposition("PUPR")),
-        ),
-        (
-            "ADU-2",
-            "2026-11-30 09:00",
-            upp(),
-            C::Dispose(disposition("PUPR")),
-        ),
-        (
-            "ADU-3",
-            "2026-11-30 09:00",
-            upp(),
-            C::Dispose(disposition("DINKES")),
-        ),
-        (
-            "ADU-2",
-            "2026-12-01 09:00",
-            liaison("PUPR"),
-            C::Review(complete_review()),
-        ),
-        (
-            "ADU-2",
-            "2026-12-01 10:00",
-            liaison("PUPR"),
-            C::Clarify(clarification(false)),
-        ),
-        (
-            "ADU-2",
-            "2026-12-02 10:00",
-            liaison("PUPR"),
-            C::Respond(response_text()),
-        ),
-        (
-            "ADU-3",
-            "2026-12-01 09:00",
-            liaison("DINKES"),
-            C::Review(incomplete_review()),
-        ),
-        (
-            "ADU-3",
-            "2026-12-01 09:30",
-            liaison("DINKES"),
-            C::Reject(rejection()),
-        ),
-    ];
-    for (i, (id, at, actor, c)) in steps.into_iter().enumerate() {
-        store
-            .engine()
-            .execute(&cid(id), cmd(&format!("t{i}"), actor, wib(at), c), None)
-            .await
-            .unwrap();
-    }
+    common::play(
+        store,
+        vec![
+            step(
+                "ADU-1",
+                "2026-11-30 08:00",
+                upp(),
+                C::Register(registration()),
+            ),
+            step(
+                "ADU-2",
+                "2026-11-30 08:05",
+                upp(),
+                C::Register(registration()),
+            ),
+            step(
+                "ADU-3",
+                "2026-11-30 08:10",
+                upp(),
+                C::Register(registration()),
+            ),
+            step(
+                "ADU-1",
+                "2026-11-30 09:00",
+                upp(),
+                C::Dispose(disposition("PUPR")),
+            ),
+            step(
+                "ADU-2",
+                "2026-11-30 09:00",
+                upp(),
+                C::Dispose(disposition("PUPR")),
+            ),
+            step(
+                "ADU-3",
+                "2026-11-30 09:00",
+                upp(),
+                C::Dispose(disposition("DINKES")),
+            ),
+            step(
+                "ADU-2",
+                "2026-12-01 09:00",
+                liaison("PUPR"),
+                C::Review(complete_review()),
+            ),
+            step(
+                "ADU-2",
+                "2026-12-01 10:00",
+                liaison("PUPR"),
+                C::Clarify(clarification(false)),
+            ),
+            step(
+                "ADU-2",
+                "2026-12-02 10:00",
+                liaison("PUPR"),
+                C::Respond(response_text()),
+            ),
+            step(
+                "ADU-3",
+                "2026-12-01 09:00",
+                liaison("DINKES"),
+                C::Review(incomplete_review()),
+            ),
+            step(
+                "ADU-3",
+                "2026-12-01 09:30",
+                liaison("DINKES"),
+                C::Reject(rejection()),
+            ),
+        ],
+    )
+    .await;
 }
 
 async fn verify(store: &Store, checkpoint: Option<&Checkpoint>) -> VerifyReport {

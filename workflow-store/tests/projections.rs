@@ -2,6 +2,7 @@
 //! restart catches up, a rebuild equals the incremental views, errors are visible, and
 //! a caller can wait for its own write to reach the views.
 
+use workflow_store::testing::step;
 use workflow_store::{both, testing as common};
 
 use std::sync::Arc;
@@ -11,93 +12,88 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use workflow_core::complaint::command::{Closure, ComplaintCommand as C};
 use workflow_core::fixtures::*;
-use workflow_core::Actor;
 use workflow_store::Store;
 
 /// Walks three complaints through different paths of the SOP.
 async fn seed(store: &Store) {
-    let t = |s: &str| wib(s);
-    let steps: Vec<(&str, &str, Actor, C)> = vec![
-        (
-            "ADU-1",
-            "2026-11-30 08:00",
-            upp(),
-            C::Register(registration()),
-        ),
-        (
-            "ADU-2",
-            "2026-11-30 08:10",
-            upp(),
-            C::Register(registration()),
-        ),
-        (
-            "ADU-3",
-            "2026-11-30 08:20",
-            upp(),
-            C::Register(registration()),
-        ),
-        (
-            "ADU-1",
-            "2026-11-30 09:00",
-            upp(),
-            C::Dispose(disposition("PUPR")),
-        ),
-        (
-            "ADU-2",
-            "2026-11-30 09:00",
-            upp(),
-            C::Dispose(disposition("DISHUB")),
-        ),
-        (
-            "ADU-1",
-            "2026-12-01 09:00",
-            liaison("PUPR"),
-            C::Review(complete_review()),
-        ),
-        (
-            "ADU-2",
-            "2026-12-01 09:00",
-            liaison("DISHUB"),
-            C::Review(incomplete_review()),
-        ),
-        (
-            "ADU-2",
-            "2026-12-01 10:00",
-            liaison("DISHUB"),
-            C::RequestInformation(information_request()),
-        ),
-        (
-            "ADU-1",
-            "2026-12-01 10:00",
-            liaison("PUPR"),
-            C::Clarify(clarification(false)),
-        ),
-        (
-            "ADU-1",
-            "2026-12-02 10:00",
-            liaison("PUPR"),
-            C::Respond(response_text()),
-        ),
-        (
-            "ADU-1",
-            "2026-12-03 09:00",
-            upp(),
-            C::RecordFeedback(feedback(true)),
-        ),
-        (
-            "ADU-1",
-            "2026-12-03 10:00",
-            upp(),
-            C::Close(Closure::default()),
-        ),
-    ];
-    for (i, (id, at, actor, c)) in steps.into_iter().enumerate() {
-        store
-            .engine()
-            .execute(&cid(id), cmd(&format!("seed-{i}"), actor, t(at), c), None)
-            .await
-            .unwrap();
-    }
+    common::play(
+        store,
+        vec![
+            step(
+                "ADU-1",
+                "2026-11-30 08:00",
+                upp(),
+                C::Register(registration()),
+            ),
+            step(
+                "ADU-2",
+                "2026-11-30 08:10",
+                upp(),
+                C::Register(registration()),
+            ),
+            step(
+                "ADU-3",
+                "2026-11-30 08:20",
+                upp(),
+                C::Register(registration()),
+            ),
+            step(
+                "ADU-1",
+                "2026-11-30 09:00",
+                upp(),
+                C::Dispose(disposition("PUPR")),
+            ),
+            step(
+                "ADU-2",
+                "2026-11-30 09:00",
+                upp(),
+                C::Dispose(disposition("DISHUB")),
+            ),
+            step(
+                "ADU-1",
+                "2026-12-01 09:00",
+                liaison("PUPR"),
+                C::Review(complete_review()),
+            ),
+            step(
+                "ADU-2",
+                "2026-12-01 09:00",
+                liaison("DISHUB"),
+                C::Review(incomplete_review()),
+            ),
+            step(
+                "ADU-2",
+                "2026-12-01 10:00",
+                liaison("DISHUB"),
+                C::RequestInformation(information_request()),
+            ),
+            step(
+                "ADU-1",
+                "2026-12-01 10:00",
+                liaison("PUPR"),
+                C::Clarify(clarification(false)),
+            ),
+            step(
+                "ADU-1",
+                "2026-12-02 10:00",
+                liaison("PUPR"),
+                C::Respond(response_text()),
+            ),
+            step(
+                "ADU-1",
+                "2026-12-03 09:00",
+                upp(),
+                C::RecordFeedback(feedback(true)),
+            ),
+            step(
+                "ADU-1",
+                "2026-12-03 10:00",
+                upp(),
+                C::Close(Closure::default()),
+            ),
+        ],
+    )
+    .await;
 }
 
 async fn a_crash_before_the_checkpoint_leaves_the_views_as_they_were(db: common::TestDb) {

@@ -1,6 +1,7 @@
 //! Opening a database read-only, as an auditor opens a copy: no file created, no
 //! migration, no write of any kind; every write refused with a typed error.
 
+use workflow_store::testing::step;
 use workflow_store::{both, testing as common};
 
 use std::time::Duration;
@@ -15,73 +16,66 @@ use workflow_store::{Store, StoreError};
 
 /// Four complaints at different steps; the views are brought up to date or not.
 async fn seed(store: &Store) {
-    let steps = vec![
-        (
-            "ADU-1",
-            "2026-11-30 08:00",
-            upp(),
-            C::Register(registration()),
-        ),
-        (
-            "ADU-2",
-            "2026-11-30 08:10",
-            upp(),
-            C::Register(registration()),
-        ),
-        (
-            "ADU-3",
-            "2026-11-30 08:20",
-            upp(),
-            C::Register(registration()),
-        ),
-        (
-            "ADU-4",
-            "2026-12-01 08:20",
-            upp(),
-            C::Register(registration()),
-        ),
-        (
-            "ADU-1",
-            "2026-11-30 09:00",
-            upp(),
-            C::Dispose(disposition("PUPR")),
-        ),
-        (
-            "ADU-2",
-            "2026-11-30 09:00",
-            upp(),
-            C::Dispose(disposition("DISHUB")),
-        ),
-        (
-            "ADU-1",
-            "2026-12-01 09:00",
-            liaison("PUPR"),
-            C::Review(complete_review()),
-        ),
-        (
-            "ADU-2",
-            "2026-12-01 09:00",
-            liaison("DISHUB"),
-            C::Review(incomplete_review()),
-        ),
-        (
-            "ADU-2",
-            "2026-12-02 09:00",
-            liaison("DISHUB"),
-            C::RequestInformation(information_request()),
-        ),
-    ];
-    for (i, (id, at, actor, command)) in steps.into_iter().enumerate() {
-        store
-            .engine()
-            .execute(
-                &cid(id),
-                cmd(&format!("c{i}"), actor, wib(at), command),
-                None,
-            )
-            .await
-            .unwrap();
-    }
+    common::play(
+        store,
+        vec![
+            step(
+                "ADU-1",
+                "2026-11-30 08:00",
+                upp(),
+                C::Register(registration()),
+            ),
+            step(
+                "ADU-2",
+                "2026-11-30 08:10",
+                upp(),
+                C::Register(registration()),
+            ),
+            step(
+                "ADU-3",
+                "2026-11-30 08:20",
+                upp(),
+                C::Register(registration()),
+            ),
+            step(
+                "ADU-4",
+                "2026-12-01 08:20",
+                upp(),
+                C::Register(registration()),
+            ),
+            step(
+                "ADU-1",
+                "2026-11-30 09:00",
+                upp(),
+                C::Dispose(disposition("PUPR")),
+            ),
+            step(
+                "ADU-2",
+                "2026-11-30 09:00",
+                upp(),
+                C::Dispose(disposition("DISHUB")),
+            ),
+            step(
+                "ADU-1",
+                "2026-12-01 09:00",
+                liaison("PUPR"),
+                C::Review(complete_review()),
+            ),
+            step(
+                "ADU-2",
+                "2026-12-01 09:00",
+                liaison("DISHUB"),
+                C::Review(incomplete_review()),
+            ),
+            step(
+                "ADU-2",
+                "2026-12-02 09:00",
+                liaison("DISHUB"),
+                C::RequestInformation(information_request()),
+            ),
+        ],
+    )
+    .await;
 }
 
 fn instants() -> Vec<chrono::DateTime<chrono::Utc>> {
