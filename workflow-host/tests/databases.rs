@@ -4,10 +4,14 @@
 mod support;
 
 use std::process::Output;
+#[cfg(feature = "postgres")]
 use std::str::FromStr;
+#[cfg(feature = "postgres")]
 use std::time::{Duration, Instant};
 
+#[cfg(feature = "postgres")]
 use serde_json::json;
+#[cfg(feature = "postgres")]
 use sqlx::{ConnectOptions, Executor};
 
 use workflow_core::complaint::command::ComplaintCommand as C;
@@ -35,6 +39,7 @@ fn refused(out: &Output) -> String {
     stderr
 }
 
+#[cfg(feature = "sqlite")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_programs_sqlite_database_is_refused_in_one_line_and_left_as_it_was() {
     let db = TestDb::new(Backend::Sqlite, "cli_foreign").await;
@@ -133,16 +138,19 @@ async fn adopt_through_the_binary(backend: Backend, name: &str) {
     assert!(again.contains("already"), "{again}");
 }
 
+#[cfg(feature = "sqlite")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn adopt_brings_a_plain_sqlite_es_store_under_aduan() {
     adopt_through_the_binary(Backend::Sqlite, "cli_adopt_sqlite").await;
 }
 
+#[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn adopt_brings_a_plain_postgres_es_store_under_aduan() {
     adopt_through_the_binary(Backend::Postgres, "cli_adopt_postgres").await;
 }
 
+#[cfg(feature = "postgres")]
 fn registration_body(n: u32) -> serde_json::Value {
     json!({
         "id": format!("ADU-T{n}"), "lapor_id": format!("LAP-T-{n}"), "title": "Jalan berlubang",
@@ -151,6 +159,7 @@ fn registration_body(n: u32) -> serde_json::Value {
     })
 }
 
+#[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_transaction_on_postgres_makes_commands_answer_503_quickly() {
     let db = TestDb::new(Backend::Postgres, "cli_stalled_append").await;
@@ -210,6 +219,7 @@ async fn a_stalled_transaction_on_postgres_makes_commands_answer_503_quickly() {
     assert!(server.stop().success());
 }
 
+#[cfg(feature = "sqlite")]
 #[test]
 fn timeouts_given_on_the_command_line_are_checked() {
     let dir = tempfile::tempdir().unwrap();

@@ -171,11 +171,13 @@ async fn the_whole_sop_over_http_then_audit(backend: Backend, name: &str) {
     assert!(offline.status.success());
 }
 
+#[cfg(feature = "sqlite")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_sop_over_http_on_sqlite() {
     the_whole_sop_over_http_then_audit(Backend::Sqlite, "e2e_sop_sqlite").await;
 }
 
+#[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_sop_over_http_on_postgres() {
     the_whole_sop_over_http_then_audit(Backend::Postgres, "e2e_sop_postgres").await;
@@ -371,11 +373,13 @@ async fn nothing_acknowledged_is_lost_in_a_crash(backend: Backend, name: &str) {
     );
 }
 
+#[cfg(feature = "sqlite")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_loses_nothing_acknowledged_on_sqlite() {
     nothing_acknowledged_is_lost_in_a_crash(Backend::Sqlite, "e2e_crash_sqlite").await;
 }
 
+#[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_loses_nothing_acknowledged_on_postgres() {
     nothing_acknowledged_is_lost_in_a_crash(Backend::Postgres, "e2e_crash_postgres").await;

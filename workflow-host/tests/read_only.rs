@@ -11,6 +11,7 @@ use std::process::{Command, Output};
 use std::str::FromStr;
 
 use sqlx::{ConnectOptions, Connection, Executor};
+#[cfg(feature = "postgres")]
 use workflow_store::testing::{Backend, TestDb};
 
 fn ok(out: &Output) -> String {
@@ -206,6 +207,7 @@ fn a_wrong_path_is_an_error_and_creates_nothing() {
     }
 }
 
+#[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_auditors_verbs_work_on_postgres_sessions_that_cannot_write() {
     let db = TestDb::new(Backend::Postgres, "cli_read_only").await;

@@ -1,22 +1,32 @@
 //! Connecting to the database named by a URL, and the little SQL that differs between
 //! SQLite and PostgreSQL.
+//!
+//! Each backend is compiled in by its feature (`sqlite`, `postgres`); the code that needs
+//! a backend's driver is behind that feature, and a URL for a backend this build lacks is
+//! refused as [`StoreError::BadUrl`]. [`BackendKind`] names both either way: the little
+//! SQL that differs is text, and a `Db` of a missing kind is never made.
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::AnyPoolOptions;
+#[cfg(feature = "postgres")]
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+#[cfg(feature = "sqlite")]
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::AnyPool;
-use sqlx::{ConnectOptions, Connection, Database, Executor, Row};
+#[cfg(feature = "postgres")]
+use sqlx::ConnectOptions;
+use sqlx::{Connection, Database, Executor, Row};
 
 use crate::error::StoreError;
 use crate::identity::Identity;
 use crate::options::StoreOptions;
 
-/// Which database holds the log.
+/// Which database holds the log. Both variants exist in every build; a store is only
+/// ever opened on a backend whose feature is enabled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BackendKind {
     /// A SQLite file: the embedded default.
@@ -43,10 +53,13 @@ pub(crate) struct Db {
 
 #[derive(Clone, Debug)]
 pub(crate) enum TypedPool {
+    #[cfg(feature = "sqlite")]
     Sqlite(SqlitePool),
+    #[cfg(feature = "postgres")]
     Postgres(PgPool),
 }
 
+#[cfg(feature = "sqlite")]
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The pools' rule for a connection coming back: one that is still inside a transaction
@@ -74,6 +87,14 @@ fn keep_only_clean<DB: Database>() -> impl Fn(
     }
 }
 
+/// A URL that cannot be opened, and why (with its password removed).
+fn bad_url(url: &str, reason: &str) -> StoreError {
+    StoreError::BadUrl {
+        url: redact(url),
+        reason: reason.to_owned(),
+    }
+}
+
 /// Removes a password from a URL for messages.
 pub(crate) fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -88,6 +109,7 @@ pub(crate) fn redact(url: &str) -> String {
     }
 }
 
+#[cfg(feature = "sqlite")]
 /// Why a SQLite file cannot be opened for writing, in the operating system's words: a
 /// read-only file system, a missing folder, no permission. `None` when it can be.
 fn why_not_writable(path: &std::path::Path) -> Option<String> {
@@ -110,6 +132,7 @@ fn why_not_writable(path: &std::path::Path) -> Option<String> {
     probe.err().map(|e| format!("cannot write: {e}"))
 }
 
+#[cfg(feature = "sqlite")]
 /// Creates and removes a file in `folder`.
 fn tempfile_in(folder: &std::path::Path) -> std::io::Result<()> {
     let probe = folder.join(format!(".aduan-write-probe-{}", std::process::id()));
@@ -117,6 +140,7 @@ fn tempfile_in(folder: &std::path::Path) -> std::io::Result<()> {
     std::fs::remove_file(&probe)
 }
 
+#[cfg(feature = "postgres")]
 /// The statement that gives a PostgreSQL session the engine's settings.
 fn session_sql(settings: &StoreOptions, read_only: bool) -> String {
     let ms = |d: Duration| d.as_millis().to_string();
@@ -134,6 +158,7 @@ fn session_sql(settings: &StoreOptions, read_only: bool) -> String {
     )
 }
 
+#[cfg(feature = "sqlite")]
 /// Why a SQLite file that exists cannot be opened read-only. A file in WAL mode needs
 /// its `-shm` beside it (or a folder where it may be created) unless it is opened as
 /// immutable: say so, with what to do.
@@ -176,6 +201,7 @@ fn migration_error(e: sqlx::migrate::MigrateError) -> StoreError {
     }
 }
 
+#[cfg(feature = "sqlite")]
 /// The SQLite URL with `mode=ro` in place of any mode it names; its other parameters
 /// (`immutable`, `vfs`, `cache`) are kept.
 pub(crate) fn read_only_sqlite_url(url: &str) -> String {
@@ -226,6 +252,7 @@ impl Purpose {
     }
 }
 
+#[cfg(feature = "sqlite")]
 /// Creates an empty file only its owner may read and write (an empty file is an empty
 /// SQLite database); leaves an existing one alone.
 fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
@@ -247,173 +274,200 @@ impl Db {
         settings: &StoreOptions,
     ) -> Result<Db, StoreError> {
         sqlx::any::install_default_drivers();
-        let bad = |reason: &str| StoreError::BadUrl {
-            url: redact(url),
-            reason: reason.to_owned(),
-        };
         if url.starts_with("sqlite:") {
-            if url.contains(":memory:") || url.contains("mode=memory") {
-                return Err(bad("an in-memory SQLite database cannot be shared between the engine's pools; name a file"));
-            }
-            let given = SqliteConnectOptions::from_str(url).map_err(|e| bad(&e.to_string()))?;
-            let name = given.get_filename().display().to_string();
-            let path = given.get_filename().to_owned();
-            let explain = |err: sqlx::Error| match StoreError::from(err) {
-                StoreError::Unavailable { reason, source } => StoreError::Unavailable {
-                    reason: match why_not_writable(&path) {
-                        Some(why) => format!("{}: {why} ({reason})", path.display()),
-                        None => reason,
-                    },
-                    source,
+            #[cfg(feature = "sqlite")]
+            return Db::connect_sqlite(url, purpose).await;
+            #[cfg(not(feature = "sqlite"))]
+            return Err(bad_url(
+                url,
+                "this build has no SQLite support; enable the `sqlite` feature",
+            ));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            #[cfg(feature = "postgres")]
+            return Db::connect_postgres(url, purpose, settings).await;
+            #[cfg(not(feature = "postgres"))]
+            return Err(bad_url(
+                url,
+                "this build has no PostgreSQL support; enable the `postgres` feature",
+            ));
+        }
+        // (Read here too, for a build in which no branch above uses them.)
+        let _ = (purpose, settings);
+        Err(bad_url(
+            url,
+            "expected sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE",
+        ))
+    }
+
+    #[cfg(feature = "sqlite")]
+    async fn connect_sqlite(url: &str, purpose: Purpose) -> Result<Db, StoreError> {
+        let bad = |reason: &str| bad_url(url, reason);
+        if url.contains(":memory:") || url.contains("mode=memory") {
+            return Err(bad("an in-memory SQLite database cannot be shared between the engine's pools; name a file"));
+        }
+        let given = SqliteConnectOptions::from_str(url).map_err(|e| bad(&e.to_string()))?;
+        let name = given.get_filename().display().to_string();
+        let path = given.get_filename().to_owned();
+        let explain = |err: sqlx::Error| match StoreError::from(err) {
+            StoreError::Unavailable { reason, source } => StoreError::Unavailable {
+                reason: match why_not_writable(&path) {
+                    Some(why) => format!("{}: {why} ({reason})", path.display()),
+                    None => reason,
                 },
-                other => other,
-            };
-            // Look before touching: setting WAL mode or probing for write access would
-            // already change another program's file.
-            let read_only = purpose == Purpose::Read;
-            if given.get_filename().exists() {
-                // What keeps the file from being read: for a read-only open, why SQLite
-                // cannot read it without writing beside it; otherwise why it cannot be
-                // written.
-                let unreadable = |e| {
-                    if read_only {
-                        cannot_open_read_only(given.get_filename(), e)
-                    } else {
-                        explain(e)
-                    }
-                };
-                let mut conn = sqlx::AnyConnection::connect(&read_only_sqlite_url(url))
-                    .await
-                    .map_err(unreadable)?;
-                // SQLite opens the file at the first read.
-                conn.execute("PRAGMA schema_version")
-                    .await
-                    .map_err(unreadable)?;
-                let identity = crate::identity::probe(&mut conn, BackendKind::Sqlite).await;
-                conn.close().await?;
-                if let Some(refusal) = purpose.refusal(&identity?, &name) {
-                    return Err(refusal);
+                source,
+            },
+            other => other,
+        };
+        // Look before touching: setting WAL mode or probing for write access would
+        // already change another program's file.
+        let read_only = purpose == Purpose::Read;
+        if given.get_filename().exists() {
+            // What keeps the file from being read: for a read-only open, why SQLite
+            // cannot read it without writing beside it; otherwise why it cannot be
+            // written.
+            let unreadable = |e| {
+                if read_only {
+                    cannot_open_read_only(given.get_filename(), e)
+                } else {
+                    explain(e)
                 }
-            } else if purpose == Purpose::Adopt {
-                return Err(StoreError::NotAdoptable {
-                    database: name,
-                    reason: "no such file".into(),
-                });
-            } else if read_only {
-                return Err(StoreError::unavailable(format!(
-                    "{name}: no such database file (a read-only open creates none)"
-                )));
+            };
+            let mut conn = sqlx::AnyConnection::connect(&read_only_sqlite_url(url))
+                .await
+                .map_err(unreadable)?;
+            // SQLite opens the file at the first read.
+            conn.execute("PRAGMA schema_version")
+                .await
+                .map_err(unreadable)?;
+            let identity = crate::identity::probe(&mut conn, BackendKind::Sqlite).await;
+            conn.close().await?;
+            if let Some(refusal) = purpose.refusal(&identity?, &name) {
+                return Err(refusal);
             }
-            let mut options = given
-                .synchronous(SqliteSynchronous::Full)
-                .busy_timeout(BUSY_TIMEOUT)
-                .foreign_keys(true);
-            if purpose == Purpose::Migrate && !path.exists() {
-                // A new database is its owner's alone; SQLite gives its journal and WAL
-                // files the database file's permissions.
-                // Where it cannot be created, SQLite fails below with the reason.
-                let _ = create_private_file(&path);
-            }
-            if purpose == Purpose::Migrate {
-                // An adopted store turns to WAL on its first open after the adoption
-                // committed: a refused or failed adoption leaves its file as it was.
-                options = options
-                    .create_if_missing(true)
-                    .journal_mode(SqliteJournalMode::Wal);
-            }
-            if read_only {
-                options = options.read_only(true).pragma("query_only", "ON");
-            }
-            let typed = SqlitePoolOptions::new()
-                .max_connections(4)
-                .after_release(keep_only_clean::<sqlx::Sqlite>())
-                .acquire_timeout(Duration::from_secs(30))
-                .connect_with(options)
+        } else if purpose == Purpose::Adopt {
+            return Err(StoreError::NotAdoptable {
+                database: name,
+                reason: "no such file".into(),
+            });
+        } else if read_only {
+            return Err(StoreError::unavailable(format!(
+                "{name}: no such database file (a read-only open creates none)"
+            )));
+        }
+        let mut options = given
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        if purpose == Purpose::Migrate && !path.exists() {
+            // A new database is its owner's alone; SQLite gives its journal and WAL
+            // files the database file's permissions.
+            // Where it cannot be created, SQLite fails below with the reason.
+            let _ = create_private_file(&path);
+        }
+        if purpose == Purpose::Migrate {
+            // An adopted store turns to WAL on its first open after the adoption
+            // committed: a refused or failed adoption leaves its file as it was.
+            options = options
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal);
+        }
+        if read_only {
+            options = options.read_only(true).pragma("query_only", "ON");
+        }
+        let typed = SqlitePoolOptions::new()
+            .max_connections(4)
+            .after_release(keep_only_clean::<sqlx::Sqlite>())
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await
+            .map_err(explain)?;
+        if purpose == Purpose::Migrate {
+            // Fail now, with a clear error, on a file we cannot write.
+            typed
+                .execute("CREATE TABLE IF NOT EXISTS aduan_write_probe (x integer); DROP TABLE aduan_write_probe;")
                 .await
                 .map_err(explain)?;
-            if purpose == Purpose::Migrate {
-                // Fail now, with a clear error, on a file we cannot write.
-                typed
-                    .execute("CREATE TABLE IF NOT EXISTS aduan_write_probe (x integer); DROP TABLE aduan_write_probe;")
-                    .await
-                    .map_err(explain)?;
-            }
-            let any = AnyPoolOptions::new()
-                .max_connections(4)
-                .after_release(keep_only_clean::<sqlx::Any>())
-                .acquire_timeout(Duration::from_secs(30))
-                .after_connect(move |conn, _| {
-                    Box::pin(async move {
-                        conn.execute("PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
-                            .await?;
-                        if read_only {
-                            conn.execute("PRAGMA query_only = ON").await?;
-                        }
-                        Ok(())
-                    })
-                })
-                .connect(&if read_only {
-                    read_only_sqlite_url(url)
-                } else {
-                    url.to_owned()
-                })
-                .await?;
-            Ok(Db {
-                kind: BackendKind::Sqlite,
-                name,
-                read_only,
-                session: None,
-                any,
-                typed: TypedPool::Sqlite(typed),
-            })
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let options = PgConnectOptions::from_str(url).map_err(|e| bad(&e.to_string()))?;
-            // One direct attempt first: a server that is down or a database that does
-            // not exist is reported at once instead of after the pool's retries.
-            options.connect().await?.close().await?;
-            // Every session carries the timeouts, set as it connects.
-            let session = session_sql(settings, purpose == Purpose::Read);
-            let typed_session = session.clone();
-            let typed = PgPoolOptions::new()
-                .max_connections(16)
-                .after_release(keep_only_clean::<sqlx::Postgres>())
-                .acquire_timeout(Duration::from_secs(30))
-                .after_connect(move |conn, _| {
-                    let sql = typed_session.clone();
-                    Box::pin(async move {
-                        conn.execute(sql.as_str()).await?;
-                        Ok(())
-                    })
-                })
-                .connect_with(options)
-                .await?;
-            let any_session = session.clone();
-            let any = AnyPoolOptions::new()
-                .max_connections(8)
-                .after_release(keep_only_clean::<sqlx::Any>())
-                .acquire_timeout(Duration::from_secs(30))
-                .after_connect(move |conn, _| {
-                    let sql = any_session.clone();
-                    Box::pin(async move {
-                        conn.execute(sql.as_str()).await?;
-                        Ok(())
-                    })
-                })
-                .connect(url)
-                .await?;
-            Ok(Db {
-                kind: BackendKind::Postgres,
-                name: redact(url),
-                read_only: purpose == Purpose::Read,
-                session: Some(session),
-                any,
-                typed: TypedPool::Postgres(typed),
-            })
-        } else {
-            Err(bad(
-                "expected sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE",
-            ))
         }
+        let any = AnyPoolOptions::new()
+            .max_connections(4)
+            .after_release(keep_only_clean::<sqlx::Any>())
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+                        .await?;
+                    if read_only {
+                        conn.execute("PRAGMA query_only = ON").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&if read_only {
+                read_only_sqlite_url(url)
+            } else {
+                url.to_owned()
+            })
+            .await?;
+        Ok(Db {
+            kind: BackendKind::Sqlite,
+            name,
+            read_only,
+            session: None,
+            any,
+            typed: TypedPool::Sqlite(typed),
+        })
+    }
+
+    #[cfg(feature = "postgres")]
+    async fn connect_postgres(
+        url: &str,
+        purpose: Purpose,
+        settings: &StoreOptions,
+    ) -> Result<Db, StoreError> {
+        let bad = |reason: &str| bad_url(url, reason);
+        let options = PgConnectOptions::from_str(url).map_err(|e| bad(&e.to_string()))?;
+        // One direct attempt first: a server that is down or a database that does
+        // not exist is reported at once instead of after the pool's retries.
+        options.connect().await?.close().await?;
+        // Every session carries the timeouts, set as it connects.
+        let session = session_sql(settings, purpose == Purpose::Read);
+        let typed_session = session.clone();
+        let typed = PgPoolOptions::new()
+            .max_connections(16)
+            .after_release(keep_only_clean::<sqlx::Postgres>())
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _| {
+                let sql = typed_session.clone();
+                Box::pin(async move {
+                    conn.execute(sql.as_str()).await?;
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        let any_session = session.clone();
+        let any = AnyPoolOptions::new()
+            .max_connections(8)
+            .after_release(keep_only_clean::<sqlx::Any>())
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _| {
+                let sql = any_session.clone();
+                Box::pin(async move {
+                    conn.execute(sql.as_str()).await?;
+                    Ok(())
+                })
+            })
+            .connect(url)
+            .await?;
+        Ok(Db {
+            kind: BackendKind::Postgres,
+            name: redact(url),
+            read_only: purpose == Purpose::Read,
+            session: Some(session),
+            any,
+            typed: TypedPool::Postgres(typed),
+        })
     }
 
     /// Migrates the database if it is ours (see [`crate::identity`]): a database that
@@ -430,7 +484,7 @@ impl Db {
                     self.claim(&mut tx).await?;
                     tx.commit().await?;
                 }
-                crate::identity::SQLITE_MIGRATOR.run(&mut *conn).await
+                crate::identity::migrator(self.kind).run(&mut *conn).await
             }
             BackendKind::Postgres => {
                 // Several hosts may start at once: one migrates, the others wait, as long
@@ -442,7 +496,7 @@ impl Db {
                 conn.execute("SELECT pg_advisory_lock(727274263)").await?;
                 let result = async {
                     self.claim(&mut conn).await?;
-                    Ok::<_, StoreError>(crate::identity::POSTGRES_MIGRATOR.run(&mut *conn).await)
+                    Ok::<_, StoreError>(crate::identity::migrator(self.kind).run(&mut *conn).await)
                 }
                 .await;
                 conn.execute("SELECT pg_advisory_unlock(727274263)").await?;
@@ -463,18 +517,19 @@ impl Db {
         &self,
         conn: &mut sqlx::AnyConnection,
     ) -> Result<(), StoreError> {
-        let migrator = match self.kind {
-            BackendKind::Sqlite => &crate::identity::SQLITE_MIGRATOR,
-            BackendKind::Postgres => &crate::identity::POSTGRES_MIGRATOR,
-        };
-        migrator.run(conn).await.map_err(migration_error)
+        crate::identity::migrator(self.kind)
+            .run(conn)
+            .await
+            .map_err(migration_error)
     }
 
     /// Closes both pools (waits for connections in use to be returned).
     pub(crate) async fn close(&self) {
         self.any.close().await;
         match &self.typed {
+            #[cfg(feature = "sqlite")]
             TypedPool::Sqlite(p) => p.close().await,
+            #[cfg(feature = "postgres")]
             TypedPool::Postgres(p) => p.close().await,
         }
     }
@@ -495,10 +550,7 @@ impl Db {
         if let Some(refusal) = Purpose::Read.refusal(&identity, &self.name) {
             return Err(refusal);
         }
-        let migrator = match self.kind {
-            BackendKind::Sqlite => &crate::identity::SQLITE_MIGRATOR,
-            BackendKind::Postgres => &crate::identity::POSTGRES_MIGRATOR,
-        };
+        let migrator = crate::identity::migrator(self.kind);
         let applied: Vec<(i64, Vec<u8>)> =
             sqlx::query("SELECT version, checksum FROM _sqlx_migrations ORDER BY version")
                 .fetch_all(&mut *conn)

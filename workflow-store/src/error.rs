@@ -128,6 +128,7 @@ pub enum StoreError {
 
 impl StoreError {
     /// Unavailable for a reason of our own, with no underlying error.
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))] // only SQLite's opens use it
     pub(crate) fn unavailable(reason: impl Into<String>) -> Self {
         StoreError::Unavailable {
             reason: reason.into(),

@@ -34,8 +34,23 @@ pub const SQLITE_APPLICATION_ID: i32 = 0x6164_7561;
 /// data and any role that may read the data may read it.
 pub const POSTGRES_MARKER_TABLE: &str = "aduan_identity";
 
-pub(crate) static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
-pub(crate) static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
+#[cfg(feature = "sqlite")]
+static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+#[cfg(feature = "postgres")]
+static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The migrations of a backend. Only a backend compiled in is ever connected to, so a
+/// `kind` whose feature is off never gets here.
+pub(crate) fn migrator(kind: BackendKind) -> &'static Migrator {
+    match kind {
+        #[cfg(feature = "sqlite")]
+        BackendKind::Sqlite => &SQLITE_MIGRATOR,
+        #[cfg(feature = "postgres")]
+        BackendKind::Postgres => &POSTGRES_MIGRATOR,
+        #[allow(unreachable_patterns)]
+        other => unreachable!("no database of a backend not compiled in ({other:?}) is opened"),
+    }
+}
 
 /// The columns of the `events` table as sqlite-es and postgres-es create it.
 const CQRS_ES_COLUMNS: [&str; 7] = [
@@ -170,12 +185,12 @@ pub(crate) async fn probe(
     conn: &mut AnyConnection,
     kind: BackendKind,
 ) -> Result<Identity, StoreError> {
-    let (relations_sql, columns_sql, migrator) = match kind {
+    let migrator = migrator(kind);
+    let (relations_sql, columns_sql) = match kind {
         BackendKind::Sqlite => (
             "SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') \
              AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
             "SELECT name FROM pragma_table_info('events')",
-            &SQLITE_MIGRATOR,
         ),
         BackendKind::Postgres => (
             "SELECT c.relname::text AS name FROM pg_class c \
@@ -184,7 +199,6 @@ pub(crate) async fn probe(
              ORDER BY 1",
             "SELECT column_name::text AS name FROM information_schema.columns \
              WHERE table_schema = current_schema() AND table_name = 'events'",
-            &POSTGRES_MIGRATOR,
         ),
     };
     let names = |rows: Vec<AnyRow>| -> Result<Vec<String>, StoreError> {

@@ -16,6 +16,11 @@
 //! - [`Projector`] applies the log, in commit order, to the views; [`Views`] reads them.
 //! - [`MemoryStore`] is an in-memory `EventStore` for fast unit tests.
 //!
+//! Backends are cargo features, both on by default: `sqlite` (sqlite-es and sqlx's
+//! SQLite driver) and `postgres` (postgres-es and sqlx's PostgreSQL driver). A build
+//! with one alone does not compile the other's crates, and refuses its URLs with
+//! [`StoreError::BadUrl`].
+//!
 //! This crate must never speak HTTP, parse command lines or print: it returns values
 //! and typed [`StoreError`]s, and the host decides how to show them.
 //!
@@ -27,6 +32,7 @@
 //! use workflow_core::{Actor, CommandEnvelope, ComplaintCommand, ComplaintId, ComplaintServices, Role};
 //! use workflow_store::Store;
 //!
+//! # if cfg!(not(feature = "sqlite")) { return Ok(()); } // this example opens a file
 //! # let dir = std::env::temp_dir().join(format!("aduan-doc-{}", std::process::id()));
 //! # std::fs::create_dir_all(&dir).unwrap();
 //! # let url = format!("sqlite://{}", dir.join("aduan.db").display());
@@ -62,6 +68,12 @@
 //! # Ok::<(), workflow_store::StoreError>(())
 //! # }).unwrap();
 //! ```
+
+#[cfg(not(any(feature = "sqlite", feature = "postgres")))]
+compile_error!(
+    "workflow-store needs a database backend: enable the `sqlite` feature, the `postgres` \
+     feature, or both (the default)"
+);
 
 pub mod access;
 mod adopt;

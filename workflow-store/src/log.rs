@@ -15,8 +15,10 @@ use cqrs_es::persist::{
 use cqrs_es::{
     Aggregate, AggregateContext, AggregateError, DomainEvent, EventEnvelope, EventStore,
 };
+#[cfg(feature = "postgres")]
 use postgres_es::PostgresEventRepository;
 use serde_json::Value;
+#[cfg(feature = "sqlite")]
 use sqlite_es::SqliteEventRepository;
 use sqlx::Row;
 use tokio::sync::Notify;
@@ -65,7 +67,9 @@ impl Unreadable {
 }
 
 enum Repo {
+    #[cfg(feature = "sqlite")]
     Sqlite(SqliteEventRepository),
+    #[cfg(feature = "postgres")]
     Postgres(PostgresEventRepository),
 }
 
@@ -113,7 +117,9 @@ impl SqlLog {
         let mut upcasters = workflow_core::upcast::builtin();
         upcasters.extend(extra_upcasters);
         let repo = match &db.typed {
+            #[cfg(feature = "sqlite")]
             TypedPool::Sqlite(pool) => Repo::Sqlite(SqliteEventRepository::new(pool.clone())),
+            #[cfg(feature = "postgres")]
             TypedPool::Postgres(pool) => Repo::Postgres(PostgresEventRepository::new(pool.clone())),
         };
         Self {
@@ -147,7 +153,9 @@ impl SqlLog {
         aggregate_id: &str,
     ) -> Result<Vec<SerializedEvent>, PersistenceError> {
         match &self.inner.repo {
+            #[cfg(feature = "sqlite")]
             Repo::Sqlite(r) => r.get_events::<Complaint>(aggregate_id).await,
+            #[cfg(feature = "postgres")]
             Repo::Postgres(r) => r.get_events::<Complaint>(aggregate_id).await,
         }
     }
@@ -420,7 +428,9 @@ impl EventStore<Complaint> for SqlLog {
             return Ok(envelopes);
         }
         let persisted = match &self.inner.repo {
+            #[cfg(feature = "sqlite")]
             Repo::Sqlite(r) => r.persist::<Complaint>(&serialized, None).await,
+            #[cfg(feature = "postgres")]
             Repo::Postgres(r) => r.persist::<Complaint>(&serialized, None).await,
         };
         match persisted {

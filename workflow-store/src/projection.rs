@@ -601,15 +601,7 @@ impl Projector {
         poll: Duration,
         shutdown: impl std::future::Future<Output = ()> + Send,
     ) {
-        let mut listener = match &self.db().typed {
-            crate::backend::TypedPool::Postgres(pool) => {
-                match sqlx::postgres::PgListener::connect_with(pool).await {
-                    Ok(mut l) => l.listen("aduan_events").await.ok().map(|_| l),
-                    Err(_) => None,
-                }
-            }
-            crate::backend::TypedPool::Sqlite(_) => None,
-        };
+        let mut listener = self.listener().await;
         tokio::pin!(shutdown);
         loop {
             let committed = self.log.committed();
@@ -626,6 +618,40 @@ impl Projector {
                 } => {}
             }
         }
+    }
+}
+
+impl Projector {
+    /// PostgreSQL: a listener for the commits of other hosts (`NOTIFY aduan_events`).
+    #[cfg(feature = "postgres")]
+    async fn listener(&self) -> Option<sqlx::postgres::PgListener> {
+        match &self.db().typed {
+            crate::backend::TypedPool::Postgres(pool) => {
+                match sqlx::postgres::PgListener::connect_with(pool).await {
+                    Ok(mut l) => l.listen("aduan_events").await.ok().map(|_| l),
+                    Err(_) => None,
+                }
+            }
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
+    }
+
+    /// Without PostgreSQL there are no notifications: commits on this host and the poll.
+    #[cfg(not(feature = "postgres"))]
+    async fn listener(&self) -> Option<NoListener> {
+        None
+    }
+}
+
+/// Stands in for PostgreSQL's listener in a build without it: never receives.
+#[cfg(not(feature = "postgres"))]
+struct NoListener;
+
+#[cfg(not(feature = "postgres"))]
+impl NoListener {
+    async fn try_recv(&mut self) -> Result<Option<()>, StoreError> {
+        std::future::pending().await
     }
 }
 

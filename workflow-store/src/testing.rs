@@ -1,8 +1,10 @@
 //! Fresh databases for tests: a SQLite file in a temporary folder, or a new PostgreSQL
 //! database on the server `TEST_DATABASE_URL` names, unique to the run and dropped
-//! afterwards. A test written once with [`both!`](crate::both) runs on both. Enabled by
-//! the `testing` feature.
+//! afterwards. A test written once with [`both!`](crate::both) runs on both, or on the
+//! one backend a build has (see the `sqlite` and `postgres` features). Enabled by the
+//! `testing` feature.
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 use std::str::FromStr;
 use std::time::Duration;
 use workflow_core::ComplaintId;
@@ -10,9 +12,13 @@ use workflow_core::ComplaintId;
 use crate::Store;
 use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::CqrsFramework;
+#[cfg(feature = "postgres")]
 use sqlx::postgres::{PgConnectOptions, PgPool};
+#[cfg(feature = "sqlite")]
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
-use sqlx::{ConnectOptions, Connection, Executor};
+use sqlx::Connection;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+use sqlx::{ConnectOptions, Executor};
 use workflow_core::{CommandEnvelope, Complaint, ComplaintServices};
 
 /// The tables sqlite-es 0.5 documents for a store (its `migrations/…_init.sql`).
@@ -63,13 +69,36 @@ CREATE TABLE snapshots
 );
 ";
 
-/// The backends a test can run on.
+/// The backends a test can run on (both exist in every build; a database is only made on
+/// one that is compiled in, see [`Backend::compiled_in`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     /// A SQLite file.
     Sqlite,
     /// A PostgreSQL database.
     Postgres,
+}
+
+impl Backend {
+    /// Whether this build has the backend (its feature, `sqlite` or `postgres`).
+    pub const fn compiled_in(self) -> bool {
+        match self {
+            Backend::Sqlite => cfg!(feature = "sqlite"),
+            Backend::Postgres => cfg!(feature = "postgres"),
+        }
+    }
+
+    /// Panics for a backend this build does not have: a test that needs it should not
+    /// have been compiled (gate it with `#[cfg(feature = "…")]`).
+    fn missing(self) -> ! {
+        panic!(
+            "this build has no {self:?} backend: the test needs the `{}` feature",
+            match self {
+                Backend::Sqlite => "sqlite",
+                Backend::Postgres => "postgres",
+            }
+        )
+    }
 }
 
 /// A database that exists for one test.
@@ -81,12 +110,15 @@ pub struct TestDb {
     pub url: String,
     _dir: Option<tempfile::TempDir>,
     /// On PostgreSQL: the server's URL and the database's name, to drop it afterwards.
+    #[cfg(feature = "postgres")]
     postgres: Option<(String, String)>,
 }
 
 /// How long dropping a test database may take before it is given up (and left behind).
+#[cfg(feature = "postgres")]
 const DROP_WITHIN: Duration = Duration::from_secs(15);
 
+#[cfg(feature = "postgres")]
 /// A name of its own for a test database: `aduan_t_`, the test's name (lower case,
 /// `_` for anything else; long ones cut and kept distinct by a digest), this process's
 /// id and 32 random bits, within PostgreSQL's 63 bytes. Two runs of one test, at once
@@ -123,6 +155,7 @@ fn database_name(test: &str) -> String {
 /// own connections, but refuses outright when an autovacuum worker is in the database
 /// (not a process of ours to end); then the test's connections are ended by hand and a
 /// plain `DROP`, which stops autovacuum and waits a few seconds for the rest, is used.
+#[cfg(feature = "postgres")]
 async fn drop_database(server: &str, db: &str) -> Result<(), sqlx::Error> {
     let mut admin = PgConnectOptions::from_str(server)?.connect().await?;
     let forced = admin
@@ -143,6 +176,7 @@ async fn drop_database(server: &str, db: &str) -> Result<(), sqlx::Error> {
     admin.close().await
 }
 
+#[cfg(feature = "postgres")]
 impl Drop for TestDb {
     /// A SQLite file goes with its temporary folder. A PostgreSQL database is dropped
     /// (`WITH (FORCE)`: connections a failed test left open do not stop it) on a thread
@@ -202,6 +236,7 @@ impl TestDb {
     /// `TestDb` is dropped.
     pub async fn new(backend: Backend, name: &str) -> Self {
         match backend {
+            #[cfg(feature = "sqlite")]
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().unwrap();
                 let url = format!("sqlite://{}", dir.path().join("aduan.db").display());
@@ -209,9 +244,11 @@ impl TestDb {
                     backend,
                     url,
                     _dir: Some(dir),
+                    #[cfg(feature = "postgres")]
                     postgres: None,
                 }
             }
+            #[cfg(feature = "postgres")]
             Backend::Postgres => {
                 let server = server_url();
                 let db = database_name(name);
@@ -232,6 +269,11 @@ impl TestDb {
                     _dir: None,
                     postgres: Some((server, db)),
                 }
+            }
+            #[allow(unreachable_patterns)]
+            missing => {
+                let _ = name;
+                missing.missing()
             }
         }
     }
@@ -266,6 +308,7 @@ impl TestDb {
     /// rollback-journal mode) if it does not exist: another program's database.
     pub async fn create_foreign(&self, sql: &str) {
         match self.backend {
+            #[cfg(feature = "sqlite")]
             Backend::Sqlite => {
                 let options = SqliteConnectOptions::from_str(&self.url)
                     .unwrap()
@@ -274,6 +317,7 @@ impl TestDb {
                 conn.execute(sql).await.unwrap();
                 conn.close().await.unwrap();
             }
+            #[cfg(feature = "postgres")]
             Backend::Postgres => {
                 let mut conn = PgConnectOptions::from_str(&self.url)
                     .unwrap()
@@ -283,6 +327,11 @@ impl TestDb {
                 conn.execute(sql).await.unwrap();
                 conn.close().await.unwrap();
             }
+            #[allow(unreachable_patterns)]
+            missing => {
+                let _ = sql;
+                missing.missing()
+            }
         }
     }
 
@@ -291,6 +340,7 @@ impl TestDb {
     /// `PersistedEventStore`, as a service built on the bare crates would have.
     pub async fn plain_cqrs_es_store(&self, commands: Vec<(&str, CommandEnvelope)>) {
         match self.backend {
+            #[cfg(feature = "sqlite")]
             Backend::Sqlite => {
                 self.create_foreign(SQLITE_ES_SCHEMA).await;
                 let pool =
@@ -306,6 +356,7 @@ impl TestDb {
                 }
                 pool.close().await;
             }
+            #[cfg(feature = "postgres")]
             Backend::Postgres => {
                 self.create_foreign(POSTGRES_ES_SCHEMA).await;
                 let pool = PgPool::connect(&self.url).await.unwrap();
@@ -317,6 +368,11 @@ impl TestDb {
                     cqrs.execute(id, command).await.unwrap();
                 }
                 pool.close().await;
+            }
+            #[allow(unreachable_patterns)]
+            missing => {
+                let _ = commands;
+                missing.missing()
             }
         }
     }
@@ -468,23 +524,30 @@ pub fn database_code(err: &(dyn std::error::Error + 'static)) -> Option<String> 
     }
 }
 
-/// Runs an async test body `fn(TestDb)` once on SQLite and once on PostgreSQL.
+/// Runs an async test body `fn(TestDb)` once on SQLite and once on PostgreSQL: the
+/// tests `$name::sqlite` and `$name::postgres`. A backend this build of workflow-store
+/// does not have gets no test (its feature decides, not the calling crate's).
 #[macro_export]
 macro_rules! both {
     ($name:ident, $body:path) => {
         mod $name {
+            #[allow(unused_imports)]
             use super::*;
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn sqlite() {
-                let name = concat!(module_path!(), "_sqlite");
-                $body($crate::testing::TestDb::new($crate::testing::Backend::Sqlite, name).await)
-                    .await;
+            $crate::__with_sqlite! {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn sqlite() {
+                    let name = concat!(module_path!(), "_sqlite");
+                    $body($crate::testing::TestDb::new($crate::testing::Backend::Sqlite, name).await)
+                        .await;
+                }
             }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn postgres() {
-                let name = module_path!();
-                $body($crate::testing::TestDb::new($crate::testing::Backend::Postgres, name).await)
-                    .await;
+            $crate::__with_postgres! {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn postgres() {
+                    let name = module_path!();
+                    $body($crate::testing::TestDb::new($crate::testing::Backend::Postgres, name).await)
+                        .await;
+                }
             }
         }
     };
@@ -530,6 +593,38 @@ pub async fn play(store: &Store, steps: Vec<Step>) {
             .await
             .unwrap_or_else(|e| panic!("step {} ({name} on {}): {e}", i + 1, s.complaint));
     }
+}
+
+/// The tokens given, in a build with SQLite; nothing otherwise (for [`both!`](crate::both)).
+#[cfg(feature = "sqlite")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __with_sqlite {
+    ($($item:tt)*) => { $($item)* };
+}
+
+/// The tokens given, in a build with SQLite; nothing otherwise (for [`both!`](crate::both)).
+#[cfg(not(feature = "sqlite"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __with_sqlite {
+    ($($item:tt)*) => {};
+}
+
+/// The tokens given, in a build with PostgreSQL; nothing otherwise (for [`both!`](crate::both)).
+#[cfg(feature = "postgres")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __with_postgres {
+    ($($item:tt)*) => { $($item)* };
+}
+
+/// The tokens given, in a build with PostgreSQL; nothing otherwise (for [`both!`](crate::both)).
+#[cfg(not(feature = "postgres"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __with_postgres {
+    ($($item:tt)*) => {};
 }
 
 /// The whole state of the views, for comparing an incremental run with a rebuild.

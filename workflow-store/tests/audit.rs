@@ -377,6 +377,7 @@ async fn a_rewritten_log_is_caught_by_the_checkpoint(db: TestDb) {
 }
 both!(rewritten_log, a_rewritten_log_is_caught_by_the_checkpoint);
 
+#[cfg(feature = "sqlite")]
 #[tokio::test]
 async fn a_checkpoint_file_that_was_altered_or_signed_by_another_key_is_refused() {
     let db = TestDb::new(Backend::Sqlite, "checkpoint_file").await;

@@ -19,6 +19,49 @@ async fn a_url_of_no_known_backend_is_refused() {
     }
 }
 
+/// A build with one backend refuses the other's URLs before connecting, and says which
+/// feature would have them.
+#[cfg(not(feature = "postgres"))]
+#[tokio::test]
+async fn a_postgres_url_is_refused_by_a_build_without_postgres() {
+    let err = Store::open(
+        "postgres://aduan:s3cret@127.0.0.1/aduan",
+        ComplaintServices::builtin(),
+    )
+    .await
+    .unwrap_err();
+    let StoreError::BadUrl { url, reason } = &err else {
+        panic!("not BadUrl: {err:?}");
+    };
+    assert_eq!(url, "postgres://aduan:***@127.0.0.1/aduan");
+    assert_eq!(
+        reason,
+        "this build has no PostgreSQL support; enable the `postgres` feature"
+    );
+}
+
+/// The converse: a build without SQLite refuses `sqlite://` and creates no file.
+#[cfg(not(feature = "sqlite"))]
+#[tokio::test]
+async fn a_sqlite_url_is_refused_by_a_build_without_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("aduan.db");
+    let err = Store::open(
+        &format!("sqlite://{}", path.display()),
+        ComplaintServices::builtin(),
+    )
+    .await
+    .unwrap_err();
+    let StoreError::BadUrl { reason, .. } = &err else {
+        panic!("not BadUrl: {err:?}");
+    };
+    assert_eq!(
+        reason,
+        "this build has no SQLite support; enable the `sqlite` feature"
+    );
+    assert!(!path.exists());
+}
+
 #[tokio::test]
 async fn a_password_in_a_bad_url_is_not_repeated() {
     let err = Store::open(
@@ -30,6 +73,7 @@ async fn a_password_in_a_bad_url_is_not_repeated() {
     assert!(!err.to_string().contains("s3cret"), "{err}");
 }
 
+#[cfg(feature = "sqlite")]
 #[tokio::test]
 async fn a_read_only_sqlite_database_is_unavailable_not_half_written() {
     let db = common::TestDb::new(common::Backend::Sqlite, "ro").await;
@@ -63,6 +107,7 @@ async fn a_read_only_sqlite_database_is_unavailable_not_half_written() {
     assert_eq!(store.engine().events(&cid("ADU-1")).await.unwrap().len(), 1);
 }
 
+#[cfg(feature = "sqlite")]
 #[tokio::test]
 async fn a_missing_sqlite_folder_is_unavailable() {
     let err = Store::open(
@@ -78,6 +123,7 @@ async fn a_missing_sqlite_folder_is_unavailable() {
     assert_eq!(code.parse::<u32>().unwrap() & 0xff, 14, "{err:?}");
 }
 
+#[cfg(feature = "postgres")]
 #[tokio::test]
 async fn a_missing_postgres_database_is_unavailable() {
     let server = common::server_url();
@@ -96,6 +142,7 @@ async fn a_missing_postgres_database_is_unavailable() {
     );
 }
 
+#[cfg(feature = "postgres")]
 #[tokio::test]
 async fn an_unreachable_postgres_server_is_unavailable() {
     let err = Store::open(

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use workflow_core::complaint::command::ComplaintCommand as C;
 use workflow_core::fixtures::*;
+#[cfg(feature = "sqlite")]
 use workflow_core::ComplaintServices;
+#[cfg(feature = "sqlite")]
 use workflow_store::testing::SmallDisk;
 use workflow_store::{Store, StoreError};
 
@@ -35,6 +37,7 @@ async fn register(store: &Store, id: &str, key: &str, i: usize) -> Result<(), St
         .map(|_| ())
 }
 
+#[cfg(feature = "sqlite")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_on_a_full_disk_acknowledges_only_what_it_committed_and_recovers() {
     let Some(disk) = SmallDisk::mount("4m") else {
@@ -142,6 +145,7 @@ async fn sqlite_on_a_full_disk_acknowledges_only_what_it_committed_and_recovers(
 /// An administrator ends the engine's PostgreSQL sessions again and again while writers
 /// work (SQLSTATE 57P01): every failure is `Unavailable`, never a defect, and each
 /// writer's retry with the same command id completes its command exactly once.
+#[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_sessions_ended_by_an_administrator_are_unavailable_and_retries_complete() {
     use sqlx::Row;

@@ -171,6 +171,7 @@ both!(
     a_database_of_another_sqlx_program_is_refused
 );
 
+#[cfg(feature = "sqlite")]
 #[tokio::test]
 async fn a_sqlite_file_of_another_program_is_refused_even_without_tables() {
     let db = common::TestDb::new(common::Backend::Sqlite, "other_app_id").await;

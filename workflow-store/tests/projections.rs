@@ -317,6 +317,7 @@ both!(
 
 /// Two hosts on one PostgreSQL: a command through host A reaches the views through host
 /// B's projector, woken by a notification (B's poll interval is an hour).
+#[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn another_host_is_woken_by_postgres_notifications() {
     let db = common::TestDb::new(common::Backend::Postgres, "two_hosts").await;

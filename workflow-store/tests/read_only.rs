@@ -4,9 +4,7 @@
 use workflow_store::testing::step;
 use workflow_store::{both, testing as common};
 
-use std::time::Duration;
-
-use sqlx::{Connection, Executor, Row};
+use sqlx::{Connection, Executor};
 use workflow_core::complaint::command::ComplaintCommand as C;
 use workflow_core::fixtures::*;
 use workflow_core::ComplaintServices;
@@ -232,6 +230,7 @@ both!(
     the_board_comes_from_the_views_when_they_are_current
 );
 
+#[cfg(feature = "sqlite")]
 #[tokio::test]
 async fn a_read_only_open_of_a_missing_file_creates_nothing_and_names_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -314,8 +313,10 @@ both!(
     another_programs_database_and_an_empty_one_are_refused_read_only
 );
 
+#[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_only_postgres_sessions_cannot_write() {
+    use sqlx::Row;
     let db = common::TestDb::new(common::Backend::Postgres, "read_only_session").await;
     db.open().await.close().await;
     let store = Store::open_read_only(&db.url, ComplaintServices::builtin())
@@ -337,7 +338,7 @@ async fn read_only_postgres_sessions_cannot_write() {
         "a write by hand is refused by the server"
     );
     drop(conn);
-    tokio::time::timeout(Duration::from_secs(30), store.close())
+    tokio::time::timeout(std::time::Duration::from_secs(30), store.close())
         .await
         .unwrap();
 }

@@ -96,6 +96,7 @@ type Schema = BTreeMap<String, Table>;
 const NOT_OURS: [&str; 1] = ["_sqlx_migrations"];
 
 /// A difference between the backends that is meant, and why.
+#[cfg(all(feature = "sqlite", feature = "postgres"))]
 struct Intended {
     /// The difference, as [`differences`] words it.
     difference: &'static str,
@@ -103,6 +104,7 @@ struct Intended {
 }
 
 /// Every difference between the SQLite and the PostgreSQL schema that is meant.
+#[cfg(all(feature = "sqlite", feature = "postgres"))]
 const INTENDED: &[Intended] = &[
     Intended {
         difference: "table aduan_identity: only on postgres",
@@ -356,6 +358,7 @@ fn differences(a_name: &str, a: &Schema, b_name: &str, b: &Schema) -> Vec<String
     out
 }
 
+#[cfg(all(feature = "sqlite", feature = "postgres"))]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_and_postgres_schemas_agree_but_for_the_intended_differences() {
     let sqlite_db = TestDb::new(Backend::Sqlite, "schema_parity_sqlite").await;

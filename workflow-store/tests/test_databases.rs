@@ -86,6 +86,7 @@ async fn long_names_stay_within_postgres_limits_and_distinct() {
     assert_ne!(one.url, two.url);
 }
 
+#[cfg(feature = "sqlite")]
 #[tokio::test]
 async fn a_sqlite_test_database_is_a_file_that_goes_with_its_test_db() {
     let db = TestDb::new(Backend::Sqlite, "file").await;
