@@ -648,6 +648,7 @@ fn three_hundred_trickling_connections_do_not_stop_health() {
                 for s in &mut clones {
                     let _ = s.write_all(b"X");
                 }
+                // The pace of a slow client: this sleep is the attack, not a wait.
                 std::thread::sleep(Duration::from_millis(500));
             }
         })
@@ -658,6 +659,8 @@ fn three_hundred_trickling_connections_do_not_stop_health() {
         match support::request(addr, "GET", "/api/v1/health", None, None, b"", None) {
             Ok(r) => break r,
             Err(e) if started.elapsed() < bound => {
+                // A refused or reset connection is retried within the bound; the
+                // assertion below is that /health answers inside it.
                 eprintln!("health not yet: {e}");
                 std::thread::sleep(Duration::from_millis(200));
             }

@@ -3,6 +3,10 @@
 //! problem with `Retry-After` that a retry with the same key completes exactly once,
 //! readiness tells the truth throughout, and the server recovers by itself when space
 //! returns.
+//!
+//! Every wait here is bounded: the loops run over fixed ranges, `Server::start` gives
+//! up after 60 s, each request has 60 s read and write timeouts, and filling the disk
+//! stops at 256 MiB; a regression fails instead of hanging.
 
 mod support;
 

@@ -145,17 +145,25 @@ fn a_closed_pipe_ends_a_verb_quietly() {
             .spawn()
             .unwrap();
         drop(child.stdout.take());
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status;
+        // Wait for the exit itself; a watchdog kills the verb if it hangs, so that a
+        // regression fails (with the status of a killed process) instead of hanging.
+        let (done, finished) = std::sync::mpsc::channel::<()>();
+        let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("a child's pid");
+        let watchdog = std::thread::spawn(move || {
+            let timed_out = finished
+                .recv_timeout(std::time::Duration::from_secs(120))
+                .is_err();
+            if timed_out {
+                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
             }
-            if std::time::Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("{args:?} did not end within two minutes");
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        };
+            timed_out
+        });
+        let status = child.wait().unwrap();
+        let _ = done.send(());
+        assert!(
+            !watchdog.join().unwrap(),
+            "{args:?} did not end within two minutes"
+        );
         let mut stderr = String::new();
         std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
         (status, stderr)

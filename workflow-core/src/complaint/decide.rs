@@ -10,7 +10,9 @@ use crate::complaint::event::{ComplaintEvent, Escalation, EventBody, SlaBreach, 
 use crate::complaint::{Complaint, ComplaintServices, Status};
 use crate::error::DomainError;
 use crate::evidence::EvidenceRef;
-use crate::sla::{assess_clock, JudgedBy, Step, StepAssessment, StepClock, StepStatus, Verdict};
+use crate::sla::{
+    assess_clock, JudgedBy, SlaTimeline, Step, StepAssessment, StepClock, StepStatus, Verdict,
+};
 
 type Decision = Result<Vec<ComplaintEvent>, DomainError>;
 
@@ -115,6 +117,8 @@ impl Complaint {
                 returns: self.returns + 1,
             }));
         }
+        // One copy of the state, moved on by each event in turn: the verdicts of the
+        // clocks an event ends are read off the difference it made.
         let mut after = self.clone();
         let mut events = Vec::with_capacity(bodies.len());
         for body in bodies {
@@ -125,56 +129,15 @@ impl Complaint {
                 body,
                 verdicts: Vec::new(),
             };
-            event.verdicts = after.verdicts_ended_by(&event, services);
+            let before = after.timeline.clocks.clone();
             after.apply_event(&event);
+            event.verdicts = verdicts_of_ended(&before, &after.timeline, services, event.at);
+            for verdict in &event.verdicts {
+                after.timeline.record_verdict(verdict);
+            }
             events.push(event);
         }
         Ok(events)
-    }
-
-    /// The verdicts on the clock runs that `event` ends, judged at its instant by the
-    /// calendar and policy in force: recorded in the event, they hold whatever the
-    /// holiday table or the policy becomes later.
-    fn verdicts_ended_by(
-        &self,
-        event: &ComplaintEvent,
-        services: &ComplaintServices,
-    ) -> Vec<Verdict> {
-        let mut after = self.clone();
-        after.apply_event(event);
-        let ended: Vec<&StepClock> = after
-            .timeline()
-            .clocks
-            .iter()
-            .zip(&self.timeline().clocks)
-            .filter(|(now, before)| before.ended_at.is_none() && now.ended_at.is_some())
-            .map(|(now, _)| now)
-            .collect();
-        if ended.is_empty() {
-            return Vec::new();
-        }
-        let judged_by = JudgedBy::of(&services.calendar, &services.policy);
-        ended
-            .into_iter()
-            .map(|clock| {
-                let a = assess_clock(
-                    clock,
-                    &self.timeline().category,
-                    &services.calendar,
-                    &services.policy,
-                    event.at,
-                );
-                Verdict {
-                    step: clock.step,
-                    occurrence: clock.occurrence,
-                    due_date: a.due_date,
-                    due_at: a.due_at,
-                    paused_days: a.paused_days,
-                    late: a.late,
-                    judged_by: judged_by.clone(),
-                }
-            })
-            .collect()
     }
 
     /// LAPOR!-SP4N: the complainant has 10 working days to give feedback; after that the
@@ -676,4 +639,42 @@ impl Complaint {
             }
         }
     }
+}
+
+/// The verdicts on the clock runs that were running `before` and have ended in `after`,
+/// judged at `at` by the calendar and policy in force: recorded in the event that ended
+/// them, they hold whatever the holiday table or the policy becomes later.
+fn verdicts_of_ended(
+    before: &[StepClock],
+    after: &SlaTimeline,
+    services: &ComplaintServices,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Vec<Verdict> {
+    let mut judged_by = None;
+    after
+        .clocks
+        .iter()
+        .zip(before)
+        .filter(|(now, then)| then.ended_at.is_none() && now.ended_at.is_some())
+        .map(|(clock, _)| {
+            let a = assess_clock(
+                clock,
+                &after.category,
+                &services.calendar,
+                &services.policy,
+                at,
+            );
+            Verdict {
+                step: clock.step,
+                occurrence: clock.occurrence,
+                due_date: a.due_date,
+                due_at: a.due_at,
+                paused_days: a.paused_days,
+                late: a.late,
+                judged_by: judged_by
+                    .get_or_insert_with(|| JudgedBy::of(&services.calendar, &services.policy))
+                    .clone(),
+            }
+        })
+        .collect()
 }

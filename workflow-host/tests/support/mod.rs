@@ -217,7 +217,9 @@ pub fn request(
     key: Option<&str>,
 ) -> std::io::Result<Reply> {
     let mut stream = TcpStream::connect(addr)?;
+    // Bounded both ways: a server that stops reading or answering fails the test.
     stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(60)))?;
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
