@@ -4,22 +4,20 @@
 //! Each backend is compiled in by its feature (`sqlite`, `postgres`); the code that needs
 //! a backend's driver is behind that feature, and a URL for a backend this build lacks is
 //! refused as [`StoreError::BadUrl`]. [`BackendKind`] names both either way: the little
-//! SQL that differs is text, and a `Db` of a missing kind is never made.
+//! SQL that differs is text, and a `Db` of a missing kind is never made. How each one
+//! is opened lives in its own module (`backend/sqlite.rs`, `backend/postgres.rs`).
 
-use std::str::FromStr;
-use std::time::Duration;
-
-use sqlx::any::AnyPoolOptions;
 #[cfg(feature = "postgres")]
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::PgPool;
 #[cfg(feature = "sqlite")]
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::SqlitePool;
 use sqlx::AnyPool;
-#[cfg(feature = "postgres")]
-use sqlx::ConnectOptions;
 use sqlx::{Connection, Database, Executor, Row};
+
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 
 use crate::error::StoreError;
 use crate::identity::Identity;
@@ -58,9 +56,6 @@ pub(crate) enum TypedPool {
     #[cfg(feature = "postgres")]
     Postgres(PgPool),
 }
-
-#[cfg(feature = "sqlite")]
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The pools' rule for a connection coming back: one that is still inside a transaction
 /// is closed, never handed out again.
@@ -109,83 +104,6 @@ pub(crate) fn redact(url: &str) -> String {
     }
 }
 
-#[cfg(feature = "sqlite")]
-/// Why a SQLite file cannot be opened for writing, in the operating system's words: a
-/// read-only file system, a missing folder, no permission. `None` when it can be.
-fn why_not_writable(path: &std::path::Path) -> Option<String> {
-    let folder = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    if !folder.is_dir() {
-        return Some(format!("the folder {} does not exist", folder.display()));
-    }
-    let target = if path.exists() { path } else { folder };
-    let probe = if target.is_dir() {
-        tempfile_in(target)
-    } else {
-        std::fs::OpenOptions::new()
-            .append(true)
-            .open(target)
-            .map(|_| ())
-    };
-    probe.err().map(|e| format!("cannot write: {e}"))
-}
-
-#[cfg(feature = "sqlite")]
-/// Creates and removes a file in `folder`.
-fn tempfile_in(folder: &std::path::Path) -> std::io::Result<()> {
-    let probe = folder.join(format!(".aduan-write-probe-{}", std::process::id()));
-    std::fs::write(&probe, b"")?;
-    std::fs::remove_file(&probe)
-}
-
-#[cfg(feature = "postgres")]
-/// The statement that gives a PostgreSQL session the engine's settings.
-fn session_sql(settings: &StoreOptions, read_only: bool) -> String {
-    let ms = |d: Duration| d.as_millis().to_string();
-    format!(
-        "SELECT set_config('lock_timeout', '{}', false), set_config('statement_timeout', '{}', false), \
-         set_config('idle_in_transaction_session_timeout', '{}', false){}",
-        ms(settings.get_lock_timeout()),
-        ms(settings.get_statement_timeout()),
-        ms(settings.get_idle_in_transaction_timeout()),
-        if read_only {
-            ", set_config('default_transaction_read_only', 'on', false)"
-        } else {
-            ""
-        }
-    )
-}
-
-#[cfg(feature = "sqlite")]
-/// Why a SQLite file that exists cannot be opened read-only. A file in WAL mode needs
-/// its `-shm` beside it (or a folder where it may be created) unless it is opened as
-/// immutable: say so, with what to do.
-fn cannot_open_read_only(path: &std::path::Path, err: sqlx::Error) -> StoreError {
-    let cannot_open = matches!(&err, sqlx::Error::Database(db)
-        if db.code().and_then(|c| c.parse::<u32>().ok()).is_some_and(|c| c & 0xff == 14));
-    let mut header = [0u8; 20];
-    let wal = std::fs::File::open(path)
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut header))
-        .is_ok()
-        && header[18] == 2;
-    let shm = std::path::PathBuf::from(format!("{}-shm", path.display()));
-    if cannot_open && wal && !shm.exists() {
-        let p = path.display();
-        return StoreError::Unavailable {
-            reason: format!(
-                "{p} is in WAL mode and SQLite cannot read it without creating {p}-shm, which \
-                 its folder does not allow; copy it with `sqlite3 {p} \"VACUUM INTO 'copy.db'\"` \
-                 (or with its -wal and -shm files), or add `?immutable=1` to the URL if nothing \
-                 writes it"
-            ),
-            source: Some(Box::new(err)),
-        };
-    }
-    StoreError::from(err)
-}
-
 /// A migration that failed because the database is unavailable (full, busy, gone) is
 /// that; anything else is a failed migration. Either keeps the migrator's error, whose
 /// own source is the driver's.
@@ -199,19 +117,6 @@ fn migration_error(e: sqlx::migrate::MigrateError) -> StoreError {
     } else {
         StoreError::Migration { reason, source }
     }
-}
-
-#[cfg(feature = "sqlite")]
-/// The SQLite URL with `mode=ro` in place of any mode it names; its other parameters
-/// (`immutable`, `vfs`, `cache`) are kept.
-pub(crate) fn read_only_sqlite_url(url: &str) -> String {
-    let (base, query) = url.split_once('?').unwrap_or((url, ""));
-    let mut params: Vec<&str> = query
-        .split('&')
-        .filter(|p| !p.is_empty() && !p.starts_with("mode="))
-        .collect();
-    params.push("mode=ro");
-    format!("{base}?{}", params.join("&"))
 }
 
 /// Why a database is being opened: what the look before the first change accepts.
@@ -252,21 +157,6 @@ impl Purpose {
     }
 }
 
-#[cfg(feature = "sqlite")]
-/// Creates an empty file only its owner may read and write (an empty file is an empty
-/// SQLite database); leaves an existing one alone.
-fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(e),
-    }
-}
-
 impl Db {
     pub(crate) async fn connect(
         url: &str,
@@ -298,176 +188,6 @@ impl Db {
             url,
             "expected sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE",
         ))
-    }
-
-    #[cfg(feature = "sqlite")]
-    async fn connect_sqlite(url: &str, purpose: Purpose) -> Result<Db, StoreError> {
-        let bad = |reason: &str| bad_url(url, reason);
-        if url.contains(":memory:") || url.contains("mode=memory") {
-            return Err(bad("an in-memory SQLite database cannot be shared between the engine's pools; name a file"));
-        }
-        let given = SqliteConnectOptions::from_str(url).map_err(|e| bad(&e.to_string()))?;
-        let name = given.get_filename().display().to_string();
-        let path = given.get_filename().to_owned();
-        let explain = |err: sqlx::Error| match StoreError::from(err) {
-            StoreError::Unavailable { reason, source } => StoreError::Unavailable {
-                reason: match why_not_writable(&path) {
-                    Some(why) => format!("{}: {why} ({reason})", path.display()),
-                    None => reason,
-                },
-                source,
-            },
-            other => other,
-        };
-        // Look before touching: setting WAL mode or probing for write access would
-        // already change another program's file.
-        let read_only = purpose == Purpose::Read;
-        if given.get_filename().exists() {
-            // What keeps the file from being read: for a read-only open, why SQLite
-            // cannot read it without writing beside it; otherwise why it cannot be
-            // written.
-            let unreadable = |e| {
-                if read_only {
-                    cannot_open_read_only(given.get_filename(), e)
-                } else {
-                    explain(e)
-                }
-            };
-            let mut conn = sqlx::AnyConnection::connect(&read_only_sqlite_url(url))
-                .await
-                .map_err(unreadable)?;
-            // SQLite opens the file at the first read.
-            conn.execute("PRAGMA schema_version")
-                .await
-                .map_err(unreadable)?;
-            let identity = crate::identity::probe(&mut conn, BackendKind::Sqlite).await;
-            conn.close().await?;
-            if let Some(refusal) = purpose.refusal(&identity?, &name) {
-                return Err(refusal);
-            }
-        } else if purpose == Purpose::Adopt {
-            return Err(StoreError::NotAdoptable {
-                database: name,
-                reason: "no such file".into(),
-            });
-        } else if read_only {
-            return Err(StoreError::unavailable(format!(
-                "{name}: no such database file (a read-only open creates none)"
-            )));
-        }
-        let mut options = given
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true);
-        if purpose == Purpose::Migrate && !path.exists() {
-            // A new database is its owner's alone; SQLite gives its journal and WAL
-            // files the database file's permissions.
-            // Where it cannot be created, SQLite fails below with the reason.
-            let _ = create_private_file(&path);
-        }
-        if purpose == Purpose::Migrate {
-            // An adopted store turns to WAL on its first open after the adoption
-            // committed: a refused or failed adoption leaves its file as it was.
-            options = options
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal);
-        }
-        if read_only {
-            options = options.read_only(true).pragma("query_only", "ON");
-        }
-        let typed = SqlitePoolOptions::new()
-            .max_connections(4)
-            .after_release(keep_only_clean::<sqlx::Sqlite>())
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options)
-            .await
-            .map_err(explain)?;
-        if purpose == Purpose::Migrate {
-            // Fail now, with a clear error, on a file we cannot write.
-            typed
-                .execute("CREATE TABLE IF NOT EXISTS aduan_write_probe (x integer); DROP TABLE aduan_write_probe;")
-                .await
-                .map_err(explain)?;
-        }
-        let any = AnyPoolOptions::new()
-            .max_connections(4)
-            .after_release(keep_only_clean::<sqlx::Any>())
-            .acquire_timeout(Duration::from_secs(30))
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    conn.execute("PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
-                        .await?;
-                    if read_only {
-                        conn.execute("PRAGMA query_only = ON").await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect(&if read_only {
-                read_only_sqlite_url(url)
-            } else {
-                url.to_owned()
-            })
-            .await?;
-        Ok(Db {
-            kind: BackendKind::Sqlite,
-            name,
-            read_only,
-            session: None,
-            any,
-            typed: TypedPool::Sqlite(typed),
-        })
-    }
-
-    #[cfg(feature = "postgres")]
-    async fn connect_postgres(
-        url: &str,
-        purpose: Purpose,
-        settings: &StoreOptions,
-    ) -> Result<Db, StoreError> {
-        let bad = |reason: &str| bad_url(url, reason);
-        let options = PgConnectOptions::from_str(url).map_err(|e| bad(&e.to_string()))?;
-        // One direct attempt first: a server that is down or a database that does
-        // not exist is reported at once instead of after the pool's retries.
-        options.connect().await?.close().await?;
-        // Every session carries the timeouts, set as it connects.
-        let session = session_sql(settings, purpose == Purpose::Read);
-        let typed_session = session.clone();
-        let typed = PgPoolOptions::new()
-            .max_connections(16)
-            .after_release(keep_only_clean::<sqlx::Postgres>())
-            .acquire_timeout(Duration::from_secs(30))
-            .after_connect(move |conn, _| {
-                let sql = typed_session.clone();
-                Box::pin(async move {
-                    conn.execute(sql.as_str()).await?;
-                    Ok(())
-                })
-            })
-            .connect_with(options)
-            .await?;
-        let any_session = session.clone();
-        let any = AnyPoolOptions::new()
-            .max_connections(8)
-            .after_release(keep_only_clean::<sqlx::Any>())
-            .acquire_timeout(Duration::from_secs(30))
-            .after_connect(move |conn, _| {
-                let sql = any_session.clone();
-                Box::pin(async move {
-                    conn.execute(sql.as_str()).await?;
-                    Ok(())
-                })
-            })
-            .connect(url)
-            .await?;
-        Ok(Db {
-            kind: BackendKind::Postgres,
-            name: redact(url),
-            read_only: purpose == Purpose::Read,
-            session: Some(session),
-            any,
-            typed: TypedPool::Postgres(typed),
-        })
     }
 
     /// Migrates the database if it is ours (see [`crate::identity`]): a database that

@@ -22,6 +22,10 @@ use sqlx::{ConnectOptions, Executor};
 use workflow_core::{CommandEnvelope, Complaint, ComplaintServices};
 
 /// The tables sqlite-es 0.5 documents for a store (its `migrations/…_init.sql`).
+///
+/// A copy of upstream's text on purpose, not derived from our log migration (which
+/// starts from the same table): adoption is tested against what a plain cqrs-es user
+/// created, so a change to our migration must not change this.
 pub const SQLITE_ES_SCHEMA: &str = "
 CREATE TABLE events
 (
@@ -45,7 +49,8 @@ CREATE TABLE snapshots
 ) STRICT;
 ";
 
-/// The tables postgres-es 0.5 documents for a store (its `db/init.sql`).
+/// The tables postgres-es 0.5 documents for a store (its `db/init.sql`); a copy of
+/// upstream's text on purpose, as [`SQLITE_ES_SCHEMA`] says.
 pub const POSTGRES_ES_SCHEMA: &str = "
 CREATE TABLE events
 (

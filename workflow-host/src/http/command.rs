@@ -20,6 +20,7 @@ use workflow_store::access::KeptAnswer;
 
 use super::answers::CommandAnswer;
 use super::caller::{Caller, PathId};
+use super::dto::ResolveCommand;
 use super::error::ApiError;
 use super::AppState;
 
@@ -102,6 +103,17 @@ impl<T> Idempotent<T> {
         self.path_id
             .clone()
             .ok_or_else(|| ApiError::Internal(format!("{} has no {{id}}", self.pending.route)))
+    }
+}
+
+impl<T: ResolveCommand> Idempotent<T> {
+    /// Runs the body's command on the complaint of the path; 200 and the answer.
+    pub async fn run(self, state: &AppState) -> Result<Response, ApiError> {
+        let id = self.id()?;
+        let command = self.request.resolve(&state.evidence).await?;
+        self.pending
+            .execute(state, &id, command, StatusCode::OK)
+            .await
     }
 }
 

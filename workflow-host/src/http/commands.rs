@@ -64,174 +64,9 @@ pub async fn register(
     cmd: Idempotent<RegisterRequest>,
 ) -> Result<Response, ApiError> {
     let id = PathId::parse(cmd.request.id.as_deref().unwrap_or(&cmd.request.lapor_id))?;
-    let command = cmd.request.into_command(&state.evidence).await?;
+    let command = cmd.request.resolve(&state.evidence).await?;
     cmd.pending
         .execute(&state, &id, command, StatusCode::CREATED)
-        .await
-}
-
-/// Dispose (or re-dispose) to an agency and its liaison officer (upp, coordinator).
-#[utoipa::path(post, path = "/api/v1/complaints/{id}/dispose", tag = "commands",
-    params(ComplaintPath, IdempotencyKey), request_body = DisposeRequest,
-    responses(Accepted), security(("bearer" = [])))]
-pub async fn dispose(
-    State(state): State<AppState>,
-    cmd: Idempotent<DisposeRequest>,
-) -> Result<Response, ApiError> {
-    let id = cmd.id()?;
-    let command = cmd.request.into_command();
-    cmd.pending
-        .execute(&state, &id, command, StatusCode::OK)
-        .await
-}
-
-/// Send back as not this agency's matter (liaison of the agency).
-#[utoipa::path(post, path = "/api/v1/complaints/{id}/return", tag = "commands",
-    params(ComplaintPath, IdempotencyKey), request_body = ReturnRequest,
-    responses(Accepted), security(("bearer" = [])))]
-pub async fn return_complaint(
-    State(state): State<AppState>,
-    cmd: Idempotent<ReturnRequest>,
-) -> Result<Response, ApiError> {
-    let id = cmd.id()?;
-    let command = cmd.request.into_command();
-    cmd.pending
-        .execute(&state, &id, command, StatusCode::OK)
-        .await
-}
-
-/// Completeness review: complete, missing items, notes (liaison).
-#[utoipa::path(post, path = "/api/v1/complaints/{id}/review", tag = "commands",
-    params(ComplaintPath, IdempotencyKey), request_body = ReviewRequest,
-    responses(Accepted), security(("bearer" = [])))]
-pub async fn review(
-    State(state): State<AppState>,
-    cmd: Idempotent<ReviewRequest>,
-) -> Result<Response, ApiError> {
-    let id = cmd.id()?;
-    let command = cmd.request.into_command();
-    cmd.pending
-        .execute(&state, &id, command, StatusCode::OK)
-        .await
-}
-
-/// Ask the complainant for what the review found missing; clocks pause (liaison).
-#[utoipa::path(post, path = "/api/v1/complaints/{id}/request-information", tag = "commands",
-    params(ComplaintPath, IdempotencyKey), request_body = RequestInformationRequest,
-    responses(Accepted), security(("bearer" = [])))]
-pub async fn request_information(
-    State(state): State<AppState>,
-    cmd: Idempotent<RequestInformationRequest>,
-) -> Result<Response, ApiError> {
-    let id = cmd.id()?;
-    let command = cmd.request.into_command();
-    cmd.pending
-        .execute(&state, &id, command, StatusCode::OK)
-        .await
-}
-
-/// Record the complainant's answer; clocks resume (upp).
-#[utoipa::path(post, path = "/api/v1/complaints/{id}/provide-information", tag = "commands",
-    params(ComplaintPath, IdempotencyKey), request_body = ProvideInformationRequest,
-    responses(Accepted), security(("bearer" = [])))]
-pub async fn provide_information(
-    State(state): State<AppState>,
-    cmd: Idempotent<ProvideInformationRequest>,
-) -> Result<Response, ApiError> {
-    let id = cmd.id()?;
-    let command = cmd.request.into_command(&state.evidence).await?;
-    cmd.pending
-        .execute(&state, &id, command, StatusCode::OK)
-        .await
-}
-
-/// Not followed up: incomplete and unclear, with the reason (liaison).
-#[utoipa::path(post, path = "/api/v1/complaints/{id}/reject", tag = "commands",
-    params(ComplaintPath, IdempotencyKey), request_body = RejectRequest,
-    responses(Accepted), security(("bearer" = [])))]
-pub async fn reject(
-    State(state): State<AppState>,
-    cmd: Idempotent<RejectRequest>,
-) -> Result<Response, ApiError> {
-    let id = cmd.id()?;
-    let command = cmd.request.into_command();
-    cmd.pending
-        .execute(&state, &id, command, StatusCode::OK)
-        .await
-}
-
-/// Conclude step 2: field examination needed or not, and why (liaison).
-#[utoipa::path(post, path = "/api/v1/complaints/{id}/clarify", tag = "commands",
-    params(ComplaintPath, IdempotencyKey), request_body = ClarifyRequest,
-    responses(Accepted), security(("bearer" = [])))]
-pub async fn clarify(
-    State(state): State<AppState>,
-    cmd: Idempotent<ClarifyRequest>,
-) -> Result<Response, ApiError> {
-    let id = cmd.id()?;
-    let command = cmd.request.into_command();
-    cmd.pending
-        .execute(&state, &id, command, StatusCode::OK)
-        .await
-}
-
-/// Record a field visit: date, place, parties, findings, uploaded photos (liaison).
-#[utoipa::path(post, path = "/api/v1/complaints/{id}/field-verification", tag = "commands",
-    params(ComplaintPath, IdempotencyKey), request_body = FieldVerificationRequest,
-    responses(Accepted), security(("bearer" = [])))]
-pub async fn field_verification(
-    State(state): State<AppState>,
-    cmd: Idempotent<FieldVerificationRequest>,
-) -> Result<Response, ApiError> {
-    let id = cmd.id()?;
-    let command = cmd.request.into_command(&state.evidence).await?;
-    cmd.pending
-        .execute(&state, &id, command, StatusCode::OK)
-        .await
-}
-
-/// Issue the Berita Acara to the head of the agency (liaison).
-#[utoipa::path(post, path = "/api/v1/complaints/{id}/ba", tag = "commands",
-    params(ComplaintPath, IdempotencyKey), request_body = BaRequest,
-    responses(Accepted), security(("bearer" = [])))]
-pub async fn issue_ba(
-    State(state): State<AppState>,
-    cmd: Idempotent<BaRequest>,
-) -> Result<Response, ApiError> {
-    let id = cmd.id()?;
-    let command = cmd.request.into_command();
-    cmd.pending
-        .execute(&state, &id, command, StatusCode::OK)
-        .await
-}
-
-/// Answer the complainant (liaison).
-#[utoipa::path(post, path = "/api/v1/complaints/{id}/respond", tag = "commands",
-    params(ComplaintPath, IdempotencyKey), request_body = RespondRequest,
-    responses(Accepted), security(("bearer" = [])))]
-pub async fn respond(
-    State(state): State<AppState>,
-    cmd: Idempotent<RespondRequest>,
-) -> Result<Response, ApiError> {
-    let id = cmd.id()?;
-    let command = cmd.request.into_command();
-    cmd.pending
-        .execute(&state, &id, command, StatusCode::OK)
-        .await
-}
-
-/// Close after the response (upp).
-#[utoipa::path(post, path = "/api/v1/complaints/{id}/close", tag = "commands",
-    params(ComplaintPath, IdempotencyKey), request_body = CloseRequest,
-    responses(Accepted), security(("bearer" = [])))]
-pub async fn close(
-    State(state): State<AppState>,
-    cmd: Idempotent<CloseRequest>,
-) -> Result<Response, ApiError> {
-    let id = cmd.id()?;
-    let command = cmd.request.into_command();
-    cmd.pending
-        .execute(&state, &id, command, StatusCode::OK)
         .await
 }
 
@@ -247,130 +82,65 @@ pub async fn archive(
     if let Some(original) = &cmd.request.duplicate_of {
         existing_original(&state, &id, original).await?;
     }
-    let command = cmd.request.into_command();
-    cmd.pending
-        .execute(&state, &id, command, StatusCode::OK)
-        .await
+    cmd.run(&state).await
 }
 
-/// Record that the complainant withdrew the complaint (upp).
-#[utoipa::path(post, path = "/api/v1/complaints/{id}/withdraw", tag = "commands",
-    params(ComplaintPath, IdempotencyKey), request_body = WithdrawRequest,
-    responses(Accepted), security(("bearer" = [])))]
-pub async fn withdraw(
-    State(state): State<AppState>,
-    cmd: Idempotent<WithdrawRequest>,
-) -> Result<Response, ApiError> {
-    let id = cmd.id()?;
-    let command = cmd.request.into_command();
-    cmd.pending
-        .execute(&state, &id, command, StatusCode::OK)
-        .await
+/// Declares the handlers of commands on an existing complaint whose body is all they
+/// need: each is documented once, with its route, and runs through [`Idempotent::run`].
+macro_rules! command_routes {
+    ($($(#[doc = $doc:literal])* $name:ident: $path:literal, $request:ty;)*) => {$(
+        $(#[doc = $doc])*
+        #[utoipa::path(post, path = $path, tag = "commands",
+            params(ComplaintPath, IdempotencyKey), request_body = $request,
+            responses(Accepted), security(("bearer" = [])))]
+        pub async fn $name(
+            State(state): State<AppState>,
+            cmd: Idempotent<$request>,
+        ) -> Result<Response, ApiError> {
+            cmd.run(&state).await
+        }
+    )*};
 }
 
-/// At the door: forward to an institution outside the Pemkab (upp, coordinator).
-#[utoipa::path(post, path = "/api/v1/complaints/{id}/forward", tag = "commands",
-    params(ComplaintPath, IdempotencyKey), request_body = ForwardRequest,
-    responses(Accepted), security(("bearer" = [])))]
-pub async fn forward(
-    State(state): State<AppState>,
-    cmd: Idempotent<ForwardRequest>,
-) -> Result<Response, ApiError> {
-    let id = cmd.id()?;
-    let command = cmd.request.into_command();
-    cmd.pending
-        .execute(&state, &id, command, StatusCode::OK)
-        .await
-}
-
-/// The head of the agency acknowledges the BA addressed to them (head of the agency).
-#[utoipa::path(post, path = "/api/v1/complaints/{id}/acknowledge-ba", tag = "commands",
-    params(ComplaintPath, IdempotencyKey), request_body = AcknowledgeBaRequest,
-    responses(Accepted), security(("bearer" = [])))]
-pub async fn acknowledge_ba(
-    State(state): State<AppState>,
-    cmd: Idempotent<AcknowledgeBaRequest>,
-) -> Result<Response, ApiError> {
-    let id = cmd.id()?;
-    let command = cmd.request.into_command();
-    cmd.pending
-        .execute(&state, &id, command, StatusCode::OK)
-        .await
-}
-
-/// An interim follow-up visible to the complainant; the first satisfies LAPOR!'s follow-up clock (liaison assigned).
-#[utoipa::path(post, path = "/api/v1/complaints/{id}/progress", tag = "commands",
-    params(ComplaintPath, IdempotencyKey), request_body = ProgressRequest,
-    responses(Accepted), security(("bearer" = [])))]
-pub async fn progress(
-    State(state): State<AppState>,
-    cmd: Idempotent<ProgressRequest>,
-) -> Result<Response, ApiError> {
-    let id = cmd.id()?;
-    let command = cmd.request.into_command();
-    cmd.pending
-        .execute(&state, &id, command, StatusCode::OK)
-        .await
-}
-
-/// The complainant's feedback on the response: satisfied or not, and what they said (upp).
-#[utoipa::path(post, path = "/api/v1/complaints/{id}/feedback", tag = "commands",
-    params(ComplaintPath, IdempotencyKey), request_body = FeedbackRequest,
-    responses(Accepted), security(("bearer" = [])))]
-pub async fn feedback(
-    State(state): State<AppState>,
-    cmd: Idempotent<FeedbackRequest>,
-) -> Result<Response, ApiError> {
-    let id = cmd.id()?;
-    let command = cmd.request.into_command();
-    cmd.pending
-        .execute(&state, &id, command, StatusCode::OK)
-        .await
-}
-
-/// Back to the liaison officer after a dissatisfied complainant, with new clocks (upp, coordinator).
-#[utoipa::path(post, path = "/api/v1/complaints/{id}/reopen", tag = "commands",
-    params(ComplaintPath, IdempotencyKey), request_body = ReopenRequest,
-    responses(Accepted), security(("bearer" = [])))]
-pub async fn reopen(
-    State(state): State<AppState>,
-    cmd: Idempotent<ReopenRequest>,
-) -> Result<Response, ApiError> {
-    let id = cmd.id()?;
-    let command = cmd.request.into_command();
-    cmd.pending
-        .execute(&state, &id, command, StatusCode::OK)
-        .await
-}
-
-/// Hand the complaint to another liaison officer of the same agency (upp, head of the agency).
-#[utoipa::path(post, path = "/api/v1/complaints/{id}/reassign", tag = "commands",
-    params(ComplaintPath, IdempotencyKey), request_body = ReassignRequest,
-    responses(Accepted), security(("bearer" = [])))]
-pub async fn reassign(
-    State(state): State<AppState>,
-    cmd: Idempotent<ReassignRequest>,
-) -> Result<Response, ApiError> {
-    let id = cmd.id()?;
-    let command = cmd.request.into_command();
-    cmd.pending
-        .execute(&state, &id, command, StatusCode::OK)
-        .await
-}
-
-/// Annul a recorded breach with a reason; it stays in history, marked annulled (coordinator).
-#[utoipa::path(post, path = "/api/v1/complaints/{id}/annul-breach", tag = "commands",
-    params(ComplaintPath, IdempotencyKey), request_body = AnnulBreachRequest,
-    responses(Accepted), security(("bearer" = [])))]
-pub async fn annul_breach(
-    State(state): State<AppState>,
-    cmd: Idempotent<AnnulBreachRequest>,
-) -> Result<Response, ApiError> {
-    let id = cmd.id()?;
-    let command = cmd.request.into_command();
-    cmd.pending
-        .execute(&state, &id, command, StatusCode::OK)
-        .await
+command_routes! {
+    /// Dispose (or re-dispose) to an agency and its liaison officer (upp, coordinator).
+    dispose: "/api/v1/complaints/{id}/dispose", DisposeRequest;
+    /// Send back as not this agency's matter (liaison of the agency).
+    return_complaint: "/api/v1/complaints/{id}/return", ReturnRequest;
+    /// Completeness review: complete, missing items, notes (liaison).
+    review: "/api/v1/complaints/{id}/review", ReviewRequest;
+    /// Ask the complainant for what the review found missing; clocks pause (liaison).
+    request_information: "/api/v1/complaints/{id}/request-information", RequestInformationRequest;
+    /// Record the complainant's answer; clocks resume (upp).
+    provide_information: "/api/v1/complaints/{id}/provide-information", ProvideInformationRequest;
+    /// Not followed up: incomplete and unclear, with the reason (liaison).
+    reject: "/api/v1/complaints/{id}/reject", RejectRequest;
+    /// Conclude step 2: field examination needed or not, and why (liaison).
+    clarify: "/api/v1/complaints/{id}/clarify", ClarifyRequest;
+    /// Record a field visit: date, place, parties, findings, uploaded photos (liaison).
+    field_verification: "/api/v1/complaints/{id}/field-verification", FieldVerificationRequest;
+    /// Issue the Berita Acara to the head of the agency (liaison).
+    issue_ba: "/api/v1/complaints/{id}/ba", BaRequest;
+    /// Answer the complainant (liaison).
+    respond: "/api/v1/complaints/{id}/respond", RespondRequest;
+    /// Close after the response (upp).
+    close: "/api/v1/complaints/{id}/close", CloseRequest;
+    /// Record that the complainant withdrew the complaint (upp).
+    withdraw: "/api/v1/complaints/{id}/withdraw", WithdrawRequest;
+    /// At the door: forward to an institution outside the Pemkab (upp, coordinator).
+    forward: "/api/v1/complaints/{id}/forward", ForwardRequest;
+    /// The head of the agency acknowledges the BA addressed to them (head of the agency).
+    acknowledge_ba: "/api/v1/complaints/{id}/acknowledge-ba", AcknowledgeBaRequest;
+    /// An interim follow-up visible to the complainant; the first satisfies LAPOR!'s follow-up clock (liaison assigned).
+    progress: "/api/v1/complaints/{id}/progress", ProgressRequest;
+    /// The complainant's feedback on the response: satisfied or not, and what they said (upp).
+    feedback: "/api/v1/complaints/{id}/feedback", FeedbackRequest;
+    /// Back to the liaison officer after a dissatisfied complainant, with new clocks (upp, coordinator).
+    reopen: "/api/v1/complaints/{id}/reopen", ReopenRequest;
+    /// Hand the complaint to another liaison officer of the same agency (upp, head of the agency).
+    reassign: "/api/v1/complaints/{id}/reassign", ReassignRequest;
+    /// Annul a recorded breach with a reason; it stays in history, marked annulled (coordinator).
+    annul_breach: "/api/v1/complaints/{id}/annul-breach", AnnulBreachRequest;
 }
 
 /// The complaint a duplicate names must exist and be another one.

@@ -20,6 +20,28 @@ use super::error::ApiError;
 mod door_and_follow_up;
 pub use door_and_follow_up::*;
 
+/// A request body that is the domain command as it is: nothing in it names an upload.
+pub trait IntoCommand {
+    /// The command.
+    fn into_command(self) -> ComplaintCommand;
+}
+
+/// A request body that becomes a domain command, with the uploads it names resolved
+/// against the evidence store (a body naming none is an [`IntoCommand`]).
+pub trait ResolveCommand: Sized {
+    /// The command, or the problem with an upload it names.
+    fn resolve(
+        self,
+        evidence: &EvidenceStore,
+    ) -> impl std::future::Future<Output = Result<ComplaintCommand, ApiError>> + Send;
+}
+
+impl<T: IntoCommand + Send> ResolveCommand for T {
+    async fn resolve(self, _: &EvidenceStore) -> Result<ComplaintCommand, ApiError> {
+        Ok(self.into_command())
+    }
+}
+
 /// A stored upload used as evidence.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -32,7 +54,7 @@ pub struct EvidenceUse {
 
 /// Resolves evidence named by SHA-256 against the blob store (file reads, off the
 /// async threads).
-async fn resolve(
+async fn resolve_uploads(
     evidence: &EvidenceStore,
     uses: Vec<EvidenceUse>,
 ) -> Result<Vec<EvidenceRef>, ApiError> {
@@ -89,6 +111,10 @@ pub struct ComplainantDto {
 }
 
 /// `POST /complaints`.
+///
+/// The fields of [`Registration`] again, on purpose: this is the HTTP contract, which
+/// also names the complaint's id and refers to uploads by hash, while the command carries
+/// the resolved evidence; each can change without moving the other.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
@@ -115,12 +141,8 @@ pub struct RegisterRequest {
     pub attachments: Vec<EvidenceUse>,
 }
 
-impl RegisterRequest {
-    /// The command, with attachments resolved.
-    pub async fn into_command(
-        self,
-        evidence: &EvidenceStore,
-    ) -> Result<ComplaintCommand, ApiError> {
+impl ResolveCommand for RegisterRequest {
+    async fn resolve(self, evidence: &EvidenceStore) -> Result<ComplaintCommand, ApiError> {
         Ok(ComplaintCommand::Register(Registration {
             lapor_id: self.lapor_id,
             title: self.title,
@@ -139,7 +161,7 @@ impl RegisterRequest {
                 },
             },
             upp_review: self.upp_review,
-            attachments: resolve(evidence, self.attachments).await?,
+            attachments: resolve_uploads(evidence, self.attachments).await?,
         }))
     }
 }
@@ -335,9 +357,8 @@ pub struct CloseRequest {
     pub note: Option<String>,
 }
 
-impl DisposeRequest {
-    /// The command.
-    pub fn into_command(self) -> ComplaintCommand {
+impl IntoCommand for DisposeRequest {
+    fn into_command(self) -> ComplaintCommand {
         ComplaintCommand::Dispose(Disposition {
             agency: AgencyCode(self.agency),
             liaison_officer: UserId(self.liaison_officer),
@@ -347,9 +368,8 @@ impl DisposeRequest {
     }
 }
 
-impl ReturnRequest {
-    /// The command.
-    pub fn into_command(self) -> ComplaintCommand {
+impl IntoCommand for ReturnRequest {
+    fn into_command(self) -> ComplaintCommand {
         ComplaintCommand::ReturnForRedisposition(ReturnNote {
             reason: self.reason,
             suggested_agency: self.suggested_agency.map(AgencyCode),
@@ -361,9 +381,8 @@ fn yes() -> bool {
     true
 }
 
-impl ReviewRequest {
-    /// The command.
-    pub fn into_command(self) -> ComplaintCommand {
+impl IntoCommand for ReviewRequest {
+    fn into_command(self) -> ComplaintCommand {
         ComplaintCommand::Review(ReviewResult {
             complete: self.complete,
             clear: self.clear,
@@ -373,40 +392,33 @@ impl ReviewRequest {
     }
 }
 
-impl RequestInformationRequest {
-    /// The command.
-    pub fn into_command(self) -> ComplaintCommand {
+impl IntoCommand for RequestInformationRequest {
+    fn into_command(self) -> ComplaintCommand {
         ComplaintCommand::RequestInformation(InformationRequest {
             questions: self.questions,
         })
     }
 }
 
-impl ProvideInformationRequest {
-    /// The command, with attachments resolved.
-    pub async fn into_command(
-        self,
-        evidence: &EvidenceStore,
-    ) -> Result<ComplaintCommand, ApiError> {
+impl ResolveCommand for ProvideInformationRequest {
+    async fn resolve(self, evidence: &EvidenceStore) -> Result<ComplaintCommand, ApiError> {
         Ok(ComplaintCommand::ProvideInformation(InformationReply {
             answer: self.answer,
-            attachments: resolve(evidence, self.attachments).await?,
+            attachments: resolve_uploads(evidence, self.attachments).await?,
         }))
     }
 }
 
-impl RejectRequest {
-    /// The command.
-    pub fn into_command(self) -> ComplaintCommand {
+impl IntoCommand for RejectRequest {
+    fn into_command(self) -> ComplaintCommand {
         ComplaintCommand::Reject(Rejection {
             reason: self.reason,
         })
     }
 }
 
-impl ClarifyRequest {
-    /// The command.
-    pub fn into_command(self) -> ComplaintCommand {
+impl IntoCommand for ClarifyRequest {
+    fn into_command(self) -> ComplaintCommand {
         ComplaintCommand::Clarify(Clarification {
             field_examination_needed: self.field_examination_needed,
             reasoning: self.reasoning,
@@ -414,12 +426,8 @@ impl ClarifyRequest {
     }
 }
 
-impl FieldVerificationRequest {
-    /// The command, with evidence resolved.
-    pub async fn into_command(
-        self,
-        evidence: &EvidenceStore,
-    ) -> Result<ComplaintCommand, ApiError> {
+impl ResolveCommand for FieldVerificationRequest {
+    async fn resolve(self, evidence: &EvidenceStore) -> Result<ComplaintCommand, ApiError> {
         Ok(ComplaintCommand::VerifyInField(FieldVisit {
             visit_date: self.visit_date,
             location: self.location,
@@ -430,14 +438,13 @@ impl FieldVerificationRequest {
                 .map(Party::from)
                 .collect(),
             findings: self.findings,
-            evidence: resolve(evidence, self.evidence).await?,
+            evidence: resolve_uploads(evidence, self.evidence).await?,
         }))
     }
 }
 
-impl BaRequest {
-    /// The command.
-    pub fn into_command(self) -> ComplaintCommand {
+impl IntoCommand for BaRequest {
+    fn into_command(self) -> ComplaintCommand {
         ComplaintCommand::IssueBa(BeritaAcara {
             number: self.number,
             date: self.date,
@@ -454,9 +461,8 @@ impl BaRequest {
     }
 }
 
-impl RespondRequest {
-    /// The command.
-    pub fn into_command(self) -> ComplaintCommand {
+impl IntoCommand for RespondRequest {
+    fn into_command(self) -> ComplaintCommand {
         ComplaintCommand::Respond(ResponseText {
             response: self.response,
             channel: match self.channel {
@@ -470,9 +476,8 @@ impl RespondRequest {
     }
 }
 
-impl CloseRequest {
-    /// The command.
-    pub fn into_command(self) -> ComplaintCommand {
+impl IntoCommand for CloseRequest {
+    fn into_command(self) -> ComplaintCommand {
         ComplaintCommand::Close(Closure { note: self.note })
     }
 }

@@ -9,6 +9,8 @@ use workflow_core::complaint::command::{
 };
 use workflow_core::{Step, UserId};
 
+use super::IntoCommand;
+
 /// Why a complaint is archived at the door.
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -40,9 +42,8 @@ pub struct ArchiveRequest {
     pub note: Option<String>,
 }
 
-impl ArchiveRequest {
-    /// The command.
-    pub fn into_command(self) -> ComplaintCommand {
+impl IntoCommand for ArchiveRequest {
+    fn into_command(self) -> ComplaintCommand {
         ComplaintCommand::Archive(Archiving {
             reason: match self.reason {
                 ArchiveReasonDto::NotPublicService => ArchiveReason::NotPublicService,
@@ -66,9 +67,8 @@ pub struct AcknowledgeBaRequest {
     pub note: Option<String>,
 }
 
-impl AcknowledgeBaRequest {
-    /// The command.
-    pub fn into_command(self) -> ComplaintCommand {
+impl IntoCommand for AcknowledgeBaRequest {
+    fn into_command(self) -> ComplaintCommand {
         ComplaintCommand::AcknowledgeBa(workflow_core::complaint::command::BaAcknowledgement {
             note: self.note,
         })
@@ -83,9 +83,8 @@ pub struct WithdrawRequest {
     pub note: String,
 }
 
-impl WithdrawRequest {
-    /// The command.
-    pub fn into_command(self) -> ComplaintCommand {
+impl IntoCommand for WithdrawRequest {
+    fn into_command(self) -> ComplaintCommand {
         ComplaintCommand::Withdraw(Withdrawal { note: self.note })
     }
 }
@@ -100,9 +99,8 @@ pub struct ForwardRequest {
     pub reason: String,
 }
 
-impl ForwardRequest {
-    /// The command.
-    pub fn into_command(self) -> ComplaintCommand {
+impl IntoCommand for ForwardRequest {
+    fn into_command(self) -> ComplaintCommand {
         ComplaintCommand::Forward(Forwarding {
             institution: self.institution,
             reason: self.reason,
@@ -161,16 +159,14 @@ pub struct AnnulBreachRequest {
     pub reason: String,
 }
 
-impl ProgressRequest {
-    /// The command.
-    pub fn into_command(self) -> ComplaintCommand {
+impl IntoCommand for ProgressRequest {
+    fn into_command(self) -> ComplaintCommand {
         ComplaintCommand::ReportProgress(ProgressReport { text: self.text })
     }
 }
 
-impl FeedbackRequest {
-    /// The command.
-    pub fn into_command(self) -> ComplaintCommand {
+impl IntoCommand for FeedbackRequest {
+    fn into_command(self) -> ComplaintCommand {
         ComplaintCommand::RecordFeedback(Feedback {
             satisfied: self.satisfied,
             text: self.text,
@@ -178,18 +174,16 @@ impl FeedbackRequest {
     }
 }
 
-impl ReopenRequest {
-    /// The command.
-    pub fn into_command(self) -> ComplaintCommand {
+impl IntoCommand for ReopenRequest {
+    fn into_command(self) -> ComplaintCommand {
         ComplaintCommand::Reopen(Reopening {
             reason: self.reason,
         })
     }
 }
 
-impl ReassignRequest {
-    /// The command.
-    pub fn into_command(self) -> ComplaintCommand {
+impl IntoCommand for ReassignRequest {
+    fn into_command(self) -> ComplaintCommand {
         ComplaintCommand::Reassign(Reassignment {
             liaison_officer: UserId(self.liaison_officer),
             reason: self.reason,
@@ -197,9 +191,8 @@ impl ReassignRequest {
     }
 }
 
-impl AnnulBreachRequest {
-    /// The command.
-    pub fn into_command(self) -> ComplaintCommand {
+impl IntoCommand for AnnulBreachRequest {
+    fn into_command(self) -> ComplaintCommand {
         ComplaintCommand::AnnulBreach(BreachAnnulment {
             step: self.step,
             occurrence: self.occurrence,
