@@ -110,7 +110,7 @@ pub async fn history(
 ) -> anyhow::Result<()> {
     let h = store.history(&id.parse()?, as_of).await?;
     if json {
-        let out = crate::read_model::HistoryAnswer::from(&h);
+        let out = crate::read_model::HistoryAnswer::new(&h, crate::read_model::Reader::Operator);
         crate::outln!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }

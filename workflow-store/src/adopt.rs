@@ -250,13 +250,7 @@ async fn read_and_chain(
     db: &Db,
     conn: &mut AnyConnection,
 ) -> Result<(Vec<String>, Vec<Entry>), StoreError> {
-    let sql = format!(
-        "SELECT aggregate_id, sequence, event_type, event_version, {} AS payload, {} AS metadata \
-         FROM events WHERE aggregate_type = $1 ORDER BY {}, sequence",
-        db.json_as_text("payload"),
-        db.json_as_text("metadata"),
-        db.bytewise("aggregate_id"),
-    );
+    let sql = db.events_by_complaint_sql("", "");
     let mut rows = sqlx::query(&sql).bind(complaint_type()).fetch(&mut *conn);
     let mut complaints: Vec<String> = Vec::new();
     let mut entries = Vec::new();

@@ -355,6 +355,20 @@ impl Db {
     }
 
     /// The payload and metadata columns as text (PostgreSQL stores `json`).
+    /// Every event of one aggregate type (`$1`), complaint by complaint (ids compared
+    /// byte-wise, so the order is the same on both backends) and each complaint's in
+    /// sequence order; with `columns` after the first two and `filter` (` AND …`) added
+    /// to the condition as given.
+    pub(crate) fn events_by_complaint_sql(&self, columns: &str, filter: &str) -> String {
+        format!(
+            "SELECT aggregate_id, sequence, {columns}event_type, event_version, {} AS payload, {} AS metadata \
+             FROM events WHERE aggregate_type = $1{filter} ORDER BY {}, sequence",
+            self.json_as_text("payload"),
+            self.json_as_text("metadata"),
+            self.bytewise("aggregate_id"),
+        )
+    }
+
     pub(crate) fn json_as_text(&self, column: &str) -> String {
         match self.kind {
             BackendKind::Sqlite => column.to_owned(),

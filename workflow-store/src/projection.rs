@@ -215,17 +215,15 @@ pub struct Projector {
     faults: Faults,
 }
 
+/// The names of `projections`, for `Debug` output.
+pub(crate) fn names(projections: &[Arc<dyn Projection>]) -> Vec<&'static str> {
+    projections.iter().map(|p| p.name()).collect()
+}
+
 impl std::fmt::Debug for Projector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Projector")
-            .field(
-                "projections",
-                &self
-                    .projections
-                    .iter()
-                    .map(|p| p.name())
-                    .collect::<Vec<_>>(),
-            )
+            .field("projections", &names(&self.projections))
             .finish()
     }
 }
@@ -268,7 +266,7 @@ impl Projector {
 
     /// The names of the projections.
     pub fn names(&self) -> Vec<&'static str> {
-        self.projections.iter().map(|p| p.name()).collect()
+        names(&self.projections)
     }
 
     fn projection(&self, name: &str) -> Result<&Arc<dyn Projection>, StoreError> {

@@ -146,13 +146,7 @@ pub(crate) async fn board_from_log(
     agency: Option<&str>,
 ) -> Result<Vec<BoardEntry>, StoreError> {
     let db = log.db();
-    let sql = format!(
-        "SELECT aggregate_id, sequence, event_type, event_version, {} AS payload, {} AS metadata \
-         FROM events WHERE aggregate_type = $1 ORDER BY {}, sequence",
-        db.json_as_text("payload"),
-        db.json_as_text("metadata"),
-        db.bytewise("aggregate_id"),
-    );
+    let sql = db.events_by_complaint_sql("", "");
     let mut tx = db.any.begin().await?;
     db.unbounded_statements(&mut tx).await?;
     let mut rows = sqlx::query(&sql).bind(Complaint::TYPE).fetch(&mut *tx);

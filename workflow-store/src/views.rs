@@ -134,6 +134,7 @@ pub struct Views {
     pool: AnyPool,
 }
 
+#[derive(Clone, Debug)]
 enum Arg {
     Text(String),
     Int(i64),

@@ -13,9 +13,9 @@ use workflow_store::views::{BoardStatus, ComplaintFilter};
 use super::answers::{BoardPage, ComplaintPage, DetailAnswer, SummaryAnswer};
 use super::caller::{may_see, page_limit, scoped_agency, Caller, ComplaintPath, PathId};
 use super::error::ApiError;
-use super::redact::{redact, reveals_hidden_identity};
+use super::redact::reveals_hidden_identity;
 use super::{ba, AppState, TypedQuery};
-use crate::read_model::ComplaintState;
+use crate::read_model::{ComplaintState, Reader};
 
 /// Filters of `GET /complaints`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -112,16 +112,6 @@ pub(super) async fn note_identity_read(
     Ok(())
 }
 
-/// Serializes an answer and hides the identities `caller` may not see.
-pub(super) fn redacted<T: serde::Serialize>(
-    answer: &T,
-    caller: &Actor,
-) -> Result<Response, ApiError> {
-    let mut body = serde_json::to_value(answer).map_err(|e| ApiError::Internal(e.to_string()))?;
-    redact(&mut body, caller.role);
-    Ok(Json(body).into_response())
-}
-
 /// A complaint in detail with its SLA clocks; identity per role and confidentiality (all, scoped).
 #[utoipa::path(get, path = "/api/v1/complaints/{id}", tag = "views", params(ComplaintPath),
     responses((status = 200, body = DetailAnswer), (status = 400), (status = 401), (status = 403), (status = 404), (status = 503)),
@@ -142,10 +132,10 @@ pub async fn detail(
     let answer = DetailAnswer {
         complaint_id: id.to_string(),
         summary,
-        state: ComplaintState::from(&complaint),
+        state: ComplaintState::new(&complaint, Reader::Role(caller.role)),
         sla,
     };
-    let response = redacted(&answer, &caller)?;
+    let response = Json(answer).into_response();
     note_identity_read(&state, &caller, &id, &complaint, "GET /complaints/{id}").await?;
     Ok(response)
 }

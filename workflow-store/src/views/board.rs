@@ -304,19 +304,13 @@ impl Views {
                 occurrence,
             }) = &cursor
             {
-                c.add(
-                    "(due_at > ? OR (due_at = ? AND (complaint_id > ? OR (complaint_id = ? \
-                     AND (step > ? OR (step = ? AND occurrence > ?))))))",
-                    vec![
-                        Arg::Text(due_at.clone()),
-                        Arg::Text(due_at.clone()),
-                        Arg::Text(complaint_id.clone()),
-                        Arg::Text(complaint_id.clone()),
-                        Arg::Text(step.clone()),
-                        Arg::Text(step.clone()),
-                        Arg::Int(*occurrence),
-                    ],
-                );
+                let (sql, args) = after_key(&[
+                    ("due_at", Arg::Text(due_at.clone())),
+                    ("complaint_id", Arg::Text(complaint_id.clone())),
+                    ("step", Arg::Text(step.clone())),
+                    ("occurrence", Arg::Int(*occurrence)),
+                ]);
+                c.add(&sql, args);
             }
             let where_sql = c.where_sql();
             let limit_arg = c.next_placeholder(Arg::Int(limit + 1));
@@ -339,16 +333,12 @@ impl Views {
                 occurrence,
             }) = &cursor
             {
-                c.add(
-                    "(complaint_id > ? OR (complaint_id = ? AND (step > ? OR (step = ? AND occurrence > ?))))",
-                    vec![
-                        Arg::Text(complaint_id.clone()),
-                        Arg::Text(complaint_id.clone()),
-                        Arg::Text(step.clone()),
-                        Arg::Text(step.clone()),
-                        Arg::Int(*occurrence),
-                    ],
-                );
+                let (sql, args) = after_key(&[
+                    ("complaint_id", Arg::Text(complaint_id.clone())),
+                    ("step", Arg::Text(step.clone())),
+                    ("occurrence", Arg::Int(*occurrence)),
+                ]);
+                c.add(&sql, args);
             }
             let where_sql = c.where_sql();
             let limit_arg = c.next_placeholder(Arg::Int(limit + 1 - items.len() as i64));
@@ -368,5 +358,43 @@ impl Views {
             None
         };
         Ok(Page { items, next })
+    }
+}
+
+/// The condition "after this key" of a keyset page, over the columns of the page's
+/// order: `(a > ? OR (a = ? AND (b > ? OR (b = ? AND c > ?))))`, with the values in the
+/// order of the holes.
+fn after_key(key: &[(&str, Arg)]) -> (String, Vec<Arg>) {
+    match key {
+        [] => (String::new(), Vec::new()),
+        [(column, value)] => (format!("{column} > ?"), vec![value.clone()]),
+        [(column, value), rest @ ..] => {
+            let (inner, mut args) = after_key(rest);
+            args.splice(0..0, [value.clone(), value.clone()]);
+            (
+                format!("({column} > ? OR ({column} = ? AND {inner}))"),
+                args,
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_condition_after_a_key_nests_column_by_column() {
+        let (sql, args) = after_key(&[
+            ("a", Arg::Text("x".into())),
+            ("b", Arg::Int(2)),
+            ("c", Arg::Int(3)),
+        ]);
+        assert_eq!(sql, "(a > ? OR (a = ? AND (b > ? OR (b = ? AND c > ?))))");
+        let args: Vec<String> = args.iter().map(|a| format!("{a:?}")).collect();
+        assert_eq!(
+            args,
+            ["Text(\"x\")", "Text(\"x\")", "Int(2)", "Int(2)", "Int(3)"]
+        );
     }
 }
