@@ -235,7 +235,7 @@ pub(crate) async fn walk(
     let mut tx = db.any.begin().await?;
     db.unbounded_statements(&mut tx).await?;
     let total: i64 = count.fetch_one(&mut *tx).await?.try_get("n")?;
-    let sql = db.events_by_complaint_sql("position, recorded_at, ", &filter);
+    let sql = db.events_by_complaint_sql("position, recorded_at, ", filter);
     let mut query = sqlx::query(&sql).bind(workflow_core_type());
     if let Some(c) = complaint {
         query = query.bind(c.to_owned());
