@@ -6,6 +6,9 @@
 //! database settings, and the ratio between them; the same goes to a JSON file
 //! (default `target/bench/engine.json`). PostgreSQL rows need `TEST_DATABASE_URL`
 //! (`scripts/with-postgres` sets it). See `docs/BENCHMARKS.md`.
+//!
+//! One file longer than the others on purpose: each row stands beside the anchor it is
+//! divided by, so that what is compared with what is read in one place.
 
 use std::io::Write;
 use std::str::FromStr;

@@ -1,5 +1,9 @@
 //! `decide`: the SOP's rules. Pure: the state, the command envelope and the services in;
 //! events or a refusal out. Nothing is read from a clock and no id is made up.
+//!
+//! Longer than the other files on purpose: the rules are one `match` over every command
+//! (`decide_body`), so that the compiler proves each command has exactly one rule and a
+//! reader finds every rule of the SOP in one place, in the order of the procedure.
 
 use chrono::Datelike;
 
