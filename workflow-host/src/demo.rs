@@ -20,7 +20,7 @@ use workflow_core::{Actor, CommandEnvelope, Complaint, Role, Step, TimeZoneSpec}
 use workflow_store::views::ComplaintFilter;
 use workflow_store::Store;
 
-use crate::format::{local, sla_row, timeline_table};
+use crate::format::{local, sla_table, timeline_table};
 use crate::table::Table;
 
 const END: &str = "2026-12-21 10:00";
@@ -529,20 +529,11 @@ pub async fn run(store: &Store, json: bool) -> anyhow::Result<()> {
         ]);
     }
     crate::outln!("All complaints (from the complaint view)\n{}", t.render());
-    let mut t = Table::new(&[
-        "complaint",
-        "step",
-        "run",
-        "started",
-        "due",
-        "status",
-        "note",
-    ]);
-    for (id, _, _, sla) in &report {
-        for a in sla {
-            t.row(sla_row(id, a));
-        }
-    }
+    let t = sla_table(
+        report
+            .iter()
+            .map(|(id, _, _, sla)| (id.as_str(), sla.as_slice())),
+    );
     crate::outln!("SLA clocks as of {} WIB\n{}", local(end), t.render());
     crate::outln!("Next: `aduan sla --at 2026-12-21T03:00:00Z` shows the board, `aduan history ADU-2026-0003 --as-of 2026-12-09T00:00:00Z` the past.");
     Ok(())

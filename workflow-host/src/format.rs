@@ -8,8 +8,27 @@ use workflow_core::{Complaint, ComplaintEvent, EventBody, TimeZoneSpec};
 
 use crate::table::Table;
 
+/// The table of SLA clocks, a row per clock run, of the complaints given.
+pub fn sla_table<'a>(clocks: impl IntoIterator<Item = (&'a str, &'a [StepAssessment])>) -> Table {
+    let mut t = Table::new(&[
+        "complaint",
+        "step",
+        "run",
+        "started",
+        "due",
+        "status",
+        "note",
+    ]);
+    for (id, runs) in clocks {
+        for a in runs {
+            t.row(sla_row(id, a));
+        }
+    }
+    t
+}
+
 /// One row of an SLA clock table.
-pub fn sla_row(id: &str, a: &StepAssessment) -> Vec<String> {
+fn sla_row(id: &str, a: &StepAssessment) -> Vec<String> {
     let mut note = Vec::new();
     if a.paused_days > 0 {
         note.push(format!("+{} day(s) waiting for complainant", a.paused_days));

@@ -6,7 +6,7 @@ use serde_json::json;
 use workflow_store::views::BoardStatus;
 use workflow_store::Store;
 
-use crate::format::{local, sla_row, timeline_table};
+use crate::format::{local, sla_table, timeline_table};
 use crate::table::Table;
 
 /// Rebuilds one or all projections, showing progress on stderr.
@@ -127,18 +127,7 @@ pub async fn history(
         h.total_events
     );
     crate::outln!("{}", timeline_table(&h.events));
-    let mut t = Table::new(&[
-        "complaint",
-        "step",
-        "run",
-        "started",
-        "due",
-        "status",
-        "note",
-    ]);
-    for a in &h.sla {
-        t.row(sla_row(id, a));
-    }
+    let t = sla_table([(id, h.sla.as_slice())]);
     crate::outln!("SLA clocks as of {} WIB\n{}", local(as_of), t.render());
     Ok(())
 }

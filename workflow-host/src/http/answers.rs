@@ -188,7 +188,9 @@ pub struct BoardPage {
     pub next: Option<String>,
 }
 
-/// One stored event exactly as the log holds it, with its hashes in the metadata.
+/// One stored event exactly as the log holds it, with its hashes in the metadata: the
+/// store's [`RawEvent`](workflow_store::audit::RawEvent) as the API answers it (a twin on
+/// purpose: the answer owns its JSON shape and its OpenAPI schema).
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct StoredEvent {
     /// The complaint.
