@@ -7,6 +7,7 @@ mod decide;
 pub mod event;
 mod evolve;
 pub mod id;
+pub mod sequence;
 
 use std::collections::BTreeSet;
 use std::fmt;

@@ -65,6 +65,7 @@ pub use calendar::{HolidayTable, TimeZoneSpec, WorkingCalendar};
 pub use complaint::command::{CommandEnvelope, CommandId, ComplaintCommand};
 pub use complaint::event::{ComplaintEvent, EventBody};
 pub use complaint::id::{ComplaintId, InvalidComplaintId};
+pub use complaint::sequence::Sequence;
 pub use complaint::{Complaint, ComplaintServices, LaporStatus, Status};
 pub use error::{DomainError, RefusalKind};
 pub use sla::{SlaPolicy, Step, StepStatus};

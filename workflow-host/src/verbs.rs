@@ -21,7 +21,9 @@ pub async fn replay(store: &Store, only: Option<&str>, json: bool) -> anyhow::Re
             .projector()
             .rebuild(name, |p| {
                 if !json {
-                    let pct = (p.position * 100).checked_div(p.head).unwrap_or(100);
+                    let pct = (p.position.get() * 100)
+                        .checked_div(p.head.get())
+                        .unwrap_or(100);
                     eprint!(
                         "\r{name}: {} events, position {}/{} ({pct}%)",
                         p.events, p.position, p.head
@@ -178,7 +180,9 @@ pub async fn status(store: &Store, json: bool) -> anyhow::Result<()> {
                 p.name.clone(),
                 p.position.to_string(),
                 p.lag.to_string(),
-                p.updated_at.clone().unwrap_or_default(),
+                p.updated_at
+                    .map(workflow_store::timestamp)
+                    .unwrap_or_default(),
                 p.last_error.clone().unwrap_or_else(|| "-".into()),
             ]);
         }

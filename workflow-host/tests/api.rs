@@ -178,7 +178,7 @@ impl TestApp {
     }
 
     async fn event_count(&self) -> i64 {
-        self.store.log().head().await.unwrap()
+        self.store.log().head().await.unwrap().get()
     }
 
     async fn upload(&self) -> String {

@@ -8,6 +8,7 @@
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
+use workflow_core::Sequence;
 
 use crate::error::StoreError;
 
@@ -53,6 +54,17 @@ where
 {
     text.parse()
         .map_err(|e: T::Err| undecodable(complaint_id, column, text, &e.to_string()))
+}
+
+/// A sequence as the database's 64-bit integer column holds it.
+pub(crate) fn sequence_column(sequence: Sequence) -> i64 {
+    i64::try_from(sequence.get()).unwrap_or(i64::MAX)
+}
+
+/// A sequence read from the database's column (a negative one, which no append writes,
+/// reads as zero: the chain check reports such a row).
+pub(crate) fn sequence(column: i64) -> Sequence {
+    Sequence::new(u64::try_from(column).unwrap_or_default())
 }
 
 #[cfg(test)]

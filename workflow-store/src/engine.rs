@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::time::Duration;
-use workflow_core::ComplaintId;
+use workflow_core::{ComplaintId, Sequence};
 
 use cqrs_es::{AggregateContext, EventEnvelope, EventStore};
 use workflow_core::{CommandEnvelope, Complaint, ComplaintServices, Status};
@@ -32,7 +32,7 @@ pub struct Executed {
     /// The complaint's state after the command (as loaded, for a retried one).
     pub status: Status,
     /// The complaint's last sequence after the command.
-    pub sequence: usize,
+    pub sequence: Sequence,
     /// How many times the command was tried: 1 unless other writers committed to the
     /// complaint between this call's load and its commit.
     pub attempts: u32,
@@ -206,7 +206,7 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
                 return Ok(Executed {
                     events: Vec::new(),
                     status,
-                    sequence: loaded,
+                    sequence: Sequence::new(loaded as u64),
                     attempts: attempt,
                     recorded_before: recorded
                         .into_iter()
@@ -223,7 +223,7 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
             match self.store.commit(events, context, metadata.clone()).await {
                 Ok(events) => {
                     return Ok(Executed {
-                        sequence: loaded + events.len(),
+                        sequence: Sequence::new((loaded + events.len()) as u64),
                         events,
                         status,
                         attempts: attempt,

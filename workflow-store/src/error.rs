@@ -112,7 +112,7 @@ pub enum StoreError {
         /// The complaint.
         complaint_id: String,
         /// The sequence waited for.
-        sequence: u64,
+        sequence: workflow_core::Sequence,
     },
     /// The database, its driver or the machine failed in another way (a defect to
     /// report, not something a retry mends).

@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use cqrs_es::persist::{
     EventUpcaster, PersistedEventRepository, PersistenceError, SerializedEvent,
 };
@@ -22,40 +23,41 @@ use serde_json::Value;
 use sqlite_es::SqliteEventRepository;
 use sqlx::Row;
 use tokio::sync::Notify;
-use workflow_core::{Complaint, ComplaintEvent, DomainError};
+use workflow_core::{Complaint, ComplaintEvent, ComplaintId, DomainError, Sequence};
 
 use crate::backend::{Db, TypedPool};
 use crate::chain::{event_hash, ChainInput, GENESIS, HASH, PREV_HASH};
 use crate::error::StoreError;
 use crate::health::Health;
+use crate::position::Position;
 
 /// One event as stored, with its place in the global order.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoredEvent {
-    /// Global position (commit order, gaps possible, never reordered).
-    pub position: i64,
+    /// Its place in the whole log.
+    pub position: Position,
     /// The complaint.
-    pub complaint_id: String,
-    /// Sequence within the complaint, from 1.
-    pub sequence: u64,
+    pub complaint_id: ComplaintId,
+    /// Its number within the complaint, from 1.
+    pub sequence: Sequence,
     /// The event, upcast to the current version.
     pub event: ComplaintEvent,
     /// The stored metadata: command id, actor, correlation id, hashes.
     pub metadata: HashMap<String, String>,
     /// When the database recorded it.
-    pub recorded_at: String,
+    pub recorded_at: DateTime<Utc>,
 }
 
 /// A stored row that cannot be read as an event of the current version (a payload no
 /// upcaster turns into a known event, say).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Unreadable {
-    /// Its global position.
-    pub position: i64,
-    /// The complaint.
+    /// Its place in the whole log.
+    pub position: Position,
+    /// The complaint's id as stored (which may itself be what cannot be read).
     pub complaint_id: String,
-    /// Its sequence within the complaint.
-    pub sequence: u64,
+    /// Its number within the complaint.
+    pub sequence: Sequence,
     /// Why it cannot be read.
     pub reason: String,
 }
@@ -212,7 +214,7 @@ impl SqlLog {
     pub(crate) async fn read_after(
         &self,
         conn: &mut sqlx::AnyConnection,
-        position: i64,
+        position: Position,
         limit: i64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         self.read_rows_after(conn, position, limit)
@@ -227,7 +229,7 @@ impl SqlLog {
     pub(crate) async fn read_rows_after(
         &self,
         conn: &mut sqlx::AnyConnection,
-        position: i64,
+        position: Position,
         limit: i64,
     ) -> Result<Vec<Result<StoredEvent, Unreadable>>, StoreError> {
         let sql = format!(
@@ -248,7 +250,7 @@ impl SqlLog {
         &self,
         conn: &mut sqlx::AnyConnection,
         complaint_id: &str,
-        position: i64,
+        position: Position,
     ) -> Result<Vec<Result<StoredEvent, Unreadable>>, StoreError> {
         let sql = format!(
             "{} WHERE aggregate_type = $1 AND aggregate_id = $2 AND position <= $3 ORDER BY position",
@@ -278,15 +280,25 @@ impl SqlLog {
         &self,
         row: sqlx::any::AnyRow,
     ) -> Result<Result<StoredEvent, Unreadable>, StoreError> {
-        let position: i64 = row.try_get("position")?;
+        let position: Position = row.try_get("position")?;
         let complaint_id: String = row.try_get("aggregate_id")?;
         let sequence: i64 = row.try_get("sequence")?;
         let event_type: String = row.try_get("event_type")?;
         let unreadable = |reason: String| Unreadable {
             position,
             complaint_id: complaint_id.clone(),
-            sequence: u64::try_from(sequence).unwrap_or_default(),
+            sequence: crate::codec::sequence(sequence),
             reason: format!("sequence {sequence} ({event_type}): {reason}"),
+        };
+        let Ok(id) = ComplaintId::new(complaint_id.as_str()) else {
+            return Ok(Err(unreadable("the complaint id is not valid".into())));
+        };
+        let recorded_at = match row.try_get::<Option<String>, _>("recorded_at")? {
+            Some(text) => match crate::codec::instant(&complaint_id, "recorded_at", &text) {
+                Ok(at) => at,
+                Err(e) => return Ok(Err(unreadable(e.to_string()))),
+            },
+            None => return Ok(Err(unreadable("it has no recorded_at".into()))),
         };
         let payload: Value = match serde_json::from_str(&row.try_get::<String, _>("payload")?) {
             Ok(v) => v,
@@ -311,7 +323,7 @@ impl SqlLog {
                 return Ok(Err(Unreadable {
                     position,
                     complaint_id,
-                    sequence: u64::try_from(sequence).unwrap_or_default(),
+                    sequence: crate::codec::sequence(sequence),
                     reason,
                 }))
             }
@@ -319,18 +331,16 @@ impl SqlLog {
         };
         Ok(Ok(StoredEvent {
             position,
-            complaint_id,
-            sequence: u64::try_from(sequence).unwrap_or_default(),
+            complaint_id: id,
+            sequence: crate::codec::sequence(sequence),
             event,
             metadata,
-            recorded_at: row
-                .try_get::<Option<String>, _>("recorded_at")?
-                .unwrap_or_default(),
+            recorded_at,
         }))
     }
 
-    /// The highest position in the log (0 when empty).
-    pub async fn head(&self) -> Result<i64, StoreError> {
+    /// The highest position in the log ([`Position::ZERO`] when empty).
+    pub async fn head(&self) -> Result<Position, StoreError> {
         let row = sqlx::query("SELECT COALESCE(MAX(position), 0) AS head FROM events")
             .fetch_one(&self.db().any)
             .await?;

@@ -14,10 +14,10 @@ mod timeline;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use workflow_core::ComplaintId;
+use workflow_core::{ComplaintId, Sequence};
 
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sqlx::{AnyConnection, Row};
 use tokio::sync::Notify;
 use workflow_core::ComplaintServices;
@@ -29,6 +29,7 @@ pub use timeline::TimelineProjection;
 use crate::backend::{BackendKind, Db};
 use crate::error::StoreError;
 use crate::log::{SqlLog, StoredEvent};
+use crate::position::Position;
 use crate::timestamp;
 
 /// Which set of tables a projection writes: the live views, or their `_rebuild` twins
@@ -142,13 +143,13 @@ pub struct ProjectionStatus {
     /// The projection.
     pub name: String,
     /// The last position applied.
-    pub position: i64,
+    pub position: Position,
     /// The log's head.
-    pub head: i64,
+    pub head: Position,
     /// How many positions it is behind (gaps from rolled-back appends count too).
-    pub lag: i64,
+    pub lag: u64,
     /// When it last advanced.
-    pub updated_at: Option<String>,
+    pub updated_at: Option<DateTime<Utc>>,
     /// The last error, until a batch succeeds again.
     pub last_error: Option<String>,
 }
@@ -157,9 +158,9 @@ pub struct ProjectionStatus {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReplayProgress {
     /// Position reached.
-    pub position: i64,
+    pub position: Position,
     /// The log's head when the replay started.
-    pub head: i64,
+    pub head: Position,
     /// Events applied so far.
     pub events: u64,
 }
@@ -351,16 +352,16 @@ impl Projector {
         let mut events = Vec::with_capacity(read);
         for row in rows {
             match row {
-                Ok(e) if !parked.contains(&e.complaint_id) => events.push(e),
+                Ok(e) if !parked.contains(e.complaint_id.as_str()) => events.push(e),
                 Ok(_) => {}
                 Err(u) => {
                     if parked.insert(u.complaint_id.clone()) {
-                        tracing::error!(projection = name, position = u.position, complaint_id = %u.complaint_id, reason = %u.reason, "an event cannot be read; its complaint is parked");
+                        tracing::error!(projection = name, position = u.position.get(), complaint_id = %u.complaint_id, reason = %u.reason, "an event cannot be read; its complaint is parked");
                         sqlx::query("INSERT INTO projection_parked (projection, complaint_id, position, sequence, reason, parked_at) VALUES ($1, $2, $3, $4, $5, $6)")
                             .bind(name)
                             .bind(&u.complaint_id)
                             .bind(u.position)
-                            .bind(i64::try_from(u.sequence).unwrap_or(i64::MAX))
+                            .bind(crate::codec::sequence_column(u.sequence))
                             .bind(&u.reason)
                             .bind(timestamp(Utc::now()))
                             .execute(&mut *tx)
@@ -438,13 +439,19 @@ impl Projector {
             .await?;
         rows.into_iter()
             .map(|row| {
-                let position: i64 = row.try_get("position")?;
+                let position: Position = row.try_get("position")?;
+                let name: String = row.try_get("name")?;
+                let updated_at = crate::codec::instant_opt(
+                    &name,
+                    "updated_at",
+                    row.try_get::<Option<String>, _>("updated_at")?.as_deref(),
+                )?;
                 Ok(ProjectionStatus {
-                    name: row.try_get("name")?,
+                    name,
                     position,
                     head,
-                    lag: (head - position).max(0),
-                    updated_at: row.try_get("updated_at")?,
+                    lag: head.since(position),
+                    updated_at,
                     last_error: row.try_get("last_error")?,
                 })
             })
@@ -456,9 +463,10 @@ impl Projector {
     pub async fn wait_for(
         &self,
         complaint_id: &ComplaintId,
-        sequence: u64,
+        sequence: impl Into<Sequence>,
         timeout: Duration,
     ) -> Result<(), StoreError> {
+        let sequence = sequence.into();
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             // Register interest before looking, so a batch finishing in between wakes us.
@@ -470,7 +478,7 @@ impl Projector {
                     .await?
                     .map(|r| r.try_get("sequence"))
                     .transpose()?;
-            if seen.is_some_and(|s| s >= i64::try_from(sequence).unwrap_or(i64::MAX)) {
+            if seen.is_some_and(|s| s >= crate::codec::sequence_column(sequence)) {
                 return Ok(());
             }
             // Projectors on another host do not notify this one: look again now and then.
@@ -547,7 +555,11 @@ impl NoListener {
     }
 }
 
-async fn lock_checkpoint(db: &Db, conn: &mut AnyConnection, name: &str) -> Result<i64, StoreError> {
+async fn lock_checkpoint(
+    db: &Db,
+    conn: &mut AnyConnection,
+    name: &str,
+) -> Result<Position, StoreError> {
     let row = sqlx::query(&format!(
         "SELECT position FROM projection_checkpoints WHERE name = $1{}",
         db.for_update()

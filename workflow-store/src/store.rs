@@ -270,7 +270,7 @@ impl Store {
     async fn views_are_current(&self) -> Result<bool, StoreError> {
         let head = self.log.head().await?;
         let any = &self.log.db().any;
-        let checkpoint: Option<i64> =
+        let checkpoint: Option<crate::Position> =
             sqlx::query("SELECT position FROM projection_checkpoints WHERE name = $1")
                 .bind("complaints")
                 .fetch_optional(any)

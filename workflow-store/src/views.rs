@@ -1,8 +1,9 @@
 //! Read views: the complaint list and detail, per-agency workload, the SLA board and the
 //! audit timeline, all read from tables the projections maintain.
 
+use crate::position::Position;
 use std::collections::BTreeMap;
-use workflow_core::ComplaintId;
+use workflow_core::{ComplaintId, Sequence};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -67,7 +68,7 @@ pub struct ComplaintSummary {
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
     /// The last sequence included.
-    pub sequence: i64,
+    pub sequence: Sequence,
 }
 
 /// A page of results and the cursor of the next one.
@@ -106,12 +107,12 @@ pub struct AgencyWorkload {
 /// One event on the audit timeline.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimelineEntry {
-    /// Global position.
-    pub position: i64,
+    /// Its place in the whole log.
+    pub position: Position,
     /// The complaint.
     pub complaint_id: ComplaintId,
-    /// Sequence in the complaint.
-    pub sequence: i64,
+    /// Its number in the complaint.
+    pub sequence: Sequence,
     /// When it happened (the command's clock).
     pub at: DateTime<Utc>,
     /// When the database recorded it.
@@ -213,7 +214,7 @@ fn summary(row: &AnyRow) -> Result<ComplaintSummary, StoreError> {
             &row.try_get::<String, _>("registered_at")?,
         )?,
         updated_at: instant(&id, "updated_at", &row.try_get::<String, _>("updated_at")?)?,
-        sequence: row.try_get("sequence")?,
+        sequence: crate::codec::sequence(row.try_get("sequence")?),
         complaint_id: named(&id, "complaint_id", &id)?,
     })
 }
@@ -372,7 +373,7 @@ impl Views {
                 let id: String = row.try_get("complaint_id")?;
                 Ok(TimelineEntry {
                     position: row.try_get("position")?,
-                    sequence: row.try_get("sequence")?,
+                    sequence: crate::codec::sequence(row.try_get("sequence")?),
                     at: instant(&id, "at", &row.try_get::<String, _>("at")?)?,
                     recorded_at: instant(
                         &id,

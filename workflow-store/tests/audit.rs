@@ -394,7 +394,7 @@ async fn a_checkpoint_file_that_was_altered_or_signed_by_another_key_is_refused(
     assert_eq!(back, checkpoint);
 
     let mut altered = checkpoint.clone();
-    altered.heads[0].sequence -= 1;
+    altered.heads[0].sequence = workflow_core::Sequence::new(altered.heads[0].sequence.get() - 1);
     assert!(store.verify(Some(&altered), None, |_| {}).await.is_err());
     let mut resigned = checkpoint.clone();
     resigned.created_at = "2030-01-01T00:00:00.000000Z".into();

@@ -58,7 +58,10 @@ impl Projection for PerCategory {
                 .await?
                 .map(|row| row.try_get("last_position"))
                 .transpose()?;
-                assert!(done.is_none_or(|p| p < e.position), "applied out of order");
+                assert!(
+                    done.is_none_or(|p| p < e.position.get()),
+                    "applied out of order"
+                );
                 sqlx::query(&format!(
                     "INSERT INTO {table} (category, received, last_position) VALUES ($1, 1, $2) \
                      ON CONFLICT (category) DO UPDATE SET received = {table}.received + 1, \

@@ -286,8 +286,8 @@ async fn a_poison_event_parks_only_its_complaint_and_resumes_after_a_fix(db: com
             .map(|p| (
                 p.projection.as_str(),
                 p.complaint_id.as_str(),
-                p.position,
-                p.sequence
+                p.position.get(),
+                p.sequence.get()
             ))
             .collect::<Vec<_>>(),
         vec![

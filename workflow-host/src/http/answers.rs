@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use workflow_core::complainant::Confidentiality;
-use workflow_core::{AgencyCode, LaporStatus, Status, Step, UserId};
+use workflow_core::{AgencyCode, LaporStatus, Sequence, Status, Step, UserId};
 use workflow_store::audit::{RawEvent, VerifyReport};
 use workflow_store::views::{BoardEntry, BoardStatus, ComplaintSummary};
 
@@ -38,7 +38,8 @@ pub struct CommandAnswer {
     /// The command id (the `Idempotency-Key`, or one the host chose).
     pub command_id: String,
     /// The sequence of the event recorded.
-    pub sequence: u64,
+    #[schema(value_type = u64)]
+    pub sequence: Sequence,
     /// The event recorded.
     pub event_type: String,
     /// The complaint's state after it.
@@ -92,7 +93,8 @@ pub struct SummaryAnswer {
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
     /// The last sequence included.
-    pub sequence: i64,
+    #[schema(value_type = u64)]
+    pub sequence: Sequence,
 }
 
 impl From<ComplaintSummary> for SummaryAnswer {
@@ -189,7 +191,7 @@ pub struct BoardPage {
 }
 
 /// One stored event exactly as the log holds it, with its hashes in the metadata: the
-/// store's [`RawEvent`](workflow_store::audit::RawEvent) as the API answers it (a twin on
+/// store's [`workflow_store::audit::RawEvent`] as the API answers it (a twin on
 /// purpose: the answer owns its JSON shape and its OpenAPI schema).
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct StoredEvent {

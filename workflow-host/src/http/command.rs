@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
-use workflow_core::{Actor, CommandEnvelope, ComplaintCommand};
+use workflow_core::{Actor, CommandEnvelope, ComplaintCommand, Sequence};
 use workflow_store::access::KeptAnswer;
 
 use super::answers::CommandAnswer;
@@ -228,7 +228,7 @@ impl Pending {
             .ok_or_else(|| {
                 ApiError::Internal(format!("command {command_id} seen but not found"))
             })?;
-        let sequence = first.sequence as u64;
+        let sequence = Sequence::new(first.sequence as u64);
         let event_type = first.payload.body.event_type().to_owned();
         // Read your writes: the background projector brings the views up to this event;
         // past the wait the answer goes anyway (the events are committed).

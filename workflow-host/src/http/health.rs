@@ -15,8 +15,9 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use serde::Serialize;
 use utoipa::ToSchema;
-use workflow_core::Role;
+use workflow_core::{Role, Sequence};
 use workflow_store::health::{HealthSnapshot, Incident};
+use workflow_store::Position;
 
 use super::caller::require_role;
 use super::error::ApiError;
@@ -86,9 +87,11 @@ pub struct ParkedAnswer {
     /// The complaint.
     pub complaint_id: String,
     /// The event's position.
-    pub position: i64,
+    #[schema(value_type = i64)]
+    pub position: Position,
     /// Its sequence.
-    pub sequence: u64,
+    #[schema(value_type = u64)]
+    pub sequence: Sequence,
     /// Why it cannot be read.
     pub reason: String,
 }
@@ -99,9 +102,10 @@ pub struct ProjectionHealth {
     /// The projection.
     pub name: String,
     /// The last position applied.
-    pub position: i64,
+    #[schema(value_type = i64)]
+    pub position: Position,
     /// Positions behind the log.
-    pub lag: i64,
+    pub lag: u64,
     /// The last error, until a batch succeeds again.
     pub last_error: Option<String>,
     /// Complaints it set aside.
@@ -335,7 +339,8 @@ pub async fn metrics(
         let parked_rows = state.store.projector().parked().await.unwrap_or_default();
         for p in statuses {
             let labels = vec![("projection".to_owned(), p.name.clone())];
-            lag.get_or_create(&labels).set(p.lag);
+            lag.get_or_create(&labels)
+                .set(i64::try_from(p.lag).unwrap_or(i64::MAX));
             let n = parked_rows
                 .iter()
                 .filter(|x| x.projection == p.name)

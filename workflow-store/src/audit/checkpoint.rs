@@ -10,6 +10,8 @@ use serde_json::Value;
 use super::merkle::merkle_root;
 use crate::chain::{canonical_json, hex};
 use crate::error::StoreError;
+use crate::position::Position;
+use workflow_core::Sequence;
 
 /// The format name every checkpoint carries.
 pub const FORMAT: &str = "aduan-checkpoint-v1";
@@ -20,7 +22,7 @@ pub struct Head {
     /// The complaint.
     pub complaint_id: String,
     /// Its last sequence.
-    pub sequence: i64,
+    pub sequence: Sequence,
     /// That event's hash.
     pub hash: String,
 }
@@ -34,7 +36,7 @@ pub struct Checkpoint {
     /// When it was taken (the caller's clock).
     pub created_at: String,
     /// The highest position it covers.
-    pub position: i64,
+    pub position: Position,
     /// Events covered.
     pub events: u64,
     /// Complaints covered.
@@ -71,7 +73,7 @@ impl Checkpoint {
     pub fn sign(
         key: &SigningKey,
         created_at: String,
-        position: i64,
+        position: Position,
         events: u64,
         mut heads: Vec<Head>,
     ) -> Self {

@@ -56,7 +56,7 @@ mod tests {
     fn head(id: &str) -> Head {
         Head {
             complaint_id: id.into(),
-            sequence: 1,
+            sequence: workflow_core::Sequence::new(1),
             hash: "ab".into(),
         }
     }

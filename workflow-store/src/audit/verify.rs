@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::checkpoint::Head;
 use super::RawEvent;
 use crate::chain::{event_hash, ChainInput, GENESIS, HASH, PREV_HASH};
+use crate::position::Position;
 
 /// What is wrong with an event.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,14 +111,14 @@ pub struct VerifyReport {
     /// Complaints walked.
     pub complaints: u64,
     /// The highest position seen.
-    pub head_position: i64,
+    pub head_position: Position,
     /// Failures, in walk order (the first names where the log first fails); at most
     /// 1000 are kept.
     pub failures: Vec<Failure>,
     /// All failures found.
     pub failures_total: u64,
     /// The checkpoint's position, when one was checked.
-    pub checkpoint_position: Option<i64>,
+    pub checkpoint_position: Option<Position>,
 }
 
 impl VerifyReport {
@@ -151,7 +152,7 @@ pub struct ChainVerifier {
     report: VerifyReport,
     heads: Vec<Head>,
     collect_heads: bool,
-    checkpoint: Option<(i64, Vec<Head>, usize)>,
+    checkpoint: Option<(Position, Vec<Head>, usize)>,
 }
 
 const KEEP_FAILURES: usize = 1000;
@@ -176,7 +177,7 @@ impl ChainVerifier {
 
     /// Also proves the log extends a checkpoint's heads (sorted by complaint id) taken at
     /// `position`.
-    pub fn against(mut self, position: i64, heads: Vec<Head>) -> Self {
+    pub fn against(mut self, position: Position, heads: Vec<Head>) -> Self {
         self.report.checkpoint_position = Some(position);
         self.checkpoint = Some((position, heads, 0));
         self
@@ -213,7 +214,7 @@ impl ChainVerifier {
             self.report.complaints += 1;
         }
         self.report.events += 1;
-        self.report.head_position = self.report.head_position.max(ev.position);
+        self.report.head_position = self.report.head_position.max(Position::new(ev.position));
         let mut current = self.current.take().expect("set above");
         let id = ev.complaint_id.as_str();
         let expected = current.last_sequence + 1;
@@ -278,9 +279,9 @@ impl ChainVerifier {
             );
         }
         if let Some((position, _, _)) = &self.checkpoint {
-            if ev.position <= *position {
+            if Position::new(ev.position) <= *position {
                 match &current.vouched {
-                    Some(v) if ev.sequence <= v.sequence => {}
+                    Some(v) if crate::codec::sequence(ev.sequence) <= v.sequence => {}
                     _ => self.fail(id, ev.sequence, FailureKind::NotInCheckpoint),
                 }
             }
@@ -288,13 +289,13 @@ impl ChainVerifier {
         if current
             .vouched
             .as_ref()
-            .is_some_and(|v| v.sequence == ev.sequence)
+            .is_some_and(|v| v.sequence == crate::codec::sequence(ev.sequence))
         {
             current.log_hash_at_vouched = Some(stored.clone());
         }
         current.head = Some(Head {
             complaint_id: id.to_owned(),
-            sequence: ev.sequence,
+            sequence: crate::codec::sequence(ev.sequence),
             hash: stored.clone(),
         });
         current.last_hash = Some(stored);
@@ -339,7 +340,7 @@ impl ChainVerifier {
                 ),
                 Some(log) if *log != v.hash => self.fail(
                     &current.id,
-                    v.sequence,
+                    crate::codec::sequence_column(v.sequence),
                     FailureKind::DiffersFromCheckpoint {
                         checkpoint: v.hash.clone(),
                         log: log.clone(),

@@ -59,7 +59,7 @@ impl Projection for ComplaintsProjection {
             let (mut state, applied) = states.remove(complaint_id).unwrap_or_default();
             let mut last = None;
             for e in events {
-                if (e.sequence as i64) <= applied {
+                if crate::codec::sequence_column(e.sequence) <= applied {
                     continue; // already in the view (a replayed batch)
                 }
                 state.apply_event(&e.event);
@@ -173,7 +173,7 @@ async fn write_views(
                 .bind(registration.complainant.confidentiality.as_str())
                 .bind(timestamp(first_at))
                 .bind(timestamp(last.event.at))
-                .bind(last.sequence as i64)
+                .bind(crate::codec::sequence_column(last.sequence))
                 .bind(last.position)
                 .bind(json);
         }

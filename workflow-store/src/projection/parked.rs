@@ -4,8 +4,10 @@
 
 use std::collections::HashSet;
 
+use crate::position::Position;
+use chrono::{DateTime, Utc};
 use sqlx::{AnyConnection, Row};
-use workflow_core::ComplaintId;
+use workflow_core::{ComplaintId, Sequence};
 
 use super::{lock_checkpoint, Projector, Target};
 use crate::error::StoreError;
@@ -18,13 +20,13 @@ pub struct Parked {
     /// The complaint.
     pub complaint_id: String,
     /// The position of the event that cannot be read.
-    pub position: i64,
+    pub position: Position,
     /// Its sequence within the complaint.
-    pub sequence: u64,
+    pub sequence: Sequence,
     /// Why it cannot be read.
     pub reason: String,
     /// When it was set aside.
-    pub parked_at: String,
+    pub parked_at: DateTime<Utc>,
 }
 
 impl Projector {
@@ -49,13 +51,18 @@ impl Projector {
             .await?;
         rows.into_iter()
             .map(|row| {
+                let complaint_id: String = row.try_get("complaint_id")?;
                 Ok(Parked {
                     projection: row.try_get("projection")?,
-                    complaint_id: row.try_get("complaint_id")?,
                     position: row.try_get("position")?,
-                    sequence: u64::try_from(row.try_get::<i64, _>("sequence")?).unwrap_or_default(),
+                    sequence: crate::codec::sequence(row.try_get("sequence")?),
                     reason: row.try_get("reason")?,
-                    parked_at: row.try_get("parked_at")?,
+                    parked_at: crate::codec::instant(
+                        &complaint_id,
+                        "parked_at",
+                        &row.try_get::<String, _>("parked_at")?,
+                    )?,
+                    complaint_id,
                 })
             })
             .collect()

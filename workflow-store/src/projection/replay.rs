@@ -7,6 +7,7 @@ use chrono::Utc;
 
 use super::{lock_checkpoint, Projector, ReplayProgress, Target};
 use crate::error::StoreError;
+use crate::position::Position;
 use crate::timestamp;
 
 impl Projector {
@@ -31,7 +32,7 @@ impl Projector {
             }
             tx.commit().await?;
         }
-        let mut position = 0i64;
+        let mut position = Position::ZERO;
         let mut applied = 0u64;
         // Replay in batches, each its own transaction, while live projection goes on.
         loop {

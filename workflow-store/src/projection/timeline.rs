@@ -40,10 +40,10 @@ impl Projection for TimelineProjection {
             let by = &e.event.by;
             sqlx::query(&sql)
                 .bind(e.position)
-                .bind(&e.complaint_id)
-                .bind(i64::try_from(e.sequence).unwrap_or(i64::MAX))
+                .bind(e.complaint_id.as_str())
+                .bind(crate::codec::sequence_column(e.sequence))
                 .bind(timestamp(e.event.at))
-                .bind(&e.recorded_at)
+                .bind(timestamp(e.recorded_at))
                 .bind(&by.user.0)
                 .bind(by.role.as_str())
                 .bind(by.agency.as_ref().map(|a| a.0.clone()))

@@ -23,7 +23,7 @@ pub struct ReadinessPolicy {
     /// a confirmed commit clears it at once.
     pub error_hold: Duration,
     /// The most positions a projection may be behind the log's head.
-    pub max_lag: i64,
+    pub max_lag: u64,
     /// The SLA monitor must have completed a tick this recently; `None` when this host
     /// runs no monitor.
     pub max_tick_age: Option<Duration>,
