@@ -276,6 +276,24 @@ fn split_separated(line: &str, separator: char) -> Result<Vec<String>, String> {
 /// Working days: Monday to Friday, less the table's holidays and collective leave, plus
 /// any date the table declares a working day. The default is the shipped table;
 /// a calendar without holidays must be asked for ([`WorkingCalendar::weekdays_only`]).
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use workflow_core::{HolidayTable, WorkingCalendar};
+///
+/// let d = |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+/// // Three working days from Wednesday 23 December 2026: the 24th is cuti bersama, the
+/// // 25th Christmas, then a weekend.
+/// let calendar = WorkingCalendar::builtin();
+/// assert_eq!(calendar.add_working_days(d("2026-12-23"), 3), d("2026-12-30"));
+///
+/// // A decree adds a day of collective leave: the operator amends the shipped table.
+/// let decree = HolidayTable::parse(
+///     "date,kind,name_id,name_en,source\n2026-12-28,cuti_bersama,Cuti Bersama,Joint Holiday,SKB 2026\n",
+/// ).unwrap();
+/// let amended = WorkingCalendar::new(HolidayTable::builtin().amended_by(&decree));
+/// assert_eq!(amended.add_working_days(d("2026-12-23"), 3), d("2026-12-31"));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WorkingCalendar {
     table: HolidayTable,

@@ -132,7 +132,37 @@ impl Store {
         Ok(events)
     }
 
-    /// A complaint's state, SLA clocks and timeline as of `as_of`.
+    /// A complaint's state, SLA clocks and timeline as of `as_of`, from the log alone
+    /// (the views are not read): what an auditor replays.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(async {
+    /// # use workflow_core::fixtures::{cmd, disposition, registration, upp, wib};
+    /// # use workflow_core::{ComplaintCommand, ComplaintServices, Status};
+    /// # use workflow_store::Store;
+    /// # if cfg!(not(feature = "sqlite")) { return Ok(()); } // this example opens a file
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let url = format!("sqlite://{}", dir.path().join("aduan.db").display());
+    /// # let store = Store::open(&url, ComplaintServices::builtin()).await?;
+    /// # let id = "ADU-1".parse()?;
+    /// # let register = cmd("c1", upp(), wib("2026-11-30 09:00"), ComplaintCommand::Register(registration()));
+    /// # let dispose = cmd("c2", upp(), wib("2026-12-01 10:00"), ComplaintCommand::Dispose(disposition("PUPR")));
+    /// # store.engine().execute(&id, register, None).await?;
+    /// # store.engine().execute(&id, dispose, None).await?;
+    /// // Registered on 30 November, disposed on 1 December (WIB):
+    /// let then = store.history(&id, wib("2026-11-30 12:00")).await?;
+    /// assert_eq!(then.state.status(), Status::Received);
+    /// assert_eq!((then.events.len(), then.total_events), (1, 2));
+    /// let now = store.history(&id, wib("2026-12-02 08:00")).await?;
+    /// assert_eq!(now.state.status(), Status::Disposed);
+    ///
+    /// // And the whole log's hash chain holds:
+    /// let report = store.verify(None, None, |_| {}).await?;
+    /// assert_eq!((report.events, report.failures_total), (2, 0));
+    /// # store.close().await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn history(
         &self,
         complaint_id: &ComplaintId,

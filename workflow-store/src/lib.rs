@@ -80,7 +80,7 @@ mod adopt;
 pub mod audit;
 mod backend;
 pub mod chain;
-pub mod codec;
+mod codec;
 mod engine;
 mod error;
 pub mod health;

@@ -166,7 +166,9 @@ pub struct ReplayProgress {
 }
 
 /// Test hooks that make a batch fail at a chosen point, to prove that a crash there
-/// leaves nothing half-done.
+/// leaves nothing half-done. Reached through `Projector::faults`, with the `testing`
+/// feature only.
+#[doc(hidden)]
 #[derive(Debug, Default)]
 pub struct Faults {
     fail_before_checkpoint: AtomicU64,
@@ -260,7 +262,8 @@ impl Projector {
         self.log.db()
     }
 
-    /// Fault injection for tests.
+    /// Fault injection for tests (the `testing` feature; not part of the stable surface).
+    #[cfg(feature = "testing")]
     pub fn faults(&self) -> &Faults {
         &self.faults
     }
@@ -496,6 +499,43 @@ impl Projector {
     /// Runs the projections until `shutdown` resolves: woken by commits through this
     /// host, by PostgreSQL notifications from other hosts, and by a poll as fallback.
     /// A failing batch is recorded and retried after the poll interval.
+    ///
+    /// In an embedding service it runs as a background task beside the service's own,
+    /// and a command waits for the views to include its event with [`Projector::wait_for`]:
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(async {
+    /// # use workflow_core::fixtures::{cmd, registration, upp, wib};
+    /// # use workflow_core::{ComplaintCommand, ComplaintServices};
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use tokio::sync::watch;
+    /// use workflow_store::Store;
+    ///
+    /// # if cfg!(not(feature = "sqlite")) { return Ok(()); } // this example opens a file
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let url = format!("sqlite://{}", dir.path().join("aduan.db").display());
+    /// let store = Store::open(&url, ComplaintServices::builtin()).await?;
+    /// let (stop, stopping) = watch::channel(false);
+    /// let mut until_stopped = stopping.clone();
+    /// let projector = tokio::spawn(Arc::clone(store.projector()).run(
+    ///     Duration::from_secs(2), // look again this often (commits here wake it at once)
+    ///     async move { let _ = until_stopped.wait_for(|stop| *stop).await; },
+    /// ));
+    ///
+    /// let id = "ADU-2026-0001".parse()?;
+    /// # let register = cmd("request-1", upp(), wib("2026-11-30 09:00"), ComplaintCommand::Register(registration()));
+    /// let done = store.engine().execute(&id, register, None).await?;
+    /// let last = done.events.last().expect("an event").sequence as u64;
+    /// store.projector().wait_for(&id, last, Duration::from_secs(10)).await?;
+    /// assert!(store.views().detail(&id).await?.is_some());
+    ///
+    /// stop.send(true).expect("the projector listens"); // shut down cleanly
+    /// projector.await.expect("the projector stopped");
+    /// # store.close().await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn run(
         self: Arc<Self>,
         poll: Duration,
