@@ -11,7 +11,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
+use proptest::test_runner::{Config, FileFailurePersistence, TestRunner};
 use workflow_core::complaint::command::{
     BreachAnnulment, BreachReport, Closure, ComplaintCommand as C, Reassignment, ResponseChannel,
     ReturnNote, WindowReport,
@@ -251,6 +251,19 @@ fn each_refusal_has_its_own_rule_code() {
         codes.len(),
         "two variants share a code: {codes:?}"
     );
+}
+
+/// `cases` cases, failures kept beside the source file that runs them
+/// (`<file>.proptest-regressions`). Proptest's default looks for a `main.rs` above the
+/// file and keeps them in a `proptest-regressions/` folder beside it instead: the
+/// cases found so far would be looked for there, and silently not found.
+fn config(cases: u32) -> Config {
+    Config {
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
+            "proptest-regressions",
+        ))),
+        ..Config::with_cases(cases)
+    }
 }
 
 // --- Generated histories ------------------------------------------------------------
@@ -849,7 +862,7 @@ fn run_history(history: &History) -> Result<Reached, TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(Config::with_cases(256))]
+    #![proptest_config(config(256))]
 
     #[test]
     fn random_histories_keep_to_the_sop_and_replay_to_the_same_state(
@@ -931,7 +944,7 @@ fn clock(step: Step, started_at: DateTime<Utc>, pauses: Vec<Pause>) -> StepClock
 }
 
 proptest! {
-    #![proptest_config(Config::with_cases(512))]
+    #![proptest_config(config(512))]
 
     #[test]
     fn a_working_day_deadline_falls_on_a_working_day_at_or_after_start_plus_n_days(
@@ -980,7 +993,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(Config::with_cases(256))]
+    #![proptest_config(config(256))]
 
     /// The indexed deadline (what the SLA board stores) agrees with the full assessment
     /// at every instant: at risk from `at_risk_from`, breached after `due_at`.
