@@ -13,4 +13,5 @@ mod properties;
 mod recorded;
 mod sla;
 mod sop;
+mod support;
 mod whole_sop;
