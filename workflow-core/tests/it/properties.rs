@@ -25,6 +25,8 @@ use workflow_core::{
 };
 use workflow_core::{AgencyCode, Role, UserId};
 
+use crate::support::clocks_ended;
+
 /// The SOP's transitions, written down independently of the aggregate.
 fn allowed(from: Status, to: Status) -> bool {
     use Status::*;
@@ -720,23 +722,6 @@ fn probe_actor(role: Role, state: &Complaint) -> Actor {
         Role::Head => head(agency),
         _ => Actor::new(format!("probe.{role}"), role),
     }
-}
-
-/// The clock runs (step, occurrence) that `after` has ended and `before` had not.
-fn clocks_ended(before: &Complaint, after: &Complaint) -> BTreeSet<(Step, u32)> {
-    after
-        .timeline()
-        .clocks
-        .iter()
-        .filter(|c| c.ended_at.is_some())
-        .filter(|c| {
-            before
-                .timeline()
-                .run(c.step, c.occurrence)
-                .is_none_or(|b| b.ended_at.is_none())
-        })
-        .map(|c| (c.step, c.occurrence))
-        .collect()
 }
 
 /// Runs a generated history as the engine does (the command id checked against the log

@@ -14,6 +14,8 @@ use workflow_core::{
     Status, Step,
 };
 
+use crate::support::clocks_ended;
+
 /// One activity of the walk, as it was decided and recorded.
 #[derive(Clone, Debug)]
 struct Stage {
@@ -363,23 +365,6 @@ fn the_lapor_status_follows_the_complaint_at_each_key_point() {
     assert_eq!(lapor("close"), LaporStatus::Finished);
 }
 
-/// The clock runs (step, occurrence) ended between two states.
-fn ended_between(before: &Complaint, after: &Complaint) -> BTreeSet<(Step, u32)> {
-    after
-        .timeline()
-        .clocks
-        .iter()
-        .filter(|c| c.ended_at.is_some())
-        .filter(|c| {
-            before
-                .timeline()
-                .run(c.step, c.occurrence)
-                .is_none_or(|b| b.ended_at.is_none())
-        })
-        .map(|c| (c.step, c.occurrence))
-        .collect()
-}
-
 #[test]
 fn each_event_that_ends_a_clock_carries_its_verdict_fixed_when_it_ended() {
     let w = walk_the_whole_sop();
@@ -418,7 +403,7 @@ fn each_event_that_ends_a_clock_carries_its_verdict_fixed_when_it_ended() {
         let want: BTreeSet<(Step, u32)> = clocks.iter().copied().collect();
         assert_eq!(judged, want, "verdicts of `{activity}`");
         assert_eq!(
-            ended_between(&before, &stage.state),
+            clocks_ended(&before, &stage.state),
             want,
             "clocks ended by `{activity}`"
         );
