@@ -81,21 +81,26 @@ pub fn system() -> Actor {
 
 /// A photo reference; `n` makes distinct digests.
 pub fn photo(n: u8) -> EvidenceRef {
-    EvidenceRef {
-        sha256: format!("{:064x}", u128::from(n) + 1),
-        media_type: "image/jpeg".into(),
-        size: 48_213,
-        caption: format!("Foto lokasi {n}"),
-    }
+    evidence(
+        u128::from(n) + 1,
+        "image/jpeg",
+        48_213,
+        format!("Foto lokasi {n}"),
+    )
 }
 
-/// A scanned document reference.
+/// A scanned document reference; `n` makes distinct digests, none a photo's.
 pub fn scan(n: u8) -> EvidenceRef {
+    let caption = format!("Pindaian dokumen {n}");
+    evidence(u128::from(n) + 1000, "application/pdf", 120_400, caption)
+}
+
+fn evidence(digest: u128, media_type: &str, size: u64, caption: String) -> EvidenceRef {
     EvidenceRef {
-        sha256: format!("{:064x}", u128::from(n) + 1000),
-        media_type: "application/pdf".into(),
-        size: 120_400,
-        caption: format!("Pindaian dokumen {n}"),
+        sha256: format!("{digest:064x}"),
+        media_type: media_type.into(),
+        size,
+        caption,
     }
 }
 

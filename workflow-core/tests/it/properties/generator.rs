@@ -200,7 +200,12 @@ fn next_kind(r: &Request, state: &Complaint, history: &History) -> u8 {
 /// The command a request stands for, and who sends it. The natural actor follows the
 /// complaint (the assigned liaison officer, the head of the agency holding it), so that
 /// histories go deep; the others come from [`any_actor`].
-pub(super) fn to_command(r: &Request, state: &Complaint, history: &History, now: DateTime<Utc>) -> (Actor, C) {
+pub(super) fn to_command(
+    r: &Request,
+    state: &Complaint,
+    history: &History,
+    now: DateTime<Utc>,
+) -> (Actor, C) {
     let held_by = state.agency().map(|a| a.0.clone());
     let agency = held_by.clone().unwrap_or_else(|| AGENCIES[r.agency].into());
     let assigned = match state.disposition() {

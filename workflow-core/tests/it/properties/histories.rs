@@ -50,6 +50,8 @@ fn allowed(from: Status, to: Status) -> bool {
 /// after the feedback window and deems withdrawn; the head of the agency acknowledges the
 /// BA and reassigns within the agency; APIP only reads.
 fn sop_roles(command: &C) -> &'static [Role] {
+    // Like the engine's table in shape, and kept apart on purpose: checked against a
+    // copy of itself, a wrong role in the engine would pass.
     match command {
         C::Register(_) | C::ProvideInformation(_) | C::Archive(_) | C::Withdraw(_) => &[Role::Upp],
         C::Dispose(_) | C::Forward(_) => &[Role::Upp, Role::Coordinator],
