@@ -39,15 +39,26 @@ fn upp_records_the_complainants_feedback_once_per_response() {
     );
     let mut silent = feedback(false);
     silent.text.clear();
-    let missing_text = DomainError::MissingField { field: "text" };
-    case.refuses(upp(), at, C::RecordFeedback(silent), missing_text);
+    case.refuses(
+        upp(),
+        at,
+        C::RecordFeedback(silent),
+        DomainError::MissingField { field: "text" },
+    );
     case.ok(upp(), at, record_feedback(false));
     assert_eq!(case.state().feedback(), Some(&feedback(false)));
-    let once = DomainError::FeedbackAlreadyRecorded;
-    case.refuses(upp(), "2026-12-02 10:00", record_feedback(true), once);
-    let mut early = Case::clarified(false);
-    let at = "2026-12-01 12:00";
-    early.refuses(upp(), at, record_feedback(true), "sop.invalid_transition");
+    case.refuses(
+        upp(),
+        "2026-12-02 10:00",
+        record_feedback(true),
+        DomainError::FeedbackAlreadyRecorded,
+    );
+    Case::clarified(false).refuses(
+        upp(),
+        "2026-12-01 12:00",
+        record_feedback(true),
+        "sop.invalid_transition",
+    );
 }
 
 /// Not satisfied → UPP or the coordinator may reopen: back to the liaison officer,

@@ -81,13 +81,15 @@ fn progress_comes_from_the_assigned_liaison_and_only_before_the_response() {
     case.refuses(upp(), at, report_progress(), "access.role_not_permitted");
     let mut empty = progress_report();
     empty.text = "  ".into();
-    let missing_text = DomainError::MissingField { field: "text" };
-    case.refuses(liaison("PUPR"), at, C::ReportProgress(empty), missing_text);
-    let mut done = Case::responded();
-    let at = "2026-12-02 09:00";
-    done.refuses(
+    case.refuses(
         liaison("PUPR"),
         at,
+        C::ReportProgress(empty),
+        DomainError::MissingField { field: "text" },
+    );
+    Case::responded().refuses(
+        liaison("PUPR"),
+        "2026-12-02 09:00",
         report_progress(),
         "sop.invalid_transition",
     );

@@ -65,8 +65,12 @@ fn the_third_return_escalates_to_the_coordinator_whose_disposition_holds() {
     assert!(case.state().escalated());
 
     for by_upp in [C::Dispose(disposition("PUPR")), C::Archive(spam())] {
-        let escalated = DomainError::EscalatedToCoordinator;
-        case.refuses(upp(), "2026-12-03 10:00", by_upp, escalated);
+        case.refuses(
+            upp(),
+            "2026-12-03 10:00",
+            by_upp,
+            DomainError::EscalatedToCoordinator,
+        );
     }
     case.ok(
         coordinator(),
@@ -75,8 +79,12 @@ fn the_third_return_escalates_to_the_coordinator_whose_disposition_holds() {
     );
     let state = case.state();
     assert!(!state.escalated() && state.coordinator_decided());
-    let decided = DomainError::CoordinatorDecided;
-    case.refuses(liaison("PUPR"), "2026-12-04 09:00", send_back(), decided);
+    case.refuses(
+        liaison("PUPR"),
+        "2026-12-04 09:00",
+        send_back(),
+        DomainError::CoordinatorDecided,
+    );
 }
 
 /// A disposition may name a sub-unit (UPT / Satker); the liaison officer it names is

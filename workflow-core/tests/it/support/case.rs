@@ -56,7 +56,7 @@ impl Case {
 
     /// Sends a command at `at` (WIB); on success records the events (through JSON) and
     /// returns them.
-    pub fn send(
+    fn send(
         &mut self,
         actor: Actor,
         at: &str,
@@ -81,21 +81,14 @@ impl Case {
             .unwrap_or_else(|e| panic!("{name} at {at} refused: {e}"))
     }
 
-    /// Sends a command that must be refused; returns the refusal.
-    #[track_caller]
-    pub fn refused(&mut self, actor: Actor, at: &str, command: C) -> DomainError {
-        let name = command.name();
-        match self.send(actor, at, command) {
-            Ok(events) => panic!("{name} at {at} accepted: {events:?}"),
-            Err(e) => e,
-        }
-    }
-
     /// Sends a command that must be refused as `expected` says.
     #[track_caller]
     pub fn refuses(&mut self, actor: Actor, at: &str, command: C, expected: impl Into<Refusal>) {
         let name = command.name();
-        let error = self.refused(actor, at, command);
+        let error = match self.send(actor, at, command) {
+            Ok(events) => panic!("{name} at {at} accepted: {events:?}"),
+            Err(e) => e,
+        };
         match expected.into() {
             Refusal::Error(expected) => assert_eq!(error, expected, "{name} at {at}"),
             Refusal::Rule(rule) => assert_eq!(error.rule(), rule, "{name} at {at}: {error}"),
