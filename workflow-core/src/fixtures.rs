@@ -81,12 +81,8 @@ pub fn system() -> Actor {
 
 /// A photo reference; `n` makes distinct digests.
 pub fn photo(n: u8) -> EvidenceRef {
-    evidence(
-        u128::from(n) + 1,
-        "image/jpeg",
-        48_213,
-        format!("Foto lokasi {n}"),
-    )
+    let caption = format!("Foto lokasi {n}");
+    evidence(u128::from(n) + 1, "image/jpeg", 48_213, caption)
 }
 
 /// A scanned document reference; `n` makes distinct digests, none a photo's.
