@@ -30,6 +30,12 @@ pub fn wib(local: &str) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
+/// The last second of a WIB date, `YYYY-MM-DD`: the instant a deadline that falls on
+/// that date runs out.
+pub fn end_of(local_date: &str) -> DateTime<Utc> {
+    wib(&format!("{local_date} 23:59")) + Duration::seconds(59)
+}
+
 /// A date, `YYYY-MM-DD`.
 pub fn date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_else(|e| panic!("fixture date `{s}`: {e}"))
@@ -75,21 +81,22 @@ pub fn system() -> Actor {
 
 /// A photo reference; `n` makes distinct digests.
 pub fn photo(n: u8) -> EvidenceRef {
-    EvidenceRef {
-        sha256: format!("{:064x}", u128::from(n) + 1),
-        media_type: "image/jpeg".into(),
-        size: 48_213,
-        caption: format!("Foto lokasi {n}"),
-    }
+    let caption = format!("Foto lokasi {n}");
+    evidence(u128::from(n) + 1, "image/jpeg", 48_213, caption)
 }
 
-/// A scanned document reference.
+/// A scanned document reference; `n` makes distinct digests, none a photo's.
 pub fn scan(n: u8) -> EvidenceRef {
+    let caption = format!("Pindaian dokumen {n}");
+    evidence(u128::from(n) + 1000, "application/pdf", 120_400, caption)
+}
+
+fn evidence(digest: u128, media_type: &str, size: u64, caption: String) -> EvidenceRef {
     EvidenceRef {
-        sha256: format!("{:064x}", u128::from(n) + 1000),
-        media_type: "application/pdf".into(),
-        size: 120_400,
-        caption: format!("Pindaian dokumen {n}"),
+        sha256: format!("{digest:064x}"),
+        media_type: media_type.into(),
+        size,
+        caption,
     }
 }
 
@@ -398,14 +405,43 @@ impl Story {
         self.then(upp(), EventBody::Disposed(disposition(agency)))
     }
 
-    /// Reviewed by the agency's liaison officer.
+    /// Reviewed by the agency's liaison officer: complete and clear, or neither.
     pub fn reviewed(self, agency: &str, complete: bool) -> Self {
         let review = if complete {
             complete_review()
         } else {
             incomplete_review()
         };
+        self.reviewed_as(agency, review)
+    }
+
+    /// Reviewed by the agency's liaison officer with this result (of the two questions
+    /// of step 2, say, only one answered yes).
+    pub fn reviewed_as(self, agency: &str, review: ReviewResult) -> Self {
         self.then(liaison(agency), EventBody::Reviewed(review))
+    }
+
+    /// Sent back by the agency's liaison officer as another agency's matter.
+    pub fn returned(self, agency: &str) -> Self {
+        self.then(liaison(agency), EventBody::Returned(return_note()))
+    }
+
+    /// Rejected by the agency's liaison officer.
+    pub fn rejected(self, agency: &str) -> Self {
+        self.then(liaison(agency), EventBody::Rejected(rejection()))
+    }
+
+    /// The agency's liaison officer asked the complainant for information.
+    pub fn information_requested(self, agency: &str) -> Self {
+        self.then(
+            liaison(agency),
+            EventBody::InformationRequested(information_request()),
+        )
+    }
+
+    /// The complainant's answer, recorded by UPP.
+    pub fn information_provided(self) -> Self {
+        self.then(upp(), EventBody::InformationProvided(information_reply()))
     }
 
     /// Clarified by the agency's liaison officer.
@@ -432,6 +468,11 @@ impl Story {
         )
     }
 
+    /// The head of the agency acknowledged the BA.
+    pub fn ba_acknowledged(self, agency: &str) -> Self {
+        self.then(head(agency), EventBody::BaAcknowledged(Default::default()))
+    }
+
     /// Responded to the complainant.
     pub fn responded(self, agency: &str) -> Self {
         self.then(liaison(agency), EventBody::Responded(response_text()))
@@ -445,6 +486,11 @@ impl Story {
     /// Reopened by UPP after a dissatisfied complainant.
     pub fn reopened(self) -> Self {
         self.then(upp(), EventBody::Reopened(reopening()))
+    }
+
+    /// The complainant withdrew, as UPP recorded.
+    pub fn withdrawn(self) -> Self {
+        self.then(upp(), EventBody::Withdrawn(withdrawal()))
     }
 
     /// Closed by UPP after positive feedback.

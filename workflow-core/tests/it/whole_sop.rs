@@ -14,6 +14,8 @@ use workflow_core::{
     Status, Step,
 };
 
+use crate::support::clocks_ended;
+
 /// One activity of the walk, as it was decided and recorded.
 #[derive(Clone, Debug)]
 struct Stage {
@@ -99,12 +101,11 @@ impl Walk {
     }
 }
 
-/// Registration to a settled close, every activity through `decide`, on working days
-/// of the first weeks of December 2026 (no holiday), each in good time.
-fn walk_the_whole_sop() -> Walk {
+/// Registered and disposed to PUPR on Monday 30 November 2026, and found clear but
+/// incomplete at the first review.
+fn walk_to_the_first_review() -> Walk {
     use Status::*;
     let mut w = Walk::new();
-    let pupr = "PUPR";
     w.run(
         "register",
         upp(),
@@ -116,16 +117,25 @@ fn walk_the_whole_sop() -> Walk {
         "dispose",
         upp(),
         "2026-11-30 09:00",
-        C::Dispose(disposition(pupr)),
+        C::Dispose(disposition("PUPR")),
         Disposed,
     );
     w.run(
         "review: incomplete but clear",
-        liaison(pupr),
+        liaison("PUPR"),
         "2026-11-30 10:00",
         C::Review(incomplete_but_clear_review()),
         Reviewed,
     );
+    w
+}
+
+/// Registration to a settled close, every activity through `decide`, on working days
+/// of the first weeks of December 2026 (no holiday), each in good time.
+fn walk_the_whole_sop() -> Walk {
+    use Status::*;
+    let mut w = walk_to_the_first_review();
+    let pupr = "PUPR";
     w.run(
         "request information",
         liaison(pupr),
@@ -336,48 +346,25 @@ fn step_3_the_response_left_empty_after_the_ba_carries_the_bas_solution() {
 #[test]
 fn the_lapor_status_follows_the_complaint_at_each_key_point() {
     let w = walk_the_whole_sop();
-    let lapor = |activity: &str| w.stage(activity).status().lapor_status();
-    assert_eq!(lapor("register"), LaporStatus::Verification);
-    assert_eq!(lapor("dispose"), LaporStatus::Disposed);
-    assert_eq!(
-        lapor("review: incomplete but clear"),
-        LaporStatus::InFollowUp
-    );
-    assert_eq!(lapor("request information"), LaporStatus::InFollowUp);
-    assert_eq!(lapor("verify in the field"), LaporStatus::InFollowUp);
-    assert_eq!(lapor("issue the BA"), LaporStatus::InFollowUp);
-    assert_eq!(
-        lapor("respond with the BA's solution"),
-        LaporStatus::AwaitingFeedback
-    );
-    assert_eq!(
-        lapor("feedback: not satisfied"),
-        LaporStatus::AwaitingFeedback
-    );
-    assert_eq!(lapor("reopen"), LaporStatus::Disposed);
-    assert_eq!(
-        lapor("clarify: no field examination"),
-        LaporStatus::InFollowUp
-    );
-    assert_eq!(lapor("respond"), LaporStatus::AwaitingFeedback);
-    assert_eq!(lapor("close"), LaporStatus::Finished);
-}
-
-/// The clock runs (step, occurrence) ended between two states.
-fn ended_between(before: &Complaint, after: &Complaint) -> BTreeSet<(Step, u32)> {
-    after
-        .timeline()
-        .clocks
-        .iter()
-        .filter(|c| c.ended_at.is_some())
-        .filter(|c| {
-            before
-                .timeline()
-                .run(c.step, c.occurrence)
-                .is_none_or(|b| b.ended_at.is_none())
-        })
-        .map(|c| (c.step, c.occurrence))
-        .collect()
+    use LaporStatus as L;
+    // A row per key point of the walk; the rows are alike in shape only.
+    for (activity, lapor) in [
+        ("register", L::Verification),
+        ("dispose", L::Disposed),
+        ("review: incomplete but clear", L::InFollowUp),
+        ("request information", L::InFollowUp),
+        ("verify in the field", L::InFollowUp),
+        ("issue the BA", L::InFollowUp),
+        ("respond with the BA's solution", L::AwaitingFeedback),
+        ("feedback: not satisfied", L::AwaitingFeedback),
+        ("reopen", L::Disposed),
+        ("clarify: no field examination", L::InFollowUp),
+        ("respond", L::AwaitingFeedback),
+        ("close", L::Finished),
+    ] {
+        let status = w.stage(activity).status();
+        assert_eq!(status.lapor_status(), lapor, "after `{activity}`");
+    }
 }
 
 #[test]
@@ -418,7 +405,7 @@ fn each_event_that_ends_a_clock_carries_its_verdict_fixed_when_it_ended() {
         let want: BTreeSet<(Step, u32)> = clocks.iter().copied().collect();
         assert_eq!(judged, want, "verdicts of `{activity}`");
         assert_eq!(
-            ended_between(&before, &stage.state),
+            clocks_ended(&before, &stage.state),
             want,
             "clocks ended by `{activity}`"
         );
@@ -483,28 +470,7 @@ fn a_retry_of_any_activity_of_the_walk_changes_nothing() {
 /// the BA) would never run.
 #[test]
 fn step_2_an_incomplete_but_clear_file_is_not_concluded_without_the_field_examination() {
-    let mut w = Walk::new();
-    w.run(
-        "register",
-        upp(),
-        "2026-11-30 08:00",
-        C::Register(registration()),
-        Status::Received,
-    );
-    w.run(
-        "dispose",
-        upp(),
-        "2026-11-30 09:00",
-        C::Dispose(disposition("PUPR")),
-        Status::Disposed,
-    );
-    w.run(
-        "review: incomplete but clear",
-        liaison("PUPR"),
-        "2026-11-30 10:00",
-        C::Review(incomplete_but_clear_review()),
-        Status::Reviewed,
-    );
+    let w = walk_to_the_first_review();
     let no_field_exam = cmd(
         "walk-4",
         liaison("PUPR"),

@@ -2,13 +2,16 @@
 //! ones generated from the event types, and every pinned event JSON of every version
 //! (`tests/recorded/vN/`) validates against the schema of its type and version, while a
 //! damaged one does not. After an intended change of the events, regenerate with
-//! `UPDATE_SCHEMAS=1 cargo test -p workflow-core --test event_schemas`.
+//! `UPDATE_SCHEMAS=1 cargo test -p workflow-core --test it event_schemas::`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use workflow_core::schema::event_schemas;
+
+/// What brings the published schemas up to date.
+const REGENERATE: &str = "UPDATE_SCHEMAS=1 cargo test -p workflow-core --test it event_schemas::";
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -33,13 +36,12 @@ fn the_published_event_schemas_are_the_generated_ones() {
             std::fs::write(&path, &text).unwrap();
             continue;
         }
-        let on_disk = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-            panic!("{}: {e} (regenerate with UPDATE_SCHEMAS=1)", path.display())
-        });
+        let on_disk = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (regenerate with {REGENERATE})", path.display()));
         assert_eq!(
             on_disk,
             text,
-            "{} is stale (regenerate with UPDATE_SCHEMAS=1)",
+            "{} is stale (regenerate with {REGENERATE})",
             path.display()
         );
     }

@@ -3,7 +3,7 @@
 //! fresh complaint. What they rebuild — the state and the SLA clocks as of a fixed
 //! instant — is pinned in `histories/*.expected.json`. A change to `apply` or to the
 //! SLA rules that alters an old complaint's meaning fails here. After an intended change,
-//! re-record with `RECORD_HISTORIES=1 cargo test -p workflow-tests --test histories`
+//! re-record with `RECORD_HISTORIES=1 cargo test -p workflow-tests --test it histories::`
 //! and review the diff.
 
 use std::path::{Path, PathBuf};

@@ -2,7 +2,8 @@
 //! (N its current version); older versions stay recorded beside them and must upcast.
 //! A change to an event's format fails here: either it was unintended, or it needs a
 //! new `event_version` and an upcaster for the recorded form. After an intended change
-//! of a *new* version, record with `RECORD_EVENTS=1 cargo test -p workflow-core --test recorded`.
+//! of a *new* version, record with
+//! `RECORD_EVENTS=1 cargo test -p workflow-core --test it recorded::`.
 
 use std::path::PathBuf;
 

@@ -1,0 +1,177 @@
+//! Every refusal of the domain, one sample of each: the set of rule codes the generated
+//! histories must reach.
+
+use std::collections::BTreeSet;
+
+use workflow_core::fixtures::*;
+use workflow_core::{AgencyCode, DomainError, Role, Status, Step, UserId};
+
+/// One sample of each `DomainError` variant, in declaration order.
+///
+/// When a variant is added, [`variant_index`] stops compiling: give it an arm there
+/// and a sample here, and make the generator (`generator.rs`) reach it.
+fn every_variant() -> Vec<DomainError> {
+    let at = wib("2026-11-30 08:00");
+    let agency = AgencyCode::from("PUPR");
+    let user = UserId::from("penghubung.pupr");
+    vec![
+        DomainError::NotRegistered,
+        DomainError::AlreadyRegistered,
+        DomainError::RoleNotPermitted {
+            role: Role::Apip,
+            command: "register",
+        },
+        DomainError::ReadOnlyRole { role: Role::Apip },
+        DomainError::NotYourAgency { disposed_to: None },
+        DomainError::InvalidTransition {
+            command: "close",
+            status: Status::Received,
+        },
+        DomainError::AlreadyDisposedTo {
+            agency: agency.clone(),
+        },
+        DomainError::MissingField { field: "reason" },
+        DomainError::ReviewInconsistent,
+        DomainError::ResponseAwaitsBaAcknowledgement,
+        DomainError::BaAlreadyAcknowledged,
+        DomainError::InformationWindowOpen { until: at },
+        DomainError::DuplicateOfMismatch,
+        DomainError::CommandIdReused {
+            command_id: "cmd-1".into(),
+        },
+        DomainError::ReportedAfterRegistration {
+            reported_at: at,
+            registered_at: at,
+        },
+        DomainError::ReportedAtImplausible { reported_at: at },
+        DomainError::UserNameInvalid,
+        DomainError::RejectRequiresIncompleteAndUnclearReview,
+        DomainError::RequestRequiresIncompleteOrUnclearReview,
+        DomainError::ClarifyRequiresClearReview,
+        DomainError::FieldVerificationNotNeeded,
+        DomainError::FieldVerificationNeedsPhoto,
+        DomainError::MalformedEvidence {
+            sha256: "xyz".into(),
+        },
+        DomainError::VisitDateInFuture,
+        DomainError::BaRequiresFieldVerification,
+        DomainError::BaAddresseeNotHeadOfDisposedAgency {
+            expected: agency.clone(),
+            addressed: "DISHUB".into(),
+        },
+        DomainError::BaDateBeforeVisit,
+        DomainError::BaNeedsSignatory,
+        DomainError::RespondRequiresOutcome,
+        DomainError::FeedbackWindowOpen { until: at },
+        DomainError::DeadlineNotPassed {
+            step: Step::Review,
+            due_at: at,
+        },
+        DomainError::BreachAlreadyRecorded { step: Step::Review },
+        DomainError::StepNotStarted {
+            step: Step::Overall,
+        },
+        DomainError::StepNotBreachable {
+            step: Step::Feedback,
+        },
+        DomainError::WaitingForComplainant,
+        DomainError::NotAssignedLiaison {
+            assigned: user.clone(),
+        },
+        DomainError::EscalatedToCoordinator,
+        DomainError::CoordinatorDecided,
+        DomainError::FeedbackAlreadyRecorded,
+        DomainError::ReopenRequiresDissatisfiedFeedback,
+        DomainError::CloseRequiresSatisfiedFeedbackOrWindow { until: at },
+        DomainError::ReassignToSameLiaison { liaison: user },
+        DomainError::BreachNotRecorded {
+            step: Step::Review,
+            occurrence: 1,
+        },
+        DomainError::BreachAlreadyAnnulled {
+            step: Step::Review,
+            occurrence: 1,
+        },
+        DomainError::IncompleteFileNeedsFieldExamination,
+        DomainError::FeedbackWindowElapsed { ended: at },
+    ]
+}
+
+/// The position of `e`'s variant in [`every_variant`]. Exhaustive on purpose (no
+/// wildcard): a new variant breaks the build here until it has an arm and a sample.
+fn variant_index(e: &DomainError) -> usize {
+    // One arm per variant, alike in shape: the list itself is what the compiler checks.
+    match e {
+        DomainError::NotRegistered => 0,
+        DomainError::AlreadyRegistered => 1,
+        DomainError::RoleNotPermitted { .. } => 2,
+        DomainError::ReadOnlyRole { .. } => 3,
+        DomainError::NotYourAgency { .. } => 4,
+        DomainError::InvalidTransition { .. } => 5,
+        DomainError::AlreadyDisposedTo { .. } => 6,
+        DomainError::MissingField { .. } => 7,
+        DomainError::ReviewInconsistent => 8,
+        DomainError::ResponseAwaitsBaAcknowledgement => 9,
+        DomainError::BaAlreadyAcknowledged => 10,
+        DomainError::InformationWindowOpen { .. } => 11,
+        DomainError::DuplicateOfMismatch => 12,
+        DomainError::CommandIdReused { .. } => 13,
+        DomainError::ReportedAfterRegistration { .. } => 14,
+        DomainError::ReportedAtImplausible { .. } => 15,
+        DomainError::UserNameInvalid => 16,
+        DomainError::RejectRequiresIncompleteAndUnclearReview => 17,
+        DomainError::RequestRequiresIncompleteOrUnclearReview => 18,
+        DomainError::ClarifyRequiresClearReview => 19,
+        DomainError::FieldVerificationNotNeeded => 20,
+        DomainError::FieldVerificationNeedsPhoto => 21,
+        DomainError::MalformedEvidence { .. } => 22,
+        DomainError::VisitDateInFuture => 23,
+        DomainError::BaRequiresFieldVerification => 24,
+        DomainError::BaAddresseeNotHeadOfDisposedAgency { .. } => 25,
+        DomainError::BaDateBeforeVisit => 26,
+        DomainError::BaNeedsSignatory => 27,
+        DomainError::RespondRequiresOutcome => 28,
+        DomainError::FeedbackWindowOpen { .. } => 29,
+        DomainError::DeadlineNotPassed { .. } => 30,
+        DomainError::BreachAlreadyRecorded { .. } => 31,
+        DomainError::StepNotStarted { .. } => 32,
+        DomainError::StepNotBreachable { .. } => 33,
+        DomainError::WaitingForComplainant => 34,
+        DomainError::NotAssignedLiaison { .. } => 35,
+        DomainError::EscalatedToCoordinator => 36,
+        DomainError::CoordinatorDecided => 37,
+        DomainError::FeedbackAlreadyRecorded => 38,
+        DomainError::ReopenRequiresDissatisfiedFeedback => 39,
+        DomainError::CloseRequiresSatisfiedFeedbackOrWindow { .. } => 40,
+        DomainError::ReassignToSameLiaison { .. } => 41,
+        DomainError::BreachNotRecorded { .. } => 42,
+        DomainError::BreachAlreadyAnnulled { .. } => 43,
+        DomainError::IncompleteFileNeedsFieldExamination => 44,
+        DomainError::FeedbackWindowElapsed { .. } => 45,
+    }
+}
+
+/// The rule code of every variant of `DomainError`: the set a thorough generator must
+/// reach.
+pub(super) fn rule_of_every_variant() -> Vec<&'static str> {
+    let samples = every_variant();
+    for (i, sample) in samples.iter().enumerate() {
+        assert_eq!(
+            variant_index(sample),
+            i,
+            "every_variant() must list one sample per variant, in the order of variant_index: {sample:?}"
+        );
+    }
+    samples.iter().map(DomainError::rule).collect()
+}
+
+#[test]
+fn each_refusal_has_its_own_rule_code() {
+    let codes = rule_of_every_variant();
+    let distinct: BTreeSet<_> = codes.iter().collect();
+    assert_eq!(
+        distinct.len(),
+        codes.len(),
+        "two variants share a code: {codes:?}"
+    );
+}
