@@ -24,6 +24,16 @@
 //! This crate must never speak HTTP, parse command lines or print: it returns values
 //! and typed [`StoreError`]s, and the host decides how to show them.
 //!
+//! **The surface an embedding service builds on**: [`Store`] and what it hands out
+//! ([`Engine`], [`Projector`], [`Views`], the audit methods of [`Store`] with the types
+//! of [`audit`]), [`projection::Projection`] for views of one's own with [`Extensions`],
+//! the read models of [`views`], [`StoredEvent`], [`Position`], [`StoreOptions`] and
+//! [`StoreError`]. Beside it: [`chain`] defines the event hash, for verifiers written
+//! elsewhere; [`identity`] names the marks of a database of this engine; [`health`] is
+//! what [`Store::readiness`] judges from; [`access`] keeps the host's tokens and
+//! idempotency answers (the `aduan` host's, not needed to embed the engine); `testing`
+//! (a cargo feature) serves tests only. Everything else is private to the crate.
+//!
 //! ```
 //! # tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(async {
 //! use chrono::{TimeZone, Utc};
@@ -97,6 +107,8 @@ pub mod testing;
 pub mod views;
 
 pub use adopt::AdoptReport;
+/// The `#[async_trait]` attribute that implementations of [`projection::Projection`] need.
+pub use async_trait::async_trait;
 pub use backend::BackendKind;
 pub use codec::timestamp;
 pub use cqrs_es::EventStore;
@@ -108,5 +120,8 @@ pub use options::StoreOptions;
 pub use position::Position;
 pub use projection::{Parked, ProjectionStatus, Projector, ReplayProgress};
 pub use sla::SweepOutcome;
+/// The sqlx this crate is built with, for projections of one's own (the connection
+/// [`projection::Projection::apply`] is given is its `AnyConnection`): no version to match.
+pub use sqlx;
 pub use store::{Check, Extensions, Readiness, ReadinessPolicy, Store, TickReport};
 pub use views::Views;
