@@ -3,18 +3,18 @@
 //! auditor's CLI verbs on the same database. And a crash: SIGKILL under load, restart,
 //! clients retry what got no answer, and every command is in the log exactly once.
 
-mod support;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
-use support::{aduan, request, token, Server};
 use workflow_core::{ComplaintServices, TimeZoneSpec};
 use workflow_store::testing::{snapshot_views, Backend, TestDb};
 use workflow_store::Store;
+
+use crate::support;
+use crate::support::{aduan, request, token, Server};
 
 const JPEG: &[u8] = &[
     0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F', 0, 1, 1, 1,

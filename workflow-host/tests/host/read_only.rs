@@ -3,8 +3,6 @@
 //! mount, and a PostgreSQL database whose sessions are read-only. A wrong path is an
 //! error, never a new empty database.
 
-mod support;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -13,6 +11,8 @@ use std::str::FromStr;
 use sqlx::{ConnectOptions, Connection, Executor};
 #[cfg(feature = "postgres")]
 use workflow_store::testing::{Backend, TestDb};
+
+use crate::support;
 
 fn ok(out: &Output) -> String {
     assert!(

@@ -8,11 +8,11 @@
 //! up after 60 s, each request has 60 s read and write timeouts, and filling the disk
 //! stops at 256 MiB; a regression fails instead of hanging.
 
-mod support;
-
 use serde_json::json;
-use support::{token, Server};
 use workflow_store::testing::SmallDisk;
+
+use crate::support;
+use crate::support::{token, Server};
 
 fn registration(i: usize) -> serde_json::Value {
     json!({

@@ -2,8 +2,6 @@
 //! authorization matrix for every route and role, hidden identities, idempotency,
 //! errors, the BA page and the OpenAPI document.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -21,6 +19,8 @@ use workflow_host::evidence::EvidenceStore;
 use workflow_host::http::{app, AppState};
 use workflow_store::testing::{Backend, TestDb};
 use workflow_store::Store;
+
+use crate::support;
 
 const JPEG: &[u8] = &[
     0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F', 0, 1,
@@ -1263,7 +1263,7 @@ fn docs_api_md_lists_the_routes_of_the_openapi_document() {
     assert_eq!(
         &text[start..stop],
         table,
-        "docs/api.md is out of date: UPDATE_DOCS=1 cargo test -p workflow-host --test api"
+        "docs/api.md is out of date: UPDATE_DOCS=1 cargo test -p workflow-host --test host -- docs_api_md"
     );
 }
 

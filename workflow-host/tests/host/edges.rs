@@ -3,8 +3,6 @@
 //! lists and the board, and, against a real `aduan serve`, concurrent uploads and slow
 //! connections.
 
-mod support;
-
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -19,6 +17,8 @@ use workflow_host::evidence::EvidenceStore;
 use workflow_host::http::{app, AppState};
 use workflow_store::testing::{Backend, TestDb};
 use workflow_store::Store;
+
+use crate::support;
 
 const JPEG: &[u8] = &[
     0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F', 0, 1,

@@ -2,12 +2,11 @@
 //! non-zero when something needs attention; `resume` takes a parked complaint back only
 //! when its events can be read.
 
-mod support;
-
-use support::aduan;
 use workflow_core::complaint::command::ComplaintCommand as C;
 use workflow_core::fixtures::*;
 use workflow_store::Store;
+
+use crate::support::aduan;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_reports_a_parked_complaint_and_resume_needs_a_fix() {

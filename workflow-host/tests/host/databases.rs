@@ -1,8 +1,6 @@
 //! Which databases the real binary touches: another program's is refused in one line
 //! and left as it was; a plain cqrs-es store is adopted only by `aduan adopt`.
 
-mod support;
-
 use std::process::Output;
 #[cfg(feature = "postgres")]
 use std::str::FromStr;
@@ -17,6 +15,8 @@ use sqlx::{ConnectOptions, Executor};
 use workflow_core::complaint::command::ComplaintCommand as C;
 use workflow_core::fixtures::*;
 use workflow_store::testing::{Backend, TestDb};
+
+use crate::support;
 
 fn text(out: &Output) -> (String, String) {
     (

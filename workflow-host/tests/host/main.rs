@@ -1,0 +1,27 @@
+//! The tests of the `aduan` binary and its HTTP API, in one test binary: one build and
+//! one link instead of one per file, and the tests of every module run side by side.
+//! A test with an effect on the whole process or machine does not belong here (see
+//! `pg_restart` in the manifest).
+
+// Shared with the `pg_restart` binary.
+#[path = "../support/mod.rs"]
+mod support;
+
+// The database backends each module needs: the binary's tests run on SQLite files (the
+// default database); `e2e` and `databases` run each test on the backends compiled in.
+#[cfg(feature = "sqlite")]
+mod api;
+#[cfg(feature = "sqlite")]
+mod audit_cli;
+mod databases;
+#[cfg(feature = "sqlite")]
+mod demo;
+mod e2e;
+#[cfg(feature = "sqlite")]
+mod edges;
+#[cfg(feature = "sqlite")]
+mod faults;
+#[cfg(feature = "sqlite")]
+mod operator_cli;
+#[cfg(feature = "sqlite")]
+mod read_only;
