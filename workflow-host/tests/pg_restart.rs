@@ -24,11 +24,7 @@ fn local_cluster() -> Option<(String, String)> {
         .map_or("5432", |(_, p)| p)
         .to_owned();
     // Restarting a cluster needs root (or the postgres user).
-    let root = std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
-    if !root {
+    if !support::is_root() {
         return None;
     }
     let out = std::process::Command::new("pg_lsclusters")

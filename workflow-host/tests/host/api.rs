@@ -1102,11 +1102,9 @@ async fn the_served_document_is_valid_openapi_3_1() {
         std::env::var("OPENAPI_SPEC_VALIDATOR").unwrap_or("openapi-spec-validator".into());
     let file = t._dir.path().join("openapi.json");
     std::fs::write(&file, &r.text).unwrap();
-    match std::process::Command::new(&validator)
-        .args(["--schema", "3.1"])
-        .arg(&file)
-        .output()
-    {
+    let mut command = std::process::Command::new(&validator);
+    command.args(["--schema", "3.1"]).arg(&file);
+    match support::run_bounded(command) {
         Ok(out) => assert!(
             out.status.success(),
             "{validator}: {}{}",
@@ -1140,11 +1138,11 @@ async fn the_history_is_the_same_json_on_the_command_line_and_over_http() {
         )
         .await;
     assert_eq!(http.status, StatusCode::OK, "{}", http.text);
-    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_aduan"))
-        .env("DATABASE_URL", &t._db.url)
-        .args(["history", "ADU-1", "--as-of", as_of, "--json"])
-        .output()
-        .unwrap();
+    let cli = support::aduan(
+        t._dir.path(),
+        &t._db.url,
+        &["history", "ADU-1", "--as-of", as_of, "--json"],
+    );
     assert!(
         cli.status.success(),
         "{}",

@@ -5,31 +5,17 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use crate::support::{ok, run_bounded, Aduan};
+
+/// On the default database in `dir`, as an auditor given the file runs it.
 fn aduan(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_aduan"))
-        .current_dir(dir)
-        .env_remove("DATABASE_URL")
-        .args(args)
-        .output()
-        .expect("the aduan binary runs")
+    Aduan::in_dir(dir).run(args)
 }
 
 fn python(dir: &Path, args: &[&str]) -> Output {
-    Command::new("python3")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("python3 is part of the machine image (see docs/audit.md)")
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    let mut command = Command::new("python3");
+    command.current_dir(dir).args(args);
+    run_bounded(command).expect("python3 is part of the machine image (see docs/audit.md)")
 }
 
 fn reference_verifier() -> String {

@@ -1,7 +1,6 @@
 //! Which databases the real binary touches: another program's is refused in one line
 //! and left as it was; a plain cqrs-es store is adopted only by `aduan adopt`.
 
-use std::process::Output;
 #[cfg(feature = "postgres")]
 use std::str::FromStr;
 #[cfg(feature = "postgres")]
@@ -16,28 +15,7 @@ use workflow_core::complaint::command::ComplaintCommand as C;
 use workflow_core::fixtures::*;
 use workflow_store::testing::{Backend, TestDb};
 
-use crate::support;
-
-fn text(out: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn ok(out: &Output) -> String {
-    let (stdout, stderr) = text(out);
-    assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
-    stdout
-}
-
-/// A failure with a one-line reason; returns it.
-fn refused(out: &Output) -> String {
-    let (stdout, stderr) = text(out);
-    assert!(!out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
-    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
-    stderr
-}
+use crate::support::{self, ok, refused};
 
 #[cfg(feature = "sqlite")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -225,7 +203,7 @@ fn timeouts_given_on_the_command_line_are_checked() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/aduan.db", dir.path().display());
     let out = support::aduan(dir.path(), &url, &["migrate", "--pg-lock-timeout", "soon"]);
-    let (_, reason) = text(&out);
+    let reason = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(reason.contains("--pg-lock-timeout"), "{reason}");
     assert!(!dir.path().join("aduan.db").exists());

@@ -166,12 +166,7 @@ fn a_read_only_file_system_is_refused_at_start_with_a_clear_reason() {
     assert!(server.stop().success());
 
     disk.read_only(true);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_aduan"))
-        .current_dir(work.path())
-        .env("DATABASE_URL", &url)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .output()
-        .unwrap();
+    let out = support::aduan(work.path(), &url, &["serve", "--listen", "127.0.0.1:0"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success(),

@@ -5,36 +5,14 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::str::FromStr;
 
 use sqlx::{ConnectOptions, Connection, Executor};
 #[cfg(feature = "postgres")]
 use workflow_store::testing::{Backend, TestDb};
 
-use crate::support;
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A failure with a one-line reason; returns it.
-fn refused(out: &Output) -> String {
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        !out.status.success(),
-        "stdout: {}\nstderr: {stderr}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
-    stderr
-}
+use crate::support::{self, ok, refused};
 
 /// A folder bound read-only onto itself: not even root can write in it. Unmounted on
 /// drop. `None` (and a loud message) where mounting is impossible and we are not root.
@@ -46,11 +24,7 @@ impl ReadOnlyMount {
         match run(&["--bind", dir.to_str().unwrap()]) {
             Ok(s) if s.success() => {}
             other => {
-                let root = Command::new("id")
-                    .arg("-u")
-                    .output()
-                    .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
-                assert!(!root, "cannot bind-mount as root: {other:?}");
+                assert!(!support::is_root(), "cannot bind-mount as root: {other:?}");
                 eprintln!(
                     "\n\n*** SKIPPED: a read-only bind mount needs root ({other:?}); \
                      read-only copies were NOT tested ***\n"
