@@ -48,6 +48,24 @@ async fn another_programs_sqlite_database_is_refused_in_one_line_and_left_as_it_
     );
 }
 
+/// The database file a verb creates is readable by its owner only.
+#[cfg(all(unix, feature = "sqlite"))]
+#[test]
+fn a_new_database_file_is_the_owners_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("aduan.db");
+    let url = format!("sqlite://{}", path.display());
+    ok(&support::aduan(dir.path(), &url, &["migrate"]));
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the database file is {mode:o}");
+    for side in ["aduan.db-wal", "aduan.db-shm"] {
+        if let Ok(m) = std::fs::metadata(dir.path().join(side)) {
+            assert_eq!(m.permissions().mode() & 0o077, 0, "{side}");
+        }
+    }
+}
+
 async fn adopt_through_the_binary(backend: Backend, name: &str) {
     let db = TestDb::new(backend, name).await;
     let dir = tempfile::tempdir().unwrap();

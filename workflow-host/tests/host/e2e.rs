@@ -14,11 +14,7 @@ use workflow_store::testing::{snapshot_views, Backend, TestDb};
 use workflow_store::Store;
 
 use crate::support;
-use crate::support::{aduan, request, token, Server};
-
-const JPEG: &[u8] = &[
-    0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F', 0, 1, 1, 1,
-];
+use crate::support::{aduan, request, token, Server, JPEG};
 
 fn ok(reply: &support::Reply, status: u16, what: &str) {
     assert_eq!(reply.status, status, "{what}: {}", reply.text());

@@ -18,10 +18,10 @@ mod databases;
 mod demo;
 mod e2e;
 #[cfg(feature = "sqlite")]
-mod edges;
-#[cfg(feature = "sqlite")]
 mod faults;
 #[cfg(feature = "sqlite")]
 mod operator_cli;
 #[cfg(feature = "sqlite")]
 mod read_only;
+#[cfg(feature = "sqlite")]
+mod serve;

@@ -15,6 +15,11 @@ pub use http::{request, Reply};
 pub use run::{aduan, ok, refused, run_bounded, token, Aduan};
 pub use server::Server;
 
+/// The smallest file the evidence store takes for a JPEG photo.
+pub const JPEG: &[u8] = &[
+    0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F', 0, 1,
+];
+
 /// Whether the tests run as root, who may mount and restart the database cluster: as
 /// root a failure to do so fails the test; elsewhere such a test is skipped, loudly.
 pub fn is_root() -> bool {
