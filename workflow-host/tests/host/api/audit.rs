@@ -3,15 +3,14 @@
 use axum::http::StatusCode;
 use serde_json::Value;
 
-use super::{clarified, now, TestApp};
+use super::{clarified, TestApp};
 use crate::support;
 
 /// `aduan history --json` and `GET /complaints/{id}/history` give the same answer,
 /// field for field.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_history_is_the_same_json_on_the_command_line_and_over_http() {
-    let t = TestApp::new(now()).await;
-    t.given("ADU-1", clarified(true)).await;
+    let t = TestApp::with("ADU-1", clarified(true)).await;
     let as_of = "2026-12-01T03:00:00Z";
     let http = t
         .get(
@@ -19,7 +18,7 @@ async fn the_history_is_the_same_json_on_the_command_line_and_over_http() {
             "upp",
         )
         .await;
-    assert_eq!(http.status, StatusCode::OK, "{}", http.text);
+    http.assert_status(StatusCode::OK);
     let cli = support::aduan(
         t.dir.path(),
         &t.db.url,

@@ -208,38 +208,29 @@ async fn step_two_asks_complete_and_clear_and_rejects_only_both_no() {
     for id in ["ADU-1", "ADU-2"] {
         t.given(id, disposed("PUPR")).await;
     }
-    let review = |id: &str, body: Value| {
-        let (t, path) = (&t, format!("/api/v1/complaints/{id}/review"));
-        async move { t.post(&path, "liaison_pupr", body).await }
+    let review = async |id: &str, body: Value| {
+        let path = format!("/api/v1/complaints/{id}/review");
+        t.post(&path, "liaison_pupr", body).await
     };
-    let reject = |id: &str| {
-        let (t, path) = (&t, format!("/api/v1/complaints/{id}/reject"));
+    let reject = async |id: &str| {
         let body = json!({"reason": "tidak lengkap dan tidak jelas"});
-        async move { t.post(&path, "liaison_pupr", body).await }
+        let path = format!("/api/v1/complaints/{id}/reject");
+        t.post(&path, "liaison_pupr", body).await
     };
     let r = review(
         "ADU-1",
         json!({"complete": false, "clear": true, "missing_items": ["foto"]}),
     )
     .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    r.assert_status(StatusCode::OK);
     let refused = reject("ADU-1").await;
-    assert_eq!(
-        refused.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{}",
-        refused.text
-    );
-    assert_eq!(
-        refused.json()["rule"],
-        "sop.step2.reject_requires_incomplete_and_unclear_review"
-    );
+    refused.assert_refused_by("sop.step2.reject_requires_incomplete_and_unclear_review");
     let r = review(
         "ADU-2",
         json!({"complete": false, "clear": false, "missing_items": ["lokasi"]}),
     )
     .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    r.assert_status(StatusCode::OK);
     assert_eq!(reject("ADU-2").await.status, StatusCode::OK);
     // The stored review says what was answered.
     let detail = t.store.engine().load(&cid("ADU-1")).await.unwrap();
@@ -256,18 +247,12 @@ async fn a_duplicate_names_an_existing_other_complaint() {
         t.given(id, registered()).await;
     }
     let path = "/api/v1/complaints/ADU-2/archive";
-    let archive = |original: &str| {
-        let (t, body) = (&t, json!({"reason": "duplicate", "duplicate_of": original}));
-        async move { t.post(path, "upp", body).await }
+    let archive = async |original: &str| {
+        let body = json!({"reason": "duplicate", "duplicate_of": original});
+        t.post(path, "upp", body).await
     };
     let unknown = archive("ADU-404").await;
-    assert_eq!(
-        unknown.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{}",
-        unknown.text
-    );
-    assert_eq!(unknown.json()["rule"], "sop.door.duplicate_of_unknown");
+    unknown.assert_refused_by("sop.door.duplicate_of_unknown");
     let itself = archive("ADU-2").await;
     assert_eq!(itself.json()["rule"], "sop.door.duplicate_of_itself");
     let spam_naming = t
@@ -282,7 +267,7 @@ async fn a_duplicate_names_an_existing_other_complaint() {
         "sop.door.duplicate_of_names_the_original"
     );
     let ok = archive("ADU-1").await;
-    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
+    ok.assert_status(StatusCode::OK);
     assert_eq!(ok.json()["status"], "archived");
     let detail = t.get("/api/v1/complaints/ADU-2", "upp").await;
     assert_eq!(detail.json()["lapor_status"], "archived");
@@ -298,54 +283,30 @@ async fn feedback_decides_closing_and_reopening_and_refusals_name_the_rule() {
     responded.push((fx::liaison("PUPR"), C::Respond(fx::response_text())));
     t.given("ADU-F", responded).await;
 
-    let close = t
-        .post("/api/v1/complaints/ADU-F/close", "upp", json!({}))
-        .await;
-    assert_eq!(
-        close.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{}",
-        close.text
-    );
+    let act = async |route: &str, caller: &str, body| {
+        t.post(&format!("/api/v1/complaints/ADU-F/{route}"), caller, body)
+            .await
+    };
+    let close = act("close", "upp", json!({})).await;
+    close.assert_refused_by("sop.close.requires_satisfied_feedback_or_window");
     assert_eq!(close.content_type(), "application/problem+json");
-    assert_eq!(
-        close.json()["rule"],
-        "sop.close.requires_satisfied_feedback_or_window"
-    );
-    let reopen = t
-        .post(
-            "/api/v1/complaints/ADU-F/reopen",
-            "coordinator",
-            json!({"reason": "belum"}),
-        )
-        .await;
-    assert_eq!(
-        reopen.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{}",
-        reopen.text
-    );
-    assert_eq!(
-        reopen.json()["rule"],
-        "sop.reopen.requires_dissatisfied_feedback"
-    );
-    let feedback = t
-        .post(
-            "/api/v1/complaints/ADU-F/feedback",
-            "upp",
-            json!({"satisfied": false, "text": "Lubang belum ditambal"}),
-        )
-        .await;
-    assert_eq!(feedback.status, StatusCode::OK, "{}", feedback.text);
+    let reopen = act("reopen", "coordinator", json!({"reason": "belum"})).await;
+    reopen.assert_refused_by("sop.reopen.requires_dissatisfied_feedback");
+    let feedback = act(
+        "feedback",
+        "upp",
+        json!({"satisfied": false, "text": "Lubang belum ditambal"}),
+    )
+    .await;
+    feedback.assert_status(StatusCode::OK);
     assert_eq!(feedback.json()["event_type"], "FeedbackReceived");
-    let reopen = t
-        .post(
-            "/api/v1/complaints/ADU-F/reopen",
-            "coordinator",
-            json!({"reason": "Lubang belum ditambal"}),
-        )
-        .await;
-    assert_eq!(reopen.status, StatusCode::OK, "{}", reopen.text);
+    let reopen = act(
+        "reopen",
+        "coordinator",
+        json!({"reason": "Lubang belum ditambal"}),
+    )
+    .await;
+    reopen.assert_status(StatusCode::OK);
     assert_eq!(reopen.json()["status"], "disposed");
     let detail = t.get("/api/v1/complaints/ADU-F", "upp").await;
     assert_eq!(detail.json()["lapor_status"], "disposed");
@@ -370,7 +331,7 @@ async fn feedback_decides_closing_and_reopening_and_refusals_name_the_rule() {
             .unwrap()
     };
     let refused = t.send(review(tokens_for_other.clone())).await;
-    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    refused.assert_status(StatusCode::FORBIDDEN);
     assert!(
         refused.json()["detail"]
             .as_str()
@@ -379,33 +340,22 @@ async fn feedback_decides_closing_and_reopening_and_refusals_name_the_rule() {
         "{}",
         refused.text
     );
+    let body = json!({"liaison_officer": "penghubung2.pupr", "reason": "cuti"});
     let reassign = t
-        .post(
-            "/api/v1/complaints/ADU-G/reassign",
-            "head_pupr",
-            json!({"liaison_officer": "penghubung2.pupr", "reason": "cuti"}),
-        )
+        .post("/api/v1/complaints/ADU-G/reassign", "head_pupr", body)
         .await;
-    assert_eq!(reassign.status, StatusCode::OK, "{}", reassign.text);
+    reassign.assert_status(StatusCode::OK);
     let accepted = t.send(review(tokens_for_other)).await;
-    assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.text);
+    accepted.assert_status(StatusCode::OK);
 
     // An unknown step in an annulment is a 400, not a 500.
-    let annul = |step: &str| {
-        let (t, body) = (&t, json!({"step": step, "occurrence": 1, "reason": "x"}));
-        async move {
-            t.post("/api/v1/complaints/ADU-G/annul-breach", "coordinator", body)
-                .await
-        }
+    let annul = async |step: &str| {
+        let body = json!({"step": step, "occurrence": 1, "reason": "x"});
+        t.post("/api/v1/complaints/ADU-G/annul-breach", "coordinator", body)
+            .await
     };
     let bad = annul("lunch").await;
-    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
+    bad.assert_status(StatusCode::BAD_REQUEST);
     let none = annul("review").await;
-    assert_eq!(
-        none.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{}",
-        none.text
-    );
-    assert_eq!(none.json()["rule"], "sla.breach_not_recorded");
+    none.assert_refused_by("sla.breach_not_recorded");
 }

@@ -11,8 +11,7 @@ use crate::support::JPEG;
 /// Who may read what, per route and role, on a complaint of PUPR.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_authorization_matrix_of_every_view() {
-    let t = TestApp::new(now()).await;
-    t.given("ADU-1", disposed("PUPR")).await;
+    let t = TestApp::with("ADU-1", disposed("PUPR")).await;
     let everyone_but_others = [
         "upp",
         "coordinator",
@@ -52,7 +51,7 @@ async fn the_authorization_matrix_of_every_view() {
     let r = t
         .get("/api/v1/complaints?agency=PUPR", "liaison_dinkes")
         .await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    r.assert_status(StatusCode::FORBIDDEN);
     let r = t.get("/api/v1/complaints", "liaison_pupr").await;
     assert_eq!(r.json()["items"].as_array().unwrap().len(), 1);
     let r = t.get("/api/v1/sla", "liaison_dinkes").await;
@@ -82,8 +81,7 @@ async fn the_authorization_matrix_of_every_view() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hidden_identities_are_hidden_per_role_and_their_reads_recorded() {
-    let t = TestApp::new(now()).await;
-    t.given("ADU-ANON", disposed("PUPR")).await; // the fixture complainant is anonymous
+    let t = TestApp::with("ADU-ANON", disposed("PUPR")).await; // the fixture complainant is anonymous
     let mut public = fx::registration();
     public.complainant.confidentiality = workflow_core::complainant::Confidentiality::Public;
     t.given(
@@ -95,6 +93,7 @@ async fn hidden_identities_are_hidden_per_role_and_their_reads_recorded() {
     )
     .await;
 
+    let reads = async |id: &str| t.store.identity_reads(&cid(id)).await.unwrap();
     let name = |r: &Reply| {
         r.json()["registration"]["complainant"]["name"]
             .as_str()
@@ -121,11 +120,7 @@ async fn hidden_identities_are_hidden_per_role_and_their_reads_recorded() {
         coordinator.text
     );
     assert!(
-        t.store
-            .identity_reads(&cid("ADU-ANON"))
-            .await
-            .unwrap()
-            .is_empty(),
+        reads("ADU-ANON").await.is_empty(),
         "nothing hidden was shown yet"
     );
 
@@ -133,9 +128,9 @@ async fn hidden_identities_are_hidden_per_role_and_their_reads_recorded() {
     assert_eq!(name(&upp).as_deref(), Some("Budi Santoso"));
     let apip = t.get("/api/v1/complaints/ADU-ANON/events", "apip").await;
     assert!(apip.text.contains("Budi Santoso"));
-    let reads = t.store.identity_reads(&cid("ADU-ANON")).await.unwrap();
     assert_eq!(
-        reads
+        reads("ADU-ANON")
+            .await
             .iter()
             .map(|r| (r.user.as_str(), r.via.as_str()))
             .collect::<Vec<_>>(),
@@ -152,11 +147,7 @@ async fn hidden_identities_are_hidden_per_role_and_their_reads_recorded() {
         "a public complainant is visible"
     );
     assert!(
-        t.store
-            .identity_reads(&cid("ADU-PUB"))
-            .await
-            .unwrap()
-            .is_empty(),
+        reads("ADU-PUB").await.is_empty(),
         "and reading it is not an event"
     );
 }
@@ -164,10 +155,9 @@ async fn hidden_identities_are_hidden_per_role_and_their_reads_recorded() {
 /// Views carry the LAPOR!-SP4N status beside the engine's own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn views_carry_the_lapor_status() {
-    let t = TestApp::new(now()).await;
-    t.given("ADU-1", disposed("PUPR")).await;
+    let t = TestApp::with("ADU-1", disposed("PUPR")).await;
     let detail = t.get("/api/v1/complaints/ADU-1", "upp").await;
-    assert_eq!(detail.status, StatusCode::OK, "{}", detail.text);
+    detail.assert_status(StatusCode::OK);
     assert_eq!(detail.json()["lapor_status"], "disposed");
     assert_eq!(detail.json()["summary"]["lapor_status"], "disposed");
     let list = t.get("/api/v1/complaints", "upp").await;
@@ -176,10 +166,9 @@ async fn views_carry_the_lapor_status() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ba_is_a_printable_page_in_indonesian() {
-    let t = TestApp::new(now()).await;
-    t.given("ADU-1", ba_issued()).await;
+    let t = TestApp::with("ADU-1", ba_issued()).await;
     let r = t.get("/api/v1/complaints/ADU-1/ba", "head_pupr").await;
-    assert_eq!(r.status, StatusCode::OK);
+    r.assert_status(StatusCode::OK);
     assert!(r.content_type().starts_with("text/html"));
     for needle in [
         "Berita Acara Pemeriksaan Lapangan",
@@ -194,7 +183,7 @@ async fn the_ba_is_a_printable_page_in_indonesian() {
         assert!(r.text.contains(needle), "the BA lacks {needle}");
     }
     let other = t.get("/api/v1/complaints/ADU-1/ba", "liaison_dinkes").await;
-    assert_eq!(other.status, StatusCode::FORBIDDEN);
+    other.assert_status(StatusCode::FORBIDDEN);
 }
 
 /// The complaint list and the SLA board come in pages: 50 unless asked, at most 500, a
@@ -228,7 +217,7 @@ async fn lists_and_the_board_come_in_pages_and_an_out_of_range_limit_is_refused(
                 .assert_problem(StatusCode::BAD_REQUEST, &format!("{route} limit {bad}"));
         }
         let r = t.get(&format!("{route}?limit=500"), "upp").await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        r.assert_status(StatusCode::OK);
         let first = t.get(route, "upp").await.json();
         let items = first["entries"]
             .as_array()
@@ -250,7 +239,7 @@ async fn lists_and_the_board_come_in_pages_and_an_out_of_range_limit_is_refused(
             None => "/api/v1/sla?limit=7".to_owned(),
         };
         let page = t.get(&path, "upp").await;
-        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        page.assert_status(StatusCode::OK);
         let page = page.json();
         let entries = page["entries"].as_array().unwrap();
         assert!(entries.len() <= 7);
@@ -299,7 +288,7 @@ async fn lists_and_the_board_come_in_pages_and_an_out_of_range_limit_is_refused(
             None => "/api/v1/complaints?limit=9".to_owned(),
         };
         let page = t.get(&path, "upp").await;
-        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        page.assert_status(StatusCode::OK);
         let page = page.json();
         ids.extend(
             page["items"]

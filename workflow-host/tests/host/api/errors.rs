@@ -15,8 +15,7 @@ use crate::support::JPEG;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_kind_of_bad_request_gets_its_own_clear_answer() {
-    let t = TestApp::new(now()).await;
-    t.given("ADU-1", disposed("PUPR")).await;
+    let t = TestApp::with("ADU-1", disposed("PUPR")).await;
     let before = t.event_count().await;
     let path = "/api/v1/complaints/ADU-1/review";
     let json = Some("application/json");
@@ -79,7 +78,7 @@ async fn every_kind_of_bad_request_gets_its_own_clear_answer() {
             format!("{{\"notes\": \"{big}\"}}"),
         )
         .await;
-    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text);
+    r.assert_status(StatusCode::PAYLOAD_TOO_LARGE);
     // A state conflict, an unknown complaint and an id that is none.
     for (path, caller, body, status) in [
         (
@@ -121,8 +120,7 @@ async fn every_kind_of_bad_request_gets_its_own_clear_answer() {
             visit,
         )
         .await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(r.json()["rule"], "evidence.unknown");
+    r.assert_refused_by("evidence.unknown");
     let mut huge = JPEG.to_vec();
     huge.resize(5000, 0);
     for (content_type, body, status) in [
@@ -280,25 +278,16 @@ async fn a_panic_in_a_handler_is_a_500_problem_not_a_dropped_connection() {
 /// whichever layer met the error.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_that_cannot_write_answers_503_with_retry_after() {
-    let t = TestApp::new(now()).await;
-    t.given("ADU-1", registered()).await;
+    let t = TestApp::with("ADU-1", registered()).await;
     let mut raw = t.db.raw().await;
     // Hold SQLite's write lock: every append waits its busy timeout, then gives up.
     raw.execute("BEGIN IMMEDIATE").await.unwrap();
+    let body = json!({"agency": "PUPR", "liaison_officer": "andi"});
     let reply = t
-        .post(
-            "/api/v1/complaints/ADU-1/dispose",
-            "upp",
-            json!({"agency": "PUPR", "liaison_officer": "andi"}),
-        )
+        .post("/api/v1/complaints/ADU-1/dispose", "upp", body)
         .await;
     raw.execute("ROLLBACK").await.unwrap();
-    assert_eq!(
-        reply.status,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "{}",
-        reply.text
-    );
+    reply.assert_status(StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(reply.content_type(), "application/problem+json");
     assert_eq!(reply.json()["status"], 503);
     assert!(

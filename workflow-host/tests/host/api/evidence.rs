@@ -16,7 +16,7 @@ async fn every_answer_carries_security_headers_and_evidence_is_a_download() {
     let scan = t
         .post_bytes("/api/v1/evidence", "upp", Some("application/pdf"), PDF)
         .await;
-    assert_eq!(scan.status, StatusCode::CREATED, "{}", scan.text);
+    scan.assert_status(StatusCode::CREATED);
     let scan = scan.json()["sha256"].as_str().unwrap().to_owned();
     // A complaint with a BA, for the HTML page.
     t.given("ADU-1", ba_issued()).await;
@@ -41,7 +41,7 @@ async fn every_answer_carries_security_headers_and_evidence_is_a_download() {
         assert!(!r.header("referrer-policy").is_empty(), "{what}");
     }
     let (_, ba) = &answers[4];
-    assert_eq!(ba.status, StatusCode::OK, "{}", ba.text);
+    ba.assert_status(StatusCode::OK);
     assert!(ba.content_type().starts_with("text/html"));
     let csp = ba.header("content-security-policy");
     assert!(

@@ -9,12 +9,11 @@ use super::{now, registered, TestApp};
 /// Metrics need a `system` or `coordinator` token; they count what happened.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_are_for_operators_and_count_commits() {
-    let t = TestApp::new(now()).await;
-    t.given("ADU-1", registered()).await;
+    let t = TestApp::with("ADU-1", registered()).await;
     let anonymous = t.get("/api/v1/metrics", "anonymous").await;
-    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    anonymous.assert_status(StatusCode::UNAUTHORIZED);
     let liaison = t.get("/api/v1/metrics", "liaison_pupr").await;
-    assert_eq!(liaison.status, StatusCode::FORBIDDEN);
+    liaison.assert_status(StatusCode::FORBIDDEN);
     for caller in ["system", "coordinator"] {
         let m = t.get("/api/v1/metrics", caller).await;
         assert_eq!(m.status, StatusCode::OK, "{caller}: {}", m.text);
@@ -44,7 +43,7 @@ async fn readiness_names_its_checks_and_liveness_touches_nothing() {
         (StatusCode::OK, json!("live"))
     );
     let ready = t.get("/api/v1/health/ready", "anonymous").await;
-    assert_eq!(ready.status, StatusCode::OK, "{}", ready.text);
+    ready.assert_status(StatusCode::OK);
     let body = ready.json();
     assert_eq!(body["status"], "ready");
     let names: Vec<&str> = body["checks"]
@@ -64,12 +63,7 @@ async fn readiness_names_its_checks_and_liveness_touches_nothing() {
     raw.execute("BEGIN IMMEDIATE").await.unwrap();
     let blocked = t.get("/api/v1/health/ready", "anonymous").await;
     raw.execute("ROLLBACK").await.unwrap();
-    assert_eq!(
-        blocked.status,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "{}",
-        blocked.text
-    );
+    blocked.assert_status(StatusCode::SERVICE_UNAVAILABLE);
     assert!(blocked.headers.contains_key("retry-after"));
     assert_eq!(blocked.json()["checks"][0]["ok"], false);
 }

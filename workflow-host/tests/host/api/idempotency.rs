@@ -1,7 +1,7 @@
 //! Idempotency keys on the command routes: a retry does the work once and is answered
 //! the same, whatever became of the first answer; a key is never another request's.
 
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use serde_json::json;
 use sqlx::Executor;
 use workflow_core::fixtures::cid;
@@ -12,18 +12,11 @@ const DISPOSE: &str = "/api/v1/complaints/ADU-1/dispose";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retried_key_does_the_work_once_and_answers_the_same() {
-    let t = TestApp::new(now()).await;
-    t.given("ADU-1", registered()).await;
+    let t = TestApp::with("ADU-1", registered()).await;
     let body = json!({"agency": "PUPR", "liaison_officer": "andi"});
-    let dispose = |caller: &'static str, body: serde_json::Value| {
-        let t = &t;
-        async move {
-            t.call(Method::POST, DISPOSE, caller, Some(body), Some("k-1"))
-                .await
-        }
-    };
+    let dispose = async |caller: &str, body| t.post_with_key(DISPOSE, caller, body, "k-1").await;
     let first = dispose("upp", body.clone()).await;
-    assert_eq!(first.status, StatusCode::OK);
+    first.assert_status(StatusCode::OK);
     let before = t.event_count().await;
     let again = dispose("upp", body).await;
     assert_eq!(
@@ -34,11 +27,10 @@ async fn a_retried_key_does_the_work_once_and_answers_the_same() {
     assert_eq!(first.json()["command_id"], "sari.upp:k-1");
     let other_body = json!({"agency": "DINKES", "liaison_officer": "x"});
     let other = dispose("upp", other_body.clone()).await;
-    assert_eq!(other.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(other.json()["rule"], "http.idempotency_key_reused");
+    other.assert_refused_by("http.idempotency_key_reused");
     // The same key from another user is another request.
     let coord = dispose("coordinator", other_body).await;
-    assert_eq!(coord.status, StatusCode::OK, "{}", coord.text);
+    coord.assert_status(StatusCode::OK);
 }
 
 /// The same Idempotency-Key and body sent to another complaint is another request: it
@@ -50,24 +42,15 @@ async fn a_key_reused_on_another_complaint_is_refused_not_answered_from_the_firs
     for id in ["ADU-A", "ADU-C"] {
         t.given(id, registered()).await;
     }
-    let dispose = |id: &str| {
-        let (t, path) = (&t, format!("/api/v1/complaints/{id}/dispose"));
+    let dispose = async |id: &str| {
+        let path = format!("/api/v1/complaints/{id}/dispose");
         let body = json!({"agency": "PUPR", "liaison_officer": "andi"});
-        async move {
-            t.call(Method::POST, &path, "upp", Some(body), Some("k-9"))
-                .await
-        }
+        t.post_with_key(&path, "upp", body, "k-9").await
     };
     let first = dispose("ADU-A").await;
-    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    first.assert_status(StatusCode::OK);
     let other = dispose("ADU-C").await;
-    assert_eq!(
-        other.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{}",
-        other.text
-    );
-    assert_eq!(other.json()["rule"], "http.idempotency_key_reused");
+    other.assert_refused_by("http.idempotency_key_reused");
     let c = t.store.engine().load(&cid("ADU-C")).await.unwrap();
     assert_eq!(
         c.status(),
@@ -82,8 +65,7 @@ async fn a_key_reused_on_another_complaint_is_refused_not_answered_from_the_firs
 /// event.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_committed_command_is_acknowledged_when_keeping_its_answer_fails() {
-    let t = TestApp::new(now()).await;
-    t.given("ADU-1", registered()).await;
+    let t = TestApp::with("ADU-1", registered()).await;
     let mut raw = t.db.raw().await;
     raw.execute(
         "CREATE TRIGGER fail_answers BEFORE INSERT ON idempotency_keys \
@@ -93,23 +75,13 @@ async fn a_committed_command_is_acknowledged_when_keeping_its_answer_fails() {
     .unwrap();
     let body = json!({"agency": "PUPR", "liaison_officer": "andi"});
     let before = t.event_count().await;
-    let first = t
-        .call(
-            Method::POST,
-            DISPOSE,
-            "upp",
-            Some(body.clone()),
-            Some("k-1"),
-        )
-        .await;
-    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    let first = t.post_with_key(DISPOSE, "upp", body.clone(), "k-1").await;
+    first.assert_status(StatusCode::OK);
     assert_eq!(first.json()["event_type"], "Disposed");
     assert_eq!(t.event_count().await, before + 1);
 
     raw.execute("DROP TRIGGER fail_answers").await.unwrap();
-    let again = t
-        .call(Method::POST, DISPOSE, "upp", Some(body), Some("k-1"))
-        .await;
+    let again = t.post_with_key(DISPOSE, "upp", body, "k-1").await;
     assert_eq!(
         (again.status, again.text.as_str()),
         (first.status, first.text.as_str())

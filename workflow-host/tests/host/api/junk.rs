@@ -5,7 +5,7 @@ use axum::http::{Method, Request};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
-use super::{disposed, now, TestApp};
+use super::{disposed, TestApp};
 
 fn junk_body() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
@@ -26,8 +26,7 @@ fn junk_header() -> impl Strategy<Value = Option<String>> {
 /// valid token: never a 5xx, every write route answers 4xx, and the log is unchanged.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn junk_against_every_route_answers_4xx_and_writes_nothing() {
-    let t = TestApp::new(now()).await;
-    t.given("ADU-1", disposed("PUPR")).await;
+    let t = TestApp::with("ADU-1", disposed("PUPR")).await;
     let before = t.event_count().await;
     let routes = workflow_host::http::routes();
     let handle = tokio::runtime::Handle::current();

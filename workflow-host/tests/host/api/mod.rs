@@ -92,6 +92,17 @@ impl Reply {
         self.header("content-type")
     }
 
+    /// This status, or the test fails showing the body.
+    pub fn assert_status(&self, status: StatusCode) {
+        assert_eq!(self.status, status, "{}", self.text);
+    }
+
+    /// A 422 naming the rule that refused the request.
+    pub fn assert_refused_by(&self, rule: &str) {
+        self.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(self.json()["rule"], rule, "{}", self.text);
+    }
+
     /// A problem with this status, in its body too.
     pub fn assert_problem(&self, status: StatusCode, what: &str) {
         assert_eq!(self.status, status, "{what}: {}", self.text);
@@ -112,6 +123,13 @@ impl Reply {
 impl TestApp {
     pub async fn new(now: DateTime<Utc>) -> Self {
         Self::with_readiness(now, workflow_store::ReadinessPolicy::default()).await
+    }
+
+    /// With one complaint, `id`, put into a state by `steps` (see [`TestApp::given`]).
+    pub async fn with(id: &str, steps: Vec<(Actor, C)>) -> Self {
+        let t = Self::new(now()).await;
+        t.given(id, steps).await;
+        t
     }
 
     pub async fn with_readiness(
@@ -187,6 +205,12 @@ impl TestApp {
             .await
     }
 
+    /// A JSON POST with an `Idempotency-Key`.
+    pub async fn post_with_key(&self, path: &str, caller: &str, body: Value, key: &str) -> Reply {
+        self.call(Method::POST, path, caller, Some(body), Some(key))
+            .await
+    }
+
     /// A POST of any bytes, with any content type or none.
     pub async fn post_bytes(
         &self,
@@ -253,7 +277,7 @@ impl TestApp {
         let r = self
             .post_bytes("/api/v1/evidence", "liaison_pupr", Some("image/jpeg"), JPEG)
             .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        r.assert_status(StatusCode::CREATED);
         r.json()["sha256"].as_str().unwrap().to_owned()
     }
 }

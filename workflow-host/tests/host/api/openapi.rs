@@ -10,7 +10,7 @@ use crate::support;
 async fn the_openapi_document_matches_the_routes() {
     let t = TestApp::new(now()).await;
     let r = t.get("/api/v1/openapi.json", "anonymous").await;
-    assert_eq!(r.status, StatusCode::OK);
+    r.assert_status(StatusCode::OK);
     let doc = r.json();
     let mut documented: Vec<(String, String)> = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
@@ -163,7 +163,7 @@ async fn every_answer_declares_its_body_and_every_error_is_a_problem() {
 async fn the_served_document_is_valid_openapi_3_1() {
     let t = TestApp::new(now()).await;
     let r = t.get("/api/v1/openapi.json", "anonymous").await;
-    assert_eq!(r.status, StatusCode::OK);
+    r.assert_status(StatusCode::OK);
     assert_eq!(r.json()["openapi"], "3.1.0");
     let validator =
         std::env::var("OPENAPI_SPEC_VALIDATOR").unwrap_or("openapi-spec-validator".into());
