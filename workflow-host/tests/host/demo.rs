@@ -1,17 +1,11 @@
 //! `aduan demo` runs the real binary: it must exit 0, print the timeline for people and
 //! a JSON document for programs that covers every path of the SOP.
 
-use std::path::Path;
 use std::process::Output;
 
-use crate::support::Aduan;
+use crate::support::aduan_in;
 
-/// Runs `aduan` on a SQLite file in its own folder (the default `sqlite://aduan.db` is
-/// relative to the working directory).
-fn aduan_in(dir: &Path, args: &[&str]) -> Output {
-    Aduan::in_dir(dir).run(args)
-}
-
+/// Runs `aduan` on its default database in a folder of its own.
 fn aduan(args: &[&str]) -> Output {
     let dir = tempfile::tempdir().unwrap();
     aduan_in(dir.path(), args)

@@ -7,6 +7,22 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+/// A test per backend compiled in, each running `$body(backend, its own name)`: `$sqlite`
+/// on SQLite, `$postgres` on PostgreSQL.
+macro_rules! on_each_backend {
+    ($body:ident: $sqlite:ident, $postgres:ident) => {
+        on_each_backend!(@one "sqlite", Sqlite, $body, $sqlite);
+        on_each_backend!(@one "postgres", Postgres, $body, $postgres);
+    };
+    (@one $feature:literal, $backend:ident, $body:ident, $test:ident) => {
+        #[cfg(feature = $feature)]
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $test() {
+            $body(workflow_store::testing::Backend::$backend, stringify!($test)).await;
+        }
+    };
+}
+
 // The database backends each module needs: the binary's tests run on SQLite files (the
 // default database); `e2e` and `databases` run each test on the backends compiled in.
 #[cfg(feature = "sqlite")]

@@ -10,8 +10,10 @@ use std::str::FromStr;
 
 use sqlx::{ConnectOptions, Connection, Executor};
 #[cfg(feature = "postgres")]
-use workflow_store::testing::{Backend, TestDb};
+use workflow_store::testing::Backend;
 
+#[cfg(feature = "postgres")]
+use crate::support::Installation;
 use crate::support::{self, ok, refused};
 
 /// A folder bound read-only onto itself: not even root can write in it. Unmounted on
@@ -184,53 +186,31 @@ fn a_wrong_path_is_an_error_and_creates_nothing() {
 #[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_auditors_verbs_work_on_postgres_sessions_that_cannot_write() {
-    let db = TestDb::new(Backend::Postgres, "cli_read_only").await;
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    ok(&support::aduan(d, &db.url, &["demo"]));
+    let aduan = Installation::new(Backend::Postgres, "cli_read_only").await;
+    ok(&aduan.run(&["demo"]));
     let board = ["sla", "--at", "2026-12-21T03:00:00Z", "--json"];
-    let board_before = ok(&support::aduan(d, &db.url, &board));
+    let board_before = ok(&aduan.run(&board));
 
     // From now on every session of this database is read-only, as on a standby.
-    let name = db.url.rsplit('/').next().unwrap().to_owned();
-    let mut admin = sqlx::postgres::PgConnectOptions::from_str(&db.url)
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let name = aduan.url().rsplit('/').next().unwrap().to_owned();
+    let mut admin = aduan.db.raw().await;
     admin
         .execute(format!("ALTER DATABASE {name} SET default_transaction_read_only = on").as_str())
         .await
         .unwrap();
     admin.close().await.unwrap();
-    let cannot = support::aduan(
-        d,
-        &db.url,
-        &["token", "create", "--user", "x", "--role", "upp"],
-    );
+    let cannot = aduan.run(&["token", "create", "--user", "x", "--role", "upp"]);
     assert!(!cannot.status.success(), "the sessions cannot write");
 
-    let verified = ok(&support::aduan(d, &db.url, &["verify"]));
+    let verified = ok(&aduan.run(&["verify"]));
     assert!(verified.starts_with("verified: "), "{verified}");
-    ok(&support::aduan(
-        d,
-        &db.url,
-        &["export", "--out", "log.jsonl"],
-    ));
-    ok(&support::aduan(
-        d,
-        &db.url,
-        &[
-            "history",
-            "ADU-2026-0003",
-            "--as-of",
-            "2026-12-09T00:00:00Z",
-        ],
-    ));
-    assert_eq!(ok(&support::aduan(d, &db.url, &board)), board_before);
-    ok(&support::aduan(
-        d,
-        &db.url,
-        &["checkpoint", "--out", "cp.json"],
-    ));
+    ok(&aduan.run(&["export", "--out", "log.jsonl"]));
+    ok(&aduan.run(&[
+        "history",
+        "ADU-2026-0003",
+        "--as-of",
+        "2026-12-09T00:00:00Z",
+    ]));
+    assert_eq!(ok(&aduan.run(&board)), board_before);
+    ok(&aduan.run(&["checkpoint", "--out", "cp.json"]));
 }

@@ -5,6 +5,7 @@
 #![allow(dead_code, unused_imports)]
 
 mod http;
+mod installation;
 mod run;
 mod server;
 
@@ -12,7 +13,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub use http::{request, Reply};
-pub use run::{aduan, ok, refused, run_bounded, token, Aduan};
+pub use installation::Installation;
+pub use run::{aduan, aduan_in, ok, refused, run_bounded, token, Aduan};
 pub use server::Server;
 
 /// The smallest file the evidence store takes for a JPEG photo.

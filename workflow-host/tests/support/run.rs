@@ -98,6 +98,11 @@ pub fn aduan(dir: &Path, url: &str, args: &[&str]) -> Output {
     Aduan::on(dir, url).run(args)
 }
 
+/// Runs `aduan` in `dir` on its default database, `aduan.db` there, to its end.
+pub fn aduan_in(dir: &Path, args: &[&str]) -> Output {
+    Aduan::in_dir(dir).run(args)
+}
+
 /// Runs a program to its end, within [`VERB_WITHIN`]; an error only when it cannot be
 /// started.
 pub fn run_bounded(command: Command) -> std::io::Result<Output> {

@@ -101,6 +101,23 @@ impl Server {
         self.child.wait().unwrap();
     }
 
+    /// A GET, with a token or none.
+    pub fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.call("GET", path, token, None, None)
+    }
+
+    /// A JSON POST with a token.
+    pub fn post(&self, path: &str, token: &str, body: &serde_json::Value) -> Reply {
+        self.call("POST", path, Some(token), Some(body), None)
+    }
+
+    /// How many events the log holds for a complaint, as its events route tells `token`.
+    pub fn event_count(&self, token: &str, id: &str) -> usize {
+        let r = self.get(&format!("/api/v1/complaints/{id}/events"), Some(token));
+        assert_eq!(r.status, 200, "{id}: {}", r.text());
+        r.json()["events"].as_array().unwrap().len()
+    }
+
     pub fn call(
         &self,
         method: &str,
