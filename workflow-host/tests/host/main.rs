@@ -1,7 +1,10 @@
 //! The tests of the `aduan` binary and its HTTP API, in one test binary: one build and
 //! one link instead of one per file, and the tests of every module run side by side.
-//! A test with an effect on the whole process or machine does not belong here (see
-//! `pg_restart` in the manifest).
+//!
+//! So a test here must not reach the tests beside it. A restart of the PostgreSQL
+//! cluster would (`pg_restart` is a binary of its own, see the manifest); the file
+//! systems `faults` fills and remounts and the folders `read_only` mounts read-only are
+//! mounts of their own on a test's temporary folder, which no other test writes in.
 
 // Shared with the `pg_restart` binary.
 #[path = "../support/mod.rs"]
