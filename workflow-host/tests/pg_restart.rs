@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use support::{request, token, Server};
+use support::{request, Installation};
 use workflow_store::testing::{server_url, Backend, TestDb};
 
 /// The local cluster serving `TEST_DATABASE_URL`, as `pg_ctlcluster` names it.
@@ -24,11 +24,7 @@ fn local_cluster() -> Option<(String, String)> {
         .map_or("5432", |(_, p)| p)
         .to_owned();
     // Restarting a cluster needs root (or the postgres user).
-    let root = std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
-    if !root {
+    if !support::is_root() {
         return None;
     }
     let out = std::process::Command::new("pg_lsclusters")
@@ -60,10 +56,9 @@ async fn a_postgres_restart_under_load_loses_nothing_and_doubles_nothing() {
         );
         return;
     };
-    let db = TestDb::new(Backend::Postgres, "pg_restart_under_load").await;
-    let work = tempfile::tempdir().unwrap();
-    let upp = token(work.path(), &db.url, "sari", "upp", None);
-    let server = Server::start(work.path(), &db.url);
+    let aduan = Installation::new(Backend::Postgres, "pg_restart_under_load").await;
+    let upp = aduan.token("sari", "upp", None);
+    let server = aduan.serve(&[]);
     let addr = server.addr;
     let acknowledged = Arc::new(support::Counter::default());
     let done = Arc::new(AtomicBool::new(false));
@@ -127,7 +122,7 @@ async fn a_postgres_restart_under_load_loses_nothing_and_doubles_nothing() {
         acknowledged.wait_for(target, Duration::from_secs(90), what);
     };
     wait_for(20, "before the restart");
-    let started_before = postmaster_start(&db).await;
+    let started_before = postmaster_start(&aduan.db).await;
     let restart = std::process::Command::new("pg_ctlcluster")
         .args([&version, &cluster, "restart", "-m", "fast"])
         .status()
@@ -149,7 +144,7 @@ async fn a_postgres_restart_under_load_loses_nothing_and_doubles_nothing() {
         sent.len()
     );
     assert_ne!(
-        postmaster_start(&db).await,
+        postmaster_start(&aduan.db).await,
         started_before,
         "the server was not restarted: the fault was not injected"
     );
@@ -157,7 +152,7 @@ async fn a_postgres_restart_under_load_loses_nothing_and_doubles_nothing() {
     // Ready again by itself, bounded.
     let waited = Instant::now();
     loop {
-        let r = server.call("GET", "/api/v1/health/ready", None, None, None);
+        let r = server.get("/api/v1/health/ready", None);
         if r.status == 200 {
             break;
         }
@@ -170,19 +165,7 @@ async fn a_postgres_restart_under_load_loses_nothing_and_doubles_nothing() {
         std::thread::sleep(Duration::from_millis(200));
     }
     for id in &sent {
-        let r = server.call(
-            "GET",
-            &format!("/api/v1/complaints/{id}/events"),
-            Some(&upp),
-            None,
-            None,
-        );
-        assert_eq!(r.status, 200, "{id}: {}", r.text());
-        assert_eq!(
-            r.json()["events"].as_array().unwrap().len(),
-            1,
-            "{id} exactly once"
-        );
+        assert_eq!(server.event_count(&upp, id), 1, "{id} exactly once");
     }
     assert!(server.stop().success());
 }

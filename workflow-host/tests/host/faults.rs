@@ -8,11 +8,11 @@
 //! up after 60 s, each request has 60 s read and write timeouts, and filling the disk
 //! stops at 256 MiB; a regression fails instead of hanging.
 
-mod support;
-
 use serde_json::json;
-use support::{token, Server};
 use workflow_store::testing::SmallDisk;
+
+use crate::support;
+use crate::support::{token, Reply, Server};
 
 fn registration(i: usize) -> serde_json::Value {
     json!({
@@ -27,40 +27,60 @@ fn registration(i: usize) -> serde_json::Value {
     })
 }
 
-fn header<'a>(reply: &'a support::Reply, name: &str) -> Option<&'a str> {
-    reply
-        .headers
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
+/// A SQLite file on a small file system of its own, the folder `aduan` runs in, and a
+/// UPP token; `None` where mounting is impossible (the test is then skipped, loudly).
+struct OnSmallDisk {
+    disk: SmallDisk,
+    work: tempfile::TempDir,
+    url: String,
+    upp: String,
+}
+
+impl OnSmallDisk {
+    fn mount(size: &str) -> Option<Self> {
+        let disk = SmallDisk::mount(size)?;
+        let work = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/aduan.db", disk.path().display());
+        let upp = token(work.path(), &url, "sari", "upp", None);
+        Some(Self {
+            disk,
+            work,
+            url,
+            upp,
+        })
+    }
+
+    fn serve(&self) -> Server {
+        Server::start(self.work.path(), &self.url)
+    }
+
+    /// Registers complaint `i`, with a key of its own.
+    fn register(&self, server: &Server, i: usize) -> Reply {
+        server.call(
+            "POST",
+            "/api/v1/complaints",
+            Some(&self.upp),
+            Some(&registration(i)),
+            Some(&format!("key-{i}")),
+        )
+    }
 }
 
 #[test]
 fn a_full_disk_under_a_running_server_loses_nothing_acknowledged() {
-    let Some(disk) = SmallDisk::mount("8m") else {
+    let Some(t) = OnSmallDisk::mount("8m") else {
         return;
     };
-    let work = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/aduan.db", disk.path().display());
-    let upp = token(work.path(), &url, "sari", "upp", None);
-    let server = Server::start(work.path(), &url);
-    let register = |server: &Server, i: usize| {
-        server.call(
-            "POST",
-            "/api/v1/complaints",
-            Some(&upp),
-            Some(&registration(i)),
-            Some(&format!("key-{i}")),
-        )
-    };
+    let server = t.serve();
+    let register = |server: &Server, i: usize| t.register(server, i);
     for i in 0..3 {
         let r = register(&server, i);
         assert_eq!(r.status, 201, "{}", r.text());
     }
-    let ready = server.call("GET", "/api/v1/health/ready", None, None, None);
+    let ready = server.get("/api/v1/health/ready", None);
     assert_eq!(ready.status, 200, "{}", ready.text());
 
-    disk.fill();
+    t.disk.fill();
     let mut acknowledged = Vec::new();
     let mut refused = Vec::new();
     for i in 3..23 {
@@ -68,8 +88,8 @@ fn a_full_disk_under_a_running_server_loses_nothing_acknowledged() {
         match r.status {
             201 => acknowledged.push(i),
             503 => {
-                assert_eq!(header(&r, "content-type"), Some("application/problem+json"));
-                assert!(header(&r, "retry-after").is_some(), "{:?}", r.headers);
+                assert_eq!(r.header("content-type"), Some("application/problem+json"));
+                assert!(r.header("retry-after").is_some(), "{:?}", r.headers);
                 refused.push(i);
             }
             other => panic!("command {i} on a full disk: {other} {}", r.text()),
@@ -79,14 +99,14 @@ fn a_full_disk_under_a_running_server_loses_nothing_acknowledged() {
         !refused.is_empty(),
         "the disk was full, yet every command succeeded: the fault was not injected"
     );
-    let ready = server.call("GET", "/api/v1/health/ready", None, None, None);
+    let ready = server.get("/api/v1/health/ready", None);
     assert_eq!(
         ready.status,
         503,
         "readiness while writes fail: {}",
         ready.text()
     );
-    assert!(header(&ready, "retry-after").is_some());
+    assert!(ready.header("retry-after").is_some());
     let body = ready.json();
     assert_eq!(body["status"], "not_ready");
     assert!(
@@ -97,32 +117,22 @@ fn a_full_disk_under_a_running_server_loses_nothing_acknowledged() {
         body["write"]["last_write_error"]["message"].is_string(),
         "{body}"
     );
-    let live = server.call("GET", "/api/v1/health/live", None, None, None);
+    let live = server.get("/api/v1/health/live", None);
     assert_eq!(live.status, 200);
 
     // Space returns: the next command goes through, and readiness follows.
-    disk.free();
+    t.disk.free();
     let r = register(&server, 100);
     assert_eq!(r.status, 201, "after the disk was freed: {}", r.text());
     acknowledged.push(100);
-    let ready = server.call("GET", "/api/v1/health/ready", None, None, None);
+    let ready = server.get("/api/v1/health/ready", None);
     assert_eq!(ready.status, 200, "{}", ready.text());
 
     // A crash, then a restart on the same file.
     server.crash();
-    let server = Server::start(work.path(), &url);
-    let events = |server: &Server, i: usize| {
-        let id = format!("LAP-FULL-{i:04}");
-        let r = server.call(
-            "GET",
-            &format!("/api/v1/complaints/{id}/events"),
-            Some(&upp),
-            None,
-            None,
-        );
-        assert_eq!(r.status, 200, "{id}: {}", r.text());
-        r.json()["events"].as_array().unwrap().len()
-    };
+    let server = t.serve();
+    let events =
+        |server: &Server, i: usize| server.event_count(&t.upp, &format!("LAP-FULL-{i:04}"));
     for &i in &acknowledged {
         assert_eq!(
             events(&server, i),
@@ -148,30 +158,16 @@ fn a_full_disk_under_a_running_server_loses_nothing_acknowledged() {
 /// take a single command.
 #[test]
 fn a_read_only_file_system_is_refused_at_start_with_a_clear_reason() {
-    let Some(disk) = SmallDisk::mount("16m") else {
+    let Some(t) = OnSmallDisk::mount("16m") else {
         return;
     };
-    let work = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/aduan.db", disk.path().display());
-    let upp = token(work.path(), &url, "sari", "upp", None);
-    let server = Server::start(work.path(), &url);
-    let r = server.call(
-        "POST",
-        "/api/v1/complaints",
-        Some(&upp),
-        Some(&registration(0)),
-        Some("key-0"),
-    );
+    let server = t.serve();
+    let r = t.register(&server, 0);
     assert_eq!(r.status, 201, "{}", r.text());
     assert!(server.stop().success());
 
-    disk.read_only(true);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_aduan"))
-        .current_dir(work.path())
-        .env("DATABASE_URL", &url)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .output()
-        .unwrap();
+    t.disk.read_only(true);
+    let out = support::aduan(t.work.path(), &t.url, &["serve", "--listen", "127.0.0.1:0"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success(),
@@ -182,5 +178,5 @@ fn a_read_only_file_system_is_refused_at_start_with_a_clear_reason() {
         stderr.to_lowercase().contains("read-only file system"),
         "{stderr}"
     );
-    disk.read_only(false);
+    t.disk.read_only(false);
 }

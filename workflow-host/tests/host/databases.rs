@@ -1,43 +1,24 @@
 //! Which databases the real binary touches: another program's is refused in one line
-//! and left as it was; a plain cqrs-es store is adopted only by `aduan adopt`.
+//! and left as it was; a plain cqrs-es store is adopted only by `aduan adopt`; a new one
+//! is its owner's alone; a stalled PostgreSQL append fails fast.
 
-mod support;
-
-use std::process::Output;
-#[cfg(feature = "postgres")]
-use std::str::FromStr;
 #[cfg(feature = "postgres")]
 use std::time::{Duration, Instant};
 
 #[cfg(feature = "postgres")]
 use serde_json::json;
 #[cfg(feature = "postgres")]
-use sqlx::{ConnectOptions, Executor};
+use sqlx::Executor;
 
 use workflow_core::complaint::command::ComplaintCommand as C;
 use workflow_core::fixtures::*;
-use workflow_store::testing::{Backend, TestDb};
+use workflow_store::testing::Backend;
+#[cfg(feature = "sqlite")]
+use workflow_store::testing::TestDb;
 
-fn text(out: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn ok(out: &Output) -> String {
-    let (stdout, stderr) = text(out);
-    assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
-    stdout
-}
-
-/// A failure with a one-line reason; returns it.
-fn refused(out: &Output) -> String {
-    let (stdout, stderr) = text(out);
-    assert!(!out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
-    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
-    stderr
-}
+#[cfg(feature = "sqlite")]
+use crate::support;
+use crate::support::{ok, refused, Installation};
 
 #[cfg(feature = "sqlite")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,61 +51,79 @@ async fn another_programs_sqlite_database_is_refused_in_one_line_and_left_as_it_
     );
 }
 
-async fn adopt_through_the_binary(backend: Backend, name: &str) {
-    let db = TestDb::new(backend, name).await;
+/// The database file a verb creates is readable by its owner only.
+#[cfg(all(unix, feature = "sqlite"))]
+#[test]
+fn a_new_database_file_is_the_owners_alone() {
+    use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    db.plain_cqrs_es_store(vec![
-        (
-            "ADU-1",
-            cmd(
-                "r1",
-                upp(),
-                wib("2026-11-30 09:00"),
-                C::Register(registration()),
+    let path = dir.path().join("aduan.db");
+    let url = format!("sqlite://{}", path.display());
+    ok(&support::aduan(dir.path(), &url, &["migrate"]));
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the database file is {mode:o}");
+    for side in ["aduan.db-wal", "aduan.db-shm"] {
+        if let Ok(m) = std::fs::metadata(dir.path().join(side)) {
+            assert_eq!(m.permissions().mode() & 0o077, 0, "{side}");
+        }
+    }
+}
+
+async fn adopt_through_the_binary(backend: Backend, name: &str) {
+    let aduan = Installation::new(backend, name).await;
+    aduan
+        .db
+        .plain_cqrs_es_store(vec![
+            (
+                "ADU-1",
+                cmd(
+                    "r1",
+                    upp(),
+                    wib("2026-11-30 09:00"),
+                    C::Register(registration()),
+                ),
             ),
-        ),
-        (
-            "ADU-2",
-            cmd(
-                "r2",
-                upp(),
-                wib("2026-11-30 10:00"),
-                C::Register(registration()),
+            (
+                "ADU-2",
+                cmd(
+                    "r2",
+                    upp(),
+                    wib("2026-11-30 10:00"),
+                    C::Register(registration()),
+                ),
             ),
-        ),
-        (
-            "ADU-1",
-            cmd(
-                "d1",
-                upp(),
-                wib("2026-11-30 11:00"),
-                C::Dispose(disposition("PUPR")),
+            (
+                "ADU-1",
+                cmd(
+                    "d1",
+                    upp(),
+                    wib("2026-11-30 11:00"),
+                    C::Dispose(disposition("PUPR")),
+                ),
             ),
-        ),
-    ])
-    .await;
+        ])
+        .await;
 
     // Not by accident: every verb refuses it and says how to adopt it.
-    let reason = refused(&support::aduan(d, &db.url, &["replay"]));
+    let reason = refused(&aduan.run(&["replay"]));
     assert!(reason.contains("aduan adopt"), "{reason}");
 
-    let adopted = ok(&support::aduan(d, &db.url, &["adopt"]));
+    let adopted = ok(&aduan.run(&["adopt"]));
     assert!(
         adopted.contains("adopted 3 events of 2 complaints"),
         "{adopted}"
     );
-    let replayed = ok(&support::aduan(d, &db.url, &["replay"]));
+    let replayed = ok(&aduan.run(&["replay"]));
     assert!(
         replayed.contains("rebuilt complaints from 3 events"),
         "{replayed}"
     );
-    let verified = ok(&support::aduan(d, &db.url, &["verify"]));
+    let verified = ok(&aduan.run(&["verify"]));
     assert!(
         verified.contains("verified: 3 events of 2 complaints"),
         "{verified}"
     );
-    let board = ok(&support::aduan(d, &db.url, &["sla", "--json"]));
+    let board = ok(&aduan.run(&["sla", "--json"]));
     let board: serde_json::Value = serde_json::from_str(&board).unwrap();
     assert!(
         board["entries"]
@@ -134,54 +133,33 @@ async fn adopt_through_the_binary(backend: Backend, name: &str) {
             .any(|e| e["complaint_id"] == "ADU-1" && e["step"] == "review"),
         "{board}"
     );
-    let again = refused(&support::aduan(d, &db.url, &["adopt"]));
+    let again = refused(&aduan.run(&["adopt"]));
     assert!(again.contains("already"), "{again}");
 }
 
-#[cfg(feature = "sqlite")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn adopt_brings_a_plain_sqlite_es_store_under_aduan() {
-    adopt_through_the_binary(Backend::Sqlite, "cli_adopt_sqlite").await;
-}
-
-#[cfg(feature = "postgres")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn adopt_brings_a_plain_postgres_es_store_under_aduan() {
-    adopt_through_the_binary(Backend::Postgres, "cli_adopt_postgres").await;
-}
-
-#[cfg(feature = "postgres")]
-fn registration_body(n: u32) -> serde_json::Value {
-    json!({
-        "id": format!("ADU-T{n}"), "lapor_id": format!("LAP-T-{n}"), "title": "Jalan berlubang",
-        "description": "Lubang besar", "category": "infrastruktur", "reported_at": "2026-11-28T01:00:00Z",
-        "complainant": {"name": "Budi", "confidentiality": "anonymous"}, "upp_review": "Kewenangan PUPR"
-    })
-}
+on_each_backend!(adopt_through_the_binary:
+    adopt_brings_a_plain_sqlite_es_store_under_aduan,
+    adopt_brings_a_plain_postgres_es_store_under_aduan);
 
 #[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_transaction_on_postgres_makes_commands_answer_503_quickly() {
-    let db = TestDb::new(Backend::Postgres, "cli_stalled_append").await;
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let upp = support::token(d, &db.url, "sari", "upp", None);
-    let server = support::Server::start_with(d, &db.url, &["--pg-lock-timeout", "1s"]);
-    let r = server.call(
-        "POST",
-        "/api/v1/complaints",
-        Some(&upp),
-        Some(&registration_body(1)),
-        None,
-    );
+    let aduan = Installation::new(Backend::Postgres, "cli_stalled_append").await;
+    let upp = aduan.token("sari", "upp", None);
+    let server = aduan.serve(&["--pg-lock-timeout", "1s"]);
+    let register = |n: u32| {
+        let body = json!({
+            "id": format!("ADU-T{n}"), "lapor_id": format!("LAP-T-{n}"), "title": "Jalan berlubang",
+            "description": "Lubang besar", "category": "infrastruktur", "reported_at": "2026-11-28T01:00:00Z",
+            "complainant": {"name": "Budi", "confidentiality": "anonymous"}, "upp_review": "Kewenangan PUPR"
+        });
+        server.post("/api/v1/complaints", &upp, &body)
+    };
+    let r = register(1);
     assert_eq!(r.status, 201, "{}", r.text());
 
     // Another host froze between INSERT and COMMIT, holding the append lock.
-    let mut stalled = sqlx::postgres::PgConnectOptions::from_str(&db.url)
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let mut stalled = aduan.db.raw().await;
     stalled.execute("BEGIN").await.unwrap();
     stalled
         .execute(
@@ -192,13 +170,7 @@ async fn a_stalled_transaction_on_postgres_makes_commands_answer_503_quickly() {
         .unwrap();
 
     let started = Instant::now();
-    let r = server.call(
-        "POST",
-        "/api/v1/complaints",
-        Some(&upp),
-        Some(&registration_body(2)),
-        None,
-    );
+    let r = register(2);
     let elapsed = started.elapsed();
     assert_eq!(r.status, 503, "{}", r.text());
     assert_eq!(r.json()["type"], "urn:aduan:problem:unavailable");
@@ -208,13 +180,7 @@ async fn a_stalled_transaction_on_postgres_makes_commands_answer_503_quickly() {
     );
 
     stalled.execute("ROLLBACK").await.unwrap();
-    let r = server.call(
-        "POST",
-        "/api/v1/complaints",
-        Some(&upp),
-        Some(&registration_body(2)),
-        None,
-    );
+    let r = register(2);
     assert_eq!(r.status, 201, "{}", r.text());
     assert!(server.stop().success());
 }
@@ -225,7 +191,7 @@ fn timeouts_given_on_the_command_line_are_checked() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/aduan.db", dir.path().display());
     let out = support::aduan(dir.path(), &url, &["migrate", "--pg-lock-timeout", "soon"]);
-    let (_, reason) = text(&out);
+    let reason = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(reason.contains("--pg-lock-timeout"), "{reason}");
     assert!(!dir.path().join("aduan.db").exists());

@@ -3,38 +3,18 @@
 //! mount, and a PostgreSQL database whose sessions are read-only. A wrong path is an
 //! error, never a new empty database.
 
-mod support;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::str::FromStr;
 
 use sqlx::{ConnectOptions, Connection, Executor};
 #[cfg(feature = "postgres")]
-use workflow_store::testing::{Backend, TestDb};
+use workflow_store::testing::Backend;
 
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A failure with a one-line reason; returns it.
-fn refused(out: &Output) -> String {
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        !out.status.success(),
-        "stdout: {}\nstderr: {stderr}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
-    stderr
-}
+#[cfg(feature = "postgres")]
+use crate::support::Installation;
+use crate::support::{self, ok, refused};
 
 /// A folder bound read-only onto itself: not even root can write in it. Unmounted on
 /// drop. `None` (and a loud message) where mounting is impossible and we are not root.
@@ -46,11 +26,7 @@ impl ReadOnlyMount {
         match run(&["--bind", dir.to_str().unwrap()]) {
             Ok(s) if s.success() => {}
             other => {
-                let root = Command::new("id")
-                    .arg("-u")
-                    .output()
-                    .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
-                assert!(!root, "cannot bind-mount as root: {other:?}");
+                assert!(!support::is_root(), "cannot bind-mount as root: {other:?}");
                 eprintln!(
                     "\n\n*** SKIPPED: a read-only bind mount needs root ({other:?}); \
                      read-only copies were NOT tested ***\n"
@@ -210,53 +186,31 @@ fn a_wrong_path_is_an_error_and_creates_nothing() {
 #[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_auditors_verbs_work_on_postgres_sessions_that_cannot_write() {
-    let db = TestDb::new(Backend::Postgres, "cli_read_only").await;
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    ok(&support::aduan(d, &db.url, &["demo"]));
+    let aduan = Installation::new(Backend::Postgres, "cli_read_only").await;
+    ok(&aduan.run(&["demo"]));
     let board = ["sla", "--at", "2026-12-21T03:00:00Z", "--json"];
-    let board_before = ok(&support::aduan(d, &db.url, &board));
+    let board_before = ok(&aduan.run(&board));
 
     // From now on every session of this database is read-only, as on a standby.
-    let name = db.url.rsplit('/').next().unwrap().to_owned();
-    let mut admin = sqlx::postgres::PgConnectOptions::from_str(&db.url)
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let name = aduan.url().rsplit('/').next().unwrap().to_owned();
+    let mut admin = aduan.db.raw().await;
     admin
         .execute(format!("ALTER DATABASE {name} SET default_transaction_read_only = on").as_str())
         .await
         .unwrap();
     admin.close().await.unwrap();
-    let cannot = support::aduan(
-        d,
-        &db.url,
-        &["token", "create", "--user", "x", "--role", "upp"],
-    );
+    let cannot = aduan.run(&["token", "create", "--user", "x", "--role", "upp"]);
     assert!(!cannot.status.success(), "the sessions cannot write");
 
-    let verified = ok(&support::aduan(d, &db.url, &["verify"]));
+    let verified = ok(&aduan.run(&["verify"]));
     assert!(verified.starts_with("verified: "), "{verified}");
-    ok(&support::aduan(
-        d,
-        &db.url,
-        &["export", "--out", "log.jsonl"],
-    ));
-    ok(&support::aduan(
-        d,
-        &db.url,
-        &[
-            "history",
-            "ADU-2026-0003",
-            "--as-of",
-            "2026-12-09T00:00:00Z",
-        ],
-    ));
-    assert_eq!(ok(&support::aduan(d, &db.url, &board)), board_before);
-    ok(&support::aduan(
-        d,
-        &db.url,
-        &["checkpoint", "--out", "cp.json"],
-    ));
+    ok(&aduan.run(&["export", "--out", "log.jsonl"]));
+    ok(&aduan.run(&[
+        "history",
+        "ADU-2026-0003",
+        "--as-of",
+        "2026-12-09T00:00:00Z",
+    ]));
+    assert_eq!(ok(&aduan.run(&board)), board_before);
+    ok(&aduan.run(&["checkpoint", "--out", "cp.json"]));
 }

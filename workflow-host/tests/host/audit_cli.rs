@@ -5,31 +5,12 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-fn aduan(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_aduan"))
-        .current_dir(dir)
-        .env_remove("DATABASE_URL")
-        .args(args)
-        .output()
-        .expect("the aduan binary runs")
-}
+use crate::support::{aduan_in, ok, run_bounded};
 
 fn python(dir: &Path, args: &[&str]) -> Output {
-    Command::new("python3")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("python3 is part of the machine image (see docs/audit.md)")
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    let mut command = Command::new("python3");
+    command.current_dir(dir).args(args);
+    run_bounded(command).expect("python3 is part of the machine image (see docs/audit.md)")
 }
 
 fn reference_verifier() -> String {
@@ -43,10 +24,10 @@ fn reference_verifier() -> String {
 fn an_auditor_checkpoints_exports_and_verifies_offline() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    ok(&aduan(d, &["demo"]));
-    ok(&aduan(d, &["checkpoint", "--out", "cp.json"]));
+    ok(&aduan_in(d, &["demo"]));
+    ok(&aduan_in(d, &["checkpoint", "--out", "cp.json"]));
     assert!(d.join("aduan-signing.key").exists() && d.join("aduan-signing.pub").exists());
-    let verified = ok(&aduan(
+    let verified = ok(&aduan_in(
         d,
         &[
             "verify",
@@ -58,25 +39,25 @@ fn an_auditor_checkpoints_exports_and_verifies_offline() {
     ));
     assert!(verified.contains("extends the checkpoint"), "{verified}");
 
-    ok(&aduan(d, &["export", "--out", "one.jsonl"]));
-    ok(&aduan(d, &["export", "--out", "two.jsonl"]));
+    ok(&aduan_in(d, &["export", "--out", "one.jsonl"]));
+    ok(&aduan_in(d, &["export", "--out", "two.jsonl"]));
     let one = std::fs::read(d.join("one.jsonl")).unwrap();
     assert_eq!(
         one,
         std::fs::read(d.join("two.jsonl")).unwrap(),
         "exports are reproducible byte for byte"
     );
-    ok(&aduan(
+    ok(&aduan_in(
         d,
         &["verify", "--export", "one.jsonl", "--checkpoint", "cp.json"],
     ));
     ok(&python(d, &[&reference_verifier(), "one.jsonl", "cp.json"]));
 
-    ok(&aduan(
+    ok(&aduan_in(
         d,
         &["export", "--format", "csv", "--out", "log.csv"],
     ));
-    ok(&aduan(
+    ok(&aduan_in(
         d,
         &[
             "verify",
@@ -94,7 +75,7 @@ fn an_auditor_checkpoints_exports_and_verifies_offline() {
     let tampered = text.replacen("Lubang 1,2 x 0,8 m", "Lubang 0,2 x 0,1 m", 1);
     assert_ne!(tampered, text);
     std::fs::write(d.join("bad.jsonl"), tampered).unwrap();
-    let rust = aduan(d, &["verify", "--export", "bad.jsonl"]);
+    let rust = aduan_in(d, &["verify", "--export", "bad.jsonl"]);
     assert!(!rust.status.success());
     let reason = String::from_utf8_lossy(&rust.stderr);
     assert!(
@@ -110,8 +91,8 @@ fn an_auditor_checkpoints_exports_and_verifies_offline() {
 fn verify_names_an_event_edited_in_the_database() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    ok(&aduan(d, &["demo"]));
-    ok(&aduan(d, &["verify"]));
+    ok(&aduan_in(d, &["demo"]));
+    ok(&aduan_in(d, &["verify"]));
     // Someone with the file drops the guard and edits a response.
     ok(&python(
         d,
@@ -124,14 +105,14 @@ fn verify_names_an_event_edited_in_the_database() {
              c.commit()",
         ],
     ));
-    let out = aduan(d, &["verify", "--json"]);
+    let out = aduan_in(d, &["verify", "--json"]);
     assert!(!out.status.success());
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["failures"][0]["complaint_id"], "ADU-2026-0002");
     assert_eq!(report["failures"][0]["sequence"], 7);
     assert_eq!(report["failures"][0]["kind"], "hash_mismatch");
     // A checkpoint is refused over a broken log.
-    let cp = aduan(d, &["checkpoint", "--out", "cp.json"]);
+    let cp = aduan_in(d, &["checkpoint", "--out", "cp.json"]);
     assert!(!cp.status.success());
     assert!(!d.join("cp.json").exists());
 }
@@ -140,9 +121,9 @@ fn verify_names_an_event_edited_in_the_database() {
 fn history_and_export_of_one_complaint() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    ok(&aduan(d, &["demo"]));
-    let lines = ok(&aduan(d, &["export", "--complaint", "ADU-2026-0004"]));
+    ok(&aduan_in(d, &["demo"]));
+    let lines = ok(&aduan_in(d, &["export", "--complaint", "ADU-2026-0004"]));
     assert_eq!(lines.lines().count(), 5);
-    let missing = aduan(d, &["export", "--complaint", "ADU-NOPE"]);
+    let missing = aduan_in(d, &["export", "--complaint", "ADU-NOPE"]);
     assert!(!missing.status.success());
 }

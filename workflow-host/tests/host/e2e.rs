@@ -3,36 +3,29 @@
 //! auditor's CLI verbs on the same database. And a crash: SIGKILL under load, restart,
 //! clients retry what got no answer, and every command is in the log exactly once.
 
-mod support;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
-use support::{aduan, request, token, Server};
 use workflow_core::{ComplaintServices, TimeZoneSpec};
-use workflow_store::testing::{snapshot_views, Backend, TestDb};
+use workflow_store::testing::{snapshot_views, Backend};
 use workflow_store::Store;
 
-const JPEG: &[u8] = &[
-    0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F', 0, 1, 1, 1,
-];
+use crate::support;
+use crate::support::{ok, request, Installation, JPEG};
 
-fn ok(reply: &support::Reply, status: u16, what: &str) {
+fn answered(reply: &support::Reply, status: u16, what: &str) {
     assert_eq!(reply.status, status, "{what}: {}", reply.text());
 }
 
 async fn the_whole_sop_over_http_then_audit(backend: Backend, name: &str) {
-    let db = TestDb::new(backend, name).await;
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let url = db.url.clone();
-    let upp = token(d, &url, "sari", "upp", None);
-    let liaison = token(d, &url, "andi", "liaison", Some("PUPR"));
-    let head = token(d, &url, "hendra", "head", Some("PUPR"));
-    let server = Server::start(d, &url);
+    let aduan = Installation::new(backend, name).await;
+    let upp = aduan.token("sari", "upp", None);
+    let liaison = aduan.token("andi", "liaison", Some("PUPR"));
+    let head = aduan.token("hendra", "head", Some("PUPR"));
+    let server = aduan.serve(&[]);
     let today = TimeZoneSpec::jakarta()
         .local_date(chrono::Utc::now())
         .to_string();
@@ -42,37 +35,26 @@ async fn the_whole_sop_over_http_then_audit(backend: Backend, name: &str) {
         "category": "infrastruktur", "location": "Jl. Tambun Bungai", "reported_at": "2026-11-28T01:00:00Z",
         "complainant": {"name": "Budi", "phone": "0812", "confidentiality": "anonymous"},
         "upp_review": "Kewenangan PUPR"})), Some("reg-1"));
-    ok(&r, 201, "register");
-    let steps = [
-        (
-            "dispose",
-            &upp,
-            json!({"agency": "PUPR", "liaison_officer": "andi"}),
-        ),
-        (
-            "review",
-            &liaison,
-            json!({"complete": true, "notes": "lengkap"}),
-        ),
-        (
-            "clarify",
-            &liaison,
-            json!({"field_examination_needed": true, "reasoning": "perlu diukur"}),
-        ),
-    ];
-    for (route, tok, body) in steps {
-        ok(
-            &server.call(
-                "POST",
-                &format!("/api/v1/complaints/ADU-E2E/{route}"),
-                Some(tok),
-                Some(&body),
-                None,
-            ),
-            200,
-            route,
-        );
-    }
+    answered(&r, 201, "register");
+    let step = |route: &str, token: &str, body: serde_json::Value| {
+        let path = format!("/api/v1/complaints/ADU-E2E/{route}");
+        answered(&server.post(&path, token, &body), 200, route);
+    };
+    step(
+        "dispose",
+        &upp,
+        json!({"agency": "PUPR", "liaison_officer": "andi"}),
+    );
+    step(
+        "review",
+        &liaison,
+        json!({"complete": true, "notes": "lengkap"}),
+    );
+    step(
+        "clarify",
+        &liaison,
+        json!({"field_examination_needed": true, "reasoning": "perlu diukur"}),
+    );
     let upload = request(
         server.addr,
         "POST",
@@ -83,105 +65,65 @@ async fn the_whole_sop_over_http_then_audit(backend: Backend, name: &str) {
         None,
     )
     .unwrap();
-    ok(&upload, 201, "upload");
+    answered(&upload, 201, "upload");
     let sha = upload.json()["sha256"].as_str().unwrap().to_owned();
-    ok(&server.call("POST", "/api/v1/complaints/ADU-E2E/field-verification", Some(&liaison), Some(&json!({
+    step(
+        "field-verification",
+        &liaison,
+        json!({
         "visit_date": today, "location": "Jl. Tambun Bungai", "parties_summoned": [{"name": "Rahmat", "position": "Kasi"}],
-        "findings": "Lubang 1 m", "evidence": [{"sha256": sha, "caption": "Foto lubang"}]})), None), 200, "field verification");
-    ok(&server.call("POST", "/api/v1/complaints/ADU-E2E/ba", Some(&liaison), Some(&json!({
+        "findings": "Lubang 1 m", "evidence": [{"sha256": sha, "caption": "Foto lubang"}]}),
+    );
+    step(
+        "ba",
+        &liaison,
+        json!({
         "number": "BA/E2E/1", "date": today, "addressee": {"name": "Hendra", "position": "Kepala Dinas PUPR", "agency": "PUPR"},
         "signatories": [{"name": "Andi", "position": "Pejabat Penghubung"}], "findings": "Lubang 1 m",
-        "conclusion": "Perlu ditambal", "solution": "Ditambal pekan ini"})), None), 200, "BA");
-    let page = server.call(
-        "GET",
-        "/api/v1/complaints/ADU-E2E/ba",
-        Some(&head),
-        None,
-        None,
+        "conclusion": "Perlu ditambal", "solution": "Ditambal pekan ini"}),
     );
-    ok(&page, 200, "BA page");
+    let page = server.get("/api/v1/complaints/ADU-E2E/ba", Some(&head));
+    answered(&page, 200, "BA page");
     assert!(page.text().contains("BA/E2E/1") && page.text().contains("Foto lubang"));
-    ok(
-        &server.call(
-            "POST",
-            "/api/v1/complaints/ADU-E2E/respond",
-            Some(&liaison),
-            Some(&json!({"response": "Ditambal"})),
-            None,
-        ),
-        200,
-        "respond",
-    );
-    ok(
-        &server.call(
-            "POST",
-            "/api/v1/complaints/ADU-E2E/feedback",
-            Some(&upp),
-            Some(&json!({"satisfied": true, "text": "Sudah ditambal"})),
-            None,
-        ),
-        200,
+    step("respond", &liaison, json!({"response": "Ditambal"}));
+    step(
         "feedback",
+        &upp,
+        json!({"satisfied": true, "text": "Sudah ditambal"}),
     );
-    ok(
-        &server.call(
-            "POST",
-            "/api/v1/complaints/ADU-E2E/close",
-            Some(&upp),
-            Some(&json!({})),
-            None,
-        ),
-        200,
-        "close",
-    );
-    let detail = server.call("GET", "/api/v1/complaints/ADU-E2E", Some(&head), None, None);
-    ok(&detail, 200, "detail");
+    step("close", &upp, json!({}));
+    let detail = server.get("/api/v1/complaints/ADU-E2E", Some(&head));
+    answered(&detail, 200, "detail");
     assert_eq!(detail.json()["status"], "closed");
     assert_eq!(
         detail.json()["registration"]["complainant"]["hidden"],
         true,
         "the head never sees a hidden identity"
     );
-    let health = server.call("GET", "/api/v1/health", None, None, None);
-    ok(&health, 200, "health");
+    let health = server.get("/api/v1/health", None);
+    answered(&health, 200, "health");
     let status = server.stop();
     assert!(status.success(), "a graceful stop exits 0");
 
-    let history = aduan(d, &url, &["history", "ADU-E2E", "--json"]);
-    assert!(history.status.success());
-    let history: serde_json::Value = serde_json::from_slice(&history.stdout).unwrap();
+    let history = ok(&aduan.run(&["history", "ADU-E2E", "--json"]));
+    let history: serde_json::Value = serde_json::from_str(&history).unwrap();
     assert_eq!(history["status"], "closed");
     assert_eq!(history["events"].as_array().unwrap().len(), 9);
-    let verify = aduan(d, &url, &["verify"]);
-    assert!(
-        verify.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verify.stderr)
-    );
-    let export = aduan(d, &url, &["export", "--out", "log.jsonl"]);
-    assert!(export.status.success());
+    ok(&aduan.run(&["verify"]));
+    ok(&aduan.run(&["export", "--out", "log.jsonl"]));
     assert_eq!(
-        std::fs::read_to_string(d.join("log.jsonl"))
+        std::fs::read_to_string(aduan.path().join("log.jsonl"))
             .unwrap()
             .lines()
             .count(),
         9
     );
-    let offline = aduan(d, &url, &["verify", "--export", "log.jsonl"]);
-    assert!(offline.status.success());
+    ok(&aduan.run(&["verify", "--export", "log.jsonl"]));
 }
 
-#[cfg(feature = "sqlite")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_whole_sop_over_http_on_sqlite() {
-    the_whole_sop_over_http_then_audit(Backend::Sqlite, "e2e_sop_sqlite").await;
-}
-
-#[cfg(feature = "postgres")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_whole_sop_over_http_on_postgres() {
-    the_whole_sop_over_http_then_audit(Backend::Postgres, "e2e_sop_postgres").await;
-}
+on_each_backend!(the_whole_sop_over_http_then_audit:
+    the_whole_sop_over_http_on_sqlite,
+    the_whole_sop_over_http_on_postgres);
 
 /// One request a client sent, and what came back.
 #[derive(Clone, Debug)]
@@ -223,12 +165,9 @@ impl Sent {
 async fn nothing_acknowledged_is_lost_in_a_crash(backend: Backend, name: &str) {
     const KILL_AFTER: usize = 60;
     let within = Duration::from_secs(120);
-    let db = TestDb::new(backend, name).await;
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path().to_owned();
-    let url = db.url.clone();
-    let upp = token(&d, &url, "sari", "upp", None);
-    let server = Server::start(&d, &url);
+    let aduan = Installation::new(backend, name).await;
+    let upp = aduan.token("sari", "upp", None);
+    let server = aduan.serve(&[]);
     let addr = server.addr;
     let answered = Arc::new(support::Counter::default());
     let stop = Arc::new(AtomicBool::new(false));
@@ -291,8 +230,8 @@ async fn nothing_acknowledged_is_lost_in_a_crash(backend: Backend, name: &str) {
         sent.into_iter().partition(|s| s.answer == Some(s.success));
 
     // Restart: the server catches up on start; the clients retry what got no answer.
-    let server = Server::start(&d, &url);
-    let health = server.call("GET", "/api/v1/health", None, None, None);
+    let server = aduan.serve(&[]);
+    let health = server.get("/api/v1/health", None);
     assert_eq!(health.status, 200);
     for s in &unanswered {
         let reply = s
@@ -313,14 +252,9 @@ async fn nothing_acknowledged_is_lost_in_a_crash(backend: Backend, name: &str) {
     assert!(server.stop().success());
 
     // The log, as the auditors' export gives it: events by command id.
-    let export = aduan(&d, &url, &["export", "--out", "log.jsonl"]);
-    assert!(
-        export.status.success(),
-        "{}",
-        String::from_utf8_lossy(&export.stderr)
-    );
+    ok(&aduan.run(&["export", "--out", "log.jsonl"]));
     let mut in_log = BTreeMap::<(String, String), usize>::new();
-    for line in std::fs::read_to_string(d.join("log.jsonl"))
+    for line in std::fs::read_to_string(aduan.path().join("log.jsonl"))
         .unwrap()
         .lines()
     {
@@ -350,7 +284,7 @@ async fn nothing_acknowledged_is_lost_in_a_crash(backend: Backend, name: &str) {
     let logged: BTreeSet<(String, String)> = in_log.keys().cloned().collect();
     assert_eq!(logged, expected, "the log holds exactly the commands sent");
 
-    let store = Store::open(&url, ComplaintServices::builtin())
+    let store = Store::open(aduan.url(), ComplaintServices::builtin())
         .await
         .unwrap();
     let report = store.verify(None, None, |_| {}).await.unwrap();
@@ -373,14 +307,6 @@ async fn nothing_acknowledged_is_lost_in_a_crash(backend: Backend, name: &str) {
     );
 }
 
-#[cfg(feature = "sqlite")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_crash_loses_nothing_acknowledged_on_sqlite() {
-    nothing_acknowledged_is_lost_in_a_crash(Backend::Sqlite, "e2e_crash_sqlite").await;
-}
-
-#[cfg(feature = "postgres")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_crash_loses_nothing_acknowledged_on_postgres() {
-    nothing_acknowledged_is_lost_in_a_crash(Backend::Postgres, "e2e_crash_postgres").await;
-}
+on_each_backend!(nothing_acknowledged_is_lost_in_a_crash:
+    a_crash_loses_nothing_acknowledged_on_sqlite,
+    a_crash_loses_nothing_acknowledged_on_postgres);

@@ -2,12 +2,11 @@
 //! non-zero when something needs attention; `resume` takes a parked complaint back only
 //! when its events can be read.
 
-mod support;
-
-use support::aduan;
 use workflow_core::complaint::command::ComplaintCommand as C;
 use workflow_core::fixtures::*;
 use workflow_store::Store;
+
+use crate::support::{aduan, Aduan};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_reports_a_parked_complaint_and_resume_needs_a_fix() {
@@ -131,42 +130,14 @@ fn read_only_verbs_refuse_a_missing_database_and_create_none() {
 /// The test closes its end of the pipe before the verb writes, so every write fails.
 #[test]
 fn a_closed_pipe_ends_a_verb_quietly() {
-    use std::process::{Command, Stdio};
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("aduan.db").display());
     let run = |args: &[&str]| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_aduan"))
-            .current_dir(dir.path())
-            .env("DATABASE_URL", &url)
-            .env("RUST_LOG", "warn")
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        drop(child.stdout.take());
-        // Wait for the exit itself; a watchdog kills the verb if it hangs, so that a
-        // regression fails (with the status of a killed process) instead of hanging.
-        let (done, finished) = std::sync::mpsc::channel::<()>();
-        let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("a child's pid");
-        let watchdog = std::thread::spawn(move || {
-            let timed_out = finished
-                .recv_timeout(std::time::Duration::from_secs(120))
-                .is_err();
-            if timed_out {
-                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
-            }
-            timed_out
-        });
-        let status = child.wait().unwrap();
-        let _ = done.send(());
-        assert!(
-            !watchdog.join().unwrap(),
-            "{args:?} did not end within two minutes"
-        );
-        let mut stderr = String::new();
-        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-        (status, stderr)
+        let out = Aduan::on(dir.path(), &url).run_unread(args);
+        (
+            out.status,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
     for args in [
         &["demo"][..],

@@ -1,20 +1,12 @@
 //! `aduan demo` runs the real binary: it must exit 0, print the timeline for people and
 //! a JSON document for programs that covers every path of the SOP.
 
-use std::process::Command;
+use std::process::Output;
 
-/// Runs `aduan` on a SQLite file in its own folder (the default `sqlite://aduan.db` is
-/// relative to the working directory).
-fn aduan_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_aduan"))
-        .current_dir(dir)
-        .env_remove("DATABASE_URL")
-        .args(args)
-        .output()
-        .expect("the aduan binary runs")
-}
+use crate::support::aduan_in;
 
-fn aduan(args: &[&str]) -> std::process::Output {
+/// Runs `aduan` on its default database in a folder of its own.
+fn aduan(args: &[&str]) -> Output {
     let dir = tempfile::tempdir().unwrap();
     aduan_in(dir.path(), args)
 }

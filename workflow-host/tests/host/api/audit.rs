@@ -1,0 +1,33 @@
+//! The audit routes beside the auditor's verbs: the same answer either way.
+
+use axum::http::StatusCode;
+use serde_json::Value;
+
+use super::{clarified, TestApp};
+use crate::support;
+
+/// `aduan history --json` and `GET /complaints/{id}/history` give the same answer,
+/// field for field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_history_is_the_same_json_on_the_command_line_and_over_http() {
+    let t = TestApp::with("ADU-1", clarified(true)).await;
+    let as_of = "2026-12-01T03:00:00Z";
+    let http = t
+        .get(
+            &format!("/api/v1/complaints/ADU-1/history?as_of={as_of}"),
+            "upp",
+        )
+        .await;
+    http.assert_status(StatusCode::OK);
+    let cli = support::aduan(
+        t.dir.path(),
+        &t.db.url,
+        &["history", "ADU-1", "--as-of", as_of, "--json"],
+    );
+    let cli: Value = serde_json::from_str(&support::ok(&cli)).unwrap();
+    let http = http.json();
+    assert_eq!(cli["complaint_id"], "ADU-1");
+    assert_eq!(cli["state"]["status"], "clarified");
+    assert!(cli["state"].get("seen_commands").is_none(), "{cli}");
+    assert_eq!(cli, http);
+}

@@ -1,0 +1,69 @@
+//! The operators' routes: liveness, readiness and metrics.
+
+use axum::http::StatusCode;
+use serde_json::json;
+use sqlx::Executor;
+
+use super::{now, registered, TestApp};
+
+/// Metrics need a `system` or `coordinator` token; they count what happened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_for_operators_and_count_commits() {
+    let t = TestApp::with("ADU-1", registered()).await;
+    let anonymous = t.get("/api/v1/metrics", "anonymous").await;
+    anonymous.assert_status(StatusCode::UNAUTHORIZED);
+    let liaison = t.get("/api/v1/metrics", "liaison_pupr").await;
+    liaison.assert_status(StatusCode::FORBIDDEN);
+    for caller in ["system", "coordinator"] {
+        let m = t.get("/api/v1/metrics", caller).await;
+        assert_eq!(m.status, StatusCode::OK, "{caller}: {}", m.text);
+        assert!(m.content_type().starts_with("application/openmetrics-text"));
+        assert!(m.text.contains("aduan_commits_total 1\n"), "{}", m.text);
+        assert!(m.text.contains("aduan_commit_failures_total 0\n"));
+        assert!(m
+            .text
+            .contains("aduan_projection_lag{projection=\"complaints\"} 0\n"));
+        assert!(m.text.ends_with("# EOF\n"));
+    }
+}
+
+/// Liveness needs nothing; readiness proves the write path with a probe when no
+/// commit was seen, and names each check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_names_its_checks_and_liveness_touches_nothing() {
+    // Probe on every call, however recent the last commit.
+    let policy = workflow_store::ReadinessPolicy {
+        recent_commit: std::time::Duration::ZERO,
+        ..Default::default()
+    };
+    let t = TestApp::with_readiness(now(), policy).await;
+    let live = t.get("/api/v1/health/live", "anonymous").await;
+    assert_eq!(
+        (live.status, live.json()["status"].clone()),
+        (StatusCode::OK, json!("live"))
+    );
+    let ready = t.get("/api/v1/health/ready", "anonymous").await;
+    ready.assert_status(StatusCode::OK);
+    let body = ready.json();
+    assert_eq!(body["status"], "ready");
+    let names: Vec<&str> = body["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["write", "projection:complaints", "projection:timeline"]
+    );
+    assert_eq!(body["checks"][0]["detail"], "a probe write was committed");
+
+    // A write lock held elsewhere: the probe cannot commit in time, so not ready.
+    let mut raw = t.db.raw().await;
+    raw.execute("BEGIN IMMEDIATE").await.unwrap();
+    let blocked = t.get("/api/v1/health/ready", "anonymous").await;
+    raw.execute("ROLLBACK").await.unwrap();
+    blocked.assert_status(StatusCode::SERVICE_UNAVAILABLE);
+    assert!(blocked.headers.contains_key("retry-after"));
+    assert_eq!(blocked.json()["checks"][0]["ok"], false);
+}
