@@ -83,7 +83,10 @@ mod child {
 }
 
 async fn acknowledged_commands_survive_a_crash(db: common::TestDb) {
-    let child = common::ChildProcess::spawn("child::acknowledges_two_then_dies_writing", &db.url);
+    let child = common::ChildProcess::spawn(
+        "durable::child::acknowledges_two_then_dies_writing",
+        &db.url,
+    );
     child.wait_for("acknowledged", Duration::from_secs(60));
     child.wait_for("writing", Duration::from_secs(60));
     child.kill();

@@ -103,7 +103,7 @@ async fn sqlite_on_a_full_disk_acknowledges_only_what_it_committed_and_recovers(
     }
     store.close().await;
 
-    // Reopened (closed cleanly here; a killed writer is `durable.rs`): everything
+    // Reopened (closed cleanly here; a killed writer is the `durable` module): everything
     // acknowledged is there; a refused command retried with its own id is done exactly
     // once.
     let store = Store::open(&url, ComplaintServices::builtin())

@@ -187,7 +187,7 @@ mod child {
 /// A process that committed commands and died (SIGKILL) before any projector ran: the
 /// next one finds the views empty, catches up, and equals a rebuild.
 async fn a_process_that_died_after_commit_catches_up_on_restart(db: common::TestDb) {
-    let child = common::ChildProcess::spawn("child::commits_then_waits", &db.url);
+    let child = common::ChildProcess::spawn("projections::child::commits_then_waits", &db.url);
     child.wait_for("committed", Duration::from_secs(60));
     child.kill();
     let store = db.open().await;
@@ -227,7 +227,7 @@ both!(
 /// views and before it advanced the checkpoint: nothing of the batch is visible to the
 /// next process, whose projector then catches up to what a rebuild gives.
 async fn a_process_killed_inside_a_batch_leaves_nothing_half_applied(db: common::TestDb) {
-    let child = common::ChildProcess::spawn("child::holds_inside_a_batch", &db.url);
+    let child = common::ChildProcess::spawn("projections::child::holds_inside_a_batch", &db.url);
     child.wait_for("held", Duration::from_secs(60));
     child.kill();
     let store = db.open().await;
