@@ -1,6 +1,7 @@
 //! Adopting a plain sqlite-es or postgres-es store of complaints, on purpose: every
 //! event is numbered, chained and projected, or nothing changes at all.
 
+use crate::support::files;
 use workflow_store::{both, testing as common};
 
 use sqlx::{Connection, Row};
@@ -72,25 +73,6 @@ async fn rows(db: &common::TestDb) -> Vec<(String, i64)> {
     rows.iter()
         .map(|r| (r.get("aggregate_id"), r.get("sequence")))
         .collect()
-}
-
-/// The SQLite file and everything beside it, byte for byte.
-fn files(db: &common::TestDb) -> Vec<(String, Vec<u8>)> {
-    let Some(path) = db.sqlite_path() else {
-        return Vec::new();
-    };
-    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(path.parent().unwrap())
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
-    out.sort();
-    out
 }
 
 async fn positions(db: &common::TestDb) -> Vec<(i64, String, i64)> {

@@ -2,6 +2,7 @@
 //! with raw SQL, and `verify` must name the exact complaint and sequence. Plus signed
 //! checkpoints, time travel and exports verified offline.
 
+use crate::support::{clarify, dispose, register, reject, respond, review};
 use serde_json::Value;
 use sqlx::{Executor, Row};
 use workflow_core::complaint::command::{Closure, ComplaintCommand as C};
@@ -11,79 +12,25 @@ use workflow_store::audit::{
     generate_signing_key, verify_export, Checkpoint, ExportFormat, FailureKind, VerifyReport,
 };
 use workflow_store::chain::{event_hash, ChainInput, HASH, PREV_HASH};
-use workflow_store::testing::{self as common, step, Backend, TestDb};
+use workflow_store::testing::{self as common, Backend, TestDb};
 use workflow_store::{both, Store};
 
+/// Three complaints: one disposed, one answered, one rejected.
 async fn seed(store: &Store) {
     common::play(
         store,
         vec![
-            step(
-                "ADU-1",
-                "2026-11-30 08:00",
-                upp(),
-                C::Register(registration()),
-            ),
-            step(
-                "ADU-2",
-                "2026-11-30 08:05",
-                upp(),
-                C::Register(registration()),
-            ),
-            step(
-                "ADU-3",
-                "2026-11-30 08:10",
-                upp(),
-                C::Register(registration()),
-            ),
-            step(
-                "ADU-1",
-                "2026-11-30 09:00",
-                upp(),
-                C::Dispose(disposition("PUPR")),
-            ),
-            step(
-                "ADU-2",
-                "2026-11-30 09:00",
-                upp(),
-                C::Dispose(disposition("PUPR")),
-            ),
-            step(
-                "ADU-3",
-                "2026-11-30 09:00",
-                upp(),
-                C::Dispose(disposition("DINKES")),
-            ),
-            step(
-                "ADU-2",
-                "2026-12-01 09:00",
-                liaison("PUPR"),
-                C::Review(complete_review()),
-            ),
-            step(
-                "ADU-2",
-                "2026-12-01 10:00",
-                liaison("PUPR"),
-                C::Clarify(clarification(false)),
-            ),
-            step(
-                "ADU-2",
-                "2026-12-02 10:00",
-                liaison("PUPR"),
-                C::Respond(response_text()),
-            ),
-            step(
-                "ADU-3",
-                "2026-12-01 09:00",
-                liaison("DINKES"),
-                C::Review(incomplete_review()),
-            ),
-            step(
-                "ADU-3",
-                "2026-12-01 09:30",
-                liaison("DINKES"),
-                C::Reject(rejection()),
-            ),
+            register("ADU-1", "2026-11-30 08:00"),
+            register("ADU-2", "2026-11-30 08:05"),
+            register("ADU-3", "2026-11-30 08:10"),
+            dispose("ADU-1", "2026-11-30 09:00", "PUPR"),
+            dispose("ADU-2", "2026-11-30 09:00", "PUPR"),
+            dispose("ADU-3", "2026-11-30 09:00", "DINKES"),
+            review("ADU-2", "2026-12-01 09:00", "PUPR", complete_review()),
+            clarify("ADU-2", "2026-12-01 10:00", "PUPR"),
+            respond("ADU-2", "2026-12-02 10:00", "PUPR"),
+            review("ADU-3", "2026-12-01 09:00", "DINKES", incomplete_review()),
+            reject("ADU-3", "2026-12-01 09:30", "DINKES"),
         ],
     )
     .await;

@@ -2,6 +2,8 @@
 //! sequences stay gapless, and projectors apply the log in commit order without ever
 //! skipping an event that commits late.
 
+use crate::support::{dispose, new_complaint, register, review};
+use workflow_store::testing::step;
 use workflow_store::{both, testing as common};
 
 use std::collections::BTreeSet;
@@ -40,21 +42,25 @@ async fn sixteen_writers_five_visits_each(
 ) -> Vec<String> {
     const WRITERS: usize = 16;
     const PER_WRITER: usize = 5;
+    let at = "2026-11-30 09:00";
+    common::play(
+        &store,
+        vec![
+            register("ADU-1", at),
+            dispose("ADU-1", at, "PUPR"),
+            review("ADU-1", at, "PUPR", complete_review()),
+            // With a field examination, so that the writers below may record visits.
+            step(
+                "ADU-1",
+                at,
+                liaison("PUPR"),
+                C::Clarify(clarification(true)),
+            ),
+        ],
+    )
+    .await;
     let store = Arc::new(store);
-    let now = wib("2026-11-30 09:00");
-    let setup = [
-        (upp(), C::Register(registration())),
-        (upp(), C::Dispose(disposition("PUPR"))),
-        (liaison("PUPR"), C::Review(complete_review())),
-        (liaison("PUPR"), C::Clarify(clarification(true))),
-    ];
-    for (i, (actor, c)) in setup.into_iter().enumerate() {
-        store
-            .engine()
-            .execute(&cid("ADU-1"), cmd(&format!("s{i}"), actor, now, c), None)
-            .await
-            .unwrap();
-    }
+    let now = wib(at);
     let max_attempts = store.engine().max_attempts();
     let mut tasks = Vec::new();
     for w in 0..WRITERS {
@@ -242,15 +248,7 @@ const WITHIN: Duration = Duration::from_secs(30);
 async fn a_late_commit_is_never_skipped(db: common::TestDb) {
     let store = Arc::new(db.open().await);
     let now = wib("2026-11-30 09:00");
-    store
-        .engine()
-        .execute(
-            &cid("ADU-B"),
-            cmd("b0", upp(), now, C::Register(registration())),
-            None,
-        )
-        .await
-        .unwrap();
+    new_complaint(&store, "ADU-B").await.unwrap();
     store.projector().catch_up().await.unwrap();
 
     // The slow writer: an event for ADU-A inserted in a transaction left open.

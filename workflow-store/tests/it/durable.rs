@@ -2,6 +2,7 @@
 //! process that wrote it (SIGKILL of a child process holding the store, with a write
 //! still open), with its metadata and hash chain; views follow the log.
 
+use crate::support;
 use workflow_store::{both, testing as common};
 
 use std::time::Duration;
@@ -83,10 +84,8 @@ mod child {
 }
 
 async fn acknowledged_commands_survive_a_crash(db: common::TestDb) {
-    let child = common::ChildProcess::spawn(
-        "durable::child::acknowledges_two_then_dies_writing",
-        &db.url,
-    );
+    let test = support::test_name(module_path!(), "child::acknowledges_two_then_dies_writing");
+    let child = common::ChildProcess::spawn(&test, &db.url);
     child.wait_for("acknowledged", Duration::from_secs(60));
     child.wait_for("writing", Duration::from_secs(60));
     child.kill();

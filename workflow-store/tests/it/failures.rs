@@ -1,5 +1,6 @@
 //! Bad input to the store: a clear, typed error and nothing half-written.
 
+use crate::support::{dispose, new_complaint, register};
 use workflow_store::{both, testing as common};
 
 use cqrs_es::persist::{EventUpcaster, SerializedEvent};
@@ -79,20 +80,7 @@ async fn a_read_only_sqlite_database_is_unavailable_not_half_written() {
     let db = common::TestDb::new(common::Backend::Sqlite, "ro").await;
     {
         let store = db.open().await;
-        store
-            .engine()
-            .execute(
-                &cid("ADU-1"),
-                cmd(
-                    "r1",
-                    upp(),
-                    wib("2026-11-30 09:00"),
-                    C::Register(registration()),
-                ),
-                None,
-            )
-            .await
-            .unwrap();
+        new_complaint(&store, "ADU-1").await.unwrap();
         store.close().await;
     }
     let err = Store::open(&format!("{}?mode=ro", db.url), ComplaintServices::builtin())
@@ -189,24 +177,8 @@ async fn insert_raw(
 async fn a_poison_event_parks_only_its_complaint_and_resumes_after_a_fix(db: common::TestDb) {
     let store = db.open().await;
     let now = wib("2026-11-30 09:00");
-    store
-        .engine()
-        .execute(
-            &cid("ADU-1"),
-            cmd("r1", upp(), now, C::Register(registration())),
-            None,
-        )
-        .await
-        .unwrap();
-    store
-        .engine()
-        .execute(
-            &cid("ADU-OK"),
-            cmd("r2", upp(), now, C::Register(registration())),
-            None,
-        )
-        .await
-        .unwrap();
+    new_complaint(&store, "ADU-1").await.unwrap();
+    new_complaint(&store, "ADU-OK").await.unwrap();
     // Sequence 2 of ADU-1 is valid JSON but no event the engine knows: a `Disposed` of a
     // version 0.9 that named the officer `officer_name`.
     insert_raw(&db, "ADU-1", 2, "Disposed", "0.9", RECORDED_V09_DISPOSED).await;
@@ -310,7 +282,7 @@ async fn a_poison_event_parks_only_its_complaint_and_resumes_after_a_fix(db: com
     let fixed = Store::open_with_upcasters(
         &db.url,
         ComplaintServices::builtin(),
-        vec![Box::new(DisposedV09)],
+        vec![Box::new(DISPOSED_V09)],
     )
     .await
     .unwrap();
@@ -339,7 +311,7 @@ async fn a_poison_event_parks_only_its_complaint_and_resumes_after_a_fix(db: com
         fixed.views().timeline(&cid("ADU-1")).await.unwrap().len(),
         3
     );
-    assert_eq!(testing_snapshot(&fixed).await, {
+    assert_eq!(common::snapshot_views(&fixed).await, {
         // The same views as a full rebuild from the log.
         fixed
             .projector()
@@ -347,50 +319,32 @@ async fn a_poison_event_parks_only_its_complaint_and_resumes_after_a_fix(db: com
             .await
             .unwrap();
         fixed.projector().rebuild("timeline", |_| {}).await.unwrap();
-        testing_snapshot(&fixed).await
+        common::snapshot_views(&fixed).await
     },);
-}
-
-async fn testing_snapshot(store: &Store) -> String {
-    common::snapshot_views(store).await
 }
 
 const RECORDED_V09_DISPOSED: &str = r#"{"at":"2026-11-30T03:00:00Z","by":{"user":"sari.upp","role":"upp","agency":null},"command_id":"legacy-9","body":{"type":"Disposed","agency":"PUPR","officer_name":"penghubung.pupr","note":null}}"#;
 
 /// The fix for the row above: version 0.9 of `Disposed` named the officer `officer_name`.
-struct DisposedV09;
-
-impl EventUpcaster for DisposedV09 {
-    fn can_upcast(&self, event_type: &str, event_version: &str) -> bool {
-        event_type == "Disposed" && event_version == "0.9"
-    }
-
-    fn upcast(&self, mut event: SerializedEvent) -> SerializedEvent {
-        if let Some(body) = event
-            .payload
-            .get_mut("body")
-            .and_then(|b| b.as_object_mut())
-        {
-            if let Some(officer) = body.remove("officer_name") {
-                body.insert("liaison_officer".into(), officer);
-            }
-        }
-        event.event_version = "1".into();
-        event
-    }
-}
+const DISPOSED_V09: DisposedOfficerRenamed = DisposedOfficerRenamed {
+    version: "0.9",
+    field: "officer_name",
+};
 both!(
     corrupt_payload,
     a_poison_event_parks_only_its_complaint_and_resumes_after_a_fix
 );
 
-/// A recorded event in an older form: version 0 of `Disposed` named the officer
-/// `officer`. The upcaster renames it, and the log reads as if it were version 1.
-struct DisposedV0;
+/// An older form of `Disposed` that named the liaison officer in another field: its
+/// upcaster renames the field, and the log reads as if it were version 1.
+struct DisposedOfficerRenamed {
+    version: &'static str,
+    field: &'static str,
+}
 
-impl EventUpcaster for DisposedV0 {
+impl EventUpcaster for DisposedOfficerRenamed {
     fn can_upcast(&self, event_type: &str, event_version: &str) -> bool {
-        event_type == "Disposed" && event_version == "0"
+        event_type == "Disposed" && event_version == self.version
     }
 
     fn upcast(&self, mut event: SerializedEvent) -> SerializedEvent {
@@ -399,7 +353,7 @@ impl EventUpcaster for DisposedV0 {
             .get_mut("body")
             .and_then(|b| b.as_object_mut())
         {
-            if let Some(officer) = body.remove("officer") {
+            if let Some(officer) = body.remove(self.field) {
                 body.insert("liaison_officer".into(), officer);
             }
         }
@@ -407,26 +361,20 @@ impl EventUpcaster for DisposedV0 {
         event
     }
 }
+
+/// A recorded event in an older form: version 0 of `Disposed` named the officer
+/// `officer`.
+const DISPOSED_V0: DisposedOfficerRenamed = DisposedOfficerRenamed {
+    version: "0",
+    field: "officer",
+};
 
 const RECORDED_V0_DISPOSED: &str = r#"{"at":"2026-11-30T03:00:00Z","by":{"user":"sari.upp","role":"upp","agency":null},"command_id":"legacy-2","body":{"type":"Disposed","agency":"PUPR","officer":"penghubung.pupr","note":null}}"#;
 
 async fn old_event_versions_are_upcast_on_read(db: common::TestDb) {
     {
         let store = db.open().await;
-        store
-            .engine()
-            .execute(
-                &cid("ADU-1"),
-                cmd(
-                    "r1",
-                    upp(),
-                    wib("2026-11-30 09:00"),
-                    C::Register(registration()),
-                ),
-                None,
-            )
-            .await
-            .unwrap();
+        new_complaint(&store, "ADU-1").await.unwrap();
         store.close().await;
     }
     insert_raw(&db, "ADU-1", 2, "Disposed", "0", RECORDED_V0_DISPOSED).await;
@@ -441,7 +389,7 @@ async fn old_event_versions_are_upcast_on_read(db: common::TestDb) {
     let store = Store::open_with_upcasters(
         &db.url,
         ComplaintServices::builtin(),
-        vec![Box::new(DisposedV0)],
+        vec![Box::new(DISPOSED_V0)],
     )
     .await
     .unwrap();
@@ -473,17 +421,14 @@ both!(upcasting, old_event_versions_are_upcast_on_read);
 async fn a_version_1_review_in_the_log_reads_as_clear(db: common::TestDb) {
     let store = db.open().await;
     let now = wib("2026-11-30 09:00");
-    for (i, c) in [C::Register(registration()), C::Dispose(disposition("PUPR"))]
-        .into_iter()
-        .enumerate()
-    {
-        let actor = upp();
-        store
-            .engine()
-            .execute(&cid("ADU-1"), cmd(&format!("c{i}"), actor, now, c), None)
-            .await
-            .unwrap();
-    }
+    common::play(
+        &store,
+        vec![
+            register("ADU-1", "2026-11-30 09:00"),
+            dispose("ADU-1", "2026-11-30 09:00", "PUPR"),
+        ],
+    )
+    .await;
     insert_raw(
         &db,
         "ADU-1",

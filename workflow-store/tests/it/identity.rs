@@ -2,6 +2,7 @@
 //! empty, or made by an earlier version of the engine) and refuses every other one
 //! before changing anything.
 
+use crate::support::{files, new_complaint};
 use workflow_store::{both, testing as common};
 
 use sqlx::{Connection, Row};
@@ -12,23 +13,6 @@ use workflow_store::{Store, StoreError};
 
 /// `PRAGMA application_id` of an aduan SQLite file: "adua" in ASCII.
 const APPLICATION_ID: i64 = 0x6164_7561;
-
-async fn register(store: &Store, id: &str) {
-    store
-        .engine()
-        .execute(
-            &cid(id),
-            cmd(
-                &format!("reg-{id}"),
-                upp(),
-                wib("2026-11-30 09:00"),
-                C::Register(registration()),
-            ),
-            None,
-        )
-        .await
-        .unwrap();
-}
 
 /// The marker, as the database holds it: the SQLite application id, or the row of the
 /// PostgreSQL marker table (`None` when absent).
@@ -71,28 +55,9 @@ fn expected_marker(db: &common::TestDb) -> Option<String> {
     })
 }
 
-/// The SQLite file and everything beside it, byte for byte.
-fn files(db: &common::TestDb) -> Vec<(String, Vec<u8>)> {
-    let Some(path) = db.sqlite_path() else {
-        return Vec::new();
-    };
-    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(path.parent().unwrap())
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
-    out.sort();
-    out
-}
-
 async fn an_empty_database_is_marked_before_it_is_migrated(db: common::TestDb) {
     let store = db.open().await;
-    register(&store, "ADU-1").await;
+    new_complaint(&store, "ADU-1").await.unwrap();
     store.close().await;
     assert_eq!(marker(&db).await, expected_marker(&db));
 }
@@ -217,7 +182,7 @@ both!(
 async fn a_database_of_an_earlier_version_is_recognised_and_marked(db: common::TestDb) {
     {
         let store = db.open().await;
-        register(&store, "ADU-1").await;
+        new_complaint(&store, "ADU-1").await.unwrap();
         store.close().await;
     }
     // Databases made before the marker existed: our migration history, no marker.
@@ -232,7 +197,7 @@ async fn a_database_of_an_earlier_version_is_recognised_and_marked(db: common::T
 
     let store = db.open().await;
     assert_eq!(store.engine().events(&cid("ADU-1")).await.unwrap().len(), 1);
-    register(&store, "ADU-2").await;
+    new_complaint(&store, "ADU-2").await.unwrap();
     store.close().await;
     assert_eq!(marker(&db).await, expected_marker(&db));
 }
@@ -244,7 +209,7 @@ both!(
 async fn a_migration_that_fails_midway_leaves_nothing_half_done(db: common::TestDb) {
     {
         let store = db.open().await;
-        register(&store, "ADU-1").await;
+        new_complaint(&store, "ADU-1").await.unwrap();
         store.close().await;
     }
     // Back to the schema before migration 6, except for the second index that migration

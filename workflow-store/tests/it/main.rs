@@ -15,6 +15,7 @@ mod identity;
 mod projections;
 mod read_only;
 mod schema;
+mod support;
 #[cfg(feature = "postgres")]
 mod test_databases;
 #[cfg(feature = "postgres")]

@@ -1,7 +1,7 @@
 //! Opening a database read-only, as an auditor opens a copy: no file created, no
 //! migration, no write of any kind; every write refused with a typed error.
 
-use workflow_store::testing::step;
+use crate::support::{dispose, register, request_information, review};
 use workflow_store::{both, testing as common};
 
 use sqlx::{Connection, Executor};
@@ -17,60 +17,15 @@ async fn seed(store: &Store) {
     common::play(
         store,
         vec![
-            step(
-                "ADU-1",
-                "2026-11-30 08:00",
-                upp(),
-                C::Register(registration()),
-            ),
-            step(
-                "ADU-2",
-                "2026-11-30 08:10",
-                upp(),
-                C::Register(registration()),
-            ),
-            step(
-                "ADU-3",
-                "2026-11-30 08:20",
-                upp(),
-                C::Register(registration()),
-            ),
-            step(
-                "ADU-4",
-                "2026-12-01 08:20",
-                upp(),
-                C::Register(registration()),
-            ),
-            step(
-                "ADU-1",
-                "2026-11-30 09:00",
-                upp(),
-                C::Dispose(disposition("PUPR")),
-            ),
-            step(
-                "ADU-2",
-                "2026-11-30 09:00",
-                upp(),
-                C::Dispose(disposition("DISHUB")),
-            ),
-            step(
-                "ADU-1",
-                "2026-12-01 09:00",
-                liaison("PUPR"),
-                C::Review(complete_review()),
-            ),
-            step(
-                "ADU-2",
-                "2026-12-01 09:00",
-                liaison("DISHUB"),
-                C::Review(incomplete_review()),
-            ),
-            step(
-                "ADU-2",
-                "2026-12-02 09:00",
-                liaison("DISHUB"),
-                C::RequestInformation(information_request()),
-            ),
+            register("ADU-1", "2026-11-30 08:00"),
+            register("ADU-2", "2026-11-30 08:10"),
+            register("ADU-3", "2026-11-30 08:20"),
+            register("ADU-4", "2026-12-01 08:20"),
+            dispose("ADU-1", "2026-11-30 09:00", "PUPR"),
+            dispose("ADU-2", "2026-11-30 09:00", "DISHUB"),
+            review("ADU-1", "2026-12-01 09:00", "PUPR", complete_review()),
+            review("ADU-2", "2026-12-01 09:00", "DISHUB", incomplete_review()),
+            request_information("ADU-2", "2026-12-02 09:00", "DISHUB"),
         ],
     )
     .await;

@@ -1,5 +1,6 @@
 //! Read views and the SLA monitor on both backends.
 
+use crate::support::{dispose, register, review};
 use workflow_store::{both, testing as common};
 
 use std::sync::Arc;
@@ -16,51 +17,19 @@ use workflow_store::Store;
 /// Twelve complaints registered an hour apart from Monday 30 November; the even ones
 /// disposed to PUPR, every third of those reviewed.
 async fn seed(store: &Store) {
+    let mut steps = Vec::new();
     for i in 0..12 {
         let id = format!("ADU-{i:02}");
-        let at = wib("2026-11-30 08:00") + Duration::hours(i);
-        store
-            .engine()
-            .execute(
-                &cid(&id),
-                cmd(&format!("{id}-r"), upp(), at, C::Register(registration())),
-                None,
-            )
-            .await
-            .unwrap();
+        let at = format!("2026-11-30 {:02}:00", 8 + i);
+        steps.push(register(&id, &at));
         if i % 2 == 0 {
-            store
-                .engine()
-                .execute(
-                    &cid(&id),
-                    cmd(
-                        &format!("{id}-d"),
-                        upp(),
-                        at,
-                        C::Dispose(disposition("PUPR")),
-                    ),
-                    None,
-                )
-                .await
-                .unwrap();
+            steps.push(dispose(&id, &at, "PUPR"));
         }
         if i % 6 == 0 {
-            store
-                .engine()
-                .execute(
-                    &cid(&id),
-                    cmd(
-                        &format!("{id}-v"),
-                        liaison("PUPR"),
-                        at,
-                        C::Review(complete_review()),
-                    ),
-                    None,
-                )
-                .await
-                .unwrap();
+            steps.push(review(&id, &at, "PUPR", complete_review()));
         }
     }
+    common::play(store, steps).await;
     store.projector().catch_up().await.unwrap();
 }
 

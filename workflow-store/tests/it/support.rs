@@ -1,0 +1,102 @@
+//! What several modules set up the same way, on top of `workflow_store::testing` (which
+//! the end-to-end tests share too): scenarios written as the SOP's steps, a complaint
+//! registered in one call, a SQLite file's bytes, and the name of a child process's test.
+
+use workflow_core::complaint::command::{Closure, ComplaintCommand as C, ReviewResult};
+use workflow_core::fixtures::*;
+use workflow_store::testing::{step, Step, TestDb};
+use workflow_store::{Executed, Store, StoreError};
+
+/// The UPP registers `complaint` at `at` (WIB, `2026-11-30 09:00`).
+pub fn register(complaint: &str, at: &str) -> Step {
+    step(complaint, at, upp(), C::Register(registration()))
+}
+
+/// The UPP disposes `complaint` to `agency`.
+pub fn dispose(complaint: &str, at: &str, agency: &str) -> Step {
+    step(complaint, at, upp(), C::Dispose(disposition(agency)))
+}
+
+/// The liaison officer of `agency` reviews `complaint` and finds `result`.
+pub fn review(complaint: &str, at: &str, agency: &str, result: ReviewResult) -> Step {
+    step(complaint, at, liaison(agency), C::Review(result))
+}
+
+/// The liaison officer of `agency` asks the complainant for information.
+pub fn request_information(complaint: &str, at: &str, agency: &str) -> Step {
+    let command = C::RequestInformation(information_request());
+    step(complaint, at, liaison(agency), command)
+}
+
+/// The liaison officer of `agency` clarifies `complaint`, without a field examination.
+pub fn clarify(complaint: &str, at: &str, agency: &str) -> Step {
+    step(
+        complaint,
+        at,
+        liaison(agency),
+        C::Clarify(clarification(false)),
+    )
+}
+
+/// The liaison officer of `agency` answers the complainant.
+pub fn respond(complaint: &str, at: &str, agency: &str) -> Step {
+    step(complaint, at, liaison(agency), C::Respond(response_text()))
+}
+
+/// The liaison officer of `agency` rejects `complaint`.
+pub fn reject(complaint: &str, at: &str, agency: &str) -> Step {
+    step(complaint, at, liaison(agency), C::Reject(rejection()))
+}
+
+/// The UPP records the complainant's satisfied feedback.
+pub fn record_feedback(complaint: &str, at: &str) -> Step {
+    step(complaint, at, upp(), C::RecordFeedback(feedback(true)))
+}
+
+/// The UPP closes `complaint`.
+pub fn close(complaint: &str, at: &str) -> Step {
+    step(complaint, at, upp(), C::Close(Closure::default()))
+}
+
+/// Registers `complaint` (command id `reg-<complaint>`, Monday 30 November 2026 09:00
+/// WIB) and gives the engine's answer: for tests about the store rather than the SOP,
+/// which need some complaint, or the outcome of writing one.
+pub async fn new_complaint(store: &Store, complaint: &str) -> Result<Executed, StoreError> {
+    let command = cmd(
+        &format!("reg-{complaint}"),
+        upp(),
+        wib("2026-11-30 09:00"),
+        C::Register(registration()),
+    );
+    store.engine().execute(&cid(complaint), command, None).await
+}
+
+/// The SQLite file and everything beside it, byte for byte (nothing on PostgreSQL): for
+/// "not a byte changed" checks, which the schema alone cannot make.
+pub fn files(db: &TestDb) -> Vec<(String, Vec<u8>)> {
+    let Some(path) = db.sqlite_path() else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The name the test harness knows `test` by, `test` being a path below the module
+/// whose `module_path!()` is `module`: a child process runs it by that exact name, and
+/// the harness leaves out the binary's crate name that `module_path!()` starts with.
+pub fn test_name(module: &str, test: &str) -> String {
+    let (_crate, module) = module
+        .split_once("::")
+        .expect("a module of the test binary, not its root");
+    format!("{module}::{test}")
+}
