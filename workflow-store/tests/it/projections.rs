@@ -2,9 +2,7 @@
 //! restart catches up, a rebuild equals the incremental views, errors are visible, and
 //! a caller can wait for its own write to reach the views.
 
-use crate::support::{
-    self, clarify, close, dispose, record_feedback, register, request_information, respond, review,
-};
+use crate::support::{self, clarify, close, record_feedback, request_information, respond};
 use workflow_store::{both, testing as common};
 
 use std::sync::Arc;
@@ -16,26 +14,18 @@ use workflow_core::complaint::command::{Closure, ComplaintCommand as C};
 use workflow_core::fixtures::*;
 use workflow_store::Store;
 
-/// Walks three complaints through different paths of the SOP.
+/// Walks three complaints through different paths of the SOP: ADU-1 to its close, ADU-2
+/// to a question for the complainant, ADU-3 nowhere past registration.
 async fn seed(store: &Store) {
-    common::play(
-        store,
-        vec![
-            register("ADU-1", "2026-11-30 08:00"),
-            register("ADU-2", "2026-11-30 08:10"),
-            register("ADU-3", "2026-11-30 08:20"),
-            dispose("ADU-1", "2026-11-30 09:00", "PUPR"),
-            dispose("ADU-2", "2026-11-30 09:00", "DISHUB"),
-            review("ADU-1", "2026-12-01 09:00", "PUPR", complete_review()),
-            review("ADU-2", "2026-12-01 09:00", "DISHUB", incomplete_review()),
-            request_information("ADU-2", "2026-12-01 10:00", "DISHUB"),
-            clarify("ADU-1", "2026-12-01 10:00", "PUPR"),
-            respond("ADU-1", "2026-12-02 10:00", "PUPR"),
-            record_feedback("ADU-1", "2026-12-03 09:00"),
-            close("ADU-1", "2026-12-03 10:00"),
-        ],
-    )
-    .await;
+    let mut steps = support::three_registered_two_reviewed();
+    steps.extend([
+        request_information("ADU-2", "2026-12-01 10:00", "DISHUB"),
+        clarify("ADU-1", "2026-12-01 10:00", "PUPR"),
+        respond("ADU-1", "2026-12-02 10:00", "PUPR"),
+        record_feedback("ADU-1", "2026-12-03 09:00"),
+        close("ADU-1", "2026-12-03 10:00"),
+    ]);
+    common::play(store, steps).await;
 }
 
 /// The views once every projection is rebuilt from the start of the log.

@@ -58,6 +58,21 @@ pub fn close(complaint: &str, at: &str) -> Step {
     step(complaint, at, upp(), C::Close(Closure::default()))
 }
 
+/// The opening the projection and read-only scenarios share: three complaints registered
+/// on Monday morning; ADU-1 disposed to PUPR and found complete, ADU-2 disposed to DISHUB
+/// and found incomplete and unclear, ADU-3 not disposed.
+pub fn three_registered_two_reviewed() -> Vec<Step> {
+    vec![
+        register("ADU-1", "2026-11-30 08:00"),
+        register("ADU-2", "2026-11-30 08:10"),
+        register("ADU-3", "2026-11-30 08:20"),
+        dispose("ADU-1", "2026-11-30 09:00", "PUPR"),
+        dispose("ADU-2", "2026-11-30 09:00", "DISHUB"),
+        review("ADU-1", "2026-12-01 09:00", "PUPR", complete_review()),
+        review("ADU-2", "2026-12-01 09:00", "DISHUB", incomplete_review()),
+    ]
+}
+
 /// Registers `complaint` (command id `reg-<complaint>`, Monday 30 November 2026 09:00
 /// WIB) and gives the engine's answer: for tests about the store rather than the SOP,
 /// which need some complaint, or the outcome of writing one.
