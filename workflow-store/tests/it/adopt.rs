@@ -1,7 +1,7 @@
 //! Adopting a plain sqlite-es or postgres-es store of complaints, on purpose: every
 //! event is numbered, chained and projected, or nothing changes at all.
 
-use crate::support::files;
+use crate::support::{files, projected, review};
 use workflow_store::{both, testing as common};
 
 use sqlx::{Connection, Row};
@@ -122,23 +122,11 @@ async fn adopting_a_plain_store_numbers_chains_and_projects_every_event(db: comm
         "5 events, 2 projections"
     );
     for id in ["ADU-A", "ADU-B"] {
-        let view = store
-            .views()
-            .detail(&cid(id))
-            .await
-            .unwrap()
-            .expect("projected");
+        let view = projected(&store, id).await;
         assert_eq!(view.state, common::replayed(&store, &cid(id)).await);
     }
     assert_eq!(
-        store
-            .views()
-            .detail(&cid("ADU-B"))
-            .await
-            .unwrap()
-            .unwrap()
-            .summary
-            .status,
+        projected(&store, "ADU-B").await.summary.status,
         workflow_core::Status::Reviewed
     );
     let rebuilt = store
@@ -149,18 +137,8 @@ async fn adopting_a_plain_store_numbers_chains_and_projects_every_event(db: comm
     assert_eq!(rebuilt, 5);
 
     // The engine carries on where the old program stopped: the chain links on.
-    store
-        .engine()
-        .execute(
-            &cid("ADU-A"),
-            cmd(
-                "a3",
-                liaison("DISHUB"),
-                wib("2026-12-01 10:00"),
-                C::Review(complete_review()),
-            ),
-            None,
-        )
+    review("ADU-A", "2026-12-01 10:00", "DISHUB", complete_review())
+        .execute(&store, "a3")
         .await
         .unwrap();
     let report = store.verify(None, None, |_| {}).await.unwrap();
@@ -179,29 +157,45 @@ both!(
     adopting_a_plain_store_numbers_chains_and_projects_every_event
 );
 
-async fn adopt_refuses_what_it_cannot_bring_over_and_changes_nothing(db: common::TestDb) {
-    db.plain_cqrs_es_store(history()).await;
-    let json = db.json_param(1);
+/// Adds a row to the plain store's events behind cqrs-es's back, `json` its payload and
+/// its metadata.
+async fn insert_row(db: &common::TestDb, row: (&str, &str, i64, &str, &str), json: &str) {
+    let (aggregate_type, id, sequence, event_type, version) = row;
+    let json_param = db.json_param(6);
     let mut raw = db.raw().await;
     sqlx::query(&format!(
         "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
-         VALUES ('Customer', 'C-1', 1, 'NameAdded', '1.0', {json}, {json})"
+         VALUES ($1, $2, $3, $4, $5, {json_param}, {json_param})"
     ))
-    .bind("{}")
+    .bind(aggregate_type)
+    .bind(id)
+    .bind(sequence)
+    .bind(event_type)
+    .bind(version)
+    .bind(json)
     .execute(&mut raw)
     .await
     .unwrap();
     raw.close().await.unwrap();
+}
+
+/// Adopting `db` is refused as not adoptable, for a reason that names `named`, and its
+/// schema is left as it was.
+async fn adopt_is_refused_naming(db: &common::TestDb, named: &str) {
     let schema = db.schema().await;
-    let bytes = files(&db);
     let err = Store::adopt(&db.url).await.unwrap_err();
     match &err {
-        StoreError::NotAdoptable { reason, .. } => {
-            assert!(reason.contains("Customer"), "{reason}")
-        }
+        StoreError::NotAdoptable { reason, .. } => assert!(reason.contains(named), "{reason}"),
         other => panic!("{other}"),
     }
     assert_eq!(db.schema().await, schema);
+}
+
+async fn adopt_refuses_what_it_cannot_bring_over_and_changes_nothing(db: common::TestDb) {
+    db.plain_cqrs_es_store(history()).await;
+    insert_row(&db, ("Customer", "C-1", 1, "NameAdded", "1.0"), "{}").await;
+    let bytes = files(&db);
+    adopt_is_refused_naming(&db, "Customer").await;
     assert_eq!(files(&db), bytes);
     assert_eq!(rows(&db).await.len(), 6);
 }
@@ -212,26 +206,9 @@ both!(
 
 async fn adopt_names_an_event_it_cannot_read(db: common::TestDb) {
     db.plain_cqrs_es_store(history()).await;
-    let json = db.json_param(1);
-    let mut raw = db.raw().await;
-    sqlx::query(&format!(
-        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
-         VALUES ('complaint', 'ADU-A', 3, 'Reviewed', '1', {json}, {json})"
-    ))
-    .bind(r#"{"nonsense": true}"#)
-    .execute(&mut raw)
-    .await
-    .unwrap();
-    raw.close().await.unwrap();
-    let schema = db.schema().await;
-    let err = Store::adopt(&db.url).await.unwrap_err();
-    match &err {
-        StoreError::NotAdoptable { reason, .. } => {
-            assert!(reason.contains("ADU-A sequence 3"), "{reason}")
-        }
-        other => panic!("{other}"),
-    }
-    assert_eq!(db.schema().await, schema);
+    let row = ("complaint", "ADU-A", 3, "Reviewed", "1");
+    insert_row(&db, row, r#"{"nonsense": true}"#).await;
+    adopt_is_refused_naming(&db, "ADU-A sequence 3").await;
 }
 both!(adopt_unreadable_event, adopt_names_an_event_it_cannot_read);
 
@@ -242,15 +219,7 @@ async fn adopt_refuses_a_complaint_id_that_is_not_one(db: common::TestDb) {
     commands.truncate(1);
     commands[0].0 = "ADU A/1";
     db.plain_cqrs_es_store(commands).await;
-    let schema = db.schema().await;
-    let err = Store::adopt(&db.url).await.unwrap_err();
-    match &err {
-        StoreError::NotAdoptable { reason, .. } => {
-            assert!(reason.contains("complaint id `ADU A/1`"), "{reason}")
-        }
-        other => panic!("{other}"),
-    }
-    assert_eq!(db.schema().await, schema);
+    adopt_is_refused_naming(&db, "complaint id `ADU A/1`").await;
 }
 both!(adopt_bad_id, adopt_refuses_a_complaint_id_that_is_not_one);
 

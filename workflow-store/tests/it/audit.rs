@@ -2,11 +2,10 @@
 //! with raw SQL, and `verify` must name the exact complaint and sequence. Plus signed
 //! checkpoints, time travel and exports verified offline.
 
-use crate::support::{clarify, dispose, register, reject, respond, review};
+use crate::support::{clarify, close, dispose, record_feedback, register, reject, respond, review};
 use ed25519_dalek::SigningKey;
 use serde_json::Value;
 use sqlx::{Executor, Row};
-use workflow_core::complaint::command::{Closure, ComplaintCommand as C};
 use workflow_core::fixtures::*;
 use workflow_core::{Status, StepStatus};
 use workflow_store::audit::{
@@ -235,19 +234,11 @@ async fn a_truncated_tail_is_caught_by_the_checkpoint(db: TestDb) {
     let (_, checkpoint) = signed_checkpoint(&store).await;
     assert_eq!((checkpoint.events, checkpoint.complaints), (11, 3));
     // New work after the checkpoint still extends it.
-    for (id, command) in [
-        ("feedback", C::RecordFeedback(feedback(true))),
-        ("later", C::Close(Closure::default())),
+    for (id, step) in [
+        ("feedback", record_feedback("ADU-2", "2026-12-03 09:00")),
+        ("later", close("ADU-2", "2026-12-03 09:00")),
     ] {
-        store
-            .engine()
-            .execute(
-                &cid("ADU-2"),
-                cmd(id, upp(), wib("2026-12-03 09:00"), command),
-                None,
-            )
-            .await
-            .unwrap();
+        step.execute(&store, id).await.unwrap();
     }
     assert!(verify(&store, Some(&checkpoint)).await.ok());
 

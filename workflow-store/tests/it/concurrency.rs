@@ -2,7 +2,7 @@
 //! sequences stay gapless, and projectors apply the log in commit order without ever
 //! skipping an event that commits late.
 
-use crate::support::{dispose, new_complaint, register, review};
+use crate::support::{dispose, new_complaint, projected, register, review};
 use workflow_store::testing::step;
 use workflow_store::{both, testing as common};
 
@@ -60,7 +60,6 @@ async fn sixteen_writers_five_visits_each(
     )
     .await;
     let store = Arc::new(store);
-    let now = wib(at);
     let max_attempts = store.engine().max_attempts();
     let mut tasks = Vec::new();
     for w in 0..WRITERS {
@@ -71,18 +70,12 @@ async fn sixteen_writers_five_visits_each(
             for k in 0..PER_WRITER {
                 let id = format!("visit-{w}-{k}");
                 let before = last_sequence(&mut raw, "ADU-1").await;
-                let command = cmd(
-                    &id,
-                    liaison("PUPR"),
-                    now,
-                    C::VerifyInField(field_visit("2026-11-30")),
-                );
-                let result = tokio::time::timeout(
-                    Duration::from_secs(60),
-                    store.engine().execute(&cid("ADU-1"), command, None),
-                )
-                .await
-                .unwrap_or_else(|_| panic!("{id} got no answer within 60 s"));
+                let visit = C::VerifyInField(field_visit("2026-11-30"));
+                let visit = step("ADU-1", at, liaison("PUPR"), visit);
+                let result =
+                    tokio::time::timeout(Duration::from_secs(60), visit.execute(&store, &id))
+                        .await
+                        .unwrap_or_else(|_| panic!("{id} got no answer within 60 s"));
                 let after = last_sequence(&mut raw, "ADU-1").await;
                 outcomes.push((id, before, after, result));
             }
@@ -178,23 +171,15 @@ both!(
 
 async fn sixteen_writers_on_many_complaints_all_commit(db: common::TestDb) {
     let store = Arc::new(db.open().await);
-    let now = wib("2026-11-30 09:00");
+    let at = "2026-11-30 09:00";
     let mut tasks = Vec::new();
     for t in 0..16 {
         let store = Arc::clone(&store);
         tasks.push(tokio::spawn(async move {
             let id = format!("ADU-{t:02}");
-            for (k, c) in [
-                C::Register(registration()),
-                C::Dispose(disposition("DINKES")),
-            ]
-            .into_iter()
-            .enumerate()
-            {
-                store
-                    .engine()
-                    .execute(&cid(&id), cmd(&format!("{id}-{k}"), upp(), now, c), None)
-                    .await?;
+            let steps = [register(&id, at), dispose(&id, at, "DINKES")];
+            for (k, command) in steps.into_iter().enumerate() {
+                command.execute(&store, &format!("{id}-{k}")).await?;
             }
             Ok::<_, StoreError>(())
         }));
@@ -304,14 +289,8 @@ async fn a_late_commit_is_never_skipped(db: common::TestDb) {
     let mut writer = {
         let store = Arc::clone(&store);
         tokio::spawn(async move {
-            store
-                .engine()
-                .execute(
-                    &cid("ADU-B"),
-                    cmd("b1", upp(), now, C::Dispose(disposition("PUPR"))),
-                    None,
-                )
-                .await
+            let command = dispose("ADU-B", "2026-11-30 09:00", "PUPR");
+            command.execute(&store, "b1").await
         })
     };
     let projector = {
@@ -395,14 +374,7 @@ async fn a_late_commit_is_never_skipped(db: common::TestDb) {
     let b = store.views().timeline(&cid("ADU-B")).await.unwrap();
     assert!(a[0].position < b[1].position);
     assert_eq!(
-        store
-            .views()
-            .detail(&cid("ADU-A"))
-            .await
-            .unwrap()
-            .unwrap()
-            .summary
-            .status,
+        projected(&store, "ADU-A").await.summary.status,
         workflow_core::Status::Received
     );
 }

@@ -37,15 +37,8 @@ mod child {
             )
             .await
             .unwrap();
-        store
-            .engine()
-            .execute(
-                &cid("ADU-1"),
-                cmd("r2", upp(), now, C::Dispose(disposition("PUPR"))),
-                None,
-            )
-            .await
-            .unwrap();
+        let command = support::dispose("ADU-1", "2026-11-30 09:00", "PUPR");
+        command.execute(&store, "r2").await.unwrap();
         common::say("acknowledged");
         // A write the process never finishes: it must leave no trace.
         sqlx::any::install_default_drivers();
@@ -110,7 +103,7 @@ async fn acknowledged_commands_survive_a_crash(db: common::TestDb) {
     );
 
     store.projector().catch_up().await.unwrap();
-    let detail = store.views().detail(&cid("ADU-1")).await.unwrap().unwrap();
+    let detail = support::projected(&store, "ADU-1").await;
     assert_eq!(detail.summary.status, workflow_core::Status::Disposed);
     assert_eq!(detail.summary.agency, Some("PUPR".into()));
     assert_eq!(detail.state, common::replayed(&store, &cid("ADU-1")).await);
@@ -125,20 +118,8 @@ async fn acknowledged_commands_survive_a_crash(db: common::TestDb) {
     assert!(timeline[0].position < timeline[1].position);
 
     // The log takes writes again where the acknowledged ones ended.
-    let done = store
-        .engine()
-        .execute(
-            &cid("ADU-1"),
-            cmd(
-                "r3",
-                liaison("PUPR"),
-                wib("2026-11-30 10:00"),
-                C::Review(complete_review()),
-            ),
-            None,
-        )
-        .await
-        .unwrap();
+    let command = support::review("ADU-1", "2026-11-30 10:00", "PUPR", complete_review());
+    let done = command.execute(&store, "r3").await.unwrap();
     assert_eq!(done.sequence, 3);
     store.close().await;
 }

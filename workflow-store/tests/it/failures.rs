@@ -1,11 +1,12 @@
 //! Bad input to the store: a clear, typed error and nothing half-written.
 
-use crate::support::{dispose, new_complaint, register};
+use crate::support::{
+    dispose, new_complaint, projected, register, reject, review, store_one_complaint,
+};
 use workflow_store::{both, testing as common};
 
 use cqrs_es::persist::{EventUpcaster, SerializedEvent};
 use sqlx::Row;
-use workflow_core::complaint::command::ComplaintCommand as C;
 use workflow_core::fixtures::*;
 use workflow_core::{ComplaintServices, EventBody, Status};
 use workflow_store::{Store, StoreError};
@@ -78,11 +79,7 @@ async fn a_password_in_a_bad_url_is_not_repeated() {
 #[tokio::test]
 async fn a_read_only_sqlite_database_is_unavailable_not_half_written() {
     let db = common::TestDb::new(common::Backend::Sqlite, "ro").await;
-    {
-        let store = db.open().await;
-        new_complaint(&store, "ADU-1").await.unwrap();
-        store.close().await;
-    }
+    store_one_complaint(&db).await;
     let err = Store::open(&format!("{}?mode=ro", db.url), ComplaintServices::builtin())
         .await
         .unwrap_err();
@@ -176,7 +173,7 @@ async fn insert_raw(
 
 async fn a_poison_event_parks_only_its_complaint_and_resumes_after_a_fix(db: common::TestDb) {
     let store = db.open().await;
-    let now = wib("2026-11-30 09:00");
+    let at = "2026-11-30 09:00";
     new_complaint(&store, "ADU-1").await.unwrap();
     new_complaint(&store, "ADU-OK").await.unwrap();
     // Sequence 2 of ADU-1 is valid JSON but no event the engine knows: a `Disposed` of a
@@ -200,13 +197,8 @@ async fn a_poison_event_parks_only_its_complaint_and_resumes_after_a_fix(db: com
         }
         other => panic!("expected Integrity, got {other}"),
     }
-    let err = store
-        .engine()
-        .execute(
-            &cid("ADU-1"),
-            cmd("r3", upp(), now, C::Dispose(disposition("PUPR"))),
-            None,
-        )
+    let err = dispose("ADU-1", at, "PUPR")
+        .execute(&store, "r3")
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Integrity { .. }), "{err}");
@@ -226,17 +218,12 @@ async fn a_poison_event_parks_only_its_complaint_and_resumes_after_a_fix(db: com
 
     // Other complaints keep working, and the views and the board go on with them: the
     // bad row parks only its own complaint, in every projection, naming the position.
-    store
-        .engine()
-        .execute(
-            &cid("ADU-OK"),
-            cmd("r4", upp(), now, C::Dispose(disposition("PUPR"))),
-            None,
-        )
+    dispose("ADU-OK", at, "PUPR")
+        .execute(&store, "r4")
         .await
         .unwrap();
     store.projector().catch_up().await.unwrap();
-    let ok = store.views().detail(&cid("ADU-OK")).await.unwrap().unwrap();
+    let ok = projected(&store, "ADU-OK").await;
     assert_eq!(ok.summary.status, workflow_core::Status::Disposed);
     let board = store
         .views()
@@ -269,7 +256,7 @@ async fn a_poison_event_parks_only_its_complaint_and_resumes_after_a_fix(db: com
     );
     assert!(parked[0].reason.contains("Disposed"), "{:?}", parked[0]);
     // The parked complaint's view stays as it was before the bad event.
-    let stuck = store.views().detail(&cid("ADU-1")).await.unwrap().unwrap();
+    let stuck = projected(&store, "ADU-1").await;
     assert_eq!(stuck.summary.status, workflow_core::Status::Received);
     // Resuming without a fix changes nothing and says why.
     let err = store.projector().resume(&cid("ADU-1")).await.unwrap_err();
@@ -279,16 +266,10 @@ async fn a_poison_event_parks_only_its_complaint_and_resumes_after_a_fix(db: com
 
     // After the fix (an upcaster for version 0.9), the operator resumes the complaint:
     // it is projected again from its first event and leaves the parked list.
-    let fixed = Store::open_with_upcasters(
-        &db.url,
-        ComplaintServices::builtin(),
-        vec![Box::new(DISPOSED_V09)],
-    )
-    .await
-    .unwrap();
+    let fixed = open_upcasting(&db, DISPOSED_V09).await;
     assert_eq!(fixed.projector().resume(&cid("ADU-1")).await.unwrap(), 2);
     assert!(fixed.projector().parked().await.unwrap().is_empty());
-    let view = fixed.views().detail(&cid("ADU-1")).await.unwrap().unwrap();
+    let view = projected(&fixed, "ADU-1").await;
     assert_eq!(view.summary.status, workflow_core::Status::Disposed);
     assert_eq!(view.summary.liaison_officer, Some("penghubung.pupr".into()));
     assert_eq!(
@@ -297,13 +278,8 @@ async fn a_poison_event_parks_only_its_complaint_and_resumes_after_a_fix(db: com
         "the timeline has both events once"
     );
     // Later events of the complaint are projected as usual.
-    fixed
-        .engine()
-        .execute(
-            &cid("ADU-1"),
-            cmd("r5", liaison("PUPR"), now, C::Review(complete_review())),
-            None,
-        )
+    review("ADU-1", at, "PUPR", complete_review())
+        .execute(&fixed, "r5")
         .await
         .unwrap();
     fixed.projector().catch_up().await.unwrap();
@@ -362,6 +338,14 @@ impl EventUpcaster for DisposedOfficerRenamed {
     }
 }
 
+/// The store on `db`, reading the log through `upcaster`.
+async fn open_upcasting(db: &common::TestDb, upcaster: DisposedOfficerRenamed) -> Store {
+    let upcasters: Vec<Box<dyn EventUpcaster>> = vec![Box::new(upcaster)];
+    Store::open_with_upcasters(&db.url, ComplaintServices::builtin(), upcasters)
+        .await
+        .unwrap()
+}
+
 /// A recorded event in an older form: version 0 of `Disposed` named the officer
 /// `officer`.
 const DISPOSED_V0: DisposedOfficerRenamed = DisposedOfficerRenamed {
@@ -372,11 +356,7 @@ const DISPOSED_V0: DisposedOfficerRenamed = DisposedOfficerRenamed {
 const RECORDED_V0_DISPOSED: &str = r#"{"at":"2026-11-30T03:00:00Z","by":{"user":"sari.upp","role":"upp","agency":null},"command_id":"legacy-2","body":{"type":"Disposed","agency":"PUPR","officer":"penghubung.pupr","note":null}}"#;
 
 async fn old_event_versions_are_upcast_on_read(db: common::TestDb) {
-    {
-        let store = db.open().await;
-        new_complaint(&store, "ADU-1").await.unwrap();
-        store.close().await;
-    }
+    store_one_complaint(&db).await;
     insert_raw(&db, "ADU-1", 2, "Disposed", "0", RECORDED_V0_DISPOSED).await;
     // Without the upcaster the old form is refused, naming it.
     let plain = db.open().await;
@@ -386,13 +366,7 @@ async fn old_event_versions_are_upcast_on_read(db: common::TestDb) {
     ));
     plain.close().await;
 
-    let store = Store::open_with_upcasters(
-        &db.url,
-        ComplaintServices::builtin(),
-        vec![Box::new(DISPOSED_V0)],
-    )
-    .await
-    .unwrap();
+    let store = open_upcasting(&db, DISPOSED_V0).await;
     let state = store.engine().load(&cid("ADU-1")).await.unwrap();
     assert_eq!(state.status(), Status::Disposed);
     assert_eq!(
@@ -401,14 +375,7 @@ async fn old_event_versions_are_upcast_on_read(db: common::TestDb) {
     );
     store.projector().catch_up().await.unwrap();
     assert_eq!(
-        store
-            .views()
-            .detail(&cid("ADU-1"))
-            .await
-            .unwrap()
-            .unwrap()
-            .summary
-            .liaison_officer,
+        projected(&store, "ADU-1").await.summary.liaison_officer,
         Some("penghubung.pupr".into())
     );
     let events = store.engine().events(&cid("ADU-1")).await.unwrap();
@@ -420,13 +387,10 @@ both!(upcasting, old_event_versions_are_upcast_on_read);
 /// the domain's upcaster reads it as clear, and the stored row is left as written.
 async fn a_version_1_review_in_the_log_reads_as_clear(db: common::TestDb) {
     let store = db.open().await;
-    let now = wib("2026-11-30 09:00");
+    let at = "2026-11-30 09:00";
     common::play(
         &store,
-        vec![
-            register("ADU-1", "2026-11-30 09:00"),
-            dispose("ADU-1", "2026-11-30 09:00", "PUPR"),
-        ],
+        vec![register("ADU-1", at), dispose("ADU-1", at, "PUPR")],
     )
     .await;
     insert_raw(
@@ -442,13 +406,8 @@ async fn a_version_1_review_in_the_log_reads_as_clear(db: common::TestDb) {
     let review = state.last_review().unwrap();
     assert_eq!((review.complete, review.clear), (false, true));
     // Read as clear, it cannot be rejected: the complainant keeps the benefit of doubt.
-    let err = store
-        .engine()
-        .execute(
-            &cid("ADU-1"),
-            cmd("c4", liaison("PUPR"), now, C::Reject(rejection())),
-            None,
-        )
+    let err = reject("ADU-1", at, "PUPR")
+        .execute(&store, "c4")
         .await
         .unwrap_err();
     assert_eq!(

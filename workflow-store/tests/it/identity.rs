@@ -2,7 +2,7 @@
 //! empty, or made by an earlier version of the engine) and refuses every other one
 //! before changing anything.
 
-use crate::support::{files, new_complaint};
+use crate::support::{files, new_complaint, store_one_complaint};
 use workflow_store::{both, testing as common};
 
 use sqlx::{Connection, Row};
@@ -56,9 +56,7 @@ fn expected_marker(db: &common::TestDb) -> Option<String> {
 }
 
 async fn an_empty_database_is_marked_before_it_is_migrated(db: common::TestDb) {
-    let store = db.open().await;
-    new_complaint(&store, "ADU-1").await.unwrap();
-    store.close().await;
+    store_one_complaint(&db).await;
     assert_eq!(marker(&db).await, expected_marker(&db));
 }
 both!(
@@ -180,11 +178,7 @@ both!(
 );
 
 async fn a_database_of_an_earlier_version_is_recognised_and_marked(db: common::TestDb) {
-    {
-        let store = db.open().await;
-        new_complaint(&store, "ADU-1").await.unwrap();
-        store.close().await;
-    }
+    store_one_complaint(&db).await;
     // Databases made before the marker existed: our migration history, no marker.
     let mut raw = db.raw().await;
     let unmark = match db.backend {
@@ -207,11 +201,7 @@ both!(
 );
 
 async fn a_migration_that_fails_midway_leaves_nothing_half_done(db: common::TestDb) {
-    {
-        let store = db.open().await;
-        new_complaint(&store, "ADU-1").await.unwrap();
-        store.close().await;
-    }
+    store_one_complaint(&db).await;
     // Back to the schema before migration 6, except for the second index that migration
     // creates: applying it again creates its first index, then fails.
     let mut raw = db.raw().await;

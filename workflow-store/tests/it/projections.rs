@@ -145,7 +145,7 @@ async fn a_process_that_died_after_commit_catches_up_on_restart(db: common::Test
     store.projector().catch_up().await.unwrap();
     let incremental = common::snapshot_views(&store).await;
     for id in ["ADU-1", "ADU-2", "ADU-3"] {
-        let view = store.views().detail(&cid(id)).await.unwrap().unwrap();
+        let view = support::projected(&store, id).await;
         assert_eq!(view.state, common::replayed(&store, &cid(id)).await, "{id}");
     }
     let mut reports = Vec::new();
@@ -208,14 +208,7 @@ async fn a_caller_can_wait_for_its_write_to_reach_the_views(db: common::TestDb) 
         .await
         .unwrap();
     assert_eq!(
-        store
-            .views()
-            .detail(&cid("ADU-9"))
-            .await
-            .unwrap()
-            .unwrap()
-            .summary
-            .sequence,
+        support::projected(&store, "ADU-9").await.summary.sequence,
         1
     );
     let err = store

@@ -5,6 +5,7 @@
 use workflow_core::complaint::command::{Closure, ComplaintCommand as C, ReviewResult};
 use workflow_core::fixtures::*;
 use workflow_store::testing::{step, Step, TestDb};
+use workflow_store::views::ComplaintDetail;
 use workflow_store::{Executed, Store, StoreError};
 
 /// The UPP registers `complaint` at `at` (WIB, `2026-11-30 09:00`).
@@ -77,13 +78,23 @@ pub fn three_registered_two_reviewed() -> Vec<Step> {
 /// WIB) and gives the engine's answer: for tests about the store rather than the SOP,
 /// which need some complaint, or the outcome of writing one.
 pub async fn new_complaint(store: &Store, complaint: &str) -> Result<Executed, StoreError> {
-    let command = cmd(
-        &format!("reg-{complaint}"),
-        upp(),
-        wib("2026-11-30 09:00"),
-        C::Register(registration()),
-    );
-    store.engine().execute(&cid(complaint), command, None).await
+    register(complaint, "2026-11-30 09:00")
+        .execute(store, &format!("reg-{complaint}"))
+        .await
+}
+
+/// Opens `db`, which migrates and marks it, registers one complaint (ADU-1) and closes
+/// it: an aduan database with something in it, for the tests of what a later open does.
+pub async fn store_one_complaint(db: &TestDb) {
+    let store = db.open().await;
+    new_complaint(&store, "ADU-1").await.unwrap();
+    store.close().await;
+}
+
+/// `complaint` as the views show it; panics when they do not have it.
+pub async fn projected(store: &Store, complaint: &str) -> ComplaintDetail {
+    let detail = store.views().detail(&cid(complaint)).await.unwrap();
+    detail.unwrap_or_else(|| panic!("{complaint} is not in the views"))
 }
 
 /// The SQLite file and everything beside it, byte for byte (nothing on PostgreSQL): for

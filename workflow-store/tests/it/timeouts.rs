@@ -32,6 +32,13 @@ async fn stall_an_append(db: &TestDb) -> sqlx::PgConnection {
     raw
 }
 
+/// The store on `db` with session settings of the test's.
+async fn open_with(db: &TestDb, options: StoreOptions) -> Store {
+    Store::open_with_options(&db.url, ComplaintServices::builtin(), options)
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_append_makes_commands_unavailable_quickly_not_slow() {
     let db = TestDb::new(Backend::Postgres, "stalled_append_default").await;
@@ -67,9 +74,7 @@ async fn a_stalled_append_makes_commands_unavailable_quickly_not_slow() {
 async fn a_short_lock_timeout_is_honoured_and_the_command_succeeds_after_release() {
     let db = TestDb::new(Backend::Postgres, "stalled_append_short").await;
     let options = StoreOptions::default().lock_timeout(Duration::from_millis(300));
-    let store = Store::open_with_options(&db.url, ComplaintServices::builtin(), options)
-        .await
-        .unwrap();
+    let store = open_with(&db, options).await;
     new_complaint(&store, "ADU-1").await.unwrap();
     let mut stalled = stall_an_append(&db).await;
 
@@ -92,9 +97,7 @@ async fn the_server_ends_an_engine_transaction_left_idle() {
     let options = StoreOptions::default()
         .idle_in_transaction_timeout(Duration::from_millis(500))
         .lock_timeout(Duration::from_secs(20));
-    let store = Store::open_with_options(&db.url, ComplaintServices::builtin(), options)
-        .await
-        .unwrap();
+    let store = open_with(&db, options).await;
     new_complaint(&store, "ADU-1").await.unwrap();
 
     // An engine connection that appends and then stalls inside its transaction.
@@ -127,9 +130,7 @@ async fn the_server_ends_an_engine_transaction_left_idle() {
 async fn a_statement_running_past_its_timeout_is_unavailable() {
     let db = TestDb::new(Backend::Postgres, "statement_timeout").await;
     let options = StoreOptions::default().statement_timeout(Duration::from_millis(200));
-    let store = Store::open_with_options(&db.url, ComplaintServices::builtin(), options)
-        .await
-        .unwrap();
+    let store = open_with(&db, options).await;
     let mut conn = store.pool_for_tests().acquire().await.unwrap();
     let err = sqlx::query("SELECT pg_sleep(3)")
         .execute(&mut *conn)

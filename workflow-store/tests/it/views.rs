@@ -1,13 +1,12 @@
 //! Read views and the SLA monitor on both backends.
 
-use crate::support::{dispose, register, review};
+use crate::support::{dispose, register, request_information, review};
 use workflow_store::{both, testing as common};
 
 use std::sync::Arc;
 
 use chrono::Duration;
 use workflow_core::calendar::HolidayTable;
-use workflow_core::complaint::command::ComplaintCommand as C;
 use workflow_core::fixtures::*;
 use workflow_core::sla::assess;
 use workflow_core::{ComplaintServices, SlaPolicy, Status, StepStatus, WorkingCalendar};
@@ -322,32 +321,17 @@ async fn the_board_pages_through_every_duty_once(db: common::TestDb) {
     let store = db.open().await;
     seed(&store).await;
     // One complaint waits for the complainant: its review clock has no deadline.
-    store
-        .engine()
-        .execute(
-            &cid("ADU-02"),
-            cmd(
-                "ADU-02-review",
-                liaison("PUPR"),
-                wib("2026-12-01 08:00"),
-                C::Review(incomplete_but_clear_review()),
-            ),
-            None,
-        )
-        .await
-        .unwrap();
-    store
-        .engine()
-        .execute(
-            &cid("ADU-02"),
-            cmd(
-                "ADU-02-ask",
-                liaison("PUPR"),
-                wib("2026-12-01 09:00"),
-                C::RequestInformation(information_request()),
-            ),
-            None,
-        )
+    review(
+        "ADU-02",
+        "2026-12-01 08:00",
+        "PUPR",
+        incomplete_but_clear_review(),
+    )
+    .execute(&store, "ADU-02-review")
+    .await
+    .unwrap();
+    request_information("ADU-02", "2026-12-01 09:00", "PUPR")
+        .execute(&store, "ADU-02-ask")
         .await
         .unwrap();
     store.projector().catch_up().await.unwrap();
