@@ -147,10 +147,8 @@ async fn adopting_a_plain_store_numbers_chains_and_projects_every_event(db: comm
     store.close().await;
 
     // Adopting twice is refused: it is ours now.
-    let schema = db.schema().await;
-    let err = Store::adopt(&db.url).await.unwrap_err();
+    let err = adopt_is_refused(&db).await;
     assert!(matches!(err, StoreError::NotAdoptable { .. }), "{err}");
-    assert_eq!(db.schema().await, schema);
 }
 both!(
     adopt_plain_store,
@@ -179,16 +177,21 @@ async fn insert_row(db: &common::TestDb, row: (&str, &str, i64, &str, &str), jso
     raw.close().await.unwrap();
 }
 
+/// Adopting `db` is refused, and leaves its schema as it was: the refusal.
+async fn adopt_is_refused(db: &common::TestDb) -> StoreError {
+    let schema = db.schema().await;
+    let err = Store::adopt(&db.url).await.unwrap_err();
+    assert_eq!(db.schema().await, schema, "{err}");
+    err
+}
+
 /// Adopting `db` is refused as not adoptable, for a reason that names `named`, and its
 /// schema is left as it was.
 async fn adopt_is_refused_naming(db: &common::TestDb, named: &str) {
-    let schema = db.schema().await;
-    let err = Store::adopt(&db.url).await.unwrap_err();
-    match &err {
+    match adopt_is_refused(db).await {
         StoreError::NotAdoptable { reason, .. } => assert!(reason.contains(named), "{reason}"),
         other => panic!("{other}"),
     }
-    assert_eq!(db.schema().await, schema);
 }
 
 async fn adopt_refuses_what_it_cannot_bring_over_and_changes_nothing(db: common::TestDb) {
@@ -261,10 +264,8 @@ async fn adopt_refuses_a_database_that_is_not_a_plain_store(db: common::TestDb) 
     // Another program's: refused as `open` refuses it.
     db.create_foreign("CREATE TABLE events (id integer PRIMARY KEY)")
         .await;
-    let schema = db.schema().await;
-    let err = Store::adopt(&db.url).await.unwrap_err();
+    let err = adopt_is_refused(&db).await;
     assert!(matches!(err, StoreError::ForeignDatabase { .. }), "{err}");
-    assert_eq!(db.schema().await, schema);
 }
 both!(
     adopt_not_a_plain_store,

@@ -16,6 +16,7 @@ use workflow_store::testing::{self as common, Backend, TestDb};
 use workflow_store::{both, Store};
 
 /// The store on `db`, with three complaints: one disposed, one answered, one rejected.
+/// Not support's opening: every failure below is named by these complaints' sequences.
 async fn seeded(db: &TestDb) -> Store {
     let store = db.open().await;
     common::play(

@@ -2,7 +2,7 @@
 //! sequences stay gapless, and projectors apply the log in commit order without ever
 //! skipping an event that commits late.
 
-use crate::support::{dispose, new_complaint, projected, register, review};
+use crate::support::{self, dispose, new_complaint, projected, register, reviewed};
 use workflow_store::testing::step;
 use workflow_store::{both, testing as common};
 
@@ -43,22 +43,11 @@ async fn sixteen_writers_five_visits_each(
     const WRITERS: usize = 16;
     const PER_WRITER: usize = 5;
     let at = "2026-11-30 09:00";
-    common::play(
-        &store,
-        vec![
-            register("ADU-1", at),
-            dispose("ADU-1", at, "PUPR"),
-            review("ADU-1", at, "PUPR", complete_review()),
-            // With a field examination, so that the writers below may record visits.
-            step(
-                "ADU-1",
-                at,
-                liaison("PUPR"),
-                C::Clarify(clarification(true)),
-            ),
-        ],
-    )
-    .await;
+    let mut steps = reviewed("ADU-1", at, "PUPR", complete_review());
+    // With a field examination, so that the writers below may record visits.
+    let clarified = C::Clarify(clarification(true));
+    steps.push(step("ADU-1", at, liaison("PUPR"), clarified));
+    common::play(&store, steps).await;
     let store = Arc::new(store);
     let max_attempts = store.engine().max_attempts();
     let mut tasks = Vec::new();
@@ -248,28 +237,8 @@ async fn a_late_commit_is_never_skipped(db: common::TestDb) {
         ),
         common::Backend::Sqlite => None,
     };
-    let begin = if db.backend == common::Backend::Sqlite {
-        "BEGIN IMMEDIATE"
-    } else {
-        "BEGIN"
-    };
-    slow.execute(begin).await.unwrap();
-    let payload = serde_json::to_string(&event(
-        "a0",
-        upp(),
-        now,
-        EventBody::Received(registration()),
-    ))
-    .unwrap();
-    sqlx::query(&format!(
-        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
-         VALUES ('complaint', 'ADU-A', 1, 'Received', '1', {}, '{{}}')",
-        db.json_param(1)
-    ))
-    .bind(payload)
-    .execute(&mut slow)
-    .await
-    .unwrap();
+    let received = event("a0", upp(), now, EventBody::Received(registration()));
+    support::insert_and_hold(&mut slow, &db.url, ("ADU-A", 1), &received).await;
 
     if db.backend == common::Backend::Sqlite {
         // No second write transaction while this one is open.

@@ -7,7 +7,6 @@ use workflow_store::{both, testing as common};
 
 use std::time::Duration;
 
-use sqlx::Executor;
 use workflow_core::complaint::command::ComplaintCommand as C;
 use workflow_core::fixtures::*;
 use workflow_core::{EventBody, Status};
@@ -45,32 +44,13 @@ mod child {
         let mut raw = <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
             .await
             .unwrap();
-        let begin = if url.starts_with("sqlite:") {
-            "BEGIN IMMEDIATE"
-        } else {
-            "BEGIN"
-        };
-        raw.execute(begin).await.unwrap();
-        let payload = serde_json::to_string(&event(
+        let reviewed = event(
             "r3",
             liaison("PUPR"),
             now,
             EventBody::Reviewed(complete_review()),
-        ))
-        .unwrap();
-        let json = if url.starts_with("sqlite:") {
-            "$1"
-        } else {
-            "$1::json"
-        };
-        sqlx::query(&format!(
-            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
-             VALUES ('complaint', 'ADU-1', 3, 'Reviewed', '1', {json}, '{{}}')"
-        ))
-        .bind(payload)
-        .execute(&mut raw)
-        .await
-        .unwrap();
+        );
+        support::insert_and_hold(&mut raw, &url, ("ADU-1", 3), &reviewed).await;
         common::say("writing");
         std::future::pending::<()>().await;
     }

@@ -17,6 +17,9 @@ use workflow_store::{both, testing as common};
 use workflow_store::{BackendKind, Extensions, Store, StoreError, StoredEvent};
 
 /// Complaints received per category, and the last position seen (to check order).
+/// The example service has a projection of the same name and shape; this one is the
+/// test's own, as it can be made to fail and checks the order it is applied in, which
+/// the example, written for embedders to copy, should not.
 #[derive(Default)]
 struct PerCategory {
     fail: AtomicBool,

@@ -1,7 +1,7 @@
 //! Bad input to the store: a clear, typed error and nothing half-written.
 
 use crate::support::{
-    dispose, new_complaint, projected, register, reject, review, store_one_complaint,
+    dispose, new_complaint, open_refused, projected, register, reject, review, store_one_complaint,
 };
 use workflow_store::{both, testing as common};
 
@@ -14,9 +14,7 @@ use workflow_store::{Store, StoreError};
 #[tokio::test]
 async fn a_url_of_no_known_backend_is_refused() {
     for url in ["mysql://localhost/aduan", "aduan.db", "sqlite::memory:"] {
-        let err = Store::open(url, ComplaintServices::builtin())
-            .await
-            .unwrap_err();
+        let err = open_refused(url).await;
         assert!(matches!(err, StoreError::BadUrl { .. }), "{url}: {err}");
     }
 }
@@ -26,12 +24,7 @@ async fn a_url_of_no_known_backend_is_refused() {
 #[cfg(not(feature = "postgres"))]
 #[tokio::test]
 async fn a_postgres_url_is_refused_by_a_build_without_postgres() {
-    let err = Store::open(
-        "postgres://aduan:s3cret@127.0.0.1/aduan",
-        ComplaintServices::builtin(),
-    )
-    .await
-    .unwrap_err();
+    let err = open_refused("postgres://aduan:s3cret@127.0.0.1/aduan").await;
     let StoreError::BadUrl { url, reason } = &err else {
         panic!("not BadUrl: {err:?}");
     };
@@ -48,12 +41,7 @@ async fn a_postgres_url_is_refused_by_a_build_without_postgres() {
 async fn a_sqlite_url_is_refused_by_a_build_without_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("aduan.db");
-    let err = Store::open(
-        &format!("sqlite://{}", path.display()),
-        ComplaintServices::builtin(),
-    )
-    .await
-    .unwrap_err();
+    let err = open_refused(&format!("sqlite://{}", path.display())).await;
     let StoreError::BadUrl { reason, .. } = &err else {
         panic!("not BadUrl: {err:?}");
     };
@@ -66,12 +54,7 @@ async fn a_sqlite_url_is_refused_by_a_build_without_sqlite() {
 
 #[tokio::test]
 async fn a_password_in_a_bad_url_is_not_repeated() {
-    let err = Store::open(
-        "postgres://aduan:s3cret@127.0.0.1:1/x?sslmode=bogus",
-        ComplaintServices::builtin(),
-    )
-    .await
-    .unwrap_err();
+    let err = open_refused("postgres://aduan:s3cret@127.0.0.1:1/x?sslmode=bogus").await;
     assert!(!err.to_string().contains("s3cret"), "{err}");
 }
 
@@ -80,9 +63,7 @@ async fn a_password_in_a_bad_url_is_not_repeated() {
 async fn a_read_only_sqlite_database_is_unavailable_not_half_written() {
     let db = common::TestDb::new(common::Backend::Sqlite, "ro").await;
     store_one_complaint(&db).await;
-    let err = Store::open(&format!("{}?mode=ro", db.url), ComplaintServices::builtin())
-        .await
-        .unwrap_err();
+    let err = open_refused(&format!("{}?mode=ro", db.url)).await;
     assert!(matches!(err, StoreError::Unavailable { .. }), "{err}");
     // The driver's error is kept, typed: SQLITE_READONLY (8, or an extended code of it).
     let code =
@@ -95,12 +76,7 @@ async fn a_read_only_sqlite_database_is_unavailable_not_half_written() {
 #[cfg(feature = "sqlite")]
 #[tokio::test]
 async fn a_missing_sqlite_folder_is_unavailable() {
-    let err = Store::open(
-        "sqlite:///nonexistent-folder/sub/aduan.db",
-        ComplaintServices::builtin(),
-    )
-    .await
-    .unwrap_err();
+    let err = open_refused("sqlite:///nonexistent-folder/sub/aduan.db").await;
     assert!(matches!(err, StoreError::Unavailable { .. }), "{err}");
     // SQLITE_CANTOPEN (14), as the driver said it.
     let code =
@@ -116,9 +92,7 @@ async fn a_missing_postgres_database_is_unavailable() {
         "{}/aduan_no_such_database",
         &server[..server.rfind('/').unwrap()]
     );
-    let err = Store::open(&url, ComplaintServices::builtin())
-        .await
-        .unwrap_err();
+    let err = open_refused(&url).await;
     assert!(matches!(err, StoreError::Unavailable { .. }), "{err}");
     assert_eq!(
         common::database_code(&err).as_deref(),
@@ -130,12 +104,7 @@ async fn a_missing_postgres_database_is_unavailable() {
 #[cfg(feature = "postgres")]
 #[tokio::test]
 async fn an_unreachable_postgres_server_is_unavailable() {
-    let err = Store::open(
-        "postgres://aduan:aduan@127.0.0.1:9/aduan",
-        ComplaintServices::builtin(),
-    )
-    .await
-    .unwrap_err();
+    let err = open_refused("postgres://aduan:aduan@127.0.0.1:9/aduan").await;
     assert!(matches!(err, StoreError::Unavailable { .. }), "{err}");
     // The refused connection, down to the operating system's error.
     let io = common::cause::<std::io::Error>(&err)

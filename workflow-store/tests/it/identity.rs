@@ -2,14 +2,13 @@
 //! empty, or made by an earlier version of the engine) and refuses every other one
 //! before changing anything.
 
-use crate::support::{files, new_complaint, store_one_complaint};
+use crate::support::{files, new_complaint, open_refused, store_one_complaint};
 use workflow_store::{both, testing as common};
 
 use sqlx::{Connection, Row};
 use workflow_core::complaint::command::ComplaintCommand as C;
 use workflow_core::fixtures::*;
-use workflow_core::ComplaintServices;
-use workflow_store::{Store, StoreError};
+use workflow_store::StoreError;
 
 /// `PRAGMA application_id` of an aduan SQLite file: "adua" in ASCII.
 const APPLICATION_ID: i64 = 0x6164_7561;
@@ -75,9 +74,7 @@ async fn a_foreign_database_with_an_events_table_is_refused_and_left_as_it_was(d
     let bytes = files(&db);
 
     for _ in 0..2 {
-        let err = Store::open(&db.url, ComplaintServices::builtin())
-            .await
-            .unwrap_err();
+        let err = open_refused(&db.url).await;
         assert!(matches!(err, StoreError::ForeignDatabase { .. }), "{err}");
         let message = err.to_string();
         assert!(
@@ -123,9 +120,7 @@ async fn a_database_of_another_sqlx_program_is_refused(db: common::TestDb) {
     )
     .await;
     let schema = db.schema().await;
-    let err = Store::open(&db.url, ComplaintServices::builtin())
-        .await
-        .unwrap_err();
+    let err = open_refused(&db.url).await;
     assert!(matches!(err, StoreError::ForeignDatabase { .. }), "{err}");
     assert_eq!(db.schema().await, schema);
 }
@@ -140,9 +135,7 @@ async fn a_sqlite_file_of_another_program_is_refused_even_without_tables() {
     let db = common::TestDb::new(common::Backend::Sqlite, "other_app_id").await;
     db.create_foreign("PRAGMA application_id = 1234;").await;
     let bytes = files(&db);
-    let err = Store::open(&db.url, ComplaintServices::builtin())
-        .await
-        .unwrap_err();
+    let err = open_refused(&db.url).await;
     assert!(matches!(err, StoreError::ForeignDatabase { .. }), "{err}");
     assert!(err.to_string().contains("1234"), "{err}");
     assert_eq!(files(&db), bytes);
@@ -161,9 +154,7 @@ async fn a_plain_cqrs_es_store_is_refused_by_open(db: common::TestDb) {
     .await;
     let schema = db.schema().await;
     let bytes = files(&db);
-    let err = Store::open(&db.url, ComplaintServices::builtin())
-        .await
-        .unwrap_err();
+    let err = open_refused(&db.url).await;
     assert!(matches!(err, StoreError::ForeignDatabase { .. }), "{err}");
     assert!(
         err.to_string().contains("aduan adopt"),
@@ -216,9 +207,7 @@ async fn a_migration_that_fails_midway_leaves_nothing_half_done(db: common::Test
     raw.close().await.unwrap();
     let schema = db.schema().await;
 
-    let err = Store::open(&db.url, ComplaintServices::builtin())
-        .await
-        .unwrap_err();
+    let err = open_refused(&db.url).await;
     assert!(matches!(err, StoreError::Migration { .. }), "{err}");
     assert_eq!(
         db.schema().await,

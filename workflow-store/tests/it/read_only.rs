@@ -22,6 +22,11 @@ async fn seed(store: &Store) {
     common::play(store, steps).await;
 }
 
+/// Opens the store at `url` read-only, as the auditor's verbs do.
+async fn open_read_only(url: &str) -> Result<Store, StoreError> {
+    Store::open_read_only(url, ComplaintServices::builtin()).await
+}
+
 fn instants() -> Vec<chrono::DateTime<chrono::Utc>> {
     ["2026-12-01 12:00", "2026-12-03 12:00", "2026-12-20 12:00"]
         .iter()
@@ -94,9 +99,7 @@ async fn a_read_only_store_reads_everything_and_writes_nothing(db: common::TestD
     let schema = db.schema().await;
     let bytes = db.sqlite_path().map(|p| std::fs::read(p).unwrap());
 
-    let store = Store::open_read_only(&db.url, ComplaintServices::builtin())
-        .await
-        .unwrap();
+    let store = open_read_only(&db.url).await.unwrap();
     let report = store.verify(None, None, |_| {}).await.unwrap();
     assert!(report.ok() && report.events == 9, "{report:?}");
     let mut out = Vec::new();
@@ -163,9 +166,7 @@ async fn the_board_comes_from_the_views_when_they_are_current(db: common::TestDb
     seed(&store).await;
     let expected = boards_from_views(&store).await;
     store.close().await;
-    let store = Store::open_read_only(&db.url, ComplaintServices::builtin())
-        .await
-        .unwrap();
+    let store = open_read_only(&db.url).await.unwrap();
     assert_eq!(boards(&store, Asked::Store).await, expected);
     store.close().await;
 }
@@ -179,12 +180,9 @@ both!(
 async fn a_read_only_open_of_a_missing_file_creates_nothing_and_names_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("typo.db");
-    let err = Store::open_read_only(
-        &format!("sqlite://{}", path.display()),
-        ComplaintServices::builtin(),
-    )
-    .await
-    .unwrap_err();
+    let err = open_read_only(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Unavailable { .. }), "{err}");
     assert!(err.to_string().contains("typo.db"), "{err}");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
@@ -199,9 +197,7 @@ async fn a_database_that_needs_migrating_is_refused_read_only(db: common::TestDb
         .unwrap();
     raw.close().await.unwrap();
     let schema = db.schema().await;
-    let err = Store::open_read_only(&db.url, ComplaintServices::builtin())
-        .await
-        .unwrap_err();
+    let err = open_read_only(&db.url).await.unwrap_err();
     assert!(matches!(err, StoreError::ReadOnly(_)), "{err}");
     assert!(err.to_string().contains("aduan migrate"), "{err}");
     assert_eq!(db.schema().await, schema);
@@ -222,9 +218,7 @@ async fn a_database_without_the_marker_is_refused_read_only(db: common::TestDb) 
     raw.execute(unmark).await.unwrap();
     raw.close().await.unwrap();
     let schema = db.schema().await;
-    let err = Store::open_read_only(&db.url, ComplaintServices::builtin())
-        .await
-        .unwrap_err();
+    let err = open_read_only(&db.url).await.unwrap_err();
     assert!(err.to_string().contains("aduan migrate"), "{err}");
     assert_eq!(db.schema().await, schema);
 }
@@ -236,15 +230,11 @@ both!(
 async fn another_programs_database_and_an_empty_one_are_refused_read_only(db: common::TestDb) {
     db.create_foreign("CREATE TABLE users (name text PRIMARY KEY)")
         .await;
-    let err = Store::open_read_only(&db.url, ComplaintServices::builtin())
-        .await
-        .unwrap_err();
+    let err = open_read_only(&db.url).await.unwrap_err();
     assert!(matches!(err, StoreError::ForeignDatabase { .. }), "{err}");
     let empty = common::TestDb::new(db.backend, "read_only_empty").await;
     empty.create_foreign("SELECT 1").await;
-    let err = Store::open_read_only(&empty.url, ComplaintServices::builtin())
-        .await
-        .unwrap_err();
+    let err = open_read_only(&empty.url).await.unwrap_err();
     assert!(matches!(err, StoreError::ForeignDatabase { .. }), "{err}");
     assert!(empty
         .schema()
@@ -263,9 +253,7 @@ async fn read_only_postgres_sessions_cannot_write() {
     use sqlx::Row;
     let db = common::TestDb::new(common::Backend::Postgres, "read_only_session").await;
     db.open().await.close().await;
-    let store = Store::open_read_only(&db.url, ComplaintServices::builtin())
-        .await
-        .unwrap();
+    let store = open_read_only(&db.url).await.unwrap();
     let mut conn = store.pool_for_tests().acquire().await.unwrap();
     let on: String = sqlx::query("SHOW default_transaction_read_only")
         .fetch_one(&mut *conn)

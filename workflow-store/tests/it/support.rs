@@ -2,8 +2,10 @@
 //! the end-to-end tests share too): scenarios written as the SOP's steps, a complaint
 //! registered in one call, a SQLite file's bytes, and the name of a child process's test.
 
+use sqlx::{AnyConnection, Executor};
 use workflow_core::complaint::command::{Closure, ComplaintCommand as C, ReviewResult};
 use workflow_core::fixtures::*;
+use workflow_core::{ComplaintEvent, ComplaintServices};
 use workflow_store::testing::{step, Step, TestDb};
 use workflow_store::views::ComplaintDetail;
 use workflow_store::{Executed, Store, StoreError};
@@ -59,6 +61,16 @@ pub fn close(complaint: &str, at: &str) -> Step {
     step(complaint, at, upp(), C::Close(Closure::default()))
 }
 
+/// `complaint` registered, disposed to `agency` and reviewed by its liaison officer with
+/// `result`, all at `at`: a complaint at step 2 with no time lost.
+pub fn reviewed(complaint: &str, at: &str, agency: &str, result: ReviewResult) -> Vec<Step> {
+    vec![
+        register(complaint, at),
+        dispose(complaint, at, agency),
+        review(complaint, at, agency, result),
+    ]
+}
+
 /// The opening the projection and read-only scenarios share: three complaints registered
 /// on Monday morning; ADU-1 disposed to PUPR and found complete, ADU-2 disposed to DISHUB
 /// and found incomplete and unclear, ADU-3 not disposed.
@@ -83,6 +95,12 @@ pub async fn new_complaint(store: &Store, complaint: &str) -> Result<Executed, S
         .await
 }
 
+/// Why the store at `url` does not open (panics if it does).
+pub async fn open_refused(url: &str) -> StoreError {
+    let opened = Store::open(url, ComplaintServices::builtin()).await;
+    opened.err().unwrap_or_else(|| panic!("{url} opened"))
+}
+
 /// Opens `db`, which migrates and marks it, registers one complaint (ADU-1) and closes
 /// it: an aduan database with something in it, for the tests of what a later open does.
 pub async fn store_one_complaint(db: &TestDb) {
@@ -95,6 +113,33 @@ pub async fn store_one_complaint(db: &TestDb) {
 pub async fn projected(store: &Store, complaint: &str) -> ComplaintDetail {
     let detail = store.views().detail(&cid(complaint)).await.unwrap();
     detail.unwrap_or_else(|| panic!("{complaint} is not in the views"))
+}
+
+/// Begins a write transaction on `raw`, a connection to the database at `url`, and
+/// inserts `event` there as `complaint`'s event `sequence` behind the engine's back,
+/// leaving the transaction open: a writer stopped between its INSERT and its COMMIT.
+pub async fn insert_and_hold(
+    raw: &mut AnyConnection,
+    url: &str,
+    (complaint, sequence): (&str, i64),
+    event: &ComplaintEvent,
+) {
+    let sqlite = url.starts_with("sqlite:");
+    // On SQLite the write lock is taken at BEGIN, as the engine's own writes take it.
+    let begin = if sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" };
+    raw.execute(begin).await.unwrap();
+    let json = if sqlite { "$4" } else { "$4::json" };
+    sqlx::query(&format!(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+         VALUES ('complaint', $1, $2, $3, '1', {json}, '{{}}')"
+    ))
+    .bind(complaint)
+    .bind(sequence)
+    .bind(event.body.event_type())
+    .bind(serde_json::to_string(event).unwrap())
+    .execute(&mut *raw)
+    .await
+    .unwrap();
 }
 
 /// The SQLite file and everything beside it, byte for byte (nothing on PostgreSQL): for

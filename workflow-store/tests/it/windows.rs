@@ -3,7 +3,7 @@
 //! wait is on the SLA board with its own clock, and when it runs out the SLA monitor
 //! records the complaint as deemed withdrawn, exactly once however often it sweeps.
 
-use crate::support::{dispose, register, request_information, review};
+use crate::support::{dispose, register, request_information, reviewed};
 use workflow_store::testing::step;
 use workflow_store::{both, testing as common};
 
@@ -14,16 +14,9 @@ use workflow_core::Status;
 async fn an_unanswered_request_is_deemed_withdrawn_once_by_the_monitor(db: common::TestDb) {
     let store = db.open().await;
     let at = "2026-12-01 09:00";
-    common::play(
-        &store,
-        vec![
-            register("ADU-1", at),
-            dispose("ADU-1", at, "PUPR"),
-            review("ADU-1", at, "PUPR", incomplete_but_clear_review()),
-            request_information("ADU-1", at, "PUPR"),
-        ],
-    )
-    .await;
+    let mut steps = reviewed("ADU-1", at, "PUPR", incomplete_but_clear_review());
+    steps.push(request_information("ADU-1", at, "PUPR"));
+    common::play(&store, steps).await;
     store.projector().catch_up().await.unwrap();
     let board = store
         .views()
