@@ -188,19 +188,24 @@ async fn a_read_only_open_of_a_missing_file_creates_nothing_and_names_it() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
 
-async fn a_database_that_needs_migrating_is_refused_read_only(db: common::TestDb) {
+/// `db` made by the engine and then changed by `sql` behind its back is refused read-only
+/// with a message that says to migrate it, and left as it was: the refusal.
+async fn refused_read_only_after(db: &common::TestDb, sql: &str) -> StoreError {
     db.open().await.close().await;
     let mut raw = db.raw().await;
-    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = 20261128000006")
-        .execute(&mut raw)
-        .await
-        .unwrap();
+    raw.execute(sql).await.unwrap();
     raw.close().await.unwrap();
     let schema = db.schema().await;
     let err = open_read_only(&db.url).await.unwrap_err();
-    assert!(matches!(err, StoreError::ReadOnly(_)), "{err}");
     assert!(err.to_string().contains("aduan migrate"), "{err}");
     assert_eq!(db.schema().await, schema);
+    err
+}
+
+async fn a_database_that_needs_migrating_is_refused_read_only(db: common::TestDb) {
+    let unapply = "DELETE FROM _sqlx_migrations WHERE version = 20261128000006";
+    let err = refused_read_only_after(&db, unapply).await;
+    assert!(matches!(err, StoreError::ReadOnly(_)), "{err}");
 }
 both!(
     needs_migrating,
@@ -209,18 +214,11 @@ both!(
 
 async fn a_database_without_the_marker_is_refused_read_only(db: common::TestDb) {
     // Made by an earlier version: migrate it first.
-    db.open().await.close().await;
-    let mut raw = db.raw().await;
     let unmark = match db.backend {
         common::Backend::Sqlite => "PRAGMA application_id = 0",
         common::Backend::Postgres => "DROP TABLE aduan_identity",
     };
-    raw.execute(unmark).await.unwrap();
-    raw.close().await.unwrap();
-    let schema = db.schema().await;
-    let err = open_read_only(&db.url).await.unwrap_err();
-    assert!(err.to_string().contains("aduan migrate"), "{err}");
-    assert_eq!(db.schema().await, schema);
+    refused_read_only_after(&db, unmark).await;
 }
 both!(
     unmarked_read_only,

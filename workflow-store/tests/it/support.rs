@@ -1,6 +1,7 @@
-//! What several modules set up the same way, on top of `workflow_store::testing` (which
-//! the end-to-end tests share too): scenarios written as the SOP's steps, a complaint
-//! registered in one call, a SQLite file's bytes, and the name of a child process's test.
+//! What several modules set up or check the same way, on top of `workflow_store::testing`
+//! (which the end-to-end tests share too): scenarios written as the SOP's steps, a
+//! complaint registered or read back in one call, an open that must fail, a write held
+//! open, a SQLite file's bytes, and the name of a child process's test.
 
 use sqlx::{AnyConnection, Executor};
 use workflow_core::complaint::command::{Closure, ComplaintCommand as C, ReviewResult};
