@@ -582,21 +582,28 @@ pub fn step(
     }
 }
 
+impl Step {
+    /// Executes this command alone, with the command id given, and gives the engine's
+    /// answer: for a command whose outcome or refusal the test looks at, where [`play`]
+    /// stops at a refusal.
+    pub async fn execute(
+        self,
+        store: &Store,
+        command_id: &str,
+    ) -> Result<crate::Executed, crate::StoreError> {
+        let command = CommandEnvelope::new(command_id, self.actor, self.at, self.command);
+        store.engine().execute(&self.complaint, command, None).await
+    }
+}
+
 /// Runs scripted commands in order through the engine (command ids `seed-1`, `seed-2`,
 /// …); each must be accepted.
 pub async fn play(store: &Store, steps: Vec<Step>) {
     for (i, s) in steps.into_iter().enumerate() {
-        let name = s.command.name();
-        let id = format!("seed-{}", i + 1);
-        store
-            .engine()
-            .execute(
-                &s.complaint,
-                workflow_core::CommandEnvelope::new(id, s.actor, s.at, s.command),
-                None,
-            )
+        let (name, complaint) = (s.command.name(), s.complaint.clone());
+        s.execute(store, &format!("seed-{}", i + 1))
             .await
-            .unwrap_or_else(|e| panic!("step {} ({name} on {}): {e}", i + 1, s.complaint));
+            .unwrap_or_else(|e| panic!("step {} ({name} on {complaint}): {e}", i + 1));
     }
 }
 

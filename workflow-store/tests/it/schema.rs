@@ -109,7 +109,7 @@ const INTENDED: &[Intended] = &[
     Intended {
         difference: "table aduan_identity: only on postgres",
         why: "the marker of an aduan database: a SQLite file is marked by its \
-              `PRAGMA application_id` in the file header instead (see identity.rs)",
+              `PRAGMA application_id` in the file header instead (see the `identity` module)",
     },
     Intended {
         difference: "events column 6: sqlite `payload Text NOT NULL`, postgres `payload Json NOT NULL`",

@@ -1,67 +1,44 @@
 //! Read views and the SLA monitor on both backends.
 
+use crate::support::{dispose, register, request_information, review};
 use workflow_store::{both, testing as common};
 
 use std::sync::Arc;
 
 use chrono::Duration;
 use workflow_core::calendar::HolidayTable;
-use workflow_core::complaint::command::ComplaintCommand as C;
 use workflow_core::fixtures::*;
 use workflow_core::sla::assess;
 use workflow_core::{ComplaintServices, SlaPolicy, Status, StepStatus, WorkingCalendar};
 use workflow_store::views::{BoardStatus, ComplaintFilter};
-use workflow_store::Store;
+use workflow_store::{Store, Views};
 
 /// Twelve complaints registered an hour apart from Monday 30 November; the even ones
 /// disposed to PUPR, every third of those reviewed.
 async fn seed(store: &Store) {
+    let mut steps = Vec::new();
     for i in 0..12 {
         let id = format!("ADU-{i:02}");
-        let at = wib("2026-11-30 08:00") + Duration::hours(i);
-        store
-            .engine()
-            .execute(
-                &cid(&id),
-                cmd(&format!("{id}-r"), upp(), at, C::Register(registration())),
-                None,
-            )
-            .await
-            .unwrap();
+        let at = format!("2026-11-30 {:02}:00", 8 + i);
+        steps.push(register(&id, &at));
         if i % 2 == 0 {
-            store
-                .engine()
-                .execute(
-                    &cid(&id),
-                    cmd(
-                        &format!("{id}-d"),
-                        upp(),
-                        at,
-                        C::Dispose(disposition("PUPR")),
-                    ),
-                    None,
-                )
-                .await
-                .unwrap();
+            steps.push(dispose(&id, &at, "PUPR"));
         }
         if i % 6 == 0 {
-            store
-                .engine()
-                .execute(
-                    &cid(&id),
-                    cmd(
-                        &format!("{id}-v"),
-                        liaison("PUPR"),
-                        at,
-                        C::Review(complete_review()),
-                    ),
-                    None,
-                )
-                .await
-                .unwrap();
+            steps.push(review(&id, &at, "PUPR", complete_review()));
         }
     }
+    common::play(store, steps).await;
     store.projector().catch_up().await.unwrap();
+}
+
+/// The complaints `filter` lists, in the list's order (one page).
+async fn ids(views: &Views, filter: ComplaintFilter) -> Vec<String> {
+    let page = views.list(&filter).await.unwrap();
+    page.items
+        .iter()
+        .map(|s| s.complaint_id.to_string())
+        .collect()
 }
 
 async fn the_list_filters_and_pages_newest_first(db: common::TestDb) {
@@ -105,75 +82,44 @@ async fn the_list_filters_and_pages_newest_first(db: common::TestDb) {
             .collect::<Vec<_>>()
     );
 
-    let pupr = views
-        .list(&ComplaintFilter {
-            agency: Some("PUPR".into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    assert_eq!(pupr.items.len(), 6);
-    let reviewed = views
-        .list(&ComplaintFilter {
-            status: Some(Status::Reviewed),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    assert_eq!(
-        reviewed
-            .items
-            .iter()
-            .map(|s| s.complaint_id.as_str())
-            .collect::<Vec<_>>(),
-        ["ADU-06", "ADU-00"]
-    );
-    let officer = views
-        .list(&ComplaintFilter {
-            liaison_officer: Some("penghubung.pupr".into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    assert_eq!(officer.items.len(), 6);
-    let window = views
-        .list(&ComplaintFilter {
-            from: Some(wib("2026-11-30 10:00")),
-            to: Some(wib("2026-11-30 12:00")),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    assert_eq!(
-        window
-            .items
-            .iter()
-            .map(|s| s.complaint_id.as_str())
-            .collect::<Vec<_>>(),
-        ["ADU-03", "ADU-02"]
-    );
+    // Each filter alone.
+    let pupr = ComplaintFilter {
+        agency: Some("PUPR".into()),
+        ..Default::default()
+    };
+    assert_eq!(ids(views, pupr).await.len(), 6);
+    let reviewed = ComplaintFilter {
+        status: Some(Status::Reviewed),
+        ..Default::default()
+    };
+    assert_eq!(ids(views, reviewed).await, ["ADU-06", "ADU-00"]);
+    let officer = ComplaintFilter {
+        liaison_officer: Some("penghubung.pupr".into()),
+        ..Default::default()
+    };
+    assert_eq!(ids(views, officer).await.len(), 6);
+    let window = ComplaintFilter {
+        from: Some(wib("2026-11-30 10:00")),
+        to: Some(wib("2026-11-30 12:00")),
+        ..Default::default()
+    };
+    assert_eq!(ids(views, window).await, ["ADU-03", "ADU-02"]);
     // Disposition is due Thursday 3 December: on Friday the undisposed ones are overdue.
-    let overdue = views
-        .list(&ComplaintFilter {
-            overdue_at: Some(wib("2026-12-04 09:00")),
-            limit: Some(100),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let overdue = ComplaintFilter {
+        overdue_at: Some(wib("2026-12-04 09:00")),
+        limit: Some(100),
+        ..Default::default()
+    };
     assert_eq!(
-        overdue.items.len(),
+        ids(views, overdue).await.len(),
         12,
         "disposition or review overdue for all"
     );
-    let not_yet = views
-        .list(&ComplaintFilter {
-            overdue_at: Some(wib("2026-12-02 09:00")),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    assert!(not_yet.items.is_empty());
+    let not_yet = ComplaintFilter {
+        overdue_at: Some(wib("2026-12-02 09:00")),
+        ..Default::default()
+    };
+    assert!(ids(views, not_yet).await.is_empty());
     let bad = views
         .list(&ComplaintFilter {
             after: Some("garbage".into()),
@@ -353,32 +299,17 @@ async fn the_board_pages_through_every_duty_once(db: common::TestDb) {
     let store = db.open().await;
     seed(&store).await;
     // One complaint waits for the complainant: its review clock has no deadline.
-    store
-        .engine()
-        .execute(
-            &cid("ADU-02"),
-            cmd(
-                "ADU-02-review",
-                liaison("PUPR"),
-                wib("2026-12-01 08:00"),
-                C::Review(incomplete_but_clear_review()),
-            ),
-            None,
-        )
-        .await
-        .unwrap();
-    store
-        .engine()
-        .execute(
-            &cid("ADU-02"),
-            cmd(
-                "ADU-02-ask",
-                liaison("PUPR"),
-                wib("2026-12-01 09:00"),
-                C::RequestInformation(information_request()),
-            ),
-            None,
-        )
+    review(
+        "ADU-02",
+        "2026-12-01 08:00",
+        "PUPR",
+        incomplete_but_clear_review(),
+    )
+    .execute(&store, "ADU-02-review")
+    .await
+    .unwrap();
+    request_information("ADU-02", "2026-12-01 09:00", "PUPR")
+        .execute(&store, "ADU-02-ask")
         .await
         .unwrap();
     store.projector().catch_up().await.unwrap();

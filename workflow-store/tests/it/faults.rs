@@ -8,6 +8,7 @@ use workflow_core::complaint::command::ComplaintCommand as C;
 use workflow_core::fixtures::*;
 #[cfg(feature = "sqlite")]
 use workflow_core::ComplaintServices;
+use workflow_store::testing::step;
 #[cfg(feature = "sqlite")]
 use workflow_store::testing::SmallDisk;
 use workflow_store::{Store, StoreError};
@@ -21,20 +22,13 @@ fn big_registration(i: usize) -> workflow_core::complaint::command::Registration
 }
 
 async fn register(store: &Store, id: &str, key: &str, i: usize) -> Result<(), StoreError> {
-    store
-        .engine()
-        .execute(
-            &cid(id),
-            cmd(
-                key,
-                upp(),
-                wib("2026-11-30 09:00"),
-                C::Register(big_registration(i)),
-            ),
-            None,
-        )
-        .await
-        .map(|_| ())
+    let command = step(
+        id,
+        "2026-11-30 09:00",
+        upp(),
+        C::Register(big_registration(i)),
+    );
+    command.execute(store, key).await.map(|_| ())
 }
 
 #[cfg(feature = "sqlite")]
@@ -103,7 +97,7 @@ async fn sqlite_on_a_full_disk_acknowledges_only_what_it_committed_and_recovers(
     }
     store.close().await;
 
-    // Reopened (closed cleanly here; a killed writer is `durable.rs`): everything
+    // Reopened (closed cleanly here; a killed writer is the `durable` module): everything
     // acknowledged is there; a refused command retried with its own id is done exactly
     // once.
     let store = Store::open(&url, ComplaintServices::builtin())

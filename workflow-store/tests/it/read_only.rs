@@ -1,7 +1,7 @@
 //! Opening a database read-only, as an auditor opens a copy: no file created, no
 //! migration, no write of any kind; every write refused with a typed error.
 
-use workflow_store::testing::step;
+use crate::support::{self, register, request_information};
 use workflow_store::{both, testing as common};
 
 use sqlx::{Connection, Executor};
@@ -14,66 +14,17 @@ use workflow_store::{Store, StoreError};
 
 /// Four complaints at different steps; the views are brought up to date or not.
 async fn seed(store: &Store) {
-    common::play(
-        store,
-        vec![
-            step(
-                "ADU-1",
-                "2026-11-30 08:00",
-                upp(),
-                C::Register(registration()),
-            ),
-            step(
-                "ADU-2",
-                "2026-11-30 08:10",
-                upp(),
-                C::Register(registration()),
-            ),
-            step(
-                "ADU-3",
-                "2026-11-30 08:20",
-                upp(),
-                C::Register(registration()),
-            ),
-            step(
-                "ADU-4",
-                "2026-12-01 08:20",
-                upp(),
-                C::Register(registration()),
-            ),
-            step(
-                "ADU-1",
-                "2026-11-30 09:00",
-                upp(),
-                C::Dispose(disposition("PUPR")),
-            ),
-            step(
-                "ADU-2",
-                "2026-11-30 09:00",
-                upp(),
-                C::Dispose(disposition("DISHUB")),
-            ),
-            step(
-                "ADU-1",
-                "2026-12-01 09:00",
-                liaison("PUPR"),
-                C::Review(complete_review()),
-            ),
-            step(
-                "ADU-2",
-                "2026-12-01 09:00",
-                liaison("DISHUB"),
-                C::Review(incomplete_review()),
-            ),
-            step(
-                "ADU-2",
-                "2026-12-02 09:00",
-                liaison("DISHUB"),
-                C::RequestInformation(information_request()),
-            ),
-        ],
-    )
-    .await;
+    let mut steps = support::three_registered_two_reviewed();
+    steps.extend([
+        register("ADU-4", "2026-12-01 08:20"),
+        request_information("ADU-2", "2026-12-02 09:00", "DISHUB"),
+    ]);
+    common::play(store, steps).await;
+}
+
+/// Opens the store at `url` read-only, as the auditor's verbs do.
+async fn open_read_only(url: &str) -> Result<Store, StoreError> {
+    Store::open_read_only(url, ComplaintServices::builtin()).await
 }
 
 fn instants() -> Vec<chrono::DateTime<chrono::Utc>> {
@@ -83,9 +34,16 @@ fn instants() -> Vec<chrono::DateTime<chrono::Utc>> {
         .collect()
 }
 
-/// The SLA board as the views give it once they are current, at several instants.
-async fn boards_from_views(store: &Store) -> Vec<String> {
-    store.projector().catch_up().await.unwrap();
+/// Whom a board is asked of: the views, or the store, which answers from the log when
+/// its views lag.
+#[derive(Clone, Copy)]
+enum Asked {
+    Views,
+    Store,
+}
+
+/// The SLA board at several instants, by status and agency, as `asked` gives it.
+async fn boards(store: &Store, asked: Asked) -> Vec<String> {
     let mut out = Vec::new();
     for now in instants() {
         for status in [
@@ -96,7 +54,11 @@ async fn boards_from_views(store: &Store) -> Vec<String> {
             Some(BoardStatus::Paused),
         ] {
             for agency in [None, Some("PUPR")] {
-                let board = store.views().sla_board(now, status, agency).await.unwrap();
+                let board = match asked {
+                    Asked::Views => store.views().sla_board(now, status, agency).await,
+                    Asked::Store => store.sla_board(now, status, agency).await,
+                };
+                let board = board.unwrap();
                 out.push(format!("{now} {status:?} {agency:?}: {board:?}"));
             }
         }
@@ -104,23 +66,10 @@ async fn boards_from_views(store: &Store) -> Vec<String> {
     out
 }
 
-async fn boards(store: &Store) -> Vec<String> {
-    let mut out = Vec::new();
-    for now in instants() {
-        for status in [
-            None,
-            Some(BoardStatus::Breached),
-            Some(BoardStatus::AtRisk),
-            Some(BoardStatus::OnTrack),
-            Some(BoardStatus::Paused),
-        ] {
-            for agency in [None, Some("PUPR")] {
-                let board = store.sla_board(now, status, agency).await.unwrap();
-                out.push(format!("{now} {status:?} {agency:?}: {board:?}"));
-            }
-        }
-    }
-    out
+/// The SLA boards as the views give them once they are current.
+async fn boards_from_views(store: &Store) -> Vec<String> {
+    store.projector().catch_up().await.unwrap();
+    boards(store, Asked::Views).await
 }
 
 async fn a_read_only_store_reads_everything_and_writes_nothing(db: common::TestDb) {
@@ -150,9 +99,7 @@ async fn a_read_only_store_reads_everything_and_writes_nothing(db: common::TestD
     let schema = db.schema().await;
     let bytes = db.sqlite_path().map(|p| std::fs::read(p).unwrap());
 
-    let store = Store::open_read_only(&db.url, ComplaintServices::builtin())
-        .await
-        .unwrap();
+    let store = open_read_only(&db.url).await.unwrap();
     let report = store.verify(None, None, |_| {}).await.unwrap();
     assert!(report.ok() && report.events == 9, "{report:?}");
     let mut out = Vec::new();
@@ -170,7 +117,7 @@ async fn a_read_only_store_reads_everything_and_writes_nothing(db: common::TestD
     assert_eq!(history.events.len(), 3);
     // The views were never brought up to date: the board comes from the log, and is
     // the one the views give once current.
-    assert_eq!(boards(&store).await, expected_board);
+    assert_eq!(boards(&store, Asked::Store).await, expected_board);
 
     // Every write is refused with a typed error.
     let command = cmd(
@@ -219,10 +166,8 @@ async fn the_board_comes_from_the_views_when_they_are_current(db: common::TestDb
     seed(&store).await;
     let expected = boards_from_views(&store).await;
     store.close().await;
-    let store = Store::open_read_only(&db.url, ComplaintServices::builtin())
-        .await
-        .unwrap();
-    assert_eq!(boards(&store).await, expected);
+    let store = open_read_only(&db.url).await.unwrap();
+    assert_eq!(boards(&store, Asked::Store).await, expected);
     store.close().await;
 }
 both!(
@@ -235,32 +180,32 @@ both!(
 async fn a_read_only_open_of_a_missing_file_creates_nothing_and_names_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("typo.db");
-    let err = Store::open_read_only(
-        &format!("sqlite://{}", path.display()),
-        ComplaintServices::builtin(),
-    )
-    .await
-    .unwrap_err();
+    let err = open_read_only(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Unavailable { .. }), "{err}");
     assert!(err.to_string().contains("typo.db"), "{err}");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
 
-async fn a_database_that_needs_migrating_is_refused_read_only(db: common::TestDb) {
+/// `db` made by the engine and then changed by `sql` behind its back is refused read-only
+/// with a message that says to migrate it, and left as it was: the refusal.
+async fn refused_read_only_after(db: &common::TestDb, sql: &str) -> StoreError {
     db.open().await.close().await;
     let mut raw = db.raw().await;
-    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = 20261128000006")
-        .execute(&mut raw)
-        .await
-        .unwrap();
+    raw.execute(sql).await.unwrap();
     raw.close().await.unwrap();
     let schema = db.schema().await;
-    let err = Store::open_read_only(&db.url, ComplaintServices::builtin())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, StoreError::ReadOnly(_)), "{err}");
+    let err = open_read_only(&db.url).await.unwrap_err();
     assert!(err.to_string().contains("aduan migrate"), "{err}");
     assert_eq!(db.schema().await, schema);
+    err
+}
+
+async fn a_database_that_needs_migrating_is_refused_read_only(db: common::TestDb) {
+    let unapply = "DELETE FROM _sqlx_migrations WHERE version = 20261128000006";
+    let err = refused_read_only_after(&db, unapply).await;
+    assert!(matches!(err, StoreError::ReadOnly(_)), "{err}");
 }
 both!(
     needs_migrating,
@@ -269,20 +214,11 @@ both!(
 
 async fn a_database_without_the_marker_is_refused_read_only(db: common::TestDb) {
     // Made by an earlier version: migrate it first.
-    db.open().await.close().await;
-    let mut raw = db.raw().await;
     let unmark = match db.backend {
         common::Backend::Sqlite => "PRAGMA application_id = 0",
         common::Backend::Postgres => "DROP TABLE aduan_identity",
     };
-    raw.execute(unmark).await.unwrap();
-    raw.close().await.unwrap();
-    let schema = db.schema().await;
-    let err = Store::open_read_only(&db.url, ComplaintServices::builtin())
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("aduan migrate"), "{err}");
-    assert_eq!(db.schema().await, schema);
+    refused_read_only_after(&db, unmark).await;
 }
 both!(
     unmarked_read_only,
@@ -292,15 +228,11 @@ both!(
 async fn another_programs_database_and_an_empty_one_are_refused_read_only(db: common::TestDb) {
     db.create_foreign("CREATE TABLE users (name text PRIMARY KEY)")
         .await;
-    let err = Store::open_read_only(&db.url, ComplaintServices::builtin())
-        .await
-        .unwrap_err();
+    let err = open_read_only(&db.url).await.unwrap_err();
     assert!(matches!(err, StoreError::ForeignDatabase { .. }), "{err}");
     let empty = common::TestDb::new(db.backend, "read_only_empty").await;
     empty.create_foreign("SELECT 1").await;
-    let err = Store::open_read_only(&empty.url, ComplaintServices::builtin())
-        .await
-        .unwrap_err();
+    let err = open_read_only(&empty.url).await.unwrap_err();
     assert!(matches!(err, StoreError::ForeignDatabase { .. }), "{err}");
     assert!(empty
         .schema()
@@ -319,9 +251,7 @@ async fn read_only_postgres_sessions_cannot_write() {
     use sqlx::Row;
     let db = common::TestDb::new(common::Backend::Postgres, "read_only_session").await;
     db.open().await.close().await;
-    let store = Store::open_read_only(&db.url, ComplaintServices::builtin())
-        .await
-        .unwrap();
+    let store = open_read_only(&db.url).await.unwrap();
     let mut conn = store.pool_for_tests().acquire().await.unwrap();
     let on: String = sqlx::query("SHOW default_transaction_read_only")
         .fetch_one(&mut *conn)

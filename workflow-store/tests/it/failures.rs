@@ -1,10 +1,12 @@
 //! Bad input to the store: a clear, typed error and nothing half-written.
 
+use crate::support::{
+    dispose, new_complaint, open_refused, projected, register, reject, review, store_one_complaint,
+};
 use workflow_store::{both, testing as common};
 
 use cqrs_es::persist::{EventUpcaster, SerializedEvent};
 use sqlx::Row;
-use workflow_core::complaint::command::ComplaintCommand as C;
 use workflow_core::fixtures::*;
 use workflow_core::{ComplaintServices, EventBody, Status};
 use workflow_store::{Store, StoreError};
@@ -12,9 +14,7 @@ use workflow_store::{Store, StoreError};
 #[tokio::test]
 async fn a_url_of_no_known_backend_is_refused() {
     for url in ["mysql://localhost/aduan", "aduan.db", "sqlite::memory:"] {
-        let err = Store::open(url, ComplaintServices::builtin())
-            .await
-            .unwrap_err();
+        let err = open_refused(url).await;
         assert!(matches!(err, StoreError::BadUrl { .. }), "{url}: {err}");
     }
 }
@@ -24,12 +24,7 @@ async fn a_url_of_no_known_backend_is_refused() {
 #[cfg(not(feature = "postgres"))]
 #[tokio::test]
 async fn a_postgres_url_is_refused_by_a_build_without_postgres() {
-    let err = Store::open(
-        "postgres://aduan:s3cret@127.0.0.1/aduan",
-        ComplaintServices::builtin(),
-    )
-    .await
-    .unwrap_err();
+    let err = open_refused("postgres://aduan:s3cret@127.0.0.1/aduan").await;
     let StoreError::BadUrl { url, reason } = &err else {
         panic!("not BadUrl: {err:?}");
     };
@@ -46,12 +41,7 @@ async fn a_postgres_url_is_refused_by_a_build_without_postgres() {
 async fn a_sqlite_url_is_refused_by_a_build_without_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("aduan.db");
-    let err = Store::open(
-        &format!("sqlite://{}", path.display()),
-        ComplaintServices::builtin(),
-    )
-    .await
-    .unwrap_err();
+    let err = open_refused(&format!("sqlite://{}", path.display())).await;
     let StoreError::BadUrl { reason, .. } = &err else {
         panic!("not BadUrl: {err:?}");
     };
@@ -64,12 +54,7 @@ async fn a_sqlite_url_is_refused_by_a_build_without_sqlite() {
 
 #[tokio::test]
 async fn a_password_in_a_bad_url_is_not_repeated() {
-    let err = Store::open(
-        "postgres://aduan:s3cret@127.0.0.1:1/x?sslmode=bogus",
-        ComplaintServices::builtin(),
-    )
-    .await
-    .unwrap_err();
+    let err = open_refused("postgres://aduan:s3cret@127.0.0.1:1/x?sslmode=bogus").await;
     assert!(!err.to_string().contains("s3cret"), "{err}");
 }
 
@@ -77,27 +62,8 @@ async fn a_password_in_a_bad_url_is_not_repeated() {
 #[tokio::test]
 async fn a_read_only_sqlite_database_is_unavailable_not_half_written() {
     let db = common::TestDb::new(common::Backend::Sqlite, "ro").await;
-    {
-        let store = db.open().await;
-        store
-            .engine()
-            .execute(
-                &cid("ADU-1"),
-                cmd(
-                    "r1",
-                    upp(),
-                    wib("2026-11-30 09:00"),
-                    C::Register(registration()),
-                ),
-                None,
-            )
-            .await
-            .unwrap();
-        store.close().await;
-    }
-    let err = Store::open(&format!("{}?mode=ro", db.url), ComplaintServices::builtin())
-        .await
-        .unwrap_err();
+    store_one_complaint(&db).await;
+    let err = open_refused(&format!("{}?mode=ro", db.url)).await;
     assert!(matches!(err, StoreError::Unavailable { .. }), "{err}");
     // The driver's error is kept, typed: SQLITE_READONLY (8, or an extended code of it).
     let code =
@@ -110,12 +76,7 @@ async fn a_read_only_sqlite_database_is_unavailable_not_half_written() {
 #[cfg(feature = "sqlite")]
 #[tokio::test]
 async fn a_missing_sqlite_folder_is_unavailable() {
-    let err = Store::open(
-        "sqlite:///nonexistent-folder/sub/aduan.db",
-        ComplaintServices::builtin(),
-    )
-    .await
-    .unwrap_err();
+    let err = open_refused("sqlite:///nonexistent-folder/sub/aduan.db").await;
     assert!(matches!(err, StoreError::Unavailable { .. }), "{err}");
     // SQLITE_CANTOPEN (14), as the driver said it.
     let code =
@@ -131,9 +92,7 @@ async fn a_missing_postgres_database_is_unavailable() {
         "{}/aduan_no_such_database",
         &server[..server.rfind('/').unwrap()]
     );
-    let err = Store::open(&url, ComplaintServices::builtin())
-        .await
-        .unwrap_err();
+    let err = open_refused(&url).await;
     assert!(matches!(err, StoreError::Unavailable { .. }), "{err}");
     assert_eq!(
         common::database_code(&err).as_deref(),
@@ -145,12 +104,7 @@ async fn a_missing_postgres_database_is_unavailable() {
 #[cfg(feature = "postgres")]
 #[tokio::test]
 async fn an_unreachable_postgres_server_is_unavailable() {
-    let err = Store::open(
-        "postgres://aduan:aduan@127.0.0.1:9/aduan",
-        ComplaintServices::builtin(),
-    )
-    .await
-    .unwrap_err();
+    let err = open_refused("postgres://aduan:aduan@127.0.0.1:9/aduan").await;
     assert!(matches!(err, StoreError::Unavailable { .. }), "{err}");
     // The refused connection, down to the operating system's error.
     let io = common::cause::<std::io::Error>(&err)
@@ -188,25 +142,9 @@ async fn insert_raw(
 
 async fn a_poison_event_parks_only_its_complaint_and_resumes_after_a_fix(db: common::TestDb) {
     let store = db.open().await;
-    let now = wib("2026-11-30 09:00");
-    store
-        .engine()
-        .execute(
-            &cid("ADU-1"),
-            cmd("r1", upp(), now, C::Register(registration())),
-            None,
-        )
-        .await
-        .unwrap();
-    store
-        .engine()
-        .execute(
-            &cid("ADU-OK"),
-            cmd("r2", upp(), now, C::Register(registration())),
-            None,
-        )
-        .await
-        .unwrap();
+    let at = "2026-11-30 09:00";
+    new_complaint(&store, "ADU-1").await.unwrap();
+    new_complaint(&store, "ADU-OK").await.unwrap();
     // Sequence 2 of ADU-1 is valid JSON but no event the engine knows: a `Disposed` of a
     // version 0.9 that named the officer `officer_name`.
     insert_raw(&db, "ADU-1", 2, "Disposed", "0.9", RECORDED_V09_DISPOSED).await;
@@ -228,13 +166,8 @@ async fn a_poison_event_parks_only_its_complaint_and_resumes_after_a_fix(db: com
         }
         other => panic!("expected Integrity, got {other}"),
     }
-    let err = store
-        .engine()
-        .execute(
-            &cid("ADU-1"),
-            cmd("r3", upp(), now, C::Dispose(disposition("PUPR"))),
-            None,
-        )
+    let err = dispose("ADU-1", at, "PUPR")
+        .execute(&store, "r3")
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Integrity { .. }), "{err}");
@@ -254,17 +187,12 @@ async fn a_poison_event_parks_only_its_complaint_and_resumes_after_a_fix(db: com
 
     // Other complaints keep working, and the views and the board go on with them: the
     // bad row parks only its own complaint, in every projection, naming the position.
-    store
-        .engine()
-        .execute(
-            &cid("ADU-OK"),
-            cmd("r4", upp(), now, C::Dispose(disposition("PUPR"))),
-            None,
-        )
+    dispose("ADU-OK", at, "PUPR")
+        .execute(&store, "r4")
         .await
         .unwrap();
     store.projector().catch_up().await.unwrap();
-    let ok = store.views().detail(&cid("ADU-OK")).await.unwrap().unwrap();
+    let ok = projected(&store, "ADU-OK").await;
     assert_eq!(ok.summary.status, workflow_core::Status::Disposed);
     let board = store
         .views()
@@ -297,7 +225,7 @@ async fn a_poison_event_parks_only_its_complaint_and_resumes_after_a_fix(db: com
     );
     assert!(parked[0].reason.contains("Disposed"), "{:?}", parked[0]);
     // The parked complaint's view stays as it was before the bad event.
-    let stuck = store.views().detail(&cid("ADU-1")).await.unwrap().unwrap();
+    let stuck = projected(&store, "ADU-1").await;
     assert_eq!(stuck.summary.status, workflow_core::Status::Received);
     // Resuming without a fix changes nothing and says why.
     let err = store.projector().resume(&cid("ADU-1")).await.unwrap_err();
@@ -307,16 +235,10 @@ async fn a_poison_event_parks_only_its_complaint_and_resumes_after_a_fix(db: com
 
     // After the fix (an upcaster for version 0.9), the operator resumes the complaint:
     // it is projected again from its first event and leaves the parked list.
-    let fixed = Store::open_with_upcasters(
-        &db.url,
-        ComplaintServices::builtin(),
-        vec![Box::new(DisposedV09)],
-    )
-    .await
-    .unwrap();
+    let fixed = open_upcasting(&db, DISPOSED_V09).await;
     assert_eq!(fixed.projector().resume(&cid("ADU-1")).await.unwrap(), 2);
     assert!(fixed.projector().parked().await.unwrap().is_empty());
-    let view = fixed.views().detail(&cid("ADU-1")).await.unwrap().unwrap();
+    let view = projected(&fixed, "ADU-1").await;
     assert_eq!(view.summary.status, workflow_core::Status::Disposed);
     assert_eq!(view.summary.liaison_officer, Some("penghubung.pupr".into()));
     assert_eq!(
@@ -325,13 +247,8 @@ async fn a_poison_event_parks_only_its_complaint_and_resumes_after_a_fix(db: com
         "the timeline has both events once"
     );
     // Later events of the complaint are projected as usual.
-    fixed
-        .engine()
-        .execute(
-            &cid("ADU-1"),
-            cmd("r5", liaison("PUPR"), now, C::Review(complete_review())),
-            None,
-        )
+    review("ADU-1", at, "PUPR", complete_review())
+        .execute(&fixed, "r5")
         .await
         .unwrap();
     fixed.projector().catch_up().await.unwrap();
@@ -339,7 +256,7 @@ async fn a_poison_event_parks_only_its_complaint_and_resumes_after_a_fix(db: com
         fixed.views().timeline(&cid("ADU-1")).await.unwrap().len(),
         3
     );
-    assert_eq!(testing_snapshot(&fixed).await, {
+    assert_eq!(common::snapshot_views(&fixed).await, {
         // The same views as a full rebuild from the log.
         fixed
             .projector()
@@ -347,50 +264,32 @@ async fn a_poison_event_parks_only_its_complaint_and_resumes_after_a_fix(db: com
             .await
             .unwrap();
         fixed.projector().rebuild("timeline", |_| {}).await.unwrap();
-        testing_snapshot(&fixed).await
+        common::snapshot_views(&fixed).await
     },);
-}
-
-async fn testing_snapshot(store: &Store) -> String {
-    common::snapshot_views(store).await
 }
 
 const RECORDED_V09_DISPOSED: &str = r#"{"at":"2026-11-30T03:00:00Z","by":{"user":"sari.upp","role":"upp","agency":null},"command_id":"legacy-9","body":{"type":"Disposed","agency":"PUPR","officer_name":"penghubung.pupr","note":null}}"#;
 
 /// The fix for the row above: version 0.9 of `Disposed` named the officer `officer_name`.
-struct DisposedV09;
-
-impl EventUpcaster for DisposedV09 {
-    fn can_upcast(&self, event_type: &str, event_version: &str) -> bool {
-        event_type == "Disposed" && event_version == "0.9"
-    }
-
-    fn upcast(&self, mut event: SerializedEvent) -> SerializedEvent {
-        if let Some(body) = event
-            .payload
-            .get_mut("body")
-            .and_then(|b| b.as_object_mut())
-        {
-            if let Some(officer) = body.remove("officer_name") {
-                body.insert("liaison_officer".into(), officer);
-            }
-        }
-        event.event_version = "1".into();
-        event
-    }
-}
+const DISPOSED_V09: DisposedOfficerRenamed = DisposedOfficerRenamed {
+    version: "0.9",
+    field: "officer_name",
+};
 both!(
     corrupt_payload,
     a_poison_event_parks_only_its_complaint_and_resumes_after_a_fix
 );
 
-/// A recorded event in an older form: version 0 of `Disposed` named the officer
-/// `officer`. The upcaster renames it, and the log reads as if it were version 1.
-struct DisposedV0;
+/// An older form of `Disposed` that named the liaison officer in another field: its
+/// upcaster renames the field, and the log reads as if it were version 1.
+struct DisposedOfficerRenamed {
+    version: &'static str,
+    field: &'static str,
+}
 
-impl EventUpcaster for DisposedV0 {
+impl EventUpcaster for DisposedOfficerRenamed {
     fn can_upcast(&self, event_type: &str, event_version: &str) -> bool {
-        event_type == "Disposed" && event_version == "0"
+        event_type == "Disposed" && event_version == self.version
     }
 
     fn upcast(&self, mut event: SerializedEvent) -> SerializedEvent {
@@ -399,7 +298,7 @@ impl EventUpcaster for DisposedV0 {
             .get_mut("body")
             .and_then(|b| b.as_object_mut())
         {
-            if let Some(officer) = body.remove("officer") {
+            if let Some(officer) = body.remove(self.field) {
                 body.insert("liaison_officer".into(), officer);
             }
         }
@@ -408,27 +307,25 @@ impl EventUpcaster for DisposedV0 {
     }
 }
 
+/// The store on `db`, reading the log through `upcaster`.
+async fn open_upcasting(db: &common::TestDb, upcaster: DisposedOfficerRenamed) -> Store {
+    let upcasters: Vec<Box<dyn EventUpcaster>> = vec![Box::new(upcaster)];
+    Store::open_with_upcasters(&db.url, ComplaintServices::builtin(), upcasters)
+        .await
+        .unwrap()
+}
+
+/// A recorded event in an older form: version 0 of `Disposed` named the officer
+/// `officer`.
+const DISPOSED_V0: DisposedOfficerRenamed = DisposedOfficerRenamed {
+    version: "0",
+    field: "officer",
+};
+
 const RECORDED_V0_DISPOSED: &str = r#"{"at":"2026-11-30T03:00:00Z","by":{"user":"sari.upp","role":"upp","agency":null},"command_id":"legacy-2","body":{"type":"Disposed","agency":"PUPR","officer":"penghubung.pupr","note":null}}"#;
 
 async fn old_event_versions_are_upcast_on_read(db: common::TestDb) {
-    {
-        let store = db.open().await;
-        store
-            .engine()
-            .execute(
-                &cid("ADU-1"),
-                cmd(
-                    "r1",
-                    upp(),
-                    wib("2026-11-30 09:00"),
-                    C::Register(registration()),
-                ),
-                None,
-            )
-            .await
-            .unwrap();
-        store.close().await;
-    }
+    store_one_complaint(&db).await;
     insert_raw(&db, "ADU-1", 2, "Disposed", "0", RECORDED_V0_DISPOSED).await;
     // Without the upcaster the old form is refused, naming it.
     let plain = db.open().await;
@@ -438,13 +335,7 @@ async fn old_event_versions_are_upcast_on_read(db: common::TestDb) {
     ));
     plain.close().await;
 
-    let store = Store::open_with_upcasters(
-        &db.url,
-        ComplaintServices::builtin(),
-        vec![Box::new(DisposedV0)],
-    )
-    .await
-    .unwrap();
+    let store = open_upcasting(&db, DISPOSED_V0).await;
     let state = store.engine().load(&cid("ADU-1")).await.unwrap();
     assert_eq!(state.status(), Status::Disposed);
     assert_eq!(
@@ -453,14 +344,7 @@ async fn old_event_versions_are_upcast_on_read(db: common::TestDb) {
     );
     store.projector().catch_up().await.unwrap();
     assert_eq!(
-        store
-            .views()
-            .detail(&cid("ADU-1"))
-            .await
-            .unwrap()
-            .unwrap()
-            .summary
-            .liaison_officer,
+        projected(&store, "ADU-1").await.summary.liaison_officer,
         Some("penghubung.pupr".into())
     );
     let events = store.engine().events(&cid("ADU-1")).await.unwrap();
@@ -472,18 +356,12 @@ both!(upcasting, old_event_versions_are_upcast_on_read);
 /// the domain's upcaster reads it as clear, and the stored row is left as written.
 async fn a_version_1_review_in_the_log_reads_as_clear(db: common::TestDb) {
     let store = db.open().await;
-    let now = wib("2026-11-30 09:00");
-    for (i, c) in [C::Register(registration()), C::Dispose(disposition("PUPR"))]
-        .into_iter()
-        .enumerate()
-    {
-        let actor = upp();
-        store
-            .engine()
-            .execute(&cid("ADU-1"), cmd(&format!("c{i}"), actor, now, c), None)
-            .await
-            .unwrap();
-    }
+    let at = "2026-11-30 09:00";
+    common::play(
+        &store,
+        vec![register("ADU-1", at), dispose("ADU-1", at, "PUPR")],
+    )
+    .await;
     insert_raw(
         &db,
         "ADU-1",
@@ -497,13 +375,8 @@ async fn a_version_1_review_in_the_log_reads_as_clear(db: common::TestDb) {
     let review = state.last_review().unwrap();
     assert_eq!((review.complete, review.clear), (false, true));
     // Read as clear, it cannot be rejected: the complainant keeps the benefit of doubt.
-    let err = store
-        .engine()
-        .execute(
-            &cid("ADU-1"),
-            cmd("c4", liaison("PUPR"), now, C::Reject(rejection())),
-            None,
-        )
+    let err = reject("ADU-1", at, "PUPR")
+        .execute(&store, "c4")
         .await
         .unwrap_err();
     assert_eq!(

@@ -12,10 +12,14 @@ use workflow_core::complaint::command::{ComplaintCommand as C, Registration};
 use workflow_core::fixtures::*;
 use workflow_core::{ComplaintServices, EventBody};
 use workflow_store::projection::{Projection, Target};
+use workflow_store::testing::step;
 use workflow_store::{both, testing as common};
 use workflow_store::{BackendKind, Extensions, Store, StoreError, StoredEvent};
 
 /// Complaints received per category, and the last position seen (to check order).
+/// The example service has a projection of the same name and shape; this one is the
+/// test's own, as it can be made to fail and checks the order it is applied in, which
+/// the example, written for embedders to copy, should not.
 #[derive(Default)]
 struct PerCategory {
     fail: AtomicBool,
@@ -101,20 +105,8 @@ async fn register(store: &Store, id: &str, category: &str) {
         lapor_id: format!("LAP-{id}"),
         ..registration()
     };
-    store
-        .engine()
-        .execute(
-            &cid(id),
-            cmd(
-                id,
-                upp(),
-                wib("2026-11-30 09:00"),
-                C::Register(registration),
-            ),
-            None,
-        )
-        .await
-        .unwrap();
+    let command = step(id, "2026-11-30 09:00", upp(), C::Register(registration));
+    command.execute(store, id).await.unwrap();
 }
 
 async fn counts(store: &Store) -> Vec<(String, i64)> {

@@ -2,11 +2,11 @@
 //! process that wrote it (SIGKILL of a child process holding the store, with a write
 //! still open), with its metadata and hash chain; views follow the log.
 
+use crate::support;
 use workflow_store::{both, testing as common};
 
 use std::time::Duration;
 
-use sqlx::Executor;
 use workflow_core::complaint::command::ComplaintCommand as C;
 use workflow_core::fixtures::*;
 use workflow_core::{EventBody, Status};
@@ -36,54 +36,29 @@ mod child {
             )
             .await
             .unwrap();
-        store
-            .engine()
-            .execute(
-                &cid("ADU-1"),
-                cmd("r2", upp(), now, C::Dispose(disposition("PUPR"))),
-                None,
-            )
-            .await
-            .unwrap();
+        let command = support::dispose("ADU-1", "2026-11-30 09:00", "PUPR");
+        command.execute(&store, "r2").await.unwrap();
         common::say("acknowledged");
         // A write the process never finishes: it must leave no trace.
         sqlx::any::install_default_drivers();
         let mut raw = <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
             .await
             .unwrap();
-        let begin = if url.starts_with("sqlite:") {
-            "BEGIN IMMEDIATE"
-        } else {
-            "BEGIN"
-        };
-        raw.execute(begin).await.unwrap();
-        let payload = serde_json::to_string(&event(
+        let reviewed = event(
             "r3",
             liaison("PUPR"),
             now,
             EventBody::Reviewed(complete_review()),
-        ))
-        .unwrap();
-        let json = if url.starts_with("sqlite:") {
-            "$1"
-        } else {
-            "$1::json"
-        };
-        sqlx::query(&format!(
-            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
-             VALUES ('complaint', 'ADU-1', 3, 'Reviewed', '1', {json}, '{{}}')"
-        ))
-        .bind(payload)
-        .execute(&mut raw)
-        .await
-        .unwrap();
+        );
+        support::insert_and_hold(&mut raw, &url, ("ADU-1", 3), &reviewed).await;
         common::say("writing");
         std::future::pending::<()>().await;
     }
 }
 
 async fn acknowledged_commands_survive_a_crash(db: common::TestDb) {
-    let child = common::ChildProcess::spawn("child::acknowledges_two_then_dies_writing", &db.url);
+    let test = support::test_name(module_path!(), "child::acknowledges_two_then_dies_writing");
+    let child = common::ChildProcess::spawn(&test, &db.url);
     child.wait_for("acknowledged", Duration::from_secs(60));
     child.wait_for("writing", Duration::from_secs(60));
     child.kill();
@@ -108,7 +83,7 @@ async fn acknowledged_commands_survive_a_crash(db: common::TestDb) {
     );
 
     store.projector().catch_up().await.unwrap();
-    let detail = store.views().detail(&cid("ADU-1")).await.unwrap().unwrap();
+    let detail = support::projected(&store, "ADU-1").await;
     assert_eq!(detail.summary.status, workflow_core::Status::Disposed);
     assert_eq!(detail.summary.agency, Some("PUPR".into()));
     assert_eq!(detail.state, common::replayed(&store, &cid("ADU-1")).await);
@@ -123,20 +98,8 @@ async fn acknowledged_commands_survive_a_crash(db: common::TestDb) {
     assert!(timeline[0].position < timeline[1].position);
 
     // The log takes writes again where the acknowledged ones ended.
-    let done = store
-        .engine()
-        .execute(
-            &cid("ADU-1"),
-            cmd(
-                "r3",
-                liaison("PUPR"),
-                wib("2026-11-30 10:00"),
-                C::Review(complete_review()),
-            ),
-            None,
-        )
-        .await
-        .unwrap();
+    let command = support::review("ADU-1", "2026-11-30 10:00", "PUPR", complete_review());
+    let done = command.execute(&store, "r3").await.unwrap();
     assert_eq!(done.sequence, 3);
     store.close().await;
 }

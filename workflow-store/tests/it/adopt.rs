@@ -1,6 +1,7 @@
 //! Adopting a plain sqlite-es or postgres-es store of complaints, on purpose: every
 //! event is numbered, chained and projected, or nothing changes at all.
 
+use crate::support::{files, projected, review};
 use workflow_store::{both, testing as common};
 
 use sqlx::{Connection, Row};
@@ -74,25 +75,6 @@ async fn rows(db: &common::TestDb) -> Vec<(String, i64)> {
         .collect()
 }
 
-/// The SQLite file and everything beside it, byte for byte.
-fn files(db: &common::TestDb) -> Vec<(String, Vec<u8>)> {
-    let Some(path) = db.sqlite_path() else {
-        return Vec::new();
-    };
-    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(path.parent().unwrap())
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
-    out.sort();
-    out
-}
-
 async fn positions(db: &common::TestDb) -> Vec<(i64, String, i64)> {
     let mut raw = db.raw().await;
     let rows = sqlx::query("SELECT position, aggregate_id, sequence FROM events ORDER BY position")
@@ -140,23 +122,11 @@ async fn adopting_a_plain_store_numbers_chains_and_projects_every_event(db: comm
         "5 events, 2 projections"
     );
     for id in ["ADU-A", "ADU-B"] {
-        let view = store
-            .views()
-            .detail(&cid(id))
-            .await
-            .unwrap()
-            .expect("projected");
+        let view = projected(&store, id).await;
         assert_eq!(view.state, common::replayed(&store, &cid(id)).await);
     }
     assert_eq!(
-        store
-            .views()
-            .detail(&cid("ADU-B"))
-            .await
-            .unwrap()
-            .unwrap()
-            .summary
-            .status,
+        projected(&store, "ADU-B").await.summary.status,
         workflow_core::Status::Reviewed
     );
     let rebuilt = store
@@ -167,18 +137,8 @@ async fn adopting_a_plain_store_numbers_chains_and_projects_every_event(db: comm
     assert_eq!(rebuilt, 5);
 
     // The engine carries on where the old program stopped: the chain links on.
-    store
-        .engine()
-        .execute(
-            &cid("ADU-A"),
-            cmd(
-                "a3",
-                liaison("DISHUB"),
-                wib("2026-12-01 10:00"),
-                C::Review(complete_review()),
-            ),
-            None,
-        )
+    review("ADU-A", "2026-12-01 10:00", "DISHUB", complete_review())
+        .execute(&store, "a3")
         .await
         .unwrap();
     let report = store.verify(None, None, |_| {}).await.unwrap();
@@ -187,39 +147,58 @@ async fn adopting_a_plain_store_numbers_chains_and_projects_every_event(db: comm
     store.close().await;
 
     // Adopting twice is refused: it is ours now.
-    let schema = db.schema().await;
-    let err = Store::adopt(&db.url).await.unwrap_err();
+    let err = adopt_is_refused(&db).await;
     assert!(matches!(err, StoreError::NotAdoptable { .. }), "{err}");
-    assert_eq!(db.schema().await, schema);
 }
 both!(
     adopt_plain_store,
     adopting_a_plain_store_numbers_chains_and_projects_every_event
 );
 
-async fn adopt_refuses_what_it_cannot_bring_over_and_changes_nothing(db: common::TestDb) {
-    db.plain_cqrs_es_store(history()).await;
-    let json = db.json_param(1);
+/// Adds a row to the plain store's events behind cqrs-es's back, `json` its payload and
+/// its metadata.
+async fn insert_row(db: &common::TestDb, row: (&str, &str, i64, &str, &str), json: &str) {
+    let (aggregate_type, id, sequence, event_type, version) = row;
+    let json_param = db.json_param(6);
     let mut raw = db.raw().await;
     sqlx::query(&format!(
         "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
-         VALUES ('Customer', 'C-1', 1, 'NameAdded', '1.0', {json}, {json})"
+         VALUES ($1, $2, $3, $4, $5, {json_param}, {json_param})"
     ))
-    .bind("{}")
+    .bind(aggregate_type)
+    .bind(id)
+    .bind(sequence)
+    .bind(event_type)
+    .bind(version)
+    .bind(json)
     .execute(&mut raw)
     .await
     .unwrap();
     raw.close().await.unwrap();
+}
+
+/// Adopting `db` is refused, and leaves its schema as it was: the refusal.
+async fn adopt_is_refused(db: &common::TestDb) -> StoreError {
     let schema = db.schema().await;
-    let bytes = files(&db);
     let err = Store::adopt(&db.url).await.unwrap_err();
-    match &err {
-        StoreError::NotAdoptable { reason, .. } => {
-            assert!(reason.contains("Customer"), "{reason}")
-        }
+    assert_eq!(db.schema().await, schema, "{err}");
+    err
+}
+
+/// Adopting `db` is refused as not adoptable, for a reason that names `named`, and its
+/// schema is left as it was.
+async fn adopt_is_refused_naming(db: &common::TestDb, named: &str) {
+    match adopt_is_refused(db).await {
+        StoreError::NotAdoptable { reason, .. } => assert!(reason.contains(named), "{reason}"),
         other => panic!("{other}"),
     }
-    assert_eq!(db.schema().await, schema);
+}
+
+async fn adopt_refuses_what_it_cannot_bring_over_and_changes_nothing(db: common::TestDb) {
+    db.plain_cqrs_es_store(history()).await;
+    insert_row(&db, ("Customer", "C-1", 1, "NameAdded", "1.0"), "{}").await;
+    let bytes = files(&db);
+    adopt_is_refused_naming(&db, "Customer").await;
     assert_eq!(files(&db), bytes);
     assert_eq!(rows(&db).await.len(), 6);
 }
@@ -230,26 +209,9 @@ both!(
 
 async fn adopt_names_an_event_it_cannot_read(db: common::TestDb) {
     db.plain_cqrs_es_store(history()).await;
-    let json = db.json_param(1);
-    let mut raw = db.raw().await;
-    sqlx::query(&format!(
-        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
-         VALUES ('complaint', 'ADU-A', 3, 'Reviewed', '1', {json}, {json})"
-    ))
-    .bind(r#"{"nonsense": true}"#)
-    .execute(&mut raw)
-    .await
-    .unwrap();
-    raw.close().await.unwrap();
-    let schema = db.schema().await;
-    let err = Store::adopt(&db.url).await.unwrap_err();
-    match &err {
-        StoreError::NotAdoptable { reason, .. } => {
-            assert!(reason.contains("ADU-A sequence 3"), "{reason}")
-        }
-        other => panic!("{other}"),
-    }
-    assert_eq!(db.schema().await, schema);
+    let row = ("complaint", "ADU-A", 3, "Reviewed", "1");
+    insert_row(&db, row, r#"{"nonsense": true}"#).await;
+    adopt_is_refused_naming(&db, "ADU-A sequence 3").await;
 }
 both!(adopt_unreadable_event, adopt_names_an_event_it_cannot_read);
 
@@ -260,15 +222,7 @@ async fn adopt_refuses_a_complaint_id_that_is_not_one(db: common::TestDb) {
     commands.truncate(1);
     commands[0].0 = "ADU A/1";
     db.plain_cqrs_es_store(commands).await;
-    let schema = db.schema().await;
-    let err = Store::adopt(&db.url).await.unwrap_err();
-    match &err {
-        StoreError::NotAdoptable { reason, .. } => {
-            assert!(reason.contains("complaint id `ADU A/1`"), "{reason}")
-        }
-        other => panic!("{other}"),
-    }
-    assert_eq!(db.schema().await, schema);
+    adopt_is_refused_naming(&db, "complaint id `ADU A/1`").await;
 }
 both!(adopt_bad_id, adopt_refuses_a_complaint_id_that_is_not_one);
 
@@ -310,10 +264,8 @@ async fn adopt_refuses_a_database_that_is_not_a_plain_store(db: common::TestDb) 
     // Another program's: refused as `open` refuses it.
     db.create_foreign("CREATE TABLE events (id integer PRIMARY KEY)")
         .await;
-    let schema = db.schema().await;
-    let err = Store::adopt(&db.url).await.unwrap_err();
+    let err = adopt_is_refused(&db).await;
     assert!(matches!(err, StoreError::ForeignDatabase { .. }), "{err}");
-    assert_eq!(db.schema().await, schema);
 }
 both!(
     adopt_not_a_plain_store,

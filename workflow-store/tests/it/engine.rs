@@ -20,16 +20,21 @@ fn engine() -> Engine<MemoryStore<Complaint>> {
     Engine::new(MemoryStore::default(), ComplaintServices::builtin())
 }
 
+/// The UPP registers a complaint, with command id `id`, on Monday 30 November 09:00 WIB.
+fn register(id: &str) -> workflow_core::CommandEnvelope {
+    cmd(
+        id,
+        upp(),
+        wib("2026-11-30 09:00"),
+        C::Register(registration()),
+    )
+}
+
 #[tokio::test]
 async fn an_executed_command_is_stored_with_its_metadata() {
     let engine = engine();
-    let now = wib("2026-11-30 09:00");
     let done = engine
-        .execute(
-            &cid("ADU-1"),
-            cmd("req-1", upp(), now, C::Register(registration())),
-            Some("http-77"),
-        )
+        .execute(&cid("ADU-1"), register("req-1"), Some("http-77"))
         .await
         .unwrap();
     assert_eq!(done.events.len(), 1);
@@ -48,11 +53,7 @@ async fn a_refused_command_writes_nothing() {
     let engine = engine();
     let now = wib("2026-11-30 09:00");
     engine
-        .execute(
-            &cid("ADU-1"),
-            cmd("req-1", upp(), now, C::Register(registration())),
-            None,
-        )
+        .execute(&cid("ADU-1"), register("req-1"), None)
         .await
         .unwrap();
     let err = engine
@@ -73,14 +74,9 @@ async fn a_refused_command_writes_nothing() {
 #[tokio::test]
 async fn a_retried_request_is_recorded_once() {
     let engine = engine();
-    let now = wib("2026-11-30 09:00");
     for _ in 0..3 {
         engine
-            .execute(
-                &cid("ADU-1"),
-                cmd("req-1", upp(), now, C::Register(registration())),
-                None,
-            )
+            .execute(&cid("ADU-1"), register("req-1"), None)
             .await
             .unwrap();
     }
@@ -92,11 +88,7 @@ async fn concurrent_writers_to_one_complaint_lose_nothing_and_duplicate_nothing(
     let engine = Arc::new(engine().with_max_attempts(64));
     let now = wib("2026-11-30 09:00");
     engine
-        .execute(
-            &cid("ADU-1"),
-            cmd("req-0", upp(), now, C::Register(registration())),
-            None,
-        )
+        .execute(&cid("ADU-1"), register("req-0"), None)
         .await
         .unwrap();
     // 16 tasks race to dispose the same complaint to alternating agencies: each either
@@ -141,13 +133,8 @@ async fn concurrent_writers_to_one_complaint_lose_nothing_and_duplicate_nothing(
 #[tokio::test]
 async fn a_sweep_records_each_breach_once_and_closes_after_the_feedback_window() {
     let engine = engine();
-    let start = wib("2026-11-30 09:00");
     engine
-        .execute(
-            &cid("ADU-1"),
-            cmd("req-1", upp(), start, C::Register(registration())),
-            None,
-        )
+        .execute(&cid("ADU-1"), register("req-1"), None)
         .await
         .unwrap();
     // Disposition was due Thursday 3 December; sweep on Friday.
@@ -258,15 +245,6 @@ impl EventStore<Complaint> for Contended {
     }
 }
 
-fn register(id: &str) -> workflow_core::CommandEnvelope {
-    cmd(
-        id,
-        upp(),
-        wib("2026-11-30 09:00"),
-        C::Register(registration()),
-    )
-}
-
 #[tokio::test(start_paused = true)]
 async fn a_command_that_lost_a_race_waits_a_jittered_growing_time_then_commits() {
     let engine = Engine::new(Contended::new(6), ComplaintServices::builtin());
@@ -348,12 +326,12 @@ async fn without_a_backoff_a_command_is_tried_again_at_once() {
 async fn a_command_id_is_a_retry_only_of_the_same_command_by_the_same_user() {
     let engine = engine();
     let now = wib("2026-11-30 09:00");
-    let register = cmd("req-1", upp(), now, C::Register(registration()));
+    let first = register("req-1");
     engine
-        .execute(&cid("ADU-1"), register.clone(), None)
+        .execute(&cid("ADU-1"), first.clone(), None)
         .await
         .unwrap();
-    let again = engine.execute(&cid("ADU-1"), register, None).await.unwrap();
+    let again = engine.execute(&cid("ADU-1"), first, None).await.unwrap();
     assert!(again.events.is_empty());
 
     let dispose = cmd("req-2", upp(), now, C::Dispose(disposition("PUPR")));

@@ -4,6 +4,7 @@
 use std::str::FromStr;
 use workflow_core::fixtures::cid;
 
+use crate::support::new_complaint;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, Row};
 use workflow_store::testing::{server_url, Backend, TestDb};
@@ -37,22 +38,7 @@ async fn the_same_test_name_twice_gets_two_databases_both_usable() {
     let a = first.open().await;
     let b = second.open().await;
     for (store, id) in [(&a, "ADU-A"), (&b, "ADU-B")] {
-        store
-            .engine()
-            .execute(
-                &cid(id),
-                workflow_core::fixtures::cmd(
-                    &format!("{id}-r"),
-                    workflow_core::fixtures::upp(),
-                    workflow_core::fixtures::wib("2026-11-30 09:00"),
-                    workflow_core::ComplaintCommand::Register(
-                        workflow_core::fixtures::registration(),
-                    ),
-                ),
-                None,
-            )
-            .await
-            .unwrap();
+        new_complaint(store, id).await.unwrap();
     }
     assert_eq!(a.engine().events(&cid("ADU-A")).await.unwrap().len(), 1);
     assert_eq!(a.engine().events(&cid("ADU-B")).await.unwrap().len(), 0);

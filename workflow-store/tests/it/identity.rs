@@ -2,33 +2,16 @@
 //! empty, or made by an earlier version of the engine) and refuses every other one
 //! before changing anything.
 
+use crate::support::{files, new_complaint, open_refused, store_one_complaint};
 use workflow_store::{both, testing as common};
 
 use sqlx::{Connection, Row};
 use workflow_core::complaint::command::ComplaintCommand as C;
 use workflow_core::fixtures::*;
-use workflow_core::ComplaintServices;
-use workflow_store::{Store, StoreError};
+use workflow_store::StoreError;
 
 /// `PRAGMA application_id` of an aduan SQLite file: "adua" in ASCII.
 const APPLICATION_ID: i64 = 0x6164_7561;
-
-async fn register(store: &Store, id: &str) {
-    store
-        .engine()
-        .execute(
-            &cid(id),
-            cmd(
-                &format!("reg-{id}"),
-                upp(),
-                wib("2026-11-30 09:00"),
-                C::Register(registration()),
-            ),
-            None,
-        )
-        .await
-        .unwrap();
-}
 
 /// The marker, as the database holds it: the SQLite application id, or the row of the
 /// PostgreSQL marker table (`None` when absent).
@@ -71,29 +54,8 @@ fn expected_marker(db: &common::TestDb) -> Option<String> {
     })
 }
 
-/// The SQLite file and everything beside it, byte for byte.
-fn files(db: &common::TestDb) -> Vec<(String, Vec<u8>)> {
-    let Some(path) = db.sqlite_path() else {
-        return Vec::new();
-    };
-    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(path.parent().unwrap())
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
-    out.sort();
-    out
-}
-
 async fn an_empty_database_is_marked_before_it_is_migrated(db: common::TestDb) {
-    let store = db.open().await;
-    register(&store, "ADU-1").await;
-    store.close().await;
+    store_one_complaint(&db).await;
     assert_eq!(marker(&db).await, expected_marker(&db));
 }
 both!(
@@ -112,9 +74,7 @@ async fn a_foreign_database_with_an_events_table_is_refused_and_left_as_it_was(d
     let bytes = files(&db);
 
     for _ in 0..2 {
-        let err = Store::open(&db.url, ComplaintServices::builtin())
-            .await
-            .unwrap_err();
+        let err = open_refused(&db.url).await;
         assert!(matches!(err, StoreError::ForeignDatabase { .. }), "{err}");
         let message = err.to_string();
         assert!(
@@ -160,9 +120,7 @@ async fn a_database_of_another_sqlx_program_is_refused(db: common::TestDb) {
     )
     .await;
     let schema = db.schema().await;
-    let err = Store::open(&db.url, ComplaintServices::builtin())
-        .await
-        .unwrap_err();
+    let err = open_refused(&db.url).await;
     assert!(matches!(err, StoreError::ForeignDatabase { .. }), "{err}");
     assert_eq!(db.schema().await, schema);
 }
@@ -177,9 +135,7 @@ async fn a_sqlite_file_of_another_program_is_refused_even_without_tables() {
     let db = common::TestDb::new(common::Backend::Sqlite, "other_app_id").await;
     db.create_foreign("PRAGMA application_id = 1234;").await;
     let bytes = files(&db);
-    let err = Store::open(&db.url, ComplaintServices::builtin())
-        .await
-        .unwrap_err();
+    let err = open_refused(&db.url).await;
     assert!(matches!(err, StoreError::ForeignDatabase { .. }), "{err}");
     assert!(err.to_string().contains("1234"), "{err}");
     assert_eq!(files(&db), bytes);
@@ -198,9 +154,7 @@ async fn a_plain_cqrs_es_store_is_refused_by_open(db: common::TestDb) {
     .await;
     let schema = db.schema().await;
     let bytes = files(&db);
-    let err = Store::open(&db.url, ComplaintServices::builtin())
-        .await
-        .unwrap_err();
+    let err = open_refused(&db.url).await;
     assert!(matches!(err, StoreError::ForeignDatabase { .. }), "{err}");
     assert!(
         err.to_string().contains("aduan adopt"),
@@ -215,11 +169,7 @@ both!(
 );
 
 async fn a_database_of_an_earlier_version_is_recognised_and_marked(db: common::TestDb) {
-    {
-        let store = db.open().await;
-        register(&store, "ADU-1").await;
-        store.close().await;
-    }
+    store_one_complaint(&db).await;
     // Databases made before the marker existed: our migration history, no marker.
     let mut raw = db.raw().await;
     let unmark = match db.backend {
@@ -232,7 +182,7 @@ async fn a_database_of_an_earlier_version_is_recognised_and_marked(db: common::T
 
     let store = db.open().await;
     assert_eq!(store.engine().events(&cid("ADU-1")).await.unwrap().len(), 1);
-    register(&store, "ADU-2").await;
+    new_complaint(&store, "ADU-2").await.unwrap();
     store.close().await;
     assert_eq!(marker(&db).await, expected_marker(&db));
 }
@@ -242,11 +192,7 @@ both!(
 );
 
 async fn a_migration_that_fails_midway_leaves_nothing_half_done(db: common::TestDb) {
-    {
-        let store = db.open().await;
-        register(&store, "ADU-1").await;
-        store.close().await;
-    }
+    store_one_complaint(&db).await;
     // Back to the schema before migration 6, except for the second index that migration
     // creates: applying it again creates its first index, then fails.
     let mut raw = db.raw().await;
@@ -261,9 +207,7 @@ async fn a_migration_that_fails_midway_leaves_nothing_half_done(db: common::Test
     raw.close().await.unwrap();
     let schema = db.schema().await;
 
-    let err = Store::open(&db.url, ComplaintServices::builtin())
-        .await
-        .unwrap_err();
+    let err = open_refused(&db.url).await;
     assert!(matches!(err, StoreError::Migration { .. }), "{err}");
     assert_eq!(
         db.schema().await,

@@ -2,7 +2,7 @@
 //! restart catches up, a rebuild equals the incremental views, errors are visible, and
 //! a caller can wait for its own write to reach the views.
 
-use workflow_store::testing::step;
+use crate::support::{self, clarify, close, record_feedback, request_information, respond};
 use workflow_store::{both, testing as common};
 
 use std::sync::Arc;
@@ -14,86 +14,26 @@ use workflow_core::complaint::command::{Closure, ComplaintCommand as C};
 use workflow_core::fixtures::*;
 use workflow_store::Store;
 
-/// Walks three complaints through different paths of the SOP.
+/// Walks three complaints through different paths of the SOP: ADU-1 to its close, ADU-2
+/// to a question for the complainant, ADU-3 nowhere past registration.
 async fn seed(store: &Store) {
-    common::play(
-        store,
-        vec![
-            step(
-                "ADU-1",
-                "2026-11-30 08:00",
-                upp(),
-                C::Register(registration()),
-            ),
-            step(
-                "ADU-2",
-                "2026-11-30 08:10",
-                upp(),
-                C::Register(registration()),
-            ),
-            step(
-                "ADU-3",
-                "2026-11-30 08:20",
-                upp(),
-                C::Register(registration()),
-            ),
-            step(
-                "ADU-1",
-                "2026-11-30 09:00",
-                upp(),
-                C::Dispose(disposition("PUPR")),
-            ),
-            step(
-                "ADU-2",
-                "2026-11-30 09:00",
-                upp(),
-                C::Dispose(disposition("DISHUB")),
-            ),
-            step(
-                "ADU-1",
-                "2026-12-01 09:00",
-                liaison("PUPR"),
-                C::Review(complete_review()),
-            ),
-            step(
-                "ADU-2",
-                "2026-12-01 09:00",
-                liaison("DISHUB"),
-                C::Review(incomplete_review()),
-            ),
-            step(
-                "ADU-2",
-                "2026-12-01 10:00",
-                liaison("DISHUB"),
-                C::RequestInformation(information_request()),
-            ),
-            step(
-                "ADU-1",
-                "2026-12-01 10:00",
-                liaison("PUPR"),
-                C::Clarify(clarification(false)),
-            ),
-            step(
-                "ADU-1",
-                "2026-12-02 10:00",
-                liaison("PUPR"),
-                C::Respond(response_text()),
-            ),
-            step(
-                "ADU-1",
-                "2026-12-03 09:00",
-                upp(),
-                C::RecordFeedback(feedback(true)),
-            ),
-            step(
-                "ADU-1",
-                "2026-12-03 10:00",
-                upp(),
-                C::Close(Closure::default()),
-            ),
-        ],
-    )
-    .await;
+    let mut steps = support::three_registered_two_reviewed();
+    steps.extend([
+        request_information("ADU-2", "2026-12-01 10:00", "DISHUB"),
+        clarify("ADU-1", "2026-12-01 10:00", "PUPR"),
+        respond("ADU-1", "2026-12-02 10:00", "PUPR"),
+        record_feedback("ADU-1", "2026-12-03 09:00"),
+        close("ADU-1", "2026-12-03 10:00"),
+    ]);
+    common::play(store, steps).await;
+}
+
+/// The views once every projection is rebuilt from the start of the log.
+async fn rebuilt_views(store: &Store) -> String {
+    for name in store.projector().names() {
+        store.projector().rebuild(name, |_| {}).await.unwrap();
+    }
+    common::snapshot_views(store).await
 }
 
 async fn a_crash_before_the_checkpoint_leaves_the_views_as_they_were(db: common::TestDb) {
@@ -129,10 +69,7 @@ async fn a_crash_before_the_checkpoint_leaves_the_views_as_they_were(db: common:
         status.iter().all(|s| s.lag == 0 && s.last_error.is_none()),
         "{status:?}"
     );
-    for name in store.projector().names() {
-        store.projector().rebuild(name, |_| {}).await.unwrap();
-    }
-    assert_eq!(common::snapshot_views(&store).await, caught_up);
+    assert_eq!(rebuilt_views(&store).await, caught_up);
 }
 both!(
     crash_in_batch,
@@ -184,11 +121,12 @@ mod child {
     }
 }
 
-/// A process that committed commands and died (SIGKILL) before any projector ran: the
-/// next one finds the views empty, catches up, and equals a rebuild.
-async fn a_process_that_died_after_commit_catches_up_on_restart(db: common::TestDb) {
-    let child = common::ChildProcess::spawn("child::commits_then_waits", &db.url);
-    child.wait_for("committed", Duration::from_secs(60));
+/// Runs the child `test` on `db` until it says `said`, kills it (SIGKILL), and opens the
+/// store as the next process would: none of the seeded complaints is in the views.
+async fn after_killing(db: &common::TestDb, test: &str, said: &str) -> Store {
+    let test = support::test_name(module_path!(), test);
+    let child = common::ChildProcess::spawn(&test, &db.url);
+    child.wait_for(said, Duration::from_secs(60));
     child.kill();
     let store = db.open().await;
     for id in ["ADU-1", "ADU-2", "ADU-3"] {
@@ -197,10 +135,17 @@ async fn a_process_that_died_after_commit_catches_up_on_restart(db: common::Test
             "{id}"
         );
     }
+    store
+}
+
+/// A process that committed commands and died (SIGKILL) before any projector ran: the
+/// next one finds the views empty, catches up, and equals a rebuild.
+async fn a_process_that_died_after_commit_catches_up_on_restart(db: common::TestDb) {
+    let store = after_killing(&db, "child::commits_then_waits", "committed").await;
     store.projector().catch_up().await.unwrap();
     let incremental = common::snapshot_views(&store).await;
     for id in ["ADU-1", "ADU-2", "ADU-3"] {
-        let view = store.views().detail(&cid(id)).await.unwrap().unwrap();
+        let view = support::projected(&store, id).await;
         assert_eq!(view.state, common::replayed(&store, &cid(id)).await, "{id}");
     }
     let mut reports = Vec::new();
@@ -227,16 +172,7 @@ both!(
 /// views and before it advanced the checkpoint: nothing of the batch is visible to the
 /// next process, whose projector then catches up to what a rebuild gives.
 async fn a_process_killed_inside_a_batch_leaves_nothing_half_applied(db: common::TestDb) {
-    let child = common::ChildProcess::spawn("child::holds_inside_a_batch", &db.url);
-    child.wait_for("held", Duration::from_secs(60));
-    child.kill();
-    let store = db.open().await;
-    for id in ["ADU-1", "ADU-2", "ADU-3"] {
-        assert!(
-            store.views().detail(&cid(id)).await.unwrap().is_none(),
-            "{id}"
-        );
-    }
+    let store = after_killing(&db, "child::holds_inside_a_batch", "held").await;
     let status = store.projector().status().await.unwrap();
     let complaints = status.iter().find(|s| s.name == "complaints").unwrap();
     assert_eq!(complaints.position, 0, "{status:?}");
@@ -247,10 +183,7 @@ async fn a_process_killed_inside_a_batch_leaves_nothing_half_applied(db: common:
         .expect("the catch-up after the kill did not finish within 60 s")
         .unwrap();
     let caught_up = common::snapshot_views(&store).await;
-    for name in store.projector().names() {
-        store.projector().rebuild(name, |_| {}).await.unwrap();
-    }
-    assert_eq!(common::snapshot_views(&store).await, caught_up);
+    assert_eq!(rebuilt_views(&store).await, caught_up);
     assert!(store.views().detail(&cid("ADU-1")).await.unwrap().is_some());
 }
 both!(
@@ -267,20 +200,7 @@ async fn a_caller_can_wait_for_its_write_to_reach_the_views(db: common::TestDb) 
             let _ = stopped.await;
         },
     ));
-    let done = store
-        .engine()
-        .execute(
-            &cid("ADU-9"),
-            cmd(
-                "w1",
-                upp(),
-                wib("2026-11-30 09:00"),
-                C::Register(registration()),
-            ),
-            None,
-        )
-        .await
-        .unwrap();
+    let done = support::new_complaint(&store, "ADU-9").await.unwrap();
     let sequence = done.events[0].sequence as u64;
     store
         .projector()
@@ -288,14 +208,7 @@ async fn a_caller_can_wait_for_its_write_to_reach_the_views(db: common::TestDb) 
         .await
         .unwrap();
     assert_eq!(
-        store
-            .views()
-            .detail(&cid("ADU-9"))
-            .await
-            .unwrap()
-            .unwrap()
-            .summary
-            .sequence,
+        support::projected(&store, "ADU-9").await.summary.sequence,
         1
     );
     let err = store
@@ -332,21 +245,8 @@ async fn another_host_is_woken_by_postgres_notifications() {
     ));
     // Let B's listener subscribe: it has caught up (and so is listening) once its
     // checkpoint row has been visited by a batch; a first command proves it.
-    for (i, id) in ["ADU-X", "ADU-Y"].into_iter().enumerate() {
-        host_a
-            .engine()
-            .execute(
-                &cid(id),
-                cmd(
-                    &format!("x{i}"),
-                    upp(),
-                    wib("2026-11-30 09:00"),
-                    C::Register(registration()),
-                ),
-                None,
-            )
-            .await
-            .unwrap();
+    for id in ["ADU-X", "ADU-Y"] {
+        support::new_complaint(&host_a, id).await.unwrap();
         host_b
             .projector()
             .wait_for(&cid(id), 1, Duration::from_secs(30))
@@ -413,11 +313,7 @@ async fn rebuilt_views_equal_incremental_views(db: common::TestDb) {
                     // Each case continues the same log: later cases build on earlier ones.
                     run_random_history(store, &steps).await;
                     let incremental = common::snapshot_views(store).await;
-                    for name in store.projector().names() {
-                        store.projector().rebuild(name, |_| {}).await.unwrap();
-                    }
-                    let rebuilt = common::snapshot_views(store).await;
-                    assert_eq!(incremental, rebuilt, "case {case}");
+                    assert_eq!(incremental, rebuilt_views(store).await, "case {case}");
                 })
             });
             Ok(())

@@ -5,30 +5,19 @@
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
+use crate::support::new_complaint;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, Executor, Row};
-use workflow_core::complaint::command::ComplaintCommand as C;
 use workflow_core::fixtures::*;
 use workflow_core::ComplaintServices;
 use workflow_store::testing::{Backend, TestDb};
 use workflow_store::{Store, StoreError, StoreOptions};
 
-async fn register(store: &Store, id: &str) -> Result<(), StoreError> {
-    store
-        .engine()
-        .execute(
-            &cid(id),
-            cmd(
-                &format!("reg-{id}"),
-                upp(),
-                wib("2026-11-30 09:00"),
-                C::Register(registration()),
-            ),
-            None,
-        )
-        .await
-        .map(|_| ())
-}
+/// An event appended by hand: the transaction that runs it takes the append lock and
+/// holds it for as long as it stalls.
+const STALLED_APPEND: &str = "INSERT INTO events \
+     (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+     VALUES ('complaint', 'ADU-STALLED', 1, 'Received', '1', '{}', '{}')";
 
 /// A transaction that appended an event and stalls before COMMIT: it holds the append
 /// lock, as a host frozen between INSERT and COMMIT would.
@@ -39,25 +28,27 @@ async fn stall_an_append(db: &TestDb) -> sqlx::PgConnection {
         .await
         .unwrap();
     raw.execute("BEGIN").await.unwrap();
-    raw.execute(
-        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
-         VALUES ('complaint', 'ADU-STALLED', 1, 'Received', '1', '{}', '{}')",
-    )
-    .await
-    .unwrap();
+    raw.execute(STALLED_APPEND).await.unwrap();
     raw
+}
+
+/// The store on `db` with session settings of the test's.
+async fn open_with(db: &TestDb, options: StoreOptions) -> Store {
+    Store::open_with_options(&db.url, ComplaintServices::builtin(), options)
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_append_makes_commands_unavailable_quickly_not_slow() {
     let db = TestDb::new(Backend::Postgres, "stalled_append_default").await;
     let store = db.open().await; // the defaults: lock_timeout 5 s
-    register(&store, "ADU-1").await.unwrap();
+    new_complaint(&store, "ADU-1").await.unwrap();
     let mut stalled = stall_an_append(&db).await;
 
     let started = Instant::now();
     let bound = Duration::from_secs(5 + 5);
-    let outcome = tokio::time::timeout(bound, register(&store, "ADU-2")).await;
+    let outcome = tokio::time::timeout(bound, new_complaint(&store, "ADU-2")).await;
     let elapsed = started.elapsed();
     match outcome {
         // lock_not_available, kept from the server through cqrs-es's error type.
@@ -74,7 +65,7 @@ async fn a_stalled_append_makes_commands_unavailable_quickly_not_slow() {
     assert!(elapsed < bound, "{elapsed:?}");
 
     stalled.execute("ROLLBACK").await.unwrap();
-    register(&store, "ADU-2").await.unwrap();
+    new_complaint(&store, "ADU-2").await.unwrap();
     assert_eq!(store.engine().events(&cid("ADU-2")).await.unwrap().len(), 1);
     store.close().await;
 }
@@ -83,22 +74,20 @@ async fn a_stalled_append_makes_commands_unavailable_quickly_not_slow() {
 async fn a_short_lock_timeout_is_honoured_and_the_command_succeeds_after_release() {
     let db = TestDb::new(Backend::Postgres, "stalled_append_short").await;
     let options = StoreOptions::default().lock_timeout(Duration::from_millis(300));
-    let store = Store::open_with_options(&db.url, ComplaintServices::builtin(), options)
-        .await
-        .unwrap();
-    register(&store, "ADU-1").await.unwrap();
+    let store = open_with(&db, options).await;
+    new_complaint(&store, "ADU-1").await.unwrap();
     let mut stalled = stall_an_append(&db).await;
 
     let started = Instant::now();
     let bound = Duration::from_millis(300) + Duration::from_secs(5);
-    let outcome = tokio::time::timeout(bound, register(&store, "ADU-2")).await;
+    let outcome = tokio::time::timeout(bound, new_complaint(&store, "ADU-2")).await;
     assert!(
         matches!(outcome, Ok(Err(StoreError::Unavailable { .. }))),
         "{outcome:?} after {:?}",
         started.elapsed()
     );
     stalled.execute("ROLLBACK").await.unwrap();
-    register(&store, "ADU-2").await.unwrap();
+    new_complaint(&store, "ADU-2").await.unwrap();
     store.close().await;
 }
 
@@ -108,28 +97,20 @@ async fn the_server_ends_an_engine_transaction_left_idle() {
     let options = StoreOptions::default()
         .idle_in_transaction_timeout(Duration::from_millis(500))
         .lock_timeout(Duration::from_secs(20));
-    let store = Store::open_with_options(&db.url, ComplaintServices::builtin(), options)
-        .await
-        .unwrap();
-    register(&store, "ADU-1").await.unwrap();
+    let store = open_with(&db, options).await;
+    new_complaint(&store, "ADU-1").await.unwrap();
 
     // An engine connection that appends and then stalls inside its transaction.
     let mut stalled = store.pool_for_tests().acquire().await.unwrap();
     stalled.execute("BEGIN").await.unwrap();
-    stalled
-        .execute(
-            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
-             VALUES ('complaint', 'ADU-STALLED', 1, 'Received', '1', '{}', '{}')",
-        )
-        .await
-        .unwrap();
+    stalled.execute(STALLED_APPEND).await.unwrap();
 
     // The next append waits for the lock only until the server ends the stalled session.
     let started = Instant::now();
     let bound = Duration::from_millis(500) + Duration::from_secs(5);
-    let outcome = tokio::time::timeout(bound, register(&store, "ADU-2")).await;
+    let outcome = tokio::time::timeout(bound, new_complaint(&store, "ADU-2")).await;
     assert!(
-        matches!(outcome, Ok(Ok(()))),
+        matches!(outcome, Ok(Ok(_))),
         "{outcome:?} after {:?}",
         started.elapsed()
     );
@@ -149,9 +130,7 @@ async fn the_server_ends_an_engine_transaction_left_idle() {
 async fn a_statement_running_past_its_timeout_is_unavailable() {
     let db = TestDb::new(Backend::Postgres, "statement_timeout").await;
     let options = StoreOptions::default().statement_timeout(Duration::from_millis(200));
-    let store = Store::open_with_options(&db.url, ComplaintServices::builtin(), options)
-        .await
-        .unwrap();
+    let store = open_with(&db, options).await;
     let mut conn = store.pool_for_tests().acquire().await.unwrap();
     let err = sqlx::query("SELECT pg_sleep(3)")
         .execute(&mut *conn)
@@ -217,6 +196,6 @@ async fn a_host_starting_while_another_migrates_waits_beyond_the_lock_timeout() 
     .expect("bounded")
     .expect("waited for the other host's migrations");
     release.await.unwrap();
-    register(&store, "ADU-1").await.unwrap();
+    new_complaint(&store, "ADU-1").await.unwrap();
     store.close().await;
 }

@@ -2,91 +2,51 @@
 //! with raw SQL, and `verify` must name the exact complaint and sequence. Plus signed
 //! checkpoints, time travel and exports verified offline.
 
+use crate::support::{clarify, close, dispose, record_feedback, register, reject, respond, review};
+use ed25519_dalek::SigningKey;
 use serde_json::Value;
 use sqlx::{Executor, Row};
-use workflow_core::complaint::command::{Closure, ComplaintCommand as C};
 use workflow_core::fixtures::*;
 use workflow_core::{Status, StepStatus};
 use workflow_store::audit::{
     generate_signing_key, verify_export, Checkpoint, ExportFormat, FailureKind, VerifyReport,
 };
 use workflow_store::chain::{event_hash, ChainInput, HASH, PREV_HASH};
-use workflow_store::testing::{self as common, step, Backend, TestDb};
+use workflow_store::testing::{self as common, Backend, TestDb};
 use workflow_store::{both, Store};
 
-async fn seed(store: &Store) {
+/// The store on `db`, with three complaints: one disposed, one answered, one rejected.
+/// Not support's opening: every failure below is named by these complaints' sequences.
+async fn seeded(db: &TestDb) -> Store {
+    let store = db.open().await;
     common::play(
-        store,
+        &store,
         vec![
-            step(
-                "ADU-1",
-                "2026-11-30 08:00",
-                upp(),
-                C::Register(registration()),
-            ),
-            step(
-                "ADU-2",
-                "2026-11-30 08:05",
-                upp(),
-                C::Register(registration()),
-            ),
-            step(
-                "ADU-3",
-                "2026-11-30 08:10",
-                upp(),
-                C::Register(registration()),
-            ),
-            step(
-                "ADU-1",
-                "2026-11-30 09:00",
-                upp(),
-                C::Dispose(disposition("PUPR")),
-            ),
-            step(
-                "ADU-2",
-                "2026-11-30 09:00",
-                upp(),
-                C::Dispose(disposition("PUPR")),
-            ),
-            step(
-                "ADU-3",
-                "2026-11-30 09:00",
-                upp(),
-                C::Dispose(disposition("DINKES")),
-            ),
-            step(
-                "ADU-2",
-                "2026-12-01 09:00",
-                liaison("PUPR"),
-                C::Review(complete_review()),
-            ),
-            step(
-                "ADU-2",
-                "2026-12-01 10:00",
-                liaison("PUPR"),
-                C::Clarify(clarification(false)),
-            ),
-            step(
-                "ADU-2",
-                "2026-12-02 10:00",
-                liaison("PUPR"),
-                C::Respond(response_text()),
-            ),
-            step(
-                "ADU-3",
-                "2026-12-01 09:00",
-                liaison("DINKES"),
-                C::Review(incomplete_review()),
-            ),
-            step(
-                "ADU-3",
-                "2026-12-01 09:30",
-                liaison("DINKES"),
-                C::Reject(rejection()),
-            ),
+            register("ADU-1", "2026-11-30 08:00"),
+            register("ADU-2", "2026-11-30 08:05"),
+            register("ADU-3", "2026-11-30 08:10"),
+            dispose("ADU-1", "2026-11-30 09:00", "PUPR"),
+            dispose("ADU-2", "2026-11-30 09:00", "PUPR"),
+            dispose("ADU-3", "2026-11-30 09:00", "DINKES"),
+            review("ADU-2", "2026-12-01 09:00", "PUPR", complete_review()),
+            clarify("ADU-2", "2026-12-01 10:00", "PUPR"),
+            respond("ADU-2", "2026-12-02 10:00", "PUPR"),
+            review("ADU-3", "2026-12-01 09:00", "DINKES", incomplete_review()),
+            reject("ADU-3", "2026-12-01 09:30", "DINKES"),
         ],
     )
     .await;
+    store
+}
+
+/// The auditor's key, and the checkpoint of the seeded log it signed on Wednesday noon.
+async fn signed_checkpoint(store: &Store) -> (SigningKey, Checkpoint) {
+    let key = generate_signing_key().unwrap();
+    let checkpoint = store
+        .checkpoint(&key, wib("2026-12-02 12:00"), |_| {})
+        .await
+        .unwrap();
+    (key, checkpoint)
 }
 
 async fn verify(store: &Store, checkpoint: Option<&Checkpoint>) -> VerifyReport {
@@ -98,6 +58,16 @@ fn first(report: &VerifyReport) -> (String, i64, FailureKind) {
         .first_failure()
         .unwrap_or_else(|| panic!("verify passed: {report:?}"));
     (f.complaint_id.clone(), f.sequence, f.kind.clone())
+}
+
+/// Asserts that the first failure `report` names is at `complaint`'s `sequence`, of a kind
+/// that matches `kind`.
+macro_rules! assert_first_failure {
+    ($report:expr, $complaint:expr, $sequence:expr, $kind:pat) => {{
+        let (id, seq, kind) = first($report);
+        assert_eq!((id.as_str(), seq), ($complaint, $sequence));
+        assert!(matches!(kind, $kind), "{kind:?}");
+    }};
 }
 
 /// Opens a raw connection as someone with the database file or a superuser would, and
@@ -169,8 +139,7 @@ async fn write_row(
 }
 
 async fn an_untouched_log_verifies(db: TestDb) {
-    let store = db.open().await;
-    seed(&store).await;
+    let store = seeded(&db).await;
     let mut seen = Vec::new();
     let report = store.verify(None, None, |p| seen.push(p)).await.unwrap();
     assert!(report.ok(), "{report:?}");
@@ -180,31 +149,26 @@ async fn an_untouched_log_verifies(db: TestDb) {
 both!(untouched, an_untouched_log_verifies);
 
 async fn an_edited_payload_is_named(db: TestDb) {
-    let store = db.open().await;
-    seed(&store).await;
+    let store = seeded(&db).await;
     let mut raw = tamperer(&db).await;
     let (t, payload, metadata) = read_row(&db, &mut raw, "ADU-2", 3).await;
     let edited = payload.replace("Data dukung lengkap", "Data dukung TIDAK lengkap");
     assert_ne!(edited, payload);
     write_row(&db, &mut raw, "ADU-2", 3, &t, &edited, &metadata).await;
-    let (id, seq, kind) = first(&verify(&store, None).await);
-    assert_eq!((id.as_str(), seq), ("ADU-2", 3));
-    assert!(matches!(kind, FailureKind::HashMismatch { .. }), "{kind:?}");
+    let report = verify(&store, None).await;
+    assert_first_failure!(&report, "ADU-2", 3, FailureKind::HashMismatch { .. });
 }
 both!(edited_payload, an_edited_payload_is_named);
 
 async fn edited_metadata_is_named(db: TestDb) {
-    let store = db.open().await;
-    seed(&store).await;
+    let store = seeded(&db).await;
     let mut raw = tamperer(&db).await;
     let (t, payload, metadata) = read_row(&db, &mut raw, "ADU-2", 2).await;
     let mut m: Value = serde_json::from_str(&metadata).unwrap();
     m["actor"] = "someone.else".into();
     write_row(&db, &mut raw, "ADU-2", 2, &t, &payload, &m.to_string()).await;
     let report = verify(&store, None).await;
-    let (id, seq, kind) = first(&report);
-    assert_eq!((id.as_str(), seq), ("ADU-2", 2));
-    assert!(matches!(kind, FailureKind::HashMismatch { .. }), "{kind:?}");
+    assert_first_failure!(&report, "ADU-2", 2, FailureKind::HashMismatch { .. });
     assert_eq!(
         report.failures_total, 1,
         "one edit, one failure: {report:?}"
@@ -213,21 +177,19 @@ async fn edited_metadata_is_named(db: TestDb) {
 both!(edited_metadata, edited_metadata_is_named);
 
 async fn a_deleted_event_is_named(db: TestDb) {
-    let store = db.open().await;
-    seed(&store).await;
+    let store = seeded(&db).await;
     let mut raw = tamperer(&db).await;
     sqlx::query("DELETE FROM events WHERE aggregate_id = 'ADU-2' AND sequence = 2")
         .execute(&mut raw)
         .await
         .unwrap();
-    let (id, seq, kind) = first(&verify(&store, None).await);
-    assert_eq!((id.as_str(), seq, kind), ("ADU-2", 2, FailureKind::Missing));
+    let report = verify(&store, None).await;
+    assert_first_failure!(&report, "ADU-2", 2, FailureKind::Missing);
 }
 both!(deleted_event, a_deleted_event_is_named);
 
 async fn an_inserted_event_is_named(db: TestDb) {
-    let store = db.open().await;
-    seed(&store).await;
+    let store = seeded(&db).await;
     let mut raw = tamperer(&db).await;
     // Make room after sequence 1 (highest first, so the key never collides), then slip a
     // copy of the registration in as sequence 2.
@@ -251,49 +213,33 @@ async fn an_inserted_event_is_named(db: TestDb) {
     .execute(&mut raw)
     .await
     .unwrap();
-    let (id, seq, kind) = first(&verify(&store, None).await);
-    assert_eq!((id.as_str(), seq), ("ADU-2", 2));
-    assert!(matches!(kind, FailureKind::BrokenLink { .. }), "{kind:?}");
+    let report = verify(&store, None).await;
+    assert_first_failure!(&report, "ADU-2", 2, FailureKind::BrokenLink { .. });
 }
 both!(inserted_event, an_inserted_event_is_named);
 
 async fn swapped_events_are_named(db: TestDb) {
-    let store = db.open().await;
-    seed(&store).await;
+    let store = seeded(&db).await;
     let mut raw = tamperer(&db).await;
     let a = read_row(&db, &mut raw, "ADU-2", 2).await;
     let b = read_row(&db, &mut raw, "ADU-2", 3).await;
     write_row(&db, &mut raw, "ADU-2", 2, &b.0, &b.1, &b.2).await;
     write_row(&db, &mut raw, "ADU-2", 3, &a.0, &a.1, &a.2).await;
-    let (id, seq, kind) = first(&verify(&store, None).await);
-    assert_eq!((id.as_str(), seq), ("ADU-2", 2));
-    assert!(matches!(kind, FailureKind::BrokenLink { .. }), "{kind:?}");
+    let report = verify(&store, None).await;
+    assert_first_failure!(&report, "ADU-2", 2, FailureKind::BrokenLink { .. });
 }
 both!(swapped_events, swapped_events_are_named);
 
 async fn a_truncated_tail_is_caught_by_the_checkpoint(db: TestDb) {
-    let store = db.open().await;
-    seed(&store).await;
-    let key = generate_signing_key().unwrap();
-    let checkpoint = store
-        .checkpoint(&key, wib("2026-12-02 12:00"), |_| {})
-        .await
-        .unwrap();
+    let store = seeded(&db).await;
+    let (_, checkpoint) = signed_checkpoint(&store).await;
     assert_eq!((checkpoint.events, checkpoint.complaints), (11, 3));
     // New work after the checkpoint still extends it.
-    for (id, command) in [
-        ("feedback", C::RecordFeedback(feedback(true))),
-        ("later", C::Close(Closure::default())),
+    for (id, step) in [
+        ("feedback", record_feedback("ADU-2", "2026-12-03 09:00")),
+        ("later", close("ADU-2", "2026-12-03 09:00")),
     ] {
-        store
-            .engine()
-            .execute(
-                &cid("ADU-2"),
-                cmd(id, upp(), wib("2026-12-03 09:00"), command),
-                None,
-            )
-            .await
-            .unwrap();
+        step.execute(&store, id).await.unwrap();
     }
     assert!(verify(&store, Some(&checkpoint)).await.ok());
 
@@ -306,22 +252,14 @@ async fn a_truncated_tail_is_caught_by_the_checkpoint(db: TestDb) {
         verify(&store, None).await.ok(),
         "a cut tail leaves a valid chain: only a checkpoint sees it"
     );
-    let (id, seq, kind) = first(&verify(&store, Some(&checkpoint)).await);
-    assert_eq!(
-        (id.as_str(), seq, kind),
-        ("ADU-3", 4, FailureKind::TruncatedSinceCheckpoint)
-    );
+    let report = verify(&store, Some(&checkpoint)).await;
+    assert_first_failure!(&report, "ADU-3", 4, FailureKind::TruncatedSinceCheckpoint);
 }
 both!(truncated_tail, a_truncated_tail_is_caught_by_the_checkpoint);
 
 async fn a_rewritten_log_is_caught_by_the_checkpoint(db: TestDb) {
-    let store = db.open().await;
-    seed(&store).await;
-    let key = generate_signing_key().unwrap();
-    let checkpoint = store
-        .checkpoint(&key, wib("2026-12-02 12:00"), |_| {})
-        .await
-        .unwrap();
+    let store = seeded(&db).await;
+    let (key, checkpoint) = signed_checkpoint(&store).await;
     let mut raw = tamperer(&db).await;
     // The forger edits ADU-1's disposition and recomputes the whole chain after it.
     let mut prev = read_row(&db, &mut raw, "ADU-1", 1).await.2;
@@ -358,11 +296,12 @@ async fn a_rewritten_log_is_caught_by_the_checkpoint(db: TestDb) {
         verify(&store, None).await.ok(),
         "a consistent forgery passes the chain alone"
     );
-    let (id, seq, kind) = first(&verify(&store, Some(&checkpoint)).await);
-    assert_eq!((id.as_str(), seq), ("ADU-1", 2));
-    assert!(
-        matches!(kind, FailureKind::DiffersFromCheckpoint { .. }),
-        "{kind:?}"
+    let report = verify(&store, Some(&checkpoint)).await;
+    assert_first_failure!(
+        &report,
+        "ADU-1",
+        2,
+        FailureKind::DiffersFromCheckpoint { .. }
     );
     // And a checkpoint is refused over a broken log.
     sqlx::query("DELETE FROM events WHERE aggregate_id = 'ADU-2' AND sequence = 2")
@@ -381,13 +320,8 @@ both!(rewritten_log, a_rewritten_log_is_caught_by_the_checkpoint);
 #[tokio::test]
 async fn a_checkpoint_file_that_was_altered_or_signed_by_another_key_is_refused() {
     let db = TestDb::new(Backend::Sqlite, "checkpoint_file").await;
-    let store = db.open().await;
-    seed(&store).await;
-    let key = generate_signing_key().unwrap();
-    let checkpoint = store
-        .checkpoint(&key, wib("2026-12-02 12:00"), |_| {})
-        .await
-        .unwrap();
+    let store = seeded(&db).await;
+    let (key, checkpoint) = signed_checkpoint(&store).await;
     checkpoint.check(Some(&key.verifying_key())).unwrap();
     let json = serde_json::to_string(&checkpoint).unwrap();
     let back: Checkpoint = serde_json::from_str(&json).unwrap();
@@ -418,13 +352,8 @@ async fn a_checkpoint_file_that_was_altered_or_signed_by_another_key_is_refused(
 }
 
 async fn exports_are_reproducible_and_verify_offline(db: TestDb) {
-    let store = db.open().await;
-    seed(&store).await;
-    let key = generate_signing_key().unwrap();
-    let checkpoint = store
-        .checkpoint(&key, wib("2026-12-02 12:00"), |_| {})
-        .await
-        .unwrap();
+    let store = seeded(&db).await;
+    let (key, checkpoint) = signed_checkpoint(&store).await;
     for format in [ExportFormat::Jsonl, ExportFormat::Csv] {
         let mut first = Vec::new();
         let n = store
@@ -485,9 +414,16 @@ async fn exports_are_reproducible_and_verify_offline(db: TestDb) {
 }
 both!(exports, exports_are_reproducible_and_verify_offline);
 
+/// The status of `id`'s review clock as of Friday 4 December, from its history.
+async fn review_on_friday(store: &Store, id: &str) -> StepStatus {
+    let history = store.history(&cid(id), wib("2026-12-04 09:00")).await;
+    let sla = history.unwrap().sla;
+    let review = sla.iter().find(|a| a.step == workflow_core::Step::Review);
+    review.unwrap().status
+}
+
 async fn history_rebuilds_any_instant_from_the_log(db: TestDb) {
-    let store = db.open().await;
-    seed(&store).await;
+    let store = seeded(&db).await;
     let cases = [
         ("2026-11-30 08:30", Status::Received, 1),
         ("2026-11-30 12:00", Status::Disposed, 2),
@@ -502,27 +438,9 @@ async fn history_rebuilds_any_instant_from_the_log(db: TestDb) {
             "as of {at}"
         );
     }
-    let h = store
-        .history(&cid("ADU-2"), wib("2026-12-04 09:00"))
-        .await
-        .unwrap();
-    let review = h
-        .sla
-        .iter()
-        .find(|a| a.step == workflow_core::Step::Review)
-        .unwrap();
-    assert_eq!(review.status, StepStatus::Done);
-    let h = store
-        .history(&cid("ADU-1"), wib("2026-12-04 09:00"))
-        .await
-        .unwrap();
-    let review = h
-        .sla
-        .iter()
-        .find(|a| a.step == workflow_core::Step::Review)
-        .unwrap();
+    assert_eq!(review_on_friday(&store, "ADU-2").await, StepStatus::Done);
     assert_eq!(
-        review.status,
+        review_on_friday(&store, "ADU-1").await,
         StepStatus::Breached,
         "ADU-1 was never reviewed"
     );

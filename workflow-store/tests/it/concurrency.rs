@@ -2,6 +2,8 @@
 //! sequences stay gapless, and projectors apply the log in commit order without ever
 //! skipping an event that commits late.
 
+use crate::support::{self, dispose, new_complaint, projected, register, reviewed};
+use workflow_store::testing::step;
 use workflow_store::{both, testing as common};
 
 use std::collections::BTreeSet;
@@ -40,21 +42,13 @@ async fn sixteen_writers_five_visits_each(
 ) -> Vec<String> {
     const WRITERS: usize = 16;
     const PER_WRITER: usize = 5;
+    let at = "2026-11-30 09:00";
+    let mut steps = reviewed("ADU-1", at, "PUPR", complete_review());
+    // With a field examination, so that the writers below may record visits.
+    let clarified = C::Clarify(clarification(true));
+    steps.push(step("ADU-1", at, liaison("PUPR"), clarified));
+    common::play(&store, steps).await;
     let store = Arc::new(store);
-    let now = wib("2026-11-30 09:00");
-    let setup = [
-        (upp(), C::Register(registration())),
-        (upp(), C::Dispose(disposition("PUPR"))),
-        (liaison("PUPR"), C::Review(complete_review())),
-        (liaison("PUPR"), C::Clarify(clarification(true))),
-    ];
-    for (i, (actor, c)) in setup.into_iter().enumerate() {
-        store
-            .engine()
-            .execute(&cid("ADU-1"), cmd(&format!("s{i}"), actor, now, c), None)
-            .await
-            .unwrap();
-    }
     let max_attempts = store.engine().max_attempts();
     let mut tasks = Vec::new();
     for w in 0..WRITERS {
@@ -65,18 +59,12 @@ async fn sixteen_writers_five_visits_each(
             for k in 0..PER_WRITER {
                 let id = format!("visit-{w}-{k}");
                 let before = last_sequence(&mut raw, "ADU-1").await;
-                let command = cmd(
-                    &id,
-                    liaison("PUPR"),
-                    now,
-                    C::VerifyInField(field_visit("2026-11-30")),
-                );
-                let result = tokio::time::timeout(
-                    Duration::from_secs(60),
-                    store.engine().execute(&cid("ADU-1"), command, None),
-                )
-                .await
-                .unwrap_or_else(|_| panic!("{id} got no answer within 60 s"));
+                let visit = C::VerifyInField(field_visit("2026-11-30"));
+                let visit = step("ADU-1", at, liaison("PUPR"), visit);
+                let result =
+                    tokio::time::timeout(Duration::from_secs(60), visit.execute(&store, &id))
+                        .await
+                        .unwrap_or_else(|_| panic!("{id} got no answer within 60 s"));
                 let after = last_sequence(&mut raw, "ADU-1").await;
                 outcomes.push((id, before, after, result));
             }
@@ -172,23 +160,15 @@ both!(
 
 async fn sixteen_writers_on_many_complaints_all_commit(db: common::TestDb) {
     let store = Arc::new(db.open().await);
-    let now = wib("2026-11-30 09:00");
+    let at = "2026-11-30 09:00";
     let mut tasks = Vec::new();
     for t in 0..16 {
         let store = Arc::clone(&store);
         tasks.push(tokio::spawn(async move {
             let id = format!("ADU-{t:02}");
-            for (k, c) in [
-                C::Register(registration()),
-                C::Dispose(disposition("DINKES")),
-            ]
-            .into_iter()
-            .enumerate()
-            {
-                store
-                    .engine()
-                    .execute(&cid(&id), cmd(&format!("{id}-{k}"), upp(), now, c), None)
-                    .await?;
+            let steps = [register(&id, at), dispose(&id, at, "DINKES")];
+            for (k, command) in steps.into_iter().enumerate() {
+                command.execute(&store, &format!("{id}-{k}")).await?;
             }
             Ok::<_, StoreError>(())
         }));
@@ -242,15 +222,7 @@ const WITHIN: Duration = Duration::from_secs(30);
 async fn a_late_commit_is_never_skipped(db: common::TestDb) {
     let store = Arc::new(db.open().await);
     let now = wib("2026-11-30 09:00");
-    store
-        .engine()
-        .execute(
-            &cid("ADU-B"),
-            cmd("b0", upp(), now, C::Register(registration())),
-            None,
-        )
-        .await
-        .unwrap();
+    new_complaint(&store, "ADU-B").await.unwrap();
     store.projector().catch_up().await.unwrap();
 
     // The slow writer: an event for ADU-A inserted in a transaction left open.
@@ -265,28 +237,8 @@ async fn a_late_commit_is_never_skipped(db: common::TestDb) {
         ),
         common::Backend::Sqlite => None,
     };
-    let begin = if db.backend == common::Backend::Sqlite {
-        "BEGIN IMMEDIATE"
-    } else {
-        "BEGIN"
-    };
-    slow.execute(begin).await.unwrap();
-    let payload = serde_json::to_string(&event(
-        "a0",
-        upp(),
-        now,
-        EventBody::Received(registration()),
-    ))
-    .unwrap();
-    sqlx::query(&format!(
-        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
-         VALUES ('complaint', 'ADU-A', 1, 'Received', '1', {}, '{{}}')",
-        db.json_param(1)
-    ))
-    .bind(payload)
-    .execute(&mut slow)
-    .await
-    .unwrap();
+    let received = event("a0", upp(), now, EventBody::Received(registration()));
+    support::insert_and_hold(&mut slow, &db.url, ("ADU-A", 1), &received).await;
 
     if db.backend == common::Backend::Sqlite {
         // No second write transaction while this one is open.
@@ -306,14 +258,8 @@ async fn a_late_commit_is_never_skipped(db: common::TestDb) {
     let mut writer = {
         let store = Arc::clone(&store);
         tokio::spawn(async move {
-            store
-                .engine()
-                .execute(
-                    &cid("ADU-B"),
-                    cmd("b1", upp(), now, C::Dispose(disposition("PUPR"))),
-                    None,
-                )
-                .await
+            let command = dispose("ADU-B", "2026-11-30 09:00", "PUPR");
+            command.execute(&store, "b1").await
         })
     };
     let projector = {
@@ -397,14 +343,7 @@ async fn a_late_commit_is_never_skipped(db: common::TestDb) {
     let b = store.views().timeline(&cid("ADU-B")).await.unwrap();
     assert!(a[0].position < b[1].position);
     assert_eq!(
-        store
-            .views()
-            .detail(&cid("ADU-A"))
-            .await
-            .unwrap()
-            .unwrap()
-            .summary
-            .status,
+        projected(&store, "ADU-A").await.summary.status,
         workflow_core::Status::Received
     );
 }

@@ -3,6 +3,8 @@
 //! wait is on the SLA board with its own clock, and when it runs out the SLA monitor
 //! records the complaint as deemed withdrawn, exactly once however often it sweeps.
 
+use crate::support::{dispose, register, request_information, reviewed};
+use workflow_store::testing::step;
 use workflow_store::{both, testing as common};
 
 use workflow_core::complaint::command::ComplaintCommand as C;
@@ -11,26 +13,10 @@ use workflow_core::Status;
 
 async fn an_unanswered_request_is_deemed_withdrawn_once_by_the_monitor(db: common::TestDb) {
     let store = db.open().await;
-    let steps = [
-        (upp(), C::Register(registration())),
-        (upp(), C::Dispose(disposition("PUPR"))),
-        (liaison("PUPR"), C::Review(incomplete_but_clear_review())),
-        (
-            liaison("PUPR"),
-            C::RequestInformation(information_request()),
-        ),
-    ];
-    for (i, (actor, c)) in steps.into_iter().enumerate() {
-        store
-            .engine()
-            .execute(
-                &cid("ADU-1"),
-                cmd(&format!("c{i}"), actor, wib("2026-12-01 09:00"), c),
-                None,
-            )
-            .await
-            .unwrap();
-    }
+    let at = "2026-12-01 09:00";
+    let mut steps = reviewed("ADU-1", at, "PUPR", incomplete_but_clear_review());
+    steps.push(request_information("ADU-1", at, "PUPR"));
+    common::play(&store, steps).await;
     store.projector().catch_up().await.unwrap();
     let board = store
         .views()
@@ -113,32 +99,18 @@ both!(
 /// late before the complaint was returned and re-disposed, keeps its own breach.
 async fn a_superseded_late_run_keeps_its_own_breach(db: common::TestDb) {
     let store = db.open().await;
-    let steps = [
-        (wib("2026-11-30 09:00"), upp(), C::Register(registration())),
-        (
-            wib("2026-11-30 10:00"),
-            upp(),
-            C::Dispose(disposition("PUPR")),
-        ),
-        // Review due Thursday 3 December; PUPR returns it a week later.
-        (
-            wib("2026-12-07 09:00"),
-            liaison("PUPR"),
-            C::ReturnForRedisposition(return_note()),
-        ),
-        (
-            wib("2026-12-07 10:00"),
-            upp(),
-            C::Dispose(disposition("DISHUB")),
-        ),
-    ];
-    for (i, (at, actor, c)) in steps.into_iter().enumerate() {
-        store
-            .engine()
-            .execute(&cid("ADU-1"), cmd(&format!("c{i}"), actor, at, c), None)
-            .await
-            .unwrap();
-    }
+    let return_note = C::ReturnForRedisposition(return_note());
+    common::play(
+        &store,
+        vec![
+            register("ADU-1", "2026-11-30 09:00"),
+            dispose("ADU-1", "2026-11-30 10:00", "PUPR"),
+            // Review due Thursday 3 December; PUPR returns it a week later.
+            step("ADU-1", "2026-12-07 09:00", liaison("PUPR"), return_note),
+            dispose("ADU-1", "2026-12-07 10:00", "DISHUB"),
+        ],
+    )
+    .await;
     store.projector().catch_up().await.unwrap();
     let mut recorded = 0;
     for _ in 0..2 {

@@ -1,0 +1,174 @@
+//! What several modules set up or check the same way, on top of `workflow_store::testing`
+//! (which the end-to-end tests share too): scenarios written as the SOP's steps, a
+//! complaint registered or read back in one call, an open that must fail, a write held
+//! open, a SQLite file's bytes, and the name of a child process's test.
+
+use sqlx::{AnyConnection, Executor};
+use workflow_core::complaint::command::{Closure, ComplaintCommand as C, ReviewResult};
+use workflow_core::fixtures::*;
+use workflow_core::{ComplaintEvent, ComplaintServices};
+use workflow_store::testing::{step, Step, TestDb};
+use workflow_store::views::ComplaintDetail;
+use workflow_store::{Executed, Store, StoreError};
+
+/// The UPP registers `complaint` at `at` (WIB, `2026-11-30 09:00`).
+pub fn register(complaint: &str, at: &str) -> Step {
+    step(complaint, at, upp(), C::Register(registration()))
+}
+
+/// The UPP disposes `complaint` to `agency`.
+pub fn dispose(complaint: &str, at: &str, agency: &str) -> Step {
+    step(complaint, at, upp(), C::Dispose(disposition(agency)))
+}
+
+/// The liaison officer of `agency` reviews `complaint` and finds `result`.
+pub fn review(complaint: &str, at: &str, agency: &str, result: ReviewResult) -> Step {
+    step(complaint, at, liaison(agency), C::Review(result))
+}
+
+/// The liaison officer of `agency` asks the complainant for information.
+pub fn request_information(complaint: &str, at: &str, agency: &str) -> Step {
+    let command = C::RequestInformation(information_request());
+    step(complaint, at, liaison(agency), command)
+}
+
+/// The liaison officer of `agency` clarifies `complaint`, without a field examination.
+pub fn clarify(complaint: &str, at: &str, agency: &str) -> Step {
+    step(
+        complaint,
+        at,
+        liaison(agency),
+        C::Clarify(clarification(false)),
+    )
+}
+
+/// The liaison officer of `agency` answers the complainant.
+pub fn respond(complaint: &str, at: &str, agency: &str) -> Step {
+    step(complaint, at, liaison(agency), C::Respond(response_text()))
+}
+
+/// The liaison officer of `agency` rejects `complaint`.
+pub fn reject(complaint: &str, at: &str, agency: &str) -> Step {
+    step(complaint, at, liaison(agency), C::Reject(rejection()))
+}
+
+/// The UPP records the complainant's satisfied feedback.
+pub fn record_feedback(complaint: &str, at: &str) -> Step {
+    step(complaint, at, upp(), C::RecordFeedback(feedback(true)))
+}
+
+/// The UPP closes `complaint`.
+pub fn close(complaint: &str, at: &str) -> Step {
+    step(complaint, at, upp(), C::Close(Closure::default()))
+}
+
+/// `complaint` registered, disposed to `agency` and reviewed by its liaison officer with
+/// `result`, all at `at`: a complaint at step 2 with no time lost.
+pub fn reviewed(complaint: &str, at: &str, agency: &str, result: ReviewResult) -> Vec<Step> {
+    vec![
+        register(complaint, at),
+        dispose(complaint, at, agency),
+        review(complaint, at, agency, result),
+    ]
+}
+
+/// The opening the projection and read-only scenarios share: three complaints registered
+/// on Monday morning; ADU-1 disposed to PUPR and found complete, ADU-2 disposed to DISHUB
+/// and found incomplete and unclear, ADU-3 not disposed.
+pub fn three_registered_two_reviewed() -> Vec<Step> {
+    vec![
+        register("ADU-1", "2026-11-30 08:00"),
+        register("ADU-2", "2026-11-30 08:10"),
+        register("ADU-3", "2026-11-30 08:20"),
+        dispose("ADU-1", "2026-11-30 09:00", "PUPR"),
+        dispose("ADU-2", "2026-11-30 09:00", "DISHUB"),
+        review("ADU-1", "2026-12-01 09:00", "PUPR", complete_review()),
+        review("ADU-2", "2026-12-01 09:00", "DISHUB", incomplete_review()),
+    ]
+}
+
+/// Registers `complaint` (command id `reg-<complaint>`, Monday 30 November 2026 09:00
+/// WIB) and gives the engine's answer: for tests about the store rather than the SOP,
+/// which need some complaint, or the outcome of writing one.
+pub async fn new_complaint(store: &Store, complaint: &str) -> Result<Executed, StoreError> {
+    register(complaint, "2026-11-30 09:00")
+        .execute(store, &format!("reg-{complaint}"))
+        .await
+}
+
+/// Why the store at `url` does not open (panics if it does).
+pub async fn open_refused(url: &str) -> StoreError {
+    let opened = Store::open(url, ComplaintServices::builtin()).await;
+    opened.err().unwrap_or_else(|| panic!("{url} opened"))
+}
+
+/// Opens `db`, which migrates and marks it, registers one complaint (ADU-1) and closes
+/// it: an aduan database with something in it, for the tests of what a later open does.
+pub async fn store_one_complaint(db: &TestDb) {
+    let store = db.open().await;
+    new_complaint(&store, "ADU-1").await.unwrap();
+    store.close().await;
+}
+
+/// `complaint` as the views show it; panics when they do not have it.
+pub async fn projected(store: &Store, complaint: &str) -> ComplaintDetail {
+    let detail = store.views().detail(&cid(complaint)).await.unwrap();
+    detail.unwrap_or_else(|| panic!("{complaint} is not in the views"))
+}
+
+/// Begins a write transaction on `raw`, a connection to the database at `url`, and
+/// inserts `event` there as `complaint`'s event `sequence` behind the engine's back,
+/// leaving the transaction open: a writer stopped between its INSERT and its COMMIT.
+pub async fn insert_and_hold(
+    raw: &mut AnyConnection,
+    url: &str,
+    (complaint, sequence): (&str, i64),
+    event: &ComplaintEvent,
+) {
+    let sqlite = url.starts_with("sqlite:");
+    // On SQLite the write lock is taken at BEGIN, as the engine's own writes take it.
+    let begin = if sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" };
+    raw.execute(begin).await.unwrap();
+    let json = if sqlite { "$4" } else { "$4::json" };
+    sqlx::query(&format!(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+         VALUES ('complaint', $1, $2, $3, '1', {json}, '{{}}')"
+    ))
+    .bind(complaint)
+    .bind(sequence)
+    .bind(event.body.event_type())
+    .bind(serde_json::to_string(event).unwrap())
+    .execute(&mut *raw)
+    .await
+    .unwrap();
+}
+
+/// The SQLite file and everything beside it, byte for byte (nothing on PostgreSQL): for
+/// "not a byte changed" checks, which the schema alone cannot make.
+pub fn files(db: &TestDb) -> Vec<(String, Vec<u8>)> {
+    let Some(path) = db.sqlite_path() else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The name the test harness knows `test` by, `test` being a path below the module
+/// whose `module_path!()` is `module`: a child process runs it by that exact name, and
+/// the harness leaves out the binary's crate name that `module_path!()` starts with.
+pub fn test_name(module: &str, test: &str) -> String {
+    let (_crate, module) = module
+        .split_once("::")
+        .expect("a module of the test binary, not its root");
+    format!("{module}::{test}")
+}
