@@ -13,11 +13,12 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 
-use crate::actor::AgencyCode;
+use crate::actor::{AgencyCode, UserId};
 use crate::calendar::WorkingCalendar;
 use crate::error::DomainError;
 use crate::sla::{SlaPolicy, SlaTimeline};
@@ -221,6 +222,17 @@ impl ComplaintServices {
     }
 }
 
+/// An erasure of the complainant's identity, as the state remembers it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Erased {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who.
+    pub by: UserId,
+    /// On which legal basis.
+    pub legal_basis: String,
+}
+
 /// A complaint's state, rebuilt from its events.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Complaint {
@@ -248,6 +260,7 @@ pub struct Complaint {
     #[serde(default)]
     reopenings: u32,
     timeline: SlaTimeline,
+    identity_erased: Option<Erased>,
     seen_commands: BTreeSet<CommandId>,
     events_applied: u64,
 }
@@ -345,6 +358,11 @@ impl Complaint {
     /// How many times it was reopened.
     pub fn reopenings(&self) -> u32 {
         self.reopenings
+    }
+
+    /// When, by whom and on which basis the complainant's identity was erased.
+    pub fn identity_erased(&self) -> Option<&Erased> {
+        self.identity_erased.as_ref()
     }
 
     /// The SLA clocks.

@@ -266,6 +266,19 @@ pub enum DomainError {
         /// The run.
         occurrence: u32,
     },
+    /// A registration gives the complainant's identity in plain: sealing is the store's
+    /// work, with the complaint's own key.
+    #[error("the complainant's identity must be given in plain; the store seals it")]
+    IdentityNotPlain,
+    /// An erasure states its legal basis.
+    #[error("an erasure of the complainant's identity needs its legal basis")]
+    ErasureNeedsLegalBasis,
+    /// An identity is erased once.
+    #[error("the complainant's identity was already erased at {erased_at}")]
+    IdentityAlreadyErased {
+        /// When it was erased.
+        erased_at: DateTime<Utc>,
+    },
 }
 
 impl DomainError {
@@ -334,6 +347,9 @@ impl DomainError {
             DomainError::ReassignToSameLiaison { .. } => "sop.reassign.same_liaison",
             DomainError::BreachNotRecorded { .. } => "sla.breach_not_recorded",
             DomainError::BreachAlreadyAnnulled { .. } => "sla.breach_already_annulled",
+            DomainError::IdentityNotPlain => "pdp.identity_not_plain",
+            DomainError::ErasureNeedsLegalBasis => "pdp.erasure_needs_legal_basis",
+            DomainError::IdentityAlreadyErased { .. } => "pdp.identity_already_erased",
         }
     }
 
@@ -349,7 +365,8 @@ impl DomainError {
             DomainError::AlreadyRegistered
             | DomainError::InvalidTransition { .. }
             | DomainError::WaitingForComplainant
-            | DomainError::CommandIdReused { .. } => RefusalKind::StateConflict,
+            | DomainError::CommandIdReused { .. }
+            | DomainError::IdentityAlreadyErased { .. } => RefusalKind::StateConflict,
             _ => RefusalKind::RuleViolated,
         }
     }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 
 use crate::actor::{Actor, Role};
 use crate::calendar::TimeZoneSpec;
-use crate::complainant::{Complainant, Confidentiality};
+use crate::complainant::{Complainant, Confidentiality, PersonalData};
 use crate::complaint::command::{
     Addressee, ArchiveReason, Archiving, BeritaAcara, Clarification, ClosingReason, ClosingRecord,
     CommandEnvelope, CommandId, ComplaintCommand, Disposition, Feedback, FieldVisit, Forwarding,
@@ -109,12 +109,14 @@ pub fn registration() -> Registration {
         category: "infrastruktur".into(),
         location: Some("Jl. Tambun Bungai, Kuala Kapuas".into()),
         reported_at: wib("2026-11-30 06:30"),
-        complainant: Complainant {
-            name: "Budi Santoso".into(),
-            phone: Some("+62 812 0000 0451".into()),
-            email: None,
-            confidentiality: Confidentiality::Anonymous,
-        },
+        complainant: Complainant::plain(
+            PersonalData {
+                name: "Budi Santoso".into(),
+                phone: Some("+62 812 0000 0451".into()),
+                ..PersonalData::default()
+            },
+            Confidentiality::Anonymous,
+        ),
         upp_review: "Kewenangan Dinas PUPR; data dukung berupa foto terlampir.".into(),
         attachments: vec![photo(90)],
     }

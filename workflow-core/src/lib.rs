@@ -26,7 +26,7 @@
 //!     category: "infrastruktur".into(),
 //!     location: Some("Jl. Tambun Bungai, Kuala Kapuas".into()),
 //!     reported_at: now,
-//!     complainant: Complainant { name: "Budi".into(), ..Default::default() },
+//!     complainant: Complainant::named("Budi"),
 //!     upp_review: "Kewenangan Dinas PUPR".into(),
 //!     attachments: vec![],
 //! }));

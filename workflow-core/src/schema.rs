@@ -6,12 +6,13 @@
 //! A schema describes one event's JSON as stored in the log's `payload` column and in
 //! exports: `{"at", "by", "command_id", "body": {"type": …, …}, "verdicts"?}`. Older
 //! versions are the current schema less the fields their upcast adds
-//! ([`crate::upcast::ADDED_FIELDS`]).
+//! ([`crate::upcast::ADDED_FIELDS`]); a version that a later one only widened
+//! ([`crate::upcast::WIDENED`]) has the later one's schema, which its events satisfy.
 
 use serde_json::{json, Map, Value};
 
 use crate::complaint::event::{ComplaintEvent, EVENT_TYPES};
-use crate::upcast::ADDED_FIELDS;
+use crate::upcast::{ADDED_FIELDS, WIDENED};
 
 /// The JSON Schema (draft 2020-12) of every event type in every version this engine
 /// reads: `(event type, version, schema)`, current versions first, in SOP order.
@@ -39,6 +40,13 @@ pub fn event_schemas() -> Vec<(&'static str, String, Value)> {
             for_type(&root, added.event_type, added.from, &later),
         ));
     }
+    for widened in WIDENED {
+        out.push((
+            widened.event_type,
+            widened.from.to_owned(),
+            for_type(&root, widened.event_type, widened.from, &[]),
+        ));
+    }
     out
 }
 
@@ -47,6 +55,12 @@ fn current_version(event_type: &str) -> String {
         .iter()
         .filter(|a| a.event_type == event_type)
         .map(|a| a.to)
+        .chain(
+            WIDENED
+                .iter()
+                .filter(|w| w.event_type == event_type)
+                .map(|w| w.to),
+        )
         .max()
         .unwrap_or("1")
         .to_owned()

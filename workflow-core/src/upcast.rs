@@ -8,6 +8,7 @@
 //! | `Responded` | 1 | 2 | adds `channel`; version 1 knew only LAPOR!, read as `lapor` |
 //! | `Closed` | 1 | 2 | adds `reason`; version 1 recorded no feedback, read as `no_feedback` |
 //! | `SlaBreached` | 1 | 2 | adds `judged_by` (the holiday table and policy versions); version 1 cites none |
+//! | `Received` | 1 | 2 | none: version 2 may hold the complainant's identity sealed (`sealed`) in place of the plain fields, which version 1 always has and version 2 still reads ([`WIDENED`]) |
 //!
 //! Fields added as optional and absent when empty keep the version: the event
 //! envelope's `verdicts` (absent on events that end no clock, and on every event
@@ -87,11 +88,46 @@ impl EventUpcaster for AddedField {
     }
 }
 
+/// A version step that changes no JSON: the newer version allows more than the older
+/// one had, and an event of the older version is already valid as it stands.
+#[derive(Debug, Clone, Copy)]
+pub struct Widened {
+    /// The event type.
+    pub event_type: &'static str,
+    /// The version read.
+    pub from: &'static str,
+    /// The version produced.
+    pub to: &'static str,
+}
+
+/// Every widening of this version of the domain.
+pub const WIDENED: [Widened; 1] = [Widened {
+    event_type: "Received",
+    from: "1",
+    to: "2",
+}];
+
+impl EventUpcaster for Widened {
+    fn can_upcast(&self, event_type: &str, event_version: &str) -> bool {
+        event_type == self.event_type && event_version == self.from
+    }
+
+    fn upcast(&self, mut event: SerializedEvent) -> SerializedEvent {
+        event.event_version = self.to.into();
+        event
+    }
+}
+
 /// Every upcaster of this version of the domain, oldest first.
 pub fn builtin() -> Vec<Box<dyn EventUpcaster>> {
     ADDED_FIELDS
         .iter()
         .map(|a| Box::new(*a) as Box<dyn EventUpcaster>)
+        .chain(
+            WIDENED
+                .iter()
+                .map(|w| Box::new(*w) as Box<dyn EventUpcaster>),
+        )
         .collect()
 }
 

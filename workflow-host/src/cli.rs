@@ -55,6 +55,13 @@ pub struct Cli {
     #[arg(long, global = true, env = "ADUAN_PG_IDLE_IN_TRANSACTION_TIMEOUT", default_value = "15s", value_parser = parse_duration)]
     pub pg_idle_in_transaction_timeout: Duration,
 
+    /// The key-encryption key's file, which wraps the keys of the complainants' personal
+    /// data (created 0600 on the first run against an empty database). Default for
+    /// SQLite: beside the database (`PATH.key`); PostgreSQL needs it named. Back it up
+    /// apart from the database: without it no identity can be read (docs/privacy.md).
+    #[arg(long, global = true, env = "ADUAN_KEK_FILE")]
+    pub kek_file: Option<PathBuf>,
+
     /// The verb.
     #[command(subcommand)]
     pub command: Command,
@@ -63,10 +70,14 @@ pub struct Cli {
 impl Cli {
     /// The store settings the arguments name.
     pub fn store_options(&self) -> StoreOptions {
-        StoreOptions::default()
+        let options = StoreOptions::default()
             .lock_timeout(self.pg_lock_timeout)
             .statement_timeout(self.pg_statement_timeout)
-            .idle_in_transaction_timeout(self.pg_idle_in_transaction_timeout)
+            .idle_in_transaction_timeout(self.pg_idle_in_transaction_timeout);
+        match &self.kek_file {
+            Some(path) => options.with_key_file(path),
+            None => options,
+        }
     }
 }
 
@@ -222,6 +233,37 @@ pub enum Command {
     Resume {
         /// The complaint id.
         id: String,
+    },
+    /// Erase the complainant's identity of a complaint (UU 27/2022): records who, when
+    /// and on which legal basis, and destroys the complaint's key; every read shows the
+    /// identity as erased from then on. The workflow goes on.
+    EraseIdentity {
+        /// The complaint id.
+        id: String,
+        /// The legal basis and the request it answers.
+        #[arg(long)]
+        reason: String,
+        /// Who asks (a UPP user name).
+        #[arg(long = "as", default_value = "operator")]
+        user: String,
+    },
+    /// The key-encryption key.
+    Key {
+        /// What to do.
+        #[command(subcommand)]
+        action: KeyAction,
+    },
+}
+
+/// Key verbs.
+#[derive(Debug, Subcommand)]
+pub enum KeyAction {
+    /// Re-wrap every complaint's key with a new key-encryption key, written to a new
+    /// file; then use that file (and back it up) and destroy the old one.
+    Rotate {
+        /// The new key file (must not exist).
+        #[arg(long)]
+        new_kek_file: PathBuf,
     },
 }
 
@@ -394,6 +436,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Status => crate::verbs::status(&store, cli.json).await,
         Command::Resume { id } => crate::verbs::resume(&store, &id).await,
+        Command::EraseIdentity { id, reason, user } => {
+            crate::verbs::erase_identity(&store, &id, &reason, &user, cli.json).await
+        }
+        Command::Key {
+            action: KeyAction::Rotate { new_kek_file },
+        } => crate::verbs::rotate_key(&store, &new_kek_file, cli.json).await,
     };
     store.close().await;
     result

@@ -8,12 +8,12 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use workflow_core::complainant::{Complainant, Confidentiality};
+use workflow_core::complainant::{Complainant, Confidentiality, PersonalData};
 use workflow_core::complaint::command::{
     Addressee, ArchiveReason, Archiving, BeritaAcara, BreachAnnulment, Clarification, Closure,
-    ComplaintCommand as C, Disposition, Feedback, FieldVisit, Forwarding, InformationReply,
-    InformationRequest, Party, ProgressReport, Reassignment, Registration, Rejection, Reopening,
-    ResponseChannel, ResponseText, ReturnNote, ReviewResult, Withdrawal,
+    ComplaintCommand as C, Disposition, Feedback, FieldVisit, Forwarding, IdentityErasure,
+    InformationReply, InformationRequest, Party, ProgressReport, Reassignment, Registration,
+    Rejection, Reopening, ResponseChannel, ResponseText, ReturnNote, ReviewResult, Withdrawal,
 };
 use workflow_core::evidence::EvidenceRef;
 use workflow_core::{Actor, CommandEnvelope, Complaint, Role, Step, TimeZoneSpec};
@@ -94,12 +94,14 @@ fn registration(
         category: category.into(),
         location: Some(location.into()),
         reported_at: wib(reported),
-        complainant: Complainant {
-            name: complainant.into(),
-            phone: Some("+62 813 5000 0000".into()),
-            email: None,
+        complainant: Complainant::plain(
+            PersonalData {
+                name: complainant.into(),
+                phone: Some("+62 813 5000 0000".into()),
+                ..PersonalData::default()
+            },
             confidentiality,
-        },
+        ),
         upp_review: review.into(),
         attachments: vec![],
     })
@@ -402,6 +404,11 @@ fn script() -> Vec<Scripted> {
         s("2026-12-09 11:00", noise, upp(), dispose("SATPOLPP")),
         s("2026-12-10 08:30", noise, upp(), C::Withdraw(Withdrawal {
             note: "Pelapor menelepon: sudah berdamai dengan pemilik bengkel".into(),
+        })),
+        // The complainant then asks for their data to be erased (UU 27/2022): the key
+        // goes, the history stays.
+        s("2026-12-11 10:00", noise, upp(), C::EraseIdentity(IdentityErasure {
+            legal_basis: "Permintaan penghapusan oleh pelapor melalui telepon 10/12/2026; Pasal 8 UU 27/2022".into(),
         })),
         // Carried over from November: the complainant never answers the liaison's
         // question, and after 30 days the SLA monitor records the complaint as withdrawn.

@@ -131,6 +131,9 @@ pub fn describe(e: &ComplaintEvent) -> String {
                 b.step, b.occurrence, b.reason
             )
         }
+        EventBody::IdentityErased(e) => {
+            format!("identity erased (dihapus sesuai UU PDP): {}", e.legal_basis)
+        }
         EventBody::ReturnsEscalated(e) => {
             format!("returned {} times: the coordinator decides", e.returns)
         }

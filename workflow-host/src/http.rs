@@ -24,7 +24,6 @@ pub mod evidence;
 pub mod headers;
 pub mod health;
 pub mod openapi;
-pub mod redact;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -111,6 +110,7 @@ pub fn api(evidence_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(c::reopen))
         .routes(routes!(c::reassign))
         .routes(routes!(c::annul_breach))
+        .routes(routes!(c::erase_identity))
         .routes(routes!(a::history))
         .routes(routes!(a::events))
         .routes(routes!(a::identity_reads))

@@ -17,15 +17,19 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
-use workflow_core::complainant::{identity_visible_to, Complainant, Confidentiality};
+use workflow_core::complainant::{identity_visible_to, Confidentiality, PersonalData};
 use workflow_core::complaint::command::{
     BeritaAcara, Clarification, Disposition, Feedback, FieldVisit, Registration, ReviewResult,
 };
 use workflow_core::complaint::event::EventBody;
 use workflow_core::evidence::EvidenceRef;
 use workflow_core::sla::{StepAssessment, Verdict};
-use workflow_core::{Actor, CommandId, Complaint, ComplaintEvent, LaporStatus, Role, Status};
+use workflow_core::{
+    Actor, CommandId, Complaint, ComplaintEvent, ComplaintId, LaporStatus, Role, Status,
+};
 use workflow_store::audit::History;
+use workflow_store::keys::Revealed;
+use workflow_store::{Store, StoreError};
 
 /// Who an answer is made for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,16 +50,30 @@ impl Reader {
     }
 }
 
-/// The complainant as a reader may see them: the identity, or only that it is hidden and
-/// at which level.
+/// The complainant as one reader may see them, settled before an answer is made:
+/// [`ComplainantView::resolve`] opens the sealed identity only for a reader allowed to
+/// see it, so an answer cannot carry an identity its reader may not see.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum ComplainantView {
     /// Name, contact and level, as registered.
-    #[schema(value_type = Object)]
-    Shown(Complainant),
+    Shown(ShownIdentity),
     /// Hidden from this reader.
     Hidden(HiddenIdentity),
+    /// Erased under UU 27/2022 (the same for every reader).
+    Erased(ErasedIdentity),
+}
+
+/// An identity shown: the personal data and the level.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ShownIdentity {
+    /// The personal data.
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub data: PersonalData,
+    /// The level the complainant chose.
+    #[schema(value_type = String)]
+    pub confidentiality: Confidentiality,
 }
 
 /// What a reader who may not see an identity is told of it.
@@ -68,17 +86,67 @@ pub struct HiddenIdentity {
     pub confidentiality: Confidentiality,
 }
 
+/// What every reader is told of an erased identity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ErasedIdentity {
+    /// Always `true`.
+    pub erased: bool,
+    /// "dihapus sesuai UU PDP" (erased under the Personal Data Protection Law).
+    pub note: String,
+    /// The level the complainant had chosen.
+    #[schema(value_type = String)]
+    pub confidentiality: Confidentiality,
+}
+
+/// What an erased identity reads as, everywhere.
+pub const ERASED_NOTE: &str = "dihapus sesuai UU PDP";
+
 impl ComplainantView {
-    /// The complainant as `reader` may see them.
-    pub fn new(complainant: &Complainant, reader: Reader) -> Self {
-        if reader.sees_identity(complainant.confidentiality) {
-            ComplainantView::Shown(complainant.clone())
-        } else {
-            ComplainantView::Hidden(HiddenIdentity {
-                hidden: true,
-                confidentiality: complainant.confidentiality,
-            })
+    /// The complainant of `complaint` as `reader` may see them: hidden without opening
+    /// anything when the reader may not see it, erased when it was, otherwise opened
+    /// with the complaint's key.
+    pub async fn resolve(
+        store: &Store,
+        complaint_id: &ComplaintId,
+        complaint: &Complaint,
+        reader: Reader,
+    ) -> Result<Option<Self>, StoreError> {
+        let Some(registration) = complaint.registration() else {
+            return Ok(None);
+        };
+        let level = registration.complainant.confidentiality;
+        if complaint.identity_erased().is_some() || store.identity_erased(complaint_id).await? {
+            return Ok(Some(Self::erased(level)));
         }
+        if !reader.sees_identity(level) {
+            return Ok(Some(ComplainantView::Hidden(HiddenIdentity {
+                hidden: true,
+                confidentiality: level,
+            })));
+        }
+        Ok(
+            match store.reveal_identity(complaint_id, complaint).await? {
+                Some(Revealed::Identity(data)) => Some(ComplainantView::Shown(ShownIdentity {
+                    data,
+                    confidentiality: level,
+                })),
+                Some(Revealed::Erased) => Some(Self::erased(level)),
+                None => None,
+            },
+        )
+    }
+
+    fn erased(level: Confidentiality) -> Self {
+        ComplainantView::Erased(ErasedIdentity {
+            erased: true,
+            note: ERASED_NOTE.into(),
+            confidentiality: level,
+        })
+    }
+
+    /// Whether this view shows personal data (such a read is recorded).
+    pub fn is_shown(&self) -> bool {
+        matches!(self, ComplainantView::Shown(_))
     }
 }
 
@@ -109,8 +177,8 @@ pub struct RegistrationView {
 }
 
 impl RegistrationView {
-    /// `registration` as `reader` may see it.
-    pub fn new(registration: &Registration, reader: Reader) -> Self {
+    /// `registration` with its complainant as resolved for the reader.
+    pub fn new(registration: &Registration, complainant: &ComplainantView) -> Self {
         let r = registration.clone();
         Self {
             lapor_id: r.lapor_id,
@@ -119,7 +187,7 @@ impl RegistrationView {
             category: r.category,
             location: r.location,
             reported_at: r.reported_at,
-            complainant: ComplainantView::new(&r.complainant, reader),
+            complainant: complainant.clone(),
             upp_review: r.upp_review,
             attachments: r.attachments,
         }
@@ -177,12 +245,16 @@ pub struct ComplaintState {
 }
 
 impl ComplaintState {
-    /// What `reader` is shown of `c`.
-    pub fn new(c: &Complaint, reader: Reader) -> Self {
+    /// What is shown of `c` to a reader for whom its complainant resolved to
+    /// `complainant`.
+    pub fn new(c: &Complaint, complainant: Option<&ComplainantView>) -> Self {
         Self {
             status: c.status(),
             lapor_status: c.status().lapor_status(),
-            registration: c.registration().map(|r| RegistrationView::new(r, reader)),
+            registration: c
+                .registration()
+                .zip(complainant)
+                .map(|(r, who)| RegistrationView::new(r, who)),
             disposition: c.disposition().cloned(),
             dispositions: c.dispositions(),
             review: c.last_review().cloned(),
@@ -273,13 +345,13 @@ pub enum ReceivedView {
 }
 
 impl EventView {
-    /// `event` as `reader` may see it.
-    pub fn new(event: &ComplaintEvent, reader: Reader) -> Self {
-        let body = match &event.body {
-            EventBody::Received(r) => {
-                BodyView::Received(ReceivedView::Received(RegistrationView::new(r, reader)))
+    /// `event` with the complainant of a registration as resolved for the reader.
+    pub fn new(event: &ComplaintEvent, complainant: Option<&ComplainantView>) -> Self {
+        let body = match (&event.body, complainant) {
+            (EventBody::Received(r), Some(who)) => {
+                BodyView::Received(ReceivedView::Received(RegistrationView::new(r, who)))
             }
-            other => BodyView::Other(other.clone()),
+            (other, _) => BodyView::Other(other.clone()),
         };
         Self {
             at: event.at,
@@ -292,91 +364,25 @@ impl EventView {
 }
 
 impl HistoryAnswer {
-    /// What `reader` is shown of the history `h`.
-    pub fn new(h: &History, reader: Reader) -> Self {
+    /// What is shown of the history `h` to a reader for whom its complainant resolved
+    /// to `complainant`.
+    pub fn new(h: &History, complainant: Option<&ComplainantView>) -> Self {
         Self {
             complaint_id: h.complaint_id.to_string(),
             as_of: h.as_of,
             status: h.state.status(),
-            state: ComplaintState::new(&h.state, reader),
+            state: ComplaintState::new(&h.state, complainant),
             events: h
                 .events
                 .iter()
                 .map(|e| HistoryEvent {
                     sequence: e.sequence as u64,
-                    event: EventView::new(&e.payload, reader),
+                    event: EventView::new(&e.payload, complainant),
                     metadata: e.metadata.clone(),
                 })
                 .collect(),
             total_events: h.total_events,
             sla: h.sla.clone(),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::{json, Value};
-    use workflow_core::complainant::Confidentiality;
-    use workflow_core::complaint::event::EventBody;
-    use workflow_core::fixtures::{event, registration, upp, wib};
-    use workflow_core::Role;
-
-    use super::*;
-
-    fn received(level: Confidentiality) -> ComplaintEvent {
-        let mut r = registration();
-        r.complainant.confidentiality = level;
-        event("c1", upp(), wib("2026-12-01 09:00"), EventBody::Received(r))
-    }
-
-    fn shown_to(event: &ComplaintEvent, reader: Reader) -> Value {
-        serde_json::to_value(EventView::new(event, reader)).unwrap()
-    }
-
-    #[test]
-    fn a_hidden_identity_is_replaced_in_the_event_and_the_rest_is_as_the_domain_writes_it() {
-        let e = received(Confidentiality::Anonymous);
-        let mut expected = serde_json::to_value(&e).unwrap();
-        expected["body"]["complainant"] = json!({"hidden": true, "confidentiality": "anonymous"});
-        assert_eq!(shown_to(&e, Reader::Role(Role::Liaison)), expected);
-    }
-
-    #[test]
-    fn an_identity_a_reader_may_see_is_the_event_exactly_as_the_domain_writes_it() {
-        let e = received(Confidentiality::Anonymous);
-        let domain = serde_json::to_value(&e).unwrap();
-        assert_eq!(shown_to(&e, Reader::Role(Role::Upp)), domain);
-        assert_eq!(shown_to(&e, Reader::Operator), domain);
-        let public = received(Confidentiality::Public);
-        assert_eq!(
-            shown_to(&public, Reader::Role(Role::Liaison)),
-            serde_json::to_value(&public).unwrap()
-        );
-    }
-
-    #[test]
-    fn the_state_shows_the_registration_as_its_reader_may_see_it() {
-        let e = received(Confidentiality::Confidential);
-        let mut complaint = Complaint::default();
-        complaint.apply_event(&e);
-        let for_head =
-            serde_json::to_value(ComplaintState::new(&complaint, Reader::Role(Role::Head)))
-                .unwrap();
-        assert_eq!(
-            for_head["registration"]["complainant"],
-            json!({"hidden": true, "confidentiality": "confidential"})
-        );
-        assert_eq!(
-            for_head["registration"]["title"],
-            json!(registration().title)
-        );
-        let for_apip =
-            serde_json::to_value(ComplaintState::new(&complaint, Reader::Role(Role::Apip)))
-                .unwrap();
-        assert_eq!(
-            for_apip["registration"]["complainant"]["name"],
-            json!(registration().complainant.name)
-        );
     }
 }

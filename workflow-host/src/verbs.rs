@@ -112,7 +112,14 @@ pub async fn history(
 ) -> anyhow::Result<()> {
     let h = store.history(&id.parse()?, as_of).await?;
     if json {
-        let out = crate::read_model::HistoryAnswer::new(&h, crate::read_model::Reader::Operator);
+        let complainant = crate::read_model::ComplainantView::resolve(
+            store,
+            &h.complaint_id,
+            &h.state,
+            crate::read_model::Reader::Operator,
+        )
+        .await?;
+        let out = crate::read_model::HistoryAnswer::new(&h, complainant.as_ref());
         crate::outln!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
@@ -216,5 +223,82 @@ pub async fn status(store: &Store, json: bool) -> anyhow::Result<()> {
 pub async fn resume(store: &Store, id: &str) -> anyhow::Result<()> {
     let n = store.projector().resume(&id.parse()?).await?;
     eprintln!("{id}: projected again in {n} projection(s)");
+    Ok(())
+}
+
+/// `aduan erase-identity`: records the erasure as UPP user `user` and destroys the key.
+/// A second erasure changes nothing and says when the first was.
+pub async fn erase_identity(
+    store: &Store,
+    id: &str,
+    reason: &str,
+    user: &str,
+    json: bool,
+) -> anyhow::Result<()> {
+    use workflow_core::complaint::command::IdentityErasure;
+    use workflow_core::{Actor, CommandEnvelope, ComplaintCommand, DomainError, Role};
+    let id: workflow_core::ComplaintId = id.parse()?;
+    let command = CommandEnvelope::new(
+        format!("erase-identity:{id}:{}", Utc::now().timestamp_micros()),
+        Actor::new(user, Role::Upp),
+        Utc::now(),
+        ComplaintCommand::EraseIdentity(IdentityErasure {
+            legal_basis: reason.to_owned(),
+        }),
+    );
+    let (erased_at, now) = match store.engine().execute(&id, command, None).await {
+        Ok(done) => (
+            done.events
+                .first()
+                .map(|e| e.payload.at)
+                .unwrap_or_else(Utc::now),
+            true,
+        ),
+        Err(workflow_store::StoreError::Domain(DomainError::IdentityAlreadyErased {
+            erased_at,
+        })) => (erased_at, false),
+        Err(e) => return Err(e.into()),
+    };
+    if json {
+        crate::outln!(
+            "{}",
+            json!({ "complaint_id": id, "erased_at": erased_at, "erased_now": now })
+        );
+    } else if now {
+        crate::outln!(
+            "{id}: the complainant's identity is erased ({}); its key is destroyed",
+            crate::read_model::ERASED_NOTE
+        );
+    } else {
+        crate::outln!(
+            "{id}: the complainant's identity was already erased at {} WIB; nothing changed",
+            local(erased_at)
+        );
+    }
+    Ok(())
+}
+
+/// `aduan key rotate`.
+pub async fn rotate_key(
+    store: &Store,
+    new_file: &std::path::Path,
+    json: bool,
+) -> anyhow::Result<()> {
+    let rotation = store.rotate_key(new_file).await?;
+    if json {
+        crate::outln!(
+            "{}",
+            json!({ "keys": rotation.keys, "old_key": rotation.old_key, "new_key": rotation.new_key, "key_file": new_file })
+        );
+    } else {
+        crate::outln!(
+            "{} complaint key(s) re-wrapped: key {} replaced by {} in {}.\nRun aduan with --kek-file {} from now on, back that file up, and destroy the old one.",
+            rotation.keys,
+            rotation.old_key,
+            rotation.new_key,
+            new_file.display(),
+            new_file.display()
+        );
+    }
     Ok(())
 }

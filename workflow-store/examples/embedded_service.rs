@@ -169,10 +169,7 @@ async fn register(
         category: text("category"),
         location: None,
         reported_at: Utc::now() - chrono::Duration::hours(1),
-        complainant: Complainant {
-            name: text("complainant"),
-            ..Complainant::default()
-        },
+        complainant: Complainant::named(text("complainant")),
         upp_review: text("upp_review"),
         attachments: vec![],
     };

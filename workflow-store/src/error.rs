@@ -114,6 +114,13 @@ pub enum StoreError {
         /// The sequence waited for.
         sequence: workflow_core::Sequence,
     },
+    /// The keys of personal data cannot be used: the key file is missing, is not the
+    /// database's, or does not open a key (docs/privacy.md says what to do).
+    #[error("personal-data keys: {reason}")]
+    Keys {
+        /// What is wrong.
+        reason: String,
+    },
     /// The database, its driver or the machine failed in another way (a defect to
     /// report, not something a retry mends).
     #[error("event store: {reason}")]

@@ -60,7 +60,7 @@
 //!         category: "penerangan".into(),
 //!         location: None,
 //!         reported_at: now,
-//!         complainant: Complainant { name: "Siti".into(), ..Default::default() },
+//!         complainant: Complainant::named("Siti"),
 //!         upp_review: "Kewenangan Dishub".into(),
 //!         attachments: vec![],
 //!     }),
@@ -95,6 +95,7 @@ mod engine;
 mod error;
 pub mod health;
 pub mod identity;
+pub mod keys;
 mod log;
 mod memory;
 mod options;

@@ -23,12 +23,14 @@ use serde_json::Value;
 use sqlite_es::SqliteEventRepository;
 use sqlx::Row;
 use tokio::sync::Notify;
-use workflow_core::{Complaint, ComplaintEvent, ComplaintId, DomainError, Sequence};
+use workflow_core::complainant::Identity;
+use workflow_core::{Complaint, ComplaintEvent, ComplaintId, DomainError, EventBody, Sequence};
 
 use crate::backend::{Db, TypedPool};
 use crate::chain::{event_hash, ChainInput, GENESIS, HASH, PREV_HASH};
 use crate::error::StoreError;
 use crate::health::Health;
+use crate::keys::SubjectKeys;
 use crate::position::Position;
 
 /// One event as stored, with its place in the global order.
@@ -81,6 +83,7 @@ struct Inner {
     upcasters: Vec<Box<dyn EventUpcaster>>,
     committed: Notify,
     health: Health,
+    keys: Arc<SubjectKeys>,
 }
 
 /// The durable log. Cheap to clone.
@@ -114,7 +117,11 @@ impl AggregateContext<Complaint> for LogContext {
 type LogResult<T> = Result<T, AggregateError<DomainError>>;
 
 impl SqlLog {
-    pub(crate) fn new(db: Db, extra_upcasters: Vec<Box<dyn EventUpcaster>>) -> Self {
+    pub(crate) fn new(
+        db: Db,
+        extra_upcasters: Vec<Box<dyn EventUpcaster>>,
+        keys: Arc<SubjectKeys>,
+    ) -> Self {
         // The domain's own upcasters first, then the embedding service's.
         let mut upcasters = workflow_core::upcast::builtin();
         upcasters.extend(extra_upcasters);
@@ -131,12 +138,17 @@ impl SqlLog {
                 upcasters,
                 committed: Notify::new(),
                 health: Health::default(),
+                keys,
             }),
         }
     }
 
     pub(crate) fn db(&self) -> &Db {
         &self.inner.db
+    }
+
+    pub(crate) fn keys(&self) -> &SubjectKeys {
+        &self.inner.keys
     }
 
     /// Outcomes of commits, projections and SLA ticks through this log, in memory.
@@ -391,6 +403,27 @@ impl EventStore<Complaint> for SqlLog {
         context: LogContext,
         metadata: HashMap<String, String>,
     ) -> LogResult<Vec<EventEnvelope<Complaint>>> {
+        let mut events = events;
+        // Personal data reaches the log only sealed with the complaint's key.
+        for event in &mut events {
+            if let EventBody::Received(r) = &mut event.body {
+                if let Identity::Plain(data) = &r.complainant.identity {
+                    // Making the complaint's key is the command's first write: a failure
+                    // here (a full disk) is a failed commit, as the health checks see it.
+                    let sealed = match self.inner.keys.seal(&context.aggregate_id, data).await {
+                        Ok(sealed) => sealed,
+                        Err(e) => {
+                            self.inner.health.commit_failed(&e);
+                            return Err(e.into_aggregate());
+                        }
+                    };
+                    r.complainant.identity = Identity::Sealed { sealed };
+                }
+            }
+        }
+        let erasing = events
+            .iter()
+            .any(|e| matches!(e.body, EventBody::IdentityErased(_)));
         let mut prev = context.last_hash.clone();
         let mut serialized = Vec::with_capacity(events.len());
         let mut envelopes = Vec::with_capacity(events.len());
@@ -454,6 +487,22 @@ impl EventStore<Complaint> for SqlLog {
             }
         }
         self.inner.committed.notify_waiters();
+        if erasing {
+            #[cfg(feature = "testing")]
+            crate::testing::fault_point("before_key_destruction");
+            // The event is the record; the key's destruction follows it. Should it
+            // fail (or the process die here), the next open destroys it
+            // (`SubjectKeys::destroy_erased`), and no read shows the identity meanwhile:
+            // the state says erased.
+            if let Err(e) = self
+                .inner
+                .keys
+                .destroy(std::slice::from_ref(&context.aggregate_id))
+                .await
+            {
+                tracing::error!(complaint_id = %context.aggregate_id, error = %e, "the erased identity's key was not destroyed yet; it will be at the next open");
+            }
+        }
         Ok(envelopes)
     }
 }

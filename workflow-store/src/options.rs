@@ -26,6 +26,7 @@ pub struct StoreOptions {
     lock_timeout: Duration,
     statement_timeout: Duration,
     idle_in_transaction_timeout: Duration,
+    key_file: crate::keys::KeyFile,
 }
 
 impl Default for StoreOptions {
@@ -35,6 +36,7 @@ impl Default for StoreOptions {
             lock_timeout: Self::DEFAULT_LOCK_TIMEOUT,
             statement_timeout: Self::DEFAULT_STATEMENT_TIMEOUT,
             idle_in_transaction_timeout: Self::DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT,
+            key_file: crate::keys::KeyFile::Default,
         }
     }
 }
@@ -50,6 +52,19 @@ impl StoreOptions {
     /// The defaults.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The key-encryption key's file (see [`crate::keys`]). By default a SQLite store
+    /// keeps it beside the database (`PATH.key`), a PostgreSQL store in the working
+    /// directory ([`crate::keys::DEFAULT_KEY_FILE`]).
+    pub fn with_key_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.key_file = crate::keys::KeyFile::At(path.into());
+        self
+    }
+
+    /// Where the key-encryption key comes from.
+    pub fn key_file(&self) -> &crate::keys::KeyFile {
+        &self.key_file
     }
 
     /// PostgreSQL `lock_timeout`: the longest a statement waits for a lock (the append

@@ -14,6 +14,7 @@ use workflow_core::{Complaint, ComplaintServices};
 use crate::backend::{BackendKind, Db, Purpose};
 use crate::engine::Engine;
 use crate::error::StoreError;
+use crate::keys::{KeyRotation, Revealed, SubjectKeys};
 use crate::log::SqlLog;
 use crate::options::StoreOptions;
 use crate::projection::{complaints::write_deadlines, Projector, Target};
@@ -170,7 +171,11 @@ impl Store {
         } else {
             db.migrate().await?;
         }
-        let log = SqlLog::new(db.clone(), upcasters);
+        let keys = Arc::new(SubjectKeys::open(db.clone(), options.key_file(), !read_only).await?);
+        if !read_only {
+            keys.destroy_erased().await?;
+        }
+        let log = SqlLog::new(db.clone(), upcasters, keys);
         let projector = Arc::new(Projector::new(log.clone(), services.clone(), projections)?);
         let mut engine = Engine::new(log.clone(), services);
         if read_only {
@@ -242,6 +247,65 @@ impl Store {
     /// Closes the pools (waits for connections in use to be returned).
     pub async fn close(&self) {
         self.log.db().close().await;
+    }
+
+    /// The complainant's identity of `complaint` (its state, as loaded), for a reader
+    /// the caller has allowed to see it: opened with the complaint's key, or
+    /// [`Revealed::Erased`]. `None` before registration. Record the read (the host does,
+    /// in `identity-reads`); this call only opens.
+    pub async fn reveal_identity(
+        &self,
+        complaint_id: &ComplaintId,
+        complaint: &Complaint,
+    ) -> Result<Option<Revealed>, StoreError> {
+        let Some(registration) = complaint.registration() else {
+            return Ok(None);
+        };
+        // Erased is for good, also in a history of the time before the erasure.
+        if complaint.identity_erased().is_some() || self.identity_erased(complaint_id).await? {
+            return Ok(Some(Revealed::Erased));
+        }
+        match &registration.complainant.identity {
+            workflow_core::complainant::Identity::Plain(data) => {
+                Ok(Some(Revealed::Identity(data.clone())))
+            }
+            workflow_core::complainant::Identity::Sealed { sealed } => {
+                match self.log.keys().open_sealed(complaint_id.as_str(), sealed).await? {
+                    Some(data) => Ok(Some(Revealed::Identity(data))),
+                    None => Err(StoreError::Keys {
+                        reason: format!(
+                            "the key of complaint {complaint_id} is gone, though its identity                              was never erased"
+                        ),
+                    }),
+                }
+            }
+        }
+    }
+
+    /// Whether the log records an erasure of the complaint's identity (at any time: a
+    /// state rebuilt as of an earlier instant does not know of it yet).
+    pub async fn identity_erased(&self, complaint_id: &ComplaintId) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT 1 AS one FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 \
+             AND event_type = 'IdentityErased'",
+        )
+        .bind(<Complaint as cqrs_es::Aggregate>::TYPE)
+        .bind(complaint_id.as_str())
+        .fetch_optional(&self.log.db().any)
+        .await?;
+        Ok(row.is_some())
+    }
+
+    /// Re-wraps every complaint's data key with a new key-encryption key, written to
+    /// `new_key_file` (which must not exist), in one transaction. Afterwards the store
+    /// uses the new file; keep it (and its backup) in place of the old one, and destroy
+    /// the old one so that backups wrapped by it can no longer be opened.
+    pub async fn rotate_key(
+        &self,
+        new_key_file: &std::path::Path,
+    ) -> Result<KeyRotation, StoreError> {
+        self.log.db().writable("rotating the key")?;
+        self.log.keys().rotate(new_key_file).await
     }
 
     /// Whether the store was opened read-only.

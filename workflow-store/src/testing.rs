@@ -432,7 +432,17 @@ impl ChildProcess {
     /// Runs the ignored test named `test` (its full path in the test binary, e.g.
     /// `child::writes_then_waits`) on the database at `url`.
     pub fn spawn(test: &str, url: &str) -> Self {
-        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        Self::spawn_with_fault(test, url, None)
+    }
+
+    /// Like [`ChildProcess::spawn`], the child aborting at the [`fault_point`] named
+    /// `fault`.
+    pub fn spawn_with_fault(test: &str, url: &str, fault: Option<&str>) -> Self {
+        let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+        if let Some(point) = fault {
+            command.env("ADUAN_FAULT", point);
+        }
+        let mut child = command
             .args([
                 test,
                 "--exact",
@@ -479,6 +489,21 @@ impl ChildProcess {
                     panic!("the child ended before it said `{what}`")
                 }
             }
+        }
+    }
+
+    /// Waits for the child to end by itself; panics after `within`.
+    pub fn wait_exit(mut self, within: Duration) -> std::process::ExitStatus {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("the child's status") {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the child did not end within {within:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20)); // a bounded poll of the child
         }
     }
 
@@ -778,5 +803,14 @@ impl Drop for SmallDisk {
             .arg("-l")
             .arg(self.dir.path())
             .status();
+    }
+}
+
+/// Where a test may have the process die for real: when the environment variable
+/// `ADUAN_FAULT` names `point`, the process aborts there (as `SIGKILL` would end it,
+/// with no unwinding and nothing flushed). Compiled only with the `testing` feature.
+pub fn fault_point(point: &str) {
+    if std::env::var("ADUAN_FAULT").is_ok_and(|f| f == point) {
+        std::process::abort();
     }
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::actor::{Actor, AgencyCode, UserId};
-use crate::complainant::Complainant;
+use crate::complainant::{Complainant, Identity};
 use crate::complaint::event::{ComplaintEvent, EventBody};
 use crate::error::DomainError;
 use crate::evidence::EvidenceRef;
@@ -119,6 +119,9 @@ pub enum ComplaintCommand {
     Reassign(Reassignment),
     /// The coordinator annuls a recorded breach, with a reason.
     AnnulBreach(BreachAnnulment),
+    /// UPP (or the coordinator) erases the complainant's identity on a legal basis (UU
+    /// 27/2022): the store destroys the complaint's key once the event is recorded.
+    EraseIdentity(IdentityErasure),
 }
 
 impl CommandEnvelope {
@@ -154,7 +157,7 @@ impl ComplaintCommand {
         use ComplaintCommand as C;
         use EventBody as E;
         match (self, body) {
-            (C::Register(a), E::Received(b)) => a == b,
+            (C::Register(a), E::Received(b)) => a.is_recorded_as(b),
             (C::Dispose(a), E::Disposed(b)) => a == b,
             (C::ReturnForRedisposition(a), E::Returned(b)) => a == b,
             (C::Review(a), E::Reviewed(b)) => a == b,
@@ -182,6 +185,7 @@ impl ComplaintCommand {
             (C::Reopen(a), E::Reopened(b)) => a == b,
             (C::Reassign(a), E::Reassigned(b)) => a == b,
             (C::AnnulBreach(a), E::BreachAnnulled(b)) => a == b,
+            (C::EraseIdentity(a), E::IdentityErased(b)) => a == b,
             _ => false,
         }
     }
@@ -212,6 +216,7 @@ impl ComplaintCommand {
             ComplaintCommand::Reopen(_) => "reopen",
             ComplaintCommand::Reassign(_) => "reassign",
             ComplaintCommand::AnnulBreach(_) => "annul a breach of",
+            ComplaintCommand::EraseIdentity(_) => "erase the identity of",
         }
     }
 }
@@ -238,6 +243,21 @@ pub struct Registration {
     /// Supporting documents sent with the complaint.
     #[serde(default)]
     pub attachments: Vec<EvidenceRef>,
+}
+
+impl Registration {
+    /// Whether `recorded` is what registering `self` recorded: the same in every field,
+    /// the identity compared only where the log holds it in plain (the store seals it,
+    /// so a retry of a registration finds its identity sealed).
+    pub fn is_recorded_as(&self, recorded: &Registration) -> bool {
+        let identity_matches = match &recorded.complainant.identity {
+            Identity::Plain(_) => self.complainant.identity == recorded.complainant.identity,
+            Identity::Sealed { .. } => true,
+        };
+        let mut a = self.clone();
+        a.complainant.identity = recorded.complainant.identity.clone();
+        identity_matches && a == *recorded
+    }
 }
 
 /// The agency and liaison officer a complaint goes to.
@@ -432,6 +452,14 @@ pub struct Reassignment {
     pub liaison_officer: UserId,
     /// Why.
     pub reason: String,
+}
+
+/// An erasure of the complainant's identity: on which legal basis (no personal data).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct IdentityErasure {
+    /// The legal basis and the request it answers, e.g. "Permintaan pelapor 12/2026,
+    /// Pasal 8 UU 27/2022".
+    pub legal_basis: String,
 }
 
 /// A recorded breach the coordinator annuls (a system outage, a wrong holiday table).

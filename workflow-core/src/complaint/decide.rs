@@ -37,6 +37,7 @@ fn allowed_roles(command: &ComplaintCommand) -> &'static [Role] {
         ComplaintCommand::Reopen(_) => &[Role::Upp, Role::Coordinator],
         ComplaintCommand::Reassign(_) => &[Role::Upp, Role::Head],
         ComplaintCommand::AnnulBreach(_) => &[Role::Coordinator],
+        ComplaintCommand::EraseIdentity(_) => &[Role::Upp, Role::Coordinator],
         ComplaintCommand::ReturnForRedisposition(_)
         | ComplaintCommand::Review(_)
         | ComplaintCommand::Reject(_)
@@ -226,7 +227,10 @@ impl Complaint {
                 require(&r.description, "description")?;
                 require(&r.category, "category")?;
                 require(&r.upp_review, "upp_review")?;
-                require(&r.complainant.name, "complainant.name")?;
+                let Some(identity) = r.complainant.plain_data() else {
+                    return Err(DomainError::IdentityNotPlain);
+                };
+                require(&identity.name, "complainant.name")?;
                 validate_evidence(&r.attachments)?;
                 // The report reached LAPOR! before it reached the unit, and not in the
                 // last millennium: a wrong date would move every clock of the complaint.
@@ -546,6 +550,19 @@ impl Complaint {
                 }
                 require(&b.reason, "reason")?;
                 Ok(EventBody::BreachAnnulled(b.clone()))
+            }
+            // In any state, terminal ones included: a closed complaint's complainant
+            // may ask too, and retention erases long-closed ones.
+            ComplaintCommand::EraseIdentity(e) => {
+                if let Some(erased) = &self.identity_erased {
+                    return Err(DomainError::IdentityAlreadyErased {
+                        erased_at: erased.at,
+                    });
+                }
+                if e.legal_basis.trim().is_empty() {
+                    return Err(DomainError::ErasureNeedsLegalBasis);
+                }
+                Ok(EventBody::IdentityErased(e.clone()))
             }
             ComplaintCommand::Archive(a) => {
                 // At the door: before a liaison officer holds it.

@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use crate::actor::Actor;
 use crate::complaint::command::{
     Archiving, BaAcknowledgement, BeritaAcara, BreachAnnulment, Clarification, ClosingRecord,
-    CommandId, Disposition, Feedback, FieldVisit, Forwarding, InformationReply, InformationRequest,
-    ProgressReport, Reassignment, Registration, Rejection, Reopening, ResponseText, ReturnNote,
-    ReviewResult, Withdrawal,
+    CommandId, Disposition, Feedback, FieldVisit, Forwarding, IdentityErasure, InformationReply,
+    InformationRequest, ProgressReport, Reassignment, Registration, Rejection, Reopening,
+    ResponseText, ReturnNote, ReviewResult, Withdrawal,
 };
 use crate::sla::{JudgedBy, Step, Verdict};
 
@@ -87,6 +87,9 @@ pub enum EventBody {
     /// The complaint came back from agencies for the third time: the coordinator
     /// decides its disposition. Recorded with that return.
     ReturnsEscalated(Escalation),
+    /// The complainant's identity was erased (UU 27/2022): the key that sealed it is
+    /// destroyed, the sealed bytes stay in the log unreadable. The workflow goes on.
+    IdentityErased(IdentityErasure),
 }
 
 /// Returns of one complaint that reached the coordinator.
@@ -147,6 +150,7 @@ impl EventBody {
             EventBody::Reopened(_) => "Reopened",
             EventBody::Reassigned(_) => "Reassigned",
             EventBody::BreachAnnulled(_) => "BreachAnnulled",
+            EventBody::IdentityErased(_) => "IdentityErased",
             EventBody::ReturnsEscalated(_) => "ReturnsEscalated",
         }
     }
@@ -163,13 +167,16 @@ impl EventBody {
             EventBody::Closed(_) => "2",
             // 2: the breach cites the holiday table and policy that judged it.
             EventBody::SlaBreached(_) => "2",
+            // 2: the complainant's identity may be sealed (encrypted) in place of the
+            // plain fields, which version 1 always had.
+            EventBody::Received(_) => "2",
             _ => "1",
         }
     }
 }
 
 /// Every event type name, in SOP order.
-pub const EVENT_TYPES: [&str; 24] = [
+pub const EVENT_TYPES: [&str; 25] = [
     "Received",
     "Disposed",
     "Returned",
@@ -193,6 +200,7 @@ pub const EVENT_TYPES: [&str; 24] = [
     "Reopened",
     "Reassigned",
     "BreachAnnulled",
+    "IdentityErased",
     "ReturnsEscalated",
 ];
 

@@ -2,7 +2,7 @@
 //! is a fact, and replaying the same events always gives the same state.
 
 use crate::complaint::event::{ComplaintEvent, EventBody};
-use crate::complaint::{Complaint, Status};
+use crate::complaint::{Complaint, Erased, Status};
 use crate::sla::Step;
 
 impl Complaint {
@@ -124,6 +124,13 @@ impl Complaint {
             }
             EventBody::BreachAnnulled(b) => {
                 timeline.annul_breach(b.step, b.occurrence, at);
+            }
+            EventBody::IdentityErased(e) => {
+                self.identity_erased = Some(Erased {
+                    at,
+                    by: event.by.user.clone(),
+                    legal_basis: e.legal_basis.clone(),
+                });
             }
             EventBody::ProgressReported(_) => {
                 self.progress_reports += 1;

@@ -7,8 +7,10 @@
 
 use std::path::PathBuf;
 
+use workflow_core::complainant::{Identity, SealedIdentity};
 use workflow_core::complaint::command::{
-    BreachAnnulment, ClosingReason, ClosingRecord, Reassignment, ResponseChannel, ResponseText,
+    BreachAnnulment, ClosingReason, ClosingRecord, IdentityErasure, Reassignment, ResponseChannel,
+    ResponseText,
 };
 use workflow_core::complaint::event::{Escalation, SlaBreach, EVENT_TYPES};
 use workflow_core::fixtures::*;
@@ -26,7 +28,9 @@ fn one_of_each() -> Vec<ComplaintEvent> {
     let at = wib("2026-11-30 09:00");
     let by_liaison = |body| event("cmd-7f3a", liaison("PUPR"), at, body);
     vec![
-        event("cmd-7f3a", upp(), at, E::Received(registration())),
+        // As the log holds it: the identity sealed by the store (version 1, recorded
+        // beside, has it in plain).
+        event("cmd-7f3a", upp(), at, E::Received(sealed_registration())),
         event("cmd-7f3a", upp(), at, E::Disposed(disposition("PUPR"))),
         by_liaison(E::Returned(return_note())),
         by_liaison(E::Reviewed(incomplete_review())),
@@ -123,8 +127,29 @@ fn one_of_each() -> Vec<ComplaintEvent> {
                 reason: "Server LAPOR! tidak dapat diakses 1-3 Desember".into(),
             }),
         ),
+        event(
+            "cmd-7f3a",
+            upp(),
+            at,
+            E::IdentityErased(IdentityErasure {
+                legal_basis: "Permintaan pelapor 12/2026, Pasal 8 UU 27/2022".into(),
+            }),
+        ),
         by_liaison(E::ReturnsEscalated(Escalation { returns: 3 })),
     ]
+}
+
+fn sealed_registration() -> workflow_core::complaint::command::Registration {
+    let mut r = registration();
+    r.complainant.identity = Identity::Sealed {
+        sealed: SealedIdentity {
+            key_id: "ADU-2026-0001/3f9c2a71d0e4b8a6".into(),
+            algorithm: "XChaCha20-Poly1305".into(),
+            nonce: "8d1f7c3a9e2b4d6f0a1c3e5b7d9f1a3c5e7b9d1f3a5c7e9b".into(),
+            ciphertext: "5e0c1b2a39486f7d6e5c4b3a29180f7e6d5c4b3a2918f0e1d2c3b4a59687a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4".into(),
+        },
+    };
+    r
 }
 
 fn recorded_path(event_type: &str, version: &str) -> PathBuf {

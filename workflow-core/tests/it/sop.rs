@@ -8,6 +8,7 @@ mod breaches;
 mod closing;
 mod disposition;
 mod door;
+mod erasure;
 mod field_step;
 mod identity;
 mod registration;

@@ -17,7 +17,7 @@ use super::complaints::note_identity_read;
 use super::error::ApiError;
 use super::{AppState, TypedQuery};
 use crate::read_model::HistoryAnswer;
-use crate::read_model::Reader;
+use crate::read_model::{ComplainantView, Reader};
 use axum::response::IntoResponse;
 
 /// `?as_of=` of the history route.
@@ -46,16 +46,17 @@ pub async fn history(
     )?;
     let as_of = q.as_of.unwrap_or_else(|| state.now());
     let h = state.store.history(&id, as_of).await?;
-    let response = Json(HistoryAnswer::new(&h, Reader::Role(caller.role))).into_response();
+    let complainant =
+        ComplainantView::resolve(&state.store, &id, &h.state, Reader::Role(caller.role)).await?;
     note_identity_read(
         &state,
         &caller,
         &id,
-        &h.state,
+        complainant.as_ref(),
         "GET /complaints/{id}/history",
     )
     .await?;
-    Ok(response)
+    Ok(Json(HistoryAnswer::new(&h, complainant.as_ref())).into_response())
 }
 
 /// The raw stored events of a complaint with their hashes (apip, upp).
@@ -72,15 +73,18 @@ pub async fn events(
     if events.is_empty() {
         return Err(ApiError::NotFound(format!("complaint {id}")));
     }
+    // The log holds identities sealed; only one recorded before sealing is in plain
+    // in the raw events, and showing it is a read of personal data.
     let complaint = state.store.engine().load(&id).await?;
-    note_identity_read(
-        &state,
-        &caller,
-        &id,
-        &complaint,
-        "GET /complaints/{id}/events",
-    )
-    .await?;
+    let plain = complaint
+        .registration()
+        .is_some_and(|r| r.complainant.plain_data().is_some());
+    if plain {
+        state
+            .store
+            .record_identity_read(&caller, &id, "GET /complaints/{id}/events", state.now())
+            .await?;
+    }
     Ok(Json(EventsAnswer {
         complaint_id: id.to_string(),
         events: events.into_iter().map(StoredEvent::from).collect(),

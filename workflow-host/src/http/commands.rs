@@ -141,6 +141,8 @@ command_routes! {
     reassign: "/api/v1/complaints/{id}/reassign", ReassignRequest;
     /// Annul a recorded breach with a reason; it stays in history, marked annulled (coordinator).
     annul_breach: "/api/v1/complaints/{id}/annul-breach", AnnulBreachRequest;
+    /// Erase the complainant's identity (UU 27/2022): the key is destroyed, every read shows it erased; the workflow goes on (upp, coordinator).
+    erase_identity: "/api/v1/complaints/{id}/erase-identity", EraseIdentityRequest;
 }
 
 /// The complaint a duplicate names must exist and be another one.

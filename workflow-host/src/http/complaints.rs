@@ -13,9 +13,8 @@ use workflow_store::views::{BoardStatus, ComplaintFilter};
 use super::answers::{BoardPage, ComplaintPage, DetailAnswer, SummaryAnswer};
 use super::caller::{may_see, page_limit, scoped_agency, Caller, ComplaintPath, PathId};
 use super::error::ApiError;
-use super::redact::reveals_hidden_identity;
 use super::{ba, AppState, TypedQuery};
-use crate::read_model::{ComplaintState, Reader};
+use crate::read_model::{ComplainantView, ComplaintState, Reader};
 
 /// Filters of `GET /complaints`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -95,15 +94,17 @@ async fn load_visible(
     Ok((complaint, summary))
 }
 
-/// Records that `caller` was shown the identity the complainant hid, if they were.
+/// Records that `caller` is shown the complainant's identity, if they are (whatever the
+/// level: every opened identity is a read of personal data). Made before the answer
+/// goes: if it cannot be recorded, the identity is not shown.
 pub(super) async fn note_identity_read(
     state: &AppState,
     caller: &Actor,
     id: &PathId,
-    complaint: &Complaint,
+    complainant: Option<&ComplainantView>,
     via: &str,
 ) -> Result<(), ApiError> {
-    if reveals_hidden_identity(caller.role, complaint) {
+    if complainant.is_some_and(ComplainantView::is_shown) {
         state
             .store
             .record_identity_read(caller, id, via, state.now())
@@ -122,6 +123,8 @@ pub async fn detail(
     id: PathId,
 ) -> Result<Response, ApiError> {
     let (complaint, summary) = load_visible(&state, &caller, &id).await?;
+    let complainant =
+        ComplainantView::resolve(&state.store, &id, &complaint, Reader::Role(caller.role)).await?;
     let services = state.store.engine().services();
     let sla = assess(
         complaint.timeline(),
@@ -132,12 +135,18 @@ pub async fn detail(
     let answer = DetailAnswer {
         complaint_id: id.to_string(),
         summary,
-        state: ComplaintState::new(&complaint, Reader::Role(caller.role)),
+        state: ComplaintState::new(&complaint, complainant.as_ref()),
         sla,
     };
-    let response = Json(answer).into_response();
-    note_identity_read(&state, &caller, &id, &complaint, "GET /complaints/{id}").await?;
-    Ok(response)
+    note_identity_read(
+        &state,
+        &caller,
+        &id,
+        complainant.as_ref(),
+        "GET /complaints/{id}",
+    )
+    .await?;
+    Ok(Json(answer).into_response())
 }
 
 /// The Berita Acara as a printable HTML page in Indonesian (all, scoped).

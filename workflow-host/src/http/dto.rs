@@ -6,11 +6,11 @@ use crate::evidence::EvidenceStore;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use workflow_core::complainant::{Complainant, Confidentiality};
+use workflow_core::complainant::{Complainant, Confidentiality, PersonalData};
 use workflow_core::complaint::command::{
     Addressee, BeritaAcara, Clarification, Closure, ComplaintCommand, Disposition, FieldVisit,
-    InformationReply, InformationRequest, Party, Registration, Rejection, ResponseChannel,
-    ResponseText, ReturnNote, ReviewResult,
+    IdentityErasure, InformationReply, InformationRequest, Party, Registration, Rejection,
+    ResponseChannel, ResponseText, ReturnNote, ReviewResult,
 };
 use workflow_core::evidence::EvidenceRef;
 use workflow_core::{AgencyCode, UserId};
@@ -105,6 +105,15 @@ pub struct ComplainantDto {
     pub phone: Option<String>,
     /// E-mail.
     pub email: Option<String>,
+    /// National identity number (NIK).
+    #[serde(default)]
+    pub nik: Option<String>,
+    /// Postal address.
+    #[serde(default)]
+    pub address: Option<String>,
+    /// Free text UPP marks as personal (sealed with the identity).
+    #[serde(default)]
+    pub personal_note: Option<String>,
     /// Default `confidential`.
     #[serde(default)]
     pub confidentiality: ConfidentialityDto,
@@ -150,16 +159,21 @@ impl ResolveCommand for RegisterRequest {
             category: self.category,
             location: self.location,
             reported_at: self.reported_at,
-            complainant: Complainant {
-                name: self.complainant.name,
-                phone: self.complainant.phone,
-                email: self.complainant.email,
-                confidentiality: match self.complainant.confidentiality {
+            complainant: Complainant::plain(
+                PersonalData {
+                    name: self.complainant.name,
+                    phone: self.complainant.phone,
+                    email: self.complainant.email,
+                    nik: self.complainant.nik,
+                    address: self.complainant.address,
+                    personal_note: self.complainant.personal_note,
+                },
+                match self.complainant.confidentiality {
                     ConfidentialityDto::Public => Confidentiality::Public,
                     ConfidentialityDto::Anonymous => Confidentiality::Anonymous,
                     ConfidentialityDto::Confidential => Confidentiality::Confidential,
                 },
-            },
+            ),
             upp_review: self.upp_review,
             attachments: resolve_uploads(evidence, self.attachments).await?,
         }))
@@ -479,5 +493,21 @@ impl IntoCommand for RespondRequest {
 impl IntoCommand for CloseRequest {
     fn into_command(self) -> ComplaintCommand {
         ComplaintCommand::Close(Closure { note: self.note })
+    }
+}
+
+/// `POST /complaints/{id}/erase-identity`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EraseIdentityRequest {
+    /// The legal basis and the request it answers (no personal data: it stays in the log).
+    pub legal_basis: String,
+}
+
+impl IntoCommand for EraseIdentityRequest {
+    fn into_command(self) -> ComplaintCommand {
+        ComplaintCommand::EraseIdentity(IdentityErasure {
+            legal_basis: self.legal_basis,
+        })
     }
 }

@@ -9,9 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
-use workflow_core::{ComplaintServices, TimeZoneSpec};
+use workflow_core::TimeZoneSpec;
 use workflow_store::testing::{snapshot_views, Backend};
-use workflow_store::Store;
 
 use crate::support;
 use crate::support::{ok, request, Installation, JPEG};
@@ -284,9 +283,7 @@ async fn nothing_acknowledged_is_lost_in_a_crash(backend: Backend, name: &str) {
     let logged: BTreeSet<(String, String)> = in_log.keys().cloned().collect();
     assert_eq!(logged, expected, "the log holds exactly the commands sent");
 
-    let store = Store::open(aduan.url(), ComplaintServices::builtin())
-        .await
-        .unwrap();
+    let store = aduan.open_store().await;
     let report = store.verify(None, None, |_| {}).await.unwrap();
     assert!(report.ok(), "{report:?}");
     store.projector().catch_up().await.unwrap();

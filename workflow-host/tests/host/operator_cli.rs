@@ -181,3 +181,107 @@ fn the_declared_license_is_the_license_file_and_no_placeholder_url() {
         );
     }
 }
+
+/// The operator's side of personal data: erase an identity (once; a second time says
+/// when it was), rotate the key file, and a store whose key file is gone refuses to
+/// start, saying what to do.
+#[test]
+fn the_operator_erases_an_identity_rotates_the_key_and_is_told_of_a_lost_key_file() {
+    use crate::support::{ok, refused};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("aduan.db").display());
+    ok(&aduan(dir.path(), &url, &["demo"]));
+    let key_file = dir.path().join("aduan.db.key");
+    assert!(
+        key_file.exists(),
+        "the key file is made beside the database"
+    );
+
+    let history = ok(&aduan(
+        dir.path(),
+        &url,
+        &[
+            "--json",
+            "history",
+            "ADU-2026-0001",
+            "--as-of",
+            "2026-12-31T00:00:00Z",
+        ],
+    ));
+    let before: serde_json::Value = serde_json::from_str(&history).unwrap();
+    let name = before["state"]["registration"]["complainant"]["name"]
+        .as_str()
+        .expect("the operator sees the identity")
+        .to_owned();
+
+    let erased = ok(&aduan(
+        dir.path(),
+        &url,
+        &[
+            "erase-identity",
+            "ADU-2026-0001",
+            "--reason",
+            "Permintaan pelapor, Pasal 8 UU 27/2022",
+        ],
+    ));
+    assert!(erased.contains("dihapus sesuai UU PDP"), "{erased}");
+    let again = ok(&aduan(
+        dir.path(),
+        &url,
+        &["erase-identity", "ADU-2026-0001", "--reason", "lagi"],
+    ));
+    assert!(again.contains("already erased"), "{again}");
+    let history = ok(&aduan(
+        dir.path(),
+        &url,
+        &[
+            "--json",
+            "history",
+            "ADU-2026-0001",
+            "--as-of",
+            "2026-12-31T00:00:00Z",
+        ],
+    ));
+    assert!(!history.contains(&name), "{history}");
+    let after: serde_json::Value = serde_json::from_str(&history).unwrap();
+    assert_eq!(
+        after["state"]["registration"]["complainant"]["erased"],
+        true
+    );
+
+    let new_key = dir.path().join("rotated.key");
+    let rotated = ok(&aduan(
+        dir.path(),
+        &url,
+        &["key", "rotate", "--new-kek-file", new_key.to_str().unwrap()],
+    ));
+    assert!(rotated.contains("re-wrapped"), "{rotated}");
+    let new_key = new_key.to_str().unwrap();
+    ok(&aduan(
+        dir.path(),
+        &url,
+        &[
+            "--kek-file",
+            new_key,
+            "--json",
+            "history",
+            "ADU-2026-0002",
+            "--as-of",
+            "2026-12-31T00:00:00Z",
+        ],
+    ));
+    let stale = refused(&aduan(dir.path(), &url, &["status"]));
+    assert!(
+        stale.contains("not the one this database's keys are wrapped with"),
+        "{stale}"
+    );
+
+    std::fs::remove_file(new_key).unwrap();
+    let lost = refused(&aduan(dir.path(), &url, &["--kek-file", new_key, "status"]));
+    assert!(
+        lost.contains("is missing") && lost.contains("backup"),
+        "{lost}"
+    );
+    // The auditor's verbs need no identity: they still run.
+    ok(&aduan(dir.path(), &url, &["--kek-file", new_key, "verify"]));
+}

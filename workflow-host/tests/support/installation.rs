@@ -31,6 +31,23 @@ impl Installation {
         &self.db.url
     }
 
+    /// The store as `aduan` in this folder opens it: a PostgreSQL store's key file is
+    /// the folder's `aduan.key` (a SQLite store's is beside its database).
+    pub async fn open_store(&self) -> workflow_store::Store {
+        let mut options = workflow_store::StoreOptions::default();
+        if self.db.sqlite_path().is_none() {
+            options =
+                options.with_key_file(self.path().join(workflow_store::keys::DEFAULT_KEY_FILE));
+        }
+        workflow_store::Store::open_with_options(
+            self.url(),
+            workflow_core::ComplaintServices::builtin(),
+            options,
+        )
+        .await
+        .unwrap()
+    }
+
     /// Runs a verb to its end.
     pub fn run(&self, args: &[&str]) -> Output {
         aduan(self.path(), self.url(), args)

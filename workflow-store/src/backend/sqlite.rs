@@ -151,10 +151,13 @@ impl Db {
                 "{name}: no such database file (a read-only open creates none)"
             )));
         }
+        // `secure_delete`: a deleted row's bytes are overwritten, so that an erased
+        // identity's key leaves nothing behind in free pages (crate::keys).
         let mut options = given
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true);
+            .foreign_keys(true)
+            .pragma("secure_delete", "ON");
         if purpose == Purpose::Migrate && !path.exists() {
             // A new database is its owner's alone; SQLite gives its journal and WAL
             // files the database file's permissions.
@@ -191,7 +194,7 @@ impl Db {
             .acquire_timeout(Duration::from_secs(30))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
-                    conn.execute("PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+                    conn.execute("PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;")
                         .await?;
                     if read_only {
                         conn.execute("PRAGMA query_only = ON").await?;

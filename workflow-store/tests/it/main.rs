@@ -12,6 +12,7 @@ mod engine;
 mod failures;
 mod faults;
 mod identity;
+mod personal_data;
 mod projections;
 mod read_only;
 mod schema;

@@ -5,9 +5,10 @@ use std::sync::{Arc, LazyLock};
 
 use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
+use workflow_core::complainant::{Identity, PersonalData, SealedIdentity};
 use workflow_core::complaint::command::{
-    BreachAnnulment, BreachReport, Closure, ComplaintCommand as C, Reassignment, ResponseChannel,
-    ReturnNote, WindowReport,
+    BreachAnnulment, BreachReport, Closure, ComplaintCommand as C, IdentityErasure, Reassignment,
+    ResponseChannel, ReturnNote, WindowReport,
 };
 use workflow_core::evidence::EvidenceRef;
 use workflow_core::fixtures::*;
@@ -137,6 +138,16 @@ pub(super) static SERVICES: LazyLock<[ComplaintServices; 2]> = LazyLock::new(|| 
     ]
 });
 
+/// A sealed identity, which only the store makes: a registration carrying one is refused.
+fn sealed() -> SealedIdentity {
+    SealedIdentity {
+        key_id: "k".into(),
+        algorithm: "XChaCha20-Poly1305".into(),
+        nonce: "00".into(),
+        ciphertext: "00".into(),
+    }
+}
+
 fn malformed_evidence() -> EvidenceRef {
     EvidenceRef {
         sha256: "not-a-digest".into(),
@@ -224,12 +235,15 @@ pub(super) fn to_command(
         0 => {
             let mut reg = registration();
             if bad {
-                match defect % 5 {
+                match defect % 6 {
                     0 => reg.title = " ".into(),
                     1 => reg.reported_at = now + Duration::hours(1),
                     2 => reg.reported_at = wib("1999-12-31 23:00"),
                     3 => reg.attachments.push(malformed_evidence()),
-                    _ => reg.complainant.name = String::new(),
+                    4 => {
+                        reg.complainant.identity = Identity::Plain(PersonalData::default());
+                    }
+                    _ => reg.complainant.identity = Identity::Sealed { sealed: sealed() },
                 }
             }
             (upp(), C::Register(reg))
@@ -405,6 +419,13 @@ pub(super) fn to_command(
             }),
         ),
         17 => (head(&agency), C::AcknowledgeBa(Default::default())),
+        // Erasure goes in any state; now and then twice.
+        22 if r.follow || r.hours % 8 == 0 => (
+            if r.flag { upp() } else { coordinator() },
+            C::EraseIdentity(IdentityErasure {
+                legal_basis: blank("Permintaan pelapor, Pasal 8 UU 27/2022"),
+            }),
+        ),
         18 => (system(), C::DeemWithdrawn(WindowReport::default())),
         // The door's commands end a complaint: rarer, so that histories also go deep.
         19 if r.follow || r.hours % 16 == 0 => (

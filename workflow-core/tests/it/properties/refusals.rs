@@ -94,6 +94,9 @@ fn every_variant() -> Vec<DomainError> {
         },
         DomainError::IncompleteFileNeedsFieldExamination,
         DomainError::FeedbackWindowElapsed { ended: at },
+        DomainError::IdentityNotPlain,
+        DomainError::ErasureNeedsLegalBasis,
+        DomainError::IdentityAlreadyErased { erased_at: at },
     ]
 }
 
@@ -148,6 +151,9 @@ fn variant_index(e: &DomainError) -> usize {
         DomainError::BreachAlreadyAnnulled { .. } => 43,
         DomainError::IncompleteFileNeedsFieldExamination => 44,
         DomainError::FeedbackWindowElapsed { .. } => 45,
+        DomainError::IdentityNotPlain => 46,
+        DomainError::ErasureNeedsLegalBasis => 47,
+        DomainError::IdentityAlreadyErased { .. } => 48,
     }
 }
 

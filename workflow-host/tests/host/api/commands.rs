@@ -135,6 +135,12 @@ async fn the_authorization_matrix_of_every_command() {
         ),
         // Given below: a breach needs a deadline that has passed.
         (
+            "erase-identity",
+            disposed("PUPR"),
+            json!({"legal_basis": "Permintaan pelapor, Pasal 8 UU 27/2022"}),
+            &["upp", "coordinator"],
+        ),
+        (
             "annul-breach",
             vec![],
             json!({"step": "disposition", "occurrence": 1, "reason": "LAPOR! tidak dapat diakses"}),

@@ -2,6 +2,7 @@
 //! them, the LAPOR! status, the BA page, and lists and the board in pages.
 
 use axum::http::StatusCode;
+use serde_json::json;
 use workflow_core::complaint::command::ComplaintCommand as C;
 use workflow_core::fixtures::{self as fx, cid, wib};
 
@@ -80,7 +81,7 @@ async fn the_authorization_matrix_of_every_view() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hidden_identities_are_hidden_per_role_and_their_reads_recorded() {
+async fn identities_are_hidden_per_role_sealed_in_the_raw_log_and_every_read_recorded() {
     let t = TestApp::with("ADU-ANON", disposed("PUPR")).await; // the fixture complainant is anonymous
     let mut public = fx::registration();
     public.complainant.confidentiality = workflow_core::complainant::Confidentiality::Public;
@@ -126,8 +127,13 @@ async fn hidden_identities_are_hidden_per_role_and_their_reads_recorded() {
 
     let upp = t.get("/api/v1/complaints/ADU-ANON", "upp").await;
     assert_eq!(name(&upp).as_deref(), Some("Budi Santoso"));
-    let apip = t.get("/api/v1/complaints/ADU-ANON/events", "apip").await;
-    assert!(apip.text.contains("Budi Santoso"));
+    // The raw log holds the identity sealed: an auditor reading it sees ciphertext.
+    let raw = t.get("/api/v1/complaints/ADU-ANON/events", "apip").await;
+    raw.assert_status(StatusCode::OK);
+    assert!(!raw.text.contains("Budi Santoso"), "{}", raw.text);
+    assert!(raw.text.contains("XChaCha20-Poly1305"), "{}", raw.text);
+    let apip = t.get("/api/v1/complaints/ADU-ANON", "apip").await;
+    assert_eq!(name(&apip).as_deref(), Some("Budi Santoso"));
     assert_eq!(
         reads("ADU-ANON")
             .await
@@ -136,8 +142,9 @@ async fn hidden_identities_are_hidden_per_role_and_their_reads_recorded() {
             .collect::<Vec<_>>(),
         [
             ("sari.upp", "GET /complaints/{id}"),
-            ("auditor.apip", "GET /complaints/{id}/events")
-        ]
+            ("auditor.apip", "GET /complaints/{id}")
+        ],
+        "every opened identity is recorded, the raw log's ciphertext is not"
     );
 
     let liaison = t.get("/api/v1/complaints/ADU-PUB", "liaison_pupr").await;
@@ -146,9 +153,14 @@ async fn hidden_identities_are_hidden_per_role_and_their_reads_recorded() {
         Some("Budi Santoso"),
         "a public complainant is visible"
     );
-    assert!(
-        reads("ADU-PUB").await.is_empty(),
-        "and reading it is not an event"
+    assert_eq!(
+        reads("ADU-PUB")
+            .await
+            .iter()
+            .map(|r| r.user.as_str())
+            .collect::<Vec<_>>(),
+        ["penghubung.pupr"],
+        "and reading personal data is recorded at every level"
     );
 }
 
@@ -305,4 +317,86 @@ async fn lists_and_the_board_come_in_pages_and_an_out_of_range_limit_is_refused(
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 61, "every complaint once");
+}
+
+/// Erasure over HTTP: the identity reads as erased on every route and for every role,
+/// the workflow goes on, a second erasure is a conflict naming the rule, and an unknown
+/// complaint is not found.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erased_identity_reads_as_erased_everywhere_and_the_workflow_goes_on() {
+    let t = TestApp::with("ADU-1", disposed("PUPR")).await;
+    let basis = json!({"legal_basis": "Permintaan pelapor 12/2026, Pasal 8 UU 27/2022"});
+    let erased = t
+        .post(
+            "/api/v1/complaints/ADU-1/erase-identity",
+            "upp",
+            basis.clone(),
+        )
+        .await;
+    erased.assert_status(StatusCode::OK);
+    assert_eq!(erased.json()["event_type"], "IdentityErased");
+    let expected =
+        json!({"erased": true, "note": "dihapus sesuai UU PDP", "confidentiality": "anonymous"});
+    for (route, caller) in [
+        ("/api/v1/complaints/ADU-1", "upp"),
+        ("/api/v1/complaints/ADU-1", "apip"),
+        ("/api/v1/complaints/ADU-1", "liaison_pupr"),
+    ] {
+        let r = t.get(route, caller).await;
+        r.assert_status(StatusCode::OK);
+        assert_eq!(
+            r.json()["registration"]["complainant"],
+            expected,
+            "{caller}"
+        );
+        assert!(!r.text.contains("Budi Santoso"), "{}", r.text);
+    }
+    // History, as of now and as of before the erasure.
+    for as_of in ["", "?as_of=2026-11-30T03:00:00Z"] {
+        let r = t
+            .get(&format!("/api/v1/complaints/ADU-1/history{as_of}"), "upp")
+            .await;
+        r.assert_status(StatusCode::OK);
+        assert_eq!(r.json()["state"]["registration"]["complainant"], expected);
+        assert_eq!(
+            r.json()["events"][0]["event"]["body"]["complainant"],
+            expected
+        );
+        assert!(!r.text.contains("Budi Santoso"), "{}", r.text);
+    }
+    assert!(
+        t.store
+            .identity_reads(&cid("ADU-1"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "an erased identity is never read"
+    );
+    let again = t
+        .post(
+            "/api/v1/complaints/ADU-1/erase-identity",
+            "coordinator",
+            basis.clone(),
+        )
+        .await;
+    again.assert_status(StatusCode::CONFLICT);
+    assert!(
+        again.json()["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("already erased")),
+        "{}",
+        again.text
+    );
+    let unknown = t
+        .post("/api/v1/complaints/ADU-404/erase-identity", "upp", basis)
+        .await;
+    unknown.assert_status(StatusCode::NOT_FOUND);
+    let review = t
+        .post(
+            "/api/v1/complaints/ADU-1/review",
+            "liaison_pupr",
+            json!({"complete": true}),
+        )
+        .await;
+    review.assert_status(StatusCode::OK);
 }
