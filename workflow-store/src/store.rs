@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use cqrs_es::persist::EventUpcaster;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
-use workflow_core::{Complaint, ComplaintServices};
+use workflow_core::{Complaint, ComplaintServices, Status};
 
 use crate::backend::{BackendKind, Db, Purpose};
 use crate::engine::Engine;
@@ -23,6 +23,9 @@ use crate::views::{BoardEntry, BoardStatus, Views};
 mod readiness;
 pub use readiness::{Check, Readiness, ReadinessPolicy};
 
+/// The most identities the retention policy erases in one tick.
+pub const RETENTION_BATCH: usize = 500;
+
 /// What an SLA monitor tick did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TickReport {
@@ -34,6 +37,8 @@ pub struct TickReport {
     pub closed: usize,
     /// Complaints deemed withdrawn after the complainant's information window.
     pub deemed_withdrawn: usize,
+    /// Identities erased by the retention policy (`SlaPolicy::identity_retention_years`).
+    pub identities_erased: usize,
     /// Complaints whose sweep failed for a reason of their own (an event that cannot be
     /// read, say), with the error; the others were swept all the same.
     pub failed: Vec<(ComplaintId, String)>,
@@ -392,7 +397,76 @@ impl Store {
                     .push((id, "reading the complaint's events panicked".to_owned())),
             }
         }
+        if let Some(years) = self.engine.services().policy.identity_retention_years {
+            self.erase_retained(now, years, &mut report).await?;
+        }
         Ok(report)
+    }
+
+    /// The retention policy: erases the identities of complaints that ended more than
+    /// `years` ago, at most [`RETENTION_BATCH`] a tick (the next tick takes the rest).
+    async fn erase_retained(
+        &self,
+        now: DateTime<Utc>,
+        years: u32,
+        report: &mut TickReport,
+    ) -> Result<(), StoreError> {
+        let Some(cutoff) = now.checked_sub_months(chrono::Months::new(years.saturating_mul(12)))
+        else {
+            return Ok(());
+        };
+        let ended: Vec<&str> = [
+            Status::Rejected,
+            Status::Closed,
+            Status::Archived,
+            Status::Withdrawn,
+            Status::Forwarded,
+        ]
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+        let sql = format!(
+            "SELECT v.complaint_id FROM complaint_views v WHERE v.status IN ('{}') \
+             AND v.updated_at < $1 AND NOT EXISTS (SELECT 1 FROM events e \
+             WHERE e.aggregate_type = $2 AND e.aggregate_id = v.complaint_id \
+             AND e.event_type = 'IdentityErased') ORDER BY v.complaint_id LIMIT {RETENTION_BATCH}",
+            ended.join("', '")
+        );
+        let rows = sqlx::query(&sql)
+            .bind(crate::timestamp(cutoff))
+            .bind(<Complaint as cqrs_es::Aggregate>::TYPE)
+            .fetch_all(&self.log.db().any)
+            .await?;
+        for row in rows {
+            let text: String = row.try_get("complaint_id")?;
+            let Ok(id) = ComplaintId::new(text.as_str()) else {
+                // Views hold only ids the log accepted; one that is not is a defect to
+                // report, not a reason to stop the monitor.
+                tracing::error!(complaint_id = %text, "a complaint view has an invalid id");
+                continue;
+            };
+            let command = workflow_core::CommandEnvelope::new(
+                format!("retention:{id}"),
+                workflow_core::Actor::system(),
+                now,
+                workflow_core::ComplaintCommand::EraseIdentity(
+                    workflow_core::complaint::command::IdentityErasure {
+                        legal_basis: format!(
+                            "Retensi: {years} tahun setelah aduan selesai (kebijakan retensi)"
+                        ),
+                    },
+                ),
+            );
+            match self.engine.execute(&id, command, None).await {
+                Ok(done) => report.identities_erased += usize::from(!done.events.is_empty()),
+                Err(StoreError::Domain(workflow_core::DomainError::IdentityAlreadyErased {
+                    ..
+                })) => {}
+                Err(e @ StoreError::Unavailable { .. }) => return Err(e),
+                Err(e) => report.failed.push((id, e.to_string())),
+            }
+        }
+        Ok(())
     }
 
     /// Outcomes of commits, projections and SLA ticks in this process.

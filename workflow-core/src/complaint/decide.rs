@@ -37,7 +37,8 @@ fn allowed_roles(command: &ComplaintCommand) -> &'static [Role] {
         ComplaintCommand::Reopen(_) => &[Role::Upp, Role::Coordinator],
         ComplaintCommand::Reassign(_) => &[Role::Upp, Role::Head],
         ComplaintCommand::AnnulBreach(_) => &[Role::Coordinator],
-        ComplaintCommand::EraseIdentity(_) => &[Role::Upp, Role::Coordinator],
+        // The system erases as the retention policy says.
+        ComplaintCommand::EraseIdentity(_) => &[Role::Upp, Role::Coordinator, Role::System],
         ComplaintCommand::ReturnForRedisposition(_)
         | ComplaintCommand::Review(_)
         | ComplaintCommand::Reject(_)

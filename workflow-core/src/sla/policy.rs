@@ -66,6 +66,11 @@ pub struct SlaPolicy {
     /// so that figures reconcile with the LAPOR! dashboard) or its local registration.
     #[serde(default)]
     pub disposition_counts_from: CountsFrom,
+    /// Erase the complainant's identity this many years after the complaint ended
+    /// (closed, rejected, archived, withdrawn or forwarded): the SLA monitor records the
+    /// erasure as any other (UU 27/2022). Off (`None`) by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_retention_years: Option<u32>,
 }
 
 /// Where the first run of step 1 counts from.
@@ -100,6 +105,7 @@ impl Default for SlaPolicy {
             by_category: BTreeMap::new(),
             response_requires_ba_acknowledgement: false,
             disposition_counts_from: CountsFrom::Reported,
+            identity_retention_years: None,
             at_risk_days: 1,
             time_zone: TimeZoneSpec::jakarta(),
         }

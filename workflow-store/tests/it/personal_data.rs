@@ -488,3 +488,52 @@ async fn a_new_sqlite_store_makes_its_key_file_beside_it_readable_by_its_owner_o
     let text = std::fs::read_to_string(&key_file).unwrap();
     assert!(text.starts_with("aduan-kek-v1 "), "{text}");
 }
+
+async fn the_retention_policy_erases_identities_years_after_a_complaint_ended(db: TestDb) {
+    let services = ComplaintServices {
+        policy: std::sync::Arc::new(workflow_core::SlaPolicy {
+            identity_retention_years: Some(2),
+            ..workflow_core::SlaPolicy::default()
+        }),
+        ..ComplaintServices::builtin()
+    };
+    let store = db.open_with(services).await;
+    register(&store, "ADU-R1").await;
+    register(&store, "ADU-R2").await;
+    let withdraw = cmd(
+        "withdraw-R1",
+        upp(),
+        wib("2026-12-01 09:00"),
+        C::Withdraw(withdrawal()),
+    );
+    store
+        .engine()
+        .execute(&cid("ADU-R1"), withdraw, None)
+        .await
+        .unwrap();
+    store.projector().catch_up().await.unwrap();
+
+    let early = store.sla_tick(wib("2028-11-30 09:00")).await.unwrap();
+    assert_eq!(early.identities_erased, 0, "not yet two years: {early:?}");
+    let due = store.sla_tick(wib("2028-12-02 09:00")).await.unwrap();
+    assert_eq!(due.identities_erased, 1, "{due:?}");
+    assert!(due.failed.is_empty(), "{due:?}");
+    let ended = store.engine().load(&cid("ADU-R1")).await.unwrap();
+    let erasure = ended.identity_erased().expect("erased by the policy");
+    assert_eq!(erasure.by.0, workflow_core::Actor::system().user.0);
+    assert!(erasure.legal_basis.contains("Retensi"), "{erasure:?}");
+    assert_eq!(wrapped_key(&db, "ADU-R1").await, None);
+    let open = store.engine().load(&cid("ADU-R2")).await.unwrap();
+    assert!(
+        open.identity_erased().is_none(),
+        "a running complaint keeps its identity"
+    );
+    store.projector().catch_up().await.unwrap();
+    let again = store.sla_tick(wib("2028-12-03 09:00")).await.unwrap();
+    assert_eq!(again.identities_erased, 0, "erased once: {again:?}");
+    store.close().await;
+}
+both!(
+    retention,
+    the_retention_policy_erases_identities_years_after_a_complaint_ended
+);

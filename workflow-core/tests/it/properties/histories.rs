@@ -62,7 +62,7 @@ fn sop_roles(command: &C) -> &'static [Role] {
         C::Reopen(_) => &[Role::Upp, Role::Coordinator],
         C::Reassign(_) => &[Role::Upp, Role::Head],
         C::AnnulBreach(_) => &[Role::Coordinator],
-        C::EraseIdentity(_) => &[Role::Upp, Role::Coordinator],
+        C::EraseIdentity(_) => &[Role::Upp, Role::Coordinator, Role::System],
         C::ReportProgress(_)
         | C::ReturnForRedisposition(_)
         | C::Review(_)

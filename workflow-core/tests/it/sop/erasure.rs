@@ -32,10 +32,12 @@ fn upp_erases_an_identity_on_a_legal_basis() {
 }
 
 #[test]
-fn the_coordinator_may_erase_too_and_no_agency_or_auditor_may() {
-    given(at_review("PUPR"))
-        .when(coordinator(), C::EraseIdentity(erasure()))
-        .then_exactly(EventBody::IdentityErased(erasure()));
+fn the_coordinator_and_the_retention_policy_may_erase_too_and_no_agency_or_auditor_may() {
+    for actor in [coordinator(), system()] {
+        given(at_review("PUPR"))
+            .when(actor, C::EraseIdentity(erasure()))
+            .then_exactly(EventBody::IdentityErased(erasure()));
+    }
     given(at_review("PUPR"))
         .when(liaison("PUPR"), C::EraseIdentity(erasure()))
         .refused(DomainError::RoleNotPermitted {
