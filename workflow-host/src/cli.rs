@@ -247,6 +247,10 @@ pub enum Command {
         #[arg(long = "as", default_value = "operator")]
         user: String,
     },
+    /// List the registrations whose complainant's identity the log holds in plain
+    /// (written before identities were sealed, or adopted): they cannot be sealed
+    /// afterwards without breaking the hash chain; every registration since is sealed.
+    PlainIdentities,
     /// The key-encryption key.
     Key {
         /// What to do.
@@ -358,6 +362,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             | Command::Export { .. }
             | Command::History { .. }
             | Command::Sla { .. }
+            | Command::PlainIdentities
     );
     let store = open_store(&cli.database_url, services, options.read_only(read_only)).await?;
     let result = match cli.command {
@@ -439,6 +444,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::EraseIdentity { id, reason, user } => {
             crate::verbs::erase_identity(&store, &id, &reason, &user, cli.json).await
         }
+        Command::PlainIdentities => crate::verbs::plain_identities(&store, cli.json).await,
         Command::Key {
             action: KeyAction::Rotate { new_kek_file },
         } => crate::verbs::rotate_key(&store, &new_kek_file, cli.json).await,

@@ -302,3 +302,40 @@ pub async fn rotate_key(
     }
     Ok(())
 }
+
+/// `aduan plain-identities`: the registrations that hold an identity in plain.
+pub async fn plain_identities(store: &Store, json: bool) -> anyhow::Result<()> {
+    let plain = store.plain_identities().await?;
+    if json {
+        let rows: Vec<_> = plain
+            .iter()
+            .map(|p| json!({"complaint_id": p.complaint_id, "sequence": p.sequence, "position": p.position, "erased": p.erased}))
+            .collect();
+        crate::outln!("{}", json!({ "plain": rows }));
+        return Ok(());
+    }
+    if plain.is_empty() {
+        crate::outln!("every registration in the log holds its complainant's identity sealed");
+        return Ok(());
+    }
+    let mut t = Table::new(&["complaint", "sequence", "position", "erased"]);
+    for p in &plain {
+        t.row(vec![
+            p.complaint_id.clone(),
+            p.sequence.to_string(),
+            p.position.to_string(),
+            if p.erased {
+                "yes (hidden on every read)"
+            } else {
+                "no"
+            }
+            .into(),
+        ]);
+    }
+    crate::outln!(
+        "{} registration(s) hold the complainant's identity in plain: written before identities\nwere sealed, they cannot be sealed now without breaking the hash chain (docs/privacy.md).\n{}",
+        plain.len(),
+        t.render()
+    );
+    Ok(())
+}

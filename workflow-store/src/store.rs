@@ -23,6 +23,20 @@ use crate::views::{BoardEntry, BoardStatus, Views};
 mod readiness;
 pub use readiness::{Check, Readiness, ReadinessPolicy};
 
+/// A registration whose complainant's identity the log holds in plain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlainIdentity {
+    /// The complaint (as stored).
+    pub complaint_id: String,
+    /// The registration's sequence.
+    pub sequence: workflow_core::Sequence,
+    /// Its place in the log.
+    pub position: crate::Position,
+    /// Whether the complaint's identity was erased since (then no read shows it, but
+    /// these bytes remain).
+    pub erased: bool,
+}
+
 /// The most identities the retention policy erases in one tick.
 pub const RETENTION_BATCH: usize = 500;
 
@@ -299,6 +313,46 @@ impl Store {
         .fetch_optional(&self.log.db().any)
         .await?;
         Ok(row.is_some())
+    }
+
+    /// The registrations whose complainant's identity the log holds in plain: written
+    /// before identities were sealed, or adopted from a plain cqrs-es store. They cannot
+    /// be sealed afterwards without breaking the hash chain; every registration since is
+    /// sealed. An erasure of such a complaint hides the identity on every read, and
+    /// these bytes stay. In log order.
+    pub async fn plain_identities(&self) -> Result<Vec<PlainIdentity>, StoreError> {
+        use futures::TryStreamExt;
+        let db = self.log.db();
+        let sql = format!(
+            "SELECT r.aggregate_id, r.sequence, r.position, {} AS payload, \
+             EXISTS (SELECT 1 FROM events e WHERE e.aggregate_type = r.aggregate_type \
+             AND e.aggregate_id = r.aggregate_id AND e.event_type = 'IdentityErased') AS erased \
+             FROM events r WHERE r.aggregate_type = $1 AND r.event_type = 'Received' \
+             ORDER BY r.position",
+            db.json_as_text("r.payload")
+        );
+        let mut rows = sqlx::query(&sql)
+            .bind(<Complaint as cqrs_es::Aggregate>::TYPE)
+            .fetch(&db.any);
+        let mut plain = Vec::new();
+        while let Some(row) = rows.try_next().await? {
+            let complaint_id: String = row.try_get("aggregate_id")?;
+            let payload: serde_json::Value =
+                serde_json::from_str(&row.try_get::<String, _>("payload")?).map_err(|e| {
+                    StoreError::integrity(complaint_id.as_str(), e.to_string(), None)
+                })?;
+            if payload["body"]["complainant"].get("sealed").is_none() {
+                plain.push(PlainIdentity {
+                    complaint_id,
+                    sequence: crate::codec::sequence(row.try_get("sequence")?),
+                    position: row.try_get("position")?,
+                    erased: row
+                        .try_get::<bool, _>("erased")
+                        .or_else(|_| row.try_get::<i64, _>("erased").map(|n| n != 0))?,
+                });
+            }
+        }
+        Ok(plain)
     }
 
     /// Re-wraps every complaint's data key with a new key-encryption key, written to

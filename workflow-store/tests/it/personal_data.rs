@@ -537,3 +537,53 @@ both!(
     retention,
     the_retention_policy_erases_identities_years_after_a_complaint_ended
 );
+
+async fn registrations_written_before_sealing_are_reported_and_new_ones_are_sealed(db: TestDb) {
+    // A plain cqrs-es store of complaints, as a service built on the bare crates kept
+    // it: its registrations hold the identity in plain.
+    let at = wib("2026-11-30 09:00");
+    db.plain_cqrs_es_store(vec![(
+        "ADU-P1",
+        cmd("p1", upp(), at, C::Register(distinctive_registration())),
+    )])
+    .await;
+    Store::adopt(&db.url).await.unwrap();
+    let store = db.open().await;
+    register(&store, "ADU-P2").await;
+    let plain = store.plain_identities().await.unwrap();
+    assert_eq!(
+        plain
+            .iter()
+            .map(|p| (p.complaint_id.as_str(), p.sequence.get(), p.erased))
+            .collect::<Vec<_>>(),
+        [("ADU-P1", 1, false)],
+        "the adopted registration only; the new one is sealed"
+    );
+    // Its identity reads as it is, and erasing hides it on every read.
+    let before = store.engine().load(&cid("ADU-P1")).await.unwrap();
+    assert!(matches!(
+        store
+            .reveal_identity(&cid("ADU-P1"), &before)
+            .await
+            .unwrap(),
+        Some(Revealed::Identity(_))
+    ));
+    store
+        .engine()
+        .execute(&cid("ADU-P1"), erase("ADU-P1", "2026-12-01 09:00"), None)
+        .await
+        .unwrap();
+    let after = store.engine().load(&cid("ADU-P1")).await.unwrap();
+    assert_eq!(
+        store.reveal_identity(&cid("ADU-P1"), &after).await.unwrap(),
+        Some(Revealed::Erased)
+    );
+    let plain = store.plain_identities().await.unwrap();
+    assert_eq!(plain.len(), 1);
+    assert!(plain[0].erased, "reported as erased, the bytes remain");
+    store.close().await;
+}
+both!(
+    plain_identities,
+    registrations_written_before_sealing_are_reported_and_new_ones_are_sealed
+);
