@@ -192,6 +192,9 @@ fn s(at: &'static str, complaint: &'static str, actor: Actor, command: C) -> Scr
     }
 }
 
+/// The demo's three weeks, one line a command. Many lines read alike (a registration,
+/// a disposition, a review with other values): it is a script of data, kept flat on
+/// purpose so that it reads as the story it tells.
 fn script() -> Vec<Scripted> {
     use Confidentiality::*;
     let road = "ADU-2026-0001";

@@ -197,18 +197,20 @@ fn the_operator_erases_an_identity_rotates_the_key_and_is_told_of_a_lost_key_fil
         "the key file is made beside the database"
     );
 
-    let history = ok(&aduan(
-        dir.path(),
-        &url,
-        &[
-            "--json",
-            "history",
-            "ADU-2026-0001",
-            "--as-of",
-            "2026-12-31T00:00:00Z",
-        ],
-    ));
-    let before: serde_json::Value = serde_json::from_str(&history).unwrap();
+    let history = || {
+        ok(&aduan(
+            dir.path(),
+            &url,
+            &[
+                "--json",
+                "history",
+                "ADU-2026-0001",
+                "--as-of",
+                "2026-12-31T00:00:00Z",
+            ],
+        ))
+    };
+    let before: serde_json::Value = serde_json::from_str(&history()).unwrap();
     let name = before["state"]["registration"]["complainant"]["name"]
         .as_str()
         .expect("the operator sees the identity")
@@ -231,17 +233,7 @@ fn the_operator_erases_an_identity_rotates_the_key_and_is_told_of_a_lost_key_fil
         &["erase-identity", "ADU-2026-0001", "--reason", "lagi"],
     ));
     assert!(again.contains("already erased"), "{again}");
-    let history = ok(&aduan(
-        dir.path(),
-        &url,
-        &[
-            "--json",
-            "history",
-            "ADU-2026-0001",
-            "--as-of",
-            "2026-12-31T00:00:00Z",
-        ],
-    ));
+    let history = history();
     assert!(!history.contains(&name), "{history}");
     let after: serde_json::Value = serde_json::from_str(&history).unwrap();
     assert_eq!(
