@@ -7,11 +7,11 @@
 //! recorded on the checkpoint row (`last_error`) and returned, never swallowed.
 
 pub(crate) mod complaints;
+mod faults;
 mod parked;
 mod replay;
 mod timeline;
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use workflow_core::{ComplaintId, Sequence};
@@ -23,6 +23,7 @@ use tokio::sync::Notify;
 use workflow_core::ComplaintServices;
 
 pub use complaints::ComplaintsProjection;
+pub use faults::Faults;
 pub use parked::Parked;
 pub use timeline::TimelineProjection;
 
@@ -163,49 +164,6 @@ pub struct ReplayProgress {
     pub head: Position,
     /// Events applied so far.
     pub events: u64,
-}
-
-/// Test hooks that make a batch fail at a chosen point, to prove that a crash there
-/// leaves nothing half-done. Reached through `Projector::faults`, with the `testing`
-/// feature only.
-#[doc(hidden)]
-#[derive(Debug, Default)]
-pub struct Faults {
-    fail_before_checkpoint: AtomicU64,
-    hold_before_checkpoint: AtomicU64,
-    held: Notify,
-}
-
-impl Faults {
-    /// The next batch stops after applying its events and before advancing the
-    /// checkpoint, and waits there for ever with its transaction open: a crash test
-    /// kills the process at that point (see [`Faults::held`]).
-    pub fn hold_next_batch_before_checkpoint(&self) {
-        self.hold_before_checkpoint.store(1, Ordering::SeqCst);
-    }
-
-    /// Returns once a batch is held (at once if one already is).
-    pub async fn held(&self) {
-        self.held.notified().await;
-    }
-
-    fn take_hold(&self) -> bool {
-        self.hold_before_checkpoint
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok()
-    }
-
-    /// The next `n` batches fail after applying their events and before advancing the
-    /// checkpoint, as if the process died there.
-    pub fn fail_next_batches_before_checkpoint(&self, n: u64) {
-        self.fail_before_checkpoint.store(n, Ordering::SeqCst);
-    }
-
-    fn take_before_checkpoint(&self) -> bool {
-        self.fail_before_checkpoint
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok()
-    }
 }
 
 /// Runs projections over the log.
