@@ -1,7 +1,7 @@
 //! Records a host keeps in the engine's database so that every host on it shares them:
-//! bearer tokens (stored hashed), the log of reads of hidden identities, and the first
-//! answer to each idempotency key (opaque to the store: a code and a body the host
-//! chose). Policy (which role may do what) is the domain's and the host's; this module
+//! bearer tokens (stored hashed), the log of reads of hidden identities, who uploaded
+//! which blob of evidence, and the first answer to each idempotency key (opaque to the
+//! store: a code and a body the host chose). Policy (which role may do what) is the domain's and the host's; this module
 //! only keeps the records, in tables the store's migrations create (decision 0020).
 
 use chrono::{DateTime, Utc};
@@ -11,6 +11,7 @@ use workflow_core::ComplaintId;
 use workflow_core::{Actor, AgencyCode, Role, UserId};
 
 use crate::chain::hex;
+use crate::codec::{instant, named};
 use crate::error::StoreError;
 use crate::store::Store;
 use crate::timestamp;
@@ -28,6 +29,19 @@ pub struct IdentityRead {
     pub complaint_id: String,
     /// Through which view or route.
     pub via: String,
+}
+
+/// An upload of a blob of evidence: who sent it, and for which complaint if they said.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EvidenceUpload {
+    /// The blob's SHA-256, lower-case hex.
+    pub sha256: String,
+    /// Who uploaded it, in which role and agency.
+    pub uploader: Actor,
+    /// The complaint the uploader named, if any.
+    pub complaint_id: Option<ComplaintId>,
+    /// When.
+    pub uploaded_at: DateTime<Utc>,
 }
 
 /// An answer kept for an idempotency key.
@@ -146,6 +160,67 @@ impl Store {
                     role: r.try_get("role")?,
                     complaint_id: r.try_get("complaint_id")?,
                     via: r.try_get("via")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Records that `actor` uploaded the blob `sha256`, for `complaint_id` if they named
+    /// one. Every upload is a record: the same bytes sent by two users belong to both.
+    pub async fn record_upload(
+        &self,
+        actor: &Actor,
+        sha256: &str,
+        complaint_id: Option<&ComplaintId>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.log()
+            .db()
+            .writable("recording an upload of evidence")?;
+        sqlx::query(
+            "INSERT INTO evidence_uploads (sha256, user_name, role, agency, complaint_id, uploaded_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(sha256)
+        .bind(&actor.user.0)
+        .bind(actor.role.as_str())
+        .bind(actor.agency.as_ref().map(|a| a.0.clone()))
+        .bind(complaint_id.map(|c| c.as_str().to_owned()))
+        .bind(timestamp(now))
+        .execute(&self.log().db().any)
+        .await?;
+        Ok(())
+    }
+
+    /// Every upload of a blob, oldest first.
+    pub async fn evidence_uploads(&self, sha256: &str) -> Result<Vec<EvidenceUpload>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT sha256, user_name, role, agency, complaint_id, uploaded_at FROM evidence_uploads \
+             WHERE sha256 = $1 ORDER BY uploaded_at, user_name",
+        )
+        .bind(sha256)
+        .fetch_all(&self.log().db().any)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let complaint: Option<String> = r.try_get("complaint_id")?;
+                let about = complaint.as_deref().unwrap_or(sha256);
+                Ok(EvidenceUpload {
+                    sha256: r.try_get("sha256")?,
+                    uploader: Actor {
+                        user: UserId(r.try_get("user_name")?),
+                        role: named(about, "role", &r.try_get::<String, _>("role")?)?,
+                        agency: r.try_get::<Option<String>, _>("agency")?.map(AgencyCode),
+                    },
+                    complaint_id: complaint
+                        .as_deref()
+                        .map(|c| named(c, "complaint_id", c))
+                        .transpose()?,
+                    uploaded_at: instant(
+                        about,
+                        "uploaded_at",
+                        &r.try_get::<String, _>("uploaded_at")?,
+                    )?,
                 })
             })
             .collect()

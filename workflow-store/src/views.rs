@@ -1,5 +1,5 @@
-//! Read views: the complaint list and detail, per-agency workload, the SLA board and the
-//! audit timeline, all read from tables the projections maintain.
+//! Read views: the complaint list and detail, per-agency workload, the SLA board, the
+//! audit timeline and the complaints citing a blob of evidence, all read from tables the projections maintain.
 
 use crate::position::Position;
 use std::collections::BTreeMap;
@@ -17,9 +17,12 @@ use crate::error::StoreError;
 use crate::timestamp;
 
 mod board;
+mod citations;
 
 pub(crate) use board::board_status;
 pub use board::{BoardEntry, BoardStatus};
+pub(crate) use citations::cited_by;
+pub use citations::{Citation, CitationKind};
 
 /// Filters of the complaint list. Every filter is optional; results are newest first.
 #[derive(Clone, Debug, Default)]

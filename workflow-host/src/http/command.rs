@@ -20,7 +20,7 @@ use workflow_store::access::KeptAnswer;
 
 use super::answers::CommandAnswer;
 use super::caller::{Caller, PathId};
-use super::dto::ResolveCommand;
+use super::dto::{Citing, ResolveCommand};
 use super::error::ApiError;
 use super::AppState;
 
@@ -110,7 +110,9 @@ impl<T: ResolveCommand> Idempotent<T> {
     /// Runs the body's command on the complaint of the path; 200 and the answer.
     pub async fn run(self, state: &AppState) -> Result<Response, ApiError> {
         let id = self.id()?;
-        let command = self.request.resolve(&state.evidence).await?;
+        let citing = Citing::new(state, &self.pending.caller, &id);
+        let command = self.request.resolve(&citing).await?;
+        let command = citing.check(command).await?;
         self.pending
             .execute(state, &id, command, StatusCode::OK)
             .await

@@ -64,7 +64,9 @@ pub async fn register(
     cmd: Idempotent<RegisterRequest>,
 ) -> Result<Response, ApiError> {
     let id = PathId::parse(cmd.request.id.as_deref().unwrap_or(&cmd.request.lapor_id))?;
-    let command = cmd.request.resolve(&state.evidence).await?;
+    let citing = Citing::new(&state, cmd.pending.caller(), &id);
+    let command = cmd.request.resolve(&citing).await?;
+    let command = citing.check(command).await?;
     cmd.pending
         .execute(&state, &id, command, StatusCode::CREATED)
         .await

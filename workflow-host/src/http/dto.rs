@@ -1,8 +1,7 @@
 //! The API's request and response bodies. They are the HTTP contract, kept apart from
 //! the events (the storage contract): they refuse unknown fields, and evidence is named
-//! by SHA-256 and resolved against the blob store.
+//! by SHA-256, resolved against the blob store and checked as the citer's to cite.
 
-use crate::evidence::EvidenceStore;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -12,13 +11,15 @@ use workflow_core::complaint::command::{
     IdentityErasure, InformationReply, InformationRequest, Party, Registration, Rejection,
     ResponseChannel, ResponseText, ReturnNote, ReviewResult,
 };
-use workflow_core::evidence::EvidenceRef;
 use workflow_core::{AgencyCode, UserId};
 
 use super::error::ApiError;
 
 mod door_and_follow_up;
+mod uploads;
 pub use door_and_follow_up::*;
+use uploads::{resolve_uploads, CiteRule};
+pub use uploads::{Citing, EvidenceUse};
 
 /// A request body that is the domain command as it is: nothing in it names an upload.
 pub trait IntoCommand {
@@ -27,59 +28,20 @@ pub trait IntoCommand {
 }
 
 /// A request body that becomes a domain command, with the uploads it names resolved
-/// against the evidence store (a body naming none is an [`IntoCommand`]).
+/// against the evidence store and checked as the citer's to cite (a body naming none is
+/// an [`IntoCommand`]).
 pub trait ResolveCommand: Sized {
     /// The command, or the problem with an upload it names.
     fn resolve(
         self,
-        evidence: &EvidenceStore,
+        citing: &Citing<'_>,
     ) -> impl std::future::Future<Output = Result<ComplaintCommand, ApiError>> + Send;
 }
 
 impl<T: IntoCommand + Send> ResolveCommand for T {
-    async fn resolve(self, _: &EvidenceStore) -> Result<ComplaintCommand, ApiError> {
+    async fn resolve(self, _: &Citing<'_>) -> Result<ComplaintCommand, ApiError> {
         Ok(self.into_command())
     }
-}
-
-/// A stored upload used as evidence.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EvidenceUse {
-    /// The SHA-256 `POST /evidence` returned.
-    pub sha256: String,
-    /// What it shows.
-    pub caption: String,
-}
-
-/// Resolves evidence named by SHA-256 against the blob store (file reads, off the
-/// async threads).
-async fn resolve_uploads(
-    evidence: &EvidenceStore,
-    uses: Vec<EvidenceUse>,
-) -> Result<Vec<EvidenceRef>, ApiError> {
-    if uses.is_empty() {
-        return Ok(Vec::new());
-    }
-    let evidence = evidence.clone();
-    tokio::task::spawn_blocking(move || {
-        uses.into_iter()
-            .map(|u| {
-                let blob = evidence.stat(&u.sha256)?.ok_or_else(|| ApiError::Rule {
-                    rule: "evidence.unknown".into(),
-                    detail: format!("no evidence {} has been uploaded", u.sha256),
-                })?;
-                Ok(EvidenceRef {
-                    sha256: blob.sha256,
-                    media_type: blob.media_type.to_owned(),
-                    size: blob.size,
-                    caption: u.caption,
-                })
-            })
-            .collect()
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?
 }
 
 /// LAPOR!'s confidentiality levels.
@@ -151,7 +113,7 @@ pub struct RegisterRequest {
 }
 
 impl ResolveCommand for RegisterRequest {
-    async fn resolve(self, evidence: &EvidenceStore) -> Result<ComplaintCommand, ApiError> {
+    async fn resolve(self, citing: &Citing<'_>) -> Result<ComplaintCommand, ApiError> {
         Ok(ComplaintCommand::Register(Registration {
             lapor_id: self.lapor_id,
             title: self.title,
@@ -175,7 +137,7 @@ impl ResolveCommand for RegisterRequest {
                 },
             ),
             upp_review: self.upp_review,
-            attachments: resolve_uploads(evidence, self.attachments).await?,
+            attachments: resolve_uploads(citing, CiteRule::UploadedByUpp, self.attachments).await?,
         }))
     }
 }
@@ -415,10 +377,10 @@ impl IntoCommand for RequestInformationRequest {
 }
 
 impl ResolveCommand for ProvideInformationRequest {
-    async fn resolve(self, evidence: &EvidenceStore) -> Result<ComplaintCommand, ApiError> {
+    async fn resolve(self, citing: &Citing<'_>) -> Result<ComplaintCommand, ApiError> {
         Ok(ComplaintCommand::ProvideInformation(InformationReply {
             answer: self.answer,
-            attachments: resolve_uploads(evidence, self.attachments).await?,
+            attachments: resolve_uploads(citing, CiteRule::UploadedByUpp, self.attachments).await?,
         }))
     }
 }
@@ -441,7 +403,7 @@ impl IntoCommand for ClarifyRequest {
 }
 
 impl ResolveCommand for FieldVerificationRequest {
-    async fn resolve(self, evidence: &EvidenceStore) -> Result<ComplaintCommand, ApiError> {
+    async fn resolve(self, citing: &Citing<'_>) -> Result<ComplaintCommand, ApiError> {
         Ok(ComplaintCommand::VerifyInField(FieldVisit {
             visit_date: self.visit_date,
             location: self.location,
@@ -452,7 +414,8 @@ impl ResolveCommand for FieldVerificationRequest {
                 .map(Party::from)
                 .collect(),
             findings: self.findings,
-            evidence: resolve_uploads(evidence, self.evidence).await?,
+            evidence: resolve_uploads(citing, CiteRule::ForComplaintOrAgency, self.evidence)
+                .await?,
         }))
     }
 }

@@ -1,5 +1,6 @@
 //! The complaint views: one row per complaint (list and detail, with the complaint's
-//! state as JSON) and one row per running SLA clock (the SLA board's index).
+//! state as JSON), one row per running SLA clock (the SLA board's index), and one row
+//! per blob of evidence a complaint cites (who may download it).
 //!
 //! Each complaint's row carries its state; a batch loads the states of the complaints it
 //! touches, applies the batch's events with the domain's own `apply_event`, and writes
@@ -19,8 +20,9 @@ use super::{Projection, Target};
 use crate::error::StoreError;
 use crate::log::StoredEvent;
 use crate::timestamp;
+use crate::views::{cited_by, CitationKind};
 
-/// Maintains `complaint_views` and `sla_deadlines`.
+/// Maintains `complaint_views`, `sla_deadlines` and `evidence_citations`.
 #[derive(Debug, Default)]
 pub struct ComplaintsProjection;
 
@@ -34,7 +36,7 @@ impl Projection for ComplaintsProjection {
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["complaint_views", "sla_deadlines"]
+        &["complaint_views", "sla_deadlines", "evidence_citations"]
     }
 
     async fn apply(
@@ -55,10 +57,18 @@ impl Projection for ComplaintsProjection {
         let ids: Vec<&str> = by_complaint.keys().copied().collect();
         let mut states = load_states(conn, target, &ids).await?;
         let mut changed: Vec<(&str, Complaint, &StoredEvent)> = Vec::new();
+        let mut cited: Vec<(&str, &str, CitationKind)> = Vec::new();
         for (complaint_id, events) in by_complaint {
             let (mut state, applied) = states.remove(complaint_id).unwrap_or_default();
             let mut last = None;
             for e in events {
+                // Before the check below: a database made before citations were kept
+                // projects its log again from the start to fill them in.
+                cited.extend(
+                    cited_by(&e.event.body)
+                        .into_iter()
+                        .map(|(sha256, kind)| (sha256, complaint_id, kind)),
+                );
                 if crate::codec::sequence_column(e.sequence) <= applied {
                     continue; // already in the view (a replayed batch)
                 }
@@ -70,6 +80,7 @@ impl Projection for ComplaintsProjection {
             }
         }
         write_views(conn, target, &changed).await?;
+        write_citations(conn, target, &cited).await?;
         let deadlines: Vec<(&str, &Complaint)> =
             changed.iter().map(|(id, s, _)| (*id, s)).collect();
         write_deadlines(conn, target, &deadlines, services).await
@@ -176,6 +187,31 @@ async fn write_views(
                 .bind(crate::codec::sequence_column(last.sequence))
                 .bind(last.position)
                 .bind(json);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+async fn write_citations(
+    conn: &mut AnyConnection,
+    target: Target,
+    cited: &[(&str, &str, CitationKind)],
+) -> Result<(), StoreError> {
+    for chunk in cited.chunks(CHUNK) {
+        // A blob cited twice in one complaint as the same kind is one row.
+        let sql = format!(
+            "INSERT INTO {} (sha256, complaint_id, kind) VALUES {} \
+             ON CONFLICT (sha256, complaint_id, kind) DO NOTHING",
+            target.table("evidence_citations"),
+            placeholders(1, chunk.len(), 3)
+        );
+        let mut query: Query<'_, Any, AnyArguments<'_>> = sqlx::query(&sql);
+        for (sha256, complaint_id, kind) in chunk {
+            query = query
+                .bind((*sha256).to_owned())
+                .bind((*complaint_id).to_owned())
+                .bind(kind.as_str());
         }
         query.execute(&mut *conn).await?;
     }

@@ -406,12 +406,13 @@ async fn rebuild_twins_match(db: TestDb) {
         .keys()
         .filter(|name| name.ends_with("_rebuild"))
         .collect();
-    // The replay's three views: if one is added, it has a twin here too.
+    // The replay's views: if one is added, it has a twin here too.
     assert_eq!(
         twins,
         [
             "audit_timeline_rebuild",
             "complaint_views_rebuild",
+            "evidence_citations_rebuild",
             "sla_deadlines_rebuild"
         ],
         "{:?}",
