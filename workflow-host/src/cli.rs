@@ -56,9 +56,10 @@ pub struct Cli {
     pub pg_idle_in_transaction_timeout: Duration,
 
     /// The key-encryption key's file, which wraps the keys of the complainants' personal
-    /// data (created 0600 on the first run against an empty database). Default for
-    /// SQLite: beside the database (`PATH.key`); PostgreSQL needs it named. Back it up
-    /// apart from the database: without it no identity can be read (docs/privacy.md).
+    /// data (created 0600 on the first run against an empty database). Default: beside
+    /// a SQLite database (`PATH.key`); `aduan.key` in the working directory for
+    /// PostgreSQL, where every host needs a copy of the same file. Back it up apart from
+    /// the database: without it no identity can be read (docs/privacy.md).
     #[arg(long, global = true, env = "ADUAN_KEK_FILE")]
     pub kek_file: Option<PathBuf>,
 

@@ -9,11 +9,14 @@
 //! never in the database: it is a file (`aduan serve --kek-file`, [`crate::StoreOptions`]),
 //! created with mode 0600 on the first open of an empty database.
 //!
-//! Erasing deletes the complaint's row; on SQLite the engine runs with `secure_delete`
-//! and truncates the write-ahead log afterwards, on PostgreSQL it vacuums the table, so
-//! the wrapped key does not linger in free pages or dead tuples. Backups taken before
-//! still hold the wrapped key; rotating the KEK ([`crate::Store::rotate_key`]) and
-//! destroying the old key file makes those copies unreadable too.
+//! Erasing deletes the complaint's row. On SQLite the engine runs with `secure_delete`
+//! and truncates the write-ahead log afterwards, so no byte of the wrapped key stays in
+//! the database's files. On PostgreSQL the table is vacuumed, which frees the row's
+//! space but does not overwrite it, and the server's write-ahead log, archives and
+//! replicas keep the row until they are recycled. There, as for every backup taken
+//! before, what makes the erasure final is rotating the KEK
+//! ([`crate::Store::rotate_key`]) and destroying the old key file: the wrapped keys left
+//! anywhere can then no longer be opened.
 //!
 //! Losing the key file loses every identity not yet erased: the store refuses to open
 //! a database that holds keys without it, and says so, rather than run on and show
@@ -35,6 +38,18 @@ use zeroize::Zeroizing;
 use crate::backend::{BackendKind, Db};
 use crate::chain::hex;
 use crate::error::StoreError;
+
+/// The `settings` row naming the id of the database's key-encryption key.
+const KEK_SETTING: &str = "kek_id";
+
+async fn recorded_kek_id(db: &Db) -> Result<Option<String>, StoreError> {
+    Ok(sqlx::query("SELECT value FROM settings WHERE key = $1")
+        .bind(KEK_SETTING)
+        .fetch_optional(&db.any)
+        .await?
+        .map(|r| r.try_get("value"))
+        .transpose()?)
+}
 
 /// The AEAD every seal uses.
 pub const ALGORITHM: &str = "XChaCha20-Poly1305";
@@ -96,6 +111,25 @@ impl KeyEncryptionKey {
 
     /// Reads the key file at `path`.
     pub fn read(path: &Path) -> Result<Self, StoreError> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(path)
+                .map_err(|e| StoreError::Keys {
+                    reason: format!("cannot read the key file {}: {e}", path.display()),
+                })?
+                .permissions()
+                .mode();
+            if mode & 0o077 != 0 {
+                return Err(StoreError::Keys {
+                    reason: format!(
+                        "the key file {} may be read by others (mode {:o}): `chmod 600` it",
+                        path.display(),
+                        mode & 0o777
+                    ),
+                });
+            }
+        }
         let text = std::fs::read_to_string(path).map_err(|e| StoreError::Keys {
             reason: format!("cannot read the key file {}: {e}", path.display()),
         })?;
@@ -138,6 +172,13 @@ impl KeyEncryptionKey {
         let text = Zeroizing::new(format!("{KEY_FILE_HEADER} {}\n", hex(secret.0.as_ref())));
         file.write_all(text.as_bytes()).map_err(cannot)?;
         file.sync_all().map_err(cannot)?;
+        // The file's name too, so that a crash cannot keep the database's record of the
+        // key and lose the file.
+        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::File::open(folder)
+                .and_then(|dir| dir.sync_all())
+                .map_err(cannot)?;
+        }
         Ok(Self {
             secret,
             path: path.to_owned(),
@@ -255,54 +296,79 @@ impl SubjectKeys {
                 BackendKind::Postgres => PathBuf::from(DEFAULT_KEY_FILE),
             },
         };
+        // The database names its key file's id from the first open on: a second host
+        // that made a file of its own (two replicas started on an empty database) is
+        // refused, not allowed to wrap keys no other host can open.
+        let named = recorded_kek_id(&db).await?;
         let stored: Vec<String> = sqlx::query("SELECT DISTINCT kek_id FROM subject_keys")
             .fetch_all(&db.any)
             .await?
             .iter()
             .map(|r| r.try_get("kek_id"))
             .collect::<Result<_, _>>()?;
-        let kek = if path.exists() {
-            KeyEncryptionKey::read(&path)?
-        } else if !writable {
-            return Ok(Self {
-                db,
-                kek: RwLock::new(None),
-                missing: Some(format!("the key file {} does not exist", path.display())),
-            });
-        } else if stored.is_empty() {
-            match KeyEncryptionKey::create(&path) {
-                Ok(kek) => kek,
-                // Another store of this process (or host) made it first: use that one.
-                Err(_) if path.exists() => KeyEncryptionKey::read(&path)?,
-                Err(e) => return Err(e),
-            }
-        } else {
-            return Err(StoreError::Keys {
-                reason: format!(
-                    "the key file {} is missing, and this database holds identities sealed \
-                     under it: restore the file from its backup (docs/privacy.md); without \
-                     it those identities cannot be read again",
-                    path.display()
-                ),
-            });
-        };
-        if let Some(other) = stored.iter().find(|id| **id != kek.id()) {
-            let reason = format!(
-                "the key file {} (key {}) is not the one this database's keys are wrapped \
-                 with (key {other})",
-                path.display(),
-                kek.id()
-            );
+        let expected = named.clone().or_else(|| stored.first().cloned());
+        let unusable = |reason: String| -> Result<Self, StoreError> {
             if writable {
                 return Err(StoreError::Keys { reason });
             }
             // A reading verb (an audit of a copy) needs no identity: it opens, and says
             // why if one is asked for.
-            return Ok(Self {
-                db,
+            Ok(Self {
+                db: db.clone(),
                 kek: RwLock::new(None),
                 missing: Some(reason),
-            });
+            })
+        };
+        let kek = if path.exists() {
+            match KeyEncryptionKey::read(&path) {
+                Ok(kek) => kek,
+                Err(StoreError::Keys { reason }) => return unusable(reason),
+                Err(e) => return Err(e),
+            }
+        } else if let Some(expected) = &expected {
+            return unusable(format!(
+                "the key file {} is missing, and this database holds identities sealed \
+                 under it (key {expected}): restore the file from its backup \
+                 (docs/privacy.md); without it those identities cannot be read again",
+                path.display()
+            ));
+        } else if !writable {
+            return unusable(format!("the key file {} does not exist", path.display()));
+        } else {
+            match KeyEncryptionKey::create(&path) {
+                Ok(kek) => kek,
+                // Another store of this process made it first: use that one.
+                Err(_) if path.exists() => KeyEncryptionKey::read(&path)?,
+                Err(e) => return Err(e),
+            }
+        };
+        if let Some(other) = expected
+            .iter()
+            .chain(stored.iter())
+            .find(|id| **id != kek.id())
+        {
+            return unusable(format!(
+                "the key file {} (key {}) is not the one this database's keys are wrapped \
+                 with (key {other}): use a copy of that file on every host",
+                path.display(),
+                kek.id()
+            ));
+        }
+        if named.is_none() && writable {
+            sqlx::query(
+                "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+            )
+            .bind(KEK_SETTING)
+            .bind(kek.id())
+            .execute(&db.any)
+            .await?;
+            if let Some(winner) = recorded_kek_id(&db).await?.filter(|id| *id != kek.id()) {
+                return unusable(format!(
+                    "another host made this database's key file first (key {winner}); copy \
+                     that file to {} in place of the one made here",
+                    path.display()
+                ));
+            }
         }
         Ok(Self {
             db,
@@ -330,21 +396,30 @@ impl SubjectKeys {
         }
         let secret = Secret::random()?;
         let key_id = format!("{complaint_id}/{}", secret.id());
+        // Only under the database's current key file: a process still holding the file
+        // a rotation retired makes no key that no other process could open.
         sqlx::query(
             "INSERT INTO subject_keys (complaint_id, key_id, kek_id, wrapped_key, created_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (complaint_id) DO NOTHING",
+             SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM settings \
+             WHERE key = $6 AND value = $3) ON CONFLICT (complaint_id) DO NOTHING",
         )
         .bind(complaint_id)
         .bind(&key_id)
         .bind(kek.id())
         .bind(kek.wrap(&secret)?)
         .bind(crate::timestamp(Utc::now()))
+        .bind(KEK_SETTING)
         .execute(&self.db.any)
         .await?;
         self.data_key(complaint_id)
             .await?
             .ok_or_else(|| StoreError::Keys {
-                reason: format!("the data key of complaint {complaint_id} vanished as it was made"),
+                reason: format!(
+                    "no key could be made for complaint {complaint_id}: this process's key file \
+                 (key {}) is no longer the database's (a rotation?); restart it with the \
+                 current key file",
+                    kek.id()
+                ),
             })
     }
 
@@ -450,9 +525,21 @@ impl SubjectKeys {
     async fn scrub(&self) -> Result<(), StoreError> {
         match self.db.kind {
             BackendKind::Sqlite => {
-                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                    .execute(&self.db.any)
-                    .await?;
+                // A reader still inside an older snapshot keeps the checkpoint from
+                // finishing ("busy"): try again shortly, a bounded number of times.
+                for attempt in 0..10 {
+                    let row = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                        .fetch_one(&self.db.any)
+                        .await?;
+                    let busy: i64 = row.try_get(0)?;
+                    if busy == 0 {
+                        return Ok(());
+                    }
+                    if attempt < 9 {
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    }
+                }
+                tracing::warn!("the write-ahead log could not be truncated after an erasure (a long reader); the destroyed key's bytes stay in it until the next checkpoint");
             }
             BackendKind::Postgres => {
                 sqlx::query("VACUUM subject_keys")
@@ -487,6 +574,12 @@ impl SubjectKeys {
         let old = self.kek()?;
         let new = KeyEncryptionKey::create(new_file)?;
         let mut tx = self.db.any.begin_with(self.db.begin_write()).await?;
+        if self.db.kind == BackendKind::Postgres {
+            // No key is made under the old file while the others are re-wrapped.
+            sqlx::query("LOCK TABLE subject_keys IN EXCLUSIVE MODE")
+                .execute(&mut *tx)
+                .await?;
+        }
         let rows = sqlx::query("SELECT complaint_id, wrapped_key FROM subject_keys")
             .fetch_all(&mut *tx)
             .await?;
@@ -502,8 +595,19 @@ impl SubjectKeys {
             .execute(&mut *tx)
             .await?;
         }
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(KEK_SETTING)
+        .bind(new.id())
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
-        self.scrub().await?;
+        // Committed: the new file is the database's now, whatever follows.
+        if let Err(e) = self.scrub().await {
+            tracing::warn!(error = %e, "after a key rotation, clearing the old wrapped keys' bytes failed; they go as the database reuses their space");
+        }
         let rotation = KeyRotation {
             keys: rows.len(),
             old_key: old.id(),
@@ -567,6 +671,13 @@ mod tests {
         );
         let wrong = dir.path().join("wrong.key");
         std::fs::write(&wrong, "not a key\n").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let err = KeyEncryptionKey::read(&wrong).unwrap_err().to_string();
+            assert!(err.contains("may be read by others"), "{err}");
+            std::fs::set_permissions(&wrong, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
         let err = KeyEncryptionKey::read(&wrong).unwrap_err().to_string();
         assert!(err.contains("not an aduan key file"), "{err}");
     }

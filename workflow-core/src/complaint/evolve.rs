@@ -1,6 +1,7 @@
 //! `apply_event`: how each event changes the state. No rules here: an event in the log
 //! is a fact, and replaying the same events always gives the same state.
 
+use crate::complainant::{Identity, PersonalData};
 use crate::complaint::event::{ComplaintEvent, EventBody};
 use crate::complaint::{Complaint, Erased, Status};
 use crate::sla::Step;
@@ -126,6 +127,16 @@ impl Complaint {
                 timeline.annul_breach(b.step, b.occurrence, at);
             }
             EventBody::IdentityErased(e) => {
+                // A registration recorded before sealing holds the identity in plain:
+                // the state (and so the views) keeps none of it from here on.
+                if let Some(registration) = &mut self.registration {
+                    if let Identity::Plain(_) = registration.complainant.identity {
+                        registration.complainant.identity = Identity::Plain(PersonalData {
+                            name: String::new(),
+                            ..PersonalData::default()
+                        });
+                    }
+                }
                 self.identity_erased = Some(Erased {
                     at,
                     by: event.by.user.clone(),

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use utoipa::openapi::{RefOr, ResponseBuilder};
-use workflow_core::Status;
+use workflow_core::{Role, Status};
 
 use super::caller::{ComplaintPath, PathId};
 use super::command::{IdempotencyKey, Idempotent};
@@ -143,8 +143,26 @@ command_routes! {
     reassign: "/api/v1/complaints/{id}/reassign", ReassignRequest;
     /// Annul a recorded breach with a reason; it stays in history, marked annulled (coordinator).
     annul_breach: "/api/v1/complaints/{id}/annul-breach", AnnulBreachRequest;
-    /// Erase the complainant's identity (UU 27/2022): the key is destroyed, every read shows it erased; the workflow goes on (upp, coordinator).
-    erase_identity: "/api/v1/complaints/{id}/erase-identity", EraseIdentityRequest;
+
+}
+
+/// Erase the complainant's identity (UU 27/2022): the key is destroyed, every read shows it erased; the workflow goes on (upp, coordinator).
+#[utoipa::path(post, path = "/api/v1/complaints/{id}/erase-identity", tag = "commands",
+    params(ComplaintPath, IdempotencyKey), request_body = EraseIdentityRequest,
+    responses(Accepted), security(("bearer" = [])))]
+pub async fn erase_identity(
+    State(state): State<AppState>,
+    cmd: Idempotent<EraseIdentityRequest>,
+) -> Result<Response, ApiError> {
+    // The domain lets the system erase too (the retention policy); over HTTP a system
+    // token is a scraper's or an integration's, and an erasure cannot be undone.
+    if !matches!(cmd.pending.caller().role, Role::Upp | Role::Coordinator) {
+        return Err(ApiError::Forbidden(format!(
+            "role `{}` may not erase an identity over HTTP",
+            cmd.pending.caller().role
+        )));
+    }
+    cmd.run(&state).await
 }
 
 /// The complaint a duplicate names must exist and be another one.

@@ -304,8 +304,25 @@ async fn without_its_key_file_a_store_with_keys_refuses_to_open(db: TestDb) {
     )
     .await
     .expect_err("another key file is refused");
-    // (It was created by that attempt, being absent; the database's keys are not its.)
+    // (Absent, it is not made: the database names the key file it knows.)
     assert!(matches!(err, StoreError::Keys { .. }), "{err:?}");
+
+    // A second host that made a key file of its own is refused, not allowed to wrap keys
+    // nobody else can open.
+    let own = dir.path().join("own");
+    workflow_store::keys::KeyEncryptionKey::create(&own).unwrap();
+    let err = Store::open_with_options(
+        &db.url,
+        ComplaintServices::builtin(),
+        StoreOptions::default().with_key_file(&own),
+    )
+    .await
+    .expect_err("another host's own key file is refused");
+    assert!(
+        err.to_string()
+            .contains("is not the one this database's keys are wrapped with"),
+        "{err}"
+    );
 
     // The key file gone: refused, and the message says what to do.
     std::fs::remove_file(&key_file).unwrap();
@@ -333,7 +350,7 @@ async fn without_its_key_file_a_store_with_keys_refuses_to_open(db: TestDb) {
         .reveal_identity(&cid("ADU-4"), &complaint)
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("does not exist"), "{err}");
+    assert!(err.to_string().contains("is missing"), "{err}");
     assert_eq!(
         reader
             .verify(None, None, |_| {})
