@@ -23,20 +23,15 @@
 //! nothing.
 
 use std::fmt;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
-use chacha20poly1305::aead::{Aead, KeyInit};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use chrono::Utc;
-use sha2::{Digest, Sha256};
 use sqlx::Row;
 use workflow_core::complainant::{PersonalData, SealedIdentity};
 use zeroize::Zeroizing;
 
 use crate::backend::{BackendKind, Db};
-use crate::chain::hex;
 use crate::error::StoreError;
 
 /// The `settings` row naming the id of the database's key-encryption key.
@@ -51,191 +46,15 @@ async fn recorded_kek_id(db: &Db) -> Result<Option<String>, StoreError> {
         .transpose()?)
 }
 
+mod primitives;
+pub use primitives::KeyEncryptionKey;
+use primitives::{open_bytes, seal_bytes, Secret};
+
 /// The AEAD every seal uses.
 pub const ALGORITHM: &str = "XChaCha20-Poly1305";
 
 /// The first line of a key file: what it is, so that a wrong file is named as such.
 const KEY_FILE_HEADER: &str = "aduan-kek-v1";
-
-/// A 256-bit key, wiped from memory when dropped.
-#[derive(Clone)]
-struct Secret(Zeroizing<[u8; 32]>);
-
-impl Secret {
-    fn random() -> Result<Self, StoreError> {
-        let mut bytes = Zeroizing::new([0u8; 32]);
-        getrandom::getrandom(bytes.as_mut()).map_err(randomness)?;
-        Ok(Self(bytes))
-    }
-
-    fn cipher(&self) -> XChaCha20Poly1305 {
-        XChaCha20Poly1305::new(self.0.as_ref().into())
-    }
-
-    /// A short fingerprint that names the key without revealing it.
-    fn id(&self) -> String {
-        hex(&Sha256::digest(self.0.as_ref())[..8])
-    }
-}
-
-fn randomness(e: getrandom::Error) -> StoreError {
-    StoreError::defect(format!("the operating system gave no randomness: {e}"))
-}
-
-/// The key-encryption key: wraps every complaint's data key. Read from its file.
-#[derive(Clone)]
-pub struct KeyEncryptionKey {
-    secret: Secret,
-    path: PathBuf,
-}
-
-impl fmt::Debug for KeyEncryptionKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KeyEncryptionKey")
-            .field("id", &self.id())
-            .field("path", &self.path)
-            .finish()
-    }
-}
-
-impl KeyEncryptionKey {
-    /// Its fingerprint, stored beside every key it wraps.
-    pub fn id(&self) -> String {
-        self.secret.id()
-    }
-
-    /// The file it was read from.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Reads the key file at `path`.
-    pub fn read(path: &Path) -> Result<Self, StoreError> {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(path)
-                .map_err(|e| StoreError::Keys {
-                    reason: format!("cannot read the key file {}: {e}", path.display()),
-                })?
-                .permissions()
-                .mode();
-            if mode & 0o077 != 0 {
-                return Err(StoreError::Keys {
-                    reason: format!(
-                        "the key file {} may be read by others (mode {:o}): `chmod 600` it",
-                        path.display(),
-                        mode & 0o777
-                    ),
-                });
-            }
-        }
-        let text = std::fs::read_to_string(path).map_err(|e| StoreError::Keys {
-            reason: format!("cannot read the key file {}: {e}", path.display()),
-        })?;
-        let bad = || StoreError::Keys {
-            reason: format!(
-                "{} is not an aduan key file (expected `{KEY_FILE_HEADER}` and 64 hex digits)",
-                path.display()
-            ),
-        };
-        let mut words = text.split_whitespace();
-        if words.next() != Some(KEY_FILE_HEADER) {
-            return Err(bad());
-        }
-        let hex_key = words.next().ok_or_else(bad)?;
-        if hex_key.len() != 64 || words.next().is_some() {
-            return Err(bad());
-        }
-        let mut bytes = Zeroizing::new([0u8; 32]);
-        for (i, byte) in bytes.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&hex_key[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
-        }
-        Ok(Self {
-            secret: Secret(bytes),
-            path: path.to_owned(),
-        })
-    }
-
-    /// Makes a new key and writes it to `path`, which must not exist, readable by its
-    /// owner only (0600).
-    pub fn create(path: &Path) -> Result<Self, StoreError> {
-        let secret = Secret::random()?;
-        let cannot = |e: std::io::Error| StoreError::Keys {
-            reason: format!("cannot create the key file {}: {e}", path.display()),
-        };
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(path).map_err(cannot)?;
-        let text = Zeroizing::new(format!("{KEY_FILE_HEADER} {}\n", hex(secret.0.as_ref())));
-        file.write_all(text.as_bytes()).map_err(cannot)?;
-        file.sync_all().map_err(cannot)?;
-        // The file's name too, so that a crash cannot keep the database's record of the
-        // key and lose the file.
-        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::File::open(folder)
-                .and_then(|dir| dir.sync_all())
-                .map_err(cannot)?;
-        }
-        Ok(Self {
-            secret,
-            path: path.to_owned(),
-        })
-    }
-
-    fn wrap(&self, data_key: &Secret) -> Result<String, StoreError> {
-        seal_bytes(&self.secret, data_key.0.as_ref())
-    }
-
-    fn unwrap_key(&self, wrapped: &str, complaint_id: &str) -> Result<Secret, StoreError> {
-        let bytes = open_bytes(&self.secret, wrapped).ok_or_else(|| StoreError::Keys {
-            reason: format!(
-                "the data key of complaint {complaint_id} does not open with the key file {}",
-                self.path.display()
-            ),
-        })?;
-        let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| StoreError::Keys {
-            reason: format!("the data key of complaint {complaint_id} is not 32 bytes"),
-        })?;
-        Ok(Secret(Zeroizing::new(key)))
-    }
-}
-
-/// `hex(nonce || ciphertext)` of `plaintext` under `key`, with a fresh random nonce.
-fn seal_bytes(key: &Secret, plaintext: &[u8]) -> Result<String, StoreError> {
-    let mut nonce = [0u8; 24];
-    getrandom::getrandom(&mut nonce).map_err(randomness)?;
-    let ciphertext = key
-        .cipher()
-        .encrypt(XNonce::from_slice(&nonce), plaintext)
-        .map_err(|_| StoreError::defect("sealing failed"))?;
-    Ok(format!("{}{}", hex(&nonce), hex(&ciphertext)))
-}
-
-/// The plaintext of [`seal_bytes`]' output, or `None` if it does not open with `key`.
-fn open_bytes(key: &Secret, sealed: &str) -> Option<Zeroizing<Vec<u8>>> {
-    let bytes = unhex(sealed)?;
-    if bytes.len() < 24 {
-        return None;
-    }
-    let (nonce, ciphertext) = bytes.split_at(24);
-    key.cipher()
-        .decrypt(XNonce::from_slice(nonce), ciphertext)
-        .ok()
-        .map(Zeroizing::new)
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) || !text.is_ascii() {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
-        .collect()
-}
 
 /// What the store knows of a complaint's personal data when asked to reveal it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -629,56 +448,4 @@ pub struct KeyRotation {
     pub old_key: String,
     /// The new one's id.
     pub new_key: String,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_seal_opens_with_its_key_only_and_detects_a_changed_byte() {
-        let key = Secret::random().unwrap();
-        let other = Secret::random().unwrap();
-        let sealed = seal_bytes(&key, b"Budi Santoso").unwrap();
-        assert_eq!(
-            open_bytes(&key, &sealed).unwrap().as_slice(),
-            b"Budi Santoso"
-        );
-        assert!(open_bytes(&other, &sealed).is_none());
-        let mut altered = sealed.clone().into_bytes();
-        let last = altered.len() - 1;
-        altered[last] = if altered[last] == b'0' { b'1' } else { b'0' };
-        assert!(open_bytes(&key, &String::from_utf8(altered).unwrap()).is_none());
-        // A fresh nonce each time: the same text never seals to the same bytes.
-        assert_ne!(seal_bytes(&key, b"Budi Santoso").unwrap(), sealed);
-    }
-
-    #[test]
-    fn a_key_file_reads_back_and_a_wrong_file_is_named() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("aduan.key");
-        let made = KeyEncryptionKey::create(&path).unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
-            assert_eq!(mode, 0o600);
-        }
-        assert_eq!(KeyEncryptionKey::read(&path).unwrap().id(), made.id());
-        assert!(
-            KeyEncryptionKey::create(&path).is_err(),
-            "never overwritten"
-        );
-        let wrong = dir.path().join("wrong.key");
-        std::fs::write(&wrong, "not a key\n").unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let err = KeyEncryptionKey::read(&wrong).unwrap_err().to_string();
-            assert!(err.contains("may be read by others"), "{err}");
-            std::fs::set_permissions(&wrong, std::fs::Permissions::from_mode(0o600)).unwrap();
-        }
-        let err = KeyEncryptionKey::read(&wrong).unwrap_err().to_string();
-        assert!(err.contains("not an aduan key file"), "{err}");
-    }
 }

@@ -124,5 +124,8 @@ pub use sla::SweepOutcome;
 /// The sqlx this crate is built with, for projections of one's own (the connection
 /// [`projection::Projection::apply`] is given is its `AnyConnection`): no version to match.
 pub use sqlx;
-pub use store::{Check, Extensions, PlainIdentity, Readiness, ReadinessPolicy, Store, TickReport};
+pub use store::{
+    Check, Extensions, PlainIdentity, Readiness, ReadinessPolicy, Store, TickReport,
+    RETENTION_BATCH,
+};
 pub use views::Views;
