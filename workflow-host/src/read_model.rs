@@ -115,15 +115,20 @@ impl ComplainantView {
             return Ok(None);
         };
         let level = registration.complainant.confidentiality;
-        if complaint.identity_erased().is_some() || store.identity_erased(complaint_id).await? {
-            return Ok(Some(Self::erased(level)));
-        }
         if !reader.sees_identity(level) {
-            return Ok(Some(ComplainantView::Hidden(HiddenIdentity {
-                hidden: true,
-                confidentiality: level,
-            })));
+            // Nothing to open: only whether it was erased (which every reader is told).
+            let erased = complaint.identity_erased().is_some()
+                || store.identity_erased(complaint_id).await?;
+            return Ok(Some(if erased {
+                Self::erased(level)
+            } else {
+                ComplainantView::Hidden(HiddenIdentity {
+                    hidden: true,
+                    confidentiality: level,
+                })
+            }));
         }
+        // `reveal_identity` answers erased itself, with the one query it needs.
         Ok(
             match store.reveal_identity(complaint_id, complaint).await? {
                 Some(Revealed::Identity(data)) => Some(ComplainantView::Shown(ShownIdentity {
@@ -348,7 +353,13 @@ impl EventView {
     /// `event` with the complainant of a registration as resolved for the reader.
     pub fn new(event: &ComplaintEvent, complainant: Option<&ComplainantView>) -> Self {
         let body = match (&event.body, complainant) {
-            (EventBody::Received(r), Some(who)) => {
+            (EventBody::Received(r), who) => {
+                // Unresolved, a registration shows no identity: hidden, never the body.
+                let hidden = ComplainantView::Hidden(HiddenIdentity {
+                    hidden: true,
+                    confidentiality: r.complainant.confidentiality,
+                });
+                let who = who.unwrap_or(&hidden);
                 BodyView::Received(ReceivedView::Received(RegistrationView::new(r, who)))
             }
             (other, _) => BodyView::Other(other.clone()),

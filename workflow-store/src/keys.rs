@@ -85,6 +85,9 @@ pub(crate) struct SubjectKeys {
     db: Db,
     kek: RwLock<Option<Arc<KeyEncryptionKey>>>,
     missing: Option<String>,
+    /// Complaints whose erasure may have committed without its key being destroyed (a
+    /// failed destruction, an ambiguous commit): tried again by the SLA monitor.
+    pending: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl fmt::Debug for SubjectKeys {
@@ -136,6 +139,7 @@ impl SubjectKeys {
                 db: db.clone(),
                 kek: RwLock::new(None),
                 missing: Some(reason),
+                pending: Default::default(),
             })
         };
         let kek = if path.exists() {
@@ -193,6 +197,7 @@ impl SubjectKeys {
             db,
             kek: RwLock::new(Some(Arc::new(kek))),
             missing: None,
+            pending: Default::default(),
         })
     }
 
@@ -370,7 +375,8 @@ impl SubjectKeys {
     }
 
     /// The keys of complaints whose identity was erased but whose key survived (a crash
-    /// between the event and the destruction): destroyed now.
+    /// between the event and the destruction): destroyed now. A walk of every key, run
+    /// when the store opens.
     pub(crate) async fn destroy_erased(&self) -> Result<usize, StoreError> {
         let rows = sqlx::query(
             "SELECT k.complaint_id FROM subject_keys k WHERE EXISTS (SELECT 1 FROM events e \
@@ -385,6 +391,48 @@ impl SubjectKeys {
             .map(|r| r.try_get("complaint_id"))
             .collect::<Result<_, _>>()?;
         self.destroy(&ids).await
+    }
+
+    /// Notes a complaint whose erasure may have committed with its key still in place.
+    pub(crate) fn destruction_pending(&self, complaint_id: &str) {
+        if let Ok(mut pending) = self.pending.lock() {
+            pending.insert(complaint_id.to_owned());
+        }
+    }
+
+    /// Destroys the keys of the complaints noted as pending whose erasure is in the log
+    /// (one whose erasure did not commit after all is dropped); a failure keeps the
+    /// complaint noted for the next try. Only the noted complaints are looked at, so it
+    /// costs nothing when nothing failed.
+    pub(crate) async fn destroy_pending(&self) -> Result<usize, StoreError> {
+        let noted: Vec<String> = match self.pending.lock() {
+            Ok(mut pending) => std::mem::take(&mut *pending).into_iter().collect(),
+            Err(_) => return Ok(0),
+        };
+        let mut destroyed = 0;
+        for id in noted {
+            let erased = sqlx::query(
+                "SELECT 1 AS one FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 \
+                 AND event_type = 'IdentityErased'",
+            )
+            .bind(<workflow_core::Complaint as cqrs_es::Aggregate>::TYPE)
+            .bind(&id)
+            .fetch_optional(&self.db.any)
+            .await;
+            let outcome = match erased {
+                Ok(Some(_)) => self.destroy(std::slice::from_ref(&id)).await,
+                Ok(None) => Ok(0),
+                Err(e) => Err(e.into()),
+            };
+            match outcome {
+                Ok(n) => destroyed += n,
+                Err(e) => {
+                    self.destruction_pending(&id);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(destroyed)
     }
 
     /// Re-wraps every data key with a new key-encryption key written to `new_file`, in

@@ -399,11 +399,10 @@ impl EventStore<Complaint> for SqlLog {
 
     async fn commit(
         &self,
-        events: Vec<ComplaintEvent>,
+        mut events: Vec<ComplaintEvent>,
         context: LogContext,
         metadata: HashMap<String, String>,
     ) -> LogResult<Vec<EventEnvelope<Complaint>>> {
-        let mut events = events;
         // Personal data reaches the log only sealed with the complaint's key.
         for event in &mut events {
             if let EventBody::Received(r) = &mut event.body {
@@ -483,6 +482,10 @@ impl EventStore<Complaint> for SqlLog {
             }
             Err(e) => {
                 self.inner.health.commit_failed(&e);
+                if erasing {
+                    // The commit may have happened all the same (an answer lost).
+                    self.inner.keys.destruction_pending(&context.aggregate_id);
+                }
                 return Err(e.into());
             }
         }
@@ -491,16 +494,17 @@ impl EventStore<Complaint> for SqlLog {
             #[cfg(feature = "testing")]
             crate::testing::fault_point("before_key_destruction");
             // The event is the record; the key's destruction follows it. Should it
-            // fail (or the process die here), the next open destroys it
-            // (`SubjectKeys::destroy_erased`), and no read shows the identity meanwhile:
-            // the state says erased.
+            // fail, the SLA monitor's next tick tries again; should the process die
+            // here, the next open destroys it (`SubjectKeys::destroy_erased`). No read
+            // shows the identity meanwhile: every read asks the log for an erasure.
             if let Err(e) = self
                 .inner
                 .keys
                 .destroy(std::slice::from_ref(&context.aggregate_id))
                 .await
             {
-                tracing::error!(complaint_id = %context.aggregate_id, error = %e, "the erased identity's key was not destroyed yet; it will be at the next open");
+                self.inner.keys.destruction_pending(&context.aggregate_id);
+                tracing::error!(complaint_id = %context.aggregate_id, error = %e, "the erased identity's key was not destroyed yet; the next SLA tick tries again");
             }
         }
         Ok(envelopes)

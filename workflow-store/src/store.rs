@@ -337,9 +337,9 @@ impl Store {
                     .push((id, "reading the complaint's events panicked".to_owned())),
             }
         }
-        // A key whose erasure committed but whose destruction failed (a crash, an
-        // ambiguous commit and its retry) goes at the next tick, not only at a restart.
-        self.log.keys().destroy_erased().await?;
+        // A key whose erasure committed but whose destruction failed here (or whose
+        // commit's answer was lost) goes at the next tick, not only at a restart.
+        self.log.keys().destroy_pending().await?;
         if let Some(years) = self.engine.services().policy.identity_retention_years {
             self.erase_retained(now, years, &mut report).await?;
         }

@@ -185,8 +185,9 @@ fn three_hundred_trickling_connections_do_not_stop_health() {
         match support::request(addr, "GET", "/api/v1/health", None, None, b"", None) {
             Ok(r) => break r,
             Err(e) if started.elapsed() < bound => {
-                // A refused or reset connection is retried within the bound; the
-                // assertion below is that /health answers inside it.
+                // A refused or reset connection is retried within the bound, at the
+                // pace a client would retry (no state of the server is awaited here);
+                // the assertion below is that /health answers inside the bound.
                 eprintln!("health not yet: {e}");
                 std::thread::sleep(Duration::from_millis(200));
             }

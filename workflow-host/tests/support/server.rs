@@ -81,17 +81,13 @@ impl Server {
     pub fn stop(mut self) -> std::process::ExitStatus {
         let pid = rustix::process::Pid::from_raw(self.child.id() as i32).expect("a child's pid");
         rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
-        let deadline = std::time::Instant::now() + STOP_WITHIN;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            if std::time::Instant::now() > deadline {
+        match wait_timeout::ChildExt::wait_timeout(&mut self.child, STOP_WITHIN).unwrap() {
+            Some(status) => status,
+            None => {
                 let _ = self.child.kill();
                 let _ = self.child.wait();
                 panic!("serve did not stop within {STOP_WITHIN:?} of SIGTERM");
             }
-            std::thread::sleep(Duration::from_millis(20));
         }
     }
 

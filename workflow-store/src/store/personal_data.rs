@@ -50,11 +50,19 @@ impl Store {
                 Ok(Some(Revealed::Identity(data.clone())))
             }
             workflow_core::complainant::Identity::Sealed { sealed } => {
-                match self.log.keys().open_sealed(complaint_id.as_str(), sealed).await? {
+                match self
+                    .log
+                    .keys()
+                    .open_sealed(complaint_id.as_str(), sealed)
+                    .await?
+                {
                     Some(data) => Ok(Some(Revealed::Identity(data))),
+                    // Erased between the check above and the key's lookup.
+                    None if self.identity_erased(complaint_id).await? => Ok(Some(Revealed::Erased)),
                     None => Err(StoreError::Keys {
                         reason: format!(
-                            "the key of complaint {complaint_id} is gone, though its identity                              was never erased"
+                            "the key of complaint {complaint_id} is gone, though its identity \
+                             was never erased"
                         ),
                     }),
                 }

@@ -82,16 +82,10 @@ impl ChildProcess {
 
     /// Waits for the child to end by itself; panics after `within`.
     pub fn wait_exit(mut self, within: Duration) -> std::process::ExitStatus {
-        let deadline = std::time::Instant::now() + within;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("the child's status") {
-                return status;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the child did not end within {within:?}"
-            );
-            std::thread::sleep(Duration::from_millis(20)); // a bounded poll of the child
+        use wait_timeout::ChildExt;
+        match self.child.wait_timeout(within).expect("the child's status") {
+            Some(status) => status,
+            None => panic!("the child did not end within {within:?}"),
         }
     }
 
