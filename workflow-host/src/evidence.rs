@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
+use workflow_core::ComplaintId;
 use workflow_store::chain::hex;
+use workflow_store::keys::SealedEvidence;
 
 /// Where the bytes of evidence are kept, by lower-case hex SHA-256. Implementations
 /// write atomically (a reader never sees part of a blob) and treat a second write of
@@ -66,6 +68,23 @@ pub struct Blob {
     pub size: u64,
     /// Media type read from the bytes.
     pub media_type: &'static str,
+}
+
+/// The most bytes a sealed blob's header (its two lines in clear) takes.
+const SEALED_HEADER_LIMIT: usize = 1024;
+
+/// The static name of a media type [`sniff`] knows; anything else is a download.
+fn known_type(media_type: &str) -> &'static str {
+    [
+        "image/jpeg",
+        "image/png",
+        "image/gif",
+        "image/webp",
+        "application/pdf",
+    ]
+    .into_iter()
+    .find(|t| *t == media_type)
+    .unwrap_or("application/octet-stream")
 }
 
 /// The media type of the bytes, from their magic numbers.
@@ -221,6 +240,14 @@ impl EvidenceStore {
     /// Stores the bytes (once: the same bytes twice are one blob). `declared` is the
     /// uploader's Content-Type, checked against the bytes.
     pub fn put(&self, bytes: &[u8], declared: Option<&str>) -> Result<Blob, EvidenceError> {
+        let blob = self.check(bytes, declared)?;
+        self.blobs.write(&blob.sha256, bytes)?;
+        Ok(blob)
+    }
+
+    /// What [`EvidenceStore::put`] would store, checked but not written: for an upload
+    /// to be sealed first ([`EvidenceStore::put_sealed`]).
+    pub fn check(&self, bytes: &[u8], declared: Option<&str>) -> Result<Blob, EvidenceError> {
         if bytes.is_empty() {
             return Err(EvidenceError::Empty);
         }
@@ -240,13 +267,72 @@ impl EvidenceStore {
                 });
             }
         }
-        let sha256 = hex(&Sha256::digest(bytes));
-        self.blobs.write(&sha256, bytes)?;
         Ok(Blob {
-            sha256,
+            sha256: hex(&Sha256::digest(bytes)),
             size: bytes.len() as u64,
             media_type,
         })
+    }
+
+    /// The name a blob sealed for `complaint` is kept under: a digest of both, so that
+    /// the same file sealed for two complaints (or kept in clear too) is separate copies.
+    fn sealed_name(complaint: &ComplaintId, sha256: &str) -> String {
+        let mut h = Sha256::new();
+        h.update(b"aduan-sealed-evidence\0");
+        h.update(complaint.as_str().as_bytes());
+        h.update(b"\0");
+        h.update(sha256.as_bytes());
+        hex(&h.finalize())
+    }
+
+    /// Keeps `sealed` (what [`workflow_store::Store::seal_evidence`] made of the blob
+    /// `sha256` for `complaint`) in place of the plaintext.
+    pub fn put_sealed(
+        &self,
+        complaint: &ComplaintId,
+        sha256: &str,
+        sealed: &[u8],
+    ) -> Result<(), EvidenceError> {
+        Ok(self
+            .blobs
+            .write(&Self::sealed_name(complaint, sha256), sealed)?)
+    }
+
+    /// What the copy of `sha256` sealed for `complaint` says of itself, if there is one.
+    pub fn stat_sealed(
+        &self,
+        complaint: &ComplaintId,
+        sha256: &str,
+    ) -> Result<Option<Blob>, EvidenceError> {
+        if !is_digest(sha256) {
+            return Ok(None);
+        }
+        let Some((_, head)) = self
+            .blobs
+            .head(&Self::sealed_name(complaint, sha256), SEALED_HEADER_LIMIT)?
+        else {
+            return Ok(None);
+        };
+        Ok(SealedEvidence::read(&head)
+            .filter(|h| h.sha256 == sha256 && h.complaint_id == complaint.as_str())
+            .map(|h| Blob {
+                sha256: h.sha256,
+                size: h.size,
+                media_type: known_type(&h.media_type),
+            }))
+    }
+
+    /// The sealed copy of `sha256` for `complaint`, as kept (open it with
+    /// [`workflow_store::Store::open_evidence`]).
+    pub fn get_sealed(
+        &self,
+        complaint: &ComplaintId,
+        sha256: &str,
+    ) -> Result<Option<Vec<u8>>, EvidenceError> {
+        if !is_digest(sha256) {
+            return Ok(None);
+        }
+        Ok(self.blobs.read(&Self::sealed_name(complaint, sha256))?)
     }
 
     /// What is stored under a digest, if anything.

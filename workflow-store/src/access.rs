@@ -40,6 +40,9 @@ pub struct EvidenceUpload {
     pub uploader: Actor,
     /// The complaint the uploader named, if any.
     pub complaint_id: Option<ComplaintId>,
+    /// Marked personal: kept sealed with `complaint_id`'s data key, citable by that
+    /// complaint alone ([`crate::Store::seal_evidence`]).
+    pub personal: bool,
     /// When.
     pub uploaded_at: DateTime<Utc>,
 }
@@ -166,20 +169,27 @@ impl Store {
     }
 
     /// Records that `actor` uploaded the blob `sha256`, for `complaint_id` if they named
-    /// one. Every upload is a record: the same bytes sent by two users belong to both.
+    /// one; `personal` when it was sealed with that complaint's key (which it must then
+    /// name). Every upload is a record: the same bytes sent by two users belong to both.
     pub async fn record_upload(
         &self,
         actor: &Actor,
         sha256: &str,
         complaint_id: Option<&ComplaintId>,
+        personal: bool,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         self.log()
             .db()
             .writable("recording an upload of evidence")?;
+        if personal && complaint_id.is_none() {
+            return Err(StoreError::defect(
+                "an upload marked personal names the complaint whose key seals it",
+            ));
+        }
         sqlx::query(
-            "INSERT INTO evidence_uploads (sha256, user_name, role, agency, complaint_id, uploaded_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO evidence_uploads (sha256, user_name, role, agency, complaint_id, uploaded_at, personal) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(sha256)
         .bind(&actor.user.0)
@@ -187,6 +197,7 @@ impl Store {
         .bind(actor.agency.as_ref().map(|a| a.0.clone()))
         .bind(complaint_id.map(|c| c.as_str().to_owned()))
         .bind(timestamp(now))
+        .bind(i32::from(personal))
         .execute(&self.log().db().any)
         .await?;
         Ok(())
@@ -195,7 +206,7 @@ impl Store {
     /// Every upload of a blob, oldest first.
     pub async fn evidence_uploads(&self, sha256: &str) -> Result<Vec<EvidenceUpload>, StoreError> {
         let rows = sqlx::query(
-            "SELECT sha256, user_name, role, agency, complaint_id, uploaded_at FROM evidence_uploads \
+            "SELECT sha256, user_name, role, agency, complaint_id, uploaded_at, personal FROM evidence_uploads \
              WHERE sha256 = $1 ORDER BY uploaded_at, user_name",
         )
         .bind(sha256)
@@ -216,6 +227,7 @@ impl Store {
                         .as_deref()
                         .map(|c| named(c, "complaint_id", c))
                         .transpose()?,
+                    personal: r.try_get::<i32, _>("personal")? != 0,
                     uploaded_at: instant(
                         about,
                         "uploaded_at",

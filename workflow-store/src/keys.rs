@@ -46,7 +46,9 @@ async fn recorded_kek_id(db: &Db) -> Result<Option<String>, StoreError> {
         .transpose()?)
 }
 
+mod evidence;
 mod primitives;
+pub use evidence::{OpenedEvidence, SealedEvidence};
 pub use primitives::KeyEncryptionKey;
 use primitives::{open_bytes, seal_bytes, Secret};
 
@@ -221,11 +223,15 @@ impl SubjectKeys {
         let secret = Secret::random()?;
         let key_id = format!("{complaint_id}/{}", secret.id());
         // Only under the database's current key file: a process still holding the file
-        // a rotation retired makes no key that no other process could open.
+        // a rotation retired makes no key that no other process could open. And never
+        // for a complaint whose identity was erased (evidence sealed after an erasure
+        // would otherwise get a key that nothing destroys).
         sqlx::query(
             "INSERT INTO subject_keys (complaint_id, key_id, kek_id, wrapped_key, created_at) \
              SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM settings \
-             WHERE key = $6 AND value = $3) ON CONFLICT (complaint_id) DO NOTHING",
+             WHERE key = $6 AND value = $3) AND NOT EXISTS (SELECT 1 FROM events \
+             WHERE aggregate_type = $7 AND aggregate_id = $1 AND event_type = 'IdentityErased') \
+             ON CONFLICT (complaint_id) DO NOTHING",
         )
         .bind(complaint_id)
         .bind(&key_id)
@@ -233,8 +239,17 @@ impl SubjectKeys {
         .bind(kek.wrap(&secret)?)
         .bind(crate::timestamp(Utc::now()))
         .bind(KEK_SETTING)
+        .bind(<workflow_core::Complaint as cqrs_es::Aggregate>::TYPE)
         .execute(&self.db.any)
         .await?;
+        if let Some(found) = self.data_key(complaint_id).await? {
+            return Ok(found);
+        }
+        if let Some(erased_at) = self.erased_at(complaint_id).await? {
+            return Err(StoreError::Domain(
+                workflow_core::DomainError::IdentityAlreadyErased { erased_at },
+            ));
+        }
         self.data_key(complaint_id)
             .await?
             .ok_or_else(|| StoreError::Keys {
@@ -245,6 +260,34 @@ impl SubjectKeys {
                     kek.id()
                 ),
             })
+    }
+
+    /// When the complaint's identity was erased, if it was (the log's record).
+    async fn erased_at(
+        &self,
+        complaint_id: &str,
+    ) -> Result<Option<chrono::DateTime<Utc>>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {} AS payload FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 \
+             AND event_type = 'IdentityErased'",
+            self.db.json_as_text("payload")
+        ))
+        .bind(<workflow_core::Complaint as cqrs_es::Aggregate>::TYPE)
+        .bind(complaint_id)
+        .fetch_optional(&self.db.any)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let payload: String = row.try_get("payload")?;
+        // Only the instant is wanted: read it without the event's upcasting.
+        #[derive(serde::Deserialize)]
+        struct At {
+            at: chrono::DateTime<Utc>,
+        }
+        let at: At = serde_json::from_str(&payload)
+            .map_err(|e| StoreError::integrity(complaint_id, e.to_string(), None))?;
+        Ok(Some(at.at))
     }
 
     /// The complaint's data key, `None` when it has none (never sealed, or erased).

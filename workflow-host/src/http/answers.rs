@@ -55,6 +55,8 @@ pub struct EvidenceAnswer {
     pub size: u64,
     /// Media type read from the bytes.
     pub media_type: String,
+    /// Kept sealed with the complaint's key (uploaded with `personal=true`).
+    pub personal: bool,
 }
 
 /// The raw bytes of an upload.

@@ -5,7 +5,7 @@ use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use chacha20poly1305::aead::{Aead, KeyInit};
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
@@ -184,6 +184,47 @@ pub(super) fn open_bytes(key: &Secret, sealed: &str) -> Option<Zeroizing<Vec<u8>
     let (nonce, ciphertext) = bytes.split_at(24);
     key.cipher()
         .decrypt(XNonce::from_slice(nonce), ciphertext)
+        .ok()
+        .map(Zeroizing::new)
+}
+
+/// `nonce || ciphertext` of `plaintext` under `key`, bound to `aad` (which is not
+/// sealed, but must be given again to open), with a fresh random nonce. For blobs, where
+/// hex would double the size.
+pub(super) fn seal_raw(key: &Secret, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, StoreError> {
+    let mut nonce = [0u8; 24];
+    getrandom::getrandom(&mut nonce).map_err(randomness)?;
+    let ciphertext = key
+        .cipher()
+        .encrypt(
+            XNonce::from_slice(&nonce),
+            Payload {
+                msg: plaintext,
+                aad,
+            },
+        )
+        .map_err(|_| StoreError::defect("sealing failed"))?;
+    let mut sealed = Vec::with_capacity(nonce.len() + ciphertext.len());
+    sealed.extend_from_slice(&nonce);
+    sealed.extend_from_slice(&ciphertext);
+    Ok(sealed)
+}
+
+/// The plaintext of [`seal_raw`]'s output, or `None` if it does not open with `key` and
+/// `aad`.
+pub(super) fn open_raw(key: &Secret, aad: &[u8], sealed: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+    if sealed.len() < 24 {
+        return None;
+    }
+    let (nonce, ciphertext) = sealed.split_at(24);
+    key.cipher()
+        .decrypt(
+            XNonce::from_slice(nonce),
+            Payload {
+                msg: ciphertext,
+                aad,
+            },
+        )
         .ok()
         .map(Zeroizing::new)
 }

@@ -9,7 +9,7 @@ use workflow_core::{Complaint, ComplaintId, Status};
 
 use super::{Store, TickReport};
 use crate::error::StoreError;
-use crate::keys::{KeyRotation, Revealed};
+use crate::keys::{KeyRotation, OpenedEvidence, Revealed};
 
 /// A registration whose complainant's identity the log holds in plain.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,6 +67,51 @@ impl Store {
                     }),
                 }
             }
+        }
+    }
+
+    /// Seals a photo or scan marked personal with the complaint's data key (made now if
+    /// the complaint has none yet: evidence uploaded before its registration), for the
+    /// blob store to keep instead of the plaintext. Erasing the complaint's identity
+    /// makes it unreadable. Refused (`pdp.identity_already_erased`) once the identity
+    /// was erased.
+    pub async fn seal_evidence(
+        &self,
+        complaint_id: &ComplaintId,
+        media_type: &str,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, StoreError> {
+        self.log.db().writable("sealing evidence")?;
+        self.log
+            .keys()
+            .seal_evidence(complaint_id.as_str(), media_type, plaintext)
+            .await
+    }
+
+    /// Opens a blob [`Store::seal_evidence`] sealed for `complaint_id`, or says it was
+    /// erased. Record the read first (the host does, in `identity-reads`).
+    pub async fn open_evidence(
+        &self,
+        complaint_id: &ComplaintId,
+        blob: &[u8],
+    ) -> Result<OpenedEvidence, StoreError> {
+        if self.identity_erased(complaint_id).await? {
+            return Ok(OpenedEvidence::Erased);
+        }
+        match self
+            .log
+            .keys()
+            .open_evidence(complaint_id.as_str(), blob)
+            .await?
+        {
+            Some((header, bytes)) => Ok(OpenedEvidence::Bytes(header, bytes)),
+            None if self.identity_erased(complaint_id).await? => Ok(OpenedEvidence::Erased),
+            None => Err(StoreError::Keys {
+                reason: format!(
+                    "the key of complaint {complaint_id} is gone, though its identity was \
+                     never erased"
+                ),
+            }),
         }
     }
 

@@ -29,7 +29,7 @@ pub struct Citing<'a> {
     state: &'a AppState,
     caller: &'a Actor,
     complaint: &'a ComplaintId,
-    refused: Mutex<Vec<(String, CiteRule)>>,
+    refused: Mutex<Vec<(String, &'static str)>>,
 }
 
 impl<'a> Citing<'a> {
@@ -51,7 +51,7 @@ impl<'a> Citing<'a> {
             .refused
             .into_inner()
             .map_err(|_| ApiError::Internal("a citation check panicked".into()))?;
-        let Some((sha256, rule)) = refused.into_iter().next() else {
+        let Some((sha256, why)) = refused.into_iter().next() else {
             return Ok(command);
         };
         let engine = self.state.store.engine();
@@ -69,10 +69,7 @@ impl<'a> Citing<'a> {
         }
         Err(ApiError::Rule {
             rule: "evidence.not_yours_to_cite".into(),
-            detail: format!(
-                "evidence {sha256} may not be cited here: {}",
-                rule.explain()
-            ),
+            detail: format!("evidence {sha256} may not be cited here: {why}"),
         })
     }
 }
@@ -116,30 +113,49 @@ pub(super) async fn resolve_uploads(
     if uses.is_empty() {
         return Ok(Vec::new());
     }
-    let evidence = citing.state.evidence.clone();
-    let wanted: Vec<String> = uses.iter().map(|u| u.sha256.clone()).collect();
-    let blobs = tokio::task::spawn_blocking(move || {
-        wanted
-            .iter()
-            .map(|sha256| {
-                evidence.stat(sha256)?.ok_or_else(|| ApiError::Rule {
-                    rule: "evidence.unknown".into(),
-                    detail: format!("no evidence {sha256} has been uploaded"),
-                })
-            })
-            .collect::<Result<Vec<_>, ApiError>>()
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))??;
     let mut refs = Vec::with_capacity(uses.len());
-    for (u, blob) in uses.into_iter().zip(blobs) {
-        let uploads = citing.state.store.evidence_uploads(&blob.sha256).await?;
-        if !uploads.iter().any(|up| rule.admits(up, citing)) {
-            citing
-                .refused
-                .lock()
-                .map_err(|_| ApiError::Internal("a citation check panicked".into()))?
-                .push((blob.sha256.clone(), rule));
+    for u in uses {
+        let uploads = citing.state.store.evidence_uploads(&u.sha256).await?;
+        // A copy sealed for this complaint, if one was uploaded as personal for it.
+        let sealed_here = uploads
+            .iter()
+            .any(|up| up.personal && up.complaint_id.as_ref() == Some(citing.complaint));
+        let evidence = citing.state.evidence.clone();
+        let (sha256, complaint) = (u.sha256.clone(), citing.complaint.clone());
+        let blob = tokio::task::spawn_blocking(move || match evidence.stat(&sha256)? {
+            Some(blob) => Ok(Some(blob)),
+            None if sealed_here => evidence.stat_sealed(&complaint, &sha256),
+            None => Ok(None),
+        })
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+        let Some(blob) = blob else {
+            if uploads.iter().any(|up| up.personal) {
+                note_refusal(
+                    citing,
+                    &u.sha256,
+                    "it was uploaded as personal data of another complaint",
+                )?;
+                refs.push(EvidenceRef {
+                    sha256: u.sha256,
+                    media_type: "application/octet-stream".into(),
+                    size: 0,
+                    caption: u.caption,
+                });
+                continue;
+            }
+            return Err(ApiError::Rule {
+                rule: "evidence.unknown".into(),
+                detail: format!("no evidence {} has been uploaded", u.sha256),
+            });
+        };
+        // A personal upload admits only its own complaint's citation.
+        let admitted = uploads.iter().any(|up| {
+            rule.admits(up, citing)
+                && (!up.personal || up.complaint_id.as_ref() == Some(citing.complaint))
+        });
+        if !admitted {
+            note_refusal(citing, &blob.sha256, rule.explain())?;
         }
         refs.push(EvidenceRef {
             sha256: blob.sha256,
@@ -149,4 +165,14 @@ pub(super) async fn resolve_uploads(
         });
     }
     Ok(refs)
+}
+
+/// Notes that `sha256` may not be cited, and why, for [`Citing::check`].
+fn note_refusal(citing: &Citing<'_>, sha256: &str, why: &'static str) -> Result<(), ApiError> {
+    citing
+        .refused
+        .lock()
+        .map_err(|_| ApiError::Internal("a citation check panicked".into()))?
+        .push((sha256.to_owned(), why));
+    Ok(())
 }

@@ -11,6 +11,7 @@ mod health;
 mod idempotency;
 mod junk;
 mod openapi;
+mod personal_evidence;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

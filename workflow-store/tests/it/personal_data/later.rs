@@ -108,3 +108,95 @@ both!(
     plain_identities,
     registrations_written_before_sealing_are_reported_and_new_ones_are_sealed
 );
+
+/// Evidence marked personal is sealed with its complaint's key (made for a complaint
+/// still to be registered, and the registration then uses the same key), opens only for
+/// that complaint and unaltered, is erased with the identity, and no key is made for an
+/// erased complaint again.
+async fn personal_evidence_is_sealed_with_the_complaints_key_and_erased_with_it(db: TestDb) {
+    use workflow_store::keys::{OpenedEvidence, SealedEvidence};
+    let store = db.open().await;
+    let scan = b"%PDF-1.4 KTP-SCAN-MARK-7781".to_vec();
+    let id = cid("ADU-E1");
+    let sealed = store
+        .seal_evidence(&id, "application/pdf", &scan)
+        .await
+        .unwrap();
+    assert!(
+        !sealed.windows(13).any(|w| w == b"KTP-SCAN-MARK"),
+        "the sealed blob holds no plaintext"
+    );
+    let header = SealedEvidence::read(&sealed).expect("a sealed blob names itself");
+    assert_eq!(
+        (
+            header.complaint_id.as_str(),
+            header.media_type.as_str(),
+            header.size
+        ),
+        ("ADU-E1", "application/pdf", scan.len() as u64)
+    );
+    let key_before = wrapped_key(&db, "ADU-E1").await.expect("a key was made");
+    register(&store, "ADU-E1").await;
+    assert_eq!(
+        wrapped_key(&db, "ADU-E1").await.as_deref(),
+        Some(key_before.as_str()),
+        "the registration seals with the same key"
+    );
+    match store.open_evidence(&id, &sealed).await.unwrap() {
+        OpenedEvidence::Bytes(h, bytes) => {
+            assert_eq!(h, header);
+            assert_eq!(bytes.as_slice(), scan.as_slice());
+        }
+        OpenedEvidence::Erased => panic!("not erased yet"),
+    }
+    // Another complaint's, altered, or its clear header changed: refused, naming it.
+    let err = store
+        .open_evidence(&cid("ADU-E2"), &sealed)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("ADU-E2"), "{err}");
+    let mut altered = sealed.clone();
+    *altered.last_mut().unwrap() ^= 1;
+    let err = store.open_evidence(&id, &altered).await.unwrap_err();
+    assert!(err.to_string().contains("ADU-E1"), "{err}");
+    let at = sealed
+        .windows(15)
+        .position(|w| w == b"application/pdf")
+        .expect("the header names the type");
+    let mut relabelled = sealed.clone();
+    relabelled[at..at + 15].copy_from_slice(b"application/pdx");
+    assert!(store.open_evidence(&id, &relabelled).await.is_err());
+
+    store
+        .engine()
+        .execute(&id, erase("ADU-E1", "2026-12-01 09:00"), None)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.open_evidence(&id, &sealed).await.unwrap(),
+        OpenedEvidence::Erased
+    ));
+    let refused = store
+        .seal_evidence(&id, "application/pdf", &scan)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            workflow_store::StoreError::Domain(
+                workflow_core::DomainError::IdentityAlreadyErased { .. }
+            )
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(
+        wrapped_key(&db, "ADU-E1").await,
+        None,
+        "no key is made for an erased complaint"
+    );
+    store.close().await;
+}
+both!(
+    personal_evidence,
+    personal_evidence_is_sealed_with_the_complaints_key_and_erased_with_it
+);
