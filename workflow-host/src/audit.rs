@@ -61,6 +61,19 @@ fn read_checkpoint(
     Ok((checkpoint, trusted))
 }
 
+/// What the auditor should know of the keys used, once the checkpoint was accepted.
+fn note_keys(checkpoint: Option<&Checkpoint>, trusted: Option<&ed25519_dalek::VerifyingKey>) {
+    match (checkpoint, trusted) {
+        // A checkpoint re-signed by anyone verifies against the key written in it.
+        (Some(_), None) => eprintln!(
+            "note: the checkpoint's signature was checked against the public key written in \
+             it, not against one you keep; give --public-key to check who signed it"
+        ),
+        (None, Some(_)) => eprintln!("note: no checkpoint given; the public key was not used"),
+        _ => {}
+    }
+}
+
 /// `aduan verify` against the database.
 pub async fn verify(
     store: &Store,
@@ -72,6 +85,7 @@ pub async fn verify(
     let r = store
         .verify(checkpoint.as_ref(), trusted.as_ref(), progress("verify"))
         .await?;
+    note_keys(checkpoint.as_ref(), trusted.as_ref());
     report(&r, json)
 }
 
@@ -91,6 +105,7 @@ pub fn verify_file(
         checkpoint.as_ref(),
         trusted.as_ref(),
     )?;
+    note_keys(checkpoint.as_ref(), trusted.as_ref());
     report(&r, json)
 }
 

@@ -25,7 +25,8 @@ pub struct Problem {
     pub status: u16,
     /// What went wrong with this request.
     pub detail: String,
-    /// The rule that refused it (422 only), e.g. `sop.step3.field_verification_needs_photo`.
+    /// The rule that refused it (422; a 409 the complaint's state caused), e.g.
+    /// `sop.step3.field_verification_needs_photo`, `pdp.identity_already_erased`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
 }

@@ -29,6 +29,14 @@ pub enum ApiError {
     /// 409: a concurrent change.
     #[error("{0}")]
     Conflict(String),
+    /// 409: the complaint's state does not allow the command; `rule` names why.
+    #[error("{detail}")]
+    StateConflict {
+        /// The stable rule code.
+        rule: String,
+        /// Why.
+        detail: String,
+    },
     /// 413.
     #[error("{0}")]
     TooLarge(String),
@@ -71,7 +79,10 @@ impl From<DomainError> for ApiError {
         match e.kind() {
             RefusalKind::NotFound => ApiError::NotFound(detail),
             RefusalKind::Forbidden => ApiError::Forbidden(detail),
-            RefusalKind::StateConflict => ApiError::Conflict(detail),
+            RefusalKind::StateConflict => ApiError::StateConflict {
+                rule: e.rule().to_owned(),
+                detail,
+            },
             RefusalKind::RuleViolated => ApiError::Rule {
                 rule: e.rule().to_owned(),
                 detail,
@@ -145,7 +156,9 @@ impl ApiError {
             ),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Not allowed"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
-            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            ApiError::Conflict(_) | ApiError::StateConflict { .. } => {
+                (StatusCode::CONFLICT, "conflict", "Conflict")
+            }
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Too large"),
             ApiError::UnsupportedMediaType(_) => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -209,6 +222,13 @@ impl IntoResponse for ApiError {
         let body = match &self {
             ApiError::Rule { rule, .. } => Problem {
                 kind: format!("urn:aduan:problem:rule:{rule}"),
+                title: title.to_owned(),
+                status: status.as_u16(),
+                detail: self.to_string(),
+                rule: Some(rule.clone()),
+            },
+            ApiError::StateConflict { rule, .. } => Problem {
+                kind: format!("urn:aduan:problem:{kind}"),
                 title: title.to_owned(),
                 status: status.as_u16(),
                 detail: self.to_string(),

@@ -380,6 +380,11 @@ async fn an_erased_identity_reads_as_erased_everywhere_and_the_workflow_goes_on(
         )
         .await;
     again.assert_status(StatusCode::CONFLICT);
+    assert_eq!(
+        again.json()["rule"],
+        "pdp.identity_already_erased",
+        "a state conflict names its rule"
+    );
     assert!(
         again.json()["detail"]
             .as_str()

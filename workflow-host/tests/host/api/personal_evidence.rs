@@ -189,14 +189,16 @@ async fn a_personal_scan_is_sealed_for_its_complaint_and_gone_after_erasure() {
         assert!(r.text.contains("dihapus sesuai UU PDP"), "{}", r.text);
     }
     // No key is made again for the erased complaint.
-    t.post_bytes(
-        "/api/v1/evidence?complaint=ADU-PDP&personal=true",
-        "upp",
-        Some("image/jpeg"),
-        scan(),
-    )
-    .await
-    .assert_problem(StatusCode::CONFLICT, "a personal upload after the erasure");
+    let again = t
+        .post_bytes(
+            "/api/v1/evidence?complaint=ADU-PDP&personal=true",
+            "upp",
+            Some("image/jpeg"),
+            scan(),
+        )
+        .await;
+    again.assert_problem(StatusCode::CONFLICT, "a personal upload after the erasure");
+    assert_eq!(again.json()["rule"], "pdp.identity_already_erased");
 
     let mut export = Vec::new();
     t.store
