@@ -27,8 +27,8 @@ macro_rules! on_each_backend {
 }
 
 // The database backends each module needs: the binary's tests run on SQLite files (the
-// default database); `e2e` and `databases` run each test on the backends compiled in.
-#[cfg(feature = "sqlite")]
+// default database); `e2e` and `databases` run each test on the backends compiled in;
+// `api` on SQLite, or on PostgreSQL when SQLite is not compiled in.
 mod api;
 #[cfg(feature = "sqlite")]
 mod audit_cli;

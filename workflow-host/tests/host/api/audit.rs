@@ -19,11 +19,13 @@ async fn the_history_is_the_same_json_on_the_command_line_and_over_http() {
         )
         .await;
     http.assert_status(StatusCode::OK);
-    let cli = support::aduan(
-        t.dir.path(),
-        &t.db.url,
-        &["history", "ADU-1", "--as-of", as_of, "--json"],
-    );
+    // On PostgreSQL, the key file the test's store made in the working directory.
+    let kek = std::env::current_dir().unwrap().join("aduan.key");
+    let mut args = vec!["history", "ADU-1", "--as-of", as_of, "--json"];
+    if t.db.sqlite_path().is_none() {
+        args.extend(["--kek-file", kek.to_str().unwrap()]);
+    }
+    let cli = support::aduan(t.dir.path(), &t.db.url, &args);
     let cli: Value = serde_json::from_str(&support::ok(&cli)).unwrap();
     let http = http.json();
     assert_eq!(cli["complaint_id"], "ADU-1");

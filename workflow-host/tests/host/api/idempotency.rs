@@ -3,7 +3,6 @@
 
 use axum::http::StatusCode;
 use serde_json::json;
-use sqlx::Executor;
 use workflow_core::fixtures::cid;
 
 use super::{now, registered, TestApp};
@@ -63,8 +62,12 @@ async fn a_key_reused_on_another_complaint_is_refused_not_answered_from_the_firs
 /// the idempotency key fails (here a real database error raised by a trigger); a retry
 /// with the same key is then answered from the log, with the same body, and no second
 /// event.
+// The fault is injected with SQLite's SQL (a trigger).
+#[cfg(feature = "sqlite")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_committed_command_is_acknowledged_when_keeping_its_answer_fails() {
+    use sqlx::Executor;
+
     let t = TestApp::with("ADU-1", registered()).await;
     let mut raw = t.db.raw().await;
     raw.execute(

@@ -1,5 +1,5 @@
-//! The HTTP API through its router (`oneshot`, no socket) on a real SQLite store, a
-//! module per resource; what `aduan serve` adds around the router is tested against the
+//! The HTTP API through its router (`oneshot`, no socket) on a real SQLite store (a
+//! PostgreSQL one in a build without SQLite), a module per resource; what `aduan serve` adds around the router is tested against the
 //! real binary in `serve`.
 
 mod audit;
@@ -32,6 +32,13 @@ use workflow_store::testing::{Backend, TestDb};
 use workflow_store::Store;
 
 use crate::support::{self, JPEG};
+
+/// The database of the API's tests: the embedded default, or PostgreSQL in a build
+/// without SQLite.
+#[cfg(feature = "sqlite")]
+pub const BACKEND: Backend = Backend::Sqlite;
+#[cfg(not(feature = "sqlite"))]
+pub const BACKEND: Backend = Backend::Postgres;
 
 /// Who calls: a token for each but `anonymous`, who sends none.
 pub const CALLERS: [&str; 8] = [
@@ -137,7 +144,7 @@ impl TestApp {
         now: DateTime<Utc>,
         readiness: workflow_store::ReadinessPolicy,
     ) -> Self {
-        let db = TestDb::new(Backend::Sqlite, "api").await;
+        let db = TestDb::new(BACKEND, "api").await;
         let store = Arc::new(db.open().await);
         let dir = tempfile::tempdir().unwrap();
         let state = AppState {

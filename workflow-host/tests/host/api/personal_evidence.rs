@@ -48,16 +48,30 @@ fn files_under(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
     out
 }
 
-/// SQLite's file, its write-ahead log and shared memory.
+/// Every byte the engine keeps of the database: SQLite's file, its write-ahead log and
+/// shared memory; PostgreSQL's data as `pg_dump --data-only` writes it.
 fn database_files(t: &TestApp) -> Vec<(String, Vec<u8>)> {
-    let path = t.db.sqlite_path().expect("the API tests run on SQLite");
-    ["", "-wal", "-shm"]
-        .iter()
-        .filter_map(|suffix| {
-            let file = format!("{}{suffix}", path.display());
-            std::fs::read(&file).ok().map(|bytes| (file, bytes))
-        })
-        .collect()
+    match t.db.sqlite_path() {
+        Some(path) => ["", "-wal", "-shm"]
+            .iter()
+            .filter_map(|suffix| {
+                let file = format!("{}{suffix}", path.display());
+                std::fs::read(&file).ok().map(|bytes| (file, bytes))
+            })
+            .collect(),
+        None => {
+            let out = std::process::Command::new("pg_dump")
+                .args(["--data-only", &t.db.url])
+                .output()
+                .expect("pg_dump runs");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            vec![("pg_dump --data-only".into(), out.stdout)]
+        }
+    }
 }
 
 #[track_caller]
