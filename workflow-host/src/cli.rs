@@ -155,8 +155,14 @@ pub enum Command {
         action: TokenAction,
     },
     /// Walk sample complaints of Kabupaten Kapuas through the whole SOP into the store,
-    /// then print one complaint's timeline, the complaint list and the SLA clocks.
-    Demo,
+    /// then print one complaint's timeline, the complaint list and the SLA clocks. Its
+    /// three weeks end on the last Monday on or before today (WIB) whose weeks hold no
+    /// holiday; a database that holds the demo replays the weeks it was loaded with.
+    Demo {
+        /// End the weeks by this day instead of today (YYYY-MM-DD).
+        #[arg(long)]
+        ends: Option<chrono::NaiveDate>,
+    },
     /// Apply the database migrations and exit.
     Migrate,
     /// Bring a plain sqlite-es or postgres-es store of complaints under aduan: number,
@@ -367,7 +373,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     );
     let store = open_store(&cli.database_url, services, options.read_only(read_only)).await?;
     let result = match cli.command {
-        Command::Demo => crate::demo::run(&store, cli.json).await,
+        Command::Demo { ends } => crate::demo::run(&store, cli.json, ends).await,
         Command::Serve {
             listen,
             evidence_dir,
