@@ -412,7 +412,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Token { action } => token(&store, action, cli.json).await,
         Command::Migrate => {
-            eprintln!("migrations applied to {:?} store", store.backend());
+            if cli.json {
+                crate::outln!(
+                    "{}",
+                    serde_json::json!({ "migrated": true, "backend": format!("{:?}", store.backend()).to_lowercase() })
+                );
+            } else {
+                eprintln!("migrations applied to {:?} store", store.backend());
+            }
             Ok(())
         }
         Command::Adopt => unreachable!("adopted above"),
@@ -436,18 +443,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
         }
         Command::Checkpoint { out, key } => {
-            crate::audit::checkpoint(&store, out.as_deref(), &key).await
+            crate::audit::checkpoint(&store, out.as_deref(), &key, cli.json).await
         }
         Command::Export {
             format,
             out,
             complaint,
-        } => crate::audit::export(&store, format, out.as_deref(), complaint.as_deref()).await,
+        } => {
+            crate::audit::export(
+                &store,
+                format,
+                out.as_deref(),
+                complaint.as_deref(),
+                cli.json,
+            )
+            .await
+        }
         Command::History { id, as_of } => {
             crate::verbs::history(&store, &id, as_of.unwrap_or_else(Utc::now), cli.json).await
         }
         Command::Status => crate::verbs::status(&store, cli.json).await,
-        Command::Resume { id } => crate::verbs::resume(&store, &id).await,
+        Command::Resume { id } => crate::verbs::resume(&store, &id, cli.json).await,
         Command::EraseIdentity { id, reason, user } => {
             crate::verbs::erase_identity(&store, &id, &reason, &user, cli.json).await
         }
@@ -538,7 +554,11 @@ async fn token(store: &Store, action: TokenAction, json: bool) -> anyhow::Result
         }
         TokenAction::Revoke { user } => {
             let n = store.revoke_tokens(&user, Utc::now()).await?;
-            eprintln!("revoked {n} token(s) of {user}");
+            if json {
+                crate::outln!("{}", serde_json::json!({ "user": user, "revoked": n }));
+            } else {
+                eprintln!("revoked {n} token(s) of {user}");
+            }
             Ok(())
         }
     }

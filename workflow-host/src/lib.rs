@@ -16,6 +16,7 @@ pub mod evidence;
 pub mod format;
 pub mod http;
 pub mod out;
+pub mod progress;
 pub mod read_model;
 pub mod serve;
 pub mod table;

@@ -17,23 +17,18 @@ pub async fn replay(store: &Store, only: Option<&str>, json: bool) -> anyhow::Re
     };
     let mut results = Vec::new();
     for name in names {
+        // Counted in positions of the log: the events of other aggregates are passed by.
+        let mut progress = crate::progress::Progress::new(format!("replay {name}"), "positions");
         let applied = store
             .projector()
             .rebuild(name, |p| {
-                if !json {
-                    let pct = (p.position.get() * 100)
-                        .checked_div(p.head.get())
-                        .unwrap_or(100);
-                    eprint!(
-                        "\r{name}: {} events, position {}/{} ({pct}%)",
-                        p.events, p.position, p.head
-                    );
-                }
+                progress.update(
+                    u64::try_from(p.position.get()).unwrap_or(0),
+                    u64::try_from(p.head.get()).unwrap_or(0),
+                )
             })
             .await?;
-        if !json {
-            eprintln!();
-        }
+        progress.finish();
         results.push(json!({ "projection": name, "events": applied }));
     }
     if json {
@@ -220,9 +215,13 @@ pub async fn status(store: &Store, json: bool) -> anyhow::Result<()> {
 }
 
 /// Takes a parked complaint back into the projections that set it aside.
-pub async fn resume(store: &Store, id: &str) -> anyhow::Result<()> {
+pub async fn resume(store: &Store, id: &str, json: bool) -> anyhow::Result<()> {
     let n = store.projector().resume(&id.parse()?).await?;
-    eprintln!("{id}: projected again in {n} projection(s)");
+    if json {
+        crate::outln!("{}", json!({ "complaint_id": id, "projections": n }));
+    } else {
+        eprintln!("{id}: projected again in {n} projection(s)");
+    }
     Ok(())
 }
 

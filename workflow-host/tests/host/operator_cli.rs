@@ -277,3 +277,77 @@ fn the_operator_erases_an_identity_rotates_the_key_and_is_told_of_a_lost_key_fil
     // The auditor's verbs need no identity: they still run.
     ok(&aduan(dir.path(), &url, &["--kek-file", new_key, "verify"]));
 }
+
+/// `--json` on every verb: standard output is one JSON document a program can read,
+/// whatever the verb (what people read goes to standard error or is left out).
+#[test]
+fn every_verb_answers_json_with_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("aduan.db").display());
+    let d = dir.path();
+    let verbs: [&[&str]; 13] = [
+        &["migrate"],
+        &["demo", "--ends", "2026-12-21"],
+        &["sla"],
+        &["history", "ADU-2026-0003"],
+        &["status"],
+        &["replay"],
+        &["verify"],
+        &["checkpoint", "--out", "cp.json"],
+        &["export", "--out", "log.jsonl"],
+        &["plain-identities"],
+        &["token", "create", "--user", "rina", "--role", "upp"],
+        &["token", "revoke", "--user", "rina"],
+        &[
+            "erase-identity",
+            "ADU-2026-0001",
+            "--reason",
+            "Permintaan pelapor",
+            "--as",
+            "sari.upp",
+        ],
+    ];
+    for args in verbs {
+        let mut with_json = vec!["--json"];
+        with_json.extend_from_slice(args);
+        let out = aduan(d, &url, &with_json);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let doc: Result<serde_json::Value, _> = serde_json::from_slice(&out.stdout);
+        assert!(
+            doc.is_ok(),
+            "{args:?} --json wrote no JSON document: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
+
+/// Progress written to a log (standard error is not a terminal) is plain lines: no
+/// carriage return, and the line that ends a walk once.
+#[test]
+fn progress_in_a_log_is_plain_lines_each_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("aduan.db").display());
+    let d = dir.path();
+    assert!(aduan(d, &url, &["demo", "--ends", "2026-12-21"])
+        .status
+        .success());
+    for (args, ending) in [
+        (&["replay"][..], "replay complaints: "),
+        (&["verify"], "verify: "),
+        (&["export", "--out", "log.jsonl"], "export: "),
+    ] {
+        let out = aduan(d, &url, args);
+        assert!(out.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains('\r'), "{args:?}: a carriage return in {stderr:?}");
+        let endings = stderr
+            .lines()
+            .filter(|l| l.starts_with(ending) && l.contains(" in "))
+            .count();
+        assert_eq!(endings, 1, "{args:?}: {stderr}");
+    }
+}
