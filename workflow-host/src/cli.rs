@@ -109,6 +109,15 @@ pub fn parse_positive_duration(text: &str) -> Result<Duration, String> {
     }
 }
 
+/// How `serve` writes its log lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Lines for people.
+    Text,
+    /// One JSON object a line.
+    Json,
+}
+
 /// The verbs.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -147,6 +156,10 @@ pub enum Command {
         /// Requests handled at once; more are answered 503 with `Retry-After`.
         #[arg(long, env = "ADUAN_MAX_IN_FLIGHT", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
         max_in_flight: u32,
+        /// How log lines are written to standard error: `text` for people, `json` (one
+        /// object a line, with the request id of each request) for a log collector.
+        #[arg(long, env = "ADUAN_LOG_FORMAT", default_value = "text")]
+        log_format: LogFormat,
     },
     /// Manage API tokens.
     Token {
@@ -385,15 +398,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             body_timeout,
             max_connections,
             max_in_flight,
+            log_format,
         } => {
-            let _ = tracing_subscriber::fmt()
-                .with_env_filter(
-                    tracing_subscriber::EnvFilter::try_from_default_env()
-                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-                )
-                .with_writer(std::io::stderr)
-                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-                .try_init();
+            let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+            let logs = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_writer(std::io::stderr);
+            let _ = match log_format {
+                LogFormat::Text => logs
+                    .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                    .try_init(),
+                LogFormat::Json => logs.json().with_ansi(false).try_init(),
+            };
             let config = crate::serve::ServeConfig {
                 listen,
                 evidence_dir,

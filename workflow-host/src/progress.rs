@@ -137,6 +137,10 @@ mod tests {
         );
         p.update(2000, 2000);
         assert!(p.finished);
-        assert!(p.summary().starts_with("verify: 2000 events in 10."), "{}", p.summary());
+        assert!(
+            p.summary().starts_with("verify: 2000 events in 10."),
+            "{}",
+            p.summary()
+        );
     }
 }

@@ -343,7 +343,10 @@ fn progress_in_a_log_is_plain_lines_each_once() {
         let out = aduan(d, &url, args);
         assert!(out.status.success(), "{args:?}");
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!stderr.contains('\r'), "{args:?}: a carriage return in {stderr:?}");
+        assert!(
+            !stderr.contains('\r'),
+            "{args:?}: a carriage return in {stderr:?}"
+        );
         let endings = stderr
             .lines()
             .filter(|l| l.starts_with(ending) && l.contains(" in "))
