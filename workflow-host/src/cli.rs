@@ -29,6 +29,12 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub json: bool,
 
+    /// A configuration file (TOML) with any of these options: global ones at the top,
+    /// a verb's in a table of its name (`[serve]`). A flag beats its environment
+    /// variable, which beats the file, which beats the default (docs/operations.md).
+    #[arg(long, global = true, env = "ADUAN_CONFIG")]
+    pub config: Option<PathBuf>,
+
     /// A holiday table amendment (CSV: date,kind,name_id,name_en,source) laid over the
     /// shipped table; deadlines still running are recomputed when it changes.
     #[arg(long, global = true, env = "ADUAN_HOLIDAYS")]
@@ -124,23 +130,23 @@ pub enum Command {
     /// Serve the HTTP API, with the projectors and the SLA monitor in the background.
     Serve {
         /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
+        #[arg(long, env = "ADUAN_LISTEN", default_value = "127.0.0.1:8080")]
         listen: std::net::SocketAddr,
         /// Folder for uploaded evidence (content-addressed).
-        #[arg(long, default_value = "aduan-evidence")]
+        #[arg(long, env = "ADUAN_EVIDENCE_DIR", default_value = "aduan-evidence")]
         evidence_dir: PathBuf,
         /// Largest upload, in bytes.
-        #[arg(long, default_value_t = 10 * 1024 * 1024)]
+        #[arg(long, env = "ADUAN_EVIDENCE_LIMIT", default_value_t = 10 * 1024 * 1024)]
         evidence_limit: usize,
         /// Seconds between runs of the SLA monitor.
-        #[arg(long, default_value_t = 60)]
+        #[arg(long, env = "ADUAN_SLA_INTERVAL", default_value_t = 60)]
         sla_interval: u64,
         /// Seconds between projector polls when nothing woke them.
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, env = "ADUAN_POLL", default_value_t = 5)]
         poll: u64,
         /// Serve `/api/v1/metrics` without a token (for a scraper on a private
         /// network); otherwise it needs a `system` or `coordinator` token.
-        #[arg(long)]
+        #[arg(long, env = "ADUAN_METRICS_PUBLIC")]
         metrics_public: bool,
         /// A request's line and headers must arrive within this, or the connection is
         /// closed (an idle kept-alive connection too).
@@ -160,6 +166,13 @@ pub enum Command {
         /// object a line, with the request id of each request) for a log collector.
         #[arg(long, env = "ADUAN_LOG_FORMAT", default_value = "text")]
         log_format: LogFormat,
+    },
+    /// The configuration file: `check` reads it, checks every setting and says which
+    /// ones a flag or an environment variable overrides.
+    Config {
+        /// What to do.
+        #[command(subcommand)]
+        action: ConfigAction,
     },
     /// Manage API tokens.
     Token {
@@ -291,6 +304,13 @@ pub enum KeyAction {
     },
 }
 
+/// Configuration verbs.
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Check the file `--config` (or `ADUAN_CONFIG`) names and show what it sets.
+    Check,
+}
+
 /// Token verbs.
 #[derive(Debug, Subcommand)]
 pub enum TokenAction {
@@ -352,6 +372,12 @@ pub async fn open_store(
 
 /// Runs the chosen verb.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Config {
+        action: ConfigAction::Check,
+    } = &cli.command
+    {
+        return config_check(cli.json);
+    }
     // Verifying an export needs no database.
     if let Command::Verify {
         export: Some(path),
@@ -440,6 +466,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Adopt => unreachable!("adopted above"),
+        Command::Config { .. } => unreachable!("checked above"),
         Command::Replay { projection } => {
             crate::verbs::replay(&store, projection.as_deref(), cli.json).await
         }
@@ -491,6 +518,40 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     store.close().await;
     result
+}
+
+/// `aduan config check`: the file was read and checked before the arguments were
+/// parsed (a bad one never gets here); this says what it sets and what overrides it.
+fn config_check(json: bool) -> anyhow::Result<()> {
+    let Some(loaded) = crate::config::loaded() else {
+        anyhow::bail!(
+            "no configuration file: name one with --config FILE or {}",
+            crate::config::ENV
+        );
+    };
+    if json {
+        crate::outln!("{}", serde_json::to_string_pretty(loaded)?);
+        return Ok(());
+    }
+    let mut t = crate::table::Table::new(&["setting", "value", "in force"]);
+    for s in &loaded.settings {
+        let key = match &s.section {
+            Some(section) => format!("{section}.{}", s.key),
+            None => s.key.clone(),
+        };
+        let used = match s.source {
+            crate::config::Source::File => "from the file",
+            crate::config::Source::Environment => "overridden by its environment variable",
+            crate::config::Source::CommandLine => "overridden by a flag",
+        };
+        t.row(vec![key, s.value.clone(), used.to_owned()]);
+    }
+    crate::outln!(
+        "{}: every setting is known and valid\n{}",
+        loaded.path.display(),
+        t.render()
+    );
+    Ok(())
 }
 
 /// `aduan adopt`: adopts the store, then builds the views from its events.

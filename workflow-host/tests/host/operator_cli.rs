@@ -354,3 +354,124 @@ fn progress_in_a_log_is_plain_lines_each_once() {
         assert_eq!(endings, 1, "{args:?}: {stderr}");
     }
 }
+
+/// A configuration file sets any option; a flag beats its environment variable, which
+/// beats the file; `config check` says what is in force; a bad file is refused in one
+/// line naming the file and the key, before anything runs.
+#[test]
+fn a_configuration_file_sets_options_below_environment_and_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("aduan.toml"),
+        "database_url = \"sqlite://from-file.db\"\npg_lock_timeout = \"2s\"\n\n\
+         [serve]\nlisten = \"127.0.0.1:0\"\nmax_in_flight = 64\n",
+    )
+    .unwrap();
+    let in_dir = Aduan::in_dir(d);
+
+    let out = in_dir.run(&["--config", "aduan.toml", "--json", "migrate"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        d.join("from-file.db").exists(),
+        "the file's database_url is used"
+    );
+
+    let mut command = in_dir.command();
+    command
+        .env("DATABASE_URL", "sqlite://from-env.db")
+        .env("ADUAN_CONFIG", "aduan.toml")
+        .args(["migrate"]);
+    let out = crate::support::run_bounded(command).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        d.join("from-env.db").exists(),
+        "the environment beats the file"
+    );
+
+    let out = in_dir.run(&[
+        "--config",
+        "aduan.toml",
+        "--database-url",
+        "sqlite://from-flag.db",
+        "--json",
+        "config",
+        "check",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sources: Vec<(String, String)> = report["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["key"].as_str().unwrap().to_owned(),
+                s["source"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        sources,
+        [
+            ("database_url".to_owned(), "command_line".to_owned()),
+            ("pg_lock_timeout".to_owned(), "file".to_owned()),
+            ("listen".to_owned(), "file".to_owned()),
+            ("max_in_flight".to_owned(), "file".to_owned()),
+        ],
+        "{report}"
+    );
+
+    std::fs::write(d.join("bad.toml"), "[serve]\nmax_in_flight = \"many\"\n").unwrap();
+    let out = in_dir.run(&["--config", "bad.toml", "serve"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("bad.toml: serve.max_in_flight: "),
+        "{stderr}"
+    );
+    let out = in_dir.run(&["config", "check"]);
+    assert!(!out.status.success(), "no file named: check says so");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no configuration file"));
+}
+
+/// The complete configuration file docs/operations.md shows is one `config check`
+/// accepts, every key applied.
+#[test]
+fn the_configuration_file_of_the_operations_guide_checks() {
+    let guide = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/operations.md"),
+    )
+    .unwrap();
+    let start = guide.find("```toml\n").expect("a TOML example") + "```toml\n".len();
+    let example = &guide[start..start + guide[start..].find("```").unwrap()];
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("aduan.toml"), example).unwrap();
+    let out =
+        Aduan::in_dir(dir.path()).run(&["--config", "aduan.toml", "--json", "config", "check"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let keys = example.lines().filter(|l| l.contains(" = ")).count();
+    assert_eq!(
+        report["settings"].as_array().unwrap().len(),
+        keys,
+        "{report}"
+    );
+}
