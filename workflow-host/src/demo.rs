@@ -25,7 +25,7 @@ use workflow_core::{Actor, CommandEnvelope, Complaint, Role, Step, TimeZoneSpec}
 use workflow_store::views::ComplaintFilter;
 use workflow_store::Store;
 
-use crate::format::{local, sla_table, timeline_table};
+use crate::format::{local, sla_table, timeline_table, zone_label};
 use crate::table::Table;
 
 /// The script's last instant, as written.
@@ -618,6 +618,7 @@ pub async fn run(store: &Store, json: bool, ends: Option<NaiveDate>) -> anyhow::
             })?;
     }
     let end = shift.at(END);
+    let zone = store.engine().services().policy.time_zone.clone();
     store.projector().catch_up().await?;
     store.sla_tick(end).await?;
     store.projector().catch_up().await?;
@@ -657,16 +658,17 @@ pub async fn run(store: &Store, json: bool, ends: Option<NaiveDate>) -> anyhow::
     }
 
     crate::outln!(
-        "aduan demo: {} complaints of Kabupaten Kapuas, scripted from {} to {} WIB, stored in the {:?} log.\n",
+        "aduan demo: {} complaints of Kabupaten Kapuas, scripted from {} to {} WIB, stored in the {:?} log (times below in {}).\n",
         report.len(),
         shift.day("2026-11-30").format("%a %d %b"),
         shift.at(END).with_timezone(&TimeZoneSpec::jakarta().offset()).format("%a %d %b %Y %H:%M"),
-        store.backend()
+        store.backend(),
+        zone_label(&zone)
     );
     if let Some((id, events, state, _)) = report.first() {
         let title = state.registration().map(|r| r.title.as_str()).unwrap_or("");
         crate::outln!("Timeline of {id}: {title} [{}]", state.status());
-        crate::outln!("{}", timeline_table(events));
+        crate::outln!("{}", timeline_table(events, &zone));
     }
     let page = store
         .views()
@@ -694,11 +696,17 @@ pub async fn run(store: &Store, json: bool, ends: Option<NaiveDate>) -> anyhow::
     }
     crate::outln!("All complaints (from the complaint view)\n{}", t.render());
     let t = sla_table(
+        &zone,
         report
             .iter()
             .map(|(id, _, _, sla)| (id.as_str(), sla.as_slice())),
     );
-    crate::outln!("SLA clocks as of {} WIB\n{}", local(end), t.render());
+    crate::outln!(
+        "SLA clocks as of {} {}\n{}",
+        local(end, &zone),
+        zone_label(&zone),
+        t.render()
+    );
     crate::outln!(
         "Next: `aduan sla` shows the board as of now, `aduan sla --at {}` as of the demo's end, `aduan history ADU-2026-0003 --as-of {}` the past.",
         end.format("%Y-%m-%dT%H:%M:%SZ"),

@@ -6,7 +6,7 @@ use serde_json::json;
 use workflow_store::views::BoardStatus;
 use workflow_store::Store;
 
-use crate::format::{local, sla_table, timeline_table};
+use crate::format::{local, sla_table, timeline_table, zone_label};
 use crate::table::Table;
 
 /// Rebuilds one or all projections, showing progress on stderr.
@@ -54,6 +54,7 @@ pub async fn sla(
     json: bool,
 ) -> anyhow::Result<()> {
     let board = store.sla_board(at, status, None).await?;
+    let zone = store.engine().services().policy.time_zone.clone();
     if json {
         crate::outln!(
             "{}",
@@ -79,8 +80,9 @@ pub async fn sla(
                 .map_or_else(|| "-".into(), ToString::to_string),
             e.step.to_string(),
             e.occurrence.to_string(),
-            local(e.started_at),
-            e.due_at.map_or_else(|| "(paused)".into(), local),
+            local(e.started_at, &zone),
+            e.due_at
+                .map_or_else(|| "(paused)".into(), |due| local(due, &zone)),
             e.status.as_str().to_owned(),
             if e.breach_recorded {
                 "recorded".into()
@@ -90,8 +92,9 @@ pub async fn sla(
         ]);
     }
     crate::outln!(
-        "SLA board as of {} WIB: {} running duties\n{}",
-        local(at),
+        "SLA board as of {} {}: {} running duties\n{}",
+        local(at, &zone),
+        zone_label(&zone),
         board.len(),
         t.render()
     );
@@ -123,16 +126,23 @@ pub async fn history(
         .registration()
         .map(|r| r.title.as_str())
         .unwrap_or("");
+    let zone = store.engine().services().policy.time_zone.clone();
     crate::outln!(
-        "{id}: {title}\nstate as of {} WIB: {} ({} of {} events)\n",
-        local(as_of),
+        "{id}: {title}\nstate as of {} {}: {} ({} of {} events)\n",
+        local(as_of, &zone),
+        zone_label(&zone),
         h.state.status(),
         h.events.len(),
         h.total_events
     );
-    crate::outln!("{}", timeline_table(&h.events));
-    let t = sla_table([(id, h.sla.as_slice())]);
-    crate::outln!("SLA clocks as of {} WIB\n{}", local(as_of), t.render());
+    crate::outln!("{}", timeline_table(&h.events, &zone));
+    let t = sla_table(&zone, [(id, h.sla.as_slice())]);
+    crate::outln!(
+        "SLA clocks as of {} {}\n{}",
+        local(as_of, &zone),
+        zone_label(&zone),
+        t.render()
+    );
     Ok(())
 }
 
@@ -270,8 +280,9 @@ pub async fn erase_identity(
         );
     } else {
         crate::outln!(
-            "{id}: the complainant's identity was already erased at {} WIB; nothing changed",
-            local(erased_at)
+            "{id}: the complainant's identity was already erased at {} {}; nothing changed",
+            local(erased_at, &store.engine().services().policy.time_zone),
+            zone_label(&store.engine().services().policy.time_zone)
         );
     }
     Ok(())

@@ -274,3 +274,45 @@ fn the_demo_ends_by_today_and_a_later_run_replays_its_weeks() {
         String::from_utf8_lossy(&moved.stderr)
     );
 }
+
+/// Times are shown in the policy's zone, named: WITA when the policy says
+/// Asia/Makassar, not WIB.
+#[test]
+fn times_are_shown_in_the_policys_zone() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = workflow_core::SlaPolicy {
+        time_zone: workflow_core::TimeZoneSpec::parse("Asia/Makassar").unwrap(),
+        ..workflow_core::SlaPolicy::default()
+    };
+    std::fs::write(
+        dir.path().join("wita.json"),
+        serde_json::to_string(&policy).unwrap(),
+    )
+    .unwrap();
+    let with = |args: &[&str]| {
+        let mut all = vec!["--sla-policy", "wita.json"];
+        all.extend_from_slice(args);
+        let out = aduan_in(dir.path(), &all);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    with(&["demo", "--ends", "2026-12-21"]);
+    let board = with(&["sla", "--at", "2026-12-21T03:00:00Z"]);
+    assert!(
+        board.starts_with("SLA board as of Mon 21 Dec 11:00 WITA"),
+        "{board}"
+    );
+    let history = with(&[
+        "history",
+        "ADU-2026-0001",
+        "--as-of",
+        "2026-12-21T03:00:00Z",
+    ]);
+    assert!(history.contains("when (WITA)"), "{history}");
+    // The registration, 08:30 WIB, is 09:30 WITA.
+    assert!(history.contains("Mon 30 Nov 09:30  sari.upp"), "{history}");
+}
