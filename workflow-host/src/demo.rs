@@ -292,6 +292,15 @@ fn party(name: &str, position: &str, unit: &str) -> Party {
         name: name.into(),
         position: position.into(),
         unit: Some(unit.into()),
+        nip: None,
+    }
+}
+
+/// A civil servant, who signs with their NIP.
+fn official(name: &str, position: &str, unit: &str, nip: &str) -> Party {
+    Party {
+        nip: Some(nip.into()),
+        ..party(name, position, unit)
     }
 }
 
@@ -370,14 +379,16 @@ fn script(t: &Shift) -> Vec<Scripted> {
                 name: "Ir. Hendra Wijaya, M.T.".into(),
                 position: "Kepala Dinas PUPR Kabupaten Kapuas".into(),
                 agency: "PUPR".into(),
+                nip: Some("19700512 199803 1 007".into()),
             },
             signatories: vec![
-                party("Andi Pratama", "Pejabat Penghubung", "Dinas PUPR"),
-                party("Rahmat", "Kepala Seksi Pemeliharaan Jalan", "Bidang Bina Marga"),
+                official("Andi Pratama", "Pejabat Penghubung", "Dinas PUPR", "19850317 201001 1 004"),
+                official("Rahmat", "Kepala Seksi Pemeliharaan Jalan", "Bidang Bina Marga", "19780904 200501 1 012"),
             ],
             findings: "Lubang dan drainase tersumbat terkonfirmasi di lokasi".into(),
             conclusion: "Perlu penambalan darurat dan normalisasi saluran".into(),
             solution: format!("Penambalan {}; normalisasi saluran pekan berikutnya", t.tgl("2026-12-07")),
+            place: Some("Kuala Kapuas".into()),
         })),
         s("2026-12-04 11:00", road, head("PUPR"), C::AcknowledgeBa(
             workflow_core::complaint::command::BaAcknowledgement {
