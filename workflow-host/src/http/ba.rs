@@ -96,10 +96,10 @@ pub struct Extras {
 }
 
 fn signature(h: &mut String, heading: &str, name: &str, nip: Option<&str>) {
-    let _ = write!(
+    let _ = writeln!(
         h,
         "<div class=\"ttd-blok\"><p>{heading}</p><div class=\"ruang\"></div>\
-         <p class=\"nama\">{}</p>{}</div>\n",
+         <p class=\"nama\">{}</p>{}</div>",
         esc(name),
         nip.map(|n| format!("<p class=\"nip\">NIP. {}</p>", esc(n)))
             .unwrap_or_default()
@@ -160,9 +160,9 @@ pub fn render(complaint_id: &str, state: &Complaint, extras: &Extras) -> Option<
         paper = extras.paper.css(),
     );
     if let Some(kop) = &extras.letterhead {
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<div class=\"kop\"><p class=\"pemerintah\">{}</p><p class=\"dinas\">{}</p>{}</div>\n",
+            "<div class=\"kop\"><p class=\"pemerintah\">{}</p><p class=\"dinas\">{}</p>{}</div>",
             esc(&kop.government),
             esc(&kop.agency),
             kop.address
