@@ -256,6 +256,14 @@ pub enum Command {
         /// The instant (RFC 3339); default now.
         #[arg(long)]
         as_of: Option<DateTime<Utc>>,
+        /// Show the complainant's identity (with `--json`): the read is recorded in
+        /// `identity-reads` under `--as`, as reads over HTTP are; without it the
+        /// identity is shown as hidden.
+        #[arg(long, requires = "user")]
+        reveal_identity: bool,
+        /// Who reads the identity (a user name, recorded).
+        #[arg(long = "as")]
+        user: Option<String>,
     },
     /// Where the store stands: log head, projections (place, lag, error), complaints set
     /// aside on an unreadable event, and a probe write. Exits non-zero when anything
@@ -406,7 +414,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Verify { .. }
             | Command::Checkpoint { .. }
             | Command::Export { .. }
-            | Command::History { .. }
+            | Command::History {
+                reveal_identity: false,
+                ..
+            }
             | Command::Sla { .. }
             | Command::PlainIdentities
     );
@@ -503,8 +514,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await
         }
-        Command::History { id, as_of } => {
-            crate::verbs::history(&store, &id, as_of.unwrap_or_else(Utc::now), cli.json).await
+        Command::History {
+            id,
+            as_of,
+            reveal_identity,
+            user,
+        } => {
+            let reader = match (reveal_identity, user) {
+                (true, Some(user)) => crate::verbs::HistoryReader::Revealing(user),
+                _ => crate::verbs::HistoryReader::Hiding,
+            };
+            crate::verbs::history(
+                &store,
+                &id,
+                as_of.unwrap_or_else(Utc::now),
+                reader,
+                cli.json,
+            )
+            .await
         }
         Command::Status => crate::verbs::status(&store, cli.json).await,
         Command::Resume { id } => crate::verbs::resume(&store, &id, cli.json).await,

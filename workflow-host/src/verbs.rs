@@ -101,22 +101,52 @@ pub async fn sla(
     Ok(())
 }
 
-/// Prints a complaint's state and timeline as of an instant, from the log alone.
+/// Whether `aduan history` opens the complainant's identity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HistoryReader {
+    /// Shown as hidden (the default).
+    Hiding,
+    /// Opened for this user, the read recorded first.
+    Revealing(String),
+}
+
+/// The CLI's route name in `identity-reads`.
+const HISTORY_ROUTE: &str = "aduan history --reveal-identity";
+
+/// Prints a complaint's state and timeline as of an instant, from the log alone; the
+/// complainant's identity (with `--json`) only for a reader who asked, recorded.
 pub async fn history(
     store: &Store,
     id: &str,
     as_of: DateTime<Utc>,
+    reader: HistoryReader,
     json: bool,
 ) -> anyhow::Result<()> {
     let h = store.history(&id.parse()?, as_of).await?;
     if json {
+        let as_reader = match reader {
+            HistoryReader::Hiding => crate::read_model::Reader::Hiding,
+            HistoryReader::Revealing(_) => crate::read_model::Reader::Operator,
+        };
         let complainant = crate::read_model::ComplainantView::resolve(
             store,
             &h.complaint_id,
             &h.state,
-            crate::read_model::Reader::Operator,
+            as_reader,
         )
         .await?;
+        // An opened identity is a read of personal data: recorded before it is shown,
+        // and not shown if it cannot be recorded.
+        if let (
+            HistoryReader::Revealing(user),
+            Some(crate::read_model::ComplainantView::Shown(_)),
+        ) = (&reader, &complainant)
+        {
+            let operator = workflow_core::Actor::new(user.clone(), workflow_core::Role::System);
+            store
+                .record_identity_read(&operator, &h.complaint_id, HISTORY_ROUTE, Utc::now())
+                .await?;
+        }
         let out = crate::read_model::HistoryAnswer::new(&h, complainant.as_ref());
         crate::outln!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());

@@ -207,6 +207,9 @@ fn the_operator_erases_an_identity_rotates_the_key_and_is_told_of_a_lost_key_fil
                 "ADU-2026-0001",
                 "--as-of",
                 "2026-12-31T00:00:00Z",
+                "--reveal-identity",
+                "--as",
+                "sari.upp",
             ],
         ))
     };
@@ -260,6 +263,9 @@ fn the_operator_erases_an_identity_rotates_the_key_and_is_told_of_a_lost_key_fil
             "ADU-2026-0002",
             "--as-of",
             "2026-12-31T00:00:00Z",
+            "--reveal-identity",
+            "--as",
+            "sari.upp",
         ],
     ));
     let stale = refused(&aduan(dir.path(), &url, &["status"]));
