@@ -94,6 +94,10 @@ pub enum StoreError {
     /// A complaint or projection that does not exist.
     #[error("{0} not found")]
     NotFound(String),
+    /// A request the store refuses as it stands (a name that exists already, a role
+    /// without the agency it needs); nothing was written.
+    #[error("{0}")]
+    Invalid(String),
     /// A checkpoint file that is unreadable, altered, or signed by another key.
     #[error("checkpoint: {0}")]
     BadCheckpoint(String),

@@ -99,6 +99,7 @@ pub mod keys;
 mod log;
 mod memory;
 mod options;
+pub mod people;
 mod position;
 pub mod projection;
 mod sla;
