@@ -174,6 +174,12 @@ pub enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// Manage the people who sign in to the web console (programs use tokens).
+    User {
+        /// What to do.
+        #[command(subcommand)]
+        action: UserAction,
+    },
     /// Manage API tokens.
     Token {
         /// What to do.
@@ -317,6 +323,40 @@ pub enum KeyAction {
 pub enum ConfigAction {
     /// Check the file `--config` (or `ADUAN_CONFIG`) names and show what it sets.
     Check,
+}
+
+/// Verbs for the people of the web console.
+#[derive(Debug, Subcommand)]
+pub enum UserAction {
+    /// Add a person and print their one-time link to set a password (valid 72 hours).
+    Add {
+        /// The user name they sign in with.
+        name: String,
+        /// upp, liaison, head, coordinator or apip.
+        #[arg(long)]
+        role: Role,
+        /// The agency code (liaison and head only).
+        #[arg(long)]
+        agency: Option<String>,
+        /// The console's address as people reach it, for the link.
+        #[arg(long, env = "ADUAN_BASE_URL", default_value = "http://127.0.0.1:8080")]
+        base_url: String,
+    },
+    /// A new one-time link for a person who forgot their password.
+    Link {
+        /// The user name.
+        name: String,
+        /// The console's address as people reach it, for the link.
+        #[arg(long, env = "ADUAN_BASE_URL", default_value = "http://127.0.0.1:8080")]
+        base_url: String,
+    },
+    /// Disable a person: no more sign-ins, their sessions end at once.
+    Disable {
+        /// The user name.
+        name: String,
+    },
+    /// List the people (never a password or a link).
+    List,
 }
 
 /// Token verbs.
@@ -465,6 +505,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             return crate::serve::serve(store, config).await;
         }
         Command::Token { action } => token(&store, action, cli.json).await,
+        Command::User { action } => crate::users::run(&store, action, cli.json).await,
         Command::Migrate => {
             if cli.json {
                 crate::outln!(

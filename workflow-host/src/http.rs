@@ -66,7 +66,7 @@ pub struct AppState {
 }
 
 impl AppState {
-    fn now(&self) -> DateTime<Utc> {
+    pub(crate) fn now(&self) -> DateTime<Utc> {
         (self.clock)()
     }
 }
@@ -133,7 +133,8 @@ pub fn api(evidence_limit: usize) -> OpenApiRouter<AppState> {
 /// The router.
 pub fn app(state: AppState) -> Router {
     let (api, _) = api(state.evidence.limit()).split_for_parts();
-    api.fallback(|| async { ApiError::NotFound("no such route".into()) })
+    api.merge(crate::web::router())
+        .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .with_state(state)
         // Outermost: whatever refused the request, the answer is a problem, logged,
         // with the security headers.

@@ -21,4 +21,6 @@ pub mod progress;
 pub mod read_model;
 pub mod serve;
 pub mod table;
+pub mod users;
 pub mod verbs;
+pub mod web;

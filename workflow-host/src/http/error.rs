@@ -97,7 +97,9 @@ impl From<StoreError> for ApiError {
             StoreError::Domain(d) => d.into(),
             StoreError::Conflict { .. } => ApiError::Conflict(e.to_string()),
             StoreError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
-            StoreError::BadCursor(_) => ApiError::BadRequest(e.to_string()),
+            StoreError::BadCursor(_) | StoreError::Invalid(_) => {
+                ApiError::BadRequest(e.to_string())
+            }
             StoreError::Unavailable { reason, .. } => ApiError::Unavailable(reason),
             other => ApiError::Internal(other.to_string()),
         }
@@ -276,12 +278,16 @@ impl IntoResponse for ApiError {
 /// are the handlers' own (problems, and the readiness report's 503).
 pub async fn problems_only(response: Response) -> Response {
     let status = response.status();
+    // JSON is an answer of ours already; HTML is a console page that says what went
+    // wrong to a person, next to the form.
     let is_json = response
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| {
             let v = v.as_bytes();
-            v.starts_with(b"application/problem+json") || v.starts_with(b"application/json")
+            v.starts_with(b"application/problem+json")
+                || v.starts_with(b"application/json")
+                || v.starts_with(b"text/html")
         });
     if is_json || !(status.is_client_error() || status.is_server_error()) {
         return response;

@@ -27,10 +27,13 @@ pub async fn security_headers(mut response: Response) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(if html { HTML_POLICY } else { OTHER_POLICY }),
-    );
+    // A page that set its own (the web console's, stricter) keeps it.
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(if html { HTML_POLICY } else { OTHER_POLICY }),
+        );
+    }
     response
 }
 

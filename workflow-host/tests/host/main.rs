@@ -32,6 +32,8 @@ macro_rules! on_each_backend {
 mod api;
 #[cfg(feature = "sqlite")]
 mod audit_cli;
+#[cfg(feature = "sqlite")]
+mod console;
 mod databases;
 #[cfg(feature = "sqlite")]
 mod demo;

@@ -1,0 +1,102 @@
+//! The web console: in a real browser (Debian's chromium driven by Playwright for
+//! Python, `tests/browser/console.py`) against a real `aduan serve`, and through the
+//! router for what a browser cannot show (headers, the policy, the rules).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::json;
+
+use crate::support::{self, run_bounded, Aduan};
+
+/// The Python with Playwright: `BROWSER_PYTHON`, or the venv CI makes.
+fn browser_python() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("BROWSER_PYTHON") {
+        return Some(p.into());
+    }
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/browser-venv/bin/python");
+    venv.exists().then_some(venv)
+}
+
+/// axe-core's script, if installed (`AXE_JS`, or where CI puts it).
+fn axe() -> String {
+    if let Ok(p) = std::env::var("AXE_JS") {
+        return p;
+    }
+    let default = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/browser-node/node_modules/axe-core/axe.min.js");
+    if default.exists() {
+        default.display().to_string()
+    } else {
+        String::new()
+    }
+}
+
+/// A liaison officer sets their password through their link, signs in (a wrong
+/// password refused first), sees the complaint disposed to them among their tasks,
+/// reviews it through step 2's form and sees the review in the timeline; a form
+/// without the session's token is refused, and after signing out the pages need a
+/// sign-in again. On a phone's width, with no horizontal scrolling and no serious
+/// accessibility violation (axe-core) on any page.
+#[test]
+fn the_console_in_a_real_browser() {
+    let Some(python) = browser_python() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install Playwright (target/browser-venv) for the browser tests"
+        );
+        eprintln!("SKIPPED: no Playwright (python3 -m venv target/browser-venv && target/browser-venv/bin/pip install playwright)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let url = format!("sqlite://{}", d.join("aduan.db").display());
+    let upp = support::token(d, &url, "sari", "upp", None);
+    let server = support::Server::start(d, &url);
+    let registered = server.post(
+        "/api/v1/complaints",
+        &upp,
+        &json!({"id": "ADU-WEB-1", "lapor_id": "LAP-WEB-1", "title": "Jalan berlubang di Selat",
+            "description": "Lubang besar", "category": "infrastruktur",
+            "reported_at": "2026-11-27T01:00:00Z", "complainant": {"name": "Budi"},
+            "upp_review": "Kewenangan PUPR"}),
+    );
+    assert_eq!(registered.status, 201, "{}", registered.text());
+    let disposed = server.post(
+        "/api/v1/complaints/ADU-WEB-1/dispose",
+        &upp,
+        &json!({"agency": "PUPR", "liaison_officer": "penghubung.pupr"}),
+    );
+    assert_eq!(disposed.status, 200, "{}", disposed.text());
+    let base = format!("http://{}", server.addr);
+    let link = support::ok(&Aduan::on(d, &url).run(&[
+        "user",
+        "add",
+        "penghubung.pupr",
+        "--role",
+        "liaison",
+        "--agency",
+        "PUPR",
+        "--base-url",
+        &base,
+    ]));
+    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screens");
+    std::fs::create_dir_all(&shots).unwrap();
+    let mut command = Command::new(python);
+    command
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser/console.py"))
+        .env("BASE", &base)
+        .env("LINK", link.trim())
+        .env("USER_NAME", "penghubung.pupr")
+        .env("COMPLAINT", "ADU-WEB-1")
+        .env("SHOTS", &shots)
+        .env("AXE", axe());
+    let out = run_bounded(command).expect("python runs");
+    assert!(
+        out.status.success(),
+        "the browser test failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(server.stop().success());
+}
