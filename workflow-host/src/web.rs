@@ -69,6 +69,44 @@ fn page(status: StatusCode, t: &impl Template) -> Response {
     }
 }
 
+#[derive(Template)]
+#[template(path = "galat.html")]
+struct ErrorPage {
+    signed_in: Option<String>,
+    csrf: String,
+    heading: &'static str,
+    message: String,
+}
+
+/// An error as a page for a person (the API answers the same errors as problems).
+fn error_page(e: ApiError) -> Response {
+    let status = e.parts().0;
+    let heading = match status.as_u16() {
+        403 => "Bukan untuk Anda",
+        404 => "Tidak ditemukan",
+        400 | 422 => "Permintaan tidak dapat diproses",
+        503 => "Layanan sedang tidak tersedia; coba lagi sebentar lagi",
+        _ => "Terjadi kesalahan",
+    };
+    let message = match &e {
+        ApiError::Internal(_) => "Kesalahan di server; sudah dicatat.".to_owned(),
+        other => other.to_string(),
+    };
+    if status.is_server_error() {
+        // The detail goes to the log, as for the API.
+        tracing::error!(error = %e, "a console page failed");
+    }
+    page(
+        status,
+        &ErrorPage {
+            signed_in: None,
+            csrf: String::new(),
+            heading,
+            message,
+        },
+    )
+}
+
 /// The signed-in person of a request, from the session cookie. Without a live session
 /// a page sends the browser to sign in.
 pub struct SignedIn {
@@ -104,7 +142,7 @@ impl FromRequestParts<AppState> for SignedIn {
                 secret,
             }),
             Ok(None) => Err(to_sign_in()),
-            Err(e) => Err(ApiError::from(e).into_response()),
+            Err(e) => Err(error_page(e.into())),
         }
     }
 }
@@ -230,7 +268,7 @@ async fn sign_in(
             local(until, &zone(&state)),
             zone_label(&zone(&state))
         )),
-        Err(e) => ApiError::from(e).into_response(),
+        Err(e) => error_page(e.into()),
     }
 }
 
@@ -246,10 +284,10 @@ async fn sign_out(
     Form(form): Form<TokenOnly>,
 ) -> Response {
     if let Err(refused) = who.check(&form.csrf) {
-        return refused.into_response();
+        return error_page(refused);
     }
     if let Err(e) = state.store.sign_out(&who.secret, state.now()).await {
-        return ApiError::from(e).into_response();
+        return error_page(e.into());
     }
     let mut response = Redirect::to("/konsol/masuk").into_response();
     response
@@ -286,7 +324,7 @@ async fn password_page(State(state): State<AppState>, Path(secret): Path<String>
                 error: None,
             },
         ),
-        Err(e) => ApiError::from(e).into_response(),
+        Err(e) => error_page(e.into()),
     }
 }
 
@@ -330,7 +368,7 @@ async fn set_password(
                 },
             )
         }
-        Err(e) => ApiError::from(e).into_response(),
+        Err(e) => error_page(e.into()),
     }
 }
 
@@ -377,8 +415,9 @@ async fn tasks(State(state): State<AppState>, who: SignedIn) -> Response {
         match &who.actor.agency {
             Some(a) => Some(a.0.clone()),
             None => {
-                return ApiError::Forbidden("an agency's person without an agency".into())
-                    .into_response()
+                return error_page(ApiError::Forbidden(
+                    "an agency's person without an agency".into(),
+                ))
             }
         }
     } else {
@@ -390,7 +429,7 @@ async fn tasks(State(state): State<AppState>, who: SignedIn) -> Response {
         .await
     {
         Ok(board) => board,
-        Err(e) => return ApiError::from(e).into_response(),
+        Err(e) => return error_page(e.into()),
     };
     let mut seen = std::collections::HashSet::new();
     let mut rows = Vec::new();
@@ -403,7 +442,7 @@ async fn tasks(State(state): State<AppState>, who: SignedIn) -> Response {
         let title = match state.store.views().detail(&entry.complaint_id).await {
             Ok(Some(d)) => d.summary.title,
             Ok(None) => String::new(),
-            Err(e) => return ApiError::from(e).into_response(),
+            Err(e) => return error_page(e.into()),
         };
         let (status, status_class) = status_words(entry.status);
         rows.push(TaskRow {
@@ -580,11 +619,11 @@ async fn complaint_page(
 ) -> Response {
     let id = match id.parse::<ComplaintId>() {
         Ok(id) => id,
-        Err(e) => return ApiError::BadRequest(e.to_string()).into_response(),
+        Err(e) => return error_page(ApiError::BadRequest(e.to_string())),
     };
     match complaint_view(&state, &who, &id, None).await {
         Ok(p) => page(StatusCode::OK, &p),
-        Err(e) => e.into_response(),
+        Err(e) => error_page(e),
     }
 }
 
@@ -609,11 +648,11 @@ async fn review(
     Form(form): Form<ReviewFormData>,
 ) -> Response {
     if let Err(refused) = who.check(&form.csrf) {
-        return refused.into_response();
+        return error_page(refused);
     }
     let id = match id.parse::<ComplaintId>() {
         Ok(id) => id,
-        Err(e) => return ApiError::BadRequest(e.to_string()).into_response(),
+        Err(e) => return error_page(ApiError::BadRequest(e.to_string())),
     };
     let command = ComplaintCommand::Review(ReviewResult {
         complete: form.lengkap == "ya",
@@ -658,9 +697,9 @@ async fn review(
             let message = format!("Ditolak ({}): {refusal}", refusal.rule());
             match complaint_view(&state, &who, &id, Some(message)).await {
                 Ok(p) => page(StatusCode::UNPROCESSABLE_ENTITY, &p),
-                Err(e) => e.into_response(),
+                Err(e) => error_page(e),
             }
         }
-        Err(e) => ApiError::from(e).into_response(),
+        Err(e) => error_page(e.into()),
     }
 }
