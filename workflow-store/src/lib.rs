@@ -101,6 +101,7 @@ mod memory;
 mod options;
 mod position;
 pub mod projection;
+pub mod settings;
 mod sla;
 mod store;
 #[cfg(feature = "testing")]
@@ -120,6 +121,7 @@ pub use memory::MemoryStore;
 pub use options::StoreOptions;
 pub use position::Position;
 pub use projection::{Parked, ProjectionStatus, Projector, ReplayProgress};
+pub use settings::SettingsSource;
 pub use sla::SweepOutcome;
 /// The sqlx this crate is built with, for projections of one's own (the connection
 /// [`projection::Projection::apply`] is given is its `AnyConnection`): no version to match.
