@@ -18,5 +18,6 @@ pub mod http;
 pub mod out;
 pub mod read_model;
 pub mod serve;
+pub mod settings;
 pub mod table;
 pub mod verbs;

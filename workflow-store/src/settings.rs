@@ -394,7 +394,10 @@ impl Store {
             content: content.to_owned(),
             changed_by: changed_by.trim().to_owned(),
             changed_at: at,
-            note: note.map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned),
+            note: note
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned),
         };
         sqlx::query(&format!(
             "INSERT INTO settings_history ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"

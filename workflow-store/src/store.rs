@@ -99,10 +99,7 @@ impl Store {
     /// this process and are never written. An open never records a setting; with the
     /// stored settings it recomputes running deadlines only if they were computed with
     /// others (decision 0024).
-    pub async fn open(
-        url: &str,
-        settings: impl Into<SettingsSource>,
-    ) -> Result<Self, StoreError> {
+    pub async fn open(url: &str, settings: impl Into<SettingsSource>) -> Result<Self, StoreError> {
         Self::open_with_upcasters(url, settings, Vec::new()).await
     }
 

@@ -106,8 +106,7 @@ impl Projector {
                     .execute(&mut *tx)
                     .await?;
             }
-            p.apply(&mut tx, Target::Live, &events, &services)
-                .await?;
+            p.apply(&mut tx, Target::Live, &events, &services).await?;
             sqlx::query(
                 "DELETE FROM projection_parked WHERE projection = $1 AND complaint_id = $2",
             )

@@ -77,13 +77,7 @@ async fn changes_are_numbered_per_kind_with_who_when_and_why(db: TestDb) {
     );
     let (policy, _) = recorded(
         store
-            .set_setting(
-                SettingKind::Policy,
-                SLOWER_DISPOSITION,
-                "sari",
-                at(3),
-                None,
-            )
+            .set_setting(SettingKind::Policy, SLOWER_DISPOSITION, "sari", at(3), None)
             .await
             .unwrap(),
     );
@@ -94,10 +88,7 @@ async fn changes_are_numbered_per_kind_with_who_when_and_why(db: TestDb) {
     let slower: SlaPolicy = serde_json::from_str(SLOWER_DISPOSITION).unwrap();
     assert_eq!(policy.fingerprint, slower.version());
 
-    let history = store
-        .settings_history(SettingKind::Calendar)
-        .await
-        .unwrap();
+    let history = store.settings_history(SettingKind::Calendar).await.unwrap();
     assert_eq!(history, vec![first.clone(), second.clone()]);
     assert_eq!(history[0].changed_by, "sari");
     assert_eq!(history[0].changed_at, at(1));
@@ -149,7 +140,10 @@ async fn changes_are_numbered_per_kind_with_who_when_and_why(db: TestDb) {
     );
     store.close().await;
 }
-both!(numbered, changes_are_numbered_per_kind_with_who_when_and_why);
+both!(
+    numbered,
+    changes_are_numbered_per_kind_with_who_when_and_why
+);
 
 async fn a_setting_that_does_not_parse_is_refused_and_nothing_is_written(db: TestDb) {
     let store = stored(&db).await;
@@ -163,7 +157,10 @@ async fn a_setting_that_does_not_parse_is_refused_and_nothing_is_written(db: Tes
     assert!(
         matches!(
             &err,
-            StoreError::BadSetting(SettingError::Calendar(CalendarError::BadLine { line: 3, .. }))
+            StoreError::BadSetting(SettingError::Calendar(CalendarError::BadLine {
+                line: 3,
+                ..
+            }))
         ),
         "{err:?}"
     );
@@ -211,7 +208,10 @@ async fn a_setting_that_does_not_parse_is_refused_and_nothing_is_written(db: Tes
     assert_eq!((in_force.calendar, in_force.policy), (None, None));
     store.close().await;
 }
-both!(refused, a_setting_that_does_not_parse_is_refused_and_nothing_is_written);
+both!(
+    refused,
+    a_setting_that_does_not_parse_is_refused_and_nothing_is_written
+);
 
 async fn a_change_recomputes_running_deadlines_and_no_open_does(db: TestDb) {
     let store = stored(&db).await;
@@ -270,7 +270,10 @@ async fn a_store_follows_a_change_recorded_through_another_handle(db: TestDb) {
     .await;
     server.projector().catch_up().await.unwrap();
     let builtin = HolidayTable::builtin().version();
-    assert_eq!(server.engine().services().calendar.table().version(), builtin);
+    assert_eq!(
+        server.engine().services().calendar.table().version(),
+        builtin
+    );
 
     let operator = stored(&db).await;
     let (change, _) = recorded(
@@ -330,7 +333,10 @@ async fn a_store_follows_a_change_recorded_through_another_handle(db: TestDb) {
     let two_days = HolidayTable::builtin()
         .amended_by(&HolidayTable::parse(TWO_DAYS_OFF).unwrap())
         .version();
-    assert_eq!(server.engine().services().calendar.table().version(), two_days);
+    assert_eq!(
+        server.engine().services().calendar.table().version(),
+        two_days
+    );
     let due = disposition_due(&server, "ADU-3").await;
     assert!(due.starts_with("2026-12-07T16:59:59"), "{due}");
 
@@ -343,9 +349,15 @@ async fn a_store_follows_a_change_recorded_through_another_handle(db: TestDb) {
             .unwrap(),
     );
     operator.close().await;
-    assert_ne!(server.engine().services().policy.version(), policy.fingerprint);
+    assert_ne!(
+        server.engine().services().policy.version(),
+        policy.fingerprint
+    );
     server.sla_tick(wib("2026-11-30 12:00")).await.unwrap();
-    assert_eq!(server.engine().services().policy.version(), policy.fingerprint);
+    assert_eq!(
+        server.engine().services().policy.version(),
+        policy.fingerprint
+    );
     assert!(!server.refresh_settings().await.unwrap(), "nothing newer");
 
     // A store opened with services of its own keeps them.
@@ -353,7 +365,10 @@ async fn a_store_follows_a_change_recorded_through_another_handle(db: TestDb) {
         .await
         .unwrap();
     assert!(!fixed.refresh_settings().await.unwrap());
-    assert_eq!(fixed.engine().services().calendar.table().version(), builtin);
+    assert_eq!(
+        fixed.engine().services().calendar.table().version(),
+        builtin
+    );
     fixed.close().await;
     server.close().await;
 }
@@ -377,10 +392,7 @@ async fn the_history_is_append_only(db: TestDb) {
         let refused = sqlx::query(sql).execute(store.pool()).await;
         assert!(refused.is_err(), "{sql} was let through");
     }
-    let history = store
-        .settings_history(SettingKind::Calendar)
-        .await
-        .unwrap();
+    let history = store.settings_history(SettingKind::Calendar).await.unwrap();
     assert_eq!(history.len(), 1);
     assert_eq!(history[0].changed_by, "sari");
     store.close().await;
