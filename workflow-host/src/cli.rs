@@ -30,6 +30,12 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub json: bool,
 
+    /// A configuration file (TOML) with any of these options: global ones at the top,
+    /// a verb's in a table of its name (`[serve]`). A flag beats its environment
+    /// variable, which beats the file, which beats the default (docs/operations.md).
+    #[arg(long, global = true, env = "ADUAN_CONFIG")]
+    pub config: Option<PathBuf>,
+
     /// No longer read: the holiday table amendment is a setting in the database
     /// (`aduan calendar import`). Given, it stops aduan with a message saying so.
     #[arg(long, global = true, env = "ADUAN_HOLIDAYS", hide = true)]
@@ -76,13 +82,13 @@ impl Cli {
     pub fn retired(&self) -> Option<String> {
         if self.holidays.is_some() {
             return Some(
-                "--holidays (ADUAN_HOLIDAYS) is no longer read: the holiday table amendment is a setting in the database; record the file once with `aduan calendar import FILE --as USER` (see `aduan calendar show`) and run aduan without it; nothing was done"
+                "--holidays (ADUAN_HOLIDAYS, `holidays` in the configuration file) is no longer read: the holiday table amendment is a setting in the database; record the file once with `aduan calendar import FILE --as USER` (see `aduan calendar show`) and run aduan without it; nothing was done"
                     .into(),
             );
         }
         if self.sla_policy.is_some() {
             return Some(
-                "--sla-policy (ADUAN_SLA_POLICY) is no longer read: the SLA policy is a setting in the database; record the file once with `aduan policy set FILE --as USER` (see `aduan policy show`) and run aduan without it; nothing was done"
+                "--sla-policy (ADUAN_SLA_POLICY, `sla_policy` in the configuration file) is no longer read: the SLA policy is a setting in the database; record the file once with `aduan policy set FILE --as USER` (see `aduan policy show`) and run aduan without it; nothing was done"
                     .into(),
             );
         }
@@ -129,29 +135,38 @@ pub fn parse_positive_duration(text: &str) -> Result<Duration, String> {
     }
 }
 
+/// How `serve` writes its log lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Lines for people.
+    Text,
+    /// One JSON object a line.
+    Json,
+}
+
 /// The verbs.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the HTTP API, with the projectors and the SLA monitor in the background.
     Serve {
         /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
+        #[arg(long, env = "ADUAN_LISTEN", default_value = "127.0.0.1:8080")]
         listen: std::net::SocketAddr,
         /// Folder for uploaded evidence (content-addressed).
-        #[arg(long, default_value = "aduan-evidence")]
+        #[arg(long, env = "ADUAN_EVIDENCE_DIR", default_value = "aduan-evidence")]
         evidence_dir: PathBuf,
         /// Largest upload, in bytes.
-        #[arg(long, default_value_t = 10 * 1024 * 1024)]
+        #[arg(long, env = "ADUAN_EVIDENCE_LIMIT", default_value_t = 10 * 1024 * 1024)]
         evidence_limit: usize,
         /// Seconds between runs of the SLA monitor.
-        #[arg(long, default_value_t = 60)]
+        #[arg(long, env = "ADUAN_SLA_INTERVAL", default_value_t = 60)]
         sla_interval: u64,
         /// Seconds between projector polls when nothing woke them.
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, env = "ADUAN_POLL", default_value_t = 5)]
         poll: u64,
         /// Serve `/api/v1/metrics` without a token (for a scraper on a private
         /// network); otherwise it needs a `system` or `coordinator` token.
-        #[arg(long)]
+        #[arg(long, env = "ADUAN_METRICS_PUBLIC")]
         metrics_public: bool,
         /// A request's line and headers must arrive within this, or the connection is
         /// closed (an idle kept-alive connection too).
@@ -167,6 +182,17 @@ pub enum Command {
         /// Requests handled at once; more are answered 503 with `Retry-After`.
         #[arg(long, env = "ADUAN_MAX_IN_FLIGHT", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
         max_in_flight: u32,
+        /// How log lines are written to standard error: `text` for people, `json` (one
+        /// object a line, with the request id of each request) for a log collector.
+        #[arg(long, env = "ADUAN_LOG_FORMAT", default_value = "text")]
+        log_format: LogFormat,
+    },
+    /// The configuration file: `check` reads it, checks every setting and says which
+    /// ones a flag or an environment variable overrides.
+    Config {
+        /// What to do.
+        #[command(subcommand)]
+        action: ConfigAction,
     },
     /// Manage API tokens.
     Token {
@@ -175,8 +201,14 @@ pub enum Command {
         action: TokenAction,
     },
     /// Walk sample complaints of Kabupaten Kapuas through the whole SOP into the store,
-    /// then print one complaint's timeline, the complaint list and the SLA clocks.
-    Demo,
+    /// then print one complaint's timeline, the complaint list and the SLA clocks. Its
+    /// three weeks end on the last Monday on or before today (WIB) whose weeks hold no
+    /// holiday; a database that holds the demo replays the weeks it was loaded with.
+    Demo {
+        /// End the weeks by this day instead of today (YYYY-MM-DD).
+        #[arg(long)]
+        ends: Option<chrono::NaiveDate>,
+    },
     /// Apply the database migrations and exit.
     Migrate,
     /// Bring a plain sqlite-es or postgres-es store of complaints under aduan: number,
@@ -244,6 +276,14 @@ pub enum Command {
         /// The instant (RFC 3339); default now.
         #[arg(long)]
         as_of: Option<DateTime<Utc>>,
+        /// Show the complainant's identity (with `--json`): the read is recorded in
+        /// `identity-reads` under `--as`, as reads over HTTP are; without it the
+        /// identity is shown as hidden.
+        #[arg(long, requires = "user")]
+        reveal_identity: bool,
+        /// Who reads the identity (a user name, recorded).
+        #[arg(long = "as")]
+        user: Option<String>,
     },
     /// Where the store stands: log head, projections (place, lag, error), complaints set
     /// aside on an unreadable event, and a probe write. Exits non-zero when anything
@@ -367,6 +407,13 @@ pub enum KeyAction {
     },
 }
 
+/// Configuration verbs.
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Check the file `--config` (or `ADUAN_CONFIG`) names and show what it sets.
+    Check,
+}
+
 /// Token verbs.
 #[derive(Debug, Subcommand)]
 pub enum TokenAction {
@@ -400,6 +447,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(refusal) = cli.retired() {
         anyhow::bail!(refusal);
     }
+    if let Command::Config {
+        action: ConfigAction::Check,
+    } = &cli.command
+    {
+        return config_check(cli.json);
+    }
     // Verifying an export needs no database.
     if let Command::Verify {
         export: Some(path),
@@ -427,7 +480,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Verify { .. }
             | Command::Checkpoint { .. }
             | Command::Export { .. }
-            | Command::History { .. }
+            | Command::History {
+                reveal_identity: false,
+                ..
+            }
             | Command::Sla { .. }
             | Command::PlainIdentities
             | Command::Calendar {
@@ -439,7 +495,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     );
     let store = open_store(&cli.database_url, options.read_only(read_only)).await?;
     let result = match cli.command {
-        Command::Demo => crate::demo::run(&store, cli.json).await,
+        Command::Demo { ends } => crate::demo::run(&store, cli.json, ends).await,
         Command::Serve {
             listen,
             evidence_dir,
@@ -451,15 +507,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             body_timeout,
             max_connections,
             max_in_flight,
+            log_format,
         } => {
-            let _ = tracing_subscriber::fmt()
-                .with_env_filter(
-                    tracing_subscriber::EnvFilter::try_from_default_env()
-                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-                )
-                .with_writer(std::io::stderr)
-                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-                .try_init();
+            let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+            let logs = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_writer(std::io::stderr);
+            let _ = match log_format {
+                LogFormat::Text => logs
+                    .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                    .try_init(),
+                LogFormat::Json => logs.json().with_ansi(false).try_init(),
+            };
             let config = crate::serve::ServeConfig {
                 listen,
                 evidence_dir,
@@ -478,10 +538,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Token { action } => token(&store, action, cli.json).await,
         Command::Migrate => {
-            eprintln!("migrations applied to {:?} store", store.backend());
+            if cli.json {
+                crate::outln!(
+                    "{}",
+                    serde_json::json!({ "migrated": true, "backend": format!("{:?}", store.backend()).to_lowercase() })
+                );
+            } else {
+                eprintln!("migrations applied to {:?} store", store.backend());
+            }
             Ok(())
         }
         Command::Adopt => unreachable!("adopted above"),
+        Command::Config { .. } => unreachable!("checked above"),
         Command::Replay { projection } => {
             crate::verbs::replay(&store, projection.as_deref(), cli.json).await
         }
@@ -502,18 +570,43 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
         }
         Command::Checkpoint { out, key } => {
-            crate::audit::checkpoint(&store, out.as_deref(), &key).await
+            crate::audit::checkpoint(&store, out.as_deref(), &key, cli.json).await
         }
         Command::Export {
             format,
             out,
             complaint,
-        } => crate::audit::export(&store, format, out.as_deref(), complaint.as_deref()).await,
-        Command::History { id, as_of } => {
-            crate::verbs::history(&store, &id, as_of.unwrap_or_else(Utc::now), cli.json).await
+        } => {
+            crate::audit::export(
+                &store,
+                format,
+                out.as_deref(),
+                complaint.as_deref(),
+                cli.json,
+            )
+            .await
+        }
+        Command::History {
+            id,
+            as_of,
+            reveal_identity,
+            user,
+        } => {
+            let reader = match (reveal_identity, user) {
+                (true, Some(user)) => crate::verbs::HistoryReader::Revealing(user),
+                _ => crate::verbs::HistoryReader::Hiding,
+            };
+            crate::verbs::history(
+                &store,
+                &id,
+                as_of.unwrap_or_else(Utc::now),
+                reader,
+                cli.json,
+            )
+            .await
         }
         Command::Status => crate::verbs::status(&store, cli.json).await,
-        Command::Resume { id } => crate::verbs::resume(&store, &id).await,
+        Command::Resume { id } => crate::verbs::resume(&store, &id, cli.json).await,
         Command::EraseIdentity { id, reason, user } => {
             crate::verbs::erase_identity(&store, &id, &reason, &user, cli.json).await
         }
@@ -548,6 +641,40 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     store.close().await;
     result
+}
+
+/// `aduan config check`: the file was read and checked before the arguments were
+/// parsed (a bad one never gets here); this says what it sets and what overrides it.
+fn config_check(json: bool) -> anyhow::Result<()> {
+    let Some(loaded) = crate::config::loaded() else {
+        anyhow::bail!(
+            "no configuration file: name one with --config FILE or {}",
+            crate::config::ENV
+        );
+    };
+    if json {
+        crate::outln!("{}", serde_json::to_string_pretty(loaded)?);
+        return Ok(());
+    }
+    let mut t = crate::table::Table::new(&["setting", "value", "in force"]);
+    for s in &loaded.settings {
+        let key = match &s.section {
+            Some(section) => format!("{section}.{}", s.key),
+            None => s.key.clone(),
+        };
+        let used = match s.source {
+            crate::config::Source::File => "from the file",
+            crate::config::Source::Environment => "overridden by its environment variable",
+            crate::config::Source::CommandLine => "overridden by a flag",
+        };
+        t.row(vec![key, s.value.clone(), used.to_owned()]);
+    }
+    crate::outln!(
+        "{}: every setting is known and valid\n{}",
+        loaded.path.display(),
+        t.render()
+    );
+    Ok(())
 }
 
 /// `aduan adopt`: adopts the store, then builds the views from its events.
@@ -623,7 +750,11 @@ async fn token(store: &Store, action: TokenAction, json: bool) -> anyhow::Result
         }
         TokenAction::Revoke { user } => {
             let n = store.revoke_tokens(&user, Utc::now()).await?;
-            eprintln!("revoked {n} token(s) of {user}");
+            if json {
+                crate::outln!("{}", serde_json::json!({ "user": user, "revoked": n }));
+            } else {
+                eprintln!("revoked {n} token(s) of {user}");
+            }
             Ok(())
         }
     }

@@ -11,11 +11,13 @@
 
 pub mod audit;
 pub mod cli;
+pub mod config;
 pub mod demo;
 pub mod evidence;
 pub mod format;
 pub mod http;
 pub mod out;
+pub mod progress;
 pub mod read_model;
 pub mod serve;
 pub mod settings;

@@ -58,7 +58,7 @@ impl SettingAnswer {
     }
 
     /// `calendar version 2 (fingerprint …), set by sari on 2026-12-01 09:00 WIB: note`.
-    fn headline(&self) -> String {
+    fn headline(&self, zone: &TimeZoneSpec) -> String {
         let Some(version) = self.version else {
             let what = match self.kind {
                 "calendar" => "the shipped holiday table, no amendment recorded",
@@ -74,7 +74,7 @@ impl SettingAnswer {
             self.kind,
             self.fingerprint,
             self.changed_by.as_deref().unwrap_or("?"),
-            self.changed_at.map(wib).unwrap_or_default()
+            self.changed_at.map(|at| when(at, zone)).unwrap_or_default()
         );
         if let Some(note) = &self.note {
             line.push_str(": ");
@@ -162,11 +162,18 @@ pub struct HistoryAnswer {
     pub versions: Vec<SettingAnswer>,
 }
 
-/// An instant as WIB wall-clock time with its date, `2026-12-01 09:00 WIB`.
-fn wib(at: DateTime<Utc>) -> String {
-    at.with_timezone(&TimeZoneSpec::jakarta().offset())
-        .format("%Y-%m-%d %H:%M WIB")
-        .to_string()
+/// An instant as wall-clock time in `zone` with its date, `2026-12-01 09:00 WIB`.
+fn when(at: DateTime<Utc>, zone: &TimeZoneSpec) -> String {
+    format!(
+        "{} {}",
+        at.with_timezone(&zone.offset()).format("%Y-%m-%d %H:%M"),
+        crate::format::zone_label(zone)
+    )
+}
+
+/// The zone of the policy in force, whose times people read.
+fn zone(store: &Store) -> TimeZoneSpec {
+    store.engine().services().policy.time_zone.clone()
 }
 
 fn print_json(answer: &impl Serialize) -> anyhow::Result<()> {
@@ -217,14 +224,14 @@ pub async fn change(
     if answer.recorded {
         crate::outln!(
             "recorded {}\nrunning deadlines of {} complaint(s) recomputed",
-            answer.in_force.headline(),
+            answer.in_force.headline(&zone(store)),
             answer.recomputed
         );
     } else {
         crate::outln!(
             "unchanged, nothing was recorded: the file judges exactly as the {} in force\n{}",
             kind,
-            answer.in_force.headline()
+            answer.in_force.headline(&zone(store))
         );
     }
     Ok(())
@@ -284,7 +291,7 @@ pub async fn show_calendar(
     if json {
         return print_json(&answer);
     }
-    let mut out = answer.setting.headline() + "\n";
+    let mut out = answer.setting.headline(&zone(store)) + "\n";
     if answer.setting.version.is_some() {
         out.push_str(&format!(
             "\nlaid over the shipped holiday table ({} row(s)):\n{}",
@@ -336,7 +343,7 @@ pub async fn show_policy(store: &Store, version: Option<u32>, json: bool) -> any
     }
     crate::outln!(
         "{}\n\n{}",
-        answer.setting.headline(),
+        answer.setting.headline(&zone(store)),
         serde_json::to_string_pretty(&answer.policy)?
     );
     Ok(())
@@ -357,6 +364,7 @@ pub async fn history(store: &Store, kind: SettingKind, json: bool) -> anyhow::Re
     if json {
         return print_json(&answer);
     }
+    let zone = zone(store);
     let mut t = Table::new(&["version", "fingerprint", "set on", "by", "note"]);
     t.row(vec![
         "built in".into(),
@@ -381,7 +389,7 @@ pub async fn history(store: &Store, kind: SettingKind, json: bool) -> anyhow::Re
         t.row(vec![
             v.version.map(|n| n.to_string()).unwrap_or_default(),
             v.fingerprint.clone(),
-            v.changed_at.map(wib).unwrap_or_default(),
+            v.changed_at.map(|at| when(at, &zone)).unwrap_or_default(),
             v.changed_by.clone().unwrap_or_default(),
             note,
         ]);

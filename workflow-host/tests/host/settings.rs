@@ -19,7 +19,8 @@ const AMENDMENT: &str = "date,kind,name_id,name_en,source\n\
 const NOVEMBER_AMENDMENT: &str = "date,kind,name_id,name_en,source\n\
     2026-11-24,cuti_bersama,Cuti Bersama Tambahan,Extra leave,SKB perubahan 2026\n";
 
-/// The demo's bus complaint, whose disposition is due on 23 December by the shipped table.
+/// The bus complaint of the demo's weeks ending on 21 December 2026, whose disposition
+/// is due on 23 December by the shipped table.
 const BUS: &str = "ADU-2026-0006";
 
 fn json_of(out: &std::process::Output) -> Value {
@@ -63,7 +64,7 @@ async fn verbs_without_the_servers_settings_leave_the_stored_deadlines_alone(
 ) {
     let aduan = Installation::new(backend, name).await;
     std::fs::write(aduan.path().join("amend.csv"), AMENDMENT).unwrap();
-    ok(&aduan.run(&["demo"]));
+    ok(&aduan.run(&["demo", "--ends", "2026-12-21"]));
     assert_eq!(stored_due(&aduan, BUS).await, "2026-12-23T16:59:59.000000Z");
     ok(&aduan.run(&["calendar", "import", "amend.csv", "--as", "sari"]));
     let moved = "2026-12-28T16:59:59.000000Z";
@@ -97,6 +98,13 @@ async fn verbs_without_the_servers_settings_leave_the_stored_deadlines_alone(
     assert!(variable.contains("aduan policy set"), "{variable}");
     sla = aduan.run_with_env(&["migrate"], "ADUAN_HOLIDAYS", "amend.csv");
     refused(&sla);
+    std::fs::write(
+        aduan.path().join("aduan.toml"),
+        "holidays = \"amend.csv\"\n",
+    )
+    .unwrap();
+    let file = refused(&aduan.run(&["--config", "aduan.toml", "demo"]));
+    assert!(file.contains("configuration file"), "{file}");
     assert_eq!(stored_due(&aduan, BUS).await, moved);
     let history = json_of(&aduan.run(&["--json", "calendar", "history"]));
     assert_eq!(
