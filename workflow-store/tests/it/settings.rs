@@ -398,3 +398,48 @@ async fn the_history_is_append_only(db: TestDb) {
     store.close().await;
 }
 both!(append_only, the_history_is_append_only);
+
+async fn a_read_only_open_judges_with_the_stored_settings_and_changes_none(db: TestDb) {
+    let store = stored(&db).await;
+    workflow_store::testing::play(&store, vec![register("ADU-1", "2026-11-30 08:00")]).await;
+    store.projector().catch_up().await.unwrap();
+    let (change, _) = recorded(
+        store
+            .set_setting(SettingKind::Calendar, EXTRA_DAY_OFF, "sari", at(1), None)
+            .await
+            .unwrap(),
+    );
+    store.close().await;
+
+    let copy = Store::open_read_only(&db.url, SettingsSource::Stored)
+        .await
+        .unwrap();
+    assert_eq!(
+        copy.engine().services().calendar.table().version(),
+        change.fingerprint
+    );
+    let board = copy
+        .sla_board(wib("2026-11-30 12:00"), None, None)
+        .await
+        .unwrap();
+    let due = board
+        .iter()
+        .find(|e| e.step == Step::Disposition)
+        .and_then(|e| e.due_at)
+        .unwrap();
+    assert!(due.to_rfc3339().starts_with("2026-12-04T16:59:59"), "{due}");
+    assert_eq!(
+        copy.settings_history(SettingKind::Calendar).await.unwrap(),
+        vec![change]
+    );
+    let refused = copy
+        .set_setting(SettingKind::Calendar, TWO_DAYS_OFF, "sari", at(2), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, StoreError::ReadOnly(_)), "{refused:?}");
+    copy.close().await;
+}
+both!(
+    read_only,
+    a_read_only_open_judges_with_the_stored_settings_and_changes_none
+);
