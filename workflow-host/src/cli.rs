@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
-use workflow_core::{Actor, ComplaintServices, HolidayTable, Role, SlaPolicy, WorkingCalendar};
+use workflow_core::{Actor, Role};
 use workflow_store::audit::ExportFormat;
+use workflow_store::settings::SettingKind;
 use workflow_store::views::BoardStatus;
-use workflow_store::{Store, StoreOptions};
+use workflow_store::{SettingsSource, Store, StoreOptions};
 
 /// Follow-up of LAPOR!-SP4N complaints under the liaison-officer SOP.
 #[derive(Debug, Parser)]
@@ -35,15 +36,15 @@ pub struct Cli {
     #[arg(long, global = true, env = "ADUAN_CONFIG")]
     pub config: Option<PathBuf>,
 
-    /// A holiday table amendment (CSV: date,kind,name_id,name_en,source) laid over the
-    /// shipped table; deadlines still running are recomputed when it changes.
-    #[arg(long, global = true, env = "ADUAN_HOLIDAYS")]
-    pub holidays: Option<PathBuf>,
+    /// No longer read: the holiday table amendment is a setting in the database
+    /// (`aduan calendar import`). Given, it stops aduan with a message saying so.
+    #[arg(long, global = true, env = "ADUAN_HOLIDAYS", hide = true)]
+    pub holidays: Option<std::ffi::OsString>,
 
-    /// The SLA policy as JSON (durations per step and category, at-risk margin, time
-    /// zone); default: 3 working days per step, WIB.
-    #[arg(long, global = true, env = "ADUAN_SLA_POLICY")]
-    pub sla_policy: Option<PathBuf>,
+    /// No longer read: the SLA policy is a setting in the database (`aduan policy
+    /// set`). Given, it stops aduan with a message saying so.
+    #[arg(long, global = true, env = "ADUAN_SLA_POLICY", hide = true)]
+    pub sla_policy: Option<std::ffi::OsString>,
 
     /// PostgreSQL: how long a statement may wait for a lock (the append lock of every
     /// command) before the command fails as unavailable (HTTP 503). `500ms`, `5s`,
@@ -75,6 +76,25 @@ pub struct Cli {
 }
 
 impl Cli {
+    /// Why the arguments are refused before anything is done: the flags and variables
+    /// that once named the holiday table and the SLA policy, now settings in the
+    /// database. Ignoring them would judge with other settings than the operator meant.
+    pub fn retired(&self) -> Option<String> {
+        if self.holidays.is_some() {
+            return Some(
+                "--holidays (ADUAN_HOLIDAYS, `holidays` in the configuration file) is no longer read: the holiday table amendment is a setting in the database; record the file once with `aduan calendar import FILE --as USER` (see `aduan calendar show`) and run aduan without it; nothing was done"
+                    .into(),
+            );
+        }
+        if self.sla_policy.is_some() {
+            return Some(
+                "--sla-policy (ADUAN_SLA_POLICY, `sla_policy` in the configuration file) is no longer read: the SLA policy is a setting in the database; record the file once with `aduan policy set FILE --as USER` (see `aduan policy show`) and run aduan without it; nothing was done"
+                    .into(),
+            );
+        }
+        None
+    }
+
     /// The store settings the arguments name.
     pub fn store_options(&self) -> StoreOptions {
         let options = StoreOptions::default()
@@ -304,6 +324,81 @@ pub enum Command {
         #[command(subcommand)]
         action: KeyAction,
     },
+    /// The holiday table amendment that judges deadlines: recorded in the database with
+    /// its history; every aduan on the database judges with the one in force.
+    Calendar {
+        /// What to do.
+        #[command(subcommand)]
+        action: CalendarAction,
+    },
+    /// The SLA policy that judges deadlines: recorded in the database with its
+    /// history; every aduan on the database judges with the one in force.
+    Policy {
+        /// What to do.
+        #[command(subcommand)]
+        action: PolicyAction,
+    },
+}
+
+/// Calendar verbs.
+#[derive(Debug, Subcommand)]
+pub enum CalendarAction {
+    /// Record a holiday table amendment (CSV: date,kind,name_id,name_en,source; laid
+    /// over the shipped table) as the new version and recompute the running deadlines
+    /// with it. A file that does not parse is refused naming the line; the table in
+    /// force again records nothing.
+    Import {
+        /// The amendment file.
+        file: PathBuf,
+        /// Who makes the change (recorded).
+        #[arg(long = "as", value_name = "USER")]
+        user: String,
+        /// Why (recorded), e.g. the decree.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// The amendment in force (or version N): its fingerprint, who set it and when, and
+    /// its rows; with --year, every entry of the table in force that year. Read-only.
+    Show {
+        /// A recorded version instead of the one in force.
+        #[arg(long)]
+        version: Option<u32>,
+        /// Also list the holidays, cuti bersama and working days in force this year.
+        #[arg(long)]
+        year: Option<i32>,
+    },
+    /// Every version with the fingerprint verdicts cite (`judged_by.calendar`), who set
+    /// it and when. Read-only.
+    History,
+}
+
+/// Policy verbs.
+#[derive(Debug, Subcommand)]
+pub enum PolicyAction {
+    /// Record an SLA policy (JSON: steps, by_category, at_risk_days, time_zone,
+    /// identity_retention_years, …) as the new version and recompute the running
+    /// deadlines with it. A file that is not a policy is refused; the policy in force
+    /// again records nothing.
+    Set {
+        /// The policy file.
+        file: PathBuf,
+        /// Who makes the change (recorded).
+        #[arg(long = "as", value_name = "USER")]
+        user: String,
+        /// Why (recorded).
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// The policy in force (or version N): its fingerprint, who set it and when, and
+    /// every field with the value that applies. Read-only.
+    Show {
+        /// A recorded version instead of the one in force.
+        #[arg(long)]
+        version: Option<u32>,
+    },
+    /// Every version with the fingerprint verdicts cite (`judged_by.policy`), who set it
+    /// and when. Read-only.
+    History,
 }
 
 /// Key verbs.
@@ -382,44 +477,16 @@ pub enum TokenAction {
     },
 }
 
-/// The calendar and policy the arguments name.
-pub fn services(
-    holidays: Option<&std::path::Path>,
-    policy: Option<&std::path::Path>,
-) -> anyhow::Result<ComplaintServices> {
-    let mut table = HolidayTable::builtin();
-    if let Some(path) = holidays {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        let amendment =
-            HolidayTable::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        table = table.amended_by(&amendment);
-    }
-    let policy: SlaPolicy = match policy {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
-        }
-        None => SlaPolicy::default(),
-    };
-    Ok(ComplaintServices {
-        calendar: std::sync::Arc::new(WorkingCalendar::new(table)),
-        policy: std::sync::Arc::new(policy),
-    })
-}
-
-/// Opens the store the arguments name.
-pub async fn open_store(
-    url: &str,
-    services: ComplaintServices,
-    options: StoreOptions,
-) -> anyhow::Result<Store> {
-    Ok(Store::open_with_options(url, services, options).await?)
+/// Opens the store the arguments name, judging with the settings it records.
+pub async fn open_store(url: &str, options: StoreOptions) -> anyhow::Result<Store> {
+    Ok(Store::open_with_options(url, SettingsSource::Stored, options).await?)
 }
 
 /// Runs the chosen verb.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Some(refusal) = cli.retired() {
+        anyhow::bail!(refusal);
+    }
     if let Command::Config {
         action: ConfigAction::Check,
     } = &cli.command
@@ -442,10 +509,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             cli.json,
         );
     }
-    let services = services(cli.holidays.as_deref(), cli.sla_policy.as_deref())?;
     let options = cli.store_options();
     if let Command::Adopt = &cli.command {
-        return adopt(&cli.database_url, services, options, cli.json).await;
+        return adopt(&cli.database_url, options, cli.json).await;
     }
     // The auditor's verbs read and never write: they open the database read-only, so
     // they work on a read-only copy and never create or migrate one.
@@ -460,8 +526,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             | Command::Sla { .. }
             | Command::PlainIdentities
+            | Command::Calendar {
+                action: CalendarAction::Show { .. } | CalendarAction::History
+            }
+            | Command::Policy {
+                action: PolicyAction::Show { .. } | PolicyAction::History
+            }
     );
-    let store = open_store(&cli.database_url, services, options.read_only(read_only)).await?;
+    let store = open_store(&cli.database_url, options.read_only(read_only)).await?;
     let result = match cli.command {
         Command::Demo { ends } => crate::demo::run(&store, cli.json, ends).await,
         Command::Serve {
@@ -583,6 +655,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Key {
             action: KeyAction::Rotate { new_kek_file },
         } => crate::verbs::rotate_key(&store, &new_kek_file, cli.json).await,
+        Command::Calendar { action } => match action {
+            CalendarAction::Import { file, user, note } => {
+                let kind = SettingKind::Calendar;
+                crate::settings::change(&store, kind, &file, &user, note.as_deref(), cli.json).await
+            }
+            CalendarAction::Show { version, year } => {
+                crate::settings::show_calendar(&store, version, year, cli.json).await
+            }
+            CalendarAction::History => {
+                crate::settings::history(&store, SettingKind::Calendar, cli.json).await
+            }
+        },
+        Command::Policy { action } => match action {
+            PolicyAction::Set { file, user, note } => {
+                let kind = SettingKind::Policy;
+                crate::settings::change(&store, kind, &file, &user, note.as_deref(), cli.json).await
+            }
+            PolicyAction::Show { version } => {
+                crate::settings::show_policy(&store, version, cli.json).await
+            }
+            PolicyAction::History => {
+                crate::settings::history(&store, SettingKind::Policy, cli.json).await
+            }
+        },
     };
     store.close().await;
     result
@@ -623,14 +719,9 @@ fn config_check(json: bool) -> anyhow::Result<()> {
 }
 
 /// `aduan adopt`: adopts the store, then builds the views from its events.
-async fn adopt(
-    url: &str,
-    services: ComplaintServices,
-    options: StoreOptions,
-    json: bool,
-) -> anyhow::Result<()> {
+async fn adopt(url: &str, options: StoreOptions, json: bool) -> anyhow::Result<()> {
     let report = Store::adopt(url).await?;
-    let store = open_store(url, services, options).await?;
+    let store = open_store(url, options).await?;
     let projected = store.projector().catch_up().await;
     store.close().await;
     projected?;

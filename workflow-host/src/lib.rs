@@ -20,6 +20,7 @@ pub mod out;
 pub mod progress;
 pub mod read_model;
 pub mod serve;
+pub mod settings;
 pub mod table;
 pub mod users;
 pub mod verbs;

@@ -33,7 +33,7 @@ use workflow_core::{
     Actor, CommandEnvelope, ComplaintCommand, ComplaintId, ComplaintServices, EventBody, Role,
 };
 use workflow_store::projection::{Projection, Target};
-use workflow_store::{BackendKind, Extensions, Store, StoreError, StoredEvent};
+use workflow_store::{BackendKind, Extensions, SettingsSource, Store, StoreError, StoredEvent};
 
 /// The service's own view: complaints received per category.
 struct PerCategory;
@@ -369,7 +369,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = Arc::new(
         Store::open_extended(
             &url,
-            ComplaintServices::builtin(),
+            SettingsSource::Stored,
             Extensions {
                 projections: vec![Arc::new(PerCategory)],
                 ..Extensions::default()

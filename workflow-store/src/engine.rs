@@ -8,6 +8,7 @@ use cqrs_es::{AggregateContext, EventEnvelope, EventStore};
 use workflow_core::{CommandEnvelope, Complaint, ComplaintServices, Status};
 
 use crate::error::StoreError;
+use crate::settings::InForce;
 
 /// Names of the metadata stored beside every event.
 pub mod metadata_keys {
@@ -108,7 +109,7 @@ fn jitter() -> u64 {
 /// Executes complaint commands over any cqrs-es [`EventStore`].
 pub struct Engine<ES: EventStore<Complaint>> {
     store: ES,
-    services: ComplaintServices,
+    services: InForce,
     max_attempts: u32,
     backoff: Backoff,
     read_only: bool,
@@ -117,6 +118,11 @@ pub struct Engine<ES: EventStore<Complaint>> {
 impl<ES: EventStore<Complaint>> Engine<ES> {
     /// An engine over `store`, judging deadlines with `services`' calendar and policy.
     pub fn new(store: ES, services: ComplaintServices) -> Self {
+        Self::judging_with(store, InForce::fixed(services))
+    }
+
+    /// An engine judging with the services in force of its store.
+    pub(crate) fn judging_with(store: ES, services: InForce) -> Self {
         Self {
             store,
             services,
@@ -159,9 +165,17 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
         self.backoff
     }
 
-    /// The calendar and policy the engine judges deadlines with.
-    pub fn services(&self) -> &ComplaintServices {
-        &self.services
+    /// The calendar and policy the engine judges deadlines with, as last loaded (an
+    /// engine following the database's settings looks for a newer one before each
+    /// command and sweep).
+    pub fn services(&self) -> ComplaintServices {
+        self.services.get()
+    }
+
+    /// The services in force, reloaded first if they follow the database's settings
+    /// and another process changed them.
+    pub(crate) async fn fresh_services(&self) -> Result<ComplaintServices, StoreError> {
+        self.services.refresh().await
     }
 
     /// The store underneath.
@@ -186,6 +200,9 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
             )));
         }
         let metadata = metadata_for(&command, correlation_id);
+        // A verdict is recorded once: judge with the settings in force now, not with
+        // those this process loaded before another one changed them.
+        let services = self.fresh_services().await?;
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -195,7 +212,7 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
                 .await
                 .map_err(|e| StoreError::from_aggregate(complaint_id.as_str(), e))?;
             let state = context.aggregate();
-            let events = state.decide(&command, &self.services)?;
+            let events = state.decide(&command, &services)?;
             let loaded = state.events_applied() as usize;
             if events.is_empty() {
                 // A seen command id: a retry only if the log shows this same command by

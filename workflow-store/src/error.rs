@@ -125,6 +125,10 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
+    /// A setting that was refused (an amendment that does not parse, a policy that does
+    /// not deserialize); nothing was recorded.
+    #[error("{0}; nothing was recorded")]
+    BadSetting(#[from] crate::settings::SettingError),
     /// The database, its driver or the machine failed in another way (a defect to
     /// report, not something a retry mends).
     #[error("event store: {reason}")]

@@ -14,6 +14,9 @@
 //!   number of times, after a jittered, growing wait ([`Backoff`]), when another writer
 //!   got there first.
 //! - [`Projector`] applies the log, in commit order, to the views; [`Views`] reads them.
+//! - [`settings`] keeps the holiday table amendment and the SLA policy in the database
+//!   with their history; a store opened with [`SettingsSource::Stored`] judges deadlines
+//!   with the ones in force, and follows a change another process records.
 //! - [`MemoryStore`] is an in-memory `EventStore` for fast unit tests.
 //!
 //! Backends are cargo features, both on by default: `sqlite` (sqlite-es and sqlx's
@@ -26,9 +29,9 @@
 //!
 //! **The surface an embedding service builds on**: [`Store`] and what it hands out
 //! ([`Engine`], [`Projector`], [`Views`], the audit methods of [`Store`] with the types
-//! of [`audit`]), [`projection::Projection`] for views of one's own with [`Extensions`],
-//! the read models of [`views`], [`StoredEvent`], [`Position`], [`StoreOptions`] and
-//! [`StoreError`]. Beside it: [`chain`] defines the event hash, for verifiers written
+//! of [`audit`]), [`settings`] with [`SettingsSource`], [`projection::Projection`] for
+//! views of one's own with [`Extensions`], the read models of [`views`],
+//! [`StoredEvent`], [`Position`], [`StoreOptions`] and [`StoreError`]. Beside it: [`chain`] defines the event hash, for verifiers written
 //! elsewhere; [`identity`] names the marks of a database of this engine; [`health`] is
 //! what [`Store::readiness`] judges from; [`access`] keeps the host's tokens and
 //! idempotency answers (the `aduan` host's, not needed to embed the engine); `testing`
@@ -39,15 +42,16 @@
 //! use chrono::{TimeZone, Utc};
 //! use workflow_core::complainant::Complainant;
 //! use workflow_core::complaint::command::Registration;
-//! use workflow_core::{Actor, CommandEnvelope, ComplaintCommand, ComplaintId, ComplaintServices, Role};
-//! use workflow_store::Store;
+//! use workflow_core::{Actor, CommandEnvelope, ComplaintCommand, ComplaintId, Role};
+//! use workflow_store::{SettingsSource, Store};
 //!
 //! # if cfg!(not(feature = "sqlite")) { return Ok(()); } // this example opens a file
 //! # let dir = std::env::temp_dir().join(format!("aduan-doc-{}", std::process::id()));
 //! # std::fs::create_dir_all(&dir).unwrap();
 //! # let url = format!("sqlite://{}", dir.join("aduan.db").display());
 //! // `url` is `sqlite://aduan.db` or `postgres://user:password@host/database`.
-//! let store = Store::open(&url, ComplaintServices::builtin()).await?;
+//! // Deadlines judged with the holiday table and policy the database records.
+//! let store = Store::open(&url, SettingsSource::Stored).await?;
 //! let now = Utc.with_ymd_and_hms(2026, 11, 30, 2, 0, 0).unwrap(); // your clock
 //! let register = CommandEnvelope::new(
 //!     "request-1",                      // your idempotency key
@@ -102,6 +106,7 @@ mod options;
 pub mod people;
 mod position;
 pub mod projection;
+pub mod settings;
 mod sla;
 mod store;
 #[cfg(feature = "testing")]
@@ -121,6 +126,7 @@ pub use memory::MemoryStore;
 pub use options::StoreOptions;
 pub use position::Position;
 pub use projection::{Parked, ProjectionStatus, Projector, ReplayProgress};
+pub use settings::SettingsSource;
 pub use sla::SweepOutcome;
 /// The sqlx this crate is built with, for projections of one's own (the connection
 /// [`projection::Projection::apply`] is given is its `AnyConnection`): no version to match.

@@ -31,6 +31,7 @@ use crate::backend::{BackendKind, Db};
 use crate::error::StoreError;
 use crate::log::{SqlLog, StoredEvent};
 use crate::position::Position;
+use crate::settings::InForce;
 use crate::timestamp;
 
 /// Which set of tables a projection writes: the live views, or their `_rebuild` twins
@@ -169,7 +170,7 @@ pub struct ReplayProgress {
 /// Runs projections over the log.
 pub struct Projector {
     log: SqlLog,
-    services: ComplaintServices,
+    services: InForce,
     projections: Vec<Arc<dyn Projection>>,
     batch_size: i64,
     applied: Notify,
@@ -192,7 +193,7 @@ impl std::fmt::Debug for Projector {
 impl Projector {
     pub(crate) fn new(
         log: SqlLog,
-        services: ComplaintServices,
+        services: InForce,
         extra: Vec<Arc<dyn Projection>>,
     ) -> Result<Self, StoreError> {
         let mut projections: Vec<Arc<dyn Projection>> =
@@ -285,6 +286,10 @@ impl Projector {
         let name = projection.name();
         let mut tx = db.any.begin_with(db.begin_write()).await?;
         let position = lock_checkpoint(db, &mut tx, name).await?;
+        // Under the checkpoint's lock: a change of the settings committed before it
+        // (with the deadlines it recomputed) is seen here, and none can commit until
+        // this batch has.
+        let services = self.services.refresh_in(&mut tx).await?;
         let rows = self
             .log
             .read_rows_after(&mut tx, position, self.batch_size)
@@ -332,7 +337,7 @@ impl Projector {
             }
         }
         projection
-            .apply(&mut tx, Target::Live, &events, &self.services)
+            .apply(&mut tx, Target::Live, &events, &services)
             .await?;
         if self.faults.take_hold() {
             self.faults.held.notify_one();
@@ -553,7 +558,7 @@ impl NoListener {
     }
 }
 
-async fn lock_checkpoint(
+pub(crate) async fn lock_checkpoint(
     db: &Db,
     conn: &mut AnyConnection,
     name: &str,

@@ -59,8 +59,8 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
         now: DateTime<Utc>,
     ) -> Result<SweepOutcome, StoreError> {
         let mut outcome = SweepOutcome::default();
+        let services = self.fresh_services().await?;
         let complaint = self.load(complaint_id).await?;
-        let services = self.services();
         let assessments = assess(
             complaint.timeline(),
             &services.calendar,

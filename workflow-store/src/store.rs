@@ -7,8 +7,7 @@ use workflow_core::ComplaintId;
 
 use chrono::{DateTime, Utc};
 use cqrs_es::persist::EventUpcaster;
-use sha2::{Digest, Sha256};
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 use workflow_core::{Complaint, ComplaintServices};
 
 use crate::backend::{BackendKind, Db, Purpose};
@@ -17,7 +16,8 @@ use crate::error::StoreError;
 use crate::keys::SubjectKeys;
 use crate::log::SqlLog;
 use crate::options::StoreOptions;
-use crate::projection::{complaints::write_deadlines, Projector, Target};
+use crate::projection::{complaints::write_deadlines, lock_checkpoint, Projector, Target};
+use crate::settings::{basis, InForce, SettingsSource};
 use crate::views::{BoardEntry, BoardStatus, Views};
 
 mod personal_data;
@@ -49,6 +49,7 @@ pub struct Store {
     engine: Engine<SqlLog>,
     projector: Arc<Projector>,
     views: Views,
+    in_force: InForce,
     opened: Instant,
 }
 
@@ -90,10 +91,16 @@ impl Store {
     /// (`sqlite://PATH` or `postgres://…`), if it is the engine's own: marked, empty, or
     /// made by an earlier version (see [`crate::identity`]); any other database is
     /// refused with [`StoreError::ForeignDatabase`] before anything in it changes.
-    /// Deadlines still running are recomputed if the holiday table or SLA policy changed
-    /// since the last open. PostgreSQL sessions get the default [`StoreOptions`].
-    pub async fn open(url: &str, services: ComplaintServices) -> Result<Self, StoreError> {
-        Self::open_with_upcasters(url, services, Vec::new()).await
+    /// PostgreSQL sessions get the default [`StoreOptions`].
+    ///
+    /// `settings` says which calendar and policy judge deadlines: the database's
+    /// ([`SettingsSource::Stored`], what `aduan` uses), or fixed services of the caller's
+    /// (a [`ComplaintServices`] converts into [`SettingsSource::Fixed`]), which win in
+    /// this process and are never written. An open never records a setting; with the
+    /// stored settings it recomputes running deadlines only if they were computed with
+    /// others (decision 0024).
+    pub async fn open(url: &str, settings: impl Into<SettingsSource>) -> Result<Self, StoreError> {
+        Self::open_with_upcasters(url, settings, Vec::new()).await
     }
 
     /// Opens the database read-only, as an auditor opens a copy. On SQLite the file is
@@ -107,29 +114,29 @@ impl Store {
     /// of the copy lag.
     pub async fn open_read_only(
         url: &str,
-        services: ComplaintServices,
+        settings: impl Into<SettingsSource>,
     ) -> Result<Self, StoreError> {
-        Self::open_with_options(url, services, StoreOptions::default().read_only(true)).await
+        Self::open_with_options(url, settings, StoreOptions::default().read_only(true)).await
     }
 
     /// [`Store::open`] with other settings: PostgreSQL session timeouts.
     pub async fn open_with_options(
         url: &str,
-        services: ComplaintServices,
+        settings: impl Into<SettingsSource>,
         options: StoreOptions,
     ) -> Result<Self, StoreError> {
-        Self::open_inner(url, services, Vec::new(), options, Vec::new()).await
+        Self::open_inner(url, settings.into(), Vec::new(), options, Vec::new()).await
     }
 
     /// [`Store::open`] with upcasters for older event versions, applied on every read.
     pub async fn open_with_upcasters(
         url: &str,
-        services: ComplaintServices,
+        settings: impl Into<SettingsSource>,
         upcasters: Vec<Box<dyn EventUpcaster>>,
     ) -> Result<Self, StoreError> {
         Self::open_extended(
             url,
-            services,
+            settings,
             Extensions {
                 upcasters,
                 ..Extensions::default()
@@ -145,7 +152,7 @@ impl Store {
     /// [`Projector::rebuild`](crate::Projector::rebuild) replays.
     pub async fn open_extended(
         url: &str,
-        services: ComplaintServices,
+        settings: impl Into<SettingsSource>,
         extensions: Extensions,
     ) -> Result<Self, StoreError> {
         let Extensions {
@@ -153,12 +160,12 @@ impl Store {
             upcasters,
             projections,
         } = extensions;
-        Self::open_inner(url, services, upcasters, options, projections).await
+        Self::open_inner(url, settings.into(), upcasters, options, projections).await
     }
 
     async fn open_inner(
         url: &str,
-        services: ComplaintServices,
+        settings: SettingsSource,
         upcasters: Vec<Box<dyn EventUpcaster>>,
         options: StoreOptions,
         projections: Vec<Arc<dyn crate::projection::Projection>>,
@@ -179,9 +186,17 @@ impl Store {
         if !read_only {
             keys.destroy_erased().await?;
         }
+        let in_force = match settings {
+            SettingsSource::Fixed(services) => InForce::fixed(services),
+            SettingsSource::Stored => {
+                let (services, versions) =
+                    crate::settings::load(&mut *db.any.acquire().await?).await?;
+                InForce::stored(db.any.clone(), services, versions)
+            }
+        };
         let log = SqlLog::new(db.clone(), upcasters, keys);
-        let projector = Arc::new(Projector::new(log.clone(), services.clone(), projections)?);
-        let mut engine = Engine::new(log.clone(), services);
+        let projector = Arc::new(Projector::new(log.clone(), in_force.clone(), projections)?);
+        let mut engine = Engine::judging_with(log.clone(), in_force.clone());
         if read_only {
             engine = engine.refusing_commands();
         } else {
@@ -192,9 +207,10 @@ impl Store {
             views: Views::new(db.any.clone()),
             log,
             projector,
+            in_force,
             opened: Instant::now(),
         };
-        if !read_only {
+        if !read_only && store.in_force.follows() {
             store.recompute_if_basis_changed().await?;
         }
         Ok(store)
@@ -212,6 +228,11 @@ impl Store {
     pub fn with_engine(mut self, configure: impl FnOnce(Engine<SqlLog>) -> Engine<SqlLog>) -> Self {
         self.engine = configure(self.engine);
         self
+    }
+
+    /// The calendar and policy in force in this store.
+    pub(crate) fn in_force(&self) -> &InForce {
+        &self.in_force
     }
 
     /// The command executor.
@@ -272,7 +293,7 @@ impl Store {
         if self.views_are_current().await? {
             return self.views.sla_board(now, status, agency).await;
         }
-        crate::sla::board_from_log(&self.log, self.engine.services(), now, status, agency).await
+        crate::sla::board_from_log(&self.log, &self.engine.services(), now, status, agency).await
     }
 
     /// Whether the SLA index has applied the whole log with this calendar and policy.
@@ -293,7 +314,7 @@ impl Store {
             .map(|r| r.try_get("value"))
             .transpose()?;
         Ok(checkpoint.is_some_and(|p| p >= head)
-            && basis.as_deref() == Some(self.sla_basis().as_str()))
+            && basis.as_deref() == Some(crate::settings::basis(&self.engine.services()).as_str()))
     }
 
     /// The SLA monitor: finds, by index, the complaints with a breach to record or a
@@ -314,6 +335,9 @@ impl Store {
     }
 
     async fn try_sla_tick(&self, now: DateTime<Utc>) -> Result<TickReport, StoreError> {
+        // A change of the settings another process recorded is taken up here at the
+        // latest (commands and projection batches look for one too).
+        let services = self.in_force.refresh().await?;
         let ids = self.views.due_for_enforcement(now).await?;
         let mut report = TickReport {
             complaints: ids.len(),
@@ -340,7 +364,7 @@ impl Store {
         // A key whose erasure committed but whose destruction failed here (or whose
         // commit's answer was lost) goes at the next tick, not only at a restart.
         self.log.keys().destroy_pending().await?;
-        if let Some(years) = self.engine.services().policy.identity_retention_years {
+        if let Some(years) = services.policy.identity_retention_years {
             self.erase_retained(now, years, &mut report).await?;
         }
         Ok(report)
@@ -351,43 +375,54 @@ impl Store {
         self.log.health()
     }
 
-    fn sla_basis(&self) -> String {
-        let services = self.engine.services();
-        let policy = serde_json::to_string(services.policy.as_ref()).unwrap_or_default();
-        let digest = Sha256::digest(format!("{}|{policy}", services.calendar.table().version()));
-        crate::chain::hex(&digest[..8])
-    }
-
+    /// With the stored settings: recomputes the running deadlines if they were computed
+    /// with other settings than those in force (an upgrade that ships another holiday
+    /// table, a database last written with fixed services), under the complaints
+    /// checkpoint's lock so that no change of the settings interleaves.
     async fn recompute_if_basis_changed(&self) -> Result<(), StoreError> {
-        let basis = self.sla_basis();
+        let db = self.log.db();
+        let mut tx = db.any.begin_with(db.begin_write()).await?;
+        lock_checkpoint(db, &mut tx, "complaints").await?;
+        let services = self.in_force.refresh_in(&mut tx).await?;
         let stored: Option<String> = sqlx::query("SELECT value FROM settings WHERE key = $1")
             .bind(SLA_BASIS)
-            .fetch_optional(&self.log.db().any)
+            .fetch_optional(&mut *tx)
             .await?
             .map(|r| r.try_get("value"))
             .transpose()?;
-        if stored.as_deref() != Some(basis.as_str()) {
-            self.recompute_deadlines().await?;
+        if stored.as_deref() != Some(basis(&services).as_str()) {
+            let n = Self::recompute_in(&mut tx, &services).await?;
+            tracing::info!(
+                complaints = n,
+                "running deadlines recomputed with the settings in force"
+            );
         }
+        tx.commit().await?;
         Ok(())
     }
 
-    /// Recomputes every running deadline from the complaints' states with the current
-    /// calendar and policy (after a holiday table amendment, say). Returns how many
-    /// complaints were recomputed.
+    /// Recomputes every running deadline from the complaints' states with the calendar
+    /// and policy in force (for a store following the database's settings, the newest;
+    /// for fixed services, those). Returns how many complaints were recomputed. A change
+    /// of a setting ([`Store::set_setting`]) does this itself.
     pub async fn recompute_deadlines(&self) -> Result<usize, StoreError> {
         let db = self.log.db();
         db.writable("recomputing deadlines")?;
-        let services = self.engine.services();
         let mut tx = db.any.begin_with(db.begin_write()).await?;
-        // Hold the complaints projection so no batch interleaves.
-        sqlx::query(&format!(
-            "SELECT position FROM projection_checkpoints WHERE name = $1{}",
-            db.for_update()
-        ))
-        .bind("complaints")
-        .fetch_optional(&mut *tx)
-        .await?;
+        lock_checkpoint(db, &mut tx, "complaints").await?;
+        let services = self.in_force.refresh_in(&mut tx).await?;
+        let n = Self::recompute_in(&mut tx, &services).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// Recomputes the running deadlines with `services` inside the caller's
+    /// transaction, which holds the complaints checkpoint (so no batch interleaves), and
+    /// records their basis.
+    pub(crate) async fn recompute_in(
+        tx: &mut AnyConnection,
+        services: &ComplaintServices,
+    ) -> Result<usize, StoreError> {
         let rows = sqlx::query(
             "SELECT complaint_id, state FROM complaint_views \
              WHERE complaint_id IN (SELECT DISTINCT complaint_id FROM sla_deadlines)",
@@ -409,15 +444,14 @@ impl Store {
             states.push((id, state));
         }
         let refs: Vec<(&str, &Complaint)> = states.iter().map(|(id, s)| (id.as_str(), s)).collect();
-        write_deadlines(&mut tx, Target::Live, &refs, services).await?;
+        write_deadlines(&mut *tx, Target::Live, &refs, services).await?;
         sqlx::query(
             "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         )
         .bind(SLA_BASIS)
-        .bind(self.sla_basis())
+        .bind(basis(services))
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
         Ok(n)
     }
 }

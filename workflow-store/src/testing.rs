@@ -284,14 +284,15 @@ impl TestDb {
         }
     }
 
-    /// Opens the store on it with the shipped calendar and policy.
+    /// Opens the store on it with the settings it records, as `aduan` does (the shipped
+    /// calendar and policy until one is recorded).
     pub async fn open(&self) -> Store {
-        Store::open(&self.url, ComplaintServices::builtin())
+        Store::open(&self.url, crate::SettingsSource::Stored)
             .await
             .unwrap()
     }
 
-    /// Opens the store on it with other services.
+    /// Opens the store on it with services of the test's own, whatever it records.
     pub async fn open_with(&self, services: ComplaintServices) -> Store {
         Store::open(&self.url, services).await.unwrap()
     }

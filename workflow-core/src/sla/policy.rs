@@ -21,6 +21,7 @@ pub enum DayCount {
 
 /// How long a step may take.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StepRule {
     /// Number of days.
     pub days: u32,
@@ -46,8 +47,10 @@ impl StepRule {
     }
 }
 
-/// The operator's SLA settings.
+/// The operator's SLA settings. A field it does not know is refused, so that a
+/// misspelt one (`identity_retention_year`) is not silently left at its default.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SlaPolicy {
     /// Duration of each step.
     pub steps: BTreeMap<Step, StepRule>,

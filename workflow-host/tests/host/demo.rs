@@ -196,10 +196,11 @@ fn a_holiday_amendment_moves_the_deadlines_of_running_duties() {
     assert!(aduan_in(dir.path(), &["demo", "--ends", "2026-12-21"])
         .status
         .success());
-    let due = |extra: &[&str]| {
-        let mut args = extra.to_vec();
-        args.extend(["sla", "--json", "--at", "2026-12-21T03:00:00Z"]);
-        let out = aduan_in(dir.path(), &args);
+    let due = || {
+        let out = aduan_in(
+            dir.path(),
+            &["sla", "--json", "--at", "2026-12-21T03:00:00Z"],
+        );
         assert!(
             out.status.success(),
             "{}",
@@ -214,20 +215,33 @@ fn a_holiday_amendment_moves_the_deadlines_of_running_duties() {
             .map(|e| e["due_at"].as_str().unwrap().to_owned())
             .unwrap()
     };
-    let before = due(&[]);
+    let before = due();
     std::fs::write(
         dir.path().join("amend.csv"),
         "date,kind,name_id,name_en,source\n2026-12-22,cuti_bersama,Cuti Tambahan,Extra leave,SKB perubahan\n",
     )
     .unwrap();
-    let after = due(&["--holidays", "amend.csv"]);
+    let import = aduan_in(
+        dir.path(),
+        &["calendar", "import", "amend.csv", "--as", "sari"],
+    );
+    assert!(
+        import.status.success(),
+        "{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
+    let after = due();
     assert!(before.starts_with("2026-12-23"), "{before}");
     assert!(
         after.starts_with("2026-12-28"),
         "with 22 December off and Christmas, due after the weekend: {after}"
     );
-    let bad = aduan_in(dir.path(), &["--holidays", "missing.csv", "sla"]);
-    assert!(!bad.status.success());
+    let missing = aduan_in(
+        dir.path(),
+        &["calendar", "import", "missing.csv", "--as", "sari"],
+    );
+    assert!(!missing.status.success());
+    assert_eq!(due(), after, "nothing changed");
 }
 
 /// Without `--ends`, the demo's weeks end on the last Monday on or before today (WIB)
@@ -290,9 +304,7 @@ fn times_are_shown_in_the_policys_zone() {
     )
     .unwrap();
     let with = |args: &[&str]| {
-        let mut all = vec!["--sla-policy", "wita.json"];
-        all.extend_from_slice(args);
-        let out = aduan_in(dir.path(), &all);
+        let out = aduan_in(dir.path(), args);
         assert!(
             out.status.success(),
             "{}",
@@ -300,6 +312,8 @@ fn times_are_shown_in_the_policys_zone() {
         );
         String::from_utf8(out.stdout).unwrap()
     };
+    with(&["migrate"]);
+    with(&["policy", "set", "wita.json", "--as", "sari"]);
     with(&["demo", "--ends", "2026-12-21"]);
     let board = with(&["sla", "--at", "2026-12-21T03:00:00Z"]);
     assert!(

@@ -27,7 +27,8 @@ macro_rules! on_each_backend {
 }
 
 // The database backends each module needs: the binary's tests run on SQLite files (the
-// default database); `e2e` and `databases` run each test on the backends compiled in;
+// default database); `e2e`, `databases` and `settings` run each test on the backends
+// compiled in (`settings`' tests of the verbs' output on SQLite alone);
 // `api` on SQLite, or on PostgreSQL when SQLite is not compiled in.
 mod api;
 #[cfg(feature = "sqlite")]
@@ -46,3 +47,4 @@ mod operator_cli;
 mod read_only;
 #[cfg(feature = "sqlite")]
 mod serve;
+mod settings;

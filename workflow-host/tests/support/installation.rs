@@ -5,7 +5,7 @@ use std::process::Output;
 
 use workflow_store::testing::{Backend, TestDb};
 
-use super::{aduan, token, Server};
+use super::{aduan, token, Aduan, Server};
 
 /// `aduan` on a test database of its own, every verb and server run in one folder (where
 /// its signing keys and exports land), as on an operator's host.
@@ -31,8 +31,9 @@ impl Installation {
         &self.db.url
     }
 
-    /// The store as `aduan` in this folder opens it: a PostgreSQL store's key file is
-    /// the folder's `aduan.key` (a SQLite store's is beside its database).
+    /// The store as `aduan` in this folder opens it, with the settings the database
+    /// records: a PostgreSQL store's key file is the folder's `aduan.key` (a SQLite
+    /// store's is beside its database).
     pub async fn open_store(&self) -> workflow_store::Store {
         let mut options = workflow_store::StoreOptions::default();
         if self.db.sqlite_path().is_none() {
@@ -41,7 +42,7 @@ impl Installation {
         }
         workflow_store::Store::open_with_options(
             self.url(),
-            workflow_core::ComplaintServices::builtin(),
+            workflow_store::SettingsSource::Stored,
             options,
         )
         .await
@@ -51,6 +52,11 @@ impl Installation {
     /// Runs a verb to its end.
     pub fn run(&self, args: &[&str]) -> Output {
         aduan(self.path(), self.url(), args)
+    }
+
+    /// Runs a verb to its end with one more variable in its environment.
+    pub fn run_with_env(&self, args: &[&str], key: &str, value: &str) -> Output {
+        Aduan::on(self.path(), self.url()).run_with_env(args, key, value)
     }
 
     /// A new token.

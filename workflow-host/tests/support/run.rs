@@ -76,6 +76,13 @@ impl<'a> Aduan<'a> {
         run_bounded(self.verb(args)).expect("the aduan binary runs")
     }
 
+    /// Runs a verb to its end with one more variable in its environment.
+    pub fn run_with_env(self, args: &[&str], key: &str, value: &str) -> Output {
+        let mut command = self.verb(args);
+        command.env(key, value);
+        run_bounded(command).expect("the aduan binary runs")
+    }
+
     /// Runs a verb whose reader went away before it wrote (`aduan … | head -1`): its
     /// stdout is a pipe already closed at the other end.
     pub fn run_unread(self, args: &[&str]) -> Output {

@@ -81,6 +81,7 @@ impl Projector {
             let name = p.name();
             let mut tx = db.any.begin_with(db.begin_write()).await?;
             let position = lock_checkpoint(db, &mut tx, name).await?;
+            let services = self.services.refresh_in(&mut tx).await?;
             let parked = sqlx::query(
                 "SELECT 1 AS one FROM projection_parked WHERE projection = $1 AND complaint_id = $2",
             )
@@ -105,8 +106,7 @@ impl Projector {
                     .execute(&mut *tx)
                     .await?;
             }
-            p.apply(&mut tx, Target::Live, &events, &self.services)
-                .await?;
+            p.apply(&mut tx, Target::Live, &events, &services).await?;
             sqlx::query(
                 "DELETE FROM projection_parked WHERE projection = $1 AND complaint_id = $2",
             )

@@ -13,6 +13,10 @@ use crate::timestamp;
 impl Projector {
     /// Rebuilds one projection from position 0 into its `_rebuild` tables, then switches
     /// over in one transaction; readers see the old views until the switch.
+    ///
+    /// The twins are judged with the settings in force when the replay began; should
+    /// another process change them meanwhile, the switch-over is abandoned and the
+    /// replay starts over (after three such changes it gives up, unavailable).
     pub async fn rebuild(
         &self,
         name: &str,
@@ -20,7 +24,31 @@ impl Projector {
     ) -> Result<u64, StoreError> {
         self.db().writable("rebuilding a projection")?;
         let projection = Arc::clone(self.projection(name)?);
+        for _ in 0..3 {
+            if let Some(applied) = self.rebuild_once(&projection, &mut progress).await? {
+                return Ok(applied);
+            }
+            tracing::warn!(
+                projection = name,
+                "the settings changed during the replay; starting over"
+            );
+        }
+        Err(StoreError::Unavailable {
+            reason: format!("the settings kept changing while {name} was replayed; run it again"),
+            source: None,
+        })
+    }
+
+    /// One replay; `None` when the settings changed before the switch-over, which then
+    /// changed nothing.
+    async fn rebuild_once(
+        &self,
+        projection: &Arc<dyn super::Projection>,
+        progress: &mut (impl FnMut(ReplayProgress) + Send),
+    ) -> Result<Option<u64>, StoreError> {
+        let name = projection.name();
         let db = self.db();
+        let services = self.services.refresh().await?;
         let head = self.log.head().await?;
         {
             let mut tx = db.any.begin_with(db.begin_write()).await?;
@@ -46,7 +74,7 @@ impl Projector {
                 break;
             };
             projection
-                .apply(&mut tx, Target::Rebuild, &events, &self.services)
+                .apply(&mut tx, Target::Rebuild, &events, &services)
                 .await?;
             tx.commit().await?;
             position = last;
@@ -65,6 +93,11 @@ impl Projector {
         let mut tx = db.any.begin_with(db.begin_write()).await?;
         db.unbounded_statements(&mut tx).await?;
         lock_checkpoint(db, &mut tx, name).await?;
+        let now = self.services.refresh_in(&mut tx).await?;
+        if crate::settings::basis(&now) != crate::settings::basis(&services) {
+            tx.rollback().await?;
+            return Ok(None);
+        }
         loop {
             let events = self
                 .log
@@ -74,7 +107,7 @@ impl Projector {
                 break;
             };
             projection
-                .apply(&mut tx, Target::Rebuild, &events, &self.services)
+                .apply(&mut tx, Target::Rebuild, &events, &services)
                 .await?;
             position = last;
             applied += events.len() as u64;
@@ -109,6 +142,6 @@ impl Projector {
             events: applied,
         });
         self.applied.notify_waiters();
-        Ok(applied)
+        Ok(Some(applied))
     }
 }

@@ -17,6 +17,7 @@ mod personal_data;
 mod projections;
 mod read_only;
 mod schema;
+mod settings;
 mod support;
 #[cfg(feature = "postgres")]
 mod test_databases;

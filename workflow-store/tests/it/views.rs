@@ -6,10 +6,10 @@ use workflow_store::{both, testing as common};
 use std::sync::Arc;
 
 use chrono::Duration;
-use workflow_core::calendar::HolidayTable;
 use workflow_core::fixtures::*;
 use workflow_core::sla::assess;
-use workflow_core::{ComplaintServices, SlaPolicy, Status, StepStatus, WorkingCalendar};
+use workflow_core::{SlaPolicy, Status, StepStatus, WorkingCalendar};
+use workflow_store::settings::{SetOutcome, SettingKind};
 use workflow_store::views::{BoardStatus, ComplaintFilter};
 use workflow_store::{Store, Views};
 
@@ -248,22 +248,23 @@ async fn the_monitor_records_each_breach_once(db: common::TestDb) {
 both!(monitor, the_monitor_records_each_breach_once);
 
 async fn an_amended_holiday_table_moves_running_deadlines(db: common::TestDb) {
-    {
-        let store = db.open().await;
-        seed(&store).await;
-        store.close().await;
-    }
-    let amendment = HolidayTable::parse(
-        "date,kind,name_id,name_en,source\n2026-12-02,cuti_bersama,Cuti Bersama Tambahan,Extra leave,SKB perubahan\n",
-    )
-    .unwrap();
-    let services = ComplaintServices {
-        calendar: Arc::new(WorkingCalendar::new(
-            HolidayTable::builtin().amended_by(&amendment),
-        )),
-        policy: Arc::new(SlaPolicy::default()),
-    };
-    let store = db.open_with(services).await;
+    let store = db.open().await;
+    seed(&store).await;
+    let amendment = "date,kind,name_id,name_en,source\n2026-12-02,cuti_bersama,Cuti Bersama Tambahan,Extra leave,SKB perubahan\n";
+    let outcome = store
+        .set_setting(
+            SettingKind::Calendar,
+            amendment,
+            "sari",
+            wib("2026-12-01 08:00"),
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, SetOutcome::Recorded { recomputed: 12, .. }),
+        "{outcome:?}"
+    );
     // Thursday late evening: with the extra day off, disposition is due Friday instead.
     let thursday_night = wib("2026-12-03 23:59") + Duration::seconds(30);
     let friday_noon = wib("2026-12-04 12:00");

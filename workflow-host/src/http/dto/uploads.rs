@@ -62,7 +62,7 @@ impl<'a> Citing<'a> {
             self.state.now(),
             command,
         );
-        if let Err(e) = complaint.decide(&probe, engine.services()) {
+        if let Err(e) = complaint.decide(&probe, &engine.services()) {
             if matches!(e.kind(), RefusalKind::Forbidden | RefusalKind::NotFound) {
                 return Err(e.into());
             }
