@@ -15,6 +15,7 @@ mod identity;
 mod personal_data;
 mod projections;
 mod read_only;
+mod registry;
 mod schema;
 mod support;
 #[cfg(feature = "postgres")]
