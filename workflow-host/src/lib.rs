@@ -9,6 +9,7 @@
 // Standard output goes through `out`: a closed pipe ends the verb quietly.
 #![deny(clippy::print_stdout)]
 
+pub mod agency;
 pub mod audit;
 pub mod cli;
 pub mod demo;
@@ -19,4 +20,5 @@ pub mod out;
 pub mod read_model;
 pub mod serve;
 pub mod table;
+pub mod token;
 pub mod verbs;

@@ -99,6 +99,10 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
             StoreError::BadCursor(_) => ApiError::BadRequest(e.to_string()),
             StoreError::Unavailable { reason, .. } => ApiError::Unavailable(reason),
+            StoreError::Refused(refusal) => ApiError::Rule {
+                rule: refusal.rule().to_owned(),
+                detail: refusal.to_string(),
+            },
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -43,4 +43,6 @@ mod operator_cli;
 #[cfg(feature = "sqlite")]
 mod read_only;
 #[cfg(feature = "sqlite")]
+mod registry_cli;
+#[cfg(feature = "sqlite")]
 mod serve;
