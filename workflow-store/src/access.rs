@@ -157,10 +157,12 @@ impl Store {
         .execute(&self.log().db().any)
         .await?;
         if written.rows_affected() == 0 {
+            // Retired or removed since the check above: say which.
             let code = actor
                 .agency
                 .clone()
                 .unwrap_or_else(|| AgencyCode(String::new()));
+            self.active_agency(&code.0).await?;
             return Err(Refusal::UnknownAgency(code).into());
         }
         Ok(token)
