@@ -599,8 +599,19 @@ async fn adopt(
 
 #[cfg(test)]
 mod tests {
-    use super::parse_duration;
+    use super::{parse_duration, parse_lifetime};
+    use chrono::TimeDelta;
     use std::time::Duration;
+
+    #[test]
+    fn token_lifetimes_read_in_days_hours_and_minutes() {
+        assert_eq!(parse_lifetime("90d"), Ok(TimeDelta::days(90)));
+        assert_eq!(parse_lifetime("12h"), Ok(TimeDelta::hours(12)));
+        assert_eq!(parse_lifetime("30min"), Ok(TimeDelta::minutes(30)));
+        for bad in ["0d", "0", "-3d", "d", "soon", "3 weeks"] {
+            assert!(parse_lifetime(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn durations_read_as_people_write_them() {
