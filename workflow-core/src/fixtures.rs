@@ -224,11 +224,13 @@ pub fn field_visit(visit_date: &str) -> FieldVisit {
             name: "Rahmat".into(),
             position: "Kepala Seksi Pemeliharaan Jalan".into(),
             unit: Some("Bidang Bina Marga".into()),
+            nip: None,
         }],
         parties_confirmed: vec![Party {
             name: "Rahmat".into(),
             position: "Kepala Seksi Pemeliharaan Jalan".into(),
             unit: Some("Bidang Bina Marga".into()),
+            nip: None,
         }],
         findings: "Lubang 1,2 m x 0,8 m, kedalaman 25 cm; drainase tersumbat".into(),
         evidence: vec![photo(1), scan(2)],
@@ -244,15 +246,18 @@ pub fn berita_acara(agency: &str, ba_date: &str) -> BeritaAcara {
             name: "Ir. Hendra Wijaya".into(),
             position: format!("Kepala {agency}"),
             agency: agency.into(),
+            nip: None,
         },
         signatories: vec![Party {
             name: "Andi Pratama".into(),
             position: "Pejabat Penghubung".into(),
             unit: Some(agency.into()),
+            nip: None,
         }],
         findings: "Lubang dan drainase tersumbat terkonfirmasi".into(),
         conclusion: "Perlu penambalan dan normalisasi drainase".into(),
         solution: "Penambalan dijadwalkan minggu ini".into(),
+        place: None,
     }
 }
 

@@ -12,8 +12,8 @@
 //!
 //! Fields added as optional and absent when empty keep the version: the event
 //! envelope's `verdicts` (absent on events that end no clock, and on every event
-//! recorded before verdicts were kept: such runs are judged as running ones are) and a
-//! disposition's `sub_unit`.
+//! recorded before verdicts were kept: such runs are judged as running ones are), a
+//! disposition's `sub_unit`, a party's and an addressee's `nip`, and a BA's `place`.
 
 use cqrs_es::persist::{EventUpcaster, SerializedEvent};
 use serde_json::Value;

@@ -4,6 +4,7 @@
 
 use chrono::Utc;
 use serde_json::json;
+use workflow_core::calendar::TimeZoneSpec;
 use workflow_core::AgencyCode;
 use workflow_store::agency::{
     Agency, AgencyChange, AgencyDetails, AgencyHead, Registered, Removed,
@@ -55,7 +56,8 @@ pub async fn run(store: &Store, action: AgencyAction, json: bool) -> anyhow::Res
             } else if agencies.is_empty() {
                 crate::outln!("no agency is registered yet: aduan agency add CODE NAME");
             } else {
-                crate::out!("{}", table(&agencies).render());
+                let zone = &store.engine().services().policy.time_zone;
+                crate::out!("{}", table(&agencies, zone).render());
             }
             Ok(())
         }
@@ -78,7 +80,8 @@ pub async fn run(store: &Store, action: AgencyAction, json: bool) -> anyhow::Res
                 crate::outln!("{}", json!({ "agency": agency }));
             } else {
                 eprintln!("agency {code} is now:");
-                crate::out!("{}", table(std::slice::from_ref(&agency)).render());
+                let zone = &store.engine().services().policy.time_zone;
+                crate::out!("{}", table(std::slice::from_ref(&agency), zone).render());
             }
             Ok(())
         }
@@ -157,8 +160,9 @@ fn explained(e: StoreError) -> anyhow::Error {
     anyhow::anyhow!("{e}{hint}")
 }
 
-fn table(agencies: &[Agency]) -> Table {
-    let mut t = Table::new(&["code", "name", "zone", "head", "nip", "address", "retired"]);
+fn table(agencies: &[Agency], zone: &TimeZoneSpec) -> Table {
+    let retired = format!("retired ({})", crate::format::zone_label(zone));
+    let mut t = Table::new(&["code", "name", "zone", "head", "nip", "address", &retired]);
     let dash = || "-".to_owned();
     for a in agencies {
         let d = &a.details;
@@ -170,7 +174,7 @@ fn table(agencies: &[Agency]) -> Table {
             d.head.as_ref().map(|h| h.nip.clone()).unwrap_or_else(dash),
             d.address.clone().unwrap_or_else(dash),
             a.retired_at
-                .map(|at| at.format("%Y-%m-%d").to_string())
+                .map(|at| zone.local_date(at).format("%Y-%m-%d").to_string())
                 .unwrap_or_else(dash),
         ]);
     }

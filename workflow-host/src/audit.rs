@@ -1,6 +1,6 @@
 //! The auditor's verbs: verify, checkpoint, export.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::Path;
 
 use chrono::Utc;
@@ -12,16 +12,8 @@ use workflow_store::{Store, StoreError};
 
 /// Shows progress of a long walk on stderr when a person is watching.
 fn progress(label: &'static str) -> impl FnMut(WalkProgress) {
-    let shown = std::io::stderr().is_terminal();
-    move |p: WalkProgress| {
-        if shown {
-            let pct = (p.events * 100).checked_div(p.total).unwrap_or(100);
-            eprint!("\r{label}: {}/{} events ({pct}%)", p.events, p.total);
-            if p.events >= p.total {
-                eprintln!();
-            }
-        }
-    }
+    let mut shown = crate::progress::Progress::new(label, "events");
+    move |p: WalkProgress| shown.update(p.events, p.total)
 }
 
 fn report(report: &VerifyReport, json: bool) -> anyhow::Result<()> {
@@ -110,7 +102,12 @@ pub fn verify_file(
 }
 
 /// `aduan checkpoint`.
-pub async fn checkpoint(store: &Store, out: Option<&Path>, key_path: &Path) -> anyhow::Result<()> {
+pub async fn checkpoint(
+    store: &Store,
+    out: Option<&Path>,
+    key_path: &Path,
+    json: bool,
+) -> anyhow::Result<()> {
     let key = if key_path.exists() {
         load_signing_key(key_path)?
     } else {
@@ -130,6 +127,19 @@ pub async fn checkpoint(store: &Store, out: Option<&Path>, key_path: &Path) -> a
     match out {
         Some(path) => {
             std::fs::write(path, text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            if json {
+                crate::outln!(
+                    "{}",
+                    serde_json::json!({
+                        "file": path,
+                        "events": checkpoint.events,
+                        "complaints": checkpoint.complaints,
+                        "position": checkpoint.position,
+                        "root": checkpoint.root,
+                    })
+                );
+                return Ok(());
+            }
             eprintln!(
                 "checkpoint of {} events of {} complaints (position {}, root {}) written to {}",
                 checkpoint.events,
@@ -150,6 +160,7 @@ pub async fn export(
     format: ExportFormat,
     out: Option<&Path>,
     complaint: Option<&str>,
+    json: bool,
 ) -> anyhow::Result<()> {
     let n = match out {
         Some(path) => {
@@ -160,7 +171,11 @@ pub async fn export(
                 .export(complaint, format, &mut w, progress("export"))
                 .await?;
             w.flush()?;
-            eprintln!("exported {n} events to {}", path.display());
+            if json {
+                crate::outln!("{}", serde_json::json!({ "file": path, "events": n }));
+            } else {
+                eprintln!("exported {n} events to {}", path.display());
+            }
             n
         }
         None => {

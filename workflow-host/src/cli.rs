@@ -29,6 +29,12 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub json: bool,
 
+    /// A configuration file (TOML) with any of these options: global ones at the top,
+    /// a verb's in a table of its name (`[serve]`). A flag beats its environment
+    /// variable, which beats the file, which beats the default (docs/operations.md).
+    #[arg(long, global = true, env = "ADUAN_CONFIG")]
+    pub config: Option<PathBuf>,
+
     /// A holiday table amendment (CSV: date,kind,name_id,name_en,source) laid over the
     /// shipped table; deadlines still running are recomputed when it changes.
     #[arg(long, global = true, env = "ADUAN_HOLIDAYS")]
@@ -109,29 +115,38 @@ pub fn parse_positive_duration(text: &str) -> Result<Duration, String> {
     }
 }
 
+/// How `serve` writes its log lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Lines for people.
+    Text,
+    /// One JSON object a line.
+    Json,
+}
+
 /// The verbs.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the HTTP API, with the projectors and the SLA monitor in the background.
     Serve {
         /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
+        #[arg(long, env = "ADUAN_LISTEN", default_value = "127.0.0.1:8080")]
         listen: std::net::SocketAddr,
         /// Folder for uploaded evidence (content-addressed).
-        #[arg(long, default_value = "aduan-evidence")]
+        #[arg(long, env = "ADUAN_EVIDENCE_DIR", default_value = "aduan-evidence")]
         evidence_dir: PathBuf,
         /// Largest upload, in bytes.
-        #[arg(long, default_value_t = 10 * 1024 * 1024)]
+        #[arg(long, env = "ADUAN_EVIDENCE_LIMIT", default_value_t = 10 * 1024 * 1024)]
         evidence_limit: usize,
         /// Seconds between runs of the SLA monitor.
-        #[arg(long, default_value_t = 60)]
+        #[arg(long, env = "ADUAN_SLA_INTERVAL", default_value_t = 60)]
         sla_interval: u64,
         /// Seconds between projector polls when nothing woke them.
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, env = "ADUAN_POLL", default_value_t = 5)]
         poll: u64,
         /// Serve `/api/v1/metrics` without a token (for a scraper on a private
         /// network); otherwise it needs a `system` or `coordinator` token.
-        #[arg(long)]
+        #[arg(long, env = "ADUAN_METRICS_PUBLIC")]
         metrics_public: bool,
         /// A request's line and headers must arrive within this, or the connection is
         /// closed (an idle kept-alive connection too).
@@ -147,6 +162,17 @@ pub enum Command {
         /// Requests handled at once; more are answered 503 with `Retry-After`.
         #[arg(long, env = "ADUAN_MAX_IN_FLIGHT", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
         max_in_flight: u32,
+        /// How log lines are written to standard error: `text` for people, `json` (one
+        /// object a line, with the request id of each request) for a log collector.
+        #[arg(long, env = "ADUAN_LOG_FORMAT", default_value = "text")]
+        log_format: LogFormat,
+    },
+    /// The configuration file: `check` reads it, checks every setting and says which
+    /// ones a flag or an environment variable overrides.
+    Config {
+        /// What to do.
+        #[command(subcommand)]
+        action: ConfigAction,
     },
     /// Manage API tokens.
     Token {
@@ -162,8 +188,14 @@ pub enum Command {
         action: AgencyAction,
     },
     /// Walk sample complaints of Kabupaten Kapuas through the whole SOP into the store,
-    /// then print one complaint's timeline, the complaint list and the SLA clocks.
-    Demo,
+    /// then print one complaint's timeline, the complaint list and the SLA clocks. Its
+    /// three weeks end on the last Monday on or before today (WIB) whose weeks hold no
+    /// holiday; a database that holds the demo replays the weeks it was loaded with.
+    Demo {
+        /// End the weeks by this day instead of today (YYYY-MM-DD).
+        #[arg(long)]
+        ends: Option<chrono::NaiveDate>,
+    },
     /// Apply the database migrations and exit.
     Migrate,
     /// Bring a plain sqlite-es or postgres-es store of complaints under aduan: number,
@@ -231,6 +263,14 @@ pub enum Command {
         /// The instant (RFC 3339); default now.
         #[arg(long)]
         as_of: Option<DateTime<Utc>>,
+        /// Show the complainant's identity (with `--json`): the read is recorded in
+        /// `identity-reads` under `--as`, as reads over HTTP are; without it the
+        /// identity is shown as hidden.
+        #[arg(long, requires = "user")]
+        reveal_identity: bool,
+        /// Who reads the identity (a user name, recorded).
+        #[arg(long = "as")]
+        user: Option<String>,
     },
     /// Where the store stands: log head, projections (place, lag, error), complaints set
     /// aside on an unreadable event, and a probe write. Exits non-zero when anything
@@ -277,6 +317,13 @@ pub enum KeyAction {
         #[arg(long)]
         new_kek_file: PathBuf,
     },
+}
+
+/// Configuration verbs.
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Check the file `--config` (or `ADUAN_CONFIG`) names and show what it sets.
+    Check,
 }
 
 /// Token verbs.
@@ -438,6 +485,12 @@ pub async fn open_store(
 
 /// Runs the chosen verb.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Config {
+        action: ConfigAction::Check,
+    } = &cli.command
+    {
+        return config_check(cli.json);
+    }
     // Verifying an export needs no database.
     if let Command::Verify {
         export: Some(path),
@@ -466,13 +519,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Verify { .. }
             | Command::Checkpoint { .. }
             | Command::Export { .. }
-            | Command::History { .. }
+            | Command::History {
+                reveal_identity: false,
+                ..
+            }
             | Command::Sla { .. }
             | Command::PlainIdentities
     );
     let store = open_store(&cli.database_url, services, options.read_only(read_only)).await?;
     let result = match cli.command {
-        Command::Demo => crate::demo::run(&store, cli.json).await,
+        Command::Demo { ends } => crate::demo::run(&store, cli.json, ends).await,
         Command::Serve {
             listen,
             evidence_dir,
@@ -484,15 +540,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             body_timeout,
             max_connections,
             max_in_flight,
+            log_format,
         } => {
-            let _ = tracing_subscriber::fmt()
-                .with_env_filter(
-                    tracing_subscriber::EnvFilter::try_from_default_env()
-                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-                )
-                .with_writer(std::io::stderr)
-                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-                .try_init();
+            let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+            let logs = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_writer(std::io::stderr);
+            let _ = match log_format {
+                LogFormat::Text => logs
+                    .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                    .try_init(),
+                LogFormat::Json => logs.json().with_ansi(false).try_init(),
+            };
             let config = crate::serve::ServeConfig {
                 listen,
                 evidence_dir,
@@ -512,10 +572,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token { action } => crate::token::run(&store, action, cli.json).await,
         Command::Agency { action } => crate::agency::run(&store, action, cli.json).await,
         Command::Migrate => {
-            eprintln!("migrations applied to {:?} store", store.backend());
+            if cli.json {
+                crate::outln!(
+                    "{}",
+                    serde_json::json!({ "migrated": true, "backend": format!("{:?}", store.backend()).to_lowercase() })
+                );
+            } else {
+                eprintln!("migrations applied to {:?} store", store.backend());
+            }
             Ok(())
         }
         Command::Adopt => unreachable!("adopted above"),
+        Command::Config { .. } => unreachable!("checked above"),
         Command::Replay { projection } => {
             crate::verbs::replay(&store, projection.as_deref(), cli.json).await
         }
@@ -536,18 +604,43 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
         }
         Command::Checkpoint { out, key } => {
-            crate::audit::checkpoint(&store, out.as_deref(), &key).await
+            crate::audit::checkpoint(&store, out.as_deref(), &key, cli.json).await
         }
         Command::Export {
             format,
             out,
             complaint,
-        } => crate::audit::export(&store, format, out.as_deref(), complaint.as_deref()).await,
-        Command::History { id, as_of } => {
-            crate::verbs::history(&store, &id, as_of.unwrap_or_else(Utc::now), cli.json).await
+        } => {
+            crate::audit::export(
+                &store,
+                format,
+                out.as_deref(),
+                complaint.as_deref(),
+                cli.json,
+            )
+            .await
+        }
+        Command::History {
+            id,
+            as_of,
+            reveal_identity,
+            user,
+        } => {
+            let reader = match (reveal_identity, user) {
+                (true, Some(user)) => crate::verbs::HistoryReader::Revealing(user),
+                _ => crate::verbs::HistoryReader::Hiding,
+            };
+            crate::verbs::history(
+                &store,
+                &id,
+                as_of.unwrap_or_else(Utc::now),
+                reader,
+                cli.json,
+            )
+            .await
         }
         Command::Status => crate::verbs::status(&store, cli.json).await,
-        Command::Resume { id } => crate::verbs::resume(&store, &id).await,
+        Command::Resume { id } => crate::verbs::resume(&store, &id, cli.json).await,
         Command::EraseIdentity { id, reason, user } => {
             crate::verbs::erase_identity(&store, &id, &reason, &user, cli.json).await
         }
@@ -558,6 +651,40 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     store.close().await;
     result
+}
+
+/// `aduan config check`: the file was read and checked before the arguments were
+/// parsed (a bad one never gets here); this says what it sets and what overrides it.
+fn config_check(json: bool) -> anyhow::Result<()> {
+    let Some(loaded) = crate::config::loaded() else {
+        anyhow::bail!(
+            "no configuration file: name one with --config FILE or {}",
+            crate::config::ENV
+        );
+    };
+    if json {
+        crate::outln!("{}", serde_json::to_string_pretty(loaded)?);
+        return Ok(());
+    }
+    let mut t = crate::table::Table::new(&["setting", "value", "in force"]);
+    for s in &loaded.settings {
+        let key = match &s.section {
+            Some(section) => format!("{section}.{}", s.key),
+            None => s.key.clone(),
+        };
+        let used = match s.source {
+            crate::config::Source::File => "from the file",
+            crate::config::Source::Environment => "overridden by its environment variable",
+            crate::config::Source::CommandLine => "overridden by a flag",
+        };
+        t.row(vec![key, s.value.clone(), used.to_owned()]);
+    }
+    crate::outln!(
+        "{}: every setting is known and valid\n{}",
+        loaded.path.display(),
+        t.render()
+    );
+    Ok(())
 }
 
 /// `aduan adopt`: adopts the store, then builds the views from its events.

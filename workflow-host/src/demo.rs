@@ -1,11 +1,16 @@
 //! `aduan demo`: a scripted three weeks of complaints in Kabupaten Kapuas, walked through
 //! the SOP into the store, so a new user sees every part of the workflow at once.
 //!
-//! The script carries its own clock (30 November to 21 December 2026, WIB) and its own
-//! command ids, so the output is the same on every run and running it twice on one
-//! database changes nothing the second time.
+//! The script is written for three weeks ending Monday 21 December 2026 (WIB), and is
+//! moved by whole weeks so that it ends on the last Monday on or before the day it runs
+//! (`--ends` names another day): right after it, `aduan sla` shows a board as of now
+//! with work due and overdue. Only weeks whose every weekday is a working day are
+//! chosen, so that the working-day clocks run as written. It carries its own clock and
+//! command ids: for a given day the output is the same on every run, and running it
+//! again on a database that holds it changes nothing (it replays the weeks it was
+//! loaded with).
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use workflow_core::complainant::{Complainant, Confidentiality, PersonalData};
@@ -21,10 +26,125 @@ use workflow_store::agency::{AgencyDetails, AgencyHead, AgencyZone};
 use workflow_store::views::ComplaintFilter;
 use workflow_store::{Refusal, Store, StoreError};
 
-use crate::format::{local, sla_table, timeline_table};
+use crate::format::{local, sla_table, timeline_table, zone_label};
 use crate::table::Table;
 
+/// The script's last instant, as written.
 const END: &str = "2026-12-21 10:00";
+/// The script's first day (a complaint carried over from November) and its last.
+const FIRST_DAY: &str = "2026-11-16";
+const LAST_DAY: &str = "2026-12-21";
+/// The first command, whose instant tells the weeks a stored demo was loaded with.
+const FIRST_COMPLAINT: &str = "ADU-2026-0001";
+const FIRST_AT: &str = "2026-11-30 08:30";
+
+const BULAN: [&str; 12] = [
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+];
+const ROMAWI: [&str; 12] = [
+    "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII",
+];
+const HARI: [&str; 7] = [
+    "Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu",
+];
+
+/// How far the script is moved: whole weeks, so every weekday stays what it was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shift {
+    weeks: i64,
+}
+
+impl Shift {
+    /// The weeks that end on the last Monday on or before `day` whose span has no
+    /// holiday (every weekday a working day in `calendar`); the script's own weeks if
+    /// none in the two years before does.
+    pub fn ending_by(day: NaiveDate, calendar: &workflow_core::WorkingCalendar) -> Shift {
+        let weeks = (day - self::day(LAST_DAY)).num_days().div_euclid(7);
+        (0..=104)
+            .map(|back| Shift {
+                weeks: weeks - back,
+            })
+            .find(|s| s.is_quiet(calendar))
+            .unwrap_or(Shift { weeks: 0 })
+    }
+
+    /// Whether every weekday of the moved span is a working day and no weekend day is
+    /// one: working-day clocks then run exactly as in the script's own weeks.
+    pub fn is_quiet(&self, calendar: &workflow_core::WorkingCalendar) -> bool {
+        let (first, last) = (self.day(FIRST_DAY), self.day(LAST_DAY));
+        first.iter_days().take_while(|d| *d <= last).all(|d| {
+            let weekday = d.weekday().num_days_from_monday() < 5;
+            calendar.is_working_day(d) == weekday
+        })
+    }
+
+    /// The last day of the moved weeks.
+    pub fn last_day(&self) -> NaiveDate {
+        self.day(LAST_DAY)
+    }
+
+    fn offset(&self) -> chrono::Duration {
+        chrono::Duration::weeks(self.weeks)
+    }
+
+    /// A script instant (WIB), moved.
+    fn at(&self, local: &str) -> DateTime<Utc> {
+        wib(local) + self.offset()
+    }
+
+    /// A script date, moved.
+    fn day(&self, date: &str) -> NaiveDate {
+        day(date) + self.offset()
+    }
+
+    /// A script date, moved, as Indonesian prose: `7 Desember 2026`.
+    fn tgl(&self, date: &str) -> String {
+        let d = self.day(date);
+        format!("{} {} {}", d.day(), BULAN[d.month0() as usize], d.year())
+    }
+
+    /// With its weekday and without its year: `Kamis 3 Desember`.
+    fn hari_tgl(&self, date: &str) -> String {
+        let d = self.day(date);
+        format!(
+            "{} {} {}",
+            HARI[d.weekday().num_days_from_monday() as usize],
+            d.day(),
+            BULAN[d.month0() as usize]
+        )
+    }
+
+    /// As digits: `10/12/2026`.
+    fn numeric(&self, date: &str) -> String {
+        self.day(date).format("%d/%m/%Y").to_string()
+    }
+
+    /// A BA number dated by its month in Roman numerals: `BA/045/PUPR/XII/2026`.
+    fn ba_number(&self, prefix: &str, date: &str) -> String {
+        let d = self.day(date);
+        format!("{prefix}/{}/{}", ROMAWI[d.month0() as usize], d.year())
+    }
+
+    /// The demo's command ids: those of the script's own weeks as they always were, so
+    /// a database loaded by an earlier version replays as done.
+    fn command_id(&self, n: usize) -> String {
+        match self.weeks {
+            0 => format!("demo-{n}"),
+            _ => format!("demo-{}-{n}", self.last_day()),
+        }
+    }
+}
 
 /// The agencies the script disposes to, registered before it runs (the host disposes
 /// only to registered agencies). PUPR's entry is the one the README's tour adds, so
@@ -121,7 +241,7 @@ fn evidence(what: &str, media_type: &str, size: u64) -> EvidenceRef {
 #[allow(clippy::too_many_arguments)]
 fn registration(
     lapor_id: &str,
-    reported: &str,
+    reported: DateTime<Utc>,
     title: &str,
     description: &str,
     category: &str,
@@ -136,7 +256,7 @@ fn registration(
         description: description.into(),
         category: category.into(),
         location: Some(location.into()),
-        reported_at: wib(reported),
+        reported_at: reported,
         complainant: Complainant::plain(
             PersonalData {
                 name: complainant.into(),
@@ -215,6 +335,15 @@ fn party(name: &str, position: &str, unit: &str) -> Party {
         name: name.into(),
         position: position.into(),
         unit: Some(unit.into()),
+        nip: None,
+    }
+}
+
+/// A civil servant, who signs with their NIP.
+fn official(name: &str, position: &str, unit: &str, nip: &str) -> Party {
+    Party {
+        nip: Some(nip.into()),
+        ..party(name, position, unit)
     }
 }
 
@@ -238,7 +367,7 @@ fn s(at: &'static str, complaint: &'static str, actor: Actor, command: C) -> Scr
 /// The demo's three weeks, one line a command. Many lines read alike (a registration,
 /// a disposition, a review with other values): it is a script of data, kept flat on
 /// purpose so that it reads as the story it tells.
-fn script() -> Vec<Scripted> {
+fn script(t: &Shift) -> Vec<Scripted> {
     use Confidentiality::*;
     let road = "ADU-2026-0001";
     let lights = "ADU-2026-0002";
@@ -269,7 +398,7 @@ fn script() -> Vec<Scripted> {
     vec![
         // A pothole: the whole SOP, with a field examination and a BA.
         s("2026-11-30 08:30", road, upp(), registration(
-            "LAP-2026-11-000451", "2026-11-29 20:15", "Jalan berlubang di depan SDN 3 Selat",
+            "LAP-2026-11-000451", t.at("2026-11-29 20:15"), "Jalan berlubang di depan SDN 3 Selat",
             "Lubang besar di Jl. Tambun Bungai membahayakan anak sekolah yang menyeberang.",
             "infrastruktur", "Jl. Tambun Bungai, Selat, Kuala Kapuas", "Budi Santoso", Public,
             "Jalan kabupaten; kewenangan Dinas PUPR. Foto dari pelapor terlampir di LAPOR!.")),
@@ -277,9 +406,9 @@ fn script() -> Vec<Scripted> {
         s("2026-12-01 09:15", road, liaison("PUPR"), review_complete("Lokasi dan foto jelas")),
         s("2026-12-01 14:00", road, liaison("PUPR"), clarify(true, "Perlu diukur dan dicek drainase")),
         s("2026-12-02 10:00", road, liaison("PUPR"), progress(
-            "Aduan diterima Dinas PUPR; peninjauan lapangan dijadwalkan 3 Desember 2026.")),
+            &format!("Aduan diterima Dinas PUPR; peninjauan lapangan dijadwalkan {}.", t.tgl("2026-12-03")))),
         s("2026-12-03 11:30", road, liaison("PUPR"), C::VerifyInField(FieldVisit {
-            visit_date: day("2026-12-03"),
+            visit_date: t.day("2026-12-03"),
             location: "Jl. Tambun Bungai depan SDN 3 Selat".into(),
             parties_summoned: vec![party("Rahmat", "Kepala Seksi Pemeliharaan Jalan", "Bidang Bina Marga")],
             parties_confirmed: vec![party("Rahmat", "Kepala Seksi Pemeliharaan Jalan", "Bidang Bina Marga")],
@@ -287,34 +416,36 @@ fn script() -> Vec<Scripted> {
             evidence: vec![road_photo, road_scan],
         })),
         s("2026-12-04 09:00", road, liaison("PUPR"), C::IssueBa(BeritaAcara {
-            number: "BA/045/PUPR/XII/2026".into(),
-            date: day("2026-12-04"),
+            number: t.ba_number("BA/045/PUPR", "2026-12-04"),
+            date: t.day("2026-12-04"),
             addressee: Addressee {
                 name: "Ir. Hendra Wijaya, M.T.".into(),
                 position: "Kepala Dinas PUPR Kabupaten Kapuas".into(),
                 agency: "PUPR".into(),
+                nip: Some("19700512 199803 1 007".into()),
             },
             signatories: vec![
-                party("Andi Pratama", "Pejabat Penghubung", "Dinas PUPR"),
-                party("Rahmat", "Kepala Seksi Pemeliharaan Jalan", "Bidang Bina Marga"),
+                official("Andi Pratama", "Pejabat Penghubung", "Dinas PUPR", "19850317 201001 1 004"),
+                official("Rahmat", "Kepala Seksi Pemeliharaan Jalan", "Bidang Bina Marga", "19780904 200501 1 012"),
             ],
             findings: "Lubang dan drainase tersumbat terkonfirmasi di lokasi".into(),
             conclusion: "Perlu penambalan darurat dan normalisasi saluran".into(),
-            solution: "Penambalan 7 Desember 2026; normalisasi saluran pekan berikutnya".into(),
+            solution: format!("Penambalan {}; normalisasi saluran pekan berikutnya", t.tgl("2026-12-07")),
+            place: Some("Kuala Kapuas".into()),
         })),
         s("2026-12-04 11:00", road, head("PUPR"), C::AcknowledgeBa(
             workflow_core::complaint::command::BaAcknowledgement {
                 note: Some("Laksanakan penambalan dan laporkan hasilnya".into()),
             })),
         s("2026-12-04 13:00", road, liaison("PUPR"), respond(
-            "Terima kasih. Lubang ditambal 7 Desember 2026 dan saluran dibersihkan pekan berikutnya.")),
+            &format!("Terima kasih. Lubang ditambal {} dan saluran dibersihkan pekan berikutnya.", t.tgl("2026-12-07")))),
         s("2026-12-08 09:00", road, upp(), feedback(true, "Sudah ditambal, terima kasih")),
         s("2026-12-08 09:30", road, upp(), C::Close(Closure {
             note: Some("Pelapor puas".into()),
         })),
         // Street lights: first sent to the wrong agency, returned, re-disposed.
         s("2026-11-30 09:10", lights, upp(), registration(
-            "LAP-2026-11-000457", "2026-11-30 06:40", "Lampu penerangan jalan padam",
+            "LAP-2026-11-000457", t.at("2026-11-30 06:40"), "Lampu penerangan jalan padam",
             "Tiga lampu PJU di Jl. Pemuda padam sejak seminggu; rawan kecelakaan malam hari.",
             "penerangan", "Jl. Pemuda km 2, Kuala Kapuas", "Siti Rahmah", Anonymous,
             "Penerangan jalan umum.")),
@@ -326,7 +457,7 @@ fn script() -> Vec<Scripted> {
         s("2026-12-01 10:00", lights, upp(), dispose("DISHUB")),
         s("2026-12-02 09:30", lights, liaison("DISHUB"), review_complete("Titik lampu jelas")),
         s("2026-12-02 10:00", lights, liaison("DISHUB"), clarify(false, "Lampu masuk jadwal penggantian rutin")),
-        s("2026-12-03 15:00", lights, liaison("DISHUB"), respond("Lampu diganti 5 Desember 2026 oleh tim PJU Dishub.")),
+        s("2026-12-03 15:00", lights, liaison("DISHUB"), respond(&format!("Lampu diganti {} oleh tim PJU Dishub.", t.tgl("2026-12-05")))),
         // The complainant is not satisfied: UPP reopens, the liaison follows up again.
         s("2026-12-07 09:00", lights, upp(), feedback(false, "Baru satu dari tiga lampu yang menyala")),
         s("2026-12-07 09:30", lights, upp(), C::Reopen(Reopening {
@@ -335,11 +466,11 @@ fn script() -> Vec<Scripted> {
         s("2026-12-08 09:00", lights, liaison("DISHUB"), review_complete("Dua titik lampu masih padam")),
         s("2026-12-08 09:30", lights, liaison("DISHUB"), clarify(false, "Penggantian dua lampu tersisa")),
         s("2026-12-08 10:00", lights, liaison("DISHUB"), progress(
-            "Dua lampu tersisa masuk jadwal penggantian 10 Desember 2026.")),
-        s("2026-12-10 14:00", lights, liaison("DISHUB"), respond("Ketiga lampu PJU di Jl. Pemuda menyala sejak 10 Desember 2026.")),
+            &format!("Dua lampu tersisa masuk jadwal penggantian {}.", t.tgl("2026-12-10")))),
+        s("2026-12-10 14:00", lights, liaison("DISHUB"), respond(&format!("Ketiga lampu PJU di Jl. Pemuda menyala sejak {}.", t.tgl("2026-12-10")))),
         // A health-service complaint waiting for the complainant, then in step 3.
         s("2026-12-07 08:45", clinic, upp(), registration(
-            "LAP-2026-12-000023", "2026-12-06 19:02", "Antrean Puskesmas Selat sangat lama",
+            "LAP-2026-12-000023", t.at("2026-12-06 19:02"), "Antrean Puskesmas Selat sangat lama",
             "Pasien menunggu lebih dari 4 jam tanpa kepastian; loket dibuka terlambat.",
             "kesehatan", "Puskesmas Selat, Kuala Kapuas", "Nur Aini", Confidential,
             "Pelayanan puskesmas; kewenangan Dinas Kesehatan.")),
@@ -349,13 +480,13 @@ fn script() -> Vec<Scripted> {
             questions: vec!["Pada tanggal dan jam berapa Anda berkunjung?".into()],
         })),
         s("2026-12-10 16:00", clinic, upp(), C::ProvideInformation(InformationReply {
-            answer: "Kamis 3 Desember, datang 07.30, dilayani 11.45".into(),
+            answer: format!("{}, datang 07.30, dilayani 11.45", t.hari_tgl("2026-12-03")),
             attachments: vec![],
         })),
         s("2026-12-11 09:00", clinic, liaison("DINKES"), review_complete("Waktu kunjungan sudah jelas")),
         s("2026-12-14 10:00", clinic, liaison("DINKES"), clarify(true, "Perlu pengecekan jam buka loket")),
         s("2026-12-18 08:15", clinic, liaison("DINKES"), C::VerifyInField(FieldVisit {
-            visit_date: day("2026-12-18"),
+            visit_date: t.day("2026-12-18"),
             location: "Puskesmas Selat".into(),
             parties_summoned: vec![party("dr. Maya Lestari", "Kepala Puskesmas", "Puskesmas Selat")],
             parties_confirmed: vec![],
@@ -364,7 +495,7 @@ fn script() -> Vec<Scripted> {
         })),
         // A school-fee complaint never completed by the complainant: rejected.
         s("2026-12-01 13:00", school, upp(), registration(
-            "LAP-2026-12-000002", "2026-12-01 07:55", "Pungutan di sekolah",
+            "LAP-2026-12-000002", t.at("2026-12-01 07:55"), "Pungutan di sekolah",
             "Ada pungutan tidak jelas.",
             "pendidikan", "Kuala Kapuas", "Anonim", Confidential,
             "Dugaan pungutan; lokasi sekolah belum disebut.")),
@@ -378,7 +509,7 @@ fn script() -> Vec<Scripted> {
         })),
         // Clogged drains: disposed, and the agency never reviews it.
         s("2026-12-08 08:30", drain, upp(), registration(
-            "LAP-2026-12-000031", "2026-12-07 21:10", "Saluran air tersumbat, banjir saat hujan",
+            "LAP-2026-12-000031", t.at("2026-12-07 21:10"), "Saluran air tersumbat, banjir saat hujan",
             "Setiap hujan, air meluap ke rumah warga di Gang Mawar.",
             "infrastruktur", "Gg. Mawar, Selat Hilir", "Hendra", Public,
             "Drainase lingkungan; kewenangan Dinas PUPR.")),
@@ -386,18 +517,18 @@ fn script() -> Vec<Scripted> {
         // Its liaison officer is on leave: the head of PUPR hands it to a colleague.
         s("2026-12-14 08:00", drain, head("PUPR"), C::Reassign(Reassignment {
             liaison_officer: "penghubung2.pupr".into(),
-            reason: "Pejabat penghubung sedang cuti sampai 18 Desember".into(),
+            reason: format!("Pejabat penghubung sedang cuti sampai {}", t.tgl("2026-12-18")),
         })),
         // The first follow-up was posted straight into LAPOR!; the coordinator annuls
         // the follow-up breach the engine recorded.
         s("2026-12-17 09:00", drain, coordinator(), C::AnnulBreach(BreachAnnulment {
             step: Step::FollowUp,
             occurrence: 1,
-            reason: "Tindak lanjut sementara diunggah langsung di LAPOR! 15 Desember".into(),
+            reason: format!("Tindak lanjut sementara diunggah langsung di LAPOR! {}", t.tgl("2026-12-15")),
         })),
         // A fallen tree: three agencies send it back in turn; the coordinator decides.
         s("2026-12-09 07:30", fallen_tree, upp(), registration(
-            "LAP-2026-12-000052", "2026-12-09 06:10", "Pohon tumbang menutup jalan",
+            "LAP-2026-12-000052", t.at("2026-12-09 06:10"), "Pohon tumbang menutup jalan",
             "Pohon besar tumbang di Jl. Cilik Riwut sejak subuh dan menutup satu lajur.",
             "lingkungan", "Jl. Cilik Riwut km 1, Kuala Kapuas", "Agus", Public,
             "Pohon tumbang di jalan kabupaten.")),
@@ -426,13 +557,13 @@ fn script() -> Vec<Scripted> {
             "Tim UPT Pertamanan memotong dan mengangkut pohon; jalan dibuka kembali pukul 12.30.")),
         // A bus-stop complaint registered on Friday and not yet disposed.
         s("2026-12-18 15:30", bus, upp(), registration(
-            "LAP-2026-12-000077", "2026-12-18 12:00", "Halte bus rusak",
+            "LAP-2026-12-000077", t.at("2026-12-18 12:00"), "Halte bus rusak",
             "Atap halte di depan pasar rusak dan bocor.",
             "perhubungan", "Pasar Kapuas", "Yanti", Anonymous,
             "Sarana halte; kewenangan Dinas Perhubungan.")),
         // The same pothole reported again by a neighbour: archived at the door.
         s("2026-12-01 10:00", pothole_again, upp(), registration(
-            "LAP-2026-12-000009", "2026-11-30 21:40", "Lubang jalan depan SDN 3",
+            "LAP-2026-12-000009", t.at("2026-11-30 21:40"), "Lubang jalan depan SDN 3",
             "Jalan di depan SDN 3 Selat berlubang besar.",
             "infrastruktur", "Jl. Tambun Bungai, Selat", "Rina", Public,
             "Sama dengan LAP-2026-11-000451.")),
@@ -443,7 +574,7 @@ fn script() -> Vec<Scripted> {
         })),
         // Noise from a workshop: disposed, then withdrawn by the complainant.
         s("2026-12-09 09:00", noise, upp(), registration(
-            "LAP-2026-12-000041", "2026-12-08 22:30", "Bengkel bising malam hari",
+            "LAP-2026-12-000041", t.at("2026-12-08 22:30"), "Bengkel bising malam hari",
             "Bengkel las di Jl. Seroja bekerja sampai tengah malam.",
             "ketertiban", "Jl. Seroja, Kuala Kapuas", "Yusuf", Anonymous,
             "Ketertiban umum; kewenangan Satpol PP.")),
@@ -454,12 +585,12 @@ fn script() -> Vec<Scripted> {
         // The complainant then asks for their data to be erased (UU 27/2022): the key
         // goes, the history stays.
         s("2026-12-11 10:00", noise, upp(), C::EraseIdentity(IdentityErasure {
-            legal_basis: "Permintaan penghapusan oleh pelapor melalui telepon 10/12/2026; Pasal 8 UU 27/2022".into(),
+            legal_basis: format!("Permintaan penghapusan oleh pelapor melalui telepon {}; Pasal 8 UU 27/2022", t.numeric("2026-12-10")),
         })),
         // Carried over from November: the complainant never answers the liaison's
         // question, and after 30 days the SLA monitor records the complaint as withdrawn.
         s("2026-11-16 09:00", market, upp(), registration(
-            "LAP-2026-11-000388", "2026-11-15 19:30", "Pungutan retribusi pasar",
+            "LAP-2026-11-000388", t.at("2026-11-15 19:30"), "Pungutan retribusi pasar",
             "Pedagang ditarik retribusi dua kali sehari di pasar.",
             "retribusi", "Pasar Kapuas", "Anonim", Confidential,
             "Retribusi pasar; kewenangan Dinas Perdagangan.")),
@@ -470,7 +601,7 @@ fn script() -> Vec<Scripted> {
         })),
         // A national road: not the Pemkab's, forwarded at the door.
         s("2026-12-02 08:15", national_road, upp(), registration(
-            "LAP-2026-12-000015", "2026-12-01 17:05", "Jembatan jalan nasional retak",
+            "LAP-2026-12-000015", t.at("2026-12-01 17:05"), "Jembatan jalan nasional retak",
             "Jembatan di jalan nasional Kuala Kapuas - Palangka Raya km 12 retak.",
             "infrastruktur", "Jalan nasional km 12", "Darmawan", Public,
             "Jalan nasional; kewenangan Kementerian PU (BPJN).")),
@@ -481,10 +612,44 @@ fn script() -> Vec<Scripted> {
     ]
 }
 
+/// The weeks to load: those a demo already in `store` was loaded with, else the weeks
+/// ending by `ends` (today when `None`).
+async fn weeks(store: &Store, ends: Option<NaiveDate>) -> anyhow::Result<(Shift, bool)> {
+    let first = store.engine().events(&FIRST_COMPLAINT.parse()?).await?;
+    if let Some(registered) = first.first() {
+        let moved = registered.payload.at - wib(FIRST_AT);
+        let weeks = moved.num_weeks();
+        if moved != chrono::Duration::weeks(weeks) {
+            anyhow::bail!(
+                "{FIRST_COMPLAINT} in this database is not the demo's: load the demo into a \
+                 database of its own"
+            );
+        }
+        return Ok((Shift { weeks }, true));
+    }
+    let today = ends.unwrap_or_else(|| {
+        Utc::now()
+            .with_timezone(&TimeZoneSpec::jakarta().offset())
+            .date_naive()
+    });
+    Ok((
+        Shift::ending_by(today, store.engine().services().calendar.as_ref()),
+        false,
+    ))
+}
+
 /// Runs the demo into `store` and prints a timeline, the list and the SLA clocks (or
-/// JSON with `json`).
-pub async fn run(store: &Store, json: bool) -> anyhow::Result<()> {
-    let mut steps = script();
+/// JSON with `json`). Its weeks end by `ends` (default: today, WIB).
+pub async fn run(store: &Store, json: bool, ends: Option<NaiveDate>) -> anyhow::Result<()> {
+    let (shift, loaded_before) = weeks(store, ends).await?;
+    if loaded_before {
+        eprintln!(
+            "aduan demo: this database holds the demo already, loaded for the weeks ending {}; \
+             it is replayed as it was (nothing changes)",
+            shift.last_day()
+        );
+    }
+    let mut steps = script(&shift);
     steps.sort_by_key(|step| wib(step.at));
     let complaint_ids: Vec<&str> = {
         let mut ids: Vec<&str> = steps.iter().map(|s| s.complaint).collect();
@@ -493,16 +658,17 @@ pub async fn run(store: &Store, json: bool) -> anyhow::Result<()> {
         ids
     };
     // Registered as the story begins, before its first disposition.
-    let begins = steps.first().map_or_else(|| wib(END), |step| wib(step.at));
+    let begins = steps
+        .first()
+        .map_or_else(|| shift.at(END), |step| shift.at(step.at));
     register_agencies(store, begins).await?;
     let engine = store.engine();
     for (n, step) in steps.into_iter().enumerate() {
-        let now = wib(step.at);
+        let now = shift.at(step.at);
         // The SLA monitor runs before each request, as `serve`'s background tick would.
         store.projector().catch_up().await?;
         store.sla_tick(now).await?;
-        let envelope =
-            CommandEnvelope::new(format!("demo-{}", n + 1), step.actor, now, step.command);
+        let envelope = CommandEnvelope::new(shift.command_id(n + 1), step.actor, now, step.command);
         engine
             .execute(&step.complaint.parse()?, envelope, Some("aduan-demo"))
             .await
@@ -510,7 +676,8 @@ pub async fn run(store: &Store, json: bool) -> anyhow::Result<()> {
                 anyhow::anyhow!("demo step {} on {} refused: {e}", n + 1, step.complaint)
             })?;
     }
-    let end = wib(END);
+    let end = shift.at(END);
+    let zone = store.engine().services().policy.time_zone.clone();
     store.projector().catch_up().await?;
     store.sla_tick(end).await?;
     store.projector().catch_up().await?;
@@ -550,15 +717,17 @@ pub async fn run(store: &Store, json: bool) -> anyhow::Result<()> {
     }
 
     crate::outln!(
-        "aduan demo: {} complaints of Kabupaten Kapuas, scripted from Mon 30 Nov to {} WIB, stored in the {:?} log.\n",
+        "aduan demo: {} complaints of Kabupaten Kapuas, scripted from {} to {} WIB, stored in the {:?} log (times below in {}).\n",
         report.len(),
-        local(end),
-        store.backend()
+        shift.day("2026-11-30").format("%a %d %b"),
+        shift.at(END).with_timezone(&TimeZoneSpec::jakarta().offset()).format("%a %d %b %Y %H:%M"),
+        store.backend(),
+        zone_label(&zone)
     );
     if let Some((id, events, state, _)) = report.first() {
         let title = state.registration().map(|r| r.title.as_str()).unwrap_or("");
         crate::outln!("Timeline of {id}: {title} [{}]", state.status());
-        crate::outln!("{}", timeline_table(events));
+        crate::outln!("{}", timeline_table(events, &zone));
     }
     let page = store
         .views()
@@ -586,11 +755,75 @@ pub async fn run(store: &Store, json: bool) -> anyhow::Result<()> {
     }
     crate::outln!("All complaints (from the complaint view)\n{}", t.render());
     let t = sla_table(
+        &zone,
         report
             .iter()
             .map(|(id, _, _, sla)| (id.as_str(), sla.as_slice())),
     );
-    crate::outln!("SLA clocks as of {} WIB\n{}", local(end), t.render());
-    crate::outln!("Next: `aduan sla --at 2026-12-21T03:00:00Z` shows the board, `aduan history ADU-2026-0003 --as-of 2026-12-09T00:00:00Z` the past.");
+    crate::outln!(
+        "SLA clocks as of {} {}\n{}",
+        local(end, &zone),
+        zone_label(&zone),
+        t.render()
+    );
+    crate::outln!(
+        "Next: `aduan sla` shows the board as of now, `aduan sla --at {}` as of the demo's end, `aduan history ADU-2026-0003 --as-of {}` the past.",
+        end.format("%Y-%m-%dT%H:%M:%SZ"),
+        shift.at("2026-12-09 07:00").format("%Y-%m-%dT%H:%M:%SZ")
+    );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use workflow_core::WorkingCalendar;
+
+    /// For every day the shipped table covers, the weeks chosen end on a Monday on or
+    /// before it, hold no holiday, and are the latest such weeks.
+    #[test]
+    fn the_weeks_chosen_are_the_latest_quiet_ones_on_or_before_the_day() {
+        let calendar = WorkingCalendar::builtin();
+        assert!(
+            Shift { weeks: 0 }.is_quiet(&calendar),
+            "the script's own weeks hold no holiday"
+        );
+        let mut day = day("2024-01-01");
+        let mut moved = 0;
+        while day <= super::day("2027-12-31") {
+            let shift = Shift::ending_by(day, &calendar);
+            let last = shift.last_day();
+            assert!(last <= day, "{day}: ends {last}");
+            assert_eq!(last.weekday(), chrono::Weekday::Mon);
+            assert!(shift.is_quiet(&calendar), "{day}");
+            let mut later = last + chrono::Duration::weeks(1);
+            while later <= day {
+                let candidate = Shift {
+                    weeks: shift.weeks + (later - last).num_weeks(),
+                };
+                assert!(
+                    !candidate.is_quiet(&calendar),
+                    "{day}: {later} was quiet too"
+                );
+                later += chrono::Duration::weeks(1);
+            }
+            moved += usize::from((day - last).num_days() >= 7);
+            day += chrono::Duration::days(1);
+        }
+        assert!(moved > 0, "some days fall in weeks with holidays");
+    }
+
+    #[test]
+    fn dates_in_the_script_are_moved_and_spelled_in_indonesian() {
+        let s = Shift { weeks: -4 };
+        assert_eq!(s.tgl("2026-12-07"), "9 November 2026");
+        assert_eq!(s.hari_tgl("2026-12-03"), "Kamis 5 November");
+        assert_eq!(s.numeric("2026-12-10"), "12/11/2026");
+        assert_eq!(
+            s.ba_number("BA/045/PUPR", "2026-12-04"),
+            "BA/045/PUPR/XI/2026"
+        );
+        assert_eq!(s.command_id(3), "demo-2026-11-23-3");
+        assert_eq!(Shift { weeks: 0 }.command_id(3), "demo-3");
+    }
 }

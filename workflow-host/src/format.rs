@@ -9,7 +9,10 @@ use workflow_core::{Complaint, ComplaintEvent, EventBody, TimeZoneSpec};
 use crate::table::Table;
 
 /// The table of SLA clocks, a row per clock run, of the complaints given.
-pub fn sla_table<'a>(clocks: impl IntoIterator<Item = (&'a str, &'a [StepAssessment])>) -> Table {
+pub fn sla_table<'a>(
+    zone: &TimeZoneSpec,
+    clocks: impl IntoIterator<Item = (&'a str, &'a [StepAssessment])>,
+) -> Table {
     let mut t = Table::new(&[
         "complaint",
         "step",
@@ -21,14 +24,14 @@ pub fn sla_table<'a>(clocks: impl IntoIterator<Item = (&'a str, &'a [StepAssessm
     ]);
     for (id, runs) in clocks {
         for a in runs {
-            t.row(sla_row(id, a));
+            t.row(sla_row(zone, id, a));
         }
     }
     t
 }
 
 /// One row of an SLA clock table.
-fn sla_row(id: &str, a: &StepAssessment) -> Vec<String> {
+fn sla_row(zone: &TimeZoneSpec, id: &str, a: &StepAssessment) -> Vec<String> {
     let mut note = Vec::new();
     if a.paused_days > 0 {
         note.push(format!("+{} day(s) waiting for complainant", a.paused_days));
@@ -45,16 +48,27 @@ fn sla_row(id: &str, a: &StepAssessment) -> Vec<String> {
         id.to_owned(),
         a.step.to_string(),
         a.occurrence.to_string(),
-        local(a.started_at),
+        local(a.started_at, zone),
         a.due_date.format("%a %d %b").to_string(),
         a.status.as_str().to_owned(),
         note.join("; "),
     ]
 }
 
-/// An instant as WIB wall-clock time, `Mon 30 Nov 09:00`.
-pub fn local(at: DateTime<Utc>) -> String {
-    let t = at.with_timezone(&TimeZoneSpec::jakarta().offset());
+/// The short name people know a zone by: WIB, WITA, WIT; otherwise its name.
+pub fn zone_label(zone: &TimeZoneSpec) -> String {
+    match zone.offset().local_minus_utc() {
+        25_200 if zone.name().starts_with("Asia/") || zone.name() == "+07:00" => "WIB".into(),
+        28_800 if zone.name().starts_with("Asia/") || zone.name() == "+08:00" => "WITA".into(),
+        32_400 if zone.name().starts_with("Asia/") || zone.name() == "+09:00" => "WIT".into(),
+        _ => zone.name().to_owned(),
+    }
+}
+
+/// An instant as wall-clock time in `zone`, `Mon 30 Nov 09:00` (the zone is named
+/// where the instants are introduced: a table's heading, a line's start).
+pub fn local(at: DateTime<Utc>, zone: &TimeZoneSpec) -> String {
+    let t = at.with_timezone(&zone.offset());
     format!(
         "{} {:02} {} {}",
         t.format("%a"),
@@ -65,7 +79,7 @@ pub fn local(at: DateTime<Utc>) -> String {
 }
 
 /// One line saying what an event did.
-pub fn describe(e: &ComplaintEvent) -> String {
+pub fn describe(e: &ComplaintEvent, zone: &TimeZoneSpec) -> String {
     match &e.body {
         EventBody::Received(r) => format!("{} from LAPOR!, category {}", r.lapor_id, r.category),
         EventBody::Disposed(d) => match &d.sub_unit {
@@ -137,7 +151,9 @@ pub fn describe(e: &ComplaintEvent) -> String {
         EventBody::ReturnsEscalated(e) => {
             format!("returned {} times: the coordinator decides", e.returns)
         }
-        EventBody::SlaBreached(b) => format!("{} deadline {} passed", b.step, local(b.due_at)),
+        EventBody::SlaBreached(b) => {
+            format!("{} deadline {} passed", b.step, local(b.due_at, zone))
+        }
         EventBody::Archived(a) => match &a.duplicate_of {
             Some(original) => format!("archived: duplicate of {original}"),
             None => format!(
@@ -155,22 +171,46 @@ pub fn describe(e: &ComplaintEvent) -> String {
             None => "BA acknowledged by the head".into(),
         },
         EventBody::DeemedWithdrawn(w) => {
-            format!("deemed withdrawn: no answer by {}", local(w.due_at))
+            format!("deemed withdrawn: no answer by {}", local(w.due_at, zone))
         }
     }
 }
 
 /// A complaint's events as an aligned table: sequence, when, who, what.
-pub fn timeline_table(events: &[EventEnvelope<Complaint>]) -> String {
-    let mut t = Table::new(&["seq", "when (WIB)", "by", "event", "what"]);
+pub fn timeline_table(events: &[EventEnvelope<Complaint>], zone: &TimeZoneSpec) -> String {
+    let when = format!("when ({})", zone_label(zone));
+    let mut t = Table::new(&["seq", &when, "by", "event", "what"]);
     for e in events {
         t.row(vec![
             e.sequence.to_string(),
-            local(e.payload.at),
+            local(e.payload.at, zone),
             format!("{} ({})", e.payload.by.user, e.payload.by.role),
             e.payload.body.event_type().to_owned(),
-            describe(&e.payload),
+            describe(&e.payload, zone),
         ]);
     }
     t.render()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instants_are_shown_in_the_policys_zone_under_its_name() {
+        let at: DateTime<Utc> = "2026-12-01T01:30:00Z".parse().unwrap();
+        let wita = TimeZoneSpec::parse("Asia/Makassar").unwrap();
+        assert_eq!(
+            (local(at, &wita), zone_label(&wita)),
+            ("Tue 01 Dec 09:30".to_owned(), "WITA".to_owned())
+        );
+        let wib = TimeZoneSpec::jakarta();
+        assert_eq!(
+            (local(at, &wib), zone_label(&wib)),
+            ("Tue 01 Dec 08:30".to_owned(), "WIB".to_owned())
+        );
+        let wit = TimeZoneSpec::parse("Asia/Jayapura").unwrap();
+        assert_eq!(zone_label(&wit), "WIT");
+        assert_eq!(zone_label(&TimeZoneSpec::parse("UTC").unwrap()), "UTC");
+    }
 }

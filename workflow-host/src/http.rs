@@ -24,6 +24,7 @@ pub mod evidence;
 pub mod headers;
 pub mod health;
 pub mod openapi;
+pub mod request_id;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -139,6 +140,7 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::map_response(error::problems_only))
         .layer(axum::middleware::from_fn(error::log_failures))
         .layer(axum::middleware::map_response(headers::security_headers))
+        .layer(axum::middleware::from_fn(request_id::request_id))
 }
 
 /// Every method and path the router serves, read from the same declaration.
@@ -159,6 +161,11 @@ pub async fn log_requests(
     use futures::FutureExt;
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
+    let request_id = request
+        .extensions()
+        .get::<request_id::RequestId>()
+        .map(|id| id.0.clone())
+        .unwrap_or_default();
     let started = std::time::Instant::now();
     let response = match std::panic::AssertUnwindSafe(next.run(request))
         .catch_unwind()
@@ -177,7 +184,7 @@ pub async fn log_requests(
         }
     };
     let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    tracing::info!(%method, %path, status = response.status().as_u16(), ms, "request");
+    tracing::info!(%method, %path, status = response.status().as_u16(), ms, %request_id, "request");
     response
 }
 

@@ -12,11 +12,13 @@
 pub mod agency;
 pub mod audit;
 pub mod cli;
+pub mod config;
 pub mod demo;
 pub mod evidence;
 pub mod format;
 pub mod http;
 pub mod out;
+pub mod progress;
 pub mod read_model;
 pub mod serve;
 pub mod table;

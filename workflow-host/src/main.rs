@@ -6,7 +6,15 @@ use clap::Parser;
 use workflow_host::cli;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    // The configuration file's settings join the command line before it is parsed.
+    let argv = match workflow_host::config::apply(std::env::args_os().collect()) {
+        Ok(argv) => argv,
+        Err(err) => {
+            eprintln!("aduan: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let cli = cli::Cli::parse_from(argv);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -34,8 +34,11 @@ use workflow_store::{Store, StoreError};
 /// Who an answer is made for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reader {
-    /// The operator at the command line, who holds the database itself: sees everything.
+    /// The operator at the command line who asked to see identities (the read is
+    /// recorded by the caller): sees everything.
     Operator,
+    /// The operator at the command line who did not ask: sees no identity.
+    Hiding,
     /// A caller of the HTTP API in this role: sees an identity only where
     /// [`identity_visible_to`] allows it.
     Role(Role),
@@ -45,6 +48,7 @@ impl Reader {
     fn sees_identity(self, level: Confidentiality) -> bool {
         match self {
             Reader::Operator => true,
+            Reader::Hiding => false,
             Reader::Role(role) => identity_visible_to(role, level),
         }
     }

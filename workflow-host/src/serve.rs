@@ -120,7 +120,11 @@ pub async fn serve(store: Store, config: ServeConfig) -> anyhow::Result<()> {
         .layer(axum::middleware::map_response(
             crate::http::headers::security_headers,
         ))
-        .layer(axum::middleware::from_fn(crate::http::log_requests));
+        .layer(axum::middleware::from_fn(crate::http::log_requests))
+        // Outermost: the id is known to the log line and to the limits' own answers.
+        .layer(axum::middleware::from_fn(
+            crate::http::request_id::request_id,
+        ));
     // Tests and scripts read this line to find the port.
     eprintln!("aduan: listening on http://{local}");
     let cap = config.limits.connection_cap();

@@ -56,7 +56,11 @@ pub async fn run(store: &Store, action: TokenAction, json: bool) -> anyhow::Resu
                         .map(|a| format!(", {a}"))
                         .unwrap_or_default(),
                     expires_at
-                        .map(|at| format!(", refused from {}", when(Some(at), zone)))
+                        .map(|at| format!(
+                            ", refused from {} {}",
+                            when(Some(at), zone),
+                            crate::format::zone_label(zone)
+                        ))
                         .unwrap_or_default()
                 );
                 crate::outln!("{token}");
@@ -75,7 +79,11 @@ pub async fn run(store: &Store, action: TokenAction, json: bool) -> anyhow::Resu
         }
         TokenAction::Revoke { user } => {
             let n = store.revoke_tokens(&user, Utc::now()).await?;
-            eprintln!("revoked {n} token(s) of {user}");
+            if json {
+                crate::outln!("{}", json!({ "user": user, "revoked": n }));
+            } else {
+                eprintln!("revoked {n} token(s) of {user}");
+            }
             Ok(())
         }
     }
@@ -125,14 +133,14 @@ fn when(at: Option<DateTime<Utc>>, zone: &TimeZoneSpec) -> String {
 }
 
 fn table(tokens: &[TokenRecord], zone: &TimeZoneSpec, now: DateTime<Utc>) -> Table {
+    // The zone is named in the headings, as every table of instants does.
+    let label = crate::format::zone_label(zone);
+    let created = format!("created ({label})");
+    let expires = format!("expires ({label})");
+    let last_used = format!("last used ({label})");
+    let revoked = format!("revoked ({label})");
     let mut t = Table::new(&[
-        "user",
-        "role",
-        "agency",
-        "created",
-        "expires",
-        "last used",
-        "revoked",
+        "user", "role", "agency", &created, &expires, &last_used, &revoked,
     ]);
     for token in tokens {
         let expires = match token.expires_at {

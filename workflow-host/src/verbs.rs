@@ -6,7 +6,7 @@ use serde_json::json;
 use workflow_store::views::BoardStatus;
 use workflow_store::Store;
 
-use crate::format::{local, sla_table, timeline_table};
+use crate::format::{local, sla_table, timeline_table, zone_label};
 use crate::table::Table;
 
 /// Rebuilds one or all projections, showing progress on stderr.
@@ -17,23 +17,18 @@ pub async fn replay(store: &Store, only: Option<&str>, json: bool) -> anyhow::Re
     };
     let mut results = Vec::new();
     for name in names {
+        // Counted in positions of the log: the events of other aggregates are passed by.
+        let mut progress = crate::progress::Progress::new(format!("replay {name}"), "positions");
         let applied = store
             .projector()
             .rebuild(name, |p| {
-                if !json {
-                    let pct = (p.position.get() * 100)
-                        .checked_div(p.head.get())
-                        .unwrap_or(100);
-                    eprint!(
-                        "\r{name}: {} events, position {}/{} ({pct}%)",
-                        p.events, p.position, p.head
-                    );
-                }
+                progress.update(
+                    u64::try_from(p.position.get()).unwrap_or(0),
+                    u64::try_from(p.head.get()).unwrap_or(0),
+                )
             })
             .await?;
-        if !json {
-            eprintln!();
-        }
+        progress.finish();
         results.push(json!({ "projection": name, "events": applied }));
     }
     if json {
@@ -59,6 +54,7 @@ pub async fn sla(
     json: bool,
 ) -> anyhow::Result<()> {
     let board = store.sla_board(at, status, None).await?;
+    let zone = store.engine().services().policy.time_zone.clone();
     if json {
         crate::outln!(
             "{}",
@@ -84,8 +80,9 @@ pub async fn sla(
                 .map_or_else(|| "-".into(), ToString::to_string),
             e.step.to_string(),
             e.occurrence.to_string(),
-            local(e.started_at),
-            e.due_at.map_or_else(|| "(paused)".into(), local),
+            local(e.started_at, &zone),
+            e.due_at
+                .map_or_else(|| "(paused)".into(), |due| local(due, &zone)),
             e.status.as_str().to_owned(),
             if e.breach_recorded {
                 "recorded".into()
@@ -95,30 +92,61 @@ pub async fn sla(
         ]);
     }
     crate::outln!(
-        "SLA board as of {} WIB: {} running duties\n{}",
-        local(at),
+        "SLA board as of {} {}: {} running duties\n{}",
+        local(at, &zone),
+        zone_label(&zone),
         board.len(),
         t.render()
     );
     Ok(())
 }
 
-/// Prints a complaint's state and timeline as of an instant, from the log alone.
+/// Whether `aduan history` opens the complainant's identity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HistoryReader {
+    /// Shown as hidden (the default).
+    Hiding,
+    /// Opened for this user, the read recorded first.
+    Revealing(String),
+}
+
+/// The CLI's route name in `identity-reads`.
+const HISTORY_ROUTE: &str = "aduan history --reveal-identity";
+
+/// Prints a complaint's state and timeline as of an instant, from the log alone; the
+/// complainant's identity (with `--json`) only for a reader who asked, recorded.
 pub async fn history(
     store: &Store,
     id: &str,
     as_of: DateTime<Utc>,
+    reader: HistoryReader,
     json: bool,
 ) -> anyhow::Result<()> {
     let h = store.history(&id.parse()?, as_of).await?;
     if json {
+        let as_reader = match reader {
+            HistoryReader::Hiding => crate::read_model::Reader::Hiding,
+            HistoryReader::Revealing(_) => crate::read_model::Reader::Operator,
+        };
         let complainant = crate::read_model::ComplainantView::resolve(
             store,
             &h.complaint_id,
             &h.state,
-            crate::read_model::Reader::Operator,
+            as_reader,
         )
         .await?;
+        // An opened identity is a read of personal data: recorded before it is shown,
+        // and not shown if it cannot be recorded.
+        if let (
+            HistoryReader::Revealing(user),
+            Some(crate::read_model::ComplainantView::Shown(_)),
+        ) = (&reader, &complainant)
+        {
+            let operator = workflow_core::Actor::new(user.clone(), workflow_core::Role::System);
+            store
+                .record_identity_read(&operator, &h.complaint_id, HISTORY_ROUTE, Utc::now())
+                .await?;
+        }
         let out = crate::read_model::HistoryAnswer::new(&h, complainant.as_ref());
         crate::outln!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
@@ -128,16 +156,23 @@ pub async fn history(
         .registration()
         .map(|r| r.title.as_str())
         .unwrap_or("");
+    let zone = store.engine().services().policy.time_zone.clone();
     crate::outln!(
-        "{id}: {title}\nstate as of {} WIB: {} ({} of {} events)\n",
-        local(as_of),
+        "{id}: {title}\nstate as of {} {}: {} ({} of {} events)\n",
+        local(as_of, &zone),
+        zone_label(&zone),
         h.state.status(),
         h.events.len(),
         h.total_events
     );
-    crate::outln!("{}", timeline_table(&h.events));
-    let t = sla_table([(id, h.sla.as_slice())]);
-    crate::outln!("SLA clocks as of {} WIB\n{}", local(as_of), t.render());
+    crate::outln!("{}", timeline_table(&h.events, &zone));
+    let t = sla_table(&zone, [(id, h.sla.as_slice())]);
+    crate::outln!(
+        "SLA clocks as of {} {}\n{}",
+        local(as_of, &zone),
+        zone_label(&zone),
+        t.render()
+    );
     Ok(())
 }
 
@@ -220,9 +255,13 @@ pub async fn status(store: &Store, json: bool) -> anyhow::Result<()> {
 }
 
 /// Takes a parked complaint back into the projections that set it aside.
-pub async fn resume(store: &Store, id: &str) -> anyhow::Result<()> {
+pub async fn resume(store: &Store, id: &str, json: bool) -> anyhow::Result<()> {
     let n = store.projector().resume(&id.parse()?).await?;
-    eprintln!("{id}: projected again in {n} projection(s)");
+    if json {
+        crate::outln!("{}", json!({ "complaint_id": id, "projections": n }));
+    } else {
+        eprintln!("{id}: projected again in {n} projection(s)");
+    }
     Ok(())
 }
 
@@ -271,8 +310,9 @@ pub async fn erase_identity(
         );
     } else {
         crate::outln!(
-            "{id}: the complainant's identity was already erased at {} WIB; nothing changed",
-            local(erased_at)
+            "{id}: the complainant's identity was already erased at {} {}; nothing changed",
+            local(erased_at, &store.engine().services().policy.time_zone),
+            zone_label(&store.engine().services().policy.time_zone)
         );
     }
     Ok(())

@@ -341,6 +341,9 @@ pub struct Party {
     pub position: String,
     /// Unit or satker, if any.
     pub unit: Option<String>,
+    /// NIP (a civil servant's number), printed under the signature; absent for others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nip: Option<String>,
 }
 
 /// A field visit (SOP step 3).
@@ -369,6 +372,9 @@ pub struct Addressee {
     pub position: String,
     /// The agency they head.
     pub agency: AgencyCode,
+    /// Their NIP, printed under their signature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nip: Option<String>,
 }
 
 /// The *Berita Acara* of the field examination.
@@ -388,6 +394,9 @@ pub struct BeritaAcara {
     pub conclusion: String,
     /// Solution or answer for the complainant.
     pub solution: String,
+    /// Where it was made (the place-and-date line above the signatures: `Kuala Kapuas`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<String>,
 }
 
 /// The answer to the complainant.

@@ -29,6 +29,10 @@ pub struct Problem {
     /// `sop.step3.field_verification_needs_photo`, `pdp.identity_already_erased`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
+    /// The request's id (also in the `X-Request-Id` header): name it when reporting the
+    /// answer, the server's log lines about it carry it too.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// The answer to every accepted command (the same again for a retried key).

@@ -149,8 +149,21 @@ pub async fn detail(
     Ok(Json(answer).into_response())
 }
 
-/// The Berita Acara as a printable HTML page in Indonesian (all, scoped).
-#[utoipa::path(get, path = "/api/v1/complaints/{id}/ba", tag = "views", params(ComplaintPath),
+/// `?kertas=` of the BA page.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct BaQuery {
+    /// The paper to lay it out for: `a4` (default) or `f4`.
+    #[param(inline)]
+    pub kertas: Option<ba::Paper>,
+}
+
+/// The Berita Acara as a printable HTML page in Indonesian, A4 or F4 (all, scoped).
+///
+/// It carries the letterhead, the visits' photos kept in clear (as `data:` URIs: the
+/// page needs no other request), the place-and-date line and each signature's NIP.
+#[utoipa::path(get, path = "/api/v1/complaints/{id}/ba", tag = "views", params(ComplaintPath, BaQuery),
     responses((status = 200, description = "The BA as a printable page", content_type = "text/html", body = String),
               (status = 400), (status = 401), (status = 403), (status = 404), (status = 503)),
     security(("bearer" = [])))]
@@ -158,9 +171,53 @@ pub async fn ba_document(
     State(state): State<AppState>,
     Caller(caller): Caller,
     id: PathId,
+    TypedQuery(q): TypedQuery<BaQuery>,
 ) -> Result<Html<String>, ApiError> {
     let (complaint, _) = load_visible(&state, &caller, &id).await?;
-    let page = ba::render(id.as_str(), &complaint)
+    if complaint.ba().is_none() {
+        return Err(ApiError::NotFound(format!(
+            "no BA has been issued for {id}"
+        )));
+    }
+    // The visits' photos kept in clear: whoever may read the complaint may download
+    // them. A copy sealed as personal data is listed, not shown.
+    let wanted: Vec<String> = complaint
+        .field_visits()
+        .iter()
+        .flat_map(|v| &v.evidence)
+        .filter(|e| e.media_type.starts_with("image/"))
+        .map(|e| e.sha256.clone())
+        .collect();
+    let evidence = state.evidence.clone();
+    let photos = tokio::task::spawn_blocking(move || {
+        use base64::Engine;
+        let mut photos = std::collections::BTreeMap::new();
+        for sha256 in wanted {
+            let Some(blob) = evidence.stat(&sha256)? else {
+                continue;
+            };
+            if !blob.media_type.starts_with("image/") {
+                continue;
+            }
+            if let Some(bytes) = evidence.get(&sha256)? {
+                let data_uri = format!(
+                    "data:{};base64,{}",
+                    blob.media_type,
+                    base64::engine::general_purpose::STANDARD.encode(bytes)
+                );
+                photos.insert(sha256, ba::Photo { data_uri });
+            }
+        }
+        Ok::<_, ApiError>(photos)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let extras = ba::Extras {
+        letterhead: None,
+        photos,
+        paper: q.kertas.unwrap_or_default(),
+    };
+    let page = ba::render(id.as_str(), &complaint, &extras)
         .ok_or_else(|| ApiError::NotFound(format!("no BA has been issued for {id}")))?;
     Ok(Html(page))
 }

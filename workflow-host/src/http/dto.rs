@@ -233,6 +233,9 @@ pub struct PartyDto {
     pub position: String,
     /// Unit.
     pub unit: Option<String>,
+    /// NIP (civil servants), printed under the signature.
+    #[serde(default)]
+    pub nip: Option<String>,
 }
 
 impl From<PartyDto> for Party {
@@ -241,6 +244,7 @@ impl From<PartyDto> for Party {
             name: p.name,
             position: p.position,
             unit: p.unit,
+            nip: p.nip,
         }
     }
 }
@@ -274,6 +278,9 @@ pub struct AddresseeDto {
     pub position: String,
     /// Agency code.
     pub agency: String,
+    /// NIP, printed under the signature.
+    #[serde(default)]
+    pub nip: Option<String>,
 }
 
 /// `POST /complaints/{id}/ba`.
@@ -294,6 +301,9 @@ pub struct BaRequest {
     pub conclusion: String,
     /// Solution for the complainant.
     pub solution: String,
+    /// Where the BA is made, for the place-and-date line (`Kuala Kapuas`).
+    #[serde(default)]
+    pub place: Option<String>,
 }
 
 /// `POST /complaints/{id}/respond`.
@@ -429,11 +439,13 @@ impl IntoCommand for BaRequest {
                 name: self.addressee.name,
                 position: self.addressee.position,
                 agency: AgencyCode(self.addressee.agency),
+                nip: self.addressee.nip,
             },
             signatories: self.signatories.into_iter().map(Party::from).collect(),
             findings: self.findings,
             conclusion: self.conclusion,
             solution: self.solution,
+            place: self.place,
         })
     }
 }

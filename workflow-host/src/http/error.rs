@@ -230,6 +230,7 @@ impl IntoResponse for ApiError {
                 status: status.as_u16(),
                 detail: self.to_string(),
                 rule: Some(rule.clone()),
+                request_id: super::request_id::current(),
             },
             ApiError::StateConflict { rule, .. } => Problem {
                 kind: format!("urn:aduan:problem:{kind}"),
@@ -237,6 +238,7 @@ impl IntoResponse for ApiError {
                 status: status.as_u16(),
                 detail: self.to_string(),
                 rule: Some(rule.clone()),
+                request_id: super::request_id::current(),
             },
             _ => Problem {
                 kind: format!("urn:aduan:problem:{kind}"),
@@ -244,6 +246,7 @@ impl IntoResponse for ApiError {
                 status: status.as_u16(),
                 detail: self.to_string(),
                 rule: None,
+                request_id: super::request_id::current(),
             },
         };
         let mut response = (status, axum::Json(body)).into_response();
@@ -322,10 +325,11 @@ pub fn log_failure(method: &axum::http::Method, path: &str, response: &Response)
         .get::<Failure>()
         .map(|f| f.0.as_str())
         .unwrap_or("");
+    let request_id = super::request_id::current().unwrap_or_default();
     if status.is_server_error() {
-        tracing::error!(%method, %path, status = status.as_u16(), %detail, "request failed");
+        tracing::error!(%method, %path, status = status.as_u16(), %detail, %request_id, "request failed");
     } else {
-        tracing::debug!(%method, %path, status = status.as_u16(), %detail, "request refused");
+        tracing::debug!(%method, %path, status = status.as_u16(), %detail, %request_id, "request refused");
     }
 }
 

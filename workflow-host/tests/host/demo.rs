@@ -99,7 +99,10 @@ fn the_demo_lands_in_the_default_sqlite_file_and_runs_twice_the_same() {
 #[test]
 fn the_board_history_and_replay_read_what_the_demo_stored() {
     let dir = tempfile::tempdir().unwrap();
-    assert!(aduan_in(dir.path(), &["demo"]).status.success());
+    // The weeks the dates below are written for.
+    assert!(aduan_in(dir.path(), &["demo", "--ends", "2026-12-21"])
+        .status
+        .success());
 
     let board = aduan_in(
         dir.path(),
@@ -190,7 +193,9 @@ fn a_bad_database_url_fails_with_a_one_line_reason() {
 #[test]
 fn a_holiday_amendment_moves_the_deadlines_of_running_duties() {
     let dir = tempfile::tempdir().unwrap();
-    assert!(aduan_in(dir.path(), &["demo"]).status.success());
+    assert!(aduan_in(dir.path(), &["demo", "--ends", "2026-12-21"])
+        .status
+        .success());
     let due = |extra: &[&str]| {
         let mut args = extra.to_vec();
         args.extend(["sla", "--json", "--at", "2026-12-21T03:00:00Z"]);
@@ -223,6 +228,93 @@ fn a_holiday_amendment_moves_the_deadlines_of_running_duties() {
     );
     let bad = aduan_in(dir.path(), &["--holidays", "missing.csv", "sla"]);
     assert!(!bad.status.success());
+}
+
+/// Without `--ends`, the demo's weeks end on the last Monday on or before today (WIB)
+/// whose weeks hold no holiday, so the board "as of now" right after it has work due
+/// and overdue; a second run on another day replays the weeks it was loaded with.
+#[test]
+fn the_demo_ends_by_today_and_a_later_run_replays_its_weeks() {
+    use chrono::{Duration, Utc};
+    let dir = tempfile::tempdir().unwrap();
+    let today = (Utc::now() + Duration::hours(7)).date_naive();
+    let out = aduan_in(dir.path(), &["demo", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let as_of: chrono::DateTime<Utc> = doc["as_of"].as_str().unwrap().parse().unwrap();
+    let shift =
+        workflow_host::demo::Shift::ending_by(today, &workflow_core::WorkingCalendar::builtin());
+    assert_eq!(
+        (as_of + Duration::hours(7)).date_naive(),
+        shift.last_day(),
+        "the weeks chosen for today"
+    );
+    assert!(shift.last_day() <= today);
+
+    // Another day: the database's demo is replayed, not loaded again.
+    let again = aduan_in(dir.path(), &["demo", "--json", "--ends", "2025-06-30"]);
+    assert!(again.status.success());
+    assert_eq!(again.stdout, out.stdout, "nothing changes");
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("holds the demo already"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+
+    // A day whose weeks are moved: the whole script still runs.
+    let other = tempfile::tempdir().unwrap();
+    let moved = aduan_in(other.path(), &["demo", "--ends", "2025-06-30"]);
+    assert!(
+        moved.status.success(),
+        "{}",
+        String::from_utf8_lossy(&moved.stderr)
+    );
+}
+
+/// Times are shown in the policy's zone, named: WITA when the policy says
+/// Asia/Makassar, not WIB.
+#[test]
+fn times_are_shown_in_the_policys_zone() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = workflow_core::SlaPolicy {
+        time_zone: workflow_core::TimeZoneSpec::parse("Asia/Makassar").unwrap(),
+        ..workflow_core::SlaPolicy::default()
+    };
+    std::fs::write(
+        dir.path().join("wita.json"),
+        serde_json::to_string(&policy).unwrap(),
+    )
+    .unwrap();
+    let with = |args: &[&str]| {
+        let mut all = vec!["--sla-policy", "wita.json"];
+        all.extend_from_slice(args);
+        let out = aduan_in(dir.path(), &all);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    with(&["demo", "--ends", "2026-12-21"]);
+    let board = with(&["sla", "--at", "2026-12-21T03:00:00Z"]);
+    assert!(
+        board.starts_with("SLA board as of Mon 21 Dec 11:00 WITA"),
+        "{board}"
+    );
+    let history = with(&[
+        "history",
+        "ADU-2026-0001",
+        "--as-of",
+        "2026-12-21T03:00:00Z",
+    ]);
+    assert!(history.contains("when (WITA)"), "{history}");
+    // The registration, 08:30 WIB, is 09:30 WITA.
+    assert!(history.contains("Mon 30 Nov 09:30  sari.upp"), "{history}");
 }
 
 /// The demo registers the agencies it disposes to, and running it again leaves an

@@ -207,6 +207,9 @@ fn the_operator_erases_an_identity_rotates_the_key_and_is_told_of_a_lost_key_fil
                 "ADU-2026-0001",
                 "--as-of",
                 "2026-12-31T00:00:00Z",
+                "--reveal-identity",
+                "--as",
+                "sari.upp",
             ],
         ))
     };
@@ -260,6 +263,9 @@ fn the_operator_erases_an_identity_rotates_the_key_and_is_told_of_a_lost_key_fil
             "ADU-2026-0002",
             "--as-of",
             "2026-12-31T00:00:00Z",
+            "--reveal-identity",
+            "--as",
+            "sari.upp",
         ],
     ));
     let stale = refused(&aduan(dir.path(), &url, &["status"]));
@@ -276,4 +282,202 @@ fn the_operator_erases_an_identity_rotates_the_key_and_is_told_of_a_lost_key_fil
     );
     // The auditor's verbs need no identity: they still run.
     ok(&aduan(dir.path(), &url, &["--kek-file", new_key, "verify"]));
+}
+
+/// `--json` on every verb: standard output is one JSON document a program can read,
+/// whatever the verb (what people read goes to standard error or is left out).
+#[test]
+fn every_verb_answers_json_with_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("aduan.db").display());
+    let d = dir.path();
+    let verbs: [&[&str]; 13] = [
+        &["migrate"],
+        &["demo", "--ends", "2026-12-21"],
+        &["sla"],
+        &["history", "ADU-2026-0003"],
+        &["status"],
+        &["replay"],
+        &["verify"],
+        &["checkpoint", "--out", "cp.json"],
+        &["export", "--out", "log.jsonl"],
+        &["plain-identities"],
+        &["token", "create", "--user", "rina", "--role", "upp"],
+        &["token", "revoke", "--user", "rina"],
+        &[
+            "erase-identity",
+            "ADU-2026-0001",
+            "--reason",
+            "Permintaan pelapor",
+            "--as",
+            "sari.upp",
+        ],
+    ];
+    for args in verbs {
+        let mut with_json = vec!["--json"];
+        with_json.extend_from_slice(args);
+        let out = aduan(d, &url, &with_json);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let doc: Result<serde_json::Value, _> = serde_json::from_slice(&out.stdout);
+        assert!(
+            doc.is_ok(),
+            "{args:?} --json wrote no JSON document: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
+
+/// Progress written to a log (standard error is not a terminal) is plain lines: no
+/// carriage return, and the line that ends a walk once.
+#[test]
+fn progress_in_a_log_is_plain_lines_each_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("aduan.db").display());
+    let d = dir.path();
+    assert!(aduan(d, &url, &["demo", "--ends", "2026-12-21"])
+        .status
+        .success());
+    for (args, ending) in [
+        (&["replay"][..], "replay complaints: "),
+        (&["verify"], "verify: "),
+        (&["export", "--out", "log.jsonl"], "export: "),
+    ] {
+        let out = aduan(d, &url, args);
+        assert!(out.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !stderr.contains('\r'),
+            "{args:?}: a carriage return in {stderr:?}"
+        );
+        let endings = stderr
+            .lines()
+            .filter(|l| l.starts_with(ending) && l.contains(" in "))
+            .count();
+        assert_eq!(endings, 1, "{args:?}: {stderr}");
+    }
+}
+
+/// A configuration file sets any option; a flag beats its environment variable, which
+/// beats the file; `config check` says what is in force; a bad file is refused in one
+/// line naming the file and the key, before anything runs.
+#[test]
+fn a_configuration_file_sets_options_below_environment_and_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("aduan.toml"),
+        "database_url = \"sqlite://from-file.db\"\npg_lock_timeout = \"2s\"\n\n\
+         [serve]\nlisten = \"127.0.0.1:0\"\nmax_in_flight = 64\n",
+    )
+    .unwrap();
+    let in_dir = Aduan::in_dir(d);
+
+    let out = in_dir.run(&["--config", "aduan.toml", "--json", "migrate"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        d.join("from-file.db").exists(),
+        "the file's database_url is used"
+    );
+
+    let mut command = in_dir.command();
+    command
+        .env("DATABASE_URL", "sqlite://from-env.db")
+        .env("ADUAN_CONFIG", "aduan.toml")
+        .args(["migrate"]);
+    let out = crate::support::run_bounded(command).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        d.join("from-env.db").exists(),
+        "the environment beats the file"
+    );
+
+    let out = in_dir.run(&[
+        "--config",
+        "aduan.toml",
+        "--database-url",
+        "sqlite://from-flag.db",
+        "--json",
+        "config",
+        "check",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sources: Vec<(String, String)> = report["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["key"].as_str().unwrap().to_owned(),
+                s["source"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        sources,
+        [
+            ("database_url".to_owned(), "command_line".to_owned()),
+            ("pg_lock_timeout".to_owned(), "file".to_owned()),
+            ("listen".to_owned(), "file".to_owned()),
+            ("max_in_flight".to_owned(), "file".to_owned()),
+        ],
+        "{report}"
+    );
+
+    std::fs::write(d.join("bad.toml"), "[serve]\nmax_in_flight = \"many\"\n").unwrap();
+    let out = in_dir.run(&["--config", "bad.toml", "serve"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("bad.toml: serve.max_in_flight: "),
+        "{stderr}"
+    );
+    let out = in_dir.run(&["config", "check"]);
+    assert!(!out.status.success(), "no file named: check says so");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no configuration file"));
+}
+
+/// The complete configuration file docs/operations.md shows is one `config check`
+/// accepts, every key applied.
+#[test]
+fn the_configuration_file_of_the_operations_guide_checks() {
+    let guide = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/operations.md"),
+    )
+    .unwrap();
+    let start = guide.find("```toml\n").expect("a TOML example") + "```toml\n".len();
+    let example = &guide[start..start + guide[start..].find("```").unwrap()];
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("aduan.toml"), example).unwrap();
+    let out =
+        Aduan::in_dir(dir.path()).run(&["--config", "aduan.toml", "--json", "config", "check"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let keys = example.lines().filter(|l| l.contains(" = ")).count();
+    assert_eq!(
+        report["settings"].as_array().unwrap().len(),
+        keys,
+        "{report}"
+    );
 }

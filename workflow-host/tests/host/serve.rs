@@ -300,3 +300,57 @@ async fn requests_beyond_the_in_flight_cap_are_a_503_problem() {
         .unwrap();
     assert_eq!(first.status(), StatusCode::OK);
 }
+
+/// With `--log-format json` every log line is a JSON object, and the request's line
+/// carries the id the answer's `X-Request-Id` and problem body carry (the caller's own
+/// when it sent a sane one).
+#[test]
+fn json_logs_and_answers_carry_the_request_id() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("aduan.db").display());
+    let server =
+        support::Server::start_logging(dir.path(), &url, "info", &["--log-format", "json"]);
+    let mut s = std::net::TcpStream::connect(server.addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        s,
+        "GET /api/v1/no-such-route HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+         X-Request-Id: trace-4711\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("x-request-id: trace-4711"),
+        "{answer}"
+    );
+    assert!(answer.contains("\"request_id\":\"trace-4711\""), "{answer}");
+    let log = server.log.clone();
+    assert!(server.stop().success());
+    let log = log.lock().unwrap().clone();
+    let objects: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(!objects.is_empty(), "no JSON log lines: {log}");
+    let request = objects
+        .iter()
+        .find(|o| o["fields"]["message"] == "request")
+        .unwrap_or_else(|| panic!("no request line: {log}"));
+    assert_eq!(request["fields"]["request_id"], "trace-4711", "{request}");
+    assert_eq!(request["fields"]["status"], 404, "{request}");
+    // Only the lines aduan writes itself for people are not JSON.
+    for line in log.lines().filter(|l| !l.starts_with('{')) {
+        assert!(
+            line.starts_with("aduan: "),
+            "a log line that is not JSON: {line}"
+        );
+    }
+}

@@ -36,10 +36,19 @@ impl Server {
         Self::start_as(Aduan::on(dir, url).open_files(open_files), args)
     }
 
+    /// `serve` logging at `level` (`RUST_LOG`) instead of warnings only.
+    pub fn start_logging(dir: &Path, url: &str, level: &str, args: &[&str]) -> Server {
+        Self::start_as_logging(Aduan::on(dir, url), level, args)
+    }
+
     fn start_as(aduan: Aduan, args: &[&str]) -> Server {
+        Self::start_as_logging(aduan, "warn", args)
+    }
+
+    fn start_as_logging(aduan: Aduan, level: &str, args: &[&str]) -> Server {
         let mut child = aduan
             .command()
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", level)
             .args(["serve", "--listen", "127.0.0.1:0", "--sla-interval", "3600"])
             .args(args)
             .stdout(Stdio::null())

@@ -25,6 +25,15 @@ async fn the_history_is_the_same_json_on_the_command_line_and_over_http() {
     if t.db.sqlite_path().is_none() {
         args.extend(["--kek-file", kek.to_str().unwrap()]);
     }
+    // Without asking, the operator is shown the identity as hidden.
+    let hidden = support::aduan(t.dir.path(), &t.db.url, &args);
+    let hidden: Value = serde_json::from_str(&support::ok(&hidden)).unwrap();
+    assert_eq!(
+        hidden["state"]["registration"]["complainant"]["hidden"], true,
+        "{hidden}"
+    );
+    // Asking opens it, and the read is recorded under the name given, as over HTTP.
+    args.extend(["--reveal-identity", "--as", "sari.upp"]);
     let cli = support::aduan(t.dir.path(), &t.db.url, &args);
     let cli: Value = serde_json::from_str(&support::ok(&cli)).unwrap();
     let http = http.json();
@@ -32,4 +41,19 @@ async fn the_history_is_the_same_json_on_the_command_line_and_over_http() {
     assert_eq!(cli["state"]["status"], "clarified");
     assert!(cli["state"].get("seen_commands").is_none(), "{cli}");
     assert_eq!(cli, http);
+    let reads: Vec<(String, String)> = t
+        .store
+        .identity_reads(&workflow_core::fixtures::cid("ADU-1"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.user, r.via))
+        .collect();
+    assert!(
+        reads.contains(&(
+            "sari.upp".to_owned(),
+            "aduan history --reveal-identity".to_owned()
+        )),
+        "{reads:?}"
+    );
 }

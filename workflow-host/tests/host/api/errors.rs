@@ -299,3 +299,34 @@ async fn a_store_that_cannot_write_answers_503_with_retry_after() {
         "no Retry-After on a 503"
     );
 }
+
+/// Every answer names its request's id in `X-Request-Id`, and a problem in its body
+/// too: the caller's own when it is a sane token, a fresh one otherwise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn problems_and_answers_carry_the_request_id() {
+    let t = TestApp::new(now()).await;
+    let send = |id: Option<&str>| {
+        let mut req = Request::get("/api/v1/no-such-route");
+        if let Some(id) = id {
+            req = req.header("x-request-id", id);
+        }
+        t.send(req.body(Body::empty()).unwrap())
+    };
+    let mine = send(Some("trace-4711")).await;
+    mine.assert_problem(StatusCode::NOT_FOUND, "no route");
+    assert_eq!(mine.header("x-request-id"), "trace-4711");
+    assert_eq!(mine.json()["request_id"], "trace-4711");
+    let fresh = send(None).await;
+    let id = fresh.header("x-request-id").to_owned();
+    assert_eq!(id.len(), 24, "{id}");
+    assert_eq!(fresh.json()["request_id"], id.as_str());
+    let injected = send(Some("x=1 level=error")).await;
+    assert_ne!(injected.header("x-request-id"), "x=1 level=error");
+    assert_eq!(injected.header("x-request-id").len(), 24);
+    let ok = t.get("/api/v1/health/live", "anonymous").await;
+    assert_eq!(
+        ok.header("x-request-id").len(),
+        24,
+        "successes carry one too"
+    );
+}

@@ -3,6 +3,7 @@
 //! real binary in `serve`.
 
 mod audit;
+mod ba_print;
 mod commands;
 mod complaints;
 mod errors;
