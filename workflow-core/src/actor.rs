@@ -42,6 +42,61 @@ impl From<&str> for AgencyCode {
     }
 }
 
+impl AgencyCode {
+    /// The longest code [`AgencyCode::parse`] accepts.
+    pub const MAX_LEN: usize = 32;
+
+    /// Checks a code as an operator or a request writes it: 1 to
+    /// [`AgencyCode::MAX_LEN`] upper-case ASCII letters and digits (`PUPR`, `DINKES`,
+    /// `BPBD2`). A lower-case code is refused, naming the upper-case one, never changed
+    /// silently: codes are compared as written, in tokens, requests and the log.
+    ///
+    /// Codes already in the log are read as they are; this judges new ones only.
+    pub fn parse(code: &str) -> Result<Self, BadAgencyCode> {
+        if code.is_empty() {
+            return Err(BadAgencyCode::Empty);
+        }
+        if code.len() > Self::MAX_LEN {
+            return Err(BadAgencyCode::TooLong(code.to_owned()));
+        }
+        if code
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        {
+            return Ok(Self(code.to_owned()));
+        }
+        if code.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(BadAgencyCode::LowerCase {
+                given: code.to_owned(),
+                upper: code.to_ascii_uppercase(),
+            });
+        }
+        Err(BadAgencyCode::NotLettersAndDigits(code.to_owned()))
+    }
+}
+
+/// Why a text is not an agency code ([`AgencyCode::parse`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadAgencyCode {
+    /// Nothing was given.
+    #[error("an agency code cannot be empty")]
+    Empty,
+    /// Longer than [`AgencyCode::MAX_LEN`].
+    #[error("agency code `{0}` is longer than 32 characters")]
+    TooLong(String),
+    /// Letters and digits, but some letters lower-case.
+    #[error("agency codes are upper-case: write `{upper}`, not `{given}`")]
+    LowerCase {
+        /// The code as given.
+        given: String,
+        /// The same code in upper case.
+        upper: String,
+    },
+    /// Something other than ASCII letters and digits.
+    #[error("agency code `{0}` may hold only upper-case letters A-Z and digits")]
+    NotLettersAndDigits(String),
+}
+
 /// The roles of the SOP. Names are the ones the host's `token create --role` accepts.
 #[derive(
     Clone,
@@ -167,4 +222,41 @@ pub fn is_valid_user_name(name: &str) -> bool {
     !name.trim().is_empty()
         && !name.contains(':')
         && !matches!(name, "sla-breach" | "auto-close" | "deemed-withdrawn")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agency_codes_are_upper_case_letters_and_digits() {
+        for good in ["PUPR", "DINKES", "BPBD2", "X", &"A".repeat(32)] {
+            assert_eq!(AgencyCode::parse(good).unwrap().0, good);
+        }
+        assert_eq!(
+            AgencyCode::parse("pupr"),
+            Err(BadAgencyCode::LowerCase {
+                given: "pupr".into(),
+                upper: "PUPR".into()
+            })
+        );
+        assert!(AgencyCode::parse("Dinkes")
+            .unwrap_err()
+            .to_string()
+            .contains("write `DINKES`"));
+        assert_eq!(AgencyCode::parse(""), Err(BadAgencyCode::Empty));
+        assert!(matches!(
+            AgencyCode::parse(&"A".repeat(33)),
+            Err(BadAgencyCode::TooLong(_))
+        ));
+        for bad in ["DIN KES", "PU-PR", "PUPR\n", "DİNKES", "pu pr"] {
+            assert!(
+                matches!(
+                    AgencyCode::parse(bad),
+                    Err(BadAgencyCode::NotLettersAndDigits(_))
+                ),
+                "{bad:?}"
+            );
+        }
+    }
 }

@@ -60,7 +60,7 @@ pub mod schema;
 pub mod sla;
 pub mod upcast;
 
-pub use actor::{Actor, AgencyCode, Role, UserId};
+pub use actor::{Actor, AgencyCode, BadAgencyCode, Role, UserId};
 pub use calendar::{HolidayTable, TimeZoneSpec, WorkingCalendar};
 pub use complaint::command::{CommandEnvelope, CommandId, ComplaintCommand};
 pub use complaint::event::{ComplaintEvent, EventBody};

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
-use workflow_core::{Actor, Role};
+use workflow_core::Role;
 use workflow_store::audit::ExportFormat;
 use workflow_store::settings::SettingKind;
 use workflow_store::views::BoardStatus;
@@ -205,6 +205,13 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         action: TokenAction,
+    },
+    /// The agency registry: the agencies tokens may name and complaints may be
+    /// disposed to.
+    Agency {
+        /// What to do.
+        #[command(subcommand)]
+        action: AgencyAction,
     },
     /// Walk sample complaints of Kabupaten Kapuas through the whole SOP into the store,
     /// then print one complaint's timeline, the complaint list and the SLA clocks. Its
@@ -465,15 +472,113 @@ pub enum TokenAction {
         /// upp, liaison, head, coordinator, apip or system.
         #[arg(long)]
         role: Role,
-        /// The agency code (required for liaison and head, refused for the others).
+        /// The agency's code, as registered (`aduan agency list`): required for liaison
+        /// and head, refused for the others.
         #[arg(long)]
         agency: Option<String>,
+        /// Refuse the token after this long: `90d`, `12h`, `30min`. Default: never.
+        #[arg(long, value_parser = parse_lifetime, conflicts_with = "expires_at")]
+        expires_in: Option<chrono::TimeDelta>,
+        /// Refuse the token from this instant (RFC 3339), or after this date
+        /// (`YYYY-MM-DD`, the last day it is accepted, in the SLA policy's time zone).
+        #[arg(long)]
+        expires_at: Option<String>,
     },
+    /// Every token issued: user, role, agency, created, expires, last used, revoked
+    /// (never the token itself).
+    List,
     /// Revoke every token of a user.
     Revoke {
         /// The user's name.
         #[arg(long)]
         user: String,
+    },
+}
+
+/// A token's lifetime: `90d`, `12h`, `30min`, `45s`; more than zero.
+pub fn parse_lifetime(text: &str) -> Result<chrono::TimeDelta, String> {
+    let trimmed = text.trim();
+    let lifetime = match trimmed.strip_suffix('d') {
+        Some(days) => {
+            let days: i64 = days
+                .parse()
+                .map_err(|_| format!("`{text}` is not a lifetime (90d, 12h, 30min)"))?;
+            chrono::TimeDelta::try_days(days).ok_or_else(|| format!("`{text}` is too long"))?
+        }
+        None => chrono::TimeDelta::from_std(parse_duration(trimmed)?)
+            .map_err(|_| format!("`{text}` is too long"))?,
+    };
+    if lifetime <= chrono::TimeDelta::zero() {
+        return Err("must be more than 0".into());
+    }
+    Ok(lifetime)
+}
+
+/// The details of an agency the operator gives.
+#[derive(Debug, clap::Args)]
+pub struct AgencyArgs {
+    /// Its office's address, for a letterhead.
+    #[arg(long)]
+    pub address: Option<String>,
+    /// The time zone its office keeps: WIB, WITA or WIT.
+    #[arg(long)]
+    pub time_zone: Option<workflow_store::agency::AgencyZone>,
+    /// Its head's name as it is printed, with titles.
+    #[arg(long, requires = "head_nip")]
+    pub head_name: Option<String>,
+    /// Its head's civil-servant number (NIP), 18 digits.
+    #[arg(long, requires = "head_name")]
+    pub head_nip: Option<String>,
+}
+
+/// Agency verbs.
+#[derive(Debug, Subcommand)]
+pub enum AgencyAction {
+    /// Register an agency. Registering it again with the same details changes nothing;
+    /// with others it is refused (use `update`).
+    Add {
+        /// Its code: upper-case letters and digits (`PUPR`, `DINKES`).
+        code: String,
+        /// Its name (`Dinas Pekerjaan Umum dan Penataan Ruang`).
+        name: String,
+        /// The rest.
+        #[command(flatten)]
+        details: AgencyArgs,
+    },
+    /// Every registered agency, retired ones too.
+    List,
+    /// Change an agency's details: what is named is replaced, the rest kept.
+    Update {
+        /// Its code.
+        code: String,
+        /// A new name.
+        #[arg(long)]
+        name: Option<String>,
+        /// The new details.
+        #[command(flatten)]
+        details: AgencyArgs,
+        /// Forget its address.
+        #[arg(long, conflicts_with = "address")]
+        no_address: bool,
+        /// Forget its time zone.
+        #[arg(long, conflicts_with = "time_zone")]
+        no_time_zone: bool,
+        /// Forget its head.
+        #[arg(long, conflicts_with_all = ["head_name", "head_nip"])]
+        no_head: bool,
+        /// Take a retired agency back into service.
+        #[arg(long)]
+        reinstate: bool,
+    },
+    /// Remove an agency that no token, complaint or upload names yet (a mistake); one
+    /// in use can only be retired.
+    Remove {
+        /// Its code.
+        code: String,
+        /// Retire it instead: kept for the records that name it, refused for new
+        /// tokens and new complaints.
+        #[arg(long)]
+        retire: bool,
     },
 }
 
@@ -576,7 +681,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             return crate::serve::serve(store, config).await;
         }
-        Command::Token { action } => token(&store, action, cli.json).await,
+        Command::Token { action } => crate::token::run(&store, action, cli.json).await,
+        Command::Agency { action } => crate::agency::run(&store, action, cli.json).await,
         Command::User { action } => crate::users::run(&store, action, cli.json).await,
         Command::Migrate => {
             if cli.json {
@@ -750,61 +856,21 @@ async fn adopt(url: &str, options: StoreOptions, json: bool) -> anyhow::Result<(
     Ok(())
 }
 
-async fn token(store: &Store, action: TokenAction, json: bool) -> anyhow::Result<()> {
-    match action {
-        TokenAction::Create { user, role, agency } => {
-            if !workflow_core::actor::is_valid_user_name(&user) {
-                anyhow::bail!(
-                    "--user must not be empty, contain `:`, or be `sla-breach`, `auto-close` or `deemed-withdrawn`"
-                );
-            }
-            let actor = match (role.is_agency_scoped(), agency) {
-                (true, Some(agency)) => Actor::of_agency(user, role, agency),
-                (true, None) => {
-                    anyhow::bail!("role {role} belongs to an agency: give --agency CODE")
-                }
-                (false, Some(_)) => {
-                    anyhow::bail!("role {role} belongs to no agency: leave out --agency")
-                }
-                (false, None) => Actor::new(user, role),
-            };
-            let token = store.create_token(&actor, Utc::now()).await?;
-            if json {
-                crate::outln!(
-                    "{}",
-                    serde_json::json!({ "user": actor.user, "role": actor.role, "agency": actor.agency, "token": token })
-                );
-            } else {
-                eprintln!(
-                    "token for {} ({}{}); it is shown once, keep it secret:",
-                    actor.user,
-                    actor.role,
-                    actor
-                        .agency
-                        .as_ref()
-                        .map(|a| format!(", {a}"))
-                        .unwrap_or_default()
-                );
-                crate::outln!("{token}");
-            }
-            Ok(())
-        }
-        TokenAction::Revoke { user } => {
-            let n = store.revoke_tokens(&user, Utc::now()).await?;
-            if json {
-                crate::outln!("{}", serde_json::json!({ "user": user, "revoked": n }));
-            } else {
-                eprintln!("revoked {n} token(s) of {user}");
-            }
-            Ok(())
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::parse_duration;
+    use super::{parse_duration, parse_lifetime};
+    use chrono::TimeDelta;
     use std::time::Duration;
+
+    #[test]
+    fn token_lifetimes_read_in_days_hours_and_minutes() {
+        assert_eq!(parse_lifetime("90d"), Ok(TimeDelta::days(90)));
+        assert_eq!(parse_lifetime("12h"), Ok(TimeDelta::hours(12)));
+        assert_eq!(parse_lifetime("30min"), Ok(TimeDelta::minutes(30)));
+        for bad in ["0d", "0", "-3d", "d", "soon", "3 weeks"] {
+            assert!(parse_lifetime(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn durations_read_as_people_write_them() {

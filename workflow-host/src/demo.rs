@@ -22,8 +22,9 @@ use workflow_core::complaint::command::{
 };
 use workflow_core::evidence::EvidenceRef;
 use workflow_core::{Actor, CommandEnvelope, Complaint, Role, Step, TimeZoneSpec};
+use workflow_store::agency::{AgencyDetails, AgencyHead, AgencyZone};
 use workflow_store::views::ComplaintFilter;
-use workflow_store::Store;
+use workflow_store::{Refusal, Store, StoreError};
 
 use crate::format::{local, sla_table, timeline_table, zone_label};
 use crate::table::Table;
@@ -143,6 +144,48 @@ impl Shift {
             _ => format!("demo-{}-{n}", self.last_day()),
         }
     }
+}
+
+/// The agencies the script disposes to, registered before it runs (the host disposes
+/// only to registered agencies). PUPR's entry is the one the README's tour adds, so
+/// that adding it there after the demo changes nothing.
+fn agencies() -> Vec<(&'static str, AgencyDetails)> {
+    let wib = |name: &str| AgencyDetails {
+        time_zone: Some(AgencyZone::Wib),
+        ..AgencyDetails::named(name)
+    };
+    vec![
+        ("BPBD", wib("Badan Penanggulangan Bencana Daerah")),
+        ("DINKES", wib("Dinas Kesehatan")),
+        ("DISDAG", wib("Dinas Perdagangan")),
+        ("DISDIK", wib("Dinas Pendidikan")),
+        ("DISHUB", wib("Dinas Perhubungan")),
+        ("DLH", wib("Dinas Lingkungan Hidup")),
+        (
+            "PUPR",
+            AgencyDetails {
+                head: Some(AgencyHead {
+                    name: "Ir. Hendra Wijaya, M.T.".into(),
+                    nip: "197205121998031004".into(),
+                }),
+                ..wib("Dinas Pekerjaan Umum dan Penataan Ruang")
+            },
+        ),
+        ("SATPOLPP", wib("Satuan Polisi Pamong Praja")),
+    ]
+}
+
+/// Registers the script's agencies; one the operator registered already, with other
+/// details or retired, is left as the operator has it.
+async fn register_agencies(store: &Store, now: DateTime<Utc>) -> anyhow::Result<()> {
+    for (code, details) in agencies() {
+        match store.register_agency(code, &details, now).await {
+            Ok(_)
+            | Err(StoreError::Refused(Refusal::AgencyExists(_) | Refusal::RetiredAgency(_))) => {}
+            Err(e) => return Err(anyhow::anyhow!("registering agency {code}: {e}")),
+        }
+    }
+    Ok(())
 }
 
 fn wib(local: &str) -> DateTime<Utc> {
@@ -614,6 +657,11 @@ pub async fn run(store: &Store, json: bool, ends: Option<NaiveDate>) -> anyhow::
         ids.dedup();
         ids
     };
+    // Registered as the story begins, before its first disposition.
+    let begins = steps
+        .first()
+        .map_or_else(|| shift.at(END), |step| shift.at(step.at));
+    register_agencies(store, begins).await?;
     let engine = store.engine();
     for (n, step) in steps.into_iter().enumerate() {
         let now = shift.at(step.at);

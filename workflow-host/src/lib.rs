@@ -9,6 +9,7 @@
 // Standard output goes through `out`: a closed pipe ends the verb quietly.
 #![deny(clippy::print_stdout)]
 
+pub mod agency;
 pub mod audit;
 pub mod cli;
 pub mod config;
@@ -22,6 +23,7 @@ pub mod read_model;
 pub mod serve;
 pub mod settings;
 pub mod table;
+pub mod token;
 pub mod users;
 pub mod verbs;
 pub mod web;

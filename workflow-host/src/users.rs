@@ -31,7 +31,11 @@ pub async fn run(store: &Store, action: UserAction, json: bool) -> anyhow::Resul
                 );
             }
             let actor = match agency {
-                Some(agency) => Actor::of_agency(name, role, agency),
+                // An agency of the registry, in service.
+                Some(agency) => {
+                    let registered = store.active_agency(&agency).await?;
+                    Actor::of_agency(name, role, registered.code.0)
+                }
                 None => Actor::new(name, role),
             };
             let secret = store.add_person(&actor, now).await?;

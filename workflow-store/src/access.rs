@@ -1,18 +1,20 @@
 //! Records a host keeps in the engine's database so that every host on it shares them:
-//! bearer tokens (stored hashed), the log of reads of hidden identities, who uploaded
+//! bearer tokens (stored hashed, with an optional expiry and the time of their last
+//! use; a liaison officer's or head's names a registered agency, [`crate::agency`]), the log of reads of hidden identities, who uploaded
 //! which blob of evidence, and the first answer to each idempotency key (opaque to the
 //! store: a code and a body the host chose). Policy (which role may do what) is the domain's and the host's; this module
 //! only keeps the records, in tables the store's migrations create (decision 0020).
 
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 use workflow_core::ComplaintId;
 use workflow_core::{Actor, AgencyCode, Role, UserId};
 
 use crate::chain::hex;
-use crate::codec::{instant, named};
-use crate::error::StoreError;
+use crate::codec::{instant, instant_opt, named};
+use crate::error::{Refusal, StoreError};
 use crate::store::Store;
 use crate::timestamp;
 
@@ -58,55 +60,212 @@ pub struct KeptAnswer {
     pub response: String,
 }
 
+/// A token as the operator sees it: whose, since and until when, last used when,
+/// revoked when. Never the token or its hash.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TokenRecord {
+    /// Whose.
+    pub user: UserId,
+    /// In which role.
+    pub role: Role,
+    /// For which agency (liaison officers and heads).
+    pub agency: Option<AgencyCode>,
+    /// When it was issued.
+    pub created_at: DateTime<Utc>,
+    /// From when it is refused; `None`: never.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When it was last accepted, to the minute ([`LAST_USED_EVERY`]); `None`: never.
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// How stale a token's last-used time may be before an authentication writes it again:
+/// a request is a read, and most reads write nothing.
+pub const LAST_USED_EVERY: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
+
 fn token_hash(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
 }
 
 impl Store {
-    /// Issues a bearer token for a user; only its hash is stored. Returns the token,
-    /// which cannot be shown again.
+    /// Issues a bearer token for `actor` that never expires; only its hash is stored.
+    /// Returns the token, which cannot be shown again. See [`Store::create_expiring_token`]
+    /// for what is refused.
     pub async fn create_token(
         &self,
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<String, StoreError> {
+        self.issue_token(actor, None, now).await
+    }
+
+    /// Issues a bearer token for `actor` that is refused from `expires_at` on.
+    ///
+    /// Refused, with nothing written ([`StoreError::Refused`]): a user name a command id
+    /// cannot carry ([`Refusal::UserName`]); a liaison officer or head without an agency
+    /// ([`Refusal::AgencyRequired`]), or another role with one
+    /// ([`Refusal::AgencyNotAllowed`]); an agency code that is malformed, not registered
+    /// or retired (see [`Store::active_agency`]); an expiry not after `now`.
+    pub async fn create_expiring_token(
+        &self,
+        actor: &Actor,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<String, StoreError> {
+        self.issue_token(actor, Some(expires_at), now).await
+    }
+
+    async fn issue_token(
+        &self,
+        actor: &Actor,
+        expires_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<String, StoreError> {
         self.log().db().writable("issuing a token")?;
+        if !workflow_core::actor::is_valid_user_name(&actor.user.0) {
+            return Err(Refusal::UserName(actor.user.0.clone()).into());
+        }
+        match (actor.role.is_agency_scoped(), &actor.agency) {
+            (true, None) => return Err(Refusal::AgencyRequired(actor.role).into()),
+            (false, Some(_)) => return Err(Refusal::AgencyNotAllowed(actor.role).into()),
+            (true, Some(agency)) => {
+                self.active_agency(&agency.0).await?;
+            }
+            (false, None) => {}
+        }
+        if expires_at.is_some_and(|at| at <= now) {
+            return Err(Refusal::ExpiryNotInFuture.into());
+        }
         let mut secret = [0u8; 32];
         getrandom::getrandom(&mut secret)
             .map_err(|e| StoreError::backend("no randomness for a token", e))?;
         let token = format!("aduan_{}", hex(&secret));
-        sqlx::query(
-            "INSERT INTO api_tokens (token_hash, user_name, role, agency, created_at) VALUES ($1, $2, $3, $4, $5)",
+        // The agency is checked again in the statement that writes the token, so an
+        // agency retired or removed meanwhile gets no token.
+        let written = sqlx::query(
+            "INSERT INTO api_tokens (token_hash, user_name, role, agency, created_at, expires_at) \
+             SELECT $1, $2, $3, $4, $5, $6 \
+             WHERE $4 IS NULL OR EXISTS (SELECT 1 FROM agencies WHERE code = $4 AND retired_at IS NULL)",
         )
         .bind(token_hash(&token))
         .bind(&actor.user.0)
         .bind(actor.role.as_str())
         .bind(actor.agency.as_ref().map(|a| a.0.clone()))
         .bind(timestamp(now))
+        .bind(expires_at.map(timestamp))
         .execute(&self.log().db().any)
         .await?;
+        if written.rows_affected() == 0 {
+            // Retired or removed since the check above: say which.
+            let code = actor
+                .agency
+                .clone()
+                .unwrap_or_else(|| AgencyCode(String::new()));
+            self.active_agency(&code.0).await?;
+            return Err(Refusal::UnknownAgency(code).into());
+        }
         Ok(token)
     }
 
-    /// The actor a token stands for, if it is known and not revoked.
-    pub async fn authenticate(&self, token: &str) -> Result<Option<Actor>, StoreError> {
-        let row = sqlx::query("SELECT user_name, role, agency FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
-            .bind(token_hash(token))
-            .fetch_optional(&self.log().db().any)
-            .await?;
+    /// The actor a token stands for, if it is known, not revoked and not expired at
+    /// `now`.
+    ///
+    /// Records when the token was used, at most once a [`LAST_USED_EVERY`]; that write
+    /// is left out on a read-only store, and a failure of it is logged, never returned:
+    /// the caller is who they are whether or not the time could be written.
+    pub async fn authenticate(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Actor>, StoreError> {
+        let hash = token_hash(token);
+        let row = sqlx::query(
+            "SELECT user_name, role, agency, expires_at, last_used_at FROM api_tokens \
+             WHERE token_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(&hash)
+        .fetch_optional(&self.log().db().any)
+        .await?;
         let Some(row) = row else { return Ok(None) };
-        let role: String = row.try_get("role")?;
-        let role: Role = role
-            .parse()
-            .map_err(|e: workflow_core::actor::UnknownRole| StoreError::Backend {
-                reason: e.to_string(),
-                source: Some(Box::new(e)),
-            })?;
+        let user: String = row.try_get("user_name")?;
+        let about = format!("token of {user}");
+        let expires_at = instant_opt(
+            &about,
+            "expires_at",
+            row.try_get::<Option<String>, _>("expires_at")?.as_deref(),
+        )?;
+        if expires_at.is_some_and(|at| at <= now) {
+            return Ok(None);
+        }
+        let last_used_at = instant_opt(
+            &about,
+            "last_used_at",
+            row.try_get::<Option<String>, _>("last_used_at")?.as_deref(),
+        )?;
+        if last_used_at.is_none_or(|at| now - at >= LAST_USED_EVERY) && !self.log().db().read_only {
+            self.record_token_use(&hash, &user, now).await;
+        }
+        let role: Role = named(&about, "role", &row.try_get::<String, _>("role")?)?;
         Ok(Some(Actor {
-            user: UserId(row.try_get("user_name")?),
+            user: UserId(user),
             role,
             agency: row.try_get::<Option<String>, _>("agency")?.map(AgencyCode),
         }))
+    }
+
+    /// Writes a token's last use, unless another request (or host) wrote a recent one.
+    async fn record_token_use(&self, hash: &str, user: &str, now: DateTime<Utc>) {
+        let written = sqlx::query(
+            "UPDATE api_tokens SET last_used_at = $2 \
+             WHERE token_hash = $1 AND (last_used_at IS NULL OR last_used_at <= $3)",
+        )
+        .bind(hash)
+        .bind(timestamp(now))
+        .bind(timestamp(now - LAST_USED_EVERY))
+        .execute(&self.log().db().any)
+        .await;
+        if let Err(e) = written {
+            let e = StoreError::from(e);
+            tracing::warn!(error = %e, %user, "could not record when a token was last used");
+        }
+    }
+
+    /// Every token ever issued, by user and then by creation: the record, never the
+    /// token or its hash.
+    pub async fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT user_name, role, agency, created_at, expires_at, last_used_at, revoked_at \
+             FROM api_tokens ORDER BY user_name, created_at",
+        )
+        .fetch_all(&self.log().db().any)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let user: String = r.try_get("user_name")?;
+                let about = format!("token of {user}");
+                let at = |column: &str| -> Result<Option<DateTime<Utc>>, StoreError> {
+                    instant_opt(
+                        &about,
+                        column,
+                        r.try_get::<Option<String>, _>(column)?.as_deref(),
+                    )
+                };
+                Ok(TokenRecord {
+                    role: named(&about, "role", &r.try_get::<String, _>("role")?)?,
+                    agency: r.try_get::<Option<String>, _>("agency")?.map(AgencyCode),
+                    created_at: instant(
+                        &about,
+                        "created_at",
+                        &r.try_get::<String, _>("created_at")?,
+                    )?,
+                    expires_at: at("expires_at")?,
+                    last_used_at: at("last_used_at")?,
+                    revoked_at: at("revoked_at")?,
+                    user: UserId(user),
+                })
+            })
+            .collect()
     }
 
     /// Revokes every token of a user; returns how many.

@@ -1,7 +1,7 @@
 //! Errors of the storage layer.
 
 use cqrs_es::AggregateError;
-use workflow_core::DomainError;
+use workflow_core::{AgencyCode, BadAgencyCode, DomainError, Role};
 
 /// An underlying error kept as a [`StoreError`]'s source: a `sqlx::Error`, a
 /// `serde_json::Error`, an `io::Error`, a migration error, or what the event-sourcing
@@ -129,6 +129,10 @@ pub enum StoreError {
     /// not deserialize); nothing was recorded.
     #[error("{0}; nothing was recorded")]
     BadSetting(#[from] crate::settings::SettingError),
+    /// A record the store keeps (a token, an agency of the registry) was refused as
+    /// asked; nothing was written. [`Refusal::rule`] names why.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
     /// The database, its driver or the machine failed in another way (a defect to
     /// report, not something a retry mends).
     #[error("event store: {reason}")]
@@ -399,5 +403,72 @@ mod tests {
             assert!(!is_unavailable_code(Some(code)), "{code}");
         }
         assert!(!is_unavailable_code(None));
+    }
+}
+
+/// Why the store refused to issue a token or to change the agency registry: rules about
+/// the records it keeps, as [`DomainError`] holds the rules about complaints. Each has a
+/// stable dotted code ([`Refusal::rule`]); a host answers them as a rule refused (HTTP
+/// 422), or prints them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// Not a user name a token may carry ([`workflow_core::actor::is_valid_user_name`]).
+    #[error("user name `{0}` is empty, contains `:`, or is one the engine keeps for itself")]
+    UserName(String),
+    /// A liaison officer or head of agency acts for an agency, and must name it.
+    #[error("role {0} belongs to an agency: a token for it names one")]
+    AgencyRequired(Role),
+    /// The other roles act for no agency.
+    #[error("role {0} belongs to no agency: a token for it names none")]
+    AgencyNotAllowed(Role),
+    /// An expiry at or before the token's creation.
+    #[error("a token's expiry must come after its creation")]
+    ExpiryNotInFuture,
+    /// Not a well-formed agency code.
+    #[error(transparent)]
+    AgencyCode(#[from] BadAgencyCode),
+    /// A code the registry does not hold.
+    #[error("agency `{0}` is not registered")]
+    UnknownAgency(AgencyCode),
+    /// A retired agency takes no new tokens and no new complaints.
+    #[error("agency `{0}` is retired: it takes no new tokens or complaints")]
+    RetiredAgency(AgencyCode),
+    /// Registered already, with other details than those given.
+    #[error("agency `{0}` is registered already, with other details")]
+    AgencyExists(AgencyCode),
+    /// Tokens, complaints or uploads name the agency: removing it would leave them
+    /// naming an agency nobody knows.
+    #[error("agency `{code}` is in use ({uses}): it can be retired, not removed")]
+    AgencyInUse {
+        /// The agency.
+        code: AgencyCode,
+        /// What names it, for people (`2 tokens, complaints`).
+        uses: String,
+    },
+    /// A detail of an agency that is not acceptable as given.
+    #[error("agency {field}: {reason}")]
+    AgencyDetail {
+        /// Which detail (`name`, `head NIP`, …).
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl Refusal {
+    /// The stable code of the rule, for programs (`agency.unknown`).
+    pub fn rule(&self) -> &'static str {
+        match self {
+            Refusal::UserName(_) => "token.user_name_invalid",
+            Refusal::AgencyRequired(_) => "token.agency_required",
+            Refusal::AgencyNotAllowed(_) => "token.agency_not_allowed",
+            Refusal::ExpiryNotInFuture => "token.expiry_not_in_future",
+            Refusal::AgencyCode(_) => "agency.code_invalid",
+            Refusal::UnknownAgency(_) => "agency.unknown",
+            Refusal::RetiredAgency(_) => "agency.retired",
+            Refusal::AgencyExists(_) => "agency.already_registered",
+            Refusal::AgencyInUse { .. } => "agency.in_use",
+            Refusal::AgencyDetail { .. } => "agency.detail_invalid",
+        }
     }
 }

@@ -91,6 +91,7 @@ compile_error!(
 
 pub mod access;
 mod adopt;
+pub mod agency;
 pub mod audit;
 mod backend;
 pub mod chain;
@@ -120,7 +121,7 @@ pub use backend::BackendKind;
 pub use codec::timestamp;
 pub use cqrs_es::EventStore;
 pub use engine::{metadata_keys, Backoff, Engine, Executed};
-pub use error::StoreError;
+pub use error::{Refusal, StoreError};
 pub use log::{LogContext, SqlLog, StoredEvent, Unreadable};
 pub use memory::MemoryStore;
 pub use options::StoreOptions;

@@ -39,9 +39,18 @@ impl Caller {
             .ok_or(ApiError::Unauthenticated)?;
         let actor = state
             .store
-            .authenticate(token)
+            .authenticate(token, state.now())
             .await?
             .ok_or(ApiError::Unauthenticated)?;
+        // A liaison officer or head sees their agency's complaints only: a token of
+        // theirs that names no agency (the store issues none, an older version did)
+        // would see every agency's. It is refused, never read as "all agencies".
+        if actor.role.is_agency_scoped() && actor.agency.is_none() {
+            return Err(ApiError::Forbidden(format!(
+                "this {} token names no agency; ask the operator for a new one",
+                actor.role
+            )));
+        }
         Ok(Caller(actor))
     }
 }
@@ -113,7 +122,10 @@ pub fn scoped_agency(caller: &Actor, asked: Option<String>) -> Result<Option<Str
     if !caller.role.is_agency_scoped() {
         return Ok(asked);
     }
-    let own = caller.agency.as_ref().map(|a| a.0.clone());
+    let Some(own) = caller.agency.as_ref().map(|a| a.0.clone()) else {
+        return Err(no_agency());
+    };
+    let own = Some(own);
     if asked.is_some() && asked != own {
         return Err(ApiError::Forbidden(
             "you see your own agency's complaints and duties only".into(),
@@ -122,8 +134,17 @@ pub fn scoped_agency(caller: &Actor, asked: Option<String>) -> Result<Option<Str
     Ok(own)
 }
 
+/// An agency-scoped caller without an agency sees nothing ([`Caller`] refuses one
+/// already; this keeps every scoping check closed on its own).
+fn no_agency() -> ApiError {
+    ApiError::Forbidden("your token names no agency".into())
+}
+
 /// Agency-scoped roles see only their agency's complaints.
 pub fn may_see(caller: &Actor, state: &Complaint) -> Result<(), ApiError> {
+    if caller.role.is_agency_scoped() && caller.agency.is_none() {
+        return Err(no_agency());
+    }
     if caller.role.is_agency_scoped() && state.agency() != caller.agency.as_ref() {
         return Err(ApiError::Forbidden(
             "the complaint is not disposed to your agency".into(),

@@ -87,6 +87,21 @@ pub async fn archive(
     cmd.run(&state).await
 }
 
+/// Dispose (or re-dispose) to a registered agency and its liaison officer (upp, coordinator).
+#[utoipa::path(post, path = "/api/v1/complaints/{id}/dispose", tag = "commands",
+    params(ComplaintPath, IdempotencyKey), request_body = DisposeRequest,
+    responses(Accepted), security(("bearer" = [])))]
+pub async fn dispose(
+    State(state): State<AppState>,
+    cmd: Idempotent<DisposeRequest>,
+) -> Result<Response, ApiError> {
+    // The registry is the operator's record beside the log: the host checks a new
+    // disposition against it at the door; the domain never reads it, so a replay of
+    // a disposition to an agency retired since is still what happened (decision 0025).
+    state.store.active_agency(&cmd.request.agency).await?;
+    cmd.run(&state).await
+}
+
 /// Declares the handlers of commands on an existing complaint whose body is all they
 /// need: each is documented once, with its route, and runs through [`Idempotent::run`].
 macro_rules! command_routes {
@@ -105,8 +120,6 @@ macro_rules! command_routes {
 }
 
 command_routes! {
-    /// Dispose (or re-dispose) to an agency and its liaison officer (upp, coordinator).
-    dispose: "/api/v1/complaints/{id}/dispose", DisposeRequest;
     /// Send back as not this agency's matter (liaison of the agency).
     return_complaint: "/api/v1/complaints/{id}/return", ReturnRequest;
     /// Completeness review: complete, missing items, notes (liaison).

@@ -146,7 +146,7 @@ impl ResolveCommand for RegisterRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DisposeRequest {
-    /// Agency code.
+    /// The code of a registered agency in service (`aduan agency list`), upper-case.
     pub agency: String,
     /// Its liaison officer's user name: the one assigned, who alone acts for the agency
     /// on this complaint until a reassignment.

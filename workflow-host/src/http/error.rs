@@ -101,6 +101,10 @@ impl From<StoreError> for ApiError {
                 ApiError::BadRequest(e.to_string())
             }
             StoreError::Unavailable { reason, .. } => ApiError::Unavailable(reason),
+            StoreError::Refused(refusal) => ApiError::Rule {
+                rule: refusal.rule().to_owned(),
+                detail: refusal.to_string(),
+            },
             other => ApiError::Internal(other.to_string()),
         }
     }

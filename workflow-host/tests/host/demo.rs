@@ -330,3 +330,59 @@ fn times_are_shown_in_the_policys_zone() {
     // The registration, 08:30 WIB, is 09:30 WITA.
     assert!(history.contains("Mon 30 Nov 09:30  sari.upp"), "{history}");
 }
+
+/// The demo registers the agencies it disposes to, and running it again leaves an
+/// agency the operator changed as the operator has it.
+#[test]
+fn the_demo_registers_its_agencies_and_keeps_the_operators() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = aduan_in(dir.path(), args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    run(&["demo"]);
+    let listed: serde_json::Value =
+        serde_json::from_slice(&run(&["--json", "agency", "list"])).unwrap();
+    let codes: Vec<&str> = listed["agencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        ["BPBD", "DINKES", "DISDAG", "DISDIK", "DISHUB", "DLH", "PUPR", "SATPOLPP"]
+    );
+    // The README's tour adds PUPR as the demo did: nothing changes.
+    run(&[
+        "agency",
+        "add",
+        "PUPR",
+        "Dinas Pekerjaan Umum dan Penataan Ruang",
+        "--time-zone",
+        "WIB",
+        "--head-name",
+        "Ir. Hendra Wijaya, M.T.",
+        "--head-nip",
+        "197205121998031004",
+    ]);
+    run(&[
+        "agency",
+        "update",
+        "DINKES",
+        "--name",
+        "Dinas Kesehatan Kabupaten Kapuas",
+    ]);
+    run(&["demo"]);
+    let listed: serde_json::Value =
+        serde_json::from_slice(&run(&["--json", "agency", "list"])).unwrap();
+    assert_eq!(
+        listed["agencies"][1]["name"], "Dinas Kesehatan Kabupaten Kapuas",
+        "{listed}"
+    );
+}

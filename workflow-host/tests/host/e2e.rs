@@ -166,6 +166,8 @@ async fn nothing_acknowledged_is_lost_in_a_crash(backend: Backend, name: &str) {
     let within = Duration::from_secs(120);
     let aduan = Installation::new(backend, name).await;
     let upp = aduan.token("sari", "upp", None);
+    // The clients dispose to PUPR: a registered agency.
+    support::ok(&aduan.run(&["agency", "add", "PUPR", "Dinas PUPR"]));
     let server = aduan.serve(&[]);
     let addr = server.addr;
     let answered = Arc::new(support::Counter::default());

@@ -46,5 +46,7 @@ mod operator_cli;
 #[cfg(feature = "sqlite")]
 mod read_only;
 #[cfg(feature = "sqlite")]
+mod registry_cli;
+#[cfg(feature = "sqlite")]
 mod serve;
 mod settings;

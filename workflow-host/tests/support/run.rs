@@ -178,10 +178,16 @@ pub fn refused(out: &Output) -> String {
     stderr
 }
 
-/// Creates a token and returns it.
+/// Creates a token and returns it; its agency, if it names one, is registered first
+/// (named after its code; registering it again as given changes nothing).
 pub fn token(dir: &Path, url: &str, user: &str, role: &str, agency: Option<&str>) -> String {
     let mut args = vec!["token", "create", "--user", user, "--role", role];
     if let Some(a) = agency {
+        ok(&aduan(
+            dir,
+            url,
+            &["agency", "add", a, &format!("Dinas {a}")],
+        ));
         args.extend(["--agency", a]);
     }
     ok(&aduan(dir, url, &args)).trim().to_owned()

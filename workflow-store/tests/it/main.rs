@@ -16,6 +16,7 @@ mod people;
 mod personal_data;
 mod projections;
 mod read_only;
+mod registry;
 mod schema;
 mod settings;
 mod support;

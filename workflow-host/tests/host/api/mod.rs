@@ -14,6 +14,7 @@ mod idempotency;
 mod junk;
 mod openapi;
 mod personal_evidence;
+mod registry;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -30,6 +31,7 @@ use workflow_core::fixtures::{self as fx, cid, cmd, wib};
 use workflow_core::Actor;
 use workflow_host::evidence::EvidenceStore;
 use workflow_host::http::{app, AppState};
+use workflow_store::agency::AgencyDetails;
 use workflow_store::testing::{Backend, TestDb};
 use workflow_store::Store;
 
@@ -52,6 +54,12 @@ pub const CALLERS: [&str; 8] = [
     "apip",
     "system",
     "anonymous",
+];
+
+/// The agencies of the registry, by code: those of the fixtures' actors.
+pub const AGENCIES: [(&str, &str); 2] = [
+    ("PUPR", "Dinas Pekerjaan Umum dan Penataan Ruang"),
+    ("DINKES", "Dinas Kesehatan"),
 ];
 
 fn actor(name: &str) -> Option<Actor> {
@@ -159,6 +167,14 @@ impl TestApp {
         };
         // Commands wait for the views: run the projector as `serve` does.
         let projector = support::background_projector(&store);
+        // The fixtures' agencies, registered as an operator would before issuing
+        // their tokens.
+        for (code, name) in AGENCIES {
+            store
+                .register_agency(code, &AgencyDetails::named(name), now)
+                .await
+                .unwrap();
+        }
         let mut tokens = BTreeMap::new();
         for name in CALLERS {
             if let Some(a) = actor(name) {
