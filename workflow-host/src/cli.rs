@@ -186,6 +186,10 @@ pub enum Command {
         /// object a line, with the request id of each request) for a log collector.
         #[arg(long, env = "ADUAN_LOG_FORMAT", default_value = "text")]
         log_format: LogFormat,
+        /// The government whose letterhead (kop surat) the BA page carries above the
+        /// agency's name and address: `Pemerintah Kabupaten Kapuas`.
+        #[arg(long, env = "ADUAN_GOVERNMENT")]
+        government: Option<String>,
     },
     /// The configuration file: `check` reads it, checks every setting and says which
     /// ones a flag or an environment variable overrides.
@@ -653,6 +657,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             max_connections,
             max_in_flight,
             log_format,
+            government,
         } => {
             let filter = tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -672,6 +677,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 sla_interval: std::time::Duration::from_secs(sla_interval.max(1)),
                 poll: std::time::Duration::from_secs(poll.max(1)),
                 metrics_public,
+                government,
                 limits: crate::serve::Limits {
                     header_read_timeout,
                     body_timeout,

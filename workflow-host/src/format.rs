@@ -65,6 +65,36 @@ pub fn zone_label(zone: &TimeZoneSpec) -> String {
     }
 }
 
+/// The zones of the agencies whose office keeps its own (registry), by code.
+pub async fn agency_zones(
+    store: &workflow_store::Store,
+) -> Result<
+    std::collections::HashMap<workflow_core::AgencyCode, TimeZoneSpec>,
+    workflow_store::StoreError,
+> {
+    Ok(store
+        .agencies()
+        .await?
+        .into_iter()
+        .filter_map(|a| Some((a.code, a.details.time_zone?.time_zone())))
+        .collect())
+}
+
+/// An instant in the agency's own zone when it keeps another than `zone`, named then
+/// (`Fri 11 Dec 23:59 WITA`); in `zone` otherwise.
+pub fn local_for(
+    at: DateTime<Utc>,
+    zone: &TimeZoneSpec,
+    agency_zone: Option<&TimeZoneSpec>,
+) -> String {
+    match agency_zone {
+        Some(own) if own.offset() != zone.offset() => {
+            format!("{} {}", local(at, own), zone_label(own))
+        }
+        _ => local(at, zone),
+    }
+}
+
 /// An instant as wall-clock time in `zone`, `Mon 30 Nov 09:00` (the zone is named
 /// where the instants are introduced: a table's heading, a line's start).
 pub fn local(at: DateTime<Utc>, zone: &TimeZoneSpec) -> String {

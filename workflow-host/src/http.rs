@@ -63,6 +63,9 @@ pub struct AppState {
     /// starts it; so must anyone else who serves [`app`]); past this the command is
     /// answered anyway, its events committed, and the views follow later.
     pub read_your_writes: Duration,
+    /// The government whose letterhead the BA carries (`Pemerintah Kabupaten Kapuas`),
+    /// above the agency's name and address from the registry.
+    pub government: Option<String>,
 }
 
 impl AppState {

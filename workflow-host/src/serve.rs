@@ -35,6 +35,8 @@ pub struct ServeConfig {
     pub metrics_public: bool,
     /// Timeouts and caps of connections and requests.
     pub limits: Limits,
+    /// The government named on the BA's letterhead.
+    pub government: Option<String>,
 }
 
 async fn shutdown_signal() {
@@ -113,6 +115,7 @@ pub async fn serve(store: Store, config: ServeConfig) -> anyhow::Result<()> {
         metrics_public: config.metrics_public,
         // The projector spawned above does the work commands wait for.
         read_your_writes: crate::http::READ_YOUR_WRITES,
+        government: config.government.clone(),
     };
     let router = config.limits.layer(app(state));
     // The limits' own answers (408, 503) carry the security headers too.

@@ -62,6 +62,7 @@ pub async fn sla(
         );
         return Ok(());
     }
+    let zones = crate::format::agency_zones(store).await?;
     let mut t = Table::new(&[
         "complaint",
         "agency",
@@ -73,6 +74,8 @@ pub async fn sla(
         "breach",
     ]);
     for e in &board {
+        // An agency whose office keeps another zone sees its own times.
+        let own = e.agency.as_ref().and_then(|a| zones.get(a));
         t.row(vec![
             e.complaint_id.to_string(),
             e.agency
@@ -80,9 +83,11 @@ pub async fn sla(
                 .map_or_else(|| "-".into(), ToString::to_string),
             e.step.to_string(),
             e.occurrence.to_string(),
-            local(e.started_at, &zone),
-            e.due_at
-                .map_or_else(|| "(paused)".into(), |due| local(due, &zone)),
+            crate::format::local_for(e.started_at, &zone, own),
+            e.due_at.map_or_else(
+                || "(paused)".into(),
+                |due| crate::format::local_for(due, &zone, own),
+            ),
             e.status.as_str().to_owned(),
             if e.breach_recorded {
                 "recorded".into()

@@ -376,6 +376,21 @@ fn zone(state: &AppState) -> TimeZoneSpec {
     state.store.engine().services().policy.time_zone.clone()
 }
 
+/// The zone an agency's office keeps (the registry's), else the policy's.
+async fn agency_zone(
+    state: &AppState,
+    agency: Option<&workflow_core::AgencyCode>,
+) -> Result<TimeZoneSpec, workflow_store::StoreError> {
+    if let Some(code) = agency {
+        if let Some(found) = state.store.agency(code).await? {
+            if let Some(own) = found.details.time_zone {
+                return Ok(own.time_zone());
+            }
+        }
+    }
+    Ok(zone(state))
+}
+
 /// A duty of the task list.
 struct TaskRow {
     complaint_id: String,
@@ -410,7 +425,10 @@ struct TasksPage {
 /// "Tugas saya": the running duties of the person's agency (every agency for the roles
 /// that see all), the nearest deadline first; each complaint once, at its most urgent.
 async fn tasks(State(state): State<AppState>, who: SignedIn) -> Response {
-    let zone = zone(&state);
+    let zone = match agency_zone(&state, who.actor.agency.as_ref()).await {
+        Ok(zone) => zone,
+        Err(e) => return error_page(e.into()),
+    };
     let agency = if who.actor.role.is_agency_scoped() {
         match &who.actor.agency {
             Some(a) => Some(a.0.clone()),
@@ -558,7 +576,8 @@ async fn complaint_view(
         Some(ComplainantView::Erased(_)) => "Identitas dihapus sesuai UU PDP".into(),
         None => "-".into(),
     };
-    let zone = zone(state);
+    // Times in the zone of the office of the agency holding it.
+    let zone = agency_zone(state, complaint.agency()).await?;
     let now = state.now();
     let clocks = engine
         .assess(id, now)

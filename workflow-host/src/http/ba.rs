@@ -93,6 +93,8 @@ pub struct Extras {
     pub photos: BTreeMap<String, Photo>,
     /// The paper.
     pub paper: Paper,
+    /// The head's NIP: the BA's own, else the registry's for the same head.
+    pub addressee_nip: Option<String>,
 }
 
 fn signature(h: &mut String, heading: &str, name: &str, nip: Option<&str>) {
@@ -162,8 +164,12 @@ pub fn render(complaint_id: &str, state: &Complaint, extras: &Extras) -> Option<
     if let Some(kop) = &extras.letterhead {
         let _ = writeln!(
             h,
-            "<div class=\"kop\"><p class=\"pemerintah\">{}</p><p class=\"dinas\">{}</p>{}</div>",
-            esc(&kop.government),
+            "<div class=\"kop\">{}<p class=\"dinas\">{}</p>{}</div>",
+            if kop.government.is_empty() {
+                String::new()
+            } else {
+                format!("<p class=\"pemerintah\">{}</p>", esc(&kop.government))
+            },
             esc(&kop.agency),
             kop.address
                 .as_deref()
@@ -284,7 +290,10 @@ Yth. {addressee_position}, {addressee_name}, untuk dipergunakan sebagaimana mest
         &mut h,
         &format!("Mengetahui,<br>{}", esc(&ba.addressee.position)),
         &ba.addressee.name,
-        ba.addressee.nip.as_deref(),
+        extras
+            .addressee_nip
+            .as_deref()
+            .or(ba.addressee.nip.as_deref()),
     );
     h.push_str("</div>\n</div>\n</body></html>\n");
     Some(h)

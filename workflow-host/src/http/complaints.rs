@@ -212,10 +212,24 @@ pub async fn ba_document(
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))??;
+    // The letterhead and the head's NIP from the registry, when the agency is in it.
+    let ba_issued = complaint
+        .ba()
+        .ok_or_else(|| ApiError::NotFound(format!("no BA has been issued for {id}")))?;
+    let agency = state.store.agency(&ba_issued.addressee.agency).await?;
+    let addressee_nip = ba_issued.addressee.nip.clone().or_else(|| {
+        let head = agency.as_ref()?.details.head.as_ref()?;
+        (head.name == ba_issued.addressee.name).then(|| head.nip.clone())
+    });
     let extras = ba::Extras {
-        letterhead: None,
+        letterhead: agency.map(|a| ba::Letterhead {
+            government: state.government.clone().unwrap_or_default(),
+            agency: a.details.name,
+            address: a.details.address,
+        }),
         photos,
         paper: q.kertas.unwrap_or_default(),
+        addressee_nip,
     };
     let page = ba::render(id.as_str(), &complaint, &extras)
         .ok_or_else(|| ApiError::NotFound(format!("no BA has been issued for {id}")))?;

@@ -52,6 +52,12 @@ fn the_console_in_a_real_browser() {
     let d = dir.path();
     let url = format!("sqlite://{}", d.join("aduan.db").display());
     let upp = support::token(d, &url, "sari", "upp", None);
+    support::ok(&Aduan::on(d, &url).run(&[
+        "agency",
+        "add",
+        "PUPR",
+        "Dinas Pekerjaan Umum dan Penataan Ruang",
+    ]));
     let server = support::Server::start(d, &url);
     let registered = server.post(
         "/api/v1/complaints",

@@ -386,3 +386,33 @@ fn the_demo_registers_its_agencies_and_keeps_the_operators() {
         "{listed}"
     );
 }
+
+/// An agency whose office keeps another zone than the policy's sees its own times on
+/// the board, named; the others keep the policy's.
+#[test]
+fn an_agency_in_another_zone_sees_its_own_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = aduan_in(dir.path(), args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    run(&["demo", "--ends", "2026-12-21"]);
+    run(&["agency", "update", "PUPR", "--time-zone", "WITA"]);
+    let board = run(&["sla", "--at", "2026-12-21T03:00:00Z"]);
+    let pupr: Vec<&str> = board.lines().filter(|l| l.contains(" PUPR ")).collect();
+    assert!(!pupr.is_empty(), "{board}");
+    for line in &pupr {
+        assert!(line.contains("WITA"), "a PUPR row in WIB: {line}");
+    }
+    // The drain (PUPR): its review was due Friday 11 December, 23:59 WIB = 00:59 WITA
+    // the next day.
+    assert!(board.contains("Sat 12 Dec 00:59 WITA"), "{board}");
+    for line in board.lines().filter(|l| l.contains(" DINKES ")) {
+        assert!(!line.contains("WITA"), "a DINKES row moved: {line}");
+    }
+}

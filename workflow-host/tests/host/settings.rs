@@ -124,6 +124,7 @@ async fn a_running_server_judges_with_a_calendar_imported_beside_it(backend: Bac
     let aduan = Installation::new(backend, name).await;
     std::fs::write(aduan.path().join("amend.csv"), NOVEMBER_AMENDMENT).unwrap();
     let upp = aduan.token("sari", "upp", None);
+    ok(&aduan.run(&["agency", "add", "DISHUB", "Dinas Perhubungan"]));
     let server = aduan.serve(&[]);
     // Reported on Friday 20 November: the disposition is due on Wednesday 25 November.
     let r = server.call(

@@ -64,6 +64,22 @@ fn page_size(info: &str) -> (f64, f64) {
 
 /// A complaint with a field visit citing a real photo, and a BA with NIPs and a place.
 async fn with_ba(t: &TestApp) {
+    // The registry gives the letterhead its address, and the head's NIP.
+    t.store
+        .update_agency(
+            &workflow_core::AgencyCode("PUPR".into()),
+            &workflow_store::agency::AgencyChange {
+                address: Some(Some("Jl. Tambun Bungai No. 1, Kuala Kapuas".into())),
+                head: Some(Some(workflow_store::agency::AgencyHead {
+                    name: "Ir. Hendra Wijaya, M.T.".into(),
+                    nip: "197005121998031007".into(),
+                })),
+                ..Default::default()
+            },
+            wib("2026-12-04 12:00"),
+        )
+        .await
+        .unwrap();
     t.given("ADU-BA", clarified(true)).await;
     let png = base64::engine::general_purpose::STANDARD
         .decode(PNG)
@@ -93,7 +109,7 @@ async fn with_ba(t: &TestApp) {
         "liaison_pupr",
         json!({"number": "BA/045/PUPR/XII/2026", "date": "2026-12-04",
             "addressee": {"name": "Ir. Hendra Wijaya, M.T.", "position": "Kepala Dinas PUPR",
-                          "agency": "PUPR", "nip": "19700512 199803 1 007"},
+                          "agency": "PUPR"},
             "signatories": [
                 {"name": "Andi Pratama", "position": "Pejabat Penghubung", "nip": "19850317 201001 1 004"},
                 {"name": "Rahmat", "position": "Kepala Seksi Pemeliharaan Jalan", "nip": "19780904 200501 1 012"}],
@@ -105,7 +121,7 @@ async fn with_ba(t: &TestApp) {
     t.store.projector().catch_up().await.unwrap();
 }
 
-/// Printed on A4 (and F4): the day and date of the visit (Thursday 3 December, not the
+/// Printed on A4 (and F4): the letterhead from the registry, the day and date of the visit (Thursday 3 December, not the
 /// BA's date), who confirmed the findings, the photo itself, the place-and-date line,
 /// and every signature with its NIP on the one page that holds "Mengetahui".
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -132,6 +148,9 @@ async fn the_ba_prints_as_a_signable_document() {
     let text = tool("pdftotext", &["-layout", &pdf, "-"]);
     let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
     for expected in [
+        "PEMERINTAH KABUPATEN KAPUAS",
+        "DINAS PEKERJAAN UMUM DAN PENATAAN RUANG",
+        "Jl. Tambun Bungai No. 1, Kuala Kapuas",
         "BERITA ACARA PEMERIKSAAN LAPANGAN",
         "Nomor: BA/045/PUPR/XII/2026",
         "Pada hari ini Kamis, tanggal 3 Desember 2026, bertempat di Jl. Tambun Bungai depan SDN 3 Selat",
@@ -154,7 +173,7 @@ async fn the_ba_prints_as_a_signable_document() {
         "NIP. 19850317 201001 1 004",
         "NIP. 19780904 200501 1 012",
         "Ir. Hendra Wijaya, M.T.",
-        "NIP. 19700512 199803 1 007",
+        "NIP. 197005121998031007",
     ] {
         assert!(
             signatures.contains(name),

@@ -164,6 +164,7 @@ impl TestApp {
             readiness,
             metrics_public: false,
             read_your_writes: workflow_host::http::READ_YOUR_WRITES,
+            government: Some("Pemerintah Kabupaten Kapuas".into()),
         };
         // Commands wait for the views: run the projector as `serve` does.
         let projector = support::background_projector(&store);
