@@ -38,25 +38,9 @@ const LAST_DAY: &str = "2026-12-21";
 const FIRST_COMPLAINT: &str = "ADU-2026-0001";
 const FIRST_AT: &str = "2026-11-30 08:30";
 
-const BULAN: [&str; 12] = [
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-];
+/// Months in Roman numerals, as BA numbers carry them.
 const ROMAWI: [&str; 12] = [
     "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII",
-];
-const HARI: [&str; 7] = [
-    "Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu",
 ];
 
 /// How far the script is moved: whole weeks, so every weekday stays what it was.
@@ -110,8 +94,7 @@ impl Shift {
 
     /// A script date, moved, as Indonesian prose: `7 Desember 2026`.
     fn tgl(&self, date: &str) -> String {
-        let d = self.day(date);
-        format!("{} {} {}", d.day(), BULAN[d.month0() as usize], d.year())
+        crate::format::tanggal(self.day(date))
     }
 
     /// With its weekday and without its year: `Kamis 3 Desember`.
@@ -119,9 +102,9 @@ impl Shift {
         let d = self.day(date);
         format!(
             "{} {} {}",
-            HARI[d.weekday().num_days_from_monday() as usize],
+            crate::format::hari(d),
             d.day(),
-            BULAN[d.month0() as usize]
+            crate::format::BULAN[d.month0() as usize]
         )
     }
 

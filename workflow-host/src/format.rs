@@ -65,6 +65,37 @@ pub fn zone_label(zone: &TimeZoneSpec) -> String {
     }
 }
 
+/// The months in Indonesian, January first.
+pub const BULAN: [&str; 12] = [
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+];
+
+/// The days of the week in Indonesian, Monday first.
+pub const HARI: [&str; 7] = [
+    "Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu",
+];
+
+/// A date as Indonesian prose: `3 Desember 2026`.
+pub fn tanggal(d: chrono::NaiveDate) -> String {
+    format!("{} {} {}", d.day(), BULAN[d.month0() as usize], d.year())
+}
+
+/// Its day of the week in Indonesian: `Kamis`.
+pub fn hari(d: chrono::NaiveDate) -> &'static str {
+    HARI[d.weekday().num_days_from_monday() as usize]
+}
+
 /// The zones of the agencies whose office keeps its own (registry), by code.
 pub async fn agency_zones(
     store: &workflow_store::Store,

@@ -22,7 +22,7 @@ use workflow_store::people::{PasswordRefused, SignInRefused, MIN_PASSWORD_CHARS}
 use workflow_store::views::BoardStatus;
 
 use crate::format::{describe, local, zone_label};
-use crate::http::caller::may_see;
+use crate::http::complaints::load_visible;
 use crate::http::error::ApiError;
 use crate::http::AppState;
 use crate::read_model::{ComplainantView, Reader};
@@ -545,11 +545,9 @@ async fn complaint_view(
     error: Option<String>,
 ) -> Result<ComplaintPage, ApiError> {
     let engine = state.store.engine();
-    let complaint = engine.load(id).await?;
-    if complaint.status() == workflow_core::Status::New {
-        return Err(ApiError::NotFound(format!("complaint {id}")));
-    }
-    may_see(&who.actor, &complaint)?;
+    // The API's own load: the view (the log if it has none yet), scoped to the caller.
+    let path = crate::http::caller::PathId::parse(id.as_str())?;
+    let (complaint, _) = load_visible(state, &who.actor, &path).await?;
     let registration = complaint
         .registration()
         .ok_or_else(|| ApiError::NotFound(format!("complaint {id}")))?;

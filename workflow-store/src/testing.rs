@@ -415,6 +415,45 @@ impl TestDb {
             .strip_prefix("sqlite://")
             .map(|p| std::path::PathBuf::from(p.split('?').next().unwrap_or(p)))
     }
+
+    /// Every byte the engine keeps of this database, named: SQLite's file, its
+    /// write-ahead log and shared memory; PostgreSQL's data as `pg_dump --data-only`
+    /// writes it (live rows only). For scans that nothing was left behind.
+    pub fn stored_bytes(&self) -> Vec<(String, Vec<u8>)> {
+        match self.sqlite_path() {
+            Some(path) => ["", "-wal", "-shm"]
+                .iter()
+                .filter_map(|suffix| {
+                    let file = format!("{}{suffix}", path.display());
+                    std::fs::read(&file).ok().map(|bytes| (file, bytes))
+                })
+                .collect(),
+            None => {
+                let out = std::process::Command::new("pg_dump")
+                    .args(["--data-only", &self.url])
+                    .output()
+                    .expect("pg_dump runs");
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                vec![("pg_dump --data-only".into(), out.stdout)]
+            }
+        }
+    }
+}
+
+/// Fails naming the file when `needle` occurs in any of `files` ([`TestDb::stored_bytes`]
+/// and the like); `what` says what was looked for.
+#[track_caller]
+pub fn assert_nowhere(files: &[(String, Vec<u8>)], needle: &[u8], what: &str) {
+    for (file, bytes) in files {
+        assert!(
+            !bytes.windows(needle.len()).any(|w| w == needle),
+            "{what} is in {file}"
+        );
+    }
 }
 
 /// The first error of type `T` in `err`'s source chain, `err` itself included: what a

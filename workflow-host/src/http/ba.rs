@@ -7,7 +7,6 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use chrono::{Datelike, NaiveDate};
 use workflow_core::complaint::command::Party;
 use workflow_core::Complaint;
 
@@ -18,33 +17,7 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-const MONTHS: [&str; 12] = [
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-];
-const DAYS: [&str; 7] = [
-    "Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu",
-];
-
-/// `3 Desember 2026`.
-fn tanggal(d: NaiveDate) -> String {
-    format!("{} {} {}", d.day(), MONTHS[d.month0() as usize], d.year())
-}
-
-/// `Kamis`.
-fn hari(d: NaiveDate) -> &'static str {
-    DAYS[d.weekday().num_days_from_monday() as usize]
-}
+use crate::format::{hari, tanggal};
 
 /// The paper the page is laid out for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]

@@ -78,7 +78,7 @@ pub async fn list(
 
 /// The complaint as the views hold it (or, before they caught up, as the log does),
 /// if it exists and the caller may see it.
-pub(super) async fn load_visible(
+pub(crate) async fn load_visible(
     state: &AppState,
     caller: &Actor,
     id: &PathId,

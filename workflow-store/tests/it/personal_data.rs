@@ -74,40 +74,10 @@ async fn wrapped_key(db: &TestDb, id: &str) -> Option<String> {
         .map(|r| r.get("wrapped_key"))
 }
 
-/// Every byte the engine keeps of this database: SQLite's file, its write-ahead log and
-/// shared memory; PostgreSQL's data as `pg_dump --data-only` writes it.
-fn database_bytes(db: &TestDb) -> Vec<(String, Vec<u8>)> {
-    match db.sqlite_path() {
-        Some(path) => ["", "-wal", "-shm"]
-            .iter()
-            .filter_map(|suffix| {
-                let file = format!("{}{suffix}", path.display());
-                std::fs::read(&file).ok().map(|bytes| (file, bytes))
-            })
-            .collect(),
-        None => {
-            let out = std::process::Command::new("pg_dump")
-                .args(["--data-only", &db.url])
-                .output()
-                .expect("pg_dump runs");
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            vec![("pg_dump --data-only".into(), out.stdout)]
-        }
-    }
-}
-
+/// Fails naming the file when `needle` is in any of `files`.
 #[track_caller]
 fn assert_nowhere(files: &[(String, Vec<u8>)], needle: &str) {
-    for (file, bytes) in files {
-        assert!(
-            !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
-            "`{needle}` is in {file}"
-        );
-    }
+    common::assert_nowhere(files, needle.as_bytes(), &format!("`{needle}`"));
 }
 
 async fn an_erased_identity_leaves_nothing_behind_and_the_log_still_verifies(db: TestDb) {
@@ -127,8 +97,8 @@ async fn an_erased_identity_leaves_nothing_behind_and_the_log_still_verifies(db:
         panic!("the identity opens before the erasure: {revealed:?}")
     };
     assert_eq!((data.name.as_str(), data.nik.as_deref()), (NAME, Some(NIK)));
-    assert_nowhere(&database_bytes(&db), NAME);
-    assert_nowhere(&database_bytes(&db), NIK);
+    assert_nowhere(&db.stored_bytes(), NAME);
+    assert_nowhere(&db.stored_bytes(), NIK);
     let key = wrapped_key(&db, "ADU-1")
         .await
         .expect("the complaint has a key");
@@ -149,7 +119,7 @@ async fn an_erased_identity_leaves_nothing_behind_and_the_log_still_verifies(db:
         None,
         "the key is destroyed"
     );
-    let files = database_bytes(&db);
+    let files = db.stored_bytes();
     assert_nowhere(&files, &key);
     assert_nowhere(&files, NAME);
     assert_nowhere(&files, NIK);

@@ -9,6 +9,8 @@ use serde_json::json;
 use workflow_core::fixtures::{self as fx, cid, wib};
 
 use super::{now, TestApp};
+use workflow_store::testing::assert_nowhere;
+
 use crate::support::JPEG;
 
 /// A name and a scan's bytes found nowhere else, so that a scan for them means something.
@@ -28,60 +30,28 @@ fn registration(id: &str, sha256: &str) -> serde_json::Value {
         "upp_review": "r", "attachments": [{"sha256": sha256, "caption": "KTP"}]})
 }
 
-/// Every file under `dir`, with its bytes.
+/// Every file under `dir` (the evidence folder: blobs one folder down), with its bytes.
 fn files_under(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
+    fn walk(dir: &std::path::Path, depth: usize, out: &mut Vec<(String, Vec<u8>)>) {
+        assert!(
+            depth <= 4,
+            "the evidence folder is deeper than it should be: {dir:?}"
+        );
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
         };
         for entry in entries {
             let path = entry.unwrap().path();
             if path.is_dir() {
-                stack.push(path);
+                walk(&path, depth + 1, out);
             } else {
                 out.push((path.display().to_string(), std::fs::read(&path).unwrap()));
             }
         }
     }
+    let mut out = Vec::new();
+    walk(dir, 0, &mut out);
     out
-}
-
-/// Every byte the engine keeps of the database: SQLite's file, its write-ahead log and
-/// shared memory; PostgreSQL's data as `pg_dump --data-only` writes it.
-fn database_files(t: &TestApp) -> Vec<(String, Vec<u8>)> {
-    match t.db.sqlite_path() {
-        Some(path) => ["", "-wal", "-shm"]
-            .iter()
-            .filter_map(|suffix| {
-                let file = format!("{}{suffix}", path.display());
-                std::fs::read(&file).ok().map(|bytes| (file, bytes))
-            })
-            .collect(),
-        None => {
-            let out = std::process::Command::new("pg_dump")
-                .args(["--data-only", &t.db.url])
-                .output()
-                .expect("pg_dump runs");
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            vec![("pg_dump --data-only".into(), out.stdout)]
-        }
-    }
-}
-
-#[track_caller]
-fn assert_nowhere(files: &[(String, Vec<u8>)], needle: &[u8], what: &str) {
-    for (file, bytes) in files {
-        assert!(
-            !bytes.windows(needle.len()).any(|w| w == needle),
-            "{what} is in {file}"
-        );
-    }
 }
 
 /// The upload is sealed from its first byte on disk; only its own complaint cites it;
@@ -225,7 +195,7 @@ async fn a_personal_scan_is_sealed_for_its_complaint_and_gone_after_erasure() {
         .await
         .unwrap();
     assert!(!export.is_empty());
-    let mut everything = database_files(&t);
+    let mut everything = t.db.stored_bytes();
     everything.extend(files_under(&evidence_dir));
     everything.push(("a fresh export".into(), export));
     assert_nowhere(&everything, NAME.as_bytes(), "the complainant's name");
