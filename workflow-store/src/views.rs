@@ -18,11 +18,13 @@ use crate::timestamp;
 
 mod board;
 mod citations;
+mod statistics;
 
 pub(crate) use board::board_status;
 pub use board::{BoardEntry, BoardStatus};
 pub(crate) use citations::cited_by;
 pub use citations::{Citation, CitationKind};
+pub use statistics::{AgencyCounts, OpenBreach, SpanFigures, StepDays, MEASURED_STEPS};
 
 /// Filters of the complaint list. Every filter is optional; results are newest first.
 #[derive(Clone, Debug, Default)]

@@ -1,6 +1,7 @@
 //! The complaint views: one row per complaint (list and detail, with the complaint's
 //! state as JSON), one row per running SLA clock (the SLA board's index), and one row
-//! per blob of evidence a complaint cites (who may download it).
+//! per blob of evidence a complaint cites (who may download it), and one row per run of
+//! every clock, ended ones too (the statistics: how long each step took, breaches).
 //!
 //! Each complaint's row carries its state; a batch loads the states of the complaints it
 //! touches, applies the batch's events with the domain's own `apply_event`, and writes
@@ -22,7 +23,7 @@ use crate::log::StoredEvent;
 use crate::timestamp;
 use crate::views::{cited_by, CitationKind};
 
-/// Maintains `complaint_views`, `sla_deadlines` and `evidence_citations`.
+/// Maintains `complaint_views`, `sla_deadlines`, `evidence_citations` and `step_runs`.
 #[derive(Debug, Default)]
 pub struct ComplaintsProjection;
 
@@ -36,7 +37,12 @@ impl Projection for ComplaintsProjection {
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["complaint_views", "sla_deadlines", "evidence_citations"]
+        &[
+            "complaint_views",
+            "sla_deadlines",
+            "evidence_citations",
+            "step_runs",
+        ]
     }
 
     async fn apply(
@@ -57,6 +63,9 @@ impl Projection for ComplaintsProjection {
         let ids: Vec<&str> = by_complaint.keys().copied().collect();
         let mut states = load_states(conn, target, &ids).await?;
         let mut changed: Vec<(&str, Complaint, &StoredEvent)> = Vec::new();
+        // Complaints whose view was current already (a replayed batch, or the pass over
+        // the log that fills a table added later): their runs are written all the same.
+        let mut current: Vec<(&str, Complaint)> = Vec::new();
         let mut cited: Vec<(&str, &str, CitationKind)> = Vec::new();
         for (complaint_id, events) in by_complaint {
             let (mut state, applied) = states.remove(complaint_id).unwrap_or_default();
@@ -75,15 +84,23 @@ impl Projection for ComplaintsProjection {
                 state.apply_event(&e.event);
                 last = Some(e);
             }
-            if let Some(last) = last {
-                changed.push((complaint_id, state, last));
+            match last {
+                Some(last) => changed.push((complaint_id, state, last)),
+                None if applied > 0 => current.push((complaint_id, state)),
+                None => {}
             }
         }
         write_views(conn, target, &changed).await?;
         write_citations(conn, target, &cited).await?;
         let deadlines: Vec<(&str, &Complaint)> =
             changed.iter().map(|(id, s, _)| (*id, s)).collect();
-        write_deadlines(conn, target, &deadlines, services).await
+        write_deadlines(conn, target, &deadlines, services).await?;
+        let runs: Vec<(&str, &Complaint)> = deadlines
+            .iter()
+            .copied()
+            .chain(current.iter().map(|(id, s)| (*id, s)))
+            .collect();
+        write_runs(conn, target, &runs, services).await
     }
 }
 
@@ -328,6 +345,114 @@ pub(crate) async fn write_deadlines(
                 .bind(r.ended_at.clone())
                 .bind(r.breachable)
                 .bind(r.breach_recorded);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// One row of `step_runs`: a run of a clock, running or ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct RunRow {
+    pub complaint_id: String,
+    pub step: &'static str,
+    pub occurrence: i64,
+    pub agency: Option<String>,
+    pub started_at: String,
+    pub ended_at: Option<String>,
+    pub working_days: Option<i64>,
+    pub late: Option<i64>,
+    pub breach_recorded_at: Option<String>,
+    pub breach_annulled_at: Option<String>,
+}
+
+/// A complaint's runs: for an ended one, the working days from its start to its end
+/// (less the days spent waiting for the complainant, as its deadline added them) and
+/// whether it ended late (its recorded verdict, or the assessment at its end).
+pub(crate) fn run_rows(
+    complaint_id: &str,
+    state: &Complaint,
+    services: &ComplaintServices,
+) -> Vec<RunRow> {
+    let timeline = state.timeline();
+    let zone = &services.policy.time_zone;
+    timeline
+        .clocks
+        .iter()
+        .map(|clock| {
+            let ended = clock.ended_at.map(|ended| {
+                let a = assess_clock(
+                    clock,
+                    &timeline.category,
+                    &services.calendar,
+                    &services.policy,
+                    ended,
+                );
+                let spent = services
+                    .calendar
+                    .working_days_between(zone.local_date(clock.started_at), zone.local_date(ended))
+                    .saturating_sub(a.paused_days);
+                (i64::from(spent), i64::from(a.late))
+            });
+            RunRow {
+                complaint_id: complaint_id.to_owned(),
+                step: clock.step.as_str(),
+                occurrence: i64::from(clock.occurrence),
+                agency: state.agency().map(|a| a.0.clone()),
+                started_at: timestamp(clock.started_at),
+                ended_at: clock.ended_at.map(timestamp),
+                working_days: ended.map(|(days, _)| days),
+                late: ended.map(|(_, late)| late),
+                breach_recorded_at: clock.breach_recorded_at.map(timestamp),
+                breach_annulled_at: clock.breach_annulled_at.map(timestamp),
+            }
+        })
+        .collect()
+}
+
+/// Replaces the complaints' rows in `step_runs`.
+pub(crate) async fn write_runs(
+    conn: &mut AnyConnection,
+    target: Target,
+    complaints: &[(&str, &Complaint)],
+    services: &ComplaintServices,
+) -> Result<(), StoreError> {
+    let table = target.table("step_runs");
+    for chunk in complaints.chunks(CHUNK) {
+        let sql = format!(
+            "DELETE FROM {table} WHERE complaint_id IN ({})",
+            id_list(chunk.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for (id, _) in chunk {
+            query = query.bind(*id);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    let rows: Vec<RunRow> = complaints
+        .iter()
+        .flat_map(|(id, state)| run_rows(id, state, services))
+        .collect();
+    const COLUMNS: usize = 10;
+    for chunk in rows.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO {table} (complaint_id, step, occurrence, agency, started_at, ended_at, working_days, late, \
+             breach_recorded_at, breach_annulled_at) VALUES {}",
+            placeholders(1, chunk.len(), COLUMNS)
+        );
+        let mut query: Query<'_, Any, AnyArguments<'_>> = sqlx::query(&sql);
+        for r in chunk {
+            query = query
+                .bind(r.complaint_id.clone())
+                .bind(r.step)
+                .bind(r.occurrence)
+                .bind(r.agency.clone())
+                .bind(r.started_at.clone())
+                .bind(r.ended_at.clone())
+                .bind(r.working_days)
+                .bind(r.late)
+                .bind(r.breach_recorded_at.clone())
+                .bind(r.breach_annulled_at.clone());
         }
         query.execute(&mut *conn).await?;
     }

@@ -96,6 +96,16 @@ const BOARD_COLUMNS: &str =
 
 /// The duties of the board in one status (all running ones with `None`), of one agency.
 fn board_clauses(now: &str, status: Option<BoardStatus>, agency: Option<&str>) -> Clauses {
+    board_clauses_of(now, status, agency, None)
+}
+
+/// The same, of one step with `Some`.
+fn board_clauses_of(
+    now: &str,
+    status: Option<BoardStatus>,
+    agency: Option<&str>,
+    step: Option<Step>,
+) -> Clauses {
     let now = now.to_owned();
     let mut c = Clauses::default();
     // Running duties, and the complainant's window while a complaint waits for an
@@ -124,6 +134,9 @@ fn board_clauses(now: &str, status: Option<BoardStatus>, agency: Option<&str>) -
     }
     if let Some(agency) = agency {
         c.add("agency = ?", vec![Arg::Text(agency.to_owned())]);
+    }
+    if let Some(step) = step {
+        c.add("step = ?", vec![Arg::Text(step.as_str().to_owned())]);
     }
     c
 }
@@ -290,12 +303,26 @@ impl Views {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Page<BoardEntry>, StoreError> {
+        self.sla_board_page_of(now, status, agency, None, after, limit)
+            .await
+    }
+
+    /// [`Views::sla_board_page`] of one step's duties with `Some`.
+    pub async fn sla_board_page_of(
+        &self,
+        now: DateTime<Utc>,
+        status: Option<BoardStatus>,
+        agency: Option<&str>,
+        step: Option<Step>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<BoardEntry>, StoreError> {
         let limit = i64::from(limit.clamp(1, 500));
         let now_text = timestamp(now);
         let cursor = after.map(BoardCursor::parse).transpose()?;
         let mut items = Vec::new();
         if !matches!(cursor, Some(BoardCursor::Undated { .. })) {
-            let mut c = board_clauses(&now_text, status, agency);
+            let mut c = board_clauses_of(&now_text, status, agency, step);
             c.add("due_at IS NOT NULL", vec![]);
             if let Some(BoardCursor::Dated {
                 due_at,
@@ -325,7 +352,7 @@ impl Views {
         }
         let undated = matches!(status, None | Some(BoardStatus::Paused));
         if undated && (items.len() as i64) <= limit {
-            let mut c = board_clauses(&now_text, status, agency);
+            let mut c = board_clauses_of(&now_text, status, agency, step);
             c.add("due_at IS NULL", vec![]);
             if let Some(BoardCursor::Undated {
                 complaint_id,
@@ -364,7 +391,7 @@ impl Views {
 /// The condition "after this key" of a keyset page, over the columns of the page's
 /// order: `(a > ? OR (a = ? AND (b > ? OR (b = ? AND c > ?))))`, with the values in the
 /// order of the holes.
-fn after_key(key: &[(&str, Arg)]) -> (String, Vec<Arg>) {
+pub(super) fn after_key(key: &[(&str, Arg)]) -> (String, Vec<Arg>) {
     match key {
         [] => (String::new(), Vec::new()),
         [(column, value)] => (format!("{column} > ?"), vec![value.clone()]),

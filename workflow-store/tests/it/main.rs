@@ -19,6 +19,7 @@ mod read_only;
 mod registry;
 mod schema;
 mod settings;
+mod statistics;
 mod support;
 #[cfg(feature = "postgres")]
 mod test_databases;
