@@ -24,6 +24,7 @@ use crate::format::{local, zone_label};
 use crate::http::error::ApiError;
 use crate::http::AppState;
 
+mod boards;
 mod complaint;
 mod tasks;
 
@@ -46,6 +47,7 @@ pub fn router() -> Router<AppState> {
         )
         .merge(tasks::router())
         .merge(complaint::router())
+        .merge(boards::router())
 }
 
 /// A link of the navigation bar.
@@ -79,8 +81,17 @@ fn nav_for(role: Role) -> Vec<NavLink> {
             link("/konsol/tugas", "Papan tenggat"),
             link("/konsol/daftar", "Daftarkan aduan"),
         ],
-        Role::Head => vec![link("/konsol/tugas", "Papan perangkat daerah")],
-        Role::Coordinator => vec![link("/konsol/tugas", "Papan tenggat")],
+        Role::Head => vec![
+            link("/konsol/papan-opd", "Papan perangkat daerah"),
+            link("/konsol/ba-menunggu", "BA menunggu"),
+            link("/konsol/tugas", "Tenggat"),
+        ],
+        Role::Coordinator => vec![
+            link("/konsol/papan", "Papan tenggat"),
+            link("/konsol/pelanggaran", "Pelanggaran"),
+            link("/konsol/eskalasi", "Pengembalian"),
+            link("/konsol/statistik", "Statistik"),
+        ],
         Role::Apip => vec![link("/konsol/tugas", "Papan tenggat")],
         Role::System => Vec::new(),
     }
