@@ -143,8 +143,14 @@ fn month_start(date: NaiveDate, back: u32) -> NaiveDate {
         .unwrap_or(date)
 }
 
-/// The last `MONTHS` months to `now` (local), oldest first: label, start, end.
-fn months(tz: &TimeZoneSpec, now: DateTime<Utc>) -> Vec<(String, DateTime<Utc>, DateTime<Utc>)> {
+/// A month as `Desember 2026`, and as `Des 2026` for a narrow table.
+struct MonthName {
+    long: String,
+    short: String,
+}
+
+/// The last `MONTHS` months to `now` (local), oldest first: name, start, end.
+fn months(tz: &TimeZoneSpec, now: DateTime<Utc>) -> Vec<(MonthName, DateTime<Utc>, DateTime<Utc>)> {
     let today = tz.local_date(now);
     (0..MONTHS as u32)
         .rev()
@@ -153,8 +159,12 @@ fn months(tz: &TimeZoneSpec, now: DateTime<Utc>) -> Vec<(String, DateTime<Utc>, 
             let next = month_start(first, 0)
                 .checked_add_months(chrono::Months::new(1))
                 .unwrap_or(first);
+            let name = BULAN[first.month0() as usize];
             (
-                format!("{} {}", BULAN[first.month0() as usize], first.year()),
+                MonthName {
+                    long: format!("{name} {}", first.year()),
+                    short: format!("{} {}", name.get(..3).unwrap_or(name), first.year()),
+                },
                 start_of(tz, first),
                 start_of(tz, next),
             )
@@ -600,6 +610,7 @@ struct StatisticsQuery {
 
 struct MonthRow {
     month: String,
+    month_short: String,
     received: i64,
     settled_on_time: i64,
     breached: i64,
@@ -613,6 +624,7 @@ struct StatisticsPage {
     agencies: Vec<Choice>,
     scope: String,
     step_names: Vec<&'static str>,
+    step_short: Vec<&'static str>,
     rows: Vec<MonthRow>,
     chart_query: String,
     first_month: String,
@@ -623,7 +635,7 @@ struct StatisticsPage {
 async fn figures(
     state: &AppState,
     agency: Option<&str>,
-) -> Result<Vec<(String, SpanFigures)>, Response> {
+) -> Result<Vec<(MonthName, SpanFigures)>, Response> {
     let tz = zone(state);
     let mut out = Vec::with_capacity(MONTHS);
     for (label, from, to) in months(&tz, state.now()) {
@@ -660,7 +672,8 @@ async fn statistics(
     let rows: Vec<MonthRow> = figures
         .iter()
         .map(|(month, f)| MonthRow {
-            month: month.clone(),
+            month: month.long.clone(),
+            month_short: month.short.clone(),
             received: f.received,
             settled_on_time: f.settled_on_time,
             breached: f.breached,
@@ -678,6 +691,13 @@ async fn statistics(
             scope: agency.map_or_else(|| "semua perangkat daerah".into(), str::to_owned),
             agencies,
             step_names: MEASURED_STEPS.into_iter().map(step_words).collect(),
+            step_short: MEASURED_STEPS
+                .into_iter()
+                .map(|s| {
+                    let words = step_words(s);
+                    words.split_once(':').map_or("Jawaban", |(short, _)| short)
+                })
+                .collect(),
             first_month: rows.first().map(|r| r.month.clone()).unwrap_or_default(),
             last_month: rows.last().map(|r| r.month.clone()).unwrap_or_default(),
             rows,
@@ -895,7 +915,8 @@ mod tests {
         let now = workflow_core::fixtures::wib("2026-12-11 10:00");
         let m = months(&tz, now);
         assert_eq!(m.len(), MONTHS);
-        assert_eq!(m[MONTHS - 1].0, "Desember 2026");
+        assert_eq!(m[MONTHS - 1].0.long, "Desember 2026");
+        assert_eq!(m[MONTHS - 1].0.short, "Des 2026");
         assert_eq!(
             m[MONTHS - 1].1,
             workflow_core::fixtures::wib("2026-12-01 00:00")
@@ -904,7 +925,7 @@ mod tests {
             m[MONTHS - 1].2,
             workflow_core::fixtures::wib("2027-01-01 00:00")
         );
-        assert_eq!(m[0].0, "Juli 2026");
+        assert_eq!(m[0].0.long, "Juli 2026");
     }
 
     #[test]
