@@ -631,6 +631,24 @@ struct StatisticsPage {
     last_month: String,
 }
 
+/// The agencies to choose from and the one chosen: the one asked for, else the first
+/// of the registry (the statistics are an agency's: each month's figures are ranges of
+/// that agency's rows).
+async fn chosen_agency(
+    state: &AppState,
+    asked: &Option<String>,
+) -> Result<(Vec<Choice>, Option<String>), Response> {
+    let mut choices = agency_choices(state, given(asked)).await?;
+    let chosen = match given(asked) {
+        Some(code) => Some(code.to_owned()),
+        None => choices.first_mut().map(|c| {
+            c.selected = true;
+            c.value.clone()
+        }),
+    };
+    Ok((choices, chosen))
+}
+
 /// The figures of the last months, oldest first.
 async fn figures(
     state: &AppState,
@@ -660,14 +678,16 @@ async fn statistics(
     if let Err(r) = coordinator_only(&who) {
         return r;
     }
-    let agency = given(&q.opd);
-    let figures = match figures(&state, agency).await {
-        Ok(f) => f,
+    let (agencies, agency) = match chosen_agency(&state, &q.opd).await {
+        Ok(chosen) => chosen,
         Err(r) => return r,
     };
-    let agencies = match agency_choices(&state, agency).await {
-        Ok(a) => a,
-        Err(r) => return r,
+    let figures = match &agency {
+        Some(agency) => match figures(&state, Some(agency)).await {
+            Ok(f) => f,
+            Err(r) => return r,
+        },
+        None => Vec::new(),
     };
     let rows: Vec<MonthRow> = figures
         .iter()
@@ -688,7 +708,11 @@ async fn statistics(
         StatusCode::OK,
         &StatisticsPage {
             chrome: who.chrome(),
-            scope: agency.map_or_else(|| "semua perangkat daerah".into(), str::to_owned),
+            scope: agencies
+                .iter()
+                .find(|c| c.selected)
+                .map(|c| c.label.clone())
+                .unwrap_or_default(),
             agencies,
             step_names: MEASURED_STEPS.into_iter().map(step_words).collect(),
             step_short: MEASURED_STEPS
@@ -701,7 +725,7 @@ async fn statistics(
             first_month: rows.first().map(|r| r.month.clone()).unwrap_or_default(),
             last_month: rows.last().map(|r| r.month.clone()).unwrap_or_default(),
             rows,
-            chart_query: query_string(&[("opd", agency)]),
+            chart_query: query_string(&[("opd", agency.as_deref())]),
         },
     )
 }
@@ -722,7 +746,12 @@ async fn chart(
     if let Err(r) = coordinator_only(&who) {
         return r;
     }
-    let figures = match figures(&state, given(&q.opd)).await {
+    let agency = match chosen_agency(&state, &q.opd).await {
+        Ok((_, Some(agency))) => agency,
+        Ok((_, None)) => return error_page(ApiError::NotFound("no agency is registered".into())),
+        Err(r) => return r,
+    };
+    let figures = match figures(&state, Some(&agency)).await {
         Ok(f) => f,
         Err(r) => return r,
     };

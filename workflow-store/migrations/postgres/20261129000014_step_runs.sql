@@ -1,7 +1,8 @@
 -- Every run of every SLA clock, running or ended, kept by the complaints projection in
 -- the same batch as the views: the console's statistics (working days a step took, runs
 -- ended late, breaches on record and not annulled) read ranges of it by index instead
--- of every complaint's state. agency is the agency holding the complaint; working_days
+-- of every complaint's state: a step's runs ended in a month (of one agency), the
+-- breaches by when they were recorded (of one agency). agency is the agency holding the complaint; working_days
 -- (the working days from the run's start to its end, less those spent waiting for the
 -- complainant) and late (its verdict, 1 or 0) are set once it has ended.
 CREATE TABLE step_runs
@@ -18,9 +19,10 @@ CREATE TABLE step_runs
     breach_annulled_at text,
     PRIMARY KEY (complaint_id, step, occurrence)
 );
-CREATE INDEX step_runs_by_ended ON step_runs (ended_at, step, working_days);
-CREATE INDEX step_runs_by_agency_ended ON step_runs (agency, ended_at, step, working_days);
+CREATE INDEX step_runs_by_step_ended ON step_runs (step, ended_at, working_days);
+CREATE INDEX step_runs_by_agency_step_ended ON step_runs (agency, step, ended_at, working_days);
 CREATE INDEX step_runs_by_breach ON step_runs (breach_recorded_at);
+CREATE INDEX step_runs_by_agency_breach ON step_runs (agency, breach_recorded_at);
 
 CREATE TABLE step_runs_rebuild
 (
@@ -36,9 +38,10 @@ CREATE TABLE step_runs_rebuild
     breach_annulled_at text,
     PRIMARY KEY (complaint_id, step, occurrence)
 );
-CREATE INDEX step_runs_rebuild_by_ended ON step_runs_rebuild (ended_at, step, working_days);
-CREATE INDEX step_runs_rebuild_by_agency_ended ON step_runs_rebuild (agency, ended_at, step, working_days);
+CREATE INDEX step_runs_rebuild_by_step_ended ON step_runs_rebuild (step, ended_at, working_days);
+CREATE INDEX step_runs_rebuild_by_agency_step_ended ON step_runs_rebuild (agency, step, ended_at, working_days);
 CREATE INDEX step_runs_rebuild_by_breach ON step_runs_rebuild (breach_recorded_at);
+CREATE INDEX step_runs_rebuild_by_agency_breach ON step_runs_rebuild (agency, breach_recorded_at);
 
 -- One agency's board: its complaints by state (the BAs waiting for its head, its open
 -- work) and its running duties by deadline, without reading the other agencies' rows.

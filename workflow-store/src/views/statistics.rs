@@ -322,6 +322,13 @@ impl Views {
         if let Some(agency) = agency {
             c.add("agency = ?", vec![Arg::Text(agency.to_owned())]);
         }
+        let steps = MEASURED_STEPS
+            .iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        // The step before the range: one index range per step (agency, step, end).
+        c.add(&format!("step IN ({steps})"), vec![]);
         c.add(
             "ended_at >= ? AND ended_at < ? AND working_days IS NOT NULL",
             vec![Arg::Text(timestamp(from)), Arg::Text(timestamp(to))],
