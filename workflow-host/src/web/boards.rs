@@ -38,23 +38,23 @@ pub(super) fn router() -> Router<AppState> {
 }
 
 /// The person's agency when they are the head of one; otherwise the page is not theirs.
-fn head_agency(who: &SignedIn) -> Result<String, Response> {
+fn head_agency(who: &SignedIn) -> Result<String, ApiError> {
     match (&who.actor.role, &who.actor.agency) {
         (Role::Head, Some(agency)) => Ok(agency.0.clone()),
-        _ => Err(error_page(ApiError::Forbidden(
+        _ => Err(ApiError::Forbidden(
             "this page is for the head of an agency".into(),
-        ))),
+        )),
     }
 }
 
 /// Only the coordinator.
-fn coordinator_only(who: &SignedIn) -> Result<(), Response> {
+fn coordinator_only(who: &SignedIn) -> Result<(), ApiError> {
     if who.actor.role == Role::Coordinator {
         Ok(())
     } else {
-        Err(error_page(ApiError::Forbidden(
+        Err(ApiError::Forbidden(
             "this page is for the coordinator".into(),
-        )))
+        ))
     }
 }
 
@@ -209,7 +209,7 @@ struct AgencyBoardPage {
 async fn agency_board(State(state): State<AppState>, who: SignedIn) -> Response {
     let agency = match head_agency(&who) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(e) => return error_page(e),
     };
     let now = state.now();
     let views = state.store.views();
@@ -287,7 +287,7 @@ async fn bas_waiting(
 ) -> Response {
     let agency = match head_agency(&who) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(e) => return error_page(e),
     };
     let views = state.store.views();
     let found = match views.bas_waiting(&agency, given(&q.setelah), PAGE).await {
@@ -363,8 +363,8 @@ async fn coordinator_board(
     who: SignedIn,
     Query(q): Query<BoardQuery>,
 ) -> Response {
-    if let Err(r) = coordinator_only(&who) {
-        return r;
+    if let Err(e) = coordinator_only(&who) {
+        return error_page(e);
     }
     let status: Option<BoardStatus> = match given(&q.status).map(str::parse).transpose() {
         Ok(s) => s,
@@ -498,8 +498,8 @@ async fn breaches(
     who: SignedIn,
     Query(q): Query<BreachQuery>,
 ) -> Response {
-    if let Err(r) = coordinator_only(&who) {
-        return r;
+    if let Err(e) = coordinator_only(&who) {
+        return error_page(e);
     }
     let agency = given(&q.opd);
     let tz = zone(&state);
@@ -569,8 +569,8 @@ async fn escalations(
     who: SignedIn,
     Query(q): Query<PageQuery>,
 ) -> Response {
-    if let Err(r) = coordinator_only(&who) {
-        return r;
+    if let Err(e) = coordinator_only(&who) {
+        return error_page(e);
     }
     let tz = zone(&state);
     let found = match state
@@ -675,8 +675,8 @@ async fn statistics(
     who: SignedIn,
     Query(q): Query<StatisticsQuery>,
 ) -> Response {
-    if let Err(r) = coordinator_only(&who) {
-        return r;
+    if let Err(e) = coordinator_only(&who) {
+        return error_page(e);
     }
     let (agencies, agency) = match chosen_agency(&state, &q.opd).await {
         Ok(chosen) => chosen,
@@ -743,8 +743,8 @@ async fn chart(
     who: SignedIn,
     Query(q): Query<ChartQuery>,
 ) -> Response {
-    if let Err(r) = coordinator_only(&who) {
-        return r;
+    if let Err(e) = coordinator_only(&who) {
+        return error_page(e);
     }
     let agency = match chosen_agency(&state, &q.opd).await {
         Ok((_, Some(agency))) => agency,
