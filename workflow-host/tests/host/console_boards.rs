@@ -369,6 +369,7 @@ async fn returns_escalated_to_the_coordinator() {
     let r = get(&t, "/konsol/eskalasi", &coordinator).await;
     r.assert_status(StatusCode::OK);
     assert_eq!(linked(&r.text), ["ADU-E3"], "{}", r.text);
+    assert!(r.text.contains("/konsol/aduan/ADU-E3#aksi-dispose"));
 }
 
 /// The Python with Playwright: `BROWSER_PYTHON`, or the venv CI makes.
