@@ -1,10 +1,11 @@
 -- Every run of every SLA clock, running or ended, kept by the complaints projection in
--- the same batch as the views: the console's statistics (working days a step took, runs
--- ended late, breaches on record and not annulled) read ranges of it by index instead
--- of every complaint's state: a step's runs ended in a month (of one agency), the
--- breaches by when they were recorded (of one agency). agency is the agency holding the complaint; working_days
--- (the working days from the run's start to its end, less those spent waiting for the
--- complainant) and late (its verdict, 1 or 0) are set once it has ended.
+-- the same batch as the views: the console's statistics read ranges of it by index
+-- instead of every complaint's state (a step's runs ended in a month, of one agency;
+-- the breaches by when they were recorded, of one agency). agency is the agency holding
+-- the complaint. working_days (from the run's start to its end, less the days spent
+-- waiting for the complainant) and late (its verdict, 1 or 0) are set once it has
+-- ended. settled_on_time is 1 on the 60-day clock's run that ended when the complaint
+-- was closed with no run late (but for breaches the coordinator annulled), else 0.
 CREATE TABLE step_runs
 (
     complaint_id       text   NOT NULL,
@@ -17,10 +18,11 @@ CREATE TABLE step_runs
     late               integer,
     breach_recorded_at text,
     breach_annulled_at text,
+    settled_on_time    integer NOT NULL,
     PRIMARY KEY (complaint_id, step, occurrence)
 );
-CREATE INDEX step_runs_by_step_ended ON step_runs (step, ended_at, working_days);
-CREATE INDEX step_runs_by_agency_step_ended ON step_runs (agency, step, ended_at, working_days);
+CREATE INDEX step_runs_by_step_ended ON step_runs (step, ended_at, working_days, settled_on_time);
+CREATE INDEX step_runs_by_agency_step_ended ON step_runs (agency, step, ended_at, working_days, settled_on_time);
 CREATE INDEX step_runs_by_breach ON step_runs (breach_recorded_at);
 CREATE INDEX step_runs_by_agency_breach ON step_runs (agency, breach_recorded_at);
 
@@ -36,10 +38,11 @@ CREATE TABLE step_runs_rebuild
     late               integer,
     breach_recorded_at text,
     breach_annulled_at text,
+    settled_on_time    integer NOT NULL,
     PRIMARY KEY (complaint_id, step, occurrence)
 );
-CREATE INDEX step_runs_rebuild_by_step_ended ON step_runs_rebuild (step, ended_at, working_days);
-CREATE INDEX step_runs_rebuild_by_agency_step_ended ON step_runs_rebuild (agency, step, ended_at, working_days);
+CREATE INDEX step_runs_rebuild_by_step_ended ON step_runs_rebuild (step, ended_at, working_days, settled_on_time);
+CREATE INDEX step_runs_rebuild_by_agency_step_ended ON step_runs_rebuild (agency, step, ended_at, working_days, settled_on_time);
 CREATE INDEX step_runs_rebuild_by_breach ON step_runs_rebuild (breach_recorded_at);
 CREATE INDEX step_runs_rebuild_by_agency_breach ON step_runs_rebuild (agency, breach_recorded_at);
 

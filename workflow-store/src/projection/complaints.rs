@@ -364,11 +364,14 @@ pub(crate) struct RunRow {
     pub late: Option<i64>,
     pub breach_recorded_at: Option<String>,
     pub breach_annulled_at: Option<String>,
+    pub settled_on_time: i64,
 }
 
 /// A complaint's runs: for an ended one, the working days from its start to its end
 /// (less the days spent waiting for the complainant, as its deadline added them) and
-/// whether it ended late (its recorded verdict, or the assessment at its end).
+/// whether it ended late (its recorded verdict, or the assessment at its end). The
+/// 60-day clock's last run of a closed complaint says whether it was settled on time:
+/// no run of any clock late, but for breaches the coordinator annulled.
 pub(crate) fn run_rows(
     complaint_id: &str,
     state: &Complaint,
@@ -376,7 +379,7 @@ pub(crate) fn run_rows(
 ) -> Vec<RunRow> {
     let timeline = state.timeline();
     let zone = &services.policy.time_zone;
-    timeline
+    let mut rows: Vec<RunRow> = timeline
         .clocks
         .iter()
         .map(|clock| {
@@ -405,9 +408,19 @@ pub(crate) fn run_rows(
                 late: ended.map(|(_, late)| late),
                 breach_recorded_at: clock.breach_recorded_at.map(timestamp),
                 breach_annulled_at: clock.breach_annulled_at.map(timestamp),
+                settled_on_time: 0,
             }
         })
-        .collect()
+        .collect();
+    if state.status() == workflow_core::Status::Closed {
+        let on_time = rows
+            .iter()
+            .all(|r| r.late != Some(1) || r.breach_annulled_at.is_some());
+        if let Some(overall) = rows.iter_mut().rev().find(|r| r.step == "overall") {
+            overall.settled_on_time = i64::from(on_time && overall.ended_at.is_some());
+        }
+    }
+    rows
 }
 
 /// Replaces the complaints' rows in `step_runs`.
@@ -433,11 +446,11 @@ pub(crate) async fn write_runs(
         .iter()
         .flat_map(|(id, state)| run_rows(id, state, services))
         .collect();
-    const COLUMNS: usize = 10;
+    const COLUMNS: usize = 11;
     for chunk in rows.chunks(CHUNK) {
         let sql = format!(
             "INSERT INTO {table} (complaint_id, step, occurrence, agency, started_at, ended_at, working_days, late, \
-             breach_recorded_at, breach_annulled_at) VALUES {}",
+             breach_recorded_at, breach_annulled_at, settled_on_time) VALUES {}",
             placeholders(1, chunk.len(), COLUMNS)
         );
         let mut query: Query<'_, Any, AnyArguments<'_>> = sqlx::query(&sql);
@@ -452,7 +465,8 @@ pub(crate) async fn write_runs(
                 .bind(r.working_days)
                 .bind(r.late)
                 .bind(r.breach_recorded_at.clone())
-                .bind(r.breach_annulled_at.clone());
+                .bind(r.breach_annulled_at.clone())
+                .bind(r.settled_on_time);
         }
         query.execute(&mut *conn).await?;
     }

@@ -391,13 +391,10 @@ impl Views {
             }
         };
         let received = count("registered_at >= ? AND registered_at < ?".into(), "agency").await?;
-        // Closed in the span: the 60-day clock ends when the complaint is closed (and at
-        // the other ends, which the state tells apart).
+        // Closed in the span: the 60-day clock ends when the complaint is closed; the
+        // projection marks that run when nothing ran late.
         let settled_on_time = count(
-            "r.step = 'overall' AND r.ended_at >= ? AND r.ended_at < ? \
-             AND EXISTS (SELECT 1 FROM complaint_views v WHERE v.complaint_id = r.complaint_id AND v.status = 'closed') \
-             AND NOT EXISTS (SELECT 1 FROM step_runs l WHERE l.complaint_id = r.complaint_id AND l.late = 1 \
-               AND l.breach_annulled_at IS NULL)"
+            "r.step = 'overall' AND r.ended_at >= ? AND r.ended_at < ? AND r.settled_on_time = 1"
                 .into(),
             "r.agency",
         )
