@@ -24,8 +24,11 @@ use crate::format::{local, zone_label};
 use crate::http::error::ApiError;
 use crate::http::AppState;
 
+mod apip;
 mod complaint;
 mod tasks;
+
+pub use apip::AuditDesk;
 
 /// The session cookie.
 const COOKIE: &str = "aduan_sesi";
@@ -46,6 +49,7 @@ pub fn router() -> Router<AppState> {
         )
         .merge(tasks::router())
         .merge(complaint::router())
+        .merge(apip::router())
 }
 
 /// A link of the navigation bar.
@@ -81,7 +85,12 @@ fn nav_for(role: Role) -> Vec<NavLink> {
         ],
         Role::Head => vec![link("/konsol/tugas", "Papan perangkat daerah")],
         Role::Coordinator => vec![link("/konsol/tugas", "Papan tenggat")],
-        Role::Apip => vec![link("/konsol/tugas", "Papan tenggat")],
+        Role::Apip => vec![
+            link("/konsol/tugas", "Papan tenggat"),
+            link("/konsol/audit", "Jejak audit"),
+            link("/konsol/audit/identitas", "Pembukaan identitas"),
+            link("/konsol/audit/unduh", "Unduhan"),
+        ],
         Role::System => Vec::new(),
     }
 }

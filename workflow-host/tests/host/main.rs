@@ -35,6 +35,7 @@ mod api;
 mod audit_cli;
 #[cfg(feature = "sqlite")]
 mod console;
+mod console_apip;
 mod databases;
 #[cfg(feature = "sqlite")]
 mod demo;
