@@ -587,3 +587,83 @@ async fn the_identity_reads_are_listed_and_filtered() {
     assert_eq!(second.text.matches("<li><span class=\"kapan\">").count(), 7);
     assert!(second.text.contains("rel=\"prev\"") && !second.text.contains("rel=\"next\""));
 }
+
+/// A registration written before identities were sealed (here: adopted from a plain
+/// cqrs-es store) holds the identity in plain, and an export cannot leave it out
+/// without breaking the chain: the console offers no export that would carry it, and
+/// says which complaint and why; other complaints' exports are offered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_export_carries_an_identity_written_in_plain() {
+    use std::sync::Arc;
+    use workflow_host::http::{app, AppState};
+    let db = workflow_store::testing::TestDb::new(crate::api::BACKEND, "apip_plain").await;
+    db.plain_cqrs_es_store(vec![(
+        "ADU-P1",
+        fx::cmd("p1", fx::upp(), wib("2026-11-30 09:00"), C::Register(fx::registration())),
+    )])
+    .await;
+    workflow_store::Store::adopt(&db.url).await.unwrap();
+    let store = Arc::new(db.open().await);
+    store
+        .engine()
+        .execute(
+            &cid("ADU-2"),
+            fx::cmd("r2", fx::upp(), wib("2026-11-30 10:00"), C::Register(fx::registration())),
+            None,
+        )
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let router = app(AppState {
+        store: Arc::clone(&store),
+        evidence: workflow_host::evidence::EvidenceStore::new(dir.path().join("evidence"), 4096),
+        clock: Arc::new(now),
+        readiness: workflow_store::ReadinessPolicy::default(),
+        metrics_public: false,
+        read_your_writes: Duration::from_millis(10),
+        government: None,
+        audit: workflow_host::web::AuditDesk::default(),
+    });
+    let apip = fx::apip();
+    let link = store.add_person(&apip, now()).await.unwrap();
+    store.set_password(&link, PASSWORD, now()).await.unwrap().unwrap();
+    let session = store.sign_in(&apip.user.0, PASSWORD, now()).await.unwrap().unwrap();
+    let cookie = format!("aduan_sesi={}", session.secret);
+    let get = |path: &str| {
+        let req = Request::get(path)
+            .header("cookie", &cookie)
+            .body(Body::empty())
+            .unwrap();
+        let router = router.clone();
+        async move {
+            use http_body_util::BodyExt;
+            use tower::ServiceExt;
+            let r = router.oneshot(req).await.unwrap();
+            let status = r.status();
+            let bytes = r.into_body().collect().await.unwrap().to_bytes();
+            (status, String::from_utf8_lossy(&bytes).into_owned())
+        }
+    };
+    let name = match &fx::registration().complainant.identity {
+        workflow_core::complainant::Identity::Plain(data) => data.name.clone(),
+        other => panic!("{other:?}"),
+    };
+    for path in [
+        "/konsol/audit/unduh/ekspor.jsonl",
+        "/konsol/audit/unduh/ekspor.jsonl?aduan=ADU-P1",
+    ] {
+        let (status, text) = get(path).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {text}");
+        assert!(text.contains("ADU-P1") && text.contains("aduan export"), "{text}");
+        assert!(!text.contains(&name), "{text}");
+    }
+    let (status, text) = get("/konsol/audit/unduh/ekspor.jsonl?aduan=ADU-2").await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert_eq!(text.lines().count(), 1);
+    assert!(!text.contains(&name), "the sealed registration: {text}");
+    // Without a signing key, no checkpoint: said, not failed.
+    let (status, text) = get("/konsol/audit/unduh/checkpoint.json").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{text}");
+    assert!(text.contains("--signing-key"), "{text}");
+    store.close().await;
+}
