@@ -19,7 +19,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Timelike, Utc};
 use ed25519_dalek::SigningKey;
 use serde::Deserialize;
 use serde_json::Value;
@@ -569,7 +569,9 @@ async fn as_of(
     }
 }
 
-/// The instant of the form, read in the policy's zone; now when the form is empty.
+/// The instant of the form, read in the policy's zone, to the end of the minute (or
+/// second) it names, so that "10:00" holds what happened at 10:00; the end of the day
+/// without a time; now when the form is empty.
 fn instant(
     q: &AsOfQuery,
     policy: &TimeZoneSpec,
@@ -580,13 +582,18 @@ fn instant(
     }
     let date = NaiveDate::parse_from_str(q.tanggal.trim(), "%Y-%m-%d")
         .map_err(|_| ApiError::BadRequest(format!("tanggal `{}` bukan YYYY-MM-DD", q.tanggal)))?;
-    let time = if q.jam.trim().is_empty() {
-        NaiveTime::from_hms_opt(23, 59, 59).unwrap_or_default()
+    let jam = q.jam.trim();
+    let end_of = |h: u32, m: u32, s: u32| NaiveTime::from_hms_nano_opt(h, m, s, 999_999_999);
+    let time = if jam.is_empty() {
+        end_of(23, 59, 59)
+    } else if let Ok(t) = NaiveTime::parse_from_str(jam, "%H:%M:%S") {
+        end_of(t.hour(), t.minute(), t.second())
+    } else if let Ok(t) = NaiveTime::parse_from_str(jam, "%H:%M") {
+        end_of(t.hour(), t.minute(), 59)
     } else {
-        NaiveTime::parse_from_str(q.jam.trim(), "%H:%M")
-            .or_else(|_| NaiveTime::parse_from_str(q.jam.trim(), "%H:%M:%S"))
-            .map_err(|_| ApiError::BadRequest(format!("jam `{}` bukan HH:MM", q.jam)))?
-    };
+        None
+    }
+    .ok_or_else(|| ApiError::BadRequest(format!("jam `{}` bukan HH:MM", q.jam)))?;
     policy
         .offset()
         .from_local_datetime(&date.and_time(time))

@@ -599,7 +599,12 @@ async fn no_export_carries_an_identity_written_in_plain() {
     let db = workflow_store::testing::TestDb::new(crate::api::BACKEND, "apip_plain").await;
     db.plain_cqrs_es_store(vec![(
         "ADU-P1",
-        fx::cmd("p1", fx::upp(), wib("2026-11-30 09:00"), C::Register(fx::registration())),
+        fx::cmd(
+            "p1",
+            fx::upp(),
+            wib("2026-11-30 09:00"),
+            C::Register(fx::registration()),
+        ),
     )])
     .await;
     workflow_store::Store::adopt(&db.url).await.unwrap();
@@ -608,7 +613,12 @@ async fn no_export_carries_an_identity_written_in_plain() {
         .engine()
         .execute(
             &cid("ADU-2"),
-            fx::cmd("r2", fx::upp(), wib("2026-11-30 10:00"), C::Register(fx::registration())),
+            fx::cmd(
+                "r2",
+                fx::upp(),
+                wib("2026-11-30 10:00"),
+                C::Register(fx::registration()),
+            ),
             None,
         )
         .await
@@ -626,8 +636,16 @@ async fn no_export_carries_an_identity_written_in_plain() {
     });
     let apip = fx::apip();
     let link = store.add_person(&apip, now()).await.unwrap();
-    store.set_password(&link, PASSWORD, now()).await.unwrap().unwrap();
-    let session = store.sign_in(&apip.user.0, PASSWORD, now()).await.unwrap().unwrap();
+    store
+        .set_password(&link, PASSWORD, now())
+        .await
+        .unwrap()
+        .unwrap();
+    let session = store
+        .sign_in(&apip.user.0, PASSWORD, now())
+        .await
+        .unwrap()
+        .unwrap();
     let cookie = format!("aduan_sesi={}", session.secret);
     let get = |path: &str| {
         let req = Request::get(path)
@@ -654,7 +672,10 @@ async fn no_export_carries_an_identity_written_in_plain() {
     ] {
         let (status, text) = get(path).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {text}");
-        assert!(text.contains("ADU-P1") && text.contains("aduan export"), "{text}");
+        assert!(
+            text.contains("ADU-P1") && text.contains("aduan export"),
+            "{text}"
+        );
         assert!(!text.contains(&name), "{text}");
     }
     let (status, text) = get("/konsol/audit/unduh/ekspor.jsonl?aduan=ADU-2").await;
@@ -666,4 +687,90 @@ async fn no_export_carries_an_identity_written_in_plain() {
     assert_eq!(status, StatusCode::NOT_FOUND, "{text}");
     assert!(text.contains("--signing-key"), "{text}");
     store.close().await;
+}
+
+/// The Python with Playwright: `BROWSER_PYTHON`, or the venv CI makes.
+#[cfg(feature = "sqlite")]
+fn browser_python() -> Option<std::path::PathBuf> {
+    if let Some(p) = std::env::var_os("BROWSER_PYTHON") {
+        return Some(p.into());
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/browser-venv/bin/python");
+    venv.exists().then_some(venv)
+}
+
+/// An auditor sets their password through their link, signs in, and goes through every
+/// audit screen at a phone's width (no horizontal scrolling, no serious accessibility
+/// violation) and at a desktop's: the trail with its hashes, the state as of now, a
+/// verification run followed to its end, the identity reads, the downloads as files.
+#[cfg(feature = "sqlite")]
+#[test]
+fn the_audit_screens_in_a_real_browser() {
+    let Some(python) = browser_python() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install Playwright (target/browser-venv) for the browser tests"
+        );
+        eprintln!("SKIPPED: no Playwright (python3 -m venv target/browser-venv && target/browser-venv/bin/pip install playwright axe-playwright-python)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let url = format!("sqlite://{}", d.join("aduan.db").display());
+    let upp = support::token(d, &url, "sari", "upp", None);
+    support::ok(&support::Aduan::on(d, &url).run(&[
+        "agency",
+        "add",
+        "PUPR",
+        "Dinas Pekerjaan Umum dan Penataan Ruang",
+    ]));
+    // The operator's signing key, which `aduan checkpoint` makes.
+    let key = ed25519_dalek::SigningKey::from_bytes(&SIGNING_SEED);
+    workflow_store::audit::write_signing_key(&d.join("aduan-signing.key"), &key).unwrap();
+    let server = support::Server::start_with(d, &url, &["--signing-key", "aduan-signing.key"]);
+    let registered = server.post(
+        "/api/v1/complaints",
+        &upp,
+        &serde_json::json!({"id": "ADU-AUDIT-1", "lapor_id": "LAP-AUDIT-1",
+            "title": "Lampu jalan padam di Selat", "description": "Tiga tiang padam",
+            "category": "infrastruktur", "reported_at": "2026-11-27T01:00:00Z",
+            "complainant": {"name": "Budi", "confidentiality": "anonymous"},
+            "upp_review": "Kewenangan PUPR"}),
+    );
+    assert_eq!(registered.status, 201, "{}", registered.text());
+    let disposed = server.post(
+        "/api/v1/complaints/ADU-AUDIT-1/dispose",
+        &upp,
+        &serde_json::json!({"agency": "PUPR", "liaison_officer": "penghubung.pupr"}),
+    );
+    assert_eq!(disposed.status, 200, "{}", disposed.text());
+    let base = format!("http://{}", server.addr);
+    let link = support::ok(&support::Aduan::on(d, &url).run(&[
+        "user",
+        "add",
+        "auditor.apip",
+        "--role",
+        "apip",
+        "--base-url",
+        &base,
+    ]));
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screens");
+    std::fs::create_dir_all(&shots).unwrap();
+    let mut command = Command::new(python);
+    command
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/apip.py"))
+        .env("BASE", &base)
+        .env("LINK", link.trim())
+        .env("USER_NAME", "auditor.apip")
+        .env("COMPLAINT", "ADU-AUDIT-1")
+        .env("SHOTS", &shots)
+        .env("AXE", std::env::var("AXE_JS").unwrap_or_default());
+    let out = run_bounded(command).expect("python runs");
+    assert!(
+        out.status.success(),
+        "the browser test failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(server.stop().success());
 }
