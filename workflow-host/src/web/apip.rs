@@ -1023,7 +1023,7 @@ struct ReadsQuery {
     #[serde(default)]
     pembaca: String,
     #[serde(default)]
-    halaman: Option<u32>,
+    halaman: String,
 }
 
 struct ReadRow {
@@ -1043,6 +1043,7 @@ struct ReadsPage {
     zone: String,
     rows: Vec<ReadRow>,
     page_number: u32,
+    first_number: u64,
     previous: Option<String>,
     next: Option<String>,
 }
@@ -1069,7 +1070,13 @@ async fn reads_page(
         id => Some(complaint_id(id)?),
     };
     let reader = q.pembaca.trim();
-    let page_number = q.halaman.unwrap_or(1).max(1);
+    let page_number = match q.halaman.trim() {
+        "" => 1,
+        n => n
+            .parse::<u32>()
+            .map_err(|_| ApiError::BadRequest(format!("halaman `{n}` bukan bilangan")))?
+            .max(1),
+    };
     let offset = u64::from(page_number - 1) * u64::from(READS_PER_PAGE);
     let mut reads = state
         .store
@@ -1109,7 +1116,8 @@ async fn reads_page(
             })
             .collect(),
         page_number,
+        first_number: offset + 1,
         previous: (page_number > 1).then(|| link(page_number - 1)),
-        next: more.then(|| link(page_number + 1)),
+        next: more.then(|| link(page_number.saturating_add(1))),
     })
 }
