@@ -1121,3 +1121,87 @@ async fn reads_page(
         next: more.then(|| link(page_number.saturating_add(1))),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(id: &str, finished: bool) -> Run {
+        Run {
+            id: id.to_owned(),
+            started_at: DateTime::<Utc>::UNIX_EPOCH,
+            started_by: "auditor".into(),
+            progress: WalkProgress {
+                events: 0,
+                total: 0,
+            },
+            finished: finished.then(|| Finished {
+                at: DateTime::<Utc>::UNIX_EPOCH,
+                outcome: Ok(VerifyReport::default()),
+            }),
+        }
+    }
+
+    /// At most [`RUNS_KEPT`] runs are kept, the oldest finished going first; a running
+    /// one is never let go, and is the one a second start is sent to.
+    #[test]
+    fn runs_are_bounded_and_one_runs_at_a_time() {
+        let mut runs = Runs::default();
+        runs.keep(run("running", false));
+        for i in 0..(RUNS_KEPT + 5) {
+            runs.keep(run(&format!("done-{i}"), true));
+        }
+        assert_eq!(runs.kept.len(), RUNS_KEPT);
+        assert_eq!(runs.running().map(|r| r.id.as_str()), Some("running"));
+        assert_eq!(runs.kept[1].id, "done-6", "the oldest finished went first");
+        assert_eq!(runs.kept.back().map(|r| r.id.as_str()), Some("done-14"));
+        assert!(runs.get_mut("done-0").is_none());
+    }
+
+    /// A running verification's page says how far it is and reloads itself (a meta
+    /// refresh, no script); a finished one's does not.
+    #[test]
+    fn a_running_verification_reloads_itself_until_done() {
+        let running = VerifyPage {
+            chrome: Chrome::anonymous(),
+            refresh: Some(REFRESH_SECONDS),
+            started: "1 Desember 2026 10:00:00 WIB".into(),
+            started_by: "auditor".into(),
+            running: true,
+            checked: 3000,
+            total: 12000,
+            finished: String::new(),
+            ok: None,
+            summary: String::new(),
+            failures: Vec::new(),
+            failures_total: 0,
+            error: None,
+        };
+        let html = running.render().unwrap();
+        assert!(
+            html.contains("<meta http-equiv=\"refresh\" content=\"2\">"),
+            "{html}"
+        );
+        assert!(
+            html.contains("3000 dari 12000 peristiwa diperiksa"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<progress max=\"12000\" value=\"3000\""),
+            "{html}"
+        );
+        assert!(
+            !html.contains("<script") && !html.contains("style="),
+            "{html}"
+        );
+        let done = VerifyPage {
+            refresh: None,
+            running: false,
+            ok: Some(true),
+            ..running
+        };
+        let html = done.render().unwrap();
+        assert!(!html.contains("http-equiv"), "{html}");
+        assert!(html.contains("Log utuh"), "{html}");
+    }
+}
