@@ -283,7 +283,7 @@ async fn a_verification_run_finds_a_real_tamper() {
             ),
             workflow_store::testing::Backend::Postgres => (
                 "DROP TRIGGER events_immutable ON events; DROP TRIGGER events_no_delete ON events;",
-                "UPDATE events SET metadata = jsonb_set(metadata, '{actor}', '\"someone.else\"') \
+                "UPDATE events SET metadata = jsonb_set(metadata::jsonb, '{actor}', '\"someone.else\"')::json \
                  WHERE aggregate_id = 'ADU-1' AND sequence = 3",
             ),
         };
