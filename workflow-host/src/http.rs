@@ -139,7 +139,7 @@ pub fn api(evidence_limit: usize) -> OpenApiRouter<AppState> {
 /// The router.
 pub fn app(state: AppState) -> Router {
     let (api, _) = api(state.evidence.limit()).split_for_parts();
-    api.merge(crate::web::router())
+    api.merge(crate::web::router(state.evidence.limit()))
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .with_state(state)
         // Outermost: whatever refused the request, the answer is a problem, logged,

@@ -179,7 +179,11 @@ pub async fn erase_identity(
 }
 
 /// The complaint a duplicate names must exist and be another one.
-async fn existing_original(state: &AppState, id: &PathId, original: &str) -> Result<(), ApiError> {
+pub(crate) async fn existing_original(
+    state: &AppState,
+    id: &PathId,
+    original: &str,
+) -> Result<(), ApiError> {
     let original = PathId::parse(original)?;
     if &original == id {
         return Err(ApiError::Rule {

@@ -173,6 +173,18 @@ pub async fn ba_document(
     id: PathId,
     TypedQuery(q): TypedQuery<BaQuery>,
 ) -> Result<Html<String>, ApiError> {
+    ba_page(&state, &caller, &id, &q).await
+}
+
+/// The BA page for `caller` under the rules of [`ba_document`] (the console prints it
+/// through this too).
+pub(crate) async fn ba_page(
+    state: &AppState,
+    caller: &Actor,
+    id: &PathId,
+    q: &BaQuery,
+) -> Result<Html<String>, ApiError> {
+    let (state, caller, id) = (state.clone(), caller.clone(), id.clone());
     let (complaint, _) = load_visible(&state, &caller, &id).await?;
     if complaint.ba().is_none() {
         return Err(ApiError::NotFound(format!(

@@ -69,6 +69,26 @@ pub async fn upload(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let declared = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let answer = store_upload(&state, &caller, &q, declared, body).await?;
+    Ok((StatusCode::CREATED, Json(answer)).into_response())
+}
+
+/// Stores an upload under the rules of [`upload`] (the console's forms upload through
+/// this too): its type read from the bytes, sealed first when personal, recorded once
+/// stored.
+pub(crate) async fn store_upload(
+    state: &AppState,
+    caller: &Actor,
+    q: &UploadQuery,
+    declared: Option<String>,
+    body: Bytes,
+) -> Result<EvidenceAnswer, ApiError> {
+    let caller = caller.clone();
+    let state = state.clone();
     require_role(&caller, &[Role::Liaison, Role::Upp], "upload evidence")?;
     let complaint = match q.complaint.as_deref() {
         Some(id) => {
@@ -90,10 +110,6 @@ pub async fn upload(
         }
         None => None,
     };
-    let declared = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
     let evidence = state.evidence.clone();
     let blob = match (&complaint, q.personal) {
         (Some(id), true) => {
@@ -120,13 +136,12 @@ pub async fn upload(
             state.now(),
         )
         .await?;
-    let answer = EvidenceAnswer {
+    Ok(EvidenceAnswer {
         sha256: blob.sha256,
         size: blob.size,
         media_type: blob.media_type.to_owned(),
         personal: q.personal,
-    };
-    Ok((StatusCode::CREATED, Json(answer)).into_response())
+    })
 }
 
 /// The `{sha256}` of an evidence path.
@@ -154,6 +169,17 @@ pub async fn download(
     Caller(caller): Caller,
     Path(EvidencePath { sha256 }): Path<EvidencePath>,
 ) -> Result<Response, ApiError> {
+    hand_out(&state, &caller, sha256).await
+}
+
+/// A file for `caller` under the rules of [`download`] (the console's pages show
+/// photos through this too).
+pub(crate) async fn hand_out(
+    state: &AppState,
+    caller: &Actor,
+    sha256: String,
+) -> Result<Response, ApiError> {
+    let (state, caller) = (state.clone(), caller.clone());
     let not_found = || ApiError::NotFound(format!("evidence {sha256}"));
     let access = readable(&state, &caller, &sha256).await?;
     if let Some(protected) = access.plain {

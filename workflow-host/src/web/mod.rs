@@ -24,8 +24,10 @@ use crate::format::{local, zone_label};
 use crate::http::error::ApiError;
 use crate::http::AppState;
 
+mod actions;
 mod apip;
 mod complaint;
+mod pesan;
 mod tasks;
 
 pub use apip::AuditDesk;
@@ -33,14 +35,16 @@ pub use apip::AuditDesk;
 /// The session cookie.
 const COOKIE: &str = "aduan_sesi";
 /// The policy of the console's pages: its own stylesheet and images, forms to itself.
-pub const CONSOLE_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
+pub const CONSOLE_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data: blob:; \
      form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /// The console's routes.
-pub fn router() -> Router<AppState> {
+pub fn router(evidence_limit: usize) -> Router<AppState> {
     Router::new()
         .route("/konsol", get(home))
         .route("/konsol/static/konsol.css", get(stylesheet))
+        .route("/konsol/static/konsol.js", get(script))
         .route("/konsol/masuk", get(sign_in_page).post(sign_in))
         .route("/konsol/keluar", post(sign_out))
         .route(
@@ -48,7 +52,7 @@ pub fn router() -> Router<AppState> {
             get(password_page).post(set_password),
         )
         .merge(tasks::router())
-        .merge(complaint::router())
+        .merge(complaint::router(evidence_limit))
         .merge(apip::router())
 }
 
@@ -246,6 +250,19 @@ async fn stylesheet() -> Response {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         include_str!("../../static/konsol.css"),
+    )
+        .into_response()
+}
+
+/// The console's one script: photo previews before a form is sent. Every page works
+/// without it.
+async fn script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/konsol.js"),
     )
         .into_response()
 }
@@ -451,4 +468,42 @@ pub(crate) fn fresh_key() -> String {
     let mut bytes = [0u8; 16];
     let _ = getrandom::getrandom(&mut bytes);
     workflow_store::chain::hex(&bytes)
+}
+
+/// A step of the SOP for people.
+pub(crate) fn step_words(step: workflow_core::Step) -> &'static str {
+    use workflow_core::Step;
+    match step {
+        Step::Disposition => "disposisi (langkah 1)",
+        Step::Review => "telaah dan klarifikasi (langkah 2)",
+        Step::FieldVerification => "verifikasi lapangan dan BA (langkah 3)",
+        Step::Response => "jawaban kepada pelapor",
+        Step::Feedback => "tanggapan pelapor",
+        Step::Overall => "keseluruhan",
+        Step::InformationWait => "menunggu keterangan pelapor",
+        Step::FollowUp => "tindak lanjut pertama (LAPOR!)",
+    }
+}
+
+/// A complaint's status for people.
+pub(crate) fn status_label(status: workflow_core::Status) -> &'static str {
+    use workflow_core::Status;
+    match status {
+        Status::New => "belum terdaftar",
+        Status::Received => "diterima UPP, menunggu disposisi",
+        Status::Disposed => "didisposisikan, menunggu telaah",
+        Status::Returned => "dikembalikan, menunggu disposisi ulang",
+        Status::Reviewed => "ditelaah",
+        Status::AwaitingInformation => "menunggu keterangan pelapor",
+        Status::InformationProvided => "keterangan pelapor diterima, menunggu telaah ulang",
+        Status::Rejected => "tidak ditindaklanjuti",
+        Status::Clarified => "diklarifikasi",
+        Status::FieldVerified => "diverifikasi di lapangan, menunggu BA",
+        Status::BaIssued => "BA terbit, menunggu jawaban",
+        Status::Responded => "dijawab, menunggu tanggapan pelapor",
+        Status::Closed => "ditutup",
+        Status::Archived => "diarsipkan",
+        Status::Withdrawn => "dicabut pelapor",
+        Status::Forwarded => "diteruskan ke instansi lain",
+    }
 }

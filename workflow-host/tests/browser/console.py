@@ -101,18 +101,18 @@ with sync_playwright() as p:
 
     # The complaint: step 2's form, answered; the timeline shows the review.
     task.click()
-    check(page.get_by_role("heading", name="Telaah (langkah 2): lengkap? jelas?").is_visible(), "the current step's form")
+    check(page.locator("#aksi-review[open]").count() == 1, "the current step's form, open")
     page.screenshot(path=f"{SHOTS}/aduan-ponsel.png", full_page=True)
     no_horizontal_scroll(page, "complaint")
     accessible(page, "complaint page")
-    page.get_by_label("Catatan").fill("Lokasi dan foto jelas")
+    page.locator("#aksi-review").get_by_label("Catatan").fill("Lokasi dan foto jelas")
     page.get_by_role("button", name="Simpan telaah").click()
     check(page.locator(".riwayat").get_by_text("Reviewed").is_visible(), "the review is in the timeline")
-    check(page.get_by_role("heading", name="Telaah (langkah 2): lengkap? jelas?").count() == 0, "the step's form is gone once done")
+    check(page.locator("#aksi-review").count() == 0, "the step's form is gone once done")
 
     # A form posted without the session's token (another site's) is refused.
-    answer = page.request.post(BASE + f"/konsol/aduan/{COMPLAINT}/telaah",
-                               form={"csrf": "0" * 64, "kunci": "x", "lengkap": "ya", "jelas": "ya"})
+    answer = page.request.post(BASE + f"/konsol/aduan/{COMPLAINT}/aksi/clarify",
+                               form={"csrf": "0" * 64, "kunci": "x", "field_examination_needed": "ya", "reasoning": "x"})
     check(answer.status == 403, f"a form without the session's token is refused ({answer.status})")
 
     # Sign out: the session is over, pages send to sign-in again.

@@ -11,7 +11,7 @@ use super::{disposed, now, Reply, TestApp};
 const PASSWORD: &str = "jembatan-kapuas-2026";
 
 /// Signs `actor` in through the store; the cookie to send.
-async fn signed_in(t: &TestApp, actor: &Actor) -> String {
+pub(super) async fn signed_in(t: &TestApp, actor: &Actor) -> String {
     let link = t.store.add_person(actor, now()).await.unwrap();
     t.store
         .set_password(&link, PASSWORD, now())
@@ -27,7 +27,7 @@ async fn signed_in(t: &TestApp, actor: &Actor) -> String {
     format!("aduan_sesi={}", session.secret)
 }
 
-async fn get(t: &TestApp, path: &str, cookie: Option<&str>) -> Reply {
+pub(super) async fn get(t: &TestApp, path: &str, cookie: Option<&str>) -> Reply {
     let mut req = Request::get(path);
     if let Some(c) = cookie {
         req = req.header("cookie", c);
@@ -56,7 +56,7 @@ async fn console_pages_follow_the_apis_rules() {
         "{policy}"
     );
     assert!(
-        r.text.contains("Telaah (langkah 2)"),
+        r.text.contains("id=\"aksi-review\""),
         "the step's form for its officer"
     );
 
@@ -81,7 +81,7 @@ async fn console_pages_follow_the_apis_rules() {
     };
     assert!(r.text.contains(&shown), "{}", r.text);
     assert!(
-        !r.text.contains("Telaah (langkah 2)"),
+        !r.text.contains("id=\"aksi-review\""),
         "no liaison form for UPP"
     );
     let reads: Vec<(String, String)> = t
@@ -110,10 +110,10 @@ async fn console_pages_follow_the_apis_rules() {
         .and_then(|rest| rest.split('"').next())
         .unwrap()
         .to_owned();
-    let form = format!("csrf={csrf}&kunci=k1&lengkap=ya&jelas=ya&catatan=ok");
+    let form = format!("csrf={csrf}&kunci=k1&complete=ya&clear=ya&notes=ok");
     let r = t
         .send(
-            Request::post("/konsol/aduan/ADU-1/telaah")
+            Request::post("/konsol/aduan/ADU-1/aksi/review")
                 .header("cookie", &rudi)
                 .header("content-type", "application/x-www-form-urlencoded")
                 .body(Body::from(form))
@@ -124,7 +124,7 @@ async fn console_pages_follow_the_apis_rules() {
     assert!(r.content_type().starts_with("text/html"));
     let refusal = r
         .text
-        .split("id=\"galat-telaah\">")
+        .split("id=\"galat-review\">")
         .nth(1)
         .and_then(|rest| rest.split("</p>").next())
         .unwrap_or_else(|| panic!("no refusal above the form: {}", r.text));

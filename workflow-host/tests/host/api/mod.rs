@@ -6,6 +6,7 @@ mod audit;
 mod ba_print;
 mod commands;
 mod complaints;
+mod console_actions;
 mod console_rules;
 mod errors;
 mod evidence;
