@@ -229,6 +229,12 @@ pub enum Command {
         /// End the weeks by this day instead of today (YYYY-MM-DD).
         #[arg(long)]
         ends: Option<chrono::NaiveDate>,
+        /// Also add the demo's people to the web console (UPP, each agency's liaison
+        /// officer and head, the coordinator, APIP) and print each one's one-time
+        /// set-password link under this address (`http://127.0.0.1:8080`). A person
+        /// added before gets a new link.
+        #[arg(long, value_name = "BASE_URL")]
+        people: Option<String>,
     },
     /// Apply the database migrations and exit.
     Migrate,
@@ -648,7 +654,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     );
     let store = open_store(&cli.database_url, options.read_only(read_only)).await?;
     let result = match cli.command {
-        Command::Demo { ends } => crate::demo::run(&store, cli.json, ends).await,
+        Command::Demo { ends, people } => {
+            crate::demo::run(&store, cli.json, ends).await?;
+            match people {
+                Some(base_url) => crate::demo::people(&store, &base_url, cli.json).await,
+                None => Ok(()),
+            }
+        }
         Command::Serve {
             listen,
             evidence_dir,

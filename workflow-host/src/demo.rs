@@ -757,6 +757,60 @@ pub async fn run(store: &Store, json: bool, ends: Option<NaiveDate>) -> anyhow::
     Ok(())
 }
 
+/// The demo's people in the web console: each signs in as the actor the script acts
+/// as, so that every screen shows the demo's complaints. Prints their set-password links.
+pub async fn people(store: &Store, base_url: &str, json: bool) -> anyhow::Result<()> {
+    let now = Utc::now();
+    let mut everyone = vec![upp(), coordinator(), Actor::new("auditor.apip", Role::Apip)];
+    for (code, _) in agencies() {
+        everyone.push(liaison(code));
+        everyone.push(head(code));
+    }
+    let mut rows = Vec::new();
+    for actor in everyone {
+        let exists = store
+            .people()
+            .await?
+            .iter()
+            .any(|p| p.actor.user == actor.user);
+        let secret = if exists {
+            store.renew_password_link(&actor.user.0, now).await?
+        } else {
+            store.add_person(&actor, now).await?
+        };
+        let link = crate::users::link(base_url, &secret);
+        rows.push((actor, link));
+    }
+    if json {
+        let people: Vec<_> = rows
+            .iter()
+            .map(|(a, link)| json!({"user": a.user, "role": a.role, "agency": a.agency, "set_password_link": link}))
+            .collect();
+        crate::outln!("{}", json!({ "people": people }));
+        return Ok(());
+    }
+    let mut t = Table::new(&[
+        "user",
+        "role",
+        "agency",
+        "set-password link (72 hours, once)",
+    ]);
+    for (a, link) in rows {
+        t.row(vec![
+            a.user.to_string(),
+            a.role.to_string(),
+            a.agency.map_or_else(|| "-".into(), |c| c.to_string()),
+            link,
+        ]);
+    }
+    crate::outln!(
+        "\nThe demo's people in the web console: open a link, choose a password, sign in at {}/konsol\n{}",
+        base_url.trim_end_matches('/'),
+        t.render()
+    );
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,8 @@ use workflow_store::Store;
 use crate::cli::UserAction;
 use crate::table::Table;
 
-fn link(base_url: &str, secret: &str) -> String {
+/// The set-password link of `secret` under `base_url`.
+pub(crate) fn link(base_url: &str, secret: &str) -> String {
     format!(
         "{}/konsol/atur-sandi/{secret}",
         base_url.trim_end_matches('/')

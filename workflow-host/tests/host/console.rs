@@ -98,3 +98,74 @@ fn the_console_in_a_real_browser() {
     );
     assert!(server.stop().success());
 }
+
+/// The whole SOP through the screens (`tests/browser/walk.py`): UPP, a liaison officer,
+/// the head of the agency and APIP each signed in in a browser of their own, from the
+/// registration with an attachment to the closing, with a photo from a file input, the
+/// BA's print view and an APIP verification; every screen at a phone's width, scanned
+/// by axe-core. On SQLite the screenshots land in `target/screens`.
+async fn walk(backend: workflow_store::testing::Backend, name: &str) {
+    let Some(python) = browser_python() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install Playwright (target/browser-venv) for the browser tests"
+        );
+        eprintln!("SKIPPED: no Playwright (python3 -m venv target/browser-venv && target/browser-venv/bin/pip install playwright axe-playwright-python)");
+        return;
+    };
+    let aduan = support::Installation::new(backend, name).await;
+    support::ok(&aduan.run(&[
+        "agency",
+        "add",
+        "PUPR",
+        "Dinas Pekerjaan Umum dan Penataan Ruang",
+        "--head-name",
+        "Ir. Hendra Saputra, M.T.",
+        "--head-nip",
+        "197205141998031007",
+    ]));
+    let server = aduan.serve(&[]);
+    let base = format!("http://{}", server.addr);
+    let mut people = serde_json::Map::new();
+    for (role, user, agency) in [
+        ("upp", "sari.upp", None),
+        ("liaison", "penghubung.pupr", Some("PUPR")),
+        ("head", "kepala.pupr", Some("PUPR")),
+        ("apip", "auditor.apip", None),
+    ] {
+        let mut args = vec!["user", "add", user, "--role", role, "--base-url", &base];
+        if let Some(agency) = agency {
+            args.extend(["--agency", agency]);
+        }
+        let link = support::ok(&aduan.run(&args));
+        people.insert(role.into(), json!([user, link.trim()]));
+    }
+    let photo = aduan.path().join("jembatan.jpg");
+    let shots = match backend {
+        workflow_store::testing::Backend::Sqlite => {
+            let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screens");
+            std::fs::create_dir_all(&dir).unwrap();
+            dir.display().to_string()
+        }
+        _ => String::new(),
+    };
+    let mut command = Command::new(python);
+    command
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser/walk.py"))
+        .env("BASE", &base)
+        .env("PEOPLE", serde_json::Value::Object(people).to_string())
+        .env("PHOTO", &photo)
+        .env("SHOTS", shots)
+        .env("AXE", axe());
+    let out = support::run_bounded_within(command, std::time::Duration::from_secs(300))
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "the walk failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(server.stop().success());
+}
+
+on_each_backend!(walk: the_whole_sop_through_the_screens_on_sqlite, the_whole_sop_through_the_screens_on_postgres);

@@ -416,3 +416,100 @@ fn an_agency_in_another_zone_sees_its_own_times() {
         assert!(!line.contains("WITA"), "a DINKES row moved: {line}");
     }
 }
+
+/// `demo --people` adds one person per actor of the script to the console, each with a
+/// link that opens the set-password form; a second run gives new links to the same
+/// people, and an old link no longer opens anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_adds_its_people_to_the_console_with_their_links() {
+    let dir = tempfile::tempdir().unwrap();
+    let links = |out: Output| -> Vec<(String, String)> {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        doc["people"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["user"].as_str().unwrap().to_owned(),
+                    p["set_password_link"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    // The demo's document, then the people's (two JSON documents, one per line group).
+    let first = aduan_in(
+        dir.path(),
+        &["demo", "--people", "http://127.0.0.1:8080", "--json"],
+    );
+    let text = String::from_utf8(first.stdout.clone()).unwrap();
+    let people_doc = text.lines().last().unwrap().to_owned();
+    let first = links(Output {
+        stdout: people_doc.into_bytes(),
+        ..first
+    });
+    let users: Vec<&str> = first.iter().map(|(u, _)| u.as_str()).collect();
+    for expected in [
+        "sari.upp",
+        "ketua.tim",
+        "auditor.apip",
+        "penghubung.pupr",
+        "kepala.pupr",
+    ] {
+        assert!(users.contains(&expected), "{expected} in {users:?}");
+    }
+    assert_eq!(
+        users.len(),
+        3 + 2 * 8,
+        "UPP, coordinator, APIP, two per agency: {users:?}"
+    );
+    assert!(first
+        .iter()
+        .all(|(_, l)| l.starts_with("http://127.0.0.1:8080/konsol/atur-sandi/")));
+
+    let again = aduan_in(
+        dir.path(),
+        &["demo", "--people", "http://127.0.0.1:8080", "--json"],
+    );
+    let text = String::from_utf8(again.stdout.clone()).unwrap();
+    let people_doc = text.lines().last().unwrap().to_owned();
+    let second = links(Output {
+        stdout: people_doc.into_bytes(),
+        ..again
+    });
+    assert_eq!(
+        second.iter().map(|(u, _)| u).collect::<Vec<_>>(),
+        first.iter().map(|(u, _)| u).collect::<Vec<_>>(),
+        "the same people"
+    );
+    let store = workflow_store::Store::open(
+        &format!("sqlite://{}", dir.path().join("aduan.db").display()),
+        workflow_store::SettingsSource::Stored,
+    )
+    .await
+    .unwrap();
+    let secret = |link: &str| link.rsplit('/').next().unwrap().to_owned();
+    let now = chrono::Utc::now();
+    for ((user, old), (_, new)) in first.iter().zip(&second) {
+        assert_ne!(old, new, "{user} gets a new link");
+        assert!(
+            store
+                .password_link(&secret(old), now)
+                .await
+                .unwrap()
+                .is_none(),
+            "{user}'s old link is void"
+        );
+        let who = store
+            .password_link(&secret(new), now)
+            .await
+            .unwrap()
+            .expect("the new link opens");
+        assert_eq!(&who.user.0, user);
+    }
+}

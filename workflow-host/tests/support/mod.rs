@@ -14,7 +14,7 @@ use std::time::Duration;
 
 pub use http::{request, Reply};
 pub use installation::Installation;
-pub use run::{aduan, aduan_in, ok, refused, run_bounded, token, Aduan};
+pub use run::{aduan, aduan_in, ok, refused, run_bounded, run_bounded_within, token, Aduan};
 pub use server::Server;
 
 /// The smallest file the evidence store takes for a JPEG photo.

@@ -88,7 +88,7 @@ impl<'a> Aduan<'a> {
     pub fn run_unread(self, args: &[&str]) -> Output {
         let mut child = spawn_piped(self.verb(args)).expect("the aduan binary runs");
         drop(child.stdout.take());
-        wait_bounded(child, &format!("aduan {args:?}"))
+        wait_bounded(child, &format!("aduan {args:?}"), VERB_WITHIN)
     }
 
     fn verb(self, args: &[&str]) -> Command {
@@ -113,13 +113,18 @@ pub fn aduan_in(dir: &Path, args: &[&str]) -> Output {
 /// Runs a program to its end, within [`VERB_WITHIN`]; an error only when it cannot be
 /// started.
 pub fn run_bounded(command: Command) -> std::io::Result<Output> {
+    run_bounded_within(command, VERB_WITHIN)
+}
+
+/// Runs a program to its end, within `within`; an error only when it cannot be started.
+pub fn run_bounded_within(command: Command, within: Duration) -> std::io::Result<Output> {
     let what = format!(
         "{} {:?}",
         command.get_program().to_string_lossy(),
         command.get_args().collect::<Vec<_>>()
     );
     let child = spawn_piped(command)?;
-    Ok(wait_bounded(child, &what))
+    Ok(wait_bounded(child, &what, within))
 }
 
 fn spawn_piped(mut command: Command) -> std::io::Result<Child> {
@@ -132,12 +137,12 @@ fn spawn_piped(mut command: Command) -> std::io::Result<Child> {
 
 /// Waits for the exit itself (no polling) while a watchdog kills the child after
 /// [`VERB_WITHIN`]; a killed child fails the test.
-fn wait_bounded(child: Child, what: &str) -> Output {
+fn wait_bounded(child: Child, what: &str, within: Duration) -> Output {
     let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("a child's pid");
     let (done, finished) = mpsc::channel::<()>();
     let watchdog = std::thread::spawn(move || {
         let timed_out = matches!(
-            finished.recv_timeout(VERB_WITHIN),
+            finished.recv_timeout(within),
             Err(mpsc::RecvTimeoutError::Timeout)
         );
         if timed_out {
@@ -149,7 +154,7 @@ fn wait_bounded(child: Child, what: &str) -> Output {
     let _ = done.send(());
     assert!(
         !watchdog.join().unwrap(),
-        "{what} did not end within {VERB_WITHIN:?}: {}",
+        "{what} did not end within {within:?}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
     output
