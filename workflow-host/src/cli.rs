@@ -190,6 +190,10 @@ pub enum Command {
         /// agency's name and address: `Pemerintah Kabupaten Kapuas`.
         #[arg(long, env = "ADUAN_GOVERNMENT")]
         government: Option<String>,
+        /// The Ed25519 key (`aduan checkpoint` makes one) that signs the checkpoints
+        /// the web console offers the auditors; without it the console offers none.
+        #[arg(long, env = "ADUAN_SIGNING_KEY")]
+        signing_key: Option<PathBuf>,
     },
     /// The configuration file: `check` reads it, checks every setting and says which
     /// ones a flag or an environment variable overrides.
@@ -670,6 +674,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             max_in_flight,
             log_format,
             government,
+            signing_key,
         } => {
             let filter = tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -690,6 +695,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 poll: std::time::Duration::from_secs(poll.max(1)),
                 metrics_public,
                 government,
+                signing_key,
                 limits: crate::serve::Limits {
                     header_read_timeout,
                     body_timeout,

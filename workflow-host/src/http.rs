@@ -66,6 +66,9 @@ pub struct AppState {
     /// The government whose letterhead the BA carries (`Pemerintah Kabupaten Kapuas`),
     /// above the agency's name and address from the registry.
     pub government: Option<String>,
+    /// The auditors' screens' runs of the verification and the key that signs their
+    /// checkpoints.
+    pub audit: crate::web::AuditDesk,
 }
 
 impl AppState {

@@ -37,6 +37,9 @@ pub struct ServeConfig {
     pub limits: Limits,
     /// The government named on the BA's letterhead.
     pub government: Option<String>,
+    /// The key that signs the checkpoints the console hands the auditors (none: the
+    /// console offers no checkpoint).
+    pub signing_key: Option<PathBuf>,
 }
 
 async fn shutdown_signal() {
@@ -63,6 +66,11 @@ async fn shutdown_signal() {
 /// Serves until a signal, then shuts down in order: stop taking requests, let those in
 /// flight finish, stop the background work, close the store.
 pub async fn serve(store: Store, config: ServeConfig) -> anyhow::Result<()> {
+    let signing_key = config
+        .signing_key
+        .as_deref()
+        .map(workflow_store::audit::load_signing_key)
+        .transpose()?;
     let store = Arc::new(store);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -116,6 +124,7 @@ pub async fn serve(store: Store, config: ServeConfig) -> anyhow::Result<()> {
         // The projector spawned above does the work commands wait for.
         read_your_writes: crate::http::READ_YOUR_WRITES,
         government: config.government.clone(),
+        audit: crate::web::AuditDesk::new(signing_key),
     };
     let router = config.limits.layer(app(state));
     // The limits' own answers (408, 503) carry the security headers too.

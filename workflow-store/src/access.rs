@@ -327,6 +327,59 @@ impl Store {
             .collect()
     }
 
+    /// A page of the log of identity reads, newest first: of one complaint and/or by
+    /// one reader (a user name) when given, skipping `offset` reads, at most `limit`.
+    pub async fn identity_read_log(
+        &self,
+        complaint_id: Option<&ComplaintId>,
+        reader: Option<&str>,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Vec<IdentityRead>, StoreError> {
+        let mut conditions = Vec::new();
+        if complaint_id.is_some() {
+            conditions.push(format!("complaint_id = ${}", conditions.len() + 1));
+        }
+        if reader.is_some() {
+            conditions.push(format!("user_name = ${}", conditions.len() + 1));
+        }
+        let filter = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", conditions.join(" AND "))
+        };
+        let n = conditions.len();
+        let sql = format!(
+            "SELECT read_at, user_name, role, complaint_id, via FROM identity_reads{filter} \
+             ORDER BY read_at DESC, user_name, complaint_id, via LIMIT ${} OFFSET ${}",
+            n + 1,
+            n + 2
+        );
+        let mut query = sqlx::query(&sql);
+        if let Some(id) = complaint_id {
+            query = query.bind(id.as_str());
+        }
+        if let Some(user) = reader {
+            query = query.bind(user);
+        }
+        let rows = query
+            .bind(i64::from(limit))
+            .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+            .fetch_all(&self.log().db().any)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(IdentityRead {
+                    read_at: r.try_get("read_at")?,
+                    user: r.try_get("user_name")?,
+                    role: r.try_get("role")?,
+                    complaint_id: r.try_get("complaint_id")?,
+                    via: r.try_get("via")?,
+                })
+            })
+            .collect()
+    }
+
     /// Records that `actor` uploaded the blob `sha256`, for `complaint_id` if they named
     /// one; `personal` when it was sealed with that complaint's key (which it must then
     /// name). Every upload is a record: the same bytes sent by two users belong to both.

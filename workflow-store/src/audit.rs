@@ -234,7 +234,9 @@ pub struct RawEvent {
     pub metadata: Result<Value, String>,
 }
 
-/// Progress of a walk over the log.
+/// Progress of a walk over the log: reported before the first event (`events` 0, with
+/// the `total`), after every thousandth event, and after the last; not at all for an
+/// empty walk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WalkProgress {
     /// Events read so far.
@@ -273,6 +275,10 @@ pub(crate) async fn walk(
     let mut rows = query.fetch(&mut *tx);
     let mut n = 0u64;
     let total = u64::try_from(total).unwrap_or_default();
+    // The size of the walk is known before the first event: a watcher can say "0 of N".
+    if total > 0 {
+        progress(WalkProgress { events: 0, total });
+    }
     while let Some(row) = rows.try_next().await? {
         let parse = |column: &str| -> Result<Value, String> {
             let text: String = row.try_get(column).map_err(|e| e.to_string())?;

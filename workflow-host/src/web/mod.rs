@@ -25,10 +25,13 @@ use crate::http::error::ApiError;
 use crate::http::AppState;
 
 mod actions;
+mod apip;
 mod boards;
 mod complaint;
 mod pesan;
 mod tasks;
+
+pub use apip::AuditDesk;
 
 /// The session cookie.
 const COOKIE: &str = "aduan_sesi";
@@ -51,6 +54,7 @@ pub fn router(evidence_limit: usize) -> Router<AppState> {
         )
         .merge(tasks::router())
         .merge(complaint::router(evidence_limit))
+        .merge(apip::router())
         .merge(boards::router())
 }
 
@@ -96,7 +100,12 @@ fn nav_for(role: Role) -> Vec<NavLink> {
             link("/konsol/eskalasi", "Pengembalian"),
             link("/konsol/statistik", "Statistik"),
         ],
-        Role::Apip => vec![link("/konsol/tugas", "Papan tenggat")],
+        Role::Apip => vec![
+            link("/konsol/tugas", "Papan tenggat"),
+            link("/konsol/audit", "Jejak audit"),
+            link("/konsol/audit/identitas", "Pembukaan identitas"),
+            link("/konsol/audit/unduh", "Unduhan"),
+        ],
         Role::System => Vec::new(),
     }
 }

@@ -2,7 +2,7 @@
 //! agency for the roles that see all), the nearest deadline first.
 
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
@@ -17,6 +17,10 @@ use crate::http::AppState;
 pub(super) fn router() -> Router<AppState> {
     Router::new().route("/konsol/tugas", get(tasks))
 }
+
+/// Duties per page of the board (a complaint's clocks may share a page: it is shown once,
+/// at its most urgent).
+const BOARD_PAGE: u32 = 60;
 
 /// A duty of the task list.
 struct TaskRow {
@@ -36,11 +40,22 @@ struct TasksPage {
     agency: String,
     zone: String,
     rows: Vec<TaskRow>,
+    next: Option<String>,
+}
+
+/// The page asked for: `?setelah=` the cursor of the previous one.
+#[derive(serde::Deserialize)]
+struct TasksQuery {
+    setelah: Option<String>,
 }
 
 /// "Tugas saya": the running duties of the person's agency (every agency for the roles
 /// that see all), the nearest deadline first; each complaint once, at its most urgent.
-async fn tasks(State(state): State<AppState>, who: SignedIn) -> Response {
+async fn tasks(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Query(q): Query<TasksQuery>,
+) -> Response {
     let zone = match agency_zone(&state, who.actor.agency.as_ref()).await {
         Ok(zone) => zone,
         Err(e) => return error_page(e.into()),
@@ -57,20 +72,28 @@ async fn tasks(State(state): State<AppState>, who: SignedIn) -> Response {
     } else {
         None
     };
+    // One page of the board, an index range scan whatever the number of complaints.
     let board = match state
         .store
-        .sla_board(state.now(), None, agency.as_deref())
+        .views()
+        .sla_board_page(
+            state.now(),
+            None,
+            agency.as_deref(),
+            q.setelah.as_deref(),
+            BOARD_PAGE,
+        )
         .await
     {
         Ok(board) => board,
         Err(e) => return error_page(e.into()),
     };
+    let next = board.next.clone();
+    let board = board.items;
     let mut seen = std::collections::HashSet::new();
     let mut rows = Vec::new();
     for entry in board {
-        if rows.len() >= crate::http::PAGE_DEFAULT as usize
-            || !seen.insert(entry.complaint_id.clone())
-        {
+        if !seen.insert(entry.complaint_id.clone()) {
             continue;
         }
         let title = match state.store.views().detail(&entry.complaint_id).await {
@@ -103,6 +126,12 @@ async fn tasks(State(state): State<AppState>, who: SignedIn) -> Response {
             agency: agency.unwrap_or_else(|| "semua perangkat daerah".into()),
             zone: zone_label(&zone),
             rows,
+            next: next.map(|cursor| {
+                format!(
+                    "/konsol/tugas?setelah={}",
+                    form_urlencoded::byte_serialize(cursor.as_bytes()).collect::<String>()
+                )
+            }),
         },
     )
 }

@@ -50,9 +50,12 @@ def check(condition, what):
     print(f"ok: {what}")
 
 
-def screen(page, name):
-    """One screen: no horizontal scrolling at 360 px, no serious accessibility
-    violation, and its screenshots at phone and desktop width."""
+def screen(page, name, fetched=True):
+    """One screen: under 50 KB before images, no horizontal scrolling at 360 px, no
+    serious accessibility violation, and its screenshots at phone and desktop width."""
+    if fetched:
+        size = len(page.request.get(page.url).body())
+        check(size < 50 * 1024, f"{name}: {size} bytes, under 50 KB before images")
     width = page.evaluate("document.documentElement.scrollWidth")
     check(width <= PHONE["width"], f"{name}: no horizontal scrolling at 360 px (scrollWidth {width})")
     if AXE:
@@ -223,7 +226,7 @@ with sync_playwright() as p:
     form.get_by_label("Catatan penutup").fill("Selesai")
     form.get_by_role("button", name="Tutup").click()
     check(upp.get_by_role("heading", name="Konfirmasi: Tutup aduan").is_visible(), "closing asks first")
-    screen(upp, "konfirmasi")
+    screen(upp, "konfirmasi", fetched=False)
     upp.get_by_role("button", name="Ya, tutup").click()
     check(status(upp) == "ditutup", "closed")
     left = [d.get_attribute("id") for d in upp.locator("details.aksi").all()]

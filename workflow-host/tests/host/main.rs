@@ -35,6 +35,7 @@ mod api;
 mod audit_cli;
 #[cfg(feature = "sqlite")]
 mod console;
+mod console_apip;
 mod console_boards;
 mod databases;
 #[cfg(feature = "sqlite")]

@@ -148,6 +148,42 @@ async fn an_untouched_log_verifies(db: TestDb) {
 }
 both!(untouched, an_untouched_log_verifies);
 
+/// A watcher of a walk (the console's verification page) knows its size before the
+/// first event, and sees it only move forward to the end.
+async fn progress_starts_with_the_total_and_moves_forward(db: TestDb) {
+    let store = seeded(&db).await;
+    for walk in ["verify", "export"] {
+        let mut seen = Vec::new();
+        match walk {
+            "verify" => {
+                store.verify(None, None, |p| seen.push(p)).await.unwrap();
+            }
+            _ => {
+                let mut out = Vec::new();
+                store
+                    .export(None, ExportFormat::Jsonl, &mut out, |p| seen.push(p))
+                    .await
+                    .unwrap();
+            }
+        }
+        assert_eq!(
+            seen.first().map(|p| (p.events, p.total)),
+            Some((0, 11)),
+            "{walk}: the first report is 0 of the whole: {seen:?}"
+        );
+        assert!(
+            seen.windows(2)
+                .all(|w| w[0].events < w[1].events && w[1].total == 11),
+            "{walk}: {seen:?}"
+        );
+        assert_eq!(seen.last().map(|p| p.events), Some(11), "{walk}");
+    }
+}
+both!(
+    progress_from_zero,
+    progress_starts_with_the_total_and_moves_forward
+);
+
 async fn an_edited_payload_is_named(db: TestDb) {
     let store = seeded(&db).await;
     let mut raw = tamperer(&db).await;
@@ -452,3 +488,52 @@ async fn history_rebuilds_any_instant_from_the_log(db: TestDb) {
     ));
 }
 both!(history, history_rebuilds_any_instant_from_the_log);
+
+/// The log of identity reads for the auditors: newest first, of one complaint or by one
+/// reader, a page at a time, every read on exactly one page.
+async fn the_identity_read_log_pages_and_filters(db: TestDb) {
+    let store = seeded(&db).await;
+    let readers = [upp(), apip(), upp(), coordinator(), upp()];
+    for (i, reader) in readers.iter().enumerate() {
+        let complaint = if i % 2 == 0 { "ADU-1" } else { "ADU-2" };
+        let at = wib("2026-12-01 09:00") + chrono::Duration::minutes(i as i64);
+        store
+            .record_identity_read(reader, &cid(complaint), "GET /test", at)
+            .await
+            .unwrap();
+    }
+    let page = |c: Option<&'static str>, r: Option<String>, offset, limit| {
+        let store = &store;
+        async move {
+            store
+                .identity_read_log(c.map(cid).as_ref(), r.as_deref(), offset, limit)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|r| (r.complaint_id, r.user))
+                .collect::<Vec<_>>()
+        }
+    };
+    let all = page(None, None, 0, 50).await;
+    assert_eq!(all.len(), 5);
+    assert_eq!(all[0], ("ADU-1".to_owned(), upp().user.0), "newest first");
+    assert_eq!(all[1], ("ADU-2".to_owned(), coordinator().user.0));
+    let mut paged = page(None, None, 0, 2).await;
+    paged.extend(page(None, None, 2, 2).await);
+    paged.extend(page(None, None, 4, 2).await);
+    assert_eq!(paged, all, "pages of two make the whole, in order");
+    assert!(page(None, None, 6, 2).await.is_empty());
+    let one = page(Some("ADU-2"), None, 0, 50).await;
+    assert_eq!(
+        one,
+        [
+            ("ADU-2".to_owned(), coordinator().user.0),
+            ("ADU-2".to_owned(), apip().user.0)
+        ]
+    );
+    let by_upp = page(None, Some(upp().user.0), 0, 50).await;
+    assert_eq!(by_upp.len(), 3, "{by_upp:?}");
+    let both_filters = page(Some("ADU-2"), Some(upp().user.0), 0, 50).await;
+    assert!(both_filters.is_empty(), "{both_filters:?}");
+}
+both!(identity_read_log, the_identity_read_log_pages_and_filters);

@@ -532,3 +532,38 @@ async fn the_officer_records_a_field_visit_with_a_photo_and_prints_the_ba() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_task_list_is_paged_and_every_task_is_reached() {
+    let t = TestApp::with("ADU-000", disposed("PUPR")).await;
+    for n in 1..70 {
+        t.given(&format!("ADU-{n:03}"), disposed("PUPR")).await;
+    }
+    t.given("ADU-DINKES", disposed("DINKES")).await;
+    let liaison = signed_in(&t, &fx::liaison("PUPR")).await;
+    let mut seen = std::collections::BTreeSet::new();
+    let mut path = "/konsol/tugas".to_owned();
+    let mut pages = 0;
+    loop {
+        pages += 1;
+        assert!(pages <= 10, "the pages end");
+        let page = get(&t, &path, Some(&liaison)).await;
+        page.assert_status(StatusCode::OK);
+        for id in page.text.split("href=\"/konsol/aduan/").skip(1) {
+            seen.insert(id.split('"').next().unwrap().to_owned());
+        }
+        match page.text.split("href=\"/konsol/tugas?setelah=").nth(1) {
+            Some(rest) => {
+                path = format!("/konsol/tugas?setelah={}", rest.split('"').next().unwrap());
+            }
+            None => break,
+        }
+    }
+    assert!(pages >= 2, "70 complaints take more than one page");
+    let expected: std::collections::BTreeSet<String> =
+        (0..70).map(|n| format!("ADU-{n:03}")).collect();
+    assert_eq!(
+        seen, expected,
+        "every task of the agency, and no other agency's"
+    );
+}

@@ -57,6 +57,9 @@ pub const CALLERS: [&str; 8] = [
     "anonymous",
 ];
 
+/// The seed of the key that signs the console's checkpoints in these tests.
+pub const SIGNING_SEED: [u8; 32] = [7; 32];
+
 /// The agencies of the registry, by code: those of the fixtures' actors.
 pub const AGENCIES: [(&str, &str); 2] = [
     ("PUPR", "Dinas Pekerjaan Umum dan Penataan Ruang"),
@@ -166,6 +169,9 @@ impl TestApp {
             metrics_public: false,
             read_your_writes: workflow_host::http::READ_YOUR_WRITES,
             government: Some("Pemerintah Kabupaten Kapuas".into()),
+            audit: workflow_host::web::AuditDesk::new(Some(ed25519_dalek::SigningKey::from_bytes(
+                &SIGNING_SEED,
+            ))),
         };
         // Commands wait for the views: run the projector as `serve` does.
         let projector = support::background_projector(&store);
