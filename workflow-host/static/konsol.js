@@ -20,3 +20,10 @@ document.querySelectorAll("input[type=file][data-pratinjau]").forEach(function (
     });
   });
 });
+
+// A page that is still changing (a verification running) reloads itself; without this
+// script its "Perbarui sekarang" link does the same by hand.
+document.querySelectorAll("[data-muat-ulang]").forEach(function (link) {
+  var seconds = Number(link.dataset.muatUlang) || 2;
+  setTimeout(function () { window.location.reload(); }, seconds * 1000);
+});

@@ -235,6 +235,17 @@ with sync_playwright() as p:
     # APIP: read-only; the audit trail with hashes, then a verification to its result.
     apip.goto(complaint)
     check(apip.locator("details.aksi").count() == 0, "APIP gets no form")
+    apip.goto(f"{BASE}/konsol/audit/aduan/{LAPOR_ID}")
+    hashes = apip.locator(".event-hash").all_inner_texts()
+    check(len(hashes) >= 10 and all(len(h.strip()) == 64 for h in hashes), f"the audit trail shows each event's hash ({len(hashes)})")
+    previous = apip.locator(".prev-hash").all_inner_texts()
+    check([p.strip() for p in previous[1:]] == [h.strip() for h in hashes[:-1]], "each event links to the hash before it")
+    screen(apip, "audit-aduan")
+    apip.goto(f"{BASE}/konsol/audit")
+    apip.get_by_role("button", name="Verifikasi sekarang").click()
+    apip.locator("#hasil").wait_for(timeout=60000)
+    check(apip.locator("#hasil").inner_text().startswith("Log utuh"), "APIP's verification finds the log whole")
+    screen(apip, "audit-verifikasi")
 
     for who, page in (("upp", upp), ("liaison", liaison), ("head", head), ("apip", apip)):
         faults = [e for e in page.errors if "status of 4" not in e]

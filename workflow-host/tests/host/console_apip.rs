@@ -236,7 +236,7 @@ async fn verified(t: &TestApp, apip: &str) -> Reply {
     loop {
         let r = get(t, &run, apip).await;
         r.assert_status(StatusCode::OK);
-        if !r.text.contains("http-equiv=\"refresh\"") {
+        if !r.text.contains("data-muat-ulang") {
             return r;
         }
         assert!(r.text.contains("peristiwa diperiksa"), "{}", r.text);
