@@ -65,7 +65,7 @@ pub(super) fn router() -> Router<AppState> {
 }
 
 /// What the auditors' screens keep in the process: the runs of the verification (at
-/// most [`RUNS_KEPT`], one running at a time) and the key that signs checkpoints, if
+/// most ten, one running at a time) and the key that signs checkpoints, if
 /// the operator gave one (`serve --signing-key`).
 #[derive(Clone, Default)]
 pub struct AuditDesk {
