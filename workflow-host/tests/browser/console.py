@@ -83,9 +83,17 @@ with sync_playwright() as p:
     page.get_by_label("Kata sandi").fill("salah-sekali")
     page.get_by_role("button", name="Masuk").click()
     check(page.get_by_role("alert").inner_text().startswith("Nama pengguna atau kata sandi salah"), "a wrong password is refused")
-    page.get_by_label("Kata sandi").fill(PASSWORD)
-    page.get_by_role("button", name="Masuk").click()
-    check(page.url.endswith("/konsol/tugas"), "signed in, the tasks are the first page")
+    # Then by keyboard alone: Tab from the name to the password, the focus visible,
+    # Enter sends the form.
+    page.get_by_label("Nama pengguna").focus()
+    page.keyboard.press("Tab")
+    check(page.evaluate("document.activeElement.id") == "sandi", "Tab moves from the name to the password")
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    check(outline not in ("none", ""), f"the keyboard's focus is visible (outline {outline})")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/konsol/tugas", timeout=30000)
+    check(page.url.endswith("/konsol/tugas"), "signed in by keyboard, the tasks are the first page")
     cookies = {c["name"]: c for c in phone.cookies()}
     session = cookies.get("aduan_sesi")
     check(session and session["httpOnly"] and session["sameSite"] == "Strict", "the session cookie is HttpOnly and SameSite=Strict")
