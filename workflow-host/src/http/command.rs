@@ -160,7 +160,8 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     }
 }
 
-fn random_id() -> String {
+/// A random id, 128 bits in hex; without randomness, time and a counter (unique per process).
+pub(crate) fn random_id() -> String {
     let mut bytes = [0u8; 16];
     // With no randomness the id is still unique enough per process: time and a counter.
     if getrandom::getrandom(&mut bytes).is_err() {

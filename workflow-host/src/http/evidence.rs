@@ -201,7 +201,15 @@ pub(crate) async fn hand_out(
                     .record_identity_read(&caller, id, DOWNLOAD_ROUTE, state.now())
                     .await?;
             }
-            return Ok(handed_out(&sha256, blob.media_type, bytes));
+            let mut response = handed_out(&sha256, blob.media_type, bytes);
+            if !protected.is_empty() {
+                // It may show the complainant: no cache keeps a copy.
+                response.headers_mut().insert(
+                    header::CACHE_CONTROL,
+                    header::HeaderValue::from_static("no-store"),
+                );
+            }
+            return Ok(response);
         }
     }
     let mut erased = false;

@@ -563,6 +563,9 @@ fn sample(slug: &str, complaint: &Complaint, today: NaiveDate) -> Option<Complai
     })
 }
 
+/// The command id of the samples: with a `:`, which no form's key has (`konsol-…`).
+const SAMPLE_ID: &str = "konsol:contoh";
+
 /// The actions whose forms the page offers `actor` now: those the domain accepts a
 /// sample of. Over HTTP only UPP and the coordinator erase an identity (never the
 /// system), as the API has it.
@@ -582,7 +585,7 @@ pub(super) fn offered(
         .filter(|a| {
             sample(a.slug, complaint, today).is_some_and(|command| {
                 let envelope =
-                    CommandEnvelope::new("konsol-contoh".to_owned(), actor.clone(), now, command);
+                    CommandEnvelope::new(SAMPLE_ID.to_owned(), actor.clone(), now, command);
                 complaint
                     .decide(&envelope, &services)
                     .is_ok_and(|events| !events.is_empty())
@@ -786,6 +789,13 @@ pub(super) fn body_of(
     }
 }
 
+/// Why a form's files were not stored: a fault of a file (beside its field), or of the
+/// host (an error page, logged).
+pub(super) enum NotStored {
+    Refused(Refusal),
+    Failed(ApiError),
+}
+
 /// Stores the form's files for the complaint and names them in the body, as the API's
 /// uploads and citations are; a file of a type the store refuses is refused beside its
 /// field.
@@ -796,14 +806,24 @@ pub(super) async fn upload_files(
     action: &Action,
     sent: &Sent,
     body: &mut Map<String, Value>,
-) -> Result<(), Refusal> {
+) -> Result<(), NotStored> {
     for field in action.fields {
         let personal = match field.kind {
             Kind::Files { .. } => false,
             Kind::PersonalScan => true,
             _ => continue,
         };
-        let caption = sent.get(&format!("{}.caption", field.key)).to_owned();
+        // What the person wrote, or a caption of our own: a file's name (`KTP_Budi.jpg`)
+        // never reaches the log, which keeps it for ever.
+        let caption = match field.kind {
+            Kind::PersonalScan => "Pindaian identitas".to_owned(),
+            _ => sent.get(&format!("{}.caption", field.key)).to_owned(),
+        };
+        let fallback = if matches!(field.kind, Kind::Files { photos: true }) {
+            "Foto"
+        } else {
+            "Lampiran"
+        };
         let mut cited = Vec::new();
         for file in sent
             .files
@@ -824,21 +844,27 @@ pub(super) async fn upload_files(
             match store_upload(state, actor, &query, declared, file.bytes.clone()).await {
                 Ok(stored) => cited.push(json!({
                     "sha256": stored.sha256,
-                    "caption": if caption.is_empty() { file.name.clone() } else { caption.clone() },
+                    "caption": if caption.is_empty() { format!("{fallback} {}", cited.len() + 1) } else { caption.clone() },
                 })),
                 Err(ApiError::UnsupportedMediaType(_)) => {
-                    return Err(Refusal::field(
+                    return Err(NotStored::Refused(Refusal::field(
                         field.key,
                         format!("{}: bukan foto (JPEG, PNG, WebP, GIF) atau PDF.", file.name),
-                    ))
+                    )))
                 }
                 Err(ApiError::TooLarge(_)) => {
-                    return Err(Refusal::field(
+                    return Err(NotStored::Refused(Refusal::field(
                         field.key,
                         format!("{}: berkas terlalu besar.", file.name),
-                    ))
+                    )))
                 }
-                Err(e) => return Err(Refusal::form(e.to_string())),
+                Err(ApiError::BadRequest(_)) => {
+                    return Err(NotStored::Refused(Refusal::field(
+                        field.key,
+                        format!("{}: berkas kosong.", file.name),
+                    )))
+                }
+                Err(e) => return Err(NotStored::Failed(e)),
             }
         }
         if personal {

@@ -13,8 +13,8 @@ use workflow_core::{CommandEnvelope, Complaint, ComplaintId, DomainError, Role, 
 use workflow_store::StoreError;
 
 use super::actions::{
-    action, body_of, command_of, offered, open_breaches, upload_files, Action, Kind, Refusal, Sent,
-    SentFile, PARTY_ROWS, REGISTER,
+    action, body_of, command_of, offered, open_breaches, upload_files, Action, Kind, NotStored,
+    Refusal, Sent, SentFile, PARTY_ROWS, REGISTER,
 };
 use super::{
     agency_zone, error_page, fresh_key, page, pesan, status_label, zone, Chrome, SignedIn,
@@ -384,14 +384,24 @@ async fn complaint_view(
         forms.push(form_view(action, url(action), None, None, open, &context));
     }
     // The visits' photos kept in clear, shown through the session (the rules of a
-    // download); a copy sealed as personal data is not shown here.
-    let photos = complaint
+    // download); a copy sealed as personal data (not in the clear store) is not shown.
+    let wanted: Vec<(String, String)> = complaint
         .field_visits()
         .iter()
         .flat_map(|v| &v.evidence)
         .filter(|e| e.media_type.starts_with("image/"))
-        .map(|e| (format!("/konsol/bukti/{}", e.sha256), e.caption.clone()))
+        .map(|e| (e.sha256.clone(), e.caption.clone()))
         .collect();
+    let evidence = state.evidence.clone();
+    let photos = tokio::task::spawn_blocking(move || {
+        wanted
+            .into_iter()
+            .filter(|(sha256, _)| matches!(evidence.stat(sha256), Ok(Some(_))))
+            .map(|(sha256, caption)| (format!("/konsol/bukti/{sha256}"), caption))
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(ComplaintPage {
         chrome: who.chrome(),
         complaint_id: id.to_string(),
@@ -437,6 +447,7 @@ async fn read_form(state: &AppState, request: Request) -> Result<Sent, ApiError>
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
     let mut sent = Sent::default();
+    let mut text_size = 0;
     if multipart {
         let mut parts = Multipart::from_request(request, state)
             .await
@@ -467,15 +478,25 @@ async fn read_form(state: &AppState, request: Request) -> Result<Sent, ApiError>
                         .text()
                         .await
                         .map_err(|e| ApiError::BadRequest(e.body_text()))?;
+                    // The text of a form with files is held to the API's limit of a
+                    // command's body too; only the files may be larger.
+                    text_size += field.len() + text.len();
+                    if text_size > crate::http::JSON_LIMIT {
+                        return Err(ApiError::TooLarge(
+                            "the form's text is larger than the limit".into(),
+                        ));
+                    }
                     sent.text.insert(field, text);
                 }
             }
         }
     } else {
-        let axum::Form(pairs) = axum::Form::<Vec<(String, String)>>::from_request(request, state)
+        // A form of text alone is held to the API's limit of a command's body.
+        let body = axum::body::to_bytes(request.into_body(), crate::http::JSON_LIMIT)
             .await
-            .map_err(|e| ApiError::BadRequest(e.body_text()))?;
-        sent.text.extend(pairs);
+            .map_err(|_| ApiError::TooLarge("the form is larger than the limit".into()))?;
+        sent.text
+            .extend(form_urlencoded::parse(&body).map(|(k, v)| (k.into_owned(), v.into_owned())));
     }
     Ok(sent)
 }
@@ -641,9 +662,26 @@ async fn run(
         return Ok(Outcome::Confirm);
     }
     let path = PathId::parse(id.as_str())?;
+    // The engine is asked first, with the form's command less its files: a form it
+    // would refuse stores nothing (no blob, no sealed scan, no data key).
+    let complaint = state
+        .store
+        .engine()
+        .load(id)
+        .await
+        .map_err(ApiError::from)?;
+    let mut dry = command_of(state, &who.actor, &path, action.slug, body.clone()).await?;
+    with_sample_photo(&mut dry);
+    let envelope = CommandEnvelope::new(command_id.clone(), who.actor.clone(), state.now(), dry);
+    if let Err(refusal) = complaint.decide(&envelope, &state.store.engine().services()) {
+        return Err(domain_refusal(state, refusal).await);
+    }
     upload_files(state, &who.actor, &path, action, sent, &mut body)
         .await
-        .map_err(Failed::Refused)?;
+        .map_err(|e| match e {
+            NotStored::Refused(refusal) => Failed::Refused(refusal),
+            NotStored::Failed(e) => Failed::Error(e),
+        })?;
     let command = command_of(state, &who.actor, &path, action.slug, body).await?;
     let envelope = CommandEnvelope::new(command_id, who.actor.clone(), state.now(), command);
     match state
@@ -668,22 +706,41 @@ async fn run(
             }
             Ok(Outcome::Done)
         }
-        Err(StoreError::Domain(refusal)) => {
-            let zone = agency_zone(state, None).await.unwrap_or(zone);
-            let said = format!(
-                "Ditolak ({}): {}",
-                refusal.rule(),
-                pesan::refusal(&refusal, &zone)
-            );
-            let mut refused = Refusal::form(said);
-            if let DomainError::MissingField { field } = refusal {
-                refused
-                    .fields
-                    .insert(field.to_owned(), "Wajib diisi.".into());
-            }
-            Err(Failed::Refused(refused))
-        }
+        Err(StoreError::Domain(refusal)) => Err(domain_refusal(state, refusal).await),
         Err(e) => Err(Failed::Error(e.into())),
+    }
+}
+
+/// A refusal of the domain as the form shows it: in Indonesian with its rule's code, and
+/// a missing field marked beside it.
+async fn domain_refusal(state: &AppState, refusal: DomainError) -> Failed {
+    let zone = zone(state);
+    let said = format!(
+        "Ditolak ({}): {}",
+        refusal.rule(),
+        pesan::refusal(&refusal, &zone)
+    );
+    let mut refused = Refusal::form(said);
+    if let DomainError::MissingField { field } = refusal {
+        refused
+            .fields
+            .insert(field.to_owned(), "Wajib diisi.".into());
+    }
+    Failed::Refused(refused)
+}
+
+/// The dry run's command with a photo where the form's photos will be: the files are
+/// checked by the upload, the rest of the command by the engine.
+fn with_sample_photo(command: &mut workflow_core::ComplaintCommand) {
+    if let workflow_core::ComplaintCommand::VerifyInField(visit) = command {
+        if visit.evidence.is_empty() {
+            visit.evidence.push(workflow_core::evidence::EvidenceRef {
+                sha256: "0".repeat(64),
+                media_type: "image/jpeg".into(),
+                size: 1,
+                caption: "contoh".into(),
+            });
+        }
     }
 }
 

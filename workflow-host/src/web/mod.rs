@@ -134,6 +134,7 @@ struct ErrorPage {
     chrome: Chrome,
     heading: &'static str,
     message: String,
+    detail: Option<String>,
 }
 
 /// An error as a page for a person (the API answers the same errors as problems).
@@ -147,12 +148,30 @@ pub(crate) fn error_page(e: ApiError) -> Response {
         _ => "Terjadi kesalahan",
     };
     let message = match &e {
-        ApiError::Internal(_) => "Kesalahan di server; sudah dicatat.".to_owned(),
-        other => other.to_string(),
+        ApiError::Rule { rule, detail } | ApiError::StateConflict { rule, detail } => {
+            match pesan::host_rule(rule) {
+                Some(said) => format!("Ditolak ({rule}): {said}"),
+                None => format!("Ditolak ({rule}): {detail}"),
+            }
+        }
+        _ => match status.as_u16() {
+            400 => "Permintaan ini tidak dapat dibaca. Muat ulang halaman, lalu coba lagi.",
+            403 => "Anda tidak berhak membuka halaman ini atau melakukan tindakan ini. Bila ini formulir, muat ulang halamannya lalu kirim lagi.",
+            404 => "Halaman, aduan atau berkas yang dicari tidak ada.",
+            409 => "Keadaan aduan sudah berubah. Muat ulang halaman.",
+            410 => "Berkas ini sudah tidak ada: identitas pelapornya dihapus sesuai UU PDP.",
+            413 => "Isian atau berkas terlalu besar.",
+            415 => "Jenis berkas ini tidak diterima.",
+            503 => "Layanan sedang tidak tersedia. Coba lagi sebentar lagi.",
+            _ => "Kesalahan di server; sudah dicatat.",
+        }
+        .to_owned(),
     };
     if status.is_server_error() {
         // The detail goes to the log, as for the API.
         tracing::error!(error = %e, "a console page failed");
+    } else {
+        tracing::info!(error = %e, status = status.as_u16(), "a console page refused");
     }
     page(
         status,
@@ -160,6 +179,14 @@ pub(crate) fn error_page(e: ApiError) -> Response {
             chrome: Chrome::anonymous(),
             heading,
             message,
+            // What the rule or the check said, for whoever helps them (the operator).
+            detail: match &e {
+                ApiError::Internal(_) | ApiError::Rule { .. } | ApiError::StateConflict { .. } => {
+                    None
+                }
+                other if !status.is_server_error() => Some(other.to_string()),
+                _ => None,
+            },
         },
     )
 }
@@ -476,9 +503,7 @@ pub(crate) fn status_words(status: BoardStatus) -> (&'static str, &'static str) 
 
 /// A fresh key for a form: a second submission of the same form is done once.
 pub(crate) fn fresh_key() -> String {
-    let mut bytes = [0u8; 16];
-    let _ = getrandom::getrandom(&mut bytes);
-    workflow_store::chain::hex(&bytes)
+    crate::http::command::random_id()
 }
 
 /// A step of the SOP for people.

@@ -158,6 +158,7 @@ pub(super) fn refusal(e: &DomainError, zone: &TimeZoneSpec) -> String {
 pub(super) fn host_rule(rule: &str) -> Option<&'static str> {
     Some(match rule {
         "agency.unknown" => "Perangkat daerah ini tidak terdaftar.",
+        "agency.code_invalid" => "Kode perangkat daerah tidak sah: huruf besar dan angka.",
         "agency.retired" => "Perangkat daerah ini sudah tidak aktif.",
         "evidence.not_yours_to_cite" => "Berkas ini bukan milik Anda atau aduan ini untuk dirujuk.",
         "evidence.unknown" => "Berkas yang dirujuk tidak ditemukan.",

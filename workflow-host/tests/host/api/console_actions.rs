@@ -387,6 +387,22 @@ async fn upp_registers_with_attachments_and_a_sealed_id_scan() {
         "{:?}",
         registration.attachments
     );
+    // No file's name reaches the log: the scan has a caption of its own.
+    let captions: Vec<&str> = registration
+        .attachments
+        .iter()
+        .map(|a| a.caption.as_str())
+        .collect();
+    assert_eq!(captions, ["Foto dari pelapor", "Pindaian identitas"]);
+    // The attachment shows an anonymous complainant's matter: no cache keeps it.
+    let shown = get(
+        &t,
+        &format!("/konsol/bukti/{}", registration.attachments[0].sha256),
+        Some(&upp),
+    )
+    .await;
+    shown.assert_status(StatusCode::OK);
+    assert_eq!(shown.header("cache-control"), "no-store");
     assert!(
         matches!(
             registration.complainant.identity,
@@ -565,5 +581,80 @@ async fn the_task_list_is_paged_and_every_task_is_reached() {
     assert_eq!(
         seen, expected,
         "every task of the agency, and no other agency's"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_form_stores_nothing_and_is_held_to_the_apis_limits() {
+    let t = TestApp::with("ADU-1", super::clarified(true)).await;
+    let liaison = signed_in(&t, &fx::liaison("PUPR")).await;
+    let page = get(&t, "/konsol/aduan/ADU-1", Some(&liaison)).await;
+    let csrf = csrf_of(&page);
+    let before = t.event_count().await;
+
+    // A visit dated in the future: refused by the engine before its photo is stored.
+    let photo: Vec<u8> = [crate::support::JPEG, b"tanggal-depan"].concat();
+    let sha256 = workflow_store::chain::hex(&<sha2::Sha256 as sha2::Digest>::digest(&photo));
+    let r = post_multipart(
+        &t,
+        "/konsol/aduan/ADU-1/aksi/field-verification",
+        &liaison,
+        &[
+            ("csrf", &csrf),
+            ("kunci", "depan-1"),
+            ("visit_date", "2030-01-01"),
+            ("location", "Jl. Tambun Bungai"),
+            ("parties_summoned.0.name", "Andi"),
+            ("parties_summoned.0.position", "Lurah"),
+            ("findings", "Belum terjadi"),
+        ],
+        &[("evidence", "foto.jpg", "image/jpeg", &photo)],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(
+        by_id(&r, "galat-field-verification").contains("sop.step3.visit_date_in_future"),
+        "{}",
+        r.text
+    );
+    assert_eq!(t.event_count().await, before);
+    let stored = get(&t, &format!("/konsol/bukti/{sha256}"), Some(&liaison)).await;
+    assert_eq!(
+        stored.status,
+        StatusCode::NOT_FOUND,
+        "the photo was not stored"
+    );
+
+    // A form's text is held to the API's limit of a command's body.
+    let long = "x".repeat(workflow_host::http::JSON_LIMIT + 1);
+    let r = post_form(
+        &t,
+        "/konsol/aduan/ADU-1/aksi/progress",
+        &liaison,
+        &[("csrf", &csrf), ("kunci", "panjang-1"), ("text", &long)],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(t.event_count().await, before);
+
+    // A form whose key is the samples' word: the page still offers its forms after.
+    let r = post_form(
+        &t,
+        "/konsol/aduan/ADU-1/aksi/progress",
+        &liaison,
+        &[
+            ("csrf", &csrf),
+            ("kunci", "contoh"),
+            ("text", "Sedang dijadwalkan"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert_eq!(t.event_count().await, before + 1);
+    let page = get(&t, "/konsol/aduan/ADU-1", Some(&liaison)).await;
+    assert!(
+        offered(&page).contains(&"field-verification".to_owned()),
+        "{:?}",
+        offered(&page)
     );
 }
