@@ -363,6 +363,8 @@ fn script(t: &Shift) -> Vec<Scripted> {
     let national_road = "ADU-2026-0009";
     let market = "ADU-2026-0010";
     let fallen_tree = "ADU-2026-0011";
+    let bridge = "ADU-2026-0012";
+    let street_vendors = "ADU-2026-0013";
     let road_photo = evidence(
         "Lubang di depan SDN 3 Selat, diukur dengan meteran",
         "image/jpeg",
@@ -538,6 +540,63 @@ fn script(t: &Shift) -> Vec<Scripted> {
         })),
         s("2026-12-10 13:00", fallen_tree, liaison("DLH"), progress(
             "Tim UPT Pertamanan memotong dan mengangkut pohon; jalan dibuka kembali pukul 12.30.")),
+        // A footbridge: checked in the field, the BA waits for the head of PUPR.
+        s("2026-12-16 08:00", bridge, upp(), registration(
+            "LAP-2026-12-000090", t.at("2026-12-15 19:20"), "Jembatan titian lapuk",
+            "Papan jembatan titian di Desa Anjir Serapat lapuk; anak sekolah memutar 3 km.",
+            "infrastruktur", "Desa Anjir Serapat, Kapuas Timur", "Hadi", Public,
+            "Jembatan desa; kewenangan Dinas PUPR.")),
+        s("2026-12-16 09:00", bridge, upp(), dispose("PUPR")),
+        s("2026-12-16 13:00", bridge, liaison("PUPR"), review_complete("Lokasi jelas, ada foto dari pelapor")),
+        s("2026-12-17 09:00", bridge, liaison("PUPR"), clarify(true, "Kondisi papan perlu dilihat langsung")),
+        s("2026-12-18 10:00", bridge, liaison("PUPR"), C::VerifyInField(FieldVisit {
+            visit_date: t.day("2026-12-18"),
+            location: "Jembatan titian Desa Anjir Serapat".into(),
+            parties_summoned: vec![party("Yusran", "Kepala Desa", "Desa Anjir Serapat")],
+            parties_confirmed: vec![party("Yusran", "Kepala Desa", "Desa Anjir Serapat")],
+            findings: "Enam papan lapuk di bentang tengah; tiang masih kokoh".into(),
+            evidence: vec![evidence("Papan lapuk di bentang tengah", "image/jpeg", 402_118)],
+        })),
+        s("2026-12-18 14:00", bridge, liaison("PUPR"), C::IssueBa(BeritaAcara {
+            number: t.ba_number("BA/051/PUPR", "2026-12-18"),
+            date: t.day("2026-12-18"),
+            addressee: Addressee {
+                name: "Ir. Hendra Wijaya, M.T.".into(),
+                position: "Kepala Dinas PUPR Kabupaten Kapuas".into(),
+                agency: "PUPR".into(),
+                nip: Some("19700512 199803 1 007".into()),
+            },
+            signatories: vec![
+                official("Andi Pratama", "Pejabat Penghubung", "Dinas PUPR", "19850317 201001 1 004"),
+                party("Yusran", "Kepala Desa", "Desa Anjir Serapat"),
+            ],
+            findings: "Enam papan lapuk terkonfirmasi di lokasi".into(),
+            conclusion: "Papan perlu diganti".into(),
+            solution: "Penggantian papan oleh UPT Jalan dan Jembatan dalam 14 hari".into(),
+            place: Some("Kuala Kapuas".into()),
+        })),
+        // Street vendors on a pavement: sent back by three agencies; it waits for the
+        // coordinator's decision.
+        s("2026-12-18 08:00", street_vendors, upp(), registration(
+            "LAP-2026-12-000093", t.at("2026-12-17 16:45"), "Pedagang menutup trotoar",
+            "Lapak pedagang menutup trotoar di depan pasar; pejalan kaki turun ke jalan.",
+            "ketertiban", "Jl. Pemuda, Kuala Kapuas", "Wulan", Anonymous,
+            "Ketertiban trotoar.")),
+        s("2026-12-18 08:30", street_vendors, upp(), dispose("DISDAG")),
+        s("2026-12-18 10:00", street_vendors, liaison("DISDAG"), C::ReturnForRedisposition(ReturnNote {
+            reason: "Penertiban trotoar tugas Satpol PP".into(),
+            suggested_agency: Some("SATPOLPP".into()),
+        })),
+        s("2026-12-18 11:00", street_vendors, upp(), dispose("SATPOLPP")),
+        s("2026-12-18 14:00", street_vendors, liaison("SATPOLPP"), C::ReturnForRedisposition(ReturnNote {
+            reason: "Perlu penataan lapak oleh Dinas Perdagangan lebih dulu".into(),
+            suggested_agency: Some("DISDAG".into()),
+        })),
+        s("2026-12-18 15:00", street_vendors, upp(), dispose("PUPR")),
+        s("2026-12-21 08:30", street_vendors, liaison("PUPR"), C::ReturnForRedisposition(ReturnNote {
+            reason: "Trotoar baik; masalahnya penertiban, bukan pekerjaan umum".into(),
+            suggested_agency: Some("SATPOLPP".into()),
+        })),
         // A bus-stop complaint registered on Friday and not yet disposed.
         s("2026-12-18 15:30", bus, upp(), registration(
             "LAP-2026-12-000077", t.at("2026-12-18 12:00"), "Halte bus rusak",

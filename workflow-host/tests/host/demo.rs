@@ -513,3 +513,128 @@ async fn the_demo_adds_its_people_to_the_console_with_their_links() {
         assert_eq!(&who.user.0, user);
     }
 }
+
+/// One request to a running `aduan serve` with a session cookie (the console's way):
+/// the status, the cookie it sets, and the text.
+fn console(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    cookie: Option<&str>,
+    form: &str,
+) -> (u16, Option<String>, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\nContent-Type: application/x-www-form-urlencoded\r\n",
+        form.len()
+    );
+    if let Some(c) = cookie {
+        head.push_str(&format!("Cookie: {c}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(form.as_bytes()).unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let set_cookie = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .starts_with("set-cookie:")
+                .then(|| l[11..].trim().to_owned())
+        })
+        .and_then(|c| c.split(';').next().map(str::to_owned));
+    (status, set_cookie, body.to_owned())
+}
+
+/// With the demo and its people, every screen of the console shows something: the
+/// officer's tasks, the head's BA waiting and board, the coordinator's board, breaches,
+/// escalated returns and statistics, APIP's trail; and the log of identity reads fills
+/// as soon as someone opens an identity.
+#[test]
+fn the_demo_fills_every_screen_of_the_console() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("aduan.db").display());
+    let server = crate::support::Server::start(dir.path(), &url);
+    let base = format!("http://{}", server.addr);
+    let out = aduan_in(dir.path(), &["demo", "--people", &base, "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let people: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    let link_of = |user: &str| -> String {
+        people["people"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["user"] == user)
+            .unwrap()["set_password_link"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches(&base)
+            .to_owned()
+    };
+    let sign_in = |user: &str| -> String {
+        let (status, _, _) = console(
+            server.addr,
+            "POST",
+            &link_of(user),
+            None,
+            "sandi=jembatan-kapuas-2026",
+        );
+        assert_eq!(status, 303, "{user} sets a password");
+        let (status, cookie, _) = console(
+            server.addr,
+            "POST",
+            "/konsol/masuk",
+            None,
+            &format!("nama={user}&sandi=jembatan-kapuas-2026"),
+        );
+        assert_eq!(status, 303, "{user} signs in");
+        cookie.expect("a session cookie")
+    };
+    let shows = |cookie: &str, path: &str, what: &str| {
+        let (status, _, page) = console(server.addr, "GET", path, Some(cookie), "");
+        assert_eq!(status, 200, "{path}: {page}");
+        assert!(page.contains(what), "{path} shows {what}: {page}");
+    };
+    let liaison = sign_in("penghubung.pupr");
+    shows(&liaison, "/konsol/tugas", "href=\"/konsol/aduan/ADU-2026-");
+    let head = sign_in("kepala.pupr");
+    shows(&head, "/konsol/ba-menunggu", "ADU-2026-0012");
+    shows(&head, "/konsol/papan-opd", "aduan terbuka");
+    let coordinator = sign_in("ketua.tim");
+    shows(
+        &coordinator,
+        "/konsol/papan",
+        "href=\"/konsol/aduan/ADU-2026-",
+    );
+    shows(
+        &coordinator,
+        "/konsol/pelanggaran",
+        "href=\"/konsol/aduan/ADU-2026-",
+    );
+    shows(&coordinator, "/konsol/eskalasi", "ADU-2026-0013");
+    shows(
+        &coordinator,
+        "/konsol/statistik",
+        "/konsol/statistik/grafik.svg",
+    );
+    let upp = sign_in("sari.upp");
+    shows(&upp, "/konsol/tugas", "href=\"/konsol/aduan/ADU-2026-");
+    // UPP opens a public complainant's identity: APIP sees the read.
+    shows(&upp, "/konsol/aduan/ADU-2026-0001", "Tindakan");
+    let apip = sign_in("auditor.apip");
+    shows(&apip, "/konsol/audit/aduan/ADU-2026-0001", "event-hash");
+    shows(&apip, "/konsol/audit/identitas", "ADU-2026-0001");
+    assert!(server.stop().success());
+}
