@@ -60,6 +60,8 @@ def accessible(page, what):
 
 def screen(page, name):
     """The checks of every screen on the phone, and its screenshot."""
+    size = len(page.request.get(page.url).body())
+    check(size < 50 * 1024, f"{name}: {size} bytes, under 50 KB before images")
     page.screenshot(path=f"{SHOTS}/{name}-ponsel.png", full_page=True)
     no_horizontal_scroll(page, name)
     accessible(page, name)

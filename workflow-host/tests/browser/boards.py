@@ -61,6 +61,8 @@ def screen(page, path, name, heading):
     page.goto(BASE + path)
     check(page.get_by_role("heading", name=heading, exact=True).first.is_visible(), f"{name}: the heading {heading!r}")
     no_horizontal_scroll(page, name)
+    size = len(page.request.get(page.url).body())
+    check(size < 50 * 1024, f"{name}: {size} bytes, under 50 KB before images")
     page.screenshot(path=f"{SHOTS}/{name}-ponsel.png", full_page=True)
     accessible(page, name)
     page.set_viewport_size({"width": 1280, "height": 800})
