@@ -9,15 +9,6 @@ use serde_json::json;
 
 use crate::support::{self, run_bounded, Aduan};
 
-/// The Python with Playwright: `BROWSER_PYTHON`, or the venv CI makes.
-fn browser_python() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("BROWSER_PYTHON") {
-        return Some(p.into());
-    }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/browser-venv/bin/python");
-    venv.exists().then_some(venv)
-}
-
 /// axe-core's script when `AXE_JS` names one; otherwise the browser test finds the copy
 /// the PyPI package axe-playwright-python ships.
 fn axe() -> String {
@@ -32,12 +23,7 @@ fn axe() -> String {
 /// accessibility violation (axe-core) on any page.
 #[test]
 fn the_console_in_a_real_browser() {
-    let Some(python) = browser_python() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must install Playwright (target/browser-venv) for the browser tests"
-        );
-        eprintln!("SKIPPED: no Playwright (python3 -m venv target/browser-venv && target/browser-venv/bin/pip install playwright)");
+    let Some(python) = crate::support::browser::python() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -105,12 +91,7 @@ fn the_console_in_a_real_browser() {
 /// BA's print view and an APIP verification; every screen at a phone's width, scanned
 /// by axe-core. On SQLite the screenshots land in `target/screens`.
 async fn walk(backend: workflow_store::testing::Backend, name: &str) {
-    let Some(python) = browser_python() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must install Playwright (target/browser-venv) for the browser tests"
-        );
-        eprintln!("SKIPPED: no Playwright (python3 -m venv target/browser-venv && target/browser-venv/bin/pip install playwright axe-playwright-python)");
+    let Some(python) = crate::support::browser::python() else {
         return;
     };
     let aduan = support::Installation::new(backend, name).await;

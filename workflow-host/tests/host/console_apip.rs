@@ -689,16 +689,6 @@ async fn no_export_carries_an_identity_written_in_plain() {
     store.close().await;
 }
 
-/// The Python with Playwright: `BROWSER_PYTHON`, or the venv CI makes.
-#[cfg(feature = "sqlite")]
-fn browser_python() -> Option<std::path::PathBuf> {
-    if let Some(p) = std::env::var_os("BROWSER_PYTHON") {
-        return Some(p.into());
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/browser-venv/bin/python");
-    venv.exists().then_some(venv)
-}
-
 /// An auditor sets their password through their link, signs in, and goes through every
 /// audit screen at a phone's width (no horizontal scrolling, no serious accessibility
 /// violation) and at a desktop's: the trail with its hashes, the state as of now, a
@@ -706,12 +696,7 @@ fn browser_python() -> Option<std::path::PathBuf> {
 #[cfg(feature = "sqlite")]
 #[test]
 fn the_audit_screens_in_a_real_browser() {
-    let Some(python) = browser_python() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must install Playwright (target/browser-venv) for the browser tests"
-        );
-        eprintln!("SKIPPED: no Playwright (python3 -m venv target/browser-venv && target/browser-venv/bin/pip install playwright axe-playwright-python)");
+    let Some(python) = crate::support::browser::python() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -372,17 +372,6 @@ async fn returns_escalated_to_the_coordinator() {
     assert!(r.text.contains("/konsol/aduan/ADU-E3#aksi-dispose"));
 }
 
-/// The Python with Playwright: `BROWSER_PYTHON`, or the venv CI makes.
-#[cfg(feature = "sqlite")]
-fn browser_python() -> Option<std::path::PathBuf> {
-    if let Some(p) = std::env::var_os("BROWSER_PYTHON") {
-        return Some(p.into());
-    }
-    let venv = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/browser-venv/bin/python");
-    venv.exists().then_some(venv)
-}
-
 /// The head of PUPR and the coordinator sign in and open each of their screens at a
 /// phone's width and a desktop's: no horizontal scrolling, no serious accessibility
 /// violation (axe-core), the board's filter, the charts drawn; screenshots of each.
@@ -392,12 +381,7 @@ fn the_boards_in_a_real_browser() {
     use crate::support::{self, run_bounded, Aduan};
     use serde_json::json;
 
-    let Some(python) = browser_python() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must install Playwright (target/browser-venv) for the browser tests"
-        );
-        eprintln!("SKIPPED: no Playwright (python3 -m venv target/browser-venv && target/browser-venv/bin/pip install playwright)");
+    let Some(python) = crate::support::browser::python() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -4,6 +4,7 @@
 // Both test binaries build this module, and `pg_restart` uses only a part of it.
 #![allow(dead_code, unused_imports)]
 
+pub mod browser;
 mod http;
 mod installation;
 mod run;
