@@ -18,44 +18,21 @@ import time
 
 from playwright.sync_api import sync_playwright
 
+from common import AXE, check, no_horizontal_scroll, accessible
+
 BASE = os.environ["BASE"]
 LINK = os.environ["LINK"]
 USER = os.environ["USER_NAME"]
 COMPLAINT = os.environ["COMPLAINT"]
 SHOTS = os.environ["SHOTS"]
-AXE = os.environ.get("AXE", "")
-if not AXE:
-    try:
-        import axe_playwright_python
-
-        AXE = os.path.join(os.path.dirname(axe_playwright_python.__file__), "axe.min.js")
-    except ImportError:
-        if os.environ.get("CI"):
-            print("FAIL: CI installs axe-playwright-python for the accessibility scan", file=sys.stderr)
-            sys.exit(1)
 PASSWORD = "pengawas-kapuas-2026"
 WAIT_MS = 30_000
 
 
-def check(condition, what):
-    if not condition:
-        print(f"FAIL: {what}", file=sys.stderr)
-        sys.exit(1)
-    print(f"ok: {what}")
 
 
-def no_horizontal_scroll(page, what, width=360):
-    scroll = page.evaluate("document.documentElement.scrollWidth")
-    check(scroll <= width, f"{what}: no horizontal scrolling at {width} px (scrollWidth {scroll})")
 
 
-def accessible(page, what):
-    if not AXE:
-        return
-    page.add_script_tag(path=AXE)
-    result = page.evaluate("async () => (await axe.run()).violations.map(v => [v.id, v.impact, v.nodes.length])")
-    bad = [v for v in result if v[1] in ("serious", "critical")]
-    check(not bad, f"{what}: axe finds no serious or critical violation ({bad})")
 
 
 def screen(page, name):

@@ -17,44 +17,20 @@ import sys
 
 from playwright.sync_api import sync_playwright
 
+from common import AXE, check, no_horizontal_scroll, accessible
+
 BASE = os.environ["BASE"]
 LINK = os.environ["LINK"]
 USER = os.environ["USER_NAME"]
 COMPLAINT = os.environ["COMPLAINT"]
 SHOTS = os.environ["SHOTS"]
-# axe-core's script: AXE, else the copy the PyPI package axe-playwright-python ships.
-AXE = os.environ.get("AXE", "")
-if not AXE:
-    try:
-        import axe_playwright_python
-
-        AXE = os.path.join(os.path.dirname(axe_playwright_python.__file__), "axe.min.js")
-    except ImportError:
-        if os.environ.get("CI"):
-            print("FAIL: CI installs axe-playwright-python for the accessibility scan", file=sys.stderr)
-            sys.exit(1)
 PASSWORD = "jembatan-kapuas-2026"
 
 
-def check(condition, what):
-    if not condition:
-        print(f"FAIL: {what}", file=sys.stderr)
-        sys.exit(1)
-    print(f"ok: {what}")
 
 
-def no_horizontal_scroll(page, what):
-    width = page.evaluate("document.documentElement.scrollWidth")
-    check(width <= 360, f"{what}: no horizontal scrolling at 360 px (scrollWidth {width})")
 
 
-def accessible(page, what):
-    if not AXE:
-        return
-    page.add_script_tag(path=AXE)
-    result = page.evaluate("async () => (await axe.run()).violations.map(v => [v.id, v.impact, v.nodes.length])")
-    bad = [v for v in result if v[1] in ("serious", "critical")]
-    check(not bad, f"{what}: axe finds no serious or critical violation ({bad})")
 
 
 with sync_playwright() as p:

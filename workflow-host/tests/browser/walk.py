@@ -23,31 +23,18 @@ import sys
 
 from playwright.sync_api import sync_playwright
 
+from common import AXE, accessible, check, no_horizontal_scroll
+
 BASE = os.environ["BASE"]
 PEOPLE = json.loads(os.environ["PEOPLE"])
 PHOTO = os.environ["PHOTO"]
 SHOTS = os.environ.get("SHOTS", "")
-AXE = os.environ.get("AXE", "")
-if not AXE:
-    try:
-        import axe_playwright_python
-
-        AXE = os.path.join(os.path.dirname(axe_playwright_python.__file__), "axe.min.js")
-    except ImportError:
-        if os.environ.get("CI"):
-            print("FAIL: CI installs axe-playwright-python for the accessibility scan", file=sys.stderr)
-            sys.exit(1)
 PASSWORD = "jembatan-kapuas-2026"
 LAPOR_ID = "LAP-2026-7781"
 PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 800}
 
 
-def check(condition, what):
-    if not condition:
-        print(f"FAIL: {what}", file=sys.stderr)
-        sys.exit(1)
-    print(f"ok: {what}")
 
 
 def screen(page, name, fetched=True):
@@ -56,13 +43,8 @@ def screen(page, name, fetched=True):
     if fetched:
         size = len(page.request.get(page.url).body())
         check(size < 50 * 1024, f"{name}: {size} bytes, under 50 KB before images")
-    width = page.evaluate("document.documentElement.scrollWidth")
-    check(width <= PHONE["width"], f"{name}: no horizontal scrolling at 360 px (scrollWidth {width})")
-    if AXE:
-        page.add_script_tag(path=AXE)
-        found = page.evaluate("async () => (await axe.run()).violations.map(v => [v.id, v.impact, v.nodes.length])")
-        bad = [v for v in found if v[1] in ("serious", "critical")]
-        check(not bad, f"{name}: axe finds no serious or critical violation ({bad})")
+    no_horizontal_scroll(page, name, PHONE["width"])
+    accessible(page, name)
     if SHOTS:
         page.screenshot(path=f"{SHOTS}/{name}-ponsel.png", full_page=True)
         page.set_viewport_size(DESKTOP)

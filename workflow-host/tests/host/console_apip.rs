@@ -14,27 +14,8 @@ use workflow_core::complaint::command::ComplaintCommand as C;
 use workflow_core::fixtures::{self as fx, cid, wib};
 use workflow_core::Actor;
 
-use crate::api::{clarified, disposed, now, Reply, TestApp, SIGNING_SEED};
+use crate::api::{clarified, disposed, now, signed_in, Reply, TestApp, PASSWORD, SIGNING_SEED};
 use crate::support::{self, run_bounded};
-
-const PASSWORD: &str = "jembatan-kapuas-2026";
-
-/// Signs `actor` in through the store; the cookie to send.
-async fn signed_in(t: &TestApp, actor: &Actor) -> String {
-    let link = t.store.add_person(actor, now()).await.unwrap();
-    t.store
-        .set_password(&link, PASSWORD, now())
-        .await
-        .unwrap()
-        .unwrap();
-    let session = t
-        .store
-        .sign_in(&actor.user.0, PASSWORD, now())
-        .await
-        .unwrap()
-        .unwrap();
-    format!("aduan_sesi={}", session.secret)
-}
 
 async fn get(t: &TestApp, path: &str, cookie: &str) -> Reply {
     t.send(
@@ -241,6 +222,8 @@ async fn verified(t: &TestApp, apip: &str) -> Reply {
         }
         assert!(r.text.contains("peristiwa diperiksa"), "{}", r.text);
         assert!(Instant::now() < deadline, "the run did not end: {}", r.text);
+        // The run is a task of the server with no signal to wait on but its page: polled,
+        // within the deadline above.
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

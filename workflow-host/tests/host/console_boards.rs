@@ -10,26 +10,7 @@ use workflow_core::complaint::command::{
 use workflow_core::fixtures::{self as fx, wib};
 use workflow_core::{Actor, Step};
 
-use crate::api::{ba_issued, disposed, now, Reply, TestApp};
-
-const PASSWORD: &str = "jembatan-kapuas-2026";
-
-/// Signs `actor` in through the store; the cookie to send.
-async fn signed_in(t: &TestApp, actor: &Actor) -> String {
-    let link = t.store.add_person(actor, now()).await.unwrap();
-    t.store
-        .set_password(&link, PASSWORD, now())
-        .await
-        .unwrap()
-        .unwrap();
-    let session = t
-        .store
-        .sign_in(&actor.user.0, PASSWORD, now())
-        .await
-        .unwrap()
-        .unwrap();
-    format!("aduan_sesi={}", session.secret)
-}
+use crate::api::{ba_issued, disposed, now, signed_in, Reply, TestApp};
 
 async fn get(t: &TestApp, path: &str, cookie: &str) -> Reply {
     let req = Request::get(path).header("cookie", cookie);

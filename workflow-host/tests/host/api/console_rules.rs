@@ -6,26 +6,7 @@ use axum::http::{Request, StatusCode};
 use workflow_core::fixtures::{self as fx, cid};
 use workflow_core::Actor;
 
-use super::{disposed, now, Reply, TestApp};
-
-const PASSWORD: &str = "jembatan-kapuas-2026";
-
-/// Signs `actor` in through the store; the cookie to send.
-pub(super) async fn signed_in(t: &TestApp, actor: &Actor) -> String {
-    let link = t.store.add_person(actor, now()).await.unwrap();
-    t.store
-        .set_password(&link, PASSWORD, now())
-        .await
-        .unwrap()
-        .unwrap();
-    let session = t
-        .store
-        .sign_in(&actor.user.0, PASSWORD, now())
-        .await
-        .unwrap()
-        .unwrap();
-    format!("aduan_sesi={}", session.secret)
-}
+use super::{disposed, signed_in, Reply, TestApp};
 
 pub(super) async fn get(t: &TestApp, path: &str, cookie: Option<&str>) -> Reply {
     let mut req = Request::get(path);

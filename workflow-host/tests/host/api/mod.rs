@@ -316,6 +316,26 @@ impl TestApp {
     }
 }
 
+/// The password the console's tests set.
+pub const PASSWORD: &str = "jembatan-kapuas-2026";
+
+/// Signs `actor` in to the console through the store; the cookie to send.
+pub async fn signed_in(t: &TestApp, actor: &Actor) -> String {
+    let link = t.store.add_person(actor, now()).await.unwrap();
+    t.store
+        .set_password(&link, PASSWORD, now())
+        .await
+        .unwrap()
+        .unwrap();
+    let session = t
+        .store
+        .sign_in(&actor.user.0, PASSWORD, now())
+        .await
+        .unwrap()
+        .unwrap();
+    format!("aduan_sesi={}", session.secret)
+}
+
 pub fn registered() -> Vec<(Actor, C)> {
     vec![(fx::upp(), C::Register(fx::registration()))]
 }
