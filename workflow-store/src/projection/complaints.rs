@@ -301,15 +301,12 @@ pub(crate) fn deadline_rows(
     rows
 }
 
-/// Replaces the complaints' rows in the SLA index: every running clock, and every clock
-/// that ended late without its breach recorded yet (so the monitor finds it too).
-pub(crate) async fn write_deadlines(
+/// Deletes the complaints' rows of `table` (one per clock run), a chunk of ids at a time.
+async fn delete_rows_of(
     conn: &mut AnyConnection,
-    target: Target,
+    table: &str,
     complaints: &[(&str, &Complaint)],
-    services: &ComplaintServices,
 ) -> Result<(), StoreError> {
-    let table = target.table("sla_deadlines");
     for chunk in complaints.chunks(CHUNK) {
         let sql = format!(
             "DELETE FROM {table} WHERE complaint_id IN ({})",
@@ -321,6 +318,19 @@ pub(crate) async fn write_deadlines(
         }
         query.execute(&mut *conn).await?;
     }
+    Ok(())
+}
+
+/// Replaces the complaints' rows in the SLA index: every running clock, and every clock
+/// that ended late without its breach recorded yet (so the monitor finds it too).
+pub(crate) async fn write_deadlines(
+    conn: &mut AnyConnection,
+    target: Target,
+    complaints: &[(&str, &Complaint)],
+    services: &ComplaintServices,
+) -> Result<(), StoreError> {
+    let table = target.table("sla_deadlines");
+    delete_rows_of(conn, &table, complaints).await?;
     let rows: Vec<DeadlineRow> = complaints
         .iter()
         .flat_map(|(id, state)| deadline_rows(id, state, services))
@@ -431,17 +441,7 @@ pub(crate) async fn write_runs(
     services: &ComplaintServices,
 ) -> Result<(), StoreError> {
     let table = target.table("step_runs");
-    for chunk in complaints.chunks(CHUNK) {
-        let sql = format!(
-            "DELETE FROM {table} WHERE complaint_id IN ({})",
-            id_list(chunk.len())
-        );
-        let mut query = sqlx::query(&sql);
-        for (id, _) in chunk {
-            query = query.bind(*id);
-        }
-        query.execute(&mut *conn).await?;
-    }
+    delete_rows_of(conn, &table, complaints).await?;
     let rows: Vec<RunRow> = complaints
         .iter()
         .flat_map(|(id, state)| run_rows(id, state, services))
