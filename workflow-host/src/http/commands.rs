@@ -169,13 +169,22 @@ pub async fn erase_identity(
 ) -> Result<Response, ApiError> {
     // The domain lets the system erase too (the retention policy); over HTTP a system
     // token is a scraper's or an integration's, and an erasure cannot be undone.
-    if !matches!(cmd.pending.caller().role, Role::Upp | Role::Coordinator) {
-        return Err(ApiError::Forbidden(format!(
-            "role `{}` may not erase an identity over HTTP",
-            cmd.pending.caller().role
-        )));
-    }
+    may_erase_over_http(cmd.pending.caller())?;
     cmd.run(&state).await
+}
+
+/// Over HTTP (the API and the console) only UPP and the coordinator erase an identity:
+/// the domain lets the system erase too (the retention policy), but a system token is a
+/// scraper's or an integration's, and an erasure cannot be undone.
+pub(crate) fn may_erase_over_http(caller: &workflow_core::Actor) -> Result<(), ApiError> {
+    if matches!(caller.role, Role::Upp | Role::Coordinator) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "role `{}` may not erase an identity over HTTP",
+            caller.role
+        )))
+    }
 }
 
 /// The complaint a duplicate names must exist and be another one.

@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 use workflow_core::complaint::command::*;
 use workflow_core::evidence::EvidenceRef;
-use workflow_core::{Actor, AgencyCode, CommandEnvelope, Complaint, Role, TimeZoneSpec, UserId};
+use workflow_core::{Actor, AgencyCode, CommandEnvelope, Complaint, TimeZoneSpec, UserId};
 
 use crate::http::caller::PathId;
 use crate::http::dto::*;
@@ -580,7 +580,7 @@ pub(super) fn offered(
     ACTIONS
         .iter()
         .filter(|a| {
-            a.slug != "erase-identity" || matches!(actor.role, Role::Upp | Role::Coordinator)
+            a.slug != "erase-identity" || crate::http::commands::may_erase_over_http(actor).is_ok()
         })
         .filter(|a| {
             sample(a.slug, complaint, today).is_some_and(|command| {
@@ -938,12 +938,7 @@ pub(super) async fn command_of(
         "reassign" => resolve::<ReassignRequest>(state, actor, complaint, body).await,
         "annul-breach" => resolve::<AnnulBreachRequest>(state, actor, complaint, body).await,
         "erase-identity" => {
-            if !matches!(actor.role, Role::Upp | Role::Coordinator) {
-                return Err(ApiError::Forbidden(format!(
-                    "role `{}` may not erase an identity",
-                    actor.role
-                )));
-            }
+            crate::http::commands::may_erase_over_http(actor)?;
             resolve::<EraseIdentityRequest>(state, actor, complaint, body).await
         }
         other => Err(ApiError::NotFound(format!("no action `{other}`"))),
