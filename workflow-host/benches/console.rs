@@ -609,7 +609,9 @@ fn main() {
     let large = num("--complaints", 100_000);
     let small = num("--small", 1_000);
     let runs = num("--runs", 20).max(1);
-    let out = value("--out").unwrap_or_else(|| "target/bench/console.json".into());
+    // Relative to the workspace (cargo runs a bench in its package's folder).
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = root.join(value("--out").unwrap_or_else(|| "target/bench/console.json".into()));
     let backends: Vec<Backend> = match value("--backend").as_deref() {
         Some("sqlite") => vec![Backend::Sqlite],
         Some("postgres") => vec![Backend::Postgres],
@@ -672,9 +674,9 @@ fn main() {
             }));
         }
     }
-    if let Some(dir) = std::path::Path::new(&out).parent() {
+    if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir).unwrap();
     }
     std::fs::write(&out, serde_json::to_string_pretty(&rows).unwrap()).unwrap();
-    eprintln!("written to {out}");
+    eprintln!("written to {}", out.display());
 }
