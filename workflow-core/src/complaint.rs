@@ -148,7 +148,19 @@ impl Status {
 }
 
 /// A complaint's status as LAPOR!-SP4N names it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum LaporStatus {
     /// Verified by the admin (UPP): registered, or back for re-disposition.

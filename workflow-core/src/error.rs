@@ -110,6 +110,31 @@ pub enum DomainError {
         /// When it is being registered.
         registered_at: chrono::DateTime<chrono::Utc>,
     },
+    /// LAPOR! has already answered, finished or archived the report: nothing is left to
+    /// follow up, so it is not imported.
+    #[error("LAPOR! holds the report as {status:?}: only reports in verification, disposed or in follow-up are imported")]
+    ImportOfSettledReport {
+        /// Its LAPOR! status.
+        status: crate::complaint::LaporStatus,
+    },
+    /// An imported report comes with LAPOR!'s disposition when, and only when, LAPOR!
+    /// holds it as disposed or in follow-up.
+    #[error("a report LAPOR! holds as {status:?} {}", if matches!(status, crate::complaint::LaporStatus::Verification) { "has no disposition to import" } else { "needs the agency and date LAPOR! disposed it" })]
+    ImportDispositionMismatch {
+        /// Its LAPOR! status.
+        status: crate::complaint::LaporStatus,
+    },
+    /// LAPOR!'s disposition of an imported report lies before the report or after the
+    /// import: a wrong date that would move step 2's clock.
+    #[error("LAPOR!'s disposition is dated {disposed_at}, outside the report's {reported_at} to the import's {imported_at}")]
+    ImportDispositionDate {
+        /// The disposition's date.
+        disposed_at: DateTime<Utc>,
+        /// The report's.
+        reported_at: DateTime<Utc>,
+        /// The import's.
+        imported_at: DateTime<Utc>,
+    },
     /// A registration's `reported_at` lies before 2000: a wrong date, not a report.
     #[error("the report is dated {reported_at}, before 2000: check the date")]
     ReportedAtImplausible {
@@ -306,6 +331,11 @@ impl DomainError {
                 "sop.register.reported_after_registration"
             }
             DomainError::ReportedAtImplausible { .. } => "input.reported_at_before_2000",
+            DomainError::ImportOfSettledReport { .. } => "import.settled_in_lapor",
+            DomainError::ImportDispositionMismatch { .. } => "import.disposition_matches_status",
+            DomainError::ImportDispositionDate { .. } => {
+                "import.disposition_between_report_and_import"
+            }
             DomainError::RejectRequiresIncompleteAndUnclearReview => {
                 "sop.step2.reject_requires_incomplete_and_unclear_review"
             }

@@ -284,7 +284,12 @@ pub enum Command {
         key: PathBuf,
     },
     /// Stream the whole log, or one complaint, for auditors, with every hash. Read-only.
+    /// (`aduan export lapor` writes the follow-ups for LAPOR!-SP4N instead.)
+    #[command(args_conflicts_with_subcommands = true)]
     Export {
+        /// Something else than the audit export.
+        #[command(subcommand)]
+        to: Option<ExportTo>,
         /// jsonl or csv.
         #[arg(long, default_value = "jsonl")]
         format: ExportFormat,
@@ -294,6 +299,12 @@ pub enum Command {
         /// Only this complaint.
         #[arg(long)]
         complaint: Option<String>,
+    },
+    /// Reports in from elsewhere.
+    Import {
+        /// From where.
+        #[command(subcommand)]
+        from: ImportFrom,
     },
     /// A complaint's state and timeline as of an instant, rebuilt from the log alone.
     /// Read-only.
@@ -358,6 +369,59 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         action: PolicyAction,
+    },
+}
+
+/// What `aduan import` reads.
+#[derive(Debug, Subcommand)]
+pub enum ImportFrom {
+    /// Register the reports of a LAPOR!-SP4N export (JSON Lines or CSV with LAPOR!'s
+    /// field names, docs/lapor.md), each once: its tracking number is its complaint's
+    /// id, so a report already registered is found and left as it is. Reports LAPOR!
+    /// has disposed arrive disposed, with LAPOR!'s dates. A line that cannot be
+    /// imported is refused with its number, field and reason, and the rest go on;
+    /// attachments are read from the file's folder. Exits 1 when a line was refused.
+    Lapor {
+        /// The export file (`.csv` is read as CSV, anything else as JSON Lines).
+        file: PathBuf,
+        /// Read the file as this format whatever its name.
+        #[arg(long)]
+        format: Option<crate::lapor::Format>,
+        /// Who imports (a UPP user name, recorded with every report).
+        #[arg(long = "as", value_name = "USER")]
+        user: String,
+        /// Folder for the attachments (content-addressed; `serve`'s folder).
+        #[arg(long, env = "ADUAN_EVIDENCE_DIR", default_value = "aduan-evidence")]
+        evidence_dir: PathBuf,
+        /// Largest attachment, in bytes.
+        #[arg(long, env = "ADUAN_EVIDENCE_LIMIT", default_value_t = 10 * 1024 * 1024)]
+        evidence_limit: usize,
+    },
+}
+
+/// What `aduan export` writes besides the audit export.
+#[derive(Debug, Subcommand)]
+pub enum ExportTo {
+    /// The follow-ups (progress updates, responses, closings) recorded since the last
+    /// batch, in the shape an operator uploads to LAPOR!-SP4N. Each follow-up is in
+    /// exactly one batch; the batch is recorded, and `--batch N` writes it again.
+    Lapor {
+        /// Leave out follow-ups recorded before this date (2026-11-01, local time) or
+        /// instant (RFC 3339). They are not exported later either.
+        #[arg(long, conflicts_with = "batch")]
+        since: Option<String>,
+        /// Write batch N again (the same rows) instead of making a new one.
+        #[arg(long)]
+        batch: Option<i64>,
+        /// csv or jsonl.
+        #[arg(long, default_value = "csv")]
+        format: crate::lapor::ExportFormat,
+        /// Where to write it (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Who makes the batch (a UPP user name, recorded).
+        #[arg(long = "as", value_name = "USER", required_unless_present = "batch")]
+        user: Option<String>,
     },
 }
 
@@ -638,7 +702,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         cli.command,
         Command::Verify { .. }
             | Command::Checkpoint { .. }
-            | Command::Export { .. }
+            | Command::Export { to: None, .. }
+            | Command::Export {
+                to: Some(ExportTo::Lapor { batch: Some(_), .. }),
+                ..
+            }
             | Command::History {
                 reveal_identity: false,
                 ..
@@ -744,6 +812,44 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::audit::checkpoint(&store, out.as_deref(), &key, cli.json).await
         }
         Command::Export {
+            to:
+                Some(ExportTo::Lapor {
+                    since,
+                    batch,
+                    format,
+                    out,
+                    user,
+                }),
+            ..
+        } => {
+            crate::lapor::verbs::export(
+                &store,
+                crate::lapor::verbs::ExportRequest {
+                    since: since.as_deref(),
+                    batch,
+                    out: out.as_deref(),
+                    format,
+                    user: user.as_deref().unwrap_or("operator"),
+                },
+                cli.json,
+            )
+            .await
+        }
+        Command::Import {
+            from:
+                ImportFrom::Lapor {
+                    file,
+                    format,
+                    user,
+                    evidence_dir,
+                    evidence_limit,
+                },
+        } => {
+            let evidence = crate::evidence::EvidenceStore::new(evidence_dir, evidence_limit);
+            crate::lapor::verbs::import(&store, &file, format, &user, evidence, cli.json).await
+        }
+        Command::Export {
+            to: None,
             format,
             out,
             complaint,

@@ -143,6 +143,18 @@ pub fn local(at: DateTime<Utc>, zone: &TimeZoneSpec) -> String {
 pub fn describe(e: &ComplaintEvent, zone: &TimeZoneSpec) -> String {
     match &e.body {
         EventBody::Received(r) => format!("{} from LAPOR!, category {}", r.lapor_id, r.category),
+        EventBody::Imported(i) => match (&i.channel, i.disposed_at) {
+            (_, Some(disposed)) => format!(
+                "imported from LAPOR! ({}), disposed there {}",
+                i.lapor_status.as_str(),
+                local(disposed, zone)
+            ),
+            (Some(channel), None) => format!(
+                "imported from LAPOR! ({}, via {channel})",
+                i.lapor_status.as_str()
+            ),
+            (None, None) => format!("imported from LAPOR! ({})", i.lapor_status.as_str()),
+        },
         EventBody::Disposed(d) => match &d.sub_unit {
             Some(unit) => format!("to {} / {unit} (liaison {})", d.agency, d.liaison_officer),
             None => format!("to {} (liaison {})", d.agency, d.liaison_officer),

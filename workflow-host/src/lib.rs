@@ -17,6 +17,7 @@ pub mod demo;
 pub mod evidence;
 pub mod format;
 pub mod http;
+pub mod lapor;
 pub mod out;
 pub mod progress;
 pub mod read_model;

@@ -101,6 +101,7 @@ mod error;
 pub mod health;
 pub mod identity;
 pub mod keys;
+pub mod lapor;
 mod log;
 mod memory;
 mod options;

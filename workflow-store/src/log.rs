@@ -257,6 +257,52 @@ impl SqlLog {
         rows.into_iter().map(|row| self.read_row(row)).collect()
     }
 
+    /// Events of the types listed in `types` (an SQL list, `('A', 'B')`) after `after`
+    /// through `through`, in order, at most `limit`.
+    pub(crate) async fn read_types_between(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        after: Position,
+        through: Position,
+        types: &str,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let sql = format!(
+            "{} WHERE aggregate_type = $1 AND position > $2 AND position <= $3 AND event_type IN {types} \
+             ORDER BY position LIMIT $4",
+            self.select_rows()
+        );
+        let rows = sqlx::query(&sql)
+            .bind(Complaint::TYPE)
+            .bind(after)
+            .bind(through)
+            .bind(limit)
+            .fetch_all(&mut *conn)
+            .await?;
+        rows.into_iter()
+            .map(|row| self.read_row(row)?.map_err(Unreadable::into_error))
+            .collect()
+    }
+
+    /// A complaint's first event, if it has one.
+    pub(crate) async fn read_first(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        complaint_id: &str,
+    ) -> Result<Option<StoredEvent>, StoreError> {
+        let sql = format!(
+            "{} WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence = 1",
+            self.select_rows()
+        );
+        let row = sqlx::query(&sql)
+            .bind(Complaint::TYPE)
+            .bind(complaint_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        row.map(|row| self.read_row(row)?.map_err(Unreadable::into_error))
+            .transpose()
+    }
+
     /// One complaint's rows up to and including `position`, in order.
     pub(crate) async fn read_complaint_through(
         &self,

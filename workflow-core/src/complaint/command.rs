@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::actor::{Actor, AgencyCode, UserId};
 use crate::complainant::{Complainant, Identity};
 use crate::complaint::event::{ComplaintEvent, EventBody};
+use crate::complaint::LaporStatus;
 use crate::error::DomainError;
 use crate::evidence::EvidenceRef;
 use crate::sla::Step;
@@ -68,6 +69,9 @@ impl CommandEnvelope {
 pub enum ComplaintCommand {
     /// UPP registers a complaint arriving from LAPOR!-SP4N with its review.
     Register(Registration),
+    /// UPP imports a report from LAPOR!-SP4N: registered as `Register` would, marked as
+    /// imported, and disposed as LAPOR! already disposed it, at LAPOR!'s date.
+    Import(LaporImport),
     /// UPP or the coordinator disposes (or re-disposes) to an agency's liaison officer.
     Dispose(Disposition),
     /// The liaison officer sends the complaint back as not their agency's matter.
@@ -158,6 +162,8 @@ impl ComplaintCommand {
         use EventBody as E;
         match (self, body) {
             (C::Register(a), E::Received(b)) => a.is_recorded_as(b),
+            // An import's first event is its registration.
+            (C::Import(a), E::Received(b)) => a.registration.is_recorded_as(b),
             (C::Dispose(a), E::Disposed(b)) => a == b,
             (C::ReturnForRedisposition(a), E::Returned(b)) => a == b,
             (C::Review(a), E::Reviewed(b)) => a == b,
@@ -194,6 +200,7 @@ impl ComplaintCommand {
     pub fn name(&self) -> &'static str {
         match self {
             ComplaintCommand::Register(_) => "register",
+            ComplaintCommand::Import(_) => "import",
             ComplaintCommand::Dispose(_) => "dispose",
             ComplaintCommand::ReturnForRedisposition(_) => "return",
             ComplaintCommand::Review(_) => "review",
@@ -219,6 +226,33 @@ impl ComplaintCommand {
             ComplaintCommand::EraseIdentity(_) => "erase the identity of",
         }
     }
+}
+
+/// A report imported from LAPOR!-SP4N as LAPOR! holds it: the registration, where the
+/// complainant filed it, its LAPOR! status, and LAPOR!'s disposition when it has one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct LaporImport {
+    /// The report, as `Register` takes it (`reported_at` is LAPOR!'s date).
+    pub registration: Registration,
+    /// The LAPOR! channel it came through (web, aplikasi, SMS, …), if known.
+    #[serde(default)]
+    pub channel: Option<String>,
+    /// Its status in LAPOR! at the import: `verification`, `disposed` or
+    /// `in_follow_up`; what LAPOR! has settled is not imported.
+    pub lapor_status: LaporStatus,
+    /// The agency LAPOR! disposed it to, and when: present exactly when the status is
+    /// `disposed` or `in_follow_up`.
+    #[serde(default)]
+    pub disposed: Option<ImportedDisposition>,
+}
+
+/// A disposition made in LAPOR!-SP4N before the report was imported.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ImportedDisposition {
+    /// The agency and liaison officer.
+    pub disposition: Disposition,
+    /// When LAPOR! disposed it: step 2's clock starts here.
+    pub at: DateTime<Utc>,
 }
 
 /// A complaint as it arrives from LAPOR!-SP4N, with UPP's review (*hasil telaahan*).

@@ -5,13 +5,15 @@
 //! (`decide_body`), so that the compiler proves each command has exactly one rule and a
 //! reader finds every rule of the SOP in one place, in the order of the procedure.
 
-use chrono::Datelike;
+use chrono::{DateTime, Datelike, Utc};
 
 use crate::actor::{Actor, Role};
 use crate::complaint::command::{ArchiveReason, CommandEnvelope, ComplaintCommand, Party};
 use crate::complaint::command::{ClosingReason, ClosingRecord, ResponseText};
+use crate::complaint::command::{Disposition, LaporImport, Registration};
+use crate::complaint::event::ImportRecord;
 use crate::complaint::event::{ComplaintEvent, Escalation, EventBody, SlaBreach, WindowElapsed};
-use crate::complaint::{Complaint, ComplaintServices, Status};
+use crate::complaint::{Complaint, ComplaintServices, LaporStatus, Status};
 use crate::error::DomainError;
 use crate::evidence::EvidenceRef;
 use crate::sla::{
@@ -23,7 +25,9 @@ type Decision = Result<Vec<ComplaintEvent>, DomainError>;
 /// Which roles may issue a command. APIP and heads issue none.
 fn allowed_roles(command: &ComplaintCommand) -> &'static [Role] {
     match command {
-        ComplaintCommand::Register(_) | ComplaintCommand::ProvideInformation(_) => &[Role::Upp],
+        ComplaintCommand::Register(_)
+        | ComplaintCommand::Import(_)
+        | ComplaintCommand::ProvideInformation(_) => &[Role::Upp],
         ComplaintCommand::Dispose(_) | ComplaintCommand::Forward(_) => {
             &[Role::Upp, Role::Coordinator]
         }
@@ -70,6 +74,44 @@ fn require_parties(parties: &[Party], field: &'static str) -> Result<(), DomainE
     Ok(())
 }
 
+/// A disposition's own checks, for `Dispose` and `Import` alike.
+fn check_disposition(d: &Disposition) -> Result<(), DomainError> {
+    require(&d.agency.0, "agency")?;
+    require(&d.liaison_officer.0, "liaison_officer")?;
+    if let Some(unit) = &d.sub_unit {
+        require(unit, "sub_unit")?;
+    }
+    Ok(())
+}
+
+/// A registration's own checks, for `Register` and `Import` alike.
+fn check_registration(r: &Registration, now: DateTime<Utc>) -> Result<(), DomainError> {
+    require(&r.lapor_id, "lapor_id")?;
+    require(&r.title, "title")?;
+    require(&r.description, "description")?;
+    require(&r.category, "category")?;
+    require(&r.upp_review, "upp_review")?;
+    let Some(identity) = r.complainant.plain_data() else {
+        return Err(DomainError::IdentityNotPlain);
+    };
+    require(&identity.name, "complainant.name")?;
+    validate_evidence(&r.attachments)?;
+    // The report reached LAPOR! before it reached the unit, and not in the
+    // last millennium: a wrong date would move every clock of the complaint.
+    if r.reported_at > now {
+        return Err(DomainError::ReportedAfterRegistration {
+            reported_at: r.reported_at,
+            registered_at: now,
+        });
+    }
+    if r.reported_at.year() < 2000 {
+        return Err(DomainError::ReportedAtImplausible {
+            reported_at: r.reported_at,
+        });
+    }
+    Ok(())
+}
+
 fn validate_evidence(evidence: &[EvidenceRef]) -> Result<(), DomainError> {
     evidence.iter().try_for_each(EvidenceRef::validate)
 }
@@ -82,7 +124,10 @@ impl Complaint {
         if !crate::actor::is_valid_user_name(&actor.user.0) {
             return Err(DomainError::UserNameInvalid);
         }
-        let registering = matches!(command, ComplaintCommand::Register(_));
+        let registering = matches!(
+            command,
+            ComplaintCommand::Register(_) | ComplaintCommand::Import(_)
+        );
         if !registering && self.status == Status::New {
             return Err(DomainError::NotRegistered);
         }
@@ -116,20 +161,26 @@ impl Complaint {
             self.check_assigned(actor)?;
         }
         let body = self.decide_body(envelope, services)?;
-        let mut bodies = vec![body];
+        let mut bodies = vec![(body, envelope.now)];
         // "Returns are not unlimited ping-pong": the third return asks the coordinator.
         if matches!(command, ComplaintCommand::ReturnForRedisposition(_)) && self.returns + 1 >= 3 {
-            bodies.push(EventBody::ReturnsEscalated(Escalation {
-                returns: self.returns + 1,
-            }));
+            bodies.push((
+                EventBody::ReturnsEscalated(Escalation {
+                    returns: self.returns + 1,
+                }),
+                envelope.now,
+            ));
+        }
+        if let ComplaintCommand::Import(import) = command {
+            bodies = decide_import(import, envelope.now)?;
         }
         // One copy of the state, moved on by each event in turn: the verdicts of the
         // clocks an event ends are read off the difference it made.
         let mut after = self.clone();
         let mut events = Vec::with_capacity(bodies.len());
-        for body in bodies {
+        for (body, at) in bodies {
             let mut event = ComplaintEvent {
-                at: envelope.now,
+                at,
                 by: envelope.actor.clone(),
                 command_id: envelope.command_id.clone(),
                 body,
@@ -223,30 +274,16 @@ impl Complaint {
                 if status != Status::New {
                     return Err(DomainError::AlreadyRegistered);
                 }
-                require(&r.lapor_id, "lapor_id")?;
-                require(&r.title, "title")?;
-                require(&r.description, "description")?;
-                require(&r.category, "category")?;
-                require(&r.upp_review, "upp_review")?;
-                let Some(identity) = r.complainant.plain_data() else {
-                    return Err(DomainError::IdentityNotPlain);
-                };
-                require(&identity.name, "complainant.name")?;
-                validate_evidence(&r.attachments)?;
-                // The report reached LAPOR! before it reached the unit, and not in the
-                // last millennium: a wrong date would move every clock of the complaint.
-                if r.reported_at > envelope.now {
-                    return Err(DomainError::ReportedAfterRegistration {
-                        reported_at: r.reported_at,
-                        registered_at: envelope.now,
-                    });
-                }
-                if r.reported_at.year() < 2000 {
-                    return Err(DomainError::ReportedAtImplausible {
-                        reported_at: r.reported_at,
-                    });
-                }
+                check_registration(r, envelope.now)?;
                 Ok(EventBody::Received(r.clone()))
+            }
+            // The registration here; the disposition and the mark in `decide_import`.
+            ComplaintCommand::Import(i) => {
+                if status != Status::New {
+                    return Err(DomainError::AlreadyRegistered);
+                }
+                check_registration(&i.registration, envelope.now)?;
+                Ok(EventBody::Received(i.registration.clone()))
             }
             ComplaintCommand::Dispose(d) => {
                 if self.escalated
@@ -266,11 +303,7 @@ impl Complaint {
                     }
                     _ => return wrong_state(),
                 }
-                require(&d.agency.0, "agency")?;
-                require(&d.liaison_officer.0, "liaison_officer")?;
-                if let Some(unit) = &d.sub_unit {
-                    require(unit, "sub_unit")?;
-                }
+                check_disposition(d)?;
                 Ok(EventBody::Disposed(d.clone()))
             }
             ComplaintCommand::ReturnForRedisposition(r) => {
@@ -699,4 +732,52 @@ fn verdicts_of_ended(
             }
         })
         .collect()
+}
+
+/// The events of an import, each at its own instant: the registration when LAPOR!
+/// received the report, LAPOR!'s disposition when LAPOR! made it (so that step 1 ends
+/// and step 2 starts where they did there), and the mark when the import is made.
+fn decide_import(
+    import: &LaporImport,
+    now: DateTime<Utc>,
+) -> Result<Vec<(EventBody, DateTime<Utc>)>, DomainError> {
+    let status = import.lapor_status;
+    let disposable = match status {
+        LaporStatus::Verification => false,
+        LaporStatus::Disposed | LaporStatus::InFollowUp => true,
+        LaporStatus::AwaitingFeedback | LaporStatus::Finished | LaporStatus::Archived => {
+            return Err(DomainError::ImportOfSettledReport { status });
+        }
+    };
+    if disposable != import.disposed.is_some() {
+        return Err(DomainError::ImportDispositionMismatch { status });
+    }
+    let reported_at = import.registration.reported_at;
+    let mut bodies = vec![(
+        EventBody::Received(import.registration.clone()),
+        reported_at,
+    )];
+    if let Some(disposed) = &import.disposed {
+        if disposed.at < reported_at || disposed.at > now {
+            return Err(DomainError::ImportDispositionDate {
+                disposed_at: disposed.at,
+                reported_at,
+                imported_at: now,
+            });
+        }
+        check_disposition(&disposed.disposition)?;
+        bodies.push((
+            EventBody::Disposed(disposed.disposition.clone()),
+            disposed.at,
+        ));
+    }
+    bodies.push((
+        EventBody::Imported(ImportRecord {
+            lapor_status: status,
+            channel: import.channel.clone(),
+            disposed_at: import.disposed.as_ref().map(|d| d.at),
+        }),
+        now,
+    ));
+    Ok(bodies)
 }

@@ -90,6 +90,22 @@ pub enum EventBody {
     /// The complainant's identity was erased (UU 27/2022): the key that sealed it is
     /// destroyed, the sealed bytes stay in the log unreadable. The workflow goes on.
     IdentityErased(IdentityErasure),
+    /// The complaint came from LAPOR!-SP4N by import, not typed in by UPP: the events
+    /// before it in the same command carry LAPOR!'s dates.
+    Imported(ImportRecord),
+}
+
+/// What an import from LAPOR!-SP4N found there.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ImportRecord {
+    /// The report's status in LAPOR! at the import.
+    pub lapor_status: crate::complaint::LaporStatus,
+    /// The LAPOR! channel it came through, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    /// When LAPOR! had disposed it, if it had.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disposed_at: Option<DateTime<Utc>>,
 }
 
 /// Returns of one complaint that reached the coordinator.
@@ -152,6 +168,7 @@ impl EventBody {
             EventBody::BreachAnnulled(_) => "BreachAnnulled",
             EventBody::IdentityErased(_) => "IdentityErased",
             EventBody::ReturnsEscalated(_) => "ReturnsEscalated",
+            EventBody::Imported(_) => "Imported",
         }
     }
 
@@ -176,7 +193,7 @@ impl EventBody {
 }
 
 /// Every event type name, in SOP order.
-pub const EVENT_TYPES: [&str; 25] = [
+pub const EVENT_TYPES: [&str; 26] = [
     "Received",
     "Disposed",
     "Returned",
@@ -202,6 +219,7 @@ pub const EVENT_TYPES: [&str; 25] = [
     "BreachAnnulled",
     "IdentityErased",
     "ReturnsEscalated",
+    "Imported",
 ];
 
 impl DomainEvent for ComplaintEvent {

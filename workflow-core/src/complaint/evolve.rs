@@ -54,6 +54,8 @@ impl Complaint {
                 self.field_visits.clear();
                 self.returns += 1;
             }
+            // A mark: the events before it in its command carry LAPOR!'s dates.
+            EventBody::Imported(_) => {}
             EventBody::ReturnsEscalated(_) => {
                 self.escalated = true;
             }

@@ -12,10 +12,10 @@ use workflow_core::complaint::command::{
     BreachAnnulment, ClosingReason, ClosingRecord, IdentityErasure, Reassignment, ResponseChannel,
     ResponseText,
 };
-use workflow_core::complaint::event::{Escalation, SlaBreach, EVENT_TYPES};
+use workflow_core::complaint::event::{Escalation, ImportRecord, SlaBreach, EVENT_TYPES};
 use workflow_core::fixtures::*;
 use workflow_core::sla::{JudgedBy, Verdict};
-use workflow_core::{ComplaintEvent, EventBody as E, Step};
+use workflow_core::{ComplaintEvent, EventBody as E, LaporStatus, Step};
 
 fn judged_by() -> JudgedBy {
     JudgedBy {
@@ -136,6 +136,16 @@ fn one_of_each() -> Vec<ComplaintEvent> {
             }),
         ),
         by_liaison(E::ReturnsEscalated(Escalation { returns: 3 })),
+        event(
+            "cmd-7f3a",
+            upp(),
+            at,
+            E::Imported(ImportRecord {
+                lapor_status: LaporStatus::InFollowUp,
+                channel: Some("aplikasi".into()),
+                disposed_at: Some(wib("2026-11-27 14:00")),
+            }),
+        ),
     ]
 }
 

@@ -11,6 +11,7 @@ mod door;
 mod erasure;
 mod field_step;
 mod identity;
+mod import;
 mod registration;
 mod review;
 

@@ -55,6 +55,20 @@ pub(super) fn refusal(e: &DomainError, zone: &TimeZoneSpec) -> String {
         DomainError::ReportedAtImplausible { .. } => {
             "Tanggal laporan sebelum tahun 2000: periksa tanggalnya.".into()
         }
+        DomainError::ImportOfSettledReport { .. } => {
+            "Laporan ini sudah dijawab, selesai atau diarsipkan di LAPOR!: tidak ada yang perlu ditindaklanjuti, sehingga tidak diimpor."
+                .into()
+        }
+        DomainError::ImportDispositionMismatch { status } => match status {
+            workflow_core::LaporStatus::Verification => {
+                "Laporan yang masih diverifikasi di LAPOR! belum memiliki disposisi.".into()
+            }
+            _ => "Laporan yang sudah didisposisikan di LAPOR! memerlukan instansi tujuan dan tanggal disposisinya."
+                .into(),
+        },
+        DomainError::ImportDispositionDate { .. } => {
+            "Tanggal disposisi di LAPOR! harus di antara tanggal laporan dan saat impor.".into()
+        }
         DomainError::UserNameInvalid => "Nama pengguna tidak sah.".into(),
         DomainError::RejectRequiresIncompleteAndUnclearReview => {
             "Aduan hanya dapat tidak ditindaklanjuti bila telaah mendapatinya tidak lengkap dan tidak jelas."

@@ -10,11 +10,12 @@ use workflow_core::complaint::command::{
     BreachAnnulment, BreachReport, Closure, ComplaintCommand as C, IdentityErasure, Reassignment,
     ResponseChannel, ReturnNote, WindowReport,
 };
+use workflow_core::complaint::command::{ImportedDisposition, LaporImport};
 use workflow_core::evidence::EvidenceRef;
 use workflow_core::fixtures::*;
 use workflow_core::{
-    Actor, AgencyCode, Complaint, ComplaintServices, Role, SlaPolicy, Status, Step, UserId,
-    WorkingCalendar,
+    Actor, AgencyCode, Complaint, ComplaintServices, LaporStatus, Role, SlaPolicy, Status, Step,
+    UserId, WorkingCalendar,
 };
 
 const AGENCIES: [&str; 2] = ["PUPR", "DISHUB"];
@@ -63,7 +64,7 @@ fn request_strategy() -> impl Strategy<Value = Request> {
     (
         (
             prop::bool::weighted(0.35),
-            0u8..24,
+            0u8..25,
             prop::bool::weighted(0.8),
             0usize..10,
             0usize..2,
@@ -170,6 +171,8 @@ fn next_kind(r: &Request, state: &Complaint, history: &History) -> u8 {
         return 2;
     }
     match state.status() {
+        // Now and then the complaint comes by import from LAPOR!.
+        Status::New if r.hours % 4 == 0 => 24,
         Status::New => 0,
         // Now and then a complaint is archived or forwarded at the door.
         Status::Received | Status::Returned if r.hours % 12 == 0 => {
@@ -450,6 +453,45 @@ pub(super) fn to_command(
             let mut f = forwarding();
             f.institution = blank(&f.institution);
             (if r.flag { upp() } else { coordinator() }, C::Forward(f))
+        }
+        24 => {
+            let mut import = LaporImport {
+                registration: registration(),
+                channel: Some("aplikasi".into()),
+                lapor_status: LaporStatus::Verification,
+                disposed: None,
+            };
+            let in_lapor = ImportedDisposition {
+                disposition: disposition(AGENCIES[r.agency]),
+                at: import.registration.reported_at + Duration::minutes(30),
+            };
+            if r.flag {
+                import.lapor_status = LaporStatus::InFollowUp;
+                import.disposed = Some(in_lapor.clone());
+            }
+            if bad {
+                match defect % 6 {
+                    0 => import.lapor_status = LaporStatus::Finished,
+                    1 => import.disposed = None,
+                    2 => import.disposed = Some(in_lapor),
+                    3 => {
+                        import.lapor_status = LaporStatus::Disposed;
+                        import.disposed = Some(ImportedDisposition {
+                            at: now + Duration::hours(1),
+                            ..in_lapor
+                        });
+                    }
+                    4 => import.registration.title = " ".into(),
+                    _ => {
+                        import.lapor_status = LaporStatus::Disposed;
+                        import.disposed = Some(ImportedDisposition {
+                            disposition: disposition(""),
+                            ..in_lapor
+                        });
+                    }
+                }
+            }
+            (upp(), C::Import(import))
         }
         _ => (
             system(),

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use workflow_core::fixtures::*;
-use workflow_core::{AgencyCode, DomainError, Role, Status, Step, UserId};
+use workflow_core::{AgencyCode, DomainError, LaporStatus, Role, Status, Step, UserId};
 
 /// One sample of each `DomainError` variant, in declaration order.
 ///
@@ -97,6 +97,17 @@ fn every_variant() -> Vec<DomainError> {
         DomainError::IdentityNotPlain,
         DomainError::ErasureNeedsLegalBasis,
         DomainError::IdentityAlreadyErased { erased_at: at },
+        DomainError::ImportOfSettledReport {
+            status: LaporStatus::Finished,
+        },
+        DomainError::ImportDispositionMismatch {
+            status: LaporStatus::Disposed,
+        },
+        DomainError::ImportDispositionDate {
+            disposed_at: at,
+            reported_at: at,
+            imported_at: at,
+        },
     ]
 }
 
@@ -154,6 +165,9 @@ fn variant_index(e: &DomainError) -> usize {
         DomainError::IdentityNotPlain => 46,
         DomainError::ErasureNeedsLegalBasis => 47,
         DomainError::IdentityAlreadyErased { .. } => 48,
+        DomainError::ImportOfSettledReport { .. } => 49,
+        DomainError::ImportDispositionMismatch { .. } => 50,
+        DomainError::ImportDispositionDate { .. } => 51,
     }
 }
 
