@@ -23,6 +23,7 @@ pub mod error;
 pub mod evidence;
 pub mod headers;
 pub mod health;
+pub mod imports;
 pub mod openapi;
 pub mod request_id;
 
@@ -133,7 +134,10 @@ pub fn api(evidence_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(evidence::upload))
         .routes(routes!(evidence::download))
         .layer(DefaultBodyLimit::max(evidence_limit + 1024));
-    json.merge(uploads)
+    let imports = OpenApiRouter::new()
+        .routes(routes!(imports::lapor))
+        .layer(DefaultBodyLimit::max(imports::limit(evidence_limit)));
+    json.merge(uploads).merge(imports)
 }
 
 /// The router.

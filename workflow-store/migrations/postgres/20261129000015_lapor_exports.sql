@@ -5,11 +5,12 @@
 -- follow-ups twice. A batch is kept so that its file can be written again (--batch N).
 CREATE TABLE lapor_exports
 (
-    batch            bigint  PRIMARY KEY,
-    after_position   bigint  NOT NULL UNIQUE,
+    batch            bigint  NOT NULL PRIMARY KEY,
+    after_position   bigint NOT NULL,
     through_position bigint  NOT NULL,
     since            text,
     made_at          text    NOT NULL,
     made_by          text    NOT NULL,
     follow_ups       bigint  NOT NULL
 );
+CREATE UNIQUE INDEX lapor_exports_by_start ON lapor_exports (after_position);

@@ -12,6 +12,7 @@ mod engine;
 mod failures;
 mod faults;
 mod identity;
+mod lapor;
 mod people;
 mod personal_data;
 mod projections;
