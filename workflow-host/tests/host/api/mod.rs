@@ -12,6 +12,7 @@ mod errors;
 mod evidence;
 mod health;
 mod idempotency;
+mod imports;
 mod junk;
 mod openapi;
 mod personal_evidence;
