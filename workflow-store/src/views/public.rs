@@ -21,8 +21,8 @@ pub struct PublicFilter {
     /// `Some(true)`: only complaints whose workflow has ended ([`Status::is_terminal`]);
     /// `Some(false)`: only those still open.
     pub closed: Option<bool>,
-    /// Only complaints of this category.
-    pub category: Option<String>,
+    /// Only complaints of these categories (of any when empty).
+    pub categories: Vec<String>,
     /// Registered at or after.
     pub from: Option<DateTime<Utc>>,
     /// Registered at or before.
@@ -57,8 +57,10 @@ impl Views {
             let not = if closed { "" } else { "NOT " };
             c.add(&format!("v.status {not}IN ({holes})"), names);
         }
-        if let Some(category) = &filter.category {
-            c.add("v.category = ?", vec![Arg::Text(category.clone())]);
+        if !filter.categories.is_empty() {
+            let holes = vec!["?"; filter.categories.len()].join(", ");
+            let names = filter.categories.iter().cloned().map(Arg::Text).collect();
+            c.add(&format!("v.category IN ({holes})"), names);
         }
         if let Some(from) = filter.from {
             c.add("v.registered_at >= ?", vec![Arg::Text(timestamp(from))]);
