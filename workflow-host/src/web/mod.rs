@@ -28,6 +28,7 @@ mod actions;
 mod apip;
 mod boards;
 mod complaint;
+mod lacak;
 mod pesan;
 mod tasks;
 
@@ -56,6 +57,7 @@ pub fn router(evidence_limit: usize) -> Router<AppState> {
         .merge(complaint::router(evidence_limit))
         .merge(apip::router())
         .merge(boards::router())
+        .merge(lacak::router())
 }
 
 /// A link of the navigation bar.
