@@ -21,8 +21,8 @@ use axum::Router;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::Serialize;
 use workflow_core::complainant::{Complainant, Confidentiality, PersonalData};
-use workflow_core::complaint::event::EventBody;
 use workflow_core::complaint::command::Registration;
+use workflow_core::complaint::event::EventBody;
 use workflow_core::{AgencyCode, ComplaintCommand, Role};
 use workflow_store::views::{ComplaintDetail, ComplaintSummary, PublicFilter, PUBLIC_LIMIT};
 
@@ -95,7 +95,8 @@ fn from_api(e: ApiError) -> Response {
         _ => e.to_string(),
     };
     let mut r = error(status, description);
-    r.extensions_mut().insert(super::error::Failure(e.to_string()));
+    r.extensions_mut()
+        .insert(super::error::Failure(e.to_string()));
     if status == StatusCode::SERVICE_UNAVAILABLE {
         r.headers_mut().insert(
             header::RETRY_AFTER,
@@ -322,16 +323,17 @@ async fn list(state: &AppState, q: &BTreeMap<String, String>) -> Result<Response
     let closed = match q.get("status").map(|s| comma_list(s)) {
         None => None,
         Some(wanted) => {
-            let (open, closed) = wanted.iter().try_fold((false, false), |(o, c), s| {
-                match s.as_str() {
-                    "open" => Ok((true, c)),
-                    "closed" => Ok((o, true)),
-                    other => Err(error(
-                        StatusCode::BAD_REQUEST,
-                        format!("status `{other}`: open or closed"),
-                    )),
-                }
-            })?;
+            let (open, closed) =
+                wanted
+                    .iter()
+                    .try_fold((false, false), |(o, c), s| match s.as_str() {
+                        "open" => Ok((true, c)),
+                        "closed" => Ok((o, true)),
+                        other => Err(error(
+                            StatusCode::BAD_REQUEST,
+                            format!("status `{other}`: open or closed"),
+                        )),
+                    })?;
             match (open, closed) {
                 (true, false) => Some(false),
                 (false, true) => Some(true),
@@ -377,7 +379,13 @@ async fn list(state: &AppState, q: &BTreeMap<String, String>) -> Result<Response
         to: end,
         limit: Some(PUBLIC_LIMIT),
     };
-    for summary in state.store.views().public_list(&filter).await.map_err(api)? {
+    for summary in state
+        .store
+        .views()
+        .public_list(&filter)
+        .await
+        .map_err(api)?
+    {
         let Some(d) = state
             .store
             .views()
@@ -439,7 +447,11 @@ async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
     }
 }
 
-async fn register(state: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<Response, Response> {
+async fn register(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Response, Response> {
     let form_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -489,8 +501,7 @@ async fn register(state: &AppState, headers: &HeaderMap, body: &Bytes) -> Result
             "service_code `{service_code}` is not one of services.json"
         )));
     }
-    let description =
-        field("description").ok_or_else(|| bad("description is required".into()))?;
+    let description = field("description").ok_or_else(|| bad("description is required".into()))?;
     let location = match (field("address_string"), field("lat"), field("long")) {
         (Some(address), _, _) => address,
         (None, Some(lat), Some(long)) => {
@@ -509,9 +520,17 @@ async fn register(state: &AppState, headers: &HeaderMap, body: &Bytes) -> Result
         None => Confidentiality::Confidential,
         Some(text) => text.parse().map_err(bad)?,
     };
-    let id = match field("attribute[lapor_id]") {
-        Some(lapor_id) => lapor_id,
-        None => format!("O311-{}", &super::command::random_id()[..16]),
+    let key = idempotency_key(headers).map_err(from_api)?;
+    // The LAPOR! number when there is one; otherwise an id derived from the
+    // Idempotency-Key (so that a retry names the same complaint), or a new one.
+    let id = match (field("attribute[lapor_id]"), &key) {
+        (Some(lapor_id), _) => lapor_id,
+        (None, Some(key)) => {
+            use sha2::{Digest, Sha256};
+            let digest = Sha256::digest(format!("{}\n{key}", caller.user).as_bytes());
+            format!("O311-{}", &workflow_store::chain::hex(&digest)[..16])
+        }
+        (None, None) => format!("O311-{}", &super::command::random_id()[..16]),
     };
     let id = PathId::parse(&id).map_err(from_api)?;
     let name = [field("first_name"), field("last_name")]
@@ -553,7 +572,6 @@ async fn register(state: &AppState, headers: &HeaderMap, body: &Bytes) -> Result
         "location": location,
         "confidentiality": confidentiality.as_str(),
     });
-    let key = idempotency_key(headers).map_err(from_api)?;
     let pending = Pending::new(
         caller,
         key,

@@ -20,7 +20,7 @@ use workflow_core::Status;
 use workflow_store::views::ComplaintDetail;
 
 use super::{agency_zone, page};
-use crate::format::{local, zone_label};
+use crate::format::zone_label;
 use crate::http::error::ApiError;
 use crate::http::per_client::{retry_after, PerClient};
 use crate::http::AppState;
@@ -173,6 +173,34 @@ fn too_many(wait: Duration) -> Response {
     r
 }
 
+/// An instant as a date and time in Indonesian: `20 November 2026, 09.00`.
+fn tanggal(at: chrono::DateTime<chrono::Utc>, zone: &workflow_core::TimeZoneSpec) -> String {
+    use chrono::{Datelike, Timelike};
+    const BULAN: [&str; 12] = [
+        "Januari",
+        "Februari",
+        "Maret",
+        "April",
+        "Mei",
+        "Juni",
+        "Juli",
+        "Agustus",
+        "September",
+        "Oktober",
+        "November",
+        "Desember",
+    ];
+    let t = at.with_timezone(&zone.offset());
+    format!(
+        "{} {} {}, {:02}.{:02}",
+        t.day(),
+        BULAN[t.month0() as usize],
+        t.year(),
+        t.hour(),
+        t.minute()
+    )
+}
+
 /// Where a complaint stands, as the complainant would say it.
 pub(crate) fn public_status(status: Status) -> &'static str {
     match status {
@@ -244,9 +272,7 @@ async fn tracked(state: &AppState, detail: &ComplaintDetail) -> Result<Tracked, 
             EventBody::Closed(_) => ("Selesai".into(), None),
             EventBody::Rejected(_) => ("Tidak dapat ditindaklanjuti".into(), None),
             EventBody::Archived(_) => ("Diarsipkan".into(), None),
-            EventBody::Withdrawn(_) | EventBody::DeemedWithdrawn(_) => {
-                ("Dicabut".into(), None)
-            }
+            EventBody::Withdrawn(_) | EventBody::DeemedWithdrawn(_) => ("Dicabut".into(), None),
             EventBody::Forwarded(_) => ("Diteruskan ke instansi lain".into(), None),
             // Internal to the government: deadlines, reassignments, the head's
             // acknowledgement, erasure, escalation.
@@ -258,7 +284,7 @@ async fn tracked(state: &AppState, detail: &ComplaintDetail) -> Result<Tracked, 
             | EventBody::ReturnsEscalated(_) => continue,
         };
         steps.push(Step {
-            when: local(e.payload.at, &zone),
+            when: tanggal(e.payload.at, &zone),
             what,
             text: text.filter(|t| !t.trim().is_empty()),
         });

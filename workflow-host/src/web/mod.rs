@@ -33,6 +33,7 @@ mod pesan;
 mod tasks;
 
 pub use apip::AuditDesk;
+pub use lacak::{BURST as TRACKING_BURST, PER_MINUTE as TRACKING_PER_MINUTE};
 
 /// The session cookie.
 const COOKIE: &str = "aduan_sesi";

@@ -13,6 +13,7 @@ mod evidence;
 mod health;
 mod idempotency;
 mod junk;
+mod open311;
 mod openapi;
 mod personal_evidence;
 mod registry;
