@@ -44,6 +44,8 @@ mod e2e;
 #[cfg(feature = "sqlite")]
 mod faults;
 #[cfg(feature = "sqlite")]
+mod open311_client;
+#[cfg(feature = "sqlite")]
 mod operator_cli;
 #[cfg(feature = "sqlite")]
 mod read_only;

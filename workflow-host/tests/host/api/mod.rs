@@ -159,7 +159,16 @@ impl TestApp {
         now: DateTime<Utc>,
         readiness: workflow_store::ReadinessPolicy,
     ) -> Self {
-        let db = TestDb::new(BACKEND, "api").await;
+        Self::on(BACKEND, now, readiness).await
+    }
+
+    /// On this backend rather than [`BACKEND`].
+    pub async fn on(
+        backend: Backend,
+        now: DateTime<Utc>,
+        readiness: workflow_store::ReadinessPolicy,
+    ) -> Self {
+        let db = TestDb::new(backend, "api").await;
         let store = Arc::new(db.open().await);
         let dir = tempfile::tempdir().unwrap();
         let state = AppState {

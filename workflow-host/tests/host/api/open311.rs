@@ -14,6 +14,7 @@ use workflow_core::complainant::{Complainant, Confidentiality, PersonalData};
 use workflow_core::complaint::command::{ComplaintCommand as C, ProgressReport, Registration};
 use workflow_core::fixtures::{self as fx, wib};
 use workflow_core::Actor;
+use workflow_store::testing::Backend;
 
 use super::{now, Reply, TestApp};
 
@@ -49,8 +50,8 @@ fn registration(
 /// 20 November), `LAP-ANSWERED` (anonymous, kesehatan, answered, 25 November),
 /// `LAP-DONE` (public, infrastruktur, withdrawn: closed, 28 November) and `LAP-SECRET`
 /// (confidential, of a category no other has, 26 November).
-async fn four() -> TestApp {
-    let t = TestApp::new(now()).await;
+async fn four(backend: Backend) -> TestApp {
+    let t = fresh(backend).await;
     let upp = fx::upp;
     let pupr = || fx::liaison("PUPR");
     let reg = |id, cat, conf, at: &str| {
@@ -134,6 +135,10 @@ async fn four() -> TestApp {
     t
 }
 
+async fn fresh(backend: Backend) -> TestApp {
+    TestApp::on(backend, now(), workflow_store::ReadinessPolicy::default()).await
+}
+
 /// Every request from another address, so that the limits per address stay out of
 /// the way of tests that are not about them.
 fn next_address() -> IpAddr {
@@ -214,9 +219,10 @@ fn ids(r: &Reply) -> Vec<String> {
     ids
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn services_are_the_categories_of_public_complaints() {
-    let t = four().await;
+on_each_backend!(services_are_the_categories_of_public_complaints: services_sqlite, services_postgres);
+
+async fn services_are_the_categories_of_public_complaints(backend: Backend, _: &str) {
+    let t = four(backend).await;
     let r = get(&t, "/open311/v2/services.json").await;
     r.assert_status(StatusCode::OK);
     assert_no_identity(&r.text, "services.json");
@@ -238,9 +244,13 @@ async fn services_are_the_categories_of_public_complaints() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn requests_are_filtered_by_status_service_and_dates_and_never_confidential() {
-    let t = four().await;
+on_each_backend!(requests_are_filtered_by_status_service_and_dates_and_never_confidential: requests_filtered_sqlite, requests_filtered_postgres);
+
+async fn requests_are_filtered_by_status_service_and_dates_and_never_confidential(
+    backend: Backend,
+    _: &str,
+) {
+    let t = four(backend).await;
     let all = ["LAP-ANSWERED", "LAP-DONE", "LAP-OPEN"];
     let cases: [(&str, &[&str]); 9] = [
         ("", &all),
@@ -274,9 +284,13 @@ async fn requests_are_filtered_by_status_service_and_dates_and_never_confidentia
     assert!(ids(&r).is_empty(), "{}", r.text);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_request_maps_status_notes_agency_and_address_and_a_confidential_one_is_not_served() {
-    let t = four().await;
+on_each_backend!(a_request_maps_status_notes_agency_and_address_and_a_confidential_one_is_not_served: one_request_sqlite, one_request_postgres);
+
+async fn a_request_maps_status_notes_agency_and_address_and_a_confidential_one_is_not_served(
+    backend: Backend,
+    _: &str,
+) {
+    let t = four(backend).await;
     let one = |id: &'static str| {
         let t = &t;
         async move {
@@ -334,9 +348,10 @@ async fn a_request_maps_status_notes_agency_and_address_and_a_confidential_one_i
     assert_georeport_error(&xml, StatusCode::NOT_FOUND, "XML is not served");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_queries_are_georeport_errors() {
-    let t = four().await;
+on_each_backend!(bad_queries_are_georeport_errors: bad_queries_sqlite, bad_queries_postgres);
+
+async fn bad_queries_are_georeport_errors(backend: Backend, _: &str) {
+    let t = four(backend).await;
     for (query, what) in [
         ("?status=pending", "an unknown status"),
         ("?start_date=yesterday", "a start_date that is no datetime"),
@@ -356,9 +371,10 @@ async fn bad_queries_are_georeport_errors() {
     assert_georeport_error(&r, StatusCode::NOT_FOUND, "an unknown resource");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_request_is_registered_only_with_a_upp_key() {
-    let t = four().await;
+on_each_backend!(a_request_is_registered_only_with_a_upp_key: post_with_a_upp_key_sqlite, post_with_a_upp_key_postgres);
+
+async fn a_request_is_registered_only_with_a_upp_key(backend: Backend, _: &str) {
+    let t = four(backend).await;
     let upp = t.tokens["upp"].clone();
     let liaison = t.tokens["liaison_pupr"].clone();
     let report = |key: &str| {
@@ -482,9 +498,13 @@ async fn a_request_is_registered_only_with_a_upp_key() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_tracking_page_shows_steps_progress_and_response_and_no_identity() {
-    let t = four().await;
+on_each_backend!(the_tracking_page_shows_steps_progress_and_response_and_no_identity: tracking_page_sqlite, tracking_page_postgres);
+
+async fn the_tracking_page_shows_steps_progress_and_response_and_no_identity(
+    backend: Backend,
+    _: &str,
+) {
+    let t = four(backend).await;
     let r = get(&t, "/lacak/LAP-OPEN").await;
     r.assert_status(StatusCode::OK);
     assert!(
@@ -537,9 +557,10 @@ async fn the_tracking_page_shows_steps_progress_and_response_and_no_identity() {
     assert!(empty.text.contains("name=\"nomor\""), "{}", empty.text);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_address_is_limited_and_told_when_to_come_back() {
-    let t = TestApp::new(now()).await;
+on_each_backend!(one_address_is_limited_and_told_when_to_come_back: limits_per_address_sqlite, limits_per_address_postgres);
+
+async fn one_address_is_limited_and_told_when_to_come_back(backend: Backend, _: &str) {
+    let t = fresh(backend).await;
     let busy = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7));
     for (path, burst, html) in [
         ("/lacak/LAP-1", workflow_host::web::TRACKING_BURST, true),
