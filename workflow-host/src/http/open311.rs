@@ -57,7 +57,9 @@ pub fn router() -> Router<AppState> {
         .route("/services.json", get(services))
         .route("/requests.json", get(requests).post(create))
         .route("/requests/{file}", get(request))
-        .fallback(|| async { not_found("no such Open311 resource (JSON only: .json)") })
+        .fallback(|| async {
+            not_found("no such Open311 resource (JSON only: .json)").into_response()
+        })
         .layer(axum::middleware::from_fn(move |request, next| {
             limit.clone().layer(too_many, request, next)
         }));
@@ -65,45 +67,70 @@ pub fn router() -> Router<AppState> {
 }
 
 /// GeoReport's error: a list of one `{code, description}`, with the HTTP status.
-fn error(status: StatusCode, description: impl Into<String>) -> Response {
-    let body = serde_json::json!([{ "code": status.as_u16(), "description": description.into() }]);
-    (status, axum::Json(body)).into_response()
+pub(crate) struct GeoError(Box<Refusal>);
+
+struct Refusal {
+    status: StatusCode,
+    description: String,
+    retry_after: Option<HeaderValue>,
+    failure: Option<String>,
 }
 
-fn not_found(what: &str) -> Response {
+impl IntoResponse for GeoError {
+    fn into_response(self) -> Response {
+        let e = *self.0;
+        let body = serde_json::json!([{ "code": e.status.as_u16(), "description": e.description }]);
+        let mut r = (e.status, axum::Json(body)).into_response();
+        if let Some(v) = e.retry_after {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        if let Some(f) = e.failure {
+            r.extensions_mut().insert(super::error::Failure(f));
+        }
+        r
+    }
+}
+
+fn error(status: StatusCode, description: impl Into<String>) -> GeoError {
+    GeoError(Box::new(Refusal {
+        status,
+        description: description.into(),
+        retry_after: None,
+        failure: None,
+    }))
+}
+
+fn not_found(what: &str) -> GeoError {
     error(StatusCode::NOT_FOUND, what)
 }
 
 fn too_many(wait: Duration) -> Response {
-    let mut r = error(
+    let mut e = error(
         StatusCode::TOO_MANY_REQUESTS,
         "too many requests from this address; try again later",
     );
-    if let Ok(v) = HeaderValue::from_str(&retry_after(wait)) {
-        r.headers_mut().insert(header::RETRY_AFTER, v);
-    }
-    r
+    e.0.retry_after = HeaderValue::from_str(&retry_after(wait)).ok();
+    e.into_response()
 }
 
-/// An error of the API as GeoReport's: the same status, its detail as the description,
-/// its headers (`Retry-After`) kept.
-fn from_api(e: ApiError) -> Response {
+/// An error of the API as GeoReport's: the same status, its detail as the description
+/// (a 500's or 503's cause stays in the log, as in the API's problems).
+fn from_api(e: ApiError) -> GeoError {
     let (status, _, title) = e.parts();
-    // A 500's or 503's cause stays in the log, as in the API's problems.
     let description = match &e {
         ApiError::Internal(_) | ApiError::Unavailable(_) => title.to_owned(),
         _ => e.to_string(),
     };
-    let mut r = error(status, description);
-    r.extensions_mut()
-        .insert(super::error::Failure(e.to_string()));
+    let mut g = error(status, description);
+    g.0.failure = Some(e.to_string());
     if status == StatusCode::SERVICE_UNAVAILABLE {
-        r.headers_mut().insert(
-            header::RETRY_AFTER,
-            HeaderValue::from_static(super::error::RETRY_AFTER_SECONDS),
-        );
+        g.0.retry_after = Some(HeaderValue::from_static(super::error::RETRY_AFTER_SECONDS));
     }
-    r
+    g
+}
+
+fn api(e: workflow_store::StoreError) -> GeoError {
+    from_api(e.into())
 }
 
 /// A service: one complaint category.
@@ -138,7 +165,7 @@ async fn services(State(state): State<AppState>) -> Response {
                 .collect::<Vec<_>>(),
         )
         .into_response(),
-        Err(e) => from_api(e),
+        Err(e) => from_api(e).into_response(),
     }
 }
 
@@ -268,7 +295,7 @@ fn query_pairs(query: Option<&str>) -> BTreeMap<String, String> {
 }
 
 /// A W3C datetime (`2026-11-30T09:00:00+07:00`) or a date (midnight UTC).
-fn instant(name: &str, text: &str) -> Result<DateTime<Utc>, Response> {
+fn instant(name: &str, text: &str) -> Result<DateTime<Utc>, GeoError> {
     if let Ok(at) = DateTime::parse_from_rfc3339(text) {
         return Ok(at.with_timezone(&Utc));
     }
@@ -293,11 +320,12 @@ fn comma_list(text: &str) -> Vec<String> {
 /// [`PUBLIC_LIMIT`]; `service_request_id` (comma-separated) overrides every filter.
 async fn requests(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
     match list(&state, &query_pairs(query.as_deref())).await {
-        Ok(r) | Err(r) => r,
+        Ok(r) => r,
+        Err(e) => e.into_response(),
     }
 }
 
-async fn list(state: &AppState, q: &BTreeMap<String, String>) -> Result<Response, Response> {
+async fn list(state: &AppState, q: &BTreeMap<String, String>) -> Result<Response, GeoError> {
     let mut agencies = AgencyNames::default();
     let mut out = Vec::new();
     if let Some(ids) = q.get("service_request_id") {
@@ -404,28 +432,24 @@ async fn list(state: &AppState, q: &BTreeMap<String, String>) -> Result<Response
     Ok(axum::Json(out).into_response())
 }
 
-fn api(e: workflow_store::StoreError) -> Response {
-    from_api(e.into())
-}
-
 /// `GET /open311/v2/requests/{id}.json`: one public complaint, as a list of one; an
 /// unknown id and a confidential complaint are the same 404.
 async fn request(State(state): State<AppState>, Path(file): Path<String>) -> Response {
     let Some(id) = file.strip_suffix(".json") else {
-        return not_found("no such Open311 resource (JSON only: .json)");
+        return not_found("no such Open311 resource (JSON only: .json)").into_response();
     };
     let unknown = || not_found(format!("no service request {id}").as_str());
     let Ok(id) = PathId::parse(id) else {
-        return unknown();
+        return unknown().into_response();
     };
     let detail = match state.store.views().public_detail(&id).await {
         Ok(Some(d)) => d,
-        Ok(None) => return unknown(),
-        Err(e) => return api(e),
+        Ok(None) => return unknown().into_response(),
+        Err(e) => return api(e).into_response(),
     };
     match service_request(&state, &detail, &mut AgencyNames::default()).await {
         Ok(r) => axum::Json([r]).into_response(),
-        Err(e) => from_api(e),
+        Err(e) => from_api(e).into_response(),
     }
 }
 
@@ -443,7 +467,8 @@ struct Created {
 /// every command.
 async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     match register(&state, &headers, &body).await {
-        Ok(r) | Err(r) => r,
+        Ok(r) => r,
+        Err(e) => e.into_response(),
     }
 }
 
@@ -451,7 +476,7 @@ async fn register(
     state: &AppState,
     headers: &HeaderMap,
     body: &Bytes,
-) -> Result<Response, Response> {
+) -> Result<Response, GeoError> {
     let form_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -588,7 +613,8 @@ async fn register(
         .await
         .map_err(from_api)?;
     if !done.status().is_success() {
-        return Ok(done);
+        // A kept answer of a refusal (the API's problem): GeoReport's shape instead.
+        return Err(error(done.status(), "refused"));
     }
     let notice = if confidentiality.report_is_public() {
         "Aduan diterima dan terdaftar; UPP menelaahnya."

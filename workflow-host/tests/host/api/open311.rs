@@ -46,6 +46,9 @@ fn registration(
     }
 }
 
+/// A complaint's id, when its commands are sent, and they.
+type Story = (&'static str, DateTime<Utc>, Vec<(Actor, C)>);
+
 /// Four complaints: `LAP-OPEN` (public, infrastruktur, a progress report, registered on
 /// 20 November), `LAP-ANSWERED` (anonymous, kesehatan, answered, 25 November),
 /// `LAP-DONE` (public, infrastruktur, withdrawn: closed, 28 November) and `LAP-SECRET`
@@ -65,7 +68,7 @@ async fn four(backend: Backend) -> TestApp {
             )),
         )
     };
-    let steps: Vec<(&str, DateTime<Utc>, Vec<(Actor, C)>)> = vec![
+    let steps: Vec<Story> = vec![
         (
             "LAP-OPEN",
             wib("2026-11-20 09:00"),
