@@ -1,7 +1,8 @@
 //! Open311 GeoReport v2 read by an independent client against a real `aduan serve`:
 //! `tests/open311/georeport_client.py`, with the PyPI package `georeport` (its GETs) and
-//! `requests` (the POST, which `georeport` lacks). The router tests (`api::open311`)
-//! cover the rest on both backends.
+//! `requests` (the POST, which `georeport` lacks); and the tracking page in a real
+//! browser (`tests/browser/lacak.py`). The router tests (`api::open311`) cover the rest
+//! on both backends.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -12,6 +13,7 @@ use crate::support::{self, run_bounded};
 
 const NAME: &str = "Rina Kartika";
 const PHONE: &str = "+62 813 4444 2727";
+const PROGRESS: &str = "Tim sudah meninjau lokasi";
 
 /// The Python with `georeport`: `OPEN311_PYTHON`, or the venv CI makes
 /// (`target/open311-venv`). Skipped, said on stderr, where the browser tests are
@@ -37,15 +39,10 @@ fn python() -> Option<PathBuf> {
     None
 }
 
-/// A public complaint with a progress report and a confidential one, read through
-/// `georeport`; a request posted with and without a UPP token's key.
-#[test]
-fn an_independent_georeport_client_reads_and_posts() {
-    let Some(python) = python() else {
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
+/// The two complaints of these tests on a fresh SQLite database behind `aduan serve`:
+/// `LAP-O311-1` public, disposed, reviewed, with a progress report; `LAP-O311-2`
+/// confidential. The server and the UPP token.
+fn served(d: &std::path::Path) -> (support::Server, String) {
     let url = format!("sqlite://{}", d.join("aduan.db").display());
     let upp = support::token(d, &url, "sari", "upp", None);
     let liaison = support::token(d, &url, "penghubung.pupr", "liaison", Some("PUPR"));
@@ -74,11 +71,7 @@ fn an_independent_georeport_client_reads_and_posts() {
             &liaison,
             json!({"complete": true, "clear": true, "notes": "Lengkap"}),
         ),
-        (
-            "progress",
-            &liaison,
-            json!({"text": "Tim sudah meninjau lokasi"}),
-        ),
+        ("progress", &liaison, json!({"text": PROGRESS})),
     ] {
         let r = server.post(
             &format!("/api/v1/complaints/LAP-O311-1/{path}"),
@@ -87,6 +80,50 @@ fn an_independent_georeport_client_reads_and_posts() {
         );
         assert_eq!(r.status, 200, "{path}: {}", r.text());
     }
+    (server, upp)
+}
+
+/// The tracking page at a phone's width (`tests/browser/lacak.py`): the number typed
+/// into the form finds the complaint, its status and progress shown, no horizontal
+/// scrolling, no serious accessibility violation (axe-core); a confidential number is
+/// not found. The screenshots land in `target/screens`.
+#[test]
+fn the_tracking_page_in_a_real_browser() {
+    let Some(python) = crate::support::browser::python() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (server, _) = served(dir.path());
+    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screens");
+    std::fs::create_dir_all(&shots).unwrap();
+    let mut command = Command::new(python);
+    command
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser/lacak.py"))
+        .env("BASE", format!("http://{}", server.addr))
+        .env("NOMOR", "LAP-O311-1")
+        .env("PROGRESS", PROGRESS)
+        .env("SECRET", "LAP-O311-2")
+        .env("SHOTS", &shots)
+        .env("AXE", std::env::var("AXE_JS").unwrap_or_default());
+    let out = run_bounded(command).expect("python runs");
+    assert!(
+        out.status.success(),
+        "the browser test failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(server.stop().success());
+}
+
+/// A public complaint with a progress report and a confidential one, read through
+/// `georeport`; a request posted with and without a UPP token's key.
+#[test]
+fn an_independent_georeport_client_reads_and_posts() {
+    let Some(python) = python() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (server, upp) = served(dir.path());
     let mut command = Command::new(python);
     command
         .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/open311/georeport_client.py"))
