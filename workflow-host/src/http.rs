@@ -24,7 +24,9 @@ pub mod evidence;
 pub mod headers;
 pub mod health;
 pub mod imports;
+pub mod open311;
 pub mod openapi;
+pub mod per_client;
 pub mod request_id;
 
 use std::sync::Arc;
@@ -144,6 +146,7 @@ pub fn api(evidence_limit: usize) -> OpenApiRouter<AppState> {
 pub fn app(state: AppState) -> Router {
     let (api, _) = api(state.evidence.limit()).split_for_parts();
     api.merge(crate::web::router(state.evidence.limit()))
+        .merge(open311::router())
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .with_state(state)
         // Outermost: whatever refused the request, the answer is a problem, logged,

@@ -190,9 +190,15 @@ async fn accept_until_signal(
             _ = &mut signal => break,
         };
         let _ = stream.set_nodelay(true);
+        // The peer's address rides on every request: the public routes limit requests
+        // per client address (`http::per_client`).
         let service = hyper_util::service::TowerToHyperService::new(router.clone().map_request(
-            |request: axum::http::Request<hyper::body::Incoming>| {
-                request.map(axum::body::Body::new)
+            move |request: axum::http::Request<hyper::body::Incoming>| {
+                let mut request = request.map(axum::body::Body::new);
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                request
             },
         ));
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));

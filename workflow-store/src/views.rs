@@ -1,5 +1,6 @@
 //! Read views: the complaint list and detail, per-agency workload, the SLA board, the
-//! audit timeline and the complaints citing a blob of evidence, all read from tables the projections maintain.
+//! audit timeline, the complaints citing a blob of evidence and what the public may read
+//! of them (`public`), all read from tables the projections maintain.
 
 use crate::position::Position;
 use std::collections::BTreeMap;
@@ -18,12 +19,14 @@ use crate::timestamp;
 
 mod board;
 mod citations;
+mod public;
 mod statistics;
 
 pub(crate) use board::board_status;
 pub use board::{BoardEntry, BoardStatus};
 pub(crate) use citations::cited_by;
 pub use citations::{Citation, CitationKind};
+pub use public::{PublicFilter, PUBLIC_LIMIT};
 pub use statistics::{AgencyCounts, OpenBreach, SpanFigures, StepDays, MEASURED_STEPS};
 
 /// Filters of the complaint list. Every filter is optional; results are newest first.

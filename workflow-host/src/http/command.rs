@@ -142,7 +142,7 @@ fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<
         .map_err(|e| ApiError::BadRequest(format!("the JSON body does not fit: {e}")))
 }
 
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     match headers.get("idempotency-key") {
         None => Ok(None),
         Some(v) => {
@@ -174,6 +174,17 @@ pub(crate) fn random_id() -> String {
 }
 
 impl Pending {
+    /// A command of `caller` outside the JSON API (Open311's form), under `key`, sent to
+    /// `route`; `body` is what its fingerprint is made of, without personal data.
+    pub(crate) fn new(caller: Actor, key: Option<String>, route: &str, body: Vec<u8>) -> Self {
+        Self {
+            caller,
+            key,
+            route: route.to_owned(),
+            body: Bytes::from(body),
+        }
+    }
+
     /// Who sends it.
     pub fn caller(&self) -> &Actor {
         &self.caller

@@ -28,10 +28,12 @@ mod actions;
 mod apip;
 mod boards;
 mod complaint;
+mod lacak;
 mod pesan;
 mod tasks;
 
 pub use apip::AuditDesk;
+pub use lacak::{BURST as TRACKING_BURST, PER_MINUTE as TRACKING_PER_MINUTE};
 
 /// The session cookie.
 const COOKIE: &str = "aduan_sesi";
@@ -56,6 +58,7 @@ pub fn router(evidence_limit: usize) -> Router<AppState> {
         .merge(complaint::router(evidence_limit))
         .merge(apip::router())
         .merge(boards::router())
+        .merge(lacak::router())
 }
 
 /// A link of the navigation bar.

@@ -46,6 +46,8 @@ mod faults;
 #[cfg(feature = "sqlite")]
 mod lapor_cli;
 #[cfg(feature = "sqlite")]
+mod open311_client;
+#[cfg(feature = "sqlite")]
 mod operator_cli;
 #[cfg(feature = "sqlite")]
 mod read_only;

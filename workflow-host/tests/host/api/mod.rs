@@ -14,6 +14,7 @@ mod health;
 mod idempotency;
 mod imports;
 mod junk;
+mod open311;
 mod openapi;
 mod personal_evidence;
 mod registry;
@@ -159,7 +160,16 @@ impl TestApp {
         now: DateTime<Utc>,
         readiness: workflow_store::ReadinessPolicy,
     ) -> Self {
-        let db = TestDb::new(BACKEND, "api").await;
+        Self::on(BACKEND, now, readiness).await
+    }
+
+    /// On this backend rather than [`BACKEND`].
+    pub async fn on(
+        backend: Backend,
+        now: DateTime<Utc>,
+        readiness: workflow_store::ReadinessPolicy,
+    ) -> Self {
+        let db = TestDb::new(backend, "api").await;
         let store = Arc::new(db.open().await);
         let dir = tempfile::tempdir().unwrap();
         let state = AppState {
