@@ -17,8 +17,9 @@ use workflow_core::complainant::{Complainant, Confidentiality, PersonalData};
 use workflow_core::complaint::command::{
     Addressee, ArchiveReason, Archiving, BeritaAcara, BreachAnnulment, Clarification, Closure,
     ComplaintCommand as C, Disposition, Feedback, FieldVisit, Forwarding, IdentityErasure,
-    InformationReply, InformationRequest, Party, ProgressReport, Reassignment, Registration,
-    Rejection, Reopening, ResponseChannel, ResponseText, ReturnNote, ReviewResult, Withdrawal,
+    ImportedDisposition, InformationReply, InformationRequest, LaporImport, Party, ProgressReport,
+    Reassignment, Registration, Rejection, Reopening, ResponseChannel, ResponseText, ReturnNote,
+    ReviewResult, Withdrawal,
 };
 use workflow_core::evidence::EvidenceRef;
 use workflow_core::{Actor, CommandEnvelope, Complaint, Role, Step, TimeZoneSpec};
@@ -233,7 +234,33 @@ fn registration(
     confidentiality: Confidentiality,
     review: &str,
 ) -> C {
-    C::Register(Registration {
+    C::Register(report(
+        lapor_id,
+        reported,
+        title,
+        description,
+        category,
+        location,
+        complainant,
+        confidentiality,
+        review,
+    ))
+}
+
+/// A report as LAPOR! holds it.
+#[allow(clippy::too_many_arguments)]
+fn report(
+    lapor_id: &str,
+    reported: DateTime<Utc>,
+    title: &str,
+    description: &str,
+    category: &str,
+    location: &str,
+    complainant: &str,
+    confidentiality: Confidentiality,
+    review: &str,
+) -> Registration {
+    Registration {
         lapor_id: lapor_id.into(),
         title: title.into(),
         description: description.into(),
@@ -250,6 +277,19 @@ fn registration(
         ),
         upp_review: review.into(),
         attachments: vec![],
+    }
+}
+
+/// A registration as imported from LAPOR!, which had disposed it to `agency` at `at`.
+fn imported(registration: Registration, at: DateTime<Utc>, agency: &str) -> C {
+    C::Import(LaporImport {
+        registration,
+        channel: Some("aplikasi".into()),
+        lapor_status: workflow_core::LaporStatus::InFollowUp,
+        disposed: Some(ImportedDisposition {
+            disposition: disposition_to(agency, None),
+            at,
+        }),
     })
 }
 
@@ -258,12 +298,16 @@ fn dispose(agency: &str) -> C {
 }
 
 fn dispose_to_unit(agency: &str, sub_unit: Option<&str>) -> C {
-    C::Dispose(Disposition {
+    C::Dispose(disposition_to(agency, sub_unit))
+}
+
+fn disposition_to(agency: &str, sub_unit: Option<&str>) -> Disposition {
+    Disposition {
         agency: agency.into(),
         liaison_officer: liaison(agency).user,
         sub_unit: sub_unit.map(str::to_owned),
         note: Some("Mohon ditindaklanjuti dalam 3 hari kerja".into()),
-    })
+    }
 }
 
 fn progress(text: &str) -> C {
@@ -365,6 +409,8 @@ fn script(t: &Shift) -> Vec<Scripted> {
     let fallen_tree = "ADU-2026-0011";
     let bridge = "ADU-2026-0012";
     let street_vendors = "ADU-2026-0013";
+    // Imported: the LAPOR! tracking number is its id, as `aduan import lapor` makes it.
+    let drainage = "LAP-2026-12-000102";
     let road_photo = evidence(
         "Lubang di depan SDN 3 Selat, diukur dengan meteran",
         "image/jpeg",
@@ -641,6 +687,21 @@ fn script(t: &Shift) -> Vec<Scripted> {
         s("2026-11-17 09:30", market, liaison("DISDAG"), C::RequestInformation(InformationRequest {
             questions: vec!["Di pasar dan blok mana, dan kapan pungutan kedua ditarik?".into()],
         })),
+        // A report LAPOR!'s admin had already disposed to Dinas Lingkungan Hidup when
+        // the unit imported it: registered and disposed at LAPOR!'s dates, marked as
+        // imported, then reviewed by the agency like any other.
+        s("2026-12-15 08:00", drainage, upp(), imported(
+            report(
+                "LAP-2026-12-000102", t.at("2026-12-11 07:45"), "Saluran air tersumbat sampah",
+                "Saluran di Jl. Seth Adji tersumbat sampah; air meluap ke jalan saat hujan.",
+                "lingkungan", "Jl. Seth Adji, Kuala Kapuas", "Rina Wati", Anonymous,
+                "Diimpor dari LAPOR!-SP4N; sudah didisposisikan ke Dinas Lingkungan Hidup."),
+            t.at("2026-12-11 14:00"),
+            "DLH",
+        )),
+        s("2026-12-15 13:00", drainage, liaison("DLH"), review_complete("Lokasi jelas, foto saluran dari pelapor cukup")),
+        s("2026-12-15 14:00", drainage, liaison("DLH"), clarify(false, "Cukup dibersihkan oleh petugas kebersihan; tidak perlu pemeriksaan lapangan")),
+        s("2026-12-16 10:00", drainage, liaison("DLH"), respond(&format!("Saluran di Jl. Seth Adji dibersihkan petugas DLH pada {}.", t.tgl("2026-12-16")))),
         // A national road: not the Pemkab's, forwarded at the door.
         s("2026-12-02 08:15", national_road, upp(), registration(
             "LAP-2026-12-000015", t.at("2026-12-01 17:05"), "Jembatan jalan nasional retak",

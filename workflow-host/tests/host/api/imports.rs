@@ -4,9 +4,14 @@
 
 use axum::http::StatusCode;
 use serde_json::json;
+use workflow_store::testing::Backend;
 
 use super::{now, TestApp};
 use crate::support::JPEG;
+
+async fn app(backend: Backend) -> TestApp {
+    TestApp::on(backend, now(), workflow_store::ReadinessPolicy::default()).await
+}
 
 const PATH: &str = "/api/v1/imports/lapor";
 
@@ -22,9 +27,10 @@ fn report(tracking_id: &str) -> serde_json::Value {
     })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn upp_imports_json_lines_once_and_each_bad_line_is_answered() {
-    let t = TestApp::new(now()).await;
+on_each_backend!(upp_imports_json_lines_once_and_each_bad_line_is_answered: import_json_lines_sqlite, import_json_lines_postgres);
+
+async fn upp_imports_json_lines_once_and_each_bad_line_is_answered(backend: Backend, _: &str) {
+    let t = app(backend).await;
     let mut disposed = report("LAP-HTTP-2");
     disposed["status"] = "disposed".into();
     disposed["institution"] = "PUPR".into();
@@ -71,9 +77,10 @@ async fn upp_imports_json_lines_once_and_each_bad_line_is_answered() {
     assert_eq!(detail.json()["status"], "disposed", "{}", detail.text);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_multipart_import_carries_its_attachments_and_csv() {
-    let t = TestApp::new(now()).await;
+on_each_backend!(a_multipart_import_carries_its_attachments_and_csv: import_multipart_sqlite, import_multipart_postgres);
+
+async fn a_multipart_import_carries_its_attachments_and_csv(backend: Backend, _: &str) {
+    let t = app(backend).await;
     let boundary = "batas-impor";
     let csv = "tracking_id,title,content,category,reported_at,status,reporter_name,attachments\n\
                LAP-MP-1,Jembatan,Retak,infrastruktur,2026-11-27 08:00,verification,Maria,foto.jpg\n";
@@ -112,9 +119,10 @@ async fn a_multipart_import_carries_its_attachments_and_csv() {
     assert_eq!(photo.content_type(), "image/jpeg");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn only_upp_imports_and_only_an_export_is_read() {
-    let t = TestApp::new(now()).await;
+on_each_backend!(only_upp_imports_and_only_an_export_is_read: import_only_upp_sqlite, import_only_upp_postgres);
+
+async fn only_upp_imports_and_only_an_export_is_read(backend: Backend, _: &str) {
+    let t = app(backend).await;
     let body = format!("{}\n", report("LAP-X"));
     for caller in ["liaison_pupr", "coordinator", "apip", "head_pupr"] {
         t.post_bytes(PATH, caller, Some("application/x-ndjson"), body.clone())
