@@ -104,6 +104,7 @@ pub mod keys;
 mod log;
 mod memory;
 mod options;
+pub mod outbox;
 pub mod people;
 mod position;
 pub mod projection;

@@ -197,7 +197,11 @@ impl Projector {
         extra: Vec<Arc<dyn Projection>>,
     ) -> Result<Self, StoreError> {
         let mut projections: Vec<Arc<dyn Projection>> =
-            vec![Arc::new(ComplaintsProjection), Arc::new(TimelineProjection)];
+            vec![
+            Arc::new(ComplaintsProjection),
+            Arc::new(TimelineProjection),
+            Arc::new(crate::outbox::OutboxProjection),
+        ];
         for p in extra {
             if projections.iter().any(|q| q.name() == p.name()) {
                 return Err(StoreError::defect(format!(
