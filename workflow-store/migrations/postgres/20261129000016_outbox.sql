@@ -46,5 +46,14 @@ CREATE TABLE outbox_assignments_rebuild
     liaison      text NOT NULL
 );
 
+-- A database that already holds events starts its outbox at the log's head: history
+-- calls for no notification now. The assignments are taken from the complaint views.
+INSERT INTO projection_checkpoints (name, position)
+SELECT 'outbox', COALESCE(MAX(position), 0) FROM events WHERE true
+ON CONFLICT (name) DO NOTHING;
+INSERT INTO outbox_assignments (complaint_id, agency, liaison)
+SELECT complaint_id, agency, liaison_officer FROM complaint_views
+WHERE agency IS NOT NULL AND liaison_officer IS NOT NULL;
+
 -- The e-mail address notifications to a person are sent to (none: they get none).
 ALTER TABLE people ADD COLUMN email text;

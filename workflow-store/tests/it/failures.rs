@@ -220,6 +220,7 @@ async fn a_poison_event_parks_only_its_complaint_and_resumes_after_a_fix(db: com
             .collect::<Vec<_>>(),
         vec![
             ("complaints", "ADU-1", poison_position, 2),
+            ("outbox", "ADU-1", poison_position, 2),
             ("timeline", "ADU-1", poison_position, 2)
         ]
     );
