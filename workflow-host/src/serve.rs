@@ -40,6 +40,8 @@ pub struct ServeConfig {
     /// The key that signs the checkpoints the console hands the auditors (none: the
     /// console offers no checkpoint).
     pub signing_key: Option<PathBuf>,
+    /// Notifications: the channels; without one no dispatcher runs.
+    pub notify: crate::notify::NotifyConfig,
 }
 
 async fn shutdown_signal() {
@@ -111,6 +113,22 @@ pub async fn serve(store: Store, config: ServeConfig) -> anyhow::Result<()> {
         })
     };
 
+    let dispatcher = if config.notify.any_channel() {
+        let dispatcher = Arc::new(crate::notify::Dispatcher::new(
+            Arc::clone(&store),
+            config.notify.clone(),
+        )?);
+        tracing::info!(
+            smtp = config.notify.smtp.is_some(),
+            webhook = config.notify.webhook.is_some(),
+            "notifications are delivered"
+        );
+        Some(tokio::spawn(dispatcher.run(stopped(stop_rx.clone()))))
+    } else {
+        tracing::info!("no notification channel is configured; messages wait in the outbox");
+        None
+    };
+
     let state = AppState {
         store: Arc::clone(&store),
         evidence: EvidenceStore::new(config.evidence_dir.clone(), config.evidence_limit),
@@ -146,6 +164,9 @@ pub async fn serve(store: Store, config: ServeConfig) -> anyhow::Result<()> {
     let _ = stop_tx.send(true);
     let _ = projector.await;
     let _ = monitor.await;
+    if let Some(dispatcher) = dispatcher {
+        let _ = dispatcher.await;
+    }
     store.close().await;
     eprintln!("aduan: stopped");
     Ok(())

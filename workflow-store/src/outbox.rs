@@ -366,7 +366,13 @@ async fn enqueue(
     context: &serde_json::Value,
 ) -> Result<(), StoreError> {
     let sequence = crate::codec::sequence_column(e.sequence);
-    let key = message_key(e.complaint_id.as_str(), sequence, notice, channel, recipient);
+    let key = message_key(
+        e.complaint_id.as_str(),
+        sequence,
+        notice,
+        channel,
+        recipient,
+    );
     let now = timestamp(Utc::now());
     sqlx::query(
         "INSERT INTO outbox (key, position, complaint_id, sequence, notice, channel, recipient, context, state, attempts, next_attempt_at, created_at) \
@@ -434,6 +440,23 @@ fn integrity(key: &str, reason: String) -> StoreError {
         complaint_id: key.to_owned(),
         reason: format!("outbox message: {reason}"),
         source: None,
+    }
+}
+
+/// Refuses what cannot be an e-mail address (no `@`, white space, empty parts).
+pub fn check_email(address: &str) -> Result<(), StoreError> {
+    match address.split_once('@') {
+        Some((local, domain))
+            if !local.is_empty()
+                && !domain.is_empty()
+                && !domain.contains('@')
+                && !address.chars().any(|c| c.is_whitespace() || c.is_control()) =>
+        {
+            Ok(())
+        }
+        _ => Err(StoreError::Invalid(format!(
+            "`{address}` is not an e-mail address"
+        ))),
     }
 }
 
@@ -642,9 +665,7 @@ impl Store {
     }
 
     /// How many messages are in each state on each channel (for metrics).
-    pub async fn outbox_counts(
-        &self,
-    ) -> Result<Vec<(DeliveryState, Channel, u64)>, StoreError> {
+    pub async fn outbox_counts(&self) -> Result<Vec<(DeliveryState, Channel, u64)>, StoreError> {
         let rows = sqlx::query(
             "SELECT state, channel, COUNT(*) AS n FROM outbox GROUP BY state, channel ORDER BY state, channel",
         )
@@ -696,12 +717,11 @@ impl Store {
 
     /// A person's e-mail address, unless they have none or are disabled.
     pub async fn person_email(&self, user: &str) -> Result<Option<String>, StoreError> {
-        let row = sqlx::query(
-            "SELECT email FROM people WHERE user_name = $1 AND disabled_at IS NULL",
-        )
-        .bind(user)
-        .fetch_optional(&self.log().db().any)
-        .await?;
+        let row =
+            sqlx::query("SELECT email FROM people WHERE user_name = $1 AND disabled_at IS NULL")
+                .bind(user)
+                .fetch_optional(&self.log().db().any)
+                .await?;
         Ok(row
             .map(|r| r.try_get::<Option<String>, _>("email"))
             .transpose()?
@@ -718,11 +738,7 @@ impl Store {
         let db = self.log().db();
         db.writable("setting an e-mail address")?;
         if let Some(address) = email {
-            if !address.contains('@') || address.chars().any(char::is_whitespace) {
-                return Err(StoreError::Invalid(format!(
-                    "`{address}` is not an e-mail address"
-                )));
-            }
+            check_email(address)?;
         }
         let done = sqlx::query("UPDATE people SET email = $1 WHERE user_name = $2")
             .bind(email)

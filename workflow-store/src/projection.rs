@@ -196,8 +196,7 @@ impl Projector {
         services: InForce,
         extra: Vec<Arc<dyn Projection>>,
     ) -> Result<Self, StoreError> {
-        let mut projections: Vec<Arc<dyn Projection>> =
-            vec![
+        let mut projections: Vec<Arc<dyn Projection>> = vec![
             Arc::new(ComplaintsProjection),
             Arc::new(TimelineProjection),
             Arc::new(crate::outbox::OutboxProjection),
