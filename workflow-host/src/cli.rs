@@ -232,6 +232,9 @@ impl NotifyArgs {
             },
             timeout: self.notify_timeout,
             poll: self.notify_poll,
+            // A round's deliveries, each up to its timeout twice (SMTP's connect and
+            // send each have it), and room to record the outcomes.
+            lease: self.notify_timeout * 2 * crate::notify::BATCH + Duration::from_secs(5),
             worker: format!("{}-{}", std::process::id(), random_suffix()),
         })
     }

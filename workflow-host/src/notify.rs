@@ -143,6 +143,9 @@ pub struct NotifyConfig {
     pub timeout: Duration,
     /// How often the outbox is looked at when nothing was due.
     pub poll: Duration,
+    /// How long a claim holds: a dispatcher that died mid-delivery leaves its messages
+    /// to another after this. Longer than a delivery may take ([`NotifyConfig::timeout`]).
+    pub lease: Duration,
     /// This dispatcher's name in the claims.
     pub worker: String,
 }
@@ -272,8 +275,9 @@ impl std::fmt::Debug for Dispatcher {
     }
 }
 
-/// How many messages one round claims.
-const BATCH: u32 = 32;
+/// How many messages one round claims (and delivers one after another: a claim's lease
+/// must outlast them all).
+pub const BATCH: u32 = 4;
 
 impl Dispatcher {
     /// A dispatcher over `store`; its templates are loaded and checked now.
@@ -299,12 +303,6 @@ impl Dispatcher {
         })
     }
 
-    /// The claim's lease: a delivery's timeout and room to record it. A dispatcher that
-    /// died mid-delivery leaves its messages to another after this.
-    fn lease(&self) -> Duration {
-        self.config.timeout * 2 + Duration::from_secs(5)
-    }
-
     /// Claims the due messages and delivers them one after another; returns how many
     /// were claimed.
     pub async fn run_once(&self) -> anyhow::Result<usize> {
@@ -314,7 +312,7 @@ impl Dispatcher {
                 &self.config.worker,
                 &[Channel::Email, Channel::Webhook],
                 Utc::now(),
-                self.lease(),
+                self.config.lease,
                 BATCH,
             )
             .await?;

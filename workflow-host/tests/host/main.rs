@@ -43,6 +43,7 @@ mod demo;
 mod e2e;
 #[cfg(feature = "sqlite")]
 mod faults;
+mod notify;
 #[cfg(feature = "sqlite")]
 mod operator_cli;
 #[cfg(feature = "sqlite")]
