@@ -299,7 +299,7 @@ pub enum Command {
         signing_key: Option<PathBuf>,
         /// Notifications: the channels and how they are retried.
         #[command(flatten)]
-        notify: NotifyArgs,
+        notify: Box<NotifyArgs>,
     },
     /// The configuration file: `check` reads it, checks every setting and says which
     /// ones a flag or an environment variable overrides.
