@@ -28,7 +28,7 @@ use workflow_store::outbox::{Channel, DeliveryState, OutboxMessage, RetryPolicy,
 use workflow_store::Store;
 
 /// The default templates, compiled in: (name, text).
-const DEFAULTS: [(&str, &str); 10] = [
+const DEFAULTS: [(&str, &str); 12] = [
     (
         "disposed.subject",
         include_str!("../notifications/disposed.subject"),
@@ -69,6 +69,11 @@ const DEFAULTS: [(&str, &str); 10] = [
         "progress.txt",
         include_str!("../notifications/progress.txt"),
     ),
+    (
+        "at_risk.subject",
+        include_str!("../notifications/at_risk.subject"),
+    ),
+    ("at_risk.txt", include_str!("../notifications/at_risk.txt")),
 ];
 
 /// The SMTP relay messages go through.

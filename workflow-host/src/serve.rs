@@ -105,6 +105,11 @@ pub async fn serve(store: Store, config: ServeConfig) -> anyhow::Result<()> {
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "SLA monitor failed; will retry"),
                 }
+                // Steps due within the at-risk window: their liaison officers are told
+                // once per run of a step.
+                if let Err(e) = store.enqueue_at_risk(Utc::now()).await {
+                    tracing::warn!(error = %e, "at-risk notifications failed; will retry");
+                }
                 tokio::select! {
                     _ = tokio::time::sleep(interval) => {}
                     _ = rx.wait_for(|s| *s) => return,

@@ -48,16 +48,20 @@ pub enum Notice {
     Responded,
     /// The liaison officer reported progress to the complainant.
     Progress,
+    /// A step the liaison officer holds is due within the policy's at-risk window
+    /// (a working day by default).
+    AtRisk,
 }
 
 impl Notice {
     /// Every notice, in a stable order.
-    pub const ALL: [Notice; 5] = [
+    pub const ALL: [Notice; 6] = [
         Notice::Disposed,
         Notice::BaIssued,
         Notice::Breached,
         Notice::Responded,
         Notice::Progress,
+        Notice::AtRisk,
     ];
 
     /// The notice's stable name (also the name of its templates).
@@ -68,6 +72,7 @@ impl Notice {
             Notice::Breached => "breached",
             Notice::Responded => "responded",
             Notice::Progress => "progress",
+            Notice::AtRisk => "at_risk",
         }
     }
 }
@@ -505,6 +510,71 @@ fn message(row: &sqlx::any::AnyRow) -> Result<OutboxMessage, StoreError> {
 }
 
 impl Store {
+    /// Writes an [`Notice::AtRisk`] message (to the liaison officer holding the
+    /// complaint, and to the webhook) for every running step whose at-risk window has
+    /// begun at `now` and whose deadline has not passed. Each run of a step is told once:
+    /// the key names the complaint, the step and its occurrence. Returns how many
+    /// messages were written. The SLA monitor of `aduan serve` calls it at every tick.
+    pub async fn enqueue_at_risk(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let db = self.log().db();
+        db.writable("writing at-risk notifications")?;
+        let at = timestamp(now);
+        let rows = sqlx::query(
+            "SELECT d.complaint_id, d.step, d.occurrence, d.due_at, a.agency, a.liaison, \
+             (SELECT COUNT(*) FROM people p WHERE p.user_name = a.liaison AND p.email IS NOT NULL AND p.disabled_at IS NULL) AS reachable \
+             FROM sla_deadlines d JOIN outbox_assignments a ON a.complaint_id = d.complaint_id \
+             WHERE d.ended_at IS NULL AND d.breachable = 1 AND d.due_at >= $1 AND d.at_risk_from <= $1 \
+             ORDER BY d.due_at, d.complaint_id",
+        )
+        .bind(&at)
+        .fetch_all(&db.any)
+        .await?;
+        let mut written = 0;
+        for row in rows {
+            let complaint_id: String = row.try_get("complaint_id")?;
+            let step: String = row.try_get("step")?;
+            let occurrence: i64 = row.try_get("occurrence")?;
+            let liaison: String = row.try_get("liaison")?;
+            let context = serde_json::json!({
+                "complaint_id": complaint_id,
+                "notice": Notice::AtRisk.as_str(),
+                "at": at,
+                "step": step,
+                "occurrence": occurrence,
+                "due_at": row.try_get::<String, _>("due_at")?,
+                "agency": row.try_get::<String, _>("agency")?,
+                "liaison": liaison,
+            });
+            let mut to = vec![(Channel::Webhook, WEBHOOK.to_owned())];
+            if row.try_get::<i64, _>("reachable")? > 0 {
+                to.insert(0, (Channel::Email, liaison.clone()));
+            }
+            for (channel, recipient) in to {
+                let key = format!(
+                    "{complaint_id}/{step}.{occurrence}/{}/{}/{recipient}",
+                    Notice::AtRisk.as_str(),
+                    channel.as_str()
+                );
+                let done = sqlx::query(
+                    "INSERT INTO outbox (key, position, complaint_id, sequence, notice, channel, recipient, context, state, attempts, next_attempt_at, created_at) \
+                     VALUES ($1, 0, $2, 0, $3, $4, $5, $6, 'pending', 0, $7, $7) ON CONFLICT (key) DO NOTHING",
+                )
+                .bind(&key)
+                .bind(&complaint_id)
+                .bind(Notice::AtRisk.as_str())
+                .bind(channel.as_str())
+                .bind(&recipient)
+                .bind(context.to_string())
+                // Due at once, whatever instant the monitor judged.
+                .bind(timestamp(Utc::now()))
+                .execute(&db.any)
+                .await?;
+                written += done.rows_affected();
+            }
+        }
+        Ok(written)
+    }
+
     /// Claims up to `limit` due messages of `channels` for `worker` until `now + lease`,
     /// counting an attempt for each, oldest first. A message under another's lease is
     /// not taken: PostgreSQL skips the rows another transaction is claiming (`FOR UPDATE

@@ -783,3 +783,74 @@ async fn two_dispatchers_deliver_each_message_once() {
     other.close().await;
     store.close().await;
 }
+
+/// A step due within the at-risk window: its liaison officer is told once per run.
+#[cfg(feature = "sqlite")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_risk_told_once() {
+    let db = TestDb::new(Backend::Sqlite, "at_risk_told_once").await;
+    let store = Arc::new(db.open().await);
+    people(&store).await;
+    play(
+        &store,
+        vec![
+            step(
+                "ADU-R1",
+                "2026-11-30 09:00",
+                upp(),
+                C::Register(registration()),
+            ),
+            step(
+                "ADU-R1",
+                "2026-11-30 09:10",
+                upp(),
+                C::Dispose(disposition("DINKES")),
+            ),
+        ],
+    )
+    .await;
+    store.projector().catch_up().await.unwrap();
+    assert_eq!(
+        store
+            .enqueue_at_risk(wib("2026-11-30 12:00"))
+            .await
+            .unwrap(),
+        0,
+        "three working days remain"
+    );
+    let written = store
+        .enqueue_at_risk(wib("2026-12-03 08:00"))
+        .await
+        .unwrap();
+    assert!(written >= 2, "an e-mail and a webhook per step at risk");
+    assert_eq!(
+        store
+            .enqueue_at_risk(wib("2026-12-03 09:00"))
+            .await
+            .unwrap(),
+        0
+    );
+    let at_risk: Vec<_> = store
+        .outbox(None, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.notice == workflow_store::outbox::Notice::AtRisk)
+        .collect();
+    assert_eq!(at_risk.len() as u64, written);
+    assert!(at_risk
+        .iter()
+        .filter(|m| m.channel.as_str() == "email")
+        .all(|m| m.recipient == "penghubung.dinkes"));
+    let smtp = SmtpServer::start().await;
+    let dispatcher =
+        Dispatcher::new(Arc::clone(&store), config(Some(smtp.addr), None, "one")).unwrap();
+    drain(&dispatcher, &store, 50).await;
+    let mail = smtp
+        .mails()
+        .into_iter()
+        .find(|m| m.data.contains("jatuh tempo"))
+        .expect("the at-risk e-mail");
+    assert_eq!(mail.to, "penghubung@dinkes.test");
+    store.close().await;
+}
