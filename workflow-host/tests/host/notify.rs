@@ -854,3 +854,166 @@ async fn at_risk_told_once() {
     assert_eq!(mail.to, "penghubung@dinkes.test");
     store.close().await;
 }
+
+/// The real binary: `user add --email`, `serve` delivering to a webhook that fails
+/// until the messages are dead (seen on `/metrics` and in `outbox list`), `outbox retry
+/// --all-dead` re-driving them, and `serve` stopping cleanly with its dispatcher.
+#[cfg(feature = "sqlite")]
+#[test]
+fn serve_delivers_and_the_outbox_verbs_redrive() {
+    use crate::support::{aduan, Server};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("aduan.db").display());
+    let ok = |out: std::process::Output| {
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    ok(aduan(
+        dir.path(),
+        &url,
+        &["agency", "add", "DINKES", "Dinas Kesehatan"],
+    ));
+    ok(aduan(
+        dir.path(),
+        &url,
+        &[
+            "user",
+            "add",
+            "penghubung.dinkes",
+            "--role",
+            "liaison",
+            "--agency",
+            "DINKES",
+            "--email",
+            "penghubung@dinkes.test",
+        ],
+    ));
+    ok(aduan(
+        dir.path(),
+        &url,
+        &["user", "email", "penghubung.dinkes", "pp@dinkes.test"],
+    ));
+    let refused = aduan(
+        dir.path(),
+        &url,
+        &["user", "email", "penghubung.dinkes", "not an address"],
+    );
+    assert!(!refused.status.success());
+    rt.block_on(async {
+        let store = Store::open(&url, workflow_core::ComplaintServices::builtin())
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .person_email("penghubung.dinkes")
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("pp@dinkes.test")
+        );
+        play(
+            &store,
+            vec![
+                step(
+                    "ADU-S1",
+                    "2026-11-30 09:00",
+                    upp(),
+                    C::Register(registration()),
+                ),
+                step(
+                    "ADU-S1",
+                    "2026-11-30 09:10",
+                    upp(),
+                    C::Dispose(disposition("DINKES")),
+                ),
+            ],
+        )
+        .await;
+        store.close().await;
+    });
+    let (hook_url, hook) = rt.block_on(receiver());
+    hook.mode.store(ANSWER_500, Ordering::SeqCst);
+    let secret = dir.path().join("webhook-secret");
+    std::fs::write(&secret, [SECRET, b"\n"].concat()).unwrap();
+    let server = Server::start_with(
+        dir.path(),
+        &url,
+        &[
+            "--metrics-public",
+            "--webhook-url",
+            &hook_url,
+            "--webhook-secret-file",
+            secret.to_str().unwrap(),
+            "--notify-max-attempts",
+            "2",
+            "--notify-backoff",
+            "20ms",
+            "--notify-poll",
+            "50ms",
+        ],
+    );
+    let metric = |line: &str| {
+        let text = server.get("/api/v1/metrics", None).text();
+        text.lines().any(|l| l == line)
+    };
+    let mut dead = false;
+    for _ in 0..200 {
+        if metric("aduan_outbox_messages{state=\"dead\",channel=\"webhook\"} 1") {
+            dead = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert!(dead, "{}", server.get("/api/v1/metrics", None).text());
+    // No SMTP relay: the e-mail is skipped, said why.
+    assert!(metric(
+        "aduan_outbox_messages{state=\"skipped\",channel=\"email\"} 1"
+    ));
+    assert_eq!(hook.hits().len(), 2, "two attempts");
+    assert!(hook.hits().iter().all(|h| h.verified));
+    let listed = ok(aduan(
+        dir.path(),
+        &url,
+        &["outbox", "list", "--state", "dead"],
+    ));
+    assert!(
+        listed.contains("ADU-S1/2/disposed/webhook/webhook"),
+        "{listed}"
+    );
+    assert!(listed.contains("500"), "{listed}");
+
+    hook.mode.store(ANSWER_OK, Ordering::SeqCst);
+    ok(aduan(dir.path(), &url, &["outbox", "retry", "--all-dead"]));
+    let mut sent = false;
+    for _ in 0..200 {
+        if hook.accepted().len() == 1 {
+            sent = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert!(sent, "{:?}", hook.hits());
+    let status = server.stop();
+    assert!(
+        status.success(),
+        "serve stops cleanly with its dispatcher: {status:?}"
+    );
+    let listed = ok(aduan(
+        dir.path(),
+        &url,
+        &["--json", "outbox", "list", "--state", "sent"],
+    ));
+    assert_eq!(listed.lines().count(), 1, "{listed}");
+    let retried = aduan(dir.path(), &url, &["outbox", "retry", "no/such/key"]);
+    assert!(!retried.status.success());
+}
