@@ -46,6 +46,8 @@ impl Mail {
 struct SmtpServer {
     addr: SocketAddr,
     mails: Arc<Mutex<Vec<Mail>>>,
+    // The tests that refuse recipients run on SQLite.
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     refuse: Arc<AtomicBool>,
 }
 
@@ -141,6 +143,8 @@ struct Hit {
 
 const ANSWER_OK: u8 = 0;
 const ANSWER_500: u8 = 1;
+// The tests of a hanging receiver run on SQLite.
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
 const HANG: u8 = 2;
 
 #[derive(Clone)]
