@@ -28,7 +28,7 @@ use workflow_store::outbox::{Channel, DeliveryState, OutboxMessage, RetryPolicy,
 use workflow_store::Store;
 
 /// The default templates, compiled in: (name, text).
-const DEFAULTS: [(&str, &str); 12] = [
+const DEFAULTS: [(&str, &str); 14] = [
     (
         "disposed.subject",
         include_str!("../notifications/disposed.subject"),
@@ -74,6 +74,11 @@ const DEFAULTS: [(&str, &str); 12] = [
         include_str!("../notifications/at_risk.subject"),
     ),
     ("at_risk.txt", include_str!("../notifications/at_risk.txt")),
+    (
+        "digest.subject",
+        include_str!("../notifications/digest.subject"),
+    ),
+    ("digest.txt", include_str!("../notifications/digest.txt")),
 ];
 
 /// The SMTP relay messages go through.

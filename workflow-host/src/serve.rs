@@ -110,6 +110,10 @@ pub async fn serve(store: Store, config: ServeConfig) -> anyhow::Result<()> {
                 if let Err(e) = store.enqueue_at_risk(Utc::now()).await {
                     tracing::warn!(error = %e, "at-risk notifications failed; will retry");
                 }
+                // Yesterday's digest for the coordinators, once.
+                if let Err(e) = store.enqueue_digest(Utc::now()).await {
+                    tracing::warn!(error = %e, "the coordinators' digest failed; will retry");
+                }
                 tokio::select! {
                     _ = tokio::time::sleep(interval) => {}
                     _ = rx.wait_for(|s| *s) => return,

@@ -51,17 +51,21 @@ pub enum Notice {
     /// A step the liaison officer holds is due within the policy's at-risk window
     /// (a working day by default).
     AtRisk,
+    /// The coordinator's digest of one day: the breaches recorded and the complaints
+    /// whose returns were escalated to the coordinator.
+    Digest,
 }
 
 impl Notice {
     /// Every notice, in a stable order.
-    pub const ALL: [Notice; 6] = [
+    pub const ALL: [Notice; 7] = [
         Notice::Disposed,
         Notice::BaIssued,
         Notice::Breached,
         Notice::Responded,
         Notice::Progress,
         Notice::AtRisk,
+        Notice::Digest,
     ];
 
     /// The notice's stable name (also the name of its templates).
@@ -73,6 +77,7 @@ impl Notice {
             Notice::Responded => "responded",
             Notice::Progress => "progress",
             Notice::AtRisk => "at_risk",
+            Notice::Digest => "digest",
         }
     }
 }
@@ -571,6 +576,98 @@ impl Store {
                 .await?;
                 written += done.rows_affected();
             }
+        }
+        Ok(written)
+    }
+
+    /// Writes the coordinators' [`Notice::Digest`] of the local day before `now`'s (in
+    /// the policy's time zone): the breaches recorded that day and the escalated returns
+    /// recorded that day, one e-mail per coordinator with an address and one webhook.
+    /// A day's digest is written once (its key names the day), and only when the day had
+    /// a breach or an escalation. Returns how many messages were written. The SLA monitor
+    /// of `aduan serve` calls it at every tick.
+    pub async fn enqueue_digest(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let db = self.log().db();
+        db.writable("writing the coordinators' digest")?;
+        let zone = self.engine().services().policy.time_zone.clone();
+        let today = zone.local_date(now);
+        let Some(day) = today.pred_opt() else {
+            return Ok(0);
+        };
+        let (start, end) = match day.pred_opt() {
+            Some(before) => (zone.end_of_day(before), zone.end_of_day(day)),
+            None => return Ok(0),
+        };
+        let (start, end) = (timestamp(start), timestamp(end));
+        let breaches = sqlx::query(
+            "SELECT complaint_id, step, occurrence, agency, breach_recorded_at FROM step_runs \
+             WHERE breach_recorded_at > $1 AND breach_recorded_at <= $2 \
+             ORDER BY breach_recorded_at, complaint_id, step, occurrence",
+        )
+        .bind(&start)
+        .bind(&end)
+        .fetch_all(&db.any)
+        .await?
+        .iter()
+        .map(|r| -> Result<serde_json::Value, StoreError> {
+            Ok(serde_json::json!({
+                "complaint_id": r.try_get::<String, _>("complaint_id")?,
+                "step": r.try_get::<String, _>("step")?,
+                "occurrence": r.try_get::<i64, _>("occurrence")?,
+                "agency": r.try_get::<Option<String>, _>("agency")?,
+            }))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+        let escalated = sqlx::query(
+            "SELECT complaint_id FROM audit_timeline WHERE event_type = 'ReturnsEscalated' \
+             AND at > $1 AND at <= $2 ORDER BY position",
+        )
+        .bind(&start)
+        .bind(&end)
+        .fetch_all(&db.any)
+        .await?
+        .iter()
+        .map(|r| r.try_get::<String, _>("complaint_id"))
+        .collect::<Result<Vec<_>, _>>()?;
+        if breaches.is_empty() && escalated.is_empty() {
+            return Ok(0);
+        }
+        let context = serde_json::json!({
+            "notice": Notice::Digest.as_str(),
+            "day": day.to_string(),
+            "at": timestamp(now),
+            "breaches": breaches,
+            "escalated": escalated,
+        });
+        let mut to: Vec<(Channel, String)> = {
+            let mut conn = db.any.acquire().await?;
+            people_with(&mut conn, Role::Coordinator, None)
+                .await?
+                .into_iter()
+                .map(|c| (Channel::Email, c))
+                .collect()
+        };
+        to.push((Channel::Webhook, WEBHOOK.to_owned()));
+        let mut written = 0;
+        for (channel, recipient) in to {
+            let key = format!(
+                "digest/{day}/{}/{}/{recipient}",
+                Notice::Digest.as_str(),
+                channel.as_str()
+            );
+            let done = sqlx::query(
+                "INSERT INTO outbox (key, position, complaint_id, sequence, notice, channel, recipient, context, state, attempts, next_attempt_at, created_at) \
+                 VALUES ($1, 0, '', 0, $2, $3, $4, $5, 'pending', 0, $6, $6) ON CONFLICT (key) DO NOTHING",
+            )
+            .bind(&key)
+            .bind(Notice::Digest.as_str())
+            .bind(channel.as_str())
+            .bind(&recipient)
+            .bind(context.to_string())
+            .bind(timestamp(Utc::now()))
+            .execute(&db.any)
+            .await?;
+            written += done.rows_affected();
         }
         Ok(written)
     }

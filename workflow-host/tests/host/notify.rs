@@ -1021,3 +1021,41 @@ fn serve_delivers_and_the_outbox_verbs_redrive() {
     let retried = aduan(dir.path(), &url, &["outbox", "retry", "no/such/key"]);
     assert!(!retried.status.success());
 }
+
+/// The coordinators' digest of a day with breaches: written once, listing them.
+#[cfg(feature = "sqlite")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_coordinators_digest_once_a_day() {
+    let db = TestDb::new(Backend::Sqlite, "the_coordinators_digest_once_a_day").await;
+    let store = Arc::new(db.open().await);
+    scenario(&store).await;
+    // The breaches were recorded on 10 December (WIB).
+    assert_eq!(
+        store.enqueue_digest(wib("2026-12-10 20:00")).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        store.enqueue_digest(wib("2026-12-11 08:00")).await.unwrap(),
+        2
+    );
+    assert_eq!(
+        store.enqueue_digest(wib("2026-12-11 09:00")).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        store.enqueue_digest(wib("2026-12-12 09:00")).await.unwrap(),
+        0
+    );
+    let smtp = SmtpServer::start().await;
+    let dispatcher =
+        Dispatcher::new(Arc::clone(&store), config(Some(smtp.addr), None, "one")).unwrap();
+    drain(&dispatcher, &store, 50).await;
+    let digest = smtp
+        .mails()
+        .into_iter()
+        .find(|m| m.data.contains("Rekap tanggal 2026-12-10"))
+        .expect("the digest");
+    assert_eq!(digest.to, "ketua@kapuas.test");
+    assert!(digest.data.contains("- ADU-N2: langkah"), "{}", digest.data);
+    store.close().await;
+}

@@ -241,7 +241,9 @@ async fn a_poison_event_parks_only_its_complaint_and_resumes_after_a_fix(db: com
     // The outbox took the disposition it had skipped: its notice is written now.
     let disposed = fixed.outbox(None, 100).await.unwrap();
     assert!(
-        disposed.iter().any(|m| m.key == "ADU-1/2/disposed/webhook/webhook"),
+        disposed
+            .iter()
+            .any(|m| m.key == "ADU-1/2/disposed/webhook/webhook"),
         "{disposed:?}"
     );
     assert!(fixed.projector().parked().await.unwrap().is_empty());
