@@ -356,13 +356,19 @@ impl Dispatcher {
         Ok(claimed.len())
     }
 
-    /// Delivers until `shutdown` resolves; a delivery under way when it does is
-    /// finished first (or, if the process dies, taken again by a dispatcher after its
-    /// lease).
+    /// Delivers until `shutdown` resolves. A delivery under way then is abandoned, as
+    /// when the process dies: its message is taken again by a dispatcher once its lease
+    /// lapses, and delivered under the same key (at least once).
     pub async fn run(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()> + Send) {
         tokio::pin!(shutdown);
         loop {
-            let wait = match self.run_once().await {
+            // A stop ends a round mid-delivery too: the messages it had claimed are
+            // taken again once their lease lapses, under the same keys.
+            let round = tokio::select! {
+                round = self.run_once() => round,
+                _ = &mut shutdown => return,
+            };
+            let wait = match round {
                 Ok(n) if n as u32 >= BATCH => Duration::ZERO,
                 Ok(_) => self.config.poll,
                 Err(e) => {
