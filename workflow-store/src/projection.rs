@@ -55,7 +55,7 @@ impl Target {
 }
 
 /// A read view maintained from the log: the engine's own (the complaint views, the audit
-/// timeline) and any an embedding service adds with [`crate::Store::open_extended`].
+/// timeline, the outbox of notifications) and any an embedding service adds with [`crate::Store::open_extended`].
 ///
 /// The projector hands each projection the events after its checkpoint, in commit order,
 /// in batches; `apply` writes into the caller's transaction, which also advances the
