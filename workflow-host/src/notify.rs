@@ -506,3 +506,72 @@ impl Dispatcher {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use workflow_store::outbox::Notice;
+
+    fn message() -> OutboxMessage {
+        OutboxMessage {
+            key: "ADU-1/2/disposed/email/penghubung.pupr".into(),
+            position: workflow_store::Position::ZERO,
+            complaint_id: "ADU-1".into(),
+            sequence: 2,
+            notice: Notice::Disposed,
+            channel: Channel::Email,
+            recipient: "penghubung.pupr".into(),
+            context: serde_json::json!({"complaint_id": "ADU-1", "agency": "PUPR", "at": "2026-11-30"}),
+            state: DeliveryState::Pending,
+            attempts: 0,
+            next_attempt_at: Utc::now(),
+            last_error: None,
+            created_at: Utc::now(),
+            sent_at: None,
+        }
+    }
+
+    #[test]
+    fn every_notice_has_both_templates_and_a_folder_replaces_one() {
+        let defaults = Templates::load(None).unwrap();
+        for notice in workflow_store::outbox::Notice::ALL {
+            let mut m = message();
+            m.notice = notice;
+            let (subject, body) = defaults.render(&m, "Andi").unwrap();
+            assert!(!subject.is_empty() && !subject.contains('\n'), "{notice:?}");
+            assert!(body.contains("Andi"), "{notice:?}: {body}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("disposed.subject"),
+            "Disposisi {{ complaint_id }} untuk {{ agency }}\n",
+        )
+        .unwrap();
+        let replaced = Templates::load(Some(dir.path())).unwrap();
+        let (subject, body) = replaced.render(&message(), "Andi").unwrap();
+        assert_eq!(subject, "Disposisi ADU-1 untuk PUPR");
+        assert!(
+            body.contains("Pejabat Penghubung"),
+            "the other stays: {body}"
+        );
+        std::fs::write(dir.path().join("breached.txt"), "{% if %}").unwrap();
+        assert!(Templates::load(Some(dir.path())).is_err());
+    }
+
+    #[test]
+    fn message_ids_and_signatures() {
+        assert_eq!(
+            message_id("ADU-1/2/disposed/email/penghubung.pupr"),
+            "<ADU-1=2F2=2Fdisposed=2Femail=2Fpenghubung.pupr@aduan>"
+        );
+        // Python: hmac.new(b"key", b"1.{}", hashlib.sha256).hexdigest()
+        assert_eq!(
+            signature(b"key", "1", b"{}"),
+            "sha256=1ba6b8171186efc613e8bcc0cbdab2748f24984d7c5a84faa2637afa0e40d224"
+        );
+        assert!(SmtpConfig::parse("smtp://127.0.0.1:2525", "aduan@kapuas.test").is_ok());
+        assert!(SmtpConfig::parse("smtps://relay", "aduan@kapuas.test").is_err());
+        assert!(SmtpConfig::parse("smtp://relay", "not an address").is_err());
+        assert_eq!(SmtpConfig::parse("smtp://relay", "a@b.c").unwrap().port, 25);
+    }
+}
