@@ -144,6 +144,109 @@ pub enum LogFormat {
     Json,
 }
 
+/// How `serve` delivers notifications (docs/notifications.md). Without an SMTP relay
+/// and without a webhook no dispatcher runs and messages wait in the outbox.
+#[derive(Debug, Clone, clap::Args)]
+pub struct NotifyArgs {
+    /// The SMTP relay e-mail goes through: `smtp://HOST[:PORT]` (plain SMTP, a relay
+    /// on this host or a trusted network).
+    #[arg(long, env = "ADUAN_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// The sender of the e-mail.
+    #[arg(long, env = "ADUAN_MAIL_FROM", default_value = "aduan@localhost")]
+    pub mail_from: String,
+    /// The webhook every notice is posted to (signed; see docs/notifications.md).
+    #[arg(long, env = "ADUAN_WEBHOOK_URL")]
+    pub webhook_url: Option<String>,
+    /// A file holding the webhook's signing secret (or set `ADUAN_WEBHOOK_SECRET`).
+    #[arg(long, env = "ADUAN_WEBHOOK_SECRET_FILE")]
+    pub webhook_secret_file: Option<PathBuf>,
+    /// A folder whose templates (`disposed.txt`, `disposed.subject`, …) replace the
+    /// built-in ones of the same name.
+    #[arg(long, env = "ADUAN_NOTIFY_TEMPLATES")]
+    pub notify_templates: Option<PathBuf>,
+    /// Attempts at a message before it is dead (`aduan outbox retry` brings it back).
+    #[arg(long, env = "ADUAN_NOTIFY_MAX_ATTEMPTS", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..))]
+    pub notify_max_attempts: u32,
+    /// The wait after a first failed attempt; it doubles after each further one.
+    #[arg(long, env = "ADUAN_NOTIFY_BACKOFF", default_value = "30s", value_parser = parse_positive_duration)]
+    pub notify_backoff: Duration,
+    /// The longest wait between two attempts.
+    #[arg(long, env = "ADUAN_NOTIFY_BACKOFF_MAX", default_value = "1h", value_parser = parse_positive_duration)]
+    pub notify_backoff_max: Duration,
+    /// How long one delivery may take before it counts as failed.
+    #[arg(long, env = "ADUAN_NOTIFY_TIMEOUT", default_value = "10s", value_parser = parse_positive_duration)]
+    pub notify_timeout: Duration,
+    /// How often the outbox is looked at when nothing was due.
+    #[arg(long, env = "ADUAN_NOTIFY_POLL", default_value = "5s", value_parser = parse_positive_duration)]
+    pub notify_poll: Duration,
+}
+
+impl NotifyArgs {
+    /// The dispatcher's configuration: the relay and sender checked, the webhook's
+    /// secret read (from `ADUAN_WEBHOOK_SECRET` or the file; never printed).
+    pub fn config(&self) -> anyhow::Result<crate::notify::NotifyConfig> {
+        let smtp = self
+            .smtp_url
+            .as_deref()
+            .map(|url| crate::notify::SmtpConfig::parse(url, &self.mail_from))
+            .transpose()?;
+        let webhook = match &self.webhook_url {
+            None => None,
+            Some(url) => {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    anyhow::bail!("--webhook-url `{url}`: an http:// or https:// address");
+                }
+                let secret = match (std::env::var_os("ADUAN_WEBHOOK_SECRET"), &self.webhook_secret_file) {
+                    (Some(secret), _) => secret.into_encoded_bytes(),
+                    (None, Some(path)) => {
+                        let mut bytes = std::fs::read(path).map_err(|e| {
+                            anyhow::anyhow!("reading the webhook secret {}: {e}", path.display())
+                        })?;
+                        while bytes.last().is_some_and(|b| b.is_ascii_whitespace()) {
+                            bytes.pop();
+                        }
+                        bytes
+                    }
+                    (None, None) => anyhow::bail!(
+                        "--webhook-url needs a signing secret: ADUAN_WEBHOOK_SECRET or --webhook-secret-file"
+                    ),
+                };
+                if secret.len() < 16 {
+                    anyhow::bail!("the webhook secret is shorter than 16 bytes");
+                }
+                Some(crate::notify::WebhookConfig {
+                    url: url.clone(),
+                    secret,
+                })
+            }
+        };
+        Ok(crate::notify::NotifyConfig {
+            smtp,
+            webhook,
+            templates: self.notify_templates.clone(),
+            retry: workflow_store::outbox::RetryPolicy {
+                max_attempts: self.notify_max_attempts,
+                base: self.notify_backoff,
+                cap: self.notify_backoff_max.max(self.notify_backoff),
+            },
+            timeout: self.notify_timeout,
+            poll: self.notify_poll,
+            // A round's deliveries, each up to its timeout twice (SMTP's connect and
+            // send each have it), and room to record the outcomes.
+            lease: self.notify_timeout * 2 * crate::notify::BATCH + Duration::from_secs(5),
+            worker: format!("{}-{}", std::process::id(), random_suffix()),
+        })
+    }
+}
+
+/// A few random hex digits, to tell two dispatchers of one process id apart.
+fn random_suffix() -> String {
+    let mut bytes = [0u8; 4];
+    let _ = getrandom::getrandom(&mut bytes);
+    hex::encode(bytes)
+}
+
 /// The verbs.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -194,6 +297,9 @@ pub enum Command {
         /// the web console offers the auditors; without it the console offers none.
         #[arg(long, env = "ADUAN_SIGNING_KEY")]
         signing_key: Option<PathBuf>,
+        /// Notifications: the channels and how they are retried.
+        #[command(flatten)]
+        notify: Box<NotifyArgs>,
     },
     /// The configuration file: `check` reads it, checks every setting and says which
     /// ones a flag or an environment variable overrides.
@@ -207,6 +313,13 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         action: UserAction,
+    },
+    /// The outbox of notifications: what waits, what was sent, what is dead, and
+    /// bringing dead messages back.
+    Outbox {
+        /// What to do.
+        #[command(subcommand)]
+        action: OutboxAction,
     },
     /// Manage API tokens.
     Token {
@@ -518,9 +631,23 @@ pub enum UserAction {
         /// The agency code (liaison and head only).
         #[arg(long)]
         agency: Option<String>,
+        /// The e-mail address notifications are sent to.
+        #[arg(long)]
+        email: Option<String>,
         /// The console's address as people reach it, for the link.
         #[arg(long, env = "ADUAN_BASE_URL", default_value = "http://127.0.0.1:8080")]
         base_url: String,
+    },
+    /// Set or forget a person's e-mail address for notifications.
+    Email {
+        /// The user name.
+        name: String,
+        /// The address (omit with `--none`).
+        #[arg(required_unless_present = "none", conflicts_with = "none")]
+        address: Option<String>,
+        /// Forget the address: the person gets no notification.
+        #[arg(long)]
+        none: bool,
     },
     /// A new one-time link for a person who forgot their password.
     Link {
@@ -537,6 +664,30 @@ pub enum UserAction {
     },
     /// List the people (never a password or a link).
     List,
+}
+
+/// Outbox verbs.
+#[derive(Debug, Subcommand)]
+pub enum OutboxAction {
+    /// List the messages, oldest first.
+    List {
+        /// Only those in this state: pending, sent, dead or skipped.
+        #[arg(long)]
+        state: Option<workflow_store::outbox::DeliveryState>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Make a dead (or skipped) message pending again, due now, its attempts counted
+    /// afresh.
+    Retry {
+        /// The message's key (as `outbox list` shows it).
+        #[arg(required_unless_present = "all_dead", conflicts_with = "all_dead")]
+        key: Option<String>,
+        /// Every dead message.
+        #[arg(long)]
+        all_dead: bool,
+    },
 }
 
 /// Token verbs.
@@ -743,7 +894,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             log_format,
             government,
             signing_key,
+            notify,
         } => {
+            let notify = notify.config()?;
             let filter = tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
             let logs = tracing_subscriber::fmt()
@@ -764,6 +917,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 metrics_public,
                 government,
                 signing_key,
+                notify,
                 limits: crate::serve::Limits {
                     header_read_timeout,
                     body_timeout,
@@ -776,6 +930,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token { action } => crate::token::run(&store, action, cli.json).await,
         Command::Agency { action } => crate::agency::run(&store, action, cli.json).await,
         Command::User { action } => crate::users::run(&store, action, cli.json).await,
+        Command::Outbox { action } => crate::outbox::run(&store, action, cli.json).await,
         Command::Migrate => {
             if cli.json {
                 crate::outln!(

@@ -40,6 +40,8 @@ pub struct ServeConfig {
     /// The key that signs the checkpoints the console hands the auditors (none: the
     /// console offers no checkpoint).
     pub signing_key: Option<PathBuf>,
+    /// Notifications: the channels; without one no dispatcher runs.
+    pub notify: crate::notify::NotifyConfig,
 }
 
 async fn shutdown_signal() {
@@ -103,12 +105,37 @@ pub async fn serve(store: Store, config: ServeConfig) -> anyhow::Result<()> {
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "SLA monitor failed; will retry"),
                 }
+                // Steps due within the at-risk window: their liaison officers are told
+                // once per run of a step.
+                if let Err(e) = store.enqueue_at_risk(Utc::now()).await {
+                    tracing::warn!(error = %e, "at-risk notifications failed; will retry");
+                }
+                // Yesterday's digest for the coordinators, once.
+                if let Err(e) = store.enqueue_digest(Utc::now()).await {
+                    tracing::warn!(error = %e, "the coordinators' digest failed; will retry");
+                }
                 tokio::select! {
                     _ = tokio::time::sleep(interval) => {}
                     _ = rx.wait_for(|s| *s) => return,
                 }
             }
         })
+    };
+
+    let dispatcher = if config.notify.any_channel() {
+        let dispatcher = Arc::new(crate::notify::Dispatcher::new(
+            Arc::clone(&store),
+            config.notify.clone(),
+        )?);
+        tracing::info!(
+            smtp = config.notify.smtp.is_some(),
+            webhook = config.notify.webhook.is_some(),
+            "notifications are delivered"
+        );
+        Some(tokio::spawn(dispatcher.run(stopped(stop_rx.clone()))))
+    } else {
+        tracing::info!("no notification channel is configured; messages wait in the outbox");
+        None
     };
 
     let state = AppState {
@@ -146,6 +173,9 @@ pub async fn serve(store: Store, config: ServeConfig) -> anyhow::Result<()> {
     let _ = stop_tx.send(true);
     let _ = projector.await;
     let _ = monitor.await;
+    if let Some(dispatcher) = dispatcher {
+        let _ = dispatcher.await;
+    }
     store.close().await;
     eprintln!("aduan: stopped");
     Ok(())

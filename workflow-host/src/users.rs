@@ -24,6 +24,7 @@ pub async fn run(store: &Store, action: UserAction, json: bool) -> anyhow::Resul
             name,
             role,
             agency,
+            email,
             base_url,
         } => {
             if !workflow_core::actor::is_valid_user_name(&name) {
@@ -39,7 +40,13 @@ pub async fn run(store: &Store, action: UserAction, json: bool) -> anyhow::Resul
                 }
                 None => Actor::new(name, role),
             };
+            if let Some(address) = email.as_deref() {
+                workflow_store::outbox::check_email(address)?;
+            }
             let secret = store.add_person(&actor, now).await?;
+            if let Some(address) = email.as_deref() {
+                store.set_person_email(&actor.user.0, Some(address)).await?;
+            }
             let url = link(&base_url, &secret);
             if json {
                 crate::outln!(
@@ -52,6 +59,23 @@ pub async fn run(store: &Store, action: UserAction, json: bool) -> anyhow::Resul
                     actor.user, actor.role
                 );
                 crate::outln!("{url}");
+            }
+        }
+        UserAction::Email {
+            name,
+            address,
+            none: _,
+        } => {
+            if !store.set_person_email(&name, address.as_deref()).await? {
+                anyhow::bail!("{name} not found");
+            }
+            if json {
+                crate::outln!("{}", json!({ "user": name, "email": address }));
+            } else {
+                match &address {
+                    Some(address) => eprintln!("{name} is notified at {address}"),
+                    None => eprintln!("{name} gets no notification"),
+                }
             }
         }
         UserAction::Link { name, base_url } => {

@@ -235,6 +235,11 @@ async fn adopt_locked(db: &Db, conn: &mut AnyConnection) -> Result<AdoptReport, 
         )));
     }
     tx.execute(format!("DROP TABLE {ASIDE}").as_str()).await?;
+    // History calls for no notification now: the outbox starts at the adopted head.
+    tx.execute(
+        "UPDATE projection_checkpoints SET position = (SELECT COALESCE(MAX(position), 0) FROM events) WHERE name = 'outbox'",
+    )
+    .await?;
     tx.commit().await?;
     Ok(AdoptReport {
         events: entries.len() as u64,

@@ -105,6 +105,7 @@ pub mod lapor;
 mod log;
 mod memory;
 mod options;
+pub mod outbox;
 pub mod people;
 mod position;
 pub mod projection;

@@ -55,7 +55,7 @@ impl Target {
 }
 
 /// A read view maintained from the log: the engine's own (the complaint views, the audit
-/// timeline) and any an embedding service adds with [`crate::Store::open_extended`].
+/// timeline, the outbox of notifications) and any an embedding service adds with [`crate::Store::open_extended`].
 ///
 /// The projector hands each projection the events after its checkpoint, in commit order,
 /// in batches; `apply` writes into the caller's transaction, which also advances the
@@ -196,8 +196,11 @@ impl Projector {
         services: InForce,
         extra: Vec<Arc<dyn Projection>>,
     ) -> Result<Self, StoreError> {
-        let mut projections: Vec<Arc<dyn Projection>> =
-            vec![Arc::new(ComplaintsProjection), Arc::new(TimelineProjection)];
+        let mut projections: Vec<Arc<dyn Projection>> = vec![
+            Arc::new(ComplaintsProjection),
+            Arc::new(TimelineProjection),
+            Arc::new(crate::outbox::OutboxProjection),
+        ];
         for p in extra {
             if projections.iter().any(|q| q.name() == p.name()) {
                 return Err(StoreError::defect(format!(

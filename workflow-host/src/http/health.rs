@@ -263,7 +263,8 @@ pub async fn ready(State(state): State<AppState>) -> Response {
 /// Prometheus metrics (system, coordinator; anyone with `serve --metrics-public`).
 ///
 /// OpenMetrics text: commits and their failures, side-write, projection and SLA-tick
-/// failures, seconds since the last commit and tick, projection lag, parked complaints.
+/// failures, seconds since the last commit and tick, projection lag, parked complaints,
+/// notifications in the outbox by state and channel.
 #[utoipa::path(get, path = "/api/v1/metrics", tag = "service",
     responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text", body = String),
               (status = 401), (status = 403)))]
@@ -359,6 +360,22 @@ pub async fn metrics(
         "projection_parked_complaints",
         "Complaints a projection set aside on an event it cannot read",
         parked,
+    );
+    let outbox = Family::<Vec<(String, String)>, Gauge>::default();
+    if let Ok(counts) = state.store.outbox_counts().await {
+        for (delivery, channel, n) in counts {
+            outbox
+                .get_or_create(&vec![
+                    ("state".to_owned(), delivery.as_str().to_owned()),
+                    ("channel".to_owned(), channel.as_str().to_owned()),
+                ])
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+    }
+    registry.register(
+        "outbox_messages",
+        "Notifications in the outbox by state (pending, sent, dead, skipped) and channel",
+        outbox,
     );
     let mut text = String::new();
     encode(&mut text, &registry).map_err(|e| ApiError::Internal(e.to_string()))?;

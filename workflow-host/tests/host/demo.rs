@@ -170,7 +170,8 @@ fn the_board_history_and_replay_read_what_the_demo_stored() {
         String::from_utf8_lossy(&replay.stderr)
     );
     let replay: serde_json::Value = serde_json::from_slice(&replay.stdout).unwrap();
-    assert_eq!(replay.as_array().unwrap().len(), 2);
+    // The complaints, the outbox's assignments, the timeline.
+    assert_eq!(replay.as_array().unwrap().len(), 3);
 
     let missing = aduan_in(dir.path(), &["history", "ADU-NOPE"]);
     assert!(!missing.status.success());

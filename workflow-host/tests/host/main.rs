@@ -45,6 +45,7 @@ mod e2e;
 mod faults;
 #[cfg(feature = "sqlite")]
 mod lapor_cli;
+mod notify;
 #[cfg(feature = "sqlite")]
 mod open311_client;
 #[cfg(feature = "sqlite")]

@@ -68,7 +68,8 @@ async fn status_reports_a_parked_complaint_and_resume_needs_a_fix() {
     let json = aduan(dir.path(), &url, &["--json", "status"]);
     let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(report["ok"], false);
-    assert_eq!(report["parked"].as_array().unwrap().len(), 2, "{report}");
+    // In each projection: the complaints, the outbox, the timeline.
+    assert_eq!(report["parked"].as_array().unwrap().len(), 3, "{report}");
     assert_eq!(report["parked"][0]["complaint_id"], "ADU-1");
     assert_eq!(report["parked"][0]["sequence"], 2);
     for p in report["projections"].as_array().unwrap() {

@@ -119,7 +119,7 @@ async fn adopting_a_plain_store_numbers_chains_and_projects_every_event(db: comm
     assert_eq!(
         store.projector().catch_up().await.unwrap(),
         10,
-        "5 events, 2 projections"
+        "5 events, 2 projections (the outbox starts at the adopted head)"
     );
     for id in ["ADU-A", "ADU-B"] {
         let view = projected(&store, id).await;

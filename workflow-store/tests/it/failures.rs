@@ -220,6 +220,7 @@ async fn a_poison_event_parks_only_its_complaint_and_resumes_after_a_fix(db: com
             .collect::<Vec<_>>(),
         vec![
             ("complaints", "ADU-1", poison_position, 2),
+            ("outbox", "ADU-1", poison_position, 2),
             ("timeline", "ADU-1", poison_position, 2)
         ]
     );
@@ -230,13 +231,21 @@ async fn a_poison_event_parks_only_its_complaint_and_resumes_after_a_fix(db: com
     // Resuming without a fix changes nothing and says why.
     let err = store.projector().resume(&cid("ADU-1")).await.unwrap_err();
     assert!(matches!(err, StoreError::Integrity { .. }), "{err}");
-    assert_eq!(store.projector().parked().await.unwrap().len(), 2);
+    assert_eq!(store.projector().parked().await.unwrap().len(), 3);
     store.close().await;
 
     // After the fix (an upcaster for version 0.9), the operator resumes the complaint:
     // it is projected again from its first event and leaves the parked list.
     let fixed = open_upcasting(&db, DISPOSED_V09).await;
-    assert_eq!(fixed.projector().resume(&cid("ADU-1")).await.unwrap(), 2);
+    assert_eq!(fixed.projector().resume(&cid("ADU-1")).await.unwrap(), 3);
+    // The outbox took the disposition it had skipped: its notice is written now.
+    let disposed = fixed.outbox(None, 100).await.unwrap();
+    assert!(
+        disposed
+            .iter()
+            .any(|m| m.key == "ADU-1/2/disposed/webhook/webhook"),
+        "{disposed:?}"
+    );
     assert!(fixed.projector().parked().await.unwrap().is_empty());
     let view = projected(&fixed, "ADU-1").await;
     assert_eq!(view.summary.status, workflow_core::Status::Disposed);

@@ -413,6 +413,7 @@ async fn rebuild_twins_match(db: TestDb) {
             "audit_timeline_rebuild",
             "complaint_views_rebuild",
             "evidence_citations_rebuild",
+            "outbox_assignments_rebuild",
             "sla_deadlines_rebuild",
             "step_runs_rebuild"
         ],

@@ -58,7 +58,12 @@ async fn readiness_names_its_checks_and_liveness_touches_nothing() {
         .collect();
     assert_eq!(
         names,
-        ["write", "projection:complaints", "projection:timeline"]
+        [
+            "write",
+            "projection:complaints",
+            "projection:outbox",
+            "projection:timeline"
+        ]
     );
     assert_eq!(body["checks"][0]["detail"], "a probe write was committed");
 
