@@ -12,6 +12,7 @@ use workflow_core::Role;
 use super::caller::{require_role, Caller};
 use super::error::ApiError;
 use super::AppState;
+use crate::lapor::report::MAX_REPORTS;
 use crate::lapor::{read_reports, Attachments, Format, ImportSummary};
 
 /// The files of a multipart import, by file name.
@@ -23,10 +24,13 @@ impl Attachments for Parts {
     }
 }
 
-/// The largest import: 16 MiB of reports (tens of thousands of lines) and as many as
-/// eight attachments of the evidence limit.
+/// The most text of reports one import takes (tens of thousands of lines).
+pub const REPORTS_LIMIT: usize = 16 * 1024 * 1024;
+
+/// The largest import: the reports and as many as eight attachments of the evidence
+/// limit.
 pub fn limit(evidence_limit: usize) -> usize {
-    16 * 1024 * 1024 + 8 * evidence_limit
+    REPORTS_LIMIT + 8 * evidence_limit
 }
 
 /// The format a content type names: `text/csv`, or JSON Lines
@@ -83,13 +87,22 @@ pub async fn lapor(
                 "send the export as application/x-ndjson, text/csv or multipart/form-data, not `{content_type}`"
             ))
         })?;
-        let body = axum::body::to_bytes(request.into_body(), limit(state.evidence.limit()))
+        let body = axum::body::to_bytes(request.into_body(), REPORTS_LIMIT)
             .await
-            .map_err(|_| ApiError::TooLarge("the export is larger than the limit".into()))?;
+            .map_err(|_| ApiError::TooLarge("the export is larger than 16 MiB: split it".into()))?;
         (utf8(body)?, format, BTreeMap::new())
     };
     let zone = state.store.engine().services().policy.time_zone.clone();
-    let reports = read_reports(&text, format, &zone);
+    // Reading 16 MiB of text is work for the blocking pool, not an async thread.
+    let reports = tokio::task::spawn_blocking(move || read_reports(&text, format, &zone))
+        .await
+        .map_err(|e| ApiError::Internal(format!("reading the export panicked: {e}")))?;
+    if reports.len() > MAX_REPORTS {
+        return Err(ApiError::TooLarge(format!(
+            "{} reports: an import takes at most {MAX_REPORTS}; split the export",
+            reports.len()
+        )));
+    }
     let summary = crate::lapor::import(
         &state.store,
         &state.evidence,
@@ -126,11 +139,23 @@ async fn read_multipart(
         let name = part.name().unwrap_or_default().to_owned();
         let file_name = part.file_name().map(str::to_owned);
         let content_type = part.content_type().map(str::to_owned);
-        let bytes = part
-            .bytes()
-            .await
-            .map_err(|e| ApiError::BadRequest(e.body_text()))?;
+        let bytes = part.bytes().await.map_err(|e| match e.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                ApiError::TooLarge("the import is larger than the limit".into())
+            }
+            _ => ApiError::BadRequest(e.body_text()),
+        })?;
         if name == "reports" {
+            if reports.is_some() {
+                return Err(ApiError::BadRequest(
+                    "two parts named `reports`: send one export a request".into(),
+                ));
+            }
+            if bytes.len() > REPORTS_LIMIT {
+                return Err(ApiError::TooLarge(
+                    "the export is larger than 16 MiB: split it".into(),
+                ));
+            }
             let format = content_type
                 .as_deref()
                 .and_then(format_of)

@@ -10,8 +10,8 @@ use workflow_core::complaint::command::{
 };
 use workflow_core::evidence::EvidenceRef;
 use workflow_core::{
-    Actor, AgencyCode, CommandEnvelope, ComplaintCommand, ComplaintId, LaporStatus, Role, Status,
-    UserId,
+    Actor, AgencyCode, CommandEnvelope, Complaint, ComplaintCommand, ComplaintId, DomainError,
+    LaporStatus, Role, Status, UserId,
 };
 use workflow_store::{Store, StoreError};
 
@@ -83,11 +83,23 @@ pub async fn import(
     let batch = format!("lapor-import:{}", now.format("%Y%m%dT%H%M%S%.3fZ"));
     let agencies = store.agencies().await?;
     let people = store.people().await?;
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for (done, line) in lines.into_iter().enumerate() {
         match line {
             Err(refusal) => summary.refused.push(refusal),
             Ok(report) => {
                 let line = report.line;
+                // The same report twice in one file: which line would win is a guess.
+                if let Some(first) = seen.get(&report.tracking_id) {
+                    summary.refused.push(LineRefusal::field(
+                        line,
+                        "tracking_id",
+                        format!("the same tracking number as line {first}"),
+                    ));
+                    progress(done + 1, total);
+                    continue;
+                }
+                seen.insert(report.tracking_id.clone(), line);
                 match one(
                     store,
                     evidence,
@@ -174,7 +186,10 @@ async fn one(
                 );
             }
             let liaison = match &report.liaison_officer {
-                Some(user) => UserId(user.clone()),
+                Some(user) => match named_liaison(people, &agency.code, user) {
+                    Ok(user) => user,
+                    Err(why) => return refuse("liaison_officer", why),
+                },
                 None => match liaison_of(people, &agency.code) {
                     Ok(user) => user,
                     Err(why) => return refuse("liaison_officer", why),
@@ -192,6 +207,8 @@ async fn one(
         }
         _ => None,
     };
+    // The files checked, not yet stored: a report the engine refuses leaves nothing.
+    let mut files = Vec::with_capacity(report.attachments.len());
     let mut refs = Vec::with_capacity(report.attachments.len());
     for name in &report.attachments {
         let bytes = match attachments.get(name) {
@@ -204,19 +221,17 @@ async fn one(
             }
             Err(e) => return refuse("attachments", format!("`{name}` cannot be read: {e}")),
         };
-        let blob = match evidence.put(&bytes, None) {
+        let blob = match evidence.check(&bytes, None) {
             Ok(blob) => blob,
             Err(e) => return refuse("attachments", format!("`{name}`: {e}")),
         };
-        store
-            .record_upload(actor, &blob.sha256, Some(&id), false, now)
-            .await?;
         refs.push(EvidenceRef {
             sha256: blob.sha256,
             media_type: blob.media_type.to_owned(),
             size: blob.size,
             caption: name.clone(),
         });
+        files.push(bytes);
     }
     let status = report.status;
     let import = LaporImport {
@@ -235,11 +250,29 @@ async fn one(
         lapor_status: status,
         disposed,
     };
+    let command = ComplaintCommand::Import(import);
+    // What the engine would answer, asked of the pure domain before any file is kept.
+    let probe = CommandEnvelope::new("lapor-import-probe", actor.clone(), now, command.clone());
+    if let Err(e) = Complaint::default().decide(&probe, &store.engine().services()) {
+        return Ok(Err(refused_by(line, &e)));
+    }
+    for bytes in files {
+        let evidence = evidence.clone();
+        // The blob store reads and writes files: off the async threads.
+        let blob = match tokio::task::spawn_blocking(move || evidence.put(&bytes, None)).await {
+            Ok(Ok(blob)) => blob,
+            Ok(Err(e)) => return refuse("attachments", e.to_string()),
+            Err(e) => return refuse("attachments", format!("storing it failed: {e}")),
+        };
+        store
+            .record_upload(actor, &blob.sha256, Some(&id), false, now)
+            .await?;
+    }
     let envelope = CommandEnvelope::new(
         format!("{}:lapor-import-{}", actor.user, report.tracking_id),
         actor.clone(),
         now,
-        ComplaintCommand::Import(import),
+        command,
     );
     match store.engine().execute(&id, envelope, Some(batch)).await {
         Ok(_) => Ok(Ok((id.to_string(), true))),
@@ -247,24 +280,44 @@ async fn one(
         Err(StoreError::Domain(workflow_core::DomainError::AlreadyRegistered)) => {
             Ok(Ok((id.to_string(), false)))
         }
-        Err(StoreError::Domain(e)) => Ok(Err(LineRefusal {
-            line,
-            field: match &e {
-                workflow_core::DomainError::MissingField { field } => Some((*field).to_owned()),
-                workflow_core::DomainError::ImportDispositionDate { .. } => {
-                    Some("disposed_at".into())
-                }
-                workflow_core::DomainError::ImportOfSettledReport { .. } => Some("status".into()),
-                workflow_core::DomainError::ReportedAfterRegistration { .. }
-                | workflow_core::DomainError::ReportedAtImplausible { .. } => {
-                    Some("reported_at".into())
-                }
-                _ => None,
-            },
-            reason: e.to_string(),
-            rule: Some(e.rule().to_owned()),
-        })),
+        Err(StoreError::Domain(e)) => Ok(Err(refused_by(line, &e))),
         Err(other) => Err(other),
+    }
+}
+
+/// A line refused by the engine's rule, with the field the rule concerns.
+fn refused_by(line: usize, e: &DomainError) -> LineRefusal {
+    LineRefusal {
+        line,
+        field: match e {
+            DomainError::MissingField { field } => Some((*field).to_owned()),
+            DomainError::ImportDispositionDate { .. } => Some("disposed_at".into()),
+            DomainError::ImportOfSettledReport { .. } => Some("status".into()),
+            DomainError::ReportedAfterRegistration { .. }
+            | DomainError::ReportedAtImplausible { .. } => Some("reported_at".into()),
+            _ => None,
+        },
+        reason: e.to_string(),
+        rule: Some(e.rule().to_owned()),
+    }
+}
+
+/// The liaison officer a line names: a user name, and when the console knows that
+/// person, an active liaison officer of `agency`.
+fn named_liaison(
+    people: &[workflow_store::people::Person],
+    agency: &AgencyCode,
+    user: &str,
+) -> Result<UserId, String> {
+    if !workflow_core::actor::is_valid_user_name(user) {
+        return Err("not a user name (letters, digits, `.`, `-`, `_`)".into());
+    }
+    match people.iter().find(|p| p.actor.user.0 == user) {
+        Some(p) if p.actor.role != Role::Liaison || p.actor.agency.as_ref() != Some(agency) => {
+            Err(format!("{user} is not a liaison officer of {agency}"))
+        }
+        Some(p) if p.disabled_at.is_some() => Err(format!("{user} is disabled")),
+        _ => Ok(UserId(user.to_owned())),
     }
 }
 

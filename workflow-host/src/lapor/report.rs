@@ -9,6 +9,13 @@ use serde_json::Value;
 use workflow_core::complainant::{Confidentiality, PersonalData};
 use workflow_core::{LaporStatus, TimeZoneSpec};
 
+/// The longest line (one report) read, as the API's limit of one command's body: a
+/// longer one is refused, never stored.
+pub const LINE_LIMIT: usize = 64 * 1024;
+
+/// The most reports one import reads: a larger file is refused whole (split it).
+pub const MAX_REPORTS: usize = 50_000;
+
 /// The file's format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -105,11 +112,16 @@ pub fn read_reports(
 ) -> Vec<Result<Report, LineRefusal>> {
     match format {
         Format::Jsonl => text
+            .strip_prefix('\u{feff}')
+            .unwrap_or(text)
             .lines()
             .enumerate()
             .filter(|(_, l)| !l.trim().is_empty())
             .map(|(i, l)| {
                 let line = i + 1;
+                if l.len() > LINE_LIMIT {
+                    return Err(too_long(line));
+                }
                 match serde_json::from_str::<Value>(l) {
                     Ok(Value::Object(map)) => {
                         let fields = map.into_iter().collect::<BTreeMap<_, _>>();
@@ -149,13 +161,28 @@ fn read_csv(text: &str, zone: &TimeZoneSpec) -> Vec<Result<Report, LineRefusal>>
             })]
         }
     };
+    // A column named twice would have one of its values silently win.
+    for (i, name) in header.iter().enumerate() {
+        if header[..i].contains(name) {
+            return vec![Err(LineRefusal::field(
+                1,
+                name,
+                "named twice in the header line",
+            ))];
+        }
+    }
+    let line_of = |byte: u64| line_at(text, byte);
     let mut out = Vec::new();
     for record in reader.records() {
         match record {
             Ok(record) => {
                 // The line the record starts on (a quoted field may span lines).
-                let line = record.position().map_or(0, |p| p.line() as usize);
+                let line = record.position().map_or(0, |p| line_of(p.byte()));
                 if record.iter().all(|f| f.trim().is_empty()) {
+                    continue;
+                }
+                if record.as_slice().len() > LINE_LIMIT {
+                    out.push(Err(too_long(line)));
                     continue;
                 }
                 if record.len() != header.len() {
@@ -193,7 +220,7 @@ fn read_csv(text: &str, zone: &TimeZoneSpec) -> Vec<Result<Report, LineRefusal>>
                 out.push(report(line, &fields, zone));
             }
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line() as usize);
+                let line = e.position().map_or(0, |p| line_of(p.byte()));
                 out.push(Err(LineRefusal {
                     line,
                     field: None,
@@ -204,6 +231,30 @@ fn read_csv(text: &str, zone: &TimeZoneSpec) -> Vec<Result<Report, LineRefusal>>
         }
     }
     out
+}
+
+/// The line (from 1) that byte `byte` of `text` is on: counted from the bytes, since
+/// the CSV reader counts a `\r\n` line end differently from a `\n` one.
+fn line_at(text: &str, byte: u64) -> usize {
+    let bytes = text.as_bytes();
+    let mut end = usize::try_from(byte).unwrap_or(usize::MAX).min(bytes.len());
+    // After a `\r\n` the reader may start the next record at the `\n`.
+    while end < bytes.len() && matches!(bytes[end], b'\r' | b'\n') {
+        end += 1;
+    }
+    bytes[..end].iter().filter(|b| **b == b'\n').count() + 1
+}
+
+fn too_long(line: usize) -> LineRefusal {
+    LineRefusal {
+        line,
+        field: None,
+        reason: format!(
+            "longer than {} KiB: one report is at most that",
+            LINE_LIMIT / 1024
+        ),
+        rule: None,
+    }
 }
 
 /// A field's text: `None` when absent, null or blank.
@@ -261,7 +312,7 @@ fn instant(
         None => Err(LineRefusal::field(
             line,
             name,
-            format!("`{t}` is not a date and time (2026-11-23 08:00, or RFC 3339)"),
+            "not a date and time (2026-11-23 08:00, or RFC 3339)",
         )),
     }
 }
@@ -306,7 +357,7 @@ fn report(
         LineRefusal::field(
             line,
             "status",
-            format!("`{status_text}` is not a LAPOR! status (verification, disposed, in_follow_up, awaiting_feedback, finished, archived)"),
+            "not a LAPOR! status (verification, disposed, in_follow_up, awaiting_feedback, finished, archived, or LAPOR!'s words for them)",
         )
     })?;
     let confidentiality = match text(fields, line, "privacy")? {
@@ -315,7 +366,7 @@ fn report(
             LineRefusal::field(
                 line,
                 "privacy",
-                format!("`{t}` is not public, anonymous or confidential"),
+                "not public, anonymous or confidential (publik, anonim, rahasia)",
             )
         })?,
     };
@@ -435,6 +486,47 @@ mod tests {
         let third = reports[2].as_ref().unwrap();
         assert!(third.attachments.is_empty());
         assert_eq!(third.line, 5);
+    }
+
+    #[test]
+    fn csv_with_crlf_line_ends_names_the_same_lines() {
+        let text = "tracking_id,title,content,category,reported_at,status,reporter_name\r\n\
+                    LAP-1,A,\"Baris\r\ndua\",x,2026-11-23,verification,Budi\r\n\
+                    LAP-2,pendek\r\n";
+        let reports = read_reports(text, Format::Csv, &wib());
+        assert_eq!(reports[0].as_ref().unwrap().line, 2);
+        assert_eq!(reports[1].as_ref().unwrap_err().line, 4);
+    }
+
+    #[test]
+    fn a_column_named_twice_refuses_the_file() {
+        let text = "tracking_id,status,status\nLAP-1,verification,selesai\n";
+        let reports = read_reports(text, Format::Csv, &wib());
+        assert_eq!(reports.len(), 1);
+        let e = reports[0].as_ref().unwrap_err();
+        assert_eq!((e.line, e.field.as_deref()), (1, Some("status")));
+    }
+
+    #[test]
+    fn a_line_longer_than_the_limit_is_refused_and_a_bom_is_skipped() {
+        let long = LINE.replace("Lubang besar", &"x".repeat(LINE_LIMIT));
+        let text = format!("\u{feff}{LINE}\n{long}\n{LINE}\n");
+        let reports = read_reports(&text, Format::Jsonl, &wib());
+        assert!(reports[0].is_ok(), "{:?}", reports[0]);
+        let e = reports[1].as_ref().unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.reason.starts_with("longer than 64 KiB"), "{}", e.reason);
+        assert!(reports[2].is_ok());
+    }
+
+    #[test]
+    fn a_refusal_does_not_repeat_what_was_in_the_field() {
+        let text = LINE.replace("\"Proses\"", "\"3201234567890123\"");
+        let e = read_reports(&text, Format::Jsonl, &wib())
+            .remove(0)
+            .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("status"));
+        assert!(!e.reason.contains("3201234567890123"), "{}", e.reason);
     }
 
     #[test]

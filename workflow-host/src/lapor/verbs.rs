@@ -57,6 +57,14 @@ pub async fn import(
     let format = format.unwrap_or_else(|| Format::of_name(&file.to_string_lossy()));
     let zone = store.engine().services().policy.time_zone.clone();
     let reports = read_reports(&text, format, &zone);
+    if reports.len() > super::report::MAX_REPORTS {
+        anyhow::bail!(
+            "{} holds {} reports: an import takes at most {}; split the file (nothing was imported)",
+            file.display(),
+            reports.len(),
+            super::report::MAX_REPORTS
+        );
+    }
     let folder = Folder(
         file.parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -139,6 +147,14 @@ pub async fn export(
     json_out: bool,
 ) -> anyhow::Result<()> {
     let zone = store.engine().services().policy.time_zone.clone();
+    // The file is made before the batch is: a folder that is not there refuses the
+    // export, not the writing of a batch already recorded.
+    let mut file = match request.out {
+        Some(path) => Some(
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        ),
+        None => None,
+    };
     let made: Option<(ExportBatch, Vec<FollowUp>)> = match request.batch {
         Some(n) => Some(
             store
@@ -149,35 +165,44 @@ pub async fn export(
         None => {
             upp(request.user)?;
             let since = request.since.map(|s| since(s, &zone)).transpose()?;
+            if since.is_some_and(|since| since > Utc::now()) {
+                anyhow::bail!(
+                    "--since lies in the future: every follow-up of the batch would be left out for good; nothing was done"
+                );
+            }
             store
                 .new_lapor_export(since, request.user, Utc::now())
                 .await?
         }
     };
     let Some((batch, follow_ups)) = made else {
-        // Nothing new since the last batch: an empty file, and no batch made.
-        write_to(request.out, |w| {
+        // Nothing new since the last batch: a file with the header alone, no batch.
+        write_to(file.as_mut(), |w| {
             write_follow_ups(&[], request.format, &zone, w)
         })?;
         report(None, 0, json_out);
         return Ok(());
     };
-    write_to(request.out, |w| {
+    write_to(file.as_mut(), |w| {
         write_follow_ups(&follow_ups, request.format, &zone, w)
+    })
+    .with_context(|| {
+        format!(
+            "batch {} was recorded but not written out; write it again with `aduan export lapor --batch {}`",
+            batch.number, batch.number
+        )
     })?;
     report(Some(&batch), follow_ups.len(), json_out);
     Ok(())
 }
 
 fn write_to(
-    out: Option<&Path>,
+    file: Option<&mut std::fs::File>,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> anyhow::Result<()> {
-    match out {
-        Some(path) => {
-            let mut file = std::fs::File::create(path)
-                .with_context(|| format!("creating {}", path.display()))?;
-            write(&mut file)?;
+    match file {
+        Some(file) => {
+            write(file)?;
             file.sync_all()?;
         }
         None => {

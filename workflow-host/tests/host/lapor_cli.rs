@@ -69,6 +69,7 @@ async fn a_lapor_export_is_imported_once_with_its_dates_and_its_bad_lines_named(
             .await
             .unwrap();
         store.add_person(&liaison("PUPR"), now).await.unwrap();
+        store.add_person(&head("PUPR"), now).await.unwrap();
         store.close().await;
     }
     let reports = dir.path().join("lapor").join("laporan.jsonl");
@@ -82,6 +83,10 @@ async fn a_lapor_export_is_imported_once_with_its_dates_and_its_bad_lines_named(
     disposed["disposed_at"] = "2026-11-25 14:00".into();
     let mut settled = report("LAP-2026-0003");
     settled["status"] = "Selesai".into();
+    // Its photo is checked, but never kept: the engine refuses the report.
+    let other_photo = [JPEG, &[0u8]].concat();
+    std::fs::write(reports.with_file_name("lain.jpg"), &other_photo).unwrap();
+    settled["attachments"] = serde_json::json!(["lain.jpg"]);
     let mut elsewhere = report("LAP-2026-0004");
     elsewhere["status"] = "disposed".into();
     elsewhere["institution"] = "DISHUB".into();
@@ -90,6 +95,13 @@ async fn a_lapor_export_is_imported_once_with_its_dates_and_its_bad_lines_named(
     nameless.as_object_mut().unwrap().remove("reporter_name");
     let mut missing_file = report("LAP-2026-0006");
     missing_file["attachments"] = serde_json::json!(["tidak-ada.jpg"]);
+    let mut not_a_liaison = report("LAP-2026-0007");
+    not_a_liaison["status"] = "disposed".into();
+    not_a_liaison["institution"] = "PUPR".into();
+    not_a_liaison["disposed_at"] = "2026-11-24 10:00".into();
+    not_a_liaison["liaison_officer"] = "kepala.pupr".into();
+    let mut twice = report("LAP-2026-0001");
+    twice["status"] = "disposed".into();
     let text = [
         line(with_photo),
         line(disposed),
@@ -98,6 +110,8 @@ async fn a_lapor_export_is_imported_once_with_its_dates_and_its_bad_lines_named(
         line(elsewhere),
         line(nameless),
         line(missing_file),
+        line(not_a_liaison),
+        line(twice),
     ]
     .concat();
     std::fs::write(&reports, text).unwrap();
@@ -120,11 +134,13 @@ async fn a_lapor_export_is_imported_once_with_its_dates_and_its_bad_lines_named(
         "line 5: refused (institution): `DISHUB` is no agency's code or name",
         "line 6: refused (reporter_name): required",
         "line 7: refused (attachments): no file `tidak-ada.jpg`",
-        "2 imported, 0 already present, 5 refused",
+        "line 8: refused (liaison_officer): kepala.pupr is not a liaison officer of PUPR",
+        "line 9: refused (tracking_id): the same tracking number as line 1",
+        "2 imported, 0 already present, 7 refused",
     ] {
         assert!(out.contains(expected), "`{expected}` missing from:\n{out}");
     }
-    assert!(err.contains("5 line(s) of"), "{err}");
+    assert!(err.contains("7 line(s) of"), "{err}");
 
     // Again: nothing new, and it says so.
     let again = aduan(
@@ -134,7 +150,7 @@ async fn a_lapor_export_is_imported_once_with_its_dates_and_its_bad_lines_named(
     );
     let out = String::from_utf8_lossy(&again.stdout);
     assert!(
-        out.contains("0 imported, 2 already present, 5 refused: nothing new"),
+        out.contains("0 imported, 2 already present, 7 refused: nothing new"),
         "{out}"
     );
 
@@ -149,6 +165,12 @@ async fn a_lapor_export_is_imported_once_with_its_dates_and_its_bad_lines_named(
     let evidence =
         workflow_host::evidence::EvidenceStore::new(dir.path().join("aduan-evidence"), 1 << 20);
     assert_eq!(evidence.get(&attachment.sha256).unwrap().unwrap(), JPEG);
+    let refused_photo = evidence.check(&other_photo, None).unwrap();
+    assert_eq!(
+        evidence.get(&refused_photo.sha256).unwrap(),
+        None,
+        "a refused report's attachment is not kept"
+    );
     // Disposed as LAPOR! disposed it, to the agency's one liaison officer, at LAPOR!'s
     // date; marked as imported.
     let events = store.raw_events("LAP-2026-0002").await.unwrap();
@@ -304,6 +326,39 @@ async fn follow_ups_are_exported_once_each_and_a_batch_again_byte_for_byte() {
     .await;
     store.close().await;
 
+    // A folder that is not there, or a `--since` in the future: refused, no batch.
+    let nowhere = dir.path().join("tidak-ada").join("x.csv");
+    let refused = aduan(
+        dir.path(),
+        &url,
+        &[
+            "export",
+            "lapor",
+            "--as",
+            "sari.upp",
+            "--out",
+            nowhere.to_str().unwrap(),
+        ],
+    );
+    assert!(!refused.status.success());
+    let future = aduan(
+        dir.path(),
+        &url,
+        &[
+            "export",
+            "lapor",
+            "--as",
+            "sari.upp",
+            "--since",
+            "2999-01-01",
+        ],
+    );
+    assert!(!future.status.success());
+    assert!(
+        String::from_utf8_lossy(&future.stderr).contains("--since lies in the future"),
+        "{}",
+        String::from_utf8_lossy(&future.stderr)
+    );
     let first = dir.path().join("batch-1.csv");
     let made = aduan(
         dir.path(),

@@ -143,5 +143,17 @@ async fn only_upp_imports_and_only_an_export_is_read(backend: Backend, _: &str) 
     t.post_bytes(PATH, "upp", Some("text/csv"), vec![0xff, 0xfe, 0x00])
         .await
         .assert_problem(StatusCode::BAD_REQUEST, "not UTF-8");
+    let boundary = "dua";
+    let part = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"reports\"; filename=\"a.jsonl\"\r\n\r\n{body}\r\n"
+    );
+    t.post_bytes(
+        PATH,
+        "upp",
+        Some(&format!("multipart/form-data; boundary={boundary}")),
+        format!("{part}{part}--{boundary}--\r\n"),
+    )
+    .await
+    .assert_problem(StatusCode::BAD_REQUEST, "two exports in one request");
     assert_eq!(t.event_count().await, 0, "nothing was registered");
 }
