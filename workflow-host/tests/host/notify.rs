@@ -1,18 +1,17 @@
-//! Notifications through the outbox, with real parts on loopback: an SMTP server that
-//! speaks the protocol (and can refuse recipients), an HTTP receiver (axum) that can
+//! Notifications through the outbox, with real parts on loopback: an SMTP server
+//! (aiosmtpd, which can refuse recipients), an HTTP receiver (axum) that can
 //! answer 500 or hang, and the dispatcher of `aduan serve` over a real store. Every wait
 //! is bounded (a loop of fixed length, a timeout): a regression fails, it does not hang.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use workflow_core::complainant::{Complainant, Confidentiality, PersonalData};
 use workflow_core::complaint::command::ComplaintCommand as C;
 use workflow_core::fixtures::*;
@@ -41,96 +40,92 @@ impl Mail {
     }
 }
 
-/// A small SMTP server on loopback: enough of RFC 5321 for lettre (EHLO, MAIL, RCPT,
-/// DATA, RSET, QUIT). `refuse` answers every RCPT with 550.
+/// A real SMTP server on loopback: aiosmtpd (PyPI), run by `tests/smtp/sink.py`, which
+/// writes each message it accepts to a folder and refuses every recipient while the
+/// folder holds a file named `refuse`. Stopped when dropped.
 struct SmtpServer {
     addr: SocketAddr,
-    mails: Arc<Mutex<Vec<Mail>>>,
+    folder: tempfile::TempDir,
     // The tests that refuse recipients run on SQLite.
     #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
-    refuse: Arc<AtomicBool>,
+    refuse: Refuse,
+    child: std::process::Child,
+}
+
+/// Whether the server refuses recipients (a file it looks for at each `RCPT`).
+struct Refuse(std::path::PathBuf);
+
+impl Refuse {
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+    fn store(&self, on: bool, _: Ordering) {
+        if on {
+            std::fs::write(&self.0, b"").unwrap();
+        } else {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
 }
 
 impl SmtpServer {
     async fn start() -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let mails = Arc::new(Mutex::new(Vec::new()));
-        let refuse = Arc::new(AtomicBool::new(false));
-        let (m, r) = (Arc::clone(&mails), Arc::clone(&refuse));
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(smtp_session(stream, Arc::clone(&m), Arc::clone(&r)));
-            }
-        });
+        use std::io::BufRead;
+        let python = crate::support::smtp::python();
+        let folder = tempfile::tempdir().unwrap();
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp/sink.py");
+        let mut child = std::process::Command::new(python)
+            .arg(&script)
+            .arg(folder.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("the SMTP server starts");
+        // The first line is the port, once it listens (bounded: the script prints it
+        // or exits, which ends the read).
+        let mut port = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut port)
+            .unwrap();
+        let port: u16 = port
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("the SMTP server did not start: `{port}`"));
         Self {
-            addr,
-            mails,
-            refuse,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            refuse: Refuse(folder.path().join("refuse")),
+            folder,
+            child,
         }
     }
 
+    /// Every message accepted, one per recipient, in the order accepted.
     fn mails(&self) -> Vec<Mail> {
-        self.mails.lock().unwrap().clone()
-    }
-}
-
-async fn smtp_session(
-    stream: tokio::net::TcpStream,
-    mails: Arc<Mutex<Vec<Mail>>>,
-    refuse: Arc<AtomicBool>,
-) -> std::io::Result<()> {
-    let (read, mut write) = stream.into_split();
-    let mut lines = BufReader::new(read).lines();
-    write.write_all(b"220 localhost ESMTP test\r\n").await?;
-    let mut to = Vec::new();
-    while let Some(line) = lines.next_line().await? {
-        let upper = line.to_ascii_uppercase();
-        let answer: &[u8] = if upper.starts_with("EHLO") {
-            b"250-localhost\r\n250 8BITMIME\r\n"
-        } else if upper.starts_with("HELO") || upper.starts_with("MAIL") {
-            to.clear();
-            b"250 OK\r\n"
-        } else if upper.starts_with("RCPT") {
-            if refuse.load(Ordering::SeqCst) {
-                b"550 5.1.1 no such mailbox\r\n"
-            } else {
-                let address = line
-                    .split_once('<')
-                    .and_then(|(_, r)| r.split_once('>'))
-                    .map(|(a, _)| a.to_owned())
-                    .unwrap_or_default();
-                to.push(address);
-                b"250 OK\r\n"
-            }
-        } else if upper.starts_with("DATA") {
-            write.write_all(b"354 go on\r\n").await?;
-            let mut data = String::new();
-            while let Some(l) = lines.next_line().await? {
-                if l == "." {
-                    break;
-                }
-                data.push_str(&l);
-                data.push('\n');
-            }
-            for t in &to {
-                mails.lock().unwrap().push(Mail {
-                    to: t.clone(),
+        let mut names: Vec<_> = std::fs::read_dir(self.folder.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        names.sort();
+        let mut mails = Vec::new();
+        for name in names {
+            let message: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&name).unwrap()).unwrap();
+            let data = message["data"].as_str().unwrap_or_default().to_owned();
+            for to in message["to"].as_array().into_iter().flatten() {
+                mails.push(Mail {
+                    to: to.as_str().unwrap_or_default().to_owned(),
                     data: data.clone(),
                 });
             }
-            b"250 OK queued\r\n"
-        } else if upper.starts_with("QUIT") {
-            write.write_all(b"221 bye\r\n").await?;
-            return Ok(());
-        } else if upper.starts_with("RSET") || upper.starts_with("NOOP") {
-            b"250 OK\r\n"
-        } else {
-            b"502 not implemented\r\n"
-        };
-        write.write_all(answer).await?;
+        }
+        mails
     }
-    Ok(())
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// One request the webhook receiver got.

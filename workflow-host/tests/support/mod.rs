@@ -9,6 +9,7 @@ mod http;
 mod installation;
 mod run;
 mod server;
+pub mod smtp;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
