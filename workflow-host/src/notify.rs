@@ -472,7 +472,19 @@ impl Dispatcher {
         };
         match tokio::time::timeout(self.config.timeout, mailer.send(email)).await {
             Ok(Ok(_)) => Outcome::Sent,
-            Ok(Err(e)) => Outcome::Failed(format!("SMTP: {e}")),
+            // A relay's answer often repeats the recipient's address (`550 5.1.1
+            // <budi@…>: rejected`): only its code is kept and logged, never its text.
+            Ok(Err(e)) => Outcome::Failed(match e.status() {
+                Some(code) => format!(
+                    "SMTP: the relay answered {code} ({})",
+                    if e.is_permanent() {
+                        "permanent"
+                    } else {
+                        "transient"
+                    }
+                ),
+                None => format!("SMTP: {e}"),
+            }),
             Err(_) => Outcome::Failed("SMTP: timed out".into()),
         }
     }
@@ -502,7 +514,8 @@ impl Dispatcher {
             Ok(answer) if answer.status().is_success() => Outcome::Sent,
             Ok(answer) => Outcome::Failed(format!("webhook answered {}", answer.status())),
             Err(e) if e.is_timeout() => Outcome::Failed("webhook: timed out".into()),
-            Err(e) => Outcome::Failed(format!("webhook: {e}")),
+            // The URL may carry a token: it is not repeated.
+            Err(e) => Outcome::Failed(format!("webhook: {}", e.without_url())),
         }
     }
 }

@@ -267,6 +267,45 @@ impl Projection for OutboxProjection {
         _services: &ComplaintServices,
     ) -> Result<(), StoreError> {
         let assignments = target.table("outbox_assignments");
+        // Which events call for messages. Live: all, but for a complaint taken back
+        // from the parked ones (`resume` hands over its whole history) only those from
+        // where it was parked; the earlier ones had theirs, or came before the outbox.
+        // Rebuild: the assignments only, but for what the live projection has not
+        // reached yet and what it set aside, since a replay's switch-over moves the
+        // live checkpoint past them. A message written twice is the same key: kept
+        // once.
+        let parked: std::collections::HashMap<String, Position> = sqlx::query(
+            "SELECT complaint_id, position FROM projection_parked WHERE projection = $1",
+        )
+        .bind(OUTBOX_PROJECTION)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("complaint_id")?, r.try_get("position")?)))
+        .collect::<Result<_, StoreError>>()?;
+        let live_checkpoint: Option<Position> = match target {
+            Target::Live => None,
+            Target::Rebuild => {
+                sqlx::query("SELECT position FROM projection_checkpoints WHERE name = $1")
+                    .bind(OUTBOX_PROJECTION)
+                    .fetch_optional(&mut *conn)
+                    .await?
+                    .map(|r| r.try_get("position"))
+                    .transpose()?
+            }
+        };
+        let calls_for_messages = |e: &StoredEvent| {
+            let since_parked = parked
+                .get(e.complaint_id.as_str())
+                .map(|from| e.position >= *from);
+            match target {
+                Target::Live => since_parked.unwrap_or(true),
+                Target::Rebuild => {
+                    since_parked.unwrap_or(false)
+                        || live_checkpoint.is_none_or(|reached| e.position > reached)
+                }
+            }
+        };
         for e in events {
             let id = e.complaint_id.as_str();
             let mut context = serde_json::json!({
@@ -334,8 +373,7 @@ impl Projection for OutboxProjection {
                 }
                 _ => continue,
             };
-            if target == Target::Rebuild {
-                // A replay rebuilds the assignments only; messages are written once.
+            if !calls_for_messages(e) {
                 continue;
             }
             context["notice"] = notice.as_str().into();

@@ -440,6 +440,57 @@ async fn every_notice_once_signed(backend: Backend, name: &str) {
     store.close().await;
 }
 
+on_each_backend!(a_replay_keeps_what_the_outbox_had_not_reached: replay_behind_sqlite, replay_behind_postgres);
+
+/// A replay of the outbox switches its checkpoint to the log's head: the notices of the
+/// events the live projection had not reached yet are written all the same, once, and
+/// the ones it had written are not written again.
+async fn a_replay_keeps_what_the_outbox_had_not_reached(backend: Backend, name: &str) {
+    let db = TestDb::new(backend, name).await;
+    let store = Arc::new(db.open().await);
+    scenario(&store).await;
+    let before = store.outbox(None, 1000).await.unwrap().len();
+    // A disposition the live projection has not seen yet: the replay comes first.
+    play(
+        &store,
+        vec![
+            step(
+                "ADU-N3",
+                "2026-12-03 09:00",
+                upp(),
+                C::Register(registration()),
+            ),
+            step(
+                "ADU-N3",
+                "2026-12-03 09:10",
+                upp(),
+                C::Dispose(disposition("DINKES")),
+            ),
+        ],
+    )
+    .await;
+    store.projector().rebuild("outbox", |_| {}).await.unwrap();
+    let after = store.outbox(None, 1000).await.unwrap();
+    let of_n3: Vec<&str> = after
+        .iter()
+        .filter(|m| m.complaint_id == "ADU-N3")
+        .map(|m| m.key.as_str())
+        .collect();
+    assert_eq!(
+        of_n3,
+        [
+            "ADU-N3/2/disposed/email/penghubung.dinkes",
+            "ADU-N3/2/disposed/webhook/webhook"
+        ],
+        "{after:?}"
+    );
+    assert_eq!(after.len(), before + 2);
+    // And the live projection, caught up, writes nothing more.
+    store.projector().catch_up().await.unwrap();
+    assert_eq!(store.outbox(None, 1000).await.unwrap().len(), before + 2);
+    store.close().await;
+}
+
 /// A receiver answering 500 and an SMTP server refusing recipients: each message is
 /// tried `max_attempts` times, then dead; `retry` brings them back and they go.
 #[cfg(feature = "sqlite")]
