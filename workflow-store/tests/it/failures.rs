@@ -317,6 +317,55 @@ impl EventUpcaster for DisposedOfficerRenamed {
 }
 
 /// The store on `db`, reading the log through `upcaster`.
+/// Taking a parked complaint back hands the outbox the complaint's whole history: only
+/// the events from where it was parked call for messages. A disposition before that
+/// (here one from before the outbox, its messages gone) is not notified again.
+async fn resuming_notifies_only_what_was_parked(db: common::TestDb) {
+    let store = db.open().await;
+    let at = "2026-11-30 09:00";
+    new_complaint(&store, "ADU-1").await.unwrap();
+    dispose("ADU-1", at, "PUPR")
+        .execute(&store, "r2")
+        .await
+        .unwrap();
+    store.projector().catch_up().await.unwrap();
+    let mut raw = db.raw().await;
+    let removed = sqlx::query("DELETE FROM outbox WHERE complaint_id = 'ADU-1'")
+        .execute(&mut raw)
+        .await
+        .unwrap()
+        .rows_affected();
+    assert!(removed > 0, "the first disposition had its messages");
+    insert_raw(&db, "ADU-1", 3, "Disposed", "0.9", RECORDED_V09_DISPOSED).await;
+    store.projector().catch_up().await.unwrap();
+    assert_eq!(store.projector().parked().await.unwrap().len(), 3);
+    store.close().await;
+    let fixed = open_upcasting(&db, DISPOSED_V09).await;
+    assert_eq!(fixed.projector().resume(&cid("ADU-1")).await.unwrap(), 3);
+    let mut keys: Vec<String> = fixed
+        .outbox(None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.complaint_id == "ADU-1")
+        .map(|m| m.key)
+        .collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "ADU-1/3/disposed/email/penghubung.pupr",
+            "ADU-1/3/disposed/webhook/webhook"
+        ]
+    );
+    fixed.close().await;
+}
+
+both!(
+    resume_notifies_from_the_parked_event,
+    resuming_notifies_only_what_was_parked
+);
+
 async fn open_upcasting(db: &common::TestDb, upcaster: DisposedOfficerRenamed) -> Store {
     let upcasters: Vec<Box<dyn EventUpcaster>> = vec![Box::new(upcaster)];
     Store::open_with_upcasters(&db.url, ComplaintServices::builtin(), upcasters)
