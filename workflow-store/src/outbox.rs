@@ -274,6 +274,23 @@ impl Projection for OutboxProjection {
         // reached yet and what it set aside, since a replay's switch-over moves the
         // live checkpoint past them. A message written twice is the same key: kept
         // once.
+        let notifies = |body: &EventBody| {
+            matches!(
+                body,
+                EventBody::Disposed(_)
+                    | EventBody::BaIssued(_)
+                    | EventBody::SlaBreached(_)
+                    | EventBody::Responded(_)
+                    | EventBody::ProgressReported(_)
+            )
+        };
+        if !events
+            .iter()
+            .any(|e| notifies(&e.event.body) || matches!(e.event.body, EventBody::Reassigned(_)))
+        {
+            // Most batches: nothing this projection writes, and nothing to look up.
+            return Ok(());
+        }
         let parked: std::collections::HashMap<String, Position> = sqlx::query(
             "SELECT complaint_id, position FROM projection_parked WHERE projection = $1",
         )

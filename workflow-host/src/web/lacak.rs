@@ -175,27 +175,11 @@ fn too_many(wait: Duration) -> Response {
 
 /// An instant as a date and time in Indonesian: `20 November 2026, 09.00`.
 fn tanggal(at: chrono::DateTime<chrono::Utc>, zone: &workflow_core::TimeZoneSpec) -> String {
-    use chrono::{Datelike, Timelike};
-    const BULAN: [&str; 12] = [
-        "Januari",
-        "Februari",
-        "Maret",
-        "April",
-        "Mei",
-        "Juni",
-        "Juli",
-        "Agustus",
-        "September",
-        "Oktober",
-        "November",
-        "Desember",
-    ];
+    use chrono::Timelike;
     let t = at.with_timezone(&zone.offset());
     format!(
-        "{} {} {}, {:02}.{:02}",
-        t.day(),
-        BULAN[t.month0() as usize],
-        t.year(),
+        "{}, {:02}.{:02}",
+        crate::format::tanggal(t.date_naive()),
         t.hour(),
         t.minute()
     )

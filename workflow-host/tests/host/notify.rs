@@ -184,6 +184,8 @@ async fn receiver() -> (String, Receiver) {
             ANSWER_OK => StatusCode::OK,
             ANSWER_500 => StatusCode::INTERNAL_SERVER_ERROR,
             _ => {
+                // The fault under test: a receiver that never answers in time (the
+                // dispatcher's client times out long before this ends).
                 tokio::time::sleep(Duration::from_secs(60)).await;
                 StatusCode::OK
             }
