@@ -542,6 +542,18 @@ struct Sizes {
     log_complaints: usize,
     open: Vec<usize>,
     rss_complaints: usize,
+    /// `--only GROUP,GROUP`: the groups of rows to measure (all when `None`).
+    only: Option<Vec<String>>,
+}
+
+impl Sizes {
+    /// Whether the rows of `group` (register, history, contention, walks, board, rss)
+    /// are measured in this run.
+    fn runs(&self, group: &str) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|only| only.iter().any(|g| g == group))
+    }
 }
 
 async fn bench_backend(backend: Backend, sizes: &Sizes, report: &mut Report) {
@@ -550,242 +562,252 @@ async fn bench_backend(backend: Backend, sizes: &Sizes, report: &mut Report) {
         Backend::Postgres => "postgres",
     };
     // Commands creating new complaints, against the counter on bare cqrs-es and raw rows.
-    for tasks in [1usize, 16] {
-        let db = TestDb::new(backend, &format!("bench_new_{tasks}")).await;
-        let store = Arc::new(db.open().await);
-        let s = Arc::clone(&store);
-        let ours = concurrently(tasks, sizes.commands, move |i| {
-            let s = Arc::clone(&s);
-            async move {
-                execute(
-                    &s,
-                    &format!("ADU-{i}"),
-                    format!("c{i}"),
-                    upp(),
-                    C::Register(registration()),
-                )
-                .await
-            }
-        })
-        .await;
-        let anchor_db = TestDb::new(backend, &format!("bench_bare_{tasks}")).await;
-        let bare = Arc::new(Bare::new(&anchor_db).await);
-        let b = Arc::clone(&bare);
-        let counter = concurrently(tasks, sizes.commands, move |i| {
-            let b = Arc::clone(&b);
-            async move { b.inc(&format!("counter-{i}")).await }
-        })
-        .await;
-        let b = Arc::clone(&bare);
-        let raw = concurrently(tasks, sizes.commands, move |i| {
-            let b = Arc::clone(&b);
-            async move { b.raw_insert(&format!("row-{i}")).await }
-        })
-        .await;
-        report.rate(
-            name,
-            format!("register new complaints, {tasks} task(s)"),
-            ours,
-            "counter on bare cqrs-es",
-            counter,
-        );
-        report.rate(
-            name,
-            format!("register new complaints, {tasks} task(s)"),
-            ours,
-            "one-row INSERT transactions",
-            raw,
-        );
-        store.close().await;
+    if sizes.runs("register") {
+        for tasks in [1usize, 16] {
+            let db = TestDb::new(backend, &format!("bench_new_{tasks}")).await;
+            let store = Arc::new(db.open().await);
+            let s = Arc::clone(&store);
+            let ours = concurrently(tasks, sizes.commands, move |i| {
+                let s = Arc::clone(&s);
+                async move {
+                    execute(
+                        &s,
+                        &format!("ADU-{i}"),
+                        format!("c{i}"),
+                        upp(),
+                        C::Register(registration()),
+                    )
+                    .await
+                }
+            })
+            .await;
+            let anchor_db = TestDb::new(backend, &format!("bench_bare_{tasks}")).await;
+            let bare = Arc::new(Bare::new(&anchor_db).await);
+            let b = Arc::clone(&bare);
+            let counter = concurrently(tasks, sizes.commands, move |i| {
+                let b = Arc::clone(&b);
+                async move { b.inc(&format!("counter-{i}")).await }
+            })
+            .await;
+            let b = Arc::clone(&bare);
+            let raw = concurrently(tasks, sizes.commands, move |i| {
+                let b = Arc::clone(&b);
+                async move { b.raw_insert(&format!("row-{i}")).await }
+            })
+            .await;
+            report.rate(
+                name,
+                format!("register new complaints, {tasks} task(s)"),
+                ours,
+                "counter on bare cqrs-es",
+                counter,
+            );
+            report.rate(
+                name,
+                format!("register new complaints, {tasks} task(s)"),
+                ours,
+                "one-row INSERT transactions",
+                raw,
+            );
+            store.close().await;
+        }
     }
     // Commands on complaints with a history.
-    for &len in &sizes.histories {
-        let db = TestDb::new(backend, &format!("bench_hist_{len}")).await;
-        let store = db.open().await;
-        let complaints = 4;
-        for c in 0..complaints {
-            let id = format!("H-{c}");
-            ready_for_field_visits(&store, &id).await;
-            for k in 4..len {
+    if sizes.runs("history") {
+        for &len in &sizes.histories {
+            let db = TestDb::new(backend, &format!("bench_hist_{len}")).await;
+            let store = db.open().await;
+            let complaints = 4;
+            for c in 0..complaints {
+                let id = format!("H-{c}");
+                ready_for_field_visits(&store, &id).await;
+                for k in 4..len {
+                    execute(
+                        &store,
+                        &id,
+                        format!("{id}-f{k}"),
+                        liaison("PUPR"),
+                        C::VerifyInField(field_visit("2026-11-30")),
+                    )
+                    .await;
+                }
+            }
+            let started = Instant::now();
+            for i in 0..sizes.history_ops {
+                let id = format!("H-{}", i % complaints);
                 execute(
                     &store,
                     &id,
-                    format!("{id}-f{k}"),
+                    format!("op-{i}"),
                     liaison("PUPR"),
                     C::VerifyInField(field_visit("2026-11-30")),
                 )
                 .await;
             }
-        }
-        let started = Instant::now();
-        for i in 0..sizes.history_ops {
-            let id = format!("H-{}", i % complaints);
-            execute(
-                &store,
-                &id,
-                format!("op-{i}"),
-                liaison("PUPR"),
-                C::VerifyInField(field_visit("2026-11-30")),
-            )
-            .await;
-        }
-        let ours = sizes.history_ops as f64 / started.elapsed().as_secs_f64();
-        let anchor_db = TestDb::new(backend, &format!("bench_hist_bare_{len}")).await;
-        let bare = Bare::new(&anchor_db).await;
-        for c in 0..complaints {
-            for _ in 0..len {
-                bare.inc(&format!("counter-{c}")).await;
+            let ours = sizes.history_ops as f64 / started.elapsed().as_secs_f64();
+            let anchor_db = TestDb::new(backend, &format!("bench_hist_bare_{len}")).await;
+            let bare = Bare::new(&anchor_db).await;
+            for c in 0..complaints {
+                for _ in 0..len {
+                    bare.inc(&format!("counter-{c}")).await;
+                }
             }
+            let started = Instant::now();
+            for i in 0..sizes.history_ops {
+                bare.inc(&format!("counter-{}", i % complaints)).await;
+            }
+            let counter = sizes.history_ops as f64 / started.elapsed().as_secs_f64();
+            report.rate(
+                name,
+                format!("a command on a complaint with {len} events"),
+                ours,
+                "counter with as many events",
+                counter,
+            );
+            store.close().await;
         }
-        let started = Instant::now();
-        for i in 0..sizes.history_ops {
-            bare.inc(&format!("counter-{}", i % complaints)).await;
-        }
-        let counter = sizes.history_ops as f64 / started.elapsed().as_secs_f64();
-        report.rate(
-            name,
-            format!("a command on a complaint with {len} events"),
-            ours,
-            "counter with as many events",
-            counter,
-        );
-        store.close().await;
     }
     // Sixteen writers on one complaint: how many commands the engine's retries fail to
     // save from a Conflict, with its default retries and with the former ones (5
     // attempts, each at once), and what the acknowledged ones cost against one writer.
-    {
-        let writers = 16;
-        let per_writer = sizes.contention;
-        let total = writers * per_writer;
-        let db = TestDb::new(backend, "bench_contention").await;
-        let store = Arc::new(db.open().await);
-        let attempts = store.engine().max_attempts();
-        let backoff = store.engine().backoff();
-        ready_for_field_visits(&store, "HOT-16").await;
-        let (acknowledged, conflicts, seconds) =
-            writers_on_one_complaint(&store, "HOT-16", writers, per_writer).await;
-        ready_for_field_visits(&store, "HOT-1").await;
-        let (alone, _, alone_seconds) = writers_on_one_complaint(&store, "HOT-1", 1, total).await;
-        let db = TestDb::new(backend, "bench_contention_former").await;
-        let former = Arc::new(db.open().await.with_engine(|e| {
-            e.with_max_attempts(5)
-                .with_backoff(workflow_store::Backoff::NONE)
-        }));
-        ready_for_field_visits(&former, "HOT-16").await;
-        let (_, former_conflicts, _) =
-            writers_on_one_complaint(&former, "HOT-16", writers, per_writer).await;
-        report.share(
-            name,
-            format!(
+    if sizes.runs("contention") {
+        {
+            let writers = 16;
+            let per_writer = sizes.contention;
+            let total = writers * per_writer;
+            let db = TestDb::new(backend, "bench_contention").await;
+            let store = Arc::new(db.open().await);
+            let attempts = store.engine().max_attempts();
+            let backoff = store.engine().backoff();
+            ready_for_field_visits(&store, "HOT-16").await;
+            let (acknowledged, conflicts, seconds) =
+                writers_on_one_complaint(&store, "HOT-16", writers, per_writer).await;
+            ready_for_field_visits(&store, "HOT-1").await;
+            let (alone, _, alone_seconds) =
+                writers_on_one_complaint(&store, "HOT-1", 1, total).await;
+            let db = TestDb::new(backend, "bench_contention_former").await;
+            let former = Arc::new(db.open().await.with_engine(|e| {
+                e.with_max_attempts(5)
+                    .with_backoff(workflow_store::Backoff::NONE)
+            }));
+            ready_for_field_visits(&former, "HOT-16").await;
+            let (_, former_conflicts, _) =
+                writers_on_one_complaint(&former, "HOT-16", writers, per_writer).await;
+            report.share(
+                name,
+                format!(
                 "{writers}x{per_writer} on one complaint: Conflict ({attempts} tries, {}-{} ms)",
                 backoff.base.as_millis(),
                 backoff.cap.as_millis()
             ),
-            conflicts,
-            "commands issued",
-            total,
-        );
-        report.share(
-            name,
-            format!("{writers}x{per_writer} on one complaint: Conflict (5 tries at once)"),
-            former_conflicts,
-            "commands issued",
-            total,
-        );
-        report.rate(
-            name,
-            format!("{writers} writers on one complaint: acknowledged commands"),
-            acknowledged as f64 / seconds,
-            "the same commands from 1 writer",
-            alone as f64 / alone_seconds,
-        );
-        store.close().await;
-        former.close().await;
+                conflicts,
+                "commands issued",
+                total,
+            );
+            report.share(
+                name,
+                format!("{writers}x{per_writer} on one complaint: Conflict (5 tries at once)"),
+                former_conflicts,
+                "commands issued",
+                total,
+            );
+            report.rate(
+                name,
+                format!("{writers} writers on one complaint: acknowledged commands"),
+                acknowledged as f64 / seconds,
+                "the same commands from 1 writer",
+                alone as f64 / alone_seconds,
+            );
+            store.close().await;
+            former.close().await;
+        }
     }
 
     // Walks over a log: rebuild, verify, export.
-    let db = TestDb::new(backend, "bench_log").await;
-    let store = db.open().await;
-    bulk_log(&db, sizes.log_complaints, 10).await;
-    let events = sizes.log_complaints * 10;
-    let (_, fetch) = plain_fetch(&db, false).await;
-    let (_, fetch_hash) = plain_fetch(&db, true).await;
-    let started = Instant::now();
-    store
-        .projector()
-        .rebuild("complaints", |_| {})
-        .await
-        .unwrap();
-    let rebuild = events as f64 / started.elapsed().as_secs_f64();
-    report.rate(
-        name,
-        format!("rebuild the complaint views, {events} events"),
-        rebuild,
-        "plain ordered fetch",
-        fetch,
-    );
-    let started = Instant::now();
-    assert!(store.verify(None, None, |_| {}).await.unwrap().ok());
-    let verify = events as f64 / started.elapsed().as_secs_f64();
-    report.rate(
-        name,
-        format!("verify, {events} events"),
-        verify,
-        "plain ordered fetch",
-        fetch,
-    );
-    report.rate(
-        name,
-        format!("verify, {events} events"),
-        verify,
-        "plain fetch + sha256 of the bytes",
-        fetch_hash,
-    );
-    let started = Instant::now();
-    store
-        .export(None, ExportFormat::Jsonl, &mut std::io::sink(), |_| {})
-        .await
-        .unwrap();
-    let export = events as f64 / started.elapsed().as_secs_f64();
-    report.rate(
-        name,
-        format!("export JSON Lines, {events} events"),
-        export,
-        "plain ordered fetch",
-        fetch,
-    );
-    store.close().await;
+    if sizes.runs("walks") {
+        let db = TestDb::new(backend, "bench_log").await;
+        let store = db.open().await;
+        bulk_log(&db, sizes.log_complaints, 10).await;
+        let events = sizes.log_complaints * 10;
+        let (_, fetch) = plain_fetch(&db, false).await;
+        let (_, fetch_hash) = plain_fetch(&db, true).await;
+        let started = Instant::now();
+        store
+            .projector()
+            .rebuild("complaints", |_| {})
+            .await
+            .unwrap();
+        let rebuild = events as f64 / started.elapsed().as_secs_f64();
+        report.rate(
+            name,
+            format!("rebuild the complaint views, {events} events"),
+            rebuild,
+            "plain ordered fetch",
+            fetch,
+        );
+        let started = Instant::now();
+        assert!(store.verify(None, None, |_| {}).await.unwrap().ok());
+        let verify = events as f64 / started.elapsed().as_secs_f64();
+        report.rate(
+            name,
+            format!("verify, {events} events"),
+            verify,
+            "plain ordered fetch",
+            fetch,
+        );
+        report.rate(
+            name,
+            format!("verify, {events} events"),
+            verify,
+            "plain fetch + sha256 of the bytes",
+            fetch_hash,
+        );
+        let started = Instant::now();
+        store
+            .export(None, ExportFormat::Jsonl, &mut std::io::sink(), |_| {})
+            .await
+            .unwrap();
+        let export = events as f64 / started.elapsed().as_secs_f64();
+        report.rate(
+            name,
+            format!("export JSON Lines, {events} events"),
+            export,
+            "plain ordered fetch",
+            fetch,
+        );
+        store.close().await;
+    }
 
     // "Overdue now" and "at risk now" among many open complaints.
-    for &open in &sizes.open {
-        let db = TestDb::new(backend, &format!("bench_open_{open}")).await;
-        let store = db.open().await;
-        let mut raw = db.raw().await;
-        let begin = if backend == Backend::Sqlite {
-            "BEGIN IMMEDIATE"
-        } else {
-            "BEGIN"
-        };
-        raw.execute(begin).await.unwrap();
-        // 1 in 100 overdue, 1 in 100 at risk, the rest on track.
-        let base = now();
-        for i in 0..open {
-            let (due, risk) = match i % 100 {
-                0 => (
-                    base - chrono::Duration::hours(1 + (i % 48) as i64),
-                    base - chrono::Duration::hours(30),
-                ),
-                1 => (
-                    base + chrono::Duration::hours(10),
-                    base - chrono::Duration::hours(1),
-                ),
-                _ => (
-                    base + chrono::Duration::days(2 + (i % 20) as i64),
-                    base + chrono::Duration::days(1),
-                ),
+    if sizes.runs("board") {
+        for &open in &sizes.open {
+            let db = TestDb::new(backend, &format!("bench_open_{open}")).await;
+            let store = db.open().await;
+            let mut raw = db.raw().await;
+            let begin = if backend == Backend::Sqlite {
+                "BEGIN IMMEDIATE"
+            } else {
+                "BEGIN"
             };
-            sqlx::query(
+            raw.execute(begin).await.unwrap();
+            // 1 in 100 overdue, 1 in 100 at risk, the rest on track.
+            let base = now();
+            for i in 0..open {
+                let (due, risk) = match i % 100 {
+                    0 => (
+                        base - chrono::Duration::hours(1 + (i % 48) as i64),
+                        base - chrono::Duration::hours(30),
+                    ),
+                    1 => (
+                        base + chrono::Duration::hours(10),
+                        base - chrono::Duration::hours(1),
+                    ),
+                    _ => (
+                        base + chrono::Duration::days(2 + (i % 20) as i64),
+                        base + chrono::Duration::days(1),
+                    ),
+                };
+                sqlx::query(
                 "INSERT INTO sla_deadlines (complaint_id, step, occurrence, agency, started_at, due_at, at_risk_from, ended_at, breachable, breach_recorded) \
                  VALUES ($1, 'review', 1, 'PUPR', $2, $3, $4, NULL, 1, 0)",
             )
@@ -796,134 +818,137 @@ async fn bench_backend(backend: Backend, sizes: &Sizes, report: &mut Report) {
             .execute(&mut raw)
             .await
             .unwrap();
-            if i % 5000 == 4999 {
-                raw.execute("COMMIT").await.unwrap();
-                raw.execute(begin).await.unwrap();
+                if i % 5000 == 4999 {
+                    raw.execute("COMMIT").await.unwrap();
+                    raw.execute(begin).await.unwrap();
+                }
             }
-        }
-        raw.execute("COMMIT").await.unwrap();
-        raw.execute("ANALYZE").await.unwrap();
-        for (label, status) in [
-            ("overdue now", BoardStatus::Breached),
-            ("at risk now", BoardStatus::AtRisk),
-        ] {
-            let runs = 20;
-            let mut found = 0;
-            let started = Instant::now();
-            for _ in 0..runs {
-                found = store
-                    .views()
-                    .sla_board(base, Some(status), None)
-                    .await
-                    .unwrap()
-                    .len();
-            }
-            let ours = started.elapsed().as_secs_f64() * 1000.0 / runs as f64;
-            // The same rows by a full scan.
-            let (no_index_on, no_index_off) = match backend {
-                Backend::Sqlite => ("", ""),
-                Backend::Postgres => (
-                    "SET enable_indexscan = off; SET enable_bitmapscan = off;",
-                    "RESET enable_indexscan; RESET enable_bitmapscan;",
-                ),
-            };
-            let not_indexed = if backend == Backend::Sqlite {
-                " NOT INDEXED"
-            } else {
-                ""
-            };
-            let condition = match status {
-                BoardStatus::Breached => "due_at < $1",
-                _ => "due_at >= $1 AND at_risk_from <= $1",
-            };
-            if !no_index_on.is_empty() {
-                raw.execute(no_index_on).await.unwrap();
-            }
-            let sql = format!(
+            raw.execute("COMMIT").await.unwrap();
+            raw.execute("ANALYZE").await.unwrap();
+            for (label, status) in [
+                ("overdue now", BoardStatus::Breached),
+                ("at risk now", BoardStatus::AtRisk),
+            ] {
+                let runs = 20;
+                let mut found = 0;
+                let started = Instant::now();
+                for _ in 0..runs {
+                    found = store
+                        .views()
+                        .sla_board(base, Some(status), None)
+                        .await
+                        .unwrap()
+                        .len();
+                }
+                let ours = started.elapsed().as_secs_f64() * 1000.0 / runs as f64;
+                // The same rows by a full scan.
+                let (no_index_on, no_index_off) = match backend {
+                    Backend::Sqlite => ("", ""),
+                    Backend::Postgres => (
+                        "SET enable_indexscan = off; SET enable_bitmapscan = off;",
+                        "RESET enable_indexscan; RESET enable_bitmapscan;",
+                    ),
+                };
+                let not_indexed = if backend == Backend::Sqlite {
+                    " NOT INDEXED"
+                } else {
+                    ""
+                };
+                let condition = match status {
+                    BoardStatus::Breached => "due_at < $1",
+                    _ => "due_at >= $1 AND at_risk_from <= $1",
+                };
+                if !no_index_on.is_empty() {
+                    raw.execute(no_index_on).await.unwrap();
+                }
+                let sql = format!(
                 "SELECT complaint_id, step, occurrence, agency, started_at, due_at, at_risk_from, breach_recorded \
                  FROM sla_deadlines{not_indexed} WHERE ended_at IS NULL AND breachable = 1 AND {condition} ORDER BY due_at"
             );
-            let started = Instant::now();
-            let mut scanned = 0;
-            for _ in 0..runs {
-                scanned = sqlx::query(&sql)
-                    .bind(timestamp(base))
-                    .fetch_all(&mut raw)
-                    .await
-                    .unwrap()
-                    .len();
-            }
-            let scan = started.elapsed().as_secs_f64() * 1000.0 / runs as f64;
-            if !no_index_off.is_empty() {
-                raw.execute(no_index_off).await.unwrap();
-            }
-            assert_eq!(found, scanned);
-            // The board's first page (the 100 most urgent): the range scan stops early,
-            // the full scan still reads the whole table.
-            let started = Instant::now();
-            for _ in 0..runs {
-                std::hint::black_box(
-                    store
-                        .views()
-                        .sla_board_first(base, Some(status), None, Some(100))
-                        .await
-                        .unwrap(),
-                );
-            }
-            let page = started.elapsed().as_secs_f64() * 1000.0 / runs as f64;
-            if !no_index_on.is_empty() {
-                raw.execute(no_index_on).await.unwrap();
-            }
-            let limited = format!("{sql} LIMIT 100");
-            let started = Instant::now();
-            for _ in 0..runs {
-                std::hint::black_box(
-                    sqlx::query(&limited)
+                let started = Instant::now();
+                let mut scanned = 0;
+                for _ in 0..runs {
+                    scanned = sqlx::query(&sql)
                         .bind(timestamp(base))
                         .fetch_all(&mut raw)
                         .await
-                        .unwrap(),
+                        .unwrap()
+                        .len();
+                }
+                let scan = started.elapsed().as_secs_f64() * 1000.0 / runs as f64;
+                if !no_index_off.is_empty() {
+                    raw.execute(no_index_off).await.unwrap();
+                }
+                assert_eq!(found, scanned);
+                // The board's first page (the 100 most urgent): the range scan stops early,
+                // the full scan still reads the whole table.
+                let started = Instant::now();
+                for _ in 0..runs {
+                    std::hint::black_box(
+                        store
+                            .views()
+                            .sla_board_first(base, Some(status), None, Some(100))
+                            .await
+                            .unwrap(),
+                    );
+                }
+                let page = started.elapsed().as_secs_f64() * 1000.0 / runs as f64;
+                if !no_index_on.is_empty() {
+                    raw.execute(no_index_on).await.unwrap();
+                }
+                let limited = format!("{sql} LIMIT 100");
+                let started = Instant::now();
+                for _ in 0..runs {
+                    std::hint::black_box(
+                        sqlx::query(&limited)
+                            .bind(timestamp(base))
+                            .fetch_all(&mut raw)
+                            .await
+                            .unwrap(),
+                    );
+                }
+                let page_scan = started.elapsed().as_secs_f64() * 1000.0 / runs as f64;
+                if !no_index_off.is_empty() {
+                    raw.execute(no_index_off).await.unwrap();
+                }
+                report.latency(
+                    name,
+                    format!("\"{label}\" among {open} open complaints ({found} found)"),
+                    ours,
+                    "full scan of the same table",
+                    scan,
+                );
+                report.latency(
+                    name,
+                    format!("\"{label}\", first 100, among {open} open complaints"),
+                    page,
+                    "full scan with the same LIMIT",
+                    page_scan,
                 );
             }
-            let page_scan = started.elapsed().as_secs_f64() * 1000.0 / runs as f64;
-            if !no_index_off.is_empty() {
-                raw.execute(no_index_off).await.unwrap();
-            }
-            report.latency(
-                name,
-                format!("\"{label}\" among {open} open complaints ({found} found)"),
-                ours,
-                "full scan of the same table",
-                scan,
-            );
-            report.latency(
-                name,
-                format!("\"{label}\", first 100, among {open} open complaints"),
-                page,
-                "full scan with the same LIMIT",
-                page_scan,
-            );
+            store.close().await;
         }
-        store.close().await;
     }
 
     // Peak memory of the walks: a log of n and of 4n events should cost the same.
-    let small = TestDb::new(backend, "bench_rss_small").await;
-    small.open().await.close().await;
-    bulk_log(&small, sizes.rss_complaints / 4, 10).await;
-    let large = TestDb::new(backend, "bench_rss_large").await;
-    large.open().await.close().await;
-    bulk_log(&large, sizes.rss_complaints, 10).await;
-    for what in ["rebuild", "verify", "export"] {
-        let (_, small_peak) = rss_of(what, &small.url);
-        let (_, large_peak) = rss_of(what, &large.url);
-        report.memory(
-            name,
-            format!("peak RSS of {what}, {} events", sizes.rss_complaints * 10),
-            large_peak,
-            &format!("the same at {} events", sizes.rss_complaints * 10 / 4),
-            small_peak,
-        );
+    if sizes.runs("rss") {
+        let small = TestDb::new(backend, "bench_rss_small").await;
+        small.open().await.close().await;
+        bulk_log(&small, sizes.rss_complaints / 4, 10).await;
+        let large = TestDb::new(backend, "bench_rss_large").await;
+        large.open().await.close().await;
+        bulk_log(&large, sizes.rss_complaints, 10).await;
+        for what in ["rebuild", "verify", "export"] {
+            let (_, small_peak) = rss_of(what, &small.url);
+            let (_, large_peak) = rss_of(what, &large.url);
+            report.memory(
+                name,
+                format!("peak RSS of {what}, {} events", sizes.rss_complaints * 10),
+                large_peak,
+                &format!("the same at {} events", sizes.rss_complaints * 10 / 4),
+                small_peak,
+            );
+        }
     }
 }
 
@@ -956,6 +981,7 @@ fn main() {
             log_complaints: num("--log-complaints", 500),
             open: vec![num("--open", 10_000)],
             rss_complaints: num("--rss-complaints", 2_000),
+            only: None,
         }
     } else {
         Sizes {
@@ -966,7 +992,12 @@ fn main() {
             log_complaints: num("--log-complaints", 10_000),
             open: vec![100_000, num("--open", 1_000_000)],
             rss_complaints: num("--rss-complaints", 100_000),
+            only: None,
         }
+    };
+    let sizes = Sizes {
+        only: flag("--only").map(|groups| groups.split(',').map(str::to_owned).collect()),
+        ..sizes
     };
     // Relative paths are taken from the workspace root, not the package folder cargo runs benches in.
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");

@@ -22,6 +22,12 @@ pub mod metadata_keys {
     pub const AGENCY: &str = "agency";
     /// The caller's correlation id (an HTTP request id, an import batch).
     pub const CORRELATION_ID: &str = "correlation_id";
+    /// The version of the holiday calendar the command was judged with (0: the
+    /// built-in one), on stores that follow the database's settings.
+    pub const CALENDAR_VERSION: &str = "calendar_version";
+    /// The version of the SLA policy the command was judged with (0: the built-in one),
+    /// on stores that follow the database's settings.
+    pub const POLICY_VERSION: &str = "policy_version";
 }
 
 /// What a successful command recorded. Empty when the command id had been seen before
@@ -199,13 +205,31 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
                 command.command_id.0
             )));
         }
-        let metadata = metadata_for(&command, correlation_id);
-        // A verdict is recorded once: judge with the settings in force now, not with
-        // those this process loaded before another one changed them.
-        let services = self.fresh_services().await?;
+        let base_metadata = metadata_for(&command, correlation_id);
+        // A verdict is recorded once: judged with the settings in force when it
+        // commits, not with those this process loaded before another one changed them.
+        // The events name the versions they were judged with, and the log commits them
+        // only while those are the database's newest; otherwise the commit is a
+        // conflict, and the next attempt reloads the settings first.
+        let follows = self.services.follows();
+        let (mut services, mut versions) = self.services.current();
         let mut attempt = 0;
         loop {
             attempt += 1;
+            if attempt > 1 && follows {
+                (services, versions) = self.services.refresh_current().await?;
+            }
+            let mut metadata = base_metadata.clone();
+            if follows {
+                metadata.insert(
+                    metadata_keys::CALENDAR_VERSION.to_owned(),
+                    versions.calendar.to_string(),
+                );
+                metadata.insert(
+                    metadata_keys::POLICY_VERSION.to_owned(),
+                    versions.policy.to_string(),
+                );
+            }
             let mut context = self
                 .store
                 .load_aggregate(complaint_id.as_str())
@@ -237,7 +261,7 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
                 state.apply_event(e);
             }
             let status = state.status();
-            match self.store.commit(events, context, metadata.clone()).await {
+            match self.store.commit(events, context, metadata).await {
                 Ok(events) => {
                     return Ok(Executed {
                         sequence: Sequence::new((loaded + events.len()) as u64),

@@ -82,6 +82,75 @@ pub enum KeyFile {
     At(PathBuf),
 }
 
+/// A data key made for a new complaint and not yet stored ([`SubjectKeys::new_key`]).
+pub(crate) struct NewKey {
+    complaint_id: String,
+    key_id: String,
+    kek_id: String,
+    wrapped: String,
+    secret: Secret,
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+impl NewKey {
+    /// The statement of [`SubjectKeys::insert_new`], its seven parameters numbered from
+    /// `$first` (for a statement that writes the key with other rows), with `also` as a
+    /// further condition.
+    pub(crate) fn insert_sql(first: usize, also: Option<&str>) -> String {
+        let p = |i: usize| format!("${}", first + i);
+        format!(
+            "INSERT INTO subject_keys (complaint_id, key_id, kek_id, wrapped_key, created_at) \
+             SELECT {id}, {key_id}, {kek}, {wrapped}, {at} WHERE EXISTS (SELECT 1 FROM settings \
+             WHERE key = {setting} AND value = {kek}) AND NOT EXISTS (SELECT 1 FROM events \
+             WHERE aggregate_type = {ty} AND aggregate_id = {id} AND event_type = 'IdentityErased'){also} \
+             ON CONFLICT (complaint_id) DO NOTHING",
+            also = also.map(|c| format!(" AND {c}")).unwrap_or_default(),
+            id = p(0),
+            key_id = p(1),
+            kek = p(2),
+            wrapped = p(3),
+            at = p(4),
+            setting = p(5),
+            ty = p(6),
+        )
+    }
+
+    /// Binds the parameters of [`NewKey::insert_sql`] to `query`, in order.
+    pub(crate) fn bind<'q>(&'q self, query: AnyQuery<'q>) -> AnyQuery<'q> {
+        query
+            .bind(&self.complaint_id)
+            .bind(&self.key_id)
+            .bind(&self.kek_id)
+            .bind(&self.wrapped)
+            .bind(crate::timestamp(Utc::now()))
+            .bind(KEK_SETTING)
+            .bind(<workflow_core::Complaint as cqrs_es::Aggregate>::TYPE)
+    }
+
+    /// Seals `data` with this key.
+    pub(crate) fn seal(&self, data: &PersonalData) -> Result<SealedIdentity, StoreError> {
+        seal_identity(self.key_id.clone(), &self.secret, data)
+    }
+}
+
+fn seal_identity(
+    key_id: String,
+    key: &Secret,
+    data: &PersonalData,
+) -> Result<SealedIdentity, StoreError> {
+    let json =
+        Zeroizing::new(serde_json::to_vec(data).map_err(|e| StoreError::defect(e.to_string()))?);
+    let sealed = seal_bytes(key, &json)?;
+    let (nonce, ciphertext) = sealed.split_at(48);
+    Ok(SealedIdentity {
+        key_id,
+        algorithm: ALGORITHM.into(),
+        nonce: nonce.to_owned(),
+        ciphertext: ciphertext.to_owned(),
+    })
+}
+
 /// The data keys of every complaint, wrapped by the key-encryption key.
 pub(crate) struct SubjectKeys {
     db: Db,
@@ -213,6 +282,37 @@ impl SubjectKeys {
             })
     }
 
+    /// A data key for `complaint_id`, made now and not yet stored: the log writes it in
+    /// the transaction of the complaint's first events ([`SubjectKeys::insert_new`]), so
+    /// that a registration commits once and no key outlives a failed one.
+    pub(crate) fn new_key(&self, complaint_id: &str) -> Result<NewKey, StoreError> {
+        let kek = self.kek()?;
+        let secret = Secret::random()?;
+        Ok(NewKey {
+            complaint_id: complaint_id.to_owned(),
+            key_id: format!("{complaint_id}/{}", secret.id()),
+            kek_id: kek.id(),
+            wrapped: kek.wrap(&secret)?,
+            secret,
+        })
+    }
+
+    /// Writes `key` on `conn` unless the complaint has a key already; `false` when it
+    /// was not written. Only under the database's current key file: a process still
+    /// holding the file a rotation retired makes no key that no other process could
+    /// open. And never for a complaint whose identity was erased (evidence sealed after
+    /// an erasure would otherwise get a key that nothing destroys).
+    pub(crate) async fn insert_new(
+        conn: &mut sqlx::AnyConnection,
+        key: &NewKey,
+    ) -> Result<bool, sqlx::Error> {
+        let written = key
+            .bind(sqlx::query(&NewKey::insert_sql(1, None)))
+            .execute(&mut *conn)
+            .await?;
+        Ok(written.rows_affected() == 1)
+    }
+
     /// The complaint's data key and its id, made on first use. Concurrent first uses
     /// agree on one key (the first insert wins; the others read it).
     async fn key_for_sealing(&self, complaint_id: &str) -> Result<(String, Secret), StoreError> {
@@ -220,28 +320,10 @@ impl SubjectKeys {
         if let Some(found) = self.data_key(complaint_id).await? {
             return Ok(found);
         }
-        let secret = Secret::random()?;
-        let key_id = format!("{complaint_id}/{}", secret.id());
-        // Only under the database's current key file: a process still holding the file
-        // a rotation retired makes no key that no other process could open. And never
-        // for a complaint whose identity was erased (evidence sealed after an erasure
-        // would otherwise get a key that nothing destroys).
-        sqlx::query(
-            "INSERT INTO subject_keys (complaint_id, key_id, kek_id, wrapped_key, created_at) \
-             SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM settings \
-             WHERE key = $6 AND value = $3) AND NOT EXISTS (SELECT 1 FROM events \
-             WHERE aggregate_type = $7 AND aggregate_id = $1 AND event_type = 'IdentityErased') \
-             ON CONFLICT (complaint_id) DO NOTHING",
-        )
-        .bind(complaint_id)
-        .bind(&key_id)
-        .bind(kek.id())
-        .bind(kek.wrap(&secret)?)
-        .bind(crate::timestamp(Utc::now()))
-        .bind(KEK_SETTING)
-        .bind(<workflow_core::Complaint as cqrs_es::Aggregate>::TYPE)
-        .execute(&self.db.any)
-        .await?;
+        let key = self.new_key(complaint_id)?;
+        let mut conn = self.db.any.acquire().await?;
+        Self::insert_new(&mut conn, &key).await?;
+        drop(conn);
         if let Some(found) = self.data_key(complaint_id).await? {
             return Ok(found);
         }
@@ -323,17 +405,7 @@ impl SubjectKeys {
         data: &PersonalData,
     ) -> Result<SealedIdentity, StoreError> {
         let (key_id, key) = self.key_for_sealing(complaint_id).await?;
-        let json = Zeroizing::new(
-            serde_json::to_vec(data).map_err(|e| StoreError::defect(e.to_string()))?,
-        );
-        let sealed = seal_bytes(&key, &json)?;
-        let (nonce, ciphertext) = sealed.split_at(48);
-        Ok(SealedIdentity {
-            key_id,
-            algorithm: ALGORITHM.into(),
-            nonce: nonce.to_owned(),
-            ciphertext: ciphertext.to_owned(),
-        })
+        seal_identity(key_id, &key, data)
     }
 
     /// Opens a sealed identity of `complaint_id`: `Ok(None)` when its key is gone.

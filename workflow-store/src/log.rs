@@ -30,7 +30,7 @@ use crate::backend::{Db, TypedPool};
 use crate::chain::{event_hash, ChainInput, GENESIS, HASH, PREV_HASH};
 use crate::error::StoreError;
 use crate::health::Health;
-use crate::keys::SubjectKeys;
+use crate::keys::{NewKey, SubjectKeys};
 use crate::position::Position;
 
 /// One event as stored, with its place in the global order.
@@ -397,6 +397,149 @@ impl SqlLog {
         }))
     }
 
+    /// Appends `events` after `context` in one statement, or one transaction when the
+    /// complaint's new data key `key` is written with them. `Refused` when another
+    /// commit took the sequence first, or the settings the events were judged with are
+    /// no longer the newest; `KeyNotWritten` when `key` could not be written (the
+    /// complaint has a key, or the key file is retired), and nothing was.
+    async fn append(
+        &self,
+        events: &[ComplaintEvent],
+        context: &LogContext,
+        metadata: &HashMap<String, String>,
+        key: Option<&NewKey>,
+    ) -> Result<Appended, StoreError> {
+        let mut events = events.to_vec();
+        for event in &mut events {
+            if let EventBody::Received(r) = &mut event.body {
+                if let Identity::Plain(data) = &r.complainant.identity {
+                    let sealed = match key {
+                        Some(key) => key.seal(data)?,
+                        None => self.inner.keys.seal(&context.aggregate_id, data).await?,
+                    };
+                    r.complainant.identity = Identity::Sealed { sealed };
+                }
+            }
+        }
+        let (rows, envelopes) = chained(events, context, metadata)?;
+        let guard = SettingsGuard::from_metadata(metadata);
+        let postgres = self.db().kind == crate::backend::BackendKind::Postgres;
+        let guard_first = rows.len() * 7 + 1;
+        let mut conditions = Vec::new();
+        if guard.is_some() {
+            conditions.push(guard_sql(guard_first));
+        }
+        let sql = match key {
+            // One statement writes the key and the events (a data-modifying `WITH`): the
+            // events only with the key, the key only under the settings guard.
+            Some(_) if postgres => {
+                conditions.push("EXISTS (SELECT 1 FROM new_key)".to_owned());
+                let key_first = guard_first + if guard.is_some() { 2 } else { 0 };
+                let key_sql =
+                    NewKey::insert_sql(key_first, guard.map(|_| guard_sql(guard_first)).as_deref());
+                format!(
+                    "WITH new_key AS ({key_sql} RETURNING 1) {}",
+                    self.insert_sql(rows.len(), &conditions)
+                )
+            }
+            _ => self.insert_sql(rows.len(), &conditions),
+        };
+        let mut insert = sqlx::query(&sql);
+        for row in &rows {
+            insert = insert
+                .bind(Complaint::TYPE)
+                .bind(&context.aggregate_id)
+                .bind(row.sequence)
+                .bind(&row.event_type)
+                .bind(&row.event_version)
+                .bind(&row.payload)
+                .bind(&row.metadata);
+        }
+        if let Some(guard) = guard {
+            insert = insert.bind(guard.calendar).bind(guard.policy);
+        }
+        let inserted = match key {
+            None => insert.execute(&self.db().any).await,
+            Some(key) if postgres => key.bind(insert).execute(&self.db().any).await,
+            Some(key) => {
+                let mut tx = self.db().any.begin().await?;
+                if !SubjectKeys::insert_new(&mut tx, key).await? {
+                    tx.rollback().await?;
+                    return Ok(Appended::KeyNotWritten);
+                }
+                match insert.execute(&mut *tx).await {
+                    Ok(done) if done.rows_affected() == rows.len() as u64 => {
+                        tx.commit().await?;
+                        Ok(done)
+                    }
+                    other => {
+                        tx.rollback().await?;
+                        other
+                    }
+                }
+            }
+        };
+        if let (Some(_), true, Ok(done)) = (key, postgres, &inserted) {
+            if done.rows_affected() == 0 {
+                return Ok(Appended::KeyNotWritten);
+            }
+        }
+        match inserted {
+            Ok(done) if done.rows_affected() == rows.len() as u64 => {
+                Ok(Appended::Committed(envelopes))
+            }
+            Ok(_) => Ok(Appended::Refused),
+            Err(e) if is_unique_violation(&e) => Ok(Appended::Refused),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Whether the settings `guard` names are still the database's newest.
+    async fn guard_holds(&self, guard: SettingsGuard) -> Result<bool, StoreError> {
+        let held = sqlx::query(&format!("SELECT 1 AS held WHERE {}", guard_sql(1)))
+            .bind(guard.calendar)
+            .bind(guard.policy)
+            .fetch_optional(&self.db().any)
+            .await?;
+        Ok(held.is_some())
+    }
+
+    /// `INSERT` of `rows` events (seven parameters each, from `$1`), only if every one
+    /// of `conditions` holds.
+    fn insert_sql(&self, rows: usize, conditions: &[String]) -> String {
+        let json = match self.db().kind {
+            crate::backend::BackendKind::Sqlite => "",
+            crate::backend::BackendKind::Postgres => "::json",
+        };
+        let mut values = String::new();
+        for i in 0..rows {
+            let n = i * 7;
+            if i > 0 {
+                values.push_str(", ");
+            }
+            values.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}{json}, ${}{json})",
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 5,
+                n + 6,
+                n + 7
+            ));
+        }
+        let columns =
+            "aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata";
+        if conditions.is_empty() {
+            format!("INSERT INTO events ({columns}) VALUES {values}")
+        } else {
+            format!(
+                "INSERT INTO events ({columns}) SELECT * FROM (VALUES {values}) AS v WHERE {}",
+                conditions.join(" AND ")
+            )
+        }
+    }
+
     /// The highest position in the log ([`Position::ZERO`] when empty).
     pub async fn head(&self) -> Result<Position, StoreError> {
         let row = sqlx::query("SELECT COALESCE(MAX(position), 0) AS head FROM events")
@@ -445,86 +588,57 @@ impl EventStore<Complaint> for SqlLog {
 
     async fn commit(
         &self,
-        mut events: Vec<ComplaintEvent>,
+        events: Vec<ComplaintEvent>,
         context: LogContext,
         metadata: HashMap<String, String>,
     ) -> LogResult<Vec<EventEnvelope<Complaint>>> {
-        // Personal data reaches the log only sealed with the complaint's key.
-        for event in &mut events {
-            if let EventBody::Received(r) = &mut event.body {
-                if let Identity::Plain(data) = &r.complainant.identity {
-                    // Making the complaint's key is the command's first write: a failure
-                    // here (a full disk) is a failed commit, as the health checks see it.
-                    let sealed = match self.inner.keys.seal(&context.aggregate_id, data).await {
-                        Ok(sealed) => sealed,
-                        Err(e) => {
-                            self.inner.health.commit_failed(&e);
-                            return Err(e.into_aggregate());
-                        }
-                    };
-                    r.complainant.identity = Identity::Sealed { sealed };
-                }
-            }
+        if events.is_empty() {
+            return Ok(Vec::new());
         }
         let erasing = events
             .iter()
             .any(|e| matches!(e.body, EventBody::IdentityErased(_)));
-        let mut prev = context.last_hash.clone();
-        let mut serialized = Vec::with_capacity(events.len());
-        let mut envelopes = Vec::with_capacity(events.len());
-        for (i, event) in events.into_iter().enumerate() {
-            let sequence = context.sequence + i + 1;
-            let payload = serde_json::to_value(&event)
-                .map_err(|e| AggregateError::UnexpectedError(Box::new(e)))?;
-            let mut meta: serde_json::Map<String, Value> = metadata
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-                .collect();
-            meta.insert(PREV_HASH.to_owned(), Value::String(prev.clone()));
-            let mut meta = Value::Object(meta);
-            let hash = event_hash(&ChainInput {
-                aggregate_type: Complaint::TYPE,
-                aggregate_id: &context.aggregate_id,
-                sequence: sequence as u64,
-                event_type: &event.event_type(),
-                event_version: &event.event_version(),
-                payload: &payload,
-                metadata: &meta,
-            });
-            meta[HASH] = Value::String(hash.clone());
-            let mut envelope_meta = metadata.clone();
-            envelope_meta.insert(PREV_HASH.to_owned(), prev.clone());
-            envelope_meta.insert(HASH.to_owned(), hash.clone());
-            prev = hash;
-            serialized.push(SerializedEvent::new(
-                context.aggregate_id.clone(),
-                sequence,
-                Complaint::TYPE.to_owned(),
-                event.event_type(),
-                event.event_version(),
-                payload,
-                meta,
-            ));
-            envelopes.push(EventEnvelope {
-                aggregate_id: context.aggregate_id.clone(),
-                sequence,
-                payload: event,
-                metadata: envelope_meta,
-            });
-        }
-        if serialized.is_empty() {
-            return Ok(envelopes);
-        }
-        let persisted = match &self.inner.repo {
-            #[cfg(feature = "sqlite")]
-            Repo::Sqlite(r) => r.persist::<Complaint>(&serialized, None).await,
-            #[cfg(feature = "postgres")]
-            Repo::Postgres(r) => r.persist::<Complaint>(&serialized, None).await,
+        // Personal data reaches the log only sealed with the complaint's key. A new
+        // complaint's key is made here and written in the events' own transaction.
+        let new_key = if context.sequence == 0 && events.iter().any(holds_plain_identity) {
+            match self.inner.keys.new_key(&context.aggregate_id) {
+                Ok(key) => Some(key),
+                Err(e) => {
+                    self.inner.health.commit_failed(&e);
+                    return Err(e.into_aggregate());
+                }
+            }
+        } else {
+            None
         };
-        match persisted {
-            Ok(()) => self.inner.health.committed(),
-            Err(PersistenceError::OptimisticLockError) => {
-                return Err(AggregateError::AggregateConflict)
+        let mut appended = self
+            .append(&events, &context, &metadata, new_key.as_ref())
+            .await;
+        if matches!(appended, Ok(Appended::KeyNotWritten)) {
+            // The complaint has a key already (one a failed registration left under an
+            // earlier version), or this process's key file is no longer the database's:
+            // seal with the stored key, or say why none can be had. Unless the settings
+            // the events were judged with are no longer the newest (the guard refused
+            // the key with them): then the command is judged again.
+            appended = match SettingsGuard::from_metadata(&metadata) {
+                Some(guard) => match self.guard_holds(guard).await {
+                    Ok(true) => self.append(&events, &context, &metadata, None).await,
+                    Ok(false) => Ok(Appended::Refused),
+                    Err(e) => Err(e),
+                },
+                None => self.append(&events, &context, &metadata, None).await,
+            };
+        }
+        let envelopes = match appended {
+            Ok(Appended::Committed(envelopes)) => {
+                self.inner.health.committed();
+                envelopes
+            }
+            Ok(Appended::Refused) => return Err(AggregateError::AggregateConflict),
+            Ok(Appended::KeyNotWritten) => {
+                let e = StoreError::defect("the complaint's key was not written twice");
+                self.inner.health.commit_failed(&e);
+                return Err(e.into_aggregate());
             }
             Err(e) => {
                 self.inner.health.commit_failed(&e);
@@ -532,9 +646,9 @@ impl EventStore<Complaint> for SqlLog {
                     // The commit may have happened all the same (an answer lost).
                     self.inner.keys.destruction_pending(&context.aggregate_id);
                 }
-                return Err(e.into());
+                return Err(e.into_aggregate());
             }
-        }
+        };
         self.inner.committed.notify_waiters();
         if erasing {
             #[cfg(feature = "testing")]
@@ -555,4 +669,108 @@ impl EventStore<Complaint> for SqlLog {
         }
         Ok(envelopes)
     }
+}
+
+/// What one append did.
+enum Appended {
+    Committed(Vec<EventEnvelope<Complaint>>),
+    Refused,
+    KeyNotWritten,
+}
+
+/// One event's row, chained.
+struct NewRow {
+    sequence: i64,
+    event_type: String,
+    event_version: String,
+    payload: String,
+    metadata: String,
+}
+
+/// The settings versions a command was judged with, from its metadata: the append's
+/// condition.
+#[derive(Clone, Copy)]
+struct SettingsGuard {
+    calendar: i64,
+    policy: i64,
+}
+
+impl SettingsGuard {
+    fn from_metadata(metadata: &HashMap<String, String>) -> Option<Self> {
+        use crate::engine::metadata_keys::{CALENDAR_VERSION, POLICY_VERSION};
+        Some(Self {
+            calendar: metadata.get(CALENDAR_VERSION)?.parse().ok()?,
+            policy: metadata.get(POLICY_VERSION)?.parse().ok()?,
+        })
+    }
+}
+
+/// The settings guard's condition, its two parameters (calendar, policy) from `$first`.
+fn guard_sql(first: usize) -> String {
+    format!(
+        "(SELECT COALESCE(MAX(version), 0) FROM settings_history WHERE kind = 'calendar') = ${} \
+         AND (SELECT COALESCE(MAX(version), 0) FROM settings_history WHERE kind = 'policy') = ${}",
+        first,
+        first + 1
+    )
+}
+
+fn holds_plain_identity(event: &ComplaintEvent) -> bool {
+    matches!(&event.body, EventBody::Received(r) if matches!(r.complainant.identity, Identity::Plain(_)))
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|d| d.is_unique_violation())
+}
+
+/// The rows of `events` after `context`, each with its hash chained to the one before,
+/// and the envelopes the command answers with.
+fn chained(
+    events: Vec<ComplaintEvent>,
+    context: &LogContext,
+    metadata: &HashMap<String, String>,
+) -> Result<(Vec<NewRow>, Vec<EventEnvelope<Complaint>>), StoreError> {
+    let mut prev = context.last_hash.clone();
+    let mut rows: Vec<NewRow> = Vec::with_capacity(events.len());
+    let mut envelopes = Vec::with_capacity(events.len());
+    for (i, event) in events.into_iter().enumerate() {
+        let sequence = context.sequence + i + 1;
+        let payload =
+            serde_json::to_value(&event).map_err(|e| StoreError::defect(e.to_string()))?;
+        let mut meta: serde_json::Map<String, Value> = metadata
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
+        meta.insert(PREV_HASH.to_owned(), Value::String(prev.clone()));
+        let mut meta = Value::Object(meta);
+        let hash = event_hash(&ChainInput {
+            aggregate_type: Complaint::TYPE,
+            aggregate_id: &context.aggregate_id,
+            sequence: sequence as u64,
+            event_type: &event.event_type(),
+            event_version: &event.event_version(),
+            payload: &payload,
+            metadata: &meta,
+        });
+        meta[HASH] = Value::String(hash.clone());
+        let mut envelope_meta = metadata.clone();
+        envelope_meta.insert(PREV_HASH.to_owned(), prev.clone());
+        envelope_meta.insert(HASH.to_owned(), hash.clone());
+        prev = hash;
+        rows.push(NewRow {
+            sequence: i64::try_from(sequence).map_err(|e| StoreError::defect(e.to_string()))?,
+            event_type: event.event_type(),
+            event_version: event.event_version(),
+            payload: payload.to_string(),
+            metadata: meta.to_string(),
+        });
+        envelopes.push(EventEnvelope {
+            aggregate_id: context.aggregate_id.clone(),
+            sequence,
+            payload: event,
+            metadata: envelope_meta,
+        });
+    }
+    Ok((rows, envelopes))
 }

@@ -17,8 +17,8 @@ const PROGRESS: &str = "Tim sudah meninjau lokasi";
 
 /// The Python with `georeport`: `OPEN311_PYTHON`, or the venv CI makes
 /// (`target/open311-venv`). Skipped, said on stderr, where the browser tests are
-/// (`ADUAN_BROWSER_TESTS=skip`: CI's runs of one backend's build) or, outside CI, when
-/// there is none; in CI without one the test fails.
+/// (`ADUAN_BROWSER_TESTS=skip`) or, outside CI, when there is none; in CI without one
+/// the test fails.
 fn python() -> Option<PathBuf> {
     if std::env::var("ADUAN_BROWSER_TESTS").as_deref() == Ok("skip") {
         eprintln!("SKIPPED: ADUAN_BROWSER_TESTS=skip");

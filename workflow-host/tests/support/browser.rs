@@ -4,9 +4,8 @@ use std::path::{Path, PathBuf};
 
 /// The Python with Playwright: `BROWSER_PYTHON`, or the venv CI makes
 /// (`target/browser-venv`). `None`, said on stderr, when the run asks for no browser
-/// (`ADUAN_BROWSER_TESTS=skip`: CI's runs of one backend's build, after its run of the
-/// whole workspace drove the browser on both backends) or, outside CI, when there is
-/// none. In CI without one the test fails.
+/// (`ADUAN_BROWSER_TESTS=skip`, for a quick run without the browser) or, outside CI,
+/// when there is none. In CI without one the test fails.
 pub fn python() -> Option<PathBuf> {
     if std::env::var("ADUAN_BROWSER_TESTS").as_deref() == Ok("skip") {
         eprintln!("SKIPPED: ADUAN_BROWSER_TESTS=skip");

@@ -1,7 +1,10 @@
 //! The calendar and policy a store judges with now, shared by its engine and its
-//! projector. Opened with the database's settings, it follows them: before it judges,
-//! it looks up the newest version of each kind (one indexed query) and reloads when
-//! another process recorded a change.
+//! projector. Opened with the database's settings, it follows them. The engine judges a
+//! command with the services last loaded and names their versions in the events'
+//! metadata; the log commits them only while those are still the newest versions (a
+//! condition of the insert, no read of its own), and when another process recorded a
+//! change the command is judged again after a reload. The projector and the SLA monitor
+//! look up the newest version of each kind (one indexed query) before they judge.
 
 use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -78,6 +81,20 @@ impl InForce {
             .unwrap_or_else(PoisonError::into_inner)
             .services
             .clone()
+    }
+
+    /// The services as last loaded, with their versions (read together).
+    pub(crate) fn current(&self) -> (ComplaintServices, Versions) {
+        let now = self.now.read().unwrap_or_else(PoisonError::into_inner);
+        (now.services.clone(), now.versions)
+    }
+
+    /// [`InForce::refresh`], with the versions of the services it answers.
+    pub(crate) async fn refresh_current(
+        &self,
+    ) -> Result<(ComplaintServices, Versions), StoreError> {
+        self.refresh().await?;
+        Ok(self.current())
     }
 
     /// The versions last loaded.

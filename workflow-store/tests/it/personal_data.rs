@@ -164,6 +164,118 @@ both!(
     an_erased_identity_leaves_nothing_behind_and_the_log_still_verifies
 );
 
+/// Refuses every insert of `id`'s events, behind the engine's back (a fault in the
+/// events' statement after the key's).
+async fn refuse_events_of(db: &TestDb, id: &str) {
+    let mut raw = db.raw().await;
+    let statements = match db.backend {
+        common::Backend::Sqlite => vec![format!(
+            "CREATE TRIGGER refuse_test BEFORE INSERT ON events WHEN NEW.aggregate_id = '{id}' \
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+        )],
+        common::Backend::Postgres => vec![
+            format!(
+                "CREATE FUNCTION refuse_test() RETURNS trigger AS $$ BEGIN \
+                 IF NEW.aggregate_id = '{id}' THEN RAISE EXCEPTION 'refused by the test'; END IF; \
+                 RETURN NEW; END $$ LANGUAGE plpgsql"
+            ),
+            "CREATE TRIGGER refuse_test BEFORE INSERT ON events FOR EACH ROW \
+             EXECUTE FUNCTION refuse_test()"
+                .to_owned(),
+        ],
+    };
+    for sql in statements {
+        raw.execute(sql.as_str()).await.unwrap();
+    }
+}
+
+async fn allow_events_again(db: &TestDb) {
+    let mut raw = db.raw().await;
+    let sql = match db.backend {
+        common::Backend::Sqlite => "DROP TRIGGER refuse_test",
+        common::Backend::Postgres => "DROP TRIGGER refuse_test ON events",
+    };
+    raw.execute(sql).await.unwrap();
+}
+
+async fn a_registration_that_fails_leaves_no_key_and_a_retry_seals_afresh(db: TestDb) {
+    let store = db.open().await;
+    refuse_events_of(&db, "ADU-9").await;
+    let command = || {
+        cmd(
+            "reg-ADU-9",
+            upp(),
+            wib("2026-11-30 09:00"),
+            C::Register(distinctive_registration()),
+        )
+    };
+    let failed = store.engine().execute(&cid("ADU-9"), command(), None).await;
+    assert!(failed.is_err(), "{failed:?}");
+    // The key is written in the events' transaction: with them, or not at all.
+    assert_eq!(
+        wrapped_key(&db, "ADU-9").await,
+        None,
+        "a key outlived its registration"
+    );
+
+    allow_events_again(&db).await;
+    store
+        .engine()
+        .execute(&cid("ADU-9"), command(), None)
+        .await
+        .unwrap();
+    assert!(wrapped_key(&db, "ADU-9").await.is_some());
+    let complaint = store.engine().load(&cid("ADU-9")).await.unwrap();
+    let Some(Revealed::Identity(data)) = store
+        .reveal_identity(&cid("ADU-9"), &complaint)
+        .await
+        .unwrap()
+    else {
+        panic!("the identity does not open")
+    };
+    assert_eq!(data.name, NAME);
+}
+both!(
+    failed_registration,
+    a_registration_that_fails_leaves_no_key_and_a_retry_seals_afresh
+);
+
+async fn a_key_left_without_events_is_the_one_the_registration_seals_with(db: TestDb) {
+    let store = db.open().await;
+    register(&store, "ADU-10").await;
+    // A key for ADU-11 with no event (as a registration that failed under an earlier
+    // version, which wrote the key in a transaction of its own, could leave).
+    let mut raw = db.raw().await;
+    sqlx::query(
+        "INSERT INTO subject_keys (complaint_id, key_id, kek_id, wrapped_key, created_at) \
+         SELECT 'ADU-11', key_id, kek_id, wrapped_key, created_at FROM subject_keys \
+         WHERE complaint_id = 'ADU-10'",
+    )
+    .execute(&mut raw)
+    .await
+    .unwrap();
+    let left = wrapped_key(&db, "ADU-11").await.unwrap();
+
+    let complaint = register(&store, "ADU-11").await;
+    assert_eq!(
+        wrapped_key(&db, "ADU-11").await,
+        Some(left),
+        "the key left is kept"
+    );
+    let Some(Revealed::Identity(data)) = store
+        .reveal_identity(&cid("ADU-11"), &complaint)
+        .await
+        .unwrap()
+    else {
+        panic!("the identity does not open with the key left")
+    };
+    assert_eq!(data.nik.as_deref(), Some(NIK));
+}
+both!(
+    key_left_behind,
+    a_key_left_without_events_is_the_one_the_registration_seals_with
+);
+
 async fn a_second_erasure_and_two_at_once_erase_once(db: TestDb) {
     let store = db.open().await;
     register(&store, "ADU-2").await;

@@ -313,6 +313,21 @@ async fn a_store_follows_a_change_recorded_through_another_handle(db: TestDb) {
         .expect("the disposition's verdict");
     assert_eq!(verdict.judged_by.calendar, change.fingerprint);
     assert_eq!(verdict.due_date, date("2026-12-04"));
+    // Judged first with the table this handle had loaded, refused at the commit (the
+    // database's newest calendar is another), judged again after a reload; the event
+    // names the versions it was judged with.
+    assert_eq!(
+        executed.attempts, 2,
+        "a stale judgement is refused at the commit"
+    );
+    let metadata = &executed.events[0].metadata;
+    assert_eq!(
+        (
+            metadata.get("calendar_version").map(String::as_str),
+            metadata.get("policy_version").map(String::as_str)
+        ),
+        (Some(change.version.to_string().as_str()), Some("0"))
+    );
     assert_eq!(
         server.engine().services().calendar.table().version(),
         change.fingerprint
@@ -398,6 +413,63 @@ async fn the_history_is_append_only(db: TestDb) {
     store.close().await;
 }
 both!(append_only, the_history_is_append_only);
+
+async fn a_registration_judged_with_stale_settings_is_judged_again_with_one_key(db: TestDb) {
+    let server = stored(&db).await;
+    let operator = stored(&db).await;
+    let (change, _) = recorded(
+        operator
+            .set_setting(SettingKind::Calendar, EXTRA_DAY_OFF, "sari", at(1), None)
+            .await
+            .unwrap(),
+    );
+    operator.close().await;
+    // The registration's first attempt carries a new data key with events judged under
+    // the built-in calendar: the commit refuses both, and the second attempt writes them.
+    let executed = server
+        .engine()
+        .execute(
+            &cid("ADU-7"),
+            cmd(
+                "reg-7",
+                upp(),
+                wib("2026-11-30 08:00"),
+                C::Register(registration()),
+            ),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(executed.attempts, 2);
+    assert_eq!(
+        executed.events[0].metadata.get("calendar_version"),
+        Some(&change.version.to_string())
+    );
+    let mut raw = db.raw().await;
+    let keys: i64 = sqlx::Row::get(
+        &sqlx::query("SELECT COUNT(*) AS n FROM subject_keys WHERE complaint_id = 'ADU-7'")
+            .fetch_one(&mut raw)
+            .await
+            .unwrap(),
+        "n",
+    );
+    assert_eq!(keys, 1);
+    let complaint = server.engine().load(&cid("ADU-7")).await.unwrap();
+    assert!(
+        matches!(
+            server
+                .reveal_identity(&cid("ADU-7"), &complaint)
+                .await
+                .unwrap(),
+            Some(workflow_store::keys::Revealed::Identity(_))
+        ),
+        "the identity opens with the key written"
+    );
+}
+both!(
+    stale_registration,
+    a_registration_judged_with_stale_settings_is_judged_again_with_one_key
+);
 
 async fn a_read_only_open_judges_with_the_stored_settings_and_changes_none(db: TestDb) {
     let store = stored(&db).await;
