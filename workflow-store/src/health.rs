@@ -46,6 +46,7 @@ struct Recent {
 #[derive(Debug, Default)]
 pub struct Health {
     commits: AtomicU64,
+    transactions: AtomicU64,
     commit_failures: AtomicU64,
     side_write_failures: AtomicU64,
     projection_failures: AtomicU64,
@@ -58,6 +59,9 @@ pub struct Health {
 pub struct HealthSnapshot {
     /// Commits confirmed by the database since the start.
     pub commits: u64,
+    /// Transactions of the log that committed commands: fewer than `commits` when
+    /// commands arriving together shared one (group commit).
+    pub transactions: u64,
     /// Commits that failed for a reason other than a concurrent writer (unavailable,
     /// full, I/O, outcome unknown).
     pub commit_failures: u64,
@@ -104,6 +108,11 @@ impl Health {
         self.commits.fetch_add(1, Ordering::Relaxed);
         let mut r = self.recent();
         r.last_commit_at = Some(Utc::now());
+    }
+
+    /// A transaction of the log that carried commands committed.
+    pub(crate) fn transaction_committed(&self) {
+        self.transactions.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn commit_failed(&self, err: &dyn std::fmt::Display) {
@@ -156,6 +165,7 @@ impl Health {
         let r = self.recent();
         HealthSnapshot {
             commits: self.commits.load(Ordering::Relaxed),
+            transactions: self.transactions.load(Ordering::Relaxed),
             commit_failures: self.commit_failures.load(Ordering::Relaxed),
             side_write_failures: self.side_write_failures.load(Ordering::Relaxed),
             projection_failures: self.projection_failures.load(Ordering::Relaxed),

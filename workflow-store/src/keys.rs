@@ -128,6 +128,11 @@ impl NewKey {
             .bind(<workflow_core::Complaint as cqrs_es::Aggregate>::TYPE)
     }
 
+    /// The key's id, as sealed identities name it.
+    pub(crate) fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
     /// Seals `data` with this key.
     pub(crate) fn seal(&self, data: &PersonalData) -> Result<SealedIdentity, StoreError> {
         seal_identity(self.key_id.clone(), &self.secret, data)

@@ -27,11 +27,14 @@ use workflow_core::complainant::Identity;
 use workflow_core::{Complaint, ComplaintEvent, ComplaintId, DomainError, EventBody, Sequence};
 
 use crate::backend::{Db, TypedPool};
-use crate::chain::{event_hash, ChainInput, GENESIS, HASH, PREV_HASH};
+use crate::chain::{GENESIS, HASH};
 use crate::error::StoreError;
 use crate::health::Health;
 use crate::keys::{NewKey, SubjectKeys};
+
+mod append;
 use crate::position::Position;
+use append::{Pending, SettingsGuard, Written};
 
 /// One event as stored, with its place in the global order.
 #[derive(Clone, Debug, PartialEq)]
@@ -84,6 +87,7 @@ struct Inner {
     committed: Notify,
     health: Health,
     keys: Arc<SubjectKeys>,
+    queue: append::Queue,
 }
 
 /// The durable log. Cheap to clone.
@@ -139,6 +143,7 @@ impl SqlLog {
                 committed: Notify::new(),
                 health: Health::default(),
                 keys,
+                queue: append::Queue::default(),
             }),
         }
     }
@@ -397,23 +402,20 @@ impl SqlLog {
         }))
     }
 
-    /// Appends `events` after `context` in one statement, or one transaction when the
-    /// complaint's new data key `key` is written with them. `Refused` when another
-    /// commit took the sequence first, or the settings the events were judged with are
-    /// no longer the newest; `KeyNotWritten` when `key` could not be written (the
-    /// complaint has a key, or the key file is retired), and nothing was.
+    /// Seals the identities `events` hold (with `key`, a new complaint's, or the
+    /// complaint's stored key) and writes them after `context`.
     async fn append(
         &self,
         events: &[ComplaintEvent],
         context: &LogContext,
         metadata: &HashMap<String, String>,
-        key: Option<&NewKey>,
-    ) -> Result<Appended, StoreError> {
+        key: Option<NewKey>,
+    ) -> Result<(Written, Vec<EventEnvelope<Complaint>>), StoreError> {
         let mut events = events.to_vec();
         for event in &mut events {
             if let EventBody::Received(r) = &mut event.body {
                 if let Identity::Plain(data) = &r.complainant.identity {
-                    let sealed = match key {
+                    let sealed = match &key {
                         Some(key) => key.seal(data)?,
                         None => self.inner.keys.seal(&context.aggregate_id, data).await?,
                     };
@@ -421,123 +423,8 @@ impl SqlLog {
                 }
             }
         }
-        let (rows, envelopes) = chained(events, context, metadata)?;
-        let guard = SettingsGuard::from_metadata(metadata);
-        let postgres = self.db().kind == crate::backend::BackendKind::Postgres;
-        let guard_first = rows.len() * 7 + 1;
-        let mut conditions = Vec::new();
-        if guard.is_some() {
-            conditions.push(guard_sql(guard_first));
-        }
-        let sql = match key {
-            // One statement writes the key and the events (a data-modifying `WITH`): the
-            // events only with the key, the key only under the settings guard.
-            Some(_) if postgres => {
-                conditions.push("EXISTS (SELECT 1 FROM new_key)".to_owned());
-                let key_first = guard_first + if guard.is_some() { 2 } else { 0 };
-                let key_sql =
-                    NewKey::insert_sql(key_first, guard.map(|_| guard_sql(guard_first)).as_deref());
-                format!(
-                    "WITH new_key AS ({key_sql} RETURNING 1) {}",
-                    self.insert_sql(rows.len(), &conditions)
-                )
-            }
-            _ => self.insert_sql(rows.len(), &conditions),
-        };
-        let mut insert = sqlx::query(&sql);
-        for row in &rows {
-            insert = insert
-                .bind(Complaint::TYPE)
-                .bind(&context.aggregate_id)
-                .bind(row.sequence)
-                .bind(&row.event_type)
-                .bind(&row.event_version)
-                .bind(&row.payload)
-                .bind(&row.metadata);
-        }
-        if let Some(guard) = guard {
-            insert = insert.bind(guard.calendar).bind(guard.policy);
-        }
-        let inserted = match key {
-            None => insert.execute(&self.db().any).await,
-            Some(key) if postgres => key.bind(insert).execute(&self.db().any).await,
-            Some(key) => {
-                let mut tx = self.db().any.begin().await?;
-                if !SubjectKeys::insert_new(&mut tx, key).await? {
-                    tx.rollback().await?;
-                    return Ok(Appended::KeyNotWritten);
-                }
-                match insert.execute(&mut *tx).await {
-                    Ok(done) if done.rows_affected() == rows.len() as u64 => {
-                        tx.commit().await?;
-                        Ok(done)
-                    }
-                    other => {
-                        tx.rollback().await?;
-                        other
-                    }
-                }
-            }
-        };
-        if let (Some(_), true, Ok(done)) = (key, postgres, &inserted) {
-            if done.rows_affected() == 0 {
-                return Ok(Appended::KeyNotWritten);
-            }
-        }
-        match inserted {
-            Ok(done) if done.rows_affected() == rows.len() as u64 => {
-                Ok(Appended::Committed(envelopes))
-            }
-            Ok(_) => Ok(Appended::Refused),
-            Err(e) if is_unique_violation(&e) => Ok(Appended::Refused),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// Whether the settings `guard` names are still the database's newest.
-    async fn guard_holds(&self, guard: SettingsGuard) -> Result<bool, StoreError> {
-        let held = sqlx::query(&format!("SELECT 1 AS held WHERE {}", guard_sql(1)))
-            .bind(guard.calendar)
-            .bind(guard.policy)
-            .fetch_optional(&self.db().any)
-            .await?;
-        Ok(held.is_some())
-    }
-
-    /// `INSERT` of `rows` events (seven parameters each, from `$1`), only if every one
-    /// of `conditions` holds.
-    fn insert_sql(&self, rows: usize, conditions: &[String]) -> String {
-        let json = match self.db().kind {
-            crate::backend::BackendKind::Sqlite => "",
-            crate::backend::BackendKind::Postgres => "::json",
-        };
-        let mut values = String::new();
-        for i in 0..rows {
-            let n = i * 7;
-            if i > 0 {
-                values.push_str(", ");
-            }
-            values.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}{json}, ${}{json})",
-                n + 1,
-                n + 2,
-                n + 3,
-                n + 4,
-                n + 5,
-                n + 6,
-                n + 7
-            ));
-        }
-        let columns =
-            "aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata";
-        if conditions.is_empty() {
-            format!("INSERT INTO events ({columns}) VALUES {values}")
-        } else {
-            format!(
-                "INSERT INTO events ({columns}) SELECT * FROM (VALUES {values}) AS v WHERE {}",
-                conditions.join(" AND ")
-            )
-        }
+        let (pending, envelopes) = Pending::new(events, context, metadata, key)?;
+        Ok((self.write(pending).await?, envelopes))
     }
 
     /// The highest position in the log ([`Position::ZERO`] when empty).
@@ -611,31 +498,27 @@ impl EventStore<Complaint> for SqlLog {
         } else {
             None
         };
-        let mut appended = self
-            .append(&events, &context, &metadata, new_key.as_ref())
-            .await;
-        if matches!(appended, Ok(Appended::KeyNotWritten)) {
+        let mut appended = self.append(&events, &context, &metadata, new_key).await;
+        if matches!(appended, Ok((Written::KeyRefused, _))) {
             // The complaint has a key already (one a failed registration left under an
             // earlier version), or this process's key file is no longer the database's:
-            // seal with the stored key, or say why none can be had. Unless the settings
-            // the events were judged with are no longer the newest (the guard refused
-            // the key with them): then the command is judged again.
-            appended = match SettingsGuard::from_metadata(&metadata) {
-                Some(guard) => match self.guard_holds(guard).await {
-                    Ok(true) => self.append(&events, &context, &metadata, None).await,
-                    Ok(false) => Ok(Appended::Refused),
-                    Err(e) => Err(e),
-                },
-                None => self.append(&events, &context, &metadata, None).await,
+            // seal with the stored key, or say why none can be had. Unless the
+            // complaint moved on or the settings changed (the key was refused with the
+            // events): then the command is decided again.
+            let guard = SettingsGuard::from_metadata(&metadata);
+            appended = match self.still_current(&context, guard).await {
+                Ok(true) => self.append(&events, &context, &metadata, None).await,
+                Ok(false) => Ok((Written::Refused, Vec::new())),
+                Err(e) => Err(e),
             };
         }
         let envelopes = match appended {
-            Ok(Appended::Committed(envelopes)) => {
+            Ok((Written::Committed, envelopes)) => {
                 self.inner.health.committed();
                 envelopes
             }
-            Ok(Appended::Refused) => return Err(AggregateError::AggregateConflict),
-            Ok(Appended::KeyNotWritten) => {
+            Ok((Written::Refused, _)) => return Err(AggregateError::AggregateConflict),
+            Ok((Written::KeyRefused, _)) => {
                 let e = StoreError::defect("the complaint's key was not written twice");
                 self.inner.health.commit_failed(&e);
                 return Err(e.into_aggregate());
@@ -671,106 +554,6 @@ impl EventStore<Complaint> for SqlLog {
     }
 }
 
-/// What one append did.
-enum Appended {
-    Committed(Vec<EventEnvelope<Complaint>>),
-    Refused,
-    KeyNotWritten,
-}
-
-/// One event's row, chained.
-struct NewRow {
-    sequence: i64,
-    event_type: String,
-    event_version: String,
-    payload: String,
-    metadata: String,
-}
-
-/// The settings versions a command was judged with, from its metadata: the append's
-/// condition.
-#[derive(Clone, Copy)]
-struct SettingsGuard {
-    calendar: i64,
-    policy: i64,
-}
-
-impl SettingsGuard {
-    fn from_metadata(metadata: &HashMap<String, String>) -> Option<Self> {
-        use crate::engine::metadata_keys::{CALENDAR_VERSION, POLICY_VERSION};
-        Some(Self {
-            calendar: metadata.get(CALENDAR_VERSION)?.parse().ok()?,
-            policy: metadata.get(POLICY_VERSION)?.parse().ok()?,
-        })
-    }
-}
-
-/// The settings guard's condition, its two parameters (calendar, policy) from `$first`.
-fn guard_sql(first: usize) -> String {
-    format!(
-        "(SELECT COALESCE(MAX(version), 0) FROM settings_history WHERE kind = 'calendar') = ${} \
-         AND (SELECT COALESCE(MAX(version), 0) FROM settings_history WHERE kind = 'policy') = ${}",
-        first,
-        first + 1
-    )
-}
-
 fn holds_plain_identity(event: &ComplaintEvent) -> bool {
     matches!(&event.body, EventBody::Received(r) if matches!(r.complainant.identity, Identity::Plain(_)))
-}
-
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    e.as_database_error()
-        .is_some_and(|d| d.is_unique_violation())
-}
-
-/// The rows of `events` after `context`, each with its hash chained to the one before,
-/// and the envelopes the command answers with.
-fn chained(
-    events: Vec<ComplaintEvent>,
-    context: &LogContext,
-    metadata: &HashMap<String, String>,
-) -> Result<(Vec<NewRow>, Vec<EventEnvelope<Complaint>>), StoreError> {
-    let mut prev = context.last_hash.clone();
-    let mut rows: Vec<NewRow> = Vec::with_capacity(events.len());
-    let mut envelopes = Vec::with_capacity(events.len());
-    for (i, event) in events.into_iter().enumerate() {
-        let sequence = context.sequence + i + 1;
-        let payload =
-            serde_json::to_value(&event).map_err(|e| StoreError::defect(e.to_string()))?;
-        let mut meta: serde_json::Map<String, Value> = metadata
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-            .collect();
-        meta.insert(PREV_HASH.to_owned(), Value::String(prev.clone()));
-        let mut meta = Value::Object(meta);
-        let hash = event_hash(&ChainInput {
-            aggregate_type: Complaint::TYPE,
-            aggregate_id: &context.aggregate_id,
-            sequence: sequence as u64,
-            event_type: &event.event_type(),
-            event_version: &event.event_version(),
-            payload: &payload,
-            metadata: &meta,
-        });
-        meta[HASH] = Value::String(hash.clone());
-        let mut envelope_meta = metadata.clone();
-        envelope_meta.insert(PREV_HASH.to_owned(), prev.clone());
-        envelope_meta.insert(HASH.to_owned(), hash.clone());
-        prev = hash;
-        rows.push(NewRow {
-            sequence: i64::try_from(sequence).map_err(|e| StoreError::defect(e.to_string()))?,
-            event_type: event.event_type(),
-            event_version: event.event_version(),
-            payload: payload.to_string(),
-            metadata: meta.to_string(),
-        });
-        envelopes.push(EventEnvelope {
-            aggregate_id: context.aggregate_id.clone(),
-            sequence,
-            payload: event,
-            metadata: envelope_meta,
-        });
-    }
-    Ok((rows, envelopes))
 }

@@ -444,6 +444,12 @@ impl TestDb {
     }
 }
 
+/// How many appends `store`'s log holds in hand: waiting for its writer, or in the
+/// batch being written.
+pub fn appends_in_hand(store: &Store) -> usize {
+    store.log().appends_in_hand()
+}
+
 /// Fails naming the file when `needle` occurs in any of `files` ([`TestDb::stored_bytes`]
 /// and the like); `what` says what was looked for.
 #[track_caller]

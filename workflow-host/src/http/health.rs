@@ -293,6 +293,11 @@ pub async fn metrics(
         counter(h.commits),
     );
     registry.register(
+        "log_transactions",
+        "Transactions that committed commands (fewer than commits when commands shared one)",
+        counter(h.transactions),
+    );
+    registry.register(
         "commit_failures",
         "Commits that failed (unavailable, full, I/O, outcome unknown)",
         counter(h.commit_failures),

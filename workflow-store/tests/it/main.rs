@@ -11,6 +11,7 @@ mod embedding;
 mod engine;
 mod failures;
 mod faults;
+mod group_commit;
 mod identity;
 mod lapor;
 mod people;

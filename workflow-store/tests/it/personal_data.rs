@@ -164,43 +164,9 @@ both!(
     an_erased_identity_leaves_nothing_behind_and_the_log_still_verifies
 );
 
-/// Refuses every insert of `id`'s events, behind the engine's back (a fault in the
-/// events' statement after the key's).
-async fn refuse_events_of(db: &TestDb, id: &str) {
-    let mut raw = db.raw().await;
-    let statements = match db.backend {
-        common::Backend::Sqlite => vec![format!(
-            "CREATE TRIGGER refuse_test BEFORE INSERT ON events WHEN NEW.aggregate_id = '{id}' \
-             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
-        )],
-        common::Backend::Postgres => vec![
-            format!(
-                "CREATE FUNCTION refuse_test() RETURNS trigger AS $$ BEGIN \
-                 IF NEW.aggregate_id = '{id}' THEN RAISE EXCEPTION 'refused by the test'; END IF; \
-                 RETURN NEW; END $$ LANGUAGE plpgsql"
-            ),
-            "CREATE TRIGGER refuse_test BEFORE INSERT ON events FOR EACH ROW \
-             EXECUTE FUNCTION refuse_test()"
-                .to_owned(),
-        ],
-    };
-    for sql in statements {
-        raw.execute(sql.as_str()).await.unwrap();
-    }
-}
-
-async fn allow_events_again(db: &TestDb) {
-    let mut raw = db.raw().await;
-    let sql = match db.backend {
-        common::Backend::Sqlite => "DROP TRIGGER refuse_test",
-        common::Backend::Postgres => "DROP TRIGGER refuse_test ON events",
-    };
-    raw.execute(sql).await.unwrap();
-}
-
 async fn a_registration_that_fails_leaves_no_key_and_a_retry_seals_afresh(db: TestDb) {
     let store = db.open().await;
-    refuse_events_of(&db, "ADU-9").await;
+    support::refuse_events_of(&db, "ADU-9").await;
     let command = || {
         cmd(
             "reg-ADU-9",
@@ -218,7 +184,7 @@ async fn a_registration_that_fails_leaves_no_key_and_a_retry_seals_afresh(db: Te
         "a key outlived its registration"
     );
 
-    allow_events_again(&db).await;
+    support::allow_events_again(&db).await;
     store
         .engine()
         .execute(&cid("ADU-9"), command(), None)

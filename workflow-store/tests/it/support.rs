@@ -143,6 +143,40 @@ pub async fn insert_and_hold(
     .unwrap();
 }
 
+/// Refuses every insert of `id`'s events, behind the engine's back (a fault in the
+/// events' statement after the key's).
+pub async fn refuse_events_of(db: &TestDb, id: &str) {
+    let mut raw = db.raw().await;
+    let statements = match db.backend {
+        workflow_store::testing::Backend::Sqlite => vec![format!(
+            "CREATE TRIGGER refuse_test BEFORE INSERT ON events WHEN NEW.aggregate_id = '{id}' \
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+        )],
+        workflow_store::testing::Backend::Postgres => vec![
+            format!(
+                "CREATE FUNCTION refuse_test() RETURNS trigger AS $$ BEGIN \
+                 IF NEW.aggregate_id = '{id}' THEN RAISE EXCEPTION 'refused by the test'; END IF; \
+                 RETURN NEW; END $$ LANGUAGE plpgsql"
+            ),
+            "CREATE TRIGGER refuse_test BEFORE INSERT ON events FOR EACH ROW \
+             EXECUTE FUNCTION refuse_test()"
+                .to_owned(),
+        ],
+    };
+    for sql in statements {
+        raw.execute(sql.as_str()).await.unwrap();
+    }
+}
+
+pub async fn allow_events_again(db: &TestDb) {
+    let mut raw = db.raw().await;
+    let sql = match db.backend {
+        workflow_store::testing::Backend::Sqlite => "DROP TRIGGER refuse_test",
+        workflow_store::testing::Backend::Postgres => "DROP TRIGGER refuse_test ON events",
+    };
+    raw.execute(sql).await.unwrap();
+}
+
 /// The SQLite file and everything beside it, byte for byte (nothing on PostgreSQL): for
 /// "not a byte changed" checks, which the schema alone cannot make.
 pub fn files(db: &TestDb) -> Vec<(String, Vec<u8>)> {

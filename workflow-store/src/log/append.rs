@@ -1,0 +1,565 @@
+//! Appending to the log: the statements that write a command's events (and a new
+//! complaint's data key) under their conditions, and group commit.
+//!
+//! Every append is conditional, so that it either writes all its rows or none without
+//! an error: the complaint must still end at the sequence the command was decided on,
+//! and the settings the command was judged with must still be the newest. A command
+//! that fails a condition is refused (a conflict: the engine decides it again).
+//!
+//! **Group commit.** Appends are queued; one writer at a time takes every append
+//! waiting and writes them in one transaction, so that commands arriving together
+//! share one commit (one `fsync` on SQLite, one WAL flush on PostgreSQL). Each append
+//! is still checked on its own conditions and answered on its own: one refused does not
+//! refuse the others. Should a statement fail (a complaint raced by another host, a
+//! fault), the batch is rolled back and each append written alone, so that a failing
+//! command fails alone. A lone append is written as it would be without the queue: one
+//! statement, or one transaction for SQLite's key and events. The writer is a task
+//! spawned when the queue fills and ends when it is empty, so that no caller's
+//! cancellation stops a batch half-way and no task outlives the work.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, PoisonError};
+
+use cqrs_es::{Aggregate, DomainEvent, EventEnvelope};
+use serde_json::Value;
+use tokio::sync::oneshot;
+use workflow_core::{Complaint, ComplaintEvent};
+
+use super::{LogContext, SqlLog};
+use crate::backend::BackendKind;
+use crate::chain::{event_hash, ChainInput, HASH, PREV_HASH};
+use crate::error::StoreError;
+use crate::keys::NewKey;
+
+/// The most appends one transaction carries.
+const MAX_BATCH: usize = 64;
+
+/// The settings versions a command was judged with, from its metadata: a condition of
+/// its append.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct SettingsGuard {
+    calendar: i64,
+    policy: i64,
+}
+
+impl SettingsGuard {
+    pub(super) fn from_metadata(metadata: &HashMap<String, String>) -> Option<Self> {
+        use crate::engine::metadata_keys::{CALENDAR_VERSION, POLICY_VERSION};
+        Some(Self {
+            calendar: metadata.get(CALENDAR_VERSION)?.parse().ok()?,
+            policy: metadata.get(POLICY_VERSION)?.parse().ok()?,
+        })
+    }
+}
+
+/// One event's row, chained.
+struct NewRow {
+    sequence: i64,
+    event_type: String,
+    event_version: String,
+    payload: String,
+    metadata: String,
+}
+
+/// A command's rows, ready to write.
+pub(super) struct Pending {
+    aggregate_id: String,
+    /// The sequence the command was decided on: the complaint must still end there.
+    after: i64,
+    rows: Vec<NewRow>,
+    key: Option<NewKey>,
+    guard: Option<SettingsGuard>,
+}
+
+impl Pending {
+    /// The rows of `events` after `context`, each with its hash chained to the one
+    /// before, and the envelopes the command answers with.
+    pub(super) fn new(
+        events: Vec<ComplaintEvent>,
+        context: &LogContext,
+        metadata: &HashMap<String, String>,
+        key: Option<NewKey>,
+    ) -> Result<(Self, Vec<EventEnvelope<Complaint>>), StoreError> {
+        let defect = |e: &dyn std::fmt::Display| StoreError::defect(e.to_string());
+        let mut prev = context.last_hash.clone();
+        let mut rows = Vec::with_capacity(events.len());
+        let mut envelopes = Vec::with_capacity(events.len());
+        for (i, event) in events.into_iter().enumerate() {
+            let sequence = context.sequence + i + 1;
+            let payload = serde_json::to_value(&event).map_err(|e| defect(&e))?;
+            let mut meta: serde_json::Map<String, Value> = metadata
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect();
+            meta.insert(PREV_HASH.to_owned(), Value::String(prev.clone()));
+            let mut meta = Value::Object(meta);
+            let hash = event_hash(&ChainInput {
+                aggregate_type: Complaint::TYPE,
+                aggregate_id: &context.aggregate_id,
+                sequence: sequence as u64,
+                event_type: &event.event_type(),
+                event_version: &event.event_version(),
+                payload: &payload,
+                metadata: &meta,
+            });
+            meta[HASH] = Value::String(hash.clone());
+            let mut envelope_meta = metadata.clone();
+            envelope_meta.insert(PREV_HASH.to_owned(), prev.clone());
+            envelope_meta.insert(HASH.to_owned(), hash.clone());
+            prev = hash;
+            rows.push(NewRow {
+                sequence: i64::try_from(sequence).map_err(|e| defect(&e))?,
+                event_type: event.event_type(),
+                event_version: event.event_version(),
+                payload: payload.to_string(),
+                metadata: meta.to_string(),
+            });
+            envelopes.push(EventEnvelope {
+                aggregate_id: context.aggregate_id.clone(),
+                sequence,
+                payload: event,
+                metadata: envelope_meta,
+            });
+        }
+        let pending = Pending {
+            aggregate_id: context.aggregate_id.clone(),
+            after: i64::try_from(context.sequence).map_err(|e| defect(&e))?,
+            rows,
+            key,
+            guard: SettingsGuard::from_metadata(metadata),
+        };
+        Ok((pending, envelopes))
+    }
+
+    /// Whether one statement writes it all (PostgreSQL writes a key in the events'
+    /// statement; SQLite in a statement of its own before them).
+    fn one_statement(&self, kind: BackendKind) -> bool {
+        self.key.is_none() || kind == BackendKind::Postgres
+    }
+}
+
+/// What an append did.
+#[derive(Debug)]
+pub(super) enum Written {
+    /// Every row is in (once its transaction commits).
+    Committed,
+    /// Nothing was written: the complaint moved on, or the settings changed.
+    Refused,
+    /// Nothing was written: the complaint's new key could not be (it has one, or this
+    /// process's key file is retired, or its identity was erased).
+    KeyRefused,
+}
+
+/// The parameters of an events statement after its rows' (seven each, from `$1`).
+struct Params {
+    /// The sequence the complaint must still end at.
+    after: usize,
+    /// The two settings versions.
+    guard: Option<usize>,
+    /// SQLite: the new key's id, which must be in `subject_keys`.
+    key_id: Option<usize>,
+    /// PostgreSQL: the first of the new key's seven.
+    key: Option<usize>,
+}
+
+impl Params {
+    fn of(p: &Pending, kind: BackendKind) -> Self {
+        let mut next = p.rows.len() * 7 + 1;
+        let mut take = |n: usize| {
+            let at = next;
+            next += n;
+            at
+        };
+        let after = take(1);
+        let guard = p.guard.map(|_| take(2));
+        let (key_id, key) = match (&p.key, kind) {
+            (None, _) => (None, None),
+            (Some(_), BackendKind::Sqlite) => (Some(take(1)), None),
+            (Some(_), BackendKind::Postgres) => (None, Some(take(7))),
+        };
+        Self {
+            after,
+            guard,
+            key_id,
+            key,
+        }
+    }
+}
+
+/// The conditions every append is written under: the complaint `id` (of type `ty`)
+/// ends at sequence `$after`, and the settings (from `$guard`) are the newest.
+fn conditions(ty: &str, id: &str, after: usize, guard: Option<usize>) -> Vec<String> {
+    let mut all = vec![format!(
+        "NOT EXISTS (SELECT 1 FROM events WHERE aggregate_type = {ty} AND aggregate_id = {id} \
+         AND sequence > ${after})"
+    )];
+    if let Some(first) = guard {
+        all.push(guard_sql(first));
+    }
+    all
+}
+
+/// The settings guard's condition, its two parameters (calendar, policy) from `$first`.
+fn guard_sql(first: usize) -> String {
+    format!(
+        "(SELECT COALESCE(MAX(version), 0) FROM settings_history WHERE kind = 'calendar') = ${} \
+         AND (SELECT COALESCE(MAX(version), 0) FROM settings_history WHERE kind = 'policy') = ${}",
+        first,
+        first + 1
+    )
+}
+
+fn events_sql(p: &Pending, kind: BackendKind) -> String {
+    let params = Params::of(p, kind);
+    let json = match kind {
+        BackendKind::Sqlite => "",
+        BackendKind::Postgres => "::json",
+    };
+    let mut values = String::new();
+    for i in 0..p.rows.len() {
+        let n = i * 7;
+        if i > 0 {
+            values.push_str(", ");
+        }
+        values.push_str(&format!(
+            "(${}, ${}, ${}, ${}, ${}, ${}{json}, ${}{json})",
+            n + 1,
+            n + 2,
+            n + 3,
+            n + 4,
+            n + 5,
+            n + 6,
+            n + 7
+        ));
+    }
+    let mut all = conditions("$1", "$2", params.after, params.guard);
+    if let Some(key_id) = params.key_id {
+        all.push(format!(
+            "EXISTS (SELECT 1 FROM subject_keys WHERE complaint_id = $2 AND key_id = ${key_id})"
+        ));
+    }
+    let columns =
+        "aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata";
+    match kind {
+        // Numbered here, once: the log's highest position plus the row's place after
+        // `after` (the subquery is read once, before any row is written; the single
+        // writer keeps it from moving meanwhile).
+        BackendKind::Sqlite => format!(
+            "INSERT INTO events ({columns}, position, recorded_at) SELECT column1, column2, \
+             column3, column4, column5, column6, column7, \
+             (SELECT COALESCE(MAX(position), 0) FROM events) + column3 - ${after}, \
+             strftime('%Y-%m-%dT%H:%M:%fZ', 'now') FROM (VALUES {values}) WHERE {}",
+            all.join(" AND "),
+            after = params.after,
+        ),
+        // Numbered by the trigger, under the advisory lock that keeps positions in
+        // commit order. A new key is written in the same statement (a data-modifying
+        // `WITH`), under the same conditions: the events only with the key.
+        BackendKind::Postgres => {
+            let mut with = String::new();
+            if let Some(first) = params.key {
+                let key_sql = NewKey::insert_sql(first, Some(&all.join(" AND ")));
+                with = format!("WITH new_key AS ({key_sql} RETURNING 1) ");
+                all.push("EXISTS (SELECT 1 FROM new_key)".to_owned());
+            }
+            format!(
+                "{with}INSERT INTO events ({columns}) SELECT * FROM (VALUES {values}) AS v WHERE {}",
+                all.join(" AND ")
+            )
+        }
+    }
+}
+
+/// SQLite: the new key's statement, under the events' conditions (its parameters: the
+/// key's seven, then the sequence, then the settings).
+fn key_sql(p: &Pending) -> String {
+    let guard = p.guard.map(|_| 9);
+    NewKey::insert_sql(1, Some(&conditions("$7", "$1", 8, guard).join(" AND ")))
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+fn bind_events<'q>(p: &'q Pending, sql: &'q str, kind: BackendKind) -> AnyQuery<'q> {
+    let mut q = sqlx::query(sql);
+    for row in &p.rows {
+        q = q
+            .bind(Complaint::TYPE)
+            .bind(&p.aggregate_id)
+            .bind(row.sequence)
+            .bind(&row.event_type)
+            .bind(&row.event_version)
+            .bind(&row.payload)
+            .bind(&row.metadata);
+    }
+    q = q.bind(p.after);
+    if let Some(guard) = p.guard {
+        q = q.bind(guard.calendar).bind(guard.policy);
+    }
+    match (&p.key, kind) {
+        (Some(key), BackendKind::Sqlite) => q.bind(key.key_id()),
+        (Some(key), BackendKind::Postgres) => key.bind(q),
+        (None, _) => q,
+    }
+}
+
+fn bind_key<'q>(p: &'q Pending, key: &'q NewKey, sql: &'q str) -> AnyQuery<'q> {
+    let mut q = key.bind(sqlx::query(sql)).bind(p.after);
+    if let Some(guard) = p.guard {
+        q = q.bind(guard.calendar).bind(guard.policy);
+    }
+    q
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|d| d.is_unique_violation())
+}
+
+/// The same failure again, for each append of a batch whose commit failed.
+fn copy_error(e: &sqlx::Error) -> StoreError {
+    let reason = e.to_string();
+    if crate::error::is_transient(e) {
+        StoreError::Unavailable {
+            reason,
+            source: None,
+        }
+    } else {
+        StoreError::Backend {
+            reason,
+            source: None,
+        }
+    }
+}
+
+struct Request {
+    pending: Pending,
+    reply: oneshot::Sender<Result<Written, StoreError>>,
+}
+
+/// The appends waiting for the writer, and whether a writer is running.
+#[derive(Default)]
+pub(super) struct Queue {
+    inner: Mutex<QueueState>,
+}
+
+#[derive(Default)]
+struct QueueState {
+    requests: VecDeque<Request>,
+    writing: bool,
+    /// The appends of the batch being written.
+    in_batch: usize,
+}
+
+/// Marks the writer stopped should it stop without emptying the queue (a panic), so
+/// that the next append starts another.
+struct Writing<'a> {
+    queue: &'a Queue,
+    armed: bool,
+}
+
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            let mut state = self
+                .queue
+                .inner
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            state.writing = false;
+            state.in_batch = 0;
+        }
+    }
+}
+
+impl SqlLog {
+    /// Writes `pending` with whatever other appends are waiting, in one transaction.
+    pub(super) async fn write(&self, pending: Pending) -> Result<Written, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let start = {
+            let mut state = self
+                .inner
+                .queue
+                .inner
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            state.requests.push_back(Request { pending, reply });
+            !std::mem::replace(&mut state.writing, true)
+        };
+        if start {
+            tokio::spawn(self.clone().drain());
+        }
+        answer
+            .await
+            .map_err(|_| StoreError::defect("the log's writer stopped before it answered"))?
+    }
+
+    async fn drain(self) {
+        let queue = &self.inner.queue;
+        let mut writing = Writing { queue, armed: true };
+        loop {
+            let batch: Vec<Request> = {
+                let mut state = queue.inner.lock().unwrap_or_else(PoisonError::into_inner);
+                state.in_batch = 0;
+                if state.requests.is_empty() {
+                    state.writing = false;
+                    writing.armed = false;
+                    return;
+                }
+                let n = state.requests.len().min(MAX_BATCH);
+                state.in_batch = n;
+                state.requests.drain(..n).collect()
+            };
+            self.write_batch(batch).await;
+        }
+    }
+
+    async fn write_batch(&self, batch: Vec<Request>) {
+        if batch.len() == 1 {
+            let Some(request) = batch.into_iter().next() else {
+                return;
+            };
+            let written = self.write_alone(&request.pending).await;
+            let _ = request.reply.send(written);
+            return;
+        }
+        let mut outcomes = Vec::with_capacity(batch.len());
+        let together: Result<(), sqlx::Error> = async {
+            let mut tx = self.db().any.begin().await?;
+            for request in &batch {
+                outcomes.push(self.write_in(&mut tx, &request.pending).await?);
+            }
+            tx.commit().await
+        }
+        .await;
+        match together {
+            Ok(()) => {
+                self.inner.health.transaction_committed();
+                for (request, written) in batch.into_iter().zip(outcomes) {
+                    let _ = request.reply.send(Ok(written));
+                }
+            }
+            // The batch is rolled back: each written alone, so that one fails alone.
+            Err(_) if outcomes.len() < batch.len() => {
+                for request in batch {
+                    let written = self.write_alone(&request.pending).await;
+                    let _ = request.reply.send(written);
+                }
+            }
+            // The commit failed: as a lone commit would, each append fails with it.
+            Err(e) => {
+                for (request, written) in batch.into_iter().zip(outcomes) {
+                    let _ = request.reply.send(match written {
+                        Written::Committed => Err(copy_error(&e)),
+                        other => Ok(other),
+                    });
+                }
+            }
+        }
+    }
+
+    /// One append on its own: one statement, or SQLite's key and events in one
+    /// transaction.
+    async fn write_alone(&self, p: &Pending) -> Result<Written, StoreError> {
+        let kind = self.db().kind;
+        let written = if p.one_statement(kind) {
+            let sql = events_sql(p, kind);
+            match bind_events(p, &sql, kind).execute(&self.db().any).await {
+                Ok(done) => {
+                    let written = self.judge(p, done.rows_affected());
+                    if matches!(written, Written::Committed) {
+                        self.inner.health.transaction_committed();
+                    }
+                    Ok(written)
+                }
+                Err(e) => Err(e),
+            }
+        } else {
+            let mut tx = self.db().any.begin().await?;
+            match self.write_in(&mut tx, p).await {
+                Ok(Written::Committed) => {
+                    tx.commit().await?;
+                    self.inner.health.transaction_committed();
+                    Ok(Written::Committed)
+                }
+                other => {
+                    tx.rollback().await?;
+                    other
+                }
+            }
+        };
+        match written {
+            Ok(w) => Ok(w),
+            Err(e) if is_unique_violation(&e) => Ok(Written::Refused),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// One append's statements on `conn`, inside a transaction the caller ends. An
+    /// error means the transaction must be rolled back.
+    async fn write_in(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        p: &Pending,
+    ) -> Result<Written, sqlx::Error> {
+        let kind = self.db().kind;
+        if let (Some(key), BackendKind::Sqlite) = (&p.key, kind) {
+            let sql = key_sql(p);
+            let done = bind_key(p, key, &sql).execute(&mut *conn).await?;
+            if done.rows_affected() == 0 {
+                return Ok(Written::KeyRefused);
+            }
+            let sql = events_sql(p, kind);
+            let done = bind_events(p, &sql, kind).execute(&mut *conn).await?;
+            return match done.rows_affected() == p.rows.len() as u64 {
+                true => Ok(Written::Committed),
+                // The key went in under the same conditions: the events cannot fail them.
+                false => Err(sqlx::Error::Protocol(
+                    "the events were not written after their key".into(),
+                )),
+            };
+        }
+        let sql = events_sql(p, kind);
+        let done = bind_events(p, &sql, kind).execute(&mut *conn).await?;
+        Ok(self.judge(p, done.rows_affected()))
+    }
+
+    /// What a one-statement append's count of rows means.
+    fn judge(&self, p: &Pending, rows: u64) -> Written {
+        match (rows == p.rows.len() as u64, &p.key) {
+            (true, _) => Written::Committed,
+            (false, Some(_)) => Written::KeyRefused,
+            (false, None) => Written::Refused,
+        }
+    }
+
+    /// How many appends wait for the writer or are being written (for tests that hold
+    /// a batch back).
+    pub(crate) fn appends_in_hand(&self) -> usize {
+        let state = self
+            .inner
+            .queue
+            .inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        state.requests.len() + state.in_batch
+    }
+
+    /// Whether `pending`'s conditions still hold: the complaint ends where it was
+    /// decided, and its settings are the newest.
+    pub(super) async fn still_current(
+        &self,
+        context: &LogContext,
+        guard: Option<SettingsGuard>,
+    ) -> Result<bool, StoreError> {
+        let all = conditions("$1", "$2", 3, guard.map(|_| 4));
+        let sql = format!("SELECT 1 AS held WHERE {}", all.join(" AND "));
+        let mut q = sqlx::query(&sql)
+            .bind(Complaint::TYPE)
+            .bind(&context.aggregate_id)
+            .bind(i64::try_from(context.sequence).unwrap_or(i64::MAX));
+        if let Some(guard) = guard {
+            q = q.bind(guard.calendar).bind(guard.policy);
+        }
+        Ok(q.fetch_optional(&self.db().any).await?.is_some())
+    }
+}

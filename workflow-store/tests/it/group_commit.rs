@@ -1,0 +1,152 @@
+//! Group commit on real databases: commands that arrive while the log is writing share
+//! one transaction, each is still checked on its own (one refused does not refuse the
+//! others), and a statement that fails in a batch fails its own command alone.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sqlx::Executor;
+use workflow_core::complaint::command::ComplaintCommand as C;
+use workflow_core::fixtures::*;
+use workflow_core::EventBody;
+use workflow_store::testing::{appends_in_hand, TestDb};
+use workflow_store::{both, Executed, Store, StoreError};
+
+use crate::support;
+
+/// Registers `commands` (complaint, command id) at once while another writer holds the
+/// log, waits until the log holds every one of them in hand, then lets the writer go.
+async fn register_while_held(
+    db: &TestDb,
+    store: &Arc<Store>,
+    commands: &[(&str, &str)],
+) -> Vec<Result<Executed, StoreError>> {
+    let mut raw = db.raw().await;
+    let held = event(
+        "hold",
+        upp(),
+        wib("2026-11-30 08:00"),
+        EventBody::Received(registration()),
+    );
+    support::insert_and_hold(&mut raw, &db.url, ("HOLD-1", 1), &held).await;
+    let mut tasks = Vec::new();
+    for (complaint, command_id) in commands {
+        let store = Arc::clone(store);
+        let (complaint, command_id) = (complaint.to_string(), command_id.to_string());
+        tasks.push(tokio::spawn(async move {
+            let command = cmd(
+                &command_id,
+                upp(),
+                wib("2026-11-30 09:00"),
+                C::Register(registration()),
+            );
+            store
+                .engine()
+                .execute(&cid(&complaint), command, None)
+                .await
+        }));
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while appends_in_hand(store) < commands.len() {
+        assert!(
+            Instant::now() < deadline,
+            "the log holds {} of {} appends after 30 s",
+            appends_in_hand(store),
+            commands.len()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    raw.execute("ROLLBACK").await.unwrap();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        let outcome = tokio::time::timeout(Duration::from_secs(60), task)
+            .await
+            .expect("a command answered within 60 s")
+            .unwrap();
+        outcomes.push(outcome);
+    }
+    outcomes
+}
+
+async fn commands_arriving_together_share_a_commit_and_one_refused_refuses_no_other(db: TestDb) {
+    let store = Arc::new(db.open().await);
+    let before = store.health().snapshot();
+    // Fifteen new complaints, and a second registration of the first under another
+    // command id: decided on the same empty complaint, so the log takes one of the two.
+    let ids: Vec<String> = (1..=15).map(|i| format!("ADU-G{i}")).collect();
+    let mut commands: Vec<(&str, String)> = ids
+        .iter()
+        .map(|id| (id.as_str(), format!("reg-{id}")))
+        .collect();
+    commands.push(("ADU-G1", "reg-ADU-G1-again".to_owned()));
+    let commands: Vec<(&str, &str)> = commands.iter().map(|(c, i)| (*c, i.as_str())).collect();
+
+    let outcomes = register_while_held(&db, &store, &commands).await;
+
+    let ok = outcomes.iter().filter(|o| o.is_ok()).count();
+    let refused: Vec<_> = outcomes.iter().filter_map(|o| o.as_ref().err()).collect();
+    assert_eq!(ok, 15, "{outcomes:?}");
+    assert_eq!(refused.len(), 1, "{outcomes:?}");
+    assert!(
+        matches!(refused[0], StoreError::Domain(_)),
+        "the second registration is decided again and refused by the domain: {refused:?}"
+    );
+    let after = store.health().snapshot();
+    assert_eq!(after.commits - before.commits, 15);
+    // Without group commit each of the fifteen is a transaction of its own. Here the
+    // one the held writer blocked, and then all the others, in at most two.
+    let transactions = after.transactions - before.transactions;
+    assert!(
+        (1..=2).contains(&transactions),
+        "15 commands in {transactions} transactions"
+    );
+    for id in &ids {
+        let events = store.engine().events(&cid(id)).await.unwrap();
+        assert_eq!(events.len(), 1, "{id}");
+    }
+    let report = store.verify(None, None, |_| {}).await.unwrap();
+    assert!(report.ok(), "{report:?}");
+    store.close().await;
+}
+both!(
+    together,
+    commands_arriving_together_share_a_commit_and_one_refused_refuses_no_other
+);
+
+async fn a_statement_failing_in_a_batch_fails_its_own_command_alone(db: TestDb) {
+    let store = Arc::new(db.open().await);
+    support::refuse_events_of(&db, "ADU-F3").await;
+    let ids: Vec<String> = (1..=8).map(|i| format!("ADU-F{i}")).collect();
+    let commands: Vec<(String, String)> = ids
+        .iter()
+        .map(|id| (id.clone(), format!("reg-{id}")))
+        .collect();
+    let commands: Vec<(&str, &str)> = commands
+        .iter()
+        .map(|(c, i)| (c.as_str(), i.as_str()))
+        .collect();
+
+    let outcomes = register_while_held(&db, &store, &commands).await;
+
+    for (id, outcome) in ids.iter().zip(&outcomes) {
+        let events = store.engine().events(&cid(id)).await.unwrap();
+        if id == "ADU-F3" {
+            assert!(
+                matches!(outcome, Err(StoreError::Backend { .. })),
+                "{id}: {outcome:?}"
+            );
+            assert!(events.is_empty(), "{id} has events");
+        } else {
+            assert!(outcome.is_ok(), "{id}: {outcome:?}");
+            assert_eq!(events.len(), 1, "{id}");
+        }
+    }
+    support::allow_events_again(&db).await;
+    let report = store.verify(None, None, |_| {}).await.unwrap();
+    assert!(report.ok(), "{report:?}");
+    store.close().await;
+}
+both!(
+    failing_alone,
+    a_statement_failing_in_a_batch_fails_its_own_command_alone
+);
