@@ -1,10 +1,11 @@
 //! The event log on SQLite or PostgreSQL: the cqrs-es `EventStore` the engine runs on.
 //!
-//! Reads and writes go through the sqlite-es and postgres-es repositories (their
-//! `PersistedEventRepository`), so the table is theirs; what we add is the per-event
-//! metadata with the hash chain, upcasting on read, reads in global order, and a wake-up
-//! for the projectors after each commit. See `docs/decisions/0005` for why this is not
-//! `PersistedEventStore`.
+//! The table is sqlite-es's and postgres-es's, and a complaint's events are loaded
+//! through their repositories (`PersistedEventRepository::get_events`). Appends are our
+//! own conditional SQL with group commit (decision 0033); what we add besides is the
+//! per-event metadata with the hash chain, upcasting on read, reads in global order, and
+//! a wake-up for the projectors after each commit. See `docs/decisions/0005` for why
+//! this is not `PersistedEventStore`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
