@@ -581,6 +581,14 @@ async fn bench_backend(backend: Backend, sizes: &Sizes, report: &mut Report) {
                 }
             })
             .await;
+            let health = store.health().snapshot();
+            report.share(
+                name,
+                format!("register, {tasks} task(s): the log's transactions"),
+                health.transactions as usize,
+                "commands committed",
+                health.commits as usize,
+            );
             let anchor_db = TestDb::new(backend, &format!("bench_bare_{tasks}")).await;
             let bare = Arc::new(Bare::new(&anchor_db).await);
             let b = Arc::clone(&bare);

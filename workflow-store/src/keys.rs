@@ -35,7 +35,7 @@ use crate::backend::{BackendKind, Db};
 use crate::error::StoreError;
 
 /// The `settings` row naming the id of the database's key-encryption key.
-const KEK_SETTING: &str = "kek_id";
+pub(crate) const KEK_SETTING: &str = "kek_id";
 
 async fn recorded_kek_id(db: &Db) -> Result<Option<String>, StoreError> {
     Ok(sqlx::query("SELECT value FROM settings WHERE key = $1")
@@ -126,6 +126,16 @@ impl NewKey {
             .bind(crate::timestamp(Utc::now()))
             .bind(KEK_SETTING)
             .bind(<workflow_core::Complaint as cqrs_es::Aggregate>::TYPE)
+    }
+
+    /// The row's values: complaint id, key id, key file id, wrapped key.
+    pub(crate) fn values(&self) -> [&str; 4] {
+        [
+            &self.complaint_id,
+            &self.key_id,
+            &self.kek_id,
+            &self.wrapped,
+        ]
     }
 
     /// The key's id, as sealed identities name it.

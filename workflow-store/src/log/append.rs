@@ -22,6 +22,7 @@ use std::sync::{Mutex, PoisonError};
 
 use cqrs_es::{Aggregate, DomainEvent, EventEnvelope};
 use serde_json::Value;
+use sqlx::Row;
 use tokio::sync::oneshot;
 use workflow_core::{Complaint, ComplaintEvent};
 
@@ -336,6 +337,36 @@ struct Request {
     reply: oneshot::Sender<Result<Written, StoreError>>,
 }
 
+/// Answers `request` with `written`, noting where its complaint now ends when it
+/// committed.
+fn answer(ends: &mut Vec<(String, i64)>, request: Request, written: Result<Written, StoreError>) {
+    if let Ok(Written::Committed) = written {
+        let p = &request.pending;
+        ends.push((p.aggregate_id.clone(), p.after + p.rows.len() as i64));
+    }
+    let _ = request.reply.send(written);
+}
+
+/// Answers at once the appends waiting in `state` that the commits `ends` made stale
+/// (decided on a complaint that has moved past them): each would be refused by its
+/// statement, at the price of a round trip while the others wait.
+fn refuse_stale(state: &mut QueueState, ends: &[(String, i64)]) {
+    if ends.is_empty() || state.requests.is_empty() {
+        return;
+    }
+    let ends: HashMap<&str, i64> = ends.iter().map(|(id, end)| (id.as_str(), *end)).collect();
+    let mut kept = VecDeque::with_capacity(state.requests.len());
+    while let Some(request) = state.requests.pop_front() {
+        match ends.get(request.pending.aggregate_id.as_str()) {
+            Some(end) if request.pending.after < *end => {
+                let _ = request.reply.send(Ok(Written::Refused));
+            }
+            _ => kept.push_back(request),
+        }
+    }
+    state.requests = kept;
+}
+
 /// The appends waiting for the writer, and whether a writer is running.
 #[derive(Default)]
 pub(super) struct Queue {
@@ -350,77 +381,153 @@ struct QueueState {
     in_batch: usize,
 }
 
-/// Marks the writer stopped should it stop without emptying the queue (a panic), so
-/// that the next append starts another.
-struct Writing<'a> {
-    queue: &'a Queue,
+/// Ends a writer's turn should it end early (a panic in the writer task, a caller
+/// writing its own append dropped half-way): the next writer is started for the
+/// appends waiting, or the next append starts one.
+struct Writing {
+    log: SqlLog,
     armed: bool,
 }
 
-impl Drop for Writing<'_> {
+impl Drop for Writing {
     fn drop(&mut self) {
         if self.armed {
-            let mut state = self
-                .queue
-                .inner
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            state.writing = false;
-            state.in_batch = 0;
+            self.log.hand_over(&[]);
         }
     }
 }
 
 impl SqlLog {
     /// Writes `pending` with whatever other appends are waiting, in one transaction.
+    /// When nothing is being written, the caller writes its own append at once (no
+    /// task, no hand-off: a lone command pays nothing for the queue).
     pub(super) async fn write(&self, pending: Pending) -> Result<Written, StoreError> {
         let (reply, answer) = oneshot::channel();
-        let start = {
+        let alone = {
             let mut state = self
                 .inner
                 .queue
                 .inner
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            state.requests.push_back(Request { pending, reply });
-            !std::mem::replace(&mut state.writing, true)
+            if !state.writing {
+                state.writing = true;
+                state.in_batch = 1;
+                Some(pending)
+            } else {
+                state.requests.push_back(Request { pending, reply });
+                None
+            }
         };
-        if start {
-            tokio::spawn(self.clone().drain());
+        if let Some(pending) = alone {
+            let mut turn = Writing {
+                log: self.clone(),
+                armed: true,
+            };
+            let written = self.write_alone(&pending).await;
+            turn.armed = false;
+            let end = pending.after + pending.rows.len() as i64;
+            match written {
+                Ok(Written::Committed) => self.hand_over(&[(pending.aggregate_id, end)]),
+                _ => self.hand_over(&[]),
+            }
+            return written;
         }
         answer
             .await
             .map_err(|_| StoreError::defect("the log's writer stopped before it answered"))?
     }
 
+    /// Ends a writer's turn, whose commits left complaints where `ends` says: a writer
+    /// task is started for the appends that queued meanwhile, if any.
+    fn hand_over(&self, ends: &[(String, i64)]) {
+        let mut state = self
+            .inner
+            .queue
+            .inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        state.in_batch = 0;
+        refuse_stale(&mut state, ends);
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) if !state.requests.is_empty() => {
+                drop(state);
+                runtime.spawn(self.clone().drain());
+            }
+            // Outside a runtime (a future dropped as its runtime went away) nothing can
+            // be started: the next append starts a writer for what waits.
+            _ => state.writing = false,
+        }
+    }
+
     async fn drain(self) {
         let queue = &self.inner.queue;
-        let mut writing = Writing { queue, armed: true };
+        let mut turn = Writing {
+            log: self.clone(),
+            armed: true,
+        };
+        let mut ends = Vec::new();
         loop {
             let batch: Vec<Request> = {
                 let mut state = queue.inner.lock().unwrap_or_else(PoisonError::into_inner);
                 state.in_batch = 0;
+                refuse_stale(&mut state, &ends);
                 if state.requests.is_empty() {
                     state.writing = false;
-                    writing.armed = false;
+                    turn.armed = false;
                     return;
                 }
-                let n = state.requests.len().min(MAX_BATCH);
-                state.in_batch = n;
-                state.requests.drain(..n).collect()
+                // At most one append of a complaint per batch: a second is decided on
+                // the same state as the first and would be refused, and on PostgreSQL
+                // it would fail the batch's statement. It waits for the next batch.
+                let mut batch = Vec::new();
+                let mut rest = VecDeque::new();
+                let mut seen = std::collections::HashSet::new();
+                while let Some(request) = state.requests.pop_front() {
+                    if batch.len() < MAX_BATCH && seen.insert(request.pending.aggregate_id.clone())
+                    {
+                        batch.push(request);
+                    } else {
+                        rest.push_back(request);
+                    }
+                }
+                state.requests = rest;
+                state.in_batch = batch.len();
+                batch
             };
-            self.write_batch(batch).await;
+            ends = self.write_batch(batch).await;
         }
     }
 
-    async fn write_batch(&self, batch: Vec<Request>) {
+    /// Writes `batch` and answers each append; returns where each complaint written
+    /// now ends.
+    async fn write_batch(&self, batch: Vec<Request>) -> Vec<(String, i64)> {
+        let mut ends = Vec::new();
         if batch.len() == 1 {
             let Some(request) = batch.into_iter().next() else {
-                return;
+                return ends;
             };
             let written = self.write_alone(&request.pending).await;
-            let _ = request.reply.send(written);
-            return;
+            answer(&mut ends, request, written);
+            return ends;
+        }
+        if self.db().kind == BackendKind::Postgres {
+            match self.write_batch_statement(&batch).await {
+                Ok(outcomes) => {
+                    self.inner.health.transaction_committed();
+                    for (request, written) in batch.into_iter().zip(outcomes) {
+                        answer(&mut ends, request, Ok(written));
+                    }
+                }
+                // Nothing was written: each alone, so that one fails alone.
+                Err(_) => {
+                    for request in batch {
+                        let written = self.write_alone(&request.pending).await;
+                        answer(&mut ends, request, written);
+                    }
+                }
+            }
+            return ends;
         }
         let mut outcomes = Vec::with_capacity(batch.len());
         let together: Result<(), sqlx::Error> = async {
@@ -435,26 +542,196 @@ impl SqlLog {
             Ok(()) => {
                 self.inner.health.transaction_committed();
                 for (request, written) in batch.into_iter().zip(outcomes) {
-                    let _ = request.reply.send(Ok(written));
+                    answer(&mut ends, request, Ok(written));
                 }
             }
             // The batch is rolled back: each written alone, so that one fails alone.
             Err(_) if outcomes.len() < batch.len() => {
                 for request in batch {
                     let written = self.write_alone(&request.pending).await;
-                    let _ = request.reply.send(written);
+                    answer(&mut ends, request, written);
                 }
             }
             // The commit failed: as a lone commit would, each append fails with it.
             Err(e) => {
                 for (request, written) in batch.into_iter().zip(outcomes) {
-                    let _ = request.reply.send(match written {
-                        Written::Committed => Err(copy_error(&e)),
-                        other => Ok(other),
-                    });
+                    answer(
+                        &mut ends,
+                        request,
+                        match written {
+                            Written::Committed => Err(copy_error(&e)),
+                            other => Ok(other),
+                        },
+                    );
                 }
             }
         }
+        ends
+    }
+
+    /// PostgreSQL: a whole batch in one statement, so that a batch costs one round trip
+    /// and one commit. Each append's conditions are checked against the log as the
+    /// statement starts; two appends of one complaint in a batch both pass them, and the
+    /// second's rows then fail the primary key, which fails the statement (and the
+    /// caller writes each alone).
+    async fn write_batch_statement(&self, batch: &[Request]) -> Result<Vec<Written>, sqlx::Error> {
+        let mut n = 2; // $1: the aggregate type, $2: the key file setting's name
+        let mut next = |count: usize| {
+            let first = n + 1;
+            n += count;
+            first
+        };
+        let mut requests = Vec::new();
+        let mut rows = Vec::new();
+        let mut keys = Vec::new();
+        for (i, request) in batch.iter().enumerate() {
+            let p = &request.pending;
+            let at = next(4);
+            let cast = if i == 0 {
+                [
+                    "::int", "::text", "::bigint", "::bigint", "::bigint", "::bool",
+                ]
+            } else {
+                [""; 6]
+            };
+            requests.push(format!(
+                "({i}{}, ${}{}, ${}{}, ${}{}, ${}{}, {}{})",
+                cast[0],
+                at,
+                cast[1],
+                at + 1,
+                cast[2],
+                at + 2,
+                cast[3],
+                at + 3,
+                cast[4],
+                p.key.is_some(),
+                cast[5]
+            ));
+            for _ in &p.rows {
+                let at = next(5);
+                let cast = if rows.is_empty() {
+                    ["::int", "::bigint", "::text", "::text", "::json", "::json"]
+                } else {
+                    ["", "", "", "", "::json", "::json"]
+                };
+                rows.push(format!(
+                    "({i}{}, ${}{}, ${}{}, ${}{}, ${}{}, ${}{})",
+                    cast[0],
+                    at,
+                    cast[1],
+                    at + 1,
+                    cast[2],
+                    at + 2,
+                    cast[3],
+                    at + 3,
+                    cast[4],
+                    at + 4,
+                    cast[5]
+                ));
+            }
+            if p.key.is_some() {
+                let at = next(5);
+                let cast = if keys.is_empty() { "::int" } else { "" };
+                keys.push(format!(
+                    "({i}{cast}, ${}, ${}, ${}, ${}, ${})",
+                    at,
+                    at + 1,
+                    at + 2,
+                    at + 3,
+                    at + 4
+                ));
+            }
+        }
+        let settings = |kind: &str, column: &str| {
+            format!(
+                "(req.{column} < 0 OR (SELECT COALESCE(MAX(version), 0) FROM settings_history \
+                 WHERE kind = '{kind}') = req.{column})"
+            )
+        };
+        let (with_keys, keyed) = if keys.is_empty() {
+            (String::new(), "FALSE".to_owned())
+        } else {
+            (
+                format!(
+                    ", keyv (i, complaint_id, key_id, kek_id, wrapped_key, created_at) AS (VALUES {}), \
+                     new_keys AS (INSERT INTO subject_keys (complaint_id, key_id, kek_id, wrapped_key, created_at) \
+                     SELECT k.complaint_id, k.key_id, k.kek_id, k.wrapped_key, k.created_at \
+                     FROM keyv k JOIN ok USING (i) \
+                     WHERE EXISTS (SELECT 1 FROM settings WHERE key = $2 AND value = k.kek_id) \
+                     AND NOT EXISTS (SELECT 1 FROM events WHERE aggregate_type = $1 \
+                     AND aggregate_id = k.complaint_id AND event_type = 'IdentityErased') \
+                     ON CONFLICT (complaint_id) DO NOTHING RETURNING complaint_id)",
+                    keys.join(", ")
+                ),
+                "req.aggregate_id IN (SELECT complaint_id FROM new_keys)".to_owned(),
+            )
+        };
+        let sql = format!(
+            "WITH req (i, aggregate_id, after, calendar, policy, keyed) AS (VALUES {requests}), \
+             new_rows (i, sequence, event_type, event_version, payload, metadata) AS (VALUES {rows}), \
+             ok AS (SELECT req.i FROM req WHERE NOT EXISTS (SELECT 1 FROM events \
+             WHERE aggregate_type = $1 AND aggregate_id = req.aggregate_id AND sequence > req.after) \
+             AND {calendar} AND {policy}){with_keys}, \
+             written AS (INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
+             event_version, payload, metadata) \
+             SELECT $1, req.aggregate_id, r.sequence, r.event_type, r.event_version, r.payload, r.metadata \
+             FROM new_rows r JOIN ok USING (i) JOIN req USING (i) \
+             WHERE NOT req.keyed OR {keyed} ORDER BY r.i, r.sequence \
+             RETURNING aggregate_id, sequence) SELECT aggregate_id, sequence FROM written",
+            requests = requests.join(", "),
+            rows = rows.join(", "),
+            calendar = settings("calendar", "calendar"),
+            policy = settings("policy", "policy"),
+        );
+        let mut q = sqlx::query(&sql)
+            .bind(Complaint::TYPE)
+            .bind(crate::keys::KEK_SETTING);
+        let now = crate::timestamp(chrono::Utc::now());
+        for request in batch {
+            let p = &request.pending;
+            let (calendar, policy) = p.guard.map_or((-1, -1), |g| (g.calendar, g.policy));
+            q = q
+                .bind(&p.aggregate_id)
+                .bind(p.after)
+                .bind(calendar)
+                .bind(policy);
+            for row in &p.rows {
+                q = q
+                    .bind(row.sequence)
+                    .bind(&row.event_type)
+                    .bind(&row.event_version)
+                    .bind(&row.payload)
+                    .bind(&row.metadata);
+            }
+            if let Some(key) = &p.key {
+                for value in key.values() {
+                    q = q.bind(value);
+                }
+                q = q.bind(now.clone());
+            }
+        }
+        // Which rows went in, by complaint and sequence: two appends of one complaint in
+        // a batch never share a sequence (they would fail the statement), so this names
+        // each append's rows alone.
+        let written: std::collections::HashSet<(String, i64)> = q
+            .fetch_all(&self.db().any)
+            .await?
+            .iter()
+            .map(|row| Ok((row.try_get("aggregate_id")?, row.try_get("sequence")?)))
+            .collect::<Result<_, sqlx::Error>>()?;
+        Ok(batch
+            .iter()
+            .map(|request| {
+                let p = &request.pending;
+                let n = p
+                    .rows
+                    .iter()
+                    .filter(|row| written.contains(&(p.aggregate_id.clone(), row.sequence)))
+                    .count();
+                self.judge(p, n as u64)
+            })
+            .collect())
     }
 
     /// One append on its own: one statement, or SQLite's key and events in one
@@ -534,6 +811,7 @@ impl SqlLog {
 
     /// How many appends wait for the writer or are being written (for tests that hold
     /// a batch back).
+    #[cfg(feature = "testing")]
     pub(crate) fn appends_in_hand(&self) -> usize {
         let state = self
             .inner
