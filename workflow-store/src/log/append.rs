@@ -12,10 +12,17 @@
 //! is still checked on its own conditions and answered on its own: one refused does not
 //! refuse the others. Should a statement fail (a complaint raced by another host, a
 //! fault), the batch is rolled back and each append written alone, so that a failing
-//! command fails alone. A lone append is written as it would be without the queue: one
-//! statement, or one transaction for SQLite's key and events. The writer is a task
-//! spawned when the queue fills and ends when it is empty, so that no caller's
-//! cancellation stops a batch half-way and no task outlives the work.
+//! command fails alone. On PostgreSQL a batch is one statement (one round trip); on
+//! SQLite one transaction of each append's statements.
+//!
+//! A caller that finds no writer at work writes its own append at once, as it would be
+//! written without the queue: one statement, or one transaction for SQLite's key and
+//! events. Appends arriving meanwhile queue; when that write ends, a writer task takes
+//! them, batch after batch, and ends when the queue is empty, so that no caller's
+//! cancellation stops a batch half-way and no task outlives the work. A batch holds at
+//! most one append of a complaint (a second would be refused, and on PostgreSQL fail
+//! the statement), and appends that a commit made stale are refused without a
+//! statement.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, PoisonError};
@@ -839,5 +846,43 @@ impl SqlLog {
             q = q.bind(guard.calendar).bind(guard.policy);
         }
         Ok(q.fetch_optional(&self.db().any).await?.is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(id: &str, after: i64) -> (Request, oneshot::Receiver<Result<Written, StoreError>>) {
+        let (reply, answer) = oneshot::channel();
+        let pending = Pending {
+            aggregate_id: id.to_owned(),
+            after,
+            rows: Vec::new(),
+            key: None,
+            guard: None,
+        };
+        (Request { pending, reply }, answer)
+    }
+
+    #[test]
+    fn a_commit_refuses_at_once_the_appends_it_made_stale_and_keeps_the_others() {
+        let mut state = QueueState::default();
+        let (stale, mut stale_answer) = request("ADU-1", 3);
+        let (fresh, mut fresh_answer) = request("ADU-1", 5);
+        let (other, mut other_answer) = request("ADU-2", 3);
+        state.requests.extend([stale, fresh, other]);
+
+        refuse_stale(&mut state, &[("ADU-1".to_owned(), 5)]);
+
+        assert!(matches!(stale_answer.try_recv(), Ok(Ok(Written::Refused))));
+        let kept: Vec<(String, i64)> = state
+            .requests
+            .iter()
+            .map(|r| (r.pending.aggregate_id.clone(), r.pending.after))
+            .collect();
+        assert_eq!(kept, [("ADU-1".to_owned(), 5), ("ADU-2".to_owned(), 3)]);
+        assert!(fresh_answer.try_recv().is_err(), "still waiting");
+        assert!(other_answer.try_recv().is_err(), "still waiting");
     }
 }
