@@ -313,37 +313,55 @@ impl Dispatcher {
         })
     }
 
-    /// Claims the due messages and delivers them one after another; returns how many
-    /// were claimed.
+    /// The channels this dispatcher delivers: those configured. Messages of another
+    /// channel stay pending for a host that has it (and show in the metrics and `aduan
+    /// outbox list`), rather than being given up.
+    pub fn channels(&self) -> Vec<Channel> {
+        let mut channels = Vec::new();
+        if self.mailer.is_some() {
+            channels.push(Channel::Email);
+        }
+        if self.config.webhook.is_some() {
+            channels.push(Channel::Webhook);
+        }
+        channels
+    }
+
+    /// Claims the due messages of its channels and delivers them one after another;
+    /// returns how many were claimed.
     pub async fn run_once(&self) -> anyhow::Result<usize> {
         let claimed = self
             .store
             .claim_outbox(
                 &self.config.worker,
-                &[Channel::Email, Channel::Webhook],
+                &self.channels(),
                 Utc::now(),
                 self.config.lease,
                 BATCH,
+                &self.config.retry,
             )
             .await?;
+        let worker = self.config.worker.as_str();
         for message in &claimed {
             let outcome = self.deliver(message).await;
             let now = Utc::now();
             match outcome {
                 Outcome::Sent => {
                     tracing::info!(key = %message.key, channel = message.channel.as_str(), "notification sent");
-                    self.store.outbox_sent(&message.key, now).await?;
+                    if !self.store.outbox_sent(&message.key, worker, now).await? {
+                        tracing::warn!(key = %message.key, "sent after this dispatcher's lease lapsed; its new holder records the outcome");
+                    }
                 }
                 Outcome::Skipped(reason) => {
                     tracing::info!(key = %message.key, %reason, "notification skipped");
                     self.store
-                        .outbox_skipped(&message.key, &reason, now)
+                        .outbox_skipped(&message.key, worker, &reason, now)
                         .await?;
                 }
                 Outcome::Failed(error) => {
                     let state = self
                         .store
-                        .outbox_failed(&message.key, &error, &self.config.retry, now)
+                        .outbox_failed(&message.key, worker, &error, &self.config.retry, now)
                         .await?;
                     if state == DeliveryState::Dead {
                         tracing::error!(key = %message.key, attempts = message.attempts, %error, "notification dead: attempts ran out");

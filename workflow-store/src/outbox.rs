@@ -731,6 +731,10 @@ impl Store {
     /// counting an attempt for each, oldest first. A message under another's lease is
     /// not taken: PostgreSQL skips the rows another transaction is claiming (`FOR UPDATE
     /// SKIP LOCKED`), SQLite claims in an `IMMEDIATE` transaction (one writer).
+    ///
+    /// A message whose lease lapsed with its attempts spent under `policy` (its
+    /// dispatchers died or hung past the lease on every attempt, a message that kills
+    /// its dispatcher, say) is dead, not claimed again.
     pub async fn claim_outbox(
         &self,
         worker: &str,
@@ -738,6 +742,7 @@ impl Store {
         now: DateTime<Utc>,
         lease: Duration,
         limit: u32,
+        policy: &RetryPolicy,
     ) -> Result<Vec<OutboxMessage>, StoreError> {
         let db = self.log().db();
         db.writable("claiming notifications")?;
@@ -755,6 +760,20 @@ impl Store {
             BackendKind::Postgres => " FOR UPDATE SKIP LOCKED",
         };
         let mut tx = db.any.begin_with(db.begin_write()).await?;
+        sqlx::query(&format!(
+            "UPDATE outbox SET state = 'dead', last_error = $1, claimed_by = NULL, claimed_until = NULL \
+             WHERE state = 'pending' AND attempts >= $2 AND claimed_until IS NOT NULL \
+             AND claimed_until <= $3 AND channel IN ({})",
+            names.join(", ")
+        ))
+        .bind(format!(
+            "no attempt of the {} finished: each ran past its lease or its dispatcher stopped",
+            policy.max_attempts.max(1)
+        ))
+        .bind(i64::from(policy.max_attempts.max(1)))
+        .bind(&now_text)
+        .execute(&mut *tx)
+        .await?;
         let rows = sqlx::query(&format!(
             "SELECT key FROM outbox WHERE state = 'pending' AND next_attempt_at <= $1 \
              AND (claimed_until IS NULL OR claimed_until <= $1) AND channel IN ({}) \
@@ -783,49 +802,64 @@ impl Store {
         Ok(claimed)
     }
 
-    /// Records that `key` was delivered.
-    pub async fn outbox_sent(&self, key: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
-        self.finish(key, DeliveryState::Sent, None, now).await
+    /// Records that `worker` delivered `key`. Only while `worker` holds its claim: a
+    /// dispatcher whose lease lapsed and was taken over leaves the outcome to the new
+    /// holder. Returns whether it was recorded.
+    pub async fn outbox_sent(
+        &self,
+        key: &str,
+        worker: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.finish(key, worker, DeliveryState::Sent, None, now)
+            .await
     }
 
-    /// Records that `key` is not to be delivered, and why.
+    /// Records that `key` is not to be delivered, and why (as [`Store::outbox_sent`],
+    /// only while `worker` holds its claim).
     pub async fn outbox_skipped(
         &self,
         key: &str,
+        worker: &str,
         reason: &str,
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.finish(key, DeliveryState::Skipped, Some(reason), now)
+    ) -> Result<bool, StoreError> {
+        self.finish(key, worker, DeliveryState::Skipped, Some(reason), now)
             .await
     }
 
     async fn finish(
         &self,
         key: &str,
+        worker: &str,
         state: DeliveryState,
         reason: Option<&str>,
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let db = self.log().db();
         db.writable("recording a delivery")?;
-        sqlx::query(
+        let done = sqlx::query(
             "UPDATE outbox SET state = $1, sent_at = $2, last_error = $3, claimed_by = NULL, claimed_until = NULL \
-             WHERE key = $4 AND state = 'pending'",
+             WHERE key = $4 AND state = 'pending' AND claimed_by = $5",
         )
         .bind(state.as_str())
         .bind((state == DeliveryState::Sent).then(|| timestamp(now)))
         .bind(reason)
         .bind(key)
+        .bind(worker)
         .execute(&db.any)
         .await?;
-        Ok(())
+        Ok(done.rows_affected() > 0)
     }
 
-    /// Records a failed attempt at `key`: tried again after the policy's backoff, or
-    /// dead once its attempts ran out. Returns the state it is left in.
+    /// Records a failed attempt of `worker` at `key`: tried again after the policy's
+    /// backoff, or dead once its attempts ran out. Returns the state it is left in.
+    /// Only while `worker` holds its claim: otherwise nothing changes (the holder
+    /// decides) and the message's state is returned.
     pub async fn outbox_failed(
         &self,
         key: &str,
+        worker: &str,
         error: &str,
         policy: &RetryPolicy,
         now: DateTime<Utc>,
@@ -834,7 +868,7 @@ impl Store {
         db.writable("recording a failed delivery")?;
         let mut tx = db.any.begin_with(db.begin_write()).await?;
         let Some(row) = sqlx::query(&format!(
-            "SELECT attempts, state FROM outbox WHERE key = $1{}",
+            "SELECT attempts, state, claimed_by FROM outbox WHERE key = $1{}",
             db.for_update()
         ))
         .bind(key)
@@ -844,9 +878,11 @@ impl Store {
             return Err(StoreError::NotFound(format!("outbox message {key}")));
         };
         let attempts = u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX);
-        if row.try_get::<String, _>("state")? != DeliveryState::Pending.as_str() {
+        let state: String = row.try_get("state")?;
+        let holder: Option<String> = row.try_get("claimed_by")?;
+        if state != DeliveryState::Pending.as_str() || holder.as_deref() != Some(worker) {
             tx.commit().await?;
-            return Ok(DeliveryState::Sent);
+            return state.parse().map_err(|e: String| integrity("outbox", e));
         }
         let (state, next) = if attempts >= policy.max_attempts.max(1) {
             (DeliveryState::Dead, now)

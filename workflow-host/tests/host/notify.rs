@@ -337,25 +337,123 @@ async fn scenario(store: &Store) {
 /// Runs rounds until nothing is pending, at most `rounds` of them (with a short sleep
 /// for the backoffs between).
 async fn drain(dispatcher: &Dispatcher, store: &Store, rounds: usize) {
-    for _ in 0..rounds {
-        dispatcher.run_once().await.unwrap();
-        if store
-            .outbox(Some(DeliveryState::Pending), 1000)
-            .await
-            .unwrap()
-            .is_empty()
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!(
-        "still pending after {rounds} rounds: {:?}",
+    let channels = dispatcher.channels();
+    let pending = || async {
         store
             .outbox(Some(DeliveryState::Pending), 1000)
             .await
             .unwrap()
+            .into_iter()
+            .filter(|m| channels.contains(&m.channel))
+            .collect::<Vec<_>>()
+    };
+    for _ in 0..rounds {
+        dispatcher.run_once().await.unwrap();
+        if pending().await.is_empty() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("still pending after {rounds} rounds: {:?}", pending().await);
+}
+
+/// A dispatcher without SMTP (a host restarted without its relay setting) leaves the
+/// e-mails pending, not skipped: a dispatcher with SMTP delivers them afterwards.
+#[cfg(feature = "sqlite")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_a_host_lacks_waits_for_a_host_with_it() {
+    let db = TestDb::new(Backend::Sqlite, "a_channel_a_host_lacks_waits").await;
+    let store = Arc::new(db.open().await);
+    scenario(&store).await;
+    let emails = store
+        .outbox(None, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.channel.as_str() == "email")
+        .count();
+    assert!(emails > 0);
+    let (url, _hook) = receiver().await;
+    let webhook_only =
+        Dispatcher::new(Arc::clone(&store), config(None, Some(&url), "webhooks")).unwrap();
+    drain(&webhook_only, &store, 100).await;
+    let left: Vec<_> = store
+        .outbox(Some(DeliveryState::Pending), 1000)
+        .await
+        .unwrap();
+    assert_eq!(left.len(), emails, "every e-mail still pending: {left:?}");
+    assert!(left
+        .iter()
+        .all(|m| m.channel.as_str() == "email" && m.attempts == 0));
+
+    let smtp = SmtpServer::start().await;
+    let with_smtp =
+        Dispatcher::new(Arc::clone(&store), config(Some(smtp.addr), None, "mail")).unwrap();
+    drain(&with_smtp, &store, 100).await;
+    let all = store.outbox(None, 1000).await.unwrap();
+    assert!(
+        all.iter().all(|m| m.state == DeliveryState::Sent),
+        "every message sent, the e-mails by the host with SMTP: {all:?}"
     );
+    store.close().await;
+}
+
+/// The claim's own rules, on the store: a message whose lease lapsed on its last
+/// attempt is dead, not claimed for ever; and a dispatcher whose lease lapsed cannot
+/// record an outcome over the dispatcher that took the message over.
+#[cfg(feature = "sqlite")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lapsed_leases_dead_letter_and_leave_the_outcome_to_the_holder() {
+    use workflow_store::outbox::Channel;
+    let db = TestDb::new(Backend::Sqlite, "lapsed_leases").await;
+    let store = Arc::new(db.open().await);
+    scenario(&store).await;
+    let policy = RetryPolicy {
+        max_attempts: 2,
+        base: Duration::from_millis(1),
+        cap: Duration::from_millis(1),
+    };
+    let lease = Duration::from_secs(60);
+    let t0 = chrono::Utc::now();
+    let later = |minutes: i64| t0 + chrono::Duration::minutes(minutes);
+    let claim = |worker: &'static str, at| {
+        let store = Arc::clone(&store);
+        let policy = policy.clone();
+        async move {
+            store
+                .claim_outbox(worker, &[Channel::Webhook], at, lease, 1, &policy)
+                .await
+                .unwrap()
+        }
+    };
+
+    // Dispatcher A claims the first webhook and dies; after its lease B takes it over.
+    let first = claim("a", t0).await;
+    assert_eq!(first.len(), 1);
+    let key = first[0].key.clone();
+    let taken_over = claim("b", later(2)).await;
+    assert_eq!(taken_over[0].key, key, "taken again once the lease lapsed");
+    // A, back from the dead, reports: nothing changes, B holds the message.
+    assert!(!store.outbox_sent(&key, "a", later(3)).await.unwrap());
+    let state = store
+        .outbox_failed(&key, "a", "late", &policy, later(3))
+        .await
+        .unwrap();
+    assert_eq!(state, DeliveryState::Pending);
+    let message = |all: Vec<workflow_store::outbox::OutboxMessage>| {
+        all.into_iter().find(|m| m.key == key).unwrap()
+    };
+    let now = message(store.outbox(None, 1000).await.unwrap());
+    assert_eq!((now.state, now.last_error), (DeliveryState::Pending, None));
+
+    // B dies too, on the message's last attempt: once its lease lapses the message is
+    // dead instead of being claimed a third time.
+    let next = claim("c", later(4)).await;
+    assert!(next.iter().all(|m| m.key != key), "{next:?}");
+    let dead = message(store.outbox(None, 1000).await.unwrap());
+    assert_eq!(dead.state, DeliveryState::Dead, "{dead:?}");
+    assert!(dead.last_error.unwrap().contains("lease"));
+    store.close().await;
 }
 
 on_each_backend!(every_notice_once_signed: every_notice_once_signed_sqlite, every_notice_once_signed_postgres);
@@ -604,18 +702,22 @@ async fn smtp_down_fails_and_waits() {
             "{m:?}"
         );
     }
-    // Without a webhook configured, webhook messages are skipped, said why.
-    drain(&dispatcher, &store, 100).await;
-    let skipped = store
-        .outbox(Some(DeliveryState::Skipped), 1000)
+    // Without a webhook configured, webhook messages wait for a host with one:
+    // pending, never tried.
+    let webhooks: Vec<_> = store
+        .outbox(None, 1000)
         .await
-        .unwrap();
-    assert!(skipped.iter().all(|m| m.channel.as_str() == "webhook"));
-    assert!(skipped[0]
-        .last_error
-        .as_deref()
         .unwrap()
-        .contains("no webhook"));
+        .into_iter()
+        .filter(|m| m.channel.as_str() == "webhook")
+        .collect();
+    assert!(!webhooks.is_empty());
+    assert!(
+        webhooks
+            .iter()
+            .all(|m| m.state == DeliveryState::Pending && m.attempts == 0),
+        "{webhooks:?}"
+    );
     store.close().await;
 }
 
@@ -1029,9 +1131,9 @@ fn serve_delivers_and_the_outbox_verbs_redrive() {
         std::thread::sleep(Duration::from_millis(25));
     }
     assert!(dead, "{}", server.get("/api/v1/metrics", None).text());
-    // No SMTP relay: the e-mail is skipped, said why.
+    // No SMTP relay: the e-mail waits, pending, for a host with one.
     assert!(metric(
-        "aduan_outbox_messages{state=\"skipped\",channel=\"email\"} 1"
+        "aduan_outbox_messages{state=\"pending\",channel=\"email\"} 1"
     ));
     assert_eq!(hook.hits().len(), 2, "two attempts");
     assert!(hook.hits().iter().all(|h| h.verified));
