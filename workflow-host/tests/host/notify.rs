@@ -418,7 +418,6 @@ async fn lapsed_leases_dead_letter_and_leave_the_outcome_to_the_holder() {
     let later = |minutes: i64| t0 + chrono::Duration::minutes(minutes);
     let claim = |worker: &'static str, at| {
         let store = Arc::clone(&store);
-        let policy = policy;
         async move {
             store
                 .claim_outbox(worker, &[Channel::Webhook], at, lease, 1, &policy)
