@@ -172,8 +172,8 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
     }
 
     /// The calendar and policy the engine judges deadlines with, as last loaded (an
-    /// engine following the database's settings looks for a newer one before each
-    /// command and sweep).
+    /// engine following the database's settings commits a command only while they are
+    /// the newest, and reloads them when they are not; its sweeps look first).
     pub fn services(&self) -> ComplaintServices {
         self.services.get()
     }

@@ -534,6 +534,13 @@ impl SubjectKeys {
     /// (one whose erasure did not commit after all is dropped); a failure keeps the
     /// complaint noted for the next try. Only the noted complaints are looked at, so it
     /// costs nothing when nothing failed.
+    /// Forgets a note of [`SubjectKeys::destruction_pending`]: the key is destroyed.
+    pub(crate) fn destruction_done(&self, complaint_id: &str) {
+        if let Ok(mut pending) = self.pending.lock() {
+            pending.remove(complaint_id);
+        }
+    }
+
     pub(crate) async fn destroy_pending(&self) -> Result<usize, StoreError> {
         let noted: Vec<String> = match self.pending.lock() {
             Ok(mut pending) => std::mem::take(&mut *pending).into_iter().collect(),

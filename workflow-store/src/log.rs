@@ -499,6 +499,13 @@ impl EventStore<Complaint> for SqlLog {
         } else {
             None
         };
+        if erasing {
+            // Noted before the write: should this caller go away while its command
+            // waits to be written (a client gone), the write still happens, and the SLA
+            // monitor's next tick destroys the key (a note whose erasure is not in the
+            // log is dropped there).
+            self.inner.keys.destruction_pending(&context.aggregate_id);
+        }
         let mut appended = self.append(&events, &context, &metadata, new_key).await;
         if matches!(appended, Ok((Written::KeyRefused, _))) {
             // The complaint has a key already (one a failed registration left under an
@@ -524,12 +531,10 @@ impl EventStore<Complaint> for SqlLog {
                 self.inner.health.commit_failed(&e);
                 return Err(e.into_aggregate());
             }
+            // (An erasure's key stays noted for destruction: the commit may have
+            // happened all the same, an answer lost.)
             Err(e) => {
                 self.inner.health.commit_failed(&e);
-                if erasing {
-                    // The commit may have happened all the same (an answer lost).
-                    self.inner.keys.destruction_pending(&context.aggregate_id);
-                }
                 return Err(e.into_aggregate());
             }
         };
@@ -541,14 +546,16 @@ impl EventStore<Complaint> for SqlLog {
             // fail, the SLA monitor's next tick tries again; should the process die
             // here, the next open destroys it (`SubjectKeys::destroy_erased`). No read
             // shows the identity meanwhile: every read asks the log for an erasure.
-            if let Err(e) = self
+            match self
                 .inner
                 .keys
                 .destroy(std::slice::from_ref(&context.aggregate_id))
                 .await
             {
-                self.inner.keys.destruction_pending(&context.aggregate_id);
-                tracing::error!(complaint_id = %context.aggregate_id, error = %e, "the erased identity's key was not destroyed yet; the next SLA tick tries again");
+                Ok(_) => self.inner.keys.destruction_done(&context.aggregate_id),
+                Err(e) => {
+                    tracing::error!(complaint_id = %context.aggregate_id, error = %e, "the erased identity's key was not destroyed yet; the next SLA tick tries again");
+                }
             }
         }
         Ok(envelopes)

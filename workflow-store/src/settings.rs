@@ -376,6 +376,17 @@ impl Store {
         // The complaints projection's checkpoint is the lock that orders changes of
         // settings, recomputations and projection batches (which judge deadlines).
         crate::projection::lock_checkpoint(db, &mut tx, "complaints").await?;
+        // Appends are conditional on the settings they were judged with being the
+        // newest. On PostgreSQL an append checks that in its statement's snapshot, so a
+        // change committing between that snapshot and the append's commit would let a
+        // verdict of the old settings in after the new ones: appends wait for this
+        // change instead (and then fail their condition), or it waits for them.
+        // SQLite's single writer orders the two already.
+        if db.kind == crate::backend::BackendKind::Postgres {
+            sqlx::query("LOCK TABLE events IN SHARE MODE")
+                .execute(&mut *tx)
+                .await?;
+        }
         let current = newest(&mut tx, kind).await?;
         let fingerprint_in_force = current
             .as_ref()

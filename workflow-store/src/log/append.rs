@@ -318,9 +318,27 @@ fn bind_key<'q>(p: &'q Pending, key: &'q NewKey, sql: &'q str) -> AnyQuery<'q> {
     q
 }
 
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    e.as_database_error()
-        .is_some_and(|d| d.is_unique_violation())
+/// Whether `e` says another commit took the complaint's sequence first (its primary
+/// key), or the database chose this append as a deadlock's victim: a conflict, decided
+/// again. Any other unique violation (a position taken: a restored sequence, say) is a
+/// failure.
+fn is_lost_race(e: &sqlx::Error) -> bool {
+    let Some(d) = e.as_database_error() else {
+        return false;
+    };
+    if matches!(d.code().as_deref(), Some("40P01" | "40001")) {
+        return true;
+    }
+    d.is_unique_violation()
+        && (d.constraint() == Some("events_pkey")
+            || d.message()
+                .contains("events.aggregate_type, events.aggregate_id, events.sequence"))
+}
+
+/// Whether a batch's failure is the database's state rather than one statement's, so
+/// that writing each append alone would only repeat it.
+fn is_unavailable(e: &sqlx::Error) -> bool {
+    crate::error::is_transient(e)
 }
 
 /// The same failure again, for each append of a batch whose commit failed.
@@ -388,18 +406,25 @@ struct QueueState {
     in_batch: usize,
 }
 
-/// Ends a writer's turn should it end early (a panic in the writer task, a caller
-/// writing its own append dropped half-way): the next writer is started for the
-/// appends waiting, or the next append starts one.
+/// Ends a writer's turn should it end early: a caller writing its own append dropped
+/// half-way hands the queue on to a writer task (`respawn`); a writer task that
+/// panicked, or was dropped before it ran (its runtime shutting down), answers the
+/// appends waiting with an error rather than leave their callers waiting.
 struct Writing {
     log: SqlLog,
     armed: bool,
+    respawn: bool,
 }
 
 impl Drop for Writing {
     fn drop(&mut self) {
-        if self.armed {
+        if !self.armed {
+            return;
+        }
+        if self.respawn {
             self.log.hand_over(&[]);
+        } else {
+            self.log.stop_writing("the log's writer stopped");
         }
     }
 }
@@ -430,8 +455,12 @@ impl SqlLog {
             let mut turn = Writing {
                 log: self.clone(),
                 armed: true,
+                respawn: true,
             };
             let written = self.write_alone(&pending).await;
+            if let Ok(Written::Committed) = written {
+                self.inner.committed.notify_waiters();
+            }
             turn.armed = false;
             let end = pending.after + pending.rows.len() as i64;
             match written {
@@ -456,23 +485,50 @@ impl SqlLog {
             .unwrap_or_else(PoisonError::into_inner);
         state.in_batch = 0;
         refuse_stale(&mut state, ends);
+        if state.requests.is_empty() {
+            state.writing = false;
+            return;
+        }
+        drop(state);
         match tokio::runtime::Handle::try_current() {
-            Ok(runtime) if !state.requests.is_empty() => {
-                drop(state);
-                runtime.spawn(self.clone().drain());
+            Ok(runtime) => {
+                let turn = Writing {
+                    log: self.clone(),
+                    armed: true,
+                    respawn: false,
+                };
+                runtime.spawn(self.clone().drain(turn));
             }
-            // Outside a runtime (a future dropped as its runtime went away) nothing can
-            // be started: the next append starts a writer for what waits.
-            _ => state.writing = false,
+            // Outside a runtime (a future dropped as its runtime went away) no writer
+            // can start: the appends waiting are answered, not left waiting.
+            Err(_) => self.stop_writing("no runtime to write the log on"),
         }
     }
 
-    async fn drain(self) {
-        let queue = &self.inner.queue;
-        let mut turn = Writing {
-            log: self.clone(),
-            armed: true,
+    /// Stops writing: every append waiting is answered as unavailable (nothing of it
+    /// was written).
+    fn stop_writing(&self, why: &str) {
+        let waiting: Vec<Request> = {
+            let mut state = self
+                .inner
+                .queue
+                .inner
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            state.writing = false;
+            state.in_batch = 0;
+            state.requests.drain(..).collect()
         };
+        for request in waiting {
+            let _ = request.reply.send(Err(StoreError::Unavailable {
+                reason: format!("{why}; nothing of this command was written"),
+                source: None,
+            }));
+        }
+    }
+
+    async fn drain(self, mut turn: Writing) {
+        let queue = &self.inner.queue;
         let mut ends = Vec::new();
         loop {
             let batch: Vec<Request> = {
@@ -516,6 +572,7 @@ impl SqlLog {
             };
             let written = self.write_alone(&request.pending).await;
             answer(&mut ends, request, written);
+            self.committed_now(&ends);
             return ends;
         }
         if self.db().kind == BackendKind::Postgres {
@@ -526,7 +583,13 @@ impl SqlLog {
                         answer(&mut ends, request, Ok(written));
                     }
                 }
-                // Nothing was written: each alone, so that one fails alone.
+                // Nothing was written. The database unavailable: each fails with it.
+                Err(e) if is_unavailable(&e) => {
+                    for request in batch {
+                        answer(&mut ends, request, Err(copy_error(&e)));
+                    }
+                }
+                // A statement's failure: each alone, so that one fails alone.
                 Err(_) => {
                     for request in batch {
                         let written = self.write_alone(&request.pending).await;
@@ -534,6 +597,7 @@ impl SqlLog {
                     }
                 }
             }
+            self.committed_now(&ends);
             return ends;
         }
         let mut outcomes = Vec::with_capacity(batch.len());
@@ -550,6 +614,12 @@ impl SqlLog {
                 self.inner.health.transaction_committed();
                 for (request, written) in batch.into_iter().zip(outcomes) {
                     answer(&mut ends, request, Ok(written));
+                }
+            }
+            // The batch is rolled back, the database unavailable: each fails with it.
+            Err(e) if outcomes.len() < batch.len() && is_unavailable(&e) => {
+                for request in batch {
+                    answer(&mut ends, request, Err(copy_error(&e)));
                 }
             }
             // The batch is rolled back: each written alone, so that one fails alone.
@@ -573,7 +643,16 @@ impl SqlLog {
                 }
             }
         }
+        self.committed_now(&ends);
         ends
+    }
+
+    /// Wakes the projectors when a write committed, whether or not its callers are
+    /// still there to do it.
+    fn committed_now(&self, ends: &[(String, i64)]) {
+        if !ends.is_empty() {
+            self.inner.committed.notify_waiters();
+        }
     }
 
     /// PostgreSQL: a whole batch in one statement, so that a batch costs one round trip
@@ -722,6 +801,7 @@ impl SqlLog {
         // a batch never share a sequence (they would fail the statement), so this names
         // each append's rows alone.
         let written: std::collections::HashSet<(String, i64)> = q
+            .persistent(false)
             .fetch_all(&self.db().any)
             .await?
             .iter()
@@ -773,7 +853,7 @@ impl SqlLog {
         };
         match written {
             Ok(w) => Ok(w),
-            Err(e) if is_unique_violation(&e) => Ok(Written::Refused),
+            Err(e) if is_lost_race(&e) => Ok(Written::Refused),
             Err(e) => Err(e.into()),
         }
     }

@@ -21,6 +21,28 @@ async fn register_while_held(
     store: &Arc<Store>,
     commands: &[(&str, &str)],
 ) -> Vec<Result<Executed, StoreError>> {
+    let commands = commands
+        .iter()
+        .map(|(complaint, command_id)| {
+            let command = cmd(
+                command_id,
+                upp(),
+                wib("2026-11-30 09:00"),
+                C::Register(registration()),
+            );
+            (complaint.to_string(), command)
+        })
+        .collect();
+    execute_while_held(db, store, commands).await
+}
+
+/// Executes `commands` at once while another writer holds the log, waits until the log
+/// holds every one of them in hand, then lets the writer go.
+async fn execute_while_held(
+    db: &TestDb,
+    store: &Arc<Store>,
+    commands: Vec<(String, workflow_core::CommandEnvelope)>,
+) -> Vec<Result<Executed, StoreError>> {
     let mut raw = db.raw().await;
     let held = event(
         "hold",
@@ -29,17 +51,11 @@ async fn register_while_held(
         EventBody::Received(registration()),
     );
     support::insert_and_hold(&mut raw, &db.url, ("HOLD-1", 1), &held).await;
+    let count = commands.len();
     let mut tasks = Vec::new();
-    for (complaint, command_id) in commands {
+    for (complaint, command) in commands {
         let store = Arc::clone(store);
-        let (complaint, command_id) = (complaint.to_string(), command_id.to_string());
         tasks.push(tokio::spawn(async move {
-            let command = cmd(
-                &command_id,
-                upp(),
-                wib("2026-11-30 09:00"),
-                C::Register(registration()),
-            );
             store
                 .engine()
                 .execute(&cid(&complaint), command, None)
@@ -47,12 +63,12 @@ async fn register_while_held(
         }));
     }
     let deadline = Instant::now() + Duration::from_secs(30);
-    while appends_in_hand(store) < commands.len() {
+    while appends_in_hand(store) < count {
         assert!(
             Instant::now() < deadline,
             "the log holds {} of {} appends after 30 s",
             appends_in_hand(store),
-            commands.len()
+            count
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -150,3 +166,44 @@ both!(
     failing_alone,
     a_statement_failing_in_a_batch_fails_its_own_command_alone
 );
+
+async fn commands_on_existing_complaints_share_a_commit_too(db: TestDb) {
+    let store = Arc::new(db.open().await);
+    let ids: Vec<String> = (1..=8).map(|i| format!("ADU-D{i}")).collect();
+    for id in &ids {
+        support::new_complaint(&store, id).await.unwrap();
+    }
+    let before = store.health().snapshot();
+    // Dispositions: events without a key, after the complaints' first events.
+    let commands = ids
+        .iter()
+        .map(|id| {
+            let command = cmd(
+                &format!("dispose-{id}"),
+                upp(),
+                wib("2026-11-30 10:00"),
+                C::Dispose(disposition("PUPR")),
+            );
+            (id.clone(), command)
+        })
+        .collect();
+
+    let outcomes = execute_while_held(&db, &store, commands).await;
+
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    let after = store.health().snapshot();
+    assert_eq!(after.commits - before.commits, 8);
+    let transactions = after.transactions - before.transactions;
+    assert!(
+        (1..=2).contains(&transactions),
+        "8 commands in {transactions} transactions"
+    );
+    for id in &ids {
+        let events = store.engine().events(&cid(id)).await.unwrap();
+        assert_eq!(events.len(), 2, "{id}");
+    }
+    let report = store.verify(None, None, |_| {}).await.unwrap();
+    assert!(report.ok(), "{report:?}");
+    store.close().await;
+}
+both!(existing, commands_on_existing_complaints_share_a_commit_too);
