@@ -207,3 +207,90 @@ async fn commands_on_existing_complaints_share_a_commit_too(db: TestDb) {
     store.close().await;
 }
 both!(existing, commands_on_existing_complaints_share_a_commit_too);
+
+async fn imports_of_several_events_each_batch_with_dense_positions(db: TestDb) {
+    use workflow_core::complaint::command::{ImportedDisposition, LaporImport};
+    let store = Arc::new(db.open().await);
+    // Each import writes three events (received, disposed, imported) and the
+    // complaint's new key: several rows and a key per append, eight appends a batch.
+    let ids: Vec<String> = (1..=8).map(|i| format!("LAP-2026-12-00010{i}")).collect();
+    let commands = ids
+        .iter()
+        .map(|id| {
+            let mut registration = registration();
+            registration.reported_at = wib("2026-11-23 08:00");
+            let report = LaporImport {
+                registration,
+                channel: Some("aplikasi".into()),
+                lapor_status: workflow_core::LaporStatus::Disposed,
+                disposed: Some(ImportedDisposition {
+                    disposition: disposition("PUPR"),
+                    at: wib("2026-11-24 09:00"),
+                }),
+            };
+            let command = cmd(
+                &format!("import-{id}"),
+                upp(),
+                wib("2026-11-30 09:00"),
+                C::Import(report),
+            );
+            (id.clone(), command)
+        })
+        .collect();
+    let before = store.health().snapshot();
+
+    let outcomes = execute_while_held(&db, &store, commands).await;
+
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    let after = store.health().snapshot();
+    let transactions = after.transactions - before.transactions;
+    assert!(
+        (1..=2).contains(&transactions),
+        "8 imports in {transactions} transactions"
+    );
+    let mut positions = Vec::new();
+    for id in &ids {
+        let events = store.engine().events(&cid(id)).await.unwrap();
+        assert_eq!(events.len(), 3, "{id}");
+        let complaint = store.engine().load(&cid(id)).await.unwrap();
+        assert!(
+            matches!(
+                store.reveal_identity(&cid(id), &complaint).await.unwrap(),
+                Some(workflow_store::keys::Revealed::Identity(_))
+            ),
+            "{id}'s identity opens with the key written in the batch"
+        );
+    }
+    // Each complaint's events follow one another in the log, and no position is
+    // taken twice.
+    let mut raw = db.raw().await;
+    for row in sqlx::query(
+        "SELECT aggregate_id, sequence, position FROM events WHERE aggregate_id LIKE 'LAP-%' \
+         ORDER BY position",
+    )
+    .fetch_all(&mut raw)
+    .await
+    .unwrap()
+    {
+        use sqlx::Row;
+        positions.push((
+            row.get::<String, _>("aggregate_id"),
+            row.get::<i64, _>("sequence"),
+            row.get::<i64, _>("position"),
+        ));
+    }
+    assert_eq!(positions.len(), 24);
+    for pair in positions.windows(2) {
+        assert!(pair[0].2 < pair[1].2, "{positions:?}");
+        if pair[0].0 == pair[1].0 {
+            assert_eq!(pair[0].1 + 1, pair[1].1, "{positions:?}");
+        }
+    }
+    let report = store.verify(None, None, |_| {}).await.unwrap();
+    assert!(report.ok(), "{report:?}");
+    store.close().await;
+}
+both!(
+    imports,
+    imports_of_several_events_each_batch_with_dense_positions
+);
