@@ -407,12 +407,11 @@ impl SqlLog {
     /// complaint's stored key) and writes them after `context`.
     async fn append(
         &self,
-        events: &[ComplaintEvent],
+        mut events: Vec<ComplaintEvent>,
         context: &LogContext,
         metadata: &HashMap<String, String>,
         key: Option<NewKey>,
     ) -> Result<(Written, Vec<EventEnvelope<Complaint>>), StoreError> {
-        let mut events = events.to_vec();
         for event in &mut events {
             if let EventBody::Received(r) = &mut event.body {
                 if let Identity::Plain(data) = &r.complainant.identity {
@@ -506,8 +505,11 @@ impl EventStore<Complaint> for SqlLog {
             // log is dropped there).
             self.inner.keys.destruction_pending(&context.aggregate_id);
         }
-        let mut appended = self.append(&events, &context, &metadata, new_key).await;
-        if matches!(appended, Ok((Written::KeyRefused, _))) {
+        // Only a new key can be refused and call for a second try with the events as
+        // decided: keep them for it then, and only then.
+        let decided = new_key.as_ref().map(|_| events.clone());
+        let mut appended = self.append(events, &context, &metadata, new_key).await;
+        if let (Ok((Written::KeyRefused, _)), Some(events)) = (&appended, decided) {
             // The complaint has a key already (one a failed registration left under an
             // earlier version), or this process's key file is no longer the database's:
             // seal with the stored key, or say why none can be had. Unless the
@@ -515,7 +517,7 @@ impl EventStore<Complaint> for SqlLog {
             // events): then the command is decided again.
             let guard = SettingsGuard::from_metadata(&metadata);
             appended = match self.still_current(&context, guard).await {
-                Ok(true) => self.append(&events, &context, &metadata, None).await,
+                Ok(true) => self.append(events, &context, &metadata, None).await,
                 Ok(false) => Ok((Written::Refused, Vec::new())),
                 Err(e) => Err(e),
             };

@@ -2,18 +2,9 @@
 //! Python, `tests/browser/console.py`) against a real `aduan serve`, and through the
 //! router for what a browser cannot show (headers, the policy, the rules).
 
-use std::path::PathBuf;
-use std::process::Command;
-
 use serde_json::json;
 
-use crate::support::{self, run_bounded, Aduan};
-
-/// axe-core's script when `AXE_JS` names one; otherwise the browser test finds the copy
-/// the PyPI package axe-playwright-python ships.
-fn axe() -> String {
-    std::env::var("AXE_JS").unwrap_or_default()
-}
+use crate::support::{self, Aduan};
 
 /// A liaison officer sets their password through their link, signs in (a wrong
 /// password refused first), sees the complaint disposed to them among their tasks,
@@ -64,24 +55,13 @@ fn the_console_in_a_real_browser() {
         "--base-url",
         &base,
     ]));
-    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screens");
-    std::fs::create_dir_all(&shots).unwrap();
-    let mut command = Command::new(python);
+    let mut command = support::browser::script(&python, "console.py");
     command
-        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser/console.py"))
         .env("BASE", &base)
         .env("LINK", link.trim())
         .env("USER_NAME", "penghubung.pupr")
-        .env("COMPLAINT", "ADU-WEB-1")
-        .env("SHOTS", &shots)
-        .env("AXE", axe());
-    let out = run_bounded(command).expect("python runs");
-    assert!(
-        out.status.success(),
-        "the browser test failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .env("COMPLAINT", "ADU-WEB-1");
+    support::browser::run(command);
     assert!(server.stop().success());
 }
 
@@ -122,30 +102,16 @@ async fn walk(backend: workflow_store::testing::Backend, name: &str) {
         people.insert(role.into(), json!([user, link.trim()]));
     }
     let photo = aduan.path().join("jembatan.jpg");
-    let shots = match backend {
-        workflow_store::testing::Backend::Sqlite => {
-            let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screens");
-            std::fs::create_dir_all(&dir).unwrap();
-            dir.display().to_string()
-        }
-        _ => String::new(),
-    };
-    let mut command = Command::new(python);
+    let mut command = support::browser::script(&python, "walk.py");
     command
-        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser/walk.py"))
         .env("BASE", &base)
         .env("PEOPLE", serde_json::Value::Object(people).to_string())
-        .env("PHOTO", &photo)
-        .env("SHOTS", shots)
-        .env("AXE", axe());
-    let out = support::run_bounded_within(command, std::time::Duration::from_secs(300))
-        .expect("python runs");
-    assert!(
-        out.status.success(),
-        "the walk failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .env("PHOTO", &photo);
+    if backend != workflow_store::testing::Backend::Sqlite {
+        // Screenshots once, from the SQLite walk.
+        command.env("SHOTS", "");
+    }
+    support::browser::run_within(command, std::time::Duration::from_secs(300));
     assert!(server.stop().success());
 }
 

@@ -722,23 +722,12 @@ fn the_audit_screens_in_a_real_browser() {
         "--base-url",
         &base,
     ]));
-    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screens");
-    std::fs::create_dir_all(&shots).unwrap();
-    let mut command = Command::new(python);
+    let mut command = support::browser::script(&python, "apip.py");
     command
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/apip.py"))
         .env("BASE", &base)
         .env("LINK", link.trim())
         .env("USER_NAME", "auditor.apip")
-        .env("COMPLAINT", "ADU-AUDIT-1")
-        .env("SHOTS", &shots)
-        .env("AXE", std::env::var("AXE_JS").unwrap_or_default());
-    let out = run_bounded(command).expect("python runs");
-    assert!(
-        out.status.success(),
-        "the browser test failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .env("COMPLAINT", "ADU-AUDIT-1");
+    support::browser::run(command);
     assert!(server.stop().success());
 }

@@ -359,7 +359,7 @@ async fn returns_escalated_to_the_coordinator() {
 #[cfg(feature = "sqlite")]
 #[test]
 fn the_boards_in_a_real_browser() {
-    use crate::support::{self, run_bounded, Aduan};
+    use crate::support::{self, Aduan};
     use serde_json::json;
 
     let Some(python) = crate::support::browser::python() else {
@@ -409,24 +409,13 @@ fn the_boards_in_a_real_browser() {
     };
     let head_link = link("kepala.pupr", "head", Some("PUPR"));
     let coord_link = link("ketua.tim", "coordinator", None);
-    let shots = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screens");
-    std::fs::create_dir_all(&shots).unwrap();
-    let mut command = std::process::Command::new(python);
+    let mut command = support::browser::script(&python, "boards.py");
     command
-        .arg(std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser/boards.py"))
         .env("BASE", &base)
         .env("HEAD_LINK", head_link)
         .env("HEAD_USER", "kepala.pupr")
         .env("COORD_LINK", coord_link)
-        .env("COORD_USER", "ketua.tim")
-        .env("SHOTS", &shots)
-        .env("AXE", std::env::var("AXE_JS").unwrap_or_default());
-    let out = run_bounded(command).expect("python runs");
-    assert!(
-        out.status.success(),
-        "the browser test failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .env("COORD_USER", "ketua.tim");
+    support::browser::run(command);
     assert!(server.stop().success());
 }

@@ -9,6 +9,7 @@ use workflow_core::complaint::command::ComplaintCommand as C;
 use workflow_core::fixtures::*;
 use workflow_core::{EventBody, Status, Step};
 use workflow_store::agency::AgencyDetails;
+use workflow_store::testing::step;
 use workflow_store::Store;
 
 use crate::support::{aduan, ok, JPEG};
@@ -272,56 +273,42 @@ async fn follow_ups_are_exported_once_each_and_a_batch_again_byte_for_byte() {
     let url = format!("sqlite://{}", dir.path().join("aduan.db").display());
     let store = open(&url).await;
     let at = |t: &str| wib(&format!("2026-11-30 {t}"));
-    let run = |id: &str, n: &str, actor, t: &str, c| {
-        let store = &store;
-        let (id, n, t) = (cid(id), n.to_owned(), at(t));
-        async move {
-            store
-                .engine()
-                .execute(&id, cmd(&n, actor, t, c), None)
-                .await
-                .unwrap();
-        }
-    };
-    run("ADU-1", "c1", upp(), "09:00", C::Register(registration())).await;
-    run(
-        "ADU-1",
-        "c2",
-        upp(),
-        "09:10",
-        C::Dispose(disposition("PUPR")),
-    )
-    .await;
-    run(
-        "ADU-1",
-        "c3",
-        liaison("PUPR"),
-        "09:20",
-        C::Review(complete_review()),
-    )
-    .await;
-    run(
-        "ADU-1",
-        "c4",
-        liaison("PUPR"),
-        "09:30",
-        C::ReportProgress(progress_report()),
-    )
-    .await;
-    run(
-        "ADU-1",
-        "c5",
-        liaison("PUPR"),
-        "09:40",
-        C::Clarify(clarification(false)),
-    )
-    .await;
-    run(
-        "ADU-1",
-        "c6",
-        liaison("PUPR"),
-        "09:50",
-        C::Respond(response_text()),
+    let when = |t: &str| format!("2026-11-30 {t}");
+    workflow_store::testing::play(
+        &store,
+        vec![
+            step("ADU-1", &when("09:00"), upp(), C::Register(registration())),
+            step(
+                "ADU-1",
+                &when("09:10"),
+                upp(),
+                C::Dispose(disposition("PUPR")),
+            ),
+            step(
+                "ADU-1",
+                &when("09:20"),
+                liaison("PUPR"),
+                C::Review(complete_review()),
+            ),
+            step(
+                "ADU-1",
+                &when("09:30"),
+                liaison("PUPR"),
+                C::ReportProgress(progress_report()),
+            ),
+            step(
+                "ADU-1",
+                &when("09:40"),
+                liaison("PUPR"),
+                C::Clarify(clarification(false)),
+            ),
+            step(
+                "ADU-1",
+                &when("09:50"),
+                liaison("PUPR"),
+                C::Respond(response_text()),
+            ),
+        ],
     )
     .await;
     store.close().await;

@@ -20,23 +20,12 @@ const PROGRESS: &str = "Tim sudah meninjau lokasi";
 /// (`ADUAN_BROWSER_TESTS=skip`) or, outside CI, when there is none; in CI without one
 /// the test fails.
 fn python() -> Option<PathBuf> {
-    if std::env::var("ADUAN_BROWSER_TESTS").as_deref() == Ok("skip") {
-        eprintln!("SKIPPED: ADUAN_BROWSER_TESTS=skip");
-        return None;
-    }
-    if let Some(p) = std::env::var_os("OPEN311_PYTHON") {
-        return Some(p.into());
-    }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/open311-venv/bin/python");
-    if venv.exists() {
-        return Some(venv);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must install georeport (target/open311-venv) for the Open311 client test"
-    );
-    eprintln!("SKIPPED: no georeport (python3 -m venv target/open311-venv && target/open311-venv/bin/pip install georeport)");
-    None
+    crate::support::browser::venv_python(
+        "OPEN311_PYTHON",
+        "open311-venv",
+        "georeport",
+        "the Open311 client test",
+    )
 }
 
 /// The two complaints of these tests on a fresh SQLite database behind `aduan serve`:
@@ -94,24 +83,13 @@ fn the_tracking_page_in_a_real_browser() {
     };
     let dir = tempfile::tempdir().unwrap();
     let (server, _) = served(dir.path());
-    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screens");
-    std::fs::create_dir_all(&shots).unwrap();
-    let mut command = Command::new(python);
+    let mut command = crate::support::browser::script(&python, "lacak.py");
     command
-        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser/lacak.py"))
         .env("BASE", format!("http://{}", server.addr))
         .env("NOMOR", "LAP-O311-1")
         .env("PROGRESS", PROGRESS)
-        .env("SECRET", "LAP-O311-2")
-        .env("SHOTS", &shots)
-        .env("AXE", std::env::var("AXE_JS").unwrap_or_default());
-    let out = run_bounded(command).expect("python runs");
-    assert!(
-        out.status.success(),
-        "the browser test failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .env("SECRET", "LAP-O311-2");
+    crate::support::browser::run(command);
     assert!(server.stop().success());
 }
 

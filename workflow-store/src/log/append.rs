@@ -195,26 +195,41 @@ impl Params {
 }
 
 /// The conditions every append is written under: the complaint `id` (of type `ty`)
-/// ends at sequence `$after`, and the settings (from `$guard`) are the newest.
-fn conditions(ty: &str, id: &str, after: usize, guard: Option<usize>) -> Vec<String> {
-    let mut all = vec![format!(
-        "NOT EXISTS (SELECT 1 FROM events WHERE aggregate_type = {ty} AND aggregate_id = {id} \
-         AND sequence > ${after})"
-    )];
-    if let Some(first) = guard {
-        all.push(guard_sql(first));
+/// ends at sequence `after`, and the settings are the newest, when the append names
+/// the versions it was judged with (`$n` and `$n + 1`). Each argument is SQL: a
+/// parameter or a column.
+fn conditions(ty: &str, id: &str, after: &str, guard: Option<usize>) -> Vec<String> {
+    let mut all = vec![still_at(ty, id, after)];
+    if let Some(n) = guard {
+        all.push(settings_newest(&format!("${n}"), &format!("${}", n + 1)));
     }
     all
 }
 
-/// The settings guard's condition, its two parameters (calendar, policy) from `$first`.
-fn guard_sql(first: usize) -> String {
+/// The complaint `id` (of type `ty`) has no event after sequence `after`.
+fn still_at(ty: &str, id: &str, after: &str) -> String {
     format!(
-        "(SELECT COALESCE(MAX(version), 0) FROM settings_history WHERE kind = 'calendar') = ${} \
-         AND (SELECT COALESCE(MAX(version), 0) FROM settings_history WHERE kind = 'policy') = ${}",
-        first,
-        first + 1
+        "NOT EXISTS (SELECT 1 FROM events WHERE aggregate_type = {ty} AND aggregate_id = {id} \
+         AND sequence > {after})"
     )
+}
+
+/// The newest calendar and policy versions are `calendar` and `policy` (SQL).
+fn settings_newest(calendar: &str, policy: &str) -> String {
+    format!(
+        "(SELECT COALESCE(MAX(version), 0) FROM settings_history WHERE kind = 'calendar') = {calendar} \
+         AND (SELECT COALESCE(MAX(version), 0) FROM settings_history WHERE kind = 'policy') = {policy}"
+    )
+}
+
+/// `$first, $first+1, …`, one for each of `casts`, each followed by its cast.
+fn placeholders(first: usize, casts: &[&str]) -> String {
+    casts
+        .iter()
+        .enumerate()
+        .map(|(i, cast)| format!("${}{cast}", first + i))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn events_sql(p: &Pending, kind: BackendKind) -> String {
@@ -223,24 +238,16 @@ fn events_sql(p: &Pending, kind: BackendKind) -> String {
         BackendKind::Sqlite => "",
         BackendKind::Postgres => "::json",
     };
-    let mut values = String::new();
-    for i in 0..p.rows.len() {
-        let n = i * 7;
-        if i > 0 {
-            values.push_str(", ");
-        }
-        values.push_str(&format!(
-            "(${}, ${}, ${}, ${}, ${}, ${}{json}, ${}{json})",
-            n + 1,
-            n + 2,
-            n + 3,
-            n + 4,
-            n + 5,
-            n + 6,
-            n + 7
-        ));
-    }
-    let mut all = conditions("$1", "$2", params.after, params.guard);
+    let values = (0..p.rows.len())
+        .map(|i| {
+            format!(
+                "({})",
+                placeholders(i * 7 + 1, &["", "", "", "", "", json, json])
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut all = conditions("$1", "$2", &format!("${}", params.after), params.guard);
     if let Some(key_id) = params.key_id {
         all.push(format!(
             "EXISTS (SELECT 1 FROM subject_keys WHERE complaint_id = $2 AND key_id = ${key_id})"
@@ -282,7 +289,7 @@ fn events_sql(p: &Pending, kind: BackendKind) -> String {
 /// key's seven, then the sequence, then the settings).
 fn key_sql(p: &Pending) -> String {
     let guard = p.guard.map(|_| 9);
-    NewKey::insert_sql(1, Some(&conditions("$7", "$1", 8, guard).join(" AND ")))
+    NewKey::insert_sql(1, Some(&conditions("$7", "$1", "$8", guard).join(" AND ")))
 }
 
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
@@ -398,6 +405,14 @@ pub(super) struct Queue {
     inner: Mutex<QueueState>,
 }
 
+impl Queue {
+    /// The queue's state, locked (a panic elsewhere while holding it leaves plain data
+    /// behind: keep going).
+    fn state(&self) -> std::sync::MutexGuard<'_, QueueState> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 #[derive(Default)]
 struct QueueState {
     requests: VecDeque<Request>,
@@ -436,12 +451,7 @@ impl SqlLog {
     pub(super) async fn write(&self, pending: Pending) -> Result<Written, StoreError> {
         let (reply, answer) = oneshot::channel();
         let alone = {
-            let mut state = self
-                .inner
-                .queue
-                .inner
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
+            let mut state = self.inner.queue.state();
             if !state.writing {
                 state.writing = true;
                 state.in_batch = 1;
@@ -477,12 +487,7 @@ impl SqlLog {
     /// Ends a writer's turn, whose commits left complaints where `ends` says: a writer
     /// task is started for the appends that queued meanwhile, if any.
     fn hand_over(&self, ends: &[(String, i64)]) {
-        let mut state = self
-            .inner
-            .queue
-            .inner
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut state = self.inner.queue.state();
         state.in_batch = 0;
         refuse_stale(&mut state, ends);
         if state.requests.is_empty() {
@@ -509,12 +514,7 @@ impl SqlLog {
     /// was written).
     fn stop_writing(&self, why: &str) {
         let waiting: Vec<Request> = {
-            let mut state = self
-                .inner
-                .queue
-                .inner
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
+            let mut state = self.inner.queue.state();
             state.writing = false;
             state.in_batch = 0;
             state.requests.drain(..).collect()
@@ -532,7 +532,7 @@ impl SqlLog {
         let mut ends = Vec::new();
         loop {
             let batch: Vec<Request> = {
-                let mut state = queue.inner.lock().unwrap_or_else(PoisonError::into_inner);
+                let mut state = queue.state();
                 state.in_batch = 0;
                 refuse_stale(&mut state, &ends);
                 if state.requests.is_empty() {
@@ -672,69 +672,35 @@ impl SqlLog {
         let mut keys = Vec::new();
         for (i, request) in batch.iter().enumerate() {
             let p = &request.pending;
-            let at = next(4);
-            let cast = if i == 0 {
-                [
-                    "::int", "::text", "::bigint", "::bigint", "::bigint", "::bool",
-                ]
+            // The first row of each list names its columns' types.
+            let (int, bool) = if i == 0 {
+                ("::int", "::bool")
             } else {
-                [""; 6]
+                ("", "")
             };
+            let types = ["::text", "::bigint", "::bigint", "::bigint"];
+            let at = next(4);
             requests.push(format!(
-                "({i}{}, ${}{}, ${}{}, ${}{}, ${}{}, {}{})",
-                cast[0],
-                at,
-                cast[1],
-                at + 1,
-                cast[2],
-                at + 2,
-                cast[3],
-                at + 3,
-                cast[4],
+                "({i}{int}, {}, {}{bool})",
+                placeholders(at, if i == 0 { &types } else { &[""; 4] }),
                 p.key.is_some(),
-                cast[5]
             ));
             for _ in &p.rows {
-                let at = next(5);
-                let cast = if rows.is_empty() {
-                    ["::int", "::bigint", "::text", "::text", "::json", "::json"]
+                let (int, types) = if rows.is_empty() {
+                    (
+                        "::int",
+                        ["::bigint", "::text", "::text", "::json", "::json"],
+                    )
                 } else {
-                    ["", "", "", "", "::json", "::json"]
+                    ("", ["", "", "", "::json", "::json"])
                 };
-                rows.push(format!(
-                    "({i}{}, ${}{}, ${}{}, ${}{}, ${}{}, ${}{})",
-                    cast[0],
-                    at,
-                    cast[1],
-                    at + 1,
-                    cast[2],
-                    at + 2,
-                    cast[3],
-                    at + 3,
-                    cast[4],
-                    at + 4,
-                    cast[5]
-                ));
+                rows.push(format!("({i}{int}, {})", placeholders(next(5), &types)));
             }
             if p.key.is_some() {
-                let at = next(5);
-                let cast = if keys.is_empty() { "::int" } else { "" };
-                keys.push(format!(
-                    "({i}{cast}, ${}, ${}, ${}, ${}, ${})",
-                    at,
-                    at + 1,
-                    at + 2,
-                    at + 3,
-                    at + 4
-                ));
+                let int = if keys.is_empty() { "::int" } else { "" };
+                keys.push(format!("({i}{int}, {})", placeholders(next(5), &[""; 5])));
             }
         }
-        let settings = |kind: &str, column: &str| {
-            format!(
-                "(req.{column} < 0 OR (SELECT COALESCE(MAX(version), 0) FROM settings_history \
-                 WHERE kind = '{kind}') = req.{column})"
-            )
-        };
         let (with_keys, keyed) = if keys.is_empty() {
             (String::new(), "FALSE".to_owned())
         } else {
@@ -756,9 +722,8 @@ impl SqlLog {
         let sql = format!(
             "WITH req (i, aggregate_id, after, calendar, policy, keyed) AS (VALUES {requests}), \
              new_rows (i, sequence, event_type, event_version, payload, metadata) AS (VALUES {rows}), \
-             ok AS (SELECT req.i FROM req WHERE NOT EXISTS (SELECT 1 FROM events \
-             WHERE aggregate_type = $1 AND aggregate_id = req.aggregate_id AND sequence > req.after) \
-             AND {calendar} AND {policy}){with_keys}, \
+             ok AS (SELECT req.i FROM req WHERE {still_at} \
+             AND (req.calendar < 0 OR {settings_newest})){with_keys}, \
              written AS (INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
              event_version, payload, metadata) \
              SELECT $1, req.aggregate_id, r.sequence, r.event_type, r.event_version, r.payload, r.metadata \
@@ -767,8 +732,8 @@ impl SqlLog {
              RETURNING aggregate_id, sequence) SELECT aggregate_id, sequence FROM written",
             requests = requests.join(", "),
             rows = rows.join(", "),
-            calendar = settings("calendar", "calendar"),
-            policy = settings("policy", "policy"),
+            still_at = still_at("$1", "req.aggregate_id", "req.after"),
+            settings_newest = settings_newest("req.calendar", "req.policy"),
         );
         let mut q = sqlx::query(&sql)
             .bind(Complaint::TYPE)
@@ -900,12 +865,7 @@ impl SqlLog {
     /// a batch back).
     #[cfg(feature = "testing")]
     pub(crate) fn appends_in_hand(&self) -> usize {
-        let state = self
-            .inner
-            .queue
-            .inner
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let state = self.inner.queue.state();
         state.requests.len() + state.in_batch
     }
 
@@ -916,7 +876,7 @@ impl SqlLog {
         context: &LogContext,
         guard: Option<SettingsGuard>,
     ) -> Result<bool, StoreError> {
-        let all = conditions("$1", "$2", 3, guard.map(|_| 4));
+        let all = conditions("$1", "$2", "$3", guard.map(|_| 4));
         let sql = format!("SELECT 1 AS held WHERE {}", all.join(" AND "));
         let mut q = sqlx::query(&sql)
             .bind(Complaint::TYPE)
