@@ -135,7 +135,8 @@ async fn load_states(
             target.table("complaint_views"),
             id_list(chunk.len())
         );
-        let mut query = sqlx::query(&sql);
+        // Not prepared once per connection: see `delete_rows_of`.
+        let mut query = sqlx::query(&sql).persistent(false);
         for id in chunk {
             query = query.bind(*id);
         }
@@ -312,7 +313,11 @@ async fn delete_rows_of(
             "DELETE FROM {table} WHERE complaint_id IN ({})",
             id_list(chunk.len())
         );
-        let mut query = sqlx::query(&sql);
+        // Planned at each use, not prepared once per connection: PostgreSQL would keep
+        // the generic plan it made while a table was empty (a sequential scan) after
+        // the table grew, and a replay into the emptied `_rebuild` tables then scans
+        // them once per batch (quadratic in the log's length).
+        let mut query = sqlx::query(&sql).persistent(false);
         for (id, _) in chunk {
             query = query.bind(*id);
         }
