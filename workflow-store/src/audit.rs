@@ -72,8 +72,8 @@ impl Store {
         walk(
             self.log().db(),
             None,
-            |e| {
-                verifier.push(&e);
+            |row| {
+                verifier.push_stored(row);
                 Ok(())
             },
             progress,
@@ -122,8 +122,8 @@ impl Store {
         walk(
             self.log().db(),
             Some(complaint_id),
-            |e| {
-                events.push(e);
+            |row| {
+                events.push(row.parse());
                 Ok(())
             },
             |_| {},
@@ -234,6 +234,42 @@ pub struct RawEvent {
     pub metadata: Result<Value, String>,
 }
 
+/// One stored row as the log holds it, its JSON columns not parsed yet: a walk parses
+/// only what it needs.
+pub(crate) struct StoredRow {
+    pub complaint_id: String,
+    pub sequence: i64,
+    pub position: i64,
+    pub recorded_at: String,
+    pub event_type: String,
+    pub event_version: String,
+    /// The payload's text, or why the column could not be read as text.
+    pub payload: Result<String, String>,
+    /// The metadata's text, or why the column could not be read as text.
+    pub metadata: Result<String, String>,
+}
+
+impl StoredRow {
+    /// The event as stored, its JSON columns parsed.
+    pub(crate) fn parse(self) -> RawEvent {
+        let parse = |column: &str, text: Result<String, String>| {
+            text.and_then(|t| {
+                serde_json::from_str(&t).map_err(|e| format!("{column} is not JSON: {e}"))
+            })
+        };
+        RawEvent {
+            complaint_id: self.complaint_id,
+            sequence: self.sequence,
+            position: self.position,
+            recorded_at: self.recorded_at,
+            event_type: self.event_type,
+            event_version: self.event_version,
+            payload: parse("payload", self.payload),
+            metadata: parse("metadata", self.metadata),
+        }
+    }
+}
+
 /// Progress of a walk over the log: reported before the first event (`events` 0, with
 /// the `total`), after every thousandth event, and after the last; not at all for an
 /// empty walk.
@@ -245,11 +281,11 @@ pub struct WalkProgress {
     pub total: u64,
 }
 
-/// Streams the stored events (of one complaint, or all) in complaint order to `each`.
+/// Streams the stored rows (of one complaint, or all) in complaint order to `each`.
 pub(crate) async fn walk(
     db: &Db,
     complaint: Option<&str>,
-    mut each: impl FnMut(RawEvent) -> Result<(), StoreError>,
+    mut each: impl FnMut(StoredRow) -> Result<(), StoreError>,
     mut progress: impl FnMut(WalkProgress),
 ) -> Result<u64, StoreError> {
     let filter = if complaint.is_some() {
@@ -280,11 +316,10 @@ pub(crate) async fn walk(
         progress(WalkProgress { events: 0, total });
     }
     while let Some(row) = rows.try_next().await? {
-        let parse = |column: &str| -> Result<Value, String> {
-            let text: String = row.try_get(column).map_err(|e| e.to_string())?;
-            serde_json::from_str(&text).map_err(|e| format!("{column} is not JSON: {e}"))
+        let text = |column: &str| -> Result<String, String> {
+            row.try_get(column).map_err(|e| e.to_string())
         };
-        each(RawEvent {
+        each(StoredRow {
             complaint_id: row.try_get("aggregate_id")?,
             sequence: row.try_get("sequence")?,
             position: row.try_get::<Option<i64>, _>("position")?.unwrap_or(0),
@@ -293,8 +328,8 @@ pub(crate) async fn walk(
                 .unwrap_or_default(),
             event_type: row.try_get("event_type")?,
             event_version: row.try_get("event_version")?,
-            payload: parse("payload"),
-            metadata: parse("metadata"),
+            payload: text("payload"),
+            metadata: text("metadata"),
         })?;
         n += 1;
         if n.is_multiple_of(1000) || n == total {

@@ -5,7 +5,8 @@ use std::io::{BufRead, Write};
 
 use serde_json::{json, Value};
 
-use super::{walk, RawEvent, WalkProgress};
+use super::verify::fast_judgement;
+use super::{walk, RawEvent, StoredRow, WalkProgress};
 use crate::backend::Db;
 use crate::chain::{canonical_json, HASH, PREV_HASH};
 use crate::error::StoreError;
@@ -47,45 +48,127 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-fn line(format: ExportFormat, e: &RawEvent) -> String {
-    let payload = stored(&e.payload);
-    let metadata = stored(&e.metadata);
-    match format {
-        ExportFormat::Jsonl => canonical_json(&json!({
-            "complaint_id": e.complaint_id,
-            "sequence": e.sequence,
-            "position": e.position,
-            "recorded_at": e.recorded_at,
-            "event_type": e.event_type,
-            "event_version": e.event_version,
-            "payload": payload,
-            "metadata": metadata,
-        })),
-        ExportFormat::Csv => {
-            let text = |key: &str| {
-                metadata
-                    .get(key)
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_owned()
-            };
-            [
-                e.complaint_id.clone(),
-                e.sequence.to_string(),
-                e.position.to_string(),
-                e.recorded_at.clone(),
-                e.event_type.clone(),
-                e.event_version.clone(),
-                text(PREV_HASH),
-                text(HASH),
-                canonical_json(&payload),
-                canonical_json(&metadata),
-            ]
-            .iter()
-            .map(|f| csv_field(f))
-            .collect::<Vec<_>>()
-            .join(",")
+/// One export line of a stored row.
+///
+/// The payload is written as the canonical JSON of the stored value. When the stored
+/// text hashes to the event's stored hash, it is that canonical text (the text that was
+/// hashed), and is written as it is without being parsed; otherwise (a re-rendered or
+/// changed payload) it is parsed and rendered again, or marked unreadable.
+fn line(format: ExportFormat, row: StoredRow) -> String {
+    if let Some((judged, mut metadata)) = fast_judgement(&row) {
+        if let Ok(payload) = &row.payload {
+            metadata.insert(HASH.to_owned(), Value::String(judged.stored.clone()));
+            let metadata = canonical_json(&Value::Object(metadata));
+            return render(
+                format,
+                &row,
+                &judged.prev,
+                &judged.stored,
+                payload,
+                &metadata,
+            );
         }
+    }
+    let event = row.parse();
+    let metadata = stored(&event.metadata);
+    let text = |key: &str| metadata.get(key).and_then(Value::as_str).unwrap_or("");
+    render(
+        format,
+        &event,
+        text(PREV_HASH),
+        text(HASH),
+        &canonical_json(&stored(&event.payload)),
+        &canonical_json(&metadata),
+    )
+}
+
+/// The columns of a line besides the hashes and the JSON texts.
+trait Columns {
+    fn complaint_id(&self) -> &str;
+    fn sequence(&self) -> i64;
+    fn position(&self) -> i64;
+    fn recorded_at(&self) -> &str;
+    fn event_type(&self) -> &str;
+    fn event_version(&self) -> &str;
+}
+
+macro_rules! columns {
+    ($t:ty) => {
+        impl Columns for $t {
+            fn complaint_id(&self) -> &str {
+                &self.complaint_id
+            }
+            fn sequence(&self) -> i64 {
+                self.sequence
+            }
+            fn position(&self) -> i64 {
+                self.position
+            }
+            fn recorded_at(&self) -> &str {
+                &self.recorded_at
+            }
+            fn event_type(&self) -> &str {
+                &self.event_type
+            }
+            fn event_version(&self) -> &str {
+                &self.event_version
+            }
+        }
+    };
+}
+columns!(StoredRow);
+columns!(RawEvent);
+
+/// A line from its parts, `payload` and `metadata` being canonical JSON text. A JSON
+/// Lines line is the canonical JSON of the object of all columns: its keys in byte
+/// order, written here in that order.
+fn render(
+    format: ExportFormat,
+    row: &impl Columns,
+    prev_hash: &str,
+    hash: &str,
+    payload: &str,
+    metadata: &str,
+) -> String {
+    match format {
+        ExportFormat::Jsonl => {
+            let string = |s: &str| Value::String(s.to_owned()).to_string();
+            let mut out = String::with_capacity(payload.len() + metadata.len() + 200);
+            for (key, value) in [
+                ("complaint_id", string(row.complaint_id())),
+                ("event_type", string(row.event_type())),
+                ("event_version", string(row.event_version())),
+                ("metadata", metadata.to_owned()),
+                ("payload", payload.to_owned()),
+                ("position", row.position().to_string()),
+                ("recorded_at", string(row.recorded_at())),
+                ("sequence", row.sequence().to_string()),
+            ] {
+                out.push(if out.is_empty() { '{' } else { ',' });
+                out.push('"');
+                out.push_str(key);
+                out.push_str("\":");
+                out.push_str(&value);
+            }
+            out.push('}');
+            out
+        }
+        ExportFormat::Csv => [
+            row.complaint_id(),
+            &row.sequence().to_string(),
+            &row.position().to_string(),
+            row.recorded_at(),
+            row.event_type(),
+            row.event_version(),
+            prev_hash,
+            hash,
+            payload,
+            metadata,
+        ]
+        .iter()
+        .map(|f| csv_field(f))
+        .collect::<Vec<_>>()
+        .join(","),
     }
 }
 
@@ -105,7 +188,7 @@ pub(crate) async fn export(
         db,
         complaint,
         |e| {
-            writeln!(out, "{}", line(format, &e)).map_err(io)?;
+            writeln!(out, "{}", line(format, e)).map_err(io)?;
             Ok(())
         },
         progress,
@@ -174,4 +257,114 @@ pub fn read_export(
             let l = l.map_err(|e| (i + 1, e.to_string()))?;
             parse_line(format, &l).map_err(|e| (i + 1, e))
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::{event_hash, ChainInput, GENESIS};
+
+    /// A line as the export wrote it before stored text was copied: the canonical JSON
+    /// of the parsed row.
+    fn parsed_line(format: ExportFormat, e: &RawEvent) -> String {
+        let payload = stored(&e.payload);
+        let metadata = stored(&e.metadata);
+        match format {
+            ExportFormat::Jsonl => canonical_json(&json!({
+                "complaint_id": e.complaint_id,
+                "sequence": e.sequence,
+                "position": e.position,
+                "recorded_at": e.recorded_at,
+                "event_type": e.event_type,
+                "event_version": e.event_version,
+                "payload": payload,
+                "metadata": metadata,
+            })),
+            ExportFormat::Csv => {
+                let text = |k: &str| {
+                    metadata
+                        .get(k)
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_owned()
+                };
+                [
+                    e.complaint_id.clone(),
+                    e.sequence.to_string(),
+                    e.position.to_string(),
+                    e.recorded_at.clone(),
+                    e.event_type.clone(),
+                    e.event_version.clone(),
+                    text(PREV_HASH),
+                    text(HASH),
+                    canonical_json(&payload),
+                    canonical_json(&metadata),
+                ]
+                .iter()
+                .map(|f| csv_field(f))
+                .collect::<Vec<_>>()
+                .join(",")
+            }
+        }
+    }
+
+    fn row(payload: &str, metadata: &str) -> StoredRow {
+        StoredRow {
+            complaint_id: "ADU-\"1\"".to_owned(),
+            sequence: 1,
+            position: 7,
+            recorded_at: "2026-11-30T01:00:00.000000Z".to_owned(),
+            event_type: "Received".to_owned(),
+            event_version: "1".to_owned(),
+            payload: Ok(payload.to_owned()),
+            metadata: Ok(metadata.to_owned()),
+        }
+    }
+
+    fn hashed(payload: &Value) -> (String, String) {
+        let mut metadata = json!({"actor": "sari, \"UPP\"", "prev_hash": GENESIS});
+        let hash = event_hash(&ChainInput {
+            aggregate_type: "complaint",
+            aggregate_id: "ADU-\"1\"",
+            sequence: 1,
+            event_type: "Received",
+            event_version: "1",
+            payload,
+            metadata: &metadata,
+        });
+        metadata["hash"] = json!(hash);
+        (canonical_json(payload), canonical_json(&metadata))
+    }
+
+    #[test]
+    fn a_line_is_the_canonical_json_of_the_parsed_row_whichever_path_wrote_it() {
+        let payload = json!({"title": "Jalan rusak,\n berlubang", "n": 1.5, "z": [null, true]});
+        let (text, metadata) = hashed(&payload);
+        let spaced = serde_json::to_string_pretty(&payload).unwrap();
+        let changed = text.replace("rusak", "bagus");
+        let cases: [(&str, &str); 5] = [
+            // the stored canonical text (copied as it is)
+            (&text, &metadata),
+            // re-rendered (parsed and rendered again)
+            (&spaced, &metadata),
+            // changed (its hash fails; parsed and rendered as stored)
+            (&changed, &metadata),
+            // an unreadable payload; metadata without hashes
+            ("{not json", &metadata),
+            (&text, r#"{"actor": "x"}"#),
+        ];
+        for format in [ExportFormat::Jsonl, ExportFormat::Csv] {
+            for (payload, metadata) in cases {
+                let expected = parsed_line(format, &row(payload, metadata).parse());
+                assert_eq!(
+                    line(format, row(payload, metadata)),
+                    expected,
+                    "{format:?} {payload}"
+                );
+            }
+        }
+        // The first case really took the copying path.
+        assert!(fast_judgement(&row(&text, &metadata)).is_some());
+        assert!(fast_judgement(&row(&spaced, &metadata)).is_none());
+    }
 }

@@ -3,11 +3,11 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::checkpoint::Head;
-use super::RawEvent;
-use crate::chain::{event_hash, ChainInput, GENESIS, HASH, PREV_HASH};
+use super::{RawEvent, StoredRow};
+use crate::chain::{event_hash, event_hash_of_text, ChainInput, GENESIS, HASH, PREV_HASH};
 use crate::position::Position;
 
 /// What is wrong with an event.
@@ -133,6 +133,58 @@ impl VerifyReport {
     }
 }
 
+const NO_HASHES: &str = "the metadata has no prev_hash and hash";
+
+/// What an event's metadata claims and what its bytes give.
+pub(crate) struct Judged {
+    pub prev: String,
+    pub stored: String,
+    pub computed: String,
+}
+
+/// The judgement of a stored row hashed as its stored payload text, when that gives the
+/// stored hash; `None` when the row must be parsed and judged in full (unreadable, no
+/// hashes, or a payload text that is not what was hashed: re-rendered or changed).
+///
+/// With the judgement comes the parsed metadata, without its `hash`.
+pub(crate) fn fast_judgement(row: &StoredRow) -> Option<(Judged, Map<String, Value>)> {
+    let (Ok(payload), Ok(metadata)) = (&row.payload, &row.metadata) else {
+        return None;
+    };
+    let Ok(Value::Object(mut metadata)) = serde_json::from_str::<Value>(metadata) else {
+        return None;
+    };
+    let Some(Value::String(stored)) = metadata.remove(HASH) else {
+        return None;
+    };
+    let prev = metadata.get(PREV_HASH)?.as_str()?.to_owned();
+    let metadata = Value::Object(metadata);
+    let computed = event_hash_of_text(
+        &ChainInput {
+            aggregate_type: "complaint",
+            aggregate_id: &row.complaint_id,
+            sequence: u64::try_from(row.sequence).ok()?,
+            event_type: &row.event_type,
+            event_version: &row.event_version,
+            payload: &Value::Null,
+            metadata: &Value::Null,
+        },
+        payload,
+        &metadata,
+    );
+    let Value::Object(metadata) = metadata else {
+        unreachable!("an object above")
+    };
+    (computed == stored).then_some((
+        Judged {
+            prev,
+            stored,
+            computed,
+        },
+        metadata,
+    ))
+}
+
 struct Current {
     id: String,
     last_sequence: i64,
@@ -196,15 +248,49 @@ impl ChainVerifier {
 
     /// Checks the next event.
     pub fn push(&mut self, ev: &RawEvent) {
-        if self
-            .current
-            .as_ref()
-            .is_none_or(|c| c.id != ev.complaint_id)
-        {
+        let judged = match (&ev.payload, &ev.metadata) {
+            (Ok(payload), Ok(metadata)) => match (
+                metadata.get(PREV_HASH).and_then(Value::as_str),
+                metadata.get(HASH).and_then(Value::as_str),
+            ) {
+                (Some(prev), Some(hash)) => Ok(Judged {
+                    prev: prev.to_owned(),
+                    stored: hash.to_owned(),
+                    computed: event_hash(&ChainInput {
+                        aggregate_type: "complaint",
+                        aggregate_id: &ev.complaint_id,
+                        sequence: u64::try_from(ev.sequence).unwrap_or_default(),
+                        event_type: &ev.event_type,
+                        event_version: &ev.event_version,
+                        payload,
+                        metadata,
+                    }),
+                }),
+                _ => Err(NO_HASHES.to_owned()),
+            },
+            (Err(e), _) | (_, Err(e)) => Err(e.clone()),
+        };
+        self.record(&ev.complaint_id, ev.sequence, ev.position, judged);
+    }
+
+    /// Checks the next event as the log stores it. The payload is hashed as stored
+    /// text first (the engine stores the canonical text); only when that does not give
+    /// the stored hash is it parsed and judged as [`ChainVerifier::push`] does.
+    pub(crate) fn push_stored(&mut self, row: StoredRow) {
+        match fast_judgement(&row) {
+            Some((judged, _)) => {
+                self.record(&row.complaint_id, row.sequence, row.position, Ok(judged))
+            }
+            None => self.push(&row.parse()),
+        }
+    }
+
+    fn record(&mut self, id: &str, sequence: i64, position: i64, judged: Result<Judged, String>) {
+        if self.current.as_ref().is_none_or(|c| c.id != id) {
             self.finish_complaint();
-            let vouched = self.vouched_for(&ev.complaint_id);
+            let vouched = self.vouched_for(id);
             self.current = Some(Current {
-                id: ev.complaint_id.clone(),
+                id: id.to_owned(),
                 last_sequence: 0,
                 last_hash: Some(GENESIS.to_owned()),
                 head: None,
@@ -214,34 +300,27 @@ impl ChainVerifier {
             self.report.complaints += 1;
         }
         self.report.events += 1;
-        self.report.head_position = self.report.head_position.max(Position::new(ev.position));
+        self.report.head_position = self.report.head_position.max(Position::new(position));
         let mut current = self.current.take().expect("set above");
-        let id = ev.complaint_id.as_str();
         let expected = current.last_sequence + 1;
-        if ev.sequence < expected {
-            self.fail(id, ev.sequence, FailureKind::OutOfOrder);
+        if sequence < expected {
+            self.fail(id, sequence, FailureKind::OutOfOrder);
             self.current = Some(current);
             return;
         }
-        if ev.sequence > expected {
+        if sequence > expected {
             self.fail(id, expected, FailureKind::Missing);
             current.last_hash = None;
         }
-        current.last_sequence = ev.sequence;
-        let parsed = match (&ev.payload, &ev.metadata) {
-            (Ok(p), Ok(m)) => match (
-                m.get(PREV_HASH).and_then(Value::as_str),
-                m.get(HASH).and_then(Value::as_str),
-            ) {
-                (Some(prev), Some(hash)) => Ok((p, m, prev.to_owned(), hash.to_owned())),
-                _ => Err("the metadata has no prev_hash and hash".to_owned()),
-            },
-            (Err(e), _) | (_, Err(e)) => Err(e.clone()),
-        };
-        let (payload, metadata, prev, stored) = match parsed {
+        current.last_sequence = sequence;
+        let Judged {
+            prev,
+            stored,
+            computed,
+        } = match judged {
             Ok(x) => x,
             Err(reason) => {
-                self.fail(id, ev.sequence, FailureKind::Unreadable { reason });
+                self.fail(id, sequence, FailureKind::Unreadable { reason });
                 current.last_hash = None;
                 self.current = Some(current);
                 return;
@@ -251,7 +330,7 @@ impl ChainVerifier {
             if *expected_prev != prev {
                 self.fail(
                     id,
-                    ev.sequence,
+                    sequence,
                     FailureKind::BrokenLink {
                         expected: expected_prev.clone(),
                         found: prev.clone(),
@@ -259,45 +338,38 @@ impl ChainVerifier {
                 );
             }
         }
-        let computed = event_hash(&ChainInput {
-            aggregate_type: "complaint",
-            aggregate_id: id,
-            sequence: u64::try_from(ev.sequence).unwrap_or_default(),
-            event_type: &ev.event_type,
-            event_version: &ev.event_version,
-            payload,
-            metadata,
-        });
         if computed != stored {
             self.fail(
                 id,
-                ev.sequence,
+                sequence,
                 FailureKind::HashMismatch {
                     computed,
                     stored: stored.clone(),
                 },
             );
         }
-        if let Some((position, _, _)) = &self.checkpoint {
-            if Position::new(ev.position) <= *position {
+        if let Some((vouched_to, _, _)) = &self.checkpoint {
+            if Position::new(position) <= *vouched_to {
                 match &current.vouched {
-                    Some(v) if crate::codec::sequence(ev.sequence) <= v.sequence => {}
-                    _ => self.fail(id, ev.sequence, FailureKind::NotInCheckpoint),
+                    Some(v) if crate::codec::sequence(sequence) <= v.sequence => {}
+                    _ => self.fail(id, sequence, FailureKind::NotInCheckpoint),
                 }
             }
         }
         if current
             .vouched
             .as_ref()
-            .is_some_and(|v| v.sequence == crate::codec::sequence(ev.sequence))
+            .is_some_and(|v| v.sequence == crate::codec::sequence(sequence))
         {
             current.log_hash_at_vouched = Some(stored.clone());
         }
-        current.head = Some(Head {
-            complaint_id: id.to_owned(),
-            sequence: crate::codec::sequence(ev.sequence),
-            hash: stored.clone(),
-        });
+        if self.collect_heads {
+            current.head = Some(Head {
+                complaint_id: id.to_owned(),
+                sequence: crate::codec::sequence(sequence),
+                hash: stored.clone(),
+            });
+        }
         current.last_hash = Some(stored);
         self.current = Some(current);
     }
