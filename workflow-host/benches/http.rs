@@ -1,0 +1,312 @@
+//! Commands over HTTP against the engine's own rate, in the same run.
+//!
+//! `cargo bench -p workflow-host --bench http -- [--commands N] [--clients C]
+//! [--backend sqlite|postgres] [--out FILE]`
+//!
+//! For each backend, on a fresh database:
+//!
+//! 1. **The engine**: `C` tasks register `N` new complaints through `Engine::execute`
+//!    in this process (no HTTP, no projector waited for). This is the anchor.
+//! 2. **`aduan serve`** (the release binary, as operators run it, on 127.0.0.1): `C`
+//!    clients, each with its own keep-alive connection, `POST /api/v1/complaints` `N`
+//!    complaints in all with a bearer token, each answered 201 only once the views
+//!    show it (read your writes). Then the same with an `Idempotency-Key` on every
+//!    request, and `GET /api/v1/health/live` (no token, no command) as the floor of a request.
+//!
+//! Each row prints its figure beside its anchor and the ratio; the same goes to a JSON
+//! file (default `target/bench/http.json`). PostgreSQL rows need `TEST_DATABASE_URL`
+//! (`scripts/with-postgres` sets it). See `docs/BENCHMARKS.md`.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use serde_json::json;
+use workflow_core::complaint::command::ComplaintCommand as C;
+use workflow_core::fixtures::{cmd, registration, upp};
+use workflow_core::ComplaintId;
+use workflow_store::testing::{Backend, TestDb};
+
+/// How long the server may take to listen.
+const START_WITHIN: Duration = Duration::from_secs(60);
+
+struct Row {
+    backend: &'static str,
+    work: String,
+    figure: f64,
+    anchor_name: String,
+    anchor: f64,
+}
+
+/// `aduan serve` on 127.0.0.1, stopped (SIGTERM) when dropped.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Server {
+    fn start(url: &str, dir: &std::path::Path) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_aduan"))
+            .current_dir(dir)
+            .env("DATABASE_URL", url)
+            .env("RUST_LOG", "error")
+            .args(["serve", "--listen", "127.0.0.1:0", "--sla-interval", "3600"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("aduan serve starts");
+        let lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let log = Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = Arc::clone(&log);
+        // Drains stderr for the server's whole life, so that it never blocks on a pipe.
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix("aduan: listening on http://") {
+                    let _ = tx.send(rest.trim().parse::<SocketAddr>().unwrap());
+                }
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let addr = match rx.recv_timeout(START_WITHIN) {
+            Ok(addr) => addr,
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "aduan serve did not listen within {START_WITHIN:?}: {}",
+                    log.lock().unwrap()
+                );
+            }
+        };
+        Server { child, addr }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(pid) = rustix::process::Pid::from_raw(self.child.id() as i32) {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// `clients` tasks share `total` jobs; each job is `job(client, i)`. Returns jobs per
+/// second.
+async fn spread<F, Fut>(clients: usize, total: usize, job: F) -> f64
+where
+    F: Fn(usize, usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let job = Arc::new(job);
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|c| {
+            let job = Arc::clone(&job);
+            tokio::spawn(async move {
+                for i in (c..total).step_by(clients) {
+                    job(c, i).await;
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    total as f64 / started.elapsed().as_secs_f64()
+}
+
+fn body(id: &str) -> serde_json::Value {
+    json!({
+        "id": id,
+        "lapor_id": id,
+        "title": "Jalan berlubang di depan SDN 3 Selat",
+        "description": "Lubang besar di Jl. Tambun Bungai membahayakan anak sekolah.",
+        "category": "infrastruktur",
+        "location": "Jl. Tambun Bungai, Kuala Kapuas",
+        "reported_at": "2026-11-30T01:00:00Z",
+        "complainant": {"name": "Budi Santoso", "phone": "+62 812 0000 0451"},
+        "upp_review": "Lengkap; diteruskan."
+    })
+}
+
+async fn measure(backend: Backend, commands: usize, clients: usize) -> Vec<Row> {
+    let name = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    let db = TestDb::new(backend, "bench_http").await;
+    let dir = tempfile::tempdir().unwrap();
+    // The store and the server find the key file of the personal data in the same
+    // place (beside a SQLite file; `aduan.key` in the working directory for PostgreSQL).
+    std::env::set_current_dir(dir.path()).unwrap();
+    let store = Arc::new(db.open().await);
+    let token = store.create_token(&upp(), Utc::now()).await.unwrap();
+
+    // The anchor: the engine itself, in this process.
+    let engine = {
+        let store = Arc::clone(&store);
+        spread(clients, commands, move |_, i| {
+            let store = Arc::clone(&store);
+            async move {
+                let id: ComplaintId = format!("E-{i:06}").parse().unwrap();
+                let mut r = registration();
+                r.lapor_id = id.to_string();
+                let c = cmd(&format!("e{i}"), upp(), Utc::now(), C::Register(r));
+                store.engine().execute(&id, c, None).await.unwrap();
+            }
+        })
+        .await
+    };
+    Arc::try_unwrap(store)
+        .ok()
+        .expect("no task holds the store")
+        .close()
+        .await;
+
+    let server = Server::start(&db.url, dir.path());
+    let base = format!("http://{}", server.addr);
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(clients)
+        .build()
+        .unwrap();
+    let post = |prefix: &'static str, keyed: bool| {
+        let (client, base, token) = (client.clone(), base.clone(), token.clone());
+        move |_: usize, i: usize| {
+            let (client, base, token) = (client.clone(), base.clone(), token.clone());
+            async move {
+                let id = format!("{prefix}-{i:06}");
+                let mut request = client
+                    .post(format!("{base}/api/v1/complaints"))
+                    .bearer_auth(&token)
+                    .header("content-type", "application/json")
+                    .body(body(&id).to_string());
+                if keyed {
+                    request = request.header("Idempotency-Key", format!("key-{id}"));
+                }
+                let r = request.send().await.unwrap();
+                let status = r.status();
+                let text = r.text().await.unwrap();
+                assert_eq!(status.as_u16(), 201, "{id}: {text}");
+            }
+        }
+    };
+    // Warm the connections and the server's caches.
+    spread(clients, clients * 2, post("W", false)).await;
+    let http = spread(clients, commands, post("H", false)).await;
+    let keyed = spread(clients, commands, post("K", true)).await;
+    let health = {
+        let (client, base) = (client.clone(), base.clone());
+        spread(clients, commands, move |_, _| {
+            let (client, base) = (client.clone(), base.clone());
+            async move {
+                let r = client
+                    .get(format!("{base}/api/v1/health/live"))
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(r.status().is_success());
+                r.bytes().await.unwrap();
+            }
+        })
+        .await
+    };
+    drop(server);
+
+    let engine_name = format!("Engine::execute, {clients} tasks");
+    vec![
+        Row {
+            backend: name,
+            work: format!("register over HTTP, {clients} clients"),
+            figure: http,
+            anchor_name: engine_name.clone(),
+            anchor: engine,
+        },
+        Row {
+            backend: name,
+            work: format!("register over HTTP with an Idempotency-Key, {clients} clients"),
+            figure: keyed,
+            anchor_name: engine_name,
+            anchor: engine,
+        },
+        Row {
+            backend: name,
+            work: format!("register over HTTP, {clients} clients"),
+            figure: http,
+            anchor_name: format!("GET /api/v1/health/live, {clients} clients (a request's floor)"),
+            anchor: health,
+        },
+    ]
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let num = |flag: &str, default: usize| {
+        value(flag).map_or(default, |v| {
+            v.parse()
+                .unwrap_or_else(|_| panic!("{flag} takes a number, not {v}"))
+        })
+    };
+    let commands = num("--commands", 2000).max(1);
+    let clients = num("--clients", 16).max(1);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = root.join(value("--out").unwrap_or_else(|| "target/bench/http.json".into()));
+    let backends: Vec<Backend> = match value("--backend").as_deref() {
+        Some("sqlite") => vec![Backend::Sqlite],
+        Some("postgres") => vec![Backend::Postgres],
+        Some(other) => panic!("--backend is sqlite or postgres, not {other}"),
+        None if std::env::var("TEST_DATABASE_URL").is_ok() => {
+            vec![Backend::Sqlite, Backend::Postgres]
+        }
+        None => {
+            eprintln!(
+                "TEST_DATABASE_URL is not set: SQLite only (scripts/with-postgres runs both)"
+            );
+            vec![Backend::Sqlite]
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    println!("| backend | work | figure | anchor (same run) | anchor figure | ratio |");
+    println!("|---|---|---:|---|---:|---:|");
+    let mut json_rows = Vec::new();
+    for backend in backends {
+        for row in runtime.block_on(measure(backend, commands, clients)) {
+            let ratio = row.figure / row.anchor;
+            println!(
+                "| {} | {} | {:.0} ops/s | {} | {:.0} ops/s | {ratio:.2}x |",
+                row.backend, row.work, row.figure, row.anchor_name, row.anchor
+            );
+            json_rows.push(json!({
+                "backend": row.backend,
+                "work": row.work,
+                "figure": row.figure,
+                "unit": "ops/s",
+                "anchor": row.anchor_name,
+                "anchor_figure": row.anchor,
+                "ratio": ratio,
+                "commands": commands,
+                "clients": clients,
+            }));
+        }
+    }
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    std::fs::write(&out, serde_json::to_string_pretty(&json_rows).unwrap()).unwrap();
+    eprintln!("written to {}", out.display());
+}
