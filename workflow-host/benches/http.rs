@@ -164,11 +164,10 @@ async fn measure(backend: Backend, commands: usize, clients: usize) -> Vec<Row> 
         })
         .await
     };
-    Arc::try_unwrap(store)
-        .ok()
-        .expect("no task holds the store")
-        .close()
-        .await;
+    match Arc::try_unwrap(store) {
+        Ok(store) => store.close().await,
+        Err(_) => panic!("a task still holds the store"),
+    }
 
     let server = Server::start(&db.url, dir.path());
     let base = format!("http://{}", server.addr);
