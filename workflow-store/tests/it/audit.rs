@@ -216,7 +216,11 @@ async fn a_re_rendered_row_verifies_and_exports_as_before(db: TestDb) {
     let pretty = serde_json::to_string_pretty(&value).unwrap();
     assert_ne!(pretty, payload);
     write_row(&db, &mut raw, "ADU-2", 3, &t, &pretty, &metadata).await;
-    assert_eq!(read_row(&db, &mut raw, "ADU-2", 3).await.1, pretty, "stored as sent");
+    assert_eq!(
+        read_row(&db, &mut raw, "ADU-2", 3).await.1,
+        pretty,
+        "stored as sent"
+    );
     let report = verify(&store, None).await;
     assert!(report.ok(), "{report:?}");
     assert_eq!(report.events, 11);
@@ -229,7 +233,10 @@ async fn a_re_rendered_row_verifies_and_exports_as_before(db: TestDb) {
     let report = verify(&store, None).await;
     assert_first_failure!(&report, "ADU-2", 3, FailureKind::HashMismatch { .. });
 }
-both!(re_rendered, a_re_rendered_row_verifies_and_exports_as_before);
+both!(
+    re_rendered,
+    a_re_rendered_row_verifies_and_exports_as_before
+);
 
 async fn edited_metadata_is_named(db: TestDb) {
     let store = seeded(&db).await;
