@@ -95,6 +95,9 @@ struct Story {
     at: DateTime<Utc>,
     commands: u32,
     services: Arc<ComplaintServices>,
+    /// The commands the story was told with, but the system's (the SLA monitor records
+    /// breaches itself when the year is run through the engine).
+    told: Vec<workflow_core::CommandEnvelope>,
 }
 
 impl Story {
@@ -119,6 +122,7 @@ impl Story {
                     self.complaint.apply_event(&e);
                     self.events.push(e);
                 }
+                self.told.push(envelope);
                 true
             }
             Err(e) => panic!("{}: {:?} refused: {e}", self.id, envelope.command),
@@ -171,6 +175,7 @@ fn story(i: usize, size: usize, services: &Arc<ComplaintServices>) -> Story {
         at: start,
         commands: 0,
         services: Arc::clone(services),
+        told: Vec::new(),
     };
     let mut registration = registration();
     registration.lapor_id = format!("LAP-2026-{:06}", i + 1);
@@ -381,6 +386,109 @@ async fn fill(db: &TestDb, store: &Store, size: usize) -> (Vec<Story>, usize) {
     (kept, rows)
 }
 
+/// What a regency's year through the engine took.
+struct Year {
+    /// Wall time of the whole year, seconds.
+    seconds: f64,
+    /// Commands executed (acknowledged).
+    commands: usize,
+    /// Commands the domain refused (a story step the monitor had overtaken, such as a
+    /// close after the monitor closed the complaint).
+    refused: usize,
+    /// SLA monitor runs, one a simulated day.
+    ticks: usize,
+    /// Breaches the monitor recorded.
+    breaches: usize,
+    /// Complaints the monitor closed or deemed withdrawn.
+    settled: usize,
+    /// Events in the log at the end.
+    events: usize,
+}
+
+/// A regency's year through the engine: every story's commands (but the system's) one
+/// at a time through `Engine::execute`, in the order of their instants, the SLA monitor
+/// run as of 07:00 WIB of every day of the year (it records the breaches itself), and
+/// the projector running beside them as in `aduan serve`.
+async fn simulate(store: &Arc<Store>, size: usize) -> (Vec<Story>, Year) {
+    let services = Arc::new(ComplaintServices::builtin());
+    let stories: Vec<Story> = (0..size).map(|i| story(i, size, &services)).collect();
+    let mut commands: Vec<(DateTime<Utc>, usize, usize)> = stories
+        .iter()
+        .enumerate()
+        .flat_map(|(s, story)| {
+            story
+                .told
+                .iter()
+                .enumerate()
+                .map(move |(c, envelope)| (envelope.now, s, c))
+        })
+        .collect();
+    commands.sort();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let projector = tokio::spawn(Arc::clone(store.projector()).run(
+        Duration::from_millis(200),
+        async move {
+            let _ = stop_rx.await;
+        },
+    ));
+    let started = Instant::now();
+    let mut year = Year {
+        seconds: 0.0,
+        commands: 0,
+        refused: 0,
+        ticks: 0,
+        breaches: 0,
+        settled: 0,
+        events: 0,
+    };
+    let mut tick = wib("2026-01-02 07:00");
+    let run_monitor = |at: DateTime<Utc>| {
+        let store = Arc::clone(store);
+        async move { store.sla_tick(at).await.unwrap() }
+    };
+    for (at, s, c) in commands {
+        while tick <= at {
+            let report = run_monitor(tick).await;
+            year.ticks += 1;
+            year.breaches += report.breaches_recorded;
+            year.settled += report.closed + report.deemed_withdrawn;
+            tick += chrono::Duration::days(1);
+        }
+        let story = &stories[s];
+        let id: workflow_core::ComplaintId = story.id.parse().unwrap();
+        match store
+            .engine()
+            .execute(&id, story.told[c].clone(), None)
+            .await
+        {
+            Ok(_) => year.commands += 1,
+            Err(workflow_store::StoreError::Refused(_)) => year.refused += 1,
+            Err(e) => panic!("{}: {e}", story.id),
+        }
+    }
+    while tick <= now() {
+        let report = run_monitor(tick).await;
+        year.ticks += 1;
+        year.breaches += report.breaches_recorded;
+        year.settled += report.closed + report.deemed_withdrawn;
+        tick += chrono::Duration::days(1);
+    }
+    // The views catch up with the last commands, as they do in `aduan serve`.
+    while store.projector().catch_up().await.unwrap() > 0 {}
+    year.seconds = started.elapsed().as_secs_f64();
+    let _ = stop_tx.send(());
+    projector.await.unwrap();
+    year.events = store.verify(None, None, |_| {}).await.unwrap().events as usize;
+    // Kept as `fill` keeps them: the stories the pages are asked about.
+    let kept = stories
+        .into_iter()
+        .enumerate()
+        .filter(|(i, s)| i % 97 == 0 || s.events.len() > 8)
+        .map(|(_, s)| s)
+        .collect();
+    (kept, year)
+}
+
 /// A person of `actor`'s role, signed in: the session cookie.
 async fn signed_in(store: &Store, actor: &Actor) -> String {
     let link = store.add_person(actor, now()).await.unwrap();
@@ -548,7 +656,12 @@ async fn time_page(router: &axum::Router, cookie: &str, path: &str, runs: usize)
 }
 
 /// Every page on one database of `size` complaints.
-async fn measure(backend: Backend, size: usize, runs: usize) -> (Vec<(Page, Timing)>, usize, f64) {
+async fn measure(
+    backend: Backend,
+    size: usize,
+    runs: usize,
+    through_engine: bool,
+) -> (Vec<(Page, Timing)>, usize, f64, Option<Year>) {
     let db = TestDb::new(backend, &format!("bench_console_{size}")).await;
     let store = Arc::new(db.open().await);
     for (code, name) in AGENCIES {
@@ -558,7 +671,14 @@ async fn measure(backend: Backend, size: usize, runs: usize) -> (Vec<(Page, Timi
             .unwrap();
     }
     let started = Instant::now();
-    let (kept, rows) = fill(&db, &store, size).await;
+    let (kept, rows, year) = if through_engine {
+        let (kept, year) = simulate(&store, size).await;
+        db.raw().await.execute("ANALYZE").await.unwrap();
+        (kept, year.events, Some(year))
+    } else {
+        let (kept, rows) = fill(&db, &store, size).await;
+        (kept, rows, None)
+    };
     let filled = started.elapsed().as_secs_f64();
     let first = AGENCIES[0].0;
     let mut cookies = std::collections::BTreeMap::new();
@@ -589,7 +709,76 @@ async fn measure(backend: Backend, size: usize, runs: usize) -> (Vec<(Page, Timi
         out.push((page, timing));
     }
     store.close().await;
-    (out, rows, filled)
+    (out, rows, filled, year)
+}
+
+/// `--year N`: a regency's year of `N` complaints through the engine, then every page.
+fn regency_year(
+    runtime: &tokio::runtime::Runtime,
+    backends: &[Backend],
+    size: usize,
+    runs: usize,
+    out: &std::path::Path,
+) {
+    let mut rows = Vec::new();
+    for &backend in backends {
+        let name = match backend {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        };
+        let (pages, _, _, year) = runtime.block_on(measure(backend, size, runs, true));
+        let year = year.expect("a simulated year");
+        println!(
+            "{name}: a year of {size} complaints through the engine in {:.0} s: {} commands \
+             ({:.0} a second), {} refused by the domain, {} SLA monitor runs (one a day), \
+             {} breaches recorded, {} complaints closed or deemed withdrawn by the monitor, \
+             {} events",
+            year.seconds,
+            year.commands,
+            year.commands as f64 / year.seconds,
+            year.refused,
+            year.ticks,
+            year.breaches,
+            year.settled,
+            year.events
+        );
+        println!("| backend | page | who | median | slowest | size |");
+        println!("|---|---|---|---:|---:|---:|");
+        for (page, t) in &pages {
+            println!(
+                "| {name} | {} | {} | {:.1} ms | {:.1} ms | {:.1} KB |",
+                page.name,
+                page.who,
+                t.median,
+                t.slowest,
+                t.bytes as f64 / 1000.0
+            );
+        }
+        rows.push(json!({
+            "backend": name,
+            "complaints": size,
+            "seconds": year.seconds,
+            "commands": year.commands,
+            "refused": year.refused,
+            "monitor_runs": year.ticks,
+            "breaches_recorded": year.breaches,
+            "settled_by_monitor": year.settled,
+            "events": year.events,
+            "pages": pages.iter().map(|(page, t)| json!({
+                "page": page.name,
+                "who": page.who,
+                "path": page.path,
+                "median_ms": t.median,
+                "slowest_ms": t.slowest,
+                "bytes": t.bytes,
+            })).collect::<Vec<_>>(),
+        }));
+    }
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    std::fs::write(out, serde_json::to_string_pretty(&rows).unwrap()).unwrap();
+    eprintln!("written to {}", out.display());
 }
 
 fn main() {
@@ -630,6 +819,14 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    if let Some(year) = value("--year") {
+        let size: usize = year
+            .parse()
+            .unwrap_or_else(|_| panic!("--year takes a number, not {year}"));
+        let out = root.join(value("--out").unwrap_or_else(|| "target/bench/year.json".into()));
+        regency_year(&runtime, &backends, size, runs, &out);
+        return;
+    }
     let mut rows = Vec::new();
     println!(
         "| backend | page | who | median at {large} | slowest | median at {small} | ratio | size |"
@@ -640,8 +837,8 @@ fn main() {
             Backend::Sqlite => "sqlite",
             Backend::Postgres => "postgres",
         };
-        let (at_small, _, _) = runtime.block_on(measure(backend, small, runs));
-        let (at_large, events, filled) = runtime.block_on(measure(backend, large, runs));
+        let (at_small, _, _, _) = runtime.block_on(measure(backend, small, runs, false));
+        let (at_large, events, filled, _) = runtime.block_on(measure(backend, large, runs, false));
         eprintln!(
             "{name}: {large} complaints, {events} events, written and projected in {filled:.0} s"
         );
