@@ -67,6 +67,146 @@ fn write_entries<'a>(entries: impl Iterator<Item = (&'a String, &'a Value)>, out
     }
 }
 
+/// Whether `text` is certainly what [`canonical_json`] writes for the value it holds,
+/// so that parsing it and writing it again would give the same bytes.
+///
+/// `false` means "not known": besides every text that is not canonical (white space,
+/// keys out of order or repeated, another rendering of a string or a number), the
+/// check declines what it does not judge itself: a string with a `\u` escape, a key
+/// with any escape, a number with a fraction or an exponent, an integer of more than
+/// 18 digits, nesting deeper than 100. The walks parse those as before.
+pub(crate) fn is_canonical(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    canonical_value(bytes, &mut at, 0) && at == bytes.len()
+}
+
+fn canonical_value(b: &[u8], at: &mut usize, depth: usize) -> bool {
+    if depth > 100 {
+        return false;
+    }
+    match b.get(*at) {
+        Some(b'{') => {
+            *at += 1;
+            if b.get(*at) == Some(&b'}') {
+                *at += 1;
+                return true;
+            }
+            let mut previous: Option<&[u8]> = None;
+            loop {
+                let start = *at + 1;
+                if !canonical_string(b, at, false) {
+                    return false;
+                }
+                let key = &b[start..*at - 1];
+                if previous.is_some_and(|p| p >= key) {
+                    return false;
+                }
+                previous = Some(key);
+                if b.get(*at) != Some(&b':') {
+                    return false;
+                }
+                *at += 1;
+                if !canonical_value(b, at, depth + 1) {
+                    return false;
+                }
+                match b.get(*at) {
+                    Some(b',') => *at += 1,
+                    Some(b'}') => {
+                        *at += 1;
+                        return true;
+                    }
+                    _ => return false,
+                }
+            }
+        }
+        Some(b'[') => {
+            *at += 1;
+            if b.get(*at) == Some(&b']') {
+                *at += 1;
+                return true;
+            }
+            loop {
+                if !canonical_value(b, at, depth + 1) {
+                    return false;
+                }
+                match b.get(*at) {
+                    Some(b',') => *at += 1,
+                    Some(b']') => {
+                        *at += 1;
+                        return true;
+                    }
+                    _ => return false,
+                }
+            }
+        }
+        Some(b'"') => canonical_string(b, at, true),
+        Some(b't') => literal(b, at, b"true"),
+        Some(b'f') => literal(b, at, b"false"),
+        Some(b'n') => literal(b, at, b"null"),
+        Some(b'-' | b'0'..=b'9') => canonical_integer(b, at),
+        _ => false,
+    }
+}
+
+fn literal(b: &[u8], at: &mut usize, word: &[u8]) -> bool {
+    if b[*at..].starts_with(word) {
+        *at += word.len();
+        true
+    } else {
+        false
+    }
+}
+
+/// A string as serde_json writes it: no control character raw, and only the escapes it
+/// writes for them (`\"`, `\\`, `\n`, `\r`, `\t`, `\b`, `\f`; a `\u` escape is declined).
+/// A key (`escapes` false) may have none, so that its bytes are its text's.
+fn canonical_string(b: &[u8], at: &mut usize, escapes: bool) -> bool {
+    if b.get(*at) != Some(&b'"') {
+        return false;
+    }
+    *at += 1;
+    loop {
+        match b.get(*at) {
+            None => return false,
+            Some(b'"') => {
+                *at += 1;
+                return true;
+            }
+            Some(b'\\') => {
+                if !escapes {
+                    return false;
+                }
+                match b.get(*at + 1) {
+                    Some(b'"' | b'\\' | b'n' | b'r' | b't' | b'b' | b'f') => *at += 2,
+                    _ => return false,
+                }
+            }
+            Some(c) if *c < 0x20 => return false,
+            Some(_) => *at += 1,
+        }
+    }
+}
+
+/// An integer as serde_json writes an `i64`: `0`, or an optional `-` and a first digit
+/// that is not `0`; at most 18 digits (all within `i64`).
+fn canonical_integer(b: &[u8], at: &mut usize) -> bool {
+    let negative = b.get(*at) == Some(&b'-');
+    if negative {
+        *at += 1;
+    }
+    let start = *at;
+    while b.get(*at).is_some_and(u8::is_ascii_digit) {
+        *at += 1;
+    }
+    let digits = &b[start..*at];
+    !digits.is_empty()
+        && digits.len() <= 18
+        && (digits == b"0" || digits[0] != b'0')
+        && !(negative && digits == b"0")
+        && !matches!(b.get(*at), Some(b'.' | b'e' | b'E'))
+}
+
 /// The fields an event's hash covers.
 pub struct ChainInput<'a> {
     /// `complaint`.
@@ -95,13 +235,10 @@ pub fn event_hash(input: &ChainInput<'_>) -> String {
 }
 
 /// The hash of one event whose payload is given as the text the log stores, taken as
-/// it is (`input.payload` is not read) and `metadata` is the metadata without `hash`.
+/// it is (`input.payload` is not read); `metadata` is the metadata without `hash`.
 ///
-/// The engine stores the canonical text, so this is the event's hash without parsing
-/// the payload, whenever the stored text is still what was hashed. Should it give the
-/// stored hash, the text is exactly the canonical text that was hashed (SHA-256 being
-/// collision resistant); should it not, the payload must be parsed and judged
-/// ([`event_hash`]).
+/// When [`is_canonical`] holds for the text, this is [`event_hash`] of the parsed
+/// payload, without parsing it: the engine stores the canonical text.
 pub(crate) fn event_hash_of_text(
     input: &ChainInput<'_>,
     payload_text: &str,
@@ -153,6 +290,98 @@ mod tests {
             canonical_json(&v),
             r#"{"a":true,"b":[1,{"a":"é\n","z":null}]}"#
         );
+    }
+
+    #[test]
+    fn canonical_text_is_known_and_other_renderings_are_not() {
+        let value =
+            json!({"a": [1, -2, 0, true, null, {"b": "x\"y\\z\n\t"}], "b": {}, "c": [], "é": "ü"});
+        let text = canonical_json(&value);
+        assert!(is_canonical(&text), "{text}");
+        for other in [
+            serde_json::to_string_pretty(&value).unwrap(),
+            r#"{"b":1,"a":2}"#.to_owned(),  // keys out of order
+            r#"{"a":1,"a":2}"#.to_owned(),  // a key twice
+            r#"{"a":"\u0041"}"#.to_owned(), // another rendering of "A"
+            r#"{"a":"\/"}"#.to_owned(),     // another rendering of "/"
+            r#"{"a":1.0}"#.to_owned(),      // a fraction: declined
+            r#"{"a":1e2}"#.to_owned(),      // an exponent: declined
+            r#"{"a":-0}"#.to_owned(),
+            r#"{"a":01}"#.to_owned(),
+            r#"{"a":1234567890123456789}"#.to_owned(), // 19 digits: declined
+            r#"{"a\"":1}"#.to_owned(),                 // an escape in a key: declined
+            "{\"a\":\"x\ny\"}".to_owned(),             // a raw line break
+            r#"{"a":1}{"b":2}"#.to_owned(),            // more after the value
+            r#"{"a":1}
+"#
+            .to_owned(),
+            r#"{"a":tru}"#.to_owned(),
+            r#"{"a":[1,]}"#.to_owned(),
+            String::new(),
+        ] {
+            assert!(!is_canonical(&other), "{other}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the check calls canonical, parsing and writing again gives back.
+        #[test]
+        fn what_the_check_calls_canonical_is_a_fixed_point(text in r#"[{}\[\]",:a-c0-9\\nte. -]{0,24}"#) {
+            if is_canonical(&text) {
+                let value: Value = serde_json::from_str(&text).unwrap();
+                proptest::prop_assert_eq!(canonical_json(&value), text);
+            }
+        }
+
+        /// Nor does an edit of a canonical text slip through: whatever is still called
+        /// canonical after it is a fixed point too.
+        #[test]
+        fn an_edited_canonical_text_is_judged_rightly(
+            value in json_value(),
+            at in 0.0f64..1.0,
+            insert in proptest::sample::select(vec![" ", "\n", ",", "\"", "\\", "0", "-", ".5", "e1", "}", "]", "{", "[", "\\u0041", "a"]),
+            delete in proptest::bool::ANY,
+        ) {
+            let mut text = canonical_json(&value);
+            let at = (at * text.len() as f64) as usize;
+            if !text.is_char_boundary(at) {
+                return Ok(());
+            }
+            if delete && at < text.len() {
+                let end = (at + 1..=text.len()).find(|i| text.is_char_boundary(*i)).unwrap();
+                text.replace_range(at..end, "");
+            } else {
+                text.insert_str(at, insert);
+            }
+            if is_canonical(&text) {
+                let parsed: Value = serde_json::from_str(&text).unwrap();
+                proptest::prop_assert_eq!(canonical_json(&parsed), text);
+            }
+        }
+
+        /// And the canonical text of any value made of what the engine writes passes.
+        #[test]
+        fn canonical_text_of_any_value_passes(value in json_value()) {
+            let text = canonical_json(&value);
+            proptest::prop_assert!(is_canonical(&text), "{}", text);
+        }
+    }
+
+    fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            (-999_999_999_999i64..999_999_999_999).prop_map(|n| json!(n)),
+            "[a-zA-Z0-9 \"\\\n\t\u{e9}\u{1F600}]{0,12}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 32, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                proptest::collection::btree_map("[a-z_]{1,8}", inner, 0..5)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
     }
 
     #[test]

@@ -50,10 +50,9 @@ fn csv_field(s: &str) -> String {
 
 /// One export line of a stored row.
 ///
-/// The payload is written as the canonical JSON of the stored value. When the stored
-/// text hashes to the event's stored hash, it is that canonical text (the text that was
-/// hashed), and is written as it is without being parsed; otherwise (a re-rendered or
-/// changed payload) it is parsed and rendered again, or marked unreadable.
+/// The payload is written as the canonical JSON of the stored value. A stored text that
+/// is canonical already (as the engine stores it) is written as it is without being
+/// parsed; any other is parsed and rendered again, or marked unreadable.
 fn line(format: ExportFormat, row: StoredRow) -> String {
     if let Some((judged, mut metadata)) = fast_judgement(&row) {
         if let Ok(payload) = &row.payload {
@@ -336,19 +335,69 @@ mod tests {
         (canonical_json(payload), canonical_json(&metadata))
     }
 
+    /// Metadata whose hash is that of `raw` taken as it is, as someone who can write to
+    /// the database could compute it for a text that is not canonical.
+    fn forged_over(raw: &str) -> String {
+        let without = json!({"actor": "sari, \"UPP\"", "prev_hash": GENESIS});
+        let hash = crate::chain::event_hash_of_text(
+            &ChainInput {
+                aggregate_type: "complaint",
+                aggregate_id: "ADU-\"1\"",
+                sequence: 1,
+                event_type: "Received",
+                event_version: "1",
+                payload: &Value::Null,
+                metadata: &Value::Null,
+            },
+            raw,
+            &without,
+        );
+        let mut metadata = without;
+        metadata["hash"] = json!(hash);
+        canonical_json(&metadata)
+    }
+
+    #[test]
+    fn a_hash_forged_over_text_that_is_not_canonical_does_not_verify() {
+        for raw in [
+            serde_json::to_string_pretty(&json!({"title": "x"})).unwrap(),
+            "{\"title\":\"x\"}\n{\"injected\":true}".to_owned(),
+            "not json at all".to_owned(),
+        ] {
+            let mut verifier = crate::audit::ChainVerifier::new();
+            verifier.push_stored(row(&raw, &forged_over(&raw)));
+            let report = verifier.finish().0;
+            assert_eq!(report.failures_total, 1, "{raw}: {report:?}");
+            assert!(
+                matches!(
+                    report.failures[0].kind,
+                    crate::audit::FailureKind::HashMismatch { .. }
+                        | crate::audit::FailureKind::Unreadable { .. }
+                ),
+                "{raw}: {report:?}"
+            );
+            // And the export does not copy it: one line, parsed or marked unreadable.
+            let line = line(ExportFormat::Jsonl, row(&raw, &forged_over(&raw)));
+            assert!(!line.contains('\n'), "{line}");
+        }
+    }
+
     #[test]
     fn a_line_is_the_canonical_json_of_the_parsed_row_whichever_path_wrote_it() {
-        let payload = json!({"title": "Jalan rusak,\n berlubang", "n": 1.5, "z": [null, true]});
+        let payload = json!({"title": "Jalan rusak,\n berlubang", "n": -15, "z": [null, true]});
         let (text, metadata) = hashed(&payload);
         let spaced = serde_json::to_string_pretty(&payload).unwrap();
         let changed = text.replace("rusak", "bagus");
-        let cases: [(&str, &str); 5] = [
+        let forged = forged_over(&spaced);
+        let cases: [(&str, &str); 6] = [
             // the stored canonical text (copied as it is)
             (&text, &metadata),
             // re-rendered (parsed and rendered again)
             (&spaced, &metadata),
-            // changed (its hash fails; parsed and rendered as stored)
+            // changed, still canonical (copied; its hash fails)
             (&changed, &metadata),
+            // re-rendered, with a hash forged over the raw text (parsed, and it fails)
+            (&spaced, &forged),
             // an unreadable payload; metadata without hashes
             ("{not json", &metadata),
             (&text, r#"{"actor": "x"}"#),
@@ -363,8 +412,10 @@ mod tests {
                 );
             }
         }
-        // The first case really took the copying path.
-        assert!(fast_judgement(&row(&text, &metadata)).is_some());
-        assert!(fast_judgement(&row(&spaced, &metadata)).is_none());
+        // The canonical texts (untouched, and changed) took the copying path; no other.
+        for (n, (payload, metadata)) in cases.iter().enumerate() {
+            let copied = fast_judgement(&row(payload, metadata)).is_some();
+            assert_eq!(copied, n == 0 || n == 2, "{payload} {metadata}");
+        }
     }
 }

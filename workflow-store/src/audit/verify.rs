@@ -7,7 +7,9 @@ use serde_json::{Map, Value};
 
 use super::checkpoint::Head;
 use super::{RawEvent, StoredRow};
-use crate::chain::{event_hash, event_hash_of_text, ChainInput, GENESIS, HASH, PREV_HASH};
+use crate::chain::{
+    event_hash, event_hash_of_text, is_canonical, ChainInput, GENESIS, HASH, PREV_HASH,
+};
 use crate::position::Position;
 
 /// What is wrong with an event.
@@ -142,15 +144,20 @@ pub(crate) struct Judged {
     pub computed: String,
 }
 
-/// The judgement of a stored row hashed as its stored payload text, when that gives the
-/// stored hash; `None` when the row must be parsed and judged in full (unreadable, no
-/// hashes, or a payload text that is not what was hashed: re-rendered or changed).
+/// The judgement of a stored row whose payload text is canonical ([`is_canonical`]),
+/// hashed as it is: the same judgement as parsing it would give, since parsing and
+/// writing it again gives the same bytes. `None` when the row must be parsed and judged
+/// in full (a payload text not known to be canonical, unreadable columns, metadata
+/// without its hashes or not an object, a negative sequence).
 ///
 /// With the judgement comes the parsed metadata, without its `hash`.
 pub(crate) fn fast_judgement(row: &StoredRow) -> Option<(Judged, Map<String, Value>)> {
     let (Ok(payload), Ok(metadata)) = (&row.payload, &row.metadata) else {
         return None;
     };
+    if !is_canonical(payload) {
+        return None;
+    }
     let Ok(Value::Object(mut metadata)) = serde_json::from_str::<Value>(metadata) else {
         return None;
     };
@@ -175,7 +182,7 @@ pub(crate) fn fast_judgement(row: &StoredRow) -> Option<(Judged, Map<String, Val
     let Value::Object(metadata) = metadata else {
         unreachable!("an object above")
     };
-    (computed == stored).then_some((
+    Some((
         Judged {
             prev,
             stored,
@@ -273,9 +280,9 @@ impl ChainVerifier {
         self.record(&ev.complaint_id, ev.sequence, ev.position, judged);
     }
 
-    /// Checks the next event as the log stores it. The payload is hashed as stored
-    /// text first (the engine stores the canonical text); only when that does not give
-    /// the stored hash is it parsed and judged as [`ChainVerifier::push`] does.
+    /// Checks the next event as the log stores it, as [`ChainVerifier::push`] would check
+    /// it parsed. A payload whose stored text is canonical (as the engine stores it) is
+    /// hashed as it is, without being parsed.
     pub(crate) fn push_stored(&mut self, row: StoredRow) {
         match fast_judgement(&row) {
             Some((judged, _)) => {

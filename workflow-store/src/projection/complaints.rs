@@ -122,7 +122,7 @@ enum Params {
 
 impl Params {
     fn of(conn: &AnyConnection) -> Self {
-        if conn.backend_name() == "SQLite" {
+        if conn.backend_name().eq_ignore_ascii_case("sqlite") {
             Self::Anonymous
         } else {
             Self::Numbered

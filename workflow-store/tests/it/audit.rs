@@ -196,9 +196,9 @@ async fn an_edited_payload_is_named(db: TestDb) {
 }
 both!(edited_payload, an_edited_payload_is_named);
 
-/// The walks read the stored text as it is when it is the text that was hashed; a row
-/// whose JSON was rendered again (other white space, other key order: the same values)
-/// is parsed instead, so it still verifies and exports the same line.
+/// The walks read a stored payload as it is when it is canonical text; a row whose
+/// JSON was rendered again (other white space: the same values) is parsed instead, so
+/// it still verifies and exports the same line.
 async fn a_re_rendered_row_verifies_and_exports_as_before(db: TestDb) {
     let store = seeded(&db).await;
     let export = |store: Store| async move {
