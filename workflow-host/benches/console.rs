@@ -18,6 +18,11 @@
 //! the page's bytes; the console's bars are under 100 ms and under 50 KB. The same goes
 //! to a JSON file (default `target/bench/console.json`). PostgreSQL rows need
 //! `TEST_DATABASE_URL` (`scripts/with-postgres` sets it). See `docs/BENCHMARKS.md`.
+//!
+//! `--year N` instead runs a regency's year: `N` stories told as commands through
+//! `Engine::execute`, one at a time in the order of their instants, with the SLA
+//! monitor run once a simulated day and the projector beside them; then every page is
+//! timed once at that size (default output `target/bench/year.json`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
