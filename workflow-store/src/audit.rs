@@ -315,31 +315,49 @@ pub(crate) async fn walk(
     if total > 0 {
         progress(WalkProgress { events: 0, total });
     }
-    while let Some(row) = rows.try_next().await? {
-        let text = |column: &str| -> Result<String, String> {
-            row.try_get(column).map_err(|e| e.to_string())
-        };
-        each(StoredRow {
-            complaint_id: row.try_get("aggregate_id")?,
-            sequence: row.try_get("sequence")?,
-            position: row.try_get::<Option<i64>, _>("position")?.unwrap_or(0),
-            recorded_at: row
-                .try_get::<Option<String>, _>("recorded_at")?
-                .unwrap_or_default(),
-            event_type: row.try_get("event_type")?,
-            event_version: row.try_get("event_version")?,
-            payload: text("payload"),
-            metadata: text("metadata"),
-        })?;
-        n += 1;
-        if n.is_multiple_of(1000) || n == total {
-            progress(WalkProgress { events: n, total });
+    // Rows are taken in batches and then judged, rather than each as it arrives: sqlx
+    // hands SQLite's rows across from its worker thread through a small channel, and a
+    // consumer slower than that thread would wake it for every row it takes.
+    let mut batch = Vec::with_capacity(WALK_BATCH);
+    loop {
+        while batch.len() < WALK_BATCH {
+            let Some(row) = rows.try_next().await? else {
+                break;
+            };
+            let text = |column: &str| -> Result<String, String> {
+                row.try_get(column).map_err(|e| e.to_string())
+            };
+            batch.push(StoredRow {
+                complaint_id: row.try_get("aggregate_id")?,
+                sequence: row.try_get("sequence")?,
+                position: row.try_get::<Option<i64>, _>("position")?.unwrap_or(0),
+                recorded_at: row
+                    .try_get::<Option<String>, _>("recorded_at")?
+                    .unwrap_or_default(),
+                event_type: row.try_get("event_type")?,
+                event_version: row.try_get("event_version")?,
+                payload: text("payload"),
+                metadata: text("metadata"),
+            });
+        }
+        if batch.is_empty() {
+            break;
+        }
+        for row in batch.drain(..) {
+            each(row)?;
+            n += 1;
+            if n.is_multiple_of(1000) || n == total {
+                progress(WalkProgress { events: n, total });
+            }
         }
     }
     drop(rows);
     tx.commit().await?;
     Ok(n)
 }
+
+/// Rows a walk takes from the database before judging them.
+const WALK_BATCH: usize = 1000;
 
 fn workflow_core_type() -> &'static str {
     <workflow_core::Complaint as cqrs_es::Aggregate>::TYPE
