@@ -46,6 +46,8 @@ use workflow_store::chain::{event_hash, ChainInput, GENESIS};
 use workflow_store::testing::{Backend, TestDb};
 use workflow_store::Store;
 
+mod common;
+
 /// The agencies the stories are disposed to (the first is the one whose people ask).
 const AGENCIES: [(&str, &str); 10] = [
     ("PUPR", "Dinas Pekerjaan Umum dan Penataan Ruang"),
@@ -446,19 +448,24 @@ async fn simulate(store: &Arc<Store>, size: usize) -> (Vec<Story>, Year) {
         settled: 0,
         events: 0,
     };
+    // The monitor's runs due up to an instant: one a day, as of 07:00 WIB.
     let mut tick = wib("2026-01-02 07:00");
-    let run_monitor = |at: DateTime<Utc>| {
-        let store = Arc::clone(store);
-        async move { store.sla_tick(at).await.unwrap() }
-    };
-    for (at, s, c) in commands {
-        while tick <= at {
-            let report = run_monitor(tick).await;
+    async fn monitor_until(
+        store: &Store,
+        tick: &mut DateTime<Utc>,
+        until: DateTime<Utc>,
+        year: &mut Year,
+    ) {
+        while *tick <= until {
+            let report = store.sla_tick(*tick).await.unwrap();
             year.ticks += 1;
             year.breaches += report.breaches_recorded;
             year.settled += report.closed + report.deemed_withdrawn;
-            tick += chrono::Duration::days(1);
+            *tick += chrono::Duration::days(1);
         }
+    }
+    for (at, s, c) in commands {
+        monitor_until(store, &mut tick, at, &mut year).await;
         let story = &stories[s];
         let id: workflow_core::ComplaintId = story.id.parse().unwrap();
         match store
@@ -471,13 +478,7 @@ async fn simulate(store: &Arc<Store>, size: usize) -> (Vec<Story>, Year) {
             Err(e) => panic!("{}: {e}", story.id),
         }
     }
-    while tick <= now() {
-        let report = run_monitor(tick).await;
-        year.ticks += 1;
-        year.breaches += report.breaches_recorded;
-        year.settled += report.closed + report.deemed_withdrawn;
-        tick += chrono::Duration::days(1);
-    }
+    monitor_until(store, &mut tick, now(), &mut year).await;
     // The views catch up with the last commands, as they do in `aduan serve`.
     while store.projector().catch_up().await.unwrap() > 0 {}
     year.seconds = started.elapsed().as_secs_f64();
@@ -727,10 +728,7 @@ fn regency_year(
 ) {
     let mut rows = Vec::new();
     for &backend in backends {
-        let name = match backend {
-            Backend::Sqlite => "sqlite",
-            Backend::Postgres => "postgres",
-        };
+        let name = common::name(backend);
         let (pages, _, _, year) = runtime.block_on(measure(backend, size, runs, true));
         let year = year.expect("a simulated year");
         println!(
@@ -787,61 +785,34 @@ fn regency_year(
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let value = |flag: &str| {
-        args.iter()
-            .position(|a| a == flag)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
-    let num = |flag: &str, default: usize| {
-        value(flag).map_or(default, |v| {
-            v.parse()
-                .unwrap_or_else(|_| panic!("{flag} takes a number, not {v}"))
-        })
-    };
-    let large = num("--complaints", 100_000);
-    let small = num("--small", 1_000);
-    let runs = num("--runs", 20).max(1);
-    // Relative to the workspace (cargo runs a bench in its package's folder).
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let out = root.join(value("--out").unwrap_or_else(|| "target/bench/console.json".into()));
-    let backends: Vec<Backend> = match value("--backend").as_deref() {
-        Some("sqlite") => vec![Backend::Sqlite],
-        Some("postgres") => vec![Backend::Postgres],
-        Some(other) => panic!("--backend is sqlite or postgres, not {other}"),
-        None if std::env::var("TEST_DATABASE_URL").is_ok() => {
-            vec![Backend::Sqlite, Backend::Postgres]
-        }
-        None => {
-            eprintln!(
-                "TEST_DATABASE_URL is not set: SQLite only (scripts/with-postgres runs both)"
-            );
-            vec![Backend::Sqlite]
-        }
-    };
+    let args = common::Args::from_env();
+    let large = args.num("--complaints", 100_000);
+    let small = args.num("--small", 1_000);
+    let runs = args.num("--runs", 20).max(1);
+    let backends = args.backends();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
-    if let Some(year) = value("--year") {
-        let size: usize = year
-            .parse()
-            .unwrap_or_else(|_| panic!("--year takes a number, not {year}"));
-        let out = root.join(value("--out").unwrap_or_else(|| "target/bench/year.json".into()));
-        regency_year(&runtime, &backends, size, runs, &out);
+    if args.value("--year").is_some() {
+        let size = args.num("--year", 0);
+        regency_year(
+            &runtime,
+            &backends,
+            size,
+            runs,
+            &args.out("target/bench/year.json"),
+        );
         return;
     }
+    let out = args.out("target/bench/console.json");
     let mut rows = Vec::new();
     println!(
         "| backend | page | who | median at {large} | slowest | median at {small} | ratio | size |"
     );
     println!("|---|---|---|---:|---:|---:|---:|---:|");
     for backend in backends {
-        let name = match backend {
-            Backend::Sqlite => "sqlite",
-            Backend::Postgres => "postgres",
-        };
+        let name = common::name(backend);
         let (at_small, _, _, _) = runtime.block_on(measure(backend, small, runs, false));
         let (at_large, events, filled, _) = runtime.block_on(measure(backend, large, runs, false));
         eprintln!(

@@ -17,11 +17,8 @@
 //! file (default `target/bench/http.json`). PostgreSQL rows need `TEST_DATABASE_URL`
 //! (`scripts/with-postgres` sets it). See `docs/BENCHMARKS.md`.
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::Utc;
 use serde_json::json;
@@ -30,8 +27,10 @@ use workflow_core::fixtures::{cmd, registration, upp};
 use workflow_core::ComplaintId;
 use workflow_store::testing::{Backend, TestDb};
 
-/// How long the server may take to listen.
-const START_WITHIN: Duration = Duration::from_secs(60);
+mod common;
+// `aduan serve` started and stopped as the tests of the binary do it.
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 struct Row {
     backend: &'static str,
@@ -39,62 +38,6 @@ struct Row {
     figure: f64,
     anchor_name: String,
     anchor: f64,
-}
-
-/// `aduan serve` on 127.0.0.1, stopped (SIGTERM) when dropped.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Server {
-    fn start(url: &str, dir: &std::path::Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_aduan"))
-            .current_dir(dir)
-            .env("DATABASE_URL", url)
-            .env("RUST_LOG", "error")
-            .args(["serve", "--listen", "127.0.0.1:0", "--sla-interval", "3600"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("aduan serve starts");
-        let lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let log = Arc::new(std::sync::Mutex::new(String::new()));
-        let sink = Arc::clone(&log);
-        // Drains stderr for the server's whole life, so that it never blocks on a pipe.
-        std::thread::spawn(move || {
-            for line in lines.map_while(Result::ok) {
-                if let Some(rest) = line.strip_prefix("aduan: listening on http://") {
-                    let _ = tx.send(rest.trim().parse::<SocketAddr>().unwrap());
-                }
-                let mut log = sink.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        let addr = match rx.recv_timeout(START_WITHIN) {
-            Ok(addr) => addr,
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "aduan serve did not listen within {START_WITHIN:?}: {}",
-                    log.lock().unwrap()
-                );
-            }
-        };
-        Server { child, addr }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(pid) = rustix::process::Pid::from_raw(self.child.id() as i32) {
-            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
-        }
-        let _ = self.child.wait();
-    }
 }
 
 /// `clients` tasks share `total` jobs; each job is `job(client, i)`. Returns jobs per
@@ -137,10 +80,7 @@ fn body(id: &str) -> serde_json::Value {
 }
 
 async fn measure(backend: Backend, commands: usize, clients: usize) -> Vec<Row> {
-    let name = match backend {
-        Backend::Sqlite => "sqlite",
-        Backend::Postgres => "postgres",
-    };
+    let name = common::name(backend);
     let db = TestDb::new(backend, "bench_http").await;
     let dir = tempfile::tempdir().unwrap();
     // The store and the server find the key file of the personal data in the same
@@ -169,7 +109,7 @@ async fn measure(backend: Backend, commands: usize, clients: usize) -> Vec<Row> 
         Err(_) => panic!("a task still holds the store"),
     }
 
-    let server = Server::start(&db.url, dir.path());
+    let server = support::Server::start(dir.path(), &db.url);
     let base = format!("http://{}", server.addr);
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(clients)
@@ -216,7 +156,7 @@ async fn measure(backend: Backend, commands: usize, clients: usize) -> Vec<Row> 
         })
         .await
     };
-    drop(server);
+    assert!(server.stop().success(), "aduan serve stopped cleanly");
 
     let engine_name = format!("Engine::execute, {clients} tasks");
     vec![
@@ -245,37 +185,11 @@ async fn measure(backend: Backend, commands: usize, clients: usize) -> Vec<Row> 
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let value = |flag: &str| {
-        args.iter()
-            .position(|a| a == flag)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
-    let num = |flag: &str, default: usize| {
-        value(flag).map_or(default, |v| {
-            v.parse()
-                .unwrap_or_else(|_| panic!("{flag} takes a number, not {v}"))
-        })
-    };
-    let commands = num("--commands", 2000).max(1);
-    let clients = num("--clients", 16).max(1);
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let out = root.join(value("--out").unwrap_or_else(|| "target/bench/http.json".into()));
-    let backends: Vec<Backend> = match value("--backend").as_deref() {
-        Some("sqlite") => vec![Backend::Sqlite],
-        Some("postgres") => vec![Backend::Postgres],
-        Some(other) => panic!("--backend is sqlite or postgres, not {other}"),
-        None if std::env::var("TEST_DATABASE_URL").is_ok() => {
-            vec![Backend::Sqlite, Backend::Postgres]
-        }
-        None => {
-            eprintln!(
-                "TEST_DATABASE_URL is not set: SQLite only (scripts/with-postgres runs both)"
-            );
-            vec![Backend::Sqlite]
-        }
-    };
+    let args = common::Args::from_env();
+    let commands = args.num("--commands", 2000).max(1);
+    let clients = args.num("--clients", 16).max(1);
+    let out = args.out("target/bench/http.json");
+    let backends = args.backends();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

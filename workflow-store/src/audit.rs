@@ -250,13 +250,22 @@ pub(crate) struct StoredRow {
 }
 
 impl StoredRow {
-    /// The event as stored, its JSON columns parsed.
-    pub(crate) fn parse(self) -> RawEvent {
-        let parse = |column: &str, text: Result<String, String>| {
-            text.and_then(|t| {
-                serde_json::from_str(&t).map_err(|e| format!("{column} is not JSON: {e}"))
+    /// Its payload and metadata parsed, or why each could not be.
+    pub(crate) fn parsed_json(&self) -> (Result<Value, String>, Result<Value, String>) {
+        let parse = |column: &str, text: &Result<String, String>| {
+            text.as_deref().map_err(Clone::clone).and_then(|t| {
+                serde_json::from_str(t).map_err(|e| format!("{column} is not JSON: {e}"))
             })
         };
+        (
+            parse("payload", &self.payload),
+            parse("metadata", &self.metadata),
+        )
+    }
+
+    /// The event as stored, its JSON columns parsed.
+    pub(crate) fn parse(self) -> RawEvent {
+        let (payload, metadata) = self.parsed_json();
         RawEvent {
             complaint_id: self.complaint_id,
             sequence: self.sequence,
@@ -264,8 +273,8 @@ impl StoredRow {
             recorded_at: self.recorded_at,
             event_type: self.event_type,
             event_version: self.event_version,
-            payload: parse("payload", self.payload),
-            metadata: parse("metadata", self.metadata),
+            payload,
+            metadata,
         }
     }
 }

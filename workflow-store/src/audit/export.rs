@@ -5,10 +5,9 @@ use std::io::{BufRead, Write};
 
 use serde_json::{json, Value};
 
-use super::verify::fast_judgement;
 use super::{walk, RawEvent, StoredRow, WalkProgress};
 use crate::backend::Db;
-use crate::chain::{canonical_json, HASH, PREV_HASH};
+use crate::chain::{canonical_json, is_canonical, HASH, PREV_HASH};
 use crate::error::StoreError;
 
 /// The export formats.
@@ -50,82 +49,57 @@ fn csv_field(s: &str) -> String {
 
 /// One export line of a stored row.
 ///
-/// The payload is written as the canonical JSON of the stored value. A stored text that
-/// is canonical already (as the engine stores it) is written as it is without being
-/// parsed; any other is parsed and rendered again, or marked unreadable.
-fn line(format: ExportFormat, row: StoredRow) -> String {
-    if let Some((judged, mut metadata)) = fast_judgement(&row) {
-        if let Ok(payload) = &row.payload {
-            metadata.insert(HASH.to_owned(), Value::String(judged.stored.clone()));
-            let metadata = canonical_json(&Value::Object(metadata));
-            return render(
-                format,
-                &row,
-                &judged.prev,
-                &judged.stored,
-                payload,
-                &metadata,
-            );
-        }
+/// The payload and metadata are written as the canonical JSON of the stored values.
+/// Texts that are canonical already (as the engine stores them) are written as they
+/// are without being parsed; any others are parsed and rendered again, or marked
+/// unreadable.
+fn line(format: ExportFormat, row: &StoredRow) -> String {
+    if let Some((payload, metadata)) = copyable(row) {
+        let hashes = match format {
+            // The JSON Lines line carries the hashes inside the metadata.
+            ExportFormat::Jsonl => (String::new(), String::new()),
+            ExportFormat::Csv => hashes(&serde_json::from_str(metadata).unwrap_or_default()),
+        };
+        return render(format, row, &hashes, payload, metadata);
     }
-    let event = row.parse();
-    let metadata = stored(&event.metadata);
-    let text = |key: &str| metadata.get(key).and_then(Value::as_str).unwrap_or("");
+    let (payload, metadata) = row.parsed_json();
+    let metadata = stored(&metadata);
     render(
         format,
-        &event,
-        text(PREV_HASH),
-        text(HASH),
-        &canonical_json(&stored(&event.payload)),
+        row,
+        &hashes(&metadata),
+        &canonical_json(&stored(&payload)),
         &canonical_json(&metadata),
     )
 }
 
-/// The columns of a line besides the hashes and the JSON texts.
-trait Columns {
-    fn complaint_id(&self) -> &str;
-    fn sequence(&self) -> i64;
-    fn position(&self) -> i64;
-    fn recorded_at(&self) -> &str;
-    fn event_type(&self) -> &str;
-    fn event_version(&self) -> &str;
+/// The payload's and metadata's stored texts, when both are canonical.
+fn copyable(row: &StoredRow) -> Option<(&str, &str)> {
+    let (Ok(payload), Ok(metadata)) = (&row.payload, &row.metadata) else {
+        return None;
+    };
+    (is_canonical(payload) && is_canonical(metadata)).then_some((payload, metadata))
 }
 
-macro_rules! columns {
-    ($t:ty) => {
-        impl Columns for $t {
-            fn complaint_id(&self) -> &str {
-                &self.complaint_id
-            }
-            fn sequence(&self) -> i64 {
-                self.sequence
-            }
-            fn position(&self) -> i64 {
-                self.position
-            }
-            fn recorded_at(&self) -> &str {
-                &self.recorded_at
-            }
-            fn event_type(&self) -> &str {
-                &self.event_type
-            }
-            fn event_version(&self) -> &str {
-                &self.event_version
-            }
-        }
+/// The metadata's `prev_hash` and `hash`, empty where absent.
+fn hashes(metadata: &Value) -> (String, String) {
+    let text = |key: &str| {
+        metadata
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
     };
+    (text(PREV_HASH), text(HASH))
 }
-columns!(StoredRow);
-columns!(RawEvent);
 
 /// A line from its parts, `payload` and `metadata` being canonical JSON text. A JSON
 /// Lines line is the canonical JSON of the object of all columns: its keys in byte
 /// order, written here in that order.
 fn render(
     format: ExportFormat,
-    row: &impl Columns,
-    prev_hash: &str,
-    hash: &str,
+    row: &StoredRow,
+    (prev_hash, hash): &(String, String),
     payload: &str,
     metadata: &str,
 ) -> String {
@@ -134,14 +108,14 @@ fn render(
             let string = |s: &str| Value::String(s.to_owned()).to_string();
             let mut out = String::with_capacity(payload.len() + metadata.len() + 200);
             for (key, value) in [
-                ("complaint_id", string(row.complaint_id())),
-                ("event_type", string(row.event_type())),
-                ("event_version", string(row.event_version())),
+                ("complaint_id", string(&row.complaint_id)),
+                ("event_type", string(&row.event_type)),
+                ("event_version", string(&row.event_version)),
                 ("metadata", metadata.to_owned()),
                 ("payload", payload.to_owned()),
-                ("position", row.position().to_string()),
-                ("recorded_at", string(row.recorded_at())),
-                ("sequence", row.sequence().to_string()),
+                ("position", row.position.to_string()),
+                ("recorded_at", string(&row.recorded_at)),
+                ("sequence", row.sequence.to_string()),
             ] {
                 out.push(if out.is_empty() { '{' } else { ',' });
                 out.push('"');
@@ -153,12 +127,12 @@ fn render(
             out
         }
         ExportFormat::Csv => [
-            row.complaint_id(),
-            &row.sequence().to_string(),
-            &row.position().to_string(),
-            row.recorded_at(),
-            row.event_type(),
-            row.event_version(),
+            &row.complaint_id,
+            &row.sequence.to_string(),
+            &row.position.to_string(),
+            &row.recorded_at,
+            &row.event_type,
+            &row.event_version,
             prev_hash,
             hash,
             payload,
@@ -187,7 +161,7 @@ pub(crate) async fn export(
         db,
         complaint,
         |e| {
-            writeln!(out, "{}", line(format, e)).map_err(io)?;
+            writeln!(out, "{}", line(format, &e)).map_err(io)?;
             Ok(())
         },
         progress,
@@ -377,7 +351,7 @@ mod tests {
                 "{raw}: {report:?}"
             );
             // And the export does not copy it: one line, parsed or marked unreadable.
-            let line = line(ExportFormat::Jsonl, row(&raw, &forged_over(&raw)));
+            let line = line(ExportFormat::Jsonl, &row(&raw, &forged_over(&raw)));
             assert!(!line.contains('\n'), "{line}");
         }
     }
@@ -406,7 +380,7 @@ mod tests {
             for (payload, metadata) in cases {
                 let expected = parsed_line(format, &row(payload, metadata).parse());
                 assert_eq!(
-                    line(format, row(payload, metadata)),
+                    line(format, &row(payload, metadata)),
                     expected,
                     "{format:?} {payload}"
                 );
@@ -414,7 +388,7 @@ mod tests {
         }
         // The canonical texts (untouched, and changed) took the copying path; no other.
         for (n, (payload, metadata)) in cases.iter().enumerate() {
-            let copied = fast_judgement(&row(payload, metadata)).is_some();
+            let copied = copyable(&row(payload, metadata)).is_some();
             assert_eq!(copied, n == 0 || n == 2, "{payload} {metadata}");
         }
     }

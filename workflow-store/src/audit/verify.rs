@@ -3,7 +3,7 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::checkpoint::Head;
 use super::{RawEvent, StoredRow};
@@ -138,10 +138,10 @@ impl VerifyReport {
 const NO_HASHES: &str = "the metadata has no prev_hash and hash";
 
 /// What an event's metadata claims and what its bytes give.
-pub(crate) struct Judged {
-    pub prev: String,
-    pub stored: String,
-    pub computed: String,
+struct Judged {
+    prev: String,
+    stored: String,
+    computed: String,
 }
 
 /// The judgement of a stored row whose payload text is canonical ([`is_canonical`]),
@@ -149,9 +149,7 @@ pub(crate) struct Judged {
 /// writing it again gives the same bytes. `None` when the row must be parsed and judged
 /// in full (a payload text not known to be canonical, unreadable columns, metadata
 /// without its hashes or not an object, a negative sequence).
-///
-/// With the judgement comes the parsed metadata, without its `hash`.
-pub(crate) fn fast_judgement(row: &StoredRow) -> Option<(Judged, Map<String, Value>)> {
+fn fast_judgement(row: &StoredRow) -> Option<Judged> {
     let (Ok(payload), Ok(metadata)) = (&row.payload, &row.metadata) else {
         return None;
     };
@@ -165,7 +163,6 @@ pub(crate) fn fast_judgement(row: &StoredRow) -> Option<(Judged, Map<String, Val
         return None;
     };
     let prev = metadata.get(PREV_HASH)?.as_str()?.to_owned();
-    let metadata = Value::Object(metadata);
     let computed = event_hash_of_text(
         &ChainInput {
             aggregate_type: "complaint",
@@ -177,19 +174,13 @@ pub(crate) fn fast_judgement(row: &StoredRow) -> Option<(Judged, Map<String, Val
             metadata: &Value::Null,
         },
         payload,
-        &metadata,
+        &Value::Object(metadata),
     );
-    let Value::Object(metadata) = metadata else {
-        unreachable!("an object above")
-    };
-    Some((
-        Judged {
-            prev,
-            stored,
-            computed,
-        },
-        metadata,
-    ))
+    Some(Judged {
+        prev,
+        stored,
+        computed,
+    })
 }
 
 struct Current {
@@ -285,9 +276,7 @@ impl ChainVerifier {
     /// hashed as it is, without being parsed.
     pub(crate) fn push_stored(&mut self, row: StoredRow) {
         match fast_judgement(&row) {
-            Some((judged, _)) => {
-                self.record(&row.complaint_id, row.sequence, row.position, Ok(judged))
-            }
+            Some(judged) => self.record(&row.complaint_id, row.sequence, row.position, Ok(judged)),
             None => self.push(&row.parse()),
         }
     }
