@@ -301,10 +301,15 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
             .map_err(|e| StoreError::from_aggregate(complaint_id.as_str(), e))
     }
 
-    /// The complaint's current state, rebuilt from its events.
+    /// The complaint's current state, rebuilt from its events (on the SQL stores, from
+    /// a snapshot of its state and the events after it, where one matches the log).
     pub async fn load(&self, complaint_id: &ComplaintId) -> Result<Complaint, StoreError> {
-        let events = self.events(complaint_id).await?;
-        Ok(Complaint::from_events(events.iter().map(|e| &e.payload)))
+        let mut context = self
+            .store
+            .load_aggregate(complaint_id.as_str())
+            .await
+            .map_err(|e| StoreError::from_aggregate(complaint_id.as_str(), e))?;
+        Ok(std::mem::take(context.aggregate()))
     }
 }
 

@@ -51,6 +51,8 @@ pub struct Health {
     side_write_failures: AtomicU64,
     projection_failures: AtomicU64,
     tick_failures: AtomicU64,
+    snapshot_loads: AtomicU64,
+    snapshots_refused: AtomicU64,
     recent: Mutex<Recent>,
 }
 
@@ -65,13 +67,19 @@ pub struct HealthSnapshot {
     /// Commits that failed for a reason other than a concurrent writer (unavailable,
     /// full, I/O, outcome unknown).
     pub commit_failures: u64,
-    /// Side writes after a commit (the answer kept for an idempotency key) that failed;
-    /// the command was acknowledged all the same.
+    /// Side writes after a commit (the answer kept for an idempotency key, a snapshot of
+    /// the complaint's state) that failed; the command was acknowledged all the same.
     pub side_write_failures: u64,
     /// Projection batches that failed.
     pub projection_failures: u64,
     /// SLA monitor ticks that failed.
     pub tick_failures: u64,
+    /// Complaints loaded from a snapshot of their state and the events after it.
+    pub snapshot_loads: u64,
+    /// Snapshots found and not used: the event they summarise no longer carries their
+    /// chain head, or their state does not read. The complaint was loaded from all its
+    /// events instead; anything other than zero is worth a look (`aduan verify`).
+    pub snapshots_refused: u64,
     /// The last commit the database confirmed.
     pub last_commit_at: Option<DateTime<Utc>>,
     /// The last failed commit or write probe.
@@ -135,6 +143,14 @@ impl Health {
         self.recent().last_side_write_error = Some(Incident::now(err));
     }
 
+    pub(crate) fn loaded_from_snapshot(&self) {
+        self.snapshot_loads.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn snapshot_refused(&self) {
+        self.snapshots_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub(crate) fn projection_failed(&self, name: &str, err: &StoreError) {
         self.projection_failures.fetch_add(1, Ordering::Relaxed);
         self.recent()
@@ -170,6 +186,8 @@ impl Health {
             side_write_failures: self.side_write_failures.load(Ordering::Relaxed),
             projection_failures: self.projection_failures.load(Ordering::Relaxed),
             tick_failures: self.tick_failures.load(Ordering::Relaxed),
+            snapshot_loads: self.snapshot_loads.load(Ordering::Relaxed),
+            snapshots_refused: self.snapshots_refused.load(Ordering::Relaxed),
             last_commit_at: r.last_commit_at,
             last_write_error: r.last_write_error.clone(),
             last_side_write_error: r.last_side_write_error.clone(),

@@ -124,7 +124,7 @@ pub use codec::timestamp;
 pub use cqrs_es::EventStore;
 pub use engine::{metadata_keys, Backoff, Engine, Executed};
 pub use error::{Refusal, StoreError};
-pub use log::{LogContext, SqlLog, StoredEvent, Unreadable};
+pub use log::{LogContext, SqlLog, StoredEvent, Unreadable, SNAPSHOT_EVERY};
 pub use memory::MemoryStore;
 pub use options::StoreOptions;
 pub use position::Position;

@@ -28,14 +28,15 @@ use workflow_core::complainant::Identity;
 use workflow_core::{Complaint, ComplaintEvent, ComplaintId, DomainError, EventBody, Sequence};
 
 use crate::backend::{Db, TypedPool};
-use crate::chain::{GENESIS, HASH};
 use crate::error::StoreError;
 use crate::health::Health;
 use crate::keys::{NewKey, SubjectKeys};
 
 mod append;
+mod snapshot;
 use crate::position::Position;
 use append::{Pending, SettingsGuard, Written};
+pub use snapshot::EVERY as SNAPSHOT_EVERY;
 
 /// One event as stored, with its place in the global order.
 #[derive(Clone, Debug, PartialEq)]
@@ -89,6 +90,7 @@ struct Inner {
     health: Health,
     keys: Arc<SubjectKeys>,
     queue: append::Queue,
+    snapshot_format: String,
 }
 
 /// The durable log. Cheap to clone.
@@ -130,6 +132,7 @@ impl SqlLog {
         // The domain's own upcasters first, then the embedding service's.
         let mut upcasters = workflow_core::upcast::builtin();
         upcasters.extend(extra_upcasters);
+        let snapshot_format = snapshot::format(upcasters.len());
         let repo = match &db.typed {
             #[cfg(feature = "sqlite")]
             TypedPool::Sqlite(pool) => Repo::Sqlite(SqliteEventRepository::new(pool.clone())),
@@ -145,6 +148,7 @@ impl SqlLog {
                 health: Health::default(),
                 keys,
                 queue: append::Queue::default(),
+                snapshot_format,
             }),
         }
     }
@@ -455,22 +459,12 @@ impl EventStore<Complaint> for SqlLog {
         Ok(out)
     }
 
+    /// From the complaint's snapshot and the events after it where it has one that
+    /// matches its log (see `log/snapshot.rs`), else from all its events.
     async fn load_aggregate(&self, aggregate_id: &str) -> LogResult<LogContext> {
-        let events = self.load_events(aggregate_id).await?;
-        let mut context = LogContext {
-            aggregate_id: aggregate_id.to_owned(),
-            aggregate: Complaint::default(),
-            sequence: 0,
-            last_hash: GENESIS.to_owned(),
-        };
-        for envelope in events {
-            context.sequence = envelope.sequence;
-            if let Some(hash) = envelope.metadata.get(HASH) {
-                context.last_hash.clone_from(hash);
-            }
-            context.aggregate.apply(envelope.payload);
-        }
-        Ok(context)
+        self.load_context(aggregate_id)
+            .await
+            .map_err(StoreError::into_aggregate)
     }
 
     async fn commit(
@@ -541,6 +535,8 @@ impl EventStore<Complaint> for SqlLog {
             }
         };
         self.inner.committed.notify_waiters();
+        let complaint_id = context.aggregate_id.clone();
+        self.keep_snapshot(context, &envelopes).await;
         if erasing {
             #[cfg(feature = "testing")]
             crate::testing::fault_point("before_key_destruction");
@@ -551,12 +547,12 @@ impl EventStore<Complaint> for SqlLog {
             match self
                 .inner
                 .keys
-                .destroy(std::slice::from_ref(&context.aggregate_id))
+                .destroy(std::slice::from_ref(&complaint_id))
                 .await
             {
-                Ok(_) => self.inner.keys.destruction_done(&context.aggregate_id),
+                Ok(_) => self.inner.keys.destruction_done(&complaint_id),
                 Err(e) => {
-                    tracing::error!(complaint_id = %context.aggregate_id, error = %e, "the erased identity's key was not destroyed yet; the next SLA tick tries again");
+                    tracing::error!(complaint_id = %complaint_id, error = %e, "the erased identity's key was not destroyed yet; the next SLA tick tries again");
                 }
             }
         }

@@ -4,6 +4,12 @@
 //! new `event_version` and an upcaster for the recorded form. After an intended change
 //! of a *new* version, record with
 //! `RECORD_EVENTS=1 cargo test -p workflow-core --test it recorded::`.
+//!
+//! The states those events fold to, one after each, are pinned the same way under
+//! `tests/recorded/state/` with [`Complaint::STATE_FORMAT`]: a change to the state's
+//! JSON or to what an event does to it fails there until the format is raised (stored
+//! snapshots of the old format are then not used) and the new states are recorded with
+//! `RECORD_STATES=1 cargo test -p workflow-core --test it recorded::`.
 
 use std::path::PathBuf;
 
@@ -15,7 +21,7 @@ use workflow_core::complaint::command::{
 use workflow_core::complaint::event::{Escalation, ImportRecord, SlaBreach, EVENT_TYPES};
 use workflow_core::fixtures::*;
 use workflow_core::sla::{JudgedBy, Verdict};
-use workflow_core::{ComplaintEvent, EventBody as E, LaporStatus, Step};
+use workflow_core::{Complaint, ComplaintEvent, EventBody as E, LaporStatus, Step};
 
 fn judged_by() -> JudgedBy {
     JudgedBy {
@@ -240,5 +246,63 @@ fn older_recorded_forms_are_upcast_to_the_current_version() {
     assert_eq!(
         workflow_core::upcast::to_current("Reviewed", "2", raw.clone()),
         raw
+    );
+}
+
+/// The state after each of the recorded events, folded in order from an empty complaint.
+fn folded_states() -> Vec<Complaint> {
+    let mut state = Complaint::default();
+    one_of_each()
+        .iter()
+        .map(|e| {
+            state.apply_event(e);
+            state.clone()
+        })
+        .collect()
+}
+
+#[test]
+fn the_states_the_recorded_events_fold_to_are_pinned_under_the_state_format() {
+    let format = Complaint::STATE_FORMAT;
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("tests/recorded/state/format-{format}.json"));
+    let json = serde_json::to_string_pretty(&folded_states()).unwrap() + "\n";
+    let recorded = std::fs::read_to_string(&path).ok();
+    if std::env::var_os("RECORD_STATES").is_some() {
+        // Recording over other states of the same format is the mistake this guards.
+        if let Some(recorded) = &recorded {
+            assert!(
+                &json == recorded,
+                "the states differ from those recorded under format {format}: raise \
+                 Complaint::STATE_FORMAT before recording"
+            );
+        }
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &json).unwrap();
+        return;
+    }
+    let recorded = recorded.unwrap_or_else(|| {
+        panic!(
+            "no states are recorded for state format {format} ({}): record them with \
+             RECORD_STATES=1",
+            path.display()
+        )
+    });
+    let first_difference = json
+        .lines()
+        .zip(recorded.lines())
+        .position(|(now, then)| now != then);
+    assert!(
+        json == recorded,
+        "the states the recorded events fold to changed under the same state format \
+         {format} (first at line {:?}): raise Complaint::STATE_FORMAT (snapshots stored \
+         under the old one would be read as the new) and record with RECORD_STATES=1",
+        first_difference.map(|line| line + 1)
+    );
+    let parsed: Vec<Complaint> = serde_json::from_str(&recorded).unwrap();
+    assert_eq!(
+        parsed,
+        folded_states(),
+        "the recorded states no longer read back"
     );
 }

@@ -21,6 +21,7 @@ mod read_only;
 mod registry;
 mod schema;
 mod settings;
+mod snapshots;
 mod statistics;
 mod support;
 #[cfg(feature = "postgres")]

@@ -220,7 +220,17 @@ fn run_history(history: &History) -> Result<Reached, TestCaseError> {
     }
     let json = serde_json::to_string(&state).expect("state serialises");
     let back: Complaint = serde_json::from_str(&json).expect("and deserialises");
-    prop_assert_eq!(back, state);
+    prop_assert_eq!(&back, &state);
+    // A snapshot: the state at any event, stored and read back, with the (read back)
+    // events after it applied, is the state of the whole history.
+    for k in (0..=log.len()).step_by(3) {
+        let stored = serde_json::to_string(&Complaint::from_events(&log[..k])).unwrap();
+        let mut resumed: Complaint = serde_json::from_str(&stored).expect("a snapshot reads back");
+        for e in &log[k..] {
+            resumed.apply_event(e);
+        }
+        prop_assert_eq!(&resumed, &state, "resumed from a snapshot at event {}", k);
+    }
     Ok(reached)
 }
 

@@ -1,0 +1,263 @@
+//! Snapshots of a complaint's state (decision 0035): the state as of one of its events,
+//! kept in `complaint_snapshots` beside the log, so that a complaint with a long history
+//! loads from the snapshot and the events after it instead of from every event.
+//!
+//! A snapshot is a cache and never the record. It is used only when
+//! - its format is this build's ([`Complaint::STATE_FORMAT`] and the number of upcasters
+//!   events are read through, since either changes what the events fold to),
+//! - the event at its sequence is still in the log and carries the chain head the
+//!   snapshot names, and
+//! - its state reads.
+//!
+//! Anything else and the complaint is loaded from all its events, the snapshot counted
+//! as refused ([`crate::HealthSnapshot::snapshots_refused`]). One is written after a
+//! commit that takes a complaint past a multiple of [`EVERY`] events, as a side write: a
+//! failure to write it is counted and logged, and the acknowledged command stands.
+//! A state still holding a complainant's identity in plain (a registration recorded
+//! before identities were sealed, and not erased) is never copied into a snapshot.
+
+use cqrs_es::persist::SerializedEvent;
+use cqrs_es::{Aggregate, EventEnvelope};
+use serde_json::Value;
+use sqlx::Row;
+use workflow_core::complainant::Identity;
+use workflow_core::{Complaint, EventBody};
+
+use super::{LogContext, SqlLog};
+use crate::chain::{GENESIS, HASH};
+use crate::error::StoreError;
+
+/// A snapshot is written each time a complaint's events pass a multiple of this.
+pub const EVERY: usize = 16;
+
+/// What a stored snapshot must name to be used by this build.
+pub(super) fn format(upcasters: usize) -> String {
+    format!(
+        "complaint-state/{}; upcasters/{upcasters}",
+        Complaint::STATE_FORMAT
+    )
+}
+
+/// A row of the load: the snapshot (part 0) or an event (part 1).
+struct Loaded {
+    part: i64,
+    sequence: i64,
+    event_type: String,
+    event_version: String,
+    payload: String,
+    metadata: String,
+}
+
+impl SqlLog {
+    /// The complaint's state, sequence and chain head, from its snapshot and the events
+    /// after it where it has a usable one, else from all its events; one query either way.
+    pub(super) async fn load_context(&self, aggregate_id: &str) -> Result<LogContext, StoreError> {
+        let db = self.db();
+        let sql = format!(
+            "SELECT CAST(0 AS bigint) AS part, sequence, '' AS event_type, '' AS event_version, \
+                    state AS payload, chain_head AS metadata \
+               FROM complaint_snapshots WHERE complaint_id = $1 AND format = $2 \
+             UNION ALL \
+             SELECT CAST(1 AS bigint) AS part, sequence, event_type, event_version, {} AS payload, {} AS metadata \
+               FROM events WHERE aggregate_type = $3 AND aggregate_id = $1 AND sequence >= \
+                    COALESCE((SELECT sequence FROM complaint_snapshots WHERE complaint_id = $1 AND format = $2), 0) \
+             ORDER BY part, sequence",
+            db.json_as_text("payload"),
+            db.json_as_text("metadata"),
+        );
+        let rows = sqlx::query(&sql)
+            .bind(aggregate_id)
+            .bind(&self.inner.snapshot_format)
+            .bind(Complaint::TYPE)
+            .fetch_all(&db.any)
+            .await?;
+        let mut rows = rows
+            .into_iter()
+            .map(|row| {
+                Ok(Loaded {
+                    part: row.try_get("part")?,
+                    sequence: row.try_get("sequence")?,
+                    event_type: row.try_get("event_type")?,
+                    event_version: row.try_get("event_version")?,
+                    payload: row.try_get("payload")?,
+                    metadata: row.try_get("metadata")?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?
+            .into_iter()
+            .peekable();
+        let mut context = LogContext {
+            aggregate_id: aggregate_id.to_owned(),
+            aggregate: Complaint::default(),
+            sequence: 0,
+            last_hash: GENESIS.to_owned(),
+        };
+        if rows.peek().is_some_and(|r| r.part == 0) {
+            let snapshot = rows.next().expect("peeked");
+            match resume(&snapshot, rows.next()) {
+                Some(state) => {
+                    self.inner.health.loaded_from_snapshot();
+                    context.aggregate = state;
+                    context.sequence = usize::try_from(snapshot.sequence).unwrap_or_default();
+                    context.last_hash = snapshot.metadata;
+                }
+                None => {
+                    // Its event's chain head differs, it is gone, or the state does not
+                    // read: load from every event (which that query did not fetch).
+                    self.inner.health.snapshot_refused();
+                    tracing::warn!(
+                        complaint_id = aggregate_id,
+                        sequence = snapshot.sequence,
+                        "a snapshot of the complaint does not match its log and was not used"
+                    );
+                    return self.load_all(aggregate_id).await;
+                }
+            }
+        }
+        for row in rows {
+            let event = SerializedEvent::new(
+                aggregate_id.to_owned(),
+                usize::try_from(row.sequence).unwrap_or_default(),
+                Complaint::TYPE.to_owned(),
+                row.event_type,
+                row.event_version,
+                parse(aggregate_id, row.sequence, "payload", &row.payload)?,
+                parse(aggregate_id, row.sequence, "metadata", &row.metadata)?,
+            );
+            let sequence = event.sequence;
+            let (payload, metadata) = self.decode(event)?;
+            context.apply(sequence, payload, metadata.get(HASH));
+        }
+        Ok(context)
+    }
+
+    /// The complaint loaded from every one of its events.
+    async fn load_all(&self, aggregate_id: &str) -> Result<LogContext, StoreError> {
+        let events = self
+            .serialized_events(aggregate_id)
+            .await
+            .map_err(|e| StoreError::from_aggregate(aggregate_id, e.into()))?;
+        let mut context = LogContext {
+            aggregate_id: aggregate_id.to_owned(),
+            aggregate: Complaint::default(),
+            sequence: 0,
+            last_hash: GENESIS.to_owned(),
+        };
+        for event in events {
+            let sequence = event.sequence;
+            let (payload, metadata) = self.decode(event)?;
+            context.apply(sequence, payload, metadata.get(HASH));
+        }
+        Ok(context)
+    }
+
+    /// After a commit of `appended` on `context`: keeps a snapshot of the state reached
+    /// when the commit took the complaint past a multiple of [`EVERY`] events. A failure
+    /// is the side write's alone.
+    pub(super) async fn keep_snapshot(
+        &self,
+        mut context: LogContext,
+        appended: &[EventEnvelope<Complaint>],
+    ) {
+        let Some(last) = appended.last() else { return };
+        if context.sequence / EVERY == last.sequence / EVERY {
+            return;
+        }
+        // The engine advances the context's state with the events it commits (as decided:
+        // a registration's identity not yet sealed); a caller that does not leaves it as
+        // loaded. Either is told by how many events the state holds.
+        let loaded = u64::try_from(context.sequence).unwrap_or(u64::MAX);
+        let count = u64::try_from(appended.len()).unwrap_or(u64::MAX);
+        match context.aggregate.events_applied() {
+            applied if applied == loaded => {
+                for envelope in appended {
+                    context.aggregate.apply(envelope.payload.clone());
+                }
+            }
+            applied
+                if applied == loaded.saturating_add(count)
+                    && !appended
+                        .iter()
+                        .any(|e| matches!(e.payload.body, EventBody::Received(_))) => {}
+            _ => return,
+        }
+        let Some(chain_head) = last.metadata.get(HASH) else {
+            return;
+        };
+        if holds_plain_identity(&context.aggregate) {
+            return;
+        }
+        let written = async {
+            let state = serde_json::to_string(&context.aggregate)
+                .map_err(|e| StoreError::defect(format!("a state did not serialise: {e}")))?;
+            sqlx::query(
+                "INSERT INTO complaint_snapshots (complaint_id, sequence, chain_head, format, state) \
+                 VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (complaint_id) DO UPDATE SET sequence = excluded.sequence, \
+                   chain_head = excluded.chain_head, format = excluded.format, state = excluded.state \
+                 WHERE complaint_snapshots.sequence < excluded.sequence \
+                    OR complaint_snapshots.format <> excluded.format",
+            )
+            .bind(&context.aggregate_id)
+            .bind(i64::try_from(last.sequence).unwrap_or(i64::MAX))
+            .bind(chain_head)
+            .bind(&self.inner.snapshot_format)
+            .bind(state)
+            .execute(&self.db().any)
+            .await?;
+            Ok::<_, StoreError>(())
+        }
+        .await;
+        if let Err(e) = written {
+            tracing::warn!(complaint_id = %context.aggregate_id, error = %e, "a snapshot of the complaint was not written; it loads from its events");
+            self.inner.health.side_write_failed(&e);
+        }
+    }
+}
+
+impl LogContext {
+    fn apply(
+        &mut self,
+        sequence: usize,
+        event: workflow_core::ComplaintEvent,
+        hash: Option<&String>,
+    ) {
+        self.sequence = sequence;
+        if let Some(hash) = hash {
+            self.last_hash.clone_from(hash);
+        }
+        self.aggregate.apply(event);
+    }
+}
+
+/// The snapshot's state, if `at` (the first event the load read) is the event the
+/// snapshot summarises, with the chain head it names, and the state reads.
+fn resume(snapshot: &Loaded, at: Option<Loaded>) -> Option<Complaint> {
+    let at = at?;
+    if at.part != 1 || at.sequence != snapshot.sequence {
+        return None;
+    }
+    let metadata: Value = serde_json::from_str(&at.metadata).ok()?;
+    if metadata.get(HASH)?.as_str()? != snapshot.metadata {
+        return None;
+    }
+    serde_json::from_str(&snapshot.payload).ok()
+}
+
+fn parse(id: &str, sequence: i64, column: &str, text: &str) -> Result<Value, StoreError> {
+    serde_json::from_str(text).map_err(|e| {
+        StoreError::integrity(
+            id.to_owned(),
+            format!("sequence {sequence}: the {column} is not JSON: {e}"),
+            Some(Box::new(e)),
+        )
+    })
+}
+
+/// Whether the state holds the complainant's identity in plain (never sealed, not erased).
+fn holds_plain_identity(state: &Complaint) -> bool {
+    state.identity_erased().is_none()
+        && state
+            .registration()
+            .is_some_and(|r| matches!(r.complainant.identity, Identity::Plain(_)))
+}
