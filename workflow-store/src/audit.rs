@@ -53,7 +53,9 @@ pub struct History {
 impl Store {
     /// Walks the whole log and checks every event's chain link and hash; with a
     /// checkpoint (whose signature and root are checked first, against `trusted` if
-    /// given), also that the log still extends it.
+    /// given), also that the log still extends it. Then compares every snapshot of a
+    /// complaint's state a load would use with the events it summarises
+    /// ([`FailureKind::SnapshotDiffers`]).
     pub async fn verify(
         &self,
         checkpoint: Option<&Checkpoint>,
@@ -61,7 +63,18 @@ impl Store {
         progress: impl FnMut(WalkProgress),
     ) -> Result<VerifyReport, StoreError> {
         let verifier = verifier_for(checkpoint, trusted)?;
-        Ok(self.walk_with(verifier, progress).await?.0)
+        let mut report = self.walk_with(verifier, progress).await?.0;
+        let mut differing = Vec::new();
+        report.snapshots = self
+            .log()
+            .check_snapshots(|id, sequence, reason| {
+                differing.push((id.to_owned(), sequence, reason))
+            })
+            .await?;
+        for (id, sequence, reason) in differing {
+            report.fail(&id, sequence, FailureKind::SnapshotDiffers { reason });
+        }
+        Ok(report)
     }
 
     async fn walk_with(

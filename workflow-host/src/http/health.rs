@@ -308,6 +308,16 @@ pub async fn metrics(
         counter(h.side_write_failures),
     );
     registry.register(
+        "snapshot_loads",
+        "Complaints loaded from a snapshot of their state and the events after it",
+        counter(h.snapshot_loads),
+    );
+    registry.register(
+        "snapshots_refused",
+        "Snapshots not used because they did not match the log (the complaint was loaded from every event)",
+        counter(h.snapshots_refused),
+    );
+    registry.register(
         "projection_failures",
         "Projection batches that failed",
         counter(h.projection_failures),

@@ -494,6 +494,10 @@ fn failure_words(kind: &FailureKind) -> String {
         FailureKind::NotInCheckpoint => {
             "not_in_checkpoint: di dalam posisi checkpoint tetapi tidak dijaminnya".into()
         }
+        FailureKind::SnapshotDiffers { reason } => format!(
+            "snapshot_differs: snapshot keadaan pengaduan pada urutan ini tidak sesuai \
+             dengan peristiwanya ({reason}); snapshot bukan bagian dari log dan aman dihapus"
+        ),
     }
 }
 

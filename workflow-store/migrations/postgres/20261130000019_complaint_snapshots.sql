@@ -10,3 +10,6 @@ CREATE TABLE complaint_snapshots
     format       text                        NOT NULL,
     state        text                        NOT NULL
 );
+-- Read whole at every load of a long history: kept out of line uncompressed, which
+-- spares the decompression a compressed state would cost each read.
+ALTER TABLE complaint_snapshots ALTER COLUMN state SET STORAGE EXTERNAL;

@@ -52,6 +52,14 @@ pub enum FailureKind {
     /// The event lies within the checkpoint's positions but the checkpoint does not
     /// cover it: it was inserted into the past.
     NotInCheckpoint,
+    /// The snapshot of the complaint's state kept at this sequence (a cache beside the
+    /// log, not part of it) does not match the complaint's events: written by something
+    /// other than the engine. A load refuses one whose chain head differs, but would
+    /// decide commands on one whose state alone was changed. Deleting it is always safe.
+    SnapshotDiffers {
+        /// How it differs.
+        reason: String,
+    },
 }
 
 /// The first (or any) event that fails, named by complaint and sequence.
@@ -97,6 +105,7 @@ impl fmt::Display for Failure {
                 short(log)
             ),
             FailureKind::NotInCheckpoint => write!(f, "inside the checkpoint's positions but not covered by it (inserted into the past)"),
+            FailureKind::SnapshotDiffers { reason } => write!(f, "the snapshot of its state kept at this sequence differs from its events ({reason}); it is not part of the log, and deleting it is safe"),
         }
     }
 }
@@ -121,6 +130,10 @@ pub struct VerifyReport {
     pub failures_total: u64,
     /// The checkpoint's position, when one was checked.
     pub checkpoint_position: Option<Position>,
+    /// Snapshots of complaints' states (of this build's format, the only ones a load
+    /// uses) compared with the events they summarise.
+    #[serde(default)]
+    pub snapshots: u64,
 }
 
 impl VerifyReport {
@@ -132,6 +145,18 @@ impl VerifyReport {
     /// The first failure.
     pub fn first_failure(&self) -> Option<&Failure> {
         self.failures.first()
+    }
+
+    /// Counts a failure, keeping the first [`KEEP_FAILURES`].
+    pub(crate) fn fail(&mut self, complaint_id: &str, sequence: i64, kind: FailureKind) {
+        self.failures_total += 1;
+        if self.failures.len() < KEEP_FAILURES {
+            self.failures.push(Failure {
+                complaint_id: complaint_id.to_owned(),
+                sequence,
+                kind,
+            });
+        }
     }
 }
 
@@ -234,14 +259,7 @@ impl ChainVerifier {
     }
 
     fn fail(&mut self, complaint_id: &str, sequence: i64, kind: FailureKind) {
-        self.report.failures_total += 1;
-        if self.report.failures.len() < KEEP_FAILURES {
-            self.report.failures.push(Failure {
-                complaint_id: complaint_id.to_owned(),
-                sequence,
-                kind,
-            });
-        }
+        self.report.fail(complaint_id, sequence, kind);
     }
 
     /// Checks the next event.

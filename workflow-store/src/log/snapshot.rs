@@ -261,3 +261,92 @@ fn holds_plain_identity(state: &Complaint) -> bool {
             .registration()
             .is_some_and(|r| matches!(r.complainant.identity, Identity::Plain(_)))
 }
+
+impl SqlLog {
+    /// Compares every snapshot of this build's format with the events it summarises:
+    /// the event at its sequence carries its chain head, and the events up to it fold to
+    /// its state. Calls `differs` with the complaint, the sequence and how for each that
+    /// does not match; returns how many were compared.
+    pub(crate) async fn check_snapshots(
+        &self,
+        mut differs: impl FnMut(&str, i64, String),
+    ) -> Result<u64, StoreError> {
+        let format = &self.inner.snapshot_format;
+        let db = self.db();
+        let ids: Vec<String> = sqlx::query(&format!(
+            "SELECT complaint_id FROM complaint_snapshots WHERE format = $1 ORDER BY {}",
+            db.bytewise("complaint_id")
+        ))
+        .bind(format)
+        .fetch_all(&db.any)
+        .await?
+        .iter()
+        .map(|r| r.try_get("complaint_id"))
+        .collect::<Result<_, _>>()?;
+        let mut checked = 0;
+        for id in ids {
+            // Read again one by one: a host may have replaced it since.
+            let Some(row) = sqlx::query(
+                "SELECT sequence, chain_head, state FROM complaint_snapshots \
+                 WHERE complaint_id = $1 AND format = $2",
+            )
+            .bind(&id)
+            .bind(format)
+            .fetch_optional(&db.any)
+            .await?
+            else {
+                continue;
+            };
+            let sequence: i64 = row.try_get("sequence")?;
+            let chain_head: String = row.try_get("chain_head")?;
+            let state: String = row.try_get("state")?;
+            checked += 1;
+            if let Err(reason) = self.compare(&id, sequence, &chain_head, &state).await? {
+                differs(&id, sequence, reason);
+            }
+        }
+        Ok(checked)
+    }
+
+    /// `Ok(Err(how))` when the snapshot does not match the complaint's events.
+    async fn compare(
+        &self,
+        id: &str,
+        sequence: i64,
+        chain_head: &str,
+        state: &str,
+    ) -> Result<Result<(), String>, StoreError> {
+        let events = self
+            .serialized_events(id)
+            .await
+            .map_err(|e| StoreError::from_aggregate(id, e.into()))?;
+        let through = usize::try_from(sequence).unwrap_or_default();
+        let mut folded = Complaint::default();
+        let mut head = None;
+        for event in events.into_iter().take_while(|e| e.sequence <= through) {
+            let at = event.sequence;
+            let Ok((payload, metadata)) = self.decode(event) else {
+                return Ok(Err(format!("the event at sequence {at} does not read")));
+            };
+            if at == through {
+                head = metadata.get(HASH).cloned();
+            }
+            folded.apply(payload);
+        }
+        let Some(head) = head else {
+            return Ok(Err(format!("the log has no event at sequence {sequence}")));
+        };
+        if head != chain_head {
+            return Ok(Err(format!(
+                "it names chain head {chain_head}, the event carries {head}"
+            )));
+        }
+        match serde_json::from_str::<Complaint>(state) {
+            Err(e) => Ok(Err(format!("its state does not read: {e}"))),
+            Ok(kept) if kept != folded => Ok(Err(
+                "its state is not what the events up to it fold to".to_owned(),
+            )),
+            Ok(_) => Ok(Ok(())),
+        }
+    }
+}

@@ -277,3 +277,66 @@ async fn no_snapshot_holds_the_complainants_identity_in_plain(db: TestDb) {
         "the complainant's name",
     );
 }
+
+both!(
+    verify_compares_every_snapshot_with_its_events,
+    verify_compares_every_snapshot_with_its_events
+);
+async fn verify_compares_every_snapshot_with_its_events(db: TestDb) {
+    use workflow_store::audit::FailureKind;
+    let store = db.open().await;
+    long_history(&store, 20).await;
+    let report = store.verify(None, None, |_| {}).await.unwrap();
+    assert!(report.ok(), "{:?}", report.failures);
+    assert_eq!(report.snapshots, 1);
+    // A state changed under the true chain head: a load would use it; verify names it.
+    let (sequence, _, state) = stored(&db).await.expect("a snapshot was written");
+    let forged = state.replacen("\"returns\":0", "\"returns\":2", 1);
+    assert_ne!(forged, state, "the state counts its returns");
+    set(&db, "state", &forged).await;
+    assert_eq!(
+        store.engine().load(&cid("ADU-1")).await.unwrap().returns(),
+        2
+    );
+    let report = store.verify(None, None, |_| {}).await.unwrap();
+    assert!(!report.ok());
+    assert_eq!(report.failures_total, 1);
+    let failure = report.first_failure().unwrap();
+    assert_eq!(
+        (failure.complaint_id.as_str(), failure.sequence),
+        ("ADU-1", sequence)
+    );
+    assert!(
+        matches!(&failure.kind, FailureKind::SnapshotDiffers { reason } if reason.contains("fold")),
+        "{failure}"
+    );
+    // Another chain head: named too (though no load would use it).
+    set(&db, "state", &state).await;
+    set(
+        &db,
+        "chain_head",
+        &hash_of_event(&store, sequence - 1).await,
+    )
+    .await;
+    let report = store.verify(None, None, |_| {}).await.unwrap();
+    assert_eq!(report.failures_total, 1);
+    assert!(
+        matches!(&report.failures[0].kind, FailureKind::SnapshotDiffers { reason } if reason.contains("chain head")),
+        "{}",
+        report.failures[0]
+    );
+    // Deleted, the log verifies and every load reads the events.
+    db.raw()
+        .await
+        .execute("DELETE FROM complaint_snapshots")
+        .await
+        .unwrap();
+    let report = store.verify(None, None, |_| {}).await.unwrap();
+    assert!(report.ok());
+    assert_eq!(report.snapshots, 0);
+    assert_eq!(
+        store.engine().load(&cid("ADU-1")).await.unwrap(),
+        replayed(&store, &cid("ADU-1")).await
+    );
+    store.close().await;
+}
