@@ -65,12 +65,13 @@ impl Store {
         let verifier = verifier_for(checkpoint, trusted)?;
         let mut report = self.walk_with(verifier, progress).await?.0;
         let mut differing = Vec::new();
-        report.snapshots = self
+        let checked = self
             .log()
             .check_snapshots(|id, sequence, reason| {
-                differing.push((id.to_owned(), sequence, reason))
+                differing.push((id.to_owned(), sequence, reason));
             })
             .await?;
+        report.snapshots = Some(checked);
         for (id, sequence, reason) in differing {
             report.fail(&id, sequence, FailureKind::SnapshotDiffers { reason });
         }

@@ -1,7 +1,10 @@
 //! The event log on SQLite or PostgreSQL: the cqrs-es `EventStore` the engine runs on.
 //!
-//! The table is sqlite-es's and postgres-es's, and a complaint's events are loaded
-//! through their repositories (`PersistedEventRepository::get_events`). Appends are our
+//! The table is sqlite-es's and postgres-es's. A complaint is loaded for a command by
+//! our own query, from a snapshot of its state and the events after it where one
+//! matches the log (`log::snapshot`, decision 0035), else from all its events; the
+//! events alone are read through their repositories
+//! (`PersistedEventRepository::get_events`). Appends are our
 //! own conditional SQL with group commit (decision 0033); what we add besides is the
 //! per-event metadata with the hash chain, upcasting on read, reads in global order, and
 //! a wake-up for the projectors after each commit. See `docs/decisions/0005` for why

@@ -70,7 +70,11 @@ pub struct Extensions {
     /// Settings (read-only opens, PostgreSQL session timeouts).
     pub options: StoreOptions,
     /// Upcasters for older versions of events, applied on every read after the
-    /// domain's own.
+    /// domain's own. Snapshots of complaints' states are kept under a format that
+    /// counts the upcasters (see [`crate::SNAPSHOT_EVERY`]): a snapshot written while
+    /// there were more or fewer is not used. Changing what an upcaster gives without
+    /// changing how many there are calls for deleting the snapshots
+    /// (`DELETE FROM complaint_snapshots`), since they hold states folded the old way.
     pub upcasters: Vec<Box<dyn EventUpcaster>>,
     /// Projections of the service's own.
     pub projections: Vec<Arc<dyn crate::projection::Projection>>,

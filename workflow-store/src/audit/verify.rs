@@ -131,9 +131,10 @@ pub struct VerifyReport {
     /// The checkpoint's position, when one was checked.
     pub checkpoint_position: Option<Position>,
     /// Snapshots of complaints' states (of this build's format, the only ones a load
-    /// uses) compared with the events they summarise.
-    #[serde(default)]
-    pub snapshots: u64,
+    /// uses) compared with the events they summarise: `None` for a walk of an export,
+    /// which holds none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshots: Option<u64>,
 }
 
 impl VerifyReport {

@@ -27,7 +27,11 @@ use super::{LogContext, SqlLog};
 use crate::chain::{GENESIS, HASH};
 use crate::error::StoreError;
 
-/// A snapshot is written each time a complaint's events pass a multiple of this.
+/// A snapshot of a complaint's state is written each time its events pass a multiple
+/// of this, and a load reads it and the events after it instead of every event. It is
+/// used only while it matches the log, and never vouched for by the log's chain:
+/// [`Store::verify`](crate::Store::verify) compares each with its events. See
+/// `docs/ARCHITECTURE.md`, "Snapshots".
 pub const EVERY: usize = 16;
 
 /// What a stored snapshot must name to be used by this build.
