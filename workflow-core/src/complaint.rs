@@ -282,7 +282,7 @@ impl Complaint {
     /// snapshots): its JSON form together with what folding each event into it gives.
     /// It is raised with every change after which some history folds to another state
     /// or to other JSON, so that states kept under an earlier format are not used.
-    /// `tests/recorded/state/` pins the states the recorded events fold to under the
+    /// `tests/states/` pins the states the recorded events fold to under the
     /// current format: a change that forgets to raise it fails there.
     pub const STATE_FORMAT: u32 = 1;
 

@@ -6,7 +6,7 @@
 //! `RECORD_EVENTS=1 cargo test -p workflow-core --test it recorded::`.
 //!
 //! The states those events fold to, one after each, are pinned the same way under
-//! `tests/recorded/state/` with [`Complaint::STATE_FORMAT`]: a change to the state's
+//! `tests/states/` with [`Complaint::STATE_FORMAT`]: a change to the state's
 //! JSON or to what an event does to it fails there until the format is raised (stored
 //! snapshots of the old format are then not used) and the new states are recorded with
 //! `RECORD_STATES=1 cargo test -p workflow-core --test it recorded::`.
@@ -265,7 +265,7 @@ fn folded_states() -> Vec<Complaint> {
 fn the_states_the_recorded_events_fold_to_are_pinned_under_the_state_format() {
     let format = Complaint::STATE_FORMAT;
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("tests/recorded/state/format-{format}.json"));
+        .join(format!("tests/states/format-{format}.json"));
     let json = serde_json::to_string_pretty(&folded_states()).unwrap() + "\n";
     let recorded = std::fs::read_to_string(&path).ok();
     if std::env::var_os("RECORD_STATES").is_some() {
