@@ -28,6 +28,12 @@ pub mod metadata_keys {
     /// The version of the SLA policy the command was judged with (0: the built-in one),
     /// on stores that follow the database's settings.
     pub const POLICY_VERSION: &str = "policy_version";
+    /// The snapshot of the complaint's state the command was decided on, when it was
+    /// loaded from one: `SEQUENCE:SHA256` (the state's sequence and the SHA-256 of its
+    /// stored text). `verify` folds the events up to that sequence and compares.
+    pub const SNAPSHOT: &str = "snapshot";
+    /// The format of that snapshot (see [`crate::SNAPSHOT_EVERY`]).
+    pub const SNAPSHOT_FORMAT: &str = "snapshot_format";
 }
 
 /// What a successful command recorded. Empty when the command id had been seen before
@@ -255,12 +261,15 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
                         .collect(),
                 });
             }
-            // The commit does not read the context's state: advance it to report the state
-            // after the command without a copy.
-            for e in &events {
-                state.apply_event(e);
-            }
-            let status = state.status();
+            // The state after the command, for the answer; the context stays as loaded,
+            // for the log (which snapshots the state with the events as sealed).
+            let status = {
+                let mut after = state.clone();
+                for e in &events {
+                    after.apply_event(e);
+                }
+                after.status()
+            };
             match self.store.commit(events, context, metadata).await {
                 Ok(events) => {
                     return Ok(Executed {

@@ -31,6 +31,7 @@ use workflow_core::complainant::Identity;
 use workflow_core::{Complaint, ComplaintEvent, ComplaintId, DomainError, EventBody, Sequence};
 
 use crate::backend::{Db, TypedPool};
+use crate::engine::metadata_keys;
 use crate::error::StoreError;
 use crate::health::Health;
 use crate::keys::{NewKey, SubjectKeys};
@@ -39,6 +40,7 @@ mod append;
 mod snapshot;
 use crate::position::Position;
 use append::{Pending, SettingsGuard, Written};
+pub(crate) use snapshot::DecidedOn;
 pub use snapshot::EVERY as SNAPSHOT_EVERY;
 
 /// One event as stored, with its place in the global order.
@@ -116,6 +118,8 @@ pub struct LogContext {
     aggregate: Complaint,
     sequence: usize,
     last_hash: String,
+    /// `SEQUENCE:SHA256` of the snapshot it was loaded from, if any.
+    snapshot: Option<String>,
 }
 
 impl AggregateContext<Complaint> for LogContext {
@@ -479,6 +483,15 @@ impl EventStore<Complaint> for SqlLog {
         if events.is_empty() {
             return Ok(Vec::new());
         }
+        // The events say which snapshot they were decided on, under the chain's hashes.
+        let mut metadata = metadata;
+        if let Some(snapshot) = &context.snapshot {
+            metadata.insert(metadata_keys::SNAPSHOT.to_owned(), snapshot.clone());
+            metadata.insert(
+                metadata_keys::SNAPSHOT_FORMAT.to_owned(),
+                self.inner.snapshot_format.clone(),
+            );
+        }
         let erasing = events
             .iter()
             .any(|e| matches!(e.body, EventBody::IdentityErased(_)));
@@ -539,7 +552,6 @@ impl EventStore<Complaint> for SqlLog {
         };
         self.inner.committed.notify_waiters();
         let complaint_id = context.aggregate_id.clone();
-        self.keep_snapshot(context, &envelopes).await;
         if erasing {
             #[cfg(feature = "testing")]
             crate::testing::fault_point("before_key_destruction");
@@ -559,6 +571,8 @@ impl EventStore<Complaint> for SqlLog {
                 }
             }
         }
+        // A side write, after the key's destruction: nothing waits on it but this answer.
+        self.keep_snapshot(context, &envelopes).await;
         Ok(envelopes)
     }
 }

@@ -130,11 +130,16 @@ pub struct VerifyReport {
     pub failures_total: u64,
     /// The checkpoint's position, when one was checked.
     pub checkpoint_position: Option<Position>,
-    /// Snapshots of complaints' states (of this build's format, the only ones a load
-    /// uses) compared with the events they summarise: `None` for a walk of an export,
-    /// which holds none.
+    /// Snapshots of complaints' states compared with the events they summarise: those
+    /// kept beside the log, and those commands were decided on (named in their events'
+    /// metadata). `None` for a walk of an export, which holds none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshots: Option<u64>,
+    /// Snapshots of another format than this build's (kept, or named by the events
+    /// decided on them), which it cannot fold to compare: written by another version or
+    /// by a service with other upcasters. `None` for a walk of an export.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshots_unchecked: Option<u64>,
 }
 
 impl VerifyReport {

@@ -21,10 +21,13 @@ use cqrs_es::{Aggregate, EventEnvelope};
 use serde_json::Value;
 use sqlx::Row;
 use workflow_core::complainant::Identity;
-use workflow_core::{Complaint, EventBody};
+use workflow_core::Complaint;
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{LogContext, SqlLog};
 use crate::chain::{GENESIS, HASH};
+use crate::engine::metadata_keys::{SNAPSHOT, SNAPSHOT_FORMAT};
 use crate::error::StoreError;
 
 /// A snapshot of a complaint's state is written each time its events pass a multiple
@@ -95,6 +98,7 @@ impl SqlLog {
             aggregate: Complaint::default(),
             sequence: 0,
             last_hash: GENESIS.to_owned(),
+            snapshot: None,
         };
         if rows.peek().is_some_and(|r| r.part == 0) {
             let snapshot = rows.next().expect("peeked");
@@ -103,6 +107,11 @@ impl SqlLog {
                     self.inner.health.loaded_from_snapshot();
                     context.aggregate = state;
                     context.sequence = usize::try_from(snapshot.sequence).unwrap_or_default();
+                    context.snapshot = Some(format!(
+                        "{}:{}",
+                        snapshot.sequence,
+                        state_digest(&snapshot.payload)
+                    ));
                     context.last_hash = snapshot.metadata;
                 }
                 None => {
@@ -146,6 +155,7 @@ impl SqlLog {
             aggregate: Complaint::default(),
             sequence: 0,
             last_hash: GENESIS.to_owned(),
+            snapshot: None,
         };
         for event in events {
             let sequence = event.sequence;
@@ -167,23 +177,15 @@ impl SqlLog {
         if context.sequence / EVERY == last.sequence / EVERY {
             return;
         }
-        // The engine advances the context's state with the events it commits (as decided:
-        // a registration's identity not yet sealed); a caller that does not leaves it as
-        // loaded. Either is told by how many events the state holds.
-        let loaded = u64::try_from(context.sequence).unwrap_or(u64::MAX);
-        let count = u64::try_from(appended.len()).unwrap_or(u64::MAX);
-        match context.aggregate.events_applied() {
-            applied if applied == loaded => {
-                for envelope in appended {
-                    context.aggregate.apply(envelope.payload.clone());
-                }
-            }
-            applied
-                if applied == loaded.saturating_add(count)
-                    && !appended
-                        .iter()
-                        .any(|e| matches!(e.payload.body, EventBody::Received(_))) => {}
-            _ => return,
+        // The state as loaded, advanced with the events as written (identities sealed).
+        // A caller that advanced it already (with the events as decided) gets no
+        // snapshot: its state is not the log's.
+        if context.aggregate.events_applied() != u64::try_from(context.sequence).unwrap_or(u64::MAX)
+        {
+            return;
+        }
+        for envelope in appended {
+            context.aggregate.apply(envelope.payload.clone());
         }
         let Some(chain_head) = last.metadata.get(HASH) else {
             return;
@@ -245,7 +247,9 @@ fn resume(snapshot: &Loaded, at: Option<Loaded>) -> Option<Complaint> {
     if metadata.get(HASH)?.as_str()? != snapshot.metadata {
         return None;
     }
-    serde_json::from_str(&snapshot.payload).ok()
+    let state: Complaint = serde_json::from_str(&snapshot.payload).ok()?;
+    // A state that counts another number of events than its sequence is not of it.
+    (state.events_applied() == u64::try_from(snapshot.sequence).ok()?).then_some(state)
 }
 
 fn parse(id: &str, sequence: i64, column: &str, text: &str) -> Result<Value, StoreError> {
@@ -266,29 +270,78 @@ fn holds_plain_identity(state: &Complaint) -> bool {
             .is_some_and(|r| matches!(r.complainant.identity, Identity::Plain(_)))
 }
 
+/// A snapshot a command was decided on, as its events' metadata names it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct DecidedOn {
+    pub complaint_id: String,
+    /// The snapshot's sequence.
+    pub sequence: i64,
+    /// The SHA-256 of the state's text the command was decided on.
+    pub digest: String,
+    /// The snapshot's format.
+    pub format: String,
+}
+
+impl DecidedOn {
+    /// From an event's metadata text, when it names a snapshot.
+    pub(crate) fn of(complaint_id: &str, metadata: &str) -> Option<Self> {
+        if !metadata.contains("\"snapshot\"") {
+            return None;
+        }
+        let metadata: Value = serde_json::from_str(metadata).ok()?;
+        let (sequence, digest) = metadata.get(SNAPSHOT)?.as_str()?.split_once(':')?;
+        Some(Self {
+            complaint_id: complaint_id.to_owned(),
+            sequence: sequence.parse().ok()?,
+            digest: digest.to_owned(),
+            format: metadata.get(SNAPSHOT_FORMAT)?.as_str()?.to_owned(),
+        })
+    }
+}
+
+/// What comparing snapshots with the log found.
+#[derive(Debug, Default)]
+pub(crate) struct SnapshotCheck {
+    /// Snapshots compared: those kept, and those commands were decided on.
+    pub compared: u64,
+    /// Snapshots of another format than this build's, which it cannot compare.
+    pub unchecked: u64,
+    /// `(complaint, sequence, how)` of each that does not match.
+    pub differing: Vec<(String, i64, String)>,
+}
+
 impl SqlLog {
-    /// Compares every snapshot of this build's format with the events it summarises:
-    /// the event at its sequence carries its chain head, and the events up to it fold to
-    /// its state. Calls `differs` with the complaint, the sequence and how for each that
-    /// does not match; returns how many were compared.
+    /// Compares snapshots with the events they summarise: every snapshot kept of this
+    /// build's format (the event at its sequence carries its chain head, and the events
+    /// up to it fold to its state), and every snapshot a command was decided on
+    /// (`decided_on`, with the first sequence decided on it: the events up to it fold to
+    /// a state whose text has the digest the events name). Complaints in `skip` (whose
+    /// events the walk found wanting) are left to the walk's report.
     pub(crate) async fn check_snapshots(
         &self,
-        mut differs: impl FnMut(&str, i64, String),
-    ) -> Result<u64, StoreError> {
+        decided_on: &BTreeMap<DecidedOn, i64>,
+        skip: &BTreeSet<String>,
+    ) -> Result<SnapshotCheck, StoreError> {
         let format = &self.inner.snapshot_format;
         let db = self.db();
-        let ids: Vec<String> = sqlx::query(&format!(
-            "SELECT complaint_id FROM complaint_snapshots WHERE format = $1 ORDER BY {}",
+        let mut check = SnapshotCheck::default();
+        let kept: Vec<(String, String)> = sqlx::query(&format!(
+            "SELECT complaint_id, format FROM complaint_snapshots ORDER BY {}",
             db.bytewise("complaint_id")
         ))
-        .bind(format)
         .fetch_all(&db.any)
         .await?
         .iter()
-        .map(|r| r.try_get("complaint_id"))
-        .collect::<Result<_, _>>()?;
-        let mut checked = 0;
-        for id in ids {
+        .map(|r| Ok((r.try_get("complaint_id")?, r.try_get("format")?)))
+        .collect::<Result<_, sqlx::Error>>()?;
+        for (id, kept_format) in kept {
+            if &kept_format != format {
+                check.unchecked += 1;
+                continue;
+            }
+            if skip.contains(&id) {
+                continue;
+            }
             // Read again one by one: a host may have replaced it since.
             let Some(row) = sqlx::query(
                 "SELECT sequence, chain_head, state FROM complaint_snapshots \
@@ -304,53 +357,100 @@ impl SqlLog {
             let sequence: i64 = row.try_get("sequence")?;
             let chain_head: String = row.try_get("chain_head")?;
             let state: String = row.try_get("state")?;
-            checked += 1;
-            if let Err(reason) = self.compare(&id, sequence, &chain_head, &state).await? {
-                differs(&id, sequence, reason);
+            check.compared += 1;
+            let how = match self.fold_through(&id, sequence).await? {
+                Err(how) => Some(how),
+                Ok((_, head)) if head != chain_head => Some(format!(
+                    "it names chain head {chain_head}, the event carries {head}"
+                )),
+                Ok((folded, _)) => match serde_json::from_str::<Complaint>(&state) {
+                    Err(e) => Some(format!("its state does not read: {e}")),
+                    Ok(kept) if kept != folded => {
+                        Some("its state is not what the events up to it fold to".to_owned())
+                    }
+                    Ok(_) => None,
+                },
+            };
+            if let Some(how) = how {
+                check.differing.push((id, sequence, how));
             }
         }
-        Ok(checked)
+        for (snapshot, first) in decided_on {
+            if &snapshot.format != format {
+                check.unchecked += 1;
+                continue;
+            }
+            if skip.contains(&snapshot.complaint_id) {
+                continue;
+            }
+            check.compared += 1;
+            let how = match self
+                .fold_through(&snapshot.complaint_id, snapshot.sequence)
+                .await?
+            {
+                Err(how) => Some(how),
+                Ok((folded, _)) => {
+                    let text = serde_json::to_string(&folded).map_err(|e| {
+                        StoreError::defect(format!("a state did not serialise: {e}"))
+                    })?;
+                    let digest = state_digest(&text);
+                    (digest != snapshot.digest).then(|| {
+                        format!(
+                            "decided on a snapshot of the state at sequence {} whose text hashes \
+                             to {}; the events up to it fold to a state hashing to {digest}",
+                            snapshot.sequence, snapshot.digest
+                        )
+                    })
+                }
+            };
+            if let Some(how) = how {
+                check
+                    .differing
+                    .push((snapshot.complaint_id.clone(), *first, how));
+            }
+        }
+        Ok(check)
     }
 
-    /// `Ok(Err(how))` when the snapshot does not match the complaint's events.
-    async fn compare(
+    /// The complaint's events up to `sequence` folded, with the chain head of the last;
+    /// `Err(how)` when they do not read or do not reach it. Reads the stored text, so that
+    /// a row that is not JSON is a finding, not a failure of the check.
+    async fn fold_through(
         &self,
         id: &str,
         sequence: i64,
-        chain_head: &str,
-        state: &str,
-    ) -> Result<Result<(), String>, StoreError> {
-        let events = self
-            .serialized_events(id)
-            .await
-            .map_err(|e| StoreError::from_aggregate(id, e.into()))?;
-        let through = usize::try_from(sequence).unwrap_or_default();
+    ) -> Result<Result<(Complaint, String), String>, StoreError> {
+        let sql = format!(
+            "{} WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence <= $3 ORDER BY sequence",
+            self.select_rows()
+        );
+        let rows = sqlx::query(&sql)
+            .bind(Complaint::TYPE)
+            .bind(id)
+            .bind(sequence)
+            .fetch_all(&self.db().any)
+            .await?;
         let mut folded = Complaint::default();
         let mut head = None;
-        for event in events.into_iter().take_while(|e| e.sequence <= through) {
-            let at = event.sequence;
-            let Ok((payload, metadata)) = self.decode(event) else {
-                return Ok(Err(format!("the event at sequence {at} does not read")));
+        let mut last = 0;
+        for row in rows {
+            let event = match self.read_row(row)? {
+                Ok(event) => event,
+                Err(unreadable) => return Ok(Err(unreadable.reason)),
             };
-            if at == through {
-                head = metadata.get(HASH).cloned();
-            }
-            folded.apply(payload);
+            last = i64::try_from(event.sequence.get()).unwrap_or(i64::MAX);
+            head = event.metadata.get(HASH).cloned();
+            folded.apply(event.event);
         }
-        let Some(head) = head else {
-            return Ok(Err(format!("the log has no event at sequence {sequence}")));
-        };
-        if head != chain_head {
-            return Ok(Err(format!(
-                "it names chain head {chain_head}, the event carries {head}"
-            )));
-        }
-        match serde_json::from_str::<Complaint>(state) {
-            Err(e) => Ok(Err(format!("its state does not read: {e}"))),
-            Ok(kept) if kept != folded => Ok(Err(
-                "its state is not what the events up to it fold to".to_owned(),
-            )),
-            Ok(_) => Ok(Ok(())),
+        match head {
+            Some(head) if last == sequence => Ok(Ok((folded, head))),
+            _ => Ok(Err(format!("the log has no event at sequence {sequence}"))),
         }
     }
+}
+
+/// The SHA-256 of a state's stored text, in hex.
+pub(crate) fn state_digest(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    crate::chain::hex(&Sha256::digest(text.as_bytes()))
 }

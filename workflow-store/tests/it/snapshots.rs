@@ -10,7 +10,7 @@ use workflow_core::complaint::command::ComplaintCommand as C;
 use workflow_core::fixtures::*;
 use workflow_core::{Complaint, Status};
 use workflow_store::testing::{self as common, replayed, step, Backend, TestDb};
-use workflow_store::{both, Store, SNAPSHOT_EVERY};
+use workflow_store::{both, metadata_keys, Store, SNAPSHOT_EVERY};
 
 /// `ADU-1` registered, disposed, reviewed and clarified with a field examination, then
 /// `visits` field visits: 4 + `visits` events, one a command.
@@ -101,6 +101,20 @@ async fn a_long_history_loads_from_its_snapshot(db: TestDb) {
     let events = store.engine().events(&cid("ADU-1")).await.unwrap();
     assert_eq!(events.last().unwrap().sequence, 42);
     assert_eq!(store.health().snapshot().snapshots_refused, 0);
+    // Its event names, under the chain's hash, the snapshot it was decided on.
+    let (_, _, state) = stored(&db).await.unwrap();
+    let digest = {
+        use sha2::{Digest, Sha256};
+        workflow_store::chain::hex(&Sha256::digest(state.as_bytes()))
+    };
+    let last = &events.last().unwrap().metadata;
+    assert_eq!(
+        last[metadata_keys::SNAPSHOT],
+        format!("{sequence}:{digest}")
+    );
+    assert!(last[metadata_keys::SNAPSHOT_FORMAT].starts_with("complaint-state/"));
+    // Events decided on all the events name none.
+    assert!(!events[10].metadata.contains_key(metadata_keys::SNAPSHOT));
     store.close().await;
 }
 
@@ -285,10 +299,14 @@ both!(
 async fn verify_compares_every_snapshot_with_its_events(db: TestDb) {
     use workflow_store::audit::FailureKind;
     let store = db.open().await;
+    // 24 events: the snapshot at 16 is kept, and events 17 to 24 were decided on it.
     long_history(&store, 20).await;
     let report = store.verify(None, None, |_| {}).await.unwrap();
     assert!(report.ok(), "{:?}", report.failures);
-    assert_eq!(report.snapshots, Some(1));
+    assert_eq!(
+        (report.snapshots, report.snapshots_unchecked),
+        (Some(2), Some(0))
+    );
     // A state changed under the true chain head: a load would use it; verify names it.
     let (sequence, _, state) = stored(&db).await.expect("a snapshot was written");
     let forged = state.replacen("\"returns\":0", "\"returns\":2", 1);
@@ -299,8 +317,7 @@ async fn verify_compares_every_snapshot_with_its_events(db: TestDb) {
         2
     );
     let report = store.verify(None, None, |_| {}).await.unwrap();
-    assert!(!report.ok());
-    assert_eq!(report.failures_total, 1);
+    assert_eq!(report.failures_total, 1, "{:?}", report.failures);
     let failure = report.first_failure().unwrap();
     assert_eq!(
         (failure.complaint_id.as_str(), failure.sequence),
@@ -310,8 +327,42 @@ async fn verify_compares_every_snapshot_with_its_events(db: TestDb) {
         matches!(&failure.kind, FailureKind::SnapshotDiffers { reason } if reason.contains("fold")),
         "{failure}"
     );
-    // Another chain head: named too (though no load would use it).
-    set(&db, "state", &state).await;
+    // A command decided on the forged state, and the snapshot then deleted: the event
+    // still names the state it was decided on, and verify still finds it.
+    long_history_step(&store, "visit-on-forged").await;
+    db.raw()
+        .await
+        .execute("DELETE FROM complaint_snapshots")
+        .await
+        .unwrap();
+    let report = store.verify(None, None, |_| {}).await.unwrap();
+    assert_eq!(report.failures_total, 1, "{:?}", report.failures);
+    let failure = report.first_failure().unwrap();
+    assert_eq!(
+        (failure.complaint_id.as_str(), failure.sequence),
+        ("ADU-1", 25)
+    );
+    assert!(
+        matches!(&failure.kind, FailureKind::SnapshotDiffers { reason } if reason.contains("decided on a snapshot")),
+        "{failure}"
+    );
+    assert_eq!(
+        report.snapshots,
+        Some(2),
+        "the true snapshot and the forged one"
+    );
+    store.close().await;
+}
+
+both!(
+    verify_names_a_kept_snapshot_of_another_chain_head,
+    verify_names_a_kept_snapshot_of_another_chain_head
+);
+async fn verify_names_a_kept_snapshot_of_another_chain_head(db: TestDb) {
+    use workflow_store::audit::FailureKind;
+    let store = db.open().await;
+    long_history(&store, 14).await;
+    let (sequence, _, _) = stored(&db).await.expect("a snapshot was written");
     set(
         &db,
         "chain_head",
@@ -319,24 +370,33 @@ async fn verify_compares_every_snapshot_with_its_events(db: TestDb) {
     )
     .await;
     let report = store.verify(None, None, |_| {}).await.unwrap();
-    assert_eq!(report.failures_total, 1);
+    assert_eq!(report.failures_total, 1, "{:?}", report.failures);
     assert!(
         matches!(&report.failures[0].kind, FailureKind::SnapshotDiffers { reason } if reason.contains("chain head")),
         "{}",
         report.failures[0]
     );
-    // Deleted, the log verifies and every load reads the events.
-    db.raw()
-        .await
-        .execute("DELETE FROM complaint_snapshots")
-        .await
-        .unwrap();
+    // Of another format: this build cannot compare it, and says so (the snapshot events
+    // 17 and 18 were decided on, named in their metadata, is still compared).
+    set(&db, "format", "complaint-state/0; upcasters/3").await;
     let report = store.verify(None, None, |_| {}).await.unwrap();
-    assert!(report.ok());
-    assert_eq!(report.snapshots, Some(0));
+    assert!(report.ok(), "{:?}", report.failures);
     assert_eq!(
-        store.engine().load(&cid("ADU-1")).await.unwrap(),
-        replayed(&store, &cid("ADU-1")).await
+        (report.snapshots, report.snapshots_unchecked),
+        (Some(1), Some(1))
     );
     store.close().await;
+}
+
+/// One more field visit on `ADU-1`.
+async fn long_history_step(store: &Store, id: &str) {
+    step(
+        "ADU-1",
+        "2026-11-30 10:00",
+        liaison("PUPR"),
+        C::VerifyInField(field_visit("2026-11-30")),
+    )
+    .execute(store, id)
+    .await
+    .unwrap();
 }
