@@ -1,8 +1,9 @@
 //! The complainant (*pelapor*): identity, contact and how confidential the report is.
 //!
-//! Identity is personal data (UU 27/2022). It lives in exactly one place, the
-//! [`Complainant`] carried by the `Received` event, tagged with its
-//! [`Confidentiality`]; read views ask [`identity_visible_to`] before showing it.
+//! Identity is personal data (UU 27/2022). It lives in one place, the [`Complainant`]
+//! carried by the `Received` event, tagged with its [`Confidentiality`] (the store's
+//! snapshots of a complaint's state hold the same sealed form, never a plain one);
+//! read views ask [`identity_visible_to`] before showing it.
 //!
 //! A command carries the identity in plain ([`Identity::Plain`]); the store seals it
 //! with the complaint's own key before the event reaches the log

@@ -310,6 +310,13 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
             .map_err(|e| StoreError::from_aggregate(complaint_id.as_str(), e))
     }
 
+    /// The complaint's state folded from every one of its events, never from a
+    /// snapshot: what an audit shows.
+    pub async fn replay(&self, complaint_id: &ComplaintId) -> Result<Complaint, StoreError> {
+        let events = self.events(complaint_id).await?;
+        Ok(Complaint::from_events(events.iter().map(|e| &e.payload)))
+    }
+
     /// The complaint's current state, rebuilt from its events (on the SQL stores, from
     /// a snapshot of its state and the events after it, where one matches the log).
     pub async fn load(&self, complaint_id: &ComplaintId) -> Result<Complaint, StoreError> {

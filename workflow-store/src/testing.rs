@@ -625,8 +625,7 @@ pub async fn snapshot_views(store: &Store) -> String {
 /// The state rebuilt from the log alone, for comparing with the views.
 /// Every event read back from the log and folded, without a snapshot.
 pub async fn replayed(store: &Store, complaint_id: &ComplaintId) -> Complaint {
-    let events = store.engine().events(complaint_id).await.unwrap();
-    Complaint::from_events(events.iter().map(|e| &e.payload))
+    store.engine().replay(complaint_id).await.unwrap()
 }
 
 mod child;

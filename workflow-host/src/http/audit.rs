@@ -75,7 +75,7 @@ pub async fn events(
     }
     // The log holds identities sealed; only one recorded before sealing is in plain
     // in the raw events, and showing it is a read of personal data.
-    let complaint = state.store.engine().load(&id).await?;
+    let complaint = state.store.engine().replay(&id).await?;
     let plain = complaint
         .registration()
         .is_some_and(|r| r.complainant.plain_data().is_some());

@@ -52,10 +52,13 @@ pub enum FailureKind {
     /// The event lies within the checkpoint's positions but the checkpoint does not
     /// cover it: it was inserted into the past.
     NotInCheckpoint,
-    /// The snapshot of the complaint's state kept at this sequence (a cache beside the
-    /// log, not part of it) does not match the complaint's events: written by something
-    /// other than the engine. A load refuses one whose chain head differs, but would
-    /// decide commands on one whose state alone was changed. Deleting it is always safe.
+    /// A snapshot of the complaint's state (a cache beside the log, not part of it) does
+    /// not match the complaint's events: the one kept at this sequence, or the one the
+    /// event at this sequence was decided on (its metadata names it). Written by
+    /// something other than the engine, or by a build whose state format should have
+    /// been raised, or folded through upcasters since changed. A load refuses one whose
+    /// chain head differs, but decides commands on one whose state alone was changed.
+    /// Deleting a kept snapshot is always safe.
     SnapshotDiffers {
         /// How it differs.
         reason: String,

@@ -400,3 +400,79 @@ async fn long_history_step(store: &Store, id: &str) {
     .await
     .unwrap();
 }
+
+/// A registration recorded before identities were sealed (adopted from a plain cqrs-es
+/// store) keeps the name in plain in the log: no snapshot copies it, however long the
+/// history; once the identity is erased, snapshots are written again, without it.
+async fn a_state_holding_a_plain_identity_is_never_snapshotted(db: TestDb) {
+    use workflow_core::complainant::Identity;
+    use workflow_core::complaint::command::IdentityErasure;
+    let at = "2026-11-30 09:00";
+    db.plain_cqrs_es_store(vec![(
+        "ADU-1",
+        cmd("legacy-1", upp(), wib(at), C::Register(registration())),
+    )])
+    .await;
+    workflow_store::Store::adopt(&db.url).await.unwrap();
+    let store = db.open().await;
+    let Identity::Plain(data) = replayed(&store, &cid("ADU-1"))
+        .await
+        .registration()
+        .unwrap()
+        .complainant
+        .identity
+        .clone()
+    else {
+        panic!("the adopted registration holds its identity in plain");
+    };
+    common::play(
+        &store,
+        vec![
+            step("ADU-1", at, upp(), C::Dispose(disposition("PUPR"))),
+            step("ADU-1", at, liaison("PUPR"), C::Review(complete_review())),
+            step(
+                "ADU-1",
+                at,
+                liaison("PUPR"),
+                C::Clarify(clarification(true)),
+            ),
+        ],
+    )
+    .await;
+    for k in 0..(SNAPSHOT_EVERY + 4) {
+        long_history_step(&store, &format!("visit-{k}")).await;
+    }
+    assert_eq!(
+        stored(&db).await,
+        None,
+        "a snapshot copied a plain identity"
+    );
+    step(
+        "ADU-1",
+        "2026-11-30 10:00",
+        upp(),
+        C::EraseIdentity(IdentityErasure {
+            legal_basis: "Permintaan pelapor, Pasal 8 UU 27/2022".into(),
+        }),
+    )
+    .execute(&store, "erase-1")
+    .await
+    .unwrap();
+    for k in 0..SNAPSHOT_EVERY {
+        long_history_step(&store, &format!("after-erasure-{k}")).await;
+    }
+    let (_, _, state) = stored(&db)
+        .await
+        .expect("a snapshot once the identity is erased");
+    assert!(
+        !state.contains(&data.name),
+        "the snapshot holds the erased name"
+    );
+    let snapshot: Complaint = serde_json::from_str(&state).unwrap();
+    assert!(snapshot.identity_erased().is_some());
+    store.close().await;
+}
+both!(
+    a_plain_identity_is_never_snapshotted,
+    a_state_holding_a_plain_identity_is_never_snapshotted
+);
