@@ -249,16 +249,61 @@ fn older_recorded_forms_are_upcast_to_the_current_version() {
     );
 }
 
-/// The state after each of the recorded events, folded in order from an empty complaint.
+/// The state after each event of two histories, each folded from an empty complaint:
+/// the recorded events in order (one of every type), then a registration recorded in
+/// plain, returned three times so that its next disposition is escalated, and erased
+/// (the branches the first history does not reach).
 fn folded_states() -> Vec<Complaint> {
-    let mut state = Complaint::default();
-    one_of_each()
-        .iter()
-        .map(|e| {
+    let at = wib("2026-11-30 09:00");
+    let returned = |k: u32| {
+        vec![
+            event(
+                &format!("cmd-d{k}"),
+                upp(),
+                at,
+                E::Disposed(disposition("PUPR")),
+            ),
+            event(
+                &format!("cmd-r{k}"),
+                liaison("PUPR"),
+                at,
+                E::Returned(return_note()),
+            ),
+        ]
+    };
+    let mut second = vec![event("cmd-1", upp(), at, E::Received(registration()))];
+    for k in 0..3 {
+        second.extend(returned(k));
+    }
+    second.push(event(
+        "cmd-e",
+        liaison("PUPR"),
+        at,
+        E::ReturnsEscalated(Escalation { returns: 3 }),
+    ));
+    second.push(event(
+        "cmd-d3",
+        coordinator(),
+        at,
+        E::Disposed(disposition("PUPR")),
+    ));
+    second.push(event(
+        "cmd-x",
+        upp(),
+        at,
+        E::IdentityErased(IdentityErasure {
+            legal_basis: "Permintaan pelapor 12/2026, Pasal 8 UU 27/2022".into(),
+        }),
+    ));
+    let mut states = Vec::new();
+    for history in [one_of_each(), second] {
+        let mut state = Complaint::default();
+        for e in &history {
             state.apply_event(e);
-            state.clone()
-        })
-        .collect()
+            states.push(state.clone());
+        }
+    }
+    states
 }
 
 #[test]
