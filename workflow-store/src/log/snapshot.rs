@@ -358,7 +358,11 @@ impl SqlLog {
             let chain_head: String = row.try_get("chain_head")?;
             let state: String = row.try_get("state")?;
             check.compared += 1;
-            let how = match self.fold_through(&id, sequence).await? {
+            let how = match self
+                .fold_states(&id, &[sequence])
+                .await?
+                .map(|mut s| s.remove(0))
+            {
                 Err(how) => Some(how),
                 Ok((_, head)) if head != chain_head => Some(format!(
                     "it names chain head {chain_head}, the event carries {head}"
@@ -375,51 +379,60 @@ impl SqlLog {
                 check.differing.push((id, sequence, how));
             }
         }
+        // One fold per complaint, however many snapshots its events name.
+        let mut named: BTreeMap<&str, Vec<(&DecidedOn, i64)>> = BTreeMap::new();
         for (snapshot, first) in decided_on {
             if &snapshot.format != format {
                 check.unchecked += 1;
-                continue;
+            } else if !skip.contains(&snapshot.complaint_id) {
+                named
+                    .entry(snapshot.complaint_id.as_str())
+                    .or_default()
+                    .push((snapshot, *first));
             }
-            if skip.contains(&snapshot.complaint_id) {
-                continue;
-            }
-            check.compared += 1;
-            let how = match self
-                .fold_through(&snapshot.complaint_id, snapshot.sequence)
-                .await?
-            {
-                Err(how) => Some(how),
-                Ok((folded, _)) => {
-                    let text = serde_json::to_string(&folded).map_err(|e| {
-                        StoreError::defect(format!("a state did not serialise: {e}"))
-                    })?;
-                    let digest = state_digest(&text);
-                    (digest != snapshot.digest).then(|| {
-                        format!(
-                            "decided on a snapshot of the state at sequence {} whose text hashes \
-                             to {}; the events up to it fold to a state hashing to {digest}",
-                            snapshot.sequence, snapshot.digest
-                        )
-                    })
+        }
+        for (id, snapshots) in named {
+            check.compared += u64::try_from(snapshots.len()).unwrap_or(u64::MAX);
+            let sequences: Vec<i64> = snapshots.iter().map(|(s, _)| s.sequence).collect();
+            let folded = self.fold_states(id, &sequences).await?;
+            for (k, (snapshot, first)) in snapshots.into_iter().enumerate() {
+                let how = match &folded {
+                    Err(how) => Some(how.clone()),
+                    Ok(states) => {
+                        let text = serde_json::to_string(&states[k].0).map_err(|e| {
+                            StoreError::defect(format!("a state did not serialise: {e}"))
+                        })?;
+                        let digest = state_digest(&text);
+                        (digest != snapshot.digest).then(|| {
+                            format!(
+                                "decided on a snapshot of the state at sequence {} whose text \
+                                 hashes to {}; the events up to it fold to a state hashing to \
+                                 {digest}",
+                                snapshot.sequence, snapshot.digest
+                            )
+                        })
+                    }
+                };
+                if let Some(how) = how {
+                    check.differing.push((id.to_owned(), first, how));
                 }
-            };
-            if let Some(how) = how {
-                check
-                    .differing
-                    .push((snapshot.complaint_id.clone(), *first, how));
             }
         }
         Ok(check)
     }
 
-    /// The complaint's events up to `sequence` folded, with the chain head of the last;
-    /// `Err(how)` when they do not read or do not reach it. Reads the stored text, so that
-    /// a row that is not JSON is a finding, not a failure of the check.
-    async fn fold_through(
+    /// The complaint's events folded once, with the state and chain head at each of
+    /// `sequences` (ascending); `Err(how)` when they do not read or do not reach one.
+    /// Reads the stored text, so that a row that is not JSON is a finding, not a
+    /// failure of the check.
+    async fn fold_states(
         &self,
         id: &str,
-        sequence: i64,
-    ) -> Result<Result<(Complaint, String), String>, StoreError> {
+        sequences: &[i64],
+    ) -> Result<Result<Vec<(Complaint, String)>, String>, StoreError> {
+        let Some(&last) = sequences.last() else {
+            return Ok(Ok(Vec::new()));
+        };
         let sql = format!(
             "{} WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence <= $3 ORDER BY sequence",
             self.select_rows()
@@ -427,24 +440,28 @@ impl SqlLog {
         let rows = sqlx::query(&sql)
             .bind(Complaint::TYPE)
             .bind(id)
-            .bind(sequence)
+            .bind(last)
             .fetch_all(&self.db().any)
             .await?;
         let mut folded = Complaint::default();
-        let mut head = None;
-        let mut last = 0;
+        let mut states = Vec::with_capacity(sequences.len());
+        let mut wanted = sequences.iter().peekable();
         for row in rows {
             let event = match self.read_row(row)? {
                 Ok(event) => event,
                 Err(unreadable) => return Ok(Err(unreadable.reason)),
             };
-            last = i64::try_from(event.sequence.get()).unwrap_or(i64::MAX);
-            head = event.metadata.get(HASH).cloned();
+            let at = i64::try_from(event.sequence.get()).unwrap_or(i64::MAX);
+            let head = event.metadata.get(HASH).cloned().unwrap_or_default();
             folded.apply(event.event);
+            while wanted.peek().is_some_and(|&&w| w == at) {
+                wanted.next();
+                states.push((folded.clone(), head.clone()));
+            }
         }
-        match head {
-            Some(head) if last == sequence => Ok(Ok((folded, head))),
-            _ => Ok(Err(format!("the log has no event at sequence {sequence}"))),
+        match wanted.next() {
+            None => Ok(Ok(states)),
+            Some(missing) => Ok(Err(format!("the log has no event at sequence {missing}"))),
         }
     }
 }
