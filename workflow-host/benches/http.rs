@@ -12,6 +12,8 @@
 //!    complaints in all with a bearer token, each answered 201 only once the views
 //!    show it (read your writes). Then the same with an `Idempotency-Key` on every
 //!    request, and `GET /api/v1/health/live` (no token, no command) as the floor of a request.
+//! 3. **Two hosts** (PostgreSQL only): a second `aduan serve` on the same database, the
+//!    clients' requests alternating between the two, against the same through one host.
 //!
 //! Each row prints its figure beside its anchor and the ratio; the same goes to a JSON
 //! file (default `target/bench/http.json`). PostgreSQL rows need `TEST_DATABASE_URL`
@@ -115,10 +117,13 @@ async fn measure(backend: Backend, commands: usize, clients: usize) -> Vec<Row> 
         .pool_max_idle_per_host(clients)
         .build()
         .unwrap();
-    let post = |prefix: &'static str, keyed: bool| {
-        let (client, base, token) = (client.clone(), base.clone(), token.clone());
+    // Request `i` goes to host `i % hosts.len()`.
+    let post_to = |hosts: Vec<String>, prefix: &'static str, keyed: bool| {
+        let (client, token) = (client.clone(), token.clone());
+        let hosts = Arc::new(hosts);
         move |_: usize, i: usize| {
-            let (client, base, token) = (client.clone(), base.clone(), token.clone());
+            let (client, token) = (client.clone(), token.clone());
+            let base = hosts[i % hosts.len()].clone();
             async move {
                 let id = format!("{prefix}-{i:06}");
                 let mut request = client
@@ -136,6 +141,7 @@ async fn measure(backend: Backend, commands: usize, clients: usize) -> Vec<Row> 
             }
         }
     };
+    let post = |prefix, keyed| post_to(vec![base.clone()], prefix, keyed);
     // Warm the connections and the server's caches.
     spread(clients, clients * 2, post("W", false)).await;
     let http = spread(clients, commands, post("H", false)).await;
@@ -156,10 +162,25 @@ async fn measure(backend: Backend, commands: usize, clients: usize) -> Vec<Row> 
         })
         .await
     };
+    // PostgreSQL: a second host on the same database, the clients' requests alternating
+    // between the two (each host with its own projector and SLA monitor, as deployed).
+    let two_hosts = if backend == Backend::Postgres {
+        let second = support::Server::start(dir.path(), &db.url);
+        let bases = vec![base.clone(), format!("http://{}", second.addr)];
+        spread(clients, clients * 2, post_to(bases.clone(), "W2", false)).await;
+        let rate = spread(clients, commands, post_to(bases, "T", false)).await;
+        assert!(
+            second.stop().success(),
+            "the second aduan serve stopped cleanly"
+        );
+        Some(rate)
+    } else {
+        None
+    };
     assert!(server.stop().success(), "aduan serve stopped cleanly");
 
     let engine_name = format!("Engine::execute, {clients} tasks");
-    vec![
+    let mut rows = vec![
         Row {
             backend: name,
             work: format!("register over HTTP, {clients} clients"),
@@ -181,7 +202,17 @@ async fn measure(backend: Backend, commands: usize, clients: usize) -> Vec<Row> 
             anchor_name: format!("GET /api/v1/health/live, {clients} clients (a request's floor)"),
             anchor: health,
         },
-    ]
+    ];
+    if let Some(rate) = two_hosts {
+        rows.push(Row {
+            backend: name,
+            work: format!("register over HTTP, {clients} clients, two hosts on one database"),
+            figure: rate,
+            anchor_name: format!("the same through one host, {clients} clients"),
+            anchor: http,
+        });
+    }
+    rows
 }
 
 fn main() {

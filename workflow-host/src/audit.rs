@@ -17,6 +17,18 @@ fn progress(label: &'static str) -> impl FnMut(WalkProgress) {
 }
 
 fn report(report: &VerifyReport, json: bool) -> anyhow::Result<()> {
+    let compared = report.snapshots.unwrap_or_default();
+    let unchecked = report.snapshots_unchecked.unwrap_or_default();
+    if !json && compared + unchecked > 0 {
+        crate::outln!(
+            "snapshots of complaints' states: {compared} compared with the events{}",
+            if unchecked > 0 {
+                format!("; {unchecked} of another format not compared (run the version that wrote them)")
+            } else {
+                String::new()
+            }
+        );
+    }
     if json {
         crate::outln!("{}", serde_json::to_string_pretty(report)?);
     } else if report.ok() {

@@ -76,9 +76,10 @@ pub struct HealthSnapshot {
     pub tick_failures: u64,
     /// Complaints loaded from a snapshot of their state and the events after it.
     pub snapshot_loads: u64,
-    /// Snapshots found and not used: the event they summarise no longer carries their
-    /// chain head, or their state does not read. The complaint was loaded from all its
-    /// events instead; anything other than zero is worth a look (`aduan verify`).
+    /// Snapshots found and not used: the event they summarise is gone or no longer
+    /// carries their chain head, or their state does not read or counts other events
+    /// than their sequence. The complaint was loaded from all its events instead;
+    /// anything other than zero is worth a look (`aduan verify`).
     pub snapshots_refused: u64,
     /// The last commit the database confirmed.
     pub last_commit_at: Option<DateTime<Utc>>,

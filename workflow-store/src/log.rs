@@ -118,8 +118,9 @@ pub struct LogContext {
     aggregate: Complaint,
     sequence: usize,
     last_hash: String,
-    /// `SEQUENCE:SHA256` of the snapshot it was loaded from, if any.
-    snapshot: Option<String>,
+    /// The sequence and text of the snapshot it was loaded from, if any (hashed only
+    /// when a command commits on it).
+    snapshot: Option<(i64, String)>,
 }
 
 impl AggregateContext<Complaint> for LogContext {
@@ -485,8 +486,12 @@ impl EventStore<Complaint> for SqlLog {
         }
         // The events say which snapshot they were decided on, under the chain's hashes.
         let mut metadata = metadata;
-        if let Some(snapshot) = &context.snapshot {
-            metadata.insert(metadata_keys::SNAPSHOT.to_owned(), snapshot.clone());
+        if let Some((sequence, text)) = &context.snapshot {
+            let digest = snapshot::state_digest(text);
+            metadata.insert(
+                metadata_keys::SNAPSHOT.to_owned(),
+                format!("{sequence}:{digest}"),
+            );
             metadata.insert(
                 metadata_keys::SNAPSHOT_FORMAT.to_owned(),
                 self.inner.snapshot_format.clone(),

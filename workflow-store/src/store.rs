@@ -74,7 +74,10 @@ pub struct Extensions {
     /// counts the upcasters (see [`crate::SNAPSHOT_EVERY`]): a snapshot written while
     /// there were more or fewer is not used. Changing what an upcaster gives without
     /// changing how many there are calls for deleting the snapshots
-    /// (`DELETE FROM complaint_snapshots`), since they hold states folded the old way.
+    /// (`DELETE FROM complaint_snapshots`), since they hold states folded the old way;
+    /// and events already decided on a snapshot name it for good, so `verify` by the
+    /// changed service reports them (`snapshot_differs`): verify with the service as
+    /// it was before such a change, and keep that report.
     pub upcasters: Vec<Box<dyn EventUpcaster>>,
     /// Projections of the service's own.
     pub projections: Vec<Arc<dyn crate::projection::Projection>>,

@@ -496,8 +496,10 @@ fn failure_words(kind: &FailureKind) -> String {
             "not_in_checkpoint: di dalam posisi checkpoint tetapi tidak dijaminnya".into()
         }
         FailureKind::SnapshotDiffers { reason } => format!(
-            "snapshot_differs: snapshot keadaan pengaduan pada urutan ini tidak sesuai \
-             dengan peristiwanya ({reason}); snapshot bukan bagian dari log dan aman dihapus"
+            "snapshot_differs: snapshot keadaan pengaduan tidak sesuai dengan peristiwanya \
+             ({reason}); snapshot yang tersimpan bukan bagian dari log dan boleh dihapus, \
+             tetapi peristiwa yang diputuskan berdasarkan snapshot itu tetap ada dan perlu \
+             ditinjau"
         ),
     }
 }

@@ -108,7 +108,7 @@ impl fmt::Display for Failure {
                 short(log)
             ),
             FailureKind::NotInCheckpoint => write!(f, "inside the checkpoint's positions but not covered by it (inserted into the past)"),
-            FailureKind::SnapshotDiffers { reason } => write!(f, "the snapshot of its state kept at this sequence differs from its events ({reason}); it is not part of the log, and deleting it is safe"),
+            FailureKind::SnapshotDiffers { reason } => write!(f, "a snapshot of the complaint's state differs from its events ({reason}); a kept snapshot is not part of the log and may be deleted, but events decided on one stay and call for a review"),
         }
     }
 }
@@ -126,8 +126,8 @@ pub struct VerifyReport {
     pub complaints: u64,
     /// The highest position seen.
     pub head_position: Position,
-    /// Failures, in walk order (the first names where the log first fails); at most
-    /// 1000 are kept.
+    /// Failures, in walk order (the first names where the log first fails), then the
+    /// snapshots' findings; at most 1000 are kept.
     pub failures: Vec<Failure>,
     /// All failures found.
     pub failures_total: u64,
@@ -135,12 +135,16 @@ pub struct VerifyReport {
     pub checkpoint_position: Option<Position>,
     /// Snapshots of complaints' states compared with the events they summarise: those
     /// kept beside the log, and those commands were decided on (named in their events'
-    /// metadata). `None` for a walk of an export, which holds none.
+    /// metadata). Compared against a database only: `None` for a walk of an export
+    /// (whose metadata may name snapshots, which it does not fold).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshots: Option<u64>,
     /// Snapshots of another format than this build's (kept, or named by the events
     /// decided on them), which it cannot fold to compare: written by another version or
     /// by a service with other upcasters. `None` for a walk of an export.
+    /// Events decided on a snapshot name it for good: a later version whose format
+    /// differs counts them here, and one whose upcasters give other events under the
+    /// same format reports them as `snapshot_differs`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshots_unchecked: Option<u64>,
 }

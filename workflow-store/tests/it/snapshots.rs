@@ -115,6 +115,14 @@ async fn a_long_history_loads_from_its_snapshot(db: TestDb) {
     assert!(last[metadata_keys::SNAPSHOT_FORMAT].starts_with("complaint-state/"));
     // Events decided on all the events name none.
     assert!(!events[10].metadata.contains_key(metadata_keys::SNAPSHOT));
+    // The kept snapshot (32) and the two commands were decided on (16, then 32, itself
+    // written from a state read back from the one at 16) all agree with the events.
+    let report = store.verify(None, None, |_| {}).await.unwrap();
+    assert!(report.ok(), "{:?}", report.failures);
+    assert_eq!(
+        (report.snapshots, report.snapshots_unchecked),
+        (Some(3), Some(0))
+    );
     store.close().await;
 }
 
@@ -475,4 +483,35 @@ async fn a_state_holding_a_plain_identity_is_never_snapshotted(db: TestDb) {
 both!(
     a_plain_identity_is_never_snapshotted,
     a_state_holding_a_plain_identity_is_never_snapshotted
+);
+
+/// A snapshot whose state counts other events than its sequence says (moved back one
+/// event, under that event's true chain head) is refused: used, the event at its real
+/// sequence would be applied twice.
+async fn a_snapshot_counting_other_events_than_its_sequence_is_refused(db: TestDb) {
+    let store = db.open().await;
+    long_history(&store, 20).await;
+    let (sequence, _, _) = stored(&db).await.expect("a snapshot was written");
+    let earlier = hash_of_event(&store, sequence - 1).await;
+    let mut raw = db.raw().await;
+    sqlx::query("UPDATE complaint_snapshots SET sequence = $1, chain_head = $2 WHERE complaint_id = 'ADU-1'")
+        .bind(sequence - 1)
+        .bind(&earlier)
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    let before = store.health().snapshot();
+    let loaded = store.engine().load(&cid("ADU-1")).await.unwrap();
+    assert_eq!(loaded, replayed(&store, &cid("ADU-1")).await);
+    assert_eq!(loaded.events_applied(), 24);
+    let health = store.health().snapshot();
+    assert_eq!(
+        (health.snapshots_refused, health.snapshot_loads),
+        (before.snapshots_refused + 1, before.snapshot_loads)
+    );
+    store.close().await;
+}
+both!(
+    a_snapshot_counting_other_events_is_refused,
+    a_snapshot_counting_other_events_than_its_sequence_is_refused
 );
