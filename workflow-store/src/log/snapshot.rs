@@ -93,13 +93,7 @@ impl SqlLog {
             .collect::<Result<Vec<_>, sqlx::Error>>()?
             .into_iter()
             .peekable();
-        let mut context = LogContext {
-            aggregate_id: aggregate_id.to_owned(),
-            aggregate: Complaint::default(),
-            sequence: 0,
-            last_hash: GENESIS.to_owned(),
-            snapshot: None,
-        };
+        let mut context = LogContext::empty(aggregate_id);
         if rows.peek().is_some_and(|r| r.part == 0) {
             let snapshot = rows.next().expect("peeked");
             match resume(&snapshot, rows.next()) {
@@ -146,13 +140,7 @@ impl SqlLog {
             .serialized_events(aggregate_id)
             .await
             .map_err(|e| StoreError::from_aggregate(aggregate_id, e.into()))?;
-        let mut context = LogContext {
-            aggregate_id: aggregate_id.to_owned(),
-            aggregate: Complaint::default(),
-            sequence: 0,
-            last_hash: GENESIS.to_owned(),
-            snapshot: None,
-        };
+        let mut context = LogContext::empty(aggregate_id);
         for event in events {
             let sequence = event.sequence;
             let (payload, metadata) = self.decode(event)?;
@@ -218,6 +206,17 @@ impl SqlLog {
 }
 
 impl LogContext {
+    /// A complaint with no events yet.
+    fn empty(aggregate_id: &str) -> Self {
+        Self {
+            aggregate_id: aggregate_id.to_owned(),
+            aggregate: Complaint::default(),
+            sequence: 0,
+            last_hash: GENESIS.to_owned(),
+            snapshot: None,
+        }
+    }
+
     fn apply(
         &mut self,
         sequence: usize,

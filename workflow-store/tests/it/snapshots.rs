@@ -172,15 +172,7 @@ async fn a_snapshot_whose_chain_head_is_not_its_events_is_refused(db: TestDb) {
         (before.snapshots_refused + 1, before.snapshot_loads)
     );
     // A command decided on the true state is accepted.
-    step(
-        "ADU-1",
-        "2026-11-30 10:00",
-        liaison("PUPR"),
-        C::VerifyInField(field_visit("2026-11-30")),
-    )
-    .execute(&store, "visit-after")
-    .await
-    .unwrap();
+    long_history_step(&store, "visit-after").await;
     store.close().await;
 }
 
