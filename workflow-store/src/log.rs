@@ -131,6 +131,53 @@ impl AggregateContext<Complaint> for LogContext {
 
 type LogResult<T> = Result<T, AggregateError<DomainError>>;
 
+/// What names a stored event in the reason it cannot be read.
+struct Stored<'a> {
+    aggregate_id: &'a str,
+    sequence: usize,
+    event_type: &'a str,
+    event_version: &'a str,
+}
+
+impl Stored<'_> {
+    fn integrity(&self, reason: String, cause: Option<crate::error::Cause>) -> StoreError {
+        StoreError::integrity(
+            self.aggregate_id,
+            format!(
+                "sequence {} ({} v{}): {reason}",
+                self.sequence, self.event_type, self.event_version
+            ),
+            cause,
+        )
+    }
+
+    /// Checks the payload against the row's type and reads the metadata (every value as
+    /// text).
+    fn finish(
+        &self,
+        payload: ComplaintEvent,
+        metadata: Value,
+    ) -> Result<(ComplaintEvent, HashMap<String, String>), StoreError> {
+        if payload.event_type() != self.event_type {
+            return Err(self.integrity(format!("the payload is a {}", payload.event_type()), None));
+        }
+        let metadata = match metadata {
+            Value::Object(map) => map
+                .into_iter()
+                .map(|(k, v)| {
+                    let text = match v {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    (k, text)
+                })
+                .collect(),
+            _ => return Err(self.integrity("metadata is not an object".into(), None)),
+        };
+        Ok((payload, metadata))
+    }
+}
+
 impl SqlLog {
     pub(crate) fn new(
         db: Db,
@@ -204,38 +251,35 @@ impl SqlLog {
         }
         let payload_value = std::mem::take(&mut event.payload);
         let metadata_value = std::mem::take(&mut event.metadata);
-        let integrity = |reason: String, cause: Option<crate::error::Cause>| {
-            StoreError::integrity(
-                event.aggregate_id.clone(),
-                format!(
-                    "sequence {} ({} v{}): {reason}",
-                    event.sequence, event.event_type, event.event_version
-                ),
-                cause,
-            )
+        let stored = Stored {
+            aggregate_id: &event.aggregate_id,
+            sequence: event.sequence,
+            event_type: &event.event_type,
+            event_version: &event.event_version,
         };
         let payload: ComplaintEvent = serde_json::from_value(payload_value)
-            .map_err(|e| integrity(e.to_string(), Some(Box::new(e))))?;
-        if payload.event_type() != event.event_type {
-            return Err(integrity(
-                format!("the payload is a {}", payload.event_type()),
-                None,
-            ));
-        }
-        let metadata = match metadata_value {
-            Value::Object(map) => map
-                .into_iter()
-                .map(|(k, v)| {
-                    let text = match v {
-                        Value::String(s) => s,
-                        other => other.to_string(),
-                    };
-                    (k, text)
-                })
-                .collect(),
-            _ => return Err(integrity("metadata is not an object".into(), None)),
-        };
-        Ok((payload, metadata))
+            .map_err(|e| stored.integrity(e.to_string(), Some(Box::new(e))))?;
+        stored.finish(payload, metadata_value)
+    }
+
+    /// Whether an upcaster applies to events of this type and version.
+    fn upcasts(&self, event_type: &str, event_version: &str) -> bool {
+        self.inner
+            .upcasters
+            .iter()
+            .any(|u| u.can_upcast(event_type, event_version))
+    }
+
+    /// Reads one stored event of this build's version (no upcaster applies) straight
+    /// from its payload's text, without the JSON tree an upcaster works on.
+    fn decode_current(
+        stored: &Stored<'_>,
+        payload: &str,
+        metadata: Value,
+    ) -> Result<(ComplaintEvent, HashMap<String, String>), StoreError> {
+        let payload: ComplaintEvent = serde_json::from_str(payload)
+            .map_err(|e| stored.integrity(e.to_string(), Some(Box::new(e))))?;
+        stored.finish(payload, metadata)
     }
 
     /// Events after `position` in global order, at most `limit`, on `conn` (so that a
@@ -376,24 +420,36 @@ impl SqlLog {
             },
             None => return Ok(Err(unreadable("it has no recorded_at".into()))),
         };
-        let payload: Value = match serde_json::from_str(&row.try_get::<String, _>("payload")?) {
-            Ok(v) => v,
-            Err(e) => return Ok(Err(unreadable(e.to_string()))),
-        };
+        let payload_text: String = row.try_get("payload")?;
+        let event_version: String = row.try_get("event_version")?;
         let metadata: Value = match serde_json::from_str(&row.try_get::<String, _>("metadata")?) {
             Ok(v) => v,
             Err(e) => return Ok(Err(unreadable(e.to_string()))),
         };
-        let serialized = SerializedEvent::new(
-            complaint_id.clone(),
-            usize::try_from(sequence).unwrap_or_default(),
-            Complaint::TYPE.to_owned(),
-            event_type.clone(),
-            row.try_get("event_version")?,
-            payload,
-            metadata,
-        );
-        let (event, metadata) = match self.decode(serialized) {
+        let decoded = if self.upcasts(&event_type, &event_version) {
+            let payload: Value = match serde_json::from_str(&payload_text) {
+                Ok(v) => v,
+                Err(e) => return Ok(Err(unreadable(e.to_string()))),
+            };
+            self.decode(SerializedEvent::new(
+                complaint_id.clone(),
+                usize::try_from(sequence).unwrap_or_default(),
+                Complaint::TYPE.to_owned(),
+                event_type.clone(),
+                event_version,
+                payload,
+                metadata,
+            ))
+        } else {
+            let stored = Stored {
+                aggregate_id: &complaint_id,
+                sequence: usize::try_from(sequence).unwrap_or_default(),
+                event_type: &event_type,
+                event_version: &event_version,
+            };
+            Self::decode_current(&stored, &payload_text, metadata)
+        };
+        let (event, metadata) = match decoded {
             Ok(decoded) => decoded,
             Err(StoreError::Integrity { reason, .. }) => {
                 return Ok(Err(Unreadable {

@@ -451,7 +451,9 @@ impl Store {
             states.push((id, state));
         }
         let refs: Vec<(&str, &Complaint)> = states.iter().map(|(id, s)| (id.as_str(), s)).collect();
-        write_deadlines(&mut *tx, Target::Live, &refs, services).await?;
+        // Every one of them has a view row, so may have rows in the index.
+        let ids: Vec<&str> = refs.iter().map(|(id, _)| *id).collect();
+        write_deadlines(&mut *tx, Target::Live, &refs, &ids, services).await?;
         sqlx::query(
             "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         )

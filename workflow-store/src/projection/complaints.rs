@@ -62,13 +62,22 @@ impl Projection for ComplaintsProjection {
         }
         let ids: Vec<&str> = by_complaint.keys().copied().collect();
         let mut states = load_states(conn, target, &ids).await?;
+        // A complaint without a view row has no rows in the other tables either (they
+        // are written, and deleted, together): only those with one have rows to replace.
+        let mut had_rows: Vec<&str> = Vec::new();
         let mut changed: Vec<(&str, Complaint, &StoredEvent)> = Vec::new();
         // Complaints whose view was current already (a replayed batch, or the pass over
         // the log that fills a table added later): their runs are written all the same.
         let mut current: Vec<(&str, Complaint)> = Vec::new();
         let mut cited: Vec<(&str, &str, CitationKind)> = Vec::new();
         for (complaint_id, events) in by_complaint {
-            let (mut state, applied) = states.remove(complaint_id).unwrap_or_default();
+            let (mut state, applied) = match states.remove(complaint_id) {
+                Some(loaded) => {
+                    had_rows.push(complaint_id);
+                    loaded
+                }
+                None => Default::default(),
+            };
             let mut last = None;
             for e in events {
                 // Before the check below: a database made before citations were kept
@@ -94,13 +103,13 @@ impl Projection for ComplaintsProjection {
         write_citations(conn, target, &cited).await?;
         let deadlines: Vec<(&str, &Complaint)> =
             changed.iter().map(|(id, s, _)| (*id, s)).collect();
-        write_deadlines(conn, target, &deadlines, services).await?;
+        write_deadlines(conn, target, &deadlines, &had_rows, services).await?;
         let runs: Vec<(&str, &Complaint)> = deadlines
             .iter()
             .copied()
             .chain(current.iter().map(|(id, s)| (*id, s)))
             .collect();
-        write_runs(conn, target, &runs, services).await
+        write_runs(conn, target, &runs, &had_rows, services).await
     }
 }
 
@@ -341,7 +350,7 @@ pub(crate) fn deadline_rows(
 async fn delete_rows_of(
     conn: &mut AnyConnection,
     table: &str,
-    complaints: &[(&str, &Complaint)],
+    complaints: &[&str],
 ) -> Result<(), StoreError> {
     for chunk in complaints.chunks(CHUNK) {
         let sql = format!(
@@ -353,7 +362,7 @@ async fn delete_rows_of(
         // the table grew, and a replay into the emptied `_rebuild` tables then scans
         // them once per batch (quadratic in the log's length).
         let mut query = sqlx::query(&sql).persistent(false);
-        for (id, _) in chunk {
+        for id in chunk {
             query = query.bind(*id);
         }
         query.execute(&mut *conn).await?;
@@ -363,14 +372,17 @@ async fn delete_rows_of(
 
 /// Replaces the complaints' rows in the SLA index: every running clock, and every clock
 /// that ended late without its breach recorded yet (so the monitor finds it too).
+/// `had_rows` names those of them that may have rows already (the others are new to
+/// `target`, so there is nothing of theirs to delete).
 pub(crate) async fn write_deadlines(
     conn: &mut AnyConnection,
     target: Target,
     complaints: &[(&str, &Complaint)],
+    had_rows: &[&str],
     services: &ComplaintServices,
 ) -> Result<(), StoreError> {
     let table = target.table("sla_deadlines");
-    delete_rows_of(conn, &table, complaints).await?;
+    delete_rows_of(conn, &table, had_rows).await?;
     let rows: Vec<DeadlineRow> = complaints
         .iter()
         .flat_map(|(id, state)| deadline_rows(id, state, services))
@@ -473,15 +485,16 @@ pub(crate) fn run_rows(
     rows
 }
 
-/// Replaces the complaints' rows in `step_runs`.
+/// Replaces the complaints' rows in `step_runs` (`had_rows` as for `write_deadlines`).
 pub(crate) async fn write_runs(
     conn: &mut AnyConnection,
     target: Target,
     complaints: &[(&str, &Complaint)],
+    had_rows: &[&str],
     services: &ComplaintServices,
 ) -> Result<(), StoreError> {
     let table = target.table("step_runs");
-    delete_rows_of(conn, &table, complaints).await?;
+    delete_rows_of(conn, &table, had_rows).await?;
     let rows: Vec<RunRow> = complaints
         .iter()
         .flat_map(|(id, state)| run_rows(id, state, services))

@@ -7,8 +7,66 @@ use chrono::Utc;
 
 use super::{lock_checkpoint, Projector, ReplayProgress, Target};
 use crate::error::StoreError;
+use crate::log::{SqlLog, StoredEvent};
 use crate::position::Position;
 use crate::timestamp;
+
+/// Events per transaction of a replay's first pass (the live projector's batches are
+/// smaller, to keep its transactions short).
+pub(super) const REPLAY_BATCH: i64 = 2_000;
+
+/// Batches of the log from its start through `head`, read and decoded by a task of
+/// their own one batch ahead of the caller, so that reading the next batch overlaps
+/// writing the last. At most two batches are in memory besides the one being
+/// written. The task ends at `head`, at the first error (which it passes on), or when
+/// the receiver is dropped.
+struct ReadAhead {
+    batches: tokio::sync::mpsc::Receiver<Result<Vec<StoredEvent>, StoreError>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ReadAhead {
+    async fn next(&mut self) -> Option<Result<Vec<StoredEvent>, StoreError>> {
+        self.batches.recv().await
+    }
+}
+
+impl Drop for ReadAhead {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn read_ahead(log: SqlLog, head: Position, limit: i64) -> ReadAhead {
+    let (send, batches) = tokio::sync::mpsc::channel(1);
+    let task = tokio::spawn(async move {
+        let mut conn = match log.db().any.acquire().await {
+            Ok(conn) => conn,
+            Err(e) => {
+                let _ = send.send(Err(e.into())).await;
+                return;
+            }
+        };
+        let mut position = Position::ZERO;
+        while position < head {
+            let events = match log.read_after(&mut conn, position, limit).await {
+                Ok(events) => events,
+                Err(e) => {
+                    let _ = send.send(Err(e)).await;
+                    return;
+                }
+            };
+            let Some(last) = events.last().map(|e| e.position) else {
+                return;
+            };
+            if send.send(Ok(events)).await.is_err() {
+                return;
+            }
+            position = last;
+        }
+    });
+    ReadAhead { batches, task }
+}
 
 impl Projector {
     /// Rebuilds one projection from position 0 into its `_rebuild` tables, then switches
@@ -63,16 +121,19 @@ impl Projector {
         let mut position = Position::ZERO;
         let mut applied = 0u64;
         // Replay in batches, each its own transaction, while live projection goes on.
-        loop {
-            let mut tx = db.any.begin_with(db.begin_write()).await?;
-            let events = self
-                .log
-                .read_after(&mut tx, position, self.batch_size)
-                .await?;
+        // A reader task of its own reads and decodes the next batch (on a connection of
+        // its own) while this one writes the last: the two overlap.
+        let mut batches = read_ahead(
+            self.log.clone(),
+            head,
+            self.replay_batch.load(std::sync::atomic::Ordering::Relaxed),
+        );
+        while let Some(events) = batches.next().await {
+            let events = events?;
             let Some(last) = events.last().map(|e| e.position) else {
-                tx.commit().await?;
                 break;
             };
+            let mut tx = db.any.begin_with(db.begin_write()).await?;
             projection
                 .apply(&mut tx, Target::Rebuild, &events, &services)
                 .await?;
@@ -84,10 +145,8 @@ impl Projector {
                 head,
                 events: applied,
             });
-            if position >= head {
-                break;
-            }
         }
+        drop(batches);
         // Switch over: hold the checkpoint, catch the twins up, copy them into place.
         // Copying a large view may rightly take longer than the statement timeout.
         let mut tx = db.any.begin_with(db.begin_write()).await?;
