@@ -982,13 +982,15 @@ fn main() {
         |name: &str, default: usize| flag(name).and_then(|v| v.parse().ok()).unwrap_or(default);
     let sizes = if quick {
         Sizes {
-            commands: num("--commands", 200),
+            // Small enough for CI to run from its (unoptimised) test build in under a
+            // minute: a smoke run that every row still works, not figures.
+            commands: num("--commands", 100),
             contention: num("--contention", 5),
-            history_ops: num("--history-ops", 40),
+            history_ops: num("--history-ops", 20),
             histories: vec![10, 50],
-            log_complaints: num("--log-complaints", 500),
-            open: vec![num("--open", 10_000)],
-            rss_complaints: num("--rss-complaints", 2_000),
+            log_complaints: num("--log-complaints", 300),
+            open: vec![num("--open", 4_000)],
+            rss_complaints: num("--rss-complaints", 400),
             only: None,
         }
     } else {

@@ -354,7 +354,7 @@ impl Projector {
         projection
             .apply(&mut tx, Target::Live, &events, &services)
             .await?;
-        if self.faults.take_hold() {
+        if self.faults.take_hold(name) {
             self.faults.held.notify_one();
             std::future::pending::<()>().await;
         }
@@ -395,27 +395,45 @@ impl Projector {
         let mut total = 0u64;
         let mut first_error = None;
         for p in &self.projections {
-            loop {
-                match self.run_batch(p.name()).await {
-                    Ok(0) => break,
-                    // A batch short of its limit read up to the head as it then was:
-                    // asking again would only find what committed since, which wakes
-                    // the projector anyway.
-                    Ok(n) if (n as i64) < self.batch_size => {
-                        total += n as u64;
-                        break;
-                    }
-                    Ok(n) => total += n as u64,
-                    Err(e) => {
-                        first_error.get_or_insert(e);
-                        break;
-                    }
+            match self.catch_up_one(p.name()).await {
+                Ok(n) => total += n,
+                Err(e) => {
+                    first_error.get_or_insert(e);
                 }
             }
         }
         match first_error {
             Some(e) => Err(e),
             None => Ok(total),
+        }
+    }
+
+    /// Applies batches of one projection until it has reached the log's head, or one
+    /// fails.
+    async fn catch_up_one(&self, name: &str) -> Result<u64, StoreError> {
+        let mut total = 0u64;
+        loop {
+            let n = self.run_batch(name).await?;
+            total += n as u64;
+            // A batch short of its limit read up to the head as it then was: asking
+            // again would only find what committed since, which wakes the projector
+            // anyway.
+            if (n as i64) < self.batch_size {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// How `run` groups the projections: each group catches up in a task of its own.
+    /// On PostgreSQL every projection is a group, so that the complaint views (which a
+    /// command's answer waits for) never wait behind another projection's batch. On
+    /// SQLite, whose one writer would make them take turns at its lock anyway, all are
+    /// one group, in order.
+    fn lanes(&self) -> Vec<Vec<&'static str>> {
+        let names = self.names();
+        match self.db().kind {
+            BackendKind::Postgres => names.into_iter().map(|n| vec![n]).collect(),
+            BackendKind::Sqlite => vec![names],
         }
     }
 
@@ -483,7 +501,10 @@ impl Projector {
 
     /// Runs the projections until `shutdown` resolves: woken by commits through this
     /// host, by PostgreSQL notifications from other hosts, and by a poll as fallback.
-    /// A failing batch is recorded and retried after the poll interval.
+    /// A failing batch is recorded and retried at the next wake. On PostgreSQL each
+    /// projection catches up in a task of its own (a command's answer waits for the
+    /// complaint views alone); on SQLite they take turns in one. It returns once the
+    /// batches under way when `shutdown` resolved have ended.
     ///
     /// In an embedding service it runs as a background task beside the service's own,
     /// and a command waits for the views to include its event with [`Projector::wait_for`]:
@@ -527,12 +548,35 @@ impl Projector {
         shutdown: impl std::future::Future<Output = ()> + Send,
     ) {
         let mut listener = self.listener().await;
+        // Each lane catches up in a task of its own whenever this loop bumps `wake`;
+        // a bump during a lane's catch-up has it go round once more. Dropping `wake`
+        // ends the lanes after the batches they are in.
+        let (wake, woken) = tokio::sync::watch::channel(0u64);
+        let mut lanes = tokio::task::JoinSet::new();
+        for lane in self.lanes() {
+            let projector = Arc::clone(&self);
+            let mut woken = woken.clone();
+            lanes.spawn(async move {
+                loop {
+                    woken.borrow_and_update();
+                    for name in &lane {
+                        // A failure is recorded by the batch; the next wake retries.
+                        let _ = projector.catch_up_one(name).await;
+                    }
+                    if woken.changed().await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(woken);
         tokio::pin!(shutdown);
         loop {
+            // Made before the bump: a commit after the lanes looked wakes this loop.
             let committed = self.log.committed();
-            let _ = self.catch_up().await;
+            wake.send_modify(|n| *n = n.wrapping_add(1));
             tokio::select! {
-                _ = &mut shutdown => return,
+                _ = &mut shutdown => break,
                 _ = committed => {}
                 _ = tokio::time::sleep(poll) => {}
                 Some(_) = async {
@@ -543,6 +587,8 @@ impl Projector {
                 } => {}
             }
         }
+        drop(wake);
+        while lanes.join_next().await.is_some() {}
     }
 }
 

@@ -13,6 +13,8 @@ use tokio::sync::Notify;
 pub struct Faults {
     fail_before_checkpoint: AtomicU64,
     hold_before_checkpoint: AtomicU64,
+    /// A projection whose next batch is held, whichever batch of another comes first.
+    hold_of: std::sync::Mutex<Option<String>>,
     pub(super) held: Notify,
 }
 
@@ -24,15 +26,31 @@ impl Faults {
         self.hold_before_checkpoint.store(1, Ordering::SeqCst);
     }
 
+    /// Like [`Faults::hold_next_batch_before_checkpoint`], for the next batch of the
+    /// projection named `projection` only.
+    pub fn hold_next_batch_of(&self, projection: &str) {
+        *self.hold_of.lock().unwrap_or_else(|e| e.into_inner()) = Some(projection.to_owned());
+    }
+
     /// Returns once a batch is held (at once if one already is).
     pub async fn held(&self) {
         self.held.notified().await;
     }
 
-    pub(super) fn take_hold(&self) -> bool {
-        self.hold_before_checkpoint
+    pub(super) fn take_hold(&self, projection: &str) -> bool {
+        if self
+            .hold_before_checkpoint
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .is_ok()
+        {
+            return true;
+        }
+        let mut named = self.hold_of.lock().unwrap_or_else(|e| e.into_inner());
+        if named.as_deref() == Some(projection) {
+            *named = None;
+            return true;
+        }
+        false
     }
 
     /// The next `n` batches fail after applying their events and before advancing the

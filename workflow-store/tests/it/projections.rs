@@ -228,6 +228,38 @@ both!(
     a_caller_can_wait_for_its_write_to_reach_the_views
 );
 
+/// On PostgreSQL each projection catches up in a task of its own: with the timeline's
+/// batch held open for ever, a new command still reaches the complaint views that its
+/// answer waits for. (On SQLite the projections take turns at its one writer.)
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn on_postgres_the_complaint_views_do_not_wait_behind_another_projection() {
+    let db = common::TestDb::new(common::Backend::Postgres, "lanes").await;
+    let store = Arc::new(db.open().await);
+    store.projector().faults().hold_next_batch_of("timeline");
+    support::new_complaint(&store, "ADU-1").await.unwrap();
+    let runner = tokio::spawn(
+        Arc::clone(store.projector()).run(Duration::from_secs(3600), std::future::pending::<()>()),
+    );
+    // The timeline's batch holding ADU-1 is stuck inside its transaction.
+    tokio::time::timeout(Duration::from_secs(20), store.projector().faults().held())
+        .await
+        .expect("the timeline's batch was held");
+    let done = support::new_complaint(&store, "ADU-2").await.unwrap();
+    store
+        .projector()
+        .wait_for(
+            &cid("ADU-2"),
+            done.events[0].sequence as u64,
+            Duration::from_secs(20),
+        )
+        .await
+        .expect("the complaint views went on past the held timeline batch");
+    // The held batch never ends: stop the projector by dropping it.
+    runner.abort();
+    let _ = runner.await;
+}
+
 /// Two hosts on one PostgreSQL: a command through host A reaches the views through host
 /// B's projector, woken by a notification (B's poll interval is an hour).
 #[cfg(feature = "postgres")]
