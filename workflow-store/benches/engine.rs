@@ -988,9 +988,9 @@ fn main() {
             contention: num("--contention", 5),
             history_ops: num("--history-ops", 20),
             histories: vec![10, 50],
-            log_complaints: num("--log-complaints", 300),
+            log_complaints: num("--log-complaints", 200),
             open: vec![num("--open", 4_000)],
-            rss_complaints: num("--rss-complaints", 400),
+            rss_complaints: num("--rss-complaints", 300),
             only: None,
         }
     } else {
