@@ -163,6 +163,48 @@ impl Bare {
 
 // ---------------------------------------------------------------- measuring
 
+/// The machine's CPU time from `/proc/stat` (Linux): the busy and the total, in clock
+/// ticks, over every core and every process (the database server's included).
+#[derive(Clone, Copy)]
+struct CpuMark {
+    busy: u64,
+    total: u64,
+}
+
+impl CpuMark {
+    fn now() -> Option<CpuMark> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let ticks: Vec<u64> = stat
+            .lines()
+            .next()?
+            .split_whitespace()
+            .skip(1)
+            .take(8)
+            .map(|t| t.parse().ok())
+            .collect::<Option<_>>()?;
+        let total: u64 = ticks.iter().sum();
+        // idle and iowait
+        let idle = ticks.get(3)? + ticks.get(4)?;
+        Some(CpuMark {
+            busy: total - idle,
+            total,
+        })
+    }
+
+    /// Since `self`: the CPU milliseconds spent per command of `commands`, and the share
+    /// of the cores that was busy.
+    fn since(self, commands: usize) -> Option<(f64, f64)> {
+        let now = CpuMark::now()?;
+        // Ticks of USER_HZ, which is 100 on the architectures this runs on (proc(5)).
+        let busy = (now.busy - self.busy) as f64;
+        let total = (now.total - self.total) as f64;
+        if total <= 0.0 || commands == 0 {
+            return None;
+        }
+        Some((busy * 10.0 / commands as f64, busy / total))
+    }
+}
+
 #[derive(Serialize)]
 struct Figure {
     backend: String,
@@ -210,6 +252,24 @@ impl Report {
         };
         println!(
             "{:<9} {:<58} {:>12.3} {:<6} | {:<44} {:>12.3}  {:>6.2}x",
+            row.backend, row.work, row.figure, row.unit, row.anchor, row.anchor_figure, row.ratio
+        );
+        self.rows.push(row);
+    }
+
+    /// A share of the machine's cores kept busy, against another's.
+    fn busy(&mut self, backend: &str, work: String, share: f64, anchor: &str, anchor_share: f64) {
+        let row = Figure {
+            backend: backend.into(),
+            work,
+            figure: share * 100.0,
+            unit: "%".into(),
+            anchor: anchor.into(),
+            anchor_figure: anchor_share * 100.0,
+            ratio: share / anchor_share,
+        };
+        println!(
+            "{:<9} {:<58} {:>12.0} {:<6} | {:<44} {:>12.0}  {:>6.2}x",
             row.backend, row.work, row.figure, row.unit, row.anchor, row.anchor_figure, row.ratio
         );
         self.rows.push(row);
@@ -567,6 +627,7 @@ async fn bench_backend(backend: Backend, sizes: &Sizes, report: &mut Report) {
             let db = TestDb::new(backend, &format!("bench_new_{tasks}")).await;
             let store = Arc::new(db.open().await);
             let s = Arc::clone(&store);
+            let cpu = CpuMark::now();
             let ours = concurrently(tasks, sizes.commands, move |i| {
                 let s = Arc::clone(&s);
                 async move {
@@ -581,6 +642,7 @@ async fn bench_backend(backend: Backend, sizes: &Sizes, report: &mut Report) {
                 }
             })
             .await;
+            let our_cpu = cpu.and_then(|c| c.since(sizes.commands));
             let health = store.health().snapshot();
             report.share(
                 name,
@@ -592,11 +654,13 @@ async fn bench_backend(backend: Backend, sizes: &Sizes, report: &mut Report) {
             let anchor_db = TestDb::new(backend, &format!("bench_bare_{tasks}")).await;
             let bare = Arc::new(Bare::new(&anchor_db).await);
             let b = Arc::clone(&bare);
+            let cpu = CpuMark::now();
             let counter = concurrently(tasks, sizes.commands, move |i| {
                 let b = Arc::clone(&b);
                 async move { b.inc(&format!("counter-{i}")).await }
             })
             .await;
+            let counter_cpu = cpu.and_then(|c| c.since(sizes.commands));
             let b = Arc::clone(&bare);
             let raw = concurrently(tasks, sizes.commands, move |i| {
                 let b = Arc::clone(&b);
@@ -617,6 +681,26 @@ async fn bench_backend(backend: Backend, sizes: &Sizes, report: &mut Report) {
                 "one-row INSERT transactions",
                 raw,
             );
+            // Where the time goes: the machine's CPU (every process, the database
+            // server's included) per command, and how busy the cores were.
+            if let (Some((our_ms, our_busy)), Some((counter_ms, counter_busy))) =
+                (our_cpu, counter_cpu)
+            {
+                report.latency(
+                    name,
+                    format!("register, {tasks} task(s): CPU per command"),
+                    our_ms,
+                    "the counter's CPU per command",
+                    counter_ms,
+                );
+                report.busy(
+                    name,
+                    format!("register, {tasks} task(s): cores busy"),
+                    our_busy,
+                    "the counter's cores busy",
+                    counter_busy,
+                );
+            }
             store.close().await;
         }
     }

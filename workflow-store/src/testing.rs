@@ -450,6 +450,12 @@ pub fn appends_in_hand(store: &Store) -> usize {
     store.log().appends_in_hand()
 }
 
+/// How many transactions of appends `store`'s log writes at once: 1 on SQLite, more
+/// on PostgreSQL.
+pub fn log_writers(store: &Store) -> usize {
+    store.log().writers()
+}
+
 /// Fails naming the file when `needle` occurs in any of `files` ([`TestDb::stored_bytes`]
 /// and the like); `what` says what was looked for.
 #[track_caller]

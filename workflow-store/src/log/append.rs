@@ -42,6 +42,11 @@ use crate::keys::NewKey;
 /// The most appends one transaction carries.
 const MAX_BATCH: usize = 64;
 
+/// How many transactions of appends one store writes at once on PostgreSQL. A second
+/// lets the next batch's statement travel and be planned while the last one commits;
+/// more only split the batches smaller (decision 37). SQLite has one writer.
+const POSTGRES_WRITERS: usize = 2;
+
 /// The settings versions a command was judged with, from its metadata: a condition of
 /// its append.
 #[derive(Clone, Copy, Debug)]
@@ -416,9 +421,43 @@ impl Queue {
 #[derive(Default)]
 struct QueueState {
     requests: VecDeque<Request>,
-    writing: bool,
-    /// The appends of the batch being written.
-    in_batch: usize,
+    /// How many writers are writing.
+    writers: usize,
+    /// The complaints of the appends being written: a complaint is written by one
+    /// writer at a time, so that two batches never race for its next sequence.
+    in_flight: Vec<String>,
+}
+
+impl QueueState {
+    /// Takes the next batch: the waiting appends in order, at most one of a complaint
+    /// (a second is decided on the same state as the first and would be refused, and
+    /// on PostgreSQL it would fail the batch's statement) and none of a complaint being
+    /// written; the others wait for a later batch.
+    fn take_batch(&mut self) -> Vec<Request> {
+        let mut batch = Vec::new();
+        let mut rest = VecDeque::new();
+        let mut seen: std::collections::HashSet<String> = self.in_flight.iter().cloned().collect();
+        while let Some(request) = self.requests.pop_front() {
+            if batch.len() < MAX_BATCH && seen.insert(request.pending.aggregate_id.clone()) {
+                batch.push(request);
+            } else {
+                rest.push_back(request);
+            }
+        }
+        self.requests = rest;
+        self.in_flight
+            .extend(batch.iter().map(|r| r.pending.aggregate_id.clone()));
+        batch
+    }
+
+    /// The appends of `complaints` are written.
+    fn written(&mut self, complaints: &[String]) {
+        for id in complaints {
+            if let Some(i) = self.in_flight.iter().position(|f| f == id) {
+                self.in_flight.swap_remove(i);
+            }
+        }
+    }
 }
 
 /// Ends a writer's turn should it end early: a caller writing its own append dropped
@@ -429,6 +468,8 @@ struct Writing {
     log: SqlLog,
     armed: bool,
     respawn: bool,
+    /// The complaints it is writing.
+    complaints: Vec<String>,
 }
 
 impl Drop for Writing {
@@ -437,24 +478,26 @@ impl Drop for Writing {
             return;
         }
         if self.respawn {
-            self.log.hand_over(&[]);
+            self.log.hand_over(&[], &self.complaints);
         } else {
-            self.log.stop_writing("the log's writer stopped");
+            self.log
+                .stop_writing("the log's writer stopped", &self.complaints);
         }
     }
 }
 
 impl SqlLog {
     /// Writes `pending` with whatever other appends are waiting, in one transaction.
-    /// When nothing is being written, the caller writes its own append at once (no
-    /// task, no hand-off: a lone command pays nothing for the queue).
+    /// When a writer is free and its complaint is not being written, the caller writes
+    /// its own append at once (no task, no hand-off: a lone command pays nothing for
+    /// the queue).
     pub(super) async fn write(&self, pending: Pending) -> Result<Written, StoreError> {
         let (reply, answer) = oneshot::channel();
         let alone = {
             let mut state = self.inner.queue.state();
-            if !state.writing {
-                state.writing = true;
-                state.in_batch = 1;
+            if state.writers < self.writers() && !state.in_flight.contains(&pending.aggregate_id) {
+                state.writers += 1;
+                state.in_flight.push(pending.aggregate_id.clone());
                 Some(pending)
             } else {
                 state.requests.push_back(Request { pending, reply });
@@ -466,6 +509,7 @@ impl SqlLog {
                 log: self.clone(),
                 armed: true,
                 respawn: true,
+                complaints: vec![pending.aggregate_id.clone()],
             };
             let written = self.write_alone(&pending).await;
             if let Ok(Written::Committed) = written {
@@ -473,10 +517,11 @@ impl SqlLog {
             }
             turn.armed = false;
             let end = pending.after + pending.rows.len() as i64;
-            match written {
-                Ok(Written::Committed) => self.hand_over(&[(pending.aggregate_id, end)]),
-                _ => self.hand_over(&[]),
-            }
+            let ends = match written {
+                Ok(Written::Committed) => vec![(pending.aggregate_id.clone(), end)],
+                _ => Vec::new(),
+            };
+            self.hand_over(&ends, &turn.complaints);
             return written;
         }
         answer
@@ -484,14 +529,24 @@ impl SqlLog {
             .map_err(|_| StoreError::defect("the log's writer stopped before it answered"))?
     }
 
-    /// Ends a writer's turn, whose commits left complaints where `ends` says: a writer
-    /// task is started for the appends that queued meanwhile, if any.
-    fn hand_over(&self, ends: &[(String, i64)]) {
+    /// How many writers may write at once: one on SQLite (one writer is all it
+    /// allows), [`POSTGRES_WRITERS`] on PostgreSQL.
+    pub(crate) fn writers(&self) -> usize {
+        match self.db().kind {
+            BackendKind::Sqlite => 1,
+            BackendKind::Postgres => POSTGRES_WRITERS,
+        }
+    }
+
+    /// Ends a writer's turn, which wrote the appends of `complaints` and whose commits
+    /// left complaints where `ends` says: a writer task is started for the appends that
+    /// queued meanwhile, if any.
+    fn hand_over(&self, ends: &[(String, i64)], complaints: &[String]) {
         let mut state = self.inner.queue.state();
-        state.in_batch = 0;
+        state.written(complaints);
         refuse_stale(&mut state, ends);
         if state.requests.is_empty() {
-            state.writing = false;
+            state.writers = state.writers.saturating_sub(1);
             return;
         }
         drop(state);
@@ -501,22 +556,23 @@ impl SqlLog {
                     log: self.clone(),
                     armed: true,
                     respawn: false,
+                    complaints: Vec::new(),
                 };
                 runtime.spawn(self.clone().drain(turn));
             }
             // Outside a runtime (a future dropped as its runtime went away) no writer
             // can start: the appends waiting are answered, not left waiting.
-            Err(_) => self.stop_writing("no runtime to write the log on"),
+            Err(_) => self.stop_writing("no runtime to write the log on", &[]),
         }
     }
 
-    /// Stops writing: every append waiting is answered as unavailable (nothing of it
-    /// was written).
-    fn stop_writing(&self, why: &str) {
+    /// Stops a writer, which was writing the appends of `complaints`: every append
+    /// waiting is answered as unavailable (nothing of it was written).
+    fn stop_writing(&self, why: &str, complaints: &[String]) {
         let waiting: Vec<Request> = {
             let mut state = self.inner.queue.state();
-            state.writing = false;
-            state.in_batch = 0;
+            state.writers = state.writers.saturating_sub(1);
+            state.written(complaints);
             state.requests.drain(..).collect()
         };
         for request in waiting {
@@ -533,29 +589,21 @@ impl SqlLog {
         loop {
             let batch: Vec<Request> = {
                 let mut state = queue.state();
-                state.in_batch = 0;
+                state.written(&turn.complaints);
+                turn.complaints.clear();
                 refuse_stale(&mut state, &ends);
-                if state.requests.is_empty() {
-                    state.writing = false;
+                let batch = state.take_batch();
+                // Nothing waiting, or only appends of complaints another writer is
+                // writing: that writer takes them when it is done.
+                if batch.is_empty() {
+                    state.writers = state.writers.saturating_sub(1);
                     turn.armed = false;
                     return;
                 }
-                // At most one append of a complaint per batch: a second is decided on
-                // the same state as the first and would be refused, and on PostgreSQL
-                // it would fail the batch's statement. It waits for the next batch.
-                let mut batch = Vec::new();
-                let mut rest = VecDeque::new();
-                let mut seen = std::collections::HashSet::new();
-                while let Some(request) = state.requests.pop_front() {
-                    if batch.len() < MAX_BATCH && seen.insert(request.pending.aggregate_id.clone())
-                    {
-                        batch.push(request);
-                    } else {
-                        rest.push_back(request);
-                    }
-                }
-                state.requests = rest;
-                state.in_batch = batch.len();
+                turn.complaints = batch
+                    .iter()
+                    .map(|r| r.pending.aggregate_id.clone())
+                    .collect();
                 batch
             };
             ends = self.write_batch(batch).await;
@@ -866,7 +914,7 @@ impl SqlLog {
     #[cfg(feature = "testing")]
     pub(crate) fn appends_in_hand(&self) -> usize {
         let state = self.inner.queue.state();
-        state.requests.len() + state.in_batch
+        state.requests.len() + state.in_flight.len()
     }
 
     /// Whether `pending`'s conditions still hold: the complaint ends where it was
