@@ -6,8 +6,9 @@
 //! and the settings the command was judged with must still be the newest. A command
 //! that fails a condition is refused (a conflict: the engine decides it again).
 //!
-//! **Group commit.** Appends are queued; one writer at a time takes every append
-//! waiting and writes them in one transaction, so that commands arriving together
+//! **Group commit.** Appends are queued; a writer takes every append waiting and
+//! writes them in one transaction (SQLite has one writer; on PostgreSQL two write at
+//! once, decision 37), so that commands arriving together
 //! share one commit (one `fsync` on SQLite, one WAL flush on PostgreSQL). Each append
 //! is still checked on its own conditions and answered on its own: one refused does not
 //! refuse the others. Should a statement fail (a complaint raced by another host, a
@@ -15,14 +16,14 @@
 //! command fails alone. On PostgreSQL a batch is one statement (one round trip); on
 //! SQLite one transaction of each append's statements.
 //!
-//! A caller that finds no writer at work writes its own append at once, as it would be
+//! A caller that finds a writer free writes its own append at once, as it would be
 //! written without the queue: one statement, or one transaction for SQLite's key and
 //! events. Appends arriving meanwhile queue; when that write ends, a writer task takes
 //! them, batch after batch, and ends when the queue is empty, so that no caller's
 //! cancellation stops a batch half-way and no task outlives the work. A batch holds at
 //! most one append of a complaint (a second would be refused, and on PostgreSQL fail
-//! the statement), and appends that a commit made stale are refused without a
-//! statement.
+//! the statement), a complaint being written is in no other writer's batch, and appends
+//! that a commit made stale are refused without a statement.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, PoisonError};
