@@ -27,7 +27,7 @@ use serde_json::json;
 use workflow_core::complaint::command::ComplaintCommand as C;
 use workflow_core::fixtures::{cmd, registration, upp};
 use workflow_core::ComplaintId;
-use workflow_store::testing::{Backend, TestDb};
+use workflow_store::testing::{Backend, CpuMark, TestDb};
 
 mod common;
 // `aduan serve` started and stopped as the tests of the binary do it.
@@ -40,6 +40,30 @@ struct Row {
     figure: f64,
     anchor_name: String,
     anchor: f64,
+    unit: &'static str,
+    /// figure / anchor for rates, anchor / figure for CPU per command (higher is
+    /// better either way).
+    ratio: f64,
+}
+
+impl Row {
+    fn rate(
+        backend: &'static str,
+        work: String,
+        figure: f64,
+        anchor_name: String,
+        anchor: f64,
+    ) -> Row {
+        Row {
+            backend,
+            work,
+            figure,
+            anchor_name,
+            anchor,
+            unit: "ops/s",
+            ratio: figure / anchor,
+        }
+    }
 }
 
 /// `clients` tasks share `total` jobs; each job is `job(client, i)`. Returns jobs per
@@ -92,6 +116,7 @@ async fn measure(backend: Backend, commands: usize, clients: usize) -> Vec<Row> 
     let token = store.create_token(&upp(), Utc::now()).await.unwrap();
 
     // The anchor: the engine itself, in this process.
+    let cpu = CpuMark::now();
     let engine = {
         let store = Arc::clone(&store);
         spread(clients, commands, move |_, i| {
@@ -106,6 +131,7 @@ async fn measure(backend: Backend, commands: usize, clients: usize) -> Vec<Row> 
         })
         .await
     };
+    let engine_cpu = cpu.and_then(|c| c.since(commands));
     match Arc::try_unwrap(store) {
         Ok(store) => store.close().await,
         Err(_) => panic!("a task still holds the store"),
@@ -144,7 +170,9 @@ async fn measure(backend: Backend, commands: usize, clients: usize) -> Vec<Row> 
     let post = |prefix, keyed| post_to(vec![base.clone()], prefix, keyed);
     // Warm the connections and the server's caches.
     spread(clients, clients * 2, post("W", false)).await;
+    let cpu = CpuMark::now();
     let http = spread(clients, commands, post("H", false)).await;
+    let http_cpu = cpu.and_then(|c| c.since(commands));
     let keyed = spread(clients, commands, post("K", true)).await;
     let health = {
         let (client, base) = (client.clone(), base.clone());
@@ -181,36 +209,61 @@ async fn measure(backend: Backend, commands: usize, clients: usize) -> Vec<Row> 
 
     let engine_name = format!("Engine::execute, {clients} tasks");
     let mut rows = vec![
-        Row {
-            backend: name,
-            work: format!("register over HTTP, {clients} clients"),
-            figure: http,
-            anchor_name: engine_name.clone(),
-            anchor: engine,
-        },
-        Row {
-            backend: name,
-            work: format!("register over HTTP with an Idempotency-Key, {clients} clients"),
-            figure: keyed,
-            anchor_name: engine_name,
-            anchor: engine,
-        },
-        Row {
-            backend: name,
-            work: format!("register over HTTP, {clients} clients"),
-            figure: http,
-            anchor_name: format!("GET /api/v1/health/live, {clients} clients (a request's floor)"),
-            anchor: health,
-        },
+        Row::rate(
+            name,
+            format!("register over HTTP, {clients} clients"),
+            http,
+            engine_name.clone(),
+            engine,
+        ),
+        Row::rate(
+            name,
+            format!("register over HTTP with an Idempotency-Key, {clients} clients"),
+            keyed,
+            engine_name.clone(),
+            engine,
+        ),
+        Row::rate(
+            name,
+            format!("register over HTTP, {clients} clients"),
+            http,
+            format!("GET /api/v1/health/live, {clients} clients (a request's floor)"),
+            health,
+        ),
     ];
-    if let Some(rate) = two_hosts {
+    // Where the time goes: the machine's CPU per command (every process: the server,
+    // its projector, the database, the clients) and how busy the cores were.
+    if let (Some((http_ms, http_busy)), Some((engine_ms, engine_busy))) = (http_cpu, engine_cpu) {
         rows.push(Row {
-            backend: name,
-            work: format!("register over HTTP, {clients} clients, two hosts on one database"),
-            figure: rate,
-            anchor_name: format!("the same through one host, {clients} clients"),
-            anchor: http,
+            unit: "ms",
+            ratio: engine_ms / http_ms,
+            ..Row::rate(
+                name,
+                format!("register over HTTP, {clients} clients: CPU per command"),
+                http_ms,
+                format!("{engine_name}: CPU per command"),
+                engine_ms,
+            )
         });
+        rows.push(Row {
+            unit: "%",
+            ..Row::rate(
+                name,
+                format!("register over HTTP, {clients} clients: cores busy"),
+                http_busy * 100.0,
+                format!("{engine_name}: cores busy"),
+                engine_busy * 100.0,
+            )
+        });
+    }
+    if let Some(rate) = two_hosts {
+        rows.push(Row::rate(
+            name,
+            format!("register over HTTP, {clients} clients, two hosts on one database"),
+            rate,
+            format!("the same through one host, {clients} clients"),
+            http,
+        ));
     }
     rows
 }
@@ -230,16 +283,17 @@ fn main() {
     let mut json_rows = Vec::new();
     for backend in backends {
         for row in runtime.block_on(measure(backend, commands, clients)) {
-            let ratio = row.figure / row.anchor;
+            let (ratio, unit) = (row.ratio, row.unit);
+            let digits = if unit == "ms" { 3 } else { 0 };
             println!(
-                "| {} | {} | {:.0} ops/s | {} | {:.0} ops/s | {ratio:.2}x |",
+                "| {} | {} | {:.digits$} {unit} | {} | {:.digits$} {unit} | {ratio:.2}x |",
                 row.backend, row.work, row.figure, row.anchor_name, row.anchor
             );
             json_rows.push(json!({
                 "backend": row.backend,
                 "work": row.work,
                 "figure": row.figure,
-                "unit": "ops/s",
+                "unit": unit,
                 "anchor": row.anchor_name,
                 "anchor_figure": row.anchor,
                 "ratio": ratio,

@@ -30,7 +30,7 @@ use workflow_core::fixtures::*;
 use workflow_core::{Actor, ComplaintEvent, EventBody};
 use workflow_store::audit::ExportFormat;
 use workflow_store::chain::{event_hash, ChainInput, GENESIS};
-use workflow_store::testing::{Backend, TestDb};
+use workflow_store::testing::{Backend, CpuMark, TestDb};
 use workflow_store::views::BoardStatus;
 use workflow_store::{timestamp, Store};
 
@@ -162,48 +162,6 @@ impl Bare {
 }
 
 // ---------------------------------------------------------------- measuring
-
-/// The machine's CPU time from `/proc/stat` (Linux): the busy and the total, in clock
-/// ticks, over every core and every process (the database server's included).
-#[derive(Clone, Copy)]
-struct CpuMark {
-    busy: u64,
-    total: u64,
-}
-
-impl CpuMark {
-    fn now() -> Option<CpuMark> {
-        let stat = std::fs::read_to_string("/proc/stat").ok()?;
-        let ticks: Vec<u64> = stat
-            .lines()
-            .next()?
-            .split_whitespace()
-            .skip(1)
-            .take(8)
-            .map(|t| t.parse().ok())
-            .collect::<Option<_>>()?;
-        let total: u64 = ticks.iter().sum();
-        // idle and iowait
-        let idle = ticks.get(3)? + ticks.get(4)?;
-        Some(CpuMark {
-            busy: total - idle,
-            total,
-        })
-    }
-
-    /// Since `self`: the CPU milliseconds spent per command of `commands`, and the share
-    /// of the cores that was busy.
-    fn since(self, commands: usize) -> Option<(f64, f64)> {
-        let now = CpuMark::now()?;
-        // Ticks of USER_HZ, which is 100 on the architectures this runs on (proc(5)).
-        let busy = (now.busy - self.busy) as f64;
-        let total = (now.total - self.total) as f64;
-        if total <= 0.0 || commands == 0 {
-            return None;
-        }
-        Some((busy * 10.0 / commands as f64, busy / total))
-    }
-}
 
 #[derive(Serialize)]
 struct Figure {

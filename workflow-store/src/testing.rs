@@ -638,3 +638,47 @@ mod child;
 mod disk;
 pub use child::{child_url, fault_point, say, ChildProcess};
 pub use disk::SmallDisk;
+
+/// The machine's CPU time from `/proc/stat` (Linux), for benchmarks: the busy and the
+/// total, in clock ticks, over every core and every process (a database server's
+/// included).
+#[derive(Clone, Copy, Debug)]
+pub struct CpuMark {
+    busy: u64,
+    total: u64,
+}
+
+impl CpuMark {
+    /// The machine's CPU time now (`None` where `/proc/stat` cannot be read).
+    pub fn now() -> Option<CpuMark> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let ticks: Vec<u64> = stat
+            .lines()
+            .next()?
+            .split_whitespace()
+            .skip(1)
+            .take(8)
+            .map(|t| t.parse().ok())
+            .collect::<Option<_>>()?;
+        let total: u64 = ticks.iter().sum();
+        // idle and iowait
+        let idle = ticks.get(3)? + ticks.get(4)?;
+        Some(CpuMark {
+            busy: total - idle,
+            total,
+        })
+    }
+
+    /// Since `self`: the CPU milliseconds spent per command of `commands`, and the share
+    /// of the cores that was busy.
+    pub fn since(self, commands: usize) -> Option<(f64, f64)> {
+        let now = CpuMark::now()?;
+        // Ticks of USER_HZ, which is 100 on the architectures this runs on (proc(5)).
+        let busy = now.busy.saturating_sub(self.busy) as f64;
+        let total = now.total.saturating_sub(self.total) as f64;
+        if total <= 0.0 || commands == 0 {
+            return None;
+        }
+        Some((busy * 10.0 / commands as f64, busy / total))
+    }
+}
