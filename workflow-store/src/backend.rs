@@ -47,6 +47,9 @@ pub(crate) struct Db {
     pub read_only: bool,
     pub any: AnyPool,
     pub typed: TypedPool,
+    /// SQLite: the pool the projector writes through, whose connections commit without
+    /// waiting for `fsync` (decision 38). `None`: the projector writes through `any`.
+    pub projecting: Option<AnyPool>,
 }
 
 #[derive(Clone, Debug)]
@@ -243,9 +246,21 @@ impl Db {
             .map_err(migration_error)
     }
 
-    /// Closes both pools (waits for connections in use to be returned).
+    /// The pool the projector's transactions run on: on SQLite, connections with
+    /// `synchronous = NORMAL`, so that a projection's commit does not wait for an
+    /// `fsync` (a view and its checkpoint commit together, and the log they are made
+    /// from is committed with `synchronous = FULL`: a commit lost to a power cut is
+    /// made again from the log). Elsewhere the common pool.
+    pub(crate) fn projecting(&self) -> &AnyPool {
+        self.projecting.as_ref().unwrap_or(&self.any)
+    }
+
+    /// Closes the pools (waits for connections in use to be returned).
     pub(crate) async fn close(&self) {
         self.any.close().await;
+        if let Some(projecting) = &self.projecting {
+            projecting.close().await;
+        }
         match &self.typed {
             #[cfg(feature = "sqlite")]
             TypedPool::Sqlite(p) => p.close().await,

@@ -299,7 +299,7 @@ impl Projector {
     async fn try_batch(&self, projection: &dyn Projection) -> Result<usize, StoreError> {
         let db = self.db();
         let name = projection.name();
-        let mut tx = db.any.begin_with(db.begin_write()).await?;
+        let mut tx = db.projecting().begin_with(db.begin_write()).await?;
         let position = lock_checkpoint(db, &mut tx, name).await?;
         // Under the checkpoint's lock: a change of the settings committed before it
         // (with the deadlines it recomputed) is seen here, and none can commit until
@@ -384,7 +384,7 @@ impl Projector {
         .bind(err.to_string())
         .bind(timestamp(Utc::now()))
         .bind(name)
-        .execute(&self.db().any)
+        .execute(self.db().projecting())
         .await;
     }
 

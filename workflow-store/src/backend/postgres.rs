@@ -77,6 +77,7 @@ impl Db {
             session: Some(session),
             any,
             typed: TypedPool::Postgres(typed),
+            projecting: None,
         })
     }
 }

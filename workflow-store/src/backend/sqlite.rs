@@ -208,6 +208,30 @@ impl Db {
                 url.to_owned()
             })
             .await?;
+        // The projector's own connections (decision 38): the same settings but
+        // `synchronous = NORMAL`, under which a commit in WAL mode is atomic and in
+        // order but not yet `fsync`ed. Every view and checkpoint is made again from
+        // the log should a power cut lose the last of them; the log's appends keep
+        // `FULL` on the pools above.
+        let projecting = if read_only {
+            None
+        } else {
+            Some(
+                AnyPoolOptions::new()
+                    .max_connections(2)
+                    .after_release(keep_only_clean::<sqlx::Any>())
+                    .acquire_timeout(Duration::from_secs(30))
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;")
+                                .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(url)
+                    .await?,
+            )
+        };
         Ok(Db {
             kind: BackendKind::Sqlite,
             name,
@@ -215,6 +239,7 @@ impl Db {
             session: None,
             any,
             typed: TypedPool::Sqlite(typed),
+            projecting,
         })
     }
 }

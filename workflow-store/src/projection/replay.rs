@@ -109,7 +109,7 @@ impl Projector {
         let services = self.services.refresh().await?;
         let head = self.log.head().await?;
         {
-            let mut tx = db.any.begin_with(db.begin_write()).await?;
+            let mut tx = db.projecting().begin_with(db.begin_write()).await?;
             db.unbounded_statements(&mut tx).await?;
             for table in projection.tables() {
                 sqlx::query(&format!("DELETE FROM {}", Target::Rebuild.table(table)))
@@ -133,7 +133,7 @@ impl Projector {
             let Some(last) = events.last().map(|e| e.position) else {
                 break;
             };
-            let mut tx = db.any.begin_with(db.begin_write()).await?;
+            let mut tx = db.projecting().begin_with(db.begin_write()).await?;
             projection
                 .apply(&mut tx, Target::Rebuild, &events, &services)
                 .await?;
@@ -149,7 +149,7 @@ impl Projector {
         drop(batches);
         // Switch over: hold the checkpoint, catch the twins up, copy them into place.
         // Copying a large view may rightly take longer than the statement timeout.
-        let mut tx = db.any.begin_with(db.begin_write()).await?;
+        let mut tx = db.projecting().begin_with(db.begin_write()).await?;
         db.unbounded_statements(&mut tx).await?;
         lock_checkpoint(db, &mut tx, name).await?;
         let now = self.services.refresh_in(&mut tx).await?;

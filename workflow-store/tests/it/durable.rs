@@ -104,3 +104,22 @@ async fn acknowledged_commands_survive_a_crash(db: common::TestDb) {
     store.close().await;
 }
 both!(restart, acknowledged_commands_survive_a_crash);
+
+/// On SQLite the log's appends are committed with `synchronous = FULL` (an acknowledged
+/// command has reached the disk), while the projector's transactions commit with
+/// `NORMAL`: a view and its checkpoint commit together, and should a power cut lose
+/// the last of them the projector makes them again from the log.
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn on_sqlite_appends_wait_for_the_disk_and_projections_do_not() {
+    let db = common::TestDb::new(common::Backend::Sqlite, "synchronous").await;
+    let store = db.open().await;
+    support::new_complaint(&store, "ADU-1").await.unwrap();
+    store.projector().catch_up().await.unwrap();
+    let (appends, projecting) = common::sqlite_synchronous(&store)
+        .await
+        .expect("a SQLite store");
+    assert_eq!(appends, 2, "the log's appends commit with synchronous = FULL");
+    assert_eq!(projecting, 1, "the projector commits with synchronous = NORMAL");
+    store.close().await;
+}
