@@ -698,5 +698,8 @@ pub async fn sqlite_synchronous(store: &Store) -> Option<(i64, i64)> {
             .expect("PRAGMA synchronous answers");
         row.try_get::<i64, _>(0).expect("an integer")
     };
-    Some((read(db.any.clone()).await, read(db.projecting().clone()).await))
+    Some((
+        read(db.any.clone()).await,
+        read(db.projecting().clone()).await,
+    ))
 }

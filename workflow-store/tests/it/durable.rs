@@ -119,7 +119,13 @@ async fn on_sqlite_appends_wait_for_the_disk_and_projections_do_not() {
     let (appends, projecting) = common::sqlite_synchronous(&store)
         .await
         .expect("a SQLite store");
-    assert_eq!(appends, 2, "the log's appends commit with synchronous = FULL");
-    assert_eq!(projecting, 1, "the projector commits with synchronous = NORMAL");
+    assert_eq!(
+        appends, 2,
+        "the log's appends commit with synchronous = FULL"
+    );
+    assert_eq!(
+        projecting, 1,
+        "the projector commits with synchronous = NORMAL"
+    );
     store.close().await;
 }
