@@ -405,7 +405,7 @@ fn refuse_stale(state: &mut QueueState, ends: &[(String, i64)]) {
     state.requests = kept;
 }
 
-/// The appends waiting for the writer, and whether a writer is running.
+/// The appends waiting for a writer, the writers running, and the complaints they write.
 #[derive(Default)]
 pub(super) struct Queue {
     inner: Mutex<QueueState>,
@@ -973,5 +973,55 @@ mod tests {
         assert_eq!(kept, [("ADU-1".to_owned(), 5), ("ADU-2".to_owned(), 3)]);
         assert!(fresh_answer.try_recv().is_err(), "still waiting");
         assert!(other_answer.try_recv().is_err(), "still waiting");
+    }
+
+    fn ids(requests: &[Request]) -> Vec<&str> {
+        requests
+            .iter()
+            .map(|r| r.pending.aggregate_id.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn a_batch_takes_one_append_a_complaint_and_none_of_a_complaint_being_written() {
+        let mut state = QueueState::default();
+        state.in_flight.push("ADU-2".to_owned());
+        let mut answers = Vec::new();
+        for (id, after) in [("ADU-1", 1), ("ADU-2", 1), ("ADU-1", 2), ("ADU-3", 1)] {
+            let (r, answer) = request(id, after);
+            state.requests.push_back(r);
+            answers.push(answer);
+        }
+
+        let batch = state.take_batch();
+
+        assert_eq!(ids(&batch), ["ADU-1", "ADU-3"]);
+        let waiting: Vec<&str> = state
+            .requests
+            .iter()
+            .map(|r| r.pending.aggregate_id.as_str())
+            .collect();
+        assert_eq!(waiting, ["ADU-2", "ADU-1"], "in their order");
+        assert_eq!(state.in_flight, ["ADU-2", "ADU-1", "ADU-3"]);
+
+        // The other writer is done with ADU-2, this one with its batch: the next batch
+        // takes what waited.
+        state.written(&["ADU-2".to_owned()]);
+        state.written(&["ADU-1".to_owned(), "ADU-3".to_owned()]);
+        assert!(state.in_flight.is_empty());
+        assert_eq!(ids(&state.take_batch()), ["ADU-2", "ADU-1"]);
+        assert!(state.requests.is_empty());
+    }
+
+    #[test]
+    fn a_batch_of_only_complaints_being_written_is_empty_and_leaves_them_waiting() {
+        let mut state = QueueState::default();
+        state.in_flight.push("ADU-1".to_owned());
+        let (r, _answer) = request("ADU-1", 1);
+        state.requests.push_back(r);
+
+        assert!(state.take_batch().is_empty());
+        assert_eq!(state.requests.len(), 1, "left for the writer of ADU-1");
+        assert_eq!(state.in_flight, ["ADU-1"]);
     }
 }

@@ -105,27 +105,84 @@ async fn acknowledged_commands_survive_a_crash(db: common::TestDb) {
 }
 both!(restart, acknowledged_commands_survive_a_crash);
 
+/// A projection that notes the `synchronous` setting of the connection each of its
+/// batches runs on (SQLite's `PRAGMA synchronous`: 1 `NORMAL`, 2 `FULL`).
+#[cfg(feature = "sqlite")]
+#[derive(Default)]
+struct NotesSynchronous {
+    seen: std::sync::Mutex<Vec<(workflow_store::projection::Target, i64)>>,
+}
+
+#[cfg(feature = "sqlite")]
+#[async_trait::async_trait]
+impl workflow_store::projection::Projection for NotesSynchronous {
+    fn name(&self) -> &'static str {
+        "notes_synchronous"
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    async fn apply(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        target: workflow_store::projection::Target,
+        events: &[workflow_store::StoredEvent],
+        _services: &workflow_core::ComplaintServices,
+    ) -> Result<(), workflow_store::StoreError> {
+        use sqlx::Row;
+        if !events.is_empty() {
+            let row = sqlx::query("PRAGMA synchronous")
+                .fetch_one(&mut *conn)
+                .await?;
+            self.seen.lock().unwrap().push((target, row.try_get(0)?));
+        }
+        Ok(())
+    }
+}
+
 /// On SQLite the log's appends are committed with `synchronous = FULL` (an acknowledged
-/// command has reached the disk), while the projector's transactions commit with
-/// `NORMAL`: a view and its checkpoint commit together, and should a power cut lose
-/// the last of them the projector makes them again from the log.
+/// command has reached the disk), while the projector's transactions, live and in a
+/// replay, commit with `NORMAL`: a view and its checkpoint commit together, and should
+/// a power cut lose the last of them the projector makes them again from the log.
 #[cfg(feature = "sqlite")]
 #[tokio::test]
 async fn on_sqlite_appends_wait_for_the_disk_and_projections_do_not() {
+    use std::sync::Arc;
+    use workflow_store::projection::Target;
     let db = common::TestDb::new(common::Backend::Sqlite, "synchronous").await;
-    let store = db.open().await;
+    let notes = Arc::new(NotesSynchronous::default());
+    let store = workflow_store::Store::open_extended(
+        &db.url,
+        workflow_core::ComplaintServices::builtin(),
+        workflow_store::Extensions {
+            projections: vec![Arc::clone(&notes) as _],
+            ..workflow_store::Extensions::default()
+        },
+    )
+    .await
+    .unwrap();
     support::new_complaint(&store, "ADU-1").await.unwrap();
     store.projector().catch_up().await.unwrap();
-    let (appends, projecting) = common::sqlite_synchronous(&store)
+    store
+        .projector()
+        .rebuild("notes_synchronous", |_| {})
+        .await
+        .unwrap();
+    let seen = notes.seen.lock().unwrap().clone();
+    assert!(
+        seen.contains(&(Target::Live, 1)) && seen.contains(&(Target::Rebuild, 1)),
+        "the projector's batches, live and replayed, run with synchronous = NORMAL: {seen:?}"
+    );
+    assert!(seen.iter().all(|(_, s)| *s == 1), "{seen:?}");
+    // The pool the log appends on.
+    let (appends, _) = common::sqlite_synchronous(&store)
         .await
         .expect("a SQLite store");
     assert_eq!(
         appends, 2,
         "the log's appends commit with synchronous = FULL"
-    );
-    assert_eq!(
-        projecting, 1,
-        "the projector commits with synchronous = NORMAL"
     );
     store.close().await;
 }

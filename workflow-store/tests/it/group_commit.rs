@@ -53,7 +53,21 @@ async fn execute_while_held(
     support::insert_and_hold(&mut raw, &db.url, ("HOLD-1", 1), &held).await;
     let count = commands.len();
     let mut tasks = Vec::new();
-    for (complaint, command) in commands {
+    // The first commands, one for each of the log's writers, are the ones written alone
+    // (blocked by the held writer); the others queue behind them.
+    let alone = log_writers(store).min(count);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for (i, (complaint, command)) in commands.into_iter().enumerate() {
+        if i == alone {
+            while appends_in_hand(store) < alone {
+                assert!(
+                    Instant::now() < deadline,
+                    "the log holds {} of the {alone} appends written alone after 30 s",
+                    appends_in_hand(store)
+                );
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
         let store = Arc::clone(store);
         tasks.push(tokio::spawn(async move {
             store
@@ -62,7 +76,6 @@ async fn execute_while_held(
                 .await
         }));
     }
-    let deadline = Instant::now() + Duration::from_secs(30);
     while appends_in_hand(store) < count {
         assert!(
             Instant::now() < deadline,
@@ -134,6 +147,7 @@ both!(
 async fn a_statement_failing_in_a_batch_fails_its_own_command_alone(db: TestDb) {
     let store = Arc::new(db.open().await);
     support::refuse_events_of(&db, "ADU-F3").await;
+    // ADU-F3 comes after those written alone (one a writer): it is in the batch.
     let ids: Vec<String> = (1..=8).map(|i| format!("ADU-F{i}")).collect();
     let commands: Vec<(String, String)> = ids
         .iter()
@@ -303,6 +317,20 @@ both!(
     imports_of_several_events_each_batch_with_dense_positions
 );
 
+/// The store with a lock timeout longer than the tests' bounded waits, so that the
+/// appends held behind the raw transaction wait for it rather than fail.
+#[cfg(feature = "postgres")]
+async fn open_patient(db: &TestDb) -> Store {
+    let options = workflow_store::StoreOptions::default().lock_timeout(Duration::from_secs(120));
+    Store::open_with_options(
+        &db.url,
+        workflow_core::ComplaintServices::builtin(),
+        options,
+    )
+    .await
+    .unwrap()
+}
+
 /// How many backends of `db`'s database wait for a lock that the session `pid` holds.
 #[cfg(feature = "postgres")]
 async fn waiting_behind(watch: &mut sqlx::AnyConnection, pid: i32) -> i64 {
@@ -405,7 +433,7 @@ async fn assert_waiting_behind(db: &TestDb, pid: i32, expected: i64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn on_postgres_two_transactions_of_appends_are_written_at_once() {
     let db = TestDb::new(workflow_store::testing::Backend::Postgres, "two_writers").await;
-    let store = Arc::new(db.open().await);
+    let store = Arc::new(open_patient(&db).await);
     let ids: Vec<String> = (1..=6).map(|i| format!("ADU-W{i}")).collect();
     let commands: Vec<(String, String)> = ids
         .iter()
@@ -444,7 +472,7 @@ async fn on_postgres_two_transactions_of_appends_are_written_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn on_postgres_one_complaint_is_in_one_transaction_at_a_time() {
     let db = TestDb::new(workflow_store::testing::Backend::Postgres, "one_at_a_time").await;
-    let store = Arc::new(db.open().await);
+    let store = Arc::new(open_patient(&db).await);
     // Two registrations of one complaint, decided on the same empty complaint.
     let commands = [("ADU-S1", "reg-1"), ("ADU-S1", "reg-2")];
 
