@@ -182,14 +182,39 @@ struct Report {
 
 impl Report {
     fn rate(&mut self, backend: &str, work: String, ops: f64, anchor: &str, anchor_ops: f64) {
+        self.higher_is_better(backend, work, ops, "ops/s", anchor, anchor_ops);
+    }
+
+    /// A share of the machine's cores kept busy, against another's.
+    fn busy(&mut self, backend: &str, work: String, share: f64, anchor: &str, anchor_share: f64) {
+        self.higher_is_better(
+            backend,
+            work,
+            share * 100.0,
+            "%",
+            anchor,
+            anchor_share * 100.0,
+        );
+    }
+
+    /// A figure in `unit` against its anchor's, the ratio figure / anchor.
+    fn higher_is_better(
+        &mut self,
+        backend: &str,
+        work: String,
+        figure: f64,
+        unit: &str,
+        anchor: &str,
+        anchor_figure: f64,
+    ) {
         let row = Figure {
             backend: backend.into(),
             work,
-            figure: ops,
-            unit: "ops/s".into(),
+            figure,
+            unit: unit.into(),
             anchor: anchor.into(),
-            anchor_figure: anchor_ops,
-            ratio: ops / anchor_ops,
+            anchor_figure,
+            ratio: figure / anchor_figure,
         };
         println!(
             "{:<9} {:<58} {:>12.0} {:<6} | {:<44} {:>12.0}  {:>6.2}x",
@@ -210,24 +235,6 @@ impl Report {
         };
         println!(
             "{:<9} {:<58} {:>12.3} {:<6} | {:<44} {:>12.3}  {:>6.2}x",
-            row.backend, row.work, row.figure, row.unit, row.anchor, row.anchor_figure, row.ratio
-        );
-        self.rows.push(row);
-    }
-
-    /// A share of the machine's cores kept busy, against another's.
-    fn busy(&mut self, backend: &str, work: String, share: f64, anchor: &str, anchor_share: f64) {
-        let row = Figure {
-            backend: backend.into(),
-            work,
-            figure: share * 100.0,
-            unit: "%".into(),
-            anchor: anchor.into(),
-            anchor_figure: anchor_share * 100.0,
-            ratio: share / anchor_share,
-        };
-        println!(
-            "{:<9} {:<58} {:>12.0} {:<6} | {:<44} {:>12.0}  {:>6.2}x",
             row.backend, row.work, row.figure, row.unit, row.anchor, row.anchor_figure, row.ratio
         );
         self.rows.push(row);

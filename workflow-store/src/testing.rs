@@ -683,23 +683,17 @@ impl CpuMark {
     }
 }
 
-/// SQLite's `synchronous` setting (1: `NORMAL`, 2: `FULL`) on a connection the log's
-/// appends use, and on one the projector writes with (`None` on PostgreSQL).
-pub async fn sqlite_synchronous(store: &Store) -> Option<(i64, i64)> {
+/// SQLite's `synchronous` setting (1: `NORMAL`, 2: `FULL`) on a connection of the pool
+/// the log's appends use (`None` on PostgreSQL).
+pub async fn sqlite_appends_synchronous(store: &Store) -> Option<i64> {
     use sqlx::Row;
     let db = store.log().db();
     if db.kind != crate::backend::BackendKind::Sqlite {
         return None;
     }
-    let read = |pool: sqlx::AnyPool| async move {
-        let row = sqlx::query("PRAGMA synchronous")
-            .fetch_one(&pool)
-            .await
-            .expect("PRAGMA synchronous answers");
-        row.try_get::<i64, _>(0).expect("an integer")
-    };
-    Some((
-        read(db.any.clone()).await,
-        read(db.projecting().clone()).await,
-    ))
+    let row = sqlx::query("PRAGMA synchronous")
+        .fetch_one(&db.any)
+        .await
+        .expect("PRAGMA synchronous answers");
+    Some(row.try_get::<i64, _>(0).expect("an integer"))
 }

@@ -188,26 +188,7 @@ impl Db {
                 .await
                 .map_err(explain)?;
         }
-        let any = AnyPoolOptions::new()
-            .max_connections(4)
-            .after_release(keep_only_clean::<sqlx::Any>())
-            .acquire_timeout(Duration::from_secs(30))
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    conn.execute("PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;")
-                        .await?;
-                    if read_only {
-                        conn.execute("PRAGMA query_only = ON").await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect(&if read_only {
-                read_only_sqlite_url(url)
-            } else {
-                url.to_owned()
-            })
-            .await?;
+        let any = any_pool(url, 4, "FULL", read_only).await?;
         // The projector's own connections (decision 38): the same settings but
         // `synchronous = NORMAL`, under which a commit in WAL mode is atomic and in
         // order but not yet `fsync`ed. Every view and checkpoint is made again from
@@ -216,21 +197,7 @@ impl Db {
         let projecting = if read_only {
             None
         } else {
-            Some(
-                AnyPoolOptions::new()
-                    .max_connections(2)
-                    .after_release(keep_only_clean::<sqlx::Any>())
-                    .acquire_timeout(Duration::from_secs(30))
-                    .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            conn.execute("PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;")
-                                .await?;
-                            Ok(())
-                        })
-                    })
-                    .connect(url)
-                    .await?,
-            )
+            Some(any_pool(url, 2, "NORMAL", false).await?)
         };
         Ok(Db {
             kind: BackendKind::Sqlite,
@@ -242,4 +209,42 @@ impl Db {
             projecting,
         })
     }
+}
+
+/// A pool of `max` connections through sqlx's `Any` driver to the SQLite database at
+/// `url`, each with the store's settings and `PRAGMA synchronous = {synchronous}`
+/// (`FULL` for what must be on disk when it is acknowledged, `NORMAL` for the
+/// projector's commits, decision 38); read-only ones refuse every write.
+async fn any_pool(
+    url: &str,
+    max: u32,
+    synchronous: &'static str,
+    read_only: bool,
+) -> Result<sqlx::AnyPool, sqlx::Error> {
+    AnyPoolOptions::new()
+        .max_connections(max)
+        .after_release(keep_only_clean::<sqlx::Any>())
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                conn.execute(
+                    format!(
+                        "PRAGMA busy_timeout = 10000; PRAGMA synchronous = {synchronous}; \
+                         PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;"
+                    )
+                    .as_str(),
+                )
+                .await?;
+                if read_only {
+                    conn.execute("PRAGMA query_only = ON").await?;
+                }
+                Ok(())
+            })
+        })
+        .connect(&if read_only {
+            read_only_sqlite_url(url)
+        } else {
+            url.to_owned()
+        })
+        .await
 }

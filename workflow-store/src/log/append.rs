@@ -996,12 +996,11 @@ mod tests {
         let batch = state.take_batch();
 
         assert_eq!(ids(&batch), ["ADU-1", "ADU-3"]);
-        let waiting: Vec<&str> = state
-            .requests
-            .iter()
-            .map(|r| r.pending.aggregate_id.as_str())
-            .collect();
-        assert_eq!(waiting, ["ADU-2", "ADU-1"], "in their order");
+        assert_eq!(
+            ids(state.requests.make_contiguous()),
+            ["ADU-2", "ADU-1"],
+            "in their order"
+        );
         assert_eq!(state.in_flight, ["ADU-2", "ADU-1", "ADU-3"]);
 
         // The other writer is done with ADU-2, this one with its batch: the next batch

@@ -2,6 +2,7 @@
 //! nothing half-done.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::Notify;
 
@@ -12,9 +13,9 @@ use tokio::sync::Notify;
 #[derive(Debug, Default)]
 pub struct Faults {
     fail_before_checkpoint: AtomicU64,
-    hold_before_checkpoint: AtomicU64,
-    /// A projection whose next batch is held, whichever batch of another comes first.
-    hold_of: std::sync::Mutex<Option<String>>,
+    /// The next batch to hold: `Some(None)` whichever projection's it is,
+    /// `Some(Some(name))` the next of that projection.
+    hold: Mutex<Option<Option<String>>>,
     pub(super) held: Notify,
 }
 
@@ -23,13 +24,17 @@ impl Faults {
     /// checkpoint, and waits there for ever with its transaction open: a crash test
     /// kills the process at that point (see [`Faults::held`]).
     pub fn hold_next_batch_before_checkpoint(&self) {
-        self.hold_before_checkpoint.store(1, Ordering::SeqCst);
+        *self.hold() = Some(None);
     }
 
     /// Like [`Faults::hold_next_batch_before_checkpoint`], for the next batch of the
     /// projection named `projection` only.
     pub fn hold_next_batch_of(&self, projection: &str) {
-        *self.hold_of.lock().unwrap_or_else(|e| e.into_inner()) = Some(projection.to_owned());
+        *self.hold() = Some(Some(projection.to_owned()));
+    }
+
+    fn hold(&self) -> MutexGuard<'_, Option<Option<String>>> {
+        self.hold.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Returns once a batch is held (at once if one already is).
@@ -37,20 +42,19 @@ impl Faults {
         self.held.notified().await;
     }
 
+    /// Whether the batch of `projection` under way is the one to hold (the hold is
+    /// then used up).
     pub(super) fn take_hold(&self, projection: &str) -> bool {
-        if self
-            .hold_before_checkpoint
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok()
-        {
-            return true;
+        let mut hold = self.hold();
+        let due = match &*hold {
+            Some(None) => true,
+            Some(Some(name)) => name == projection,
+            None => false,
+        };
+        if due {
+            *hold = None;
         }
-        let mut named = self.hold_of.lock().unwrap_or_else(|e| e.into_inner());
-        if named.as_deref() == Some(projection) {
-            *named = None;
-            return true;
-        }
-        false
+        due
     }
 
     /// The next `n` batches fail after applying their events and before advancing the

@@ -177,7 +177,7 @@ async fn on_sqlite_appends_wait_for_the_disk_and_projections_do_not() {
     );
     assert!(seen.iter().all(|(_, s)| *s == 1), "{seen:?}");
     // The pool the log appends on.
-    let (appends, _) = common::sqlite_synchronous(&store)
+    let appends = common::sqlite_appends_synchronous(&store)
         .await
         .expect("a SQLite store");
     assert_eq!(

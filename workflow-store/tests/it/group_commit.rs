@@ -8,41 +8,59 @@ use std::time::{Duration, Instant};
 use sqlx::Executor;
 use workflow_core::complaint::command::ComplaintCommand as C;
 use workflow_core::fixtures::*;
-use workflow_core::EventBody;
+use workflow_core::{CommandEnvelope, EventBody};
 use workflow_store::testing::{appends_in_hand, log_writers, TestDb};
 use workflow_store::{both, Executed, Store, StoreError};
 
 use crate::support;
 
-/// Registers `commands` (complaint, command id) at once while another writer holds the
-/// log, waits until the log holds every one of them in hand, then lets the writer go.
-async fn register_while_held(
-    db: &TestDb,
-    store: &Arc<Store>,
-    commands: &[(&str, &str)],
-) -> Vec<Result<Executed, StoreError>> {
-    let commands = commands
-        .iter()
-        .map(|(complaint, command_id)| {
-            let command = cmd(
-                command_id,
-                upp(),
-                wib("2026-11-30 09:00"),
-                C::Register(registration()),
-            );
-            (complaint.to_string(), command)
-        })
-        .collect();
-    execute_while_held(db, store, commands).await
+/// A registration of `complaint` with command id `command_id`.
+fn registration_of(complaint: &str, command_id: &str) -> (String, CommandEnvelope) {
+    let command = cmd(
+        command_id,
+        upp(),
+        wib("2026-11-30 09:00"),
+        C::Register(registration()),
+    );
+    (complaint.to_owned(), command)
 }
 
-/// Executes `commands` at once while another writer holds the log, waits until the log
-/// holds every one of them in hand, then lets the writer go.
-async fn execute_while_held(
+/// A registration of each of `ids`, with command id `reg-ID`.
+fn registrations(ids: &[String]) -> Vec<(String, CommandEnvelope)> {
+    ids.iter()
+        .map(|id| registration_of(id, &format!("reg-{id}")))
+        .collect()
+}
+
+/// Commands under way while a raw transaction holds the log's writers back.
+struct Held {
+    raw: sqlx::AnyConnection,
+    tasks: Vec<tokio::task::JoinHandle<Result<Executed, StoreError>>>,
+}
+
+impl Held {
+    /// Lets the held writer go and returns each command's outcome, in order.
+    async fn release(mut self) -> Vec<Result<Executed, StoreError>> {
+        self.raw.execute("ROLLBACK").await.unwrap();
+        let mut outcomes = Vec::new();
+        for task in self.tasks {
+            let outcome = tokio::time::timeout(Duration::from_secs(60), task)
+                .await
+                .expect("a command answered within 60 s")
+                .unwrap();
+            outcomes.push(outcome);
+        }
+        outcomes
+    }
+}
+
+/// Starts `commands` while a raw transaction holds the log (an event inserted, not
+/// committed), and waits until the log holds every one of them in hand.
+async fn start_while_held(
     db: &TestDb,
     store: &Arc<Store>,
-    commands: Vec<(String, workflow_core::CommandEnvelope)>,
-) -> Vec<Result<Executed, StoreError>> {
+    commands: Vec<(String, CommandEnvelope)>,
+) -> Held {
     let mut raw = db.raw().await;
     let held = event(
         "hold",
@@ -85,16 +103,17 @@ async fn execute_while_held(
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    raw.execute("ROLLBACK").await.unwrap();
-    let mut outcomes = Vec::new();
-    for task in tasks {
-        let outcome = tokio::time::timeout(Duration::from_secs(60), task)
-            .await
-            .expect("a command answered within 60 s")
-            .unwrap();
-        outcomes.push(outcome);
-    }
-    outcomes
+    Held { raw, tasks }
+}
+
+/// Executes `commands` while another writer holds the log, waits until the log holds
+/// every one of them in hand, then lets the writer go.
+async fn execute_while_held(
+    db: &TestDb,
+    store: &Arc<Store>,
+    commands: Vec<(String, CommandEnvelope)>,
+) -> Vec<Result<Executed, StoreError>> {
+    start_while_held(db, store, commands).await.release().await
 }
 
 async fn commands_arriving_together_share_a_commit_and_one_refused_refuses_no_other(db: TestDb) {
@@ -103,14 +122,10 @@ async fn commands_arriving_together_share_a_commit_and_one_refused_refuses_no_ot
     // Fifteen new complaints, and a second registration of the first under another
     // command id: decided on the same empty complaint, so the log takes one of the two.
     let ids: Vec<String> = (1..=15).map(|i| format!("ADU-G{i}")).collect();
-    let mut commands: Vec<(&str, String)> = ids
-        .iter()
-        .map(|id| (id.as_str(), format!("reg-{id}")))
-        .collect();
-    commands.push(("ADU-G1", "reg-ADU-G1-again".to_owned()));
-    let commands: Vec<(&str, &str)> = commands.iter().map(|(c, i)| (*c, i.as_str())).collect();
+    let mut commands = registrations(&ids);
+    commands.push(registration_of("ADU-G1", "reg-ADU-G1-again"));
 
-    let outcomes = register_while_held(&db, &store, &commands).await;
+    let outcomes = execute_while_held(&db, &store, commands).await;
 
     let ok = outcomes.iter().filter(|o| o.is_ok()).count();
     let refused: Vec<_> = outcomes.iter().filter_map(|o| o.as_ref().err()).collect();
@@ -149,16 +164,8 @@ async fn a_statement_failing_in_a_batch_fails_its_own_command_alone(db: TestDb) 
     support::refuse_events_of(&db, "ADU-F3").await;
     // ADU-F3 comes after those written alone (one a writer): it is in the batch.
     let ids: Vec<String> = (1..=8).map(|i| format!("ADU-F{i}")).collect();
-    let commands: Vec<(String, String)> = ids
-        .iter()
-        .map(|id| (id.clone(), format!("reg-{id}")))
-        .collect();
-    let commands: Vec<(&str, &str)> = commands
-        .iter()
-        .map(|(c, i)| (c.as_str(), i.as_str()))
-        .collect();
 
-    let outcomes = register_while_held(&db, &store, &commands).await;
+    let outcomes = execute_while_held(&db, &store, registrations(&ids)).await;
 
     for (id, outcome) in ids.iter().zip(&outcomes) {
         let events = store.engine().events(&cid(id)).await.unwrap();
@@ -346,58 +353,15 @@ async fn waiting_behind(watch: &mut sqlx::AnyConnection, pid: i32) -> i64 {
     .get("n")
 }
 
-/// Starts `commands` (complaint, command id: registrations) while a raw transaction
-/// holds the log's position lock, and waits until the log holds them all in hand.
-/// Returns the holding connection, its backend's pid and the commands' tasks.
+/// The PostgreSQL backend of the held transaction.
 #[cfg(feature = "postgres")]
-async fn start_while_held(
-    db: &TestDb,
-    store: &Arc<Store>,
-    commands: &[(&str, &str)],
-) -> (
-    sqlx::AnyConnection,
-    i32,
-    Vec<tokio::task::JoinHandle<Result<Executed, StoreError>>>,
-) {
+async fn backend_pid(held: &mut Held) -> i32 {
     use sqlx::Row;
-    let mut raw = db.raw().await;
-    let pid: i32 = sqlx::query("SELECT pg_backend_pid() AS pid")
-        .fetch_one(&mut raw)
+    sqlx::query("SELECT pg_backend_pid() AS pid")
+        .fetch_one(&mut held.raw)
         .await
         .unwrap()
-        .get("pid");
-    let held = event(
-        "hold",
-        upp(),
-        wib("2026-11-30 08:00"),
-        EventBody::Received(registration()),
-    );
-    support::insert_and_hold(&mut raw, &db.url, ("HOLD-1", 1), &held).await;
-    let mut tasks = Vec::new();
-    for (complaint, command_id) in commands {
-        let store = Arc::clone(store);
-        let command = cmd(
-            command_id,
-            upp(),
-            wib("2026-11-30 09:00"),
-            C::Register(registration()),
-        );
-        let id = cid(complaint);
-        tasks.push(tokio::spawn(async move {
-            store.engine().execute(&id, command, None).await
-        }));
-    }
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while appends_in_hand(store) < commands.len() {
-        assert!(
-            Instant::now() < deadline,
-            "the log holds {} of {} appends after 30 s",
-            appends_in_hand(store),
-            commands.len()
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    (raw, pid, tasks)
+        .get("pid")
 }
 
 /// Waits (bounded) until exactly `expected` backends wait behind `pid`, and checks that
@@ -435,25 +399,12 @@ async fn on_postgres_two_transactions_of_appends_are_written_at_once() {
     let db = TestDb::new(workflow_store::testing::Backend::Postgres, "two_writers").await;
     let store = Arc::new(open_patient(&db).await);
     let ids: Vec<String> = (1..=6).map(|i| format!("ADU-W{i}")).collect();
-    let commands: Vec<(String, String)> = ids
-        .iter()
-        .map(|id| (id.clone(), format!("reg-{id}")))
-        .collect();
-    let commands: Vec<(&str, &str)> = commands
-        .iter()
-        .map(|(c, i)| (c.as_str(), i.as_str()))
-        .collect();
     let before = store.health().snapshot();
 
-    let (mut raw, pid, tasks) = start_while_held(&db, &store, &commands).await;
+    let mut held = start_while_held(&db, &store, registrations(&ids)).await;
+    let pid = backend_pid(&mut held).await;
     assert_waiting_behind(&db, pid, 2).await;
-    raw.execute("ROLLBACK").await.unwrap();
-
-    for task in tasks {
-        let outcome = tokio::time::timeout(Duration::from_secs(60), task)
-            .await
-            .expect("a command answered within 60 s")
-            .unwrap();
+    for outcome in held.release().await {
         assert!(outcome.is_ok(), "{outcome:?}");
     }
     let after = store.health().snapshot();
@@ -474,21 +425,15 @@ async fn on_postgres_one_complaint_is_in_one_transaction_at_a_time() {
     let db = TestDb::new(workflow_store::testing::Backend::Postgres, "one_at_a_time").await;
     let store = Arc::new(open_patient(&db).await);
     // Two registrations of one complaint, decided on the same empty complaint.
-    let commands = [("ADU-S1", "reg-1"), ("ADU-S1", "reg-2")];
+    let commands = vec![
+        registration_of("ADU-S1", "reg-1"),
+        registration_of("ADU-S1", "reg-2"),
+    ];
 
-    let (mut raw, pid, tasks) = start_while_held(&db, &store, &commands).await;
+    let mut held = start_while_held(&db, &store, commands).await;
+    let pid = backend_pid(&mut held).await;
     assert_waiting_behind(&db, pid, 1).await;
-    raw.execute("ROLLBACK").await.unwrap();
-
-    let mut outcomes = Vec::new();
-    for task in tasks {
-        outcomes.push(
-            tokio::time::timeout(Duration::from_secs(60), task)
-                .await
-                .expect("a command answered within 60 s")
-                .unwrap(),
-        );
-    }
+    let outcomes = held.release().await;
     let ok = outcomes.iter().filter(|o| o.is_ok()).count();
     assert_eq!(ok, 1, "{outcomes:?}");
     assert!(
