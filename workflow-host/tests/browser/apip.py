@@ -93,7 +93,11 @@ with sync_playwright() as p:
     deadline = time.monotonic() + WAIT_MS / 1000
     while page.locator("#hasil").count() == 0:
         check(time.monotonic() < deadline, "the verification ends within 30 s")
-        check(page.get_by_text("peristiwa diperiksa").count() == 1, "a running verification shows its progress")
+        # The page reloads itself while the run goes on: the run may end, and the page
+        # show its result, between the loop's test and this one.
+        page.wait_for_load_state()
+        check(page.get_by_text("peristiwa diperiksa").count() == 1 or page.locator("#hasil").count() == 1,
+              "a running verification shows its progress")
         page.wait_for_timeout(250)
     check(page.locator("#hasil").inner_text().startswith("Log utuh"), "the log verifies")
     screen(page, "audit-verifikasi")
