@@ -242,12 +242,11 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
                 .await
                 .map_err(|e| StoreError::from_aggregate(complaint_id.as_str(), e))?;
             let state = context.aggregate();
-            let events = state.decide(&command, &services)?;
+            let (events, status) = state.decide_with_status(&command, &services)?;
             let loaded = state.events_applied() as usize;
             if events.is_empty() {
                 // A seen command id: a retry only if the log shows this same command by
                 // this same user; a second read, on retries only.
-                let status = state.status();
                 let recorded = self.events(complaint_id).await?;
                 command.check_retry_of(recorded.iter().map(|e| &e.payload))?;
                 return Ok(Executed {
@@ -261,15 +260,9 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
                         .collect(),
                 });
             }
-            // The state after the command, for the answer; the context stays as loaded,
-            // for the log (which snapshots the state with the events as sealed).
-            let status = {
-                let mut after = state.clone();
-                for e in &events {
-                    after.apply_event(e);
-                }
-                after.status()
-            };
+            // `status` is the state's after the command, for the answer; the context
+            // stays as loaded, for the log (which keeps the state with the events as
+            // sealed).
             match self.store.commit(events, context, metadata).await {
                 Ok(events) => {
                     return Ok(Executed {

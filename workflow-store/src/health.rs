@@ -53,6 +53,8 @@ pub struct Health {
     tick_failures: AtomicU64,
     snapshot_loads: AtomicU64,
     snapshots_refused: AtomicU64,
+    kept_loads: AtomicU64,
+    kept_states_dropped: AtomicU64,
     recent: Mutex<Recent>,
 }
 
@@ -81,6 +83,14 @@ pub struct HealthSnapshot {
     /// than their sequence. The complaint was loaded from all its events instead;
     /// anything other than zero is worth a look (`aduan verify`).
     pub snapshots_refused: u64,
+    /// Complaints loaded from the state a commit of this store left them in, kept in
+    /// memory, and the events after it (see [`crate::StoreOptions::kept_states`]).
+    pub kept_loads: u64,
+    /// Kept states found and not used: the event they were kept at is gone or no
+    /// longer carries their chain head. The complaint was loaded from the database
+    /// instead; anything other than zero means the log changed under this process
+    /// (a database restored from a backup, or edited): worth a look (`aduan verify`).
+    pub kept_states_dropped: u64,
     /// The last commit the database confirmed.
     pub last_commit_at: Option<DateTime<Utc>>,
     /// The last failed commit or write probe.
@@ -152,6 +162,14 @@ impl Health {
         self.snapshots_refused.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub(crate) fn loaded_from_kept_state(&self) {
+        self.kept_loads.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn kept_state_dropped(&self) {
+        self.kept_states_dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub(crate) fn projection_failed(&self, name: &str, err: &StoreError) {
         self.projection_failures.fetch_add(1, Ordering::Relaxed);
         self.recent()
@@ -189,6 +207,8 @@ impl Health {
             tick_failures: self.tick_failures.load(Ordering::Relaxed),
             snapshot_loads: self.snapshot_loads.load(Ordering::Relaxed),
             snapshots_refused: self.snapshots_refused.load(Ordering::Relaxed),
+            kept_loads: self.kept_loads.load(Ordering::Relaxed),
+            kept_states_dropped: self.kept_states_dropped.load(Ordering::Relaxed),
             last_commit_at: r.last_commit_at,
             last_write_error: r.last_write_error.clone(),
             last_side_write_error: r.last_side_write_error.clone(),

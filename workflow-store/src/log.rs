@@ -37,6 +37,7 @@ use crate::health::Health;
 use crate::keys::{NewKey, SubjectKeys};
 
 mod append;
+mod kept;
 mod snapshot;
 use crate::position::Position;
 use append::{Pending, SettingsGuard, Written};
@@ -96,6 +97,7 @@ struct Inner {
     keys: Arc<SubjectKeys>,
     queue: append::Queue,
     snapshot_format: String,
+    kept: kept::Kept,
 }
 
 /// The durable log. Cheap to clone.
@@ -118,9 +120,9 @@ pub struct LogContext {
     aggregate: Complaint,
     sequence: usize,
     last_hash: String,
-    /// The sequence and text of the snapshot it was loaded from, if any (hashed only
-    /// when a command commits on it).
-    snapshot: Option<(i64, String)>,
+    /// The snapshot it was loaded from, if any (hashed only when a command commits on
+    /// it).
+    snapshot: Option<snapshot::SnapshotRef>,
 }
 
 impl AggregateContext<Complaint> for LogContext {
@@ -183,6 +185,7 @@ impl SqlLog {
         db: Db,
         extra_upcasters: Vec<Box<dyn EventUpcaster>>,
         keys: Arc<SubjectKeys>,
+        kept_states: usize,
     ) -> Self {
         // The domain's own upcasters first, then the embedding service's.
         let mut upcasters = workflow_core::upcast::builtin();
@@ -204,6 +207,7 @@ impl SqlLog {
                 keys,
                 queue: append::Queue::default(),
                 snapshot_format,
+                kept: kept::Kept::new(kept_states),
             }),
         }
     }
@@ -534,7 +538,7 @@ impl EventStore<Complaint> for SqlLog {
     async fn commit(
         &self,
         events: Vec<ComplaintEvent>,
-        context: LogContext,
+        mut context: LogContext,
         metadata: HashMap<String, String>,
     ) -> LogResult<Vec<EventEnvelope<Complaint>>> {
         if events.is_empty() {
@@ -542,12 +546,8 @@ impl EventStore<Complaint> for SqlLog {
         }
         // The events say which snapshot they were decided on, under the chain's hashes.
         let mut metadata = metadata;
-        if let Some((sequence, text)) = &context.snapshot {
-            let digest = snapshot::state_digest(text);
-            metadata.insert(
-                metadata_keys::SNAPSHOT.to_owned(),
-                format!("{sequence}:{digest}"),
-            );
+        if let Some(snapshot) = &mut context.snapshot {
+            metadata.insert(metadata_keys::SNAPSHOT.to_owned(), snapshot.named());
             metadata.insert(
                 metadata_keys::SNAPSHOT_FORMAT.to_owned(),
                 self.inner.snapshot_format.clone(),
@@ -633,7 +633,7 @@ impl EventStore<Complaint> for SqlLog {
             }
         }
         // A side write, after the key's destruction: nothing waits on it but this answer.
-        self.keep_snapshot(context, &envelopes).await;
+        self.keep_state(context, &envelopes).await;
         Ok(envelopes)
     }
 }

@@ -27,6 +27,7 @@ pub struct StoreOptions {
     statement_timeout: Duration,
     idle_in_transaction_timeout: Duration,
     key_file: crate::keys::KeyFile,
+    kept_states: usize,
 }
 
 impl Default for StoreOptions {
@@ -37,6 +38,7 @@ impl Default for StoreOptions {
             statement_timeout: Self::DEFAULT_STATEMENT_TIMEOUT,
             idle_in_transaction_timeout: Self::DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT,
             key_file: crate::keys::KeyFile::Default,
+            kept_states: Self::DEFAULT_KEPT_STATES,
         }
     }
 }
@@ -48,6 +50,9 @@ impl StoreOptions {
     pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
     /// Default `idle_in_transaction_session_timeout`: 15 s.
     pub const DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT: Duration = Duration::from_secs(15);
+
+    /// Default number of complaints' states kept in memory: 1,024.
+    pub const DEFAULT_KEPT_STATES: usize = 1024;
 
     /// The defaults.
     pub fn new() -> Self {
@@ -88,6 +93,22 @@ impl StoreOptions {
     pub fn idle_in_transaction_timeout(mut self, timeout: Duration) -> Self {
         self.idle_in_transaction_timeout = timeout;
         self
+    }
+
+    /// How many complaints' states the store keeps in memory, each as the last command
+    /// of this process on it left it (0: none). A command on a kept complaint reads from
+    /// the log only the event the state was kept at (to check its chain head) and the
+    /// events after it, instead of a snapshot's state and the events after that; the
+    /// least recently used state goes first. A state is the size of the complaint's
+    /// snapshot, a few kilobytes for most (decision 0039).
+    pub fn kept_states(mut self, states: usize) -> Self {
+        self.kept_states = states;
+        self
+    }
+
+    /// How many complaints' states are kept in memory.
+    pub fn get_kept_states(&self) -> usize {
+        self.kept_states
     }
 
     /// Open the database read-only: see [`Store::open_read_only`](crate::Store::open_read_only).

@@ -201,7 +201,7 @@ impl Store {
                 InForce::stored(db.any.clone(), services, versions)
             }
         };
-        let log = SqlLog::new(db.clone(), upcasters, keys);
+        let log = SqlLog::new(db.clone(), upcasters, keys, options.get_kept_states());
         let projector = Arc::new(Projector::new(log.clone(), in_force.clone(), projections)?);
         let mut engine = Engine::judging_with(log.clone(), in_force.clone());
         if read_only {

@@ -120,6 +120,18 @@ impl Complaint {
     /// Decides what a command does to this complaint: the events to record, or the rule
     /// that refuses it. A command id already seen yields no events (an idempotent retry).
     pub fn decide(&self, envelope: &CommandEnvelope, services: &ComplaintServices) -> Decision {
+        self.decide_with_status(envelope, services)
+            .map(|(events, _)| events)
+    }
+
+    /// [`Complaint::decide`], with the status the complaint would have after the events
+    /// (its status now when there are none): what an executor answers with, without a
+    /// second copy of the state to apply them to.
+    pub fn decide_with_status(
+        &self,
+        envelope: &CommandEnvelope,
+        services: &ComplaintServices,
+    ) -> Result<(Vec<ComplaintEvent>, Status), DomainError> {
         let CommandEnvelope { actor, command, .. } = envelope;
         if !crate::actor::is_valid_user_name(&actor.user.0) {
             return Err(DomainError::UserNameInvalid);
@@ -152,7 +164,7 @@ impl Complaint {
         // a retry, since the command may itself have moved the complaint away from the
         // agency (a return) after it was allowed.
         if self.has_seen(&envelope.command_id) {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), self.status));
         }
         if matches!(actor.role, Role::Liaison | Role::Head) {
             self.check_agency(actor)?;
@@ -194,7 +206,7 @@ impl Complaint {
             }
             events.push(event);
         }
-        Ok(events)
+        Ok((events, after.status))
     }
 
     /// LAPOR!-SP4N: the complainant has 10 working days to give feedback; after that the

@@ -318,6 +318,16 @@ pub async fn metrics(
         counter(h.snapshots_refused),
     );
     registry.register(
+        "kept_loads",
+        "Complaints loaded from the state kept in memory since this host's last command on them, and the events after it",
+        counter(h.kept_loads),
+    );
+    registry.register(
+        "kept_states_dropped",
+        "Kept states not used because the log no longer matched them (the complaint was loaded from the database)",
+        counter(h.kept_states_dropped),
+    );
+    registry.register(
         "projection_failures",
         "Projection batches that failed",
         counter(h.projection_failures),

@@ -59,6 +59,9 @@ impl SqlLog {
     /// The complaint's state, sequence and chain head, from its snapshot and the events
     /// after it where it has a usable one, else from all its events; one query either way.
     pub(super) async fn load_context(&self, aggregate_id: &str) -> Result<LogContext, StoreError> {
+        if let Some(context) = self.load_kept(aggregate_id).await? {
+            return Ok(context);
+        }
         let db = self.db();
         let sql = format!(
             "SELECT CAST(0 AS bigint) AS part, sequence, '' AS event_type, '' AS event_version, \
@@ -102,7 +105,10 @@ impl SqlLog {
                     context.aggregate = state;
                     context.sequence = usize::try_from(snapshot.sequence).unwrap_or_default();
                     context.last_hash = snapshot.metadata;
-                    context.snapshot = Some((snapshot.sequence, snapshot.payload));
+                    context.snapshot = Some(SnapshotRef::Text {
+                        sequence: snapshot.sequence,
+                        text: snapshot.payload,
+                    });
                 }
                 None => {
                     // Its event's chain head differs, it is gone, or the state does not
@@ -149,34 +155,43 @@ impl SqlLog {
         Ok(context)
     }
 
-    /// After a commit of `appended` on `context`: keeps a snapshot of the state reached
-    /// when the commit took the complaint past a multiple of [`EVERY`] events. A failure
-    /// is the side write's alone.
-    pub(super) async fn keep_snapshot(
+    /// After a commit of `appended` on `context`: keeps the state reached in memory
+    /// (`log::kept`), and a snapshot of it when the commit took the complaint past a
+    /// multiple of [`EVERY`] events. A failure to write the snapshot is the side
+    /// write's alone.
+    pub(super) async fn keep_state(
         &self,
         mut context: LogContext,
         appended: &[EventEnvelope<Complaint>],
     ) {
         let Some(last) = appended.last() else { return };
-        if context.sequence / EVERY == last.sequence / EVERY {
-            return;
-        }
+        let snapshot_due = context.sequence / EVERY != last.sequence / EVERY;
         // The state as loaded, advanced with the events as written (identities sealed).
-        // A caller that advanced it already (with the events as decided) gets no
-        // snapshot: its state is not the log's.
+        // A caller that advanced it already (with the events as decided) gets none
+        // kept: its state is not the log's.
         if context.aggregate.events_applied() != u64::try_from(context.sequence).unwrap_or(u64::MAX)
         {
             return;
         }
         for envelope in appended {
-            context.aggregate.apply(envelope.payload.clone());
+            context.apply(
+                envelope.sequence,
+                envelope.payload.clone(),
+                envelope.metadata.get(HASH),
+            );
         }
-        let Some(chain_head) = last.metadata.get(HASH) else {
-            return;
-        };
-        if holds_plain_identity(&context.aggregate) {
+        if !last.metadata.contains_key(HASH) || holds_plain_identity(&context.aggregate) {
             return;
         }
+        if snapshot_due {
+            self.write_snapshot(&context).await;
+        }
+        self.inner.kept.keep(context);
+    }
+
+    /// Writes `context` (its state, at its sequence, under its chain head) as the
+    /// complaint's snapshot, unless a later one is stored.
+    async fn write_snapshot(&self, context: &LogContext) {
         let written = async {
             let state = serde_json::to_string(&context.aggregate)
                 .map_err(|e| StoreError::defect(format!("a state did not serialise: {e}")))?;
@@ -189,8 +204,8 @@ impl SqlLog {
                     OR complaint_snapshots.format <> excluded.format",
             )
             .bind(&context.aggregate_id)
-            .bind(i64::try_from(last.sequence).unwrap_or(i64::MAX))
-            .bind(chain_head)
+            .bind(i64::try_from(context.sequence).unwrap_or(i64::MAX))
+            .bind(&context.last_hash)
             .bind(&self.inner.snapshot_format)
             .bind(state)
             .execute(&self.db().any)
@@ -202,6 +217,29 @@ impl SqlLog {
             tracing::warn!(complaint_id = %context.aggregate_id, error = %e, "a snapshot of the complaint was not written; it loads from its events");
             self.inner.health.side_write_failed(&e);
         }
+    }
+}
+
+/// The snapshot a complaint's state was loaded from, named in the metadata of the
+/// events decided on it.
+#[derive(Clone, Debug)]
+pub(super) enum SnapshotRef {
+    /// As loaded: its text, hashed only when a command commits on it.
+    Text { sequence: i64, text: String },
+    /// Hashed.
+    Digest { sequence: i64, digest: String },
+}
+
+impl SnapshotRef {
+    /// `SEQUENCE:SHA256` (see [`SNAPSHOT`]); the text is hashed once and let go.
+    pub(super) fn named(&mut self) -> String {
+        let (sequence, digest) = match self {
+            Self::Text { sequence, text } => (*sequence, state_digest(text)),
+            Self::Digest { sequence, digest } => (*sequence, digest.clone()),
+        };
+        let named = format!("{sequence}:{digest}");
+        *self = Self::Digest { sequence, digest };
+        named
     }
 }
 
@@ -217,7 +255,7 @@ impl LogContext {
         }
     }
 
-    fn apply(
+    pub(super) fn apply(
         &mut self,
         sequence: usize,
         event: workflow_core::ComplaintEvent,
@@ -247,7 +285,12 @@ fn resume(snapshot: &Loaded, at: Option<Loaded>) -> Option<Complaint> {
     (state.events_applied() == u64::try_from(snapshot.sequence).ok()?).then_some(state)
 }
 
-fn parse(id: &str, sequence: i64, column: &str, text: &str) -> Result<Value, StoreError> {
+pub(super) fn parse(
+    id: &str,
+    sequence: i64,
+    column: &str,
+    text: &str,
+) -> Result<Value, StoreError> {
     serde_json::from_str(text).map_err(|e| {
         StoreError::integrity(
             id.to_owned(),

@@ -13,6 +13,7 @@ mod failures;
 mod faults;
 mod group_commit;
 mod identity;
+mod kept;
 mod lapor;
 mod people;
 mod personal_data;

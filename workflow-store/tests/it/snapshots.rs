@@ -3,6 +3,9 @@
 //! carries their chain head and their format is this build's, refused (and the
 //! complaint loaded from every event) otherwise; a snapshot that cannot be written
 //! fails nothing acknowledged; no snapshot holds a complainant's identity in plain.
+//!
+//! The stores here keep no states in memory (`kept.rs` tests those), so that every load
+//! reads the database, as another process's would.
 
 use crate::support::reviewed;
 use sqlx::{Executor, Row};
@@ -11,6 +14,17 @@ use workflow_core::fixtures::*;
 use workflow_core::{Complaint, Status};
 use workflow_store::testing::{self as common, replayed, step, Backend, TestDb};
 use workflow_store::{both, metadata_keys, Store, SNAPSHOT_EVERY};
+
+/// The store on `db`, keeping no states in memory.
+async fn open(db: &TestDb) -> Store {
+    Store::open_with_options(
+        &db.url,
+        workflow_store::SettingsSource::Stored,
+        workflow_store::StoreOptions::default().kept_states(0),
+    )
+    .await
+    .unwrap()
+}
 
 /// `ADU-1` registered, disposed, reviewed and clarified with a field examination, then
 /// `visits` field visits: 4 + `visits` events, one a command.
@@ -73,7 +87,7 @@ both!(
     a_long_history_loads_from_its_snapshot
 );
 async fn a_long_history_loads_from_its_snapshot(db: TestDb) {
-    let store = db.open().await;
+    let store = open(&db).await;
     // 4 + 37 = 41 events: snapshots were written at 16 and 32, the second kept.
     long_history(&store, 37).await;
     let (sequence, chain_head, _) = stored(&db).await.expect("a snapshot was written");
@@ -131,7 +145,7 @@ both!(
     a_short_history_has_no_snapshot
 );
 async fn a_short_history_has_no_snapshot(db: TestDb) {
-    let store = db.open().await;
+    let store = open(&db).await;
     long_history(&store, SNAPSHOT_EVERY - 5).await;
     assert_eq!(stored(&db).await, None);
     let loaded = store.engine().load(&cid("ADU-1")).await.unwrap();
@@ -145,7 +159,7 @@ both!(
     a_snapshot_whose_chain_head_is_not_its_events_is_refused
 );
 async fn a_snapshot_whose_chain_head_is_not_its_events_is_refused(db: TestDb) {
-    let store = db.open().await;
+    let store = open(&db).await;
     long_history(&store, 20).await;
     let (sequence, _, state) = stored(&db).await.expect("a snapshot was written");
     // A state that says otherwise (rejected), under another event's hash.
@@ -181,7 +195,7 @@ both!(
     a_snapshot_of_another_format_or_unreadable_is_not_used
 );
 async fn a_snapshot_of_another_format_or_unreadable_is_not_used(db: TestDb) {
-    let store = db.open().await;
+    let store = open(&db).await;
     long_history(&store, 20).await;
     stored(&db).await.expect("a snapshot was written");
     let format: String = {
@@ -222,7 +236,7 @@ both!(
 );
 async fn a_snapshot_that_cannot_be_written_fails_no_command(db: TestDb) {
     // The database refuses every snapshot.
-    let store = db.open().await;
+    let store = open(&db).await;
     let mut raw = db.raw().await;
     match db.backend {
         Backend::Sqlite => {
@@ -268,7 +282,7 @@ both!(
     no_snapshot_holds_the_complainants_identity_in_plain
 );
 async fn no_snapshot_holds_the_complainants_identity_in_plain(db: TestDb) {
-    let store = db.open().await;
+    let store = open(&db).await;
     long_history(&store, 20).await;
     let (_, _, state) = stored(&db).await.expect("a snapshot was written");
     let name = match &registration().complainant.identity {
@@ -298,7 +312,7 @@ both!(
 );
 async fn verify_compares_every_snapshot_with_its_events(db: TestDb) {
     use workflow_store::audit::FailureKind;
-    let store = db.open().await;
+    let store = open(&db).await;
     // 24 events: the snapshot at 16 is kept, and events 17 to 24 were decided on it.
     long_history(&store, 20).await;
     let report = store.verify(None, None, |_| {}).await.unwrap();
@@ -360,7 +374,7 @@ both!(
 );
 async fn verify_names_a_kept_snapshot_of_another_chain_head(db: TestDb) {
     use workflow_store::audit::FailureKind;
-    let store = db.open().await;
+    let store = open(&db).await;
     long_history(&store, 14).await;
     let (sequence, _, _) = stored(&db).await.expect("a snapshot was written");
     set(
@@ -414,7 +428,7 @@ async fn a_state_holding_a_plain_identity_is_never_snapshotted(db: TestDb) {
     )])
     .await;
     workflow_store::Store::adopt(&db.url).await.unwrap();
-    let store = db.open().await;
+    let store = open(&db).await;
     let Identity::Plain(data) = replayed(&store, &cid("ADU-1"))
         .await
         .registration()
@@ -481,7 +495,7 @@ both!(
 /// event, under that event's true chain head) is refused: used, the event at its real
 /// sequence would be applied twice.
 async fn a_snapshot_counting_other_events_than_its_sequence_is_refused(db: TestDb) {
-    let store = db.open().await;
+    let store = open(&db).await;
     long_history(&store, 20).await;
     let (sequence, _, _) = stored(&db).await.expect("a snapshot was written");
     let earlier = hash_of_event(&store, sequence - 1).await;

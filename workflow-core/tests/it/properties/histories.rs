@@ -206,6 +206,11 @@ fn run_history(history: &History) -> Result<Reached, TestCaseError> {
                     prop_assert_eq!(&back, e);
                     log.push(back);
                 }
+                // The status the executor answers with is the state's after the events.
+                let (_, status) = before
+                    .decide_with_status(&envelope, services)
+                    .expect("decided as before");
+                prop_assert_eq!(status, state.status(), "the status after {:?}", events);
                 // Sending it again is a retry, and a no-op: the command id is now known.
                 prop_assert_eq!(envelope.check_retry_of(&log), Ok(()));
                 prop_assert_eq!(state.decide(&envelope, services), Ok(vec![]));
