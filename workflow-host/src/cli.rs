@@ -62,6 +62,13 @@ pub struct Cli {
     #[arg(long, global = true, env = "ADUAN_PG_IDLE_IN_TRANSACTION_TIMEOUT", default_value = "15s", value_parser = parse_duration)]
     pub pg_idle_in_transaction_timeout: Duration,
 
+    /// How many complaints' states this process keeps in memory, each as its last
+    /// command on it left it: a command on a kept complaint reads only the events after
+    /// that state (whichever host wrote them) instead of its snapshot. About the size
+    /// of a complaint's snapshot each, a few kilobytes for most; `0` keeps none.
+    #[arg(long, global = true, env = "ADUAN_KEPT_STATES", default_value_t = StoreOptions::DEFAULT_KEPT_STATES)]
+    pub kept_states: usize,
+
     /// The key-encryption key's file, which wraps the keys of the complainants' personal
     /// data (created 0600 on the first run against an empty database). Default: beside
     /// a SQLite database (`PATH.key`); `aduan.key` in the working directory for
@@ -100,7 +107,8 @@ impl Cli {
         let options = StoreOptions::default()
             .lock_timeout(self.pg_lock_timeout)
             .statement_timeout(self.pg_statement_timeout)
-            .idle_in_transaction_timeout(self.pg_idle_in_transaction_timeout);
+            .idle_in_transaction_timeout(self.pg_idle_in_transaction_timeout)
+            .kept_states(self.kept_states);
         match &self.kek_file {
             Some(path) => options.with_key_file(path),
             None => options,
