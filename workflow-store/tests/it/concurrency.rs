@@ -348,3 +348,162 @@ async fn a_late_commit_is_never_skipped(db: common::TestDb) {
     );
 }
 both!(late_commit, a_late_commit_is_never_skipped);
+
+/// Thirty-two writers on sixteen complaints, through two stores on one database (two
+/// hosts), while each store's projector runs live. Each writer opens a complaint of its
+/// own, then records field visits on it and on its neighbour's, through its own store,
+/// so that the two hosts race on every complaint. Every command is acknowledged (the
+/// engines are patient); the log holds each exactly once at dense sequences; and once
+/// both projectors have reached the head, the live views are exactly those a rebuild of
+/// every projection from the log makes.
+async fn thirty_two_writers_on_two_hosts_agree_with_a_rebuild(db: common::TestDb) {
+    const WRITERS: usize = 32;
+    const VISITS: usize = 6;
+    let at = "2026-11-30 09:00";
+    let patient = |store: workflow_store::Store| {
+        store.with_engine(|e| {
+            e.with_max_attempts(100)
+                .with_backoff(workflow_store::Backoff {
+                    base: Duration::from_millis(1),
+                    cap: Duration::from_millis(20),
+                })
+        })
+    };
+    let hosts = [
+        Arc::new(patient(db.open().await)),
+        Arc::new(patient(db.open().await)),
+    ];
+    let mut stops = Vec::new();
+    let mut runners = Vec::new();
+    for host in &hosts {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        stops.push(stop);
+        runners.push(tokio::spawn(Arc::clone(host.projector()).run(
+            Duration::from_millis(200),
+            async {
+                let _ = stopped.await;
+            },
+        )));
+    }
+    let opened = Arc::new(tokio::sync::Barrier::new(WRITERS));
+    let mut writers = Vec::new();
+    for w in 0..WRITERS {
+        let store = Arc::clone(&hosts[w % 2]);
+        let opened = Arc::clone(&opened);
+        writers.push(tokio::spawn(async move {
+            let own = format!("ADU-{w:02}");
+            let neighbour = format!("ADU-{:02}", w ^ 1);
+            let mut acknowledged = Vec::new();
+            let mut opening = reviewed(&own, at, "PUPR", complete_review());
+            opening.push(step(
+                &own,
+                at,
+                liaison("PUPR"),
+                C::Clarify(clarification(true)),
+            ));
+            for (k, command) in opening.into_iter().enumerate() {
+                let id = format!("{own}-open-{k}");
+                command.execute(&store, &id).await?;
+                acknowledged.push(id);
+            }
+            // Every complaint is clarified before anyone visits one.
+            opened.wait().await;
+            for k in 0..VISITS {
+                let on = if k % 2 == 0 { &own } else { &neighbour };
+                let id = format!("visit-{w}-{k}");
+                step(
+                    on,
+                    at,
+                    liaison("PUPR"),
+                    C::VerifyInField(field_visit("2026-11-30")),
+                )
+                .execute(&store, &id)
+                .await?;
+                acknowledged.push(id);
+            }
+            Ok::<_, StoreError>(acknowledged)
+        }));
+    }
+    let mut acknowledged = Vec::new();
+    for w in writers {
+        acknowledged.extend(w.await.unwrap().unwrap());
+    }
+    assert_eq!(acknowledged.len(), WRITERS * (4 + VISITS));
+
+    // Both projectors reach the head, within a bound.
+    let head = hosts[0].log().head().await.unwrap();
+    let deadline = tokio::time::Instant::now() + WITHIN;
+    for host in &hosts {
+        loop {
+            let status = host.projector().status().await.unwrap();
+            if status.iter().all(|s| s.position == head && s.lag == 0) {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the projectors did not reach the head {head:?} within {WITHIN:?}: {status:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    for stop in stops {
+        stop.send(()).unwrap();
+    }
+    for runner in runners {
+        tokio::time::timeout(WITHIN, runner)
+            .await
+            .expect("a projector stopped within the bound")
+            .unwrap();
+    }
+
+    // The log: every acknowledged command once, each complaint's sequences dense.
+    let mut raw = db.raw().await;
+    let rows = sqlx::query(&format!(
+        "SELECT aggregate_id, sequence, {} AS metadata FROM events \
+         WHERE aggregate_type = 'complaint' ORDER BY aggregate_id, sequence",
+        match db.backend {
+            common::Backend::Sqlite => "metadata",
+            common::Backend::Postgres => "metadata::text",
+        }
+    ))
+    .fetch_all(&mut raw)
+    .await
+    .unwrap();
+    let mut logged = Vec::new();
+    let mut expected_next: std::collections::BTreeMap<String, i64> = Default::default();
+    for row in &rows {
+        let id: String = row.get("aggregate_id");
+        let sequence: i64 = row.get("sequence");
+        let next = expected_next.entry(id.clone()).or_insert(1);
+        assert_eq!(sequence, *next, "a gap or a repeat in {id}");
+        *next += 1;
+        let metadata: serde_json::Value =
+            serde_json::from_str(&row.get::<String, _>("metadata")).unwrap();
+        logged.push(
+            metadata[metadata_keys::COMMAND_ID]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let logged_set: BTreeSet<&String> = logged.iter().collect();
+    assert_eq!(logged.len(), logged_set.len(), "a command in the log twice");
+    assert_eq!(
+        logged_set,
+        acknowledged.iter().collect::<BTreeSet<_>>(),
+        "the log holds exactly the acknowledged commands"
+    );
+
+    // The live views are the rebuild's.
+    let live = common::snapshot_views(&hosts[0]).await;
+    assert!(live.contains("ADU-31"), "every complaint is in the views");
+    for name in hosts[1].projector().names() {
+        hosts[1].projector().rebuild(name, |_| {}).await.unwrap();
+    }
+    let rebuilt = common::snapshot_views(&hosts[0]).await;
+    assert_eq!(live, rebuilt, "the live views differ from a rebuild's");
+}
+both!(
+    two_hosts_and_a_rebuild,
+    thirty_two_writers_on_two_hosts_agree_with_a_rebuild
+);
