@@ -318,7 +318,9 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
             .load_aggregate(complaint_id.as_str())
             .await
             .map_err(|e| StoreError::from_aggregate(complaint_id.as_str(), e))?;
-        Ok(std::mem::take(context.aggregate()))
+        // A copy: the context, dropped, gives its state back to a store that keeps
+        // states in memory.
+        Ok(context.aggregate().clone())
     }
 }
 

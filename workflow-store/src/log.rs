@@ -97,7 +97,7 @@ struct Inner {
     keys: Arc<SubjectKeys>,
     queue: append::Queue,
     snapshot_format: String,
-    kept: kept::Kept,
+    kept: Arc<kept::Kept>,
 }
 
 /// The durable log. Cheap to clone.
@@ -123,6 +123,17 @@ pub struct LogContext {
     /// The snapshot it was loaded from, if any (hashed only when a command commits on
     /// it).
     snapshot: Option<snapshot::SnapshotRef>,
+    /// Where the state goes back to when the context is dropped without a commit (a
+    /// refused command, a read, a conflict): the store's kept states.
+    give_back: Option<Arc<kept::Kept>>,
+}
+
+impl Drop for LogContext {
+    fn drop(&mut self) {
+        if let Some(kept) = self.give_back.take() {
+            kept.keep(self);
+        }
+    }
 }
 
 impl AggregateContext<Complaint> for LogContext {
@@ -207,7 +218,7 @@ impl SqlLog {
                 keys,
                 queue: append::Queue::default(),
                 snapshot_format,
-                kept: kept::Kept::new(kept_states),
+                kept: Arc::new(kept::Kept::new(kept_states)),
             }),
         }
     }

@@ -11,11 +11,12 @@
 //! snapshot and the events before it, never a read of the log: a command is still
 //! decided on the log's latest events, whichever process wrote them.
 //!
-//! A load takes the state out, without a copy; the commit that follows keeps the state
-//! it leaves. A load that commits nothing (a refused command, a read) leaves the
-//! complaint to the database next time, and so do two commands on one complaint at
-//! once: the second finds nothing kept. A state is kept after a commit, advanced with
-//! the events as written (identities sealed), under the same rules as a snapshot: never one a caller advanced with the
+//! A load takes the state out, without a copy, whatever it was loaded from; the commit
+//! that follows keeps the state it leaves, and a context dropped without a commit (a
+//! refused command, a conflict, a read) gives back the state it loaded. Two commands on
+//! one complaint at once: the second finds nothing kept and loads from the database. A
+//! state is kept advanced with the events as written (identities sealed), under the
+//! same rules as a snapshot: never one a caller advanced with the
 //! events as decided, never one holding a complainant's identity in plain. The states
 //! are bounded in number ([`crate::StoreOptions::kept_states`]); the least recently
 //! used goes first.
@@ -72,26 +73,35 @@ impl Kept {
         self.with(|states| states.remove(aggregate_id)).flatten()
     }
 
-    /// Keeps `context` (the state after a commit, with the events as written), unless
-    /// a later one of the same complaint is kept already.
-    pub(super) fn keep(&self, context: LogContext) {
-        if self.states.is_none() || context.sequence == 0 {
+    /// Keeps the state `context` holds (after a commit, with the events as written; or
+    /// as loaded, when the context is dropped without one), taking it out of the
+    /// context, unless a later one of the same complaint is kept already. Not a state a
+    /// caller advanced or emptied (it counts other events than its sequence), nor one
+    /// holding a complainant's identity in plain.
+    pub(super) fn keep(&self, context: &mut LogContext) {
+        if self.states.is_none()
+            || context.sequence == 0
+            || context.aggregate.events_applied()
+                != u64::try_from(context.sequence).unwrap_or(u64::MAX)
+            || super::snapshot::holds_plain_identity(&context.aggregate)
+        {
             return;
         }
-        let kept = KeptState {
-            state: context.aggregate,
-            sequence: context.sequence,
-            chain_head: context.last_hash,
-            snapshot: context.snapshot,
-        };
+        let sequence = context.sequence;
         self.with(|states| {
             if states
                 .peek(&context.aggregate_id)
-                .is_some_and(|k| k.sequence >= kept.sequence)
+                .is_some_and(|k| k.sequence >= sequence)
             {
                 return;
             }
-            states.insert(context.aggregate_id, kept);
+            let kept = KeptState {
+                state: std::mem::take(&mut context.aggregate),
+                sequence,
+                chain_head: std::mem::take(&mut context.last_hash),
+                snapshot: context.snapshot.take().map(SnapshotRef::digested),
+            };
+            states.insert(context.aggregate_id.clone(), kept);
         });
     }
 
@@ -155,6 +165,7 @@ impl SqlLog {
             sequence: kept.sequence,
             last_hash: kept.chain_head,
             snapshot: kept.snapshot,
+            give_back: None,
         };
         for row in rows {
             let sequence: i64 = row.try_get("sequence")?;

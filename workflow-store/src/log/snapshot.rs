@@ -58,10 +58,19 @@ struct Loaded {
 impl SqlLog {
     /// The complaint's state, sequence and chain head, from its snapshot and the events
     /// after it where it has a usable one, else from all its events; one query either way.
+    /// What a context dropped without a commit gives its state back to.
     pub(super) async fn load_context(&self, aggregate_id: &str) -> Result<LogContext, StoreError> {
-        if let Some(context) = self.load_kept(aggregate_id).await? {
-            return Ok(context);
-        }
+        let mut context = match self.load_kept(aggregate_id).await? {
+            Some(context) => context,
+            None => self.load_stored(aggregate_id).await?,
+        };
+        context.give_back = Some(std::sync::Arc::clone(&self.inner.kept));
+        Ok(context)
+    }
+
+    /// The complaint from the database alone: its snapshot and the events after it, or
+    /// all its events.
+    async fn load_stored(&self, aggregate_id: &str) -> Result<LogContext, StoreError> {
         let db = self.db();
         let sql = format!(
             "SELECT CAST(0 AS bigint) AS part, sequence, '' AS event_type, '' AS event_version, \
@@ -164,6 +173,8 @@ impl SqlLog {
         mut context: LogContext,
         appended: &[EventEnvelope<Complaint>],
     ) {
+        // Kept below advanced, or not at all: never given back as it was loaded.
+        context.give_back = None;
         let Some(last) = appended.last() else { return };
         let snapshot_due = context.sequence / EVERY != last.sequence / EVERY;
         // The state as loaded, advanced with the events as written (identities sealed).
@@ -186,7 +197,7 @@ impl SqlLog {
         if snapshot_due {
             self.write_snapshot(&context).await;
         }
-        self.inner.kept.keep(context);
+        self.inner.kept.keep(&mut context);
     }
 
     /// Writes `context` (its state, at its sequence, under its chain head) as the
@@ -232,6 +243,12 @@ pub(super) enum SnapshotRef {
 
 impl SnapshotRef {
     /// `SEQUENCE:SHA256` (see [`SNAPSHOT`]); the text is hashed once and let go.
+    /// The reference by digest (the text hashed, if it was still held).
+    pub(super) fn digested(mut self) -> Self {
+        self.named();
+        self
+    }
+
     pub(super) fn named(&mut self) -> String {
         let (sequence, digest) = match self {
             Self::Text { sequence, text } => (*sequence, state_digest(text)),
@@ -252,6 +269,7 @@ impl LogContext {
             sequence: 0,
             last_hash: GENESIS.to_owned(),
             snapshot: None,
+            give_back: None,
         }
     }
 
@@ -301,7 +319,7 @@ pub(super) fn parse(
 }
 
 /// Whether the state holds the complainant's identity in plain (never sealed, not erased).
-fn holds_plain_identity(state: &Complaint) -> bool {
+pub(super) fn holds_plain_identity(state: &Complaint) -> bool {
     state.identity_erased().is_none()
         && state
             .registration()

@@ -165,6 +165,55 @@ async fn a_kept_state_whose_event_no_longer_carries_its_chain_head_is_dropped(db
 }
 
 both!(
+    a_read_and_a_refused_command_leave_the_state_kept,
+    a_read_and_a_refused_command_leave_the_state_kept
+);
+async fn a_read_and_a_refused_command_leave_the_state_kept(db: TestDb) {
+    let store = db.open().await;
+    reviewed_complaint(&store, "ADU-1").await;
+    clarify(&store, "ADU-1", "clarify").await;
+    let before = store.health().snapshot();
+    // A read, a command the clarified complaint refuses, and one it allows.
+    let loaded = store.engine().load(&cid("ADU-1")).await.unwrap();
+    assert_eq!(loaded.events_applied(), 4);
+    let refused = step(
+        "ADU-1",
+        AT,
+        liaison("PUPR"),
+        C::Clarify(clarification(true)),
+    )
+    .execute(&store, "clarify-again")
+    .await;
+    assert!(refused.is_err(), "{refused:?}");
+    visit(&store, "ADU-1", "visit").await;
+    let after = store.health().snapshot();
+    assert_eq!(
+        (after.kept_loads, after.snapshot_loads),
+        (before.kept_loads + 3, before.snapshot_loads),
+        "each of the three loads found the state kept"
+    );
+    // Another store loads the complaint from the database, and keeps what it read.
+    let other = db.open().await;
+    assert_eq!(
+        other
+            .engine()
+            .load(&cid("ADU-1"))
+            .await
+            .unwrap()
+            .events_applied(),
+        5
+    );
+    visit(&other, "ADU-1", "visit-2").await;
+    assert_eq!(other.health().snapshot().kept_loads, 1);
+    assert_eq!(
+        other.engine().load(&cid("ADU-1")).await.unwrap(),
+        replayed(&other, &cid("ADU-1")).await
+    );
+    store.close().await;
+    other.close().await;
+}
+
+both!(
     the_kept_states_are_bounded_and_can_be_turned_off,
     the_kept_states_are_bounded_and_can_be_turned_off
 );
