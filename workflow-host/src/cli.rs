@@ -62,8 +62,8 @@ pub struct Cli {
     #[arg(long, global = true, env = "ADUAN_PG_IDLE_IN_TRANSACTION_TIMEOUT", default_value = "15s", value_parser = parse_duration)]
     pub pg_idle_in_transaction_timeout: Duration,
 
-    /// How many complaints' states this process keeps in memory, each as its last
-    /// command on it left it: a command on a kept complaint reads only the events after
+    /// How many complaints' states this process keeps in memory, each as it last
+    /// loaded or changed it: a command on a kept complaint reads only the events after
     /// that state (whichever host wrote them) instead of its snapshot. About the size
     /// of a complaint's snapshot each, a few kilobytes for most; `0` keeps none.
     #[arg(long, global = true, env = "ADUAN_KEPT_STATES", default_value_t = StoreOptions::DEFAULT_KEPT_STATES)]

@@ -311,7 +311,8 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
     }
 
     /// The complaint's current state, rebuilt from its events (on the SQL stores, from
-    /// a snapshot of its state and the events after it, where one matches the log).
+    /// the state kept in memory or a snapshot of its state, and the events after it,
+    /// where one matches the log). A copy: the state stays kept for the next command.
     pub async fn load(&self, complaint_id: &ComplaintId) -> Result<Complaint, StoreError> {
         let mut context = self
             .store

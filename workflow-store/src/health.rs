@@ -83,8 +83,9 @@ pub struct HealthSnapshot {
     /// than their sequence. The complaint was loaded from all its events instead;
     /// anything other than zero is worth a look (`aduan verify`).
     pub snapshots_refused: u64,
-    /// Complaints loaded from the state a commit of this store left them in, kept in
-    /// memory, and the events after it (see [`crate::StoreOptions::kept_states`]).
+    /// Complaints loaded from the state this store last loaded or committed them in,
+    /// kept in memory, and the events after it (see
+    /// [`crate::StoreOptions::kept_states`]).
     pub kept_loads: u64,
     /// Kept states found and not used: the event they were kept at is gone or no
     /// longer carries their chain head. The complaint was loaded from the database

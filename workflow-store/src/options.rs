@@ -95,8 +95,8 @@ impl StoreOptions {
         self
     }
 
-    /// How many complaints' states the store keeps in memory, each as the last command
-    /// of this process on it left it (0: none). A command on a kept complaint reads from
+    /// How many complaints' states the store keeps in memory, each as this process
+    /// last loaded or changed it (0: none). A command on a kept complaint reads from
     /// the log only the event the state was kept at (to check its chain head) and the
     /// events after it, instead of a snapshot's state and the events after that; the
     /// least recently used state goes first. A state is the size of the complaint's

@@ -319,7 +319,7 @@ pub async fn metrics(
     );
     registry.register(
         "kept_loads",
-        "Complaints loaded from the state kept in memory since this host's last command on them, and the events after it",
+        "Complaints loaded from the state kept in memory since this host last loaded or changed them, and the events after it",
         counter(h.kept_loads),
     );
     registry.register(

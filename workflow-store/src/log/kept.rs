@@ -1,4 +1,4 @@
-//! States kept in memory (decision 0039): the state each recent command left a
+//! States kept in memory (decision 0039): the state each recent load or command left a
 //! complaint in, so that the next command on it reads only the events after it.
 //!
 //! A kept state is, like a snapshot, a cache and never the record. A load that finds
@@ -11,15 +11,15 @@
 //! snapshot and the events before it, never a read of the log: a command is still
 //! decided on the log's latest events, whichever process wrote them.
 //!
-//! A load takes the state out, without a copy, whatever it was loaded from; the commit
-//! that follows keeps the state it leaves, and a context dropped without a commit (a
-//! refused command, a conflict, a read) gives back the state it loaded. Two commands on
-//! one complaint at once: the second finds nothing kept and loads from the database. A
-//! state is kept advanced with the events as written (identities sealed), under the
-//! same rules as a snapshot: never one a caller advanced with the
-//! events as decided, never one holding a complainant's identity in plain. The states
-//! are bounded in number ([`crate::StoreOptions::kept_states`]); the least recently
-//! used goes first.
+//! A load takes the state out, without a copy, whatever it was loaded from. The commit
+//! that follows keeps the state it leaves; a context dropped without a commit (a
+//! refused command, a conflict, a read through [`crate::Engine::load`]) gives back the
+//! state it loaded, so reads keep states too. Of two commands on one complaint at once,
+//! the second finds nothing kept and loads from the database. A state is kept under the
+//! same rules as a snapshot: advanced with the events as written (identities sealed),
+//! never one a caller advanced with the events as decided, never one holding a
+//! complainant's identity in plain. The states are bounded in number
+//! ([`crate::StoreOptions::kept_states`]); the least recently used goes first.
 
 use std::sync::Mutex;
 
@@ -88,6 +88,8 @@ impl Kept {
             return;
         }
         let sequence = context.sequence;
+        // Hashed (if it was still text) outside the lock.
+        let snapshot = context.snapshot.take().map(SnapshotRef::digested);
         self.with(|states| {
             if states
                 .peek(&context.aggregate_id)
@@ -99,9 +101,18 @@ impl Kept {
                 state: std::mem::take(&mut context.aggregate),
                 sequence,
                 chain_head: std::mem::take(&mut context.last_hash),
-                snapshot: context.snapshot.take().map(SnapshotRef::digested),
+                snapshot,
             };
             states.insert(context.aggregate_id.clone(), kept);
+        });
+    }
+
+    /// Puts back a state taken out by a load that could not read the log.
+    fn restore(&self, aggregate_id: &str, kept: KeptState) {
+        self.with(|states| {
+            if !states.contains_key(aggregate_id) {
+                states.insert(aggregate_id.to_owned(), kept);
+            }
         });
     }
 
@@ -130,12 +141,20 @@ impl SqlLog {
             db.json_as_text("payload"),
             db.json_as_text("metadata"),
         );
-        let rows = sqlx::query(&sql)
+        let rows = match sqlx::query(&sql)
             .bind(Complaint::TYPE)
             .bind(aggregate_id)
             .bind(i64::try_from(kept.sequence).unwrap_or(i64::MAX))
             .fetch_all(&db.any)
-            .await?;
+            .await
+        {
+            Ok(rows) => rows,
+            Err(e) => {
+                // The log could not be read: the state is as good as it was.
+                self.inner.kept.restore(aggregate_id, kept);
+                return Err(e.into());
+            }
+        };
         let mut rows = rows.into_iter();
         let matches = match rows.next() {
             Some(first) => {

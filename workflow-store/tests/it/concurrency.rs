@@ -401,13 +401,21 @@ async fn thirty_two_writers_on_two_hosts_agree_with_a_rebuild(db: common::TestDb
                 liaison("PUPR"),
                 C::Clarify(clarification(true)),
             ));
+            let mut failed = None;
             for (k, command) in opening.into_iter().enumerate() {
                 let id = format!("{own}-open-{k}");
-                command.execute(&store, &id).await?;
+                if let Err(e) = command.execute(&store, &id).await {
+                    failed = Some(e);
+                    break;
+                }
                 acknowledged.push(id);
             }
-            // Every complaint is clarified before anyone visits one.
+            // Every complaint is clarified before anyone visits one; a writer that
+            // failed passes the barrier too, so that no other waits for it for ever.
             opened.wait().await;
+            if let Some(e) = failed {
+                return Err(e);
+            }
             for k in 0..VISITS {
                 let on = if k % 2 == 0 { &own } else { &neighbour };
                 let id = format!("visit-{w}-{k}");
@@ -426,7 +434,10 @@ async fn thirty_two_writers_on_two_hosts_agree_with_a_rebuild(db: common::TestDb
     }
     let mut acknowledged = Vec::new();
     for w in writers {
-        acknowledged.extend(w.await.unwrap().unwrap());
+        let done = tokio::time::timeout(Duration::from_secs(120), w)
+            .await
+            .expect("a writer finished within two minutes");
+        acknowledged.extend(done.unwrap().unwrap());
     }
     assert_eq!(acknowledged.len(), WRITERS * (4 + VISITS));
 
@@ -493,6 +504,18 @@ async fn thirty_two_writers_on_two_hosts_agree_with_a_rebuild(db: common::TestDb
         acknowledged.iter().collect::<BTreeSet<_>>(),
         "the log holds exactly the acknowledged commands"
     );
+
+    // Each host's state of each complaint (kept or not) is the log's.
+    for host in &hosts {
+        for c in 0..WRITERS {
+            let id = cid(&format!("ADU-{c:02}"));
+            assert_eq!(
+                host.engine().load(&id).await.unwrap(),
+                common::replayed(host, &id).await,
+                "{id}"
+            );
+        }
+    }
 
     // The live views are the rebuild's.
     let live = common::snapshot_views(&hosts[0]).await;

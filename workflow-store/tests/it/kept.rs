@@ -10,7 +10,7 @@ use workflow_core::complaint::command::ComplaintCommand as C;
 use workflow_core::fixtures::*;
 use workflow_core::Status;
 use workflow_store::testing::{self as common, replayed, step, Backend, TestDb};
-use workflow_store::{both, metadata_keys, SettingsSource, Store, StoreOptions};
+use workflow_store::{both, metadata_keys, SettingsSource, Store, StoreError, StoreOptions};
 
 const AT: &str = "2026-11-30 09:00";
 
@@ -184,7 +184,10 @@ async fn a_read_and_a_refused_command_leave_the_state_kept(db: TestDb) {
     )
     .execute(&store, "clarify-again")
     .await;
-    assert!(refused.is_err(), "{refused:?}");
+    assert!(
+        matches!(refused, Err(StoreError::Domain(_))),
+        "refused by the domain: {refused:?}"
+    );
     visit(&store, "ADU-1", "visit").await;
     let after = store.health().snapshot();
     assert_eq!(
@@ -276,4 +279,47 @@ async fn events_decided_on_a_kept_state_name_the_snapshot_it_came_from(db: TestD
     let report = second.verify(None, None, |_| {}).await.unwrap();
     assert!(report.ok(), "{report:?}");
     second.close().await;
+}
+
+both!(
+    a_state_holding_a_plain_identity_is_never_kept,
+    a_state_holding_a_plain_identity_is_never_kept
+);
+async fn a_state_holding_a_plain_identity_is_never_kept(db: TestDb) {
+    use workflow_core::complaint::command::IdentityErasure;
+    // A registration recorded before identities were sealed, adopted.
+    db.plain_cqrs_es_store(vec![(
+        "ADU-1",
+        cmd("legacy-1", upp(), wib(AT), C::Register(registration())),
+    )])
+    .await;
+    Store::adopt(&db.url).await.unwrap();
+    let store = db.open().await;
+    common::play(
+        &store,
+        vec![
+            step("ADU-1", AT, upp(), C::Dispose(disposition("PUPR"))),
+            step("ADU-1", AT, liaison("PUPR"), C::Review(complete_review())),
+        ],
+    )
+    .await;
+    store.engine().load(&cid("ADU-1")).await.unwrap();
+    assert_eq!(store.log().kept_states(), 0, "a plain identity in memory");
+    assert_eq!(store.health().snapshot().kept_loads, 0);
+    // Once erased, the state is kept like any other.
+    step(
+        "ADU-1",
+        AT,
+        upp(),
+        C::EraseIdentity(IdentityErasure {
+            legal_basis: "Permintaan pelapor, Pasal 8 UU 27/2022".into(),
+        }),
+    )
+    .execute(&store, "erase-1")
+    .await
+    .unwrap();
+    assert_eq!(store.log().kept_states(), 1);
+    clarify(&store, "ADU-1", "clarify").await;
+    assert_eq!(store.health().snapshot().kept_loads, 1);
+    store.close().await;
 }
