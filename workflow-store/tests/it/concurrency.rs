@@ -508,7 +508,7 @@ async fn thirty_two_writers_on_two_hosts_agree_with_a_rebuild(db: common::TestDb
     // Each host's state of each complaint (kept or not) is the log's.
     for host in &hosts {
         for c in 0..WRITERS {
-            let id = cid(&format!("ADU-{c:02}"));
+            let id = cid(format!("ADU-{c:02}"));
             assert_eq!(
                 host.engine().load(&id).await.unwrap(),
                 common::replayed(host, &id).await,
