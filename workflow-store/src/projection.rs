@@ -12,6 +12,7 @@ mod parked;
 mod replay;
 mod timeline;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use workflow_core::{ComplaintId, Sequence};
@@ -176,7 +177,103 @@ pub struct Projector {
     /// Events per transaction of a replay's first pass (see `replay::REPLAY_BATCH`).
     replay_batch: std::sync::atomic::AtomicI64,
     applied: Notify,
+    waiting: Waiting,
     faults: Faults,
+}
+
+/// The complaints that callers of [`Projector::wait_for`] wait on, with the highest
+/// sequence this process's projector has applied to their views since they began
+/// waiting: a batch of the complaint views wakes only the waiters it concerns, instead
+/// of every waiter looking in the database after every batch of any projection.
+struct Waiting {
+    complaints: std::sync::Mutex<HashMap<String, Waited>>,
+    /// How often a waiter looks in the database, in milliseconds (for other hosts'
+    /// projectors, which do not wake it): 50.
+    poll_ms: std::sync::atomic::AtomicU64,
+    /// Looks in the database by waiters (the first, and the periodic ones for other
+    /// hosts' projectors), for tests.
+    lookups: std::sync::atomic::AtomicU64,
+}
+
+#[derive(Default)]
+struct Waited {
+    waiters: usize,
+    applied: i64,
+}
+
+impl Default for Waiting {
+    fn default() -> Self {
+        Self {
+            complaints: Default::default(),
+            poll_ms: std::sync::atomic::AtomicU64::new(50),
+            lookups: Default::default(),
+        }
+    }
+}
+
+impl Waiting {
+    fn poll(&self) -> Duration {
+        Duration::from_millis(self.poll_ms.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Waited>> {
+        // Plain counters: a panic elsewhere while holding the lock leaves them usable.
+        self.complaints.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Notes the sequences a batch of the complaint views applied, for the complaints
+    /// someone waits on; whether any was.
+    fn applied(&self, events: &[StoredEvent]) -> bool {
+        let mut complaints = self.lock();
+        if complaints.is_empty() {
+            return false;
+        }
+        let mut any = false;
+        for e in events {
+            if let Some(w) = complaints.get_mut(e.complaint_id.as_str()) {
+                w.applied = w.applied.max(crate::codec::sequence_column(e.sequence));
+                any = true;
+            }
+        }
+        any
+    }
+
+    fn applied_to(&self, complaint_id: &str) -> i64 {
+        self.lock().get(complaint_id).map_or(0, |w| w.applied)
+    }
+}
+
+/// One caller's interest in a complaint, withdrawn when dropped (also when the caller
+/// is cancelled).
+struct Interest<'a> {
+    waiting: &'a Waiting,
+    complaint_id: &'a str,
+}
+
+impl<'a> Interest<'a> {
+    fn new(waiting: &'a Waiting, complaint_id: &'a str) -> Self {
+        waiting
+            .lock()
+            .entry(complaint_id.to_owned())
+            .or_default()
+            .waiters += 1;
+        Self {
+            waiting,
+            complaint_id,
+        }
+    }
+}
+
+impl Drop for Interest<'_> {
+    fn drop(&mut self) {
+        let mut complaints = self.waiting.lock();
+        if let Some(w) = complaints.get_mut(self.complaint_id) {
+            w.waiters -= 1;
+            if w.waiters == 0 {
+                complaints.remove(self.complaint_id);
+            }
+        }
+    }
 }
 
 /// The names of `projections`, for `Debug` output.
@@ -219,6 +316,7 @@ impl Projector {
             batch_size: 1000,
             replay_batch: std::sync::atomic::AtomicI64::new(replay::REPLAY_BATCH),
             applied: Notify::new(),
+            waiting: Waiting::default(),
             faults: Faults::default(),
         })
     }
@@ -231,6 +329,26 @@ impl Projector {
     #[cfg(feature = "testing")]
     pub fn faults(&self) -> &Faults {
         &self.faults
+    }
+
+    /// How many times callers of [`Projector::wait_for`] looked in the database (the
+    /// `testing` feature; not part of the stable surface).
+    #[cfg(feature = "testing")]
+    pub fn waiters_lookups(&self) -> u64 {
+        self.waiting
+            .lookups
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Sets how often a caller of [`Projector::wait_for`] looks in the database for
+    /// batches of other hosts' projectors (50 ms; the `testing` feature, not part of the
+    /// stable surface).
+    #[cfg(feature = "testing")]
+    pub fn set_wait_poll(&self, every: Duration) {
+        self.waiting.poll_ms.store(
+            u64::try_from(every.as_millis()).unwrap_or(u64::MAX),
+            std::sync::atomic::Ordering::Relaxed,
+        );
     }
 
     /// Sets how many events a replay's first pass reads and writes per transaction, so
@@ -372,7 +490,10 @@ impl Projector {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        self.applied.notify_waiters();
+        // Only the complaint views are waited on, and only their waiters are woken.
+        if name == ComplaintsProjection::NAME && self.waiting.applied(&events) {
+            self.applied.notify_waiters();
+        }
         Ok(read)
     }
 
@@ -473,25 +594,41 @@ impl Projector {
         timeout: Duration,
     ) -> Result<(), StoreError> {
         let sequence = sequence.into();
+        let wanted = crate::codec::sequence_column(sequence);
         let deadline = tokio::time::Instant::now() + timeout;
+        // Registered before the first look: a batch committing after it is noted.
+        let _interest = Interest::new(&self.waiting, complaint_id.as_str());
+        let mut look = true;
+        let mut next_look = tokio::time::Instant::now();
         loop {
-            // Register interest before looking, so a batch finishing in between wakes us.
+            // Interest in the next wake-up before looking, so that a batch finishing in
+            // between wakes this caller.
             let applied = self.applied.notified();
-            let seen: Option<i64> =
-                sqlx::query("SELECT sequence FROM complaint_views WHERE complaint_id = $1")
-                    .bind(complaint_id.as_str())
-                    .fetch_optional(&self.db().any)
-                    .await?
-                    .map(|r| r.try_get("sequence"))
-                    .transpose()?;
-            if seen.is_some_and(|s| s >= crate::codec::sequence_column(sequence)) {
+            if self.waiting.applied_to(complaint_id.as_str()) >= wanted {
                 return Ok(());
             }
-            // Projectors on another host do not notify this one: look again now and then.
-            let poll = tokio::time::sleep(Duration::from_millis(50));
+            if look {
+                self.waiting
+                    .lookups
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let seen: Option<i64> =
+                    sqlx::query("SELECT sequence FROM complaint_views WHERE complaint_id = $1")
+                        .bind(complaint_id.as_str())
+                        .fetch_optional(&self.db().any)
+                        .await?
+                        .map(|r| r.try_get("sequence"))
+                        .transpose()?;
+                if seen.is_some_and(|s| s >= wanted) {
+                    return Ok(());
+                }
+                next_look = tokio::time::Instant::now() + self.waiting.poll();
+            }
+            // A batch of this process that applied the complaint says so in memory;
+            // projectors on another host do not: look in the database every 50 ms,
+            // however often batches of other complaints wake this caller.
             tokio::select! {
-                _ = applied => {}
-                _ = poll => {}
+                _ = applied => look = tokio::time::Instant::now() >= next_look,
+                _ = tokio::time::sleep_until(next_look) => look = true,
                 _ = tokio::time::sleep_until(deadline) => {
                     return Err(StoreError::NotYetProjected { complaint_id: complaint_id.to_string(), sequence });
                 }

@@ -27,13 +27,18 @@ use crate::views::{cited_by, CitationKind};
 #[derive(Debug, Default)]
 pub struct ComplaintsProjection;
 
+impl ComplaintsProjection {
+    /// Its name, and its checkpoint's.
+    pub(crate) const NAME: &'static str = "complaints";
+}
+
 /// Rows per multi-row statement (well under both databases' parameter limits).
 const CHUNK: usize = 200;
 
 #[async_trait]
 impl Projection for ComplaintsProjection {
     fn name(&self) -> &'static str {
-        "complaints"
+        Self::NAME
     }
 
     fn tables(&self) -> &'static [&'static str] {

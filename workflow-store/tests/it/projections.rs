@@ -362,3 +362,108 @@ both!(
     rebuild_equals_incremental,
     rebuilt_views_equal_incremental_views
 );
+
+/// Sixteen callers wait for the views of sixteen complaints while the complaints are
+/// disposed one after the other, a batch each. Each caller looks in the database once,
+/// at its start: a batch wakes only the callers whose complaint it applied, and they
+/// learn it in memory (the periodic look for other hosts' projectors is an hour here).
+async fn a_waiter_looks_in_the_database_once_however_many_batches_pass(db: common::TestDb) {
+    const COMPLAINTS: usize = 16;
+    let store = Arc::new(db.open().await);
+    store.projector().set_wait_poll(Duration::from_secs(3600));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let runner = tokio::spawn(Arc::clone(store.projector()).run(
+        Duration::from_secs(3600),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let ids: Vec<String> = (0..COMPLAINTS).map(|k| format!("ADU-{k:02}")).collect();
+    for id in &ids {
+        support::new_complaint(&store, id).await.unwrap();
+    }
+    store.projector().catch_up().await.unwrap();
+    let before = store.projector().waiters_lookups();
+    let waiters: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let store = Arc::clone(&store);
+            let id = cid(id);
+            tokio::spawn(async move {
+                store
+                    .projector()
+                    .wait_for(&id, 2, Duration::from_secs(30))
+                    .await
+            })
+        })
+        .collect();
+    // Every waiter has looked once (and found its complaint not yet disposed).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while store.projector().waiters_lookups() < before + COMPLAINTS as u64 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the waiters did not look"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    for id in &ids {
+        support::dispose(id, "2026-11-30 10:00", "PUPR")
+            .execute(&store, &format!("dispose-{id}"))
+            .await
+            .unwrap();
+        // The batch applies it before the next command.
+        store
+            .projector()
+            .wait_for(&cid(id), 2, Duration::from_secs(30))
+            .await
+            .unwrap();
+    }
+    for w in waiters {
+        tokio::time::timeout(Duration::from_secs(30), w)
+            .await
+            .expect("every waiter was answered")
+            .unwrap()
+            .unwrap();
+    }
+    assert_eq!(
+        store.projector().waiters_lookups() - before,
+        2 * COMPLAINTS as u64,
+        "one look by each of the sixteen waiters and by each of the test's own waits"
+    );
+    stop.send(()).unwrap();
+    runner.await.unwrap();
+}
+both!(
+    waiters_look_once,
+    a_waiter_looks_in_the_database_once_however_many_batches_pass
+);
+
+/// A caller waits on host A, whose projector does not run, for a command that host B's
+/// projector applies: A learns it from the database within the wait.
+async fn a_waiter_sees_another_hosts_projector(db: common::TestDb) {
+    let host_a = db.open().await;
+    let host_b = Arc::new(db.open().await);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let runner = tokio::spawn(Arc::clone(host_b.projector()).run(
+        Duration::from_millis(20),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    support::new_complaint(&host_a, "ADU-1").await.unwrap();
+    host_a
+        .projector()
+        .wait_for(&cid("ADU-1"), 1, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(
+        support::projected(&host_a, "ADU-1").await.summary.sequence,
+        1
+    );
+    stop.send(()).unwrap();
+    runner.await.unwrap();
+}
+both!(
+    a_waiter_on_another_host,
+    a_waiter_sees_another_hosts_projector
+);
