@@ -33,7 +33,7 @@ impl ComplaintsProjection {
 }
 
 /// Rows per multi-row statement (well under both databases' parameter limits).
-const CHUNK: usize = 200;
+pub(super) const CHUNK: usize = 200;
 
 #[async_trait]
 impl Projection for ComplaintsProjection {
@@ -127,7 +127,7 @@ impl Projection for ComplaintsProjection {
 /// Anonymous `?` parameters have no names and are bound in order. Each parameter here
 /// is used once, in the order it is bound.
 #[derive(Clone, Copy)]
-enum Params {
+pub(super) enum Params {
     /// `$1, $2, …` (PostgreSQL).
     Numbered,
     /// `?, ?, …` (SQLite).
@@ -135,7 +135,7 @@ enum Params {
 }
 
 impl Params {
-    fn of(conn: &AnyConnection) -> Self {
+    pub(super) fn of(conn: &AnyConnection) -> Self {
         if conn.backend_name().eq_ignore_ascii_case("sqlite") {
             Self::Anonymous
         } else {
@@ -151,7 +151,7 @@ impl Params {
     }
 
     /// `rows` rows of `columns` parameters each, `(…), (…)`.
-    fn rows(self, rows: usize, columns: usize) -> String {
+    pub(super) fn rows(self, rows: usize, columns: usize) -> String {
         (0..rows)
             .map(|r| {
                 let cells: Vec<String> = (0..columns)

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
+use sqlx::Row;
 use workflow_core::complaint::command::{Closure, ComplaintCommand as C};
 use workflow_core::fixtures::*;
 use workflow_store::Store;
@@ -466,4 +467,45 @@ async fn a_waiter_sees_another_hosts_projector(db: common::TestDb) {
 both!(
     a_waiter_on_another_host,
     a_waiter_sees_another_hosts_projector
+);
+
+/// More events than one multi-row statement carries (200), in one batch: the audit
+/// timeline has a row for each, at its position, and the views one for each complaint.
+async fn a_batch_larger_than_a_statement_is_written_whole(db: common::TestDb) {
+    const COMPLAINTS: usize = 450;
+    let store = db.open().await;
+    for k in 0..COMPLAINTS {
+        support::new_complaint(&store, &format!("ADU-{k:03}"))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.projector().run_batch("timeline").await.unwrap(),
+        COMPLAINTS
+    );
+    assert_eq!(
+        store.projector().run_batch("complaints").await.unwrap(),
+        COMPLAINTS
+    );
+    let mut raw = db.raw().await;
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n, COUNT(DISTINCT t.position) AS d FROM audit_timeline t \
+         JOIN events e ON e.position = t.position AND e.aggregate_id = t.complaint_id \
+         AND e.sequence = t.sequence",
+    )
+    .fetch_one(&mut raw)
+    .await
+    .unwrap();
+    let (n, d): (i64, i64) = (row.get("n"), row.get("d"));
+    assert_eq!((n, d), (COMPLAINTS as i64, COMPLAINTS as i64));
+    let views: i64 = sqlx::query("SELECT COUNT(*) AS n FROM complaint_views")
+        .fetch_one(&mut raw)
+        .await
+        .unwrap()
+        .get("n");
+    assert_eq!(views, COMPLAINTS as i64);
+}
+both!(
+    a_large_batch,
+    a_batch_larger_than_a_statement_is_written_whole
 );
