@@ -472,7 +472,7 @@ both!(
 /// More events than one multi-row statement carries (200), in one batch: the audit
 /// timeline has a row for each, at its position, and the views one for each complaint.
 async fn a_batch_larger_than_a_statement_is_written_whole(db: common::TestDb) {
-    const COMPLAINTS: usize = 450;
+    const COMPLAINTS: usize = 205;
     let store = db.open().await;
     for k in 0..COMPLAINTS {
         support::new_complaint(&store, &format!("ADU-{k:03}"))
