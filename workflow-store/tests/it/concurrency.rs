@@ -373,18 +373,10 @@ async fn thirty_two_writers_on_two_hosts_agree_with_a_rebuild(db: common::TestDb
         Arc::new(patient(db.open().await)),
         Arc::new(patient(db.open().await)),
     ];
-    let mut stops = Vec::new();
-    let mut runners = Vec::new();
-    for host in &hosts {
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        stops.push(stop);
-        runners.push(tokio::spawn(Arc::clone(host.projector()).run(
-            Duration::from_millis(200),
-            async {
-                let _ = stopped.await;
-            },
-        )));
-    }
+    let runners: Vec<_> = hosts
+        .iter()
+        .map(|host| support::run_projector(host, Duration::from_millis(200)))
+        .collect();
     let opened = Arc::new(tokio::sync::Barrier::new(WRITERS));
     let mut writers = Vec::new();
     for w in 0..WRITERS {
@@ -457,14 +449,8 @@ async fn thirty_two_writers_on_two_hosts_agree_with_a_rebuild(db: common::TestDb
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-    for stop in stops {
-        stop.send(()).unwrap();
-    }
     for runner in runners {
-        tokio::time::timeout(WITHIN, runner)
-            .await
-            .expect("a projector stopped within the bound")
-            .unwrap();
+        runner.stop().await;
     }
 
     // The log: every acknowledged command once, each complaint's sequences dense.

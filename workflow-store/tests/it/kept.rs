@@ -287,13 +287,7 @@ both!(
 );
 async fn a_state_holding_a_plain_identity_is_never_kept(db: TestDb) {
     use workflow_core::complaint::command::IdentityErasure;
-    // A registration recorded before identities were sealed, adopted.
-    db.plain_cqrs_es_store(vec![(
-        "ADU-1",
-        cmd("legacy-1", upp(), wib(AT), C::Register(registration())),
-    )])
-    .await;
-    Store::adopt(&db.url).await.unwrap();
+    crate::support::adopted_plain_registration(&db, AT).await;
     let store = db.open().await;
     common::play(
         &store,

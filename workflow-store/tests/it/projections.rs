@@ -194,13 +194,7 @@ both!(
 
 async fn a_caller_can_wait_for_its_write_to_reach_the_views(db: common::TestDb) {
     let store = Arc::new(db.open().await);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let runner = tokio::spawn(Arc::clone(store.projector()).run(
-        Duration::from_secs(3600),
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    let runner = support::run_projector(&store, Duration::from_secs(3600));
     let done = support::new_complaint(&store, "ADU-9").await.unwrap();
     let sequence = done.events[0].sequence as u64;
     store
@@ -221,8 +215,7 @@ async fn a_caller_can_wait_for_its_write_to_reach_the_views(db: common::TestDb) 
         err,
         workflow_store::StoreError::NotYetProjected { .. }
     ));
-    stop.send(()).unwrap();
-    runner.await.unwrap();
+    runner.stop().await;
 }
 both!(
     read_your_writes,
@@ -269,13 +262,7 @@ async fn another_host_is_woken_by_postgres_notifications() {
     let db = common::TestDb::new(common::Backend::Postgres, "two_hosts").await;
     let host_a = db.open().await;
     let host_b = db.open().await;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let runner = tokio::spawn(Arc::clone(host_b.projector()).run(
-        Duration::from_secs(3600),
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    let runner = support::run_projector(&host_b, Duration::from_secs(3600));
     // Let B's listener subscribe: it has caught up (and so is listening) once its
     // checkpoint row has been visited by a batch; a first command proves it.
     for id in ["ADU-X", "ADU-Y"] {
@@ -286,8 +273,7 @@ async fn another_host_is_woken_by_postgres_notifications() {
             .await
             .unwrap();
     }
-    stop.send(()).unwrap();
-    runner.await.unwrap();
+    runner.stop().await;
 }
 
 fn history_strategy() -> impl Strategy<Value = Vec<(u8, u8, u8, i64)>> {
@@ -372,13 +358,7 @@ async fn a_waiter_looks_in_the_database_once_however_many_batches_pass(db: commo
     const COMPLAINTS: usize = 16;
     let store = Arc::new(db.open().await);
     store.projector().set_wait_poll(Duration::from_secs(3600));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let runner = tokio::spawn(Arc::clone(store.projector()).run(
-        Duration::from_secs(3600),
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    let runner = support::run_projector(&store, Duration::from_secs(3600));
     let ids: Vec<String> = (0..COMPLAINTS).map(|k| format!("ADU-{k:02}")).collect();
     for id in &ids {
         support::new_complaint(&store, id).await.unwrap();
@@ -431,8 +411,7 @@ async fn a_waiter_looks_in_the_database_once_however_many_batches_pass(db: commo
         2 * COMPLAINTS as u64,
         "one look by each of the sixteen waiters and by each of the test's own waits"
     );
-    stop.send(()).unwrap();
-    runner.await.unwrap();
+    runner.stop().await;
 }
 both!(
     waiters_look_once,
@@ -444,13 +423,7 @@ both!(
 async fn a_waiter_sees_another_hosts_projector(db: common::TestDb) {
     let host_a = db.open().await;
     let host_b = Arc::new(db.open().await);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let runner = tokio::spawn(Arc::clone(host_b.projector()).run(
-        Duration::from_millis(20),
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    let runner = support::run_projector(&host_b, Duration::from_millis(20));
     support::new_complaint(&host_a, "ADU-1").await.unwrap();
     host_a
         .projector()
@@ -461,8 +434,7 @@ async fn a_waiter_sees_another_hosts_projector(db: common::TestDb) {
         support::projected(&host_a, "ADU-1").await.summary.sequence,
         1
     );
-    stop.send(()).unwrap();
-    runner.await.unwrap();
+    runner.stop().await;
 }
 both!(
     a_waiter_on_another_host,

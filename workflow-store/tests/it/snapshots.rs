@@ -422,12 +422,7 @@ async fn a_state_holding_a_plain_identity_is_never_snapshotted(db: TestDb) {
     use workflow_core::complainant::Identity;
     use workflow_core::complaint::command::IdentityErasure;
     let at = "2026-11-30 09:00";
-    db.plain_cqrs_es_store(vec![(
-        "ADU-1",
-        cmd("legacy-1", upp(), wib(at), C::Register(registration())),
-    )])
-    .await;
-    workflow_store::Store::adopt(&db.url).await.unwrap();
+    crate::support::adopted_plain_registration(&db, at).await;
     let store = open(&db).await;
     let Identity::Plain(data) = replayed(&store, &cid("ADU-1"))
         .await

@@ -206,3 +206,42 @@ pub fn test_name(module: &str, test: &str) -> String {
         .expect("a module of the test binary, not its root");
     format!("{module}::{test}")
 }
+
+/// A store's projector running in the background ([`Projector::run`]) until stopped.
+///
+/// [`Projector::run`]: workflow_store::Projector::run
+pub struct RunningProjector {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Starts `store`'s projector, polling every `poll` besides its wake-ups.
+pub fn run_projector(store: &Store, poll: std::time::Duration) -> RunningProjector {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(std::sync::Arc::clone(store.projector()).run(poll, async {
+        let _ = stopped.await;
+    }));
+    RunningProjector { stop, task }
+}
+
+impl RunningProjector {
+    /// Stops it, and waits (at most 30 s) until its batches under way have ended.
+    pub async fn stop(self) {
+        self.stop.send(()).expect("the projector was still running");
+        tokio::time::timeout(std::time::Duration::from_secs(30), self.task)
+            .await
+            .expect("the projector stopped within 30 s")
+            .unwrap();
+    }
+}
+
+/// `ADU-1` registered at `at` by a program recorded before identities were sealed
+/// (a plain cqrs-es store), then adopted: its state holds the identity in plain.
+pub async fn adopted_plain_registration(db: &TestDb, at: &str) {
+    db.plain_cqrs_es_store(vec![(
+        "ADU-1",
+        cmd("legacy-1", upp(), wib(at), C::Register(registration())),
+    )])
+    .await;
+    Store::adopt(&db.url).await.unwrap();
+}
