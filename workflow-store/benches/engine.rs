@@ -524,11 +524,32 @@ async fn rss_child(what: &str, url: &str) {
     let base = peak_rss_kib();
     match what {
         "rebuild" => {
+            let started = Instant::now();
+            let mut marks = Vec::new();
             store
                 .projector()
-                .rebuild("complaints", |_| {})
+                .rebuild("complaints", |p| {
+                    marks.push((started.elapsed().as_secs_f64(), p.events))
+                })
                 .await
                 .unwrap();
+            if let Some(path) = std::env::var_os("BENCH_MARKS") {
+                use std::io::Write;
+                let n = marks.len();
+                let mut f = std::fs::OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .open(path)
+                    .unwrap();
+                writeln!(
+                    f,
+                    "{url} marks: first {:?} pass-end {:?} end {:?}",
+                    marks.first(),
+                    marks.get(n.saturating_sub(2)),
+                    marks.last()
+                )
+                .unwrap();
+            }
         }
         "verify" => {
             assert!(store.verify(None, None, |_| {}).await.unwrap().ok());

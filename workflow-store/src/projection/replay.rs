@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::Utc;
 
 use super::{lock_checkpoint, Projector, ReplayProgress, Target};
+use crate::backend::BackendKind;
 use crate::error::StoreError;
 use crate::log::{SqlLog, StoredEvent};
 use crate::position::Position;
@@ -14,6 +15,10 @@ use crate::timestamp;
 /// Events per transaction of a replay's first pass (the live projector's batches are
 /// smaller, to keep its transactions short).
 pub(super) const REPLAY_BATCH: i64 = 2_000;
+
+/// How often a switch-over the database could not finish (a deadlock with a reader) is
+/// tried before the replay gives up.
+const SWITCH_OVER_TRIES: u64 = 3;
 
 /// Batches of the log from its start through `head`, read and decoded by a task of
 /// their own one batch ahead of the caller, so that reading the next batch overlaps
@@ -147,15 +152,93 @@ impl Projector {
             });
         }
         drop(batches);
-        // Switch over: hold the checkpoint, catch the twins up, copy them into place.
-        // Copying a large view may rightly take longer than the statement timeout.
+        // Switch over. On PostgreSQL a reader of two views may hold one of them while
+        // waiting for the other, which the switch-over holds: the database then ends
+        // one of the two transactions, most likely the switch-over, which waited first.
+        // The twins are untouched by a switch-over that failed: it is tried again.
+        let mut tries = 0;
+        let (position, applied) = loop {
+            tries += 1;
+            match self
+                .switch_over(projection, &services, position, applied)
+                .await
+            {
+                Err(StoreError::Unavailable { .. }) if tries < SWITCH_OVER_TRIES => {
+                    tokio::time::sleep(std::time::Duration::from_millis(50 * tries)).await;
+                }
+                Err(e) => return Err(e),
+                Ok(None) => return Ok(None),
+                Ok(Some(done)) => break done,
+            }
+        };
+        self.applied.notify_waiters();
+        // The old views, now the twins, are emptied in a transaction of their own: the
+        // switch-over need not wait for it, nor hold the writer through it. Should it
+        // fail, the replay is done all the same: the next one empties them first.
+        if let Err(e) = self.empty_twins(projection.as_ref()).await {
+            tracing::warn!(projection = name, error = %e, "the old views could not be emptied; the next replay will");
+        }
+        progress(ReplayProgress {
+            position,
+            head: position.max(head),
+            events: applied,
+        });
+        Ok(Some(applied))
+    }
+
+    async fn empty_twins(&self, projection: &dyn super::Projection) -> Result<(), StoreError> {
+        let db = self.db();
+        let mut tx = db.projecting().begin_with(db.begin_write()).await?;
+        db.unbounded_statements(&mut tx).await?;
+        for table in projection.tables() {
+            let twin = Target::Rebuild.table(table);
+            let sql = match db.kind {
+                BackendKind::Postgres => format!("TRUNCATE {twin}"),
+                BackendKind::Sqlite => format!("DELETE FROM {twin}"),
+            };
+            sqlx::query(&sql).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Holds the checkpoint, catches the twins up from `position`, and exchanges each of
+    /// the projection's tables with its twin by renaming them, in one transaction: the
+    /// tables the replay filled become the views, each with its indexes, and no row is
+    /// copied, so the switch-over takes as long for a million complaints as for ten.
+    /// `None` when the settings changed since the replay began (nothing is changed);
+    /// else the position and the count of events applied, the catch-up's included.
+    async fn switch_over(
+        &self,
+        projection: &Arc<dyn super::Projection>,
+        services: &workflow_core::ComplaintServices,
+        mut position: Position,
+        mut applied: u64,
+    ) -> Result<Option<(Position, u64)>, StoreError> {
+        let name = projection.name();
+        let db = self.db();
         let mut tx = db.projecting().begin_with(db.begin_write()).await?;
         db.unbounded_statements(&mut tx).await?;
         lock_checkpoint(db, &mut tx, name).await?;
         let now = self.services.refresh_in(&mut tx).await?;
-        if crate::settings::basis(&now) != crate::settings::basis(&services) {
+        if crate::settings::basis(&now) != crate::settings::basis(services) {
             tx.rollback().await?;
             return Ok(None);
+        }
+        if db.kind == BackendKind::Postgres {
+            // Every table of the exchange at once, before any is renamed (SQLite's
+            // writer lock, held since `BEGIN IMMEDIATE`, already covers them all).
+            let tables: Vec<String> = projection
+                .tables()
+                .iter()
+                .flat_map(|t| [(*t).to_owned(), Target::Rebuild.table(t)])
+                .collect();
+            sqlx::query(&format!(
+                "LOCK TABLE {} IN ACCESS EXCLUSIVE MODE",
+                tables.join(", ")
+            ))
+            .execute(&mut *tx)
+            .await?;
         }
         loop {
             let events = self
@@ -166,22 +249,19 @@ impl Projector {
                 break;
             };
             projection
-                .apply(&mut tx, Target::Rebuild, &events, &services)
+                .apply(&mut tx, Target::Rebuild, &events, services)
                 .await?;
             position = last;
             applied += events.len() as u64;
         }
         for table in projection.tables() {
             let twin = Target::Rebuild.table(table);
-            sqlx::query(&format!("DELETE FROM {table}"))
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(&format!("INSERT INTO {table} SELECT * FROM {twin}"))
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(&format!("DELETE FROM {twin}"))
-                .execute(&mut *tx)
-                .await?;
+            let aside = format!("{table}_switching");
+            for (from, to) in [(*table, aside.as_str()), (&twin, table), (&aside, &twin)] {
+                sqlx::query(&format!("ALTER TABLE {from} RENAME TO {to}"))
+                    .execute(&mut *tx)
+                    .await?;
+            }
         }
         // Everything up to here was read: nothing of this projection is parked any more.
         sqlx::query("DELETE FROM projection_parked WHERE projection = $1")
@@ -195,12 +275,6 @@ impl Projector {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        progress(ReplayProgress {
-            position,
-            head: position.max(head),
-            events: applied,
-        });
-        self.applied.notify_waiters();
-        Ok(Some(applied))
+        Ok(Some((position, applied)))
     }
 }
