@@ -126,6 +126,11 @@ pub trait Projection: Send + Sync {
     /// The store runs them for both targets when it opens, before the projection is
     /// registered. The engine's own projections return none: their tables come with the
     /// migrations.
+    ///
+    /// A replay switches over by exchanging each table with its twin (renaming both), so
+    /// the two must be alike: make both from the same statements, with
+    /// [`Target::table`] for the table's name and in each index's name. After a replay
+    /// each index is on the other table of its pair, under the name it was created with.
     fn schema(&self, backend: BackendKind, target: Target) -> Vec<String> {
         let _ = (backend, target);
         Vec::new()

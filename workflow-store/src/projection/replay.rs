@@ -75,7 +75,9 @@ fn read_ahead(log: SqlLog, head: Position, limit: i64) -> ReadAhead {
 
 impl Projector {
     /// Rebuilds one projection from position 0 into its `_rebuild` tables, then switches
-    /// over in one transaction; readers see the old views until the switch.
+    /// over in one transaction, exchanging each table with its twin (nothing is copied);
+    /// readers see the old views until the switch. The old views, now the twins, are
+    /// emptied afterwards.
     ///
     /// The twins are judged with the settings in force when the replay began; should
     /// another process change them meanwhile, the switch-over is abandoned and the
