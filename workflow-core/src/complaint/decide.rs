@@ -186,9 +186,9 @@ impl Complaint {
         if let ComplaintCommand::Import(import) = command {
             bodies = decide_import(import, envelope.now)?;
         }
-        // One copy of the state, moved on by each event in turn: the verdicts of the
-        // clocks an event ends are read off the difference it made.
-        let mut after = self.clone();
+        // One working copy of the state, moved on by each event in turn: the verdicts of
+        // the clocks an event ends are read off the difference it made.
+        let mut after = self.working_copy();
         let mut events = Vec::with_capacity(bodies.len());
         for (body, at) in bodies {
             let mut event = ComplaintEvent {

@@ -8,6 +8,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use workflow_core::complaint::command::ComplaintCommand as C;
 use workflow_core::fixtures::*;
+use workflow_core::sla::assess_clock;
 use workflow_core::{Actor, Complaint, ComplaintEvent, DomainError, Role, Status};
 
 use super::config;
@@ -199,6 +200,34 @@ fn run_history(history: &History) -> Result<Reached, TestCaseError> {
                         "verdicts of {:?}",
                         e.body
                     );
+                    // Each verdict is the clock judged afresh as the whole state has it
+                    // after the event (`decide` judges on a working copy that leaves
+                    // out the field visits and the seen command ids).
+                    for v in &e.verdicts {
+                        let mut clock = state
+                            .timeline()
+                            .clocks
+                            .iter()
+                            .find(|c| c.step == v.step && c.occurrence == v.occurrence)
+                            .expect("the judged clock is in the state")
+                            .clone();
+                        clock.verdict = None;
+                        let a = assess_clock(
+                            &clock,
+                            &state.timeline().category,
+                            &services.calendar,
+                            &services.policy,
+                            e.at,
+                        );
+                        prop_assert_eq!(
+                            (a.due_date, a.due_at, a.paused_days, a.late),
+                            (v.due_date, v.due_at, v.paused_days, v.late),
+                            "the verdict on {:?} #{} of {:?}",
+                            v.step,
+                            v.occurrence,
+                            e.body
+                        );
+                    }
                     // The log keeps what was stored: replay reads the deserialized form.
                     let json = serde_json::to_string(e).expect("events serialise");
                     let back: ComplaintEvent =
