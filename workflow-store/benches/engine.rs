@@ -401,7 +401,10 @@ async fn writers_on_one_complaint(
 
 /// Appends `complaints` complaints of `per` events each straight into the log, with a
 /// valid hash chain, in large transactions: a big log in seconds, not hours.
-async fn bulk_log(db: &TestDb, complaints: usize, per: usize) {
+/// `complaints` complaints of `per` events each, written straight into the log: each
+/// complaint's events one after the other, or `interleaved`, as a real log has them (every
+/// complaint's first event, then every complaint's second, …).
+async fn bulk_log(db: &TestDb, complaints: usize, per: usize, interleaved: bool) {
     let mut raw = db.raw().await;
     let insert = format!(
         "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
@@ -432,10 +435,21 @@ async fn bulk_log(db: &TestDb, complaints: usize, per: usize) {
     };
     let mut in_tx = 0;
     raw.execute(begin).await.unwrap();
-    for c in 0..complaints {
+    let mut heads = vec![GENESIS.to_owned(); complaints];
+    let order: Vec<(usize, usize)> = if interleaved {
+        (0..per)
+            .flat_map(|s| (0..complaints).map(move |c| (c, s)))
+            .collect()
+    } else {
+        (0..complaints)
+            .flat_map(|c| (0..per).map(move |s| (c, s)))
+            .collect()
+    };
+    for (c, s) in order {
         let id = format!("BULK-{c:08}");
-        let mut prev = GENESIS.to_owned();
-        for (s, (actor, body)) in bodies.iter().enumerate() {
+        let prev = &mut heads[c];
+        let (actor, body) = &bodies[s];
+        {
             let event = ComplaintEvent {
                 at: now(),
                 by: actor.clone(),
@@ -444,7 +458,7 @@ async fn bulk_log(db: &TestDb, complaints: usize, per: usize) {
                 verdicts: Vec::new(),
             };
             let payload = serde_json::to_value(&event).unwrap();
-            let mut metadata = json!({"command_id": format!("{id}-{s}"), "actor": actor.user.0, "role": actor.role.as_str(), "prev_hash": prev});
+            let mut metadata = json!({"command_id": format!("{id}-{s}"), "actor": actor.user.0, "role": actor.role.as_str(), "prev_hash": *prev});
             let hash = event_hash(&ChainInput {
                 aggregate_type: "complaint",
                 aggregate_id: &id,
@@ -455,7 +469,7 @@ async fn bulk_log(db: &TestDb, complaints: usize, per: usize) {
                 metadata: &metadata,
             });
             metadata["hash"] = json!(hash.clone());
-            prev = hash;
+            *prev = hash;
             sqlx::query(&insert)
                 .bind(&id)
                 .bind(s as i64 + 1)
@@ -524,32 +538,11 @@ async fn rss_child(what: &str, url: &str) {
     let base = peak_rss_kib();
     match what {
         "rebuild" => {
-            let started = Instant::now();
-            let mut marks = Vec::new();
             store
                 .projector()
-                .rebuild("complaints", |p| {
-                    marks.push((started.elapsed().as_secs_f64(), p.events))
-                })
+                .rebuild("complaints", |_| {})
                 .await
                 .unwrap();
-            if let Some(path) = std::env::var_os("BENCH_MARKS") {
-                use std::io::Write;
-                let n = marks.len();
-                let mut f = std::fs::OpenOptions::new()
-                    .append(true)
-                    .create(true)
-                    .open(path)
-                    .unwrap();
-                writeln!(
-                    f,
-                    "{url} marks: first {:?} pass-end {:?} end {:?}",
-                    marks.first(),
-                    marks.get(n.saturating_sub(2)),
-                    marks.last()
-                )
-                .unwrap();
-            }
         }
         "verify" => {
             assert!(store.verify(None, None, |_| {}).await.unwrap().ok());
@@ -826,7 +819,7 @@ async fn bench_backend(backend: Backend, sizes: &Sizes, report: &mut Report) {
     if sizes.runs("walks") {
         let db = TestDb::new(backend, "bench_log").await;
         let store = db.open().await;
-        bulk_log(&db, sizes.log_complaints, 10).await;
+        bulk_log(&db, sizes.log_complaints, 10, false).await;
         let events = sizes.log_complaints * 10;
         let (_, fetch) = plain_fetch(&db, false).await;
         let (_, fetch_hash) = plain_fetch(&db, true).await;
@@ -871,6 +864,28 @@ async fn bench_backend(backend: Backend, sizes: &Sizes, report: &mut Report) {
             name,
             format!("export JSON Lines, {events} events"),
             export,
+            "plain ordered fetch",
+            fetch,
+        );
+        store.close().await;
+        drop(db);
+        // The same log with the complaints' events interleaved, as in a real log, where
+        // a complaint's events are weeks apart among every other complaint's: each batch
+        // of the replay then loads and writes back ten times as many complaints' states.
+        let mixed = TestDb::new(backend, "bench_log_interleaved").await;
+        let store = mixed.open().await;
+        bulk_log(&mixed, sizes.log_complaints, 10, true).await;
+        let (_, fetch) = plain_fetch(&mixed, false).await;
+        let started = Instant::now();
+        store
+            .projector()
+            .rebuild("complaints", |_| {})
+            .await
+            .unwrap();
+        report.rate(
+            name,
+            format!("rebuild the complaint views, {events} events, complaints interleaved"),
+            events as f64 / started.elapsed().as_secs_f64(),
             "plain ordered fetch",
             fetch,
         );
@@ -1033,10 +1048,10 @@ async fn bench_backend(backend: Backend, sizes: &Sizes, report: &mut Report) {
     if sizes.runs("rss") {
         let small = TestDb::new(backend, "bench_rss_small").await;
         small.open().await.close().await;
-        bulk_log(&small, sizes.rss_complaints / 4, 10).await;
+        bulk_log(&small, sizes.rss_complaints / 4, 10, false).await;
         let large = TestDb::new(backend, "bench_rss_large").await;
         large.open().await.close().await;
-        bulk_log(&large, sizes.rss_complaints, 10).await;
+        bulk_log(&large, sizes.rss_complaints, 10, false).await;
         for what in ["rebuild", "verify", "export"] {
             let (_, small_peak) = rss_of(what, &small.url);
             let (_, large_peak) = rss_of(what, &large.url);
