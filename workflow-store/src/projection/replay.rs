@@ -77,7 +77,10 @@ impl Projector {
     /// Rebuilds one projection from position 0 into its `_rebuild` tables, then switches
     /// over in one transaction, exchanging each table with its twin (nothing is copied);
     /// readers see the old views until the switch. The old views, now the twins, are
-    /// emptied afterwards.
+    /// emptied afterwards. On PostgreSQL the exchange waits for the views' readers, and
+    /// holds new ones up until it commits; a reader that keeps a view for longer than
+    /// three of the session's lock timeouts makes the replay fail as unavailable, with
+    /// the views unchanged.
     ///
     /// The twins are judged with the settings in force when the replay began; should
     /// another process change them meanwhile, the switch-over is abandoned and the
@@ -154,18 +157,21 @@ impl Projector {
             });
         }
         drop(batches);
-        // Switch over. On PostgreSQL a reader of two views may hold one of them while
+        // Switch over. On PostgreSQL the renames wait for the views' readers (at most
+        // the session's lock timeout), and a reader of two views may hold one while
         // waiting for the other, which the switch-over holds: the database then ends
         // one of the two transactions, most likely the switch-over, which waited first.
-        // The twins are untouched by a switch-over that failed: it is tried again.
+        // A switch-over that failed before its commit changed nothing: it is tried
+        // again. One whose commit failed may have committed, so it is not.
         let mut tries = 0;
         let (position, applied) = loop {
             tries += 1;
+            let mut committing = false;
             match self
-                .switch_over(projection, &services, position, applied)
+                .switch_over(projection, &services, position, applied, &mut committing)
                 .await
             {
-                Err(StoreError::Unavailable { .. }) if tries < SWITCH_OVER_TRIES => {
+                Err(StoreError::Unavailable { .. }) if tries < SWITCH_OVER_TRIES && !committing => {
                     tokio::time::sleep(std::time::Duration::from_millis(50 * tries)).await;
                 }
                 Err(e) => return Err(e),
@@ -216,6 +222,7 @@ impl Projector {
         services: &workflow_core::ComplaintServices,
         mut position: Position,
         mut applied: u64,
+        committing: &mut bool,
     ) -> Result<Option<(Position, u64)>, StoreError> {
         let name = projection.name();
         let db = self.db();
@@ -226,21 +233,6 @@ impl Projector {
         if crate::settings::basis(&now) != crate::settings::basis(services) {
             tx.rollback().await?;
             return Ok(None);
-        }
-        if db.kind == BackendKind::Postgres {
-            // Every table of the exchange at once, before any is renamed (SQLite's
-            // writer lock, held since `BEGIN IMMEDIATE`, already covers them all).
-            let tables: Vec<String> = projection
-                .tables()
-                .iter()
-                .flat_map(|t| [(*t).to_owned(), Target::Rebuild.table(t)])
-                .collect();
-            sqlx::query(&format!(
-                "LOCK TABLE {} IN ACCESS EXCLUSIVE MODE",
-                tables.join(", ")
-            ))
-            .execute(&mut *tx)
-            .await?;
         }
         loop {
             let events = self
@@ -255,6 +247,23 @@ impl Projector {
                 .await?;
             position = last;
             applied += events.len() as u64;
+        }
+        if db.kind == BackendKind::Postgres {
+            // Every table of the exchange at once, after the catch-up (which writes
+            // only the twins) and before any is renamed: readers of the views wait only
+            // for the renames and the commit. SQLite's writer lock, held since `BEGIN
+            // IMMEDIATE`, already covers them all, and its readers read their snapshot.
+            let tables: Vec<String> = projection
+                .tables()
+                .iter()
+                .flat_map(|t| [(*t).to_owned(), Target::Rebuild.table(t)])
+                .collect();
+            sqlx::query(&format!(
+                "LOCK TABLE {} IN ACCESS EXCLUSIVE MODE",
+                tables.join(", ")
+            ))
+            .execute(&mut *tx)
+            .await?;
         }
         for table in projection.tables() {
             let twin = Target::Rebuild.table(table);
@@ -276,6 +285,7 @@ impl Projector {
             .bind(name)
             .execute(&mut *tx)
             .await?;
+        *committing = true;
         tx.commit().await?;
         Ok(Some((position, applied)))
     }

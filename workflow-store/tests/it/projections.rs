@@ -583,3 +583,65 @@ both!(
     rebuild_exchanges_tables,
     a_rebuild_exchanges_each_view_with_its_twin
 );
+
+/// A reader of the views inside a transaction of its own while a replay switches over:
+/// on PostgreSQL the renames wait for it (they need the tables to themselves) and go
+/// through once it ends; on SQLite they do not wait, and the reader goes on reading the
+/// snapshot it began with. Either way the replay succeeds and the views are whole.
+async fn a_switch_over_and_a_reader_of_the_views(db: common::TestDb) {
+    let store = Arc::new(db.open().await);
+    seed(&store).await;
+    store.projector().catch_up().await.unwrap();
+    let before = common::snapshot_views(&store).await;
+    let mut reader = db.raw().await;
+    let count = "SELECT COUNT(*) AS n FROM complaint_views";
+    sqlx::Executor::execute(&mut reader, "BEGIN").await.unwrap();
+    let seen: i64 = sqlx::query(count)
+        .fetch_one(&mut reader)
+        .await
+        .unwrap()
+        .get("n");
+    assert_eq!(seen, 3);
+    let rebuild = {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move { store.projector().rebuild("complaints", |_| {}).await })
+    };
+    match db.backend {
+        common::Backend::Postgres => {
+            // Well inside the session's lock timeout (5 s): the replay is held up.
+            tokio::time::sleep(Duration::from_millis(1_500)).await;
+            assert!(
+                !rebuild.is_finished(),
+                "the switch-over waits for the reader's lock"
+            );
+        }
+        common::Backend::Sqlite => {
+            tokio::time::timeout(Duration::from_secs(30), async {
+                while !rebuild.is_finished() {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            })
+            .await
+            .expect("the switch-over does not wait for a reader on SQLite");
+            let still: i64 = sqlx::query(count)
+                .fetch_one(&mut reader)
+                .await
+                .unwrap()
+                .get("n");
+            assert_eq!(still, 3, "the reader reads its snapshot");
+        }
+    }
+    sqlx::Executor::execute(&mut reader, "COMMIT")
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(30), rebuild)
+        .await
+        .expect("the replay ends once the reader has")
+        .unwrap()
+        .unwrap();
+    assert_eq!(common::snapshot_views(&store).await, before);
+}
+both!(
+    switch_over_and_reader,
+    a_switch_over_and_a_reader_of_the_views
+);
