@@ -490,6 +490,17 @@ async fn bulk_log(db: &TestDb, complaints: usize, per: usize, interleaved: bool)
     raw.execute("COMMIT").await.unwrap();
 }
 
+/// Events a second of a replay of the complaint views over a log of `events` events.
+async fn rebuild_rate(store: &Store, events: usize) -> f64 {
+    let started = Instant::now();
+    store
+        .projector()
+        .rebuild("complaints", |_| {})
+        .await
+        .unwrap();
+    events as f64 / started.elapsed().as_secs_f64()
+}
+
 /// A plain ordered fetch of every stored row, as text: the anchor of the log walks.
 async fn plain_fetch(db: &TestDb, hash: bool) -> (usize, f64) {
     let mut raw = db.raw().await;
@@ -823,17 +834,10 @@ async fn bench_backend(backend: Backend, sizes: &Sizes, report: &mut Report) {
         let events = sizes.log_complaints * 10;
         let (_, fetch) = plain_fetch(&db, false).await;
         let (_, fetch_hash) = plain_fetch(&db, true).await;
-        let started = Instant::now();
-        store
-            .projector()
-            .rebuild("complaints", |_| {})
-            .await
-            .unwrap();
-        let rebuild = events as f64 / started.elapsed().as_secs_f64();
         report.rate(
             name,
             format!("rebuild the complaint views, {events} events"),
-            rebuild,
+            rebuild_rate(&store, events).await,
             "plain ordered fetch",
             fetch,
         );
@@ -876,16 +880,10 @@ async fn bench_backend(backend: Backend, sizes: &Sizes, report: &mut Report) {
         let store = mixed.open().await;
         bulk_log(&mixed, sizes.log_complaints, 10, true).await;
         let (_, fetch) = plain_fetch(&mixed, false).await;
-        let started = Instant::now();
-        store
-            .projector()
-            .rebuild("complaints", |_| {})
-            .await
-            .unwrap();
         report.rate(
             name,
             format!("rebuild the complaint views, {events} events, complaints interleaved"),
-            events as f64 / started.elapsed().as_secs_f64(),
+            rebuild_rate(&store, events).await,
             "plain ordered fetch",
             fetch,
         );

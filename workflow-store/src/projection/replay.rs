@@ -118,16 +118,8 @@ impl Projector {
         let db = self.db();
         let services = self.services.refresh().await?;
         let head = self.log.head().await?;
-        {
-            let mut tx = db.projecting().begin_with(db.begin_write()).await?;
-            db.unbounded_statements(&mut tx).await?;
-            for table in projection.tables() {
-                sqlx::query(&format!("DELETE FROM {}", Target::Rebuild.table(table)))
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-        }
+        // Whatever an earlier replay left in the twins goes first.
+        self.empty_twins(projection.as_ref()).await?;
         let mut position = Position::ZERO;
         let mut applied = 0u64;
         // Replay in batches, each its own transaction, while live projection goes on.
@@ -194,6 +186,7 @@ impl Projector {
         Ok(Some(applied))
     }
 
+    /// Empties the projection's twins, in a transaction of its own.
     async fn empty_twins(&self, projection: &dyn super::Projection) -> Result<(), StoreError> {
         let db = self.db();
         let mut tx = db.projecting().begin_with(db.begin_write()).await?;

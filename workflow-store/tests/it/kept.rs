@@ -286,7 +286,6 @@ both!(
     a_state_holding_a_plain_identity_is_never_kept
 );
 async fn a_state_holding_a_plain_identity_is_never_kept(db: TestDb) {
-    use workflow_core::complaint::command::IdentityErasure;
     crate::support::adopted_plain_registration(&db, AT).await;
     let store = db.open().await;
     common::play(
@@ -301,17 +300,10 @@ async fn a_state_holding_a_plain_identity_is_never_kept(db: TestDb) {
     assert_eq!(store.log().kept_states(), 0, "a plain identity in memory");
     assert_eq!(store.health().snapshot().kept_loads, 0);
     // Once erased, the state is kept like any other.
-    step(
-        "ADU-1",
-        AT,
-        upp(),
-        C::EraseIdentity(IdentityErasure {
-            legal_basis: "Permintaan pelapor, Pasal 8 UU 27/2022".into(),
-        }),
-    )
-    .execute(&store, "erase-1")
-    .await
-    .unwrap();
+    crate::support::erase_identity("ADU-1", AT)
+        .execute(&store, "erase-1")
+        .await
+        .unwrap();
     assert_eq!(store.log().kept_states(), 1);
     clarify(&store, "ADU-1", "clarify").await;
     assert_eq!(store.health().snapshot().kept_loads, 1);

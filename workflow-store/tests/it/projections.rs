@@ -602,11 +602,12 @@ async fn a_switch_over_and_a_reader_of_the_views(db: common::TestDb) {
         .unwrap()
         .get("n");
     assert_eq!(seen, 3);
-    let rebuild = {
+    let mut rebuild = {
         let store = Arc::clone(&store);
         tokio::spawn(async move { store.projector().rebuild("complaints", |_| {}).await })
     };
-    match db.backend {
+    let bound = Duration::from_secs(30);
+    let rebuilt = match db.backend {
         common::Backend::Postgres => {
             // Well inside the session's lock timeout (5 s): the replay is held up.
             tokio::time::sleep(Duration::from_millis(1_500)).await;
@@ -614,31 +615,30 @@ async fn a_switch_over_and_a_reader_of_the_views(db: common::TestDb) {
                 !rebuild.is_finished(),
                 "the switch-over waits for the reader's lock"
             );
+            sqlx::Executor::execute(&mut reader, "COMMIT")
+                .await
+                .unwrap();
+            tokio::time::timeout(bound, rebuild)
+                .await
+                .expect("the replay ends once the reader has")
         }
         common::Backend::Sqlite => {
-            tokio::time::timeout(Duration::from_secs(30), async {
-                while !rebuild.is_finished() {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-            })
-            .await
-            .expect("the switch-over does not wait for a reader on SQLite");
+            let rebuilt = tokio::time::timeout(bound, &mut rebuild)
+                .await
+                .expect("the switch-over does not wait for a reader on SQLite");
             let still: i64 = sqlx::query(count)
                 .fetch_one(&mut reader)
                 .await
                 .unwrap()
                 .get("n");
             assert_eq!(still, 3, "the reader reads its snapshot");
+            sqlx::Executor::execute(&mut reader, "COMMIT")
+                .await
+                .unwrap();
+            rebuilt
         }
-    }
-    sqlx::Executor::execute(&mut reader, "COMMIT")
-        .await
-        .unwrap();
-    tokio::time::timeout(Duration::from_secs(30), rebuild)
-        .await
-        .expect("the replay ends once the reader has")
-        .unwrap()
-        .unwrap();
+    };
+    rebuilt.unwrap().unwrap();
     assert_eq!(common::snapshot_views(&store).await, before);
 }
 both!(

@@ -420,7 +420,6 @@ async fn long_history_step(store: &Store, id: &str) {
 /// history; once the identity is erased, snapshots are written again, without it.
 async fn a_state_holding_a_plain_identity_is_never_snapshotted(db: TestDb) {
     use workflow_core::complainant::Identity;
-    use workflow_core::complaint::command::IdentityErasure;
     let at = "2026-11-30 09:00";
     crate::support::adopted_plain_registration(&db, at).await;
     let store = open(&db).await;
@@ -456,17 +455,10 @@ async fn a_state_holding_a_plain_identity_is_never_snapshotted(db: TestDb) {
         None,
         "a snapshot copied a plain identity"
     );
-    step(
-        "ADU-1",
-        "2026-11-30 10:00",
-        upp(),
-        C::EraseIdentity(IdentityErasure {
-            legal_basis: "Permintaan pelapor, Pasal 8 UU 27/2022".into(),
-        }),
-    )
-    .execute(&store, "erase-1")
-    .await
-    .unwrap();
+    crate::support::erase_identity("ADU-1", "2026-11-30 10:00")
+        .execute(&store, "erase-1")
+        .await
+        .unwrap();
     for k in 0..SNAPSHOT_EVERY {
         long_history_step(&store, &format!("after-erasure-{k}")).await;
     }

@@ -4,7 +4,9 @@
 //! open, a SQLite file's bytes, and the name of a child process's test.
 
 use sqlx::{AnyConnection, Executor};
-use workflow_core::complaint::command::{Closure, ComplaintCommand as C, ReviewResult};
+use workflow_core::complaint::command::{
+    Closure, ComplaintCommand as C, IdentityErasure, ReviewResult,
+};
 use workflow_core::fixtures::*;
 use workflow_core::{ComplaintEvent, ComplaintServices};
 use workflow_store::testing::{step, Step, TestDb};
@@ -55,6 +57,18 @@ pub fn reject(complaint: &str, at: &str, agency: &str) -> Step {
 /// The UPP records the complainant's satisfied feedback.
 pub fn record_feedback(complaint: &str, at: &str) -> Step {
     step(complaint, at, upp(), C::RecordFeedback(feedback(true)))
+}
+
+/// The UPP erases the complainant's identity in `complaint` (UU 27/2022).
+pub fn erase_identity(complaint: &str, at: &str) -> Step {
+    step(
+        complaint,
+        at,
+        upp(),
+        C::EraseIdentity(IdentityErasure {
+            legal_basis: "Permintaan pelapor, Pasal 8 UU 27/2022".into(),
+        }),
+    )
 }
 
 /// The UPP closes `complaint`.
