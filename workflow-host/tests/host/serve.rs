@@ -332,8 +332,9 @@ fn json_logs_and_answers_carry_the_request_id() {
     );
     assert!(answer.contains("\"request_id\":\"trace-4711\""), "{answer}");
     let log = server.log.clone();
-    assert!(server.stop().success());
+    let stopped = server.stop();
     let log = log.lock().unwrap().clone();
+    assert!(stopped.success(), "serve ended with {stopped:?}:\n{log}");
     let objects: Vec<serde_json::Value> = log
         .lines()
         .filter(|l| l.starts_with('{'))
