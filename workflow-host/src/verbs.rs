@@ -17,16 +17,12 @@ pub async fn replay(store: &Store, only: Option<&str>, json: bool) -> anyhow::Re
     };
     let mut results = Vec::new();
     for name in names {
-        // Counted in positions of the log: the events of other aggregates are passed by.
-        let mut progress = crate::progress::Progress::new(format!("replay {name}"), "positions");
+        // Counted in events: those through the log's head when the replay began (a
+        // replay complaint by complaint reaches the head only at its end).
+        let mut progress = crate::progress::Progress::new(format!("replay {name}"), "events");
         let applied = store
             .projector()
-            .rebuild(name, |p| {
-                progress.update(
-                    u64::try_from(p.position.get()).unwrap_or(0),
-                    u64::try_from(p.head.get()).unwrap_or(0),
-                )
-            })
+            .rebuild(name, |p| progress.update(p.events, p.total.max(p.events)))
             .await?;
         progress.finish();
         results.push(json!({ "projection": name, "events": applied }));

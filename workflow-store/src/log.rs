@@ -334,6 +334,46 @@ impl SqlLog {
         rows.into_iter().map(|row| self.read_row(row)).collect()
     }
 
+    /// Events through `through`, complaint by complaint: ordered by complaint, then by
+    /// sequence, starting after the event `after` names (its complaint and sequence;
+    /// `("", 0)` before the first), at most `limit`. Read along the log's primary key.
+    pub(crate) async fn read_by_complaint(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        after: (&str, i64),
+        through: Position,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let sql = format!(
+            "{} WHERE aggregate_type = $1 AND (aggregate_id, sequence) > ($2, $3) AND position <= $4 \
+             ORDER BY aggregate_id, sequence LIMIT $5",
+            self.select_rows()
+        );
+        let rows = sqlx::query(&sql)
+            .bind(Complaint::TYPE)
+            .bind(after.0)
+            .bind(after.1)
+            .bind(through)
+            .bind(limit)
+            .fetch_all(&mut *conn)
+            .await?;
+        rows.into_iter()
+            .map(|row| self.read_row(row)?.map_err(Unreadable::into_error))
+            .collect()
+    }
+
+    /// How many events the log holds through `through`.
+    pub(crate) async fn count_through(&self, through: Position) -> Result<u64, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM events WHERE aggregate_type = $1 AND position <= $2",
+        )
+        .bind(Complaint::TYPE)
+        .bind(through)
+        .fetch_one(&self.db().any)
+        .await?;
+        Ok(u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or(0))
+    }
+
     /// Events of the types listed in `types` (an SQL list, `('A', 'B')`) after `after`
     /// through `through`, in order, at most `limit`.
     pub(crate) async fn read_types_between(

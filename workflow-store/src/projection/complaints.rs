@@ -50,6 +50,11 @@ impl Projection for ComplaintsProjection {
         ]
     }
 
+    /// A complaint's rows come from its own events alone.
+    fn replays_by_complaint(&self) -> bool {
+        true
+    }
+
     async fn apply(
         &self,
         conn: &mut AnyConnection,

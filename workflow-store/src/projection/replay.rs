@@ -42,7 +42,17 @@ impl Drop for ReadAhead {
     }
 }
 
-fn read_ahead(log: SqlLog, head: Position, limit: i64) -> ReadAhead {
+/// The order a replay's first pass reads the log in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Order {
+    /// The whole log in its order.
+    Log,
+    /// Complaint by complaint, each complaint's events in their order (for a projection
+    /// that allows it: [`super::Projection::replays_by_complaint`]).
+    ByComplaint,
+}
+
+fn read_ahead(log: SqlLog, head: Position, limit: i64, order: Order) -> ReadAhead {
     let (send, batches) = tokio::sync::mpsc::channel(1);
     let task = tokio::spawn(async move {
         let mut conn = match log.db().any.acquire().await {
@@ -53,21 +63,35 @@ fn read_ahead(log: SqlLog, head: Position, limit: i64) -> ReadAhead {
             }
         };
         let mut position = Position::ZERO;
-        while position < head {
-            let events = match log.read_after(&mut conn, position, limit).await {
+        let mut after = (String::new(), 0i64);
+        loop {
+            let events = match order {
+                Order::Log if position >= head => return,
+                Order::Log => log.read_after(&mut conn, position, limit).await,
+                Order::ByComplaint => {
+                    log.read_by_complaint(&mut conn, (&after.0, after.1), head, limit)
+                        .await
+                }
+            };
+            let events = match events {
                 Ok(events) => events,
                 Err(e) => {
                     let _ = send.send(Err(e)).await;
                     return;
                 }
             };
-            let Some(last) = events.last().map(|e| e.position) else {
+            let Some(last) = events.last() else {
                 return;
             };
-            if send.send(Ok(events)).await.is_err() {
+            position = last.position;
+            after = (
+                last.complaint_id.as_str().to_owned(),
+                crate::codec::sequence_column(last.sequence),
+            );
+            let short = (events.len() as i64) < limit;
+            if send.send(Ok(events)).await.is_err() || short {
                 return;
             }
-            position = last;
         }
     });
     ReadAhead { batches, task }
@@ -118,10 +142,19 @@ impl Projector {
         let db = self.db();
         let services = self.services.refresh().await?;
         let head = self.log.head().await?;
+        let total = self.log.count_through(head).await?;
         // Whatever an earlier replay left in the twins goes first.
         self.empty_twins(projection.as_ref()).await?;
         let mut position = Position::ZERO;
         let mut applied = 0u64;
+        // A projection that allows it is given the log through `head` complaint by
+        // complaint: a batch then touches a few hundred complaints, not up to a batch's
+        // count of them, each read, decoded and written back once per batch it is in.
+        let order = if projection.replays_by_complaint() {
+            Order::ByComplaint
+        } else {
+            Order::Log
+        };
         // Replay in batches, each its own transaction, while live projection goes on.
         // A reader task of its own reads and decodes the next batch (on a connection of
         // its own) while this one writes the last: the two overlap.
@@ -129,6 +162,7 @@ impl Projector {
             self.log.clone(),
             head,
             self.replay_batch.load(std::sync::atomic::Ordering::Relaxed),
+            order,
         );
         while let Some(events) = batches.next().await {
             let events = events?;
@@ -140,15 +174,23 @@ impl Projector {
                 .apply(&mut tx, Target::Rebuild, &events, &services)
                 .await?;
             tx.commit().await?;
-            position = last;
+            if order == Order::Log {
+                position = last;
+            }
             applied += events.len() as u64;
             progress(ReplayProgress {
                 position,
                 head,
                 events: applied,
+                total,
             });
         }
         drop(batches);
+        if order == Order::ByComplaint {
+            // Every complaint's events through `head` are applied: the catch-up goes on
+            // from there, in log order.
+            position = head;
+        }
         // Switch over. On PostgreSQL the renames wait for the views' readers (at most
         // the session's lock timeout), and a reader of two views may hold one while
         // waiting for the other, which the switch-over holds: the database then ends
@@ -182,6 +224,7 @@ impl Projector {
             position,
             head: position.max(head),
             events: applied,
+            total,
         });
         Ok(Some(applied))
     }

@@ -25,6 +25,12 @@ impl Projection for TimelineProjection {
         &["audit_timeline"]
     }
 
+    /// A row per event, keyed by its position: the order they come in makes no
+    /// difference.
+    fn replays_by_complaint(&self) -> bool {
+        true
+    }
+
     async fn apply(
         &self,
         conn: &mut AnyConnection,

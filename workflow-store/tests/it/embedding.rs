@@ -195,3 +195,212 @@ async fn two_projections_with_one_name_are_refused(db: common::TestDb) {
     assert!(err.to_string().contains("per_category"), "{err}");
 }
 both!(duplicate_name, two_projections_with_one_name_are_refused);
+
+/// What a projection was given, in the order it was given it: each event's complaint,
+/// sequence and position. It declares whether a replay may give it the log complaint by
+/// complaint.
+struct Recording {
+    name: &'static str,
+    tables: &'static [&'static str],
+    by_complaint: bool,
+    given: std::sync::Mutex<Vec<(String, u64, i64)>>,
+}
+
+impl Recording {
+    fn new(by_complaint: bool) -> Self {
+        let (name, tables): (&'static str, &'static [&'static str]) = if by_complaint {
+            ("by_complaint", &["by_complaint"])
+        } else {
+            ("in_log_order", &["in_log_order"])
+        };
+        Self {
+            name,
+            tables,
+            by_complaint,
+            given: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    fn take(&self) -> Vec<(String, u64, i64)> {
+        std::mem::take(&mut *self.given.lock().unwrap())
+    }
+}
+
+#[async_trait]
+impl Projection for Recording {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        self.tables
+    }
+
+    fn schema(&self, _backend: BackendKind, target: Target) -> Vec<String> {
+        vec![format!(
+            "CREATE TABLE IF NOT EXISTS {} (position BIGINT PRIMARY KEY)",
+            target.table(self.tables[0])
+        )]
+    }
+
+    fn replays_by_complaint(&self) -> bool {
+        self.by_complaint
+    }
+
+    async fn apply(
+        &self,
+        conn: &mut AnyConnection,
+        target: Target,
+        events: &[StoredEvent],
+        _services: &ComplaintServices,
+    ) -> Result<(), StoreError> {
+        for e in events {
+            sqlx::query(&format!(
+                "INSERT INTO {} (position) VALUES ($1)",
+                target.table(self.tables[0])
+            ))
+            .bind(e.position)
+            .execute(&mut *conn)
+            .await?;
+        }
+        // What a replay gives it (its live applications are not the question here).
+        if target == Target::Live {
+            return Ok(());
+        }
+        self.given.lock().unwrap().extend(events.iter().map(|e| {
+            (
+                e.complaint_id.as_str().to_owned(),
+                e.sequence.get(),
+                e.position.get(),
+            )
+        }));
+        Ok(())
+    }
+}
+
+/// A replay gives a projection that declares it may have them so each complaint's
+/// events together, complaint after complaint, each complaint's in their order, every
+/// event through the log's head exactly once; then the events appended meanwhile, in
+/// log order. A projection that does not declare it is given the log in its order.
+async fn a_replay_gives_each_complaints_events_together_when_the_projection_allows_it(
+    db: common::TestDb,
+) {
+    let grouped = Arc::new(Recording::new(true));
+    let ordered = Arc::new(Recording::new(false));
+    let store = Store::open_extended(
+        &db.url,
+        ComplaintServices::builtin(),
+        Extensions {
+            projections: vec![
+                Arc::clone(&grouped) as Arc<dyn Projection>,
+                Arc::clone(&ordered) as Arc<dyn Projection>,
+            ],
+            ..Extensions::default()
+        },
+    )
+    .await
+    .unwrap();
+    // The complaints' events interleaved in the log, as a real log has them.
+    let mut steps = crate::support::three_registered_two_reviewed();
+    steps.extend([
+        crate::support::dispose("ADU-3", "2026-12-01 10:00", "DINKES"),
+        crate::support::request_information("ADU-2", "2026-12-01 11:00", "DISHUB"),
+        crate::support::clarify("ADU-1", "2026-12-01 12:00", "PUPR"),
+    ]);
+    common::play(&store, steps).await;
+    store.projector().catch_up().await.unwrap();
+    let mut log: Vec<(String, u64, i64)> =
+        sqlx::query("SELECT aggregate_id, sequence, position FROM events ORDER BY position")
+            .fetch_all(store.pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r.get("aggregate_id"),
+                    r.get::<i64, _>("sequence") as u64,
+                    r.get("position"),
+                )
+            })
+            .collect();
+    assert_eq!(log.len(), 10);
+
+    // Small batches, so that a complaint's events straddle two of them; after the first
+    // batch, two more events are appended (a new complaint that sorts first, and one
+    // more of ADU-2): they come after the head the replay began with.
+    store.projector().set_replay_batch(3);
+    let handle = tokio::runtime::Handle::current();
+    for projection in [&grouped, &ordered] {
+        let name = projection.name;
+        let head = log.last().unwrap().2;
+        let (suffix, more) = if projection.by_complaint {
+            (
+                "a",
+                crate::support::respond("ADU-1", "2026-12-02 09:00", "PUPR"),
+            )
+        } else {
+            ("b", crate::support::register("ADU-9", "2026-12-02 09:00"))
+        };
+        let mut more = Some(more);
+        store
+            .projector()
+            .rebuild(name, |_| {
+                if let Some(more) = more.take() {
+                    tokio::task::block_in_place(|| {
+                        handle.block_on(common::play(
+                            &store,
+                            vec![
+                                crate::support::register(
+                                    &format!("ADU-0{suffix}"),
+                                    "2026-12-02 08:00",
+                                ),
+                                more,
+                            ],
+                        ))
+                    });
+                }
+            })
+            .await
+            .unwrap();
+        let given = projection.take();
+        let (first_pass, catch_up): (Vec<_>, Vec<_>) =
+            given.iter().cloned().partition(|e| e.2 <= head);
+        assert!(
+            given.starts_with(&first_pass),
+            "{name}: the catch-up came before the first pass ended: {given:?}"
+        );
+        let mut appended_now: Vec<_> = catch_up.clone();
+        appended_now.sort_by_key(|e| e.2);
+        assert_eq!(catch_up, appended_now, "{name}: the catch-up in log order");
+        assert_eq!(
+            catch_up.len(),
+            2,
+            "{name}: the two appended events, once each"
+        );
+        if projection.by_complaint {
+            let mut expected = log.clone();
+            expected.sort();
+            assert_eq!(
+                first_pass, expected,
+                "{name}: complaint by complaint, each complaint's in order, each once"
+            );
+        } else {
+            assert_eq!(first_pass, log, "{name}: in log order, each once");
+        }
+        log.extend(catch_up);
+        log.sort_by_key(|e| e.2);
+        // The other projection's live rows come from its catch-up.
+        store.projector().catch_up().await.unwrap();
+        let rows: i64 = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {name}"))
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+            .get("n");
+        assert_eq!(rows, log.len() as i64, "{name}: one row per event");
+    }
+    store.close().await;
+}
+both!(
+    replay_by_complaint,
+    a_replay_gives_each_complaints_events_together_when_the_projection_allows_it
+);
