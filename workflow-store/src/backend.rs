@@ -50,6 +50,9 @@ pub(crate) struct Db {
     /// SQLite: the pool the projector writes through, whose connections commit without
     /// waiting for `fsync` (decision 38). `None`: the projector writes through `any`.
     pub projecting: Option<AnyPool>,
+    /// SQLite: the turn to write, taken in this process before a write transaction
+    /// begins (see [`Db::writer`]). `None` on PostgreSQL.
+    pub writer: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
 }
 
 #[derive(Clone, Debug)]
@@ -244,6 +247,32 @@ impl Db {
             .run(conn)
             .await
             .map_err(migration_error)
+    }
+
+    /// SQLite: waits for this process's turn to write. SQLite has one writer; a
+    /// transaction that finds the write lock taken is put to sleep by SQLite's busy
+    /// handler (1, 2, 5, 10 ms and longer) and only then looks again, however soon the
+    /// lock was given back. Writers of one process take turns here instead, each woken
+    /// as the last one's transaction ends; other processes still meet the busy handler.
+    /// Hold the guard until the transaction has committed or rolled back.
+    ///
+    /// The wait is bounded by SQLite's busy timeout (10 s): a writer that has waited
+    /// that long goes on without its turn and meets SQLite's busy handler as before,
+    /// so a write begun while this process holds its turn (a projection of an
+    /// embedder's that wrote through the store, say) fails as it would without turns
+    /// instead of waiting for ever.
+    pub(crate) async fn writer(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        let gate = self.writer.as_ref()?;
+        match tokio::time::timeout(std::time::Duration::from_secs(10), gate.lock()).await {
+            Ok(turn) => Some(turn),
+            Err(_) => {
+                tracing::warn!(
+                    database = %self.name,
+                    "no turn to write within 10 s; writing without one"
+                );
+                None
+            }
+        }
     }
 
     /// The pool the projector's transactions run on: on SQLite, connections with

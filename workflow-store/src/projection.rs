@@ -444,6 +444,7 @@ impl Projector {
     async fn try_batch(&self, projection: &dyn Projection) -> Result<usize, StoreError> {
         let db = self.db();
         let name = projection.name();
+        let _turn = db.writer().await;
         let mut tx = db.projecting().begin_with(db.begin_write()).await?;
         let position = lock_checkpoint(db, &mut tx, name).await?;
         // Under the checkpoint's lock: a change of the settings committed before it

@@ -78,6 +78,7 @@ impl Db {
             any,
             typed: TypedPool::Postgres(typed),
             projecting: None,
+            writer: None,
         })
     }
 }

@@ -207,6 +207,7 @@ impl Db {
             any,
             typed: TypedPool::Sqlite(typed),
             projecting,
+            writer: Some(std::sync::Arc::new(tokio::sync::Mutex::new(()))),
         })
     }
 }

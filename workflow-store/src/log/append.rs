@@ -651,6 +651,7 @@ impl SqlLog {
         }
         let mut outcomes = Vec::with_capacity(batch.len());
         let together: Result<(), sqlx::Error> = async {
+            let _turn = self.db().writer().await;
             let mut tx = self.db().any.begin().await?;
             for request in &batch {
                 outcomes.push(self.write_in(&mut tx, &request.pending).await?);
@@ -841,6 +842,7 @@ impl SqlLog {
         let kind = self.db().kind;
         let written = if p.one_statement(kind) {
             let sql = events_sql(p, kind);
+            let _turn = self.db().writer().await;
             match bind_events(p, &sql, kind).execute(&self.db().any).await {
                 Ok(done) => {
                     let written = self.judge(p, done.rows_affected());
@@ -852,6 +854,7 @@ impl SqlLog {
                 Err(e) => Err(e),
             }
         } else {
+            let _turn = self.db().writer().await;
             let mut tx = self.db().any.begin().await?;
             match self.write_in(&mut tx, p).await {
                 Ok(Written::Committed) => {

@@ -169,11 +169,13 @@ impl Projector {
             let Some(last) = events.last().map(|e| e.position) else {
                 break;
             };
+            let turn = db.writer().await;
             let mut tx = db.projecting().begin_with(db.begin_write()).await?;
             projection
                 .apply(&mut tx, Target::Rebuild, &events, &services)
                 .await?;
             tx.commit().await?;
+            drop(turn);
             if order == Order::Log {
                 position = last;
             }
@@ -232,6 +234,7 @@ impl Projector {
     /// Empties the projection's twins, in a transaction of its own.
     async fn empty_twins(&self, projection: &dyn super::Projection) -> Result<(), StoreError> {
         let db = self.db();
+        let _turn = db.writer().await;
         let mut tx = db.projecting().begin_with(db.begin_write()).await?;
         db.unbounded_statements(&mut tx).await?;
         for table in projection.tables() {
@@ -262,6 +265,7 @@ impl Projector {
     ) -> Result<Option<(Position, u64)>, StoreError> {
         let name = projection.name();
         let db = self.db();
+        let _turn = db.writer().await;
         let mut tx = db.projecting().begin_with(db.begin_write()).await?;
         db.unbounded_statements(&mut tx).await?;
         lock_checkpoint(db, &mut tx, name).await?;

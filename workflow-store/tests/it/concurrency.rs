@@ -516,3 +516,63 @@ both!(
     two_hosts_and_a_rebuild,
     thirty_two_writers_on_two_hosts_agree_with_a_rebuild
 );
+
+/// On SQLite the writers of one store take turns in the process (`Db::writer`) instead
+/// of each being put to sleep by SQLite's busy handler. A writer of another process (here
+/// a second store on the same file, with turns of its own) still meets the busy handler.
+/// While sixteen writers and the projector of one store keep the database busy for
+/// twelve seconds, longer than SQLite's busy timeout (10 s), the other store's
+/// commands, one after another, are each acknowledged: a command shut out for the busy
+/// timeout would fail as unavailable.
+#[cfg(feature = "sqlite")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_writer_of_another_process_is_not_shut_out_while_one_store_is_busy() {
+    let db = common::TestDb::new(
+        common::Backend::Sqlite,
+        "concurrency_another_process_is_not_shut_out",
+    )
+    .await;
+    let busy = Arc::new(db.open().await);
+    let other = db.open().await;
+    let projector = support::run_projector(&busy, Duration::from_millis(50));
+    let until = std::time::Instant::now() + Duration::from_secs(12);
+    let mut load = Vec::new();
+    for t in 0..16 {
+        let busy = Arc::clone(&busy);
+        load.push(tokio::spawn(async move {
+            let mut n = 0;
+            while std::time::Instant::now() < until {
+                let id = format!("ADU-B{t:02}{n:05}");
+                register(&id, "2026-11-30 09:00")
+                    .execute(&busy, &format!("{id}-r"))
+                    .await
+                    .unwrap();
+                n += 1;
+            }
+            n
+        }));
+    }
+    let mut waits = Vec::new();
+    let mut n = 0;
+    while std::time::Instant::now() < until {
+        let id = format!("ADU-O{n:05}");
+        let started = std::time::Instant::now();
+        let outcome = register(&id, "2026-11-30 09:00")
+            .execute(&other, &format!("{id}-r"))
+            .await;
+        waits.push(started.elapsed());
+        assert!(
+            outcome.is_ok(),
+            "the other store's command {n}: {outcome:?}"
+        );
+        n += 1;
+    }
+    let mut busy_commands = 0;
+    for task in load {
+        busy_commands += task.await.unwrap();
+    }
+    projector.stop().await;
+    let longest = waits.iter().max().copied().unwrap_or_default();
+    println!("busy store: {busy_commands} commands; the other: {n}, longest wait {longest:?}");
+    assert!(longest < Duration::from_secs(10), "{longest:?}");
+}
