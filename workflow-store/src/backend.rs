@@ -33,6 +33,11 @@ pub enum BackendKind {
     Postgres,
 }
 
+/// SQLite's busy timeout: how long a write waits for the file's one writer before it
+/// fails as unavailable. A turn to write in the process (`Db::writer`) is waited for as
+/// long.
+pub(crate) const SQLITE_BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The pools of one database: a typed pool for the event-sourcing crate, and an `Any`
 /// pool for our own portable SQL (views, checkpoints, reads by position).
 #[derive(Clone, Debug)]
@@ -257,13 +262,13 @@ impl Db {
     /// Hold the guard until the transaction has committed or rolled back.
     ///
     /// The wait is bounded by SQLite's busy timeout (10 s): a writer that has waited
-    /// that long goes on without its turn and meets SQLite's busy handler as before,
-    /// so a write begun while this process holds its turn (a projection of an
-    /// embedder's that wrote through the store, say) fails as it would without turns
-    /// instead of waiting for ever.
+    /// that long goes on without its turn and meets SQLite's busy handler as before.
+    /// So a write begun while this process holds its turn (a projection of an
+    /// embedder's that wrote through the store, say) fails instead of waiting for
+    /// ever, though only after the two waits, up to twice the busy timeout.
     pub(crate) async fn writer(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
         let gate = self.writer.as_ref()?;
-        match tokio::time::timeout(std::time::Duration::from_secs(10), gate.lock()).await {
+        match tokio::time::timeout(SQLITE_BUSY_TIMEOUT, gate.lock()).await {
             Ok(turn) => Some(turn),
             Err(_) => {
                 tracing::warn!(

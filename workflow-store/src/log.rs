@@ -362,15 +362,20 @@ impl SqlLog {
             .collect()
     }
 
-    /// How many events the log holds through `through`.
+    /// How many events the log holds through `through` (a walk of the log's index:
+    /// without PostgreSQL's statement timeout).
     pub(crate) async fn count_through(&self, through: Position) -> Result<u64, StoreError> {
+        let db = self.db();
+        let mut tx = db.any.begin().await?;
+        db.unbounded_statements(&mut tx).await?;
         let row = sqlx::query(
             "SELECT COUNT(*) AS n FROM events WHERE aggregate_type = $1 AND position <= $2",
         )
         .bind(Complaint::TYPE)
         .bind(through)
-        .fetch_one(&self.db().any)
+        .fetch_one(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or(0))
     }
 

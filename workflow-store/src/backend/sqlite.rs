@@ -12,7 +12,7 @@ use sqlx::{Connection, Executor};
 use super::{bad_url, keep_only_clean, BackendKind, Db, Purpose, TypedPool};
 use crate::error::StoreError;
 
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+use super::SQLITE_BUSY_TIMEOUT as BUSY_TIMEOUT;
 
 /// Why a SQLite file cannot be opened for writing, in the operating system's words: a
 /// read-only file system, a missing folder, no permission. `None` when it can be.
@@ -230,8 +230,9 @@ async fn any_pool(
             Box::pin(async move {
                 conn.execute(
                     format!(
-                        "PRAGMA busy_timeout = 10000; PRAGMA synchronous = {synchronous}; \
-                         PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;"
+                        "PRAGMA busy_timeout = {}; PRAGMA synchronous = {synchronous}; \
+                         PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;",
+                        BUSY_TIMEOUT.as_millis()
                     )
                     .as_str(),
                 )

@@ -23,8 +23,9 @@ const SWITCH_OVER_TRIES: u64 = 3;
 /// Batches of the log from its start through `head`, read and decoded by a task of
 /// their own one batch ahead of the caller, so that reading the next batch overlaps
 /// writing the last. At most two batches are in memory besides the one being
-/// written. The task ends at `head`, at the first error (which it passes on), or when
-/// the receiver is dropped.
+/// written. The task ends after a batch short of its limit (in log order it may have
+/// read past `head` by then; complaint by complaint it reads nothing past it), at the
+/// first error (which it passes on), or when the receiver is dropped.
 struct ReadAhead {
     batches: tokio::sync::mpsc::Receiver<Result<Vec<StoredEvent>, StoreError>>,
     task: tokio::task::JoinHandle<()>,

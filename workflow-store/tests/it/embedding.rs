@@ -326,8 +326,10 @@ async fn a_replay_gives_each_complaints_events_together_when_the_projection_allo
     assert_eq!(log.len(), 10);
 
     // Small batches, so that a complaint's events straddle two of them; after the first
-    // batch, two more events are appended (a new complaint that sorts first, and one
-    // more of ADU-2): they come after the head the replay began with.
+    // batch, two more events are appended: a new complaint that sorts first, and, for
+    // the projection given the log complaint by complaint, one more of ADU-3, which
+    // sorts last and which its first pass has not read yet. They come after the head
+    // the replay began with, so only the catch-up may give them.
     store.projector().set_replay_batch(3);
     let handle = tokio::runtime::Handle::current();
     for projection in [&grouped, &ordered] {
@@ -336,15 +338,17 @@ async fn a_replay_gives_each_complaints_events_together_when_the_projection_allo
         let (suffix, more) = if projection.by_complaint {
             (
                 "a",
-                crate::support::respond("ADU-1", "2026-12-02 09:00", "PUPR"),
+                crate::support::review("ADU-3", "2026-12-02 09:00", "DINKES", complete_review()),
             )
         } else {
             ("b", crate::support::register("ADU-9", "2026-12-02 09:00"))
         };
         let mut more = Some(more);
+        let mut last_progress = None;
         store
             .projector()
-            .rebuild(name, |_| {
+            .rebuild(name, |p| {
+                last_progress = Some(p);
                 if let Some(more) = more.take() {
                     tokio::task::block_in_place(|| {
                         handle.block_on(common::play(
@@ -363,6 +367,14 @@ async fn a_replay_gives_each_complaints_events_together_when_the_projection_allo
             .await
             .unwrap();
         let given = projection.take();
+        // The events through the head, counted when the replay began; the two appended
+        // meanwhile come on top.
+        let progress = last_progress.expect("the replay reported its progress");
+        assert_eq!(
+            (progress.total, progress.events),
+            (log.len() as u64, log.len() as u64 + 2),
+            "{name}: {progress:?}"
+        );
         let (first_pass, catch_up): (Vec<_>, Vec<_>) =
             given.iter().cloned().partition(|e| e.2 <= head);
         assert!(
