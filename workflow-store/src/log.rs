@@ -357,9 +357,7 @@ impl SqlLog {
             .bind(limit)
             .fetch_all(&mut *conn)
             .await?;
-        rows.into_iter()
-            .map(|row| self.read_row(row)?.map_err(Unreadable::into_error))
-            .collect()
+        self.read_events(rows)
     }
 
     /// How many events the log holds through `through` (a walk of the log's index:
@@ -401,9 +399,7 @@ impl SqlLog {
             .bind(limit)
             .fetch_all(&mut *conn)
             .await?;
-        rows.into_iter()
-            .map(|row| self.read_row(row)?.map_err(Unreadable::into_error))
-            .collect()
+        self.read_events(rows)
     }
 
     /// A complaint's first event, if it has one.
@@ -452,6 +448,14 @@ impl SqlLog {
             db.json_as_text("payload"),
             db.json_as_text("metadata"),
         )
+    }
+
+    /// Reads rows of `select_rows` as events; a row that cannot be read is an
+    /// [`StoreError::Integrity`] error.
+    fn read_events(&self, rows: Vec<sqlx::any::AnyRow>) -> Result<Vec<StoredEvent>, StoreError> {
+        rows.into_iter()
+            .map(|row| self.read_row(row)?.map_err(Unreadable::into_error))
+            .collect()
     }
 
     /// Reads one row; `Err` of the outer result is the database failing, `Err` of the
