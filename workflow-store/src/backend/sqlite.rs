@@ -176,6 +176,7 @@ impl Db {
         }
         let typed = SqlitePoolOptions::new()
             .max_connections(4)
+            .test_before_acquire(false)
             .after_release(keep_only_clean::<sqlx::Sqlite>())
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
@@ -224,6 +225,7 @@ async fn any_pool(
 ) -> Result<sqlx::AnyPool, sqlx::Error> {
     AnyPoolOptions::new()
         .max_connections(max)
+        .test_before_acquire(false)
         .after_release(keep_only_clean::<sqlx::Any>())
         .acquire_timeout(Duration::from_secs(30))
         .after_connect(move |conn, _| {

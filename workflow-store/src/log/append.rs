@@ -174,6 +174,8 @@ struct Params {
     key_id: Option<usize>,
     /// PostgreSQL: the first of the new key's seven.
     key: Option<usize>,
+    /// How many parameters the statement has.
+    count: usize,
 }
 
 impl Params {
@@ -196,6 +198,7 @@ impl Params {
             guard,
             key_id,
             key,
+            count: next - 1,
         }
     }
 }
@@ -291,17 +294,65 @@ fn events_sql(p: &Pending, kind: BackendKind) -> String {
     }
 }
 
-/// SQLite: the new key's statement, under the events' conditions (its parameters: the
-/// key's seven, then the sequence, then the settings).
-fn key_sql(p: &Pending) -> String {
-    let guard = p.guard.map(|_| 9);
-    NewKey::insert_sql(1, Some(&conditions("$7", "$1", "$8", guard).join(" AND ")))
+/// SQLite: one append's statements as one script, which the connection's thread runs
+/// in one round trip (each statement sent apart costs one, and those hand-offs were
+/// most of a commit's CPU): its new key (under the events' conditions), if it has one,
+/// and its events, which return one row each. The parameters are the events' and then
+/// the key's ([`bind_script`]).
+fn append_script(p: &Pending) -> String {
+    let params = Params::of(p, BackendKind::Sqlite);
+    let mut sql = String::new();
+    if p.key.is_some() {
+        let all = conditions("$1", "$2", &format!("${}", params.after), params.guard);
+        sql.push_str(&NewKey::insert_sql(
+            params.count + 1,
+            Some(&all.join(" AND ")),
+        ));
+        sql.push_str("; ");
+    }
+    sql.push_str(&events_sql(p, BackendKind::Sqlite));
+    sql.push_str(" RETURNING 1");
+    sql
+}
+
+/// Binds [`append_script`]'s parameters, in order.
+fn bind_script<'q>(p: &'q Pending, sql: &'q str) -> AnyQuery<'q> {
+    let q = bind_events(sqlx::query(sql), p, BackendKind::Sqlite);
+    match &p.key {
+        Some(key) => key.bind(q),
+        None => q,
+    }
+}
+
+/// A connection running a script that opens its own transaction: should the script
+/// not be seen to its end (it failed, or its caller was dropped half-way), the
+/// connection is closed instead of going back to the pool, and SQLite rolls back
+/// whatever the script left open. (The pool knows only of transactions begun through
+/// sqlx, and would hand it on as clean.)
+struct ScriptConnection(Option<sqlx::pool::PoolConnection<sqlx::Any>>);
+
+impl ScriptConnection {
+    fn conn(&mut self) -> &mut sqlx::AnyConnection {
+        self.0.as_mut().expect("held until finished")
+    }
+
+    /// The script ran to its end: the connection goes back to the pool.
+    fn finished(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for ScriptConnection {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.take() {
+            drop(conn.detach());
+        }
+    }
 }
 
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
-fn bind_events<'q>(p: &'q Pending, sql: &'q str, kind: BackendKind) -> AnyQuery<'q> {
-    let mut q = sqlx::query(sql);
+fn bind_events<'q>(mut q: AnyQuery<'q>, p: &'q Pending, kind: BackendKind) -> AnyQuery<'q> {
     for row in &p.rows {
         q = q
             .bind(Complaint::TYPE)
@@ -321,14 +372,6 @@ fn bind_events<'q>(p: &'q Pending, sql: &'q str, kind: BackendKind) -> AnyQuery<
         (Some(key), BackendKind::Postgres) => key.bind(q),
         (None, _) => q,
     }
-}
-
-fn bind_key<'q>(p: &'q Pending, key: &'q NewKey, sql: &'q str) -> AnyQuery<'q> {
-    let mut q = key.bind(sqlx::query(sql)).bind(p.after);
-    if let Some(guard) = p.guard {
-        q = q.bind(guard.calendar).bind(guard.policy);
-    }
-    q
 }
 
 /// Whether `e` says another commit took the complaint's sequence first (its primary
@@ -654,7 +697,10 @@ impl SqlLog {
             let _turn = self.db().writer().await;
             let mut tx = self.db().any.begin().await?;
             for request in &batch {
-                outcomes.push(self.write_in(&mut tx, &request.pending).await?);
+                let p = &request.pending;
+                let sql = append_script(p);
+                let rows = bind_script(p, &sql).fetch_all(&mut *tx).await?;
+                outcomes.push(self.judge(p, rows.len() as u64));
             }
             tx.commit().await
         }
@@ -666,30 +712,18 @@ impl SqlLog {
                     answer(&mut ends, request, Ok(written));
                 }
             }
-            // The batch is rolled back, the database unavailable: each fails with it.
-            Err(e) if outcomes.len() < batch.len() && is_unavailable(&e) => {
+            // Nothing was written. The database unavailable: each fails with it.
+            Err(e) if is_unavailable(&e) => {
                 for request in batch {
                     answer(&mut ends, request, Err(copy_error(&e)));
                 }
             }
-            // The batch is rolled back: each written alone, so that one fails alone.
-            Err(_) if outcomes.len() < batch.len() => {
+            // Nothing was written (a statement failed, or the commit: SQLite commits
+            // all or nothing): each alone, so that one fails alone.
+            Err(_) => {
                 for request in batch {
                     let written = self.write_alone(&request.pending).await;
                     answer(&mut ends, request, written);
-                }
-            }
-            // The commit failed: as a lone commit would, each append fails with it.
-            Err(e) => {
-                for (request, written) in batch.into_iter().zip(outcomes) {
-                    answer(
-                        &mut ends,
-                        request,
-                        match written {
-                            Written::Committed => Err(copy_error(&e)),
-                            other => Ok(other),
-                        },
-                    );
                 }
             }
         }
@@ -843,7 +877,10 @@ impl SqlLog {
         let written = if p.one_statement(kind) {
             let sql = events_sql(p, kind);
             let _turn = self.db().writer().await;
-            match bind_events(p, &sql, kind).execute(&self.db().any).await {
+            match bind_events(sqlx::query(&sql), p, kind)
+                .execute(&self.db().any)
+                .await
+            {
                 Ok(done) => {
                     let written = self.judge(p, done.rows_affected());
                     if matches!(written, Written::Committed) {
@@ -854,18 +891,14 @@ impl SqlLog {
                 Err(e) => Err(e),
             }
         } else {
-            let _turn = self.db().writer().await;
-            let mut tx = self.db().any.begin().await?;
-            match self.write_in(&mut tx, p).await {
-                Ok(Written::Committed) => {
-                    tx.commit().await?;
-                    self.inner.health.transaction_committed();
-                    Ok(Written::Committed)
+            match self.write_lone_script(p).await {
+                Ok(written) => {
+                    if matches!(written, Written::Committed) {
+                        self.inner.health.transaction_committed();
+                    }
+                    Ok(written)
                 }
-                other => {
-                    tx.rollback().await?;
-                    other
-                }
+                Err(e) => Err(e),
             }
         };
         match written {
@@ -875,33 +908,18 @@ impl SqlLog {
         }
     }
 
-    /// One append's statements on `conn`, inside a transaction the caller ends. An
-    /// error means the transaction must be rolled back.
-    async fn write_in(
-        &self,
-        conn: &mut sqlx::AnyConnection,
-        p: &Pending,
-    ) -> Result<Written, sqlx::Error> {
-        let kind = self.db().kind;
-        if let (Some(key), BackendKind::Sqlite) = (&p.key, kind) {
-            let sql = key_sql(p);
-            let done = bind_key(p, key, &sql).execute(&mut *conn).await?;
-            if done.rows_affected() == 0 {
-                return Ok(Written::KeyRefused);
-            }
-            let sql = events_sql(p, kind);
-            let done = bind_events(p, &sql, kind).execute(&mut *conn).await?;
-            return match done.rows_affected() == p.rows.len() as u64 {
-                true => Ok(Written::Committed),
-                // The key went in under the same conditions: the events cannot fail them.
-                false => Err(sqlx::Error::Protocol(
-                    "the events were not written after their key".into(),
-                )),
-            };
-        }
-        let sql = events_sql(p, kind);
-        let done = bind_events(p, &sql, kind).execute(&mut *conn).await?;
-        Ok(self.judge(p, done.rows_affected()))
+    /// SQLite: an append of several statements (a new complaint's key and events) in a
+    /// transaction of its own, `BEGIN IMMEDIATE` to `COMMIT` in one script, one round
+    /// trip ([`append_script`]), under the process's turn at the writer. An error means
+    /// that nothing was written: the transaction did not commit, and its connection is
+    /// closed, which rolls back whatever the script left open.
+    async fn write_lone_script(&self, p: &Pending) -> Result<Written, sqlx::Error> {
+        let sql = format!("BEGIN IMMEDIATE; {}; COMMIT", append_script(p));
+        let _turn = self.db().writer().await;
+        let mut conn = ScriptConnection(Some(self.db().any.acquire().await?));
+        let rows = bind_script(p, &sql).fetch_all(conn.conn()).await?;
+        conn.finished();
+        Ok(self.judge(p, rows.len() as u64))
     }
 
     /// What a one-statement append's count of rows means.

@@ -324,6 +324,63 @@ both!(
     imports_of_several_events_each_batch_with_dense_positions
 );
 
+/// Whether `id` has a data key.
+async fn has_key(db: &TestDb, id: &str) -> bool {
+    let mut raw = db.raw().await;
+    sqlx::query("SELECT 1 FROM subject_keys WHERE complaint_id = $1")
+        .bind(id)
+        .fetch_optional(&mut raw)
+        .await
+        .unwrap()
+        .is_some()
+}
+
+async fn registrations_dropped_half_way_leave_a_key_only_with_its_event_and_the_log_writable(
+    db: TestDb,
+) {
+    let store = db.open().await;
+    // A registration is one script on SQLite (its key and its event from `BEGIN` to
+    // `COMMIT`); its caller gives up at ever later points, before it, during it, after.
+    let ids: Vec<String> = (0..200).map(|i| format!("ADU-X{i}")).collect();
+    for (i, id) in ids.iter().enumerate() {
+        let (complaint, command) = registration_of(id, &format!("reg-{id}"));
+        let waited = Duration::from_micros(i as u64 * 10);
+        let _ = tokio::time::timeout(
+            waited,
+            store.engine().execute(&cid(&complaint), command, None),
+        )
+        .await;
+    }
+    // A transaction left open on a pooled connection would hold SQLite's write lock:
+    // every registration below would fail (the busy timeout, or a transaction within a
+    // transaction).
+    for i in 0..8 {
+        let id = format!("ADU-Y{i}");
+        let (complaint, command) = registration_of(&id, &format!("reg-{id}"));
+        store
+            .engine()
+            .execute(&cid(&complaint), command, None)
+            .await
+            .unwrap_or_else(|e| panic!("{id}: {e}"));
+    }
+    for id in &ids {
+        let events = store.engine().events(&cid(id)).await.unwrap().len();
+        assert!(events <= 1, "{id}: {events} events");
+        assert_eq!(
+            has_key(&db, id).await,
+            events == 1,
+            "{id}: a key without its event, or an event without its key"
+        );
+    }
+    let report = store.verify(None, None, |_| {}).await.unwrap();
+    assert!(report.ok(), "{report:?}");
+    store.close().await;
+}
+both!(
+    dropped_half_way,
+    registrations_dropped_half_way_leave_a_key_only_with_its_event_and_the_log_writable
+);
+
 /// The store with a lock timeout longer than the tests' bounded waits, so that the
 /// appends held behind the raw transaction wait for it rather than fail.
 #[cfg(feature = "postgres")]
