@@ -68,6 +68,36 @@ pub(crate) enum TypedPool {
     Postgres(PgPool),
 }
 
+/// How long a pooled connection may have been idle and still be handed out without a
+/// ping. A connection used this recently is trusted: a server gone since fails its next
+/// statement as unavailable, as it would have failed a statement sent just before.
+#[cfg(feature = "postgres")]
+const PING_AFTER_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The pools' rule for a connection handed out (PostgreSQL): one idle for
+/// [`PING_AFTER_IDLE`] or more is pinged first, and closed if the server does not
+/// answer (a restarted server, a session ended by an administrator); one used more
+/// recently is not. sqlx's own test pings every connection on every acquire, a round
+/// trip to the server before each transaction and each read. (SQLite's connections are
+/// a local file, which does not hang up: its pools test none.)
+#[cfg(feature = "postgres")]
+fn ping_if_idle<DB: Database>() -> impl Fn(
+    &mut DB::Connection,
+    sqlx::pool::PoolConnectionMetadata,
+) -> futures::future::BoxFuture<'_, Result<bool, sqlx::Error>>
+       + Send
+       + Sync
+       + 'static {
+    |conn: &mut DB::Connection, meta| {
+        Box::pin(async move {
+            if meta.idle_for >= PING_AFTER_IDLE {
+                conn.ping().await?;
+            }
+            Ok(true)
+        })
+    }
+}
+
 /// The pools' rule for a connection coming back: one that is still inside a transaction
 /// is closed, never handed out again.
 ///

@@ -8,7 +8,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, Executor};
 
-use super::{bad_url, keep_only_clean, redact, BackendKind, Db, Purpose, TypedPool};
+use super::{bad_url, keep_only_clean, ping_if_idle, redact, BackendKind, Db, Purpose, TypedPool};
 use crate::error::StoreError;
 use crate::options::StoreOptions;
 
@@ -45,6 +45,8 @@ impl Db {
         let typed_session = session.clone();
         let typed = PgPoolOptions::new()
             .max_connections(16)
+            .test_before_acquire(false)
+            .before_acquire(ping_if_idle::<sqlx::Postgres>())
             .after_release(keep_only_clean::<sqlx::Postgres>())
             .acquire_timeout(Duration::from_secs(30))
             .after_connect(move |conn, _| {
@@ -59,6 +61,8 @@ impl Db {
         let any_session = session.clone();
         let any = AnyPoolOptions::new()
             .max_connections(8)
+            .test_before_acquire(false)
+            .before_acquire(ping_if_idle::<sqlx::Any>())
             .after_release(keep_only_clean::<sqlx::Any>())
             .acquire_timeout(Duration::from_secs(30))
             .after_connect(move |conn, _| {
