@@ -472,6 +472,11 @@ impl Store {
     }
 
     /// Keeps the first answer to a key; if another request kept one first, returns that.
+    ///
+    /// Answers arriving together are kept together: each joins a queue, and whoever
+    /// takes the writer's turn next (on SQLite the turn the log's appends take,
+    /// decision 42) writes every answer waiting in one statement, one commit for them
+    /// all. The answer kept is read back only when another was kept first.
     pub async fn keep_answer(
         &self,
         user: &str,
@@ -479,19 +484,140 @@ impl Store {
         answer: KeptAnswer,
         now: DateTime<Utc>,
     ) -> Result<KeptAnswer, StoreError> {
-        self.log().db().writable("keeping an answer")?;
-        sqlx::query(
-            "INSERT INTO idempotency_keys (user_name, idem_key, request_hash, status, response, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_name, idem_key) DO NOTHING",
-        )
-        .bind(user)
-        .bind(key)
-        .bind(&answer.request_hash)
-        .bind(i64::from(answer.status))
-        .bind(&answer.response)
-        .bind(timestamp(now))
-        .execute(&self.log().db().any)
-        .await?;
+        let db = self.log().db();
+        db.writable("keeping an answer")?;
+        let (done, kept) = tokio::sync::oneshot::channel();
+        self.answers.push(ToKeep {
+            user: user.to_owned(),
+            key: key.to_owned(),
+            answer: answer.clone(),
+            at: timestamp(now),
+            done,
+        });
+        {
+            let _turn = db.writer().await;
+            let waiting = self.answers.take();
+            if !waiting.is_empty() {
+                keep_together(db, waiting).await;
+            }
+        }
+        // Answered by this caller's own statement or by one before it.
+        let kept = kept
+            .await
+            .map_err(|_| StoreError::defect("an answer to keep was dropped unwritten"))??;
+        if kept {
+            return Ok(answer);
+        }
         Ok(self.kept_answer(user, key).await?.unwrap_or(answer))
     }
+}
+
+/// An answer waiting to be kept, and where to say whether it was (`false`: another
+/// answer to its key was kept first).
+struct ToKeep {
+    user: String,
+    key: String,
+    answer: KeptAnswer,
+    at: String,
+    done: tokio::sync::oneshot::Sender<Result<bool, StoreError>>,
+}
+
+/// The answers to idempotency keys waiting to be kept.
+#[derive(Default)]
+pub(crate) struct AnswerQueue {
+    waiting: std::sync::Mutex<Vec<ToKeep>>,
+}
+
+impl AnswerQueue {
+    fn push(&self, answer: ToKeep) {
+        self.waiting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(answer);
+    }
+
+    fn take(&self) -> Vec<ToKeep> {
+        std::mem::take(
+            &mut *self
+                .waiting
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+}
+
+/// The most answers one statement keeps (six parameters each).
+const ANSWERS_PER_STATEMENT: usize = 100;
+
+/// Keeps `waiting`, a hundred to a statement, and tells each whether it was kept. A
+/// key twice among them keeps its first answer. Should a statement fail, each of its
+/// answers is kept alone, so that one that cannot be kept fails alone.
+async fn keep_together(db: &crate::backend::Db, mut waiting: Vec<ToKeep>) {
+    while !waiting.is_empty() {
+        let rest = waiting.split_off(waiting.len().min(ANSWERS_PER_STATEMENT));
+        match keep_in_one(db, &waiting).await {
+            Ok(mut kept) => {
+                for w in waiting {
+                    // The first of twins takes the row; the second reads it.
+                    let it = kept.remove(&(w.user, w.key));
+                    let _ = w.done.send(Ok(it));
+                }
+            }
+            Err(e) if waiting.len() == 1 || crate::error::is_transient(&e) => {
+                for w in waiting {
+                    let _ = w.done.send(Err(crate::log::copy_error(&e)));
+                }
+            }
+            Err(_) => {
+                for w in waiting {
+                    let alone = keep_in_one(db, std::slice::from_ref(&w)).await;
+                    let _ = w
+                        .done
+                        .send(alone.map(|kept| !kept.is_empty()).map_err(StoreError::from));
+                }
+            }
+        }
+        waiting = rest;
+    }
+}
+
+/// One statement keeping `waiting`: the user and key of each answer it kept.
+async fn keep_in_one(
+    db: &crate::backend::Db,
+    waiting: &[ToKeep],
+) -> Result<std::collections::HashSet<(String, String)>, sqlx::Error> {
+    let values = (0..waiting.len())
+        .map(|i| {
+            let n = i * 6;
+            format!(
+                "(${}, ${}, ${}, ${}, ${}, ${})",
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 5,
+                n + 6
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "INSERT INTO idempotency_keys (user_name, idem_key, request_hash, status, response, created_at) \
+         VALUES {values} ON CONFLICT (user_name, idem_key) DO NOTHING RETURNING user_name, idem_key"
+    );
+    let mut q = sqlx::query(&sql);
+    for w in waiting {
+        q = q
+            .bind(&w.user)
+            .bind(&w.key)
+            .bind(&w.answer.request_hash)
+            .bind(i64::from(w.answer.status))
+            .bind(&w.answer.response)
+            .bind(&w.at);
+    }
+    q.fetch_all(&db.any)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("user_name")?, r.try_get("idem_key")?)))
+        .collect()
 }

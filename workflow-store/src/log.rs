@@ -37,6 +37,7 @@ use crate::health::Health;
 use crate::keys::{NewKey, SubjectKeys};
 
 mod append;
+pub(crate) use append::copy_error;
 mod kept;
 mod snapshot;
 use crate::position::Position;

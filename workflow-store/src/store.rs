@@ -51,6 +51,8 @@ pub struct Store {
     views: Views,
     in_force: InForce,
     opened: Instant,
+    /// The answers to idempotency keys waiting to be kept (crate::access).
+    pub(crate) answers: std::sync::Arc<crate::access::AnswerQueue>,
 }
 
 impl std::fmt::Debug for Store {
@@ -216,6 +218,7 @@ impl Store {
             projector,
             in_force,
             opened: Instant::now(),
+            answers: Default::default(),
         };
         if !read_only && store.in_force.follows() {
             store.recompute_if_basis_changed().await?;

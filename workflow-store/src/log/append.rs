@@ -14,11 +14,12 @@
 //! refuse the others. Should a statement fail (a complaint raced by another host, a
 //! fault), the batch is rolled back and each append written alone, so that a failing
 //! command fails alone. On PostgreSQL a batch is one statement (one round trip); on
-//! SQLite one transaction of each append's statements.
+//! SQLite one transaction, each append's statements handed to the connection's thread
+//! at once (a new complaint's key and events: one script).
 //!
 //! A caller that finds a writer free writes its own append at once, as it would be
-//! written without the queue: one statement, or one transaction for SQLite's key and
-//! events. Appends arriving meanwhile queue; when that write ends, a writer task takes
+//! written without the queue: one statement, or on SQLite, for a new complaint's key
+//! and events, one script from `BEGIN IMMEDIATE` to `COMMIT` (decision 43). Appends arriving meanwhile queue; when that write ends, a writer task takes
 //! them, batch after batch, and ends when the queue is empty, so that no caller's
 //! cancellation stops a batch half-way and no task outlives the work. A batch holds at
 //! most one append of a complaint (a second would be refused, and on PostgreSQL fail
@@ -397,8 +398,8 @@ fn is_unavailable(e: &sqlx::Error) -> bool {
     crate::error::is_transient(e)
 }
 
-/// The same failure again, for each append of a batch whose commit failed.
-fn copy_error(e: &sqlx::Error) -> StoreError {
+/// The same failure again, for each of a batch's writes that it failed.
+pub(crate) fn copy_error(e: &sqlx::Error) -> StoreError {
     let reason = e.to_string();
     if crate::error::is_transient(e) {
         StoreError::Unavailable {

@@ -4,6 +4,7 @@
 //! backend alone is compiled only with that backend's feature.
 
 mod adopt;
+mod answers;
 mod audit;
 mod concurrency;
 mod durable;
