@@ -486,25 +486,50 @@ impl Store {
     ) -> Result<KeptAnswer, StoreError> {
         let db = self.log().db();
         db.writable("keeping an answer")?;
-        let (done, kept) = tokio::sync::oneshot::channel();
-        self.answers.push(ToKeep {
-            user: user.to_owned(),
-            key: key.to_owned(),
-            answer: answer.clone(),
-            at: timestamp(now),
-            done,
-        });
-        {
-            let _turn = db.writer().await;
-            let waiting = self.answers.take();
-            if !waiting.is_empty() {
-                keep_together(db, waiting).await;
+        // Answered by this caller's own statement or by one before it. A caller that
+        // took this answer with its own and was dropped before it said what became of
+        // it (its request given up half-way) leaves it unanswered: it is written again,
+        // which changes nothing if it was kept.
+        let mut attempt = 0;
+        let kept = loop {
+            attempt += 1;
+            let (done, kept) = tokio::sync::oneshot::channel();
+            self.answers.push(ToKeep {
+                user: user.to_owned(),
+                key: key.to_owned(),
+                answer: answer.clone(),
+                at: timestamp(now),
+                done,
+            });
+            let mut kept = kept;
+            // A caller answered while it waits for the turn needs no turn.
+            let answered = tokio::select! {
+                biased;
+                answered = &mut kept => Some(answered),
+                turn = db.writer() => {
+                    let waiting = self.answers.take();
+                    if !waiting.is_empty() {
+                        keep_together(db, waiting).await;
+                    }
+                    drop(turn);
+                    None
+                }
+            };
+            let answered = match answered {
+                Some(answered) => answered,
+                None => kept.await,
+            };
+            match answered {
+                Ok(kept) => break kept?,
+                Err(_) if attempt < 3 => {}
+                Err(_) => return Err(StoreError::Unavailable {
+                    reason:
+                        "the answer was taken to be kept by requests given up half-way, three times"
+                            .into(),
+                    source: None,
+                }),
             }
-        }
-        // Answered by this caller's own statement or by one before it.
-        let kept = kept
-            .await
-            .map_err(|_| StoreError::defect("an answer to keep was dropped unwritten"))??;
+        };
         if kept {
             return Ok(answer);
         }
@@ -550,20 +575,30 @@ impl AnswerQueue {
 const ANSWERS_PER_STATEMENT: usize = 100;
 
 /// Keeps `waiting`, a hundred to a statement, and tells each whether it was kept. A
-/// key twice among them keeps its first answer. Should a statement fail, each of its
-/// answers is kept alone, so that one that cannot be kept fails alone.
+/// key twice among them keeps one of its answers. Should a statement fail other than
+/// for the database being unavailable, each of its answers is kept alone, so that one
+/// that cannot be kept fails alone. Each statement's rows are in the order of their
+/// keys, so that two statements at once (PostgreSQL has no writer's turn) take their
+/// keys' locks in the same order.
 async fn keep_together(db: &crate::backend::Db, mut waiting: Vec<ToKeep>) {
+    waiting.sort_by(|a, b| (&a.user, &a.key).cmp(&(&b.user, &b.key)));
     while !waiting.is_empty() {
         let rest = waiting.split_off(waiting.len().min(ANSWERS_PER_STATEMENT));
         match keep_in_one(db, &waiting).await {
             Ok(mut kept) => {
                 for w in waiting {
-                    // The first of twins takes the row; the second reads it.
-                    let it = kept.remove(&(w.user, w.key));
+                    // Of twins, the one whose answer is in the row says so; the
+                    // other reads it.
+                    let it = kept.remove(&(w.user, w.key, w.answer.request_hash));
                     let _ = w.done.send(Ok(it));
                 }
             }
-            Err(e) if waiting.len() == 1 || crate::error::is_transient(&e) => {
+            Err(e) if waiting.len() == 1 => {
+                if let Some(w) = waiting.into_iter().next() {
+                    let _ = w.done.send(Err(StoreError::from(e)));
+                }
+            }
+            Err(e) if crate::error::is_transient(&e) => {
                 for w in waiting {
                     let _ = w.done.send(Err(crate::log::copy_error(&e)));
                 }
@@ -581,11 +616,11 @@ async fn keep_together(db: &crate::backend::Db, mut waiting: Vec<ToKeep>) {
     }
 }
 
-/// One statement keeping `waiting`: the user and key of each answer it kept.
+/// One statement keeping `waiting`: the user, key and request of each answer it kept.
 async fn keep_in_one(
     db: &crate::backend::Db,
     waiting: &[ToKeep],
-) -> Result<std::collections::HashSet<(String, String)>, sqlx::Error> {
+) -> Result<std::collections::HashSet<(String, String, String)>, sqlx::Error> {
     let values = (0..waiting.len())
         .map(|i| {
             let n = i * 6;
@@ -603,7 +638,7 @@ async fn keep_in_one(
         .join(", ");
     let sql = format!(
         "INSERT INTO idempotency_keys (user_name, idem_key, request_hash, status, response, created_at) \
-         VALUES {values} ON CONFLICT (user_name, idem_key) DO NOTHING RETURNING user_name, idem_key"
+         VALUES {values} ON CONFLICT (user_name, idem_key) DO NOTHING RETURNING user_name, idem_key, request_hash"
     );
     let mut q = sqlx::query(&sql);
     for w in waiting {
@@ -615,9 +650,18 @@ async fn keep_in_one(
             .bind(&w.answer.response)
             .bind(&w.at);
     }
-    q.fetch_all(&db.any)
+    // Prepared once for one answer; a statement of many is of as many shapes as there
+    // are counts, and is not kept among the connection's prepared statements.
+    q.persistent(waiting.len() == 1)
+        .fetch_all(&db.any)
         .await?
         .iter()
-        .map(|r| Ok((r.try_get("user_name")?, r.try_get("idem_key")?)))
+        .map(|r| {
+            Ok((
+                r.try_get("user_name")?,
+                r.try_get("idem_key")?,
+                r.try_get("request_hash")?,
+            ))
+        })
         .collect()
 }

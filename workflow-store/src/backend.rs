@@ -79,7 +79,9 @@ const PING_AFTER_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
 /// answer (a restarted server, a session ended by an administrator); one used more
 /// recently is not. sqlx's own test pings every connection on every acquire, a round
 /// trip to the server before each transaction and each read. (SQLite's connections are
-/// a local file, which does not hang up: its pools test none.)
+/// a local file, which does not hang up: its pools test none on acquire. sqlx still
+/// pings every connection as it comes back to a pool, after its caller is done with it;
+/// that cannot be turned off.)
 #[cfg(feature = "postgres")]
 fn ping_if_idle<DB: Database>() -> impl Fn(
     &mut DB::Connection,
@@ -90,10 +92,8 @@ fn ping_if_idle<DB: Database>() -> impl Fn(
        + 'static {
     |conn: &mut DB::Connection, meta| {
         Box::pin(async move {
-            if meta.idle_for >= PING_AFTER_IDLE {
-                conn.ping().await?;
-            }
-            Ok(true)
+            // A connection that does not answer is closed (and another taken).
+            Ok(meta.idle_for < PING_AFTER_IDLE || conn.ping().await.is_ok())
         })
     }
 }

@@ -1,13 +1,16 @@
 //! The answers to idempotency keys, kept together: answers arriving at once share a
-//! statement, each key keeps its first answer, and one that cannot be kept fails alone.
+//! statement, each is answered with what is kept, and one that cannot be kept fails alone.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+#[cfg(feature = "sqlite")]
 use sqlx::Executor;
 use workflow_store::access::KeptAnswer;
-use workflow_store::testing::{Backend, TestDb};
+#[cfg(feature = "sqlite")]
+use workflow_store::testing::Backend;
+use workflow_store::testing::TestDb;
 use workflow_store::{both, Store};
 
 fn answer(body: &str) -> KeptAnswer {
@@ -49,7 +52,7 @@ async fn keep_at_once(store: &Arc<Store>, keys: &[&str]) -> Vec<Result<KeptAnswe
     out
 }
 
-async fn answers_kept_at_once_keep_each_keys_first_answer(db: TestDb) {
+async fn answers_kept_at_once_are_each_answered_with_what_is_kept(db: TestDb) {
     let store = Arc::new(db.open().await);
     let mut keys: Vec<String> = (0..20).map(|i| format!("key-{i}")).collect();
     // Two keys sent twice at once, with different answers.
@@ -78,46 +81,39 @@ async fn answers_kept_at_once_keep_each_keys_first_answer(db: TestDb) {
     assert_eq!(again, answer("body of key-0"));
     store.close().await;
 }
-both!(at_once, answers_kept_at_once_keep_each_keys_first_answer);
+both!(
+    at_once,
+    answers_kept_at_once_are_each_answered_with_what_is_kept
+);
 
-/// Refuses every answer kept for `key`, behind the store's back.
+/// SQLite: refuses every answer kept for `key`, behind the store's back.
+#[cfg(feature = "sqlite")]
 async fn refuse_key(db: &TestDb, key: &str) {
     let mut raw = db.raw().await;
-    let statements = match db.backend {
-        Backend::Sqlite => vec![format!(
+    raw.execute(
+        format!(
             "CREATE TRIGGER refuse_key BEFORE INSERT ON idempotency_keys WHEN NEW.idem_key = '{key}' \
              BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
-        )],
-        Backend::Postgres => vec![
-            format!(
-                "CREATE FUNCTION refuse_key() RETURNS trigger AS $$ BEGIN \
-                 IF NEW.idem_key = '{key}' THEN RAISE EXCEPTION 'refused by the test'; END IF; \
-                 RETURN NEW; END $$ LANGUAGE plpgsql"
-            ),
-            "CREATE TRIGGER refuse_key BEFORE INSERT ON idempotency_keys FOR EACH ROW \
-             EXECUTE FUNCTION refuse_key()"
-                .to_owned(),
-        ],
-    };
-    for sql in statements {
-        raw.execute(sql.as_str()).await.unwrap();
-    }
+        )
+        .as_str(),
+    )
+    .await
+    .unwrap();
 }
 
-async fn an_answer_that_cannot_be_kept_fails_alone(db: TestDb) {
+/// SQLite: a raw transaction holds the write lock while the answers arrive, so that
+/// they queue and one statement keeps several (PostgreSQL has no writer's turn to queue
+/// behind: there each answer is a statement of its own).
+#[cfg(feature = "sqlite")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_that_cannot_be_kept_fails_alone() {
+    let db = TestDb::new(Backend::Sqlite, "answers_failing_alone").await;
     let store = Arc::new(db.open().await);
     refuse_key(&db, "key-bad").await;
-    // On SQLite a raw transaction holds the write lock while the answers arrive: the
-    // first blocks on it, the others queue behind its turn and are kept together,
-    // the refused one among them.
-    let held = match db.backend {
-        Backend::Sqlite => {
-            let mut raw = db.raw().await;
-            raw.execute("BEGIN IMMEDIATE").await.unwrap();
-            Some(raw)
-        }
-        Backend::Postgres => None,
-    };
+    // The first blocks on the lock, the others queue behind its turn and are kept
+    // together, the refused one among them.
+    let mut held = db.raw().await;
+    held.execute("BEGIN IMMEDIATE").await.unwrap();
     let first = {
         let store = Arc::clone(&store);
         tokio::spawn(async move {
@@ -139,9 +135,7 @@ async fn an_answer_that_cannot_be_kept_fails_alone(db: TestDb) {
         tokio::spawn(async move { keep_at_once(&store, &keys).await })
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
-    if let Some(mut raw) = held {
-        raw.execute("COMMIT").await.unwrap();
-    }
+    held.execute("COMMIT").await.unwrap();
     let first = tokio::time::timeout(Duration::from_secs(30), first)
         .await
         .expect("kept within 30 s")
@@ -165,4 +159,50 @@ async fn an_answer_that_cannot_be_kept_fails_alone(db: TestDb) {
     }
     store.close().await;
 }
-both!(failing_alone, an_answer_that_cannot_be_kept_fails_alone);
+
+/// A request given up while its statement kept other requests' answers too leaves them
+/// unanswered; each of them writes its answer again and is answered. SQLite: a raw
+/// transaction holds the write lock so that each statement waits while the test gives
+/// its request up.
+#[cfg(feature = "sqlite")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_taken_by_a_request_given_up_half_way_is_kept_by_its_own_caller() {
+    let db = TestDb::new(Backend::Sqlite, "answers_given_up").await;
+    let store = Arc::new(db.open().await);
+    let keep = |key: &'static str| {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            store
+                .keep_answer("upp-1", key, answer(&format!("body of {key}")), Utc::now())
+                .await
+        })
+    };
+    let mut raw = db.raw().await;
+    raw.execute("BEGIN IMMEDIATE").await.unwrap();
+    // The first takes the writer's turn and waits on the lock with its answer alone.
+    let first = keep("key-first");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Two more queue behind its turn, the second before the third.
+    let second = keep("key-second");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let third = keep("key-third");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The first is given up: the second takes the turn and both queued answers, and
+    // waits on the lock.
+    first.abort();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The second is given up with the third's answer in its statement.
+    second.abort();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    raw.execute("COMMIT").await.unwrap();
+    let third = tokio::time::timeout(Duration::from_secs(30), third)
+        .await
+        .expect("answered within 30 s")
+        .unwrap();
+    assert_eq!(third.unwrap(), answer("body of key-third"));
+    assert_eq!(
+        store.kept_answer("upp-1", "key-third").await.unwrap(),
+        Some(answer("body of key-third"))
+    );
+    store.close().await;
+}

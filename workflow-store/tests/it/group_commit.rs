@@ -324,6 +324,18 @@ both!(
     imports_of_several_events_each_batch_with_dense_positions
 );
 
+/// Registers each of `ids` in turn; each must commit.
+async fn register_each(store: &Store, ids: impl Iterator<Item = String>) {
+    for id in ids {
+        let (complaint, command) = registration_of(&id, &format!("reg-{id}"));
+        store
+            .engine()
+            .execute(&cid(&complaint), command, None)
+            .await
+            .unwrap_or_else(|e| panic!("{id}: {e}"));
+    }
+}
+
 /// Whether `id` has a data key.
 async fn has_key(db: &TestDb, id: &str) -> bool {
     let mut raw = db.raw().await;
@@ -354,15 +366,7 @@ async fn registrations_dropped_half_way_leave_a_key_only_with_its_event_and_the_
     // A transaction left open on a pooled connection would hold SQLite's write lock:
     // every registration below would fail (the busy timeout, or a transaction within a
     // transaction).
-    for i in 0..8 {
-        let id = format!("ADU-Y{i}");
-        let (complaint, command) = registration_of(&id, &format!("reg-{id}"));
-        store
-            .engine()
-            .execute(&cid(&complaint), command, None)
-            .await
-            .unwrap_or_else(|e| panic!("{id}: {e}"));
-    }
+    register_each(&store, (0..8).map(|i| format!("ADU-Y{i}"))).await;
     for id in &ids {
         let events = store.engine().events(&cid(id)).await.unwrap().len();
         assert!(events <= 1, "{id}: {events} events");
@@ -380,6 +384,50 @@ both!(
     dropped_half_way,
     registrations_dropped_half_way_leave_a_key_only_with_its_event_and_the_log_writable
 );
+
+/// SQLite: a registration given up while its script waits for the write lock (held by
+/// another connection) leaves nothing open behind it: the script's `BEGIN` completes
+/// after its caller has gone, and the connection it ran on is closed, not pooled.
+#[cfg(feature = "sqlite")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registration_given_up_while_it_waits_for_the_lock_leaves_no_transaction_open() {
+    let db = TestDb::new(workflow_store::testing::Backend::Sqlite, "given_up_waiting").await;
+    let store = Arc::new(db.open().await);
+    let mut held = db.raw().await;
+    held.execute("BEGIN IMMEDIATE").await.unwrap();
+    let given_up = {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            let (id, command) = registration_of("ADU-G1", "reg-ADU-G1");
+            store.engine().execute(&cid(&id), command, None).await
+        })
+    };
+    // A bounded observation: by now its script waits in SQLite's busy handler.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !given_up.is_finished(),
+        "the registration did not wait for the lock"
+    );
+    given_up.abort();
+    held.execute("COMMIT").await.unwrap();
+    // The script's `BEGIN` gets the lock now, after its caller has gone. Once its
+    // connection is closed the lock is free again: another connection takes it.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    held.execute("PRAGMA busy_timeout = 2000").await.unwrap();
+    held.execute("BEGIN IMMEDIATE")
+        .await
+        .expect("the write lock is free again after the given-up script");
+    held.execute("ROLLBACK").await.unwrap();
+    register_each(&store, (2..=5).map(|i| format!("ADU-G{i}"))).await;
+    assert!(store
+        .engine()
+        .events(&cid("ADU-G1"))
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(!has_key(&db, "ADU-G1").await, "a key without its event");
+    store.close().await;
+}
 
 /// The store with a lock timeout longer than the tests' bounded waits, so that the
 /// appends held behind the raw transaction wait for it rather than fail.
