@@ -486,22 +486,27 @@ impl Store {
     ) -> Result<KeptAnswer, StoreError> {
         let db = self.log().db();
         db.writable("keeping an answer")?;
+        let to_keep = |done| ToKeep {
+            user: user.to_owned(),
+            key: key.to_owned(),
+            answer: answer.clone(),
+            at: timestamp(now),
+            done,
+        };
         // Answered by this caller's own statement or by one before it. A caller that
         // took this answer with its own and was dropped before it said what became of
         // it (its request given up half-way) leaves it unanswered: it is written again,
         // which changes nothing if it was kept.
+        let (done, mut kept) = tokio::sync::oneshot::channel();
+        let _in_hand = self.answers.enter(to_keep(done));
         let mut attempt = 0;
         let kept = loop {
             attempt += 1;
-            let (done, kept) = tokio::sync::oneshot::channel();
-            self.answers.push(ToKeep {
-                user: user.to_owned(),
-                key: key.to_owned(),
-                answer: answer.clone(),
-                at: timestamp(now),
-                done,
-            });
-            let mut kept = kept;
+            if attempt > 1 {
+                let (done, again) = tokio::sync::oneshot::channel();
+                self.answers.push(to_keep(done));
+                kept = again;
+            }
             // A caller answered while it waits for the turn needs no turn.
             let answered = tokio::select! {
                 biased;
@@ -517,7 +522,7 @@ impl Store {
             };
             let answered = match answered {
                 Some(answered) => answered,
-                None => kept.await,
+                None => (&mut kept).await,
             };
             match answered {
                 Ok(kept) => break kept?,
@@ -550,24 +555,56 @@ struct ToKeep {
 /// The answers to idempotency keys waiting to be kept.
 #[derive(Default)]
 pub(crate) struct AnswerQueue {
-    waiting: std::sync::Mutex<Vec<ToKeep>>,
+    state: std::sync::Mutex<Waiting>,
+}
+
+#[derive(Default)]
+struct Waiting {
+    /// The answers not yet taken into a statement.
+    answers: Vec<ToKeep>,
+    /// How many callers are keeping an answer and have not been answered.
+    in_hand: usize,
+}
+
+/// A caller keeping an answer, counted until it is answered or given up.
+struct InHand<'a>(&'a AnswerQueue);
+
+impl Drop for InHand<'_> {
+    fn drop(&mut self) {
+        self.0.state().in_hand -= 1;
+    }
 }
 
 impl AnswerQueue {
-    fn push(&self, answer: ToKeep) {
-        self.waiting
+    fn state(&self) -> std::sync::MutexGuard<'_, Waiting> {
+        self.state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(answer);
+    }
+
+    /// Queues a caller's first answer, counting the caller in hand.
+    fn enter(&self, answer: ToKeep) -> InHand<'_> {
+        let mut state = self.state();
+        state.answers.push(answer);
+        state.in_hand += 1;
+        InHand(self)
+    }
+
+    /// Queues an answer again.
+    fn push(&self, answer: ToKeep) {
+        self.state().answers.push(answer);
     }
 
     fn take(&self) -> Vec<ToKeep> {
-        std::mem::take(
-            &mut *self
-                .waiting
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        )
+        std::mem::take(&mut self.state().answers)
+    }
+
+    /// How many answers wait to be taken into a statement, and how many callers
+    /// keeping one have not been answered, at one moment.
+    #[cfg(feature = "testing")]
+    pub(crate) fn in_hand(&self) -> (usize, usize) {
+        let state = self.state();
+        (state.answers.len(), state.in_hand)
     }
 }
 
@@ -621,21 +658,7 @@ async fn keep_in_one(
     db: &crate::backend::Db,
     waiting: &[ToKeep],
 ) -> Result<std::collections::HashSet<(String, String, String)>, sqlx::Error> {
-    let values = (0..waiting.len())
-        .map(|i| {
-            let n = i * 6;
-            format!(
-                "(${}, ${}, ${}, ${}, ${}, ${})",
-                n + 1,
-                n + 2,
-                n + 3,
-                n + 4,
-                n + 5,
-                n + 6
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
+    let values = crate::backend::Params::of_kind(db.kind).rows(waiting.len(), 6);
     let sql = format!(
         "INSERT INTO idempotency_keys (user_name, idem_key, request_hash, status, response, created_at) \
          VALUES {values} ON CONFLICT (user_name, idem_key) DO NOTHING RETURNING user_name, idem_key, request_hash"

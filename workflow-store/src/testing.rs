@@ -450,6 +450,12 @@ pub fn appends_in_hand(store: &Store) -> usize {
     store.log().appends_in_hand()
 }
 
+/// The answers to idempotency keys `store` holds: how many wait to be taken into a
+/// statement, and how many callers keeping one have not been answered.
+pub fn answers_in_hand(store: &Store) -> (usize, usize) {
+    store.answers.in_hand()
+}
+
 /// How many transactions of appends `store`'s log writes at once: 1 on SQLite, more
 /// on PostgreSQL.
 pub fn log_writers(store: &Store) -> usize {

@@ -19,8 +19,9 @@
 //!
 //! A caller that finds a writer free writes its own append at once, as it would be
 //! written without the queue: one statement, or on SQLite, for a new complaint's key
-//! and events, one script from `BEGIN IMMEDIATE` to `COMMIT` (decision 43). Appends arriving meanwhile queue; when that write ends, a writer task takes
-//! them, batch after batch, and ends when the queue is empty, so that no caller's
+//! and events, one script from `BEGIN IMMEDIATE` to `COMMIT` (decision 43). Appends
+//! arriving meanwhile queue; when that write ends, a writer task takes them, batch
+//! after batch, and ends when the queue is empty, so that no caller's
 //! cancellation stops a batch half-way and no task outlives the work. A batch holds at
 //! most one append of a complaint (a second would be refused, and on PostgreSQL fail
 //! the statement), a complaint being written is in no other writer's batch, and appends
@@ -878,30 +879,16 @@ impl SqlLog {
         let written = if p.one_statement(kind) {
             let sql = events_sql(p, kind);
             let _turn = self.db().writer().await;
-            match bind_events(sqlx::query(&sql), p, kind)
+            bind_events(sqlx::query(&sql), p, kind)
                 .execute(&self.db().any)
                 .await
-            {
-                Ok(done) => {
-                    let written = self.judge(p, done.rows_affected());
-                    if matches!(written, Written::Committed) {
-                        self.inner.health.transaction_committed();
-                    }
-                    Ok(written)
-                }
-                Err(e) => Err(e),
-            }
+                .map(|done| self.judge(p, done.rows_affected()))
         } else {
-            match self.write_lone_script(p).await {
-                Ok(written) => {
-                    if matches!(written, Written::Committed) {
-                        self.inner.health.transaction_committed();
-                    }
-                    Ok(written)
-                }
-                Err(e) => Err(e),
-            }
+            self.write_lone_script(p).await
         };
+        if let Ok(Written::Committed) = written {
+            self.inner.health.transaction_committed();
+        }
         match written {
             Ok(w) => Ok(w),
             Err(e) if is_lost_race(&e) => Ok(Written::Refused),

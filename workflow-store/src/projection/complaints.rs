@@ -18,6 +18,7 @@ use workflow_core::sla::{assess_clock, open_deadline, OpenDeadline};
 use workflow_core::{Complaint, ComplaintServices};
 
 use super::{Projection, Target};
+use crate::backend::Params;
 use crate::error::StoreError;
 use crate::log::StoredEvent;
 use crate::timestamp;
@@ -120,60 +121,6 @@ impl Projection for ComplaintsProjection {
             .chain(current.iter().map(|(id, s)| (*id, s)))
             .collect();
         write_runs(conn, target, &runs, &had_rows, services).await
-    }
-}
-
-/// How the statements here write their parameters.
-///
-/// sqlx binds SQLite parameters by name: for each value it asks SQLite the name of the
-/// parameter at that index, which SQLite finds by walking the statement's list of
-/// names. A multi-row statement of n `$N` parameters then costs about n²/2 steps to
-/// bind (2,200 parameters: some 2.4 million); it was most of a replay's time on SQLite.
-/// Anonymous `?` parameters have no names and are bound in order. Each parameter here
-/// is used once, in the order it is bound.
-#[derive(Clone, Copy)]
-pub(super) enum Params {
-    /// `$1, $2, …` (PostgreSQL).
-    Numbered,
-    /// `?, ?, …` (SQLite).
-    Anonymous,
-}
-
-impl Params {
-    pub(super) fn of(conn: &AnyConnection) -> Self {
-        if conn.backend_name().eq_ignore_ascii_case("sqlite") {
-            Self::Anonymous
-        } else {
-            Self::Numbered
-        }
-    }
-
-    fn one(self, n: usize) -> String {
-        match self {
-            Self::Numbered => format!("${n}"),
-            Self::Anonymous => "?".to_owned(),
-        }
-    }
-
-    /// `rows` rows of `columns` parameters each, `(…), (…)`.
-    pub(super) fn rows(self, rows: usize, columns: usize) -> String {
-        (0..rows)
-            .map(|r| {
-                let cells: Vec<String> = (0..columns)
-                    .map(|c| self.one(1 + r * columns + c))
-                    .collect();
-                format!("({})", cells.join(", "))
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-
-    /// `count` parameters, `…, …`.
-    fn list(self, count: usize) -> String {
-        (1..=count)
-            .map(|i| self.one(i))
-            .collect::<Vec<_>>()
-            .join(", ")
     }
 }
 
@@ -534,17 +481,4 @@ pub(crate) async fn write_runs(
         query.execute(&mut *conn).await?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Params;
-
-    #[test]
-    fn parameters_are_numbered_in_binding_order_or_anonymous() {
-        assert_eq!(Params::Numbered.rows(2, 2), "($1, $2), ($3, $4)");
-        assert_eq!(Params::Anonymous.rows(2, 2), "(?, ?), (?, ?)");
-        assert_eq!(Params::Numbered.list(3), "$1, $2, $3");
-        assert_eq!(Params::Anonymous.list(3), "?, ?, ?");
-    }
 }

@@ -4,8 +4,9 @@ use async_trait::async_trait;
 use sqlx::AnyConnection;
 use workflow_core::ComplaintServices;
 
-use super::complaints::{Params, CHUNK};
+use super::complaints::CHUNK;
 use super::{Projection, Target};
+use crate::backend::Params;
 use crate::engine::metadata_keys;
 use crate::error::StoreError;
 use crate::log::StoredEvent;

@@ -3,11 +3,15 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+#[cfg(feature = "sqlite")]
+use std::time::Instant;
 
 use chrono::Utc;
 #[cfg(feature = "sqlite")]
 use sqlx::Executor;
 use workflow_store::access::KeptAnswer;
+#[cfg(feature = "sqlite")]
+use workflow_store::testing::answers_in_hand;
 #[cfg(feature = "sqlite")]
 use workflow_store::testing::Backend;
 use workflow_store::testing::TestDb;
@@ -52,6 +56,35 @@ async fn keep_at_once(store: &Arc<Store>, keys: &[&str]) -> Vec<Result<KeptAnswe
     out
 }
 
+/// Keeps the answer `body of KEY` for `key` in a task of its own.
+#[cfg(feature = "sqlite")]
+fn spawn_keep(
+    store: &Arc<Store>,
+    key: &'static str,
+) -> tokio::task::JoinHandle<Result<KeptAnswer, workflow_store::StoreError>> {
+    let store = Arc::clone(store);
+    tokio::spawn(async move {
+        store
+            .keep_answer("upp-1", key, answer(&format!("body of {key}")), Utc::now())
+            .await
+    })
+}
+
+/// Waits until `holds` is true of `store`'s answers in hand (how many queued, how many
+/// callers unanswered), for at most 30 s.
+#[cfg(feature = "sqlite")]
+async fn until(store: &Store, what: &str, holds: impl Fn((usize, usize)) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !holds(answers_in_hand(store)) {
+        assert!(
+            Instant::now() < deadline,
+            "{what}: not within 30 s (queued, in hand: {:?})",
+            answers_in_hand(store)
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 async fn answers_kept_at_once_are_each_answered_with_what_is_kept(db: TestDb) {
     let store = Arc::new(db.open().await);
     let mut keys: Vec<String> = (0..20).map(|i| format!("key-{i}")).collect();
@@ -86,6 +119,28 @@ both!(
     answers_kept_at_once_are_each_answered_with_what_is_kept
 );
 
+/// SQLite: a raw transaction holding the write lock, and the answer for `key-first`
+/// being kept, taken into its statement (which waits on the lock).
+#[cfg(feature = "sqlite")]
+async fn first_held_at_the_lock(
+    db: &TestDb,
+    store: &Arc<Store>,
+) -> (
+    sqlx::AnyConnection,
+    tokio::task::JoinHandle<Result<KeptAnswer, workflow_store::StoreError>>,
+) {
+    let mut raw = db.raw().await;
+    raw.execute("BEGIN IMMEDIATE").await.unwrap();
+    let first = spawn_keep(store, "key-first");
+    until(
+        store,
+        "the first answer taken into its statement",
+        |(queued, in_hand)| queued == 0 && in_hand == 1,
+    )
+    .await;
+    (raw, first)
+}
+
 /// SQLite: refuses every answer kept for `key`, behind the store's back.
 #[cfg(feature = "sqlite")]
 async fn refuse_key(db: &TestDb, key: &str) {
@@ -112,29 +167,18 @@ async fn an_answer_that_cannot_be_kept_fails_alone() {
     refuse_key(&db, "key-bad").await;
     // The first blocks on the lock, the others queue behind its turn and are kept
     // together, the refused one among them.
-    let mut held = db.raw().await;
-    held.execute("BEGIN IMMEDIATE").await.unwrap();
-    let first = {
-        let store = Arc::clone(&store);
-        tokio::spawn(async move {
-            store
-                .keep_answer(
-                    "upp-1",
-                    "key-first",
-                    answer("body of key-first"),
-                    Utc::now(),
-                )
-                .await
-        })
-    };
-    // A bounded observation: the first is blocked on the lock by now.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (mut held, first) = first_held_at_the_lock(&db, &store).await;
     let keys = ["key-a", "key-bad", "key-b", "key-c"];
     let rest = {
         let store = Arc::clone(&store);
         tokio::spawn(async move { keep_at_once(&store, &keys).await })
     };
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    until(
+        &store,
+        "the four answers queued behind the first",
+        |(queued, _)| queued == 4,
+    )
+    .await;
     held.execute("COMMIT").await.unwrap();
     let first = tokio::time::timeout(Duration::from_secs(30), first)
         .await
@@ -169,31 +213,28 @@ async fn an_answer_that_cannot_be_kept_fails_alone() {
 async fn an_answer_taken_by_a_request_given_up_half_way_is_kept_by_its_own_caller() {
     let db = TestDb::new(Backend::Sqlite, "answers_given_up").await;
     let store = Arc::new(db.open().await);
-    let keep = |key: &'static str| {
-        let store = Arc::clone(&store);
-        tokio::spawn(async move {
-            store
-                .keep_answer("upp-1", key, answer(&format!("body of {key}")), Utc::now())
-                .await
-        })
-    };
-    let mut raw = db.raw().await;
-    raw.execute("BEGIN IMMEDIATE").await.unwrap();
     // The first takes the writer's turn and waits on the lock with its answer alone.
-    let first = keep("key-first");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (mut raw, first) = first_held_at_the_lock(&db, &store).await;
     // Two more queue behind its turn, the second before the third.
-    let second = keep("key-second");
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let third = keep("key-third");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let second = spawn_keep(&store, "key-second");
+    until(&store, "the second answer queued", |(queued, _)| {
+        queued == 1
+    })
+    .await;
+    let third = spawn_keep(&store, "key-third");
+    until(&store, "the third answer queued", |(queued, _)| queued == 2).await;
     // The first is given up: the second takes the turn and both queued answers, and
     // waits on the lock.
     first.abort();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    until(
+        &store,
+        "the second taking both answers",
+        |(queued, in_hand)| queued == 0 && in_hand == 2,
+    )
+    .await;
     // The second is given up with the third's answer in its statement.
     second.abort();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    until(&store, "the second given up", |(_, in_hand)| in_hand <= 1).await;
     raw.execute("COMMIT").await.unwrap();
     let third = tokio::time::timeout(Duration::from_secs(30), third)
         .await

@@ -393,31 +393,27 @@ both!(
 async fn a_registration_given_up_while_it_waits_for_the_lock_leaves_no_transaction_open() {
     let db = TestDb::new(workflow_store::testing::Backend::Sqlite, "given_up_waiting").await;
     let store = Arc::new(db.open().await);
-    let mut held = db.raw().await;
-    held.execute("BEGIN IMMEDIATE").await.unwrap();
-    let given_up = {
-        let store = Arc::clone(&store);
-        tokio::spawn(async move {
-            let (id, command) = registration_of("ADU-G1", "reg-ADU-G1");
-            store.engine().execute(&cid(&id), command, None).await
-        })
-    };
-    // A bounded observation: by now its script waits in SQLite's busy handler.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Until the log holds it in hand, behind a raw transaction holding the write lock.
+    let Held { mut raw, tasks } =
+        start_while_held(&db, &store, registrations(&["ADU-G1".to_owned()])).await;
+    // In hand, its script is on its way to the connection's thread, which sends it to
+    // SQLite's busy handler: a margin for that hand-off, not a wait for an outcome.
+    tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(
-        !given_up.is_finished(),
+        !tasks[0].is_finished(),
         "the registration did not wait for the lock"
     );
-    given_up.abort();
-    held.execute("COMMIT").await.unwrap();
-    // The script's `BEGIN` gets the lock now, after its caller has gone. Once its
-    // connection is closed the lock is free again: another connection takes it.
+    tasks[0].abort();
+    raw.execute("ROLLBACK").await.unwrap();
+    // The script's `BEGIN` gets the lock now, after its caller has gone: SQLite's busy
+    // handler looks again at most 100 ms apart, so after 300 ms it has. Once its
+    // connection is closed the lock is free again, and another connection takes it.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    held.execute("PRAGMA busy_timeout = 2000").await.unwrap();
-    held.execute("BEGIN IMMEDIATE")
+    raw.execute("PRAGMA busy_timeout = 2000").await.unwrap();
+    raw.execute("BEGIN IMMEDIATE")
         .await
         .expect("the write lock is free again after the given-up script");
-    held.execute("ROLLBACK").await.unwrap();
+    raw.execute("ROLLBACK").await.unwrap();
     register_each(&store, (2..=5).map(|i| format!("ADU-G{i}"))).await;
     assert!(store
         .engine()
