@@ -7,6 +7,9 @@
 //!
 //! 1. **The engine**: `C` tasks register `N` new complaints through `Engine::execute`
 //!    in this process (no HTTP, no projector waited for). This is the anchor.
+//!    Then the same with the store's projector running and each task waiting for the
+//!    views to show its command (as the host answers a command): the projections'
+//!    share, before any HTTP.
 //! 2. **`aduan serve`** (the release binary, as operators run it, on 127.0.0.1): `C`
 //!    clients, each with its own keep-alive connection, `POST /api/v1/complaints` `N`
 //!    complaints in all with a bearer token, each answered 201 only once the views
@@ -28,6 +31,7 @@ use workflow_core::complaint::command::ComplaintCommand as C;
 use workflow_core::fixtures::{cmd, registration, upp};
 use workflow_core::ComplaintId;
 use workflow_store::testing::{Backend, CpuMark, TestDb};
+use workflow_store::Store;
 
 mod common;
 // `aduan serve` started and stopped as the tests of the binary do it.
@@ -105,6 +109,24 @@ fn body(id: &str) -> serde_json::Value {
     })
 }
 
+/// Registers the complaint `{prefix}-{i}` through the engine in this process; with
+/// `wait`, then waits for the views to show it, as the host does before it answers.
+async fn register_in_process(store: Arc<Store>, prefix: &'static str, i: usize, wait: bool) {
+    let id: ComplaintId = format!("{prefix}-{i:06}").parse().unwrap();
+    let mut r = registration();
+    r.lapor_id = id.to_string();
+    let c = cmd(&format!("{prefix}{i}"), upp(), Utc::now(), C::Register(r));
+    let done = store.engine().execute(&id, c, None).await.unwrap();
+    if wait {
+        let last = done.events.last().unwrap().sequence as u64;
+        store
+            .projector()
+            .wait_for(&id, last, std::time::Duration::from_secs(30))
+            .await
+            .unwrap();
+    }
+}
+
 async fn measure(backend: Backend, commands: usize, clients: usize) -> Vec<Row> {
     let name = common::name(backend);
     let db = TestDb::new(backend, "bench_http").await;
@@ -120,18 +142,31 @@ async fn measure(backend: Backend, commands: usize, clients: usize) -> Vec<Row> 
     let engine = {
         let store = Arc::clone(&store);
         spread(clients, commands, move |_, i| {
-            let store = Arc::clone(&store);
-            async move {
-                let id: ComplaintId = format!("E-{i:06}").parse().unwrap();
-                let mut r = registration();
-                r.lapor_id = id.to_string();
-                let c = cmd(&format!("e{i}"), upp(), Utc::now(), C::Register(r));
-                store.engine().execute(&id, c, None).await.unwrap();
-            }
+            register_in_process(Arc::clone(&store), "E", i, false)
         })
         .await
     };
     let engine_cpu = cpu.and_then(|c| c.since(commands));
+    // The same with the store's projector running, each task waiting for the views to
+    // show its command before the next, as a request to the host does: what the
+    // projections cost before any HTTP.
+    let (stop, stopping) = tokio::sync::oneshot::channel::<()>();
+    let projector = tokio::spawn(Arc::clone(store.projector()).run(
+        std::time::Duration::from_secs(2),
+        async move {
+            let _ = stopping.await;
+        },
+    ));
+    store.projector().catch_up().await.unwrap();
+    let waiting = {
+        let store = Arc::clone(&store);
+        spread(clients, commands, move |_, i| {
+            register_in_process(Arc::clone(&store), "V", i, true)
+        })
+        .await
+    };
+    stop.send(()).unwrap();
+    projector.await.unwrap();
     match Arc::try_unwrap(store) {
         Ok(store) => store.close().await,
         Err(_) => panic!("a task still holds the store"),
@@ -208,26 +243,31 @@ async fn measure(backend: Backend, commands: usize, clients: usize) -> Vec<Row> 
     assert!(server.stop().success(), "aduan serve stopped cleanly");
 
     let engine_name = format!("Engine::execute, {clients} tasks");
+    let waiting_name = format!("Engine::execute, {clients} tasks, each waiting for the views");
+    let http_name = format!("register over HTTP, {clients} clients");
+    let rate = |work: &str, figure: f64, anchor_name: &str, anchor: f64| {
+        Row::rate(
+            name,
+            work.to_owned(),
+            figure,
+            anchor_name.to_owned(),
+            anchor,
+        )
+    };
     let mut rows = vec![
-        Row::rate(
-            name,
-            format!("register over HTTP, {clients} clients"),
-            http,
-            engine_name.clone(),
-            engine,
-        ),
-        Row::rate(
-            name,
-            format!("register over HTTP with an Idempotency-Key, {clients} clients"),
+        rate(&waiting_name, waiting, &engine_name, engine),
+        rate(&http_name, http, &waiting_name, waiting),
+        rate(&http_name, http, &engine_name, engine),
+        rate(
+            &format!("register over HTTP with an Idempotency-Key, {clients} clients"),
             keyed,
-            engine_name.clone(),
+            &engine_name,
             engine,
         ),
-        Row::rate(
-            name,
-            format!("register over HTTP, {clients} clients"),
+        rate(
+            &http_name,
             http,
-            format!("GET /api/v1/health/live, {clients} clients (a request's floor)"),
+            &format!("GET /api/v1/health/live, {clients} clients (a request's floor)"),
             health,
         ),
     ];

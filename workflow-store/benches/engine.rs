@@ -597,8 +597,8 @@ struct Sizes {
 }
 
 impl Sizes {
-    /// Whether the rows of `group` (register, history, contention, walks, board, rss)
-    /// are measured in this run.
+    /// Whether the rows of `group` (statements, register, history, contention, walks,
+    /// board, rss) are measured in this run.
     fn runs(&self, group: &str) -> bool {
         self.only
             .as_ref()
@@ -606,11 +606,78 @@ impl Sizes {
     }
 }
 
+/// What one statement costs on SQLite: a point `SELECT`, handed to the connection's
+/// thread and answered from it (sqlx's SQLite driver, as the store runs every
+/// statement), against the same statement run by SQLite on the caller's thread
+/// (`rusqlite`, on the same file). Each statement the engine sends pays the first
+/// figure's hand-off; the work SQLite does is the second.
+async fn statements(sizes: &Sizes, report: &mut Report) {
+    use sqlx::Connection;
+    const ROWS: i64 = 10_000;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("statements.db");
+    let options = SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal);
+    let mut conn = sqlx::SqliteConnection::connect_with(&options)
+        .await
+        .unwrap();
+    sqlx::raw_sql(&format!(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL); \
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {ROWS}) \
+         INSERT INTO t SELECT i, 'row ' || i FROM n;"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let n = sizes.commands * 10;
+    let sql = "SELECT v FROM t WHERE id = ?";
+    let started = Instant::now();
+    let mut bytes = 0usize;
+    for i in 0..n {
+        let row = sqlx::query(sql)
+            .bind(1 + i as i64 % ROWS)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        bytes += row.get::<String, _>(0).len();
+    }
+    let handed = n as f64 / started.elapsed().as_secs_f64();
+    conn.close().await.unwrap();
+    let direct = tokio::task::spawn_blocking(move || {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let mut statement = conn.prepare(sql).unwrap();
+        let mut read = 0usize;
+        let started = Instant::now();
+        for i in 0..n {
+            let v: String = statement
+                .query_row([1 + i as i64 % ROWS], |row| row.get(0))
+                .unwrap();
+            read += v.len();
+        }
+        (n as f64 / started.elapsed().as_secs_f64(), read)
+    })
+    .await
+    .unwrap();
+    assert_eq!(bytes, direct.1, "both read the same rows");
+    report.rate(
+        "sqlite",
+        "a point SELECT handed to the connection's thread (sqlx)".into(),
+        handed,
+        "the same on the caller's thread (rusqlite)",
+        direct.0,
+    );
+}
+
 async fn bench_backend(backend: Backend, sizes: &Sizes, report: &mut Report) {
     let name = match backend {
         Backend::Sqlite => "sqlite",
         Backend::Postgres => "postgres",
     };
+    if backend == Backend::Sqlite && sizes.runs("statements") {
+        statements(sizes, report).await;
+    }
     // Commands creating new complaints, against the counter on bare cqrs-es and raw rows.
     if sizes.runs("register") {
         for tasks in [1usize, 16] {
