@@ -5,7 +5,7 @@ use std::time::Duration;
 use workflow_core::{ComplaintId, Sequence};
 
 use cqrs_es::{AggregateContext, EventEnvelope, EventStore};
-use workflow_core::{CommandEnvelope, Complaint, ComplaintServices, Status};
+use workflow_core::{CommandEnvelope, Complaint, ComplaintCommand, ComplaintServices, Status};
 
 use crate::error::StoreError;
 use crate::settings::InForce;
@@ -47,7 +47,9 @@ pub struct Executed {
     /// The complaint's last sequence after the command.
     pub sequence: Sequence,
     /// How many times the command was tried: 1 unless other writers committed to the
-    /// complaint between this call's load and its commit.
+    /// complaint between this call's load and its commit. A registration's first try
+    /// on a complaint with no events, made without a load, is not counted when the
+    /// complaint turns out to have some (see [`Engine::execute`]).
     pub attempts: u32,
     /// For a retry (a command id seen before): the events the command recorded the
     /// first time, read from the log. Empty otherwise.
@@ -118,6 +120,9 @@ fn jitter() -> u64 {
     }
 }
 
+/// Makes the context of a complaint with no events yet, without reading the store.
+type Unread<ES> = fn(&ES, &str) -> <ES as EventStore<Complaint>>::AC;
+
 /// Executes complaint commands over any cqrs-es [`EventStore`].
 pub struct Engine<ES: EventStore<Complaint>> {
     store: ES,
@@ -125,6 +130,9 @@ pub struct Engine<ES: EventStore<Complaint>> {
     max_attempts: u32,
     backoff: Backoff,
     read_only: bool,
+    /// Where the store can make a new complaint's context without a read: commands
+    /// that register a complaint are first decided on it (see [`Engine::execute`]).
+    unread: Option<Unread<ES>>,
 }
 
 impl<ES: EventStore<Complaint>> Engine<ES> {
@@ -141,7 +149,15 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
             max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
             backoff: Backoff::DEFAULT,
             read_only: false,
+            unread: None,
         }
+    }
+
+    /// An engine that decides a command registering a complaint first on `unread`'s
+    /// context of a complaint with no events, without reading the store.
+    pub(crate) fn registering_unread(mut self, unread: Unread<ES>) -> Self {
+        self.unread = Some(unread);
+        self
     }
 
     /// How many times a command is tried by default.
@@ -199,6 +215,12 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
     /// metadata. On an optimistic-lock conflict the whole cycle is repeated from a fresh
     /// load after the [`Backoff`]'s wait, up to the configured attempts; then
     /// [`StoreError::Conflict`].
+    ///
+    /// On the SQL stores a command that registers a complaint (`Register`, `Import`)
+    /// is first decided on a complaint with no events, without reading the log: its
+    /// append commits only while the complaint has none, so a complaint registered
+    /// already refuses it, and the command is then decided again on the complaint as
+    /// loaded, at once. That first try is not counted in the attempts.
     pub async fn execute(
         &self,
         complaint_id: &ComplaintId,
@@ -220,8 +242,16 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
         let follows = self.services.follows();
         let (mut services, mut versions) = self.services.current();
         let mut attempt = 0;
+        let mut unread = self.unread.filter(|_| {
+            matches!(
+                command.command,
+                ComplaintCommand::Register(_) | ComplaintCommand::Import(_)
+            )
+        });
         loop {
-            attempt += 1;
+            if unread.is_none() {
+                attempt += 1;
+            }
             if attempt > 1 && follows {
                 (services, versions) = self.services.refresh_current().await?;
             }
@@ -236,13 +266,21 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
                     versions.policy.to_string(),
                 );
             }
-            let mut context = self
-                .store
-                .load_aggregate(complaint_id.as_str())
-                .await
-                .map_err(|e| StoreError::from_aggregate(complaint_id.as_str(), e))?;
+            let mut context = match unread {
+                Some(unread) => unread(&self.store, complaint_id.as_str()),
+                None => self
+                    .store
+                    .load_aggregate(complaint_id.as_str())
+                    .await
+                    .map_err(|e| StoreError::from_aggregate(complaint_id.as_str(), e))?,
+            };
             let state = context.aggregate();
-            let (events, status) = state.decide_with_status(&command, &services)?;
+            let (events, status) = match state.decide_with_status(&command, &services) {
+                Ok(decided) => decided,
+                // Refused on a complaint with no events: decided again as loaded.
+                Err(_) if unread.take().is_some() => continue,
+                Err(e) => return Err(e.into()),
+            };
             let loaded = state.events_applied() as usize;
             if events.is_empty() {
                 // A seen command id: a retry only if the log shows this same command by
@@ -253,7 +291,7 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
                     events: Vec::new(),
                     status,
                     sequence: Sequence::new(loaded as u64),
-                    attempts: attempt,
+                    attempts: attempt.max(1),
                     recorded_before: recorded
                         .into_iter()
                         .filter(|e| e.payload.command_id == command.command_id)
@@ -269,10 +307,13 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
                         sequence: Sequence::new((loaded + events.len()) as u64),
                         events,
                         status,
-                        attempts: attempt,
+                        attempts: attempt.max(1),
                         recorded_before: Vec::new(),
                     })
                 }
+                // The complaint has events (or the settings changed): decided again
+                // on the complaint as loaded, at once.
+                Err(cqrs_es::AggregateError::AggregateConflict) if unread.take().is_some() => {}
                 Err(cqrs_es::AggregateError::AggregateConflict) if attempt < self.max_attempts => {
                     let wait = self.backoff.delay(attempt, jitter());
                     if wait.is_zero() {
@@ -284,7 +325,7 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
                 Err(cqrs_es::AggregateError::AggregateConflict) => {
                     return Err(StoreError::Conflict {
                         complaint_id: complaint_id.to_string(),
-                        attempts: attempt,
+                        attempts: attempt.max(1),
                     })
                 }
                 Err(e) => return Err(StoreError::from_aggregate(complaint_id.as_str(), e)),

@@ -52,6 +52,7 @@ pub struct Health {
     projection_failures: AtomicU64,
     tick_failures: AtomicU64,
     snapshot_loads: AtomicU64,
+    database_loads: AtomicU64,
     snapshots_refused: AtomicU64,
     kept_loads: AtomicU64,
     kept_states_dropped: AtomicU64,
@@ -78,6 +79,10 @@ pub struct HealthSnapshot {
     pub tick_failures: u64,
     /// Complaints loaded from a snapshot of their state and the events after it.
     pub snapshot_loads: u64,
+    /// Complaints read from the database for a command or a load: from a snapshot and
+    /// the events after it, or from every event (neither kept in memory, nor a new
+    /// complaint's registration, which is first decided without a read).
+    pub database_loads: u64,
     /// Snapshots found and not used: the event they summarise is gone or no longer
     /// carries their chain head, or their state does not read or counts other events
     /// than their sequence. The complaint was loaded from all its events instead;
@@ -155,6 +160,10 @@ impl Health {
         self.recent().last_side_write_error = Some(Incident::now(err));
     }
 
+    pub(crate) fn loaded_from_database(&self) {
+        self.database_loads.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub(crate) fn loaded_from_snapshot(&self) {
         self.snapshot_loads.fetch_add(1, Ordering::Relaxed);
     }
@@ -207,6 +216,7 @@ impl Health {
             projection_failures: self.projection_failures.load(Ordering::Relaxed),
             tick_failures: self.tick_failures.load(Ordering::Relaxed),
             snapshot_loads: self.snapshot_loads.load(Ordering::Relaxed),
+            database_loads: self.database_loads.load(Ordering::Relaxed),
             snapshots_refused: self.snapshots_refused.load(Ordering::Relaxed),
             kept_loads: self.kept_loads.load(Ordering::Relaxed),
             kept_states_dropped: self.kept_states_dropped.load(Ordering::Relaxed),

@@ -313,6 +313,11 @@ pub async fn metrics(
         counter(h.snapshot_loads),
     );
     registry.register(
+        "database_loads",
+        "Complaints read from the database for a command or a load (not kept in memory, not a new registration)",
+        counter(h.database_loads),
+    );
+    registry.register(
         "snapshots_refused",
         "Snapshots not used because they did not match the log (the complaint was loaded from every event)",
         counter(h.snapshots_refused),

@@ -62,10 +62,20 @@ impl SqlLog {
     pub(super) async fn load_context(&self, aggregate_id: &str) -> Result<LogContext, StoreError> {
         let mut context = match self.load_kept(aggregate_id).await? {
             Some(context) => context,
-            None => self.load_stored(aggregate_id).await?,
+            None => {
+                self.inner.health.loaded_from_database();
+                self.load_stored(aggregate_id).await?
+            }
         };
         context.give_back = Some(std::sync::Arc::clone(&self.inner.kept));
         Ok(context)
+    }
+
+    /// The context of a complaint with no events, made without reading anything: what
+    /// a registration is first decided on (its append commits only while the complaint
+    /// has no events; see `Engine::execute`).
+    pub(crate) fn unread_context(&self, aggregate_id: &str) -> LogContext {
+        LogContext::empty(aggregate_id)
     }
 
     /// The complaint from the database alone: its snapshot and the events after it, or

@@ -309,3 +309,56 @@ async fn a_state_holding_a_plain_identity_is_never_kept(db: TestDb) {
     assert_eq!(store.health().snapshot().kept_loads, 1);
     store.close().await;
 }
+
+both!(
+    registration_unread,
+    a_new_complaints_registration_reads_nothing_before_it_writes
+);
+/// A new complaint's registration is decided without reading the log. Sent again, and
+/// another registration of the same complaint, through another store (nothing of it
+/// kept): each decided again on the complaint as loaded, the retry answered with the
+/// event it recorded, the other refused; the log keeps the one event.
+async fn a_new_complaints_registration_reads_nothing_before_it_writes(db: TestDb) {
+    let a = db.open().await;
+    let b = db.open().await;
+    let register = |id: &str| cmd(id, upp(), wib(AT), C::Register(registration()));
+    let before = a.health().snapshot();
+    let done = a
+        .engine()
+        .execute(&cid("ADU-1"), register("reg-1"), None)
+        .await
+        .unwrap();
+    assert_eq!((done.events.len(), done.attempts), (1, 1));
+    let after = a.health().snapshot();
+    assert_eq!(
+        (after.database_loads, after.kept_loads),
+        (before.database_loads, before.kept_loads),
+        "nothing read"
+    );
+
+    let before = b.health().snapshot();
+    let again = b
+        .engine()
+        .execute(&cid("ADU-1"), register("reg-1"), None)
+        .await
+        .unwrap();
+    assert!(again.events.is_empty());
+    assert_eq!((again.recorded_before.len(), again.attempts), (1, 1));
+    assert_eq!(again.recorded_before[0].payload, done.events[0].payload);
+    let refused = b
+        .engine()
+        .execute(&cid("ADU-1"), register("reg-2"), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, StoreError::Domain(_)), "{refused:?}");
+    let after = b.health().snapshot();
+    assert_eq!(
+        after.database_loads,
+        before.database_loads + 1,
+        "read once, then kept"
+    );
+    assert_eq!(a.engine().events(&cid("ADU-1")).await.unwrap().len(), 1);
+    assert!(a.verify(None, None, |_| {}).await.unwrap().ok());
+    a.close().await;
+    b.close().await;
+}
