@@ -5,7 +5,7 @@ use std::time::Duration;
 use workflow_core::{ComplaintId, Sequence};
 
 use cqrs_es::{AggregateContext, EventEnvelope, EventStore};
-use workflow_core::{CommandEnvelope, Complaint, ComplaintCommand, ComplaintServices, Status};
+use workflow_core::{CommandEnvelope, Complaint, ComplaintServices, Status};
 
 use crate::error::StoreError;
 use crate::settings::InForce;
@@ -48,8 +48,8 @@ pub struct Executed {
     pub sequence: Sequence,
     /// How many times the command was tried: 1 unless other writers committed to the
     /// complaint between this call's load and its commit. A registration's first try
-    /// on a complaint with no events, made without a load, is not counted when the
-    /// complaint turns out to have some (see [`Engine::execute`]).
+    /// on a complaint with no events, made without a load, is not counted unless it
+    /// committed (see [`Engine::execute`]).
     pub attempts: u32,
     /// For a retry (a command id seen before): the events the command recorded the
     /// first time, read from the log. Empty otherwise.
@@ -219,8 +219,11 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
     /// On the SQL stores a command that registers a complaint (`Register`, `Import`)
     /// is first decided on a complaint with no events, without reading the log: its
     /// append commits only while the complaint has none, so a complaint registered
-    /// already refuses it, and the command is then decided again on the complaint as
-    /// loaded, at once. That first try is not counted in the attempts.
+    /// already refuses it. Refused there (by the domain, by the append's conditions,
+    /// or failed other than with an unavailable database, which is returned), the
+    /// command is decided again at once on the complaint as loaded, with the newest
+    /// settings, and answered from that alone. That first try is not counted in the
+    /// attempts unless it committed.
     pub async fn execute(
         &self,
         complaint_id: &ComplaintId,
@@ -242,17 +245,15 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
         let follows = self.services.follows();
         let (mut services, mut versions) = self.services.current();
         let mut attempt = 0;
-        let mut unread = self.unread.filter(|_| {
-            matches!(
-                command.command,
-                ComplaintCommand::Register(_) | ComplaintCommand::Import(_)
-            )
-        });
+        let mut unread = self.unread.filter(|_| command.command.registers());
+        // Whether the unread first try was refused: the settings may be why, so the
+        // next try looks for newer ones first, as any try after a conflict does.
+        let mut unread_refused = false;
         loop {
             if unread.is_none() {
                 attempt += 1;
             }
-            if attempt > 1 && follows {
+            if follows && (attempt > 1 || std::mem::take(&mut unread_refused)) {
                 (services, versions) = self.services.refresh_current().await?;
             }
             let mut metadata = base_metadata.clone();
@@ -311,9 +312,24 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
                         recorded_before: Vec::new(),
                     })
                 }
-                // The complaint has events (or the settings changed): decided again
-                // on the complaint as loaded, at once.
-                Err(cqrs_es::AggregateError::AggregateConflict) if unread.take().is_some() => {}
+                // The complaint has events, or the settings changed: decided again at
+                // once on the complaint as loaded, with the newest settings.
+                Err(cqrs_es::AggregateError::AggregateConflict) if unread.take().is_some() => {
+                    unread_refused = true
+                }
+                // The try failed (a key that could not be made, say): decided again
+                // likewise. Safe whatever the try left: the loaded log shows its events
+                // if it committed, and the command's id then answers it as a retry. An
+                // unavailable database is said at once: trying again would wait again.
+                Err(e) if unread.is_some() => {
+                    let e = StoreError::from_aggregate(complaint_id.as_str(), e);
+                    if matches!(e, StoreError::Unavailable { .. }) {
+                        return Err(e);
+                    }
+                    tracing::warn!(error = %e, complaint = %complaint_id, "a registration's first try failed; it is decided again on the complaint as loaded");
+                    unread = None;
+                    unread_refused = true;
+                }
                 Err(cqrs_es::AggregateError::AggregateConflict) if attempt < self.max_attempts => {
                     let wait = self.backoff.delay(attempt, jitter());
                     if wait.is_zero() {

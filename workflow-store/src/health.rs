@@ -79,9 +79,10 @@ pub struct HealthSnapshot {
     pub tick_failures: u64,
     /// Complaints loaded from a snapshot of their state and the events after it.
     pub snapshot_loads: u64,
-    /// Complaints read from the database for a command or a load: from a snapshot and
-    /// the events after it, or from every event (neither kept in memory, nor a new
-    /// complaint's registration, which is first decided without a read).
+    /// Complaints loaded from the database alone, no state of theirs kept in memory
+    /// (from a snapshot and the events after it, or from every event), for a command
+    /// or a read of one complaint (`Engine::load`). A registration of a new complaint
+    /// through `Engine::execute` loads none.
     pub database_loads: u64,
     /// Snapshots found and not used: the event they summarise is gone or no longer
     /// carries their chain head, or their state does not read or counts other events

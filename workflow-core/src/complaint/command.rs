@@ -156,6 +156,15 @@ impl CommandEnvelope {
 }
 
 impl ComplaintCommand {
+    /// Whether it registers a complaint (`Register`, `Import`): the only commands a
+    /// complaint with no events accepts.
+    pub fn registers(&self) -> bool {
+        matches!(
+            self,
+            ComplaintCommand::Register(_) | ComplaintCommand::Import(_)
+        )
+    }
+
     /// Whether `body` is what this command records (what `decide` makes of it).
     pub fn is_recorded_as(&self, body: &EventBody) -> bool {
         use ComplaintCommand as C;

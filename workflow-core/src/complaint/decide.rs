@@ -136,11 +136,7 @@ impl Complaint {
         if !crate::actor::is_valid_user_name(&actor.user.0) {
             return Err(DomainError::UserNameInvalid);
         }
-        let registering = matches!(
-            command,
-            ComplaintCommand::Register(_) | ComplaintCommand::Import(_)
-        );
-        if !registering && self.status == Status::New {
+        if !command.registers() && self.status == Status::New {
             return Err(DomainError::NotRegistered);
         }
         // APIP changes nothing; a head only acknowledges the BA addressed to them and

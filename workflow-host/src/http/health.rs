@@ -314,7 +314,7 @@ pub async fn metrics(
     );
     registry.register(
         "database_loads",
-        "Complaints read from the database for a command or a load (not kept in memory, not a new registration)",
+        "Complaints loaded from the database alone, no state of theirs kept in memory (a new complaint's registration loads none)",
         counter(h.database_loads),
     );
     registry.register(

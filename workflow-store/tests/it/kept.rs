@@ -5,10 +5,10 @@
 //! database; the states kept are bounded, and none are kept when turned off.
 
 use crate::support::reviewed;
-use sqlx::Executor;
+use sqlx::{Executor, Row};
 use workflow_core::complaint::command::ComplaintCommand as C;
 use workflow_core::fixtures::*;
-use workflow_core::Status;
+use workflow_core::{DomainError, Status};
 use workflow_store::testing::{self as common, replayed, step, Backend, TestDb};
 use workflow_store::{both, metadata_keys, SettingsSource, Store, StoreError, StoreOptions};
 
@@ -350,15 +350,58 @@ async fn a_new_complaints_registration_reads_nothing_before_it_writes(db: TestDb
         .execute(&cid("ADU-1"), register("reg-2"), None)
         .await
         .unwrap_err();
-    assert!(matches!(refused, StoreError::Domain(_)), "{refused:?}");
+    assert!(
+        matches!(refused, StoreError::Domain(DomainError::AlreadyRegistered)),
+        "{refused:?}"
+    );
     let after = b.health().snapshot();
     assert_eq!(
-        after.database_loads,
-        before.database_loads + 1,
-        "read once, then kept"
+        (after.database_loads, after.commit_failures),
+        (before.database_loads + 1, before.commit_failures),
+        "read once, then kept; nothing failed"
     );
     assert_eq!(a.engine().events(&cid("ADU-1")).await.unwrap().len(), 1);
+    assert_eq!(keys_of(&db, "ADU-1").await, 1);
     assert!(a.verify(None, None, |_| {}).await.unwrap().ok());
     a.close().await;
     b.close().await;
+}
+
+/// The data keys stored for `id`.
+async fn keys_of(db: &TestDb, id: &str) -> i64 {
+    let mut raw = db.raw().await;
+    sqlx::query("SELECT COUNT(*) AS n FROM subject_keys WHERE complaint_id = $1")
+        .bind(id)
+        .fetch_one(&mut raw)
+        .await
+        .unwrap()
+        .get("n")
+}
+
+both!(
+    registration_unread_of_a_keyless_complaint,
+    a_registration_of_a_complaint_without_a_key_is_refused_as_loaded
+);
+/// A complaint recorded before identities were sealed has events and no data key: a
+/// registration of it, decided first without a read, writes no key and no event; the
+/// domain refuses it on the complaint as loaded.
+async fn a_registration_of_a_complaint_without_a_key_is_refused_as_loaded(db: TestDb) {
+    crate::support::adopted_plain_registration(&db, AT).await;
+    let store = db.open().await;
+    let refused = store
+        .engine()
+        .execute(
+            &cid("ADU-1"),
+            cmd("reg-2", upp(), wib(AT), C::Register(registration())),
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, StoreError::Domain(DomainError::AlreadyRegistered)),
+        "{refused:?}"
+    );
+    assert_eq!(store.engine().events(&cid("ADU-1")).await.unwrap().len(), 1);
+    assert_eq!(keys_of(&db, "ADU-1").await, 0);
+    store.close().await;
 }
