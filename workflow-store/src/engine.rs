@@ -121,7 +121,7 @@ fn jitter() -> u64 {
 }
 
 /// Makes the context of a complaint with no events yet, without reading the store.
-type Unread<ES> = fn(&ES, &str) -> <ES as EventStore<Complaint>>::AC;
+type Unread<ES> = fn(&str) -> <ES as EventStore<Complaint>>::AC;
 
 /// Executes complaint commands over any cqrs-es [`EventStore`].
 pub struct Engine<ES: EventStore<Complaint>> {
@@ -246,14 +246,16 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
         let (mut services, mut versions) = self.services.current();
         let mut attempt = 0;
         let mut unread = self.unread.filter(|_| command.command.registers());
-        // Whether the unread first try was refused: the settings may be why, so the
-        // next try looks for newer ones first, as any try after a conflict does.
-        let mut unread_refused = false;
+        // Whether the try before was the unread one, refused: this one takes its place
+        // in the count, and looks for newer settings first (they may be why), as any
+        // try after a conflict does.
+        let mut after_unread = false;
         loop {
-            if unread.is_none() {
+            let again = std::mem::take(&mut after_unread);
+            if !again {
                 attempt += 1;
             }
-            if follows && (attempt > 1 || std::mem::take(&mut unread_refused)) {
+            if follows && (attempt > 1 || again) {
                 (services, versions) = self.services.refresh_current().await?;
             }
             let mut metadata = base_metadata.clone();
@@ -268,7 +270,7 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
                 );
             }
             let mut context = match unread {
-                Some(unread) => unread(&self.store, complaint_id.as_str()),
+                Some(unread) => unread(complaint_id.as_str()),
                 None => self
                     .store
                     .load_aggregate(complaint_id.as_str())
@@ -279,7 +281,10 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
             let (events, status) = match state.decide_with_status(&command, &services) {
                 Ok(decided) => decided,
                 // Refused on a complaint with no events: decided again as loaded.
-                Err(_) if unread.take().is_some() => continue,
+                Err(_) if unread.take().is_some() => {
+                    after_unread = true;
+                    continue;
+                }
                 Err(e) => return Err(e.into()),
             };
             let loaded = state.events_applied() as usize;
@@ -292,7 +297,7 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
                     events: Vec::new(),
                     status,
                     sequence: Sequence::new(loaded as u64),
-                    attempts: attempt.max(1),
+                    attempts: attempt,
                     recorded_before: recorded
                         .into_iter()
                         .filter(|e| e.payload.command_id == command.command_id)
@@ -308,27 +313,25 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
                         sequence: Sequence::new((loaded + events.len()) as u64),
                         events,
                         status,
-                        attempts: attempt.max(1),
+                        attempts: attempt,
                         recorded_before: Vec::new(),
                     })
                 }
-                // The complaint has events, or the settings changed: decided again at
-                // once on the complaint as loaded, with the newest settings.
-                Err(cqrs_es::AggregateError::AggregateConflict) if unread.take().is_some() => {
-                    unread_refused = true
-                }
-                // The try failed (a key that could not be made, say): decided again
-                // likewise. Safe whatever the try left: the loaded log shows its events
-                // if it committed, and the command's id then answers it as a retry. An
-                // unavailable database is said at once: trying again would wait again.
-                Err(e) if unread.is_some() => {
-                    let e = StoreError::from_aggregate(complaint_id.as_str(), e);
-                    if matches!(e, StoreError::Unavailable { .. }) {
-                        return Err(e);
+                // The complaint has events, the settings changed, or the try failed (a
+                // key that could not be made, say): decided again at once on the
+                // complaint as loaded, with the newest settings. Safe whatever the try
+                // left: the loaded log shows its events if it committed, and the
+                // command's id then answers it as a retry. An unavailable database is
+                // said at once: trying again would wait again.
+                Err(e) if unread.take().is_some() => {
+                    if !matches!(e, cqrs_es::AggregateError::AggregateConflict) {
+                        let e = StoreError::from_aggregate(complaint_id.as_str(), e);
+                        if matches!(e, StoreError::Unavailable { .. }) {
+                            return Err(e);
+                        }
+                        tracing::warn!(error = %e, complaint = %complaint_id, "a registration's first try failed; it is decided again on the complaint as loaded");
                     }
-                    tracing::warn!(error = %e, complaint = %complaint_id, "a registration's first try failed; it is decided again on the complaint as loaded");
-                    unread = None;
-                    unread_refused = true;
+                    after_unread = true;
                 }
                 Err(cqrs_es::AggregateError::AggregateConflict) if attempt < self.max_attempts => {
                     let wait = self.backoff.delay(attempt, jitter());
@@ -341,7 +344,7 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
                 Err(cqrs_es::AggregateError::AggregateConflict) => {
                     return Err(StoreError::Conflict {
                         complaint_id: complaint_id.to_string(),
-                        attempts: attempt.max(1),
+                        attempts: attempt,
                     })
                 }
                 Err(e) => return Err(StoreError::from_aggregate(complaint_id.as_str(), e)),

@@ -206,7 +206,7 @@ impl Store {
         let log = SqlLog::new(db.clone(), upcasters, keys, options.get_kept_states());
         let projector = Arc::new(Projector::new(log.clone(), in_force.clone(), projections)?);
         let mut engine = Engine::judging_with(log.clone(), in_force.clone())
-            .registering_unread(SqlLog::unread_context);
+            .registering_unread(crate::log::LogContext::empty);
         if read_only {
             engine = engine.refusing_commands();
         } else {

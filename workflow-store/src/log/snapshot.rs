@@ -71,13 +71,6 @@ impl SqlLog {
         Ok(context)
     }
 
-    /// The context of a complaint with no events, made without reading anything: what
-    /// a registration is first decided on (its append commits only while the complaint
-    /// has no events; see `Engine::execute`).
-    pub(crate) fn unread_context(&self, aggregate_id: &str) -> LogContext {
-        LogContext::empty(aggregate_id)
-    }
-
     /// The complaint from the database alone: its snapshot and the events after it, or
     /// all its events.
     async fn load_stored(&self, aggregate_id: &str) -> Result<LogContext, StoreError> {
@@ -271,8 +264,10 @@ impl SnapshotRef {
 }
 
 impl LogContext {
-    /// A complaint with no events yet.
-    fn empty(aggregate_id: &str) -> Self {
+    /// A complaint with no events yet, made without reading anything: also what a
+    /// registration is first decided on (its append commits only while the complaint
+    /// has no events; see `Engine::execute`).
+    pub(crate) fn empty(aggregate_id: &str) -> Self {
         Self {
             aggregate_id: aggregate_id.to_owned(),
             aggregate: Complaint::default(),

@@ -338,13 +338,7 @@ async fn register_each(store: &Store, ids: impl Iterator<Item = String>) {
 
 /// Whether `id` has a data key.
 async fn has_key(db: &TestDb, id: &str) -> bool {
-    let mut raw = db.raw().await;
-    sqlx::query("SELECT 1 FROM subject_keys WHERE complaint_id = $1")
-        .bind(id)
-        .fetch_optional(&mut raw)
-        .await
-        .unwrap()
-        .is_some()
+    crate::support::keys_of(db, id).await > 0
 }
 
 async fn registrations_dropped_half_way_leave_a_key_only_with_its_event_and_the_log_writable(

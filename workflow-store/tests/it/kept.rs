@@ -4,8 +4,8 @@
 //! no longer carries its chain head is dropped and the complaint loaded from the
 //! database; the states kept are bounded, and none are kept when turned off.
 
-use crate::support::reviewed;
-use sqlx::{Executor, Row};
+use crate::support::{keys_of, reviewed};
+use sqlx::Executor;
 use workflow_core::complaint::command::ComplaintCommand as C;
 use workflow_core::fixtures::*;
 use workflow_core::{DomainError, Status};
@@ -365,17 +365,6 @@ async fn a_new_complaints_registration_reads_nothing_before_it_writes(db: TestDb
     assert!(a.verify(None, None, |_| {}).await.unwrap().ok());
     a.close().await;
     b.close().await;
-}
-
-/// The data keys stored for `id`.
-async fn keys_of(db: &TestDb, id: &str) -> i64 {
-    let mut raw = db.raw().await;
-    sqlx::query("SELECT COUNT(*) AS n FROM subject_keys WHERE complaint_id = $1")
-        .bind(id)
-        .fetch_one(&mut raw)
-        .await
-        .unwrap()
-        .get("n")
 }
 
 both!(

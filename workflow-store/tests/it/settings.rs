@@ -446,15 +446,7 @@ async fn a_registration_judged_with_stale_settings_is_judged_again_with_one_key(
         executed.events[0].metadata.get("calendar_version"),
         Some(&change.version.to_string())
     );
-    let mut raw = db.raw().await;
-    let keys: i64 = sqlx::Row::get(
-        &sqlx::query("SELECT COUNT(*) AS n FROM subject_keys WHERE complaint_id = 'ADU-7'")
-            .fetch_one(&mut raw)
-            .await
-            .unwrap(),
-        "n",
-    );
-    assert_eq!(keys, 1);
+    assert_eq!(crate::support::keys_of(&db, "ADU-7").await, 1);
     let complaint = server.engine().load(&cid("ADU-7")).await.unwrap();
     assert!(
         matches!(

@@ -259,3 +259,16 @@ pub async fn adopted_plain_registration(db: &TestDb, at: &str) {
     .await;
     Store::adopt(&db.url).await.unwrap();
 }
+
+/// How many data keys are stored for `id` (the table the personal data's keys live in).
+pub async fn keys_of(db: &TestDb, id: &str) -> i64 {
+    let mut raw = db.raw().await;
+    sqlx::Row::get(
+        &sqlx::query("SELECT COUNT(*) AS n FROM subject_keys WHERE complaint_id = $1")
+            .bind(id)
+            .fetch_one(&mut raw)
+            .await
+            .unwrap(),
+        "n",
+    )
+}
