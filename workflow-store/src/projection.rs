@@ -11,6 +11,7 @@ mod faults;
 mod parked;
 mod replay;
 mod timeline;
+mod twin_indexes;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
+use super::twin_indexes::{self, Deferred};
 use super::{lock_checkpoint, Projector, ReplayProgress, Target};
 use crate::backend::BackendKind;
 use crate::error::StoreError;
@@ -144,7 +145,9 @@ impl Projector {
         let services = self.services.refresh().await?;
         let head = self.log.head().await?;
         let total = self.log.count_through(head).await?;
-        // Whatever an earlier replay left in the twins goes first.
+        // The twins are filled without their secondary indexes, which are made once
+        // they are full (decision 46); whatever an earlier replay left in them goes.
+        let deferred = self.defer_twin_indexes(projection.as_ref()).await?;
         self.empty_twins(projection.as_ref()).await?;
         let mut position = Position::ZERO;
         let mut applied = 0u64;
@@ -189,6 +192,7 @@ impl Projector {
             });
         }
         drop(batches);
+        self.make_twin_indexes(name, &deferred).await?;
         if order == Order::ByComplaint {
             // Every complaint's events through `head` are applied: the catch-up goes on
             // from there, in log order.
@@ -230,6 +234,41 @@ impl Projector {
             total,
         });
         Ok(Some(applied))
+    }
+
+    /// Drops the secondary indexes of the projection's twins, in a transaction of its
+    /// own, and returns what makes them again.
+    async fn defer_twin_indexes(
+        &self,
+        projection: &dyn super::Projection,
+    ) -> Result<Deferred, StoreError> {
+        let db = self.db();
+        let _turn = db.writer().await;
+        let mut tx = db.projecting().begin_with(db.begin_write()).await?;
+        let deferred = twin_indexes::defer(db, &mut tx, projection.tables()).await?;
+        tx.commit().await?;
+        Ok(deferred)
+    }
+
+    /// Makes the twins' deferred indexes, in a transaction of its own.
+    async fn make_twin_indexes(&self, name: &str, deferred: &Deferred) -> Result<(), StoreError> {
+        if deferred.len() == 0 {
+            return Ok(());
+        }
+        let started = std::time::Instant::now();
+        let db = self.db();
+        let _turn = db.writer().await;
+        let mut tx = db.projecting().begin_with(db.begin_write()).await?;
+        db.unbounded_statements(&mut tx).await?;
+        twin_indexes::make(&mut tx, deferred).await?;
+        tx.commit().await?;
+        tracing::info!(
+            projection = name,
+            indexes = deferred.len(),
+            seconds = started.elapsed().as_secs_f64(),
+            "the replayed views' indexes are made"
+        );
+        Ok(())
     }
 
     /// Empties the projection's twins, in a transaction of its own.

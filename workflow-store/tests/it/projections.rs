@@ -584,6 +584,110 @@ both!(
     a_rebuild_exchanges_each_view_with_its_twin
 );
 
+/// The secondary (neither unique nor primary-key) indexes on the complaint views' twins,
+/// counted on a connection of its own from a thread of its own: a replay's progress
+/// report, where this is called, is not async.
+fn twin_secondary_indexes(url: &str, backend: common::Backend) -> i64 {
+    let url = url.to_owned();
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async move {
+                sqlx::any::install_default_drivers();
+                let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
+                    .await
+                    .unwrap();
+                let sql = match backend {
+                    common::Backend::Sqlite => {
+                        "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'index' \
+                         AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%' \
+                         AND tbl_name IN ('complaint_views_rebuild', 'sla_deadlines_rebuild', 'step_runs_rebuild')"
+                    }
+                    common::Backend::Postgres => {
+                        "SELECT COUNT(*) AS n FROM pg_index WHERE NOT indisunique AND NOT indisprimary \
+                         AND indrelid IN (to_regclass('complaint_views_rebuild'), \
+                         to_regclass('sla_deadlines_rebuild'), to_regclass('step_runs_rebuild'))"
+                    }
+                };
+                sqlx::query(sql).fetch_one(&mut conn).await.unwrap().get::<i64, _>("n")
+            })
+    })
+    .join()
+    .unwrap()
+}
+
+/// A replay fills the twins without their secondary indexes and makes them once the
+/// twins are full (one sort per index instead of an entry placed as each row comes).
+/// The indexes made are the live tables' own, so a replay stopped half-way, which
+/// leaves its twins without any, changes nothing readers see, and the next replay
+/// makes them all the same: after it the views and their twins match again, index for
+/// index.
+async fn a_replay_makes_the_twins_indexes_once_they_are_full(db: common::TestDb) {
+    let store = Arc::new(db.open().await);
+    seed(&store).await;
+    store.projector().catch_up().await.unwrap();
+    let before = common::snapshot_views(&store).await;
+    assert!(
+        twin_secondary_indexes(&db.url, db.backend) > 0,
+        "the twins have their indexes before a replay"
+    );
+    store.projector().set_replay_batch(2);
+    // A replay, watched after its first batch.
+    let mut during = Vec::new();
+    store
+        .projector()
+        .rebuild("complaints", |_| {
+            if during.is_empty() {
+                during.push(twin_secondary_indexes(&db.url, db.backend));
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        during,
+        [0],
+        "the first pass writes twins without secondary indexes"
+    );
+    crate::schema::assert_twins_match(&db).await;
+    assert_eq!(common::snapshot_views(&store).await, before);
+    // A replay stopped after its first batch: its future dropped.
+    let (first_batch, stopped) = tokio::sync::oneshot::channel::<()>();
+    let mut first_batch = Some(first_batch);
+    let replay = store.projector().rebuild("complaints", move |_| {
+        if let Some(tell) = first_batch.take() {
+            let _ = tell.send(());
+        }
+    });
+    tokio::select! {
+        done = replay => panic!("the replay finished before it was stopped: {done:?}"),
+        _ = stopped => {}
+    }
+    assert_eq!(
+        twin_secondary_indexes(&db.url, db.backend),
+        0,
+        "a replay stopped half-way leaves its twins without indexes"
+    );
+    assert_eq!(
+        common::snapshot_views(&store).await,
+        before,
+        "and the views as they were"
+    );
+    store
+        .projector()
+        .rebuild("complaints", |_| {})
+        .await
+        .unwrap();
+    crate::schema::assert_twins_match(&db).await;
+    assert_eq!(common::snapshot_views(&store).await, before);
+    store.close().await;
+}
+both!(
+    replay_defers_twin_indexes,
+    a_replay_makes_the_twins_indexes_once_they_are_full
+);
+
 /// A reader of the views inside a transaction of its own while a replay switches over:
 /// on PostgreSQL the renames wait for it (they need the tables to themselves) and go
 /// through once it ends; on SQLite they do not wait, and the reader goes on reading the

@@ -1,0 +1,210 @@
+//! A replay fills its twins without their secondary indexes and makes them afterwards
+//! (decision 46): one sort per index over the filled table instead of an index entry
+//! placed at each row's spot in the B-tree as the rows come, which on a log of
+//! 200,000 events is most of what SQLite spends writing the twins.
+//!
+//! The indexes to make are read from the database: those of each **live** table, made
+//! again on its twin under the twin's name. A replay stopped half-way (a crash, an
+//! error) leaves its twins without indexes, and the next replay makes them from the
+//! live tables' all the same; the live tables are never touched. Unique indexes and
+//! primary keys stay where they are: they are constraints, and the replay's own
+//! upserts lean on them.
+
+use sqlx::{AnyConnection, Row};
+
+use super::Target;
+use crate::backend::{BackendKind, Db};
+use crate::error::StoreError;
+
+/// A secondary index of a table as the database describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Index {
+    name: String,
+    /// Its definition after the table's name: `(a, b)` (SQLite), `USING btree (a, b)`
+    /// (PostgreSQL), with a `WHERE` clause if it has one.
+    columns: String,
+}
+
+/// The indexes a replay makes on the twins once they are filled: one `CREATE INDEX` per
+/// secondary index of the live tables.
+#[derive(Debug, Default)]
+pub(super) struct Deferred {
+    statements: Vec<String>,
+}
+
+impl Deferred {
+    /// How many indexes wait to be made.
+    pub(super) fn len(&self) -> usize {
+        self.statements.len()
+    }
+}
+
+/// Drops the secondary indexes of `tables`' twins, in `conn`'s transaction, and returns
+/// what makes them again from the live tables' definitions. A table whose live indexes
+/// cannot all be read back as a definition keeps its twin's indexes as they are.
+pub(super) async fn defer(
+    db: &Db,
+    conn: &mut AnyConnection,
+    tables: &[&str],
+) -> Result<Deferred, StoreError> {
+    let mut deferred = Deferred::default();
+    for table in tables {
+        let twin = Target::Rebuild.table(table);
+        let live = secondary_indexes(db.kind, conn, table).await?;
+        let Some(live) = live else {
+            tracing::debug!(
+                table = *table,
+                "an index of the table was not understood; its twin keeps its indexes"
+            );
+            continue;
+        };
+        let Some(on_twin) = secondary_indexes(db.kind, conn, &twin).await? else {
+            continue;
+        };
+        for index in on_twin {
+            sqlx::query(&format!("DROP INDEX {}", index.name))
+                .execute(&mut *conn)
+                .await?;
+        }
+        for index in live {
+            deferred.statements.push(format!(
+                "CREATE INDEX {} ON {twin} {}",
+                twin_name(&index.name, table),
+                index.columns
+            ));
+        }
+    }
+    Ok(deferred)
+}
+
+/// Makes the deferred indexes, in `conn`'s transaction.
+pub(super) async fn make(conn: &mut AnyConnection, deferred: &Deferred) -> Result<(), StoreError> {
+    for statement in &deferred.statements {
+        sqlx::query(statement).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The secondary (neither unique nor primary) indexes of `table`; `None` if one of them
+/// has a definition this module does not understand.
+async fn secondary_indexes(
+    kind: BackendKind,
+    conn: &mut AnyConnection,
+    table: &str,
+) -> Result<Option<Vec<Index>>, StoreError> {
+    let sql = match kind {
+        // `sql` is NULL for the indexes SQLite makes itself (primary keys, UNIQUE).
+        BackendKind::Sqlite => {
+            "SELECT name, sql, CAST(sql LIKE 'CREATE UNIQUE%' AS bigint) AS keep \
+             FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 AND sql IS NOT NULL \
+             ORDER BY name"
+        }
+        BackendKind::Postgres => {
+            "SELECT c.relname::text AS name, pg_get_indexdef(i.indexrelid) AS sql, \
+                    CAST(CASE WHEN i.indisunique OR i.indisprimary OR i.indisexclusion \
+                         THEN 1 ELSE 0 END AS bigint) AS keep \
+             FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+             WHERE i.indrelid = to_regclass($1) ORDER BY c.relname"
+        }
+    };
+    let rows = sqlx::query(sql).bind(table).fetch_all(&mut *conn).await?;
+    let mut out = Vec::new();
+    for row in rows {
+        if row.try_get::<i64, _>("keep")? != 0 {
+            continue;
+        }
+        let name: String = row.try_get("name")?;
+        let sql: String = row.try_get("sql")?;
+        match columns_of(kind, &sql) {
+            Some(columns) => out.push(Index { name, columns }),
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(out))
+}
+
+/// What follows the table's name in an index's definition.
+fn columns_of(kind: BackendKind, sql: &str) -> Option<String> {
+    let upper = sql.to_ascii_uppercase();
+    let on = upper.find(" ON ")? + " ON ".len();
+    let from = match kind {
+        // PostgreSQL's own rendering: `CREATE INDEX n ON [ONLY] schema.t USING method (…)`.
+        BackendKind::Postgres => on + upper[on..].find(" USING ")? + 1,
+        // As written in the migration: `CREATE INDEX n ON t (…)`, `ON "t"(…)`.
+        BackendKind::Sqlite => on + upper[on..].find('(')?,
+    };
+    Some(sql[from..].trim().to_owned())
+}
+
+/// The name the twin of `table` gives the index named `live` on the table itself. A
+/// replay's switch-over exchanges the tables with their indexes, so the live table's
+/// indexes carry the twin's names every other replay: the two are each other's.
+fn twin_name(live: &str, table: &str) -> String {
+    let rebuilt = format!("{table}_rebuild_");
+    let plain = format!("{table}_");
+    if let Some(rest) = live.strip_prefix(&rebuilt) {
+        format!("{plain}{rest}")
+    } else if let Some(rest) = live.strip_prefix(&plain) {
+        format!("{rebuilt}{rest}")
+    } else if let Some(stem) = live.strip_suffix("_rebuild") {
+        stem.to_owned()
+    } else {
+        format!("{live}_rebuild")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_twin_names_its_index_after_the_live_one_and_back() {
+        for (live, twin) in [
+            (
+                "complaint_views_by_status",
+                "complaint_views_rebuild_by_status",
+            ),
+            (
+                "complaint_views_rebuild_by_status",
+                "complaint_views_by_status",
+            ),
+            ("idx_mine", "idx_mine_rebuild"),
+            ("idx_mine_rebuild", "idx_mine"),
+        ] {
+            assert_eq!(twin_name(live, "complaint_views"), twin);
+            assert_eq!(twin_name(twin, "complaint_views"), live);
+        }
+    }
+
+    #[test]
+    fn an_index_definition_is_read_from_after_its_table() {
+        assert_eq!(
+            columns_of(
+                BackendKind::Sqlite,
+                "CREATE INDEX complaint_views_by_status ON \"complaint_views\" (status, registered_at)"
+            )
+            .as_deref(),
+            Some("(status, registered_at)")
+        );
+        assert_eq!(
+            columns_of(
+                BackendKind::Sqlite,
+                "create index x on t(a) where a is not null"
+            )
+            .as_deref(),
+            Some("(a) where a is not null")
+        );
+        assert_eq!(
+            columns_of(
+                BackendKind::Postgres,
+                "CREATE INDEX sla_deadlines_by_due ON public.sla_deadlines USING btree (due_at)"
+            )
+            .as_deref(),
+            Some("USING btree (due_at)")
+        );
+        assert_eq!(
+            columns_of(BackendKind::Postgres, "CREATE INDEX x ON t (a)"),
+            None
+        );
+    }
+}
