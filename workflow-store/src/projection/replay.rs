@@ -237,12 +237,20 @@ impl Projector {
     }
 
     /// Drops the secondary indexes of the projection's twins, in a transaction of its
-    /// own, and returns what makes them again.
+    /// own, and returns what makes them again. Not for a projection whose tables the
+    /// store makes from its `schema` at each open (an embedding service's): those
+    /// statements would make a twin's missing index again under its name, which after
+    /// an odd number of replays is on the view, so its twins keep their indexes.
     async fn defer_twin_indexes(
         &self,
         projection: &dyn super::Projection,
     ) -> Result<Deferred, StoreError> {
         let db = self.db();
+        if !projection.schema(db.kind, Target::Live).is_empty()
+            || !projection.schema(db.kind, Target::Rebuild).is_empty()
+        {
+            return Ok(Deferred::default());
+        }
         let _turn = db.writer().await;
         let mut tx = db.projecting().begin_with(db.begin_write()).await?;
         let deferred = twin_indexes::defer(db, &mut tx, projection.tables()).await?;
@@ -250,18 +258,21 @@ impl Projector {
         Ok(deferred)
     }
 
-    /// Makes the twins' deferred indexes, in a transaction of its own.
+    /// Makes the twins' deferred indexes, each in a transaction of its own: on SQLite
+    /// the log's appends wait for one index at a time, not for all of them.
     async fn make_twin_indexes(&self, name: &str, deferred: &Deferred) -> Result<(), StoreError> {
         if deferred.len() == 0 {
             return Ok(());
         }
         let started = std::time::Instant::now();
         let db = self.db();
-        let _turn = db.writer().await;
-        let mut tx = db.projecting().begin_with(db.begin_write()).await?;
-        db.unbounded_statements(&mut tx).await?;
-        twin_indexes::make(&mut tx, deferred).await?;
-        tx.commit().await?;
+        for statement in deferred.statements() {
+            let _turn = db.writer().await;
+            let mut tx = db.projecting().begin_with(db.begin_write()).await?;
+            db.unbounded_statements(&mut tx).await?;
+            sqlx::query(statement).execute(&mut *tx).await?;
+            tx.commit().await?;
+        }
         tracing::info!(
             projection = name,
             indexes = deferred.len(),

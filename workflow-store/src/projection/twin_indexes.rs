@@ -8,7 +8,9 @@
 //! error) leaves its twins without indexes, and the next replay makes them from the
 //! live tables' all the same; the live tables are never touched. Unique indexes and
 //! primary keys stay where they are: they are constraints, and the replay's own
-//! upserts lean on them.
+//! upserts lean on them. A projection whose tables the store makes from its `schema`
+//! at each open (an embedding service's) is left out: see
+//! `Projector::defer_twin_indexes`.
 
 use sqlx::{AnyConnection, Row};
 
@@ -37,7 +39,16 @@ impl Deferred {
     pub(super) fn len(&self) -> usize {
         self.statements.len()
     }
+
+    /// One `CREATE INDEX` per index to make.
+    pub(super) fn statements(&self) -> &[String] {
+        &self.statements
+    }
 }
+
+/// The longest name PostgreSQL keeps whole (it cuts longer ones short, which could make
+/// two of them one).
+const LONGEST_NAME: usize = 63;
 
 /// Drops the secondary indexes of `tables`' twins, in `conn`'s transaction, and returns
 /// what makes them again from the live tables' definitions. A table whose live indexes
@@ -50,39 +61,49 @@ pub(super) async fn defer(
     let mut deferred = Deferred::default();
     for table in tables {
         let twin = Target::Rebuild.table(table);
-        let live = secondary_indexes(db.kind, conn, table).await?;
-        let Some(live) = live else {
-            tracing::debug!(
+        let keep = |why: &str| {
+            tracing::warn!(
                 table = *table,
-                "an index of the table was not understood; its twin keeps its indexes"
+                "{why}; the twin keeps its indexes through the replay"
             );
+        };
+        let Some(live) = secondary_indexes(db.kind, conn, table).await? else {
+            keep("an index of the table was not understood");
             continue;
         };
         let Some(on_twin) = secondary_indexes(db.kind, conn, &twin).await? else {
+            keep("an index of its twin was not understood");
             continue;
         };
+        // An index the table has twice (the same definition) is made once.
+        let mut made: Vec<(String, &str)> = Vec::new();
+        for index in &live {
+            if !made.iter().any(|(_, columns)| *columns == index.columns) {
+                made.push((twin_name(&index.name, table), &index.columns));
+            }
+        }
+        if made.iter().any(|(name, _)| name.len() > LONGEST_NAME) {
+            keep("an index's name on the twin would be too long");
+            continue;
+        }
         for index in on_twin {
-            sqlx::query(&format!("DROP INDEX {}", index.name))
+            sqlx::query(&format!("DROP INDEX {}", quoted(&index.name)))
                 .execute(&mut *conn)
                 .await?;
         }
-        for index in live {
+        for (name, columns) in made {
             deferred.statements.push(format!(
-                "CREATE INDEX {} ON {twin} {}",
-                twin_name(&index.name, table),
-                index.columns
+                "CREATE INDEX {} ON {twin} {columns}",
+                quoted(&name)
             ));
         }
     }
     Ok(deferred)
 }
 
-/// Makes the deferred indexes, in `conn`'s transaction.
-pub(super) async fn make(conn: &mut AnyConnection, deferred: &Deferred) -> Result<(), StoreError> {
-    for statement in &deferred.statements {
-        sqlx::query(statement).execute(&mut *conn).await?;
-    }
-    Ok(())
+/// A name quoted as an SQL identifier (both databases).
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// The secondary (neither unique nor primary) indexes of `table`; `None` if one of them
@@ -126,14 +147,32 @@ async fn secondary_indexes(
 /// What follows the table's name in an index's definition.
 fn columns_of(kind: BackendKind, sql: &str) -> Option<String> {
     let upper = sql.to_ascii_uppercase();
-    let on = upper.find(" ON ")? + " ON ".len();
+    let on = keyword_end(&upper, "ON")?;
     let from = match kind {
-        // PostgreSQL's own rendering: `CREATE INDEX n ON [ONLY] schema.t USING method (…)`.
-        BackendKind::Postgres => on + upper[on..].find(" USING ")? + 1,
+        // PostgreSQL's own rendering: `CREATE INDEX n ON schema.t USING method (…)`. An
+        // index `ON ONLY` a partitioned table is not one a replay's twin can have.
+        BackendKind::Postgres => {
+            if upper[on..].trim_start().starts_with("ONLY ") {
+                return None;
+            }
+            on + keyword_end(&upper[on..], "USING")? - "USING".len()
+        }
         // As written in the migration: `CREATE INDEX n ON t (…)`, `ON "t"(…)`.
         BackendKind::Sqlite => on + upper[on..].find('(')?,
     };
     Some(sql[from..].trim().to_owned())
+}
+
+/// Where the first `keyword` standing alone (whitespace before and after it) in `upper`
+/// ends.
+fn keyword_end(upper: &str, keyword: &str) -> Option<usize> {
+    let bytes = upper.as_bytes();
+    upper.match_indices(keyword).find_map(|(at, _)| {
+        let end = at + keyword.len();
+        let before = at > 0 && bytes[at - 1].is_ascii_whitespace();
+        let after = bytes.get(end).is_some_and(u8::is_ascii_whitespace);
+        (before && after).then_some(end)
+    })
 }
 
 /// The name the twin of `table` gives the index named `live` on the table itself. A
@@ -206,5 +245,17 @@ mod tests {
             columns_of(BackendKind::Postgres, "CREATE INDEX x ON t (a)"),
             None
         );
+        assert_eq!(
+            columns_of(BackendKind::Sqlite, "CREATE INDEX on_time\n  ON\tt (a)").as_deref(),
+            Some("(a)")
+        );
+        assert_eq!(
+            columns_of(
+                BackendKind::Postgres,
+                "CREATE INDEX x ON ONLY public.t USING btree (a)"
+            ),
+            None
+        );
+        assert_eq!(quoted("Mixed\"Case"), "\"Mixed\"\"Case\"");
     }
 }
