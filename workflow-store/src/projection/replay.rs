@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
-use super::twin_indexes::{self, Deferred};
+use super::twin_indexes;
 use super::{lock_checkpoint, Projector, ReplayProgress, Target};
 use crate::backend::BackendKind;
 use crate::error::StoreError;
@@ -244,12 +244,12 @@ impl Projector {
     async fn defer_twin_indexes(
         &self,
         projection: &dyn super::Projection,
-    ) -> Result<Deferred, StoreError> {
+    ) -> Result<Vec<String>, StoreError> {
         let db = self.db();
         if !projection.schema(db.kind, Target::Live).is_empty()
             || !projection.schema(db.kind, Target::Rebuild).is_empty()
         {
-            return Ok(Deferred::default());
+            return Ok(Vec::new());
         }
         let _turn = db.writer().await;
         let mut tx = db.projecting().begin_with(db.begin_write()).await?;
@@ -260,13 +260,13 @@ impl Projector {
 
     /// Makes the twins' deferred indexes, each in a transaction of its own: on SQLite
     /// the log's appends wait for one index at a time, not for all of them.
-    async fn make_twin_indexes(&self, name: &str, deferred: &Deferred) -> Result<(), StoreError> {
-        if deferred.len() == 0 {
+    async fn make_twin_indexes(&self, name: &str, deferred: &[String]) -> Result<(), StoreError> {
+        if deferred.is_empty() {
             return Ok(());
         }
         let started = std::time::Instant::now();
         let db = self.db();
-        for statement in deferred.statements() {
+        for statement in deferred {
             let _turn = db.writer().await;
             let mut tx = db.projecting().begin_with(db.begin_write()).await?;
             db.unbounded_statements(&mut tx).await?;

@@ -18,47 +18,20 @@ use super::Target;
 use crate::backend::{BackendKind, Db};
 use crate::error::StoreError;
 
-/// A secondary index of a table as the database describes it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Index {
-    name: String,
-    /// Its definition after the table's name: `(a, b)` (SQLite), `USING btree (a, b)`
-    /// (PostgreSQL), with a `WHERE` clause if it has one.
-    columns: String,
-}
-
-/// The indexes a replay makes on the twins once they are filled: one `CREATE INDEX` per
-/// secondary index of the live tables.
-#[derive(Debug, Default)]
-pub(super) struct Deferred {
-    statements: Vec<String>,
-}
-
-impl Deferred {
-    /// How many indexes wait to be made.
-    pub(super) fn len(&self) -> usize {
-        self.statements.len()
-    }
-
-    /// One `CREATE INDEX` per index to make.
-    pub(super) fn statements(&self) -> &[String] {
-        &self.statements
-    }
-}
-
 /// The longest name PostgreSQL keeps whole (it cuts longer ones short, which could make
 /// two of them one).
 const LONGEST_NAME: usize = 63;
 
 /// Drops the secondary indexes of `tables`' twins, in `conn`'s transaction, and returns
-/// what makes them again from the live tables' definitions. A table whose live indexes
-/// cannot all be read back as a definition keeps its twin's indexes as they are.
+/// the statements that make them again from the live tables' definitions, one `CREATE
+/// INDEX` each. A table whose live indexes cannot all be read back as a definition
+/// keeps its twin's indexes as they are.
 pub(super) async fn defer(
     db: &Db,
     conn: &mut AnyConnection,
     tables: &[&str],
-) -> Result<Deferred, StoreError> {
-    let mut deferred = Deferred::default();
+) -> Result<Vec<String>, StoreError> {
+    let mut deferred = Vec::new();
     for table in tables {
         let twin = Target::Rebuild.table(table);
         let keep = |why: &str| {
@@ -67,32 +40,34 @@ pub(super) async fn defer(
                 "{why}; the twin keeps its indexes through the replay"
             );
         };
-        let Some(live) = secondary_indexes(db.kind, conn, table).await? else {
+        // Each live index as its name on the twin and what follows the table's name in
+        // its definition; one the table has twice (the same definition) is made once.
+        let mut made: Vec<(String, String)> = Vec::new();
+        let mut understood = true;
+        for (name, sql) in secondary_indexes(db.kind, conn, table).await? {
+            match columns_of(db.kind, &sql) {
+                Some(columns) if made.iter().all(|(_, c)| *c != columns) => {
+                    made.push((twin_name(&name, table), columns));
+                }
+                Some(_) => {}
+                None => understood = false,
+            }
+        }
+        if !understood {
             keep("an index of the table was not understood");
             continue;
-        };
-        let Some(on_twin) = secondary_indexes(db.kind, conn, &twin).await? else {
-            keep("an index of its twin was not understood");
-            continue;
-        };
-        // An index the table has twice (the same definition) is made once.
-        let mut made: Vec<(String, &str)> = Vec::new();
-        for index in &live {
-            if !made.iter().any(|(_, columns)| *columns == index.columns) {
-                made.push((twin_name(&index.name, table), &index.columns));
-            }
         }
         if made.iter().any(|(name, _)| name.len() > LONGEST_NAME) {
             keep("an index's name on the twin would be too long");
             continue;
         }
-        for index in on_twin {
-            sqlx::query(&format!("DROP INDEX {}", quoted(&index.name)))
+        for (name, _) in secondary_indexes(db.kind, conn, &twin).await? {
+            sqlx::query(&format!("DROP INDEX {}", quoted(&name)))
                 .execute(&mut *conn)
                 .await?;
         }
         for (name, columns) in made {
-            deferred.statements.push(format!(
+            deferred.push(format!(
                 "CREATE INDEX {} ON {twin} {columns}",
                 quoted(&name)
             ));
@@ -106,13 +81,13 @@ fn quoted(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// The secondary (neither unique nor primary) indexes of `table`; `None` if one of them
-/// has a definition this module does not understand.
+/// The secondary (neither unique nor primary) indexes of `table`: each one's name and
+/// definition.
 async fn secondary_indexes(
     kind: BackendKind,
     conn: &mut AnyConnection,
     table: &str,
-) -> Result<Option<Vec<Index>>, StoreError> {
+) -> Result<Vec<(String, String)>, StoreError> {
     let sql = match kind {
         // `sql` is NULL for the indexes SQLite makes itself (primary keys, UNIQUE).
         BackendKind::Sqlite => {
@@ -128,20 +103,13 @@ async fn secondary_indexes(
              WHERE i.indrelid = to_regclass($1) ORDER BY c.relname"
         }
     };
-    let rows = sqlx::query(sql).bind(table).fetch_all(&mut *conn).await?;
     let mut out = Vec::new();
-    for row in rows {
-        if row.try_get::<i64, _>("keep")? != 0 {
-            continue;
-        }
-        let name: String = row.try_get("name")?;
-        let sql: String = row.try_get("sql")?;
-        match columns_of(kind, &sql) {
-            Some(columns) => out.push(Index { name, columns }),
-            None => return Ok(None),
+    for row in sqlx::query(sql).bind(table).fetch_all(&mut *conn).await? {
+        if row.try_get::<i64, _>("keep")? == 0 {
+            out.push((row.try_get("name")?, row.try_get("sql")?));
         }
     }
-    Ok(Some(out))
+    Ok(out)
 }
 
 /// What follows the table's name in an index's definition.

@@ -16,6 +16,8 @@ use workflow_store::testing::step;
 use workflow_store::{both, testing as common};
 use workflow_store::{BackendKind, Extensions, Store, StoreError, StoredEvent};
 
+use crate::support;
+
 /// Complaints received per category, and the last position seen (to check order).
 /// The example service has a projection of the same name and shape; this one is the
 /// test's own, as it can be made to fail and checks the order it is applied in, which
@@ -23,6 +25,9 @@ use workflow_store::{BackendKind, Extensions, Store, StoreError, StoredEvent};
 #[derive(Default)]
 struct PerCategory {
     fail: AtomicBool,
+    /// Whether its `schema` also makes an index of its table (`CREATE INDEX IF NOT
+    /// EXISTS`, at every open, as an embedding service's would).
+    indexed: bool,
 }
 
 #[async_trait]
@@ -36,11 +41,17 @@ impl Projection for PerCategory {
     }
 
     fn schema(&self, _backend: BackendKind, target: Target) -> Vec<String> {
-        vec![format!(
-            "CREATE TABLE IF NOT EXISTS {} (category TEXT PRIMARY KEY, received BIGINT NOT NULL, \
-             last_position BIGINT NOT NULL)",
-            target.table("per_category")
-        )]
+        let table = target.table("per_category");
+        let mut schema = vec![format!(
+            "CREATE TABLE IF NOT EXISTS {table} (category TEXT PRIMARY KEY, received BIGINT NOT NULL, \
+             last_position BIGINT NOT NULL)"
+        )];
+        if self.indexed {
+            schema.push(format!(
+                "CREATE INDEX IF NOT EXISTS {table}_by_received ON {table} (received)"
+            ));
+        }
+        schema
     }
 
     async fn apply(
@@ -196,77 +207,6 @@ async fn two_projections_with_one_name_are_refused(db: common::TestDb) {
 }
 both!(duplicate_name, two_projections_with_one_name_are_refused);
 
-/// Complaints received per category, in a table with an index of its own, both made by
-/// its `schema` at every open (as an embedding service's are).
-struct Indexed;
-
-#[async_trait]
-impl Projection for Indexed {
-    fn name(&self) -> &'static str {
-        "indexed"
-    }
-
-    fn tables(&self) -> &'static [&'static str] {
-        &["indexed"]
-    }
-
-    fn schema(&self, _backend: BackendKind, target: Target) -> Vec<String> {
-        let table = target.table("indexed");
-        vec![
-            format!(
-                "CREATE TABLE IF NOT EXISTS {table} (category TEXT PRIMARY KEY, received BIGINT NOT NULL)"
-            ),
-            format!("CREATE INDEX IF NOT EXISTS {table}_by_received ON {table} (received)"),
-        ]
-    }
-
-    async fn apply(
-        &self,
-        conn: &mut AnyConnection,
-        target: Target,
-        events: &[StoredEvent],
-        _services: &ComplaintServices,
-    ) -> Result<(), StoreError> {
-        let table = target.table("indexed");
-        for e in events {
-            if let EventBody::Received(r) = &e.event.body {
-                sqlx::query(&format!(
-                    "INSERT INTO {table} (category, received) VALUES ($1, 1) \
-                     ON CONFLICT (category) DO UPDATE SET received = {table}.received + 1"
-                ))
-                .bind(&r.category)
-                .execute(&mut *conn)
-                .await?;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// The secondary indexes on `table`, by name.
-async fn indexes_on(db: &common::TestDb, table: &str) -> Vec<String> {
-    let sql = match db.backend {
-        common::Backend::Sqlite => {
-            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 \
-             AND sql IS NOT NULL ORDER BY name"
-        }
-        common::Backend::Postgres => {
-            "SELECT c.relname::text AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
-             WHERE i.indrelid = to_regclass($1) AND NOT i.indisprimary AND NOT i.indisunique \
-             ORDER BY c.relname"
-        }
-    };
-    let mut raw = db.raw().await;
-    sqlx::query(sql)
-        .bind(table)
-        .fetch_all(&mut raw)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get("name"))
-        .collect()
-}
-
 /// A projection whose tables and indexes its `schema` makes at each open keeps its
 /// twin's indexes through a replay: a replay stopped half-way, and the open after it,
 /// must not leave a table of the pair with an index twice or a replay that cannot make
@@ -274,54 +214,54 @@ async fn indexes_on(db: &common::TestDb, table: &str) -> Vec<String> {
 /// view and the one named after the view on the twin; each replay and open after that
 /// keeps one index on each.
 async fn a_replay_stopped_half_way_and_a_reopen_keep_one_index_a_table(db: common::TestDb) {
-    let open_indexed = || async {
-        Store::open_extended(
-            &db.url,
-            ComplaintServices::builtin(),
-            Extensions {
-                projections: vec![Arc::new(Indexed)],
-                ..Extensions::default()
-            },
+    let open_indexed = || {
+        open(
+            &db,
+            Arc::new(PerCategory {
+                indexed: true,
+                ..PerCategory::default()
+            }),
         )
-        .await
-        .unwrap()
     };
+    let indexes_on = |table: &'static str| support::secondary_indexes(&db.url, db.backend, table);
     let store = Arc::new(open_indexed().await);
     for (i, category) in ["jalan", "air", "jalan", "lampu"].iter().enumerate() {
         register(&store, &format!("ADU-{i}"), category).await;
     }
     store.projector().catch_up().await.unwrap();
-    store.projector().rebuild("indexed", |_| {}).await.unwrap();
+    store
+        .projector()
+        .rebuild("per_category", |_| {})
+        .await
+        .unwrap();
     store.projector().set_replay_batch(1);
-    let (first_batch, stopped) = tokio::sync::oneshot::channel::<()>();
-    let mut first_batch = Some(first_batch);
-    let replay = store.projector().rebuild("indexed", move |_| {
-        if let Some(tell) = first_batch.take() {
-            let _ = tell.send(());
-        }
-    });
-    tokio::select! {
-        done = replay => panic!("the replay finished before it was stopped: {done:?}"),
-        _ = stopped => {}
-    }
+    support::stop_replay_after_first_batch(&store, "per_category").await;
     Arc::into_inner(store).unwrap().close().await;
     let store = open_indexed().await;
-    store.projector().rebuild("indexed", |_| {}).await.unwrap();
+    store
+        .projector()
+        .rebuild("per_category", |_| {})
+        .await
+        .unwrap();
     store.close().await;
     let store = open_indexed().await;
     assert_eq!(
-        indexes_on(&db, "indexed").await.len(),
+        indexes_on("per_category").await.len(),
         1,
         "one index on the view"
     );
     assert_eq!(
-        indexes_on(&db, "indexed_rebuild").await.len(),
+        indexes_on("per_category_rebuild").await.len(),
         1,
         "one on its twin"
     );
-    store.projector().rebuild("indexed", |_| {}).await.unwrap();
-    assert_eq!(indexes_on(&db, "indexed").await.len(), 1);
-    assert_eq!(indexes_on(&db, "indexed_rebuild").await.len(), 1);
+    store
+        .projector()
+        .rebuild("per_category", |_| {})
+        .await
+        .unwrap();
+    assert_eq!(indexes_on("per_category").await.len(), 1);
+    assert_eq!(indexes_on("per_category_rebuild").await.len(), 1);
     store.close().await;
 }
 both!(

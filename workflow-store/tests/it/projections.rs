@@ -585,8 +585,8 @@ both!(
 );
 
 /// The secondary (neither unique nor primary-key) indexes on the complaint views' twins,
-/// counted on a connection of its own from a thread of its own: a replay's progress
-/// report, where this is called, is not async.
+/// counted from a thread of its own: a replay's progress report, where this is called,
+/// is not async.
 fn twin_secondary_indexes(url: &str, backend: common::Backend) -> i64 {
     let url = url.to_owned();
     std::thread::spawn(move || {
@@ -595,23 +595,15 @@ fn twin_secondary_indexes(url: &str, backend: common::Backend) -> i64 {
             .build()
             .unwrap()
             .block_on(async move {
-                sqlx::any::install_default_drivers();
-                let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
-                    .await
-                    .unwrap();
-                let sql = match backend {
-                    common::Backend::Sqlite => {
-                        "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'index' \
-                         AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%' \
-                         AND tbl_name IN ('complaint_views_rebuild', 'sla_deadlines_rebuild', 'step_runs_rebuild')"
-                    }
-                    common::Backend::Postgres => {
-                        "SELECT COUNT(*) AS n FROM pg_index WHERE NOT indisunique AND NOT indisprimary \
-                         AND indrelid IN (to_regclass('complaint_views_rebuild'), \
-                         to_regclass('sla_deadlines_rebuild'), to_regclass('step_runs_rebuild'))"
-                    }
-                };
-                sqlx::query(sql).fetch_one(&mut conn).await.unwrap().get::<i64, _>("n")
+                let mut n = 0;
+                for twin in [
+                    "complaint_views_rebuild",
+                    "sla_deadlines_rebuild",
+                    "step_runs_rebuild",
+                ] {
+                    n += support::secondary_indexes(&url, backend, twin).await.len() as i64;
+                }
+                n
             })
     })
     .join()
@@ -653,17 +645,7 @@ async fn a_replay_makes_the_twins_indexes_once_they_are_full(db: common::TestDb)
     crate::schema::assert_twins_match(&db).await;
     assert_eq!(common::snapshot_views(&store).await, before);
     // A replay stopped after its first batch: its future dropped.
-    let (first_batch, stopped) = tokio::sync::oneshot::channel::<()>();
-    let mut first_batch = Some(first_batch);
-    let replay = store.projector().rebuild("complaints", move |_| {
-        if let Some(tell) = first_batch.take() {
-            let _ = tell.send(());
-        }
-    });
-    tokio::select! {
-        done = replay => panic!("the replay finished before it was stopped: {done:?}"),
-        _ = stopped => {}
-    }
+    support::stop_replay_after_first_batch(&store, "complaints").await;
     assert_eq!(
         twin_secondary_indexes(&db.url, db.backend),
         0,

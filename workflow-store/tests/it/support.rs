@@ -272,3 +272,52 @@ pub async fn keys_of(db: &TestDb, id: &str) -> i64 {
         "n",
     )
 }
+
+/// The secondary (neither unique nor primary-key) indexes on `table`, by name, read on a
+/// connection of its own to the database at `url`.
+pub async fn secondary_indexes(
+    url: &str,
+    backend: workflow_store::testing::Backend,
+    table: &str,
+) -> Vec<String> {
+    let sql = match backend {
+        workflow_store::testing::Backend::Sqlite => {
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 \
+             AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%' ORDER BY name"
+        }
+        workflow_store::testing::Backend::Postgres => {
+            "SELECT c.relname::text AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+             WHERE i.indrelid = to_regclass($1) AND NOT i.indisprimary AND NOT i.indisunique \
+             ORDER BY c.relname"
+        }
+    };
+    sqlx::any::install_default_drivers();
+    let mut conn = <AnyConnection as sqlx::Connection>::connect(url)
+        .await
+        .unwrap();
+    sqlx::query(sql)
+        .bind(table)
+        .fetch_all(&mut conn)
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| sqlx::Row::get(row, "name"))
+        .collect()
+}
+
+/// A replay of the projection `name` stopped half-way: started, and its future dropped
+/// once its first batch is applied (the replay batch should be small enough for there
+/// to be more than one).
+pub async fn stop_replay_after_first_batch(store: &Store, name: &str) {
+    let (first_batch, stopped) = tokio::sync::oneshot::channel::<()>();
+    let mut first_batch = Some(first_batch);
+    let replay = store.projector().rebuild(name, move |_| {
+        if let Some(tell) = first_batch.take() {
+            let _ = tell.send(());
+        }
+    });
+    tokio::select! {
+        done = replay => panic!("the replay finished before it was stopped: {done:?}"),
+        _ = stopped => {}
+    }
+}
