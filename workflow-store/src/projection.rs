@@ -10,6 +10,7 @@ pub(crate) mod complaints;
 mod faults;
 mod parked;
 mod replay;
+mod replay_lock;
 mod timeline;
 mod twin_indexes;
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
+use super::replay_lock::ReplayLock;
 use super::twin_indexes;
 use super::{lock_checkpoint, Projector, ReplayProgress, Target};
 use crate::backend::BackendKind;
@@ -111,6 +112,12 @@ impl Projector {
     /// The twins are judged with the settings in force when the replay began; should
     /// another process change them meanwhile, the switch-over is abandoned and the
     /// replay starts over (after three such changes it gives up, unavailable).
+    ///
+    /// One replay of a projection runs at a time on a database: while one runs, from
+    /// this host or another, a second is refused at once as
+    /// [`StoreError::Unavailable`], having changed nothing. The lock goes with the
+    /// replay however it ends (a file lock beside a SQLite database, a session advisory
+    /// lock on PostgreSQL: see `docs/operations.md`).
     pub async fn rebuild(
         &self,
         name: &str,
@@ -118,8 +125,24 @@ impl Projector {
     ) -> Result<u64, StoreError> {
         self.db().writable("rebuilding a projection")?;
         let projection = Arc::clone(self.projection(name)?);
+        // One replay of a projection at a time on the database: a second would empty
+        // the twins under this one. Held to the end, released when the replay fails or
+        // is dropped too.
+        let lock = ReplayLock::take(self.db(), name).await?;
+        let replayed = self.rebuild_locked(&projection, &mut progress).await;
+        lock.release().await;
+        replayed
+    }
+
+    /// [`Projector::rebuild`] under the projection's replay lock.
+    async fn rebuild_locked(
+        &self,
+        projection: &Arc<dyn super::Projection>,
+        progress: &mut (impl FnMut(ReplayProgress) + Send),
+    ) -> Result<u64, StoreError> {
+        let name = projection.name();
         for _ in 0..3 {
-            if let Some(applied) = self.rebuild_once(&projection, &mut progress).await? {
+            if let Some(applied) = self.rebuild_once(projection, progress).await? {
                 return Ok(applied);
             }
             tracing::warn!(

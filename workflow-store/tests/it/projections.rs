@@ -13,7 +13,7 @@ use proptest::test_runner::{Config, TestRunner};
 use sqlx::Row;
 use workflow_core::complaint::command::{Closure, ComplaintCommand as C};
 use workflow_core::fixtures::*;
-use workflow_store::Store;
+use workflow_store::{Store, StoreError};
 
 /// Walks three complaints through different paths of the SOP: ADU-1 to its close, ADU-2
 /// to a question for the complainant, ADU-3 nowhere past registration.
@@ -120,6 +120,27 @@ mod child {
         let _ = batch.await;
         unreachable!("a held batch never ends");
     }
+
+    /// Commits the seed commands, then holds a replay of the complaint views after its
+    /// first batch, its lock taken.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "a child process of `killed_replay`: run by it, not on its own"]
+    async fn holds_a_replay() {
+        let store = open().await;
+        seed(&store).await;
+        store.projector().set_replay_batch(2);
+        let _ = store
+            .projector()
+            .rebuild("complaints", |_| {
+                common::say("replaying");
+                // Held here (one of the runtime's two threads) until killed.
+                loop {
+                    std::thread::park();
+                }
+            })
+            .await;
+        unreachable!("a held replay never ends");
+    }
 }
 
 /// Runs the child `test` on `db` until it says `said`, kills it (SIGKILL), and opens the
@@ -190,6 +211,46 @@ async fn a_process_killed_inside_a_batch_leaves_nothing_half_applied(db: common:
 both!(
     killed_in_batch,
     a_process_killed_inside_a_batch_leaves_nothing_half_applied
+);
+
+/// A process killed (SIGKILL) while its replay holds the projection's lock: the lock
+/// goes with it (the file lock with the process, the advisory lock with its session),
+/// and the next replay runs, without anything to clear by hand.
+async fn a_replay_killed_half_way_leaves_no_lock_behind(db: common::TestDb) {
+    let test = support::test_name(module_path!(), "child::holds_a_replay");
+    let child = common::ChildProcess::spawn(&test, &db.url);
+    child.wait_for("replaying", Duration::from_secs(60));
+    let store = db.open().await;
+    match store.projector().rebuild("complaints", |_| {}).await {
+        Err(StoreError::Unavailable { reason, .. }) if reason.contains("already") => {}
+        other => panic!("the child's replay holds the lock: {other:?}"),
+    }
+    child.kill();
+    // Bounded: on PostgreSQL the lock goes when the server has noticed the connection
+    // close.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match store.projector().rebuild("complaints", |_| {}).await {
+            Ok(applied) => {
+                assert_eq!(applied, 12, "the whole log");
+                break;
+            }
+            Err(StoreError::Unavailable { reason, .. })
+                if reason.contains("already") && tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("a replay after one killed half-way: {e}"),
+        }
+    }
+    store.projector().catch_up().await.unwrap();
+    let views = common::snapshot_views(&store).await;
+    assert_eq!(rebuilt_views(&store).await, views);
+    assert!(store.views().detail(&cid("ADU-1")).await.unwrap().is_some());
+}
+both!(
+    killed_replay,
+    a_replay_killed_half_way_leaves_no_lock_behind
 );
 
 async fn a_caller_can_wait_for_its_write_to_reach_the_views(db: common::TestDb) {
@@ -669,6 +730,106 @@ both!(
     replay_defers_twin_indexes,
     a_replay_makes_the_twins_indexes_once_they_are_full
 );
+
+/// One replay of a projection at a time on a database. While a replay runs (held after
+/// its first batch, by a store of its own on a thread of its own, as another host's
+/// would run), a second of the same projection from any other store on the database is
+/// refused at once as unavailable, and changes nothing: the first's views come out
+/// whole. Another projection's replay runs meanwhile. Once the first has ended, or was
+/// stopped half-way (its future dropped), the next one runs.
+async fn one_replay_of_a_projection_at_a_time(db: common::TestDb) {
+    let this_host = Arc::new(db.open().await);
+    let other_host = db.open().await;
+    seed(&this_host).await;
+    this_host.projector().catch_up().await.unwrap();
+    let before = common::snapshot_views(&this_host).await;
+    let bound = Duration::from_secs(30);
+    let (held, holding) = tokio::sync::oneshot::channel::<()>();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let url = db.url.clone();
+    // The first replay's runtime is blocked while it is held: nothing else runs on it.
+    let first = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let store = Store::open(&url, workflow_store::SettingsSource::Stored)
+                .await
+                .unwrap();
+            store.projector().set_replay_batch(2);
+            let mut held = Some(held);
+            let done = store
+                .projector()
+                .rebuild("complaints", move |_| {
+                    if let Some(tell) = held.take() {
+                        let _ = tell.send(());
+                        let _ = released.recv_timeout(Duration::from_secs(30));
+                    }
+                })
+                .await;
+            store.close().await;
+            done
+        })
+    });
+    tokio::time::timeout(bound, holding)
+        .await
+        .expect("the first replay applies its first batch")
+        .unwrap();
+    for (host, store) in [("one store", &*this_host), ("another", &other_host)] {
+        let second = tokio::time::timeout(bound, store.projector().rebuild("complaints", |_| {}))
+            .await
+            .unwrap_or_else(|_| panic!("a second replay through {host} is answered at once"));
+        match second {
+            Err(StoreError::Unavailable { reason, .. }) => assert!(
+                reason.contains("complaints") && reason.contains("already"),
+                "{reason}"
+            ),
+            other => panic!("a second replay through {host} runs while the first does: {other:?}"),
+        }
+    }
+    other_host
+        .projector()
+        .rebuild("timeline", |_| {})
+        .await
+        .expect("another projection's replay runs meanwhile");
+    release.send(()).unwrap();
+    tokio::time::timeout(bound, tokio::task::spawn_blocking(move || first.join()))
+        .await
+        .expect("the first replay ends once released")
+        .unwrap()
+        .unwrap()
+        .expect("the first replay succeeds");
+    assert_eq!(
+        common::snapshot_views(&this_host).await,
+        before,
+        "the first replay's views are whole"
+    );
+    crate::schema::assert_twins_match(&db).await;
+    other_host
+        .projector()
+        .rebuild("complaints", |_| {})
+        .await
+        .expect("once the first has ended, the next replay runs");
+    // Stopped half-way: the next replay runs (on PostgreSQL once the server has seen
+    // the stopped replay's session end, which the test allows a bounded time).
+    support::stop_replay_after_first_batch(&this_host, "complaints").await;
+    let deadline = tokio::time::Instant::now() + bound;
+    loop {
+        match other_host.projector().rebuild("complaints", |_| {}).await {
+            Ok(_) => break,
+            Err(StoreError::Unavailable { reason, .. })
+                if reason.contains("already") && tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("a replay after one stopped half-way: {e}"),
+        }
+    }
+    assert_eq!(common::snapshot_views(&other_host).await, before);
+    other_host.close().await;
+}
+both!(replays_one_at_a_time, one_replay_of_a_projection_at_a_time);
 
 /// A reader of the views inside a transaction of its own while a replay switches over:
 /// on PostgreSQL the renames wait for it (they need the tables to themselves) and go
