@@ -275,6 +275,10 @@ pub struct Complaint {
     identity_erased: Option<Erased>,
     seen_commands: BTreeSet<CommandId>,
     events_applied: u64,
+    /// The instant of the latest event (the latest `at` of all, should an older log
+    /// hold events out of time order); no command is dated before it.
+    #[serde(default)]
+    latest_at: Option<DateTime<Utc>>,
 }
 
 impl Complaint {
@@ -284,7 +288,7 @@ impl Complaint {
     /// or to other JSON, so that states kept under an earlier format are not used.
     /// `tests/states/` pins the states the recorded events fold to under the
     /// current format: a change that forgets to raise it fails there.
-    pub const STATE_FORMAT: u32 = 1;
+    pub const STATE_FORMAT: u32 = 2;
 
     /// Rebuilds a complaint from its events, in order.
     pub fn from_events<'a>(events: impl IntoIterator<Item = &'a ComplaintEvent>) -> Self {
@@ -395,6 +399,14 @@ impl Complaint {
         self.events_applied
     }
 
+    /// The instant of the complaint's latest event (none before it is registered): no
+    /// command is dated before it ([`DomainError::DatedBeforeLatestEvent`]).
+    ///
+    /// [`DomainError::DatedBeforeLatestEvent`]: crate::DomainError::DatedBeforeLatestEvent
+    pub fn latest_event_at(&self) -> Option<DateTime<Utc>> {
+        self.latest_at
+    }
+
     /// Whether a command id has already been handled.
     pub fn has_seen(&self, command_id: &CommandId) -> bool {
         self.seen_commands.contains(command_id)
@@ -429,6 +441,7 @@ impl Complaint {
             identity_erased,
             seen_commands: _,
             events_applied,
+            latest_at,
         } = self;
         Self {
             status: *status,
@@ -451,6 +464,7 @@ impl Complaint {
             identity_erased: identity_erased.clone(),
             seen_commands: BTreeSet::new(),
             events_applied: *events_applied,
+            latest_at: *latest_at,
         }
     }
 }

@@ -100,6 +100,16 @@ pub enum DomainError {
         /// The id.
         command_id: String,
     },
+    /// A complaint's events are in time order: a command is not dated before the
+    /// complaint's latest event (an "as of" reading would otherwise show a state that
+    /// never was, and a step could be judged on an instant before its clock started).
+    #[error("the command is dated {at}, before the complaint's latest event at {latest}; a complaint's events are in time order")]
+    DatedBeforeLatestEvent {
+        /// The command's instant.
+        at: DateTime<Utc>,
+        /// The instant of the complaint's latest event.
+        latest: DateTime<Utc>,
+    },
     /// A registration's `reported_at` lies after the registration itself.
     #[error(
         "the report is dated {reported_at} in LAPOR!, after its registration at {registered_at}"
@@ -320,6 +330,7 @@ impl DomainError {
             DomainError::MissingField { .. } => "input.missing_field",
             DomainError::ReviewInconsistent => "sop.step2.review_inconsistent",
             DomainError::CommandIdReused { .. } => "command.id_reused",
+            DomainError::DatedBeforeLatestEvent { .. } => "complaint.dated_before_latest_event",
             DomainError::UserNameInvalid => "access.user_name_invalid",
             DomainError::DuplicateOfMismatch => "sop.door.duplicate_of_names_the_original",
             DomainError::InformationWindowOpen { .. } => "sop.step2.information_window_open",
@@ -396,6 +407,7 @@ impl DomainError {
             | DomainError::InvalidTransition { .. }
             | DomainError::WaitingForComplainant
             | DomainError::CommandIdReused { .. }
+            | DomainError::DatedBeforeLatestEvent { .. }
             | DomainError::IdentityAlreadyErased { .. } => RefusalKind::StateConflict,
             _ => RefusalKind::RuleViolated,
         }

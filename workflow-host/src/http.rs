@@ -78,6 +78,31 @@ impl AppState {
     pub(crate) fn now(&self) -> DateTime<Utc> {
         (self.clock)()
     }
+
+    /// The instant to date a command on `complaint` at: this host's clock, or the
+    /// complaint's latest event's instant where the clock reads earlier (as
+    /// [`AppState::execute`] dates it).
+    pub(crate) fn now_for(&self, complaint: &workflow_core::Complaint) -> DateTime<Utc> {
+        let now = self.now();
+        complaint
+            .latest_event_at()
+            .map_or(now, |latest| now.max(latest))
+    }
+
+    /// Executes a command dated by this host's clock
+    /// ([`workflow_store::Engine::execute_by_clock`]): a complaint's events stay in time
+    /// order whichever host's clock runs ahead.
+    pub(crate) async fn execute(
+        &self,
+        complaint_id: &workflow_core::ComplaintId,
+        envelope: workflow_core::CommandEnvelope,
+        correlation_id: Option<&str>,
+    ) -> Result<workflow_store::Executed, workflow_store::StoreError> {
+        self.store
+            .engine()
+            .execute_by_clock(complaint_id, envelope, correlation_id)
+            .await
+    }
 }
 
 /// The default of [`AppState::read_your_writes`].

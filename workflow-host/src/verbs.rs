@@ -286,7 +286,7 @@ pub async fn erase_identity(
             legal_basis: reason.to_owned(),
         }),
     );
-    let (erased_at, now) = match store.engine().execute(&id, command, None).await {
+    let (erased_at, now) = match store.engine().execute_by_clock(&id, command, None).await {
         Ok(done) => (
             done.events
                 .first()

@@ -206,10 +206,7 @@ impl Store {
             return Err(StoreError::NotFound(format!("complaint {complaint_id}")));
         }
         let total_events = events.len();
-        let events: Vec<_> = events
-            .into_iter()
-            .filter(|e| e.payload.at <= as_of)
-            .collect();
+        let events = as_of_prefix(events, as_of);
         let state = Complaint::from_events(events.iter().map(|e| &e.payload));
         let services = self.engine().services();
         let sla = assess(
@@ -227,6 +224,22 @@ impl Store {
             total_events,
         })
     }
+}
+
+/// The events of a complaint up to the first dated after `as_of`: the complaint as it
+/// stood then. A complaint's events are in time order (the domain refuses a command
+/// dated before its complaint's latest event); in a log written before that rule, an
+/// event dated earlier than one before it is left out with everything after the later
+/// one, so that the state read is one the complaint had, never the events of a later
+/// moment folded without those between.
+fn as_of_prefix(
+    events: Vec<EventEnvelope<Complaint>>,
+    as_of: DateTime<Utc>,
+) -> Vec<EventEnvelope<Complaint>> {
+    events
+        .into_iter()
+        .take_while(|e| e.payload.at <= as_of)
+        .collect()
 }
 
 /// Verifies an export offline: the same checks as [`Store::verify`], on the file.
@@ -418,5 +431,58 @@ fn verifier_for(
             cp.check(trusted)?;
             Ok(verifier.against(cp.position, cp.heads.clone()))
         }
+    }
+}
+
+#[cfg(test)]
+mod as_of_tests {
+    use super::*;
+    use std::collections::HashMap;
+    use workflow_core::complaint::command::ComplaintCommand;
+    use workflow_core::fixtures::{cmd, disposition, registration, upp, wib};
+
+    fn envelope(sequence: usize, event: workflow_core::ComplaintEvent) -> EventEnvelope<Complaint> {
+        EventEnvelope {
+            aggregate_id: "ADU-1".into(),
+            sequence,
+            payload: event,
+            metadata: HashMap::new(),
+        }
+    }
+
+    #[test]
+    fn as_of_reads_a_prefix_of_the_log_even_when_an_older_log_is_out_of_time_order() {
+        let services = workflow_core::ComplaintServices::builtin();
+        let mut complaint = Complaint::default();
+        let mut events = Vec::new();
+        // Registered at 09:00 and disposed at 11:00; then, as a log written before the
+        // time-order rule may hold, a second disposition dated 10:00.
+        for (id, at, command) in [
+            (
+                "c1",
+                "2026-11-30 09:00",
+                ComplaintCommand::Register(registration()),
+            ),
+            (
+                "c2",
+                "2026-11-30 11:00",
+                ComplaintCommand::Dispose(disposition("PUPR")),
+            ),
+        ] {
+            let decided = complaint
+                .decide(&cmd(id, upp(), wib(at), command), &services)
+                .unwrap();
+            for e in decided {
+                complaint.apply_event(&e);
+                events.push(envelope(events.len() + 1, e));
+            }
+        }
+        let mut late = events[1].payload.clone();
+        late.at = wib("2026-11-30 10:00");
+        late.body = workflow_core::EventBody::Disposed(disposition("DISHUB"));
+        events.push(envelope(3, late));
+        let read = as_of_prefix(events, wib("2026-11-30 10:30"));
+        let sequences: Vec<usize> = read.iter().map(|e| e.sequence).collect();
+        assert_eq!(sequences, [1], "only the registration stood at 10:30");
     }
 }

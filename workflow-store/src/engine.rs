@@ -230,13 +230,42 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
         command: CommandEnvelope,
         correlation_id: Option<&str>,
     ) -> Result<Executed, StoreError> {
+        self.execute_dated(complaint_id, command, correlation_id, Dating::AsGiven)
+            .await
+    }
+
+    /// [`Engine::execute`] for a command whose `now` is a clock's reading (a host's,
+    /// taken as the request came in) rather than the caller's own account of when it
+    /// happened. A complaint's events are in time order, and the domain refuses a
+    /// command dated before its complaint's latest event; a clock that reads earlier
+    /// than that event (another host's clock ahead of this one's, or this one's set
+    /// back) dates the command at the event's instant instead, so that a command is
+    /// never refused for the clocks of the hosts on a database. Behind by more than two
+    /// seconds, the clock is logged as a warning: check the hosts' clocks.
+    pub async fn execute_by_clock(
+        &self,
+        complaint_id: &ComplaintId,
+        command: CommandEnvelope,
+        correlation_id: Option<&str>,
+    ) -> Result<Executed, StoreError> {
+        self.execute_dated(complaint_id, command, correlation_id, Dating::ByClock)
+            .await
+    }
+
+    async fn execute_dated(
+        &self,
+        complaint_id: &ComplaintId,
+        given: CommandEnvelope,
+        correlation_id: Option<&str>,
+        dating: Dating,
+    ) -> Result<Executed, StoreError> {
         if self.read_only {
             return Err(StoreError::ReadOnly(format!(
                 "the store was opened read-only; command {} on complaint {complaint_id} is refused",
-                command.command_id.0
+                given.command_id.0
             )));
         }
-        let base_metadata = metadata_for(&command, correlation_id);
+        let base_metadata = metadata_for(&given, correlation_id);
         // A verdict is recorded once: judged with the settings in force when it
         // commits, not with those this process loaded before another one changed them.
         // The events name the versions they were judged with, and the log commits them
@@ -245,7 +274,7 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
         let follows = self.services.follows();
         let (mut services, mut versions) = self.services.current();
         let mut attempt = 0;
-        let mut unread = self.unread.filter(|_| command.command.registers());
+        let mut unread = self.unread.filter(|_| given.command.registers());
         // Whether the try before was the unread one, refused: this one takes its place
         // in the count, and looks for newer settings first (they may be why), as any
         // try after a conflict does.
@@ -278,7 +307,21 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
                     .map_err(|e| StoreError::from_aggregate(complaint_id.as_str(), e))?,
             };
             let state = context.aggregate();
-            let (events, status) = match state.decide_with_status(&command, &services) {
+            let clocked;
+            let command = match (dating, state.latest_event_at()) {
+                (Dating::ByClock, Some(latest)) if given.now < latest => {
+                    if latest - given.now > CLOCK_SKEW {
+                        tracing::warn!(complaint = %complaint_id, clock = %given.now, latest = %latest, "the clock reads earlier than the complaint's latest event by more than the hosts' clocks should differ; the command is dated at that event's instant: check the clocks");
+                    }
+                    clocked = CommandEnvelope {
+                        now: latest,
+                        ..given.clone()
+                    };
+                    &clocked
+                }
+                _ => &given,
+            };
+            let (events, status) = match state.decide_with_status(command, &services) {
                 Ok(decided) => decided,
                 // Refused on a complaint with no events: decided again as loaded.
                 Err(_) if unread.take().is_some() => {
@@ -384,6 +427,18 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
         Ok(context.aggregate().clone())
     }
 }
+
+/// How a command's `now` is taken: as the caller gives it, or as a clock's reading
+/// (see [`Engine::execute_by_clock`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Dating {
+    AsGiven,
+    ByClock,
+}
+
+/// How far behind a complaint's latest event a clock may read before
+/// [`Engine::execute_by_clock`] logs it: more than the hosts' clocks should differ.
+const CLOCK_SKEW: chrono::TimeDelta = chrono::TimeDelta::seconds(2);
 
 fn metadata_for(
     command: &CommandEnvelope,

@@ -162,6 +162,14 @@ impl Complaint {
         if self.has_seen(&envelope.command_id) {
             return Ok((Vec::new(), self.status));
         }
+        // A complaint's events are in time order (a retry above is answered whatever
+        // its date: it records nothing).
+        if let Some(latest) = self.latest_at.filter(|latest| envelope.now < *latest) {
+            return Err(DomainError::DatedBeforeLatestEvent {
+                at: envelope.now,
+                latest,
+            });
+        }
         if matches!(actor.role, Role::Liaison | Role::Head) {
             self.check_agency(actor)?;
         }

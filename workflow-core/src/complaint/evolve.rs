@@ -12,6 +12,7 @@ impl Complaint {
         let at = event.at;
         self.seen_commands.insert(event.command_id.clone());
         self.events_applied += 1;
+        self.latest_at = Some(self.latest_at.map_or(at, |latest| latest.max(at)));
         let timeline = &mut self.timeline;
         match &event.body {
             EventBody::Received(r) => {

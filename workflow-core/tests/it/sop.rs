@@ -14,6 +14,7 @@ mod identity;
 mod import;
 mod registration;
 mod review;
+mod time_order;
 
 use workflow_core::fixtures::*;
 

@@ -229,8 +229,6 @@ impl Pending {
         let envelope =
             CommandEnvelope::new(command_id.clone(), caller.clone(), state.now(), command);
         let done = state
-            .store
-            .engine()
             .execute(complaint_id, envelope, Some(&command_id))
             .await?;
         // Done before under this id (a retry, or a concurrent twin): answer with the

@@ -672,7 +672,12 @@ async fn run(
         .map_err(ApiError::from)?;
     let mut dry = command_of(state, &who.actor, &path, action.slug, body.clone()).await?;
     with_sample_photo(&mut dry);
-    let envelope = CommandEnvelope::new(command_id.clone(), who.actor.clone(), state.now(), dry);
+    let envelope = CommandEnvelope::new(
+        command_id.clone(),
+        who.actor.clone(),
+        state.now_for(&complaint),
+        dry,
+    );
     if let Err(refusal) = complaint.decide(&envelope, &state.store.engine().services()) {
         return Err(domain_refusal(state, refusal).await);
     }
@@ -684,12 +689,7 @@ async fn run(
         })?;
     let command = command_of(state, &who.actor, &path, action.slug, body).await?;
     let envelope = CommandEnvelope::new(command_id, who.actor.clone(), state.now(), command);
-    match state
-        .store
-        .engine()
-        .execute(id, envelope, Some("aduan-konsol"))
-        .await
-    {
+    match state.execute(id, envelope, Some("aduan-konsol")).await {
         Ok(done) => {
             // Read your writes, as the API's commands do; past the wait the page shows
             // what the views have (the events are committed).

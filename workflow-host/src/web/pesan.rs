@@ -49,6 +49,12 @@ pub(super) fn refusal(e: &DomainError, zone: &TimeZoneSpec) -> String {
         DomainError::CommandIdReused { .. } => {
             "Formulir ini sudah dipakai untuk perintah lain; muat ulang halaman.".into()
         }
+        DomainError::DatedBeforeLatestEvent { at: when, latest } => format!(
+            "Waktu perintah ini ({}) lebih awal dari catatan terakhir aduan ({}); \
+             catatan aduan berurutan menurut waktu. Periksa jam server, lalu coba lagi.",
+            at(*when),
+            at(*latest)
+        ),
         DomainError::ReportedAfterRegistration { .. } => {
             "Tanggal laporan di LAPOR! jatuh setelah pendaftarannya.".into()
         }

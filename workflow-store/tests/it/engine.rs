@@ -355,3 +355,62 @@ async fn a_command_id_is_a_retry_only_of_the_same_command_by_the_same_user() {
     let state = engine.load(&cid("ADU-1")).await.unwrap();
     assert_eq!(state.agency().map(|a| a.0.as_str()), Some("PUPR"));
 }
+
+/// A complaint's events are in time order. A command dated by its caller before the
+/// complaint's latest event is refused and writes nothing; the same command given as a
+/// clock's reading (`execute_by_clock`, as a host dates its requests) is dated at that
+/// event's instant instead; a clock ahead of the latest event keeps its own reading.
+#[tokio::test]
+async fn a_command_dated_before_the_latest_event_is_refused_unless_dated_by_a_clock() {
+    let engine = engine();
+    let id = cid("ADU-1");
+    let disposed_at = wib("2026-11-30 11:00");
+    engine.execute(&id, register("req-1"), None).await.unwrap();
+    engine
+        .execute(
+            &id,
+            cmd("req-2", upp(), disposed_at, C::Dispose(disposition("PUPR"))),
+            None,
+        )
+        .await
+        .unwrap();
+    let early = wib("2026-11-30 10:59");
+    let review = |id: &str, at| cmd(id, liaison("PUPR"), at, C::Review(complete_review()));
+    let err = engine
+        .execute(&id, review("req-3", early), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Domain(DomainError::DatedBeforeLatestEvent { at, latest })
+                if at == early && latest == disposed_at
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        engine.events(&id).await.unwrap().len(),
+        2,
+        "nothing written"
+    );
+    let done = engine
+        .execute_by_clock(&id, review("req-3", early), None)
+        .await
+        .unwrap();
+    assert_eq!(done.events[0].payload.at, disposed_at);
+    let later = wib("2026-11-30 12:00");
+    let done = engine
+        .execute_by_clock(
+            &id,
+            cmd(
+                "req-4",
+                liaison("PUPR"),
+                later,
+                C::Clarify(clarification(false)),
+            ),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.events[0].payload.at, later);
+}

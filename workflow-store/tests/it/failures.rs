@@ -255,8 +255,9 @@ async fn a_poison_event_parks_only_its_complaint_and_resumes_after_a_fix(db: com
         2,
         "the timeline has both events once"
     );
-    // Later events of the complaint are projected as usual.
-    review("ADU-1", at, "PUPR", complete_review())
+    // Later events of the complaint are projected as usual (after the recorded
+    // disposition's 10:00: a complaint's events are in time order).
+    review("ADU-1", "2026-11-30 11:00", "PUPR", complete_review())
         .execute(&fixed, "r5")
         .await
         .unwrap();
@@ -432,8 +433,9 @@ async fn a_version_1_review_in_the_log_reads_as_clear(db: common::TestDb) {
     let state = store.engine().load(&cid("ADU-1")).await.unwrap();
     let review = state.last_review().unwrap();
     assert_eq!((review.complete, review.clear), (false, true));
-    // Read as clear, it cannot be rejected: the complainant keeps the benefit of doubt.
-    let err = reject("ADU-1", at, "PUPR")
+    // Read as clear, it cannot be rejected: the complainant keeps the benefit of doubt
+    // (asked after the recorded review's 10:00).
+    let err = reject("ADU-1", "2026-11-30 11:00", "PUPR")
         .execute(&store, "c4")
         .await
         .unwrap_err();

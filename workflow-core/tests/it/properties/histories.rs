@@ -116,12 +116,18 @@ fn run_history(history: &History) -> Result<Reached, TestCaseError> {
     };
     for (i, r) in history.requests.iter().enumerate() {
         now += Duration::hours(r.hours);
-        let (actor, command) = to_command(r, &state, history, now);
+        // Now and then a command dated before the complaint's latest event (refused,
+        // unless a retry); the history's clock stays where it was.
+        let at = match state.latest_event_at() {
+            Some(latest) if r.hours == 79 => latest - Duration::minutes(1),
+            _ => now,
+        };
+        let (actor, command) = to_command(r, &state, history, at);
         let id = match r.reuse_id {
             Some(k) => format!("cmd-{}", k.min(i)),
             None => format!("cmd-{i}"),
         };
-        let envelope = cmd(&id, actor, now, command);
+        let envelope = cmd(&id, actor, at, command);
         let before = state.clone();
         // The executor refuses a seen id that comes with another user, role or command
         // before `decide` answers it "done".
@@ -164,7 +170,7 @@ fn run_history(history: &History) -> Result<Reached, TestCaseError> {
                         let probe = cmd(
                             &format!("probe-{i}"),
                             probe_actor(role, &before),
-                            now,
+                            at,
                             envelope.command.clone(),
                         );
                         let refused = before.decide(&probe, services);
@@ -182,6 +188,14 @@ fn run_history(history: &History) -> Result<Reached, TestCaseError> {
                     }
                 }
                 for e in &events {
+                    // The log is in time order: no event before the complaint's latest.
+                    prop_assert!(
+                        before.latest_event_at().is_none_or(|latest| e.at >= latest),
+                        "{} dated {} after an event at {:?}",
+                        e.body.event_type(),
+                        e.at,
+                        before.latest_event_at()
+                    );
                     let prior = state.clone();
                     state.apply_event(e);
                     prop_assert!(

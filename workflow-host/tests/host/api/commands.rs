@@ -365,3 +365,51 @@ async fn feedback_decides_closing_and_reopening_and_refusals_name_the_rule() {
     let none = annul("review").await;
     none.assert_refused_by("sla.breach_not_recorded");
 }
+
+/// A complaint's events are in time order. A host whose clock reads behind the
+/// complaint's latest event (written by another host whose clock is ahead, or this
+/// one's set back) dates its command at that event's instant: never before it, and
+/// never refused for the clocks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_clock_behind_the_complaints_latest_event() {
+    let t = TestApp::new(now()).await;
+    for (id, ahead) in [
+        ("ADU-1", chrono::Duration::milliseconds(1_500)),
+        ("ADU-2", chrono::Duration::minutes(10)),
+    ] {
+        // Disposed by another host, its clock ahead of this one's.
+        let latest = now() + ahead;
+        t.given_at(id, latest, disposed("PUPR")).await;
+        let reply = t
+            .post(
+                &format!("/api/v1/complaints/{id}/review"),
+                "liaison_pupr",
+                json!({"complete": true, "clear": true}),
+            )
+            .await;
+        reply.assert_status(StatusCode::OK);
+        let events = t.store.engine().events(&cid(id)).await.unwrap();
+        let review = events.last().unwrap();
+        assert_eq!(review.payload.body.event_type(), "Reviewed");
+        assert_eq!(
+            review.payload.at, latest,
+            "{id}: dated at the latest event's instant, not before it"
+        );
+    }
+    // This host's clock ahead: its own reading.
+    t.given_at(
+        "ADU-3",
+        now() - chrono::Duration::hours(1),
+        disposed("PUPR"),
+    )
+    .await;
+    t.post(
+        "/api/v1/complaints/ADU-3/review",
+        "liaison_pupr",
+        json!({"complete": true, "clear": true}),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    let events = t.store.engine().events(&cid("ADU-3")).await.unwrap();
+    assert_eq!(events.last().unwrap().payload.at, now());
+}
