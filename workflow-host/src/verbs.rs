@@ -20,10 +20,23 @@ pub async fn replay(store: &Store, only: Option<&str>, json: bool) -> anyhow::Re
         // Counted in events: those through the log's head when the replay began (a
         // replay complaint by complaint reaches the head only at its end).
         let mut progress = crate::progress::Progress::new(format!("replay {name}"), "events");
-        let applied = store
+        let replayed = store
             .projector()
             .rebuild(name, |p| progress.update(p.events, p.total.max(p.events)))
-            .await?;
+            .await;
+        let applied = match replayed {
+            Ok(applied) => applied,
+            // The projections before this one are rebuilt: say so with the error.
+            Err(e) if !results.is_empty() => {
+                let done: Vec<&str> = results
+                    .iter()
+                    .filter_map(|r: &serde_json::Value| r["projection"].as_str())
+                    .collect();
+                return Err(anyhow::Error::new(e)
+                    .context(format!("rebuilt {} before {name} failed", done.join(", "))));
+            }
+            Err(e) => return Err(e.into()),
+        };
         progress.finish();
         results.push(json!({ "projection": name, "events": applied }));
     }

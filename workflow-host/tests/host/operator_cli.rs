@@ -482,3 +482,32 @@ fn the_configuration_file_of_the_operations_guide_checks() {
         "{report}"
     );
 }
+
+/// `aduan replay` while another holds the replay lock of a projection (on SQLite, the
+/// file beside the database): it stops there, naming the projection and the ones it
+/// rebuilt before it, and exits non-zero; once the lock is let go, it runs.
+#[test]
+fn a_replay_stops_at_a_projection_another_replay_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("aduan.db");
+    let url = format!("sqlite://{}", db.display());
+    crate::support::ok(&aduan(dir.path(), &url, &["migrate"]));
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.path().join("aduan.db.replay-timeline.lock"))
+        .unwrap();
+    lock.try_lock().unwrap();
+    let out = aduan(dir.path(), &url, &["replay"]);
+    assert!(!out.status.success());
+    // After the progress line of the projection it rebuilt.
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("rebuilt complaints before timeline failed")
+            && said.contains("a replay of timeline is already running"),
+        "{said}"
+    );
+    drop(lock);
+    crate::support::ok(&aduan(dir.path(), &url, &["replay"]));
+}

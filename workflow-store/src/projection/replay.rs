@@ -128,8 +128,10 @@ impl Projector {
         // One replay of a projection at a time on the database: a second would empty
         // the twins under this one. Held to the end, released when the replay fails or
         // is dropped too.
-        let lock = ReplayLock::take(self.db(), name).await?;
-        let replayed = self.rebuild_locked(&projection, &mut progress).await;
+        let mut lock = ReplayLock::take(self.db(), name).await?;
+        let replayed = self
+            .rebuild_locked(&projection, &mut progress, &mut lock)
+            .await;
         lock.release().await;
         replayed
     }
@@ -139,10 +141,11 @@ impl Projector {
         &self,
         projection: &Arc<dyn super::Projection>,
         progress: &mut (impl FnMut(ReplayProgress) + Send),
+        lock: &mut ReplayLock,
     ) -> Result<u64, StoreError> {
         let name = projection.name();
         for _ in 0..3 {
-            if let Some(applied) = self.rebuild_once(projection, progress).await? {
+            if let Some(applied) = self.rebuild_once(projection, progress, lock).await? {
                 return Ok(applied);
             }
             tracing::warn!(
@@ -162,6 +165,7 @@ impl Projector {
         &self,
         projection: &Arc<dyn super::Projection>,
         progress: &mut (impl FnMut(ReplayProgress) + Send),
+        lock: &mut ReplayLock,
     ) -> Result<Option<u64>, StoreError> {
         let name = projection.name();
         let db = self.db();
@@ -232,7 +236,14 @@ impl Projector {
             tries += 1;
             let mut committing = false;
             match self
-                .switch_over(projection, &services, position, applied, &mut committing)
+                .switch_over(
+                    projection,
+                    &services,
+                    position,
+                    applied,
+                    &mut committing,
+                    lock,
+                )
                 .await
             {
                 Err(StoreError::Unavailable { .. }) if tries < SWITCH_OVER_TRIES && !committing => {
@@ -336,6 +347,7 @@ impl Projector {
         mut position: Position,
         mut applied: u64,
         committing: &mut bool,
+        lock: &mut ReplayLock,
     ) -> Result<Option<(Position, u64)>, StoreError> {
         let name = projection.name();
         let db = self.db();
@@ -379,6 +391,9 @@ impl Projector {
             .execute(&mut *tx)
             .await?;
         }
+        // Still this replay's to switch over: a replay begun after its lock was lost
+        // waits, for the twins, until this transaction has ended.
+        lock.check().await?;
         for table in projection.tables() {
             let twin = Target::Rebuild.table(table);
             let aside = format!("{table}_switching");

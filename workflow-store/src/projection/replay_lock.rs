@@ -54,17 +54,17 @@ impl ReplayLock {
         };
         let held = match db.kind {
             BackendKind::Sqlite => {
-                let path = lock_file(&db.name, name);
+                // The database's own path, links resolved, so that two processes naming
+                // it differently lock one file.
+                let database = std::fs::canonicalize(&db.name)
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|_| db.name.clone());
+                let path = lock_file(&database, name);
                 let cannot = |e: std::io::Error| StoreError::Unavailable {
                     reason: format!("cannot lock {} for a replay: {e}", path.display()),
                     source: Some(Box::new(e)),
                 };
-                let file = std::fs::OpenOptions::new()
-                    .create(true)
-                    .truncate(false)
-                    .write(true)
-                    .open(&path)
-                    .map_err(cannot)?;
+                let file = open_lock_file(&path).map_err(cannot)?;
                 match file.try_lock() {
                     Ok(()) => Held::File(file),
                     Err(std::fs::TryLockError::WouldBlock) => return Err(busy()),
@@ -75,6 +75,11 @@ impl ReplayLock {
                 // Out of the pool: the session is the lock's holder for the whole replay,
                 // and must never be handed to another caller while it holds it.
                 let mut conn = db.any.acquire().await?.detach();
+                // An idle session the server would end (PostgreSQL 14 and later) would
+                // take the lock with it; older servers do not know the setting.
+                let _ = sqlx::query("SET idle_session_timeout = 0")
+                    .execute(&mut conn)
+                    .await;
                 let got: bool = sqlx::query("SELECT pg_try_advisory_lock($1, hashtext($2)) AS got")
                     .bind(ADVISORY_CLASS)
                     .bind(name)
@@ -94,19 +99,71 @@ impl ReplayLock {
         })
     }
 
+    /// Whether the lock is still held: on PostgreSQL its session still answers (a
+    /// session the server ended, by an administrator's `pg_terminate_backend` say, took
+    /// the lock with it, and another replay may have begun). A file lock is held as long
+    /// as its file is open. Called by the switch-over once it holds the views and their
+    /// twins, so that a replay begun after a lost lock waits for that commit before it
+    /// touches the twins.
+    pub(super) async fn check(&mut self) -> Result<(), StoreError> {
+        let Held::Session(Some(conn)) = &mut self.held else {
+            return Ok(());
+        };
+        let alive = tokio::time::timeout(RELEASE_WITHIN, sqlx::query("SELECT 1").execute(conn))
+            .await
+            .is_ok_and(|answered| answered.is_ok());
+        if alive {
+            Ok(())
+        } else {
+            Err(StoreError::Unavailable {
+                reason: format!(
+                    "the replay of {} lost its lock (the session holding it ended); nothing was switched over: run it again",
+                    self.name
+                ),
+                source: None,
+            })
+        }
+    }
+
     /// Lets go of the lock: on PostgreSQL the advisory lock is released before the
     /// session closes, so that a replay begun right after this one has ended finds it
-    /// free (closing alone would leave that to the server's own time).
+    /// free (closing alone would leave that to the server's own time). A server that
+    /// does not answer within [`RELEASE_WITHIN`] is left to end the session itself.
     pub(super) async fn release(mut self) {
         if let Held::Session(conn) = &mut self.held {
-            if let Some(mut conn) = conn.take() {
-                if let Err(e) = unlock(&mut conn, &self.name).await {
-                    tracing::warn!(projection = %self.name, error = %e, "a replay's lock was not released; closing its session releases it");
-                }
-                let _ = conn.close().await;
+            if let Some(conn) = conn.take() {
+                let name = std::mem::take(&mut self.name);
+                let _ = tokio::time::timeout(RELEASE_WITHIN, unlock_and_close(conn, &name)).await;
             }
         }
     }
+}
+
+/// How long releasing a PostgreSQL replay lock, or checking it, may wait for the server.
+const RELEASE_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Opens (creating it, readable and writable by the owner only) the lock file at
+/// `path`; one made by another user that this one may only read is opened read-only,
+/// which is enough to lock it.
+fn open_lock_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            std::fs::OpenOptions::new().read(true).open(path)
+        }
+        opened => opened,
+    }
+}
+
+/// Releases the advisory lock and closes its session.
+async fn unlock_and_close(mut conn: AnyConnection, name: &str) {
+    if let Err(e) = unlock(&mut conn, name).await {
+        tracing::warn!(projection = %name, error = %e, "a replay's lock was not released; closing its session releases it");
+    }
+    let _ = conn.close().await;
 }
 
 impl Drop for ReplayLock {
@@ -115,12 +172,12 @@ impl Drop for ReplayLock {
     /// a runtime runs, else dropped (the server then ends the session, and its lock).
     fn drop(&mut self) {
         if let Held::Session(conn) = &mut self.held {
-            if let Some(mut conn) = conn.take() {
+            if let Some(conn) = conn.take() {
                 if let Ok(runtime) = tokio::runtime::Handle::try_current() {
                     let name = std::mem::take(&mut self.name);
                     runtime.spawn(async move {
-                        let _ = unlock(&mut conn, &name).await;
-                        let _ = conn.close().await;
+                        let _ = tokio::time::timeout(RELEASE_WITHIN, unlock_and_close(conn, &name))
+                            .await;
                     });
                 }
             }

@@ -238,11 +238,7 @@ async fn a_replay_stopped_half_way_and_a_reopen_keep_one_index_a_table(db: commo
     support::stop_replay_after_first_batch(&store, "per_category").await;
     Arc::into_inner(store).unwrap().close().await;
     let store = open_indexed().await;
-    store
-        .projector()
-        .rebuild("per_category", |_| {})
-        .await
-        .unwrap();
+    support::rebuild_when_free(&store, "per_category").await;
     store.close().await;
     let store = open_indexed().await;
     assert_eq!(

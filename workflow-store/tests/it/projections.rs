@@ -133,7 +133,8 @@ mod child {
             .projector()
             .rebuild("complaints", |_| {
                 common::say("replaying");
-                // Held here (one of the runtime's two threads) until killed.
+                // Held here (blocking the test's thread; the runtime's workers go
+                // on) until killed.
                 loop {
                     std::thread::park();
                 }
@@ -226,23 +227,13 @@ async fn a_replay_killed_half_way_leaves_no_lock_behind(db: common::TestDb) {
         other => panic!("the child's replay holds the lock: {other:?}"),
     }
     child.kill();
-    // Bounded: on PostgreSQL the lock goes when the server has noticed the connection
-    // close.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        match store.projector().rebuild("complaints", |_| {}).await {
-            Ok(applied) => {
-                assert_eq!(applied, 12, "the whole log");
-                break;
-            }
-            Err(StoreError::Unavailable { reason, .. })
-                if reason.contains("already") && tokio::time::Instant::now() < deadline =>
-            {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            Err(e) => panic!("a replay after one killed half-way: {e}"),
-        }
-    }
+    // On PostgreSQL the lock goes when the server has noticed the connection close: the
+    // helper waits for it, bounded.
+    assert_eq!(
+        support::rebuild_when_free(&store, "complaints").await,
+        12,
+        "the whole log"
+    );
     store.projector().catch_up().await.unwrap();
     let views = common::snapshot_views(&store).await;
     assert_eq!(rebuilt_views(&store).await, views);
@@ -717,11 +708,7 @@ async fn a_replay_makes_the_twins_indexes_once_they_are_full(db: common::TestDb)
         before,
         "and the views as they were"
     );
-    store
-        .projector()
-        .rebuild("complaints", |_| {})
-        .await
-        .unwrap();
+    support::rebuild_when_free(&store, "complaints").await;
     crate::schema::assert_twins_match(&db).await;
     assert_eq!(common::snapshot_views(&store).await, before);
     store.close().await;
@@ -744,38 +731,7 @@ async fn one_replay_of_a_projection_at_a_time(db: common::TestDb) {
     this_host.projector().catch_up().await.unwrap();
     let before = common::snapshot_views(&this_host).await;
     let bound = Duration::from_secs(30);
-    let (held, holding) = tokio::sync::oneshot::channel::<()>();
-    let (release, released) = std::sync::mpsc::channel::<()>();
-    let url = db.url.clone();
-    // The first replay's runtime is blocked while it is held: nothing else runs on it.
-    let first = std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let store = Store::open(&url, workflow_store::SettingsSource::Stored)
-                .await
-                .unwrap();
-            store.projector().set_replay_batch(2);
-            let mut held = Some(held);
-            let done = store
-                .projector()
-                .rebuild("complaints", move |_| {
-                    if let Some(tell) = held.take() {
-                        let _ = tell.send(());
-                        let _ = released.recv_timeout(Duration::from_secs(30));
-                    }
-                })
-                .await;
-            store.close().await;
-            done
-        })
-    });
-    tokio::time::timeout(bound, holding)
-        .await
-        .expect("the first replay applies its first batch")
-        .unwrap();
+    let first = support::HeldReplay::start(&db.url, "complaints").await;
     for (host, store) in [("one store", &*this_host), ("another", &other_host)] {
         let second = tokio::time::timeout(bound, store.projector().rebuild("complaints", |_| {}))
             .await
@@ -793,13 +749,7 @@ async fn one_replay_of_a_projection_at_a_time(db: common::TestDb) {
         .rebuild("timeline", |_| {})
         .await
         .expect("another projection's replay runs meanwhile");
-    release.send(()).unwrap();
-    tokio::time::timeout(bound, tokio::task::spawn_blocking(move || first.join()))
-        .await
-        .expect("the first replay ends once released")
-        .unwrap()
-        .unwrap()
-        .expect("the first replay succeeds");
+    first.release().await.expect("the first replay succeeds");
     assert_eq!(
         common::snapshot_views(&this_host).await,
         before,
@@ -811,25 +761,52 @@ async fn one_replay_of_a_projection_at_a_time(db: common::TestDb) {
         .rebuild("complaints", |_| {})
         .await
         .expect("once the first has ended, the next replay runs");
-    // Stopped half-way: the next replay runs (on PostgreSQL once the server has seen
-    // the stopped replay's session end, which the test allows a bounded time).
+    // Stopped half-way: the next replay runs (on PostgreSQL once the stopped replay's
+    // session has let go, which the helper allows a bounded time).
     support::stop_replay_after_first_batch(&this_host, "complaints").await;
-    let deadline = tokio::time::Instant::now() + bound;
-    loop {
-        match other_host.projector().rebuild("complaints", |_| {}).await {
-            Ok(_) => break,
-            Err(StoreError::Unavailable { reason, .. })
-                if reason.contains("already") && tokio::time::Instant::now() < deadline =>
-            {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            Err(e) => panic!("a replay after one stopped half-way: {e}"),
-        }
-    }
+    support::rebuild_when_free(&other_host, "complaints").await;
     assert_eq!(common::snapshot_views(&other_host).await, before);
     other_host.close().await;
 }
 both!(replays_one_at_a_time, one_replay_of_a_projection_at_a_time);
+
+/// A replay whose lock was lost (PostgreSQL: its session ended by an administrator's
+/// `pg_terminate_backend` while the replay ran) switches nothing over: it fails as
+/// unavailable, saying why, and the views are as they were; the next replay runs. (A
+/// file lock on SQLite cannot be lost while its file is open.)
+async fn a_replay_that_lost_its_lock_switches_nothing_over(db: common::TestDb) {
+    if db.backend == common::Backend::Sqlite {
+        return;
+    }
+    let store = db.open().await;
+    seed(&store).await;
+    store.projector().catch_up().await.unwrap();
+    let before = common::snapshot_views(&store).await;
+    let held = support::HeldReplay::start(&db.url, "complaints").await;
+    let mut raw = db.raw().await;
+    let ended: i64 = sqlx::query(
+        "SELECT COUNT(*) FILTER (WHERE pg_terminate_backend(pid)) AS n FROM pg_locks \
+         WHERE locktype = 'advisory' AND classid = 727274264 AND objsubid = 2 AND granted",
+    )
+    .fetch_one(&mut raw)
+    .await
+    .unwrap()
+    .get("n");
+    assert_eq!(ended, 1, "the replay's lock session");
+    match held.release().await {
+        Err(StoreError::Unavailable { reason, .. }) => {
+            assert!(reason.contains("lost its lock"), "{reason}")
+        }
+        other => panic!("a replay that lost its lock: {other:?}"),
+    }
+    assert_eq!(common::snapshot_views(&store).await, before);
+    assert_eq!(support::rebuild_when_free(&store, "complaints").await, 12);
+    assert_eq!(common::snapshot_views(&store).await, before);
+}
+both!(
+    replay_lost_its_lock,
+    a_replay_that_lost_its_lock_switches_nothing_over
+);
 
 /// A reader of the views inside a transaction of its own while a replay switches over:
 /// on PostgreSQL the renames wait for it (they need the tables to themselves) and go

@@ -321,3 +321,81 @@ pub async fn stop_replay_after_first_batch(store: &Store, name: &str) {
         _ = stopped => {}
     }
 }
+
+/// Replays projection `name`, waiting (at most 30 s) while another replay of it still
+/// holds its lock: after a replay stopped half-way or killed, on PostgreSQL, until the
+/// server has seen its session end. The number of events applied.
+pub async fn rebuild_when_free(store: &Store, name: &str) -> u64 {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        match store.projector().rebuild(name, |_| {}).await {
+            Ok(applied) => return applied,
+            Err(workflow_store::StoreError::Unavailable { reason, .. })
+                if reason.contains("already") && tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("a replay of {name}: {e}"),
+        }
+    }
+}
+
+/// A replay of projection `name` by a store of its own on a thread and runtime of its
+/// own (as another host's would run), held after its first batch (that runtime blocked)
+/// until released.
+pub struct HeldReplay {
+    thread: std::thread::JoinHandle<Result<u64, workflow_store::StoreError>>,
+    release: std::sync::mpsc::Sender<()>,
+}
+
+impl HeldReplay {
+    /// Starts it on the database at `url`, and waits (at most 30 s) for its first batch.
+    pub async fn start(url: &str, name: &'static str) -> Self {
+        let (held, holding) = tokio::sync::oneshot::channel::<()>();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let url = url.to_owned();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let store = Store::open(&url, workflow_store::SettingsSource::Stored)
+                    .await
+                    .unwrap();
+                store.projector().set_replay_batch(2);
+                let mut held = Some(held);
+                let done = store
+                    .projector()
+                    .rebuild(name, move |_| {
+                        if let Some(tell) = held.take() {
+                            let _ = tell.send(());
+                            let _ = released.recv_timeout(std::time::Duration::from_secs(30));
+                        }
+                    })
+                    .await;
+                store.close().await;
+                done
+            })
+        });
+        tokio::time::timeout(std::time::Duration::from_secs(30), holding)
+            .await
+            .expect("the held replay applies its first batch")
+            .unwrap();
+        Self { thread, release }
+    }
+
+    /// Lets it go on, and waits (at most 30 s) for what it returns.
+    pub async fn release(self) -> Result<u64, workflow_store::StoreError> {
+        self.release.send(()).unwrap();
+        let thread = self.thread;
+        tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            tokio::task::spawn_blocking(move || thread.join()),
+        )
+        .await
+        .expect("the held replay ends once released")
+        .unwrap()
+        .unwrap()
+    }
+}
