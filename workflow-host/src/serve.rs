@@ -105,7 +105,8 @@ pub async fn serve(store: Store, config: ServeConfig) -> anyhow::Result<()> {
                 if let Err(e) = store.projector().catch_up().await {
                     tracing::warn!(error = %e, "projection failed; will retry");
                 }
-                match store.sla_tick(Utc::now()).await {
+                let ticked = store.sla_tick(Utc::now()).await;
+                match &ticked {
                     Ok(r) if r.breaches_recorded > 0 || r.closed > 0 => {
                         tracing::info!(
                             breaches = r.breaches_recorded,
@@ -115,6 +116,11 @@ pub async fn serve(store: Store, config: ServeConfig) -> anyhow::Result<()> {
                     }
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "SLA monitor failed; will retry"),
+                }
+                if let Ok(r) = &ticked {
+                    for (complaint, error) in &r.failed {
+                        tracing::warn!(%complaint, %error, "the SLA monitor could not sweep a complaint; it tries again at its next round");
+                    }
                 }
                 // Steps due within the at-risk window: their liaison officers are told
                 // once per run of a step.

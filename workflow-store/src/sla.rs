@@ -79,7 +79,7 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
                 }),
             );
             if !self
-                .execute(complaint_id, command, None)
+                .execute_by_clock(complaint_id, command, None)
                 .await?
                 .events
                 .is_empty()
@@ -107,7 +107,7 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
                     }),
                 );
                 outcome.closed = !self
-                    .execute(complaint_id, command, None)
+                    .execute_by_clock(complaint_id, command, None)
                     .await?
                     .events
                     .is_empty();
@@ -123,7 +123,7 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
                     ComplaintCommand::DeemWithdrawn(WindowReport::default()),
                 );
                 outcome.deemed_withdrawn = !self
-                    .execute(complaint_id, command, None)
+                    .execute_by_clock(complaint_id, command, None)
                     .await?
                     .events
                     .is_empty();

@@ -162,14 +162,6 @@ impl Complaint {
         if self.has_seen(&envelope.command_id) {
             return Ok((Vec::new(), self.status));
         }
-        // A complaint's events are in time order (a retry above is answered whatever
-        // its date: it records nothing).
-        if let Some(latest) = self.latest_at.filter(|latest| envelope.now < *latest) {
-            return Err(DomainError::DatedBeforeLatestEvent {
-                at: envelope.now,
-                latest,
-            });
-        }
         if matches!(actor.role, Role::Liaison | Role::Head) {
             self.check_agency(actor)?;
         }
@@ -177,6 +169,15 @@ impl Complaint {
             self.check_assigned(actor)?;
         }
         let body = self.decide_body(envelope, services)?;
+        // A complaint's events are in time order. Checked last, so that a command the
+        // complaint refuses anyway (registered already, say) is told why; a retry above
+        // is answered whatever its date, as it records nothing.
+        if let Some(latest) = self.latest_at.filter(|latest| envelope.now < *latest) {
+            return Err(DomainError::DatedBeforeLatestEvent {
+                at: envelope.now,
+                latest,
+            });
+        }
         let mut bodies = vec![(body, envelope.now)];
         // "Returns are not unlimited ping-pong": the third return asks the coordinator.
         if matches!(command, ComplaintCommand::ReturnForRedisposition(_)) && self.returns + 1 >= 3 {

@@ -274,7 +274,11 @@ async fn one(
         now,
         command,
     );
-    match store.engine().execute(&id, envelope, Some(batch)).await {
+    match store
+        .engine()
+        .execute_by_clock(&id, envelope, Some(batch))
+        .await
+    {
         Ok(_) => Ok(Ok((id.to_string(), true))),
         // Another import (or a person) registered it meanwhile.
         Err(StoreError::Domain(workflow_core::DomainError::AlreadyRegistered)) => {

@@ -575,7 +575,8 @@ pub(super) fn offered(
     state: &AppState,
 ) -> Vec<&'static Action> {
     let services = state.store.engine().services();
-    let now = state.now();
+    // Dated as the command would be (never before the complaint's latest event).
+    let now = state.now_for(complaint);
     let today = services.policy.time_zone.local_date(now);
     ACTIONS
         .iter()

@@ -235,7 +235,7 @@ impl Store {
                     },
                 ),
             );
-            match self.engine.execute(&id, command, None).await {
+            match self.engine.execute_by_clock(&id, command, None).await {
                 Ok(done) => report.identities_erased += usize::from(!done.events.is_empty()),
                 Err(StoreError::Domain(workflow_core::DomainError::IdentityAlreadyErased {
                     ..

@@ -414,3 +414,42 @@ async fn a_command_dated_before_the_latest_event_is_refused_unless_dated_by_a_cl
         .unwrap();
     assert_eq!(done.events[0].payload.at, later);
 }
+
+/// A sweep's instant is a clock's reading: a breach due then is recorded even where
+/// an event came in after that reading (another host's clock ahead, or a long sweep),
+/// dated at that event's instant, never refused for the clocks.
+#[tokio::test]
+async fn a_sweep_behind_the_latest_event_records_its_breach_at_that_event() {
+    let engine = engine();
+    let id = cid("ADU-1");
+    engine.execute(&id, register("req-1"), None).await.unwrap();
+    // Disposition was due Thursday 3 December; on Friday at 08:00 UPP erases the
+    // complainant's identity (which leaves the step's clock running).
+    let erased_at = wib("2026-12-04 08:00");
+    engine
+        .execute(
+            &id,
+            cmd(
+                "req-2",
+                upp(),
+                erased_at,
+                C::EraseIdentity(workflow_core::complaint::command::IdentityErasure {
+                    legal_basis: "Permintaan pelapor, Pasal 8 UU 27/2022".into(),
+                }),
+            ),
+            None,
+        )
+        .await
+        .unwrap();
+    let swept = engine
+        .sweep(&id, wib("2026-12-04 07:59"))
+        .await
+        .expect("a sweep is not refused for the clocks");
+    assert_eq!(
+        swept.breaches_recorded,
+        vec![(workflow_core::Step::Disposition, 1)]
+    );
+    let events = engine.events(&id).await.unwrap();
+    assert_eq!(events.len(), 3);
+    assert_eq!(events[2].payload.at, erased_at);
+}

@@ -246,15 +246,13 @@ async fn a_second_erasure_and_two_at_once_erase_once(db: TestDb) {
     let store = db.open().await;
     register(&store, "ADU-2").await;
     let id = cid("ADU-2");
-    // Two commands of their own, at the same instant (whichever commits first, the
-    // other is not dated before it).
-    let mut second = erase("ADU-2", "2026-12-01 09:00");
-    second.command_id = workflow_core::CommandId("erase-ADU-2-second".into());
     let (a, b) = tokio::join!(
         store
             .engine()
             .execute(&id, erase("ADU-2", "2026-12-01 09:00"), None),
-        store.engine().execute(&id, second, None),
+        store
+            .engine()
+            .execute(&id, erase("ADU-2", "2026-12-01 09:01"), None),
     );
     let outcomes = [a, b];
     let erased = outcomes.iter().filter(|o| o.is_ok()).count();

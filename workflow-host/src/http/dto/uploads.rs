@@ -59,7 +59,7 @@ impl<'a> Citing<'a> {
         let probe = CommandEnvelope::new(
             "citation-check",
             self.caller.clone(),
-            self.state.now(),
+            self.state.now_for(&complaint),
             command,
         );
         if let Err(e) = complaint.decide(&probe, &engine.services()) {

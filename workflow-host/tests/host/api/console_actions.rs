@@ -663,3 +663,16 @@ async fn a_refused_form_stores_nothing_and_is_held_to_the_apis_limits() {
         offered(&page)
     );
 }
+
+/// A host whose clock reads behind the complaint's latest event (another host's clock
+/// ahead) offers the same forms, and the form's command is dated at that event: the
+/// console is never held up by the clocks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clock_behind_the_latest_event_still_offers_the_forms() {
+    let t = TestApp::new(super::now()).await;
+    let latest = super::now() + chrono::Duration::minutes(10);
+    t.given_at("ADU-2", latest, disposed("PUPR")).await;
+    let liaison = signed_in(&t, &fx::liaison("PUPR")).await;
+    let page = get(&t, "/konsol/aduan/ADU-2", Some(&liaison)).await;
+    assert_eq!(offered(&page), ["return", "review", "progress"]);
+}
