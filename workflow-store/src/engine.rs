@@ -1,6 +1,7 @@
 //! The command executor.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 use workflow_core::{ComplaintId, Sequence};
 
@@ -133,6 +134,10 @@ pub struct Engine<ES: EventStore<Complaint>> {
     /// Where the store can make a new complaint's context without a read: commands
     /// that register a complaint are first decided on it (see [`Engine::execute`]).
     unread: Option<Unread<ES>>,
+    /// Told of each command [`Engine::execute_by_clock`] dated at its complaint's latest
+    /// event because the clock read more than two seconds earlier (the store's health
+    /// counts them).
+    clock_behind: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
 impl<ES: EventStore<Complaint>> Engine<ES> {
@@ -150,7 +155,15 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
             backoff: Backoff::DEFAULT,
             read_only: false,
             unread: None,
+            clock_behind: None,
         }
+    }
+
+    /// An engine that tells `counted` of each command dated at its complaint's latest
+    /// event because the clock read more than two seconds earlier.
+    pub(crate) fn counting_clocks_behind(mut self, counted: Arc<dyn Fn() + Send + Sync>) -> Self {
+        self.clock_behind = Some(counted);
+        self
     }
 
     /// An engine that decides a command registering a complaint first on `unread`'s
@@ -279,6 +292,8 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
         // in the count, and looks for newer settings first (they may be why), as any
         // try after a conflict does.
         let mut after_unread = false;
+        // Whether a clock behind the complaint's latest event was told of.
+        let mut told = false;
         loop {
             let again = std::mem::take(&mut after_unread);
             if !again {
@@ -310,7 +325,11 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
             let clocked;
             let command = match (dating, state.latest_event_at()) {
                 (Dating::ByClock, Some(latest)) if given.now < latest => {
-                    if latest - given.now > CLOCK_SKEW {
+                    // Told once a command, however many attempts it takes.
+                    if latest - given.now > CLOCK_SKEW && !std::mem::replace(&mut told, true) {
+                        if let Some(counted) = &self.clock_behind {
+                            counted();
+                        }
                         tracing::warn!(complaint = %complaint_id, clock = %given.now, latest = %latest, "the clock reads earlier than the complaint's latest event by more than the hosts' clocks should differ; the command is dated at that event's instant: check the clocks");
                     }
                     clocked = CommandEnvelope {

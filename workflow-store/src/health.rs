@@ -56,6 +56,7 @@ pub struct Health {
     snapshots_refused: AtomicU64,
     kept_loads: AtomicU64,
     kept_states_dropped: AtomicU64,
+    clocks_behind: AtomicU64,
     recent: Mutex<Recent>,
 }
 
@@ -98,6 +99,12 @@ pub struct HealthSnapshot {
     /// instead; anything other than zero means the log changed under this process
     /// (a database restored from a backup, or edited): worth a look (`aduan verify`).
     pub kept_states_dropped: u64,
+    /// Commands dated by a clock that read more than two seconds earlier than their
+    /// complaint's latest event, and dated at that event instead
+    /// ([`crate::Engine::execute_by_clock`]): the clocks of the hosts on the database
+    /// differ by more than they should, or one was set back. Anything but zero is worth
+    /// a look at the hosts' time synchronisation.
+    pub clocks_behind: u64,
     /// The last commit the database confirmed.
     pub last_commit_at: Option<DateTime<Utc>>,
     /// The last failed commit or write probe.
@@ -181,6 +188,10 @@ impl Health {
         self.kept_states_dropped.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub(crate) fn clock_behind(&self) {
+        self.clocks_behind.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub(crate) fn projection_failed(&self, name: &str, err: &StoreError) {
         self.projection_failures.fetch_add(1, Ordering::Relaxed);
         self.recent()
@@ -221,6 +232,7 @@ impl Health {
             snapshots_refused: self.snapshots_refused.load(Ordering::Relaxed),
             kept_loads: self.kept_loads.load(Ordering::Relaxed),
             kept_states_dropped: self.kept_states_dropped.load(Ordering::Relaxed),
+            clocks_behind: self.clocks_behind.load(Ordering::Relaxed),
             last_commit_at: r.last_commit_at,
             last_write_error: r.last_write_error.clone(),
             last_side_write_error: r.last_side_write_error.clone(),

@@ -205,8 +205,10 @@ impl Store {
         };
         let log = SqlLog::new(db.clone(), upcasters, keys, options.get_kept_states());
         let projector = Arc::new(Projector::new(log.clone(), in_force.clone(), projections)?);
+        let counting = log.clone();
         let mut engine = Engine::judging_with(log.clone(), in_force.clone())
-            .registering_unread(crate::log::LogContext::empty);
+            .registering_unread(crate::log::LogContext::empty)
+            .counting_clocks_behind(Arc::new(move || counting.health().clock_behind()));
         if read_only {
             engine = engine.refusing_commands();
         } else {

@@ -333,6 +333,11 @@ pub async fn metrics(
         counter(h.kept_states_dropped),
     );
     registry.register(
+        "clocks_behind",
+        "Commands dated at their complaint's latest event because the clock read more than two seconds earlier (hosts' clocks apart, or one set back)",
+        counter(h.clocks_behind),
+    );
+    registry.register(
         "projection_failures",
         "Projection batches that failed",
         counter(h.projection_failures),

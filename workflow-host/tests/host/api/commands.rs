@@ -396,6 +396,15 @@ async fn a_host_clock_behind_the_complaints_latest_event() {
             "{id}: dated at the latest event's instant, not before it"
         );
     }
+    // Behind by more than two seconds (ten minutes, the second) is counted, for an
+    // operator to alert on; 1.5 s, within how far hosts' clocks differ, is not.
+    assert_eq!(t.store.health().snapshot().clocks_behind, 1);
+    let metrics = t.get("/api/v1/metrics", "coordinator").await;
+    assert!(
+        metrics.text.contains("aduan_clocks_behind_total 1\n"),
+        "{}",
+        metrics.text
+    );
     // This host's clock ahead: its own reading.
     t.given_at(
         "ADU-3",
