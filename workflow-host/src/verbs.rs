@@ -32,8 +32,10 @@ pub async fn replay(store: &Store, only: Option<&str>, json: bool) -> anyhow::Re
                     .iter()
                     .filter_map(|r: &serde_json::Value| r["projection"].as_str())
                     .collect();
-                return Err(anyhow::Error::new(e)
-                    .context(format!("rebuilt {} before {name} failed", done.join(", "))));
+                return Err(anyhow::Error::new(e).context(format!(
+                    "{name} failed (already rebuilt: {})",
+                    done.join(", ")
+                )));
             }
             Err(e) => return Err(e.into()),
         };

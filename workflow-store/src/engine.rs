@@ -254,7 +254,8 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
     /// than that event (another host's clock ahead of this one's, or this one's set
     /// back) dates the command at the event's instant instead, so that a command is
     /// never refused for the clocks of the hosts on a database. Behind by more than two
-    /// seconds, the clock is logged as a warning: check the hosts' clocks.
+    /// seconds, the clock is logged as a warning and counted in the store's health
+    /// (`clocks_behind`): check the hosts' clocks.
     pub async fn execute_by_clock(
         &self,
         complaint_id: &ComplaintId,

@@ -100,7 +100,8 @@ pub struct HealthSnapshot {
     /// (a database restored from a backup, or edited): worth a look (`aduan verify`).
     pub kept_states_dropped: u64,
     /// Commands dated by a clock that read more than two seconds earlier than their
-    /// complaint's latest event, and dated at that event instead
+    /// complaint's latest event, and dated at that event instead (counted once a call,
+    /// also when the command is then refused)
     /// ([`crate::Engine::execute_by_clock`]): the clocks of the hosts on the database
     /// differ by more than they should, or one was set back. Anything but zero is worth
     /// a look at the hosts' time synchronisation.

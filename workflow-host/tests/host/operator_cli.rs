@@ -504,7 +504,7 @@ fn a_replay_stops_at_a_projection_another_replay_holds() {
     // After the progress line of the projection it rebuilt.
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(
-        said.contains("rebuilt complaints before timeline failed")
+        said.contains("timeline failed (already rebuilt: complaints)")
             && said.contains("a replay of timeline is already running"),
         "{said}"
     );
