@@ -407,6 +407,13 @@ impl Complaint {
         self.latest_at
     }
 
+    /// The instant to date a command at whose `now` is a clock's reading: the reading,
+    /// or the complaint's latest event's instant where the clock reads earlier (the
+    /// clocks of hosts differ), so that the command is never dated before it.
+    pub fn dated_by_clock(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        self.latest_at.map_or(now, |latest| now.max(latest))
+    }
+
     /// Whether a command id has already been handled.
     pub fn has_seen(&self, command_id: &CommandId) -> bool {
         self.seen_commands.contains(command_id)

@@ -83,10 +83,7 @@ impl AppState {
     /// complaint's latest event's instant where the clock reads earlier (as
     /// [`AppState::execute`] dates it).
     pub(crate) fn now_for(&self, complaint: &workflow_core::Complaint) -> DateTime<Utc> {
-        let now = self.now();
-        complaint
-            .latest_event_at()
-            .map_or(now, |latest| now.max(latest))
+        complaint.dated_by_clock(self.now())
     }
 
     /// Executes a command dated by this host's clock

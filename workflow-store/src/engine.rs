@@ -324,8 +324,12 @@ impl<ES: EventStore<Complaint>> Engine<ES> {
             };
             let state = context.aggregate();
             let clocked;
-            let command = match (dating, state.latest_event_at()) {
-                (Dating::ByClock, Some(latest)) if given.now < latest => {
+            let dated = match dating {
+                Dating::ByClock => state.dated_by_clock(given.now),
+                Dating::AsGiven => given.now,
+            };
+            let command = match dated {
+                latest if latest > given.now => {
                     // Told once a command, however many attempts it takes.
                     if latest - given.now > CLOCK_SKEW && !std::mem::replace(&mut told, true) {
                         if let Some(counted) = &self.clock_behind {
