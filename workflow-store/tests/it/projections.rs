@@ -786,7 +786,8 @@ async fn a_replay_that_lost_its_lock_switches_nothing_over(db: common::TestDb) {
     let mut raw = db.raw().await;
     let ended: i64 = sqlx::query(
         "SELECT COUNT(*) FILTER (WHERE pg_terminate_backend(pid)) AS n FROM pg_locks \
-         WHERE locktype = 'advisory' AND classid = 727274264 AND objsubid = 2 AND granted",
+         WHERE locktype = 'advisory' AND classid = 727274264 AND objsubid = 2 AND granted \
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
     )
     .fetch_one(&mut raw)
     .await
