@@ -356,7 +356,7 @@ pub(crate) async fn walk(
     // One transaction: on PostgreSQL a walk of a large log may rightly run longer than
     // the statement timeout of the engine's sessions.
     let mut tx = db.any.begin().await?;
-    db.unbounded_statements(&mut tx).await?;
+    db.walk_statements(&mut tx).await?;
     let total: i64 = count.fetch_one(&mut *tx).await?.try_get("n")?;
     let sql = db.events_by_complaint_sql("position, recorded_at, ", filter);
     let mut query = sqlx::query(&sql).bind(workflow_core_type());

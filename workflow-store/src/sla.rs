@@ -148,7 +148,7 @@ pub(crate) async fn board_from_log(
     let db = log.db();
     let sql = db.events_by_complaint_sql("", "");
     let mut tx = db.any.begin().await?;
-    db.unbounded_statements(&mut tx).await?;
+    db.walk_statements(&mut tx).await?;
     let mut rows = sqlx::query(&sql).bind(Complaint::TYPE).fetch(&mut *tx);
     let mut deadlines: Vec<DeadlineRow> = Vec::new();
     let mut current: Option<(String, Complaint)> = None;
