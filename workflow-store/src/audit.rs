@@ -30,7 +30,7 @@ pub use export::{read_export, ExportFormat};
 pub use merkle::merkle_root;
 pub use verify::{ChainVerifier, Failure, FailureKind, VerifyReport};
 
-use crate::backend::Db;
+use crate::backend::{Db, TypedPool};
 use crate::error::StoreError;
 use crate::log::DecidedOn;
 use crate::store::Store;
@@ -340,8 +340,8 @@ pub struct WalkProgress {
 pub(crate) async fn walk(
     db: &Db,
     complaint: Option<&str>,
-    mut each: impl FnMut(StoredRow) -> Result<(), StoreError>,
-    mut progress: impl FnMut(WalkProgress),
+    each: impl FnMut(StoredRow) -> Result<(), StoreError>,
+    progress: impl FnMut(WalkProgress),
 ) -> Result<u64, StoreError> {
     let filter = if complaint.is_some() {
         " AND aggregate_id = $2"
@@ -349,51 +349,67 @@ pub(crate) async fn walk(
         ""
     };
     let count_sql = format!("SELECT COUNT(*) AS n FROM events WHERE aggregate_type = $1{filter}");
-    let mut count = sqlx::query(&count_sql).bind(workflow_core_type());
-    if let Some(c) = complaint {
-        count = count.bind(c.to_owned());
-    }
+    let sql = db.events_by_complaint_sql("position, recorded_at, ", filter);
+    // Through the backend's own driver, not sqlx's `Any`: `Any` converts every row,
+    // its columns' names and types included, into its own form first (decision 49).
     // One transaction: on PostgreSQL a walk of a large log may rightly run longer than
     // the statement timeout of the engine's sessions.
-    let mut tx = db.any.begin().await?;
-    db.walk_statements(&mut tx).await?;
-    let total: i64 = count.fetch_one(&mut *tx).await?.try_get("n")?;
-    let sql = db.events_by_complaint_sql("position, recorded_at, ", filter);
-    let mut query = sqlx::query(&sql).bind(workflow_core_type());
-    if let Some(c) = complaint {
-        query = query.bind(c.to_owned());
+    macro_rules! walk_with {
+        ($pool:expr) => {{
+            let mut tx = $pool.begin().await?;
+            if let Some(settings) = db.walk_settings() {
+                sqlx::query(settings).execute(&mut *tx).await?;
+            }
+            let mut count = sqlx::query(&count_sql).bind(workflow_core_type());
+            if let Some(c) = complaint {
+                count = count.bind(c);
+            }
+            let total: i64 = count.fetch_one(&mut *tx).await?.try_get("n")?;
+            let mut query = sqlx::query(&sql).bind(workflow_core_type());
+            if let Some(c) = complaint {
+                query = query.bind(c);
+            }
+            let rows = query
+                .fetch(&mut *tx)
+                .map_err(StoreError::from)
+                .and_then(|row| std::future::ready(stored_row(&row)));
+            let n = judge(rows, total, each, progress).await?;
+            tx.commit().await?;
+            Ok(n)
+        }};
     }
-    let mut rows = query.fetch(&mut *tx);
+    match &db.typed {
+        #[cfg(feature = "sqlite")]
+        TypedPool::Sqlite(pool) => walk_with!(pool),
+        #[cfg(feature = "postgres")]
+        TypedPool::Postgres(pool) => walk_with!(pool),
+    }
+}
+
+/// Hands the rows to `each` in order, with progress: a batch of rows is taken from the
+/// database and then judged, rather than each row as it arrives (sqlx hands SQLite's
+/// rows across from its worker thread through a small channel, and a consumer slower
+/// than that thread would wake it for every row it takes).
+async fn judge(
+    rows: impl futures::Stream<Item = Result<StoredRow, StoreError>>,
+    total: i64,
+    mut each: impl FnMut(StoredRow) -> Result<(), StoreError>,
+    mut progress: impl FnMut(WalkProgress),
+) -> Result<u64, StoreError> {
+    let mut rows = std::pin::pin!(rows);
     let mut n = 0u64;
     let total = u64::try_from(total).unwrap_or_default();
     // The size of the walk is known before the first event: a watcher can say "0 of N".
     if total > 0 {
         progress(WalkProgress { events: 0, total });
     }
-    // Rows are taken in batches and then judged, rather than each as it arrives: sqlx
-    // hands SQLite's rows across from its worker thread through a small channel, and a
-    // consumer slower than that thread would wake it for every row it takes.
     let mut batch = Vec::with_capacity(WALK_BATCH);
     loop {
         while batch.len() < WALK_BATCH {
             let Some(row) = rows.try_next().await? else {
                 break;
             };
-            let text = |column: &str| -> Result<String, String> {
-                row.try_get(column).map_err(|e| e.to_string())
-            };
-            batch.push(StoredRow {
-                complaint_id: row.try_get("aggregate_id")?,
-                sequence: row.try_get("sequence")?,
-                position: row.try_get::<Option<i64>, _>("position")?.unwrap_or(0),
-                recorded_at: row
-                    .try_get::<Option<String>, _>("recorded_at")?
-                    .unwrap_or_default(),
-                event_type: row.try_get("event_type")?,
-                event_version: row.try_get("event_version")?,
-                payload: text("payload"),
-                metadata: text("metadata"),
-            });
+            batch.push(row);
         }
         if batch.is_empty() {
             break;
@@ -406,9 +422,30 @@ pub(crate) async fn walk(
             }
         }
     }
-    drop(rows);
-    tx.commit().await?;
     Ok(n)
+}
+
+/// A stored row as a walk reads it, from either backend's driver.
+fn stored_row<R: Row>(row: &R) -> Result<StoredRow, StoreError>
+where
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'c> &'c str: sqlx::ColumnIndex<R>,
+{
+    let text =
+        |column: &str| -> Result<String, String> { row.try_get(column).map_err(|e| e.to_string()) };
+    Ok(StoredRow {
+        complaint_id: row.try_get("aggregate_id")?,
+        sequence: row.try_get("sequence")?,
+        position: row.try_get::<Option<i64>, _>("position")?.unwrap_or(0),
+        recorded_at: row
+            .try_get::<Option<String>, _>("recorded_at")?
+            .unwrap_or_default(),
+        event_type: row.try_get("event_type")?,
+        event_version: row.try_get("event_version")?,
+        payload: text("payload"),
+        metadata: text("metadata"),
+    })
 }
 
 /// Rows a walk takes from the database before judging them.

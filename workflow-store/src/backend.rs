@@ -412,24 +412,34 @@ impl Db {
     }
 
     /// Prepares the caller's transaction for a walk of the log in complaint order
-    /// ([`Db::events_by_complaint_sql`]): statements without a time limit
-    /// ([`Db::unbounded_statements`]) and, on PostgreSQL, rows read along the
-    /// `events_audit_order` index instead of sorted. Left to its estimates the planner
-    /// sorts the whole log first (on disk once it outgrows `work_mem`, with parallel
-    /// workers taking the cores the walk's own judging needs), and sends no row until
-    /// the sort is done; read along the index, rows stream from the first one, with no
-    /// temporary files, in a third of the time even when the complaints' events are
-    /// interleaved (decision 49).
+    /// ([`Db::events_by_complaint_sql`]) by running [`Db::walk_settings`] in it.
     pub(crate) async fn walk_statements(
         &self,
         conn: &mut sqlx::AnyConnection,
     ) -> Result<(), StoreError> {
-        self.unbounded_statements(conn).await?;
-        if self.kind == BackendKind::Postgres {
-            conn.execute("SELECT set_config('enable_sort', 'off', true)")
-                .await?;
+        if let Some(settings) = self.walk_settings() {
+            conn.execute(settings).await?;
         }
         Ok(())
+    }
+
+    /// The statement that prepares a transaction for a walk of the log in complaint
+    /// order ([`Db::events_by_complaint_sql`]), on PostgreSQL: no statement timeout (as
+    /// [`Db::unbounded_statements`]) and rows read along the `events_audit_order` index
+    /// instead of sorted. Left to its estimates the planner sorts the whole log first
+    /// (on disk once it outgrows `work_mem`, with parallel workers taking the cores the
+    /// walk's own judging needs), and sends no row until the sort is done; read along
+    /// the index, rows stream from the first one, with no temporary files, in a third
+    /// of the time even when the complaints' events are interleaved (decision 49).
+    /// `None` on SQLite, whose planner reads the primary key in that order.
+    pub(crate) fn walk_settings(&self) -> Option<&'static str> {
+        match self.kind {
+            BackendKind::Postgres => Some(
+                "SELECT set_config('statement_timeout', '0', true), \
+                 set_config('enable_sort', 'off', true)",
+            ),
+            BackendKind::Sqlite => None,
+        }
     }
 
     /// Decides whose database this is (under the caller's migration lock) and marks it
