@@ -344,22 +344,19 @@ pub(crate) async fn walk(
     progress: impl FnMut(WalkProgress),
 ) -> Result<u64, StoreError> {
     let filter = if complaint.is_some() {
-        " AND aggregate_id = $2"
+        db.one_complaint_filter()
     } else {
-        ""
+        String::new()
     };
     let count_sql = format!("SELECT COUNT(*) AS n FROM events WHERE aggregate_type = $1{filter}");
-    let sql = db.events_by_complaint_sql("position, recorded_at, ", filter);
+    let sql = db.events_by_complaint_sql("position, recorded_at, ", &filter);
     // Through the backend's own driver, not sqlx's `Any`: `Any` converts every row,
     // its columns' names and types included, into its own form first (decision 49).
     // One transaction: on PostgreSQL a walk of a large log may rightly run longer than
     // the statement timeout of the engine's sessions.
     macro_rules! walk_with {
         ($pool:expr) => {{
-            let mut tx = $pool.begin().await?;
-            if let Some(settings) = db.walk_settings() {
-                sqlx::query(settings).execute(&mut *tx).await?;
-            }
+            let mut tx = db.begin_walk($pool).await?;
             let mut count = sqlx::query(&count_sql).bind(workflow_core_type());
             if let Some(c) = complaint {
                 count = count.bind(c);

@@ -147,8 +147,7 @@ pub(crate) async fn board_from_log(
 ) -> Result<Vec<BoardEntry>, StoreError> {
     let db = log.db();
     let sql = db.events_by_complaint_sql("", "");
-    let mut tx = db.any.begin().await?;
-    db.walk_statements(&mut tx).await?;
+    let mut tx = db.begin_walk(&db.any).await?;
     let mut rows = sqlx::query(&sql).bind(Complaint::TYPE).fetch(&mut *tx);
     let mut deadlines: Vec<DeadlineRow> = Vec::new();
     let mut current: Option<(String, Complaint)> = None;
