@@ -428,9 +428,12 @@ impl Db {
         Ok(tx)
     }
 
-    /// The statement that prepares a transaction for a walk of the log in complaint
-    /// order, on PostgreSQL: no statement timeout (as [`Db::unbounded_statements`]) and
-    /// rows read along the `events_audit_order` index instead of sorted. Left to its
+    /// The statements that prepare a transaction for a walk of the log in complaint
+    /// order, on PostgreSQL, run first in it: one snapshot for the whole transaction
+    /// (`REPEATABLE READ`), so that the walk's count and its rows are of one moment, as
+    /// SQLite's read transactions are; no statement timeout (as
+    /// [`Db::unbounded_statements`]); and rows read along the `events_audit_order` index
+    /// instead of sorted. Left to its
     /// estimates the planner sorts the whole log first (on disk once it outgrows
     /// `work_mem`, with parallel workers taking the cores the walk's own judging
     /// needs), and sends no row until the sort is done; read along the index, rows
@@ -441,7 +444,8 @@ impl Db {
     fn walk_settings(&self) -> Option<&'static str> {
         match self.kind {
             BackendKind::Postgres => Some(
-                "SELECT set_config('statement_timeout', '0', true), \
+                "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; \
+                 SELECT set_config('statement_timeout', '0', true), \
                  set_config('enable_sort', 'off', true)",
             ),
             BackendKind::Sqlite => None,

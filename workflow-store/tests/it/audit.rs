@@ -148,6 +148,64 @@ async fn an_untouched_log_verifies(db: TestDb) {
 }
 both!(untouched, an_untouched_log_verifies);
 
+/// A walk reads the log as it stood at one moment: an event another host appends while
+/// the walk runs (here after the walk counted the events, before it read them) is in
+/// neither the count nor the rows, so the report holds as many events as its progress
+/// announced; the next walk has it.
+async fn a_walk_reads_the_log_as_it_stood_at_one_moment(db: TestDb) {
+    let store = seeded(&db).await;
+    let mut announced = None;
+    let report = store
+        .verify(None, None, |p| {
+            if announced.is_none() {
+                announced = Some(p.total);
+                append_elsewhere(&db.url);
+            }
+        })
+        .await
+        .unwrap();
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(
+        Some(report.events),
+        announced,
+        "the events walked, against the count announced before the first"
+    );
+    let again = verify(&store, None).await;
+    assert_eq!(
+        again.events,
+        report.events + 1,
+        "the next walk has the event appended meanwhile"
+    );
+    store.close().await;
+}
+both!(one_moment, a_walk_reads_the_log_as_it_stood_at_one_moment);
+
+/// ADU-1's liaison officer reviews it through a store of its own, on a thread and
+/// runtime of its own (another host), while the caller's thread waits (at most 30 s).
+fn append_elsewhere(url: &str) {
+    let url = url.to_owned();
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let answer = runtime.block_on(async move {
+            let other = Store::open(&url, workflow_store::SettingsSource::Stored).await?;
+            let executed = review("ADU-1", "2026-12-01 09:00", "PUPR", complete_review())
+                .execute(&other, "elsewhere-1")
+                .await;
+            other.close().await;
+            executed.map(|_| ())
+        });
+        let _ = done.send(answer);
+    });
+    finished
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the other host appends within 30 s")
+        .unwrap();
+}
+
 /// A watcher of a walk (the console's verification page) knows its size before the
 /// first event, and sees it only move forward to the end.
 async fn progress_starts_with_the_total_and_moves_forward(db: TestDb) {
