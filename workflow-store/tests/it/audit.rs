@@ -181,29 +181,18 @@ async fn a_walk_reads_the_log_as_it_stood_at_one_moment(db: TestDb) {
 both!(one_moment, a_walk_reads_the_log_as_it_stood_at_one_moment);
 
 /// ADU-1's liaison officer reviews it through a store of its own, on a thread and
-/// runtime of its own (another host), while the caller's thread waits (at most 30 s).
+/// runtime of its own (another host), while the caller's thread waits.
 fn append_elsewhere(url: &str) {
     let url = url.to_owned();
-    let (done, finished) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let answer = runtime.block_on(async move {
-            let other = Store::open(&url, workflow_store::SettingsSource::Stored).await?;
-            let executed = review("ADU-1", "2026-12-01 09:00", "PUPR", complete_review())
-                .execute(&other, "elsewhere-1")
-                .await;
-            other.close().await;
-            executed.map(|_| ())
-        });
-        let _ = done.send(answer);
-    });
-    finished
-        .recv_timeout(std::time::Duration::from_secs(30))
-        .expect("the other host appends within 30 s")
-        .unwrap();
+    crate::support::on_a_thread_of_its_own(move || async move {
+        let other = Store::open(&url, workflow_store::SettingsSource::Stored).await?;
+        let executed = review("ADU-1", "2026-12-01 09:00", "PUPR", complete_review())
+            .execute(&other, "elsewhere-1")
+            .await;
+        other.close().await;
+        executed.map(|_| ())
+    })
+    .unwrap();
 }
 
 /// A watcher of a walk (the console's verification page) knows its size before the

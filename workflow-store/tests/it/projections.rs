@@ -641,25 +641,17 @@ both!(
 /// is not async.
 fn twin_secondary_indexes(url: &str, backend: common::Backend) -> i64 {
     let url = url.to_owned();
-    std::thread::spawn(move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(async move {
-                let mut n = 0;
-                for twin in [
-                    "complaint_views_rebuild",
-                    "sla_deadlines_rebuild",
-                    "step_runs_rebuild",
-                ] {
-                    n += support::secondary_indexes(&url, backend, twin).await.len() as i64;
-                }
-                n
-            })
+    support::on_a_thread_of_its_own(move || async move {
+        let mut n = 0;
+        for twin in [
+            "complaint_views_rebuild",
+            "sla_deadlines_rebuild",
+            "step_runs_rebuild",
+        ] {
+            n += support::secondary_indexes(&url, backend, twin).await.len() as i64;
+        }
+        n
     })
-    .join()
-    .unwrap()
 }
 
 /// A replay fills the twins without their secondary indexes and makes them once the

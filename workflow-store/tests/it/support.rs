@@ -340,6 +340,27 @@ pub async fn rebuild_when_free(store: &Store, name: &str) -> u64 {
     }
 }
 
+/// What `work` gives, run on a thread and runtime of its own (as another host would run
+/// it), the caller's thread waiting for it (at most 30 s): for code that cannot await,
+/// such as a walk's or a replay's progress report.
+pub fn on_a_thread_of_its_own<T, F>(work: impl FnOnce() -> F + Send + 'static) -> T
+where
+    F: std::future::Future<Output = T>,
+    T: Send + 'static,
+{
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let _ = done.send(runtime.block_on(work()));
+    });
+    finished
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the work on a thread of its own ends within 30 s")
+}
+
 /// A replay of projection `name` by a store of its own on a thread and runtime of its
 /// own (as another host's would run), held after its first batch (that runtime blocked)
 /// until released.
