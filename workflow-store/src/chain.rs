@@ -239,23 +239,101 @@ pub fn event_hash(input: &ChainInput<'_>) -> String {
     if let Value::Object(map) = &mut metadata {
         map.remove(HASH);
     }
-    hash_fields(input, canonical_json(input.payload).as_bytes(), &metadata)
+    hash_fields(
+        input,
+        canonical_json(input.payload).as_bytes(),
+        canonical_json(&metadata).as_bytes(),
+    )
 }
 
-/// The hash of one event whose payload is given as the text the log stores, taken as
-/// it is (`input.payload` is not read); `metadata` is the metadata without `hash`.
+/// The hash of one event whose payload and metadata (without `hash`) are given as
+/// text, taken as it is (`input.payload` and `input.metadata` are not read).
 ///
-/// When [`is_canonical`] holds for the text, this is [`event_hash`] of the parsed
-/// payload, without parsing it: the engine stores the canonical text.
+/// When [`is_canonical`] holds for both texts, this is [`event_hash`] of the parsed
+/// event, without parsing it: the engine stores the canonical text.
 pub(crate) fn event_hash_of_text(
     input: &ChainInput<'_>,
     payload_text: &str,
-    metadata: &Value,
+    metadata_without_hash: &str,
 ) -> String {
-    hash_fields(input, payload_text.as_bytes(), metadata)
+    hash_fields(
+        input,
+        payload_text.as_bytes(),
+        metadata_without_hash.as_bytes(),
+    )
 }
 
-fn hash_fields(input: &ChainInput<'_>, payload: &[u8], metadata_without_hash: &Value) -> String {
+/// One entry of a canonical object's text: its key (a key of canonical text has no
+/// escape, so its text is the key), its value's text, and the entry's, `"key":value`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Entry<'a> {
+    pub key: &'a str,
+    pub value: &'a str,
+    pub text: &'a str,
+}
+
+/// The entries of a canonical object's text, in their order (the keys' bytes' order).
+/// `None` unless [`is_canonical`] holds for `text` and it is an object.
+pub(crate) fn canonical_entries(text: &str) -> Option<Vec<Entry<'_>>> {
+    if !text.starts_with('{') || !is_canonical(text) {
+        return None;
+    }
+    let b = text.as_bytes();
+    let mut entries = Vec::new();
+    let mut at = 1;
+    if b.get(at) == Some(&b'}') {
+        return Some(entries);
+    }
+    // The text is known canonical: each step below walks what the check accepted, and
+    // declines (never panics) should it not.
+    loop {
+        let start = at;
+        if !canonical_string(b, &mut at, false) || b.get(at) != Some(&b':') {
+            return None;
+        }
+        let key = &text[start + 1..at - 1];
+        at += 1;
+        let value = at;
+        if !canonical_value(b, &mut at, 1) {
+            return None;
+        }
+        entries.push(Entry {
+            key,
+            value: &text[value..at],
+            text: &text[start..at],
+        });
+        match b.get(at) {
+            Some(b',') => at += 1,
+            Some(b'}') if at + 1 == b.len() => return Some(entries),
+            _ => return None,
+        }
+    }
+}
+
+/// The canonical text of the object `entries` come from, without the entry `key`:
+/// removing one entry of a canonical object leaves the others as they were, in order.
+pub(crate) fn canonical_without(entries: &[Entry<'_>], key: &str) -> String {
+    let mut out =
+        String::with_capacity(entries.iter().map(|e| e.text.len() + 1).sum::<usize>() + 2);
+    out.push('{');
+    for entry in entries.iter().filter(|e| e.key != key) {
+        if out.len() > 1 {
+            out.push(',');
+        }
+        out.push_str(entry.text);
+    }
+    out.push('}');
+    out
+}
+
+/// The text of a string value of canonical text that has no escape: its bytes between
+/// the quotes. `None` for any other value (the caller then parses it).
+pub(crate) fn plain_string(value: &str) -> Option<&str> {
+    let inner = value.strip_prefix('"')?.strip_suffix('"')?;
+    (!inner.contains(['"', '\\'])).then_some(inner)
+}
+
+fn hash_fields(input: &ChainInput<'_>, payload: &[u8], metadata_without_hash: &[u8]) -> String {
     let mut hasher = Sha256::new();
     let mut field = |bytes: &[u8]| {
         hasher.update(bytes.len().to_string().as_bytes());
@@ -270,7 +348,7 @@ fn hash_fields(input: &ChainInput<'_>, payload: &[u8], metadata_without_hash: &V
     field(input.event_type.as_bytes());
     field(input.event_version.as_bytes());
     field(payload);
-    field(canonical_json(metadata_without_hash).as_bytes());
+    field(metadata_without_hash);
     hex(&hasher.finalize())
 }
 
@@ -390,6 +468,76 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// A canonical object's entries are its keys and values' canonical texts, in
+        /// order, and leaving any one out gives the canonical text of the object
+        /// without it (the metadata without `hash`, as the hash covers it).
+        #[test]
+        fn a_canonical_object_without_one_entry_is_its_entries_without_it(
+            object in proptest::collection::btree_map("[a-z_]{1,8}", json_value(), 0..6),
+            absent in "[a-z_]{1,8}",
+        ) {
+            let value = Value::Object(object.clone().into_iter().collect());
+            let text = canonical_json(&value);
+            let entries = canonical_entries(&text).expect("the canonical text of an object");
+            let keys: Vec<&str> = entries.iter().map(|e| e.key).collect();
+            proptest::prop_assert_eq!(keys, object.keys().map(String::as_str).collect::<Vec<_>>());
+            for (entry, v) in entries.iter().zip(object.values()) {
+                proptest::prop_assert_eq!(entry.value, canonical_json(v));
+            }
+            for key in object.keys().map(String::as_str).chain([absent.as_str()]) {
+                let mut without = object.clone();
+                without.remove(key);
+                let without = Value::Object(without.into_iter().collect());
+                proptest::prop_assert_eq!(canonical_without(&entries, key), canonical_json(&without));
+            }
+        }
+    }
+
+    #[test]
+    fn only_a_canonical_object_has_entries() {
+        assert_eq!(canonical_entries("{}"), Some(Vec::new()));
+        assert_eq!(
+            canonical_entries(r#"{"a":[1,{"b":"}"}],"hash":"x\"y"}"#),
+            Some(vec![
+                Entry {
+                    key: "a",
+                    value: r#"[1,{"b":"}"}]"#,
+                    text: r#""a":[1,{"b":"}"}]"#
+                },
+                Entry {
+                    key: "hash",
+                    value: r#""x\"y""#,
+                    text: r#""hash":"x\"y""#
+                },
+            ])
+        );
+        for other in [
+            "[]",
+            r#""x""#,
+            "1",
+            r#"{"b":1,"a":2}"#,
+            r#"{"a":1,"a":1}"#,
+            r#"{ "a":1}"#,
+            r#"{"a":1} "#,
+            r#"{"a":1}{"b":2}"#,
+            r#"{"a":1.5}"#,
+            r#"{"a":"\u0041"}"#,
+            "",
+        ] {
+            assert_eq!(canonical_entries(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn a_plain_string_is_its_text_and_an_escaped_one_is_declined() {
+        assert_eq!(plain_string(r#""00ab""#), Some("00ab"));
+        assert_eq!(plain_string(r#""""#), Some(""));
+        for other in [r#""a\"b""#, r#""a\\b""#, "12", "null", r#"""#, r#"["a"]"#] {
+            assert_eq!(plain_string(other), None, "{other}");
+        }
+    }
+
     fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
         use proptest::prelude::*;
         let leaf = prop_oneof![
@@ -428,6 +576,7 @@ mod tests {
         let mut without = metadata.clone();
         without.as_object_mut().unwrap().remove(HASH);
         let text = canonical_json(&payload);
+        let without = canonical_json(&without);
         assert_eq!(
             event_hash_of_text(&input, &text, &without),
             event_hash(&input)

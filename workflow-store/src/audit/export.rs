@@ -324,7 +324,7 @@ mod tests {
                 metadata: &Value::Null,
             },
             raw,
-            &without,
+            &canonical_json(&without),
         );
         let mut metadata = without;
         metadata["hash"] = json!(hash);

@@ -8,7 +8,8 @@ use serde_json::Value;
 use super::checkpoint::Head;
 use super::{RawEvent, StoredRow};
 use crate::chain::{
-    event_hash, event_hash_of_text, is_canonical, ChainInput, GENESIS, HASH, PREV_HASH,
+    canonical_entries, canonical_json, canonical_without, event_hash, event_hash_of_text,
+    is_canonical, plain_string, ChainInput, GENESIS, HASH, PREV_HASH,
 };
 use crate::position::Position;
 
@@ -184,15 +185,42 @@ struct Judged {
 
 /// The judgement of a stored row whose payload text is canonical ([`is_canonical`]),
 /// hashed as it is: the same judgement as parsing it would give, since parsing and
-/// writing it again gives the same bytes. `None` when the row must be parsed and judged
-/// in full (a payload text not known to be canonical, unreadable columns, metadata
-/// without its hashes or not an object, a negative sequence).
+/// writing it again gives the same bytes. Metadata whose text is canonical too, with
+/// its hashes plain strings (as the engine writes it), is not parsed either: its text
+/// without the `hash` entry is the canonical text of the metadata without `hash`.
+/// `None` when the row must be parsed and judged in full (a payload text not known to
+/// be canonical, unreadable columns, metadata without its hashes or not an object, a
+/// negative sequence).
 fn fast_judgement(row: &StoredRow) -> Option<Judged> {
     let (Ok(payload), Ok(metadata)) = (&row.payload, &row.metadata) else {
         return None;
     };
     if !is_canonical(payload) {
         return None;
+    }
+    let input = ChainInput {
+        aggregate_type: "complaint",
+        aggregate_id: &row.complaint_id,
+        sequence: u64::try_from(row.sequence).ok()?,
+        event_type: &row.event_type,
+        event_version: &row.event_version,
+        payload: &Value::Null,
+        metadata: &Value::Null,
+    };
+    if let Some(entries) = canonical_entries(metadata) {
+        let hash_of = |key: &str| {
+            entries
+                .iter()
+                .find(|e| e.key == key)
+                .and_then(|e| plain_string(e.value))
+        };
+        if let (Some(stored), Some(prev)) = (hash_of(HASH), hash_of(PREV_HASH)) {
+            return Some(Judged {
+                prev: prev.to_owned(),
+                stored: stored.to_owned(),
+                computed: event_hash_of_text(&input, payload, &canonical_without(&entries, HASH)),
+            });
+        }
     }
     let Ok(Value::Object(mut metadata)) = serde_json::from_str::<Value>(metadata) else {
         return None;
@@ -201,19 +229,7 @@ fn fast_judgement(row: &StoredRow) -> Option<Judged> {
         return None;
     };
     let prev = metadata.get(PREV_HASH)?.as_str()?.to_owned();
-    let computed = event_hash_of_text(
-        &ChainInput {
-            aggregate_type: "complaint",
-            aggregate_id: &row.complaint_id,
-            sequence: u64::try_from(row.sequence).ok()?,
-            event_type: &row.event_type,
-            event_version: &row.event_version,
-            payload: &Value::Null,
-            metadata: &Value::Null,
-        },
-        payload,
-        &Value::Object(metadata),
-    );
+    let computed = event_hash_of_text(&input, payload, &canonical_json(&Value::Object(metadata)));
     Some(Judged {
         prev,
         stored,
@@ -304,7 +320,8 @@ impl ChainVerifier {
 
     /// Checks the next event as the log stores it, as [`ChainVerifier::push`] would check
     /// it parsed. A payload whose stored text is canonical (as the engine stores it) is
-    /// hashed as it is, without being parsed.
+    /// hashed as it is, without being parsed; so is its metadata, less its `hash` entry,
+    /// when that text is canonical too and its hashes are plain strings.
     pub(crate) fn push_stored(&mut self, row: StoredRow) {
         match fast_judgement(&row) {
             Some(judged) => self.record(&row.complaint_id, row.sequence, row.position, Ok(judged)),
@@ -479,5 +496,102 @@ impl ChainVerifier {
 impl Default for ChainVerifier {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// A stored row of one valid event: canonical payload and metadata, as the engine
+    /// writes them.
+    fn valid() -> (String, String) {
+        let payload = json!({"title": "Jalan \"rusak\"", "n": 3});
+        let mut metadata = json!({
+            "actor": "sari",
+            "command_id": "c-1",
+            "prev_hash": GENESIS,
+            "recorded_by": "upp, \"pusat\"",
+        });
+        let hash = event_hash(&ChainInput {
+            aggregate_type: "complaint",
+            aggregate_id: "ADU-1",
+            sequence: 1,
+            event_type: "Received",
+            event_version: "1",
+            payload: &payload,
+            metadata: &metadata,
+        });
+        metadata["hash"] = json!(hash);
+        (canonical_json(&payload), canonical_json(&metadata))
+    }
+
+    fn row(payload: &str, metadata: &str) -> StoredRow {
+        StoredRow {
+            complaint_id: "ADU-1".to_owned(),
+            sequence: 1,
+            position: 1,
+            recorded_at: "2026-11-30T01:00:00.000000Z".to_owned(),
+            event_type: "Received".to_owned(),
+            event_version: "1".to_owned(),
+            payload: Ok(payload.to_owned()),
+            metadata: Ok(metadata.to_owned()),
+        }
+    }
+
+    /// The report of one row judged as stored (the paths that take texts as they are)
+    /// and the report of the same row parsed first.
+    fn both_ways(payload: &str, metadata: &str) -> (VerifyReport, VerifyReport) {
+        let mut stored = ChainVerifier::new();
+        stored.push_stored(row(payload, metadata));
+        let mut parsed = ChainVerifier::new();
+        parsed.push(&row(payload, metadata).parse());
+        (stored.finish().0, parsed.finish().0)
+    }
+
+    #[test]
+    fn the_stored_metadata_is_judged_as_its_parsed_value_would_be() {
+        let (payload, metadata) = valid();
+        let (stored, parsed) = both_ways(&payload, &metadata);
+        assert!(stored.ok(), "{stored:?}");
+        assert_eq!(stored, parsed);
+        let changed = metadata.replace("\"actor\":\"sari\"", "\"actor\":\"andi\"");
+        let re_rendered =
+            serde_json::to_string_pretty(&serde_json::from_str::<Value>(&metadata).unwrap())
+                .unwrap();
+        let hash_escaped = metadata.replace("\"hash\":\"", "\"hash\":\"\\\"");
+        for (what, metadata, ok) in [
+            ("an entry changed, still canonical", changed.as_str(), false),
+            ("re-rendered with white space", re_rendered.as_str(), true),
+            ("the hash with an escape", hash_escaped.as_str(), false),
+        ] {
+            assert_ne!(metadata, valid().1, "{what}");
+            let (stored, parsed) = both_ways(&payload, metadata);
+            assert_eq!(stored.ok(), ok, "{what}: {stored:?}");
+            assert_eq!(stored, parsed, "{what}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the metadata's text became, the row is judged as it would be
+        /// parsed: valid, mismatched, unreadable or without its hashes alike.
+        #[test]
+        fn an_edited_metadata_text_is_judged_as_parsing_would(
+            at in 0.0f64..1.0,
+            insert in proptest::sample::select(vec![" ", ",", "\"", "\\", "0", "a", "}", "{", "[", ":", "\"hash\":\"0\","]),
+            delete in proptest::bool::ANY,
+        ) {
+            let (payload, mut metadata) = valid();
+            let at = (at * metadata.len() as f64) as usize;
+            if delete && at < metadata.len() {
+                metadata.remove(at);
+            } else {
+                metadata.insert_str(at, insert);
+            }
+            let (stored, parsed) = both_ways(&payload, &metadata);
+            proptest::prop_assert_eq!(stored, parsed, "{}", metadata);
+        }
     }
 }
