@@ -123,6 +123,38 @@ fn keep_only_clean<DB: Database>() -> impl Fn(
     }
 }
 
+/// Begins a transaction on a connection of `pool`, with `statement` (`BEGIN` when
+/// `None`), in a task of its own that finishes even when its caller stops waiting.
+///
+/// sqlx (0.8.6, and 0.9.0 as well) counts a PostgreSQL transaction as begun only once
+/// the server has answered its `BEGIN`. A caller dropped in between (an HTTP client
+/// gone, a timeout run out, a `select!` that took another branch, a replay stopped)
+/// left the connection, back in its pool, inside a transaction that nothing ended and
+/// that neither sqlx nor [`keep_only_clean`] knew of. Whatever ran on it next ran
+/// inside that transaction: an append acknowledged there was never committed, and held
+/// the log's numbering lock, so that every other append waited for it, until the
+/// server ended the session and rolled it back. In a task of its own the `BEGIN` is
+/// always answered, and a transaction nobody waits for any more is dropped as any
+/// other: its rollback goes first on the connection, before the pool hands it out
+/// again. Every transaction the store begins on a pool begins here.
+pub(crate) async fn begin<DB: Database>(
+    pool: &sqlx::Pool<DB>,
+    statement: Option<&'static str>,
+) -> Result<sqlx::Transaction<'static, DB>, sqlx::Error> {
+    let pool = pool.clone();
+    let begun = tokio::spawn(async move {
+        match statement {
+            Some(statement) => pool.begin_with(statement).await,
+            None => pool.begin().await,
+        }
+    });
+    begun.await.unwrap_or_else(|e| {
+        Err(sqlx::Error::Io(std::io::Error::other(format!(
+            "beginning a transaction did not finish: {e}"
+        ))))
+    })
+}
+
 /// A URL that cannot be opened, and why (with its password removed).
 fn bad_url(url: &str, reason: &str) -> StoreError {
     StoreError::BadUrl {
@@ -421,7 +453,7 @@ impl Db {
         DB: Database,
         for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     {
-        let mut tx = pool.begin().await?;
+        let mut tx = begin(pool, None).await?;
         if let Some(settings) = self.walk_settings() {
             (&mut *tx).execute(settings).await?;
         }

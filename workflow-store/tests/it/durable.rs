@@ -186,3 +186,58 @@ async fn on_sqlite_appends_wait_for_the_disk_and_projections_do_not() {
     );
     store.close().await;
 }
+
+/// A call given up while its transaction begins (its client gone, a timeout run out)
+/// leaves no connection of the store's pools inside that transaction: the commands
+/// acknowledged after it are committed, and are there once the store is closed and
+/// opened again, its views with them.
+async fn a_call_given_up_while_its_transaction_begins_loses_nothing(db: common::TestDb) {
+    use std::future::Future;
+
+    let store = db.open().await;
+    let now = wib("2026-11-30 09:00");
+    // Every connection the pool will hand out made and idle: a call given up below
+    // takes an idle one, and its first step sends the transaction's `BEGIN`.
+    let calls: Vec<_> = (0..8)
+        .map(|_| store.disable_person("nobody", now))
+        .collect();
+    for done in futures::future::join_all(calls).await {
+        assert!(!done.unwrap(), "there is no such person");
+    }
+    for _ in 0..8 {
+        let mut call = std::pin::pin!(store.disable_person("nobody", now));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        // Its first step, and no more: the call is dropped here.
+        let _ = call.as_mut().poll(&mut cx);
+    }
+    let mut acknowledged = Vec::new();
+    for i in 0..24 {
+        let id = format!("ADU-{i}");
+        store
+            .engine()
+            .execute(
+                &cid(&id),
+                cmd(&format!("r{i}"), upp(), now, C::Register(registration())),
+                None,
+            )
+            .await
+            .unwrap();
+        acknowledged.push(id);
+    }
+    store.close().await;
+
+    let store = db.open().await;
+    for id in &acknowledged {
+        let events = store.engine().events(&cid(id)).await.unwrap();
+        assert_eq!(events.len(), 1, "{id} was acknowledged");
+    }
+    store.projector().catch_up().await.unwrap();
+    for id in &acknowledged {
+        support::projected(&store, id).await;
+    }
+    store.close().await;
+}
+both!(
+    given_up_begin,
+    a_call_given_up_while_its_transaction_begins_loses_nothing
+);
