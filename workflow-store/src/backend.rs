@@ -124,7 +124,8 @@ fn keep_only_clean<DB: Database>() -> impl Fn(
 }
 
 /// Begins a transaction on a connection of `pool`, with `statement` (`BEGIN` when
-/// `None`), in a task of its own that finishes even when its caller stops waiting.
+/// `None`): the connection is taken here, and its `BEGIN` is sent and answered in a
+/// task of its own, which finishes even when its caller stops waiting.
 ///
 /// sqlx (0.8.6, and 0.9.0 as well) counts a PostgreSQL transaction as begun only once
 /// the server has answered its `BEGIN`. A caller dropped in between (an HTTP client
@@ -135,24 +136,29 @@ fn keep_only_clean<DB: Database>() -> impl Fn(
 /// the log's numbering lock, so that every other append waited for it, until the
 /// server ended the session and rolled it back. In a task of its own the `BEGIN` is
 /// always answered, and a transaction nobody waits for any more is dropped as any
-/// other: its rollback goes first on the connection, before the pool hands it out
-/// again. Every transaction the store begins on a pool begins here.
+/// other: its rollback goes first on the connection, before the pool hands the
+/// connection out again. (SQLite's driver rolls back an unanswered `BEGIN` itself;
+/// its transactions begin here all the same.) A caller dropped while it waits for a
+/// connection leaves nothing behind: the pool keeps the connection it did not hand
+/// over. The transactions the store begins on its pools begin here (decision 51).
 pub(crate) async fn begin<DB: Database>(
     pool: &sqlx::Pool<DB>,
     statement: Option<&'static str>,
 ) -> Result<sqlx::Transaction<'static, DB>, sqlx::Error> {
-    let pool = pool.clone();
-    let begun = tokio::spawn(async move {
-        match statement {
-            Some(statement) => pool.begin_with(statement).await,
-            None => pool.begin().await,
-        }
-    });
-    begun.await.unwrap_or_else(|e| {
-        Err(sqlx::Error::Io(std::io::Error::other(format!(
+    use tracing::Instrument;
+    let conn = pool.acquire().await?;
+    // sqlx's own `Pool::begin_with` after its `acquire`, the one public way to begin on
+    // a connection taken already (hidden from sqlx's documentation).
+    let begun = tokio::spawn(
+        sqlx::Transaction::begin(conn, statement.map(std::borrow::Cow::Borrowed)).in_current_span(),
+    );
+    match begun.await {
+        Ok(begun) => begun,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(sqlx::Error::Io(std::io::Error::other(format!(
             "beginning a transaction did not finish: {e}"
-        ))))
-    })
+        )))),
+    }
 }
 
 /// A URL that cannot be opened, and why (with its password removed).

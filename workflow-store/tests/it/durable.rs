@@ -187,15 +187,33 @@ async fn on_sqlite_appends_wait_for_the_disk_and_projections_do_not() {
     store.close().await;
 }
 
+/// The store's sessions on a PostgreSQL database, as the server sees them: how many are
+/// inside a transaction and idle, and how many last ran `ROLLBACK`.
+async fn sessions(raw: &mut sqlx::AnyConnection) -> (i64, i64) {
+    use sqlx::Row;
+    let row = sqlx::query(
+        "SELECT COUNT(*) FILTER (WHERE state = 'idle in transaction') AS leaked, \
+         COUNT(*) FILTER (WHERE query = 'ROLLBACK') AS rolled_back \
+         FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_one(&mut *raw)
+    .await
+    .unwrap();
+    (row.get("leaked"), row.get("rolled_back"))
+}
+
 /// A call given up while its transaction begins (its client gone, a timeout run out)
 /// leaves no connection of the store's pools inside that transaction: the commands
 /// acknowledged after it are committed, and are there once the store is closed and
-/// opened again, its views with them.
+/// opened again, its views with them. On PostgreSQL the server shows it too: the
+/// transactions the calls began were rolled back, and no session is left inside one.
 async fn a_call_given_up_while_its_transaction_begins_loses_nothing(db: common::TestDb) {
     use std::future::Future;
 
     let store = db.open().await;
     let now = wib("2026-11-30 09:00");
+    let mut raw = db.raw().await;
+    let postgres = db.backend == common::Backend::Postgres;
     // Every connection the pool will hand out made and idle: a call given up below
     // takes an idle one, and its first step sends the transaction's `BEGIN`.
     let calls: Vec<_> = (0..8)
@@ -204,11 +222,33 @@ async fn a_call_given_up_while_its_transaction_begins_loses_nothing(db: common::
     for done in futures::future::join_all(calls).await {
         assert!(!done.unwrap(), "there is no such person");
     }
+    let rolled_back = if postgres {
+        sessions(&mut raw).await.1
+    } else {
+        0
+    };
     for _ in 0..8 {
         let mut call = std::pin::pin!(store.disable_person("nobody", now));
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
         // Its first step, and no more: the call is dropped here.
         let _ = call.as_mut().poll(&mut cx);
+    }
+    if postgres {
+        // The transactions begun are rolled back, within a bound (the server would end
+        // a leaked one only after the store's idle-in-transaction timeout, 15 s).
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let (leaked, now_rolled_back) = sessions(&mut raw).await;
+            if leaked == 0 && now_rolled_back > rolled_back {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{leaked} session(s) left inside a transaction, {} rolled back",
+                now_rolled_back - rolled_back
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
     let mut acknowledged = Vec::new();
     for i in 0..24 {
@@ -221,7 +261,7 @@ async fn a_call_given_up_while_its_transaction_begins_loses_nothing(db: common::
                 None,
             )
             .await
-            .unwrap();
+            .unwrap_or_else(|e| panic!("{id}: {e}"));
         acknowledged.push(id);
     }
     store.close().await;
