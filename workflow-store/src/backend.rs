@@ -125,7 +125,8 @@ fn keep_only_clean<DB: Database>() -> impl Fn(
 
 /// Begins a transaction on a connection of `pool`, with `statement` (`BEGIN` when
 /// `None`): the connection is taken here, and its `BEGIN` is sent and answered in a
-/// task of its own, which finishes even when its caller stops waiting.
+/// task of its own, which finishes even when its caller stops waiting. For PostgreSQL
+/// (see [`Db::begin`]).
 ///
 /// sqlx (0.8.6, and 0.9.0 as well) counts a PostgreSQL transaction as begun only once
 /// the server has answered its `BEGIN`. A caller dropped in between (an HTTP client
@@ -137,11 +138,9 @@ fn keep_only_clean<DB: Database>() -> impl Fn(
 /// server ended the session and rolled it back. In a task of its own the `BEGIN` is
 /// always answered, and a transaction nobody waits for any more is dropped as any
 /// other: its rollback goes first on the connection, before the pool hands the
-/// connection out again. (SQLite's driver rolls back an unanswered `BEGIN` itself;
-/// its transactions begin here all the same.) A caller dropped while it waits for a
-/// connection leaves nothing behind: the pool keeps the connection it did not hand
-/// over. The transactions the store begins on its pools begin here (decision 51).
-pub(crate) async fn begin<DB: Database>(
+/// connection out again. A caller dropped while it waits for a connection leaves
+/// nothing behind: the pool keeps the connection it did not hand over.
+async fn begin_answered<DB: Database>(
     pool: &sqlx::Pool<DB>,
     statement: Option<&'static str>,
 ) -> Result<sqlx::Transaction<'static, DB>, sqlx::Error> {
@@ -449,6 +448,26 @@ impl Db {
         Ok(())
     }
 
+    /// Begins a transaction on a connection of `pool` (one of this database's), with
+    /// `statement` (`BEGIN` when `None`), so that a caller dropped at any point leaves
+    /// no connection inside a transaction (decision 51). On PostgreSQL its `BEGIN` is
+    /// answered in a task of its own ([`begin_answered`]); SQLite's driver rolls back
+    /// a `BEGIN` whose answer nobody took by itself, so there it begins as sqlx does.
+    /// The transactions the store begins on its pools begin here.
+    pub(crate) async fn begin<DB: Database>(
+        &self,
+        pool: &sqlx::Pool<DB>,
+        statement: Option<&'static str>,
+    ) -> Result<sqlx::Transaction<'static, DB>, sqlx::Error> {
+        match self.kind {
+            BackendKind::Postgres => begin_answered(pool, statement).await,
+            BackendKind::Sqlite => match statement {
+                Some(statement) => pool.begin_with(statement).await,
+                None => pool.begin().await,
+            },
+        }
+    }
+
     /// Opens a transaction on `pool` for a walk of the log in complaint order
     /// ([`Db::events_by_complaint_sql`]), prepared by [`Db::walk_settings`].
     pub(crate) async fn begin_walk<DB>(
@@ -459,7 +478,7 @@ impl Db {
         DB: Database,
         for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     {
-        let mut tx = begin(pool, None).await?;
+        let mut tx = self.begin(pool, None).await?;
         if let Some(settings) = self.walk_settings() {
             (&mut *tx).execute(settings).await?;
         }

@@ -365,7 +365,7 @@ impl SqlLog {
     /// without PostgreSQL's statement timeout).
     pub(crate) async fn count_through(&self, through: Position) -> Result<u64, StoreError> {
         let db = self.db();
-        let mut tx = crate::backend::begin(&db.any, None).await?;
+        let mut tx = db.begin(&db.any, None).await?;
         db.unbounded_statements(&mut tx).await?;
         let row = sqlx::query(
             "SELECT COUNT(*) AS n FROM events WHERE aggregate_type = $1 AND position <= $2",

@@ -410,7 +410,7 @@ impl Store {
     pub async fn disable_person(&self, user: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
         self.log().db().writable("disabling a person")?;
         let db = &self.log().db().any;
-        let mut tx = crate::backend::begin(db, None).await?;
+        let mut tx = self.log().db().begin(db, None).await?;
         let done = sqlx::query(
             "UPDATE people SET disabled_at = $1, set_password_hash = NULL WHERE user_name = $2 AND disabled_at IS NULL",
         )

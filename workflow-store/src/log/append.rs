@@ -697,7 +697,7 @@ impl SqlLog {
         let mut outcomes = Vec::with_capacity(batch.len());
         let together: Result<(), sqlx::Error> = async {
             let _turn = self.db().writer().await;
-            let mut tx = crate::backend::begin(&self.db().any, None).await?;
+            let mut tx = self.db().begin(&self.db().any, None).await?;
             for request in &batch {
                 let p = &request.pending;
                 let sql = append_script(p);
