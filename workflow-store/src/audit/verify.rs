@@ -114,8 +114,13 @@ impl fmt::Display for Failure {
     }
 }
 
+/// The first twelve characters of a hash, as a report names it. A stored hash is
+/// whatever the database holds, not always hexadecimal: cut at a character's boundary.
 fn short(hash: &str) -> &str {
-    &hash[..hash.len().min(12)]
+    match hash.char_indices().nth(12) {
+        Some((end, _)) => &hash[..end],
+        None => hash,
+    }
 }
 
 /// The outcome of a walk.
@@ -572,6 +577,63 @@ mod tests {
             assert_eq!(stored.ok(), ok, "{what}: {stored:?}");
             assert_eq!(stored, parsed, "{what}");
         }
+    }
+
+    #[test]
+    fn metadata_of_any_shape_is_judged_as_its_parsed_value_would_be() {
+        let (payload, metadata) = valid();
+        let entries = |rest: &str| {
+            let value: Value = serde_json::from_str(&metadata).unwrap();
+            let mut object = value.as_object().unwrap().clone();
+            let extra: Value = serde_json::from_str(rest).unwrap();
+            for (k, v) in extra.as_object().unwrap() {
+                object.insert(k.clone(), v.clone());
+            }
+            canonical_json(&Value::Object(object))
+        };
+        let without = |key: &str| {
+            let mut value: Value = serde_json::from_str(&metadata).unwrap();
+            value.as_object_mut().unwrap().remove(key);
+            canonical_json(&value)
+        };
+        for (what, metadata) in [
+            (
+                "a nested object with a hash of its own",
+                entries(r#"{"a":{"hash":"x","prev_hash":"y"},"z":[1,{"hash":"w"}]}"#),
+            ),
+            (
+                "non-ASCII keys and values",
+                entries(r#"{"catatan":"jalan rusak é 😀","é":"ü"}"#),
+            ),
+            (
+                "numbers, booleans and null",
+                entries(r#"{"n":-12,"t":true,"u":null}"#),
+            ),
+            ("a hash that is a number", entries(r#"{"hash":1}"#)),
+            ("a hash that is an object", entries(r#"{"hash":{"a":"b"}}"#)),
+            ("no prev_hash", without("prev_hash")),
+            ("no hash", without("hash")),
+            ("an empty object", "{}".to_owned()),
+            ("an array", "[]".to_owned()),
+            ("a string", r#""x""#.to_owned()),
+        ] {
+            let (stored, parsed) = both_ways(&payload, &metadata);
+            assert_eq!(stored, parsed, "{what}: {metadata}");
+        }
+    }
+
+    #[test]
+    fn a_report_names_a_stored_hash_of_any_characters() {
+        let (payload, metadata) = valid();
+        let hash = metadata.split("\"hash\":\"").nth(1).unwrap()[..64].to_owned();
+        let odd = format!("aaaaaaaaaaa\u{e9}{}", &hash[13..]);
+        let metadata = metadata.replace(&hash, &odd);
+        let mut verifier = ChainVerifier::new();
+        verifier.push_stored(row(&payload, &metadata));
+        let report = verifier.finish().0;
+        assert_eq!(report.failures.len(), 1, "{report:?}");
+        let said = report.failures[0].to_string();
+        assert!(said.contains("not the stored aaaaaaaaaaa\u{e9} "), "{said}");
     }
 
     proptest::proptest! {
