@@ -451,8 +451,8 @@ impl Db {
     /// Begins a transaction on a connection of `pool` (one of this database's), with
     /// `statement` (`BEGIN` when `None`), so that a caller dropped at any point leaves
     /// no connection inside a transaction (decision 51). On PostgreSQL its `BEGIN` is
-    /// answered in a task of its own ([`begin_answered`]); SQLite's driver rolls back
-    /// a `BEGIN` whose answer nobody took by itself, so there it begins as sqlx does.
+    /// answered in a task of its own ([`begin_answered`]); SQLite's driver rolls back,
+    /// by itself, a `BEGIN` whose answer nobody took, so there it begins as sqlx does.
     /// The transactions the store begins on its pools begin here.
     pub(crate) async fn begin<DB: Database>(
         &self,
