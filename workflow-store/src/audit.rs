@@ -468,6 +468,54 @@ fn verifier_for(
     }
 }
 
+/// Stored rows for the walks' unit tests.
+#[cfg(test)]
+pub(crate) mod test_rows {
+    use serde_json::Value;
+
+    use super::StoredRow;
+    use crate::chain::{canonical_json, event_hash, ChainInput};
+
+    /// A complaint's first event (`Received`, version 1) as the log stores it.
+    pub(crate) fn received(
+        complaint_id: &str,
+        position: i64,
+        payload: &str,
+        metadata: &str,
+    ) -> StoredRow {
+        StoredRow {
+            complaint_id: complaint_id.to_owned(),
+            sequence: 1,
+            position,
+            recorded_at: "2026-11-30T01:00:00.000000Z".to_owned(),
+            event_type: "Received".to_owned(),
+            event_version: "1".to_owned(),
+            payload: Ok(payload.to_owned()),
+            metadata: Ok(metadata.to_owned()),
+        }
+    }
+
+    /// The canonical texts of a valid first event of `complaint_id`: `payload`, and
+    /// `metadata` (without `hash`) with its `hash` added, as the engine writes them.
+    pub(crate) fn hashed(
+        complaint_id: &str,
+        payload: &Value,
+        mut metadata: Value,
+    ) -> (String, String) {
+        let hash = event_hash(&ChainInput {
+            aggregate_type: "complaint",
+            aggregate_id: complaint_id,
+            sequence: 1,
+            event_type: "Received",
+            event_version: "1",
+            payload,
+            metadata: &metadata,
+        });
+        metadata["hash"] = Value::String(hash);
+        (canonical_json(payload), canonical_json(&metadata))
+    }
+}
+
 #[cfg(test)]
 mod as_of_tests {
     use super::*;

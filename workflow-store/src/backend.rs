@@ -532,6 +532,15 @@ impl Db {
         Ok(())
     }
 
+    /// Begins, as [`Db::begin`] does, a transaction that will write, on `pool` (one of
+    /// this database's), with [`Db::begin_write`].
+    pub(crate) async fn begin_writing(
+        &self,
+        pool: &AnyPool,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        self.begin(pool, Some(self.begin_write())).await
+    }
+
     /// The statement that opens a transaction that will write: SQLite must take the write
     /// lock up front, or a transaction that read first can fail to upgrade.
     pub(crate) fn begin_write(&self) -> &'static str {

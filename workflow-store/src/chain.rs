@@ -77,55 +77,27 @@ fn write_entries<'a>(entries: impl Iterator<Item = (&'a String, &'a Value)>, out
 /// 18 digits, nesting deeper than 100. The walks parse those as before.
 pub(crate) fn is_canonical(text: &str) -> bool {
     let bytes = text.as_bytes();
-    // Canonical text holds no raw control character: no white space between tokens,
-    // and strings escape them. One pass over all the bytes, which the compiler
-    // vectorises, so that the strings can then be skipped to their next `"` or `\`.
-    if bytes.iter().fold(false, |seen, &c| seen | (c < 0x20)) {
-        return false;
-    }
     let mut at = 0;
-    canonical_value(bytes, &mut at, 0) && at == bytes.len()
+    no_raw_control(bytes) && canonical_value(bytes, &mut at, 0) && at == bytes.len()
 }
+
+/// Canonical text holds no raw control character: no white space between tokens, and
+/// strings escape them. One pass over all the bytes, which the compiler vectorises, so
+/// that the strings can then be skipped to their next `"` or `\`.
+fn no_raw_control(bytes: &[u8]) -> bool {
+    !bytes.iter().fold(false, |seen, &c| seen | (c < 0x20))
+}
+
+/// Where an object's entry lies in its text: its start (the key's opening quote), the
+/// start of its value, and its end.
+type EntrySpan = [usize; 3];
 
 fn canonical_value(b: &[u8], at: &mut usize, depth: usize) -> bool {
     if depth > 100 {
         return false;
     }
     match b.get(*at) {
-        Some(b'{') => {
-            *at += 1;
-            if b.get(*at) == Some(&b'}') {
-                *at += 1;
-                return true;
-            }
-            let mut previous: Option<&[u8]> = None;
-            loop {
-                let start = *at + 1;
-                if !canonical_string(b, at, false) {
-                    return false;
-                }
-                let key = &b[start..*at - 1];
-                if previous.is_some_and(|p| p >= key) {
-                    return false;
-                }
-                previous = Some(key);
-                if b.get(*at) != Some(&b':') {
-                    return false;
-                }
-                *at += 1;
-                if !canonical_value(b, at, depth + 1) {
-                    return false;
-                }
-                match b.get(*at) {
-                    Some(b',') => *at += 1,
-                    Some(b'}') => {
-                        *at += 1;
-                        return true;
-                    }
-                    _ => return false,
-                }
-            }
-        }
+        Some(b'{') => canonical_object(b, at, depth, None),
         Some(b'[') => {
             *at += 1;
             if b.get(*at) == Some(&b']') {
@@ -152,6 +124,52 @@ fn canonical_value(b: &[u8], at: &mut usize, depth: usize) -> bool {
         Some(b'n') => literal(b, at, b"null"),
         Some(b'-' | b'0'..=b'9') => canonical_integer(b, at),
         _ => false,
+    }
+}
+
+/// An object at `at` (its `{`), keys in strictly increasing byte order; with `spans`,
+/// where each of its entries lies.
+fn canonical_object(
+    b: &[u8],
+    at: &mut usize,
+    depth: usize,
+    mut spans: Option<&mut Vec<EntrySpan>>,
+) -> bool {
+    *at += 1;
+    if b.get(*at) == Some(&b'}') {
+        *at += 1;
+        return true;
+    }
+    let mut previous: Option<&[u8]> = None;
+    loop {
+        let start = *at;
+        if !canonical_string(b, at, false) {
+            return false;
+        }
+        let key = &b[start + 1..*at - 1];
+        if previous.is_some_and(|p| p >= key) {
+            return false;
+        }
+        previous = Some(key);
+        if b.get(*at) != Some(&b':') {
+            return false;
+        }
+        *at += 1;
+        let value = *at;
+        if !canonical_value(b, at, depth + 1) {
+            return false;
+        }
+        if let Some(spans) = spans.as_deref_mut() {
+            spans.push([start, value, *at]);
+        }
+        match b.get(*at) {
+            Some(b',') => *at += 1,
+            Some(b'}') => {
+                *at += 1;
+                return true;
+            }
+            _ => return false,
+        }
     }
 }
 
@@ -273,41 +291,28 @@ pub(crate) struct Entry<'a> {
 }
 
 /// The entries of a canonical object's text, in their order (the keys' bytes' order).
-/// `None` unless [`is_canonical`] holds for `text` and it is an object.
+/// `None` unless [`is_canonical`] holds for `text` and it is an object: the same walk,
+/// noting where each top-level entry lies.
 pub(crate) fn canonical_entries(text: &str) -> Option<Vec<Entry<'_>>> {
-    if !text.starts_with('{') || !is_canonical(text) {
-        return None;
-    }
     let b = text.as_bytes();
-    let mut entries = Vec::new();
-    let mut at = 1;
-    if b.get(at) == Some(&b'}') {
-        return Some(entries);
-    }
-    // The text is known canonical: each step below walks what the check accepted, and
-    // declines (never panics) should it not.
-    loop {
-        let start = at;
-        if !canonical_string(b, &mut at, false) || b.get(at) != Some(&b':') {
-            return None;
-        }
-        let key = &text[start + 1..at - 1];
-        at += 1;
-        let value = at;
-        if !canonical_value(b, &mut at, 1) {
-            return None;
-        }
-        entries.push(Entry {
-            key,
-            value: &text[value..at],
-            text: &text[start..at],
-        });
-        match b.get(at) {
-            Some(b',') => at += 1,
-            Some(b'}') if at + 1 == b.len() => return Some(entries),
-            _ => return None,
-        }
-    }
+    let mut spans = Vec::new();
+    let mut at = 0;
+    let canonical = b.first() == Some(&b'{')
+        && no_raw_control(b)
+        && canonical_object(b, &mut at, 0, Some(&mut spans))
+        && at == b.len();
+    // Each span's bounds are at a quote, a colon or a value's first and last bytes,
+    // all ASCII punctuation or the bounds of a canonical value: character boundaries.
+    canonical.then(|| {
+        spans
+            .into_iter()
+            .map(|[start, value, end]| Entry {
+                key: &text[start + 1..value - 2],
+                value: &text[value..end],
+                text: &text[start..end],
+            })
+            .collect()
+    })
 }
 
 /// The canonical text of the object `entries` come from, without the entry `key`:

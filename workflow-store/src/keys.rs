@@ -577,10 +577,7 @@ impl SubjectKeys {
     pub(crate) async fn rotate(&self, new_file: &Path) -> Result<KeyRotation, StoreError> {
         let old = self.kek()?;
         let new = KeyEncryptionKey::create(new_file)?;
-        let mut tx = self
-            .db
-            .begin(&self.db.any, Some(self.db.begin_write()))
-            .await?;
+        let mut tx = self.db.begin_writing(&self.db.any).await?;
         if self.db.kind == BackendKind::Postgres {
             // No key is made under the old file while the others are re-wrapped.
             sqlx::query("LOCK TABLE subject_keys IN EXCLUSIVE MODE")

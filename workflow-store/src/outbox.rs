@@ -759,7 +759,7 @@ impl Store {
             BackendKind::Sqlite => "",
             BackendKind::Postgres => " FOR UPDATE SKIP LOCKED",
         };
-        let mut tx = db.begin(&db.any, Some(db.begin_write())).await?;
+        let mut tx = db.begin_writing(&db.any).await?;
         sqlx::query(&format!(
             "UPDATE outbox SET state = 'dead', last_error = $1, claimed_by = NULL, claimed_until = NULL \
              WHERE state = 'pending' AND attempts >= $2 AND claimed_until IS NOT NULL \
@@ -866,7 +866,7 @@ impl Store {
     ) -> Result<DeliveryState, StoreError> {
         let db = self.log().db();
         db.writable("recording a failed delivery")?;
-        let mut tx = db.begin(&db.any, Some(db.begin_write())).await?;
+        let mut tx = db.begin_writing(&db.any).await?;
         let Some(row) = sqlx::query(&format!(
             "SELECT attempts, state, claimed_by FROM outbox WHERE key = $1{}",
             db.for_update()

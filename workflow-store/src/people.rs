@@ -409,8 +409,8 @@ impl Store {
     /// was such a person.
     pub async fn disable_person(&self, user: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
         self.log().db().writable("disabling a person")?;
-        let db = &self.log().db().any;
-        let mut tx = self.log().db().begin(db, None).await?;
+        let db = self.log().db();
+        let mut tx = db.begin(&db.any, None).await?;
         let done = sqlx::query(
             "UPDATE people SET disabled_at = $1, set_password_hash = NULL WHERE user_name = $2 AND disabled_at IS NULL",
         )

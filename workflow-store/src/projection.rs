@@ -409,7 +409,7 @@ impl Projector {
                 .flat_map(|target| p.schema(db.kind, target))
                 .collect();
             if !statements.is_empty() {
-                let mut tx = db.begin(&db.any, Some(db.begin_write())).await?;
+                let mut tx = db.begin_writing(&db.any).await?;
                 for sql in &statements {
                     sqlx::query(sql).execute(&mut *tx).await?;
                 }
@@ -447,7 +447,7 @@ impl Projector {
         let db = self.db();
         let name = projection.name();
         let _turn = db.writer().await;
-        let mut tx = db.begin(db.projecting(), Some(db.begin_write())).await?;
+        let mut tx = db.begin_writing(db.projecting()).await?;
         let position = lock_checkpoint(db, &mut tx, name).await?;
         // Under the checkpoint's lock: a change of the settings committed before it
         // (with the deadlines it recomputed) is seen here, and none can commit until

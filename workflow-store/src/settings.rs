@@ -372,7 +372,7 @@ impl Store {
             return Err(SettingError::NoAuthor.into());
         }
         let fingerprint = fingerprint(kind, content)?;
-        let mut tx = db.begin(&db.any, Some(db.begin_write())).await?;
+        let mut tx = db.begin_writing(&db.any).await?;
         // The complaints projection's checkpoint is the lock that orders changes of
         // settings, recomputations and projection batches (which judge deadlines).
         crate::projection::lock_checkpoint(db, &mut tx, "complaints").await?;

@@ -394,7 +394,7 @@ impl Store {
     /// checkpoint's lock so that no change of the settings interleaves.
     async fn recompute_if_basis_changed(&self) -> Result<(), StoreError> {
         let db = self.log.db();
-        let mut tx = db.begin(&db.any, Some(db.begin_write())).await?;
+        let mut tx = db.begin_writing(&db.any).await?;
         lock_checkpoint(db, &mut tx, "complaints").await?;
         let services = self.in_force.refresh_in(&mut tx).await?;
         let stored: Option<String> = sqlx::query("SELECT value FROM settings WHERE key = $1")
@@ -421,7 +421,7 @@ impl Store {
     pub async fn recompute_deadlines(&self) -> Result<usize, StoreError> {
         let db = self.log.db();
         db.writable("recomputing deadlines")?;
-        let mut tx = db.begin(&db.any, Some(db.begin_write())).await?;
+        let mut tx = db.begin_writing(&db.any).await?;
         lock_checkpoint(db, &mut tx, "complaints").await?;
         let services = self.in_force.refresh_in(&mut tx).await?;
         let n = Self::recompute_in(&mut tx, &services).await?;

@@ -235,7 +235,7 @@ pub fn read_export(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chain::{event_hash, ChainInput, GENESIS};
+    use crate::chain::{ChainInput, GENESIS};
 
     /// A line as the export wrote it before stored text was copied: the canonical JSON
     /// of the parsed row.
@@ -282,31 +282,12 @@ mod tests {
     }
 
     fn row(payload: &str, metadata: &str) -> StoredRow {
-        StoredRow {
-            complaint_id: "ADU-\"1\"".to_owned(),
-            sequence: 1,
-            position: 7,
-            recorded_at: "2026-11-30T01:00:00.000000Z".to_owned(),
-            event_type: "Received".to_owned(),
-            event_version: "1".to_owned(),
-            payload: Ok(payload.to_owned()),
-            metadata: Ok(metadata.to_owned()),
-        }
+        crate::audit::test_rows::received("ADU-\"1\"", 7, payload, metadata)
     }
 
     fn hashed(payload: &Value) -> (String, String) {
-        let mut metadata = json!({"actor": "sari, \"UPP\"", "prev_hash": GENESIS});
-        let hash = event_hash(&ChainInput {
-            aggregate_type: "complaint",
-            aggregate_id: "ADU-\"1\"",
-            sequence: 1,
-            event_type: "Received",
-            event_version: "1",
-            payload,
-            metadata: &metadata,
-        });
-        metadata["hash"] = json!(hash);
-        (canonical_json(payload), canonical_json(&metadata))
+        let metadata = json!({"actor": "sari, \"UPP\"", "prev_hash": GENESIS});
+        crate::audit::test_rows::hashed("ADU-\"1\"", payload, metadata)
     }
 
     /// Metadata whose hash is that of `raw` taken as it is, as someone who can write to

@@ -514,36 +514,17 @@ mod tests {
     /// writes them.
     fn valid() -> (String, String) {
         let payload = json!({"title": "Jalan \"rusak\"", "n": 3});
-        let mut metadata = json!({
+        let metadata = json!({
             "actor": "sari",
             "command_id": "c-1",
             "prev_hash": GENESIS,
             "recorded_by": "upp, \"pusat\"",
         });
-        let hash = event_hash(&ChainInput {
-            aggregate_type: "complaint",
-            aggregate_id: "ADU-1",
-            sequence: 1,
-            event_type: "Received",
-            event_version: "1",
-            payload: &payload,
-            metadata: &metadata,
-        });
-        metadata["hash"] = json!(hash);
-        (canonical_json(&payload), canonical_json(&metadata))
+        crate::audit::test_rows::hashed("ADU-1", &payload, metadata)
     }
 
     fn row(payload: &str, metadata: &str) -> StoredRow {
-        StoredRow {
-            complaint_id: "ADU-1".to_owned(),
-            sequence: 1,
-            position: 1,
-            recorded_at: "2026-11-30T01:00:00.000000Z".to_owned(),
-            event_type: "Received".to_owned(),
-            event_version: "1".to_owned(),
-            payload: Ok(payload.to_owned()),
-            metadata: Ok(metadata.to_owned()),
-        }
+        crate::audit::test_rows::received("ADU-1", 1, payload, metadata)
     }
 
     /// The report of one row judged as stored (the paths that take texts as they are)

@@ -79,7 +79,7 @@ impl Projector {
         let mut resumed = 0;
         for p in &self.projections {
             let name = p.name();
-            let mut tx = db.begin(&db.any, Some(db.begin_write())).await?;
+            let mut tx = db.begin_writing(&db.any).await?;
             let position = lock_checkpoint(db, &mut tx, name).await?;
             let services = self.services.refresh_in(&mut tx).await?;
             let parked = sqlx::query(

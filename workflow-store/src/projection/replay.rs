@@ -201,7 +201,7 @@ impl Projector {
                 break;
             };
             let turn = db.writer().await;
-            let mut tx = db.begin(db.projecting(), Some(db.begin_write())).await?;
+            let mut tx = db.begin_writing(db.projecting()).await?;
             projection
                 .apply(&mut tx, Target::Rebuild, &events, &services)
                 .await?;
@@ -286,7 +286,7 @@ impl Projector {
             return Ok(Vec::new());
         }
         let _turn = db.writer().await;
-        let mut tx = db.begin(db.projecting(), Some(db.begin_write())).await?;
+        let mut tx = db.begin_writing(db.projecting()).await?;
         let deferred = twin_indexes::defer(db, &mut tx, projection.tables()).await?;
         tx.commit().await?;
         Ok(deferred)
@@ -302,7 +302,7 @@ impl Projector {
         let db = self.db();
         for statement in deferred {
             let _turn = db.writer().await;
-            let mut tx = db.begin(db.projecting(), Some(db.begin_write())).await?;
+            let mut tx = db.begin_writing(db.projecting()).await?;
             db.unbounded_statements(&mut tx).await?;
             sqlx::query(statement).execute(&mut *tx).await?;
             tx.commit().await?;
@@ -320,7 +320,7 @@ impl Projector {
     async fn empty_twins(&self, projection: &dyn super::Projection) -> Result<(), StoreError> {
         let db = self.db();
         let _turn = db.writer().await;
-        let mut tx = db.begin(db.projecting(), Some(db.begin_write())).await?;
+        let mut tx = db.begin_writing(db.projecting()).await?;
         db.unbounded_statements(&mut tx).await?;
         for table in projection.tables() {
             let twin = Target::Rebuild.table(table);
@@ -352,7 +352,7 @@ impl Projector {
         let name = projection.name();
         let db = self.db();
         let _turn = db.writer().await;
-        let mut tx = db.begin(db.projecting(), Some(db.begin_write())).await?;
+        let mut tx = db.begin_writing(db.projecting()).await?;
         db.unbounded_statements(&mut tx).await?;
         lock_checkpoint(db, &mut tx, name).await?;
         let now = self.services.refresh_in(&mut tx).await?;

@@ -68,7 +68,7 @@ impl Store {
         self.log.db().writable("a probe write")?;
         let result = async {
             let db = self.log.db();
-            let mut tx = db.begin(&db.any, Some(db.begin_write())).await?;
+            let mut tx = db.begin_writing(&db.any).await?;
             sqlx::query(
                 "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             )
