@@ -31,7 +31,7 @@ async fn the_whole_sop_over_http_then_audit(backend: Backend, name: &str) {
 
     let r = server.call("POST", "/api/v1/complaints", Some(&upp), Some(&json!({
         "id": "ADU-E2E", "lapor_id": "LAP-E2E-1", "title": "Jalan berlubang", "description": "Lubang besar",
-        "category": "infrastruktur", "location": "Jl. Tambun Bungai", "reported_at": "2026-11-28T01:00:00Z",
+        "category": "infrastruktur", "location": "Jl. Tambun Bungai", "reported_at": support::an_hour_ago(),
         "complainant": {"name": "Budi", "phone": "0812", "confidentiality": "anonymous"},
         "upp_review": "Kewenangan PUPR"})), Some("reg-1"));
     answered(&r, 201, "register");
@@ -172,9 +172,15 @@ async fn nothing_acknowledged_is_lost_in_a_crash(backend: Backend, name: &str) {
     let addr = server.addr;
     let answered = Arc::new(support::Counter::default());
     let stop = Arc::new(AtomicBool::new(false));
+    let reported_at = support::an_hour_ago();
     let mut clients = Vec::new();
     for c in 0..8 {
-        let (upp, stop, answered) = (upp.clone(), Arc::clone(&stop), Arc::clone(&answered));
+        let (upp, stop, answered, reported_at) = (
+            upp.clone(),
+            Arc::clone(&stop),
+            Arc::clone(&answered),
+            reported_at.clone(),
+        );
         clients.push(std::thread::spawn(move || {
             let mut sent: Vec<Sent> = Vec::new();
             // Bounded: at most 200 complaints per client; stops at the first request
@@ -186,7 +192,7 @@ async fn nothing_acknowledged_is_lost_in_a_crash(backend: Backend, name: &str) {
                         complaint: id.clone(),
                         path: "/api/v1/complaints".into(),
                         body: json!({"id": id, "lapor_id": id, "title": "t", "description": "d",
-                            "category": "c", "reported_at": "2026-11-28T01:00:00Z",
+                            "category": "c", "reported_at": reported_at,
                             "complainant": {"name": "x"}, "upp_review": "r"}),
                         key: format!("k-{id}"),
                         success: 201,

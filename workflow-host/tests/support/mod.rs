@@ -24,6 +24,14 @@ pub const JPEG: &[u8] = &[
     0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F', 0, 1,
 ];
 
+/// An hour before now, as RFC 3339: when a complaint a test registers through a running
+/// server was reported. The server's SLA monitor runs on the wall clock, so a complaint
+/// reported on a fixed date would fall due during some later run and gain events the
+/// test did not send.
+pub fn an_hour_ago() -> String {
+    (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339()
+}
+
 /// Whether the tests run as root, who may mount and restart the database cluster: as
 /// root a failure to do so fails the test; elsewhere such a test is skipped, loudly.
 pub fn is_root() -> bool {
