@@ -37,6 +37,42 @@ fn local_cluster() -> Option<(String, String)> {
     })
 }
 
+/// What a server process serving `db` inherited that it should not have: this test
+/// process's pipes (a wrapper such as `faketime` waits for every holder of its pipe to
+/// end, so a server holding it would keep the test run from ending) and libfaketime
+/// (a server on the moved clock after the test). Read from `/proc` (root).
+async fn inherited_by_the_server(db: &TestDb) -> Vec<String> {
+    use sqlx::Row;
+    let mut raw = db.raw().await;
+    let pid: i32 = sqlx::query("SELECT pg_backend_pid() AS pid")
+        .fetch_one(&mut raw)
+        .await
+        .unwrap()
+        .get("pid");
+    let pipes = |dir: &str| -> std::collections::BTreeSet<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+            .map(|target| target.to_string_lossy().into_owned())
+            .filter(|target| target.starts_with("pipe:"))
+            .collect()
+    };
+    let ours = pipes("/proc/self/fd");
+    let mut found: Vec<String> = pipes(&format!("/proc/{pid}/fd"))
+        .intersection(&ours)
+        .map(|pipe| format!("this process's {pipe}"))
+        .collect();
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    found.extend(
+        environ
+            .split(|b| *b == 0)
+            .map(String::from_utf8_lossy)
+            .filter(|var| var.starts_with("LD_PRELOAD=") || var.starts_with("FAKETIME"))
+            .map(|var| var.into_owned()),
+    );
+    found
+}
+
 async fn postmaster_start(db: &TestDb) -> String {
     use sqlx::Row;
     let mut raw = db.raw().await;
@@ -125,8 +161,26 @@ async fn a_postgres_restart_under_load_loses_nothing_and_doubles_nothing() {
     };
     wait_for(20, "before the restart");
     let started_before = postmaster_start(&aduan.db).await;
-    let restart = std::process::Command::new("pg_ctlcluster")
-        .args([&version, &cluster, "restart", "-m", "fast"])
+    // The server comes back holding none of this process's descriptors (bash closes
+    // every one above 2 before it runs `pg_ctlcluster`) and on the machine's
+    // clock: under `.ci/run`'s moved clock it would otherwise inherit libfaketime and
+    // the `faketime` wrapper's pipe, which keeps the wrapper waiting until the server
+    // ends.
+    let restart = std::process::Command::new("bash")
+        .args([
+            "-c",
+            r#"for fd in /proc/$$/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done; exec pg_ctlcluster "$@""#,
+            "bash",
+            &version,
+            &cluster,
+            "restart",
+            "-m",
+            "fast",
+        ])
+        .env_remove("LD_PRELOAD")
+        .env_remove("FAKETIME")
+        .env_remove("FAKETIME_SHARED")
+        .env_remove("FAKETIME_DONT_FAKE_MONOTONIC")
         .status()
         .unwrap();
     assert!(restart.success(), "pg_ctlcluster restart failed");
@@ -149,6 +203,11 @@ async fn a_postgres_restart_under_load_loses_nothing_and_doubles_nothing() {
         postmaster_start(&aduan.db).await,
         started_before,
         "the server was not restarted: the fault was not injected"
+    );
+    assert_eq!(
+        inherited_by_the_server(&aduan.db).await,
+        Vec::<String>::new(),
+        "the restarted server carries what this test process has"
     );
 
     // Ready again by itself, bounded.
