@@ -66,23 +66,8 @@ pub fn script(python: &Path, script: &str) -> Command {
         )
         .env("SHOTS", screens())
         .env("AXE", std::env::var("AXE_JS").unwrap_or_default());
-    on_the_machines_clock(&mut command);
+    super::on_the_machines_clock(&mut command);
     command
-}
-
-/// A browser, and what drives it, run on the machine's clock when the tests run with
-/// their clock moved by `faketime` (`.ci/run`'s moved-clock step): Chromium under
-/// libfaketime spins or fails, and only the host, the server and the engine are what
-/// such a run checks.
-pub fn on_the_machines_clock(command: &mut Command) {
-    for var in [
-        "LD_PRELOAD",
-        "FAKETIME",
-        "FAKETIME_DONT_FAKE_MONOTONIC",
-        "FAKETIME_SHARED",
-    ] {
-        command.env_remove(var);
-    }
 }
 
 /// Runs a browser script within the bound of a verb; fails the test with its output

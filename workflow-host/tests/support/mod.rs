@@ -32,6 +32,33 @@ pub fn an_hour_ago() -> String {
     (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339()
 }
 
+/// A process that runs on the machine's clock when the tests run with their clock moved
+/// by `faketime` (`.ci/run`'s moved-clock step): libfaketime taken out of its
+/// `LD_PRELOAD` (other preloads kept) and every `FAKETIME*` variable removed. For
+/// Chromium, the Playwright scripts that drive it and the tools that read what it
+/// prints: Chromium under libfaketime spins or fails. What such a run checks (the
+/// host, the server, the engine) keeps the moved clock.
+pub fn on_the_machines_clock(command: &mut std::process::Command) {
+    for (name, value) in std::env::vars_os() {
+        let name = name.to_string_lossy().into_owned();
+        if name.starts_with("FAKETIME") {
+            command.env_remove(&name);
+        } else if name == "LD_PRELOAD" {
+            let kept: Vec<String> = value
+                .to_string_lossy()
+                .split([' ', ':'])
+                .filter(|lib| !lib.is_empty() && !lib.contains("libfaketime"))
+                .map(str::to_owned)
+                .collect();
+            if kept.is_empty() {
+                command.env_remove("LD_PRELOAD");
+            } else {
+                command.env("LD_PRELOAD", kept.join(" "));
+            }
+        }
+    }
+}
+
 /// Whether the tests run as root, who may mount and restart the database cluster: as
 /// root a failure to do so fails the test; elsewhere such a test is skipped, loudly.
 pub fn is_root() -> bool {

@@ -19,7 +19,7 @@ const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z
 fn tool(program: &str, args: &[&str]) -> String {
     let mut command = Command::new(program);
     command.args(args);
-    crate::support::browser::on_the_machines_clock(&mut command);
+    crate::support::on_the_machines_clock(&mut command);
     let out = run_bounded(command).unwrap_or_else(|e| {
         panic!("{program} runs (CI installs it; apt-get install chromium poppler-utils): {e}")
     });
