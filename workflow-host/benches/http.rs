@@ -17,6 +17,7 @@
 //!    request, and `GET /api/v1/health/live` (no token, no command) as the floor of a request.
 //! 3. **Two hosts** (PostgreSQL only): a second `aduan serve` on the same database, the
 //!    clients' requests alternating between the two, against the same through one host.
+//! 4. The server's peak memory over the run, beside this process's.
 //!
 //! Each row prints its figure beside its anchor and the ratio; the same goes to a JSON
 //! file (default `target/bench/http.json`). PostgreSQL rows need `TEST_DATABASE_URL`
@@ -33,6 +34,11 @@ use workflow_core::ComplaintId;
 use workflow_store::testing::{Backend, CpuMark, TestDb};
 use workflow_store::Store;
 
+/// The allocator `aduan` declares (docs/decisions/0053), so that the engine's rows in
+/// this process and the host's compare like with like.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod common;
 // `aduan serve` started and stopped as the tests of the binary do it.
 #[path = "../tests/support/mod.rs"]
@@ -46,7 +52,7 @@ struct Row {
     anchor: f64,
     unit: &'static str,
     /// figure / anchor for rates, anchor / figure for CPU per command (higher is
-    /// better either way).
+    /// better either way); figure / anchor for cores busy and memory.
     ratio: f64,
 }
 
@@ -240,6 +246,9 @@ async fn measure(backend: Backend, commands: usize, clients: usize) -> Vec<Row> 
     } else {
         None
     };
+    // The server's peak memory over the whole run (read before it stops), beside this
+    // process's, which ran the engine's rows in process.
+    let server_peak = peak_mib(&format!("/proc/{}/status", server.child.id()));
     assert!(server.stop().success(), "aduan serve stopped cleanly");
 
     let engine_name = format!("Engine::execute, {clients} tasks");
@@ -296,6 +305,18 @@ async fn measure(backend: Backend, commands: usize, clients: usize) -> Vec<Row> 
             )
         });
     }
+    if let (Some(server_peak), Some(own_peak)) = (server_peak, peak_mib("/proc/self/status")) {
+        rows.push(Row {
+            unit: "MiB",
+            ..Row::rate(
+                name,
+                "peak memory of aduan serve over the run".to_owned(),
+                server_peak,
+                "this process's, the engine's rows in process".to_owned(),
+                own_peak,
+            )
+        });
+    }
     if let Some(rate) = two_hosts {
         rows.push(Row::rate(
             name,
@@ -306,6 +327,14 @@ async fn measure(backend: Backend, commands: usize, clients: usize) -> Vec<Row> 
         ));
     }
     rows
+}
+
+/// A process's peak resident memory (`VmHWM`) in MiB, from its `/proc/…/status`.
+fn peak_mib(status: &str) -> Option<f64> {
+    let status = std::fs::read_to_string(status).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
 }
 
 fn main() {
@@ -324,7 +353,11 @@ fn main() {
     for backend in backends {
         for row in runtime.block_on(measure(backend, commands, clients)) {
             let (ratio, unit) = (row.ratio, row.unit);
-            let digits = if unit == "ms" { 3 } else { 0 };
+            let digits = match unit {
+                "ms" => 3,
+                "MiB" => 1,
+                _ => 0,
+            };
             println!(
                 "| {} | {} | {:.digits$} {unit} | {} | {:.digits$} {unit} | {ratio:.2}x |",
                 row.backend, row.work, row.figure, row.anchor_name, row.anchor
