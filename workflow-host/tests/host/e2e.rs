@@ -1,7 +1,8 @@
 //! The real binary on 127.0.0.1, on SQLite and on PostgreSQL: one complaint worked
 //! through all three SOP steps over HTTP, with an evidence upload and the BA; then the
 //! auditor's CLI verbs on the same database. And a crash: SIGKILL under load, restart,
-//! clients retry what got no answer, and every command is in the log exactly once.
+//! clients retry what got no answer, and every command is in the log exactly once. And
+//! clients that hang up in the middle of their commands and send them again.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -315,3 +316,183 @@ async fn nothing_acknowledged_is_lost_in_a_crash(backend: Backend, name: &str) {
 on_each_backend!(nothing_acknowledged_is_lost_in_a_crash:
     a_crash_loses_nothing_acknowledged_on_sqlite,
     a_crash_loses_nothing_acknowledged_on_postgres);
+
+/// How a client gives up on a request.
+#[derive(Clone, Copy, Debug)]
+enum HangUp {
+    /// Closes the connection halfway through the request's body.
+    MidBody,
+    /// Sends the whole request, waits this many milliseconds and closes the connection
+    /// without reading an answer (the server is then anywhere in the command).
+    After(u64),
+}
+
+impl Sent {
+    /// Sends the request, or half of it, and closes the connection without an answer.
+    fn hang_up(&self, addr: std::net::SocketAddr, token: &str, how: HangUp) {
+        use std::io::Write;
+        let body = self.body.to_string();
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream
+            .set_write_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        let head = format!(
+            "POST {} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nIdempotency-Key: {}\r\nContent-Length: {}\r\n\r\n",
+            self.path,
+            self.key,
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        match how {
+            HangUp::MidBody => stream.write_all(&body.as_bytes()[..body.len() / 2]),
+            HangUp::After(ms) => {
+                stream.write_all(body.as_bytes()).unwrap();
+                // The moment of hanging up is what the test varies, not a wait for
+                // anything.
+                std::thread::sleep(Duration::from_millis(ms));
+                Ok(())
+            }
+        }
+        .unwrap();
+        // Dropped unread: the kernel closes the connection (with a reset when an answer
+        // had already arrived).
+        drop(stream);
+    }
+}
+
+/// Eight clients register and dispose complaints under load, each request with its own
+/// Idempotency-Key; every third request is given up: the connection closed halfway
+/// through its body, or right after it at one of several moments while the server
+/// handles it. The client then sends it again with the same key, at once, while the
+/// other clients go on (the first may still be running). Every request ends answered
+/// with its success and its own command id; the log holds every command exactly once and
+/// nothing else; the server, with ten connection slots, never runs out of them, stays
+/// ready, stops cleanly; the log verifies, and the views equal a rebuild.
+async fn clients_that_hang_up_mid_command_leave_nothing_half_done(backend: Backend, name: &str) {
+    const CLIENTS: usize = 8;
+    const COMPLAINTS: usize = 12;
+    let aduan = Installation::new(backend, name).await;
+    let upp = aduan.token("sari", "upp", None);
+    support::ok(&aduan.run(&["agency", "add", "PUPR", "Dinas PUPR"]));
+    // Few connection slots: a slot a connection ended by its client kept would soon
+    // leave none, and the clients' next requests unanswered.
+    let server = aduan.serve(&["--max-connections", "10"]);
+    let addr = server.addr;
+    let reported_at = support::an_hour_ago();
+    let mut clients = Vec::new();
+    for c in 0..CLIENTS {
+        let (upp, reported_at) = (upp.clone(), reported_at.clone());
+        clients.push(std::thread::spawn(move || {
+            let mut sent: Vec<Sent> = Vec::new();
+            let mut given_up = 0;
+            for n in 0..COMPLAINTS {
+                let id = format!("ADU-G{c}-{n}");
+                let requests = [
+                    Sent {
+                        complaint: id.clone(),
+                        path: "/api/v1/complaints".into(),
+                        body: json!({"id": id, "lapor_id": id, "title": "t", "description": "d",
+                            "category": "c", "reported_at": reported_at,
+                            "complainant": {"name": "x"}, "upp_review": "r"}),
+                        key: format!("k-{id}"),
+                        success: 201,
+                        answer: None,
+                    },
+                    Sent {
+                        complaint: id.clone(),
+                        path: format!("/api/v1/complaints/{id}/dispose"),
+                        body: json!({"agency": "PUPR", "liaison_officer": "andi"}),
+                        key: format!("k-{id}-d"),
+                        success: 200,
+                        answer: None,
+                    },
+                ];
+                for (r, mut request) in requests.into_iter().enumerate() {
+                    let turn = c + 2 * n + r;
+                    if turn % 3 == 0 {
+                        let how = match turn % 4 {
+                            0 => HangUp::MidBody,
+                            k => HangUp::After(k as u64 - 1),
+                        };
+                        request.hang_up(addr, &upp, how);
+                        given_up += 1;
+                    }
+                    let reply = request
+                        .send(addr, &upp)
+                        .unwrap_or_else(|| panic!("{} got no answer", request.key));
+                    assert_eq!(
+                        reply.status,
+                        request.success,
+                        "{} (given up first: {}): {}",
+                        request.key,
+                        turn % 3 == 0,
+                        reply.text()
+                    );
+                    let answer = reply.json();
+                    assert_eq!(answer["command_id"], request.command_id());
+                    assert_eq!(answer["complaint_id"], request.complaint);
+                    request.answer = Some(reply.status);
+                    sent.push(request);
+                }
+            }
+            (sent, given_up)
+        }));
+    }
+    let mut sent: Vec<Sent> = Vec::new();
+    let mut given_up = 0;
+    for client in clients {
+        let (s, g) = client.join().unwrap();
+        sent.extend(s);
+        given_up += g;
+    }
+    assert_eq!(sent.len(), CLIENTS * COMPLAINTS * 2);
+    let ready = server.get("/api/v1/health/ready", None);
+    assert_eq!(ready.status, 200, "{}", ready.text());
+    assert!(server.stop().success(), "a graceful stop exits 0");
+
+    ok(&aduan.run(&["export", "--out", "log.jsonl"]));
+    let mut in_log = BTreeMap::<(String, String), usize>::new();
+    for line in std::fs::read_to_string(aduan.path().join("log.jsonl"))
+        .unwrap()
+        .lines()
+    {
+        let event: serde_json::Value = serde_json::from_str(line).unwrap();
+        let key = (
+            event["complaint_id"].as_str().unwrap().to_owned(),
+            event["payload"]["command_id"].as_str().unwrap().to_owned(),
+        );
+        *in_log.entry(key).or_default() += 1;
+    }
+    let expected: BTreeMap<(String, String), usize> = sent
+        .iter()
+        .map(|s| ((s.complaint.clone(), s.command_id()), 1))
+        .collect();
+    assert_eq!(
+        in_log, expected,
+        "the log holds every command exactly once, and nothing else"
+    );
+
+    let store = aduan.open_store().await;
+    let report = store.verify(None, None, |_| {}).await.unwrap();
+    assert!(report.ok(), "{report:?}");
+    store.projector().catch_up().await.unwrap();
+    let incremental = snapshot_views(&store).await;
+    for p in store.projector().names() {
+        store.projector().rebuild(p, |_| {}).await.unwrap();
+    }
+    assert_eq!(
+        snapshot_views(&store).await,
+        incremental,
+        "the views equal a rebuild"
+    );
+    store.close().await;
+    eprintln!(
+        "{name}: {} commands, {given_up} of them given up once first",
+        sent.len()
+    );
+}
+
+on_each_backend!(clients_that_hang_up_mid_command_leave_nothing_half_done:
+    clients_that_hang_up_leave_nothing_half_done_on_sqlite,
+    clients_that_hang_up_leave_nothing_half_done_on_postgres);
