@@ -33,7 +33,7 @@ fn the_console_in_a_real_browser() {
         &upp,
         &json!({"id": "ADU-WEB-1", "lapor_id": "LAP-WEB-1", "title": "Jalan berlubang di Selat",
             "description": "Lubang besar", "category": "infrastruktur",
-            "reported_at": "2026-11-27T01:00:00Z", "complainant": {"name": "Budi"},
+            "reported_at": support::an_hour_ago(), "complainant": {"name": "Budi"},
             "upp_review": "Kewenangan PUPR"}),
     );
     assert_eq!(registered.status, 201, "{}", registered.text());

@@ -701,7 +701,7 @@ fn the_audit_screens_in_a_real_browser() {
         &upp,
         &serde_json::json!({"id": "ADU-AUDIT-1", "lapor_id": "LAP-AUDIT-1",
             "title": "Lampu jalan padam di Selat", "description": "Tiga tiang padam",
-            "category": "infrastruktur", "reported_at": "2026-11-27T01:00:00Z",
+            "category": "infrastruktur", "reported_at": support::an_hour_ago(),
             "complainant": {"name": "Budi", "confidentiality": "anonymous"},
             "upp_review": "Kewenangan PUPR"}),
     );

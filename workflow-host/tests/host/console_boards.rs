@@ -386,7 +386,7 @@ fn the_boards_in_a_real_browser() {
             &upp,
             &json!({"id": id, "lapor_id": format!("LAP-{id}"), "title": "Jalan berlubang di Selat",
                 "description": "Lubang besar", "category": "infrastruktur",
-                "reported_at": "2026-11-27T01:00:00Z", "complainant": {"name": "Budi"},
+                "reported_at": support::an_hour_ago(), "complainant": {"name": "Budi"},
                 "upp_review": "Kewenangan perangkat daerah"}),
         );
         assert_eq!(registered.status, 201, "{}", registered.text());

@@ -150,7 +150,7 @@ async fn a_stalled_transaction_on_postgres_makes_commands_answer_503_quickly() {
     let register = |n: u32| {
         let body = json!({
             "id": format!("ADU-T{n}"), "lapor_id": format!("LAP-T-{n}"), "title": "Jalan berlubang",
-            "description": "Lubang besar", "category": "infrastruktur", "reported_at": "2026-11-28T01:00:00Z",
+            "description": "Lubang besar", "category": "infrastruktur", "reported_at": crate::support::an_hour_ago(),
             "complainant": {"name": "Budi", "confidentiality": "anonymous"}, "upp_review": "Kewenangan PUPR"
         });
         server.post("/api/v1/complaints", &upp, &body)

@@ -14,14 +14,16 @@ use workflow_store::testing::SmallDisk;
 use crate::support;
 use crate::support::{token, Reply, Server};
 
-fn registration(i: usize) -> serde_json::Value {
+/// Complaint `i`, reported at `reported_at` (the same in every retry of it: a retry with
+/// the same key sends the same request).
+fn registration(i: usize, reported_at: &str) -> serde_json::Value {
     json!({
         "lapor_id": format!("LAP-FULL-{i:04}"),
         "title": "Jalan berlubang",
         // Large enough that every commit needs fresh pages in the write-ahead log.
         "description": format!("{i} {}", "Lubang besar di depan sekolah. ".repeat(600)),
         "category": "infrastruktur",
-        "reported_at": "2026-11-27T01:00:00Z",
+        "reported_at": reported_at,
         "complainant": {"name": "Budi", "confidentiality": "anonymous"},
         "upp_review": "Kewenangan Dinas PUPR",
     })
@@ -34,6 +36,9 @@ struct OnSmallDisk {
     work: tempfile::TempDir,
     url: String,
     upp: String,
+    /// When its complaints were reported: an hour before the disk was mounted, so that
+    /// the server's SLA monitor finds nothing due during the test.
+    reported_at: String,
 }
 
 impl OnSmallDisk {
@@ -47,6 +52,7 @@ impl OnSmallDisk {
             work,
             url,
             upp,
+            reported_at: support::an_hour_ago(),
         })
     }
 
@@ -60,7 +66,7 @@ impl OnSmallDisk {
             "POST",
             "/api/v1/complaints",
             Some(&self.upp),
-            Some(&registration(i)),
+            Some(&registration(i, &self.reported_at)),
             Some(&format!("key-{i}")),
         )
     }

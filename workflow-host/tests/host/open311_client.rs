@@ -43,7 +43,7 @@ fn served(d: &std::path::Path) -> (support::Server, String) {
             &json!({"lapor_id": id, "title": "Jalan berlubang di Selat",
                 "description": "Lubang besar", "category": "infrastruktur",
                 "location": "Jl. Tambun Bungai",
-                "reported_at": "2026-11-27T01:00:00Z",
+                "reported_at": support::an_hour_ago(),
                 "complainant": {"name": NAME, "phone": PHONE, "confidentiality": confidentiality},
                 "upp_review": "Kewenangan PUPR"}),
         );

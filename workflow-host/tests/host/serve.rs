@@ -343,7 +343,9 @@ fn json_logs_and_answers_carry_the_request_id() {
     assert!(!objects.is_empty(), "no JSON log lines: {log}");
     let request = objects
         .iter()
-        .find(|o| o["fields"]["message"] == "request")
+        .find(|o| {
+            o["fields"]["message"] == "request" && o["fields"]["path"] == "/api/v1/no-such-route"
+        })
         .unwrap_or_else(|| panic!("no request line: {log}"));
     assert_eq!(request["fields"]["request_id"], "trace-4711", "{request}");
     assert_eq!(request["fields"]["status"], 404, "{request}");

@@ -82,7 +82,34 @@ impl Server {
                 )
             }
         };
-        Server { child, addr, log }
+        let server = Server { child, addr, log };
+        server.after_the_first_sweep();
+        server
+    }
+
+    /// Waits (bounded by [`START_WITHIN`]) until the health answer shows the SLA
+    /// monitor's first round ended, done or failed. The monitor's first round runs beside
+    /// the first requests; once it is over the next is an hour away (`--sla-interval
+    /// 3600`), so no sweep meets what a test registers afterwards, whatever date the
+    /// test reports it on.
+    fn after_the_first_sweep(&self) {
+        let started = std::time::Instant::now();
+        loop {
+            let health = self.get("/api/v1/health", None);
+            if health.status == 200 {
+                let write = &health.json()["write"];
+                if !write["last_sla_tick_at"].is_null() || !write["last_sla_tick_error"].is_null() {
+                    return;
+                }
+            }
+            assert!(
+                started.elapsed() < START_WITHIN,
+                "the SLA monitor's first round did not end within {START_WITHIN:?}: {} {}",
+                health.text(),
+                self.log.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// SIGTERM, and the exit status; a server that does not stop within
