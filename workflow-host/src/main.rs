@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use workflow_host::cli;
 
-/// mimalloc, not the C library's allocator: commands over HTTP about 15% faster on
+/// mimalloc, not the C library's allocator: commands over HTTP about 13% faster on
 /// SQLite for some 18 MiB more at the peak (docs/decisions/0053). The libraries leave
 /// the choice to the program that embeds them.
 #[global_allocator]

@@ -36,8 +36,8 @@ struct OnSmallDisk {
     work: tempfile::TempDir,
     url: String,
     upp: String,
-    /// When its complaints were reported: an hour before the disk was mounted, so that
-    /// the server's SLA monitor finds nothing due during the test.
+    /// When its complaints were reported: an hour before the test began, so that the
+    /// server's SLA monitor finds nothing due during the test.
     reported_at: String,
 }
 

@@ -87,25 +87,29 @@ impl Server {
         server
     }
 
-    /// Waits (bounded by [`START_WITHIN`]) until the health answer shows the SLA
-    /// monitor's first round ended, done or failed. The monitor's first round runs beside
-    /// the first requests; once it is over the next is an hour away (`--sla-interval
-    /// 3600`), so no sweep meets what a test registers afterwards, whatever date the
-    /// test reports it on.
+    /// Waits (bounded by [`START_WITHIN`], and each look by its request's own timeout)
+    /// until the health answer shows the SLA monitor's first tick, done or failed. The
+    /// first tick runs beside the first requests; once it is over the next is an hour
+    /// away (`--sla-interval 3600`), so no tick meets what a test registers afterwards,
+    /// whatever date the test reports it on.
     fn after_the_first_sweep(&self) {
         let started = std::time::Instant::now();
         loop {
-            let health = self.get("/api/v1/health", None);
-            if health.status == 200 {
-                let write = &health.json()["write"];
-                if !write["last_sla_tick_at"].is_null() || !write["last_sla_tick_error"].is_null() {
-                    return;
+            let health = request(self.addr, "GET", "/api/v1/health", None, None, b"", None);
+            let seen = match &health {
+                Ok(health) if health.status == 200 => {
+                    let write = &health.json()["write"];
+                    !write["last_sla_tick_at"].is_null() || !write["last_sla_tick_error"].is_null()
                 }
+                _ => false,
+            };
+            if seen {
+                return;
             }
             assert!(
                 started.elapsed() < START_WITHIN,
-                "the SLA monitor's first round did not end within {START_WITHIN:?}: {} {}",
-                health.text(),
+                "the SLA monitor's first tick did not show within {START_WITHIN:?}: {:?}\n{}",
+                health.map(|h| (h.status, h.text())),
                 self.log.lock().unwrap()
             );
             std::thread::sleep(Duration::from_millis(10));
