@@ -101,13 +101,6 @@ where
     total as f64 / started.elapsed().as_secs_f64()
 }
 
-/// When the bench's complaints were reported: an hour before now, so that no complaint
-/// is due while the bench runs, and the host's SLA monitor, whose first sweep runs as it
-/// starts, finds nothing to record.
-fn an_hour_ago() -> chrono::DateTime<Utc> {
-    Utc::now() - chrono::Duration::hours(1)
-}
-
 fn body(id: &str) -> serde_json::Value {
     json!({
         "id": id,
@@ -116,7 +109,9 @@ fn body(id: &str) -> serde_json::Value {
         "description": "Lubang besar di Jl. Tambun Bungai membahayakan anak sekolah.",
         "category": "infrastruktur",
         "location": "Jl. Tambun Bungai, Kuala Kapuas",
-        "reported_at": an_hour_ago().to_rfc3339(),
+        // An hour ago: no complaint falls due while the bench runs, so the host's SLA
+        // monitor, whose first tick runs as it starts, finds nothing to record.
+        "reported_at": support::an_hour_ago(),
         "complainant": {"name": "Budi Santoso", "phone": "+62 812 0000 0451"},
         "upp_review": "Lengkap; diteruskan."
     })
@@ -128,7 +123,7 @@ async fn register_in_process(store: Arc<Store>, prefix: &'static str, i: usize, 
     let id: ComplaintId = format!("{prefix}-{i:06}").parse().unwrap();
     let mut r = registration();
     r.lapor_id = id.to_string();
-    r.reported_at = an_hour_ago();
+    r.reported_at = support::an_hour_ago_instant();
     let c = cmd(&format!("{prefix}{i}"), upp(), Utc::now(), C::Register(r));
     let done = store.engine().execute(&id, c, None).await.unwrap();
     if wait {

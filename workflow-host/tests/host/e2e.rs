@@ -139,6 +139,31 @@ struct Sent {
 }
 
 impl Sent {
+    /// A complaint's registration (reported at `reported_at`) and its disposal to PUPR,
+    /// each with a key of its own.
+    fn register_and_dispose(id: &str, reported_at: &str) -> [Sent; 2] {
+        [
+            Sent {
+                complaint: id.to_owned(),
+                path: "/api/v1/complaints".into(),
+                body: json!({"id": id, "lapor_id": id, "title": "t", "description": "d",
+                    "category": "c", "reported_at": reported_at,
+                    "complainant": {"name": "x"}, "upp_review": "r"}),
+                key: format!("k-{id}"),
+                success: 201,
+                answer: None,
+            },
+            Sent {
+                complaint: id.to_owned(),
+                path: format!("/api/v1/complaints/{id}/dispose"),
+                body: json!({"agency": "PUPR", "liaison_officer": "andi"}),
+                key: format!("k-{id}-d"),
+                success: 200,
+                answer: None,
+            },
+        ]
+    }
+
     fn command_id(&self) -> String {
         format!("sari:{}", self.key)
     }
@@ -155,6 +180,44 @@ impl Sent {
         )
         .ok()
     }
+}
+
+/// The log, as the auditors' export gives it: how many events each (complaint, command
+/// id) has.
+fn commands_in_log(aduan: &Installation) -> BTreeMap<(String, String), usize> {
+    ok(&aduan.run(&["export", "--out", "log.jsonl"]));
+    let mut in_log = BTreeMap::new();
+    for line in std::fs::read_to_string(aduan.path().join("log.jsonl"))
+        .unwrap()
+        .lines()
+    {
+        let event: serde_json::Value = serde_json::from_str(line).unwrap();
+        let key = (
+            event["complaint_id"].as_str().unwrap().to_owned(),
+            event["payload"]["command_id"].as_str().unwrap().to_owned(),
+        );
+        *in_log.entry(key).or_default() += 1;
+    }
+    in_log
+}
+
+/// The installation's log verifies, and its views, caught up, equal a rebuild of every
+/// projection.
+async fn verifies_and_its_views_equal_a_rebuild(aduan: &Installation) {
+    let store = aduan.open_store().await;
+    let report = store.verify(None, None, |_| {}).await.unwrap();
+    assert!(report.ok(), "{report:?}");
+    store.projector().catch_up().await.unwrap();
+    let incremental = snapshot_views(&store).await;
+    for p in store.projector().names() {
+        store.projector().rebuild(p, |_| {}).await.unwrap();
+    }
+    assert_eq!(
+        snapshot_views(&store).await,
+        incremental,
+        "the views equal a rebuild"
+    );
+    store.close().await;
 }
 
 /// Eight clients register and dispose complaints, each request with its own
@@ -187,27 +250,7 @@ async fn nothing_acknowledged_is_lost_in_a_crash(backend: Backend, name: &str) {
             // Bounded: at most 200 complaints per client; stops at the first request
             // without an answer (the server is gone).
             for n in 0..200 {
-                let id = format!("ADU-C{c}-{n}");
-                let requests = [
-                    Sent {
-                        complaint: id.clone(),
-                        path: "/api/v1/complaints".into(),
-                        body: json!({"id": id, "lapor_id": id, "title": "t", "description": "d",
-                            "category": "c", "reported_at": reported_at,
-                            "complainant": {"name": "x"}, "upp_review": "r"}),
-                        key: format!("k-{id}"),
-                        success: 201,
-                        answer: None,
-                    },
-                    Sent {
-                        complaint: id.clone(),
-                        path: format!("/api/v1/complaints/{id}/dispose"),
-                        body: json!({"agency": "PUPR", "liaison_officer": "andi"}),
-                        key: format!("k-{id}-d"),
-                        success: 200,
-                        answer: None,
-                    },
-                ];
+                let requests = Sent::register_and_dispose(&format!("ADU-C{c}-{n}"), &reported_at);
                 for mut request in requests {
                     if stop.load(Ordering::SeqCst) {
                         return sent;
@@ -259,20 +302,7 @@ async fn nothing_acknowledged_is_lost_in_a_crash(backend: Backend, name: &str) {
     }
     assert!(server.stop().success());
 
-    // The log, as the auditors' export gives it: events by command id.
-    ok(&aduan.run(&["export", "--out", "log.jsonl"]));
-    let mut in_log = BTreeMap::<(String, String), usize>::new();
-    for line in std::fs::read_to_string(aduan.path().join("log.jsonl"))
-        .unwrap()
-        .lines()
-    {
-        let event: serde_json::Value = serde_json::from_str(line).unwrap();
-        let key = (
-            event["complaint_id"].as_str().unwrap().to_owned(),
-            event["payload"]["command_id"].as_str().unwrap().to_owned(),
-        );
-        *in_log.entry(key).or_default() += 1;
-    }
+    let in_log = commands_in_log(&aduan);
     for (what, commands) in [("acknowledged", &acknowledged), ("retried", &unanswered)] {
         for s in commands.iter() {
             assert_eq!(
@@ -292,20 +322,7 @@ async fn nothing_acknowledged_is_lost_in_a_crash(backend: Backend, name: &str) {
     let logged: BTreeSet<(String, String)> = in_log.keys().cloned().collect();
     assert_eq!(logged, expected, "the log holds exactly the commands sent");
 
-    let store = aduan.open_store().await;
-    let report = store.verify(None, None, |_| {}).await.unwrap();
-    assert!(report.ok(), "{report:?}");
-    store.projector().catch_up().await.unwrap();
-    let incremental = snapshot_views(&store).await;
-    for p in store.projector().names() {
-        store.projector().rebuild(p, |_| {}).await.unwrap();
-    }
-    assert_eq!(
-        snapshot_views(&store).await,
-        incremental,
-        "the views equal a rebuild"
-    );
-    store.close().await;
+    verifies_and_its_views_equal_a_rebuild(&aduan).await;
     eprintln!(
         "{name}: {} acknowledged before the kill, {} retried after it",
         acknowledged.len(),
@@ -396,27 +413,7 @@ async fn clients_that_hang_up_mid_command_leave_nothing_half_done(backend: Backe
             let mut sent: Vec<Sent> = Vec::new();
             let mut given_up = 0;
             for n in 0..COMPLAINTS {
-                let id = format!("ADU-G{c}-{n}");
-                let requests = [
-                    Sent {
-                        complaint: id.clone(),
-                        path: "/api/v1/complaints".into(),
-                        body: json!({"id": id, "lapor_id": id, "title": "t", "description": "d",
-                            "category": "c", "reported_at": reported_at,
-                            "complainant": {"name": "x"}, "upp_review": "r"}),
-                        key: format!("k-{id}"),
-                        success: 201,
-                        answer: None,
-                    },
-                    Sent {
-                        complaint: id.clone(),
-                        path: format!("/api/v1/complaints/{id}/dispose"),
-                        body: json!({"agency": "PUPR", "liaison_officer": "andi"}),
-                        key: format!("k-{id}-d"),
-                        success: 200,
-                        answer: None,
-                    },
-                ];
+                let requests = Sent::register_and_dispose(&format!("ADU-G{c}-{n}"), &reported_at);
                 for (r, request) in requests.into_iter().enumerate() {
                     let turn = c + 2 * n + r;
                     if turn % 3 == 0 {
@@ -477,19 +474,7 @@ async fn clients_that_hang_up_mid_command_leave_nothing_half_done(backend: Backe
         "no connection ended by its client reached the server as such:\n{log}"
     );
 
-    ok(&aduan.run(&["export", "--out", "log.jsonl"]));
-    let mut in_log = BTreeMap::<(String, String), usize>::new();
-    for line in std::fs::read_to_string(aduan.path().join("log.jsonl"))
-        .unwrap()
-        .lines()
-    {
-        let event: serde_json::Value = serde_json::from_str(line).unwrap();
-        let key = (
-            event["complaint_id"].as_str().unwrap().to_owned(),
-            event["payload"]["command_id"].as_str().unwrap().to_owned(),
-        );
-        *in_log.entry(key).or_default() += 1;
-    }
+    let in_log = commands_in_log(&aduan);
     let expected: BTreeMap<(String, String), usize> = sent
         .iter()
         .map(|s| ((s.complaint.clone(), s.command_id()), 1))
@@ -499,20 +484,7 @@ async fn clients_that_hang_up_mid_command_leave_nothing_half_done(backend: Backe
         "the log holds every command exactly once, and nothing else"
     );
 
-    let store = aduan.open_store().await;
-    let report = store.verify(None, None, |_| {}).await.unwrap();
-    assert!(report.ok(), "{report:?}");
-    store.projector().catch_up().await.unwrap();
-    let incremental = snapshot_views(&store).await;
-    for p in store.projector().names() {
-        store.projector().rebuild(p, |_| {}).await.unwrap();
-    }
-    assert_eq!(
-        snapshot_views(&store).await,
-        incremental,
-        "the views equal a rebuild"
-    );
-    store.close().await;
+    verifies_and_its_views_equal_a_rebuild(&aduan).await;
     eprintln!(
         "{name}: {} commands, {given_up} of them given up once first; {cut} connections \
          ended with an error, their clients gone",

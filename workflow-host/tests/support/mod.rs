@@ -29,7 +29,12 @@ pub const JPEG: &[u8] = &[
 /// reported on a fixed date would fall due during some later run and gain events the
 /// test did not send.
 pub fn an_hour_ago() -> String {
-    (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339()
+    an_hour_ago_instant().to_rfc3339()
+}
+
+/// [`an_hour_ago`] as an instant, for commands built in process.
+pub fn an_hour_ago_instant() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now() - chrono::Duration::hours(1)
 }
 
 /// A process that runs on the machine's clock when the tests run with their clock moved

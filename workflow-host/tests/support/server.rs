@@ -83,7 +83,7 @@ impl Server {
             }
         };
         let server = Server { child, addr, log };
-        server.after_the_first_sweep();
+        server.after_the_first_tick();
         server
     }
 
@@ -92,7 +92,7 @@ impl Server {
     /// first tick runs beside the first requests; once it is over the next is an hour
     /// away (`--sla-interval 3600`), so no tick meets what a test registers afterwards,
     /// whatever date the test reports it on.
-    fn after_the_first_sweep(&self) {
+    fn after_the_first_tick(&self) {
         let started = std::time::Instant::now();
         loop {
             let health = request(self.addr, "GET", "/api/v1/health", None, None, b"", None);
