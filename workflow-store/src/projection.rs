@@ -8,6 +8,7 @@
 
 pub(crate) mod complaints;
 mod faults;
+mod listener;
 mod parked;
 mod replay;
 mod replay_lock;
@@ -714,7 +715,7 @@ impl Projector {
         poll: Duration,
         shutdown: impl std::future::Future<Output = ()> + Send,
     ) {
-        let mut listener = self.listener().await;
+        let mut other_hosts = listener::OtherHosts::listen(self.db());
         // Each lane catches up in a task of its own whenever this loop bumps `wake`;
         // a bump during a lane's catch-up has it go round once more. Dropping `wake`
         // ends the lanes after the batches they are in.
@@ -746,50 +747,11 @@ impl Projector {
                 _ = &mut shutdown => break,
                 _ = committed => {}
                 _ = tokio::time::sleep(poll) => {}
-                Some(_) = async {
-                    match listener.as_mut() {
-                        Some(l) => l.try_recv().await.ok().flatten(),
-                        None => std::future::pending().await,
-                    }
-                } => {}
+                _ = other_hosts.committed() => {}
             }
         }
         drop(wake);
         while lanes.join_next().await.is_some() {}
-    }
-}
-
-impl Projector {
-    /// PostgreSQL: a listener for the commits of other hosts (`NOTIFY aduan_events`).
-    #[cfg(feature = "postgres")]
-    async fn listener(&self) -> Option<sqlx::postgres::PgListener> {
-        match &self.db().typed {
-            crate::backend::TypedPool::Postgres(pool) => {
-                match sqlx::postgres::PgListener::connect_with(pool).await {
-                    Ok(mut l) => l.listen("aduan_events").await.ok().map(|_| l),
-                    Err(_) => None,
-                }
-            }
-            #[allow(unreachable_patterns)]
-            _ => None,
-        }
-    }
-
-    /// Without PostgreSQL there are no notifications: commits on this host and the poll.
-    #[cfg(not(feature = "postgres"))]
-    async fn listener(&self) -> Option<NoListener> {
-        None
-    }
-}
-
-/// Stands in for PostgreSQL's listener in a build without it: never receives.
-#[cfg(not(feature = "postgres"))]
-struct NoListener;
-
-#[cfg(not(feature = "postgres"))]
-impl NoListener {
-    async fn try_recv(&mut self) -> Result<Option<()>, StoreError> {
-        std::future::pending().await
     }
 }
 
