@@ -256,6 +256,57 @@ mod tests {
                 "woken {taken} times without a notification"
             );
         }
+        assert!(taken >= 1, "listening again wakes the projector");
+        sqlx::query("NOTIFY aduan_events")
+            .execute(&mut raw)
+            .await
+            .unwrap();
+        tokio::time::timeout(Duration::from_secs(10), other_hosts.committed())
+            .await
+            .expect("a notification wakes the projector");
+        drop(other_hosts);
+        store.close().await;
+    }
+
+    /// A host that cannot listen when its projector starts (here: its database takes
+    /// no new sessions for a while) keeps trying, and listens once it can: a commit of
+    /// another host then wakes its projector, not only its poll.
+    #[tokio::test]
+    async fn a_listener_that_cannot_listen_at_first_keeps_trying() {
+        let db = TestDb::new(Backend::Postgres, "listener_late").await;
+        let store = db.open().await;
+        let mut raw = db.raw().await;
+        let name: String = sqlx::query_scalar("SELECT current_database()::text")
+            .fetch_one(&mut raw)
+            .await
+            .unwrap();
+        let allow = |yes: bool| format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS {yes}");
+        // Not from a session of the database itself, which may not refuse its own.
+        let mut admin =
+            <sqlx::PgConnection as sqlx::Connection>::connect(&crate::testing::server_url())
+                .await
+                .unwrap();
+        sqlx::query(&allow(false))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let mut other_hosts = OtherHosts::listen(store.log().db());
+        sqlx::query("NOTIFY aduan_events")
+            .execute(&mut raw)
+            .await
+            .unwrap();
+        assert!(
+            tokio::time::timeout(Duration::from_millis(1500), other_hosts.committed())
+                .await
+                .is_err(),
+            "nothing listens while the database takes no new sessions"
+        );
+        sqlx::query(&allow(true)).execute(&mut admin).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(10), other_hosts.committed())
+            .await
+            .expect("once it listens, the projector is woken to look");
+        let listeners = listening(&mut raw).await;
+        assert_eq!(listeners.len(), 1, "one session listens: {listeners:?}");
         sqlx::query("NOTIFY aduan_events")
             .execute(&mut raw)
             .await
