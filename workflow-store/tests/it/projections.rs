@@ -862,3 +862,75 @@ both!(
     switch_over_and_reader,
     a_switch_over_and_a_reader_of_the_views
 );
+
+/// PostgreSQL: a reader holding one view inside its transaction that reads another
+/// while a switch-over holds that one and waits for the first: the server ends one of
+/// the two for the deadlock, the switch-over (it waited first, so it finds the
+/// deadlock), which is tried again and goes through once the reader has ended. The
+/// reader reads on unharmed, and the views are whole.
+async fn a_switch_over_that_deadlocks_with_a_reader_is_tried_again(db: common::TestDb) {
+    if db.backend == common::Backend::Sqlite {
+        return; // SQLite's readers take no locks a switch-over waits for
+    }
+    let store = Arc::new(db.open().await);
+    seed(&store).await;
+    store.projector().catch_up().await.unwrap();
+    let before = common::snapshot_views(&store).await;
+    let mut reader = db.raw().await;
+    let mut watcher = db.raw().await;
+    sqlx::Executor::execute(&mut reader, "BEGIN").await.unwrap();
+    let runs: i64 = sqlx::query("SELECT COUNT(*) AS n FROM sla_deadlines")
+        .fetch_one(&mut reader)
+        .await
+        .unwrap()
+        .get("n");
+    assert!(runs > 0, "the seed has running clocks");
+    let rebuild = {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move { store.projector().rebuild("complaints", |_| {}).await })
+    };
+    // The switch-over locks the views in the order of the projection's tables: it has
+    // `complaint_views` when it waits for `sla_deadlines`, which the reader holds.
+    let waiting = "SELECT COUNT(*) AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
+                   WHERE c.relname = 'sla_deadlines' AND l.mode = 'AccessExclusiveLock' \
+                   AND NOT l.granted \
+                   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let n: i64 = sqlx::query(waiting)
+            .fetch_one(&mut watcher)
+            .await
+            .unwrap()
+            .get("n");
+        if n == 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline && !rebuild.is_finished(),
+            "the switch-over waits for the reader's view"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Within the server's deadlock_timeout (1 s) of the switch-over's wait: the
+    // switch-over's own check finds the cycle.
+    let views: i64 = sqlx::query("SELECT COUNT(*) AS n FROM complaint_views")
+        .fetch_one(&mut reader)
+        .await
+        .expect("the reader is not the one ended for the deadlock")
+        .get("n");
+    assert_eq!(views, 3);
+    sqlx::Executor::execute(&mut reader, "COMMIT")
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(30), rebuild)
+        .await
+        .expect("the replay ends once the reader has")
+        .unwrap()
+        .expect("the switch-over ended for the deadlock is tried again");
+    assert_eq!(common::snapshot_views(&store).await, before);
+    crate::schema::assert_twins_match(&db).await;
+}
+both!(
+    switch_over_deadlock,
+    a_switch_over_that_deadlocks_with_a_reader_is_tried_again
+);
