@@ -1,23 +1,43 @@
 //! Wake-ups for the commits of other hosts on one PostgreSQL database: each append
 //! sends `NOTIFY aduan_events`, and the projector listens.
 
+use std::time::Duration;
+
 use crate::backend::Db;
 
-/// How long the listener waits before it tries again to listen, after its session could
-/// not be made or failed other than by ending (the projector's poll still runs).
-#[cfg(feature = "postgres")]
-const RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+/// The listener's pace.
+#[derive(Clone, Copy, Debug)]
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+pub(crate) struct Pace {
+    /// How long it waits before it tries again to listen, after its session could not
+    /// be made or failed (the projector's poll still runs meanwhile).
+    pub retry: Duration,
+    /// After this long without a notification it asks the server whether its session
+    /// is still there: a link dropped without a word (a firewall's idle timeout, an
+    /// address moved to another machine) would otherwise keep it waiting for good.
+    pub quiet: Duration,
+    /// How long the server has to answer that question before the session is given up.
+    pub answer: Duration,
+}
+
+impl Pace {
+    /// The pace of a running host.
+    pub(crate) const HOST: Pace = Pace {
+        retry: Duration::from_secs(1),
+        quiet: Duration::from_secs(60),
+        answer: Duration::from_secs(10),
+    };
+}
 
 /// What wakes the projector when another host commits (PostgreSQL's notifications);
 /// never resolves on SQLite, where every writer is in this process.
 ///
-/// The listening is done by a task of its own, on a connection of its own (a pool of
-/// one, apart from the store's), which bumps a counter the projector waits on. The
-/// projector's wait is dropped whenever something else wakes it first; sqlx's
-/// `PgListener` dropped half-way through making its session again hands that
-/// connection, listening, back to the pool it came from, and listens no more on the one
-/// it makes next. Here nothing drops the listener mid-way but the end of the projector,
-/// and its pool is closed with it.
+/// The listening is done by a task of its own, each session on a connection of its own
+/// (a pool of one, apart from the store's pools), which bumps a counter the projector
+/// waits on. The projector's wait is dropped whenever something else wakes it first:
+/// sqlx's `PgListener::try_recv`, given up while it made its session again, handed that
+/// connection back to the pool it came from still subscribed to the channel. Here
+/// nothing gives the listener up mid-way but the end of the projector.
 pub(crate) struct OtherHosts {
     woken: Option<tokio::sync::watch::Receiver<u64>>,
 }
@@ -25,20 +45,22 @@ pub(crate) struct OtherHosts {
 impl OtherHosts {
     /// Starts listening on `db` (PostgreSQL); on SQLite, there is nothing to listen to.
     /// The task ends once this is dropped.
-    pub(crate) fn listen(db: &Db) -> Self {
+    pub(crate) fn listen(db: &Db, pace: Pace) -> Self {
         #[cfg(feature = "postgres")]
         #[allow(irrefutable_let_patterns)] // in a build without SQLite
         if let crate::backend::TypedPool::Postgres(pool) = &db.typed {
-            let (wake, woken) = tokio::sync::watch::channel(0u64);
-            let own = sqlx::postgres::PgPoolOptions::new()
-                .max_connections(1)
-                .acquire_timeout(std::time::Duration::from_secs(30))
-                .connect_lazy_with((*pool.connect_options()).clone());
-            tokio::spawn(listen_on(own, wake));
-            return Self { woken: Some(woken) };
+            return Self::listen_with((*pool.connect_options()).clone(), pace);
         }
-        let _ = db;
+        let _ = (db, pace);
         Self { woken: None }
+    }
+
+    /// Starts listening through sessions made with `options`.
+    #[cfg(feature = "postgres")]
+    fn listen_with(options: sqlx::postgres::PgConnectOptions, pace: Pace) -> Self {
+        let (wake, woken) = tokio::sync::watch::channel(0u64);
+        tokio::spawn(listen_on(options, wake, pace));
+        Self { woken: Some(woken) }
     }
 
     /// Resolves when another host may have committed: a notification came, or the
@@ -54,51 +76,106 @@ impl OtherHosts {
     }
 }
 
-/// The listener's task: listens on `aduan_events` through `pool` until every receiver
-/// of `wake` is gone, bumping it at each notification and each time its session is made
-/// (again); then closes `pool`.
+/// How a session of the listener ended.
 #[cfg(feature = "postgres")]
-async fn listen_on(pool: sqlx::postgres::PgPool, wake: tokio::sync::watch::Sender<u64>) {
+enum Ended {
+    /// Nobody waits for wake-ups any more.
+    Stopped,
+    /// It failed or went silent: another is made after the pace's `retry`.
+    Failed(String),
+}
+
+/// The listener's task: sessions one after another, each on a pool of its own, until
+/// every receiver of `wake` is gone. A failure is logged as a warning once, until a
+/// session is made again.
+#[cfg(feature = "postgres")]
+async fn listen_on(
+    options: sqlx::postgres::PgConnectOptions,
+    wake: tokio::sync::watch::Sender<u64>,
+    pace: Pace,
+) {
+    let mut failing = false;
+    loop {
+        // A pool per session: a session given up on a dead link may take long to let
+        // go of its connection, and must not keep the next one waiting for it.
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(pace.answer)
+            .connect_lazy_with(options.clone());
+        let ended = session(&pool, &wake, pace, &mut failing).await;
+        drop(pool);
+        match ended {
+            Ended::Stopped => return,
+            Ended::Failed(why) => {
+                if failing {
+                    tracing::debug!(error = %why, "cannot listen for other hosts' commits yet");
+                } else {
+                    tracing::warn!(error = %why, "listening for other hosts' commits failed; trying again (meanwhile the projector polls)");
+                    failing = true;
+                }
+            }
+        }
+        tokio::select! {
+            _ = wake.closed() => return,
+            _ = tokio::time::sleep(pace.retry) => {}
+        }
+    }
+}
+
+/// One session of the listener: made, then listening until it fails, goes silent, or
+/// nobody waits any more.
+#[cfg(feature = "postgres")]
+async fn session(
+    pool: &sqlx::postgres::PgPool,
+    wake: &tokio::sync::watch::Sender<u64>,
+    pace: Pace,
+    failing: &mut bool,
+) -> Ended {
     let bump = || wake.send_modify(|n| *n = n.wrapping_add(1));
-    'session: loop {
-        let listening = async {
-            let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
-            listener.listen("aduan_events").await?;
-            Ok::<_, sqlx::Error>(listener)
-        };
-        let mut listener = tokio::select! {
-            _ = wake.closed() => break 'session,
-            made = listening => match made {
-                Ok(listener) => listener,
-                Err(e) => {
-                    tracing::debug!(error = %e, "cannot listen for other hosts' commits yet");
-                    tokio::select! {
-                        _ = wake.closed() => break 'session,
-                        _ = tokio::time::sleep(RETRY) => continue 'session,
+    let listening = async {
+        let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+        listener.listen("aduan_events").await?;
+        Ok::<_, sqlx::Error>(listener)
+    };
+    let mut listener = tokio::select! {
+        _ = wake.closed() => return Ended::Stopped,
+        made = tokio::time::timeout(pace.answer * 2, listening) => match made {
+            Ok(Ok(listener)) => listener,
+            Ok(Err(e)) => return Ended::Failed(e.to_string()),
+            Err(_) => return Ended::Failed("the server did not answer".into()),
+        },
+    };
+    if std::mem::take(failing) {
+        tracing::info!("listening for other hosts' commits again");
+    }
+    // Commits sent while no session listened went unheard: the projector looks.
+    bump();
+    loop {
+        tokio::select! {
+            _ = wake.closed() => return Ended::Stopped,
+            got = tokio::time::timeout(pace.quiet, listener.try_recv()) => match got {
+                // `None`: the session ended and sqlx made it again.
+                Ok(Ok(_)) => bump(),
+                Ok(Err(e)) => return Ended::Failed(e.to_string()),
+                Err(_) => {
+                    let asked = tokio::time::timeout(
+                        pace.answer,
+                        sqlx::query("SELECT 1").execute(&mut listener),
+                    );
+                    match asked.await {
+                        Ok(Ok(_)) => {}
+                        Ok(Err(e)) => return Ended::Failed(e.to_string()),
+                        Err(_) => {
+                            return Ended::Failed(format!(
+                                "the server did not answer within {:?}; its session is given up",
+                                pace.answer
+                            ))
+                        }
                     }
                 }
             },
-        };
-        bump();
-        loop {
-            tokio::select! {
-                _ = wake.closed() => break 'session,
-                got = listener.try_recv() => match got {
-                    // `None`: the session ended and is made again.
-                    Ok(_) => bump(),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "listening for other hosts' commits failed; listening again");
-                        drop(listener);
-                        tokio::select! {
-                            _ = wake.closed() => break 'session,
-                            _ = tokio::time::sleep(RETRY) => continue 'session,
-                        }
-                    }
-                },
-            }
         }
     }
-    pool.close().await;
 }
 
 #[cfg(all(test, feature = "postgres", feature = "testing"))]
@@ -110,7 +187,7 @@ mod tests {
 
     use sqlx::Row;
 
-    use super::OtherHosts;
+    use super::{OtherHosts, Pace};
     use crate::backend::TypedPool;
     use crate::testing::{Backend, TestDb};
 
@@ -172,7 +249,7 @@ mod tests {
             #[allow(unreachable_patterns)]
             _ => unreachable!("a PostgreSQL store"),
         };
-        let mut other_hosts = OtherHosts::listen(store.log().db());
+        let mut other_hosts = OtherHosts::listen(store.log().db(), Pace::HOST);
         let mut raw = db.raw().await;
         let deadline = Instant::now() + Duration::from_secs(90);
         let first = Instant::now() + Duration::from_secs(10);
@@ -184,6 +261,9 @@ mod tests {
             assert!(Instant::now() < first, "the listener listens: {now:?}");
             tokio::time::sleep(Duration::from_millis(10)).await;
         };
+        tokio::time::timeout(Duration::from_secs(5), other_hosts.committed())
+            .await
+            .expect("listening wakes the projector");
         for round in 0..ROUNDS {
             let ended: i64 = sqlx::query(&format!(
                 "SELECT COUNT(*) FILTER (WHERE pg_terminate_backend(pid)) AS n \
@@ -196,8 +276,9 @@ mod tests {
             .get("n");
             assert_eq!(ended, 1, "round {round}: the listener's session is cut");
             let mut polls = 1;
+            let mut woken = false;
             cut = loop {
-                let _ = tokio::time::timeout(
+                let given_up = tokio::time::timeout(
                     Duration::from_secs(1),
                     GivenUpAfter {
                         future: Box::pin(other_hosts.committed()),
@@ -205,9 +286,11 @@ mod tests {
                     },
                 )
                 .await;
+                woken |= matches!(given_up, Ok(Some(())));
                 polls += 1;
-                // A connection the wait handed back goes back to its pool in a task of
-                // sqlx's own: a moment for it to get there, as it would on a busy host.
+                // A guard against waiting on the listener itself again: a connection
+                // such a wait handed back reached the pool in a task of sqlx's own, a
+                // moment later (without this pause the check below missed it).
                 tokio::time::sleep(Duration::from_millis(20)).await;
                 let mut idle = Vec::new();
                 while let Some(conn) = pool.try_acquire() {
@@ -235,6 +318,11 @@ mod tests {
                     .collect();
                 if !now.is_empty() {
                     assert_eq!(now.len(), 1, "round {round}: one session listens");
+                    if !woken {
+                        tokio::time::timeout(Duration::from_secs(5), other_hosts.committed())
+                            .await
+                            .expect("listening again wakes the projector");
+                    }
                     break now;
                 }
                 assert!(
@@ -243,20 +331,13 @@ mod tests {
                 );
             };
         }
-        // Each session made again woke it once (what was sent meanwhile went unheard);
-        // those wake-ups taken, it stays quiet until a notification comes.
-        let mut taken = 0;
-        while tokio::time::timeout(Duration::from_millis(300), other_hosts.committed())
-            .await
-            .is_ok()
-        {
-            taken += 1;
-            assert!(
-                taken <= ROUNDS + 1,
-                "woken {taken} times without a notification"
-            );
-        }
-        assert!(taken >= 1, "listening again wakes the projector");
+        // Each session's wake-up taken, it stays quiet until a notification comes.
+        assert!(
+            tokio::time::timeout(Duration::from_millis(300), other_hosts.committed())
+                .await
+                .is_err(),
+            "woken without a notification"
+        );
         sqlx::query("NOTIFY aduan_events")
             .execute(&mut raw)
             .await
@@ -290,7 +371,7 @@ mod tests {
             .execute(&mut admin)
             .await
             .unwrap();
-        let mut other_hosts = OtherHosts::listen(store.log().db());
+        let mut other_hosts = OtherHosts::listen(store.log().db(), Pace::HOST);
         sqlx::query("NOTIFY aduan_events")
             .execute(&mut raw)
             .await
@@ -316,5 +397,124 @@ mod tests {
             .expect("a notification wakes the projector");
         drop(other_hosts);
         store.close().await;
+    }
+
+    /// A TCP relay on loopback to the PostgreSQL server that can go silent: the
+    /// connections it relays stay open but pass nothing more either way, as a link a
+    /// firewall dropped without a word; connections made afterwards pass.
+    struct Relay {
+        port: u16,
+        silenced: tokio::sync::watch::Sender<u64>,
+        _tasks: tokio::task::JoinSet<()>,
+    }
+
+    impl Relay {
+        async fn to(host: &str, port: u16) -> Relay {
+            use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let relay_port = listener.local_addr().unwrap().port();
+            let (silenced, silence) = tokio::sync::watch::channel(0u64);
+            let mut tasks = tokio::task::JoinSet::new();
+            let server = format!("{host}:{port}");
+            /// One way of connection number `mine`, until it ends or goes silent.
+            async fn pass(
+                mut from: impl AsyncRead + Unpin,
+                mut to: impl AsyncWrite + Unpin,
+                mut silence: tokio::sync::watch::Receiver<u64>,
+                mine: u64,
+            ) {
+                let mut buf = vec![0u8; 16 * 1024];
+                loop {
+                    let n = tokio::select! {
+                        read = from.read(&mut buf) => match read {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => n,
+                        },
+                        _ = silence.wait_for(|upto| *upto >= mine) => break,
+                    };
+                    let silent = *silence.borrow() >= mine;
+                    if silent || to.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+                // Silent, and open until the test ends.
+                std::future::pending::<()>().await;
+                drop((from, to));
+            }
+            tasks.spawn(async move {
+                let mut links = tokio::task::JoinSet::new();
+                let mut mine = 0u64;
+                while let Ok((client, _)) = listener.accept().await {
+                    mine += 1;
+                    let Ok(upstream) = tokio::net::TcpStream::connect(&server).await else {
+                        continue;
+                    };
+                    let (cr, cw) = client.into_split();
+                    let (ur, uw) = upstream.into_split();
+                    links.spawn(pass(cr, uw, silence.clone(), mine));
+                    links.spawn(pass(ur, cw, silence.clone(), mine));
+                }
+            });
+            Relay {
+                port: relay_port,
+                silenced,
+                _tasks: tasks,
+            }
+        }
+
+        /// The first `connections` relayed go silent.
+        fn silence_first(&self, connections: u64) {
+            self.silenced.send_replace(connections);
+        }
+    }
+
+    /// The listener's link dropped without a word (nothing reaches either end, nothing
+    /// is closed): once it has heard nothing for its quiet time, it asks the server,
+    /// gets no answer, gives that session up and listens on a new one, which wakes the
+    /// projector; a notification then wakes it too.
+    #[tokio::test]
+    async fn a_listener_whose_link_went_silent_listens_again() {
+        use std::str::FromStr;
+        let db = TestDb::new(Backend::Postgres, "listener_silent").await;
+        let options = sqlx::postgres::PgConnectOptions::from_str(&db.url).unwrap();
+        let relay = Relay::to(options.get_host(), options.get_port()).await;
+        let pace = Pace {
+            retry: Duration::from_millis(200),
+            quiet: Duration::from_secs(1),
+            answer: Duration::from_secs(1),
+        };
+        let mut other_hosts =
+            OtherHosts::listen_with(options.host("127.0.0.1").port(relay.port), pace);
+        let mut raw = db.raw().await;
+        let bound = Instant::now() + Duration::from_secs(10);
+        let first = loop {
+            let now = listening(&mut raw).await;
+            if now.len() == 1 {
+                break now[0];
+            }
+            assert!(Instant::now() < bound, "the listener listens: {now:?}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        tokio::time::timeout(Duration::from_secs(5), other_hosts.committed())
+            .await
+            .expect("listening wakes the projector");
+        // The listener's one connection so far goes silent.
+        relay.silence_first(1);
+        tokio::time::timeout(Duration::from_secs(10), other_hosts.committed())
+            .await
+            .expect("a session made again after the silence wakes the projector");
+        let now = listening(&mut raw).await;
+        assert!(
+            now.iter().any(|pid| *pid != first),
+            "a new session listens: {now:?} (the silent one was {first})"
+        );
+        sqlx::query("NOTIFY aduan_events")
+            .execute(&mut raw)
+            .await
+            .unwrap();
+        tokio::time::timeout(Duration::from_secs(10), other_hosts.committed())
+            .await
+            .expect("a notification wakes the projector");
+        drop(other_hosts);
     }
 }

@@ -878,6 +878,13 @@ async fn a_switch_over_that_deadlocks_with_a_reader_is_tried_again(db: common::T
     let before = common::snapshot_views(&store).await;
     let mut reader = db.raw().await;
     let mut watcher = db.raw().await;
+    let deadlocks =
+        "SELECT deadlocks AS n FROM pg_stat_database WHERE datname = current_database()";
+    let deadlocks_before: i64 = sqlx::query(deadlocks)
+        .fetch_one(&mut watcher)
+        .await
+        .unwrap()
+        .get("n");
     sqlx::Executor::execute(&mut reader, "BEGIN").await.unwrap();
     let runs: i64 = sqlx::query("SELECT COUNT(*) AS n FROM sla_deadlines")
         .fetch_one(&mut reader)
@@ -929,6 +936,27 @@ async fn a_switch_over_that_deadlocks_with_a_reader_is_tried_again(db: common::T
         .expect("the switch-over ended for the deadlock is tried again");
     assert_eq!(common::snapshot_views(&store).await, before);
     crate::schema::assert_twins_match(&db).await;
+    // The server counted the deadlock (its statistics reach the view within a second
+    // or so of the transaction's end).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        sqlx::Executor::execute(&mut watcher, "SELECT pg_stat_clear_snapshot()")
+            .await
+            .unwrap();
+        let now: i64 = sqlx::query(deadlocks)
+            .fetch_one(&mut watcher)
+            .await
+            .unwrap()
+            .get("n");
+        if now == deadlocks_before + 1 {
+            break;
+        }
+        assert!(
+            now == deadlocks_before && std::time::Instant::now() < deadline,
+            "one deadlock, the switch-over's: {deadlocks_before} before, {now} now"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 both!(
     switch_over_deadlock,
