@@ -36,8 +36,10 @@ impl Pace {
 /// (a pool of one, apart from the store's pools), which bumps a counter the projector
 /// waits on. The projector's wait is dropped whenever something else wakes it first:
 /// sqlx's `PgListener::try_recv`, given up while it made its session again, handed that
-/// connection back to the pool it came from still subscribed to the channel. Here
-/// nothing gives the listener up mid-way but the end of the projector.
+/// connection back to the pool it came from still subscribed to the channel. Here the
+/// projector waits only on the counter; the task alone gives up a wait of the listener
+/// (past its quiet time), and then only a connection of the session's own pool, which
+/// nothing else uses, can be handed back.
 pub(crate) struct OtherHosts {
     woken: Option<tokio::sync::watch::Receiver<u64>>,
 }
