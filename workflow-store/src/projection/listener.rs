@@ -235,6 +235,40 @@ mod tests {
         .collect()
     }
 
+    /// The one session that listens, once there is one (within 10 s).
+    async fn the_listening_session(raw: &mut sqlx::AnyConnection) -> i64 {
+        let bound = Instant::now() + Duration::from_secs(10);
+        loop {
+            let now = listening(raw).await;
+            if now.len() == 1 {
+                return now[0];
+            }
+            assert!(Instant::now() < bound, "one session listens: {now:?}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// `other_hosts` wakes within `within`, else the test fails saying `what`.
+    async fn wakes(other_hosts: &mut OtherHosts, within: Duration, what: &str) {
+        tokio::time::timeout(within, other_hosts.committed())
+            .await
+            .unwrap_or_else(|_| panic!("{what}: not woken within {within:?}"));
+    }
+
+    /// A `NOTIFY aduan_events`, as another host's commit sends, wakes `other_hosts`.
+    async fn a_notification_wakes(raw: &mut sqlx::AnyConnection, other_hosts: &mut OtherHosts) {
+        sqlx::query("NOTIFY aduan_events")
+            .execute(raw)
+            .await
+            .unwrap();
+        wakes(
+            other_hosts,
+            Duration::from_secs(10),
+            "a notification wakes the projector",
+        )
+        .await;
+    }
+
     /// The listener's session ended by the server (an administrator's
     /// `pg_terminate_backend`, a restart) while the projector gives up its wait at every
     /// point in turn: the listener listens again, no connection of the store's pool is
@@ -254,18 +288,13 @@ mod tests {
         let mut other_hosts = OtherHosts::listen(store.log().db(), Pace::HOST);
         let mut raw = db.raw().await;
         let deadline = Instant::now() + Duration::from_secs(90);
-        let first = Instant::now() + Duration::from_secs(10);
-        let mut cut = loop {
-            let now = listening(&mut raw).await;
-            if now.len() == 1 {
-                break now;
-            }
-            assert!(Instant::now() < first, "the listener listens: {now:?}");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        };
-        tokio::time::timeout(Duration::from_secs(5), other_hosts.committed())
-            .await
-            .expect("listening wakes the projector");
+        let mut cut = vec![the_listening_session(&mut raw).await];
+        wakes(
+            &mut other_hosts,
+            Duration::from_secs(5),
+            "listening wakes the projector",
+        )
+        .await;
         for round in 0..ROUNDS {
             let ended: i64 = sqlx::query(&format!(
                 "SELECT COUNT(*) FILTER (WHERE pg_terminate_backend(pid)) AS n \
@@ -321,9 +350,8 @@ mod tests {
                 if !now.is_empty() {
                     assert_eq!(now.len(), 1, "round {round}: one session listens");
                     if !woken {
-                        tokio::time::timeout(Duration::from_secs(5), other_hosts.committed())
-                            .await
-                            .expect("listening again wakes the projector");
+                        let what = "listening again wakes the projector";
+                        wakes(&mut other_hosts, Duration::from_secs(5), what).await;
                     }
                     break now;
                 }
@@ -340,13 +368,7 @@ mod tests {
                 .is_err(),
             "woken without a notification"
         );
-        sqlx::query("NOTIFY aduan_events")
-            .execute(&mut raw)
-            .await
-            .unwrap();
-        tokio::time::timeout(Duration::from_secs(10), other_hosts.committed())
-            .await
-            .expect("a notification wakes the projector");
+        a_notification_wakes(&mut raw, &mut other_hosts).await;
         drop(other_hosts);
         store.close().await;
     }
@@ -385,18 +407,11 @@ mod tests {
             "nothing listens while the database takes no new sessions"
         );
         sqlx::query(&allow(true)).execute(&mut admin).await.unwrap();
-        tokio::time::timeout(Duration::from_secs(10), other_hosts.committed())
-            .await
-            .expect("once it listens, the projector is woken to look");
+        let what = "once it listens, the projector is woken to look";
+        wakes(&mut other_hosts, Duration::from_secs(10), what).await;
         let listeners = listening(&mut raw).await;
         assert_eq!(listeners.len(), 1, "one session listens: {listeners:?}");
-        sqlx::query("NOTIFY aduan_events")
-            .execute(&mut raw)
-            .await
-            .unwrap();
-        tokio::time::timeout(Duration::from_secs(10), other_hosts.committed())
-            .await
-            .expect("a notification wakes the projector");
+        a_notification_wakes(&mut raw, &mut other_hosts).await;
         drop(other_hosts);
         store.close().await;
     }
@@ -488,35 +503,23 @@ mod tests {
         let mut other_hosts =
             OtherHosts::listen_with(options.host("127.0.0.1").port(relay.port), pace);
         let mut raw = db.raw().await;
-        let bound = Instant::now() + Duration::from_secs(10);
-        let first = loop {
-            let now = listening(&mut raw).await;
-            if now.len() == 1 {
-                break now[0];
-            }
-            assert!(Instant::now() < bound, "the listener listens: {now:?}");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        };
-        tokio::time::timeout(Duration::from_secs(5), other_hosts.committed())
-            .await
-            .expect("listening wakes the projector");
+        let first = the_listening_session(&mut raw).await;
+        wakes(
+            &mut other_hosts,
+            Duration::from_secs(5),
+            "listening wakes the projector",
+        )
+        .await;
         // The listener's one connection so far goes silent.
         relay.silence_first(1);
-        tokio::time::timeout(Duration::from_secs(10), other_hosts.committed())
-            .await
-            .expect("a session made again after the silence wakes the projector");
+        let what = "a session made again after the silence wakes the projector";
+        wakes(&mut other_hosts, Duration::from_secs(10), what).await;
         let now = listening(&mut raw).await;
         assert!(
             now.iter().any(|pid| *pid != first),
             "a new session listens: {now:?} (the silent one was {first})"
         );
-        sqlx::query("NOTIFY aduan_events")
-            .execute(&mut raw)
-            .await
-            .unwrap();
-        tokio::time::timeout(Duration::from_secs(10), other_hosts.committed())
-            .await
-            .expect("a notification wakes the projector");
+        a_notification_wakes(&mut raw, &mut other_hosts).await;
         drop(other_hosts);
     }
 }
