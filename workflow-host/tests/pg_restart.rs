@@ -224,6 +224,23 @@ async fn a_postgres_restart_under_load_loses_nothing_and_doubles_nothing() {
         // Readiness is only observable by asking: poll, bounded above.
         std::thread::sleep(Duration::from_millis(200));
     }
+    // And listening for other hosts' commits again, as its health tells (bounded).
+    let waited = Instant::now();
+    loop {
+        let health = server.get("/api/v1/health", None);
+        assert_eq!(health.status, 200, "{}", health.text());
+        let other_hosts = &health.json()["other_hosts"];
+        if other_hosts["listening"] == true {
+            assert!(other_hosts["error"].is_null(), "{other_hosts}");
+            break;
+        }
+        assert!(
+            waited.elapsed() < Duration::from_secs(30),
+            "never listening again: {other_hosts}"
+        );
+        // Only observable by asking: poll, bounded above.
+        std::thread::sleep(Duration::from_millis(200));
+    }
     for id in &sent {
         assert_eq!(server.event_count(&upp, id), 1, "{id} exactly once");
     }

@@ -32,6 +32,23 @@ impl Incident {
     }
 }
 
+/// How this host hears of other hosts' commits: on PostgreSQL, each append sends a
+/// notification the running projector listens for (it polls as well, so views still
+/// follow other hosts while it cannot listen, only later).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Listening {
+    /// Listening since then.
+    Since(DateTime<Utc>),
+    /// Not listening since `since`; `error` says why (`None`: its first session is
+    /// still being made). It tries again every second.
+    Not {
+        /// Since when.
+        since: DateTime<Utc>,
+        /// Why, from the last try.
+        error: Option<String>,
+    },
+}
+
 #[derive(Debug, Default)]
 struct Recent {
     last_commit_at: Option<DateTime<Utc>>,
@@ -40,6 +57,9 @@ struct Recent {
     projection_errors: BTreeMap<String, Incident>,
     last_tick_at: Option<DateTime<Utc>>,
     last_tick_error: Option<Incident>,
+    other_hosts: Option<Listening>,
+    /// The token of the listener that tells `other_hosts`.
+    listener: u64,
 }
 
 /// Counters and the latest incidents of one store (one host process).
@@ -57,6 +77,7 @@ pub struct Health {
     kept_loads: AtomicU64,
     kept_states_dropped: AtomicU64,
     clocks_behind: AtomicU64,
+    listen_failures: AtomicU64,
     recent: Mutex<Recent>,
 }
 
@@ -118,6 +139,13 @@ pub struct HealthSnapshot {
     pub last_tick_at: Option<DateTime<Utc>>,
     /// The last SLA monitor tick that failed, until one succeeds again.
     pub last_tick_error: Option<Incident>,
+    /// Whether the running projector listens for other hosts' commits (PostgreSQL);
+    /// `None` on SQLite, where every writer is in this process, and while no projector
+    /// runs.
+    pub other_hosts: Option<Listening>,
+    /// Sessions of that listener that could not be made, failed, or went silent and
+    /// were given up, since the start.
+    pub listen_failures: u64,
 }
 
 impl HealthSnapshot {
@@ -218,6 +246,56 @@ impl Health {
         self.recent().last_tick_error = Some(Incident::now(err));
     }
 
+    /// The projector's listener for other hosts' commits started (no session yet);
+    /// what it tells from then on is told with the token returned, so that a listener
+    /// still stopping does not speak for the one that replaced it.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))] // only PostgreSQL listens
+    pub(crate) fn listener_started(&self) -> u64 {
+        let mut r = self.recent();
+        r.listener = r.listener.wrapping_add(1);
+        r.other_hosts = Some(Listening::Not {
+            since: Utc::now(),
+            error: None,
+        });
+        r.listener
+    }
+
+    /// The listener `token` listens on a new session.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))] // only PostgreSQL listens
+    pub(crate) fn listening(&self, token: u64) {
+        let mut r = self.recent();
+        if r.listener == token {
+            r.other_hosts = Some(Listening::Since(Utc::now()));
+        }
+    }
+
+    /// A session of the listener `token` could not be made, failed or went silent.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))] // only PostgreSQL listens
+    pub(crate) fn listen_failed(&self, token: u64, err: &str) {
+        self.listen_failures.fetch_add(1, Ordering::Relaxed);
+        let mut r = self.recent();
+        if r.listener != token {
+            return;
+        }
+        let since = match &r.other_hosts {
+            Some(Listening::Not { since, .. }) => *since,
+            _ => Utc::now(),
+        };
+        r.other_hosts = Some(Listening::Not {
+            since,
+            error: Some(err.to_owned()),
+        });
+    }
+
+    /// The listener `token` stopped with its projector.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))] // only PostgreSQL listens
+    pub(crate) fn listener_stopped(&self, token: u64) {
+        let mut r = self.recent();
+        if r.listener == token {
+            r.other_hosts = None;
+        }
+    }
+
     /// The counters and incidents now.
     pub fn snapshot(&self) -> HealthSnapshot {
         let r = self.recent();
@@ -240,6 +318,56 @@ impl Health {
             projection_errors: r.projection_errors.clone(),
             last_tick_at: r.last_tick_at,
             last_tick_error: r.last_tick_error.clone(),
+            other_hosts: r.other_hosts.clone(),
+            listen_failures: self.listen_failures.load(Ordering::Relaxed),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A projector stopped and another started at once: the old listener, still
+    /// stopping, neither clears nor overwrites what the new one tells.
+    #[test]
+    fn a_listener_that_was_replaced_does_not_speak_for_the_new_one() {
+        let health = Health::default();
+        assert_eq!(health.snapshot().other_hosts, None);
+        let old = health.listener_started();
+        health.listening(old);
+        let new = health.listener_started();
+        assert_ne!(old, new);
+        health.listening(old);
+        health.listener_stopped(old);
+        let started = health.snapshot().other_hosts;
+        assert!(
+            matches!(started, Some(Listening::Not { error: None, .. })),
+            "{started:?}"
+        );
+        health.listen_failed(new, "refused");
+        health.listen_failed(old, "the old one's last word");
+        let failed = health.snapshot();
+        assert_eq!(failed.listen_failures, 2, "each failure is counted");
+        match (&started, &failed.other_hosts) {
+            (
+                Some(Listening::Not { since: first, .. }),
+                Some(Listening::Not {
+                    since,
+                    error: Some(error),
+                }),
+            ) => {
+                assert_eq!(since, first, "not listening since it started");
+                assert_eq!(error, "refused");
+            }
+            other => panic!("{other:?}"),
+        }
+        health.listening(new);
+        assert!(matches!(
+            health.snapshot().other_hosts,
+            Some(Listening::Since(_))
+        ));
+        health.listener_stopped(new);
+        assert_eq!(health.snapshot().other_hosts, None);
     }
 }

@@ -715,7 +715,7 @@ impl Projector {
         poll: Duration,
         shutdown: impl std::future::Future<Output = ()> + Send,
     ) {
-        let mut other_hosts = listener::OtherHosts::listen(self.db(), listener::Pace::HOST);
+        let mut other_hosts = listener::OtherHosts::listen(&self.log, listener::Pace::HOST);
         // Each lane catches up in a task of its own whenever this loop bumps `wake`;
         // a bump during a lane's catch-up has it go round once more. Dropping `wake`
         // ends the lanes after the batches they are in.

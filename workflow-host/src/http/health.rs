@@ -16,7 +16,7 @@ use prometheus_client::registry::Registry;
 use serde::Serialize;
 use utoipa::ToSchema;
 use workflow_core::{Role, Sequence};
-use workflow_store::health::{HealthSnapshot, Incident};
+use workflow_store::health::{HealthSnapshot, Incident, Listening};
 use workflow_store::Position;
 
 use super::caller::require_role;
@@ -112,6 +112,38 @@ pub struct ProjectionHealth {
     pub parked: Vec<ParkedAnswer>,
 }
 
+/// How this host hears of other hosts' commits on one PostgreSQL database: its
+/// projector listens for the notification each append sends (and polls as well, so
+/// its views follow other hosts' commits while it cannot listen, only later).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct OtherHostsHealth {
+    /// Whether it listens now.
+    pub listening: bool,
+    /// Since when it listens, or does not.
+    pub since: String,
+    /// Why it does not listen, from its last try (`null` while it listens, and before
+    /// its first try has ended).
+    pub error: Option<String>,
+    /// Sessions of the listener that could not be made, failed, or went silent and
+    /// were given up, since the host started.
+    pub failures: u64,
+}
+
+impl OtherHostsHealth {
+    fn of(h: &HealthSnapshot) -> Option<Self> {
+        let (listening, since, error) = match h.other_hosts.as_ref()? {
+            Listening::Since(at) => (true, *at, None),
+            Listening::Not { since, error } => (false, *since, error.clone()),
+        };
+        Some(Self {
+            listening,
+            since: workflow_store::timestamp(since),
+            error,
+            failures: h.listen_failures,
+        })
+    }
+}
+
 /// `GET /health`.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct HealthAnswer {
@@ -123,11 +155,15 @@ pub struct HealthAnswer {
     pub projections: Vec<ProjectionHealth>,
     /// The write path.
     pub write: WriteHealth,
+    /// Whether this host hears other hosts' commits (PostgreSQL); `null` on SQLite,
+    /// where every writer is in this process.
+    pub other_hosts: Option<OtherHostsHealth>,
 }
 
-/// Store reachability, projections' lag, errors and parked complaints (anyone).
+/// Store reachability, projections' lag, errors and parked complaints, and whether this host hears other hosts' commits (anyone).
 ///
-/// 200 while the store answers reads, with the write path's counters and last error;
+/// 200 while the store answers reads, with the write path's counters and last error,
+/// and on PostgreSQL whether the projector listens for other hosts' commits;
 /// `/health/ready` says whether it takes writes.
 #[utoipa::path(get, path = "/api/v1/health", tag = "service",
     responses((status = 200, body = HealthAnswer), (status = 503)))]
@@ -167,6 +203,7 @@ pub async fn health(State(state): State<AppState>) -> Result<Json<HealthAnswer>,
             })
             .collect(),
         write: WriteHealth::from(&snapshot),
+        other_hosts: OtherHostsHealth::of(&snapshot),
     }))
 }
 
@@ -264,7 +301,8 @@ pub async fn ready(State(state): State<AppState>) -> Response {
 ///
 /// OpenMetrics text: commits and their failures, side-write, projection and SLA-tick
 /// failures, seconds since the last commit and tick, projection lag, parked complaints,
-/// notifications in the outbox by state and channel.
+/// notifications in the outbox by state and channel; on PostgreSQL, whether the
+/// projector listens for other hosts' commits and how often its sessions failed.
 #[utoipa::path(get, path = "/api/v1/metrics", tag = "service",
     responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text", body = String),
               (status = 401), (status = 403)))]
@@ -369,6 +407,20 @@ pub async fn metrics(
         "1 while the last write attempt failed",
         write_error,
     );
+    if let Some(other_hosts) = OtherHostsHealth::of(&h) {
+        let listening: Gauge = Gauge::default();
+        listening.set(i64::from(other_hosts.listening));
+        registry.register(
+            "other_hosts_listening",
+            "1 while the projector listens for other hosts' commits (PostgreSQL; it polls meanwhile)",
+            listening,
+        );
+        registry.register(
+            "listen_failures",
+            "Sessions of the listener for other hosts' commits that could not be made, failed, or went silent",
+            counter(other_hosts.failures),
+        );
+    }
     let lag = Family::<Vec<(String, String)>, Gauge>::default();
     let parked = Family::<Vec<(String, String)>, Gauge>::default();
     if let Ok(statuses) = state.store.projector().status().await {

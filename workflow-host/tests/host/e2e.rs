@@ -102,6 +102,31 @@ async fn the_whole_sop_over_http_then_audit(backend: Backend, name: &str) {
     );
     let health = server.get("/api/v1/health", None);
     answered(&health, 200, "health");
+    // On PostgreSQL the projector listens for other hosts' commits, and its health
+    // says so (its first session may still be in the making: bounded); on SQLite every
+    // writer is in this process, and there is nothing to listen for.
+    let waited = std::time::Instant::now();
+    loop {
+        let health = server.get("/api/v1/health", None);
+        let other_hosts = health.json()["other_hosts"].clone();
+        match backend {
+            Backend::Sqlite => {
+                assert!(other_hosts.is_null(), "{other_hosts}");
+                break;
+            }
+            Backend::Postgres if other_hosts["listening"] == true => {
+                assert_eq!(other_hosts["failures"], 0, "{other_hosts}");
+                assert!(other_hosts["error"].is_null(), "{other_hosts}");
+                assert!(other_hosts["since"].is_string(), "{other_hosts}");
+                break;
+            }
+            Backend::Postgres => assert!(
+                waited.elapsed() < std::time::Duration::from_secs(10),
+                "never listening: {other_hosts}"
+            ),
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let status = server.stop();
     assert!(status.success(), "a graceful stop exits 0");
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::backend::Db;
+use crate::log::SqlLog;
 
 /// The listener's pace.
 #[derive(Clone, Copy, Debug)]
@@ -45,23 +45,28 @@ pub(crate) struct OtherHosts {
 }
 
 impl OtherHosts {
-    /// Starts listening on `db` (PostgreSQL); on SQLite, there is nothing to listen to.
-    /// The task ends once this is dropped.
-    pub(crate) fn listen(db: &Db, pace: Pace) -> Self {
+    /// Starts listening on `log`'s database (PostgreSQL), telling the log's
+    /// [`crate::health::Health`] whether it listens; on SQLite, there is nothing to
+    /// listen to. The task ends once this is dropped.
+    pub(crate) fn listen(log: &SqlLog, pace: Pace) -> Self {
         #[cfg(feature = "postgres")]
         #[allow(irrefutable_let_patterns)] // in a build without SQLite
-        if let crate::backend::TypedPool::Postgres(pool) = &db.typed {
-            return Self::listen_with((*pool.connect_options()).clone(), pace);
+        if let crate::backend::TypedPool::Postgres(pool) = &log.db().typed {
+            return Self::listen_with((*pool.connect_options()).clone(), log.clone(), pace);
         }
-        let _ = (db, pace);
+        let _ = (log, pace);
         Self { woken: None }
     }
 
-    /// Starts listening through sessions made with `options`.
+    /// Starts listening through sessions made with `options`, telling `log`'s health.
     #[cfg(feature = "postgres")]
-    fn listen_with(options: sqlx::postgres::PgConnectOptions, pace: Pace) -> Self {
+    fn listen_with(options: sqlx::postgres::PgConnectOptions, log: SqlLog, pace: Pace) -> Self {
         let (wake, woken) = tokio::sync::watch::channel(0u64);
-        tokio::spawn(listen_on(options, wake, pace));
+        let token = log.health().listener_started();
+        tokio::spawn(async move {
+            listen_on(options, &wake, &log, token, pace).await;
+            log.health().listener_stopped(token);
+        });
         Self { woken: Some(woken) }
     }
 
@@ -89,11 +94,13 @@ enum Ended {
 
 /// The listener's task: sessions one after another, each on a pool of its own, until
 /// every receiver of `wake` is gone. A failure is logged as a warning once, until a
-/// session is made again.
+/// session is made again, and told to `log`'s health each time.
 #[cfg(feature = "postgres")]
 async fn listen_on(
     options: sqlx::postgres::PgConnectOptions,
-    wake: tokio::sync::watch::Sender<u64>,
+    wake: &tokio::sync::watch::Sender<u64>,
+    log: &SqlLog,
+    token: u64,
     pace: Pace,
 ) {
     let mut failing = false;
@@ -104,11 +111,12 @@ async fn listen_on(
             .max_connections(1)
             .acquire_timeout(pace.answer)
             .connect_lazy_with(options.clone());
-        let ended = session(&pool, &wake, pace, &mut failing).await;
+        let ended = session(&pool, wake, (log, token), pace, &mut failing).await;
         drop(pool);
         match ended {
             Ended::Stopped => return,
             Ended::Failed(why) => {
+                log.health().listen_failed(token, &why);
                 if failing {
                     tracing::debug!(error = %why, "cannot listen for other hosts' commits yet");
                 } else {
@@ -130,6 +138,7 @@ async fn listen_on(
 async fn session(
     pool: &sqlx::postgres::PgPool,
     wake: &tokio::sync::watch::Sender<u64>,
+    (log, token): (&SqlLog, u64),
     pace: Pace,
     failing: &mut bool,
 ) -> Ended {
@@ -150,6 +159,7 @@ async fn session(
     if std::mem::take(failing) {
         tracing::info!("listening for other hosts' commits again");
     }
+    log.health().listening(token);
     // Commits sent while no session listened went unheard: the projector looks.
     bump();
     loop {
@@ -191,6 +201,7 @@ mod tests {
 
     use super::{OtherHosts, Pace};
     use crate::backend::TypedPool;
+    use crate::health::Listening;
     use crate::testing::{Backend, TestDb};
 
     /// A wait given up after `left` polls: the projector's `select!` drops its wait for
@@ -285,7 +296,7 @@ mod tests {
             #[allow(unreachable_patterns)]
             _ => unreachable!("a PostgreSQL store"),
         };
-        let mut other_hosts = OtherHosts::listen(store.log().db(), Pace::HOST);
+        let mut other_hosts = OtherHosts::listen(store.log(), Pace::HOST);
         let mut raw = db.raw().await;
         let deadline = Instant::now() + Duration::from_secs(90);
         let mut cut = vec![the_listening_session(&mut raw).await];
@@ -395,7 +406,9 @@ mod tests {
             .execute(&mut admin)
             .await
             .unwrap();
-        let mut other_hosts = OtherHosts::listen(store.log().db(), Pace::HOST);
+        let health = || store.health().snapshot();
+        assert_eq!(health().other_hosts, None, "no listener before it starts");
+        let mut other_hosts = OtherHosts::listen(store.log(), Pace::HOST);
         sqlx::query("NOTIFY aduan_events")
             .execute(&mut raw)
             .await
@@ -406,13 +419,44 @@ mod tests {
                 .is_err(),
             "nothing listens while the database takes no new sessions"
         );
+        // Its health says so, with the server's reason, and since when.
+        let refused = health();
+        let Some(Listening::Not {
+            since,
+            error: Some(error),
+        }) = &refused.other_hosts
+        else {
+            panic!("not listening, with why: {:?}", refused.other_hosts);
+        };
+        assert!(
+            error.contains("not currently accepting connections"),
+            "the server's reason: {error}"
+        );
+        assert!(refused.listen_failures >= 1, "{refused:?}");
         sqlx::query(&allow(true)).execute(&mut admin).await.unwrap();
         let what = "once it listens, the projector is woken to look";
         wakes(&mut other_hosts, Duration::from_secs(10), what).await;
         let listeners = listening(&mut raw).await;
         assert_eq!(listeners.len(), 1, "one session listens: {listeners:?}");
+        let listens = health();
+        match listens.other_hosts {
+            Some(Listening::Since(at)) => assert!(at > *since, "{at} after {since}"),
+            other => panic!("listening: {other:?}"),
+        }
+        let failed = listens.listen_failures;
+        assert!(failed >= refused.listen_failures, "{listens:?}");
         a_notification_wakes(&mut raw, &mut other_hosts).await;
+        assert_eq!(
+            health().listen_failures,
+            failed,
+            "no failure once it listens"
+        );
         drop(other_hosts);
+        let bound = Instant::now() + Duration::from_secs(10);
+        while health().other_hosts.is_some() {
+            assert!(Instant::now() < bound, "no listener once it stopped");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         store.close().await;
     }
 
@@ -500,8 +544,12 @@ mod tests {
             quiet: Duration::from_secs(1),
             answer: Duration::from_secs(1),
         };
-        let mut other_hosts =
-            OtherHosts::listen_with(options.host("127.0.0.1").port(relay.port), pace);
+        let store = db.open().await;
+        let mut other_hosts = OtherHosts::listen_with(
+            options.host("127.0.0.1").port(relay.port),
+            store.log().clone(),
+            pace,
+        );
         let mut raw = db.raw().await;
         let first = the_listening_session(&mut raw).await;
         wakes(
@@ -510,6 +558,9 @@ mod tests {
             "listening wakes the projector",
         )
         .await;
+        let Some(Listening::Since(first_since)) = store.health().snapshot().other_hosts else {
+            panic!("listening: {:?}", store.health().snapshot());
+        };
         // The listener's one connection so far goes silent.
         relay.silence_first(1);
         let what = "a session made again after the silence wakes the projector";
@@ -520,6 +571,14 @@ mod tests {
             "a new session listens: {now:?} (the silent one was {first})"
         );
         a_notification_wakes(&mut raw, &mut other_hosts).await;
+        // Health tells the silent session given up, once, and listening since the new one.
+        let health = store.health().snapshot();
+        assert_eq!(health.listen_failures, 1, "{health:?}");
+        match health.other_hosts {
+            Some(Listening::Since(at)) => assert!(at > first_since, "{at} after {first_since}"),
+            other => panic!("listening again: {other:?}"),
+        }
         drop(other_hosts);
+        store.close().await;
     }
 }
