@@ -27,8 +27,8 @@ macro_rules! on_each_backend {
 }
 
 // The database backends each module needs: the binary's tests run on SQLite files (the
-// default database); `e2e`, `databases` and `settings` run each test on the backends
-// compiled in (`settings`' tests of the verbs' output on SQLite alone);
+// default database); `e2e`, `databases`, `lapor_cli` and `settings` run each test on
+// the backends compiled in (`settings`' tests of the verbs' output on SQLite alone);
 // `api` on SQLite, or on PostgreSQL when SQLite is not compiled in.
 mod api;
 #[cfg(feature = "sqlite")]
@@ -43,7 +43,6 @@ mod demo;
 mod e2e;
 #[cfg(feature = "sqlite")]
 mod faults;
-#[cfg(feature = "sqlite")]
 mod lapor_cli;
 mod notify;
 #[cfg(feature = "sqlite")]
