@@ -163,6 +163,7 @@ async fn a_postgres_restart_under_load_loses_nothing_and_doubles_nothing() {
     };
     wait_for(20, "before the restart");
     let started_before = postmaster_start(&aduan.db).await;
+    let restarted_at = chrono::Utc::now();
     // The server comes back holding none of this process's descriptors: bash closes
     // every one above 2 before it runs `pg_ctlcluster`. Under `.ci/run`'s moved clock
     // the server would otherwise hold the `faketime` wrapper's pipe, and the wrapper
@@ -224,19 +225,27 @@ async fn a_postgres_restart_under_load_loses_nothing_and_doubles_nothing() {
         // Readiness is only observable by asking: poll, bounded above.
         std::thread::sleep(Duration::from_millis(200));
     }
-    // And listening for other hosts' commits again, as its health tells (bounded).
+    // Listening for other hosts' commits again, on a session made since the restart,
+    // with the session the restart ended told (bounded).
     let waited = Instant::now();
     loop {
         let health = server.get("/api/v1/health", None);
         assert_eq!(health.status, 200, "{}", health.text());
         let other_hosts = &health.json()["other_hosts"];
-        if other_hosts["listening"] == true {
-            assert!(other_hosts["error"].is_null(), "{other_hosts}");
+        let since = other_hosts["since"]
+            .as_str()
+            .and_then(|s| s.parse::<chrono::DateTime<chrono::Utc>>().ok());
+        if other_hosts["listening"] == true && since.is_some_and(|s| s > restarted_at) {
+            assert!(other_hosts["failures"].as_u64() >= Some(1), "{other_hosts}");
+            assert!(
+                other_hosts["last_error"]["message"].is_string(),
+                "{other_hosts}"
+            );
             break;
         }
         assert!(
             waited.elapsed() < Duration::from_secs(30),
-            "never listening again: {other_hosts}"
+            "never listening again since the restart at {restarted_at}: {other_hosts}"
         );
         // Only observable by asking: poll, bounded above.
         std::thread::sleep(Duration::from_millis(200));

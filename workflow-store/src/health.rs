@@ -32,21 +32,17 @@ impl Incident {
     }
 }
 
-/// How this host hears of other hosts' commits: on PostgreSQL, each append sends a
+/// Whether this host hears of other hosts' commits: on PostgreSQL, each append sends a
 /// notification the running projector listens for (it polls as well, so views still
 /// follow other hosts while it cannot listen, only later).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Listening {
     /// Listening since then.
     Since(DateTime<Utc>),
-    /// Not listening since `since`; `error` says why (`None`: its first session is
-    /// still being made). It tries again every second.
-    Not {
-        /// Since when.
-        since: DateTime<Utc>,
-        /// Why, from the last try.
-        error: Option<String>,
-    },
+    /// Not listening since then: its first session is being made, or its last one
+    /// ended (for a session that went silent, since it was last heard). It tries again
+    /// every second; [`HealthSnapshot::last_listen_error`] says what failed.
+    NotSince(DateTime<Utc>),
 }
 
 #[derive(Debug, Default)]
@@ -60,6 +56,7 @@ struct Recent {
     other_hosts: Option<Listening>,
     /// The token of the listener that tells `other_hosts`.
     listener: u64,
+    last_listen_error: Option<Incident>,
 }
 
 /// Counters and the latest incidents of one store (one host process).
@@ -143,9 +140,12 @@ pub struct HealthSnapshot {
     /// `None` on SQLite, where every writer is in this process, and while no projector
     /// runs.
     pub other_hosts: Option<Listening>,
-    /// Sessions of that listener that could not be made, failed, or went silent and
-    /// were given up, since the start.
+    /// Sessions of that listener that could not be made, failed, were ended by the
+    /// server, or went silent and were given up, since the start.
     pub listen_failures: u64,
+    /// The last of those failures (kept after it listens again, like the other last
+    /// errors here).
+    pub last_listen_error: Option<Incident>,
 }
 
 impl HealthSnapshot {
@@ -253,10 +253,7 @@ impl Health {
     pub(crate) fn listener_started(&self) -> u64 {
         let mut r = self.recent();
         r.listener = r.listener.wrapping_add(1);
-        r.other_hosts = Some(Listening::Not {
-            since: Utc::now(),
-            error: None,
-        });
+        r.other_hosts = Some(Listening::NotSince(Utc::now()));
         r.listener
     }
 
@@ -269,22 +266,23 @@ impl Health {
         }
     }
 
-    /// A session of the listener `token` could not be made, failed or went silent.
+    /// A session of the listener `token` could not be made (`lost_at` `None`: it was
+    /// not listening before either), or was listening until `lost_at` and ended,
+    /// failed or went silent.
     #[cfg_attr(not(feature = "postgres"), allow(dead_code))] // only PostgreSQL listens
-    pub(crate) fn listen_failed(&self, token: u64, err: &str) {
+    pub(crate) fn listen_failed(&self, token: u64, err: &str, lost_at: Option<DateTime<Utc>>) {
         self.listen_failures.fetch_add(1, Ordering::Relaxed);
         let mut r = self.recent();
+        r.last_listen_error = Some(Incident::now(&err));
         if r.listener != token {
             return;
         }
-        let since = match &r.other_hosts {
-            Some(Listening::Not { since, .. }) => *since,
-            _ => Utc::now(),
+        let since = match (lost_at, r.other_hosts) {
+            (Some(at), _) => at,
+            (None, Some(Listening::NotSince(since))) => since,
+            (None, _) => Utc::now(),
         };
-        r.other_hosts = Some(Listening::Not {
-            since,
-            error: Some(err.to_owned()),
-        });
+        r.other_hosts = Some(Listening::NotSince(since));
     }
 
     /// The listener `token` stopped with its projector.
@@ -318,8 +316,9 @@ impl Health {
             projection_errors: r.projection_errors.clone(),
             last_tick_at: r.last_tick_at,
             last_tick_error: r.last_tick_error.clone(),
-            other_hosts: r.other_hosts.clone(),
+            other_hosts: r.other_hosts,
             listen_failures: self.listen_failures.load(Ordering::Relaxed),
+            last_listen_error: r.last_listen_error.clone(),
         }
     }
 }
@@ -340,28 +339,18 @@ mod tests {
         assert_ne!(old, new);
         health.listening(old);
         health.listener_stopped(old);
-        let started = health.snapshot().other_hosts;
-        assert!(
-            matches!(started, Some(Listening::Not { error: None, .. })),
-            "{started:?}"
-        );
-        health.listen_failed(new, "refused");
-        health.listen_failed(old, "the old one's last word");
+        let Some(Listening::NotSince(started)) = health.snapshot().other_hosts else {
+            panic!("{:?}", health.snapshot().other_hosts)
+        };
+        health.listen_failed(new, "refused", None);
+        health.listen_failed(old, "the old one's last word", Some(Utc::now()));
         let failed = health.snapshot();
         assert_eq!(failed.listen_failures, 2, "each failure is counted");
-        match (&started, &failed.other_hosts) {
-            (
-                Some(Listening::Not { since: first, .. }),
-                Some(Listening::Not {
-                    since,
-                    error: Some(error),
-                }),
-            ) => {
-                assert_eq!(since, first, "not listening since it started");
-                assert_eq!(error, "refused");
-            }
-            other => panic!("{other:?}"),
-        }
+        assert_eq!(
+            failed.other_hosts,
+            Some(Listening::NotSince(started)),
+            "not listening since it started"
+        );
         health.listening(new);
         assert!(matches!(
             health.snapshot().other_hosts,
@@ -369,5 +358,30 @@ mod tests {
         ));
         health.listener_stopped(new);
         assert_eq!(health.snapshot().other_hosts, None);
+    }
+
+    /// A session that listened and was lost is not listening since it was lost; a
+    /// session that then cannot be made keeps that time; the last failure stays told
+    /// once it listens again.
+    #[test]
+    fn not_listening_since_the_session_was_lost() {
+        let health = Health::default();
+        let token = health.listener_started();
+        health.listening(token);
+        let lost_at = Utc::now() - chrono::Duration::seconds(30);
+        health.listen_failed(token, "went silent", Some(lost_at));
+        assert_eq!(
+            health.snapshot().other_hosts,
+            Some(Listening::NotSince(lost_at))
+        );
+        health.listen_failed(token, "refused", None);
+        let refused = health.snapshot();
+        assert_eq!(refused.other_hosts, Some(Listening::NotSince(lost_at)));
+        assert_eq!(refused.last_listen_error.unwrap().message, "refused");
+        health.listening(token);
+        let again = health.snapshot();
+        assert!(matches!(again.other_hosts, Some(Listening::Since(at)) if at > lost_at));
+        assert_eq!(again.last_listen_error.unwrap().message, "refused");
+        assert_eq!(again.listen_failures, 2);
     }
 }

@@ -119,27 +119,27 @@ pub struct ProjectionHealth {
 pub struct OtherHostsHealth {
     /// Whether it listens now.
     pub listening: bool,
-    /// Since when it listens, or does not.
+    /// Since when it listens, or does not (for a session that went silent, since it
+    /// was last heard).
     pub since: String,
-    /// Why it does not listen, from its last try (`null` while it listens, and before
-    /// its first try has ended).
-    pub error: Option<String>,
-    /// Sessions of the listener that could not be made, failed, or went silent and
-    /// were given up, since the host started.
+    /// Sessions of the listener that could not be made, failed, were ended by the
+    /// server, or went silent and were given up, since the host started.
     pub failures: u64,
+    /// The last of those failures, kept after it listens again.
+    pub last_error: Option<IncidentAnswer>,
 }
 
 impl OtherHostsHealth {
     fn of(h: &HealthSnapshot) -> Option<Self> {
-        let (listening, since, error) = match h.other_hosts.as_ref()? {
-            Listening::Since(at) => (true, *at, None),
-            Listening::Not { since, error } => (false, *since, error.clone()),
+        let (listening, since) = match h.other_hosts? {
+            Listening::Since(at) => (true, at),
+            Listening::NotSince(at) => (false, at),
         };
         Some(Self {
             listening,
             since: workflow_store::timestamp(since),
-            error,
             failures: h.listen_failures,
+            last_error: incident(&h.last_listen_error),
         })
     }
 }
@@ -156,7 +156,8 @@ pub struct HealthAnswer {
     /// The write path.
     pub write: WriteHealth,
     /// Whether this host hears other hosts' commits (PostgreSQL); `null` on SQLite,
-    /// where every writer is in this process.
+    /// where every writer is in this process, and while no projector runs (before it
+    /// starts, as the host stops).
     pub other_hosts: Option<OtherHostsHealth>,
 }
 
@@ -407,9 +408,12 @@ pub async fn metrics(
         "1 while the last write attempt failed",
         write_error,
     );
-    if let Some(other_hosts) = OtherHostsHealth::of(&h) {
+    if state.store.backend() == workflow_store::BackendKind::Postgres {
         let listening: Gauge = Gauge::default();
-        listening.set(i64::from(other_hosts.listening));
+        listening.set(i64::from(matches!(
+            h.other_hosts,
+            Some(Listening::Since(_))
+        )));
         registry.register(
             "other_hosts_listening",
             "1 while the projector listens for other hosts' commits (PostgreSQL; it polls meanwhile)",
@@ -417,8 +421,8 @@ pub async fn metrics(
         );
         registry.register(
             "listen_failures",
-            "Sessions of the listener for other hosts' commits that could not be made, failed, or went silent",
-            counter(other_hosts.failures),
+            "Sessions of the listener for other hosts' commits that could not be made, failed, were ended by the server, or went silent",
+            counter(h.listen_failures),
         );
     }
     let lag = Family::<Vec<(String, String)>, Gauge>::default();

@@ -102,22 +102,29 @@ async fn the_whole_sop_over_http_then_audit(backend: Backend, name: &str) {
     );
     let health = server.get("/api/v1/health", None);
     answered(&health, 200, "health");
-    // On PostgreSQL the projector listens for other hosts' commits, and its health
-    // says so (its first session may still be in the making: bounded); on SQLite every
-    // writer is in this process, and there is nothing to listen for.
+    // On PostgreSQL the projector listens for other hosts' commits, and its health and
+    // metrics say so (its first session may still be in the making: bounded); on
+    // SQLite every writer is in this process, and there is nothing to listen for.
+    let system = aduan.token("ops", "system", None);
     let waited = std::time::Instant::now();
     loop {
         let health = server.get("/api/v1/health", None);
         let other_hosts = health.json()["other_hosts"].clone();
+        let metrics = server.get("/api/v1/metrics", Some(&system));
+        answered(&metrics, 200, "metrics");
         match backend {
             Backend::Sqlite => {
                 assert!(other_hosts.is_null(), "{other_hosts}");
+                assert!(!metrics.text().contains("aduan_other_hosts_listening"));
                 break;
             }
             Backend::Postgres if other_hosts["listening"] == true => {
                 assert_eq!(other_hosts["failures"], 0, "{other_hosts}");
-                assert!(other_hosts["error"].is_null(), "{other_hosts}");
+                assert!(other_hosts["last_error"].is_null(), "{other_hosts}");
                 assert!(other_hosts["since"].is_string(), "{other_hosts}");
+                let text = metrics.text();
+                assert!(text.contains("aduan_other_hosts_listening 1\n"), "{text}");
+                assert!(text.contains("aduan_listen_failures_total 0\n"), "{text}");
                 break;
             }
             Backend::Postgres => assert!(

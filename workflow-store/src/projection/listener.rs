@@ -63,10 +63,7 @@ impl OtherHosts {
     fn listen_with(options: sqlx::postgres::PgConnectOptions, log: SqlLog, pace: Pace) -> Self {
         let (wake, woken) = tokio::sync::watch::channel(0u64);
         let token = log.health().listener_started();
-        tokio::spawn(async move {
-            listen_on(options, &wake, &log, token, pace).await;
-            log.health().listener_stopped(token);
-        });
+        tokio::spawn(async move { listen_on(options, &wake, &log, token, pace).await });
         Self { woken: Some(woken) }
     }
 
@@ -88,8 +85,30 @@ impl OtherHosts {
 enum Ended {
     /// Nobody waits for wake-ups any more.
     Stopped,
-    /// It failed or went silent: another is made after the pace's `retry`.
+    /// It could not be made: another is tried after the pace's `retry`.
     Failed(String),
+    /// It listened from `since` until `lost_at` and then ended (the server ended it,
+    /// or it failed), or went silent (`lost_at` is when it was last heard): another is
+    /// made at once when it had listened for at least the pace's `retry`.
+    Lost {
+        why: String,
+        since: tokio::time::Instant,
+        lost_at: chrono::DateTime<chrono::Utc>,
+    },
+}
+
+/// Tells `log`'s health that the listener `token` stopped, however its task ends.
+#[cfg(feature = "postgres")]
+struct Stopping<'a> {
+    log: &'a SqlLog,
+    token: u64,
+}
+
+#[cfg(feature = "postgres")]
+impl Drop for Stopping<'_> {
+    fn drop(&mut self) {
+        self.log.health().listener_stopped(self.token);
+    }
 }
 
 /// The listener's task: sessions one after another, each on a pool of its own, until
@@ -103,6 +122,7 @@ async fn listen_on(
     token: u64,
     pace: Pace,
 ) {
+    let _stopping = Stopping { log, token };
     let mut failing = false;
     loop {
         // A pool per session: a session given up on a dead link may take long to let
@@ -111,19 +131,31 @@ async fn listen_on(
             .max_connections(1)
             .acquire_timeout(pace.answer)
             .connect_lazy_with(options.clone());
-        let ended = session(&pool, wake, (log, token), pace, &mut failing).await;
+        let ended = session(&options, &pool, wake, (log, token), pace, &mut failing).await;
         drop(pool);
-        match ended {
+        let (why, at_once) = match ended {
             Ended::Stopped => return,
             Ended::Failed(why) => {
-                log.health().listen_failed(token, &why);
-                if failing {
-                    tracing::debug!(error = %why, "cannot listen for other hosts' commits yet");
-                } else {
-                    tracing::warn!(error = %why, "listening for other hosts' commits failed; trying again (meanwhile the projector polls)");
-                    failing = true;
-                }
+                log.health().listen_failed(token, &why, None);
+                (why, false)
             }
+            Ended::Lost {
+                why,
+                since,
+                lost_at,
+            } => {
+                log.health().listen_failed(token, &why, Some(lost_at));
+                (why, since.elapsed() >= pace.retry)
+            }
+        };
+        if failing {
+            tracing::debug!(error = %why, "cannot listen for other hosts' commits yet");
+        } else {
+            tracing::warn!(error = %why, "listening for other hosts' commits failed; trying again (meanwhile the projector polls)");
+            failing = true;
+        }
+        if at_once {
+            continue;
         }
         tokio::select! {
             _ = wake.closed() => return,
@@ -132,19 +164,31 @@ async fn listen_on(
     }
 }
 
-/// One session of the listener: made, then listening until it fails, goes silent, or
-/// nobody waits any more.
+/// One session of the listener: made, then listening until it ends, fails, goes
+/// silent, or nobody waits any more.
 #[cfg(feature = "postgres")]
 async fn session(
+    options: &sqlx::postgres::PgConnectOptions,
     pool: &sqlx::postgres::PgPool,
     wake: &tokio::sync::watch::Sender<u64>,
     (log, token): (&SqlLog, u64),
     pace: Pace,
     failing: &mut bool,
 ) -> Ended {
+    use sqlx::Connection;
     let bump = || wake.send_modify(|n| *n = n.wrapping_add(1));
     let listening = async {
+        // First a connection of its own, closed at once: the pool would try again
+        // until its timeout while the server refuses or is starting, and then say only
+        // that it timed out; this says why, at once.
+        sqlx::postgres::PgConnection::connect_with(options)
+            .await?
+            .close()
+            .await?;
         let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+        // A session the server ends is this task's to make again (and to tell), not
+        // sqlx's to make again inside `try_recv`.
+        listener.eager_reconnect(false);
         listener.listen("aduan_events").await?;
         Ok::<_, sqlx::Error>(listener)
     };
@@ -160,28 +204,43 @@ async fn session(
         tracing::info!("listening for other hosts' commits again");
     }
     log.health().listening(token);
+    let since = tokio::time::Instant::now();
+    let mut heard_at = chrono::Utc::now();
+    let lost = |why: String, lost_at| Ended::Lost {
+        why,
+        since,
+        lost_at,
+    };
     // Commits sent while no session listened went unheard: the projector looks.
     bump();
     loop {
         tokio::select! {
             _ = wake.closed() => return Ended::Stopped,
             got = tokio::time::timeout(pace.quiet, listener.try_recv()) => match got {
-                // `None`: the session ended and sqlx made it again.
-                Ok(Ok(_)) => bump(),
-                Ok(Err(e)) => return Ended::Failed(e.to_string()),
+                Ok(Ok(Some(_))) => {
+                    heard_at = chrono::Utc::now();
+                    bump();
+                }
+                Ok(Ok(None)) => {
+                    return lost("the server ended the session".into(), chrono::Utc::now())
+                }
+                Ok(Err(e)) => return lost(e.to_string(), chrono::Utc::now()),
                 Err(_) => {
                     let asked = tokio::time::timeout(
                         pace.answer,
                         sqlx::query("SELECT 1").execute(&mut listener),
                     );
                     match asked.await {
-                        Ok(Ok(_)) => {}
-                        Ok(Err(e)) => return Ended::Failed(e.to_string()),
+                        Ok(Ok(_)) => heard_at = chrono::Utc::now(),
+                        Ok(Err(e)) => return lost(e.to_string(), chrono::Utc::now()),
                         Err(_) => {
-                            return Ended::Failed(format!(
-                                "the server did not answer within {:?}; its session is given up",
-                                pace.answer
-                            ))
+                            return lost(
+                                format!(
+                                    "the server did not answer within {:?}; its session is given up",
+                                    pace.answer
+                                ),
+                                heard_at,
+                            )
                         }
                     }
                 }
@@ -296,7 +355,12 @@ mod tests {
             #[allow(unreachable_patterns)]
             _ => unreachable!("a PostgreSQL store"),
         };
-        let mut other_hosts = OtherHosts::listen(store.log(), Pace::HOST);
+        // Sessions that listened less than `retry` are made again after it.
+        let pace = Pace {
+            retry: Duration::from_millis(100),
+            ..Pace::HOST
+        };
+        let mut other_hosts = OtherHosts::listen(store.log(), pace);
         let mut raw = db.raw().await;
         let deadline = Instant::now() + Duration::from_secs(90);
         let mut cut = vec![the_listening_session(&mut raw).await];
@@ -307,6 +371,8 @@ mod tests {
         )
         .await;
         for round in 0..ROUNDS {
+            // Before the cut: the listener may hear of it before this test does.
+            let cut_at = chrono::Utc::now();
             let ended: i64 = sqlx::query(&format!(
                 "SELECT COUNT(*) FILTER (WHERE pg_terminate_backend(pid)) AS n \
                  FROM pg_stat_activity WHERE pid = {}",
@@ -364,6 +430,15 @@ mod tests {
                         let what = "listening again wakes the projector";
                         wakes(&mut other_hosts, Duration::from_secs(5), what).await;
                     }
+                    // Health tells each cut once, and listening since after it.
+                    let health = store.health().snapshot();
+                    assert_eq!(health.listen_failures, round as u64 + 1, "{health:?}");
+                    match health.other_hosts {
+                        Some(Listening::Since(at)) => assert!(at > cut_at, "round {round}"),
+                        other => panic!("round {round}: listening again: {other:?}"),
+                    }
+                    let told = health.last_listen_error.expect("the cut is told");
+                    assert!(told.at >= cut_at, "round {round}: {told:?}");
                     break now;
                 }
                 assert!(
@@ -419,18 +494,20 @@ mod tests {
                 .is_err(),
             "nothing listens while the database takes no new sessions"
         );
-        // Its health says so, with the server's reason, and since when.
+        // Its health says so, since it started, with the server's reason.
         let refused = health();
-        let Some(Listening::Not {
-            since,
-            error: Some(error),
-        }) = &refused.other_hosts
-        else {
-            panic!("not listening, with why: {:?}", refused.other_hosts);
+        let Some(Listening::NotSince(since)) = refused.other_hosts else {
+            panic!("not listening: {:?}", refused.other_hosts);
         };
+        let error = refused
+            .last_listen_error
+            .clone()
+            .expect("why it does not listen");
         assert!(
-            error.contains("not currently accepting connections"),
-            "the server's reason: {error}"
+            error
+                .message
+                .contains("not currently accepting connections"),
+            "the server's reason: {error:?}"
         );
         assert!(refused.listen_failures >= 1, "{refused:?}");
         sqlx::query(&allow(true)).execute(&mut admin).await.unwrap();
@@ -440,11 +517,17 @@ mod tests {
         assert_eq!(listeners.len(), 1, "one session listens: {listeners:?}");
         let listens = health();
         match listens.other_hosts {
-            Some(Listening::Since(at)) => assert!(at > *since, "{at} after {since}"),
+            Some(Listening::Since(at)) => assert!(at > since, "{at} after {since}"),
             other => panic!("listening: {other:?}"),
         }
+        assert!(
+            listens
+                .last_listen_error
+                .as_ref()
+                .is_some_and(|e| e.message.contains("not currently accepting connections")),
+            "the last failure is still told: {listens:?}"
+        );
         let failed = listens.listen_failures;
-        assert!(failed >= refused.listen_failures, "{listens:?}");
         a_notification_wakes(&mut raw, &mut other_hosts).await;
         assert_eq!(
             health().listen_failures,
@@ -466,6 +549,7 @@ mod tests {
     struct Relay {
         port: u16,
         silenced: tokio::sync::watch::Sender<u64>,
+        accepted: std::sync::Arc<std::sync::atomic::AtomicU64>,
         _tasks: tokio::task::JoinSet<()>,
     }
 
@@ -502,11 +586,14 @@ mod tests {
                 std::future::pending::<()>().await;
                 drop((from, to));
             }
+            let accepted = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+            let counted = std::sync::Arc::clone(&accepted);
             tasks.spawn(async move {
                 let mut links = tokio::task::JoinSet::new();
                 let mut mine = 0u64;
                 while let Ok((client, _)) = listener.accept().await {
                     mine += 1;
+                    counted.store(mine, std::sync::atomic::Ordering::SeqCst);
                     let Ok(upstream) = tokio::net::TcpStream::connect(&server).await else {
                         continue;
                     };
@@ -519,13 +606,15 @@ mod tests {
             Relay {
                 port: relay_port,
                 silenced,
+                accepted,
                 _tasks: tasks,
             }
         }
 
-        /// The first `connections` relayed go silent.
-        fn silence_first(&self, connections: u64) {
-            self.silenced.send_replace(connections);
+        /// Every connection relayed so far goes silent.
+        fn silence_those_so_far(&self) {
+            self.silenced
+                .send_replace(self.accepted.load(std::sync::atomic::Ordering::SeqCst));
         }
     }
 
@@ -561,8 +650,9 @@ mod tests {
         let Some(Listening::Since(first_since)) = store.health().snapshot().other_hosts else {
             panic!("listening: {:?}", store.health().snapshot());
         };
-        // The listener's one connection so far goes silent.
-        relay.silence_first(1);
+        // The listener's session goes silent (and the connection it checked the server
+        // with first, closed already).
+        relay.silence_those_so_far();
         let what = "a session made again after the silence wakes the projector";
         wakes(&mut other_hosts, Duration::from_secs(10), what).await;
         let now = listening(&mut raw).await;
@@ -574,6 +664,11 @@ mod tests {
         // Health tells the silent session given up, once, and listening since the new one.
         let health = store.health().snapshot();
         assert_eq!(health.listen_failures, 1, "{health:?}");
+        let told = health
+            .last_listen_error
+            .as_ref()
+            .expect("the silence is told");
+        assert!(told.message.contains("did not answer"), "{told:?}");
         match health.other_hosts {
             Some(Listening::Since(at)) => assert!(at > first_since, "{at} after {first_since}"),
             other => panic!("listening again: {other:?}"),
