@@ -642,8 +642,10 @@ pub async fn replayed(store: &Store, complaint_id: &ComplaintId) -> Complaint {
 
 mod child;
 mod disk;
+mod relay;
 pub use child::{child_url, fault_point, say, ChildProcess};
 pub use disk::SmallDisk;
+pub use relay::Relay;
 
 /// The machine's CPU time from `/proc/stat` (Linux), for benchmarks: the busy and the
 /// total, in clock ticks, over every core and every process (a database server's
