@@ -128,10 +128,8 @@ impl Projector {
         // One replay of a projection at a time on the database: a second would empty
         // the twins under this one. Held to the end, released when the replay fails or
         // is dropped too.
-        let mut lock = ReplayLock::take(self.db(), name).await?;
-        let replayed = self
-            .rebuild_locked(&projection, &mut progress, &mut lock)
-            .await;
+        let lock = ReplayLock::take(self.db(), name).await?;
+        let replayed = self.rebuild_locked(&projection, &mut progress, &lock).await;
         lock.release().await;
         replayed
     }
@@ -141,7 +139,7 @@ impl Projector {
         &self,
         projection: &Arc<dyn super::Projection>,
         progress: &mut (impl FnMut(ReplayProgress) + Send),
-        lock: &mut ReplayLock,
+        lock: &ReplayLock,
     ) -> Result<u64, StoreError> {
         let name = projection.name();
         for _ in 0..3 {
@@ -165,7 +163,7 @@ impl Projector {
         &self,
         projection: &Arc<dyn super::Projection>,
         progress: &mut (impl FnMut(ReplayProgress) + Send),
-        lock: &mut ReplayLock,
+        lock: &ReplayLock,
     ) -> Result<Option<u64>, StoreError> {
         let name = projection.name();
         let db = self.db();
@@ -174,8 +172,8 @@ impl Projector {
         let total = self.log.count_through(head).await?;
         // The twins are filled without their secondary indexes, which are made once
         // they are full (decision 46); whatever an earlier replay left in them goes.
-        let deferred = self.defer_twin_indexes(projection.as_ref()).await?;
-        self.empty_twins(projection.as_ref()).await?;
+        let deferred = self.defer_twin_indexes(projection.as_ref(), lock).await?;
+        self.empty_twins(projection.as_ref(), lock).await?;
         let mut position = Position::ZERO;
         let mut applied = 0u64;
         // A projection that allows it is given the log through `head` complaint by
@@ -205,6 +203,7 @@ impl Projector {
             projection
                 .apply(&mut tx, Target::Rebuild, &events, &services)
                 .await?;
+            lock.confirm_in(&mut tx).await?;
             tx.commit().await?;
             drop(turn);
             if order == Order::Log {
@@ -219,7 +218,7 @@ impl Projector {
             });
         }
         drop(batches);
-        self.make_twin_indexes(name, &deferred).await?;
+        self.make_twin_indexes(name, &deferred, lock).await?;
         if order == Order::ByComplaint {
             // Every complaint's events through `head` are applied: the catch-up goes on
             // from there, in log order.
@@ -258,7 +257,7 @@ impl Projector {
         // The old views, now the twins, are emptied in a transaction of their own: the
         // switch-over need not wait for it, nor hold the writer through it. Should it
         // fail, the replay is done all the same: the next one empties them first.
-        if let Err(e) = self.empty_twins(projection.as_ref()).await {
+        if let Err(e) = self.empty_twins(projection.as_ref(), lock).await {
             tracing::warn!(projection = name, error = %e, "the old views could not be emptied; the next replay will");
         }
         progress(ReplayProgress {
@@ -278,6 +277,7 @@ impl Projector {
     async fn defer_twin_indexes(
         &self,
         projection: &dyn super::Projection,
+        lock: &ReplayLock,
     ) -> Result<Vec<String>, StoreError> {
         let db = self.db();
         if !projection.schema(db.kind, Target::Live).is_empty()
@@ -288,13 +288,19 @@ impl Projector {
         let _turn = db.writer().await;
         let mut tx = db.begin_writing(db.projecting()).await?;
         let deferred = twin_indexes::defer(db, &mut tx, projection.tables()).await?;
+        lock.confirm_in(&mut tx).await?;
         tx.commit().await?;
         Ok(deferred)
     }
 
     /// Makes the twins' deferred indexes, each in a transaction of its own: on SQLite
     /// the log's appends wait for one index at a time, not for all of them.
-    async fn make_twin_indexes(&self, name: &str, deferred: &[String]) -> Result<(), StoreError> {
+    async fn make_twin_indexes(
+        &self,
+        name: &str,
+        deferred: &[String],
+        lock: &ReplayLock,
+    ) -> Result<(), StoreError> {
         if deferred.is_empty() {
             return Ok(());
         }
@@ -305,6 +311,7 @@ impl Projector {
             let mut tx = db.begin_writing(db.projecting()).await?;
             db.unbounded_statements(&mut tx).await?;
             sqlx::query(statement).execute(&mut *tx).await?;
+            lock.confirm_in(&mut tx).await?;
             tx.commit().await?;
         }
         tracing::info!(
@@ -317,7 +324,11 @@ impl Projector {
     }
 
     /// Empties the projection's twins, in a transaction of its own.
-    async fn empty_twins(&self, projection: &dyn super::Projection) -> Result<(), StoreError> {
+    async fn empty_twins(
+        &self,
+        projection: &dyn super::Projection,
+        lock: &ReplayLock,
+    ) -> Result<(), StoreError> {
         let db = self.db();
         let _turn = db.writer().await;
         let mut tx = db.begin_writing(db.projecting()).await?;
@@ -330,6 +341,7 @@ impl Projector {
             };
             sqlx::query(&sql).execute(&mut *tx).await?;
         }
+        lock.confirm_in(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -347,7 +359,7 @@ impl Projector {
         mut position: Position,
         mut applied: u64,
         committing: &mut bool,
-        lock: &mut ReplayLock,
+        lock: &ReplayLock,
     ) -> Result<Option<(Position, u64)>, StoreError> {
         let name = projection.name();
         let db = self.db();
@@ -393,7 +405,7 @@ impl Projector {
         }
         // Still this replay's to switch over: a replay begun after its lock was lost
         // waits, for the twins, until this transaction has ended.
-        lock.check().await?;
+        lock.confirm_in(&mut tx).await?;
         for table in projection.tables() {
             let twin = Target::Rebuild.table(table);
             let aside = format!("{table}_switching");

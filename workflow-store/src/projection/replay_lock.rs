@@ -42,18 +42,14 @@ pub(super) struct ReplayLock {
 enum Held {
     /// SQLite: the open lock file; closing it lets go.
     File(#[allow(dead_code)] std::fs::File),
-    /// PostgreSQL: the task keeping the session that holds the advisory lock; dropped,
-    /// it releases the lock and closes the session.
-    Session(Option<tokio::sync::mpsc::Sender<Ask>>),
+    /// PostgreSQL: the task keeping the session that holds the advisory lock (dropped,
+    /// it releases the lock and closes the session), and that session's process id.
+    Session(Option<tokio::sync::mpsc::Sender<Release>>, i32),
 }
 
-/// What the replay asks of the task keeping its PostgreSQL lock.
-enum Ask {
-    /// Whether the session still answers.
-    Check(tokio::sync::oneshot::Sender<bool>),
-    /// Release the lock and close the session, then say so.
-    Release(tokio::sync::oneshot::Sender<()>),
-}
+/// The replay's word to the task keeping its PostgreSQL lock: release the lock and
+/// close the session, then say so.
+struct Release(tokio::sync::oneshot::Sender<()>);
 
 /// How long a silent host keeps its PostgreSQL replay lock: the lock session's
 /// `idle_session_timeout`; its keeper asks the server something every quarter of it.
@@ -103,15 +99,21 @@ impl ReplayLock {
                 // Out of the pool: the session is the lock's holder for the whole replay,
                 // and must never be handed to another caller while it holds it.
                 let mut conn = db.any.acquire().await?.detach();
-                // The lease: a session silent for that long is ended by the server
-                // (PostgreSQL 14 and later; older servers do not know the setting),
+                debug_assert!(
+                    (std::time::Duration::from_millis(4)..std::time::Duration::from_secs(86_400))
+                        .contains(&lease),
+                    "a lease of {lease:?}"
+                );
+                // The lease: a session silent for that long is ended by the server,
                 // taking the lock with it. Its keeper never leaves it idle that long.
-                let _ = sqlx::query(&format!(
-                    "SET idle_session_timeout = {}",
-                    lease.as_millis().max(1)
-                ))
-                .execute(&mut conn)
-                .await;
+                if let Err(e) =
+                    sqlx::query(&format!("SET idle_session_timeout = {}", lease.as_millis()))
+                        .execute(&mut conn)
+                        .await
+                {
+                    // PostgreSQL before 14 does not know the setting.
+                    tracing::warn!(projection = %name, error = %e, "a replay's lock without a lease: a host cut off mid-replay keeps it until TCP's keepalive gives up");
+                }
                 let got: bool = sqlx::query("SELECT pg_try_advisory_lock($1, hashtext($2)) AS got")
                     .bind(ADVISORY_CLASS)
                     .bind(name)
@@ -122,9 +124,13 @@ impl ReplayLock {
                     let _ = conn.close().await;
                     return Err(busy());
                 }
+                let pid: i32 = sqlx::query("SELECT pg_backend_pid() AS pid")
+                    .fetch_one(&mut conn)
+                    .await?
+                    .try_get("pid")?;
                 let (asks, asked) = tokio::sync::mpsc::channel(1);
                 tokio::spawn(keep(conn, name.to_owned(), lease / 4, asked));
-                Held::Session(Some(asks))
+                Held::Session(Some(asks), pid)
             }
         };
         Ok(Self {
@@ -133,27 +139,34 @@ impl ReplayLock {
         })
     }
 
-    /// Whether the lock is still held: on PostgreSQL its session still answers (a
-    /// session the server ended, by an administrator's `pg_terminate_backend` say, took
-    /// the lock with it, and another replay may have begun). A file lock is held as long
-    /// as its file is open. Called by the switch-over once it holds the views and their
-    /// twins, so that a replay begun after a lost lock waits for that commit before it
-    /// touches the twins.
-    pub(super) async fn check(&mut self) -> Result<(), StoreError> {
-        let Held::Session(Some(keeper)) = &self.held else {
+    /// Fails, as unavailable, unless this replay still holds its lock: on PostgreSQL,
+    /// unless the server's `pg_locks` shows it held by the session its keeper keeps, read
+    /// in `conn`'s transaction. Called in every transaction of the replay that writes the
+    /// twins (or exchanges them with the views), after it has written them and before it
+    /// commits: a replay that lost its lock (its host stalled past the lease, or an
+    /// administrator ended the session) writes nothing more, and a replay begun since
+    /// touches the twins only once such a transaction has ended (its first statement on
+    /// them waits for this one's). A file lock is held as long as its file is open.
+    pub(super) async fn confirm_in(&self, conn: &mut AnyConnection) -> Result<(), StoreError> {
+        let Held::Session(_, pid) = &self.held else {
             return Ok(());
         };
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        let alive = keeper.send(Ask::Check(reply)).await.is_ok()
-            && tokio::time::timeout(RELEASE_WITHIN * 2, answer)
-                .await
-                .is_ok_and(|answered| answered == Ok(true));
-        if alive {
+        let held: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND classid = $1::oid \
+             AND objid = hashtext($2)::oid AND objsubid = 2 AND pid = $3 AND granted",
+        )
+        .bind(ADVISORY_CLASS)
+        .bind(&self.name)
+        .bind(*pid)
+        .fetch_one(conn)
+        .await?
+        .try_get("n")?;
+        if held == 1 {
             Ok(())
         } else {
             Err(StoreError::Unavailable {
                 reason: format!(
-                    "the replay of {} lost its lock (the session holding it ended); nothing was switched over: run it again",
+                    "the replay of {} lost its lock (the session holding it ended); nothing more was written or switched over: run it again",
                     self.name
                 ),
                 source: None,
@@ -166,50 +179,46 @@ impl ReplayLock {
     /// free (closing alone would leave that to the server's own time). A server that
     /// does not answer within [`RELEASE_WITHIN`] is left to end the session itself.
     pub(super) async fn release(mut self) {
-        if let Held::Session(keeper) = &mut self.held {
+        if let Held::Session(keeper, _) = &mut self.held {
             if let Some(keeper) = keeper.take() {
                 let (reply, done) = tokio::sync::oneshot::channel();
-                if keeper.send(Ask::Release(reply)).await.is_ok() {
-                    let _ = tokio::time::timeout(RELEASE_WITHIN * 2, done).await;
-                }
+                // The keeper may be in the middle of asking the server (at most
+                // `RELEASE_WITHIN`) before it hears this.
+                let _ = tokio::time::timeout(RELEASE_WITHIN * 2, async {
+                    if keeper.send(Release(reply)).await.is_ok() {
+                        let _ = done.await;
+                    }
+                })
+                .await;
             }
         }
     }
 }
 
-/// Keeps the session holding a PostgreSQL replay lock: answers the replay's checks,
-/// asks the server `SELECT 1` every `beat` so that the session is never idle for its
-/// lease, and releases the lock and closes the session when asked to, or when the
-/// replay's lock is dropped.
+/// Keeps the session holding a PostgreSQL replay lock: asks the server `SELECT 1`
+/// every `beat`, so that the session is never idle for its lease, and releases the lock
+/// and closes the session when asked to, or when the replay's lock is dropped.
 async fn keep(
     mut conn: AnyConnection,
     name: String,
     beat: std::time::Duration,
-    mut asked: tokio::sync::mpsc::Receiver<Ask>,
+    mut asked: tokio::sync::mpsc::Receiver<Release>,
 ) {
-    loop {
-        let ask = tokio::select! {
-            ask = asked.recv() => ask,
+    let release = loop {
+        tokio::select! {
+            biased;
+            release = asked.recv() => break release,
             _ = tokio::time::sleep(beat) => {
+                // A failure here is the server's to act on (the session ended takes
+                // the lock with it); the replay finds out at its next transaction.
                 answers(&mut conn).await;
-                continue;
-            }
-        };
-        match ask {
-            Some(Ask::Check(reply)) => {
-                let _ = reply.send(answers(&mut conn).await);
-            }
-            Some(Ask::Release(reply)) => {
-                let _ = tokio::time::timeout(RELEASE_WITHIN, unlock_and_close(conn, &name)).await;
-                let _ = reply.send(());
-                return;
-            }
-            // A replay stopped half-way (its future dropped).
-            None => {
-                let _ = tokio::time::timeout(RELEASE_WITHIN, unlock_and_close(conn, &name)).await;
-                return;
             }
         }
+    };
+    // Asked to, or the replay stopped half-way (its lock dropped).
+    let _ = tokio::time::timeout(RELEASE_WITHIN, unlock_and_close(conn, &name)).await;
+    if let Some(Release(reply)) = release {
+        let _ = reply.send(());
     }
 }
 
@@ -220,7 +229,8 @@ async fn answers(conn: &mut AnyConnection) -> bool {
         .is_ok_and(|answered| answered.is_ok())
 }
 
-/// How long releasing a PostgreSQL replay lock, or checking it, may wait for the server.
+/// How long releasing a PostgreSQL replay lock, or a beat of its keeper, may wait for
+/// the server.
 const RELEASE_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Opens (creating it, readable and writable by the owner only) the lock file at
@@ -304,7 +314,7 @@ mod leases {
     /// A host whose link went silent mid-replay (nothing reaches either end, nothing is
     /// closed) keeps its replay lock no longer than the lease: the server ends the
     /// silent session, and another host's replay may then begin. The silent host's own
-    /// replay finds its lock lost.
+    /// replay, should it write again, finds its lock lost.
     #[tokio::test]
     async fn a_silent_hosts_replay_lock_is_free_within_its_lease() {
         const LEASE: Duration = Duration::from_secs(2);
@@ -314,14 +324,15 @@ mod leases {
             .await
             .unwrap();
         let other = db.open().await;
-        let mut held = ReplayLock::take_with_lease(silent.log().db(), "complaints", LEASE)
+        let held = ReplayLock::take_with_lease(silent.log().db(), "complaints", LEASE)
             .await
             .unwrap();
         let taken = ReplayLock::take(other.log().db(), "complaints").await;
         assert!(refused(&taken), "held by the first host");
         relay.silence_those_so_far();
         let silenced = Instant::now();
-        let bound = silenced + LEASE * 10;
+        // The lease, and a margin for the server's own timer and a loaded machine.
+        let bound = silenced + LEASE + Duration::from_secs(3);
         let lock = loop {
             match ReplayLock::take(other.log().db(), "complaints").await {
                 Ok(lock) => break lock,
@@ -332,7 +343,8 @@ mod leases {
                     );
                     assert!(
                         Instant::now() < bound,
-                        "still held {:?} after the link went silent",
+                        "still held {:?} after the link went silent (PostgreSQL before 14 \
+                         has no idle_session_timeout)",
                         silenced.elapsed()
                     );
                 }
@@ -340,14 +352,18 @@ mod leases {
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
         assert!(silenced.elapsed() >= LEASE / 2, "{:?}", silenced.elapsed());
-        match held.check().await {
+        // Should the silent host's replay write again, its next transaction finds the
+        // lock lost (asked here through the other host's connection).
+        let mut conn = other.log().db().any.acquire().await.unwrap();
+        match held.confirm_in(&mut conn).await {
             Err(StoreError::Unavailable { reason, .. }) => {
                 assert!(reason.contains("lost its lock"), "{reason}")
             }
             other => panic!("the silent host's lock is lost: {other:?}"),
         }
+        lock.confirm_in(&mut conn).await.expect("the other host's");
+        drop(conn);
         lock.release().await;
-        // Its keeper lets go in the background (the server has ended its session).
         drop(held);
         other.close().await;
         drop(silent);
@@ -362,12 +378,14 @@ mod leases {
         let db = TestDb::new(Backend::Postgres, "replay_lease_kept").await;
         let first = db.open().await;
         let other = db.open().await;
-        let mut held = ReplayLock::take_with_lease(first.log().db(), "complaints", LEASE)
+        let held = ReplayLock::take_with_lease(first.log().db(), "complaints", LEASE)
             .await
             .unwrap();
         // Three leases go by: the passing time is what is tested.
         tokio::time::sleep(LEASE * 3).await;
-        held.check().await.expect("still held");
+        let mut conn = first.log().db().any.acquire().await.unwrap();
+        held.confirm_in(&mut conn).await.expect("still held");
+        drop(conn);
         let taken = ReplayLock::take(other.log().db(), "complaints").await;
         assert!(refused(&taken), "still held after three leases");
         held.release().await;

@@ -801,6 +801,48 @@ both!(
     a_replay_that_lost_its_lock_switches_nothing_over
 );
 
+/// A replay that lost its lock mid-way (PostgreSQL: its session ended, as by an
+/// administrator, or by the server once its host stalled past the lock's lease) while
+/// another replay has since taken the lock and is filling the twins: the first writes
+/// nothing more (each of its transactions on the twins confirms the lock before it
+/// commits) and fails, saying why; the second runs to its end, and the views are whole.
+async fn a_replay_that_lost_its_lock_writes_no_more(db: common::TestDb) {
+    if db.backend == common::Backend::Sqlite {
+        return;
+    }
+    let store = db.open().await;
+    seed(&store).await;
+    store.projector().catch_up().await.unwrap();
+    let before = common::snapshot_views(&store).await;
+    let first = support::HeldReplay::start(&db.url, "complaints").await;
+    let mut raw = db.raw().await;
+    let ended: i64 = sqlx::query(
+        "SELECT COUNT(*) FILTER (WHERE pg_terminate_backend(pid)) AS n FROM pg_locks \
+         WHERE locktype = 'advisory' AND classid = 727274264 AND objsubid = 2 AND granted \
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+    .fetch_one(&mut raw)
+    .await
+    .unwrap()
+    .get("n");
+    assert_eq!(ended, 1, "the first replay's lock session");
+    // The second takes the lock, empties the twins and applies its first batch.
+    let second = support::HeldReplay::start(&db.url, "complaints").await;
+    match first.release().await {
+        Err(StoreError::Unavailable { reason, .. }) => {
+            assert!(reason.contains("lost its lock"), "{reason}")
+        }
+        other => panic!("a replay that lost its lock: {other:?}"),
+    }
+    assert_eq!(second.release().await.expect("the second replay"), 12);
+    assert_eq!(common::snapshot_views(&store).await, before);
+    crate::schema::assert_twins_match(&db).await;
+}
+both!(
+    replay_lost_its_lock_mid_way,
+    a_replay_that_lost_its_lock_writes_no_more
+);
+
 /// A reader of the views inside a transaction of its own while a replay switches over:
 /// on PostgreSQL the renames wait for it (they need the tables to themselves) and go
 /// through once it ends; on SQLite they do not wait, and the reader goes on reading the
