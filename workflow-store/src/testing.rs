@@ -642,9 +642,11 @@ pub async fn replayed(store: &Store, complaint_id: &ComplaintId) -> Complaint {
 
 mod child;
 mod disk;
+#[cfg(feature = "postgres")]
 mod relay;
 pub use child::{child_url, fault_point, say, ChildProcess};
 pub use disk::SmallDisk;
+#[cfg(feature = "postgres")]
 pub use relay::Relay;
 
 /// The machine's CPU time from `/proc/stat` (Linux), for benchmarks: the busy and the

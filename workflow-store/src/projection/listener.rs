@@ -551,8 +551,7 @@ mod tests {
     async fn a_listener_whose_link_went_silent_listens_again() {
         use std::str::FromStr;
         let db = TestDb::new(Backend::Postgres, "listener_silent").await;
-        let options = sqlx::postgres::PgConnectOptions::from_str(&db.url).unwrap();
-        let relay = crate::testing::Relay::to(options.get_host(), options.get_port()).await;
+        let (relay, through) = crate::testing::Relay::to_postgres(&db.url).await;
         let pace = Pace {
             retry: Duration::from_millis(200),
             quiet: Duration::from_secs(1),
@@ -560,7 +559,7 @@ mod tests {
         };
         let store = db.open().await;
         let mut other_hosts = OtherHosts::listen_with(
-            options.host("127.0.0.1").port(relay.port),
+            sqlx::postgres::PgConnectOptions::from_str(&through).unwrap(),
             store.log().clone(),
             pace,
         );

@@ -14,7 +14,6 @@ pub struct Relay {
 
 impl Relay {
     /// A relay to the PostgreSQL server of `url`, and `url` through it.
-    #[cfg(feature = "postgres")]
     pub async fn to_postgres(url: &str) -> (Relay, String) {
         use std::str::FromStr;
         let options = sqlx::postgres::PgConnectOptions::from_str(url).unwrap();
@@ -26,7 +25,7 @@ impl Relay {
     }
 
     /// A relay to the server at `host`:`port`.
-    pub async fn to(host: &str, port: u16) -> Relay {
+    async fn to(host: &str, port: u16) -> Relay {
         use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let relay_port = listener.local_addr().unwrap().port();

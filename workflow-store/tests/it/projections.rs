@@ -762,6 +762,33 @@ async fn one_replay_of_a_projection_at_a_time(db: common::TestDb) {
 }
 both!(replays_one_at_a_time, one_replay_of_a_projection_at_a_time);
 
+/// Ends, as an administrator would with `pg_terminate_backend`, the one session of `db`
+/// holding a replay lock (PostgreSQL); `what` names it should there be none or more.
+async fn end_replay_lock_sessions(db: &common::TestDb, what: &str) {
+    let mut raw = db.raw().await;
+    let ended: i64 = sqlx::query(
+        "SELECT COUNT(*) FILTER (WHERE pg_terminate_backend(pid)) AS n FROM pg_locks \
+         WHERE locktype = 'advisory' AND classid = 727274264 AND objsubid = 2 AND granted \
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+    .fetch_one(&mut raw)
+    .await
+    .unwrap()
+    .get("n");
+    assert_eq!(ended, 1, "{what}");
+}
+
+/// A replay's outcome is the failure of one that lost its lock, saying so.
+#[track_caller]
+fn lost_its_lock(replayed: Result<u64, StoreError>) {
+    match replayed {
+        Err(StoreError::Unavailable { reason, .. }) => {
+            assert!(reason.contains("lost its lock"), "{reason}")
+        }
+        other => panic!("a replay that lost its lock: {other:?}"),
+    }
+}
+
 /// A replay whose lock was lost (PostgreSQL: its session ended by an administrator's
 /// `pg_terminate_backend` while the replay ran) switches nothing over: it fails as
 /// unavailable, saying why, and the views are as they were; the next replay runs. (A
@@ -775,23 +802,8 @@ async fn a_replay_that_lost_its_lock_switches_nothing_over(db: common::TestDb) {
     store.projector().catch_up().await.unwrap();
     let before = common::snapshot_views(&store).await;
     let held = support::HeldReplay::start(&db.url, "complaints").await;
-    let mut raw = db.raw().await;
-    let ended: i64 = sqlx::query(
-        "SELECT COUNT(*) FILTER (WHERE pg_terminate_backend(pid)) AS n FROM pg_locks \
-         WHERE locktype = 'advisory' AND classid = 727274264 AND objsubid = 2 AND granted \
-         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-    )
-    .fetch_one(&mut raw)
-    .await
-    .unwrap()
-    .get("n");
-    assert_eq!(ended, 1, "the replay's lock session");
-    match held.release().await {
-        Err(StoreError::Unavailable { reason, .. }) => {
-            assert!(reason.contains("lost its lock"), "{reason}")
-        }
-        other => panic!("a replay that lost its lock: {other:?}"),
-    }
+    end_replay_lock_sessions(&db, "the replay's lock session").await;
+    lost_its_lock(held.release().await);
     assert_eq!(common::snapshot_views(&store).await, before);
     assert_eq!(support::rebuild_when_free(&store, "complaints").await, 12);
     assert_eq!(common::snapshot_views(&store).await, before);
@@ -815,25 +827,10 @@ async fn a_replay_that_lost_its_lock_writes_no_more(db: common::TestDb) {
     store.projector().catch_up().await.unwrap();
     let before = common::snapshot_views(&store).await;
     let first = support::HeldReplay::start(&db.url, "complaints").await;
-    let mut raw = db.raw().await;
-    let ended: i64 = sqlx::query(
-        "SELECT COUNT(*) FILTER (WHERE pg_terminate_backend(pid)) AS n FROM pg_locks \
-         WHERE locktype = 'advisory' AND classid = 727274264 AND objsubid = 2 AND granted \
-         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-    )
-    .fetch_one(&mut raw)
-    .await
-    .unwrap()
-    .get("n");
-    assert_eq!(ended, 1, "the first replay's lock session");
+    end_replay_lock_sessions(&db, "the first replay's lock session").await;
     // The second takes the lock, empties the twins and applies its first batch.
     let second = support::HeldReplay::start(&db.url, "complaints").await;
-    match first.release().await {
-        Err(StoreError::Unavailable { reason, .. }) => {
-            assert!(reason.contains("lost its lock"), "{reason}")
-        }
-        other => panic!("a replay that lost its lock: {other:?}"),
-    }
+    lost_its_lock(first.release().await);
     assert_eq!(second.release().await.expect("the second replay"), 12);
     assert_eq!(common::snapshot_views(&store).await, before);
     crate::schema::assert_twins_match(&db).await;
