@@ -762,6 +762,24 @@ async fn one_replay_of_a_projection_at_a_time(db: common::TestDb) {
 }
 both!(replays_one_at_a_time, one_replay_of_a_projection_at_a_time);
 
+/// On PostgreSQL (a file lock on SQLite cannot be lost while its file is open): a
+/// seeded store with its views current, the views then, and a replay of the complaint
+/// views held after its first batch whose lock session was then ended.
+async fn a_replay_that_lost_its_lock(
+    db: &common::TestDb,
+) -> Option<(workflow_store::Store, String, support::HeldReplay)> {
+    if db.backend == common::Backend::Sqlite {
+        return None;
+    }
+    let store = db.open().await;
+    seed(&store).await;
+    store.projector().catch_up().await.unwrap();
+    let before = common::snapshot_views(&store).await;
+    let held = support::HeldReplay::start(&db.url, "complaints").await;
+    end_replay_lock_sessions(db, "the held replay's lock session").await;
+    Some((store, before, held))
+}
+
 /// Ends, as an administrator would with `pg_terminate_backend`, the one session of `db`
 /// holding a replay lock (PostgreSQL); `what` names it should there be none or more.
 async fn end_replay_lock_sessions(db: &common::TestDb, what: &str) {
@@ -794,15 +812,9 @@ fn lost_its_lock(replayed: Result<u64, StoreError>) {
 /// unavailable, saying why, and the views are as they were; the next replay runs. (A
 /// file lock on SQLite cannot be lost while its file is open.)
 async fn a_replay_that_lost_its_lock_switches_nothing_over(db: common::TestDb) {
-    if db.backend == common::Backend::Sqlite {
+    let Some((store, before, held)) = a_replay_that_lost_its_lock(&db).await else {
         return;
-    }
-    let store = db.open().await;
-    seed(&store).await;
-    store.projector().catch_up().await.unwrap();
-    let before = common::snapshot_views(&store).await;
-    let held = support::HeldReplay::start(&db.url, "complaints").await;
-    end_replay_lock_sessions(&db, "the replay's lock session").await;
+    };
     lost_its_lock(held.release().await);
     assert_eq!(common::snapshot_views(&store).await, before);
     assert_eq!(support::rebuild_when_free(&store, "complaints").await, 12);
@@ -819,15 +831,9 @@ both!(
 /// nothing more (each of its transactions on the twins confirms the lock before it
 /// commits) and fails, saying why; the second runs to its end, and the views are whole.
 async fn a_replay_that_lost_its_lock_writes_no_more(db: common::TestDb) {
-    if db.backend == common::Backend::Sqlite {
+    let Some((store, before, first)) = a_replay_that_lost_its_lock(&db).await else {
         return;
-    }
-    let store = db.open().await;
-    seed(&store).await;
-    store.projector().catch_up().await.unwrap();
-    let before = common::snapshot_views(&store).await;
-    let first = support::HeldReplay::start(&db.url, "complaints").await;
-    end_replay_lock_sessions(&db, "the first replay's lock session").await;
+    };
     // The second takes the lock, empties the twins and applies its first batch.
     let second = support::HeldReplay::start(&db.url, "complaints").await;
     lost_its_lock(first.release().await);
