@@ -18,7 +18,7 @@ import time
 
 from playwright.sync_api import sync_playwright
 
-from common import AXE, check, no_horizontal_scroll, accessible
+from common import AXE, check, no_horizontal_scroll, accessible, shown
 
 BASE = os.environ["BASE"]
 LINK = os.environ["LINK"]
@@ -64,7 +64,7 @@ with sync_playwright() as p:
 
     # The index, from the navigation.
     page.get_by_role("navigation", name="Menu").get_by_role("link", name="Jejak audit").click()
-    check(page.get_by_role("heading", name="Jejak audit", exact=True).is_visible(), "the audit index")
+    check(shown(page.get_by_role("heading", name="Jejak audit", exact=True)), "the audit index")
     screen(page, "audit")
 
     # The complaint's trail, through the search box.
@@ -82,7 +82,7 @@ with sync_playwright() as p:
     check(page.get_by_label("Jam (WIB)").input_value() != "", "the form starts at now")
     page.get_by_role("button", name="Tampilkan keadaan").click()
     check("/keadaan?tanggal=" in page.url, "the as-of form is a GET")
-    check(page.get_by_text(f"{len(hashes)} dari {len(hashes)} peristiwa").is_visible(), "as of now, every event")
+    check(shown(page.get_by_text(f"{len(hashes)} dari {len(hashes)} peristiwa")), "as of now, every event")
     check(page.locator(".riwayat li").count() == len(hashes), "the timeline as of then")
     screen(page, "audit-keadaan")
 
@@ -106,7 +106,7 @@ with sync_playwright() as p:
     page.goto(BASE + "/konsol/audit/identitas")
     page.get_by_label("Pembaca (nama pengguna)").fill(USER)
     page.get_by_role("button", name="Saring").click()
-    check(page.get_by_text("GET /konsol/audit/aduan/{id}").first.is_visible(), "the trail's read of the identity is recorded")
+    check(shown(page.get_by_text("GET /konsol/audit/aduan/{id}").first), "the trail's read of the identity is recorded")
     screen(page, "audit-identitas")
 
     # Downloads: files, named as files.

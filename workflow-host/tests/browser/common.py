@@ -25,6 +25,17 @@ def check(condition, what):
     print(f"ok: {what}")
 
 
+def shown(locator, within_ms=10_000):
+    """Whether `locator` is visible within `within_ms`: after a click that submits a form
+    the next page may still be loading (a click waits for its navigation to begin, not
+    to end), where `is_visible()` answers at once."""
+    try:
+        locator.wait_for(state="visible", timeout=within_ms)
+        return True
+    except Exception:  # Playwright's TimeoutError
+        return False
+
+
 def no_horizontal_scroll(page, what, width=360):
     scroll = page.evaluate("document.documentElement.scrollWidth")
     check(scroll <= width, f"{what}: no horizontal scrolling at {width} px (scrollWidth {scroll})")

@@ -17,7 +17,7 @@ import sys
 
 from playwright.sync_api import sync_playwright
 
-from common import AXE, check, no_horizontal_scroll, accessible
+from common import AXE, check, no_horizontal_scroll, accessible, shown
 
 BASE = os.environ["BASE"]
 LINK = os.environ["LINK"]
@@ -91,7 +91,7 @@ with sync_playwright() as p:
     accessible(page, "complaint page")
     page.locator("#aksi-review").get_by_label("Catatan").fill("Lokasi dan foto jelas")
     page.get_by_role("button", name="Simpan telaah").click()
-    check(page.locator(".riwayat").get_by_text("Reviewed").is_visible(), "the review is in the timeline")
+    check(shown(page.locator(".riwayat").get_by_text("Reviewed")), "the review is in the timeline")
     check(page.locator("#aksi-review").count() == 0, "the step's form is gone once done")
 
     # A form posted without the session's token (another site's) is refused.

@@ -23,7 +23,7 @@ import sys
 
 from playwright.sync_api import sync_playwright
 
-from common import AXE, accessible, check, no_horizontal_scroll
+from common import AXE, accessible, check, no_horizontal_scroll, shown
 
 BASE = os.environ["BASE"]
 PEOPLE = json.loads(os.environ["PEOPLE"])
@@ -207,7 +207,7 @@ with sync_playwright() as p:
     form = action(upp, "close")
     form.get_by_label("Catatan penutup").fill("Selesai")
     form.get_by_role("button", name="Tutup").click()
-    check(upp.get_by_role("heading", name="Konfirmasi: Tutup aduan").is_visible(), "closing asks first")
+    check(shown(upp.get_by_role("heading", name="Konfirmasi: Tutup aduan")), "closing asks first")
     screen(upp, "konfirmasi", fetched=False)
     upp.get_by_role("button", name="Ya, tutup").click()
     check(status(upp) == "ditutup", "closed")
