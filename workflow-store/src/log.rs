@@ -38,6 +38,8 @@ use crate::keys::{NewKey, SubjectKeys};
 
 mod append;
 pub(crate) use append::copy_error;
+#[cfg(feature = "sqlite")]
+pub(crate) mod direct;
 mod kept;
 mod snapshot;
 use crate::position::Position;
@@ -60,6 +62,19 @@ pub struct StoredEvent {
     pub metadata: HashMap<String, String>,
     /// When the database recorded it.
     pub recorded_at: DateTime<Utc>,
+}
+
+/// A row of the log as `select_rows` reads it, before it is decoded.
+#[derive(Debug)]
+pub(crate) struct LogRow {
+    pub position: Position,
+    pub complaint_id: String,
+    pub sequence: i64,
+    pub event_type: String,
+    pub event_version: String,
+    pub payload: String,
+    pub metadata: String,
+    pub recorded_at: Option<String>,
 }
 
 /// A stored row that cannot be read as an event of the current version (a payload no
@@ -465,10 +480,36 @@ impl SqlLog {
         &self,
         row: sqlx::any::AnyRow,
     ) -> Result<Result<StoredEvent, Unreadable>, StoreError> {
-        let position: Position = row.try_get("position")?;
-        let complaint_id: String = row.try_get("aggregate_id")?;
-        let sequence: i64 = row.try_get("sequence")?;
-        let event_type: String = row.try_get("event_type")?;
+        let row = LogRow {
+            position: row.try_get("position")?,
+            complaint_id: row.try_get("aggregate_id")?,
+            sequence: row.try_get("sequence")?,
+            event_type: row.try_get("event_type")?,
+            event_version: row.try_get("event_version")?,
+            payload: row.try_get("payload")?,
+            metadata: row.try_get("metadata")?,
+            recorded_at: row.try_get("recorded_at")?,
+        };
+        self.decode_row(row)
+    }
+
+    /// Decodes one row of `select_rows`, whichever driver read it; `Err` of the outer
+    /// result is a decoding failure that is not the row's, `Err` of the inner one a row
+    /// that cannot be read.
+    pub(crate) fn decode_row(
+        &self,
+        row: LogRow,
+    ) -> Result<Result<StoredEvent, Unreadable>, StoreError> {
+        let LogRow {
+            position,
+            complaint_id,
+            sequence,
+            event_type,
+            event_version,
+            payload: payload_text,
+            metadata,
+            recorded_at,
+        } = row;
         let unreadable = |reason: String| Unreadable {
             position,
             complaint_id: complaint_id.clone(),
@@ -478,16 +519,14 @@ impl SqlLog {
         let Ok(id) = ComplaintId::new(complaint_id.as_str()) else {
             return Ok(Err(unreadable("the complaint id is not valid".into())));
         };
-        let recorded_at = match row.try_get::<Option<String>, _>("recorded_at")? {
+        let recorded_at = match recorded_at {
             Some(text) => match crate::codec::instant(&complaint_id, "recorded_at", &text) {
                 Ok(at) => at,
                 Err(e) => return Ok(Err(unreadable(e.to_string()))),
             },
             None => return Ok(Err(unreadable("it has no recorded_at".into()))),
         };
-        let payload_text: String = row.try_get("payload")?;
-        let event_version: String = row.try_get("event_version")?;
-        let metadata: Value = match serde_json::from_str(&row.try_get::<String, _>("metadata")?) {
+        let metadata: Value = match serde_json::from_str(&metadata) {
             Ok(v) => v,
             Err(e) => return Ok(Err(unreadable(e.to_string()))),
         };

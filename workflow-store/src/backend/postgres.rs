@@ -83,6 +83,7 @@ impl Db {
             typed: TypedPool::Postgres(typed),
             projecting: None,
             writer: None,
+            path: None,
         })
     }
 }

@@ -209,6 +209,7 @@ impl Db {
             typed: TypedPool::Sqlite(typed),
             projecting,
             writer: Some(std::sync::Arc::new(tokio::sync::Mutex::new(()))),
+            path: Some(path),
         })
     }
 }

@@ -317,6 +317,51 @@ impl EventUpcaster for DisposedOfficerRenamed {
     }
 }
 
+/// A replay that meets a row it cannot read fails, naming the complaint and the row,
+/// and the views stay as they were: in the log's order (the outbox) and complaint by
+/// complaint (the complaint views), the order each projection replays in.
+async fn a_replay_stops_at_an_unreadable_row(db: common::TestDb) {
+    let store = db.open().await;
+    new_complaint(&store, "ADU-1").await.unwrap();
+    new_complaint(&store, "ADU-OK").await.unwrap();
+    insert_raw(&db, "ADU-1", 2, "Disposed", "0.9", RECORDED_V09_DISPOSED).await;
+    store.projector().catch_up().await.unwrap();
+    let before = common::snapshot_views(&store).await;
+    for projection in ["complaints", "outbox"] {
+        let err = store
+            .projector()
+            .rebuild(projection, |_| {})
+            .await
+            .unwrap_err();
+        match &err {
+            StoreError::Integrity {
+                complaint_id,
+                reason,
+                ..
+            } => {
+                assert_eq!(complaint_id, "ADU-1", "{projection}");
+                assert!(
+                    reason.contains("sequence 2 (Disposed v0.9)"),
+                    "{projection}: {reason}"
+                );
+            }
+            other => panic!("{projection}: expected Integrity, got {other:?}"),
+        }
+    }
+    assert_eq!(common::snapshot_views(&store).await, before);
+    // Read again through the upcaster that fixes the row, the same replays go through.
+    store.close().await;
+    let fixed = open_upcasting(&db, DISPOSED_V09).await;
+    for projection in ["complaints", "outbox"] {
+        fixed.projector().rebuild(projection, |_| {}).await.unwrap();
+    }
+    let view = projected(&fixed, "ADU-1").await;
+    assert_eq!(view.summary.status, workflow_core::Status::Disposed);
+    fixed.close().await;
+}
+
+both!(replay_unreadable_row, a_replay_stops_at_an_unreadable_row);
+
 /// The store on `db`, reading the log through `upcaster`.
 /// Taking a parked complaint back hands the outbox the complaint's whole history: only
 /// the events from where it was parked call for messages. A disposition before that
