@@ -58,8 +58,9 @@ pub(crate) struct Db {
     /// SQLite: the turn to write, taken in this process before a write transaction
     /// begins (see [`Db::writer`]). `None` on PostgreSQL.
     pub writer: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
-    /// SQLite: the database file, for the reads that take SQLite's rows on a thread of
-    /// their own (`crate::log::direct`). `None` on PostgreSQL.
+    /// SQLite with its default VFS: the database file, for the reads that take SQLite's
+    /// rows on a thread of their own (`crate::log::direct`). `None` on PostgreSQL and
+    /// where the URL names a VFS (those reads then go through sqlx).
     #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     pub path: Option<std::path::PathBuf>,
 }

@@ -337,10 +337,7 @@ impl SqlLog {
         position: Position,
         limit: i64,
     ) -> Result<Vec<Result<StoredEvent, Unreadable>>, StoreError> {
-        let sql = format!(
-            "{} WHERE aggregate_type = $1 AND position > $2 ORDER BY position LIMIT $3",
-            self.select_rows()
-        );
+        let sql = self.after_sql();
         let rows = sqlx::query(&sql)
             .bind(Complaint::TYPE)
             .bind(position)
@@ -360,11 +357,7 @@ impl SqlLog {
         through: Position,
         limit: i64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        let sql = format!(
-            "{} WHERE aggregate_type = $1 AND (aggregate_id, sequence) > ($2, $3) AND position <= $4 \
-             ORDER BY aggregate_id, sequence LIMIT $5",
-            self.select_rows()
-        );
+        let sql = self.by_complaint_sql();
         let rows = sqlx::query(&sql)
             .bind(Complaint::TYPE)
             .bind(after.0)
@@ -455,6 +448,25 @@ impl SqlLog {
             .fetch_all(&mut *conn)
             .await?;
         rows.into_iter().map(|row| self.read_row(row)).collect()
+    }
+
+    /// The rows after `$2` (complaint) and `$3` (sequence) through position `$4`,
+    /// complaint by complaint, at most `$5` (`$1` the aggregate type).
+    fn by_complaint_sql(&self) -> String {
+        format!(
+            "{} WHERE aggregate_type = $1 AND (aggregate_id, sequence) > ($2, $3) AND position <= $4 \
+             ORDER BY aggregate_id, sequence LIMIT $5",
+            self.select_rows()
+        )
+    }
+
+    /// The rows after position `$2` in the log's order, at most `$3` (`$1` the
+    /// aggregate type).
+    fn after_sql(&self) -> String {
+        format!(
+            "{} WHERE aggregate_type = $1 AND position > $2 ORDER BY position LIMIT $3",
+            self.select_rows()
+        )
     }
 
     fn select_rows(&self) -> String {

@@ -82,6 +82,15 @@ pub(crate) fn read_only_sqlite_url(url: &str) -> String {
     format!("{base}?{}", params.join("&"))
 }
 
+/// Whether the SQLite URL leaves the VFS to SQLite's default (names no `vfs`). A
+/// connection opened by its file's path alone (a replay's reader, decision 54) would
+/// use the default VFS, and locks it takes would not be seen by connections using
+/// another (`unix-dotfile`, `unix-none`) or one that changes the file's bytes.
+fn default_vfs(url: &str) -> bool {
+    let query = url.split_once('?').map_or("", |(_, query)| query);
+    !query.split('&').any(|p| p.starts_with("vfs="))
+}
+
 /// Creates an empty file only its owner may read and write (an empty file is an empty
 /// SQLite database); leaves an existing one alone.
 fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
@@ -209,7 +218,7 @@ impl Db {
             typed: TypedPool::Sqlite(typed),
             projecting,
             writer: Some(std::sync::Arc::new(tokio::sync::Mutex::new(()))),
-            path: Some(path),
+            path: default_vfs(url).then_some(path),
         })
     }
 }
@@ -252,4 +261,26 @@ async fn any_pool(
             url.to_owned()
         })
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_that_names_a_vfs_is_not_read_by_path() {
+        for url in [
+            "sqlite://aduan.db",
+            "sqlite:aduan.db?mode=rwc",
+            "sqlite:///srv/aduan.db?mode=rwc&cache=private",
+        ] {
+            assert!(default_vfs(url), "{url}");
+        }
+        for url in [
+            "sqlite:aduan.db?vfs=unix-dotfile",
+            "sqlite://aduan.db?mode=rwc&vfs=unix-none",
+        ] {
+            assert!(!default_vfs(url), "{url}");
+        }
+    }
 }

@@ -40,15 +40,11 @@ impl DirectReader {
         .map_err(|e| error("opening the log for a replay", e))?;
         conn.busy_timeout(SQLITE_BUSY_TIMEOUT)
             .map_err(|e| error("opening the log for a replay", e))?;
-        let select = log.select_rows();
+        // The statements the sqlx reads run: SQLite numbers `$1`, `$2`, ... in the order
+        // they first appear, which is theirs.
         Ok(Self {
-            by_complaint: format!(
-                "{select} WHERE aggregate_type = ?1 AND (aggregate_id, sequence) > (?2, ?3) \
-                 AND position <= ?4 ORDER BY aggregate_id, sequence LIMIT ?5"
-            ),
-            after: format!(
-                "{select} WHERE aggregate_type = ?1 AND position > ?2 ORDER BY position LIMIT ?3"
-            ),
+            by_complaint: log.by_complaint_sql(),
+            after: log.after_sql(),
             conn,
             log: log.clone(),
         })

@@ -362,7 +362,71 @@ async fn a_replay_stops_at_an_unreadable_row(db: common::TestDb) {
 
 both!(replay_unreadable_row, a_replay_stops_at_an_unreadable_row);
 
-/// The store on `db`, reading the log through `upcaster`.
+/// An embedder's upcaster with a defect: it panics while `armed`, and upcasts
+/// `Disposed` of version 0.9 otherwise.
+struct PanicsWhenArmed {
+    armed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl EventUpcaster for PanicsWhenArmed {
+    fn can_upcast(&self, event_type: &str, event_version: &str) -> bool {
+        DISPOSED_V09.can_upcast(event_type, event_version)
+    }
+
+    fn upcast(&self, event: SerializedEvent) -> SerializedEvent {
+        assert!(
+            !self.armed.load(std::sync::atomic::Ordering::SeqCst),
+            "the upcaster's defect"
+        );
+        DISPOSED_V09.upcast(event)
+    }
+}
+
+/// A replay whose reader dies (here an embedder's upcaster panics on the reader's
+/// thread) fails, and switches nothing over: the end of its batches is not taken for
+/// the end of the log.
+async fn a_replay_whose_reader_dies_fails_and_switches_nothing(db: common::TestDb) {
+    let store = db.open().await;
+    new_complaint(&store, "ADU-1").await.unwrap();
+    new_complaint(&store, "ADU-OK").await.unwrap();
+    insert_raw(&db, "ADU-1", 2, "Disposed", "0.9", RECORDED_V09_DISPOSED).await;
+    store.close().await;
+    let armed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let upcasters: Vec<Box<dyn EventUpcaster>> = vec![Box::new(PanicsWhenArmed {
+        armed: armed.clone(),
+    })];
+    let store = Store::open_with_upcasters(&db.url, ComplaintServices::builtin(), upcasters)
+        .await
+        .unwrap();
+    store.projector().catch_up().await.unwrap();
+    let before = common::snapshot_views(&store).await;
+    assert_eq!(
+        projected(&store, "ADU-1").await.summary.status,
+        Status::Disposed
+    );
+    armed.store(true, std::sync::atomic::Ordering::SeqCst);
+    for projection in ["complaints", "outbox"] {
+        let replayed = store.projector().rebuild(projection, |_| {}).await;
+        assert!(
+            matches!(&replayed, Err(StoreError::Backend { reason, .. }) if reason.contains("the replay's reader")),
+            "{projection}: {replayed:?}"
+        );
+    }
+    armed.store(false, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(common::snapshot_views(&store).await, before);
+    // The reader mended, the same replays go through.
+    for projection in ["complaints", "outbox"] {
+        store.projector().rebuild(projection, |_| {}).await.unwrap();
+    }
+    assert_eq!(common::snapshot_views(&store).await, before);
+    store.close().await;
+}
+
+both!(
+    replay_reader_dies,
+    a_replay_whose_reader_dies_fails_and_switches_nothing
+);
+
 /// Taking a parked complaint back hands the outbox the complaint's whole history: only
 /// the events from where it was parked call for messages. A disposition before that
 /// (here one from before the outbox, its messages gone) is not notified again.
@@ -412,6 +476,7 @@ both!(
     resuming_notifies_only_what_was_parked
 );
 
+/// The store on `db`, reading the log through `upcaster`.
 async fn open_upcasting(db: &common::TestDb, upcaster: DisposedOfficerRenamed) -> Store {
     let upcasters: Vec<Box<dyn EventUpcaster>> = vec![Box::new(upcaster)];
     Store::open_with_upcasters(&db.url, ComplaintServices::builtin(), upcasters)
