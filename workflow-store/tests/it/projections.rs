@@ -274,6 +274,25 @@ both!(
     a_caller_can_wait_for_its_write_to_reach_the_views
 );
 
+/// A SQLite store whose URL names a VFS (here `unix-dotfile`, for file systems without
+/// POSIX locks) replays to the views the live projector gave. (That its replay reads
+/// through the store's own connections, not one opened by the file's path, is the
+/// unit test of `default_vfs`.)
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn a_sqlite_store_on_another_vfs_replays_to_the_same_views() {
+    let db = common::TestDb::new(common::Backend::Sqlite, "vfs").await;
+    let url = format!("{}?vfs=unix-dotfile", db.url);
+    let store = Store::open(&url, workflow_store::SettingsSource::Stored)
+        .await
+        .unwrap();
+    seed(&store).await;
+    store.projector().catch_up().await.unwrap();
+    let live = common::snapshot_views(&store).await;
+    assert_eq!(rebuilt_views(&store).await, live);
+    store.close().await;
+}
+
 /// On PostgreSQL each projection catches up in a task of its own: with the timeline's
 /// batch held open for ever, a new command still reaches the complaint views that its
 /// answer waits for. (On SQLite the projections take turns at its one writer.)
