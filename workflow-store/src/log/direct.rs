@@ -29,10 +29,9 @@ impl DirectReader {
     /// Opens the log's database file read-only. Each read is a statement of its own,
     /// which reads the database as it stood when the statement began (write-ahead log).
     pub(crate) fn open(log: &SqlLog) -> Result<Self, StoreError> {
-        let path =
-            log.db().path.clone().ok_or_else(|| {
-                StoreError::defect("a direct read of a database that is not SQLite")
-            })?;
+        let path = log.db().path.clone().ok_or_else(|| {
+            StoreError::defect("a direct read of a database not opened by its file's path")
+        })?;
         let conn = Connection::open_with_flags(
             &path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,

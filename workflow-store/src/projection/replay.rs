@@ -29,12 +29,12 @@ const SWITCH_OVER_TRIES: u64 = 3;
 /// read past `head` by then; complaint by complaint it reads nothing past it), at the
 /// first error (which it passes on), or when the receiver is dropped.
 struct ReadAhead {
-    batches: tokio::sync::mpsc::Receiver<Result<Vec<StoredEvent>, StoreError>>,
+    batches: tokio::sync::mpsc::Receiver<Batch>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl ReadAhead {
-    async fn next(&mut self) -> Option<Result<Vec<StoredEvent>, StoreError>> {
+    async fn next(&mut self) -> Option<Batch> {
         self.batches.recv().await
     }
 
@@ -78,6 +78,9 @@ enum Order {
     ByComplaint,
 }
 
+/// A batch of the log as a replay's reader passes it on.
+type Batch = Result<Vec<StoredEvent>, StoreError>;
+
 /// Where a replay's first pass has read to.
 struct Cursor {
     order: Order,
@@ -105,17 +108,23 @@ impl Cursor {
         self.order == Order::Log && self.position >= self.head
     }
 
-    /// Moves past `events`, a batch just read; whether more may follow it.
-    fn passed(&mut self, events: &[StoredEvent]) -> bool {
+    /// Moves past a read's batch; the batch to pass on, and whether more may follow
+    /// it (none after an error, an empty batch or a short one).
+    fn took(&mut self, read: Batch) -> (Batch, bool) {
+        let events = match read {
+            Ok(events) => events,
+            Err(e) => return (Err(e), false),
+        };
         let Some(last) = events.last() else {
-            return false;
+            return (Ok(events), false);
         };
         self.position = last.position;
         self.after = (
             last.complaint_id.as_str().to_owned(),
             crate::codec::sequence_column(last.sequence),
         );
-        (events.len() as i64) == self.limit
+        let more = (events.len() as i64) == self.limit;
+        (Ok(events), more)
     }
 }
 
@@ -142,10 +151,7 @@ fn read_ahead(log: SqlLog, head: Position, limit: i64, order: Order) -> ReadAhea
                         reader.by_complaint((&cursor.after.0, cursor.after.1), head, limit)
                     }
                 };
-                let (more, events) = match events {
-                    Ok(events) => (cursor.passed(&events), Ok(events)),
-                    Err(e) => (false, Err(e)),
-                };
+                let (events, more) = cursor.took(events);
                 if send.blocking_send(events).is_err() || !more {
                     return;
                 }
@@ -169,10 +175,7 @@ fn read_ahead(log: SqlLog, head: Position, limit: i64, order: Order) -> ReadAhea
                         .await
                 }
             };
-            let (more, events) = match events {
-                Ok(events) => (cursor.passed(&events), Ok(events)),
-                Err(e) => (false, Err(e)),
-            };
+            let (events, more) = cursor.took(events);
             if send.send(events).await.is_err() || !more {
                 return;
             }
