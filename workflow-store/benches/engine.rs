@@ -527,6 +527,43 @@ async fn plain_fetch(db: &TestDb, hash: bool) -> (usize, f64) {
     (n, n as f64 / started.elapsed().as_secs_f64())
 }
 
+/// The same fetch as [`plain_fetch`] straight from SQLite on a thread of its own
+/// (`rusqlite` on the same file), as the walks on SQLite read: the second anchor of the
+/// walks there, the first being a fetch through sqlx.
+async fn plain_fetch_direct(db: &TestDb, hash: bool) -> f64 {
+    let path = db
+        .url
+        .trim_start_matches("sqlite://")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    tokio::task::spawn_blocking(move || {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let started = Instant::now();
+        let mut statement = conn
+            .prepare("SELECT aggregate_id, sequence, event_type, payload, metadata FROM events ORDER BY position")
+            .unwrap();
+        let mut rows = statement.query([]).unwrap();
+        let mut n = 0usize;
+        let mut hasher = Sha256::new();
+        while let Some(row) = rows.next().unwrap() {
+            let payload: String = row.get("payload").unwrap();
+            let metadata: String = row.get("metadata").unwrap();
+            if hash {
+                hasher.update(payload.as_bytes());
+                hasher.update(metadata.as_bytes());
+            }
+            std::hint::black_box((payload, metadata));
+            n += 1;
+        }
+        std::hint::black_box(hasher.finalize());
+        n as f64 / started.elapsed().as_secs_f64()
+    })
+    .await
+    .unwrap()
+}
+
 // ---------------------------------------------------------------- peak memory
 
 fn peak_rss_kib() -> f64 {
@@ -908,10 +945,19 @@ async fn bench_backend(backend: Backend, sizes: &Sizes, report: &mut Report) {
         let events = sizes.log_complaints * 10;
         let (_, fetch) = plain_fetch(&db, false).await;
         let (_, fetch_hash) = plain_fetch(&db, true).await;
+        let direct = if backend == Backend::Sqlite {
+            Some((
+                plain_fetch_direct(&db, false).await,
+                plain_fetch_direct(&db, true).await,
+            ))
+        } else {
+            None
+        };
+        let rebuild = rebuild_rate(&store, events).await;
         report.rate(
             name,
             format!("rebuild the complaint views, {events} events"),
-            rebuild_rate(&store, events).await,
+            rebuild,
             "plain ordered fetch",
             fetch,
         );
@@ -945,6 +991,28 @@ async fn bench_backend(backend: Backend, sizes: &Sizes, report: &mut Report) {
             "plain ordered fetch",
             fetch,
         );
+        if let Some((direct, direct_hash)) = direct {
+            for (work, figure) in [
+                ("rebuild the complaint views", rebuild),
+                ("verify", verify),
+                ("export JSON Lines", export),
+            ] {
+                report.rate(
+                    name,
+                    format!("{work}, {events} events"),
+                    figure,
+                    "plain ordered fetch straight from SQLite (rusqlite)",
+                    direct,
+                );
+            }
+            report.rate(
+                name,
+                format!("verify, {events} events"),
+                verify,
+                "the same + sha256 of the bytes",
+                direct_hash,
+            );
+        }
         store.close().await;
         drop(db);
         // The same log with the complaints' events interleaved, as in a real log, where

@@ -350,6 +350,10 @@ pub(crate) async fn walk(
     };
     let count_sql = format!("SELECT COUNT(*) AS n FROM events WHERE aggregate_type = $1{filter}");
     let sql = db.events_by_complaint_sql("position, recorded_at, ", &filter);
+    #[cfg(feature = "sqlite")]
+    if let Some(file) = &db.direct {
+        return walk_directly(file.clone(), count_sql, sql, complaint, each, progress).await;
+    }
     // Through the backend's own driver, not sqlx's `Any`: `Any` converts every row,
     // its columns' names and types included, into its own form first (decision 49).
     // One transaction: on PostgreSQL a walk of a large log may rightly run longer than
@@ -380,6 +384,62 @@ pub(crate) async fn walk(
         TypedPool::Sqlite(pool) => walk_with!(pool),
         #[cfg(feature = "postgres")]
         TypedPool::Postgres(pool) => walk_with!(pool),
+    }
+}
+
+/// A walk on SQLite, read straight from SQLite on a blocking thread (decision 55): the
+/// rows come in batches, without a hand-off from sqlx's worker thread for each.
+#[cfg(feature = "sqlite")]
+async fn walk_directly(
+    file: crate::backend::SqliteFile,
+    count_sql: String,
+    sql: String,
+    complaint: Option<&str>,
+    each: impl FnMut(StoredRow) -> Result<(), StoreError>,
+    progress: impl FnMut(WalkProgress),
+) -> Result<u64, StoreError> {
+    use crate::log::direct::{self, Walked};
+    use futures::StreamExt;
+    let (send, mut walked) = tokio::sync::mpsc::channel(1);
+    let complaint = complaint.map(str::to_owned);
+    let mut reader = tokio::task::spawn_blocking(move || {
+        direct::walk(
+            &file,
+            &count_sql,
+            &sql,
+            complaint.as_deref(),
+            WALK_BATCH,
+            &send,
+        )
+    });
+    // The reader sends the walk's size first, or ends at an error.
+    let Some(Walked::Total(total)) = walked.recv().await else {
+        reader_ended(&mut reader).await?;
+        return Err(StoreError::defect("a walk's reader sent no count"));
+    };
+    let rows = futures::stream::unfold(walked, |mut walked| async move {
+        match walked.recv().await {
+            Some(Walked::Rows(rows)) => Some((rows, walked)),
+            _ => None,
+        }
+    })
+    .flat_map(|rows| futures::stream::iter(rows.into_iter().map(Ok)))
+    .fuse();
+    let n = judge(rows, total, each, progress).await?;
+    // The rows end when the reader does: at the end of the walk, or at an error or a
+    // panic, which must not pass for the end.
+    reader_ended(&mut reader).await?;
+    Ok(n)
+}
+
+/// How a walk's reader ended: its error, or a defect if it panicked.
+#[cfg(feature = "sqlite")]
+async fn reader_ended(
+    reader: &mut tokio::task::JoinHandle<Result<(), StoreError>>,
+) -> Result<(), StoreError> {
+    match reader.await {
+        Ok(ended) => ended,
+        Err(e) => Err(StoreError::defect(format!("a walk's reader failed: {e}"))),
     }
 }
 
@@ -429,8 +489,15 @@ where
     for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'c> &'c str: sqlx::ColumnIndex<R>,
 {
-    let text =
-        |column: &str| -> Result<String, String> { row.try_get(column).map_err(|e| e.to_string()) };
+    use sqlx::{TypeInfo, ValueRef};
+    let text = |column: &str| -> Result<String, String> {
+        row.try_get(column)
+            .map_err(|e: sqlx::Error| match row.try_get_raw(column) {
+                Ok(raw) if raw.is_null() => not_text(column, "NULL"),
+                Ok(raw) => not_text(column, &raw.type_info().name().to_uppercase()),
+                Err(_) => e.to_string(),
+            })
+    };
     Ok(StoredRow {
         complaint_id: row.try_get("aggregate_id")?,
         sequence: row.try_get("sequence")?,
@@ -443,6 +510,17 @@ where
         payload: text("payload"),
         metadata: text("metadata"),
     })
+}
+
+/// Why a JSON column of a stored row is not text, in the same words whichever driver
+/// read it: `kind` is what SQLite says the column holds (`TEXT` when it holds text
+/// that is not UTF-8).
+pub(crate) fn not_text(column: &str, kind: &str) -> String {
+    match kind {
+        "TEXT" => format!("{column} is not UTF-8 text"),
+        "NULL" => format!("{column} is NULL, not text"),
+        other => format!("{column} holds {other}, not text"),
+    }
 }
 
 /// Rows a walk takes from the database before judging them.

@@ -62,7 +62,17 @@ pub(crate) struct Db {
     /// rows on a thread of their own (`crate::log::direct`). `None` on PostgreSQL and
     /// where the URL names a VFS (those reads then go through sqlx).
     #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
-    pub path: Option<std::path::PathBuf>,
+    pub direct: Option<SqliteFile>,
+}
+
+/// A SQLite database as a connection of the store's own opens it: its file, and
+/// whether the URL declares it `immutable` (a copy on read-only media, read without
+/// locks or a `-shm` file).
+#[derive(Clone, Debug)]
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+pub struct SqliteFile {
+    pub path: std::path::PathBuf,
+    pub immutable: bool,
 }
 
 #[derive(Clone, Debug)]

@@ -83,7 +83,7 @@ impl Db {
             typed: TypedPool::Postgres(typed),
             projecting: None,
             writer: None,
-            path: None,
+            direct: None,
         })
     }
 }

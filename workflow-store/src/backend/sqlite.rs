@@ -91,6 +91,16 @@ fn default_vfs(url: &str) -> bool {
     !query.split('&').any(|p| p.starts_with("vfs="))
 }
 
+/// Whether the SQLite URL declares the database `immutable` (as sqlx reads the
+/// parameter: `true` or `1`; any other value than those and `false` or `0` is refused
+/// when the URL is parsed).
+fn immutable(url: &str) -> bool {
+    let query = url.split_once('?').map_or("", |(_, query)| query);
+    query
+        .split('&')
+        .any(|p| matches!(p, "immutable=true" | "immutable=1"))
+}
+
 /// Creates an empty file only its owner may read and write (an empty file is an empty
 /// SQLite database); leaves an existing one alone.
 fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
@@ -218,7 +228,10 @@ impl Db {
             typed: TypedPool::Sqlite(typed),
             projecting,
             writer: Some(std::sync::Arc::new(tokio::sync::Mutex::new(()))),
-            path: default_vfs(url).then_some(path),
+            direct: default_vfs(url).then(|| super::SqliteFile {
+                path,
+                immutable: immutable(url),
+            }),
         })
     }
 }
@@ -281,6 +294,24 @@ mod tests {
             "sqlite://aduan.db?mode=rwc&vfs=unix-none",
         ] {
             assert!(!default_vfs(url), "{url}");
+        }
+    }
+
+    #[test]
+    fn an_immutable_url_is_read_as_immutable() {
+        for url in [
+            "sqlite:///media/copy.db?immutable=1",
+            "sqlite:copy.db?mode=ro&immutable=true",
+        ] {
+            assert!(immutable(url), "{url}");
+        }
+        for url in [
+            "sqlite:///media/copy.db",
+            "sqlite:copy.db?immutable=0",
+            "sqlite:copy.db?mode=ro&immutable=false",
+            "sqlite:immutable=1.db",
+        ] {
+            assert!(!immutable(url), "{url}");
         }
     }
 }

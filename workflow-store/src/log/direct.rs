@@ -1,5 +1,5 @@
-//! A replay's reads of the log on SQLite, straight from SQLite on a thread of their own
-//! (decision 54).
+//! The log's long reads on SQLite, a replay's and a walk's (verify, export), straight
+//! from SQLite on a thread of their own (decision 54).
 //!
 //! sqlx's SQLite driver runs each connection's statements on a worker thread and hands
 //! every row across to the task that asked, one at a time; for a replay, which reads the
@@ -12,7 +12,8 @@ use cqrs_es::Aggregate;
 use rusqlite::{Connection, OpenFlags};
 
 use super::{LogRow, SqlLog, StoredEvent, Unreadable};
-use crate::backend::SQLITE_BUSY_TIMEOUT;
+use crate::audit::{not_text, StoredRow};
+use crate::backend::{SqliteFile, SQLITE_BUSY_TIMEOUT};
 use crate::error::{is_unavailable_code, StoreError};
 use crate::position::Position;
 use workflow_core::Complaint;
@@ -29,16 +30,10 @@ impl DirectReader {
     /// Opens the log's database file read-only. Each read is a statement of its own,
     /// which reads the database as it stood when the statement began (write-ahead log).
     pub(crate) fn open(log: &SqlLog) -> Result<Self, StoreError> {
-        let path = log.db().path.clone().ok_or_else(|| {
+        let file = log.db().direct.as_ref().ok_or_else(|| {
             StoreError::defect("a direct read of a database not opened by its file's path")
         })?;
-        let conn = Connection::open_with_flags(
-            &path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| error("opening the log for a replay", e))?;
-        conn.busy_timeout(SQLITE_BUSY_TIMEOUT)
-            .map_err(|e| error("opening the log for a replay", e))?;
+        let conn = open_read_only(file, "opening the log for a replay")?;
         // The statements the sqlx reads run: SQLite numbers `$1`, `$2`, ... in the order
         // they first appear, which is theirs.
         Ok(Self {
@@ -100,6 +95,121 @@ impl DirectReader {
         }
         Ok(events)
     }
+}
+
+/// Opens a SQLite database file read-only, on the caller's thread, as the store's own
+/// connections open it (`immutable` where its URL says so: a copy on read-only media
+/// has no `-shm` file, and could not be opened otherwise).
+fn open_read_only(file: &SqliteFile, context: &str) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let opened = if file.immutable {
+        let path = file.path.to_str().ok_or_else(|| {
+            StoreError::unavailable(format!(
+                "{}: the path is not UTF-8, which SQLite's URIs need",
+                file.path.display()
+            ))
+        })?;
+        let uri = format!(
+            "file:{}?immutable=1",
+            percent_encoding::utf8_percent_encode(path, percent_encoding::NON_ALPHANUMERIC)
+        );
+        Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)
+    } else {
+        Connection::open_with_flags(&file.path, flags)
+    };
+    let conn = opened.map_err(|e| error(context, e))?;
+    conn.busy_timeout(SQLITE_BUSY_TIMEOUT)
+        .map_err(|e| error(context, e))?;
+    Ok(conn)
+}
+
+/// What a walk's reader sends: first the walk's size, then its rows in batches.
+pub(crate) enum Walked {
+    /// The events the walk will read.
+    Total(i64),
+    /// The next rows, in the walk's order.
+    Rows(Vec<StoredRow>),
+}
+
+/// A walk of the log (verify, export, a complaint's stored rows) read straight from
+/// SQLite, on the caller's thread (a blocking one): in one read transaction, so that
+/// the count and the rows are of one moment, the count (`count_sql`) and then the rows
+/// (`sql`, the columns of `Db::events_by_complaint_sql` with `position, recorded_at`),
+/// sent in batches of `batch`. Ends early, without an error, when the receiver is
+/// gone.
+pub(crate) fn walk(
+    file: &SqliteFile,
+    count_sql: &str,
+    sql: &str,
+    complaint: Option<&str>,
+    batch: usize,
+    send: &tokio::sync::mpsc::Sender<Walked>,
+) -> Result<(), StoreError> {
+    let reading = |e| error("reading the log for a walk", e);
+    let mut conn = open_read_only(file, "opening the log for a walk")?;
+    let tx = conn.transaction().map_err(reading)?;
+    let mut params: Vec<&dyn rusqlite::ToSql> = vec![&Complaint::TYPE];
+    if let Some(c) = &complaint {
+        params.push(c);
+    }
+    let total: i64 = tx
+        .query_row(count_sql, params.as_slice(), |row| row.get(0))
+        .map_err(reading)?;
+    if send.blocking_send(Walked::Total(total)).is_err() {
+        return Ok(());
+    }
+    let mut statement = tx.prepare(sql).map_err(reading)?;
+    let mut rows = statement.query(params.as_slice()).map_err(reading)?;
+    let mut taken = Vec::with_capacity(batch);
+    while let Some(row) = rows.next().map_err(reading)? {
+        taken.push(StoredRow {
+            complaint_id: column(row, "aggregate_id")?,
+            sequence: column(row, "sequence")?,
+            position: column::<Option<i64>>(row, "position")?.unwrap_or(0),
+            recorded_at: column::<Option<String>>(row, "recorded_at")?.unwrap_or_default(),
+            event_type: column(row, "event_type")?,
+            event_version: column(row, "event_version")?,
+            payload: text(row, "payload")?,
+            metadata: text(row, "metadata")?,
+        });
+        if taken.len() == batch {
+            let full = std::mem::replace(&mut taken, Vec::with_capacity(batch));
+            if send.blocking_send(Walked::Rows(full)).is_err() {
+                return Ok(());
+            }
+        }
+    }
+    if !taken.is_empty() {
+        let _ = send.blocking_send(Walked::Rows(taken));
+    }
+    Ok(())
+}
+
+/// A walk's column, or the failure to read it, naming it.
+fn column<T: rusqlite::types::FromSql>(
+    row: &rusqlite::Row<'_>,
+    name: &str,
+) -> Result<T, StoreError> {
+    row.get(name)
+        .map_err(|e| error(&format!("reading the log for a walk, column `{name}`"), e))
+}
+
+/// A JSON column's text, or why it is not text: the walk judges such a row (a failure
+/// of its own) and goes on.
+fn text(row: &rusqlite::Row<'_>, column: &str) -> Result<Result<String, String>, StoreError> {
+    use rusqlite::types::ValueRef;
+    let value = row
+        .get_ref(column)
+        .map_err(|e| error("reading the log for a walk", e))?;
+    Ok(match value {
+        ValueRef::Text(bytes) => {
+            String::from_utf8(bytes.to_vec()).map_err(|_| not_text(column, "TEXT"))
+        }
+        ValueRef::Null => Err(not_text(column, "NULL")),
+        ValueRef::Integer(_) => Err(not_text(column, "INTEGER")),
+        ValueRef::Real(_) => Err(not_text(column, "REAL")),
+        ValueRef::Blob(_) => Err(not_text(column, "BLOB")),
+    })
 }
 
 /// SQLite's error as the store's: unavailable for the codes that mean "not now" (busy,

@@ -132,7 +132,7 @@ fn read_ahead(log: SqlLog, head: Position, limit: i64, order: Order) -> ReadAhea
     let (send, batches) = tokio::sync::mpsc::channel(1);
     let mut cursor = Cursor::new(head, limit, order);
     #[cfg(feature = "sqlite")]
-    if log.db().path.is_some() {
+    if log.db().direct.is_some() {
         // Straight from SQLite, on a thread of its own (decision 54). The thread ends
         // as the task would: after the last batch, at an error, or when the receiver
         // is dropped (its next send fails).

@@ -626,3 +626,102 @@ async fn the_identity_read_log_pages_and_filters(db: TestDb) {
     assert!(both_filters.is_empty(), "{both_filters:?}");
 }
 both!(identity_read_log, the_identity_read_log_pages_and_filters);
+
+/// The same SQLite database, opened by its file's path (walks read straight from
+/// SQLite on a thread of their own) and through a URL that names its VFS (`unix`,
+/// SQLite's default, by name: walks then read through sqlx), walks to the same reports and exports, byte for byte, also where a
+/// JSON column's text is not UTF-8 (its STRICT table holds nothing but text there):
+/// each such row is named, and the walk goes on.
+#[cfg(feature = "sqlite")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn on_sqlite_a_column_that_is_not_text_is_named_and_the_walk_goes_on() {
+    let db = TestDb::new(Backend::Sqlite, "walk_not_text").await;
+    seeded(&db).await.close().await;
+    let mut raw = tamperer(&db).await;
+    for (column, id, seq) in [
+        ("metadata", "ADU-1", 1),
+        ("payload", "ADU-2", 2),
+        ("payload", "ADU-3", 3),
+    ] {
+        raw.execute(
+            format!(
+                "UPDATE events SET {column} = CAST(X'7b22ff227d' AS TEXT) \
+                 WHERE aggregate_id = '{id}' AND sequence = {seq}"
+            )
+            .as_str(),
+        )
+        .await
+        .unwrap();
+    }
+    drop(raw);
+    let mut walked = Vec::new();
+    for url in [db.url.clone(), format!("{}?vfs=unix", db.url)] {
+        let store = Store::open(&url, workflow_store::SettingsSource::Stored)
+            .await
+            .unwrap();
+        let report = verify(&store, None).await;
+        assert_eq!(report.events, 11, "{url}: every row walked: {report:?}");
+        let named: Vec<(&str, i64)> = report
+            .failures
+            .iter()
+            .map(|f| (f.complaint_id.as_str(), f.sequence))
+            .collect();
+        for at in [("ADU-1", 1), ("ADU-2", 2), ("ADU-3", 3)] {
+            assert!(named.contains(&at), "{url}: {at:?} named: {report:?}");
+        }
+        let mut export = Vec::new();
+        store
+            .export(None, ExportFormat::Jsonl, &mut export, |_| {})
+            .await
+            .unwrap();
+        let export = String::from_utf8(export).unwrap();
+        for why in [
+            r#"{"unreadable":"metadata is not UTF-8 text"}"#,
+            r#"{"unreadable":"payload is not UTF-8 text"}"#,
+        ] {
+            assert!(export.contains(why), "{url}: `{why}` in {export}");
+        }
+        assert_eq!(
+            export.matches("is not UTF-8 text").count(),
+            3,
+            "{url}: {export}"
+        );
+        let raw_events = store.raw_events("ADU-2").await.unwrap();
+        assert_eq!(raw_events.len(), 5, "{url}");
+        assert!(raw_events[1].payload.is_err(), "{url}: {:?}", raw_events[1]);
+        walked.push((format!("{:?}", report.failures), export));
+        store.close().await;
+    }
+    assert_eq!(walked[0], walked[1], "read by path, and through sqlx");
+}
+
+/// A walk that meets a row it cannot read at all (an event type whose text is not
+/// UTF-8) fails, naming the column, rather than ending
+/// there as if the log ended: opened by its file's path, where the rows come from a
+/// thread of their own whose error ends them, as through a URL that names its VFS
+/// (`unix`), where they come through sqlx.
+#[cfg(feature = "sqlite")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn on_sqlite_a_walk_fails_at_a_row_it_cannot_read() {
+    let db = TestDb::new(Backend::Sqlite, "walk_unreadable").await;
+    seeded(&db).await.close().await;
+    let mut raw = tamperer(&db).await;
+    raw.execute("UPDATE events SET event_type = CAST(X'ff' AS TEXT) WHERE aggregate_id = 'ADU-2' AND sequence = 3")
+        .await
+        .unwrap();
+    drop(raw);
+    for url in [db.url.clone(), format!("{}?vfs=unix", db.url)] {
+        let store = Store::open(&url, workflow_store::SettingsSource::Stored)
+            .await
+            .unwrap();
+        let err = store.verify(None, None, |_| {}).await.unwrap_err();
+        assert!(err.to_string().contains("event_type"), "{url}: {err}");
+        let mut out = Vec::new();
+        let err = store
+            .export(None, ExportFormat::Jsonl, &mut out, |_| {})
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("event_type"), "{url}: {err}");
+        store.close().await;
+    }
+}
