@@ -350,9 +350,12 @@ pub(crate) async fn walk(
     };
     let count_sql = format!("SELECT COUNT(*) AS n FROM events WHERE aggregate_type = $1{filter}");
     let sql = db.events_by_complaint_sql("position, recorded_at, ", &filter);
+    // A whole-log walk on SQLite reads straight from SQLite (decision 55); one
+    // complaint's few rows (a page of the console, an HTTP request) come from the
+    // store's pool, as every other short read does.
     #[cfg(feature = "sqlite")]
-    if let Some(file) = &db.direct {
-        return walk_directly(file.clone(), count_sql, sql, complaint, each, progress).await;
+    if let (Some(file), None) = (&db.direct, complaint) {
+        return walk_directly(file.clone(), count_sql, sql, each, progress).await;
     }
     // Through the backend's own driver, not sqlx's `Any`: `Any` converts every row,
     // its columns' names and types included, into its own form first (decision 49).
@@ -387,43 +390,43 @@ pub(crate) async fn walk(
     }
 }
 
-/// A walk on SQLite, read straight from SQLite on a blocking thread (decision 55): the
-/// rows come in batches, without a hand-off from sqlx's worker thread for each.
+/// A walk of the whole log on SQLite, read straight from SQLite on a blocking thread
+/// (decision 55): the rows come in batches, without a hand-off from sqlx's worker
+/// thread for each.
 #[cfg(feature = "sqlite")]
 async fn walk_directly(
     file: crate::backend::SqliteFile,
     count_sql: String,
     sql: String,
-    complaint: Option<&str>,
     each: impl FnMut(StoredRow) -> Result<(), StoreError>,
     progress: impl FnMut(WalkProgress),
 ) -> Result<u64, StoreError> {
     use crate::log::direct::{self, Walked};
     use futures::StreamExt;
     let (send, mut walked) = tokio::sync::mpsc::channel(1);
-    let complaint = complaint.map(str::to_owned);
     let mut reader = tokio::task::spawn_blocking(move || {
-        direct::walk(
-            &file,
-            &count_sql,
-            &sql,
-            complaint.as_deref(),
-            WALK_BATCH,
-            &send,
-        )
+        direct::walk(&file, &count_sql, &sql, WALK_BATCH, &send, || {})
     });
     // The reader sends the walk's size first, or ends at an error.
     let Some(Walked::Total(total)) = walked.recv().await else {
+        drop(walked);
         reader_ended(&mut reader).await?;
-        return Err(StoreError::defect("a walk's reader sent no count"));
+        return Err(StoreError::defect("a walk's reader sent no count first"));
     };
     let rows = futures::stream::unfold(walked, |mut walked| async move {
-        match walked.recv().await {
-            Some(Walked::Rows(rows)) => Some((rows, walked)),
-            _ => None,
-        }
+        let next = match walked.recv().await? {
+            Walked::Rows(rows) => Ok(rows),
+            Walked::Total(_) => Err(StoreError::defect("a walk's reader sent a second count")),
+        };
+        Some((next, walked))
     })
-    .flat_map(|rows| futures::stream::iter(rows.into_iter().map(Ok)))
+    .flat_map(|batch| {
+        let rows: Vec<Result<StoredRow, StoreError>> = match batch {
+            Ok(rows) => rows.into_iter().map(Ok).collect(),
+            Err(e) => vec![Err(e)],
+        };
+        futures::stream::iter(rows)
+    })
     .fuse();
     let n = judge(rows, total, each, progress).await?;
     // The rows end when the reader does: at the end of the walk, or at an error or a
@@ -432,13 +435,17 @@ async fn walk_directly(
     Ok(n)
 }
 
-/// How a walk's reader ended: its error, or a defect if it panicked.
+/// How a walk's reader ended: its error, a defect if it panicked, unavailable if the
+/// runtime cancelled it (shutting down).
 #[cfg(feature = "sqlite")]
 async fn reader_ended(
     reader: &mut tokio::task::JoinHandle<Result<(), StoreError>>,
 ) -> Result<(), StoreError> {
     match reader.await {
         Ok(ended) => ended,
+        Err(e) if e.is_cancelled() => Err(StoreError::unavailable(
+            "a walk's reader was cancelled: the process is shutting down",
+        )),
         Err(e) => Err(StoreError::defect(format!("a walk's reader failed: {e}"))),
     }
 }
@@ -513,8 +520,8 @@ where
 }
 
 /// Why a JSON column of a stored row is not text, in the same words whichever driver
-/// read it: `kind` is what SQLite says the column holds (`TEXT` when it holds text
-/// that is not UTF-8).
+/// read it: `kind` is the type the database names for the value it holds (`TEXT` when
+/// it holds text that is not UTF-8).
 pub(crate) fn not_text(column: &str, kind: &str) -> String {
     match kind {
         "TEXT" => format!("{column} is not UTF-8 text"),

@@ -282,6 +282,15 @@ impl Store {
         &self.log.db().any
     }
 
+    /// Whether the store's long reads (a replay, a walk of the whole log) take SQLite's
+    /// rows straight from SQLite on a thread of their own (decisions 54 and 55), rather
+    /// than through sqlx: SQLite opened by its file's path, with no `vfs` named. For
+    /// tests that compare the two ways.
+    #[cfg(feature = "testing")]
+    pub fn reads_sqlite_directly(&self) -> bool {
+        self.log.db().direct.is_some()
+    }
+
     /// Closes the pools (waits for connections in use to be returned).
     pub async fn close(&self) {
         self.log.db().close().await;

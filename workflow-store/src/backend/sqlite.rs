@@ -82,23 +82,33 @@ pub(crate) fn read_only_sqlite_url(url: &str) -> String {
     format!("{base}?{}", params.join("&"))
 }
 
-/// Whether the SQLite URL leaves the VFS to SQLite's default (names no `vfs`). A
-/// connection opened by its file's path alone (a replay's reader, decision 54) would
-/// use the default VFS, and locks it takes would not be seen by connections using
-/// another (`unix-dotfile`, `unix-none`) or one that changes the file's bytes.
-fn default_vfs(url: &str) -> bool {
+/// The URL's query parameters as sqlx reads them (decoded; where one is given twice,
+/// sqlx keeps the last).
+fn parameters(url: &str) -> Vec<(String, String)> {
     let query = url.split_once('?').map_or("", |(_, query)| query);
-    !query.split('&').any(|p| p.starts_with("vfs="))
+    form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
 }
 
-/// Whether the SQLite URL declares the database `immutable` (as sqlx reads the
-/// parameter: `true` or `1`; any other value than those and `false` or `0` is refused
-/// when the URL is parsed).
+/// Whether the SQLite URL leaves the VFS to SQLite's default (names no `vfs`). A
+/// connection opened by its file's path alone (a replay's or a walk's reader,
+/// decisions 54 and 55) would use the default VFS, and locks it takes would not be
+/// seen by connections using another (`unix-dotfile`, `unix-none`) or one that
+/// changes the file's bytes.
+fn default_vfs(url: &str) -> bool {
+    !parameters(url).iter().any(|(k, _)| k == "vfs")
+}
+
+/// Whether the SQLite URL declares the database `immutable`, as sqlx reads it: the
+/// last `immutable` given, `true` or `1` (sqlx refuses a URL with any value but those
+/// and `false` or `0`).
 fn immutable(url: &str) -> bool {
-    let query = url.split_once('?').map_or("", |(_, query)| query);
-    query
-        .split('&')
-        .any(|p| matches!(p, "immutable=true" | "immutable=1"))
+    parameters(url)
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "immutable")
+        .is_some_and(|(_, v)| matches!(v.as_str(), "true" | "1"))
 }
 
 /// Creates an empty file only its owner may read and write (an empty file is an empty
@@ -302,6 +312,8 @@ mod tests {
         for url in [
             "sqlite:///media/copy.db?immutable=1",
             "sqlite:copy.db?mode=ro&immutable=true",
+            "sqlite:copy.db?immutable=%31",
+            "sqlite:copy.db?immutable=0&immutable=1",
         ] {
             assert!(immutable(url), "{url}");
         }
@@ -310,6 +322,7 @@ mod tests {
             "sqlite:copy.db?immutable=0",
             "sqlite:copy.db?mode=ro&immutable=false",
             "sqlite:immutable=1.db",
+            "sqlite:copy.db?immutable=1&immutable=0",
         ] {
             assert!(!immutable(url), "{url}");
         }

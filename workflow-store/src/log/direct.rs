@@ -103,9 +103,10 @@ impl DirectReader {
 fn open_read_only(file: &SqliteFile, context: &str) -> Result<Connection, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let opened = if file.immutable {
+        // sqlx opens only UTF-8 paths: a store has no other.
         let path = file.path.to_str().ok_or_else(|| {
-            StoreError::unavailable(format!(
-                "{}: the path is not UTF-8, which SQLite's URIs need",
+            StoreError::defect(format!(
+                "{}: a store's SQLite path that is not UTF-8",
                 file.path.display()
             ))
         })?;
@@ -131,35 +132,34 @@ pub(crate) enum Walked {
     Rows(Vec<StoredRow>),
 }
 
-/// A walk of the log (verify, export, a complaint's stored rows) read straight from
-/// SQLite, on the caller's thread (a blocking one): in one read transaction, so that
-/// the count and the rows are of one moment, the count (`count_sql`) and then the rows
-/// (`sql`, the columns of `Db::events_by_complaint_sql` with `position, recorded_at`),
-/// sent in batches of `batch`. Ends early, without an error, when the receiver is
-/// gone.
+/// A walk of the whole log (verify, export, a checkpoint) read straight from SQLite, on
+/// the caller's thread (a blocking one): in one read transaction, so that the count
+/// and the rows are of one moment, the count (`count_sql`) and then the rows (`sql`,
+/// the columns of `Db::events_by_complaint_sql` with `position, recorded_at`), sent in
+/// batches of `batch`; `after_count` runs between the two (a test's hook). Both
+/// statements take the aggregate type as `$1`, bound by name. Ends early, without an
+/// error, when the receiver is gone.
 pub(crate) fn walk(
     file: &SqliteFile,
     count_sql: &str,
     sql: &str,
-    complaint: Option<&str>,
     batch: usize,
     send: &tokio::sync::mpsc::Sender<Walked>,
+    after_count: impl FnOnce(),
 ) -> Result<(), StoreError> {
     let reading = |e| error("reading the log for a walk", e);
     let mut conn = open_read_only(file, "opening the log for a walk")?;
     let tx = conn.transaction().map_err(reading)?;
-    let mut params: Vec<&dyn rusqlite::ToSql> = vec![&Complaint::TYPE];
-    if let Some(c) = &complaint {
-        params.push(c);
-    }
+    let params: &[(&str, &dyn rusqlite::ToSql)] = &[("$1", &Complaint::TYPE)];
     let total: i64 = tx
-        .query_row(count_sql, params.as_slice(), |row| row.get(0))
+        .query_row(count_sql, params, |row| row.get(0))
         .map_err(reading)?;
     if send.blocking_send(Walked::Total(total)).is_err() {
         return Ok(());
     }
+    after_count();
     let mut statement = tx.prepare(sql).map_err(reading)?;
-    let mut rows = statement.query(params.as_slice()).map_err(reading)?;
+    let mut rows = statement.query(params).map_err(reading)?;
     let mut taken = Vec::with_capacity(batch);
     while let Some(row) = rows.next().map_err(reading)? {
         taken.push(StoredRow {
@@ -200,7 +200,7 @@ fn text(row: &rusqlite::Row<'_>, column: &str) -> Result<Result<String, String>,
     use rusqlite::types::ValueRef;
     let value = row
         .get_ref(column)
-        .map_err(|e| error("reading the log for a walk", e))?;
+        .map_err(|e| error(&format!("reading the log for a walk, column `{column}`"), e))?;
     Ok(match value {
         ValueRef::Text(bytes) => {
             String::from_utf8(bytes.to_vec()).map_err(|_| not_text(column, "TEXT"))
@@ -232,6 +232,75 @@ fn error(context: &str, e: rusqlite::Error) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A walk's count and rows are of one moment: a row committed between the two (by
+    /// another connection, in write-ahead-log mode, where readers do not hold writers
+    /// up) is in neither.
+    #[test]
+    fn a_walks_count_and_rows_are_of_one_moment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.db");
+        let writer = Connection::open(&path).unwrap();
+        writer
+            .execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 CREATE TABLE events (aggregate_type TEXT, aggregate_id TEXT, sequence INTEGER,
+                   event_type TEXT, event_version TEXT, payload TEXT, metadata TEXT,
+                   position INTEGER, recorded_at TEXT);",
+            )
+            .unwrap();
+        let append = |conn: &Connection, id: &str, position: i64| {
+            conn.execute(
+                "INSERT INTO events VALUES (?1, ?2, 1, 'Received', '1', '{}', '{}', ?3, '')",
+                rusqlite::params![Complaint::TYPE, id, position],
+            )
+            .unwrap();
+        };
+        for (position, id) in ["ADU-1", "ADU-2", "ADU-3"].into_iter().enumerate() {
+            append(&writer, id, position as i64 + 1);
+        }
+        let file = SqliteFile {
+            path,
+            immutable: false,
+        };
+        let (send, mut walked) = tokio::sync::mpsc::channel(1);
+        let rows = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let elsewhere = Connection::open(&file.path).unwrap();
+                walk(
+                    &file,
+                    "SELECT COUNT(*) AS n FROM events WHERE aggregate_type = $1",
+                    "SELECT aggregate_id, sequence, position, recorded_at, event_type, \
+                     event_version, payload, metadata FROM events WHERE aggregate_type = $1 \
+                     ORDER BY aggregate_id, sequence",
+                    2,
+                    &send,
+                    || append(&elsewhere, "ADU-0", 4),
+                )
+                .unwrap();
+                drop(send);
+            });
+            let mut total = None;
+            let mut rows = Vec::new();
+            while let Some(w) = walked.blocking_recv() {
+                match w {
+                    Walked::Total(n) => total = Some(n),
+                    Walked::Rows(batch) => rows.extend(batch.into_iter().map(|r| r.complaint_id)),
+                }
+            }
+            assert_eq!(total, Some(3));
+            rows
+        });
+        assert_eq!(
+            rows,
+            ["ADU-1", "ADU-2", "ADU-3"],
+            "as counted, in two batches"
+        );
+        let now: i64 = writer
+            .query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(now, 4, "the row appended meanwhile was committed");
+    }
 
     fn failure(code: i32) -> rusqlite::Error {
         rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None)

@@ -655,10 +655,14 @@ async fn on_sqlite_a_column_that_is_not_text_is_named_and_the_walk_goes_on() {
     }
     drop(raw);
     let mut walked = Vec::new();
-    for url in [db.url.clone(), format!("{}?vfs=unix", db.url)] {
+    for (url, directly) in [
+        (db.url.clone(), true),
+        (format!("{}?vfs=unix", db.url), false),
+    ] {
         let store = Store::open(&url, workflow_store::SettingsSource::Stored)
             .await
             .unwrap();
+        assert_eq!(store.reads_sqlite_directly(), directly, "{url}");
         let report = verify(&store, None).await;
         assert_eq!(report.events, 11, "{url}: every row walked: {report:?}");
         let named: Vec<(&str, i64)> = report
@@ -688,7 +692,11 @@ async fn on_sqlite_a_column_that_is_not_text_is_named_and_the_walk_goes_on() {
         );
         let raw_events = store.raw_events("ADU-2").await.unwrap();
         assert_eq!(raw_events.len(), 5, "{url}");
-        assert!(raw_events[1].payload.is_err(), "{url}: {:?}", raw_events[1]);
+        assert_eq!(
+            raw_events[1].payload,
+            Err("payload is not UTF-8 text".to_owned()),
+            "{url}"
+        );
         walked.push((format!("{:?}", report.failures), export));
         store.close().await;
     }
@@ -710,10 +718,14 @@ async fn on_sqlite_a_walk_fails_at_a_row_it_cannot_read() {
         .await
         .unwrap();
     drop(raw);
-    for url in [db.url.clone(), format!("{}?vfs=unix", db.url)] {
+    for (url, directly) in [
+        (db.url.clone(), true),
+        (format!("{}?vfs=unix", db.url), false),
+    ] {
         let store = Store::open(&url, workflow_store::SettingsSource::Stored)
             .await
             .unwrap();
+        assert_eq!(store.reads_sqlite_directly(), directly, "{url}");
         let err = store.verify(None, None, |_| {}).await.unwrap_err();
         assert!(err.to_string().contains("event_type"), "{url}: {err}");
         let mut out = Vec::new();
