@@ -144,6 +144,76 @@ impl OtherHostsHealth {
     }
 }
 
+/// What the health routes show in place of a failure's own words to a caller without
+/// a `system` or `coordinator` token: those words (a database driver's message, a
+/// file's path, a host's name, a reason an event could not be read) are for the
+/// operators, and a health route answers anyone.
+pub const WITHHELD: &str = "withheld: shown with a system or coordinator token";
+
+/// Whether the caller of a health route is shown the failures' own words: a valid
+/// `system` or `coordinator` token. Any other caller, a token that cannot be checked
+/// in time included, is answered without them (never refused: a load balancer's probe
+/// carries no token).
+async fn shows_details(headers: &HeaderMap, state: &AppState) -> bool {
+    if !headers.contains_key(header::AUTHORIZATION) {
+        return false;
+    }
+    match tokio::time::timeout(Duration::from_secs(5), Caller::from_headers(headers, state)).await {
+        Ok(Ok(Caller(actor))) => matches!(actor.role, Role::System | Role::Coordinator),
+        _ => false,
+    }
+}
+
+impl IncidentAnswer {
+    fn withheld(self) -> Self {
+        Self {
+            message: WITHHELD.into(),
+            ..self
+        }
+    }
+}
+
+impl WriteHealth {
+    fn withheld(self) -> Self {
+        Self {
+            last_write_error: self.last_write_error.map(IncidentAnswer::withheld),
+            last_side_write_error: self.last_side_write_error.map(IncidentAnswer::withheld),
+            last_sla_tick_error: self.last_sla_tick_error.map(IncidentAnswer::withheld),
+            ..self
+        }
+    }
+}
+
+impl HealthAnswer {
+    /// The answer without the failures' own words (see [`WITHHELD`]).
+    fn withheld(self) -> Self {
+        Self {
+            projections: self
+                .projections
+                .into_iter()
+                .map(|p| ProjectionHealth {
+                    last_error: p.last_error.map(|_| WITHHELD.into()),
+                    parked: p
+                        .parked
+                        .into_iter()
+                        .map(|x| ParkedAnswer {
+                            reason: WITHHELD.into(),
+                            ..x
+                        })
+                        .collect(),
+                    ..p
+                })
+                .collect(),
+            write: self.write.withheld(),
+            other_hosts: self.other_hosts.map(|o| OtherHostsHealth {
+                last_error: o.last_error.map(IncidentAnswer::withheld),
+                ..o
+            }),
+            ..self
+        }
+    }
+}
+
 /// `GET /health`.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct HealthAnswer {
@@ -161,14 +231,32 @@ pub struct HealthAnswer {
     pub other_hosts: Option<OtherHostsHealth>,
 }
 
-/// Store reachability, projections' lag, errors and parked complaints, and whether this host hears other hosts' commits (anyone).
+/// Store reachability, projections' lag, errors and parked complaints, and whether this host hears other hosts' commits (anyone; the failures' own words with a system or coordinator token).
 ///
 /// 200 while the store answers reads, with the write path's counters and last error,
 /// and on PostgreSQL whether the projector listens for other hosts' commits;
-/// `/health/ready` says whether it takes writes.
+/// `/health/ready` says whether it takes writes. Without a `system` or `coordinator`
+/// token the failures' own words (errors' messages, parked complaints' reasons, and a
+/// 503's detail) read `withheld: shown with a system or coordinator token`; their
+/// times, counts and the complaints concerned are shown to anyone.
 #[utoipa::path(get, path = "/api/v1/health", tag = "service",
     responses((status = 200, body = HealthAnswer), (status = 503)))]
-pub async fn health(State(state): State<AppState>) -> Result<Json<HealthAnswer>, ApiError> {
+pub async fn health(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<HealthAnswer>, ApiError> {
+    let details = shows_details(&headers, &state).await;
+    let unavailable = |e: ApiError| match e {
+        ApiError::Unavailable(_) if !details => {
+            ApiError::Unavailable(format!("the store cannot be read now ({WITHHELD})"))
+        }
+        other => other,
+    };
+    let answer = health_answer(&state).await.map_err(unavailable)?;
+    Ok(Json(if details { answer } else { answer.withheld() }))
+}
+
+async fn health_answer(state: &AppState) -> Result<HealthAnswer, ApiError> {
     let projections =
         tokio::time::timeout(Duration::from_secs(5), state.store.projector().status())
             .await
@@ -177,7 +265,7 @@ pub async fn health(State(state): State<AppState>) -> Result<Json<HealthAnswer>,
         .await
         .map_err(|_| ApiError::Unavailable("the store did not answer in 5 s".into()))??;
     let snapshot = state.store.health().snapshot();
-    Ok(Json(HealthAnswer {
+    Ok(HealthAnswer {
         status: "ok".into(),
         backend: format!("{:?}", state.store.backend()).to_lowercase(),
         projections: projections
@@ -205,7 +293,7 @@ pub async fn health(State(state): State<AppState>) -> Result<Json<HealthAnswer>,
             .collect(),
         write: WriteHealth::from(&snapshot),
         other_hosts: OtherHostsHealth::of(&snapshot),
-    }))
+    })
 }
 
 /// `GET /health/live`.
@@ -246,15 +334,18 @@ pub struct ReadyAnswer {
     pub write: WriteHealth,
 }
 
-/// Whether this host can take writes now; 200 `ready` or 503 `not_ready` (anyone).
+/// Whether this host can take writes now; 200 `ready` or 503 `not_ready` (anyone; a failed check's own words with a system or coordinator token).
 ///
 /// Ready when a commit was confirmed recently or a probe write succeeds, no projection
 /// is stalled on an error or too far behind, and the SLA monitor ticks. A 503 carries
-/// `Retry-After`; each check is named with what was seen.
+/// `Retry-After`; each check is named with what was seen. Without a `system` or
+/// `coordinator` token a failed check's detail and the write path's errors read
+/// `withheld: shown with a system or coordinator token`.
 #[utoipa::path(get, path = "/api/v1/health/ready", tag = "service",
     responses((status = 200, body = ReadyAnswer),
               (status = 503, description = "Not ready: the same report, with Retry-After", body = ReadyAnswer)))]
-pub async fn ready(State(state): State<AppState>) -> Response {
+pub async fn ready(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let details = shows_details(&headers, &state).await;
     let readiness = tokio::time::timeout(
         Duration::from_secs(10),
         state.store.readiness(&state.readiness),
@@ -281,10 +372,25 @@ pub async fn ready(State(state): State<AppState>) -> Response {
             }],
         ),
     };
-    let body = Json(ReadyAnswer {
-        status: if ready { "ready" } else { "not_ready" }.into(),
-        checks,
-        write: WriteHealth::from(&state.store.health().snapshot()),
+    let write = WriteHealth::from(&state.store.health().snapshot());
+    let body = Json(if details {
+        ReadyAnswer {
+            status: if ready { "ready" } else { "not_ready" }.into(),
+            checks,
+            write,
+        }
+    } else {
+        ReadyAnswer {
+            status: if ready { "ready" } else { "not_ready" }.into(),
+            checks: checks
+                .into_iter()
+                .map(|c| CheckAnswer {
+                    detail: if c.ok { c.detail } else { WITHHELD.into() },
+                    ..c
+                })
+                .collect(),
+            write: write.withheld(),
+        }
     });
     if ready {
         body.into_response()

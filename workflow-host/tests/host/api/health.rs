@@ -76,3 +76,67 @@ async fn readiness_names_its_checks_and_liveness_touches_nothing() {
     assert!(blocked.headers.contains_key("retry-after"));
     assert_eq!(blocked.json()["checks"][0]["ok"], false);
 }
+
+/// The health routes answer anyone, but a failure's own words only a `system` or
+/// `coordinator` token: anyone else (no token, another role's) reads `withheld` in
+/// their place, with the check's name and verdict and the error's time. Here a probe
+/// write that cannot commit while a writer elsewhere holds SQLite's lock.
+#[cfg(feature = "sqlite")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failures_own_words_are_shown_to_operators_only() {
+    use super::now;
+    use sqlx::Executor;
+    use workflow_host::http::health::WITHHELD;
+
+    let policy = workflow_store::ReadinessPolicy {
+        recent_commit: std::time::Duration::ZERO,
+        ..Default::default()
+    };
+    let t = TestApp::with_readiness(now(), policy).await;
+    let mut raw = t.db.raw().await;
+    raw.execute("BEGIN IMMEDIATE").await.unwrap();
+    let blocked = t.get("/api/v1/health/ready", "anonymous").await;
+    raw.execute("ROLLBACK").await.unwrap();
+    blocked.assert_status(StatusCode::SERVICE_UNAVAILABLE);
+    let body = blocked.json();
+    assert_eq!(body["checks"][0]["name"], "write");
+    assert_eq!(body["checks"][0]["ok"], false);
+    assert_eq!(body["checks"][0]["detail"], WITHHELD, "{body}");
+    assert_eq!(
+        body["write"]["last_write_error"]["message"], WITHHELD,
+        "{body}"
+    );
+    assert!(
+        body["write"]["last_write_error"]["at"].is_string(),
+        "{body}"
+    );
+
+    // The failed write is held against readiness for a while: the same check, each
+    // caller in turn.
+    for (caller, shown) in [
+        ("anonymous", false),
+        ("liaison_pupr", false),
+        ("system", true),
+        ("coordinator", true),
+    ] {
+        let ready = t.get("/api/v1/health/ready", caller).await.json();
+        let health = t.get("/api/v1/health", caller).await;
+        health.assert_status(StatusCode::OK);
+        let health = health.json();
+        for (route, text) in [
+            ("ready", ready["checks"][0]["detail"].as_str().unwrap()),
+            (
+                "health",
+                health["write"]["last_write_error"]["message"]
+                    .as_str()
+                    .unwrap(),
+            ),
+        ] {
+            if shown {
+                assert!(text.contains("probe write"), "{caller}, {route}: {text}");
+            } else {
+                assert_eq!(text, WITHHELD, "{caller}, {route}");
+            }
+        }
+    }
+}
