@@ -236,9 +236,9 @@ pub struct HealthAnswer {
 /// 200 while the store answers reads, with the write path's counters and last error,
 /// and on PostgreSQL whether the projector listens for other hosts' commits;
 /// `/health/ready` says whether it takes writes. Without a `system` or `coordinator`
-/// token the failures' own words (errors' messages, parked complaints' reasons, and a
-/// 503's detail) read `withheld: shown with a system or coordinator token`; their
-/// times, counts and the complaints concerned are shown to anyone.
+/// token the failures' own words (errors' messages, parked complaints' reasons) read
+/// `withheld: shown with a system or coordinator token`; their times, counts and the
+/// complaints concerned are shown to anyone.
 #[utoipa::path(get, path = "/api/v1/health", tag = "service",
     responses((status = 200, body = HealthAnswer), (status = 503)))]
 pub async fn health(
@@ -246,13 +246,9 @@ pub async fn health(
     headers: HeaderMap,
 ) -> Result<Json<HealthAnswer>, ApiError> {
     let details = shows_details(&headers, &state).await;
-    let unavailable = |e: ApiError| match e {
-        ApiError::Unavailable(_) if !details => {
-            ApiError::Unavailable(format!("the store cannot be read now ({WITHHELD})"))
-        }
-        other => other,
-    };
-    let answer = health_answer(&state).await.map_err(unavailable)?;
+    // A 503's problem says only that the store is unavailable, to anyone (the reason
+    // goes to the host's log).
+    let answer = health_answer(&state).await?;
     Ok(Json(if details { answer } else { answer.withheld() }))
 }
 
