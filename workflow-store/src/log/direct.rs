@@ -34,8 +34,7 @@ impl DirectReader {
             StoreError::defect("a direct read of a database not opened by its file's path")
         })?;
         let conn = open_read_only(file, "opening the log for a replay")?;
-        // The statements the sqlx reads run: SQLite numbers `$1`, `$2`, ... in the order
-        // they first appear, which is theirs.
+        // The statements the sqlx reads run.
         Ok(Self {
             by_complaint: log.by_complaint_sql(),
             after: log.after_sql(),
@@ -54,7 +53,13 @@ impl DirectReader {
     ) -> Result<Vec<StoredEvent>, StoreError> {
         self.read(
             &self.by_complaint,
-            rusqlite::params![Complaint::TYPE, after.0, after.1, through.get(), limit],
+            &[
+                ("$1", &Complaint::TYPE),
+                ("$2", &after.0),
+                ("$3", &after.1),
+                ("$4", &through.get()),
+                ("$5", &limit),
+            ],
         )
     }
 
@@ -67,14 +72,21 @@ impl DirectReader {
     ) -> Result<Vec<StoredEvent>, StoreError> {
         self.read(
             &self.after,
-            rusqlite::params![Complaint::TYPE, position.get(), limit],
+            &[
+                ("$1", &Complaint::TYPE),
+                ("$2", &position.get()),
+                ("$3", &limit),
+            ],
         )
     }
 
+    /// Runs `sql`, its parameters bound by name (`$1`, `$2`, ... as the sqlx reads
+    /// bind them by number: SQLite numbers them in the order they first appear, which
+    /// a change of the statement could make differ).
     fn read(
         &self,
         sql: &str,
-        params: &[&dyn rusqlite::ToSql],
+        params: &[(&str, &dyn rusqlite::ToSql)],
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let reading = |e| error("reading the log for a replay", e);
         let mut statement = self.conn.prepare_cached(sql).map_err(reading)?;
