@@ -179,6 +179,26 @@ impl Store {
         token: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<Actor>, StoreError> {
+        self.authenticate_as(token, now, true).await
+    }
+
+    /// As [`Store::authenticate`], but without recording the token's use: a read only,
+    /// which a writer holding the database's lock elsewhere does not hold up (for the
+    /// health routes, which must answer while the write path fails).
+    pub async fn identify(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Actor>, StoreError> {
+        self.authenticate_as(token, now, false).await
+    }
+
+    async fn authenticate_as(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+        record_use: bool,
+    ) -> Result<Option<Actor>, StoreError> {
         let hash = token_hash(token);
         let row = sqlx::query(
             "SELECT user_name, role, agency, expires_at, last_used_at FROM api_tokens \
@@ -203,7 +223,10 @@ impl Store {
             "last_used_at",
             row.try_get::<Option<String>, _>("last_used_at")?.as_deref(),
         )?;
-        if last_used_at.is_none_or(|at| now - at >= LAST_USED_EVERY) && !self.log().db().read_only {
+        if record_use
+            && last_used_at.is_none_or(|at| now - at >= LAST_USED_EVERY)
+            && !self.log().db().read_only
+        {
             self.record_token_use(&hash, &user, now).await;
         }
         let role: Role = named(&about, "role", &row.try_get::<String, _>("role")?)?;

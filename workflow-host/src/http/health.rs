@@ -19,7 +19,7 @@ use workflow_core::{Role, Sequence};
 use workflow_store::health::{HealthSnapshot, Incident, Listening};
 use workflow_store::Position;
 
-use super::caller::require_role;
+use super::caller::{bearer, require_role};
 use super::error::ApiError;
 use super::{AppState, Caller};
 
@@ -145,21 +145,28 @@ impl OtherHostsHealth {
 }
 
 /// What the health routes show in place of a failure's own words to a caller without
-/// a `system` or `coordinator` token: those words (a database driver's message, a
-/// file's path, a host's name, a reason an event could not be read) are for the
+/// a `system`, `coordinator` or `apip` token: those words (a database driver's message,
+/// a file's path, a host's name, a reason an event could not be read) are for the
 /// operators, and a health route answers anyone.
-pub const WITHHELD: &str = "withheld: shown with a system or coordinator token";
+pub const WITHHELD: &str = "withheld: shown with a system, coordinator or apip token";
 
 /// Whether the caller of a health route is shown the failures' own words: a valid
-/// `system` or `coordinator` token. Any other caller, a token that cannot be checked
-/// in time included, is answered without them (never refused: a load balancer's probe
-/// carries no token).
+/// `system`, `coordinator` or `apip` (read-only) token. The token is looked up without
+/// recording its use, a read that a writer holding the database's lock does not hold
+/// up, and for at most 2 s, beside the route's own work. Any other caller, a token
+/// that cannot be checked in time included, is answered without them, never refused: a
+/// load balancer's probe carries no token.
 async fn shows_details(headers: &HeaderMap, state: &AppState) -> bool {
-    if !headers.contains_key(header::AUTHORIZATION) {
+    let Some(token) = bearer(headers) else {
         return false;
-    }
-    match tokio::time::timeout(Duration::from_secs(5), Caller::from_headers(headers, state)).await {
-        Ok(Ok(Caller(actor))) => matches!(actor.role, Role::System | Role::Coordinator),
+    };
+    match tokio::time::timeout(
+        Duration::from_secs(2),
+        state.store.identify(token, state.now()),
+    )
+    .await
+    {
+        Ok(Ok(Some(actor))) => matches!(actor.role, Role::System | Role::Coordinator | Role::Apip),
         _ => false,
     }
 }
@@ -231,24 +238,24 @@ pub struct HealthAnswer {
     pub other_hosts: Option<OtherHostsHealth>,
 }
 
-/// Store reachability, projections' lag, errors and parked complaints, and whether this host hears other hosts' commits (anyone; the failures' own words with a system or coordinator token).
+/// Store reachability, projections' lag, errors and parked complaints, and whether this host hears other hosts' commits (anyone; the failures' own words with a system, coordinator or apip token).
 ///
 /// 200 while the store answers reads, with the write path's counters and last error,
 /// and on PostgreSQL whether the projector listens for other hosts' commits;
-/// `/health/ready` says whether it takes writes. Without a `system` or `coordinator`
-/// token the failures' own words (errors' messages, parked complaints' reasons) read
-/// `withheld: shown with a system or coordinator token`; their times, counts and the
-/// complaints concerned are shown to anyone.
+/// `/health/ready` says whether it takes writes. Without a `system`, `coordinator` or
+/// `apip` token the failures' own words (errors' messages, parked complaints' reasons)
+/// read `withheld: shown with a system, coordinator or apip token`; their times,
+/// counts and the complaints concerned are shown to anyone.
 #[utoipa::path(get, path = "/api/v1/health", tag = "service",
     responses((status = 200, body = HealthAnswer), (status = 503)))]
 pub async fn health(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Json<HealthAnswer>, ApiError> {
-    let details = shows_details(&headers, &state).await;
+    let (details, answer) = tokio::join!(shows_details(&headers, &state), health_answer(&state));
     // A 503's problem says only that the store is unavailable, to anyone (the reason
     // goes to the host's log).
-    let answer = health_answer(&state).await?;
+    let answer = answer?;
     Ok(Json(if details { answer } else { answer.withheld() }))
 }
 
@@ -311,7 +318,7 @@ pub async fn live() -> Json<LiveAnswer> {
 /// One check of readiness.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct CheckAnswer {
-    /// `write`, `projection:<name>`, `sla_monitor` or `store`.
+    /// `write`, `projection:<name>`, `projections`, `sla_monitor` or `store`.
     pub name: String,
     /// Whether it passed.
     pub ok: bool,
@@ -330,64 +337,28 @@ pub struct ReadyAnswer {
     pub write: WriteHealth,
 }
 
-/// Whether this host can take writes now; 200 `ready` or 503 `not_ready` (anyone; a failed check's own words with a system or coordinator token).
+/// Whether this host can take writes now; 200 `ready` or 503 `not_ready` (anyone; a failure's own words with a system, coordinator or apip token).
 ///
 /// Ready when a commit was confirmed recently or a probe write succeeds, no projection
 /// is stalled on an error or too far behind, and the SLA monitor ticks. A 503 carries
-/// `Retry-After`; each check is named with what was seen. Without a `system` or
-/// `coordinator` token a failed check's detail and the write path's errors read
-/// `withheld: shown with a system or coordinator token`.
+/// `Retry-After`; each check is named with what was seen. Without a `system`,
+/// `coordinator` or `apip` token the failures' own words in a check's detail (after
+/// the engine's own) and the write path's errors read
+/// `withheld: shown with a system, coordinator or apip token`.
 #[utoipa::path(get, path = "/api/v1/health/ready", tag = "service",
     responses((status = 200, body = ReadyAnswer),
               (status = 503, description = "Not ready: the same report, with Retry-After", body = ReadyAnswer)))]
 pub async fn ready(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let details = shows_details(&headers, &state).await;
-    let readiness = tokio::time::timeout(
-        Duration::from_secs(10),
-        state.store.readiness(&state.readiness),
-    )
-    .await;
-    let (ready, checks) = match readiness {
-        Ok(r) => (
-            r.ready,
-            r.checks
-                .iter()
-                .map(|c| CheckAnswer {
-                    name: c.name.clone(),
-                    ok: c.ok,
-                    detail: c.detail.clone(),
-                })
-                .collect::<Vec<_>>(),
-        ),
-        Err(_) => (
-            false,
-            vec![CheckAnswer {
-                name: "store".into(),
-                ok: false,
-                detail: "the store did not answer in 10 s".into(),
-            }],
-        ),
-    };
+    let (details, readiness) = tokio::join!(
+        shows_details(&headers, &state),
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            state.store.readiness(&state.readiness),
+        )
+    );
     let write = WriteHealth::from(&state.store.health().snapshot());
-    let body = Json(if details {
-        ReadyAnswer {
-            status: if ready { "ready" } else { "not_ready" }.into(),
-            checks,
-            write,
-        }
-    } else {
-        ReadyAnswer {
-            status: if ready { "ready" } else { "not_ready" }.into(),
-            checks: checks
-                .into_iter()
-                .map(|c| CheckAnswer {
-                    detail: if c.ok { c.detail } else { WITHHELD.into() },
-                    ..c
-                })
-                .collect(),
-            write: write.withheld(),
-        }
-    });
+    let body = Json(ready_answer(readiness.ok(), write, details));
+    let ready = body.status == "ready";
     if ready {
         body.into_response()
     } else {
@@ -397,6 +368,48 @@ pub async fn ready(State(state): State<AppState>, headers: HeaderMap) -> Respons
             body,
         )
             .into_response()
+    }
+}
+
+/// The readiness answer: the store's checks (`None`: it did not answer in time), with
+/// the failures' own words for a caller shown them (`details`) and without otherwise.
+fn ready_answer(
+    readiness: Option<workflow_store::Readiness>,
+    write: WriteHealth,
+    details: bool,
+) -> ReadyAnswer {
+    let Some(readiness) = readiness else {
+        return ReadyAnswer {
+            status: "not_ready".into(),
+            checks: vec![CheckAnswer {
+                name: "store".into(),
+                ok: false,
+                detail: "the store did not answer in 10 s".into(),
+            }],
+            write: if details { write } else { write.withheld() },
+        };
+    };
+    ReadyAnswer {
+        status: if readiness.ready {
+            "ready"
+        } else {
+            "not_ready"
+        }
+        .into(),
+        checks: readiness
+            .checks
+            .iter()
+            .map(|c| CheckAnswer {
+                name: c.name.clone(),
+                ok: c.ok,
+                detail: if details {
+                    c.detail.clone()
+                } else {
+                    c.detail_without_incident(WITHHELD)
+                },
+            })
+            .collect(),
+        write: if details { write } else { write.withheld() },
     }
 }
 
@@ -580,4 +593,120 @@ pub async fn metrics(
         text,
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "error returned from database: /srv/secret/aduan.db";
+
+    fn incident() -> Option<IncidentAnswer> {
+        Some(IncidentAnswer {
+            at: "2026-12-03T10:00:00Z".into(),
+            message: SECRET.into(),
+        })
+    }
+
+    fn write() -> WriteHealth {
+        WriteHealth {
+            commits: 7,
+            commit_failures: 1,
+            side_write_failures: 1,
+            projection_failures: 1,
+            sla_tick_failures: 1,
+            last_commit_at: None,
+            last_write_error: incident(),
+            last_side_write_error: incident(),
+            last_sla_tick_at: None,
+            last_sla_tick_error: incident(),
+        }
+    }
+
+    /// Every free text of a failure in the health answer is withheld, each where it
+    /// stood; numbers, times and ids stay.
+    #[test]
+    fn a_withheld_health_answer_holds_no_failures_words() {
+        let answer = HealthAnswer {
+            status: "ok".into(),
+            backend: "postgres".into(),
+            projections: vec![ProjectionHealth {
+                name: "complaints".into(),
+                position: Position::new(9),
+                lag: 3,
+                last_error: Some(SECRET.into()),
+                parked: vec![ParkedAnswer {
+                    complaint_id: "ADU-1".into(),
+                    position: Position::new(4),
+                    sequence: Sequence::new(2),
+                    reason: SECRET.into(),
+                }],
+            }],
+            write: write(),
+            other_hosts: Some(OtherHostsHealth {
+                listening: false,
+                since: "2026-12-03T10:00:00Z".into(),
+                failures: 2,
+                last_error: incident(),
+            }),
+        };
+        let shown = serde_json::to_string(&answer).unwrap();
+        assert_eq!(shown.matches(SECRET).count(), 6, "{shown}");
+        let withheld = serde_json::to_string(&answer.withheld()).unwrap();
+        assert!(!withheld.contains("secret"), "{withheld}");
+        assert_eq!(withheld.matches(WITHHELD).count(), 6, "{withheld}");
+        for kept in ["\"lag\":3", "\"ADU-1\"", "\"failures\":2", "\"commits\":7"] {
+            assert!(withheld.contains(kept), "{kept} in {withheld}");
+        }
+    }
+
+    /// A readiness check keeps the engine's own words for anyone, and its failure's
+    /// words, wherever they stand (also in a check that passed, as a tick that failed
+    /// before one that did not), for the callers shown them.
+    #[test]
+    fn a_readiness_answer_withholds_the_failures_words_of_every_check() {
+        let readiness = || {
+            let store_check = |name: &str, ok: bool, detail: &str, incident: Option<&str>| {
+                workflow_store::Check {
+                    name: name.into(),
+                    ok,
+                    detail: detail.into(),
+                    incident: incident.map(str::to_owned),
+                }
+            };
+            workflow_store::Readiness {
+                ready: false,
+                checks: vec![
+                    store_check(
+                        "write",
+                        false,
+                        &format!("a probe write failed: {SECRET}"),
+                        Some(SECRET),
+                    ),
+                    store_check("projection:complaints", true, "0 behind the log", None),
+                    store_check(
+                        "sla_monitor",
+                        true,
+                        &format!("ticked recently; the last tick failed: {SECRET}"),
+                        Some(SECRET),
+                    ),
+                ],
+            }
+        };
+        let shown = serde_json::to_string(&ready_answer(Some(readiness()), write(), true)).unwrap();
+        assert_eq!(shown.matches(SECRET).count(), 5, "{shown}");
+        let answer = ready_answer(Some(readiness()), write(), false);
+        let withheld = serde_json::to_string(&answer).unwrap();
+        assert!(!withheld.contains("secret"), "{withheld}");
+        let details: Vec<&str> = answer.checks.iter().map(|c| c.detail.as_str()).collect();
+        assert_eq!(
+            details,
+            [
+                format!("a probe write failed: {WITHHELD}").as_str(),
+                "0 behind the log",
+                format!("ticked recently; the last tick failed: {WITHHELD}").as_str(),
+            ]
+        );
+        assert_eq!(answer.status, "not_ready");
+    }
 }

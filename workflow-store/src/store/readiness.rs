@@ -44,12 +44,49 @@ impl Default for ReadinessPolicy {
 /// One check of [`Readiness`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Check {
-    /// `write`, `projection:<name>` or `sla_monitor`.
+    /// `write`, `projection:<name>`, `projections` or `sla_monitor`.
     pub name: String,
     /// Whether it passed.
     pub ok: bool,
     /// What was seen.
     pub detail: String,
+    /// The failure's own words that `detail` ends with, after `": "` (a message from
+    /// the database or the engine: a path, a host's name, a role), if it has any; the
+    /// rest of `detail` is the engine's own fixed words.
+    pub incident: Option<String>,
+}
+
+impl Check {
+    fn seen(name: impl Into<String>, ok: bool, detail: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            ok,
+            detail: detail.into(),
+            incident: None,
+        }
+    }
+
+    /// A check whose detail is `words: incident`.
+    fn failed_with(name: impl Into<String>, ok: bool, words: &str, incident: String) -> Self {
+        Self {
+            name: name.into(),
+            ok,
+            detail: format!("{words}: {incident}"),
+            incident: Some(incident),
+        }
+    }
+
+    /// `detail` with the failure's own words, if any, replaced by `placeholder`: what a
+    /// caller not trusted with them is shown.
+    pub fn detail_without_incident(&self, placeholder: &str) -> String {
+        match &self.incident {
+            Some(incident) => match self.detail.strip_suffix(incident.as_str()) {
+                Some(words) => format!("{words}{placeholder}"),
+                None => placeholder.to_owned(),
+            },
+            None => self.detail.clone(),
+        }
+    }
 }
 
 /// Whether this host can take writes now, check by check.
@@ -103,44 +140,27 @@ impl Store {
             .as_ref()
             .filter(|e| failed_since_commit && fresh(Some(e.at), policy.error_hold));
         let write = if fresh(health.last_commit_at, policy.recent_commit) && !failed_since_commit {
-            Check {
-                name: "write".into(),
-                ok: true,
-                detail: "a commit was confirmed recently".into(),
-            }
+            Check::seen("write", true, "a commit was confirmed recently")
         } else if let Some(e) = held {
-            Check {
-                name: "write".into(),
-                ok: false,
-                detail: format!(
-                    "a write failed at {}: {}",
-                    crate::timestamp(e.at),
-                    e.message
-                ),
-            }
+            Check::failed_with(
+                "write",
+                false,
+                &format!("a write failed at {}", crate::timestamp(e.at)),
+                e.message.clone(),
+            )
         } else {
             match tokio::time::timeout(policy.probe_timeout, self.probe_write()).await {
-                Ok(Ok(())) => Check {
-                    name: "write".into(),
-                    ok: true,
-                    detail: "a probe write was committed".into(),
-                },
-                Ok(Err(e)) => Check {
-                    name: "write".into(),
-                    ok: false,
-                    detail: format!("a probe write failed: {e}"),
-                },
+                Ok(Ok(())) => Check::seen("write", true, "a probe write was committed"),
+                Ok(Err(e)) => {
+                    Check::failed_with("write", false, "a probe write failed", e.to_string())
+                }
                 Err(_) => {
                     let detail = format!(
                         "a probe write did not finish in {} ms",
                         policy.probe_timeout.as_millis()
                     );
                     self.health().probe_failed(&detail);
-                    Check {
-                        name: "write".into(),
-                        ok: false,
-                        detail,
-                    }
+                    Check::seen("write", false, detail)
                 }
             }
         };
@@ -148,66 +168,98 @@ impl Store {
         match self.projector.status().await {
             Ok(statuses) => {
                 for p in statuses {
+                    let name = format!("projection:{}", p.name);
                     let error = health
                         .projection_errors
                         .get(&p.name)
                         .map(|i| i.message.clone())
                         .or(p.last_error.clone());
-                    let (ok, detail) = match error {
-                        Some(e) if p.lag > 0 => (false, format!("stalled {} behind: {e}", p.lag)),
-                        _ if p.lag > policy.max_lag => (
+                    checks.push(match error {
+                        Some(e) if p.lag > 0 => {
+                            Check::failed_with(name, false, &format!("stalled {} behind", p.lag), e)
+                        }
+                        _ if p.lag > policy.max_lag => Check::seen(
+                            name,
                             false,
                             format!("{} behind the log (at most {})", p.lag, policy.max_lag),
                         ),
-                        _ => (true, format!("{} behind the log", p.lag)),
-                    };
-                    checks.push(Check {
-                        name: format!("projection:{}", p.name),
-                        ok,
-                        detail,
+                        _ => Check::seen(name, true, format!("{} behind the log", p.lag)),
                     });
                 }
             }
-            Err(e) => checks.push(Check {
-                name: "projections".into(),
-                ok: false,
-                detail: format!("cannot read the checkpoints: {e}"),
-            }),
+            Err(e) => checks.push(Check::failed_with(
+                "projections",
+                false,
+                "cannot read the checkpoints",
+                e.to_string(),
+            )),
         }
         if let Some(age) = policy.max_tick_age {
             let starting = self.opened.elapsed() <= age;
             // One failed tick is retried at the next interval: the monitor is stalled only
             // when no tick completed within the allowed age (every host ticks against the
             // same database, so one blip must not take them all out of service).
-            let (ok, detail) = match (health.last_tick_at, &health.last_tick_error) {
-                (at, None) if fresh(at, age) => (true, "ticked recently".to_owned()),
-                (at, Some(e)) if fresh(at, age) => (
+            let name = "sla_monitor";
+            checks.push(match (health.last_tick_at, &health.last_tick_error) {
+                (at, None) if fresh(at, age) => Check::seen(name, true, "ticked recently"),
+                (at, Some(e)) if fresh(at, age) => Check::failed_with(
+                    name,
                     true,
-                    format!("ticked recently; the last tick failed: {}", e.message),
+                    "ticked recently; the last tick failed",
+                    e.message.clone(),
                 ),
-                (None, _) if starting => (true, "starting".to_owned()),
-                (_, Some(e)) => (
+                (None, _) if starting => Check::seen(name, true, "starting"),
+                (_, Some(e)) => Check::failed_with(
+                    name,
                     false,
-                    format!(
-                        "no tick completed in the last {} s; the last failed: {}",
-                        age.as_secs(),
-                        e.message
+                    &format!(
+                        "no tick completed in the last {} s; the last failed",
+                        age.as_secs()
                     ),
+                    e.message.clone(),
                 ),
-                (_, None) => (
+                (_, None) => Check::seen(
+                    name,
                     false,
                     format!("no tick completed in the last {} s", age.as_secs()),
                 ),
-            };
-            checks.push(Check {
-                name: "sla_monitor".into(),
-                ok,
-                detail,
             });
         }
         Readiness {
             ready: checks.iter().all(|c| c.ok),
             checks,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Check;
+
+    #[test]
+    fn a_checks_detail_without_its_incident_keeps_the_engines_words_only() {
+        let failed = Check::failed_with(
+            "write",
+            false,
+            "a write failed at 2026-12-03T10:00:00Z",
+            "error returned from database: /srv/aduan.db: disk I/O error".into(),
+        );
+        assert_eq!(
+            failed.detail,
+            "a write failed at 2026-12-03T10:00:00Z: error returned from database: /srv/aduan.db: disk I/O error"
+        );
+        assert_eq!(
+            failed.detail_without_incident("withheld"),
+            "a write failed at 2026-12-03T10:00:00Z: withheld"
+        );
+        let seen = Check::seen("projection:complaints", true, "0 behind the log");
+        assert_eq!(seen.detail_without_incident("withheld"), "0 behind the log");
+        // A detail changed by hand so that it no longer ends with its incident: nothing
+        // of it is shown.
+        let edited = Check {
+            detail: "something else".into(),
+            ..failed
+        };
+        assert_eq!(edited.detail_without_incident("withheld"), "withheld");
     }
 }

@@ -77,10 +77,12 @@ async fn readiness_names_its_checks_and_liveness_touches_nothing() {
     assert_eq!(blocked.json()["checks"][0]["ok"], false);
 }
 
-/// The health routes answer anyone, but a failure's own words only a `system` or
-/// `coordinator` token: anyone else (no token, another role's) reads `withheld` in
-/// their place, with the check's name and verdict and the error's time. Here a probe
-/// write that cannot commit while a writer elsewhere holds SQLite's lock.
+/// The health routes answer anyone, but a failure's own words only a `system`,
+/// `coordinator` or `apip` token: anyone else (no token, another role's) reads
+/// `withheld` in their place, with the check's name and verdict, the engine's own
+/// words and the error's time. Here a probe write that cannot commit while a writer
+/// elsewhere holds SQLite's lock; an operator's token is honoured while the lock is
+/// still held (it is looked up without a write).
 #[cfg(feature = "sqlite")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failures_own_words_are_shown_to_operators_only() {
@@ -96,12 +98,17 @@ async fn a_failures_own_words_are_shown_to_operators_only() {
     let mut raw = t.db.raw().await;
     raw.execute("BEGIN IMMEDIATE").await.unwrap();
     let blocked = t.get("/api/v1/health/ready", "anonymous").await;
+    let during = t.get("/api/v1/health", "system").await;
     raw.execute("ROLLBACK").await.unwrap();
     blocked.assert_status(StatusCode::SERVICE_UNAVAILABLE);
     let body = blocked.json();
     assert_eq!(body["checks"][0]["name"], "write");
     assert_eq!(body["checks"][0]["ok"], false);
-    assert_eq!(body["checks"][0]["detail"], WITHHELD, "{body}");
+    let timed_out = "a probe write did not finish in 3000 ms";
+    assert_eq!(
+        body["checks"][0]["detail"], timed_out,
+        "the engine's own words: {body}"
+    );
     assert_eq!(
         body["write"]["last_write_error"]["message"], WITHHELD,
         "{body}"
@@ -110,33 +117,46 @@ async fn a_failures_own_words_are_shown_to_operators_only() {
         body["write"]["last_write_error"]["at"].is_string(),
         "{body}"
     );
+    during.assert_status(StatusCode::OK);
+    assert_eq!(
+        during.json()["write"]["last_write_error"]["message"],
+        timed_out,
+        "a system token while the lock is held elsewhere"
+    );
 
-    // The failed write is held against readiness for a while: the same check, each
-    // caller in turn.
+    // The failed write is held against readiness for a while (10 s): the same check,
+    // each caller in turn.
     for (caller, shown) in [
         ("anonymous", false),
         ("liaison_pupr", false),
         ("system", true),
         ("coordinator", true),
+        ("apip", true),
     ] {
         let ready = t.get("/api/v1/health/ready", caller).await.json();
+        let detail = ready["checks"][0]["detail"].as_str().unwrap();
+        assert!(
+            detail.starts_with("a write failed at "),
+            "{caller}: {detail}"
+        );
         let health = t.get("/api/v1/health", caller).await;
         health.assert_status(StatusCode::OK);
         let health = health.json();
-        for (route, text) in [
-            ("ready", ready["checks"][0]["detail"].as_str().unwrap()),
-            (
-                "health",
-                health["write"]["last_write_error"]["message"]
-                    .as_str()
-                    .unwrap(),
-            ),
-        ] {
-            if shown {
-                assert!(text.contains("probe write"), "{caller}, {route}: {text}");
-            } else {
-                assert_eq!(text, WITHHELD, "{caller}, {route}");
-            }
+        let message = health["write"]["last_write_error"]["message"]
+            .as_str()
+            .unwrap();
+        if shown {
+            assert!(
+                detail.ends_with(&format!(": {timed_out}")),
+                "{caller}: {detail}"
+            );
+            assert_eq!(message, timed_out, "{caller}");
+        } else {
+            assert!(
+                detail.ends_with(&format!(": {WITHHELD}")),
+                "{caller}: {detail}"
+            );
+            assert_eq!(message, WITHHELD, "{caller}");
         }
     }
 }
