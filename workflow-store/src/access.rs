@@ -74,7 +74,8 @@ pub struct TokenRecord {
     pub created_at: DateTime<Utc>,
     /// From when it is refused; `None`: never.
     pub expires_at: Option<DateTime<Utc>>,
-    /// When it was last accepted, to the minute ([`LAST_USED_EVERY`]); `None`: never.
+    /// When it was last accepted, to the minute ([`LAST_USED_EVERY`]), by
+    /// [`Store::authenticate`] ([`Store::identify`] leaves it); `None`: never.
     pub last_used_at: Option<DateTime<Utc>>,
     /// When it was revoked, if it was.
     pub revoked_at: Option<DateTime<Utc>>,

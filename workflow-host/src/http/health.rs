@@ -145,15 +145,16 @@ impl OtherHostsHealth {
 }
 
 /// What the health routes show in place of a failure's own words to a caller without
-/// a `system`, `coordinator` or `apip` token: those words (a database driver's message,
+/// a `system` or `coordinator` token: those words (a database driver's message,
 /// a file's path, a host's name, a reason an event could not be read) are for the
 /// operators, and a health route answers anyone.
-pub const WITHHELD: &str = "withheld: shown with a system, coordinator or apip token";
+pub const WITHHELD: &str = "withheld: shown with a system or coordinator token";
 
 /// Whether the caller of a health route is shown the failures' own words: a valid
-/// `system`, `coordinator` or `apip` (read-only) token. The token is looked up without
-/// recording its use, a read that a writer holding the database's lock does not hold
-/// up, and for at most 2 s, beside the route's own work. Any other caller, a token
+/// `system` or `coordinator` token, the roles that may read the metrics. The token is
+/// looked up without recording its use (a read, which a writer holding SQLite's lock
+/// does not stall; it still takes one of the pool's connections), for at most 2 s,
+/// beside the route's own work. Any other caller, a token
 /// that cannot be checked in time included, is answered without them, never refused: a
 /// load balancer's probe carries no token.
 async fn shows_details(headers: &HeaderMap, state: &AppState) -> bool {
@@ -166,7 +167,7 @@ async fn shows_details(headers: &HeaderMap, state: &AppState) -> bool {
     )
     .await
     {
-        Ok(Ok(Some(actor))) => matches!(actor.role, Role::System | Role::Coordinator | Role::Apip),
+        Ok(Ok(Some(actor))) => matches!(actor.role, Role::System | Role::Coordinator),
         _ => false,
     }
 }
@@ -238,14 +239,14 @@ pub struct HealthAnswer {
     pub other_hosts: Option<OtherHostsHealth>,
 }
 
-/// Store reachability, projections' lag, errors and parked complaints, and whether this host hears other hosts' commits (anyone; the failures' own words with a system, coordinator or apip token).
+/// Store reachability, projections' lag, errors and parked complaints, and whether this host hears other hosts' commits (anyone; the failures' own words with a system or coordinator token).
 ///
 /// 200 while the store answers reads, with the write path's counters and last error,
 /// and on PostgreSQL whether the projector listens for other hosts' commits;
-/// `/health/ready` says whether it takes writes. Without a `system`, `coordinator` or
-/// `apip` token the failures' own words (errors' messages, parked complaints' reasons)
-/// read `withheld: shown with a system, coordinator or apip token`; their times,
-/// counts and the complaints concerned are shown to anyone.
+/// `/health/ready` says whether it takes writes. Without a `system` or `coordinator`
+/// token the failures' own words (errors' messages, parked complaints' reasons) read
+/// `withheld: shown with a system or coordinator token`; their times, counts and the
+/// complaints concerned are shown to anyone.
 #[utoipa::path(get, path = "/api/v1/health", tag = "service",
     responses((status = 200, body = HealthAnswer), (status = 503)))]
 pub async fn health(
@@ -337,14 +338,14 @@ pub struct ReadyAnswer {
     pub write: WriteHealth,
 }
 
-/// Whether this host can take writes now; 200 `ready` or 503 `not_ready` (anyone; a failure's own words with a system, coordinator or apip token).
+/// Whether this host can take writes now; 200 `ready` or 503 `not_ready` (anyone; a failure's own words with a system or coordinator token).
 ///
 /// Ready when a commit was confirmed recently or a probe write succeeds, no projection
 /// is stalled on an error or too far behind, and the SLA monitor ticks. A 503 carries
-/// `Retry-After`; each check is named with what was seen. Without a `system`,
-/// `coordinator` or `apip` token the failures' own words in a check's detail (after
-/// the engine's own) and the write path's errors read
-/// `withheld: shown with a system, coordinator or apip token`.
+/// `Retry-After`; each check is named with what was seen. Without a `system` or
+/// `coordinator` token the failures' own words in a check's detail (after the
+/// engine's own) and the write path's errors read
+/// `withheld: shown with a system or coordinator token`.
 #[utoipa::path(get, path = "/api/v1/health/ready", tag = "service",
     responses((status = 200, body = ReadyAnswer),
               (status = 503, description = "Not ready: the same report, with Retry-After", body = ReadyAnswer)))]

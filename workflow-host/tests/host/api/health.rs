@@ -77,8 +77,8 @@ async fn readiness_names_its_checks_and_liveness_touches_nothing() {
     assert_eq!(blocked.json()["checks"][0]["ok"], false);
 }
 
-/// The health routes answer anyone, but a failure's own words only a `system`,
-/// `coordinator` or `apip` token: anyone else (no token, another role's) reads
+/// The health routes answer anyone, but a failure's own words only a `system` or
+/// `coordinator` token: anyone else (no token, another role's, the auditors' too) reads
 /// `withheld` in their place, with the check's name and verdict, the engine's own
 /// words and the error's time. Here a probe write that cannot commit while a writer
 /// elsewhere holds SQLite's lock; an operator's token is honoured while the lock is
@@ -131,7 +131,7 @@ async fn a_failures_own_words_are_shown_to_operators_only() {
         ("liaison_pupr", false),
         ("system", true),
         ("coordinator", true),
-        ("apip", true),
+        ("apip", false),
     ] {
         let ready = t.get("/api/v1/health/ready", caller).await.json();
         let detail = ready["checks"][0]["detail"].as_str().unwrap();
