@@ -373,11 +373,13 @@ pub(crate) async fn walk(
             if let Some(c) = complaint {
                 query = query.bind(c);
             }
-            let rows = query
+            let batches = query
                 .fetch(&mut *tx)
                 .map_err(StoreError::from)
-                .and_then(|row| std::future::ready(stored_row(&row)));
-            let n = judge(rows, total, each, progress).await?;
+                .and_then(|row| std::future::ready(stored_row(&row)))
+                .try_chunks(WALK_BATCH)
+                .map_err(|e| e.1);
+            let n = judge(batches, total, each, progress).await?;
             tx.commit().await?;
             Ok(n)
         }};
@@ -402,7 +404,6 @@ async fn walk_directly(
     progress: impl FnMut(WalkProgress),
 ) -> Result<u64, StoreError> {
     use crate::log::direct::{self, Walked};
-    use futures::StreamExt;
     let (send, mut walked) = tokio::sync::mpsc::channel(1);
     let mut reader = tokio::task::spawn_blocking(move || {
         direct::walk(&file, &count_sql, &sql, WALK_BATCH, &send, || {})
@@ -413,22 +414,14 @@ async fn walk_directly(
         reader_ended(&mut reader).await?;
         return Err(StoreError::defect("a walk's reader sent no count first"));
     };
-    let rows = futures::stream::unfold(walked, |mut walked| async move {
+    let batches = futures::stream::unfold(walked, |mut walked| async move {
         let next = match walked.recv().await? {
             Walked::Rows(rows) => Ok(rows),
             Walked::Total(_) => Err(StoreError::defect("a walk's reader sent a second count")),
         };
         Some((next, walked))
-    })
-    .flat_map(|batch| {
-        let rows: Vec<Result<StoredRow, StoreError>> = match batch {
-            Ok(rows) => rows.into_iter().map(Ok).collect(),
-            Err(e) => vec![Err(e)],
-        };
-        futures::stream::iter(rows)
-    })
-    .fuse();
-    let n = judge(rows, total, each, progress).await?;
+    });
+    let n = judge(batches, total, each, progress).await?;
     // The rows end when the reader does: at the end of the walk, or at an error or a
     // panic, which must not pass for the end.
     reader_ended(&mut reader).await?;
@@ -450,35 +443,27 @@ async fn reader_ended(
     }
 }
 
-/// Hands the rows to `each` in order, with progress: a batch of rows is taken from the
-/// database and then judged, rather than each row as it arrives (sqlx hands SQLite's
-/// rows across from its worker thread through a small channel, and a consumer slower
-/// than that thread would wake it for every row it takes).
+/// Hands the rows to `each` in order, with progress, a batch at a time: a batch of
+/// rows is taken from the database and then judged, rather than each row as it
+/// arrives (sqlx hands SQLite's rows across from its worker thread through a small
+/// channel, and a consumer slower than that thread would wake it for every row it
+/// takes; the walk that reads SQLite directly sends its rows in batches). Ends at the
+/// stream's first error, or its end.
 async fn judge(
-    rows: impl futures::Stream<Item = Result<StoredRow, StoreError>>,
+    batches: impl futures::Stream<Item = Result<Vec<StoredRow>, StoreError>>,
     total: i64,
     mut each: impl FnMut(StoredRow) -> Result<(), StoreError>,
     mut progress: impl FnMut(WalkProgress),
 ) -> Result<u64, StoreError> {
-    let mut rows = std::pin::pin!(rows);
+    let mut batches = std::pin::pin!(batches);
     let mut n = 0u64;
     let total = u64::try_from(total).unwrap_or_default();
     // The size of the walk is known before the first event: a watcher can say "0 of N".
     if total > 0 {
         progress(WalkProgress { events: 0, total });
     }
-    let mut batch = Vec::with_capacity(WALK_BATCH);
-    loop {
-        while batch.len() < WALK_BATCH {
-            let Some(row) = rows.try_next().await? else {
-                break;
-            };
-            batch.push(row);
-        }
-        if batch.is_empty() {
-            break;
-        }
-        for row in batch.drain(..) {
+    while let Some(batch) = batches.try_next().await? {
+        for row in batch {
             each(row)?;
             n += 1;
             if n.is_multiple_of(1000) || n == total {

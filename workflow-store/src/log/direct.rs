@@ -88,20 +88,26 @@ impl DirectReader {
         sql: &str,
         params: &[(&str, &dyn rusqlite::ToSql)],
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        let reading = |e| error("reading the log for a replay", e);
+        const READING: &str = "reading the log for a replay";
+        let reading = |e| error(READING, e);
         let mut statement = self.conn.prepare_cached(sql).map_err(reading)?;
         let mut rows = statement.query(params).map_err(reading)?;
         let mut events = Vec::new();
         while let Some(row) = rows.next().map_err(reading)? {
+            let column = |name| ColumnOf {
+                row,
+                reading: READING,
+                name,
+            };
             let row = LogRow {
-                position: Position::new(row.get("position").map_err(reading)?),
-                complaint_id: row.get("aggregate_id").map_err(reading)?,
-                sequence: row.get("sequence").map_err(reading)?,
-                event_type: row.get("event_type").map_err(reading)?,
-                event_version: row.get("event_version").map_err(reading)?,
-                payload: row.get("payload").map_err(reading)?,
-                metadata: row.get("metadata").map_err(reading)?,
-                recorded_at: row.get("recorded_at").map_err(reading)?,
+                position: Position::new(column("position").get()?),
+                complaint_id: column("aggregate_id").get()?,
+                sequence: column("sequence").get()?,
+                event_type: column("event_type").get()?,
+                event_version: column("event_version").get()?,
+                payload: column("payload").get()?,
+                metadata: column("metadata").get()?,
+                recorded_at: column("recorded_at").get()?,
             };
             events.push(self.log.decode_row(row)?.map_err(Unreadable::into_error)?);
         }
@@ -159,7 +165,8 @@ pub(crate) fn walk(
     send: &tokio::sync::mpsc::Sender<Walked>,
     after_count: impl FnOnce(),
 ) -> Result<(), StoreError> {
-    let reading = |e| error("reading the log for a walk", e);
+    const READING: &str = "reading the log for a walk";
+    let reading = |e| error(READING, e);
     let mut conn = open_read_only(file, "opening the log for a walk")?;
     let tx = conn.transaction().map_err(reading)?;
     let params: &[(&str, &dyn rusqlite::ToSql)] = &[("$1", &Complaint::TYPE)];
@@ -174,15 +181,22 @@ pub(crate) fn walk(
     let mut rows = statement.query(params).map_err(reading)?;
     let mut taken = Vec::with_capacity(batch);
     while let Some(row) = rows.next().map_err(reading)? {
+        let column = |name| ColumnOf {
+            row,
+            reading: READING,
+            name,
+        };
         taken.push(StoredRow {
-            complaint_id: column(row, "aggregate_id")?,
-            sequence: column(row, "sequence")?,
-            position: column::<Option<i64>>(row, "position")?.unwrap_or(0),
-            recorded_at: column::<Option<String>>(row, "recorded_at")?.unwrap_or_default(),
-            event_type: column(row, "event_type")?,
-            event_version: column(row, "event_version")?,
-            payload: text(row, "payload")?,
-            metadata: text(row, "metadata")?,
+            complaint_id: column("aggregate_id").get()?,
+            sequence: column("sequence").get()?,
+            position: column("position").get::<Option<i64>>()?.unwrap_or(0),
+            recorded_at: column("recorded_at")
+                .get::<Option<String>>()?
+                .unwrap_or_default(),
+            event_type: column("event_type").get()?,
+            event_version: column("event_version").get()?,
+            payload: column("payload").text()?,
+            metadata: column("metadata").text()?,
         });
         if taken.len() == batch {
             let full = std::mem::replace(&mut taken, Vec::with_capacity(batch));
@@ -197,31 +211,41 @@ pub(crate) fn walk(
     Ok(())
 }
 
-/// A walk's column, or the failure to read it, naming it.
-fn column<T: rusqlite::types::FromSql>(
-    row: &rusqlite::Row<'_>,
-    name: &str,
-) -> Result<T, StoreError> {
-    row.get(name)
-        .map_err(|e| error(&format!("reading the log for a walk, column `{name}`"), e))
+/// A column of a row being read (for `reading`: a replay, a walk), whose failure to be
+/// read names it.
+struct ColumnOf<'a, 'r> {
+    row: &'a rusqlite::Row<'r>,
+    reading: &'static str,
+    name: &'static str,
 }
 
-/// A JSON column's text, or why it is not text: the walk judges such a row (a failure
-/// of its own) and goes on.
-fn text(row: &rusqlite::Row<'_>, column: &str) -> Result<Result<String, String>, StoreError> {
-    use rusqlite::types::ValueRef;
-    let value = row
-        .get_ref(column)
-        .map_err(|e| error(&format!("reading the log for a walk, column `{column}`"), e))?;
-    Ok(match value {
-        ValueRef::Text(bytes) => {
-            String::from_utf8(bytes.to_vec()).map_err(|_| not_text(column, "TEXT"))
-        }
-        ValueRef::Null => Err(not_text(column, "NULL")),
-        ValueRef::Integer(_) => Err(not_text(column, "INTEGER")),
-        ValueRef::Real(_) => Err(not_text(column, "REAL")),
-        ValueRef::Blob(_) => Err(not_text(column, "BLOB")),
-    })
+impl ColumnOf<'_, '_> {
+    fn failed(&self, e: rusqlite::Error) -> StoreError {
+        error(&format!("{}, column `{}`", self.reading, self.name), e)
+    }
+
+    fn get<T: rusqlite::types::FromSql>(&self) -> Result<T, StoreError> {
+        self.row.get(self.name).map_err(|e| self.failed(e))
+    }
+
+    /// A JSON column's text, or why it is not text: a walk judges such a row (a
+    /// failure of its own) and goes on.
+    fn text(&self) -> Result<Result<String, String>, StoreError> {
+        use rusqlite::types::ValueRef;
+        let value = self.row.get_ref(self.name).map_err(|e| self.failed(e))?;
+        let kind = match value {
+            ValueRef::Text(bytes) => {
+                return Ok(
+                    String::from_utf8(bytes.to_vec()).map_err(|_| not_text(self.name, "TEXT"))
+                )
+            }
+            ValueRef::Null => "NULL",
+            ValueRef::Integer(_) => "INTEGER",
+            ValueRef::Real(_) => "REAL",
+            ValueRef::Blob(_) => "BLOB",
+        };
+        Ok(Err(not_text(self.name, kind)))
+    }
 }
 
 /// SQLite's error as the store's: unavailable for the codes that mean "not now" (busy,

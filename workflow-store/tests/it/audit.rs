@@ -627,6 +627,28 @@ async fn the_identity_read_log_pages_and_filters(db: TestDb) {
 }
 both!(identity_read_log, the_identity_read_log_pages_and_filters);
 
+/// The SQLite database of `db` by its file's path, whose walks read straight from
+/// SQLite, and through a URL that names its VFS (`unix`, SQLite's default, by name),
+/// whose walks read through sqlx.
+#[cfg(feature = "sqlite")]
+fn both_ways(db: &TestDb) -> [String; 2] {
+    [db.url.clone(), format!("{}?vfs=unix", db.url)]
+}
+
+/// The store at one of [`both_ways`]'s URLs, checked to read as that URL says.
+#[cfg(feature = "sqlite")]
+async fn open_reading_as_said(url: &str) -> Store {
+    let store = Store::open(url, workflow_store::SettingsSource::Stored)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.reads_sqlite_directly(),
+        !url.contains("vfs="),
+        "{url}"
+    );
+    store
+}
+
 /// The same SQLite database, opened by its file's path (walks read straight from
 /// SQLite on a thread of their own) and through a URL that names its VFS (`unix`,
 /// SQLite's default, by name: walks then read through sqlx), walks to the same reports and exports, byte for byte, also where a
@@ -655,14 +677,8 @@ async fn on_sqlite_a_column_that_is_not_text_is_named_and_the_walk_goes_on() {
     }
     drop(raw);
     let mut walked = Vec::new();
-    for (url, directly) in [
-        (db.url.clone(), true),
-        (format!("{}?vfs=unix", db.url), false),
-    ] {
-        let store = Store::open(&url, workflow_store::SettingsSource::Stored)
-            .await
-            .unwrap();
-        assert_eq!(store.reads_sqlite_directly(), directly, "{url}");
+    for url in both_ways(&db) {
+        let store = open_reading_as_said(&url).await;
         let report = verify(&store, None).await;
         assert_eq!(report.events, 11, "{url}: every row walked: {report:?}");
         let named: Vec<(&str, i64)> = report
@@ -718,14 +734,8 @@ async fn on_sqlite_a_walk_fails_at_a_row_it_cannot_read() {
         .await
         .unwrap();
     drop(raw);
-    for (url, directly) in [
-        (db.url.clone(), true),
-        (format!("{}?vfs=unix", db.url), false),
-    ] {
-        let store = Store::open(&url, workflow_store::SettingsSource::Stored)
-            .await
-            .unwrap();
-        assert_eq!(store.reads_sqlite_directly(), directly, "{url}");
+    for url in both_ways(&db) {
+        let store = open_reading_as_said(&url).await;
         let err = store.verify(None, None, |_| {}).await.unwrap_err();
         assert!(err.to_string().contains("event_type"), "{url}: {err}");
         let mut out = Vec::new();
